@@ -1,0 +1,91 @@
+"""A loopback AgentCore Runtime data plane, for the embedded default.
+
+moto does not emulate AgentCore, so this small server answers botocore's `bedrock-agentcore`
+`InvokeAgentRuntime` (`POST /runtimes/{agentRuntimeArn}/invocations?qualifier=…`) the way the service does:
+it checks the runtime ARN and session id, forwards the payload to the agent container's
+`POST /invocations` with the headers AgentCore sends (session id, request id, trace context), and returns
+the container's body and content type. Failures come back as AgentCore's modelled errors (rest-json, with
+`x-amzn-ErrorType`), so the dispatcher's error handling is exercised for real:
+
+- unknown runtime ARN → 404 ResourceNotFoundException
+- session id outside 33-256 characters → 400 ValidationException
+- container unreachable, non-2xx, or timed out → 424 RuntimeClientError
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from clawbus.bus.logging import log_event
+
+logger = logging.getLogger(__name__)
+
+SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+REQUEST_ID_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Request-Id"
+_PASS_THROUGH = ("traceparent", "tracestate", "baggage", "content-type", "accept")
+
+
+def modelled_error(code: str, status: int, message: str) -> Response:
+    """An AgentCore error response in rest-json form (botocore reads the code from the header)."""
+    return JSONResponse(
+        {"message": message, "__type": code}, status_code=status, headers={"x-amzn-ErrorType": code}
+    )
+
+
+def create_app(agent_url: str, runtime_arn: str, timeout_s: float = 900.0) -> Starlette:
+    """The data-plane app forwarding invocations of `runtime_arn` to the container at `agent_url`."""
+    client = httpx.AsyncClient(base_url=agent_url, timeout=httpx.Timeout(timeout_s, connect=5.0))
+
+    async def invoke(request: Request) -> Response:
+        arn = request.path_params["arn"]
+        if arn != runtime_arn:
+            return modelled_error("ResourceNotFoundException", 404, f"no agent runtime {arn}")
+        session_id = request.headers.get(SESSION_HEADER) or str(uuid.uuid4())
+        if not 33 <= len(session_id) <= 256:
+            return modelled_error("ValidationException", 400, "runtimeSessionId must be 33-256 characters")
+        headers = {k: v for k, v in request.headers.items() if k.lower() in _PASS_THROUGH}
+        headers[SESSION_HEADER] = session_id
+        headers[REQUEST_ID_HEADER] = str(uuid.uuid4())
+        try:
+            upstream = await client.post("/invocations", content=await request.body(), headers=headers)
+        except httpx.HTTPError as exc:
+            log_event(logger, "agentcore.invoke.failed", logging.WARNING, reason=type(exc).__name__)
+            return modelled_error(
+                "RuntimeClientError", 424, f"agent container unreachable: {type(exc).__name__}"
+            )
+        if upstream.status_code >= 300:
+            log_event(logger, "agentcore.invoke.failed", logging.WARNING, status=upstream.status_code)
+            return modelled_error(
+                "RuntimeClientError", 424, f"agent container answered HTTP {upstream.status_code}"
+            )
+        return Response(
+            upstream.content,
+            status_code=200,
+            media_type=upstream.headers.get("content-type", "application/json"),
+            headers={SESSION_HEADER: session_id},
+        )
+
+    async def ping(_request: Request) -> Response:
+        return JSONResponse({"status": "ok", "runtime": runtime_arn, "agent": agent_url})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with client:
+            yield
+
+    return Starlette(
+        routes=[
+            Route("/runtimes/{arn:path}/invocations", invoke, methods=["POST"]),
+            Route("/healthz", ping),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,73 @@
+"""The one exception hierarchy every stage raises and catches.
+
+    ClawbusError
+    ├── RetryableError          the same work may succeed later (retry, then let redrive decide)
+    │   ├── Throttled           the other side said slow down (`retry_after` when it said how long)
+    │   ├── Unavailable         5xx, connection refused or reset, endpoint down
+    │   └── DeadlineExceeded    a timeout
+    └── PermanentError          retrying cannot help: dead-letter with the reason, carry on
+        ├── InvalidEnvelope     a message that is not a valid envelope
+        │   └── UnknownSchemaVersion   a valid envelope of a version this build cannot read
+        ├── Unauthorized        bad signature, bad credentials, access denied
+        ├── TargetGone          the queue, runtime or chat no longer exists
+        ├── AgentRejected       the agent refused the turn (validation) or failed for good
+        └── ConfigError         settings that cannot work; the message names the env var to fix
+
+Shells translate foreign errors (botocore `ClientError`, HTTP statuses) into these at the boundary;
+cores and consumer loops see only these. Messages name what happened and what to do, never message text
+or secrets.
+"""
+
+from __future__ import annotations
+
+
+class ClawbusError(Exception):
+    """Base of every error clawbus raises on purpose."""
+
+
+class RetryableError(ClawbusError):
+    """Work that may succeed if tried again later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Throttled(RetryableError):
+    """The other side asked us to slow down."""
+
+
+class Unavailable(RetryableError):
+    """The other side is down or failing (5xx, refused or reset connection)."""
+
+
+class DeadlineExceeded(RetryableError):
+    """A call did not finish in time."""
+
+
+class PermanentError(ClawbusError):
+    """Work that cannot succeed as it is: dead-letter it with this reason."""
+
+
+class InvalidEnvelope(PermanentError):
+    """A message body that is not a valid clawbus envelope."""
+
+
+class UnknownSchemaVersion(InvalidEnvelope):
+    """A valid envelope whose schema version this build cannot read (a newer producer)."""
+
+
+class Unauthorized(PermanentError):
+    """A bad signature, bad credentials, or access denied."""
+
+
+class TargetGone(PermanentError):
+    """The queue, runtime, endpoint or chat addressed does not exist (any more)."""
+
+
+class AgentRejected(PermanentError):
+    """The agent refused the turn or failed in a way a retry cannot fix."""
+
+
+class ConfigError(PermanentError):
+    """Settings that cannot work; the message names the setting and an allowed value."""

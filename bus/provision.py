@@ -1,0 +1,181 @@
+"""Apply a `Topology` to an AWS endpoint, idempotently.
+
+Creates what is missing and sets the settings that matter on what exists (so running it twice changes
+nothing, and running it after a settings change repairs drift). It is what `clawbus up` runs against the
+loopback API and what tests use for their fixtures; in AWS the Terraform owns these resources.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .aws import boto3_client
+from .settings import AwsSettings
+from .topology import Queue, Topology
+
+
+@dataclass
+class ProvisionReport:
+    """What the provisioner did: names created, names that already existed (and were brought in line)."""
+
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    topic_arns: dict[str, str] = field(default_factory=dict)
+
+
+Progress = Callable[[str], None]
+
+
+def _queue_attributes(queue: Queue, arns: dict[str, str]) -> dict[str, str]:
+    attrs = {
+        "VisibilityTimeout": str(queue.visibility_timeout_s),
+        "MessageRetentionPeriod": str(queue.retention_s),
+        "ContentBasedDeduplication": "true" if queue.content_based_dedup else "false",
+        "DeduplicationScope": "messageGroup",
+        "FifoThroughputLimit": "perMessageGroupId",
+    }
+    if queue.dead_letter:
+        attrs["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": arns[queue.dead_letter], "maxReceiveCount": str(queue.max_receive_count)}
+        )
+    return attrs
+
+
+def _sns_may_send(queue_arn: str, topic_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "outbound-topic",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sns.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+                }
+            ],
+        }
+    )
+
+
+class Provisioner:
+    """Applies a topology with boto3 (synchronous: it runs once, before the stages start)."""
+
+    def __init__(self, aws: AwsSettings, progress: Progress | None = None) -> None:
+        self._aws = aws
+        self._progress = progress or (lambda _msg: None)
+        self._sqs = boto3_client(aws, "sqs")
+        self._sns = boto3_client(aws, "sns")
+        self._ddb = boto3_client(aws, "dynamodb")
+        self._s3 = boto3_client(aws, "s3")
+
+    def apply(self, topology: Topology) -> ProvisionReport:
+        """Create or update every resource of `topology`; safe to run any number of times."""
+        report = ProvisionReport()
+        arns: dict[str, str] = {}
+        # Dead-letter queues first: a queue's redrive policy names its DLQ's ARN.
+        for queue in sorted(topology.queues, key=lambda q: q.dead_letter is not None):
+            url = self._ensure_queue(queue, arns, report)
+            report.queue_urls[queue.name] = url
+        for topic in topology.topics:
+            arn = self._sns.create_topic(
+                Name=topic.name,
+                Attributes={
+                    "FifoTopic": "true",
+                    "ContentBasedDeduplication": "true" if topic.content_based_dedup else "false",
+                },
+            )["TopicArn"]
+            report.topic_arns[topic.name] = arn
+            report.existing.append(topic.name)
+            self._progress(f"topic {topic.name}")
+        for sub in topology.subscriptions:
+            self._ensure_subscription(
+                report.topic_arns[sub.topic], arns[sub.queue], report.queue_urls[sub.queue], sub.filter_policy
+            )
+            self._progress(f"subscription {sub.topic} -> {sub.queue} (channel={sub.channel})")
+        for table in topology.tables:
+            self._ensure_table(table.name, table.hash_key, table.range_key, table.ttl_attribute, report)
+        for bucket in topology.buckets:
+            self._ensure_bucket(bucket.name, report)
+        return report
+
+    def _ensure_queue(self, queue: Queue, arns: dict[str, str], report: ProvisionReport) -> str:
+        try:
+            url: str = self._sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
+            report.existing.append(queue.name)
+        except ClientError as exc:
+            if "NonExistentQueue" not in str(exc) and "QueueDoesNotExist" not in str(exc):
+                raise
+            url = self._sqs.create_queue(QueueName=queue.name, Attributes={"FifoQueue": "true"})["QueueUrl"]
+            report.created.append(queue.name)
+        self._sqs.set_queue_attributes(QueueUrl=url, Attributes=_queue_attributes(queue, arns))
+        arns[queue.name] = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self._progress(f"queue {queue.name}")
+        return url
+
+    def _ensure_subscription(
+        self, topic_arn: str, queue_arn: str, queue_url: str, policy: dict[str, list[str]]
+    ) -> None:
+        self._sqs.set_queue_attributes(
+            QueueUrl=queue_url, Attributes={"Policy": _sns_may_send(queue_arn, topic_arn)}
+        )
+        existing = [
+            sub["SubscriptionArn"]
+            for page in self._sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn)
+            for sub in page["Subscriptions"]
+            if sub["Endpoint"] == queue_arn
+        ]
+        attributes = {"FilterPolicy": json.dumps(policy), "RawMessageDelivery": "true"}
+        if not existing:
+            self._sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
+            return
+        for name, value in attributes.items():
+            self._sns.set_subscription_attributes(
+                SubscriptionArn=existing[0], AttributeName=name, AttributeValue=value
+            )
+
+    def _ensure_table(
+        self, name: str, hash_key: str, range_key: str | None, ttl: str | None, report: ProvisionReport
+    ) -> None:
+        try:
+            self._ddb.describe_table(TableName=name)
+            report.existing.append(name)
+        except self._ddb.exceptions.ResourceNotFoundException:
+            keys: list[dict[str, Any]] = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+            attrs = [{"AttributeName": hash_key, "AttributeType": "S"}]
+            if range_key:
+                keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
+                attrs.append({"AttributeName": range_key, "AttributeType": "S"})
+            self._ddb.create_table(
+                TableName=name, KeySchema=keys, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST"
+            )
+            self._ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+            report.created.append(name)
+        if ttl:
+            status = self._ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            if status.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+                self._ddb.update_time_to_live(
+                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
+                )
+        self._progress(f"table {name}")
+
+    def _ensure_bucket(self, name: str, report: ProvisionReport) -> None:
+        try:
+            self._s3.head_bucket(Bucket=name)
+            report.existing.append(name)
+        except ClientError:
+            kwargs: dict[str, Any] = {}
+            if self._aws.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self._aws.region}
+            self._s3.create_bucket(Bucket=name, **kwargs)
+            report.created.append(name)
+        self._progress(f"bucket {name}")

@@ -1,0 +1,185 @@
+"""SQS and SNS as the stages use them: typed messages in, envelopes out, errors translated.
+
+A `ReceivedMessage` is what a consumer holds between receive and delete. Sending to a FIFO queue or
+topic always names the group (the session) and a deduplication id; trace context rides in the message
+attributes. Dead-lettering keeps the body and group and adds the reason as `clawbus.error.*` attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from clawbus.schemas import attributes as attr
+
+from .aws import map_aws_errors
+from .errors import ClawbusError, TargetGone
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sns import SNSClient
+    from types_aiobotocore_sqs import SQSClient
+
+_REASON_MAX = 512
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message received from a queue and not yet deleted."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    group_id: str
+    dedup_id: str
+    receive_count: int
+    sent_at: datetime
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_sqs(cls, raw: Mapping[str, Any]) -> ReceivedMessage:
+        """Build from one entry of `ReceiveMessage`'s `Messages`."""
+        system = raw.get("Attributes", {})
+        sent_ms = int(system.get("SentTimestamp", "0"))
+        return cls(
+            message_id=raw["MessageId"],
+            receipt_handle=raw["ReceiptHandle"],
+            body=raw.get("Body", ""),
+            group_id=system.get("MessageGroupId", ""),
+            dedup_id=system.get("MessageDeduplicationId", ""),
+            receive_count=int(system.get("ApproximateReceiveCount", "1")),
+            sent_at=datetime.fromtimestamp(sent_ms / 1000, UTC),
+            attributes={
+                name: value["StringValue"]
+                for name, value in raw.get("MessageAttributes", {}).items()
+                if "StringValue" in value
+            },
+        )
+
+
+def string_attributes(values: Mapping[str, str]) -> dict[str, Any]:
+    """SQS/SNS `MessageAttributes` for string values (empty values dropped: SQS refuses them)."""
+    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items() if value}
+
+
+async def resolve_queue_url(sqs: SQSClient, name: str, endpoint: str | None) -> str:
+    """The URL of queue `name`, or a `TargetGone` that says how to fix it."""
+    try:
+        response = await sqs.get_queue_url(QueueName=name)
+    except ClientError as exc:
+        where = endpoint or "AWS"
+        raise TargetGone(
+            f"queue {name} not found at {where} — run 'clawbus up' (embedded) or 'terraform apply' (AWS), "
+            "or set CLAWBUS_AWS__ENDPOINT_URL / CLAWBUS_BUS__PREFIX"
+        ) from exc
+    return response["QueueUrl"]
+
+
+class Queue:
+    """One SQS FIFO queue, by URL."""
+
+    def __init__(self, sqs: SQSClient, name: str, url: str) -> None:
+        self.sqs = sqs
+        self.name = name
+        self.url = url
+
+    async def receive(self, max_messages: int, wait_time_s: int) -> list[ReceivedMessage]:
+        """Long-poll for up to `max_messages` (1-10) messages."""
+        with map_aws_errors(f"ReceiveMessage {self.name}"):
+            response = await self.sqs.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=max(1, min(10, max_messages)),
+                WaitTimeSeconds=wait_time_s,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+            )
+        return [ReceivedMessage.from_sqs(m) for m in response.get("Messages", [])]
+
+    async def delete(self, message: ReceivedMessage) -> None:
+        """Delete a handled message (the only way a message leaves a queue successfully)."""
+        with map_aws_errors(f"DeleteMessage {self.name}"):
+            await self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
+
+    async def set_visibility(self, message: ReceivedMessage, seconds: int) -> None:
+        """Hide a message for `seconds` more (0 gives it back now)."""
+        with map_aws_errors(f"ChangeMessageVisibility {self.name}"):
+            await self.sqs.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
+            )
+
+    async def send(self, body: str, *, group_id: str, dedup_id: str, attributes: Mapping[str, str]) -> str:
+        """Send one message to this FIFO queue; returns its message id."""
+        with map_aws_errors(f"SendMessage {self.name}"):
+            response = await self.sqs.send_message(
+                QueueUrl=self.url,
+                MessageBody=body,
+                MessageGroupId=group_id,
+                MessageDeduplicationId=dedup_id,
+                MessageAttributes=string_attributes(attributes),
+            )
+        return response["MessageId"]
+
+    async def dead_letter(
+        self, message: ReceivedMessage, error: ClawbusError, *, stage: str, source: str
+    ) -> None:
+        """Put `message` on this (dead-letter) queue with the reason it could not be handled.
+
+        The body and group are kept, so a replay lands in the same session in order. The dedup id is the
+        original message id: dead-lettering the same receive twice stores one copy.
+        """
+        kept = {k: v for k, v in message.attributes.items() if not k.startswith("clawbus.error.")}
+        kept.update(
+            {
+                attr.ERROR_TYPE: type(error).__name__,
+                attr.ERROR_STAGE: stage,
+                attr.ERROR_REASON: str(error)[:_REASON_MAX] or type(error).__name__,
+                attr.ATTEMPTS: str(message.receive_count),
+                attr.FIRST_SEEN: kept.get(attr.FIRST_SEEN) or message.sent_at.isoformat(),
+                attr.SOURCE_QUEUE: source,
+            }
+        )
+        await self.send(
+            message.body or "{}",
+            group_id=message.group_id or "dead-letter",
+            dedup_id=message.message_id,
+            attributes=kept,
+        )
+
+
+class Topic:
+    """One SNS FIFO topic, by ARN."""
+
+    def __init__(self, sns: SNSClient, name: str, arn: str) -> None:
+        self.sns = sns
+        self.name = name
+        self.arn = arn
+
+    async def publish(
+        self, body: str, *, group_id: str, dedup_id: str, attributes: Mapping[str, str]
+    ) -> None:
+        """Publish one message; subscriptions filter on its attributes."""
+        with map_aws_errors(f"Publish {self.name}"):
+            await self.sns.publish(
+                TopicArn=self.arn,
+                Message=body,
+                MessageGroupId=group_id,
+                MessageDeduplicationId=dedup_id,
+                MessageAttributes=string_attributes(attributes),
+            )
+
+
+async def resolve_topic_arn(sns: SNSClient, name: str, endpoint: str | None) -> str:
+    """The ARN of topic `name`, or a `TargetGone` that says how to fix it."""
+    with map_aws_errors("ListTopics"):
+        paginator = sns.get_paginator("list_topics")
+        async for page in paginator.paginate():
+            for topic in page.get("Topics", []):
+                if topic["TopicArn"].rsplit(":", 1)[-1] == name:
+                    return topic["TopicArn"]
+    raise TargetGone(
+        f"topic {name} not found at {endpoint or 'AWS'} — "
+        "run 'clawbus up' (embedded) or 'terraform apply' (AWS)"
+    )

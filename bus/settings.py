@@ -1,0 +1,205 @@
+"""All of clawbus's settings, in one pydantic-settings object.
+
+Every setting has an environment variable `CLAWBUS_` + its path in upper snake case, nested with `__`:
+`CLAWBUS_AWS__ENDPOINT_URL`, `CLAWBUS_TELEGRAM__BOT_TOKEN`, `CLAWBUS_SESSION__DM_SCOPE`. The defaults run
+the embedded pipeline with no configuration at all. Load once in a process's `main` and pass it down;
+nothing reads the environment anywhere else. Secrets are `SecretStr` and never printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from clawbus.schemas import DmScope
+
+CHANNELS = ("webchat", "telegram", "slack", "discord", "whatsapp")
+DmPolicy = Literal["pairing", "allowlist", "open", "disabled"]
+
+
+class AwsSettings(BaseModel):
+    """Where the AWS API is. `endpoint_url` set means a loopback API (moto); unset means AWS itself."""
+
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    profile: str | None = None
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    max_pool_connections: int = 128
+
+
+class BusSettings(BaseModel):
+    """Names of the bus's resources: everything is `<prefix>-…`."""
+
+    prefix: str = Field(default="clawbus", pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    bucket: str | None = None  # default `<prefix>-state`; AWS bucket names are global, so set one there
+
+    def bucket_name(self) -> str:
+        """The state bucket's name."""
+        return self.bucket or f"{self.prefix}-state"
+
+
+class AgentCoreSettings(BaseModel):
+    """How the dispatcher reaches AgentCore Runtime (`endpoint_url` set: the loopback data plane)."""
+
+    endpoint_url: str | None = None
+    runtime_arn: str = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/clawbus_agent-local00000"
+    qualifier: str = "DEFAULT"
+    read_timeout_s: float = 900.0
+    # The loopback data-plane endpoint (embedded default only) forwards to the agent here.
+    agent_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = 8081
+
+
+class AgentSettings(BaseModel):
+    """The agent container app."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    model: str = "offline/echo"
+    max_request_bytes: int = 1_048_576
+
+
+class SessionSettings(BaseModel):
+    """How conversations map to sessions (OpenClaw's `session.*`)."""
+
+    agent_id: str = "main"
+    dm_scope: DmScope = DmScope.MAIN
+
+
+class IngressSettings(BaseModel):
+    """The ingress HTTP server (webhooks and WebChat)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    max_body_bytes: int = 1_048_576
+    webchat_wait_max_s: float = 25.0
+
+
+class DispatcherSettings(BaseModel):
+    """The inbound consumer."""
+
+    concurrency: int = Field(default=64, ge=1)
+    wait_time_s: int = Field(default=2, ge=0, le=20)
+    visibility_timeout_s: int = Field(default=60, ge=10)
+    max_attempts: int = Field(default=3, ge=1)
+    shutdown_grace_s: float = 20.0
+
+
+class EgressSettings(BaseModel):
+    """The per-channel reply workers."""
+
+    concurrency: int = Field(default=16, ge=1)
+    wait_time_s: int = Field(default=2, ge=0, le=20)
+    max_attempts: int = Field(default=3, ge=1)
+    shutdown_grace_s: float = 10.0
+
+
+class ChannelSettings(BaseModel):
+    """What every chat channel has: an API base URL for its outbound API and who may talk to the bot."""
+
+    api_base: str | None = None
+    dm_policy: DmPolicy = "pairing"
+    allow_from: list[str] = Field(default_factory=list)
+
+    def configured(self) -> bool:
+        """Whether the channel's credentials are set (then it is enabled)."""
+        return False
+
+
+class WebchatSettings(BaseModel):
+    """The local WebChat channel, served by ingress; on in the embedded default."""
+
+    enabled: bool = True
+    dm_policy: DmPolicy = "open"
+
+
+class TelegramSettings(ChannelSettings):
+    """Telegram Bot API."""
+
+    bot_token: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    mode: Literal["webhook", "polling"] = "webhook"
+
+    def configured(self) -> bool:
+        return self.bot_token is not None
+
+
+class SlackSettings(ChannelSettings):
+    """Slack Events API or Socket Mode."""
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    mode: Literal["events", "socket"] = "events"
+
+    def configured(self) -> bool:
+        return self.bot_token is not None
+
+
+class DiscordSettings(ChannelSettings):
+    """Discord interactions and gateway."""
+
+    bot_token: SecretStr | None = None
+    application_id: str | None = None
+    public_key: str | None = None
+
+    def configured(self) -> bool:
+        return self.bot_token is not None
+
+
+class WhatsappSettings(ChannelSettings):
+    """WhatsApp Cloud API."""
+
+    access_token: SecretStr | None = None
+    phone_number_id: str | None = None
+    app_secret: SecretStr | None = None
+    verify_token: SecretStr | None = None
+
+    def configured(self) -> bool:
+        return self.access_token is not None
+
+
+class LocalSettings(BaseModel):
+    """The embedded default's own pieces: the loopback AWS API and where logs go."""
+
+    aws_host: str = "127.0.0.1"
+    aws_port: int = 4566
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".clawbus")
+
+
+class Settings(BaseSettings):
+    """Everything, from `CLAWBUS_*` environment variables (nested with `__`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLAWBUS_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    aws: AwsSettings = AwsSettings()
+    bus: BusSettings = BusSettings()
+    agentcore: AgentCoreSettings = AgentCoreSettings()
+    agent: AgentSettings = AgentSettings()
+    session: SessionSettings = SessionSettings()
+    ingress: IngressSettings = IngressSettings()
+    dispatcher: DispatcherSettings = DispatcherSettings()
+    egress: EgressSettings = EgressSettings()
+    webchat: WebchatSettings = WebchatSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
+    whatsapp: WhatsappSettings = WhatsappSettings()
+    local: LocalSettings = LocalSettings()
+    log_level: str = "INFO"
+
+    def enabled_channels(self) -> list[str]:
+        """Channels that run an egress worker: WebChat when enabled, others when their credentials are set."""
+        enabled = ["webchat"] if self.webchat.enabled else []
+        for name in CHANNELS[1:]:
+            channel: ChannelSettings = getattr(self, name)
+            if channel.configured():
+                enabled.append(name)
+        return enabled

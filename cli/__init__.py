@@ -1,0 +1,7 @@
+"""The `clawbus` command line: the only package that prints."""
+
+from __future__ import annotations
+
+from .main import main
+
+__all__ = ["main"]

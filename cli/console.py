@@ -1,0 +1,54 @@
+"""What the CLI prints: progress steps, a summary table, one-line errors. The only place that prints."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+
+from rich.console import Console as RichConsole
+from rich.table import Table
+
+
+class Console:
+    """Human output on stdout (progress, tables) and errors on stderr."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self._out = RichConsole(highlight=False, soft_wrap=True)
+        self._err = RichConsole(stderr=True, highlight=False, soft_wrap=True)
+        self._quiet = quiet
+
+    @contextlib.contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        """Print `what…`, run the block, then `ok` with its duration (or `failed`)."""
+        started = time.monotonic()
+        if not self._quiet:
+            self._out.print(f"[bold]•[/] {what} … ", end="")
+        try:
+            yield
+        except BaseException:
+            if not self._quiet:
+                self._out.print("[red]failed[/]")
+            raise
+        if not self._quiet:
+            self._out.print(f"[green]ok[/] [dim]({time.monotonic() - started:.1f}s)[/]")
+
+    def summary(self, rows: list[tuple[str, str]], hint: str) -> None:
+        """A two-column table of what runs where, then a hint line."""
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        for name, value in rows:
+            table.add_row(f"[bold]{name}[/]", value)
+        self._out.print()
+        self._out.print(table)
+        self._out.print()
+        self._out.print(hint)
+
+    def print(self, text: str) -> None:
+        """A plain line on stdout (no markup)."""
+        self._out.print(text, markup=False)
+
+    def error(self, text: str) -> None:
+        """A one-line error on stderr."""
+        self._err.print(f"error: {text}", markup=False, style="red")
+        sys.stderr.flush()

@@ -1,0 +1,133 @@
+"""The `clawbus` command: the embedded pipeline (`up`, `say`) and one subcommand per stage process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from pydantic import ValidationError
+
+from clawbus.bus.logging import configure_logging
+from clawbus.bus.settings import CHANNELS, Settings
+from clawbus.bus.tracing import configure_tracing
+
+from . import say, up
+from .console import Console
+
+DESCRIPTION = """\
+clawbus runs a personal AI assistant's gateway as a message bus:
+platform event → ingress → SQS FIFO (one group per session) → dispatcher → AgentCore → SNS FIFO
+→ one SQS FIFO queue per channel → egress → platform.
+
+Start here:  clawbus up         (everything on this machine, no AWS account, no tokens)
+             clawbus say "hi"   (talk to it from another terminal; or open the WebChat URL 'up' prints)
+
+Settings come from CLAWBUS_* environment variables (see docs/configuration.md),
+e.g. CLAWBUS_AWS__ENDPOINT_URL, CLAWBUS_BUS__PREFIX, CLAWBUS_SESSION__DM_SCOPE.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="clawbus", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    up_parser = commands.add_parser(
+        "up",
+        help="run the whole pipeline on this machine (loopback AWS API, every stage as its own process)",
+        description="Start moto (a real AWS API on loopback), provision the topology, and run every stage "
+        "as its own process. Ctrl-C stops everything.",
+    )
+    up.add_arguments(up_parser)
+
+    say_parser = commands.add_parser(
+        "say",
+        help="send a message on the local WebChat channel and print the reply",
+        description="Send TEXT through the running pipeline ('clawbus up') and print the agent's reply. "
+        "Exits 1 if no reply arrives in time, 2 if ingress is unreachable or refuses the message.",
+    )
+    say.add_arguments(say_parser)
+
+    stage_help = "run only this stage (as 'clawbus up' does for each); reads CLAWBUS_* settings"
+    commands.add_parser("ingress", help=f"ingress HTTP server (webhooks, WebChat): {stage_help}")
+    commands.add_parser("dispatcher", help=f"inbound consumer that invokes the agent: {stage_help}")
+    egress_parser = commands.add_parser("egress", help=f"one channel's reply worker: {stage_help}")
+    egress_parser.add_argument("channel", choices=CHANNELS, help="the channel whose egress queue to consume")
+    commands.add_parser("agent", help=f"the agent container app (POST /invocations, GET /ping): {stage_help}")
+    commands.add_parser(
+        "local-agentcore", help="the loopback AgentCore data-plane endpoint that forwards to the agent"
+    )
+    local_aws = commands.add_parser("local-aws", help="the loopback AWS API (moto server mode) alone")
+    local_aws.add_argument("--host", default="127.0.0.1")
+    local_aws.add_argument("--port", type=int, default=4566)
+    return parser
+
+
+def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> None:
+    from clawbus.bus.serve import serve_asgi
+
+    configure_logging(settings.log_level)
+    configure_tracing(command)
+    if command == "local-aws":
+        from clawbus.bus.local_aws import serve_local_aws
+
+        serve_local_aws(args.host, args.port)
+    elif command == "ingress":
+        from clawbus.ingress.http import create_app as ingress_app
+
+        asyncio.run(
+            serve_asgi(
+                ingress_app(settings), host=settings.ingress.host, port=settings.ingress.port, stage="ingress"
+            )
+        )
+    elif command == "agent":
+        from clawbus.agent import create_app as agent_app
+        from clawbus.agent import provider_for
+
+        app = agent_app(provider_for(settings.agent.model), settings.agent.max_request_bytes)
+        asyncio.run(serve_asgi(app, host=settings.agent.host, port=settings.agent.port, stage="agent"))
+    elif command == "local-agentcore":
+        from clawbus.agent.agentcore_local import create_app as agentcore_app
+
+        core = settings.agentcore
+        app = agentcore_app(core.agent_url, core.runtime_arn, core.read_timeout_s)
+        asyncio.run(serve_asgi(app, host=core.host, port=core.port, stage="agentcore"))
+    elif command == "dispatcher":
+        from clawbus.dispatcher.main import run as run_dispatcher
+
+        asyncio.run(run_dispatcher(settings))
+    elif command == "egress":
+        from clawbus.egress.main import run as run_egress
+
+        asyncio.run(run_egress(settings, args.channel))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `clawbus` command."""
+    args = build_parser().parse_args(argv)
+    console = Console()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            path = "__".join(str(p) for p in err["loc"]).upper()
+            console.error(f"invalid setting CLAWBUS_{path}: {err['msg']}")
+        sys.exit(2)
+    if args.command == "up":
+        sys.exit(up.run_up(args, settings, console))
+    if args.command == "say":
+        sys.exit(say.run_say(args, f"http://{settings.ingress.host}:{settings.ingress.port}", console))
+    try:
+        _run_stage(args.command, args, settings)
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        from clawbus.bus.errors import ClawbusError
+
+        if not isinstance(exc, ClawbusError):
+            raise
+        console.error(f"{args.command}: {exc}")
+        sys.exit(1)

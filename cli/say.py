@@ -1,0 +1,105 @@
+"""`clawbus say "text"`: send a message on the local WebChat channel and print the agent's reply.
+
+It goes the whole way round — ingress, the inbound queue, the dispatcher, the agent, the outbound topic,
+the WebChat egress queue and worker — and waits for the reply to *this* message (matched by event id).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import re
+import time
+import uuid
+
+import httpx
+
+from .console import Console
+
+
+def default_conversation() -> str:
+    """A stable conversation id for this user's CLI messages."""
+    user = re.sub(r"[^A-Za-z0-9_-]", "-", getpass.getuser())[:40] or "user"
+    return f"cli-{user}"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`say`'s flags."""
+    parser.add_argument("text", help="the message to send")
+    parser.add_argument(
+        "--url", help="ingress base URL (default http://127.0.0.1:8787, as 'clawbus up' runs it)"
+    )
+    parser.add_argument("--conversation", default=None, help="WebChat conversation id (default cli-<user>)")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for the reply (default 30)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the reply as JSON")
+
+
+def run_say(args: argparse.Namespace, default_url: str, console: Console) -> int:
+    """Send, wait, print; 0 when answered, 1 when no reply in time, 2 when ingress refused or is down."""
+    base = (args.url or default_url).rstrip("/")
+    conversation = args.conversation or default_conversation()
+    started = time.monotonic()
+    with httpx.Client(base_url=base, timeout=httpx.Timeout(args.timeout + 5, connect=3.0)) as client:
+        try:
+            sent = client.post(
+                "/webchat/api/messages",
+                json={"conversation": conversation, "text": args.text, "client_message_id": uuid.uuid4().hex},
+            )
+        except httpx.HTTPError as exc:
+            console.error(f"cannot reach ingress at {base} ({type(exc).__name__}) — is 'clawbus up' running?")
+            return 2
+        if sent.status_code != 202:
+            console.error(f"ingress refused the message: HTTP {sent.status_code} {_problem(sent)}")
+            return 2
+        event_id = sent.json()["event_id"]
+        cursor = ""
+        deadline = started + args.timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                page = client.get(
+                    f"/webchat/api/conversations/{conversation}/messages",
+                    params={"after": cursor, "wait": f"{min(left, 20):.1f}"},
+                )
+            except httpx.HTTPError:
+                time.sleep(0.5)
+                continue
+            if page.status_code != 200:
+                time.sleep(0.5)
+                continue
+            data = page.json()
+            cursor = data["cursor"]
+            answers = [m for m in data["messages"] if event_id in m.get("in_reply_to", [])]
+            if answers:
+                return _print_reply(args, console, event_id, answers, started)
+    console.error(
+        f"no reply within {args.timeout:.0f}s (event {event_id} was accepted) — "
+        "check the 'clawbus up' window and its logs"
+    )
+    return 1
+
+
+def _print_reply(
+    args: argparse.Namespace, console: Console, event_id: str, answers: list[dict[str, str]], started: float
+) -> int:
+    text = "".join(m["text"] for m in answers)
+    if args.json:
+        payload = {
+            "event_id": event_id,
+            "reply_id": answers[0]["reply_id"],
+            "text": text,
+            "latency_ms": round((time.monotonic() - started) * 1000, 1),
+        }
+        console.print(json.dumps(payload))
+    else:
+        console.print(text)
+    return 0
+
+
+def _problem(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("error", ""))
+    except ValueError:
+        return response.text[:200]

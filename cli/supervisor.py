@@ -1,0 +1,130 @@
+"""Running the stages as child processes, the way `clawbus up` does.
+
+Each stage is its own process (as each is its own service in AWS). A child's stderr (JSON log lines) goes
+to `<data_dir>/logs/<stage>.log`; the supervisor watches it for the stage's `*.started` event to know it is
+ready. Children die with the supervisor (Linux parent-death signal), so nothing is orphaned even if
+`clawbus up` itself is killed; on a normal stop they get SIGTERM in reverse start order, then SIGKILL
+after a grace period.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class StageFailed(Exception):
+    """A stage did not start, or exited while it should be running."""
+
+
+@dataclass
+class Stage:
+    """One child process: its command line, its environment, and what it logs when ready."""
+
+    name: str
+    argv: list[str]
+    ready_event: str
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=20))
+    ready: threading.Event = field(default_factory=threading.Event)
+
+    def last_error(self) -> str:
+        """The most telling recent log line (an error's message, else the last line)."""
+        for line in reversed(self.tail):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                return line
+            if record.get("level") in ("ERROR", "CRITICAL"):
+                return str(record.get("error") or record.get("message") or record.get("event"))
+        return self.tail[-1] if self.tail else "no output"
+
+
+class Supervisor:
+    """Starts stages, waits until each is ready, and stops them all."""
+
+    def __init__(self, log_dir: Path, base_env: dict[str, str]) -> None:
+        self.log_dir = log_dir
+        self.base_env = base_env
+        self.stages: list[Stage] = []
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self, stage: Stage, timeout_s: float = 60.0) -> None:
+        """Start `stage` and wait for its ready event; raises `StageFailed` with the reason."""
+        stage.log_path = self.log_dir / f"{stage.name}.log"
+        env = {**os.environ, **self.base_env, **stage.env}
+        stage.process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+            stage.argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
+            preexec_fn=_die_with_parent,
+        )
+        self.stages.append(stage)
+        threading.Thread(target=self._pump, args=(stage,), daemon=True).start()
+        deadline = time.monotonic() + timeout_s
+        while not stage.ready.wait(0.05):
+            if stage.process.poll() is not None:
+                time.sleep(0.1)  # let the pump read the last lines
+                raise StageFailed(f"{stage.name} exited ({stage.process.returncode}): {stage.last_error()}")
+            if time.monotonic() > deadline:
+                raise StageFailed(f"{stage.name} did not start within {timeout_s:.0f}s; see {stage.log_path}")
+
+    def _pump(self, stage: Stage) -> None:
+        assert stage.process
+        assert stage.process.stderr
+        assert stage.log_path
+        with stage.log_path.open("ab") as log:
+            for raw in stage.process.stderr:
+                log.write(raw)
+                log.flush()
+                line = raw.decode("utf-8", errors="replace").strip()
+                stage.tail.append(line)
+                if f'"event": "{stage.ready_event}"' in line:
+                    stage.ready.set()
+
+    def exited(self) -> Stage | None:
+        """A stage that has exited while it should be running, if any."""
+        for stage in self.stages:
+            if stage.process is not None and stage.process.poll() is not None:
+                return stage
+        return None
+
+    def stop_all(self, grace_s: float = 15.0) -> list[tuple[str, int | None]]:
+        """SIGTERM every stage in reverse start order, wait, SIGKILL stragglers; returns exit codes."""
+        results: list[tuple[str, int | None]] = []
+        deadline = time.monotonic() + grace_s
+        for stage in reversed(self.stages):
+            process = stage.process
+            if process is None:
+                continue
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            results.append((stage.name, process.returncode))
+        self.stages.clear()
+        return results

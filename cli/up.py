@@ -1,0 +1,161 @@
+"""`clawbus up`: the whole pipeline on the embedded default, one process per stage.
+
+Starts the loopback AWS API (moto), provisions the topology into it, then the agent, the loopback
+AgentCore endpoint, the dispatcher, one egress worker per enabled channel and ingress; prints what runs
+where, and stops everything cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from clawbus.bus.provision import Provisioner
+from clawbus.bus.settings import AwsSettings, Settings
+from clawbus.bus.topology import build_topology
+
+from .console import Console
+from .supervisor import Stage, StageFailed, Supervisor
+
+
+class PortTaken(Exception):
+    """A port `up` needs is in use."""
+
+
+def check_port_free(host: str, port: int, what: str, flag: str) -> None:
+    """Raise `PortTaken` with a one-line fix when `host:port` cannot be bound."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+            raise PortTaken(
+                f"port {port} on {host} ({what}) {reason} — stop what uses it or choose another with {flag}"
+            ) from exc
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`up`'s flags."""
+    parser.add_argument("--host", default="127.0.0.1", help="address every stage binds (default 127.0.0.1)")
+    parser.add_argument("--ingress-port", type=int, help="ingress/WebChat port (default 8787)")
+    parser.add_argument("--agent-port", type=int, help="agent container port (default 8080)")
+    parser.add_argument("--agentcore-port", type=int, help="loopback AgentCore endpoint port (default 8081)")
+    parser.add_argument("--aws-port", type=int, help="loopback AWS API (moto) port (default 4566)")
+    parser.add_argument("--data-dir", type=Path, help="where logs go (default ~/.clawbus)")
+
+
+def _stage(name: str, ready: str, *args: str) -> Stage:
+    return Stage(name=name, argv=[sys.executable, "-m", "clawbus.cli", *args], ready_event=ready)
+
+
+def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    """Bring the pipeline up and keep it up until a stop signal; returns the exit code."""
+    host = args.host
+    ports = {
+        "ingress": (args.ingress_port or settings.ingress.port, "--ingress-port"),
+        "agent": (args.agent_port or settings.agent.port, "--agent-port"),
+        "agentcore": (args.agentcore_port or settings.agentcore.port, "--agentcore-port"),
+        "aws": (args.aws_port or settings.local.aws_port, "--aws-port"),
+    }
+    try:
+        for what, (port, flag) in ports.items():
+            check_port_free(host, port, what, flag)
+    except PortTaken as exc:
+        console.error(str(exc))
+        return 2
+    data_dir: Path = args.data_dir or settings.local.data_dir
+    aws_url = f"http://{host}:{ports['aws'][0]}"
+    agent_url = f"http://{host}:{ports['agent'][0]}"
+    agentcore_url = f"http://{host}:{ports['agentcore'][0]}"
+    ingress_url = f"http://{host}:{ports['ingress'][0]}"
+    env = {
+        "CLAWBUS_AWS__ENDPOINT_URL": aws_url,
+        "CLAWBUS_AGENTCORE__ENDPOINT_URL": agentcore_url,
+        "CLAWBUS_AGENTCORE__AGENT_URL": agent_url,
+        "CLAWBUS_AGENTCORE__HOST": host,
+        "CLAWBUS_AGENTCORE__PORT": str(ports["agentcore"][0]),
+        "CLAWBUS_AGENT__HOST": host,
+        "CLAWBUS_AGENT__PORT": str(ports["agent"][0]),
+        "CLAWBUS_INGRESS__HOST": host,
+        "CLAWBUS_INGRESS__PORT": str(ports["ingress"][0]),
+        "PYTHONUNBUFFERED": "1",
+    }
+    supervisor = Supervisor(data_dir / "logs", env)
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    channels = settings.enabled_channels()
+    try:
+        with console.step(f"loopback AWS API (moto) on {aws_url}"):
+            supervisor.start(
+                _stage(
+                    "local-aws",
+                    "local_aws.started",
+                    "local-aws",
+                    "--host",
+                    host,
+                    "--port",
+                    str(ports["aws"][0]),
+                )
+            )
+        with console.step("provisioning queues, topic, subscriptions, tables, bucket"):
+            topology = build_topology(settings.bus.prefix, settings.bus.bucket)
+            aws = AwsSettings.model_validate({**settings.aws.model_dump(), "endpoint_url": aws_url})
+            Provisioner(aws).apply(topology)
+        with console.step(f"agent ({settings.agent.model}) on {agent_url}"):
+            supervisor.start(_stage("agent", "agent.started", "agent"))
+        with console.step(f"loopback AgentCore endpoint on {agentcore_url}"):
+            supervisor.start(_stage("agentcore", "agentcore.started", "local-agentcore"))
+        with console.step("dispatcher"):
+            supervisor.start(_stage("dispatcher", "dispatcher.started", "dispatcher"))
+        for channel in channels:
+            with console.step(f"egress worker: {channel}"):
+                supervisor.start(_stage(f"egress-{channel}", "egress.started", "egress", channel))
+        with console.step(f"ingress on {ingress_url}"):
+            supervisor.start(_stage("ingress", "ingress.started", "ingress"))
+    except (StageFailed, OSError) as exc:
+        console.error(f"clawbus up failed: {exc}")
+        supervisor.stop_all()
+        return 1
+    except Exception as exc:  # provisioning errors from boto3: one line, then stop
+        console.error(f"clawbus up failed while provisioning: {type(exc).__name__}: {exc}")
+        supervisor.stop_all()
+        return 1
+    console.summary(
+        [
+            ("WebChat", f"{ingress_url}/"),
+            ("ingress (webhooks)", f"{ingress_url}/webhooks/…"),
+            ("AWS API (moto)", aws_url),
+            ("AgentCore endpoint", agentcore_url),
+            ("agent", f"{agent_url}  (/invocations, /ping)"),
+            ("channels", ", ".join(channels) or "none"),
+            ("queues", f"{len(topology.queues)} ({settings.bus.prefix}-inbound.fifo, …)"),
+            ("logs", str(data_dir / "logs")),
+        ],
+        hint=f'Open {ingress_url}/ or run: clawbus say "hello"   ·   Ctrl-C stops everything',
+    )
+    code = 0
+    while not stop.wait(0.5):
+        dead = supervisor.exited()
+        if dead is not None:
+            assert dead.process is not None
+            console.error(
+                f"{dead.name} exited ({dead.process.returncode}): {dead.last_error()} — "
+                f"stopping; see {dead.log_path}"
+            )
+            code = 1
+            break
+    with console.step("stopping"):
+        supervisor.stop_all()
+    return code

@@ -1,0 +1,52 @@
+"""The egress handler: decode a reply from the channel's queue and send it through the channel's sender."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from opentelemetry import trace
+
+from clawbus.bus.envelopes import decode_outbound
+from clawbus.bus.errors import InvalidEnvelope
+from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.queues import ReceivedMessage
+from clawbus.bus.tracing import extract_context, tracer
+from clawbus.schemas import OutboundReply
+
+logger = logging.getLogger(__name__)
+_tracer = tracer(__name__)
+
+
+class ChannelSender(Protocol):
+    """Delivers a reply on one platform; idempotent per reply id and part."""
+
+    async def send(self, reply: OutboundReply) -> None: ...
+
+
+class EgressHandler:
+    """Handles one message of a channel's egress queue."""
+
+    def __init__(self, channel: str, sender: ChannelSender) -> None:
+        self._channel = channel
+        self._sender = sender
+
+    async def __call__(self, message: ReceivedMessage) -> None:
+        """Send the reply; raises a classified error when it cannot."""
+        with _tracer.start_as_current_span(
+            "egress.send", context=extract_context(message.attributes), kind=trace.SpanKind.CONSUMER
+        ):
+            reply = decode_outbound(message.body)
+            if reply.channel != self._channel:
+                raise InvalidEnvelope(
+                    f"reply for channel {reply.channel!r} on the {self._channel} egress queue"
+                )
+            await self._sender.send(reply)
+            log_event(
+                logger,
+                "egress.send.completed",
+                channel=self._channel,
+                reply_id=reply.reply_id,
+                session=session_ref(reply.session_key),
+                parts=len(reply.parts),
+            )

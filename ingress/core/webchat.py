@@ -1,0 +1,51 @@
+"""WebChat messages, normalised into inbound events. Pure.
+
+The WebChat page (and `clawbus say`) posts `{conversation, text, client_message_id?}`. The conversation id
+is the peer; the client's message id makes a retried POST the same event (the same dedup id), so a
+browser that resends after a timeout does not start a second turn.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clawbus.schemas import DmScope, InboundEvent, Peer, PeerKind, ReplyTarget, Sender, derive_session_key
+
+CHANNEL = "webchat"
+MAX_TEXT = 16_000
+
+
+class WebchatMessageIn(BaseModel):
+    """What the WebChat page posts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    conversation: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    client_message_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def normalise(message: WebchatMessageIn, *, agent_id: str, dm_scope: DmScope, now: datetime) -> InboundEvent:
+    """The inbound event for a WebChat message (a direct chat with the conversation as the peer)."""
+    client_id = message.client_message_id or uuid.uuid4().hex
+    session_key = derive_session_key(
+        agent_id=agent_id,
+        channel=CHANNEL,
+        peer_kind=PeerKind.DIRECT,
+        peer_id=message.conversation,
+        dm_scope=dm_scope,
+    )
+    return InboundEvent(
+        event_id=f"{CHANNEL}:{message.conversation}:{client_id}",
+        channel=CHANNEL,
+        agent_id=agent_id,
+        session_key=session_key,
+        peer=Peer(kind=PeerKind.DIRECT, id=message.conversation),
+        sender=Sender(id=message.conversation),
+        text=message.text,
+        reply_to=ReplyTarget(chat_id=message.conversation),
+        received_at=now,
+    )

@@ -1,0 +1,143 @@
+"""WebChat's HTTP API: post a message (onto the inbound queue), long-poll the conversation's replies.
+
+- `POST /webchat/api/messages` `{conversation, text, client_message_id?}` → 202 `{event_id}`
+- `GET /webchat/api/conversations/{id}/messages?after=<cursor>&wait=<s>` → `{messages: [...], cursor}`,
+  answered as soon as a reply newer than `after` exists, or empty after `wait` seconds (at most the
+  configured maximum).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from clawbus.bus.aws import map_aws_errors
+from clawbus.bus.errors import ClawbusError, RetryableError
+from clawbus.bus.http_body import BodyTooLarge, read_capped
+from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.settings import Settings
+from clawbus.ingress.core import WebchatMessageIn, normalise
+from clawbus.ingress.publisher import InboundPublisher
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+logger = logging.getLogger(__name__)
+_POLL_INTERVAL_S = 0.2
+_CONVERSATION = r"[A-Za-z0-9_-]{1,64}"
+
+
+def error(status: int, message: str, **extra: Any) -> JSONResponse:
+    """A JSON error body that says what was wrong."""
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+async def read_json(request: Request, limit: int) -> Any | Response:
+    """The request's JSON body, or the 4xx response to send instead."""
+    if "application/json" not in request.headers.get("content-type", ""):
+        return error(415, "send the body as JSON with Content-Type: application/json")
+    try:
+        body = await read_capped(request, limit)
+    except BodyTooLarge:
+        return error(413, f"body over {limit} bytes")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return error(400, f"malformed JSON: {exc}")
+
+
+@dataclass
+class WebchatApi:
+    """The two WebChat endpoints, over the inbound publisher and the WebChat table."""
+
+    settings: Settings
+    publisher: InboundPublisher
+    dynamodb: DynamoDBClient
+    table: str
+
+    async def post_message(self, request: Request) -> Response:
+        """Enqueue a message typed in WebChat."""
+        data = await read_json(request, self.settings.ingress.max_body_bytes)
+        if isinstance(data, Response):
+            return data
+        try:
+            message = WebchatMessageIn.model_validate(data)
+        except ValidationError as exc:
+            fields = [".".join(str(p) for p in e["loc"]) or "<body>" for e in exc.errors()]
+            return error(422, "invalid WebChat message", fields=fields)
+        event = normalise(
+            message,
+            agent_id=self.settings.session.agent_id,
+            dm_scope=self.settings.session.dm_scope,
+            now=datetime.now(UTC),
+        )
+        try:
+            await self.publisher.publish(event)
+        except RetryableError as exc:
+            log_event(logger, "ingress.enqueue.failed", logging.WARNING, channel="webchat", reason=str(exc))
+            return error(503, "the inbound queue is unavailable; retry shortly", retry=True)
+        except ClawbusError as exc:
+            log_event(logger, "ingress.enqueue.failed", logging.ERROR, channel="webchat", reason=str(exc))
+            return error(503, "the inbound queue cannot be reached; check the deployment", retry=False)
+        log_event(
+            logger,
+            "ingress.event.accepted",
+            channel="webchat",
+            event_id=event.event_id,
+            session=session_ref(event.session_key),
+        )
+        return JSONResponse({"event_id": event.event_id}, status_code=202)
+
+    async def get_messages(self, request: Request) -> Response:
+        """Replies in a conversation after a cursor, waiting for one up to `wait` seconds."""
+        conversation = request.path_params["conversation"]
+        after = request.query_params.get("after", "")
+        try:
+            wait = min(float(request.query_params.get("wait", "0")), self.settings.ingress.webchat_wait_max_s)
+        except ValueError:
+            return error(400, "wait must be a number of seconds")
+        deadline = time.monotonic() + max(0.0, wait)
+        while True:
+            try:
+                items = await self._query(conversation, after)
+            except ClawbusError as exc:
+                log_event(logger, "ingress.webchat.read_failed", logging.WARNING, reason=str(exc))
+                return error(503, "replies cannot be read right now; retry shortly", retry=True)
+            if items or time.monotonic() >= deadline or await request.is_disconnected():
+                break
+            await asyncio.sleep(_POLL_INTERVAL_S)
+        messages = [
+            {
+                "seq": i["seq"]["S"],
+                "reply_id": i["reply_id"]["S"],
+                "in_reply_to": [e["S"] for e in i.get("in_reply_to", {}).get("L", [])],
+                "text": i["text"]["S"],
+            }
+            for i in items
+        ]
+        cursor = messages[-1]["seq"] if messages else after
+        return JSONResponse({"messages": messages, "cursor": cursor})
+
+    async def _query(self, conversation: str, after: str) -> list[dict[str, Any]]:
+        condition = "conversation = :c AND seq > :after" if after else "conversation = :c"
+        values: dict[str, Any] = {":c": {"S": conversation}}
+        if after:
+            values[":after"] = {"S": after}
+        with map_aws_errors(f"Query {self.table}"):
+            response = await self.dynamodb.query(
+                TableName=self.table,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ConsistentRead=True,
+                Limit=100,
+            )
+        return list(response.get("Items", []))

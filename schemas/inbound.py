@@ -1,0 +1,95 @@
+"""The inbound event: one thing that happened, on its way to the agent.
+
+Ingress (webhooks, the relay, WebChat) and the scheduler (heartbeat, cron) produce it onto the inbound
+FIFO queue, grouped by `session_key`; the dispatcher consumes it. Attachments travel by reference (an S3
+key), never inline.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from ._base import WireModel
+from ._versioning import read_versioned
+from .session_key import PeerKind
+
+
+class EventKind(StrEnum):
+    """What started the turn: a user's message, the heartbeat, a cron job, or a system note."""
+
+    MESSAGE = "message"
+    HEARTBEAT = "heartbeat"
+    CRON = "cron"
+    SYSTEM = "system"
+
+
+class Peer(WireModel):
+    """The chat a message came from: its kind and platform id."""
+
+    kind: PeerKind
+    id: str
+
+
+class Sender(WireModel):
+    """Who wrote the message (platform user id and a display name when the platform gives one)."""
+
+    id: str
+    name: str | None = None
+    is_bot: bool = False
+
+
+class AttachmentRef(WireModel):
+    """A file the user sent, stored in the state bucket; the envelope carries only its key."""
+
+    key: str
+    media_type: str
+    size: int = Field(ge=0)
+    name: str | None = None
+
+
+class ReplyTarget(WireModel):
+    """Where a reply goes on the platform: a chat, optionally a thread and a message to reply to."""
+
+    chat_id: str
+    thread_id: str | None = None
+    reply_to_message_id: str | None = None
+
+
+class InboundEventV1(WireModel):
+    """Version 1 of the inbound envelope.
+
+    `event_id` is unique per platform event and namespaced by channel (`telegram:<bot>:<update_id>`,
+    `webchat:<uuid>`); it is the SQS deduplication id and the idempotency key of the turn.
+    """
+
+    schema_version: Literal[1] = 1
+    event_id: str = Field(min_length=1, max_length=512)
+    kind: EventKind = EventKind.MESSAGE
+    channel: str = Field(min_length=1, max_length=64)
+    account_id: str = "default"
+    agent_id: str = "main"
+    session_key: str = Field(min_length=1, max_length=1024)
+    peer: Peer | None = None
+    sender: Sender | None = None
+    text: str = ""
+    attachments: tuple[AttachmentRef, ...] = ()
+    reply_to: ReplyTarget | None = None
+    received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+InboundEvent = InboundEventV1
+INBOUND_READERS: dict[int, type[InboundEventV1]] = {1: InboundEventV1}
+
+
+def parse_inbound(text: str | bytes) -> InboundEvent:
+    """Read an inbound envelope of any known version.
+
+    Raises:
+        UnsupportedSchemaVersion: a version this build does not know (dead-letter it, do not guess).
+        EnvelopeError: not a valid envelope.
+    """
+    return read_versioned(text, INBOUND_READERS, "inbound")

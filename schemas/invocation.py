@@ -1,0 +1,65 @@
+"""The body of `InvokeAgentRuntime`: what the dispatcher asks the agent, and what it answers.
+
+AgentCore passes the request body to the container's `POST /invocations` unchanged and returns the
+container's response body, so this contract is between the dispatcher and `agent/` only. The response
+says whether a failure is worth retrying, so the dispatcher can classify it without parsing prose.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from ._base import WireModel
+from ._versioning import read_versioned
+from .inbound import InboundEvent
+
+
+class AgentRequestV1(WireModel):
+    """One turn: the events it consumes (one, or several merged in `collect` mode), in order."""
+
+    schema_version: Literal[1] = 1
+    session_key: str = Field(min_length=1)
+    reply_id: str = Field(min_length=1)
+    events: tuple[InboundEvent, ...] = Field(min_length=1)
+
+
+class TurnStatus(StrEnum):
+    """How the turn ended."""
+
+    OK = "ok"
+    ERROR = "error"
+
+
+class AgentError(WireModel):
+    """A failed turn, classified by the agent: `retryable` means the same turn may succeed later."""
+
+    type: str
+    message: str
+    retryable: bool
+
+
+class AgentResponseV1(WireModel):
+    """The agent's answer: text parts in order (empty when the agent chose silence, e.g. `NO_REPLY`)."""
+
+    schema_version: Literal[1] = 1
+    status: TurnStatus = TurnStatus.OK
+    parts: tuple[str, ...] = ()
+    error: AgentError | None = None
+    model: str | None = None
+
+
+AgentRequest = AgentRequestV1
+AgentResponse = AgentResponseV1
+
+
+def parse_agent_request(text: str | bytes) -> AgentRequest:
+    """Read an invocation body. Raises `EnvelopeError` (or `UnsupportedSchemaVersion`)."""
+    return read_versioned(text, {1: AgentRequestV1}, "agent request")
+
+
+def parse_agent_response(text: str | bytes) -> AgentResponse:
+    """Read an invocation response. Raises `EnvelopeError` (or `UnsupportedSchemaVersion`)."""
+    return read_versioned(text, {1: AgentResponseV1}, "agent response")

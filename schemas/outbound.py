@@ -1,0 +1,71 @@
+"""The outbound reply: what the agent said, on its way to one channel.
+
+The dispatcher publishes it to the outbound SNS FIFO topic with the `channel` message attribute; each
+channel's egress queue receives only its own. A reply is ordered `parts` (chunks the agent streamed or
+produced); `final` marks the last message of a turn. `kind=typing` is a presence signal with no parts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from ._base import WireModel
+from ._versioning import read_versioned
+from .inbound import ReplyTarget
+
+
+class ReplyKind(StrEnum):
+    """A message to show, or a typing indicator to switch on."""
+
+    MESSAGE = "message"
+    TYPING = "typing"
+
+
+class ReplyPart(WireModel):
+    """One ordered piece of a reply (egress may split it further to fit the platform)."""
+
+    index: int = Field(ge=0)
+    text: str
+
+
+class OutboundReplyV1(WireModel):
+    """Version 1 of the outbound envelope.
+
+    `reply_id` is stable for a turn (derived from the events it consumed), so a retried turn publishes the
+    same id and egress can refuse to send it twice.
+    """
+
+    schema_version: Literal[1] = 1
+    reply_id: str = Field(min_length=1, max_length=128)
+    in_reply_to: tuple[str, ...] = ()
+    kind: ReplyKind = ReplyKind.MESSAGE
+    session_key: str = Field(min_length=1, max_length=1024)
+    channel: str = Field(min_length=1, max_length=64)
+    account_id: str = "default"
+    target: ReplyTarget
+    parts: tuple[ReplyPart, ...] = ()
+    final: bool = True
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def text(self) -> str:
+        """The parts joined in order."""
+        return "".join(part.text for part in sorted(self.parts, key=lambda p: p.index))
+
+
+OutboundReply = OutboundReplyV1
+OUTBOUND_READERS: dict[int, type[OutboundReplyV1]] = {1: OutboundReplyV1}
+
+
+def parse_outbound(text: str | bytes) -> OutboundReply:
+    """Read an outbound envelope of any known version.
+
+    Raises:
+        UnsupportedSchemaVersion: a version this build does not know.
+        EnvelopeError: not a valid envelope.
+    """
+    return read_versioned(text, OUTBOUND_READERS, "outbound")
