@@ -69,6 +69,27 @@ class Supervisor:
 
     def start(self, stage: Stage, timeout_s: float = 60.0) -> None:
         """Start `stage` and wait for its ready event; raises `StageFailed` with the reason."""
+        self.start_all([stage], timeout_s)
+
+    def start_all(self, stages: list[Stage], timeout_s: float = 60.0) -> None:
+        """Start `stages` at once (they do not depend on each other) and wait until all are ready."""
+        for stage in stages:
+            self._spawn(stage)
+        deadline = time.monotonic() + timeout_s
+        for stage in stages:
+            assert stage.process
+            while not stage.ready.wait(0.05):
+                if stage.process.poll() is not None:
+                    time.sleep(0.1)  # let the pump read the last lines
+                    raise StageFailed(
+                        f"{stage.name} exited ({stage.process.returncode}): {stage.last_error()}"
+                    )
+                if time.monotonic() > deadline:
+                    raise StageFailed(
+                        f"{stage.name} did not start within {timeout_s:.0f}s; see {stage.log_path}"
+                    )
+
+    def _spawn(self, stage: Stage) -> None:
         stage.log_path = self.log_dir / f"{stage.name}.log"
         env = {**os.environ, **self.base_env, **stage.env}
         stage.process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
@@ -82,13 +103,6 @@ class Supervisor:
         )
         self.stages.append(stage)
         threading.Thread(target=self._pump, args=(stage,), daemon=True).start()
-        deadline = time.monotonic() + timeout_s
-        while not stage.ready.wait(0.05):
-            if stage.process.poll() is not None:
-                time.sleep(0.1)  # let the pump read the last lines
-                raise StageFailed(f"{stage.name} exited ({stage.process.returncode}): {stage.last_error()}")
-            if time.monotonic() > deadline:
-                raise StageFailed(f"{stage.name} did not start within {timeout_s:.0f}s; see {stage.log_path}")
 
     def _pump(self, stage: Stage) -> None:
         assert stage.process

@@ -1,0 +1,181 @@
+"""Fixtures: a real AWS API on loopback (moto server mode, a subprocess), a topology provisioned into it
+by the same code `clawbus up` uses, and the pipeline's stages as real processes.
+
+Each test gets its own resource prefix, so tests never see each other's queues and need no reset.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from clawbus.bus.provision import Provisioner, ProvisionReport
+from clawbus.bus.settings import AwsSettings
+from clawbus.bus.topology import Topology, build_topology
+from clawbus.cli.supervisor import Supervisor
+
+from .helpers import free_port, stage, stage_supervisor, wait_for
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The loopback AWS API's URL (moto server mode in its own process, for the whole session)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("local-aws") / "local-aws.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "clawbus.cli", "local-aws", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/moto-api/", timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, timeout=30, what="moto server")
+    yield url
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=10)
+
+
+@dataclass
+class Bus:
+    """A provisioned topology on the loopback API, with the env a stage process needs to use it."""
+
+    endpoint: str
+    prefix: str
+    topology: Topology
+    report: ProvisionReport
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def aws(self) -> AwsSettings:
+        """AWS settings pointing at the loopback API."""
+        return AwsSettings(endpoint_url=self.endpoint, region=REGION)
+
+    def client(self, service: str):  # type: ignore[no-untyped-def]
+        """A boto3 client on the loopback API (test setup and assertions)."""
+        from clawbus.bus.aws import boto3_client
+
+        return boto3_client(self.aws, service)
+
+    def queue_url(self, name: str) -> str:
+        """A queue's URL by its full name."""
+        return self.report.queue_urls[name]
+
+
+def make_bus(aws_endpoint: str) -> Bus:
+    """Provision a fresh topology with a unique prefix."""
+    prefix = f"t{secrets.token_hex(4)}"
+    topology = build_topology(prefix)
+    report = Provisioner(AwsSettings(endpoint_url=aws_endpoint, region=REGION)).apply(topology)
+    env = {
+        "CLAWBUS_AWS__ENDPOINT_URL": aws_endpoint,
+        "CLAWBUS_AWS__REGION": REGION,
+        "CLAWBUS_BUS__PREFIX": prefix,
+        "CLAWBUS_DISPATCHER__WAIT_TIME_S": "1",
+        "CLAWBUS_EGRESS__WAIT_TIME_S": "1",
+        "CLAWBUS_LOG_LEVEL": "INFO",
+    }
+    return Bus(aws_endpoint, prefix, topology, report, env)
+
+
+@pytest.fixture
+def bus(aws_endpoint: str) -> Bus:
+    """A fresh topology of this test's own."""
+    return make_bus(aws_endpoint)
+
+
+@dataclass
+class Pipeline:
+    """Every stage as its own process against `bus`; `ingress_url` is where WebChat lives."""
+
+    bus: Bus
+    supervisor: Supervisor
+    ingress_url: str
+    agent_url: str
+    agentcore_url: str
+    log_dir: Path
+
+    def stop(self) -> list[tuple[str, int | None]]:
+        """SIGTERM every stage (reverse order); their exit codes."""
+        return self.supervisor.stop_all()
+
+
+def start_pipeline(bus: Bus, log_dir: Path, extra_env: dict[str, str] | None = None) -> Pipeline:
+    """Start agent, AgentCore endpoint, dispatcher, WebChat egress and ingress as processes."""
+    agent_port, agentcore_port, ingress_port = free_port(), free_port(), free_port()
+    agent_url = f"http://127.0.0.1:{agent_port}"
+    agentcore_url = f"http://127.0.0.1:{agentcore_port}"
+    env = {
+        **bus.env,
+        "CLAWBUS_AGENT__PORT": str(agent_port),
+        "CLAWBUS_AGENTCORE__PORT": str(agentcore_port),
+        "CLAWBUS_AGENTCORE__ENDPOINT_URL": agentcore_url,
+        "CLAWBUS_AGENTCORE__AGENT_URL": agent_url,
+        "CLAWBUS_INGRESS__PORT": str(ingress_port),
+        **(extra_env or {}),
+    }
+    supervisor = stage_supervisor(log_dir, env)
+    try:
+        supervisor.start_all(
+            [
+                stage("agent", "agent.started", "agent"),
+                stage("agentcore", "agentcore.started", "local-agentcore"),
+                stage("dispatcher", "dispatcher.started", "dispatcher"),
+                stage("egress-webchat", "egress.started", "egress", "webchat"),
+                stage("ingress", "ingress.started", "ingress"),
+            ]
+        )
+    except Exception:
+        supervisor.stop_all()
+        raise
+    return Pipeline(bus, supervisor, f"http://127.0.0.1:{ingress_port}", agent_url, agentcore_url, log_dir)
+
+
+def _run_pipeline(bus: Bus, log_dir: Path) -> Iterator[Pipeline]:
+    running = start_pipeline(bus, log_dir, {"CLAWBUS_SESSION__DM_SCOPE": "per-channel-peer"})
+    yield running
+    codes = running.stop()
+    assert all(code == 0 for _, code in codes), f"stages did not exit cleanly: {codes}; logs in {log_dir}"
+
+
+@pytest.fixture
+def pipeline(bus: Bus, tmp_path: Path) -> Iterator[Pipeline]:
+    """The whole pipeline running; stopped with SIGTERM after the test, which must exit every stage 0."""
+    yield from _run_pipeline(bus, tmp_path / "logs")
+
+
+@pytest.fixture(scope="module")
+def shared_pipeline(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    """One pipeline for a module's tests that do not disturb each other (conversations of their own)."""
+    yield from _run_pipeline(make_bus(aws_endpoint), tmp_path_factory.mktemp("pipeline") / "logs")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests need Chromium; outside CI they skip with a reason when it is absent."""
+    del config
+    chromium = os.environ.get("CLAWBUS_CHROMIUM", "/usr/bin/chromium")
+    if Path(chromium).exists() or os.environ.get("CI"):
+        return
+    skip = pytest.mark.skip(
+        reason=f"Chromium not found at {chromium} (apt-get install chromium, or set CLAWBUS_CHROMIUM)"
+    )
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)

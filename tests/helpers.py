@@ -1,0 +1,63 @@
+"""Test helpers: polling with a deadline (never sleep-and-hope), free ports, stage processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from clawbus.cli.supervisor import Stage, Supervisor
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(
+    check: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.1, what: str = ""
+) -> T:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+        time.sleep(interval)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], timeout: float = 10.0, interval: float = 0.1, what: str = ""
+) -> T:
+    """Async `wait_for`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+        await asyncio.sleep(interval)
+
+
+def stage(name: str, ready: str, *args: str, env: dict[str, str] | None = None) -> Stage:
+    """A `clawbus <args>` child process that is ready when it logs `ready`."""
+    return Stage(
+        name=name, argv=[sys.executable, "-m", "clawbus.cli", *args], ready_event=ready, env=env or {}
+    )
+
+
+def stage_supervisor(log_dir: Path, env: dict[str, str]) -> Supervisor:
+    """The supervisor `clawbus up` uses, for tests that start stages themselves."""
+    return Supervisor(log_dir, {**env, "PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "")})

@@ -1,0 +1,53 @@
+"""The whole pipeline, every stage its own process, on the real loopback AWS API."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from ..conftest import Pipeline
+from ..helpers import eventually
+from .webchat_client import post, replies
+
+SESSIONS = 6
+MESSAGES = 4
+
+
+async def test_every_session_gets_each_reply_once_and_in_order(pipeline: Pipeline) -> None:
+    async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=30) as client:
+
+        async def converse(session: int) -> None:
+            for turn in range(MESSAGES):  # each session sends its messages in order, sessions at once
+                await post(client, f"conv{session}", f"s{session} m{turn}")
+
+        await asyncio.gather(*(converse(s) for s in range(SESSIONS)))
+
+        async def all_answered() -> dict[int, list[str]] | None:
+            got = {s: [m["text"] for m in await replies(client, f"conv{s}")] for s in range(SESSIONS)}
+            return got if all(len(texts) >= MESSAGES for texts in got.values()) else None
+
+        answered = await eventually(all_answered, timeout=60, interval=0.5, what="every reply")
+        await asyncio.sleep(2)  # a late duplicate would land now; none may
+        for session in range(SESSIONS):
+            texts = [m["text"] for m in await replies(client, f"conv{session}")]
+            expected = [f"(offline echo model) You said: s{session} m{turn}" for turn in range(MESSAGES)]
+            assert texts == expected, f"session {session}: {texts}"
+        assert set(answered) == set(range(SESSIONS))
+
+
+async def test_a_resent_message_is_answered_once(pipeline: Pipeline) -> None:
+    async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=30) as client:
+        first = await post(client, "retry", "only once", client_id="same-id")
+        again = await post(client, "retry", "only once", client_id="same-id")  # a browser retry
+        assert first == again
+        await post(client, "retry", "after")
+
+        async def two() -> list[str] | None:
+            texts = [m["text"] for m in await replies(client, "retry")]
+            return texts if len(texts) >= 2 else None
+
+        await eventually(two, timeout=30, what="two replies")
+        await asyncio.sleep(2)
+        texts = [m["text"] for m in await replies(client, "retry")]
+        assert texts == ["(offline echo model) You said: only once", "(offline echo model) You said: after"]
