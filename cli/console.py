@@ -36,11 +36,18 @@ class Console:
 
     def summary(self, rows: list[tuple[str, str]], hint: str) -> None:
         """A two-column table of what runs where, then a hint line."""
-        table = Table(show_header=False, box=None, padding=(0, 2))
-        for name, value in rows:
-            table.add_row(f"[bold]{name}[/]", value)
         self._out.print()
-        self._out.print(table)
+        if self._out.is_terminal:
+            table = Table(show_header=False, box=None, padding=(0, 2))
+            table.add_column(no_wrap=True)
+            table.add_column(overflow="fold")
+            for name, value in rows:
+                table.add_row(f"[bold]{name}[/]", value)
+            self._out.print(table)
+        else:  # piped or logged: whole lines, never cut or folded, easy to grep
+            width = max(len(name) for name, _ in rows)
+            for name, value in rows:
+                self._out.print(f"  {name:<{width}}  {value}", markup=False)
         self._out.print()
         self._out.print(hint)
 

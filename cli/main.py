@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     say.add_arguments(say_parser)
 
+    config_parser = commands.add_parser(
+        "config", help="show the effective settings (secrets masked) or list every CLAWBUS_* env var"
+    )
+    config_parser.add_argument(
+        "action", choices=("show", "env"), help="show: current values; env: all env vars"
+    )
+    config_parser.add_argument("--json", action="store_true", help="print `show` as JSON")
+
     stage_help = "run only this stage (as 'clawbus up' does for each); reads CLAWBUS_* settings"
     commands.add_parser("ingress", help=f"ingress HTTP server (webhooks, WebChat): {stage_help}")
     commands.add_parser("dispatcher", help=f"inbound consumer that invokes the agent: {stage_help}")
@@ -118,6 +126,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     if args.command == "up":
         sys.exit(up.run_up(args, settings, console))
+    if args.command == "config":
+        from .config_cmd import run_config
+
+        sys.exit(run_config(args.action, settings, console, args.json))
     if args.command == "say":
         sys.exit(say.run_say(args, f"http://{settings.ingress.host}:{settings.ingress.port}", console))
     try:

@@ -1,0 +1,115 @@
+"""`clawbus up` and `clawbus say`, as a user runs them."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ..helpers import free_port, wait_for
+
+
+def clawbus(*args: str) -> list[str]:
+    return [sys.executable, "-m", "clawbus.cli", *args]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("ingress", "agent", "agentcore", "aws")}
+    up = subprocess.Popen(
+        clawbus(
+            "up",
+            "--data-dir",
+            str(tmp_path),
+            *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))),
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        assert up.stdout is not None
+        for line in up.stdout:
+            output.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+        else:
+            pytest.fail("clawbus up ended before it was ready:\n" + "".join(output))
+        shown = "".join(output)
+        assert f"http://127.0.0.1:{ports['ingress']}/" in shown  # tells the user where WebChat is
+        assert str(tmp_path / "logs") in shown
+        children = psutil.Process(up.pid).children(recursive=True)
+        assert len(children) == 6  # moto, agent, AgentCore endpoint, dispatcher, egress, ingress
+
+        said = subprocess.run(
+            clawbus("say", "hello bus", "--url", f"http://127.0.0.1:{ports['ingress']}", "--timeout", "30"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert said.returncode == 0, said.stderr
+        assert said.stdout.strip() == "(offline echo model) You said: hello bus"
+    finally:
+        up.send_signal(signal.SIGTERM)
+        rest, _ = up.communicate(timeout=60)
+    assert up.returncode == 0, "".join(output) + rest
+    assert "stopping" in rest
+    assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children)
+    assert wait_for(lambda: all(port_is_free(p) for p in ports.values()), timeout=5, what="ports released")
+
+
+def test_up_with_a_port_taken_says_which_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        result = subprocess.run(
+            clawbus(
+                "up",
+                "--data-dir",
+                str(tmp_path),
+                "--ingress-port",
+                str(taken),
+                "--aws-port",
+                str(free_port()),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"port {taken}" in lines[0]
+    assert "--ingress-port" in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_say_without_a_running_pipeline_says_what_to_do() -> None:
+    result = subprocess.run(
+        clawbus("say", "anyone?", "--url", f"http://127.0.0.1:{free_port()}", "--timeout", "2"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "is 'clawbus up' running?" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,38 @@
+"""Installing clawbus puts everything under one `clawbus` namespace and nothing generic at top level."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_package_folder_is_listed_in_pyproject() -> None:
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {
+        "clawbus." + ".".join(init.parent.relative_to(ROOT).parts)
+        for init in ROOT.glob("*/**/__init__.py")
+        if init.parts[len(ROOT.parts)] not in ("tests", "build", "infra") and ".venv" not in init.parts
+    }
+    assert on_disk - listed == set(), "add these to [tool.setuptools] packages"
+    assert listed - on_disk == set(), "these are listed but have no __init__.py"
+
+
+def test_no_generic_top_level_names_are_importable(tmp_path: Path) -> None:
+    # In a fresh interpreter outside the checkout (pytest itself puts the checkout on sys.path).
+    probe = (
+        "import importlib.util as u, json; "
+        "print(json.dumps({n: u.find_spec(n) is not None for n in "
+        "('agent', 'schemas', 'bus', 'ingress', 'egress', 'dispatcher', 'cli', 'clawbus.schemas')}))"
+    )
+    found = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert found.pop("clawbus.schemas") is True
+    assert not any(found.values()), found
