@@ -1,12 +1,15 @@
-"""A FIFO queue consumer: many sessions at once, one message at a time within a session.
+"""A FIFO queue consumer: many sessions at once, one unit of work at a time within a session.
 
 SQS FIFO hands out a group's messages only while none of that group is in flight, so a batch holds at
-most one run of each group and groups never overlap between batches. The consumer processes each group's
-run in order in its own task, all groups concurrently, bounded by `concurrency` messages in flight; it
-receives only when it has room. A message is deleted only after its handler succeeded (or after it was
-dead-lettered), so a crash at any point redelivers it. While a handler runs, a heartbeat keeps the
-message invisible; on shutdown the consumer stops receiving, lets work finish within a grace period, then
-cancels and gives the rest back.
+most one run of each group, and groups never overlap between batches. The consumer splits each group's
+run into units with a planner (one message per unit by default; the dispatcher's `collect` mode merges
+several into one turn, or defers a run to let more arrive), handles a group's units in order in one task,
+all groups concurrently, bounded by `concurrency` messages in flight, and receives only when it has room.
+
+A unit's messages are deleted only after its handler succeeded (or after they were dead-lettered), so a
+crash at any point redelivers them. While a handler runs, a heartbeat keeps its messages invisible. On
+shutdown the consumer stops receiving, lets work finish within a grace period, then cancels and gives
+the rest back.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from .batching import DeleteBatcher
 from .errors import ClawbusError, RetryableError
 from .logging import log_event
 from .queues import Queue, ReceivedMessage
@@ -27,7 +31,25 @@ from .redrive import DeadLetter, decide
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[ReceivedMessage], Awaitable[None]]
+Unit = list[ReceivedMessage]
+Handler = Callable[[Unit], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to handle one group's run: `units` in order, then give `deferred` back for `defer_s` seconds."""
+
+    units: list[Unit]
+    deferred: list[ReceivedMessage] = field(default_factory=list)
+    defer_s: int = 0
+
+
+Planner = Callable[[list[ReceivedMessage]], Plan]
+
+
+def one_per_unit(run: list[ReceivedMessage]) -> Plan:
+    """The default plan: each message is its own unit."""
+    return Plan(units=[[message] for message in run])
 
 
 @dataclass(frozen=True)
@@ -43,23 +65,48 @@ class ConsumerConfig:
     shutdown_grace_s: float = 10.0
 
 
+@dataclass
+class ConsumerStats:
+    """Counters a health check or a benchmark reads."""
+
+    handled: int = 0
+    dead_lettered: int = 0
+    given_back: int = 0
+    retried: int = 0
+    receives: int = 0
+    last_receive_at: float = field(default_factory=time.monotonic)
+
+
 class FifoConsumer:
     """Consumes one FIFO queue with a handler; dead-letters what cannot be handled."""
 
-    def __init__(self, queue: Queue, dlq: Queue, handler: Handler, config: ConsumerConfig) -> None:
+    def __init__(
+        self,
+        queue: Queue,
+        dlq: Queue,
+        handler: Handler,
+        config: ConsumerConfig,
+        planner: Planner = one_per_unit,
+    ) -> None:
         self._queue = queue
         self._dlq = dlq
         self._handler = handler
+        self._planner = planner
         self._config = config
         self._in_flight = 0
         self._room = asyncio.Condition()
-        self.handled = 0
-        self.dead_lettered = 0
+        self._deleter = DeleteBatcher(queue)
+        self.stats = ConsumerStats()
 
     @property
     def in_flight(self) -> int:
         """Messages received and not yet finished."""
         return self._in_flight
+
+    @property
+    def delete_requests(self) -> int:
+        """DeleteMessageBatch calls made so far."""
+        return self._deleter.requests
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set, then drain within the grace period and return."""
@@ -73,24 +120,28 @@ class FifoConsumer:
                     task.add_done_callback(tasks.discard)
         finally:
             await self._drain(tasks)
+            await self._deleter.close()
 
     async def run_until_idle(self, idle_receives: int = 1) -> int:
         """Handle messages until a receive comes back empty with nothing in flight; return how many.
 
         The burst mode of a worker, for tests and one-shot runs (compare arq's `burst`).
         """
-        before = self.handled + self.dead_lettered
+        before = self.stats.handled + self.stats.dead_lettered
         empty = 0
         while empty < idle_receives:
-            batch = await self._queue.receive(self._config.concurrency, wait_time_s=1)
+            batch = await self._queue.receive(min(10, self._config.concurrency), wait_time_s=1)
+            self.stats.receives += 1
             if not batch:
                 empty += 1
                 continue
             empty = 0
+            self._in_flight += len(batch)
             async with asyncio.TaskGroup() as group:
                 for run in _group_runs(batch):
                     group.create_task(self._process_run(run))
-        return self.handled + self.dead_lettered - before
+        await self._deleter.close()
+        return self.stats.handled + self.stats.dead_lettered - before
 
     async def _receive_when_room(self, stop: asyncio.Event) -> list[ReceivedMessage]:
         limit = self._config.concurrency
@@ -106,27 +157,33 @@ class FifoConsumer:
             batch = []
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
+        else:
+            self.stats.receives += 1
+            self.stats.last_receive_at = time.monotonic()
         self._in_flight += len(batch)
         return batch
 
     async def _process_run(self, run: list[ReceivedMessage]) -> None:
-        """Handle one group's messages in order; on a give-back, give back the rest of the run too."""
+        """Handle one group's run unit by unit; after a give-back, give back the rest too (order)."""
         try:
-            for position, message in enumerate(run):
-                if not await self._process(message):
-                    for later in run[position + 1 :]:
-                        await _quietly(self._queue.set_visibility(later, 0))
+            plan = self._planner(run)
+            for position, unit in enumerate(plan.units):
+                if not await self._process(unit):
+                    later = [m for u in plan.units[position + 1 :] for m in u] + plan.deferred
+                    await self._give_back(later, 0)
                     return
+            if plan.deferred:
+                await self._give_back(plan.deferred, plan.defer_s)
         finally:
             self._in_flight -= len(run)
             async with self._room:
                 self._room.notify_all()
 
-    async def _process(self, message: ReceivedMessage) -> bool:
-        """Handle one message; True when it left the queue (handled or dead-lettered)."""
+    async def _process(self, unit: Unit) -> bool:
+        """Handle one unit; True when its messages left the queue (handled or dead-lettered)."""
         started = time.monotonic()
         try:
-            async with _keep_invisible(self._queue, message, self._config.visibility_timeout_s):
+            async with _keep_invisible(self._queue, unit, self._config.visibility_timeout_s):
                 async for attempt in AsyncRetrying(
                     retry=retry_if_exception_type(RetryableError),
                     stop=stop_after_attempt(self._config.max_attempts),
@@ -134,44 +191,59 @@ class FifoConsumer:
                     reraise=True,
                 ):
                     with attempt:
-                        await self._handler(message)
+                        if attempt.retry_state.attempt_number > 1:
+                            self.stats.retried += 1
+                        await self._handler(unit)
         except asyncio.CancelledError:
-            await asyncio.shield(_quietly(self._queue.set_visibility(message, 0)))
+            await asyncio.shield(self._give_back(unit, 0))
             raise
         except Exception as exc:  # the loop's outermost guard: classify, never die
-            return await self._failed(message, exc)
-        await asyncio.shield(self._queue.delete(message))
-        self.handled += 1
+            return await self._failed(unit, exc)
+        await asyncio.shield(self._delete(unit))
+        self.stats.handled += len(unit)
         log_event(
             logger,
             f"{self._config.stage}.message.handled",
-            message_id=message.message_id,
+            message_id=unit[0].message_id,
+            messages=len(unit),
             duration_ms=round((time.monotonic() - started) * 1000, 1),
         )
         return True
 
-    async def _failed(self, message: ReceivedMessage, exc: Exception) -> bool:
-        decision = decide(exc, message.receive_count, self._config.max_receives)
+    async def _delete(self, unit: Unit) -> None:
+        results = await asyncio.gather(*(self._deleter.delete(m) for m in unit), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):  # it comes back; its idempotency record makes that a no-op
+                log_event(logger, f"{self._config.stage}.delete.failed", logging.WARNING, reason=str(result))
+
+    async def _failed(self, unit: Unit, exc: Exception) -> bool:
+        decision = decide(exc, max(m.receive_count for m in unit), self._config.max_receives)
         if isinstance(decision, DeadLetter):
-            await asyncio.shield(self._dead_letter(message, decision.error))
+            for message in unit:
+                await asyncio.shield(self._dead_letter(message, decision.error))
             return True
         log_event(
             logger,
             f"{self._config.stage}.message.retry_later",
             logging.WARNING,
-            message_id=message.message_id,
-            attempt=message.receive_count,
+            message_id=unit[0].message_id,
+            attempt=unit[0].receive_count,
             error_type=type(exc).__name__,
             reason=str(exc)[:300],
             delay_s=decision.delay_s,
         )
-        await _quietly(self._queue.set_visibility(message, decision.delay_s))
+        await self._give_back(unit, decision.delay_s)
         return False
+
+    async def _give_back(self, messages: Sequence[ReceivedMessage], delay_s: int) -> None:
+        self.stats.given_back += len(messages)
+        for message in messages:
+            await _quietly(self._queue.set_visibility(message, delay_s))
 
     async def _dead_letter(self, message: ReceivedMessage, error: ClawbusError) -> None:
         await self._dlq.dead_letter(message, error, stage=self._config.stage, source=self._queue.name)
         await self._queue.delete(message)
-        self.dead_lettered += 1
+        self.stats.dead_lettered += 1
         log_event(
             logger,
             f"{self._config.stage}.message.dead_lettered",
@@ -205,13 +277,14 @@ async def _quietly(call: Awaitable[None]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _keep_invisible(queue: Queue, message: ReceivedMessage, timeout_s: int) -> AsyncIterator[None]:
-    """Extend the message's visibility every third of its timeout while the block runs."""
+async def _keep_invisible(queue: Queue, unit: Unit, timeout_s: int) -> AsyncIterator[None]:
+    """Extend the unit's visibility every third of its timeout while the block runs."""
 
     async def beat() -> None:
         while True:
             await asyncio.sleep(timeout_s / 3)
-            await _quietly(queue.set_visibility(message, timeout_s))
+            for message in unit:
+                await _quietly(queue.set_visibility(message, timeout_s))
 
     heartbeat = asyncio.create_task(beat())
     try:

@@ -54,5 +54,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         log_event(logger, "dispatcher.started", queue=inbound, concurrency=config.concurrency)
         await consumer.run(stop)
         log_event(
-            logger, "dispatcher.stopped", handled=consumer.handled, dead_lettered=consumer.dead_lettered
+            logger,
+            "dispatcher.stopped",
+            handled=consumer.stats.handled,
+            dead_lettered=consumer.stats.dead_lettered,
         )

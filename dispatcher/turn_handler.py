@@ -50,8 +50,9 @@ class TurnHandler:
         self._replies = replies
         self._clock = clock
 
-    async def __call__(self, message: ReceivedMessage) -> None:
-        """Run the turn for `message`; raises a classified error when it cannot."""
+    async def __call__(self, unit: list[ReceivedMessage]) -> None:
+        """Run the turn for the unit's message; raises a classified error when it cannot."""
+        message = unit[0]
         parent = extract_context(message.attributes)
         with _tracer.start_as_current_span(
             "dispatcher.turn", context=parent, kind=trace.SpanKind.CONSUMER

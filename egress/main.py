@@ -59,4 +59,4 @@ async def run(settings: Settings, channel: str, stop: asyncio.Event | None = Non
         )
         log_event(logger, "egress.started", channel=channel, queue=name)
         await consumer.run(stop)
-        log_event(logger, "egress.stopped", channel=channel, handled=consumer.handled)
+        log_event(logger, "egress.stopped", channel=channel, handled=consumer.stats.handled)

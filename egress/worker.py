@@ -31,8 +31,12 @@ class EgressHandler:
         self._channel = channel
         self._sender = sender
 
-    async def __call__(self, message: ReceivedMessage) -> None:
-        """Send the reply; raises a classified error when it cannot."""
+    async def __call__(self, unit: list[ReceivedMessage]) -> None:
+        """Send each reply of the unit in order; raises a classified error when one cannot be sent."""
+        for message in unit:
+            await self._send(message)
+
+    async def _send(self, message: ReceivedMessage) -> None:
         with _tracer.start_as_current_span(
             "egress.send", context=extract_context(message.attributes), kind=trace.SpanKind.CONSUMER
         ):
