@@ -106,7 +106,12 @@ _INGRESS = (
     _SECRETS,
     _KMS_USE,
 )
-_CONSUME_ACTIONS = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage")
+_CONSUME_ACTIONS = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+)
 
 ROLES: dict[str, tuple[Grant, ...]] = {
     "ingress": (*_INGRESS, _LAMBDA_LOGS, _XRAY),
@@ -210,7 +215,12 @@ ROLES: dict[str, tuple[Grant, ...]] = {
         Grant(
             sid="RuntimeLogs",
             resource="agent_log_group",
-            actions=("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"),
+            actions=(
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ),
             source="platform",
             why="AgentCore Runtime writes the container's stdout to /aws/bedrock-agentcore/runtimes/*",
         ),

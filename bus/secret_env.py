@@ -20,14 +20,14 @@ from typing import Protocol
 
 from .errors import ConfigError
 
-SECRET_IDS_VAR = "CLAWBUS_SECRET_IDS"
+SECRET_IDS_VAR = "CLAWBUS_SECRET_IDS"  # noqa: S105  # a variable name, not a secret
 _PREFIX = "CLAWBUS_"
 
 
 class SecretReader(Protocol):
     """The one Secrets Manager call this needs (a boto3 `secretsmanager` client)."""
 
-    def get_secret_value(self, *, SecretId: str) -> Mapping[str, object]: ...  # noqa: N803  # boto3's name
+    def get_secret_value(self, *, SecretId: str) -> Mapping[str, object]: ...  # boto3's parameter name
 
 
 def secret_ids(environ: Mapping[str, str]) -> list[str]:
@@ -51,7 +51,9 @@ def parse_secret(secret_id: str, text: str) -> dict[str, str]:
         raise ConfigError(f"secret {secret_id} must be a JSON object, not {type(values).__name__}")
     wrong = sorted(k for k, v in values.items() if not k.startswith(_PREFIX) or not isinstance(v, str))
     if wrong:
-        raise ConfigError(f"secret {secret_id}: keys must start with {_PREFIX} and values be strings: {wrong}")
+        raise ConfigError(
+            f"secret {secret_id}: keys must start with {_PREFIX} and values be strings: {wrong}"
+        )
     return dict(values)
 
 
@@ -74,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - repla
         raise ConfigError("usage: python -m clawbus.bus.secret_env COMMAND [ARG...]")
     ids = secret_ids(os.environ)
     if ids:
-        import boto3  # noqa: PLC0415  # only when there is something to read
+        import boto3  # only when there is something to read
 
         reader = boto3.client("secretsmanager")
         os.environ.update(load(reader, ids))

@@ -83,11 +83,15 @@ def test_every_resource_and_data_reference_exists(tf: dict[str, Module]) -> None
 
 def test_every_module_output_reference_exists(tf: dict[str, Module]) -> None:
     root = tf["root"]
-    calls = {name: str(body["source"]).strip('"').removeprefix("./modules/") for name, body in root.modules.items()}
+    calls = {
+        name: str(body["source"]).strip('"').removeprefix("./modules/") for name, body in root.modules.items()
+    }
     assert set(calls.values()) <= set(tf), f"module sources point outside modules/: {calls}"
     for call, output in _MODULE_OUT.findall(_code(root)):
         assert call in calls, f"reference to undeclared module.{call}"
-        assert output in tf[calls[call]].outputs, f"module.{call}.{output}: modules/{calls[call]} has no such output"
+        assert output in tf[calls[call]].outputs, (
+            f"module.{call}.{output}: modules/{calls[call]} has no such output"
+        )
 
 
 def test_every_module_call_passes_exactly_the_declared_variables(tf: dict[str, Module]) -> None:
@@ -112,7 +116,14 @@ def test_tfvars_example_sets_only_declared_variables(tf: dict[str, Module]) -> N
 
 
 def test_every_variable_with_a_constrained_domain_is_validated(tf: dict[str, Module]) -> None:
-    must_validate = {"prefix", "channels", "state_bucket_name", "agent_runtime_arn", "heartbeat_schedule", "lambda"}
+    must_validate = {
+        "prefix",
+        "channels",
+        "state_bucket_name",
+        "agent_runtime_arn",
+        "heartbeat_schedule",
+        "lambda",
+    }
     root = tf["root"].variables
     for name in must_validate:
         assert "validation" in root[name], f"variable {name} has no validation block"

@@ -45,9 +45,7 @@ def _resolve(module: Module, value: Any, key: str | None) -> Any:
 
 def _queues(bus: Module) -> dict[str, dict[str, Any]]:
     bodies = bus.resources["aws_sqs_queue"]
-    names = {
-        (res, key): _resolve(bus, body["name"], key) for res, key, body in _instances(bodies)
-    }
+    names = {(res, key): _resolve(bus, body["name"], key) for res, key, body in _instances(bodies)}
     queues = {}
     for res, key, body in _instances(bodies):
         dead_letter = max_receive = None
@@ -140,7 +138,9 @@ def test_tables_match(tf: dict[str, Module]) -> None:
             "hash": _resolve(state, body["hash_key"], None),
             "range": _resolve(state, body.get("range_key"), None),
             "ttl": _resolve(state, ttl.get("attribute_name"), None) if ttl.get("enabled") else None,
-            "types": {_resolve(state, a["name"], None): _resolve(state, a["type"], None) for a in body["attribute"]},
+            "types": {
+                _resolve(state, a["name"], None): _resolve(state, a["type"], None) for a in body["attribute"]
+            },
             "on_demand": _resolve(state, body["billing_mode"], None) == "PAY_PER_REQUEST",
             "pitr": body["point_in_time_recovery"][0]["enabled"],
         }
@@ -165,7 +165,7 @@ def test_bucket_name_differs_only_by_the_account_suffix(tf: dict[str, Module]) -
     assert str(tf_bucket["bucket"]) == "${var.bucket_name}"
     default = str(tf["root"].locals["state_bucket_name"])
     # The one allowed difference: S3 names are global, so AWS appends the account id.
-    assert default == "${coalesce(var.state_bucket_name, \"${var.prefix}-state-${local.account_id}\")}"
+    assert default == '${coalesce(var.state_bucket_name, "${var.prefix}-state-${local.account_id}")}'
     assert bucket.name == f"{PREFIX}-state"
 
 
@@ -178,7 +178,9 @@ def test_no_other_stores_than_the_topology_and_the_listed_extras(tf: dict[str, M
                 name = _resolve(module, body["name"], key)
                 if "${" in name:
                     name = name.replace("${var.prefix}", PREFIX)
-                assert name in known, f"{module.path.name}: {rtype}.{res} ({name}) is neither in the topology nor listed"
+                assert name in known, (
+                    f"{module.path.name}: {rtype}.{res} ({name}) is neither in the topology nor listed"
+                )
 
 
 def test_heartbeat_event_is_a_valid_inbound_event_in_the_main_session(tf: dict[str, Module]) -> None:
@@ -194,4 +196,6 @@ def test_heartbeat_event_is_a_valid_inbound_event_in_the_main_session(tf: dict[s
         assert event.session_key == main_session_key(agent)
         assert group_expr.replace("${each.key}", agent) == message_group_id(event.session_key)
     dlq = tf["scheduler"].resources["aws_sqs_queue"]["scheduler_dlq"]
-    assert "fifo_queue" not in dlq and not str(dlq["name"]).endswith('.fifo"'), "Scheduler DLQs must be STANDARD"
+    assert "fifo_queue" not in dlq and not str(dlq["name"]).endswith('.fifo"'), (
+        "Scheduler DLQs must be STANDARD"
+    )

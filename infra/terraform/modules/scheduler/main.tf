@@ -23,6 +23,7 @@ resource "aws_scheduler_schedule" "heartbeat" {
   schedule_expression          = var.expression
   schedule_expression_timezone = var.timezone
   state                        = var.enabled ? "ENABLED" : "DISABLED"
+  kms_key_arn                  = var.kms_key_arn
 
   flexible_time_window {
     mode = "OFF"
