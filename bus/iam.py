@@ -1,0 +1,332 @@
+"""Which AWS actions each clawbus role may perform, on which resources: one list for code and Terraform.
+
+A *role* is one identity in AWS (the ingress Lambda, the dispatcher's ECS task, one egress Lambda per
+channel, the scheduler, the agent runtime...). Its permissions are a tuple of `Grant`s: a set of IAM
+actions on one *resource kind* (`inbound_queue`, `webchat_table`, ...), which `infra/terraform` resolves
+to ARNs. A grant is either:
+
+- `code`: an action the role's own code performs through an AWS client. `tests/infra/test_iam.py` reads
+  the modules listed in `ROLE_MODULES`, finds every client call (`.send_message(`, `.publish(`,
+  `.invoke_agent_runtime(`...), and fails when a call has no grant or a grant has no call;
+- `platform`: an action AWS performs on the role's behalf (a Lambda event source polling its queue, the
+  ECS agent pulling an image, KMS for encrypted queues), each with the reason it is needed.
+
+`infra/terraform/iam_actions.json` is rendered from this module (`write_json`), and the Terraform builds
+every policy from that file, so the code, the JSON and the deployed policies cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Source = Literal["code", "platform"]
+
+# Resource kinds whose only meaningful resource is "*": the API has no resource-level permissions.
+WILDCARD_KIND = "any"
+# Actions that accept nothing but Resource "*" (IAM service authorization reference).
+NON_RESOURCE_ACTIONS = frozenset(
+    {
+        "sns:ListTopics",
+        "ecr:GetAuthorizationToken",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "cloudwatch:PutMetricData",
+    }
+)
+
+# IAM names of AWS operations whose action is not `<service>:<OperationName>`.
+IAM_ACTION_FOR_OPERATION = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "sns:PublishBatch": "sns:Publish",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:DeleteObjects": "s3:DeleteObject",
+}
+
+
+class Grant(BaseModel):
+    """Some actions on one kind of resource, and why the role needs them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sid: str
+    resource: str
+    actions: tuple[str, ...]
+    source: Source = "code"
+    why: str = ""
+
+
+_KMS_USE = Grant(
+    sid="KmsForEncryptedBus",
+    resource="kms_key",
+    actions=("kms:Decrypt", "kms:GenerateDataKey"),
+    source="platform",
+    why="queues, topic, tables and secrets are encrypted with the deployment's KMS key",
+)
+_SECRETS = Grant(
+    sid="ChannelSecrets",
+    resource="channel_secrets",
+    actions=("secretsmanager:GetSecretValue",),
+    why="bus.secret_env loads the channel's credentials into CLAWBUS_* variables at start",
+)
+_LAMBDA_LOGS = Grant(
+    sid="OwnLogGroup",
+    resource="log_group",
+    actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+    source="platform",
+    why="the Lambda runtime writes the function's JSON logs to its own log group",
+)
+_XRAY = Grant(
+    sid="XRayTraces",
+    resource=WILDCARD_KIND,
+    actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
+    source="platform",
+    why="active tracing on the function (X-Ray accepts only Resource *)",
+)
+_INGRESS = (
+    Grant(
+        sid="EnqueueInbound",
+        resource="inbound_queue",
+        actions=("sqs:GetQueueUrl", "sqs:SendMessage"),
+        why="InboundPublisher puts normalised events on the inbound FIFO queue",
+    ),
+    Grant(
+        sid="ReadWebchatReplies",
+        resource="webchat_table",
+        actions=("dynamodb:Query",),
+        why="WebChat's long poll reads delivered replies per conversation",
+    ),
+    _SECRETS,
+    _KMS_USE,
+)
+_CONSUME_ACTIONS = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+)
+
+ROLES: dict[str, tuple[Grant, ...]] = {
+    "ingress": (*_INGRESS, _LAMBDA_LOGS, _XRAY),
+    "relay": _INGRESS,
+    "dispatcher": (
+        Grant(
+            sid="ConsumeInbound",
+            resource="inbound_queue",
+            actions=_CONSUME_ACTIONS,
+            why="FifoConsumer receives, extends visibility on a heartbeat, and deletes handled turns",
+        ),
+        Grant(
+            sid="DeadLetterInbound",
+            resource="inbound_dlq",
+            actions=("sqs:GetQueueUrl", "sqs:SendMessage"),
+            why="permanent failures go to the DLQ with reason attributes",
+        ),
+        Grant(
+            sid="PublishReplies",
+            resource="outbound_topic",
+            actions=("sns:Publish",),
+            why="replies fan out to the channels' egress queues",
+        ),
+        Grant(
+            sid="FindOutboundTopic",
+            resource=WILDCARD_KIND,
+            actions=("sns:ListTopics",),
+            why="resolve_topic_arn finds the topic by name (ListTopics has no resource-level permission)",
+        ),
+        Grant(
+            sid="InvokeAgent",
+            resource="agent_runtime",
+            actions=("bedrock-agentcore:InvokeAgentRuntime",),
+            why="one InvokeAgentRuntime per turn",
+        ),
+        _KMS_USE,
+    ),
+    "egress": (
+        Grant(
+            sid="ConsumeEgress",
+            resource="egress_queue",
+            actions=_CONSUME_ACTIONS,
+            why="the process-mode worker consumes the channel's queue with FifoConsumer",
+        ),
+        Grant(
+            sid="EventSourcePolling",
+            resource="egress_queue",
+            actions=("sqs:GetQueueAttributes",),
+            source="platform",
+            why="the Lambda SQS event source checks the queue (it also receives and deletes, granted above)",
+        ),
+        Grant(
+            sid="DeadLetterEgress",
+            resource="egress_dlq",
+            actions=("sqs:GetQueueUrl", "sqs:SendMessage"),
+            why="undeliverable replies go to the channel's DLQ with reason attributes",
+        ),
+        Grant(
+            sid="DeliverWebchat",
+            resource="webchat_table",
+            actions=("dynamodb:PutItem",),
+            why="WebChat's 'platform' is a table (only the webchat channel's role resolves it)",
+        ),
+        _SECRETS,
+        _KMS_USE,
+        _LAMBDA_LOGS,
+        _XRAY,
+    ),
+    "scheduler": (
+        Grant(
+            sid="SendHeartbeats",
+            resource="inbound_queue",
+            actions=("sqs:SendMessage",),
+            source="platform",
+            why="EventBridge Scheduler delivers heartbeat events to the inbound queue",
+        ),
+        Grant(
+            sid="SchedulerDeadLetters",
+            resource="scheduler_dlq",
+            actions=("sqs:SendMessage",),
+            source="platform",
+            why="events the scheduler could not deliver land in its standard DLQ",
+        ),
+        _KMS_USE,
+    ),
+    "agent": (
+        Grant(
+            sid="PullAgentImage",
+            resource="agent_repository",
+            actions=("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+            source="platform",
+            why="AgentCore Runtime pulls the agent container image",
+        ),
+        Grant(
+            sid="EcrLogin",
+            resource=WILDCARD_KIND,
+            actions=("ecr:GetAuthorizationToken",),
+            source="platform",
+            why="ECR login (GetAuthorizationToken accepts only Resource *)",
+        ),
+        Grant(
+            sid="RuntimeLogs",
+            resource="agent_log_group",
+            actions=(
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ),
+            source="platform",
+            why="AgentCore Runtime writes the container's stdout to /aws/bedrock-agentcore/runtimes/*",
+        ),
+        Grant(
+            sid="RuntimeTraces",
+            resource=WILDCARD_KIND,
+            actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
+            source="platform",
+            why="AgentCore Runtime observability (X-Ray accepts only Resource *)",
+        ),
+        Grant(
+            sid="RuntimeMetrics",
+            resource="agentcore_metrics",
+            actions=("cloudwatch:PutMetricData",),
+            source="platform",
+            why="AgentCore Runtime metrics; limited to the bedrock-agentcore namespace by a condition",
+        ),
+        Grant(
+            sid="InvokeModels",
+            resource="foundation_models",
+            actions=("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
+            source="platform",
+            why="the model the agent calls (var.agent_model_arns; empty with the offline echo model)",
+        ),
+    ),
+    "ecs_execution": (
+        Grant(
+            sid="PullAppImage",
+            resource="app_repository",
+            actions=("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+            source="platform",
+            why="ECS pulls the clawbus image for the dispatcher and relay tasks",
+        ),
+        Grant(
+            sid="EcrLogin",
+            resource=WILDCARD_KIND,
+            actions=("ecr:GetAuthorizationToken",),
+            source="platform",
+            why="ECR login (GetAuthorizationToken accepts only Resource *)",
+        ),
+        Grant(
+            sid="TaskLogs",
+            resource="log_group",
+            actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+            source="platform",
+            why="the awslogs driver writes task output to the service's log group",
+        ),
+        _KMS_USE,
+    ),
+}
+
+# The code each role runs: its AWS client calls must be exactly the role's `code` grants. Paths are
+# relative to the repository root (a folder means every module under it).
+ROLE_MODULES: dict[str, tuple[str, ...]] = {
+    "ingress": ("ingress", "bus/queues.py", "bus/secret_env.py"),
+    "relay": ("ingress", "bus/queues.py", "bus/secret_env.py"),
+    "dispatcher": ("dispatcher", "bus/queues.py", "bus/consumer.py"),
+    "egress": ("egress", "bus/queues.py", "bus/consumer.py", "bus/secret_env.py"),
+    "agent": ("agent",),
+}
+
+# Calls made by a shared module that a role imports but never reaches, with the reason.
+UNUSED_CALLS: dict[str, dict[str, str]] = {
+    "ingress": {
+        "sqs:ReceiveMessage": "ingress only sends (Queue.receive is the consumers')",
+        "sqs:DeleteMessage": "ingress only sends",
+        "sqs:ChangeMessageVisibility": "ingress only sends",
+        "sns:Publish": "ingress never publishes replies (Topic is the dispatcher's)",
+        "sns:ListTopics": "ingress never resolves the topic",
+    },
+    "dispatcher": {},
+    "egress": {
+        "sns:Publish": "egress never publishes (Topic is the dispatcher's)",
+        "sns:ListTopics": "egress never resolves the topic",
+    },
+}
+UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
+
+# Modules whose AWS calls run with the operator's credentials, not a deployed role.
+OPERATOR_MODULES = ("cli", "bus/provision.py", "bus/local_aws.py", "bus/aws.py")
+
+
+def code_actions(role: str) -> set[str]:
+    """The actions `role`'s own code performs (its `code` grants)."""
+    return {action for grant in ROLES[role] if grant.source == "code" for action in grant.actions}
+
+
+def render() -> dict[str, object]:
+    """The JSON document `infra/terraform/iam_actions.json` holds (what the Terraform reads)."""
+    return {
+        "_comment": "Generated from clawbus.bus.iam by write_json(); edit bus/iam.py, not this file.",
+        "roles": {
+            role: [
+                {"sid": g.sid, "resource": g.resource, "actions": sorted(g.actions), "source": g.source}
+                for g in grants
+            ]
+            for role, grants in ROLES.items()
+        },
+    }
+
+
+def render_json() -> str:
+    """`render()` as the exact text of the checked-in file."""
+    return json.dumps(render(), indent=2, sort_keys=False) + "\n"
+
+
+def write_json(path: str | Path) -> None:
+    """Write `render_json()` to `path` (run after changing `ROLES`; a test fails until you do)."""
+    Path(path).write_text(render_json(), encoding="utf-8")

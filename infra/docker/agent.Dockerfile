@@ -1,0 +1,22 @@
+# The agent container for AgentCore Runtime: HTTP protocol on port 8080 (POST /invocations, GET /ping).
+# AgentCore runs linux/arm64 images:
+#   docker buildx build --platform linux/arm64 -f infra/docker/agent.Dockerfile -t <repo>:<tag> --push .
+FROM --platform=linux/arm64 python:3.12-slim
+
+WORKDIR /src
+COPY pyproject.toml ./
+COPY schemas schemas
+COPY bus bus
+COPY ingress ingress
+COPY dispatcher dispatcher
+COPY egress egress
+COPY agent agent
+COPY cli cli
+RUN pip install --no-cache-dir . && rm -rf /src
+
+RUN useradd --uid 1000 --no-create-home agent
+USER 1000
+WORKDIR /tmp
+ENV CLAWBUS_AGENT__HOST=0.0.0.0 CLAWBUS_AGENT__PORT=8080
+EXPOSE 8080
+CMD ["clawbus", "agent"]

@@ -1,0 +1,122 @@
+# Every role of the deployment. The actions come from iam_actions.json, rendered from
+# clawbus.bus.iam (the same list tests/infra/test_iam.py checks against the code's AWS calls); this file
+# only says which ARNs each resource kind means for each role.
+
+locals {
+  iam = jsondecode(file("${path.module}/iam_actions.json")).roles
+
+  kms      = [aws_kms_key.this.arn]
+  wildcard = ["*"]
+}
+
+module "role_ingress" {
+  source = "./modules/role"
+
+  name    = "${var.prefix}-ingress"
+  service = "lambda.amazonaws.com"
+  grants  = local.iam["ingress"]
+  resources = {
+    inbound_queue   = [module.bus.inbound_queue_arn]
+    webchat_table   = [module.state.webchat_table_arn]
+    channel_secrets = values(module.state.channel_secret_arns)
+    kms_key         = local.kms
+    log_group       = ["${local.log_group_arn_prefix}/aws/lambda/${local.ingress_function_name}:*"]
+    any             = local.wildcard
+  }
+}
+
+module "role_relay" {
+  source = "./modules/role"
+
+  name    = "${var.prefix}-relay"
+  service = "ecs-tasks.amazonaws.com"
+  grants  = local.iam["relay"]
+  resources = {
+    inbound_queue   = [module.bus.inbound_queue_arn]
+    webchat_table   = [module.state.webchat_table_arn]
+    channel_secrets = values(module.state.channel_secret_arns)
+    kms_key         = local.kms
+  }
+}
+
+module "role_dispatcher" {
+  source = "./modules/role"
+
+  name    = "${var.prefix}-dispatcher"
+  service = "ecs-tasks.amazonaws.com"
+  grants  = local.iam["dispatcher"]
+  resources = {
+    inbound_queue  = [module.bus.inbound_queue_arn]
+    inbound_dlq    = [module.bus.inbound_dlq_arn]
+    outbound_topic = [module.bus.outbound_topic_arn]
+    agent_runtime  = local.agent_invoke_arns
+    kms_key        = local.kms
+    any            = local.wildcard
+  }
+}
+
+module "role_egress" {
+  source   = "./modules/role"
+  for_each = toset(var.channels)
+
+  name    = "${var.prefix}-egress-${each.key}"
+  service = "lambda.amazonaws.com"
+  grants  = local.iam["egress"]
+  resources = {
+    egress_queue    = [module.bus.egress_queue_arns[each.key]]
+    egress_dlq      = [module.bus.egress_dlq_arns[each.key]]
+    webchat_table   = each.key == "webchat" ? [module.state.webchat_table_arn] : []
+    channel_secrets = [module.state.channel_secret_arns[each.key]]
+    kms_key         = local.kms
+    log_group       = ["${local.log_group_arn_prefix}/aws/lambda/${local.egress_function_names[each.key]}:*"]
+    any             = local.wildcard
+  }
+}
+
+module "role_scheduler" {
+  source = "./modules/role"
+
+  name           = "${var.prefix}-scheduler"
+  service        = "scheduler.amazonaws.com"
+  source_account = local.account_id
+  grants         = local.iam["scheduler"]
+  resources = {
+    inbound_queue = [module.bus.inbound_queue_arn]
+    scheduler_dlq = [module.scheduler.dlq_arn]
+    kms_key       = local.kms
+  }
+}
+
+module "role_agent" {
+  source = "./modules/role"
+  count  = local.create_agent ? 1 : 0
+
+  name           = "${var.prefix}-agent"
+  service        = "bedrock-agentcore.amazonaws.com"
+  source_account = local.account_id
+  grants         = local.iam["agent"]
+  resources = {
+    agent_repository  = ["arn:${local.partition}:ecr:${local.arn_tail}:repository/${local.agent_repository_name}"]
+    agent_log_group   = ["${local.log_group_arn_prefix}/aws/bedrock-agentcore/runtimes/*"]
+    agentcore_metrics = local.wildcard
+    foundation_models = var.agent_model_arns
+    any               = local.wildcard
+  }
+  conditions = {
+    RuntimeMetrics = [{ test = "StringEquals", variable = "cloudwatch:namespace", values = ["bedrock-agentcore"] }]
+  }
+}
+
+module "role_ecs_execution" {
+  source = "./modules/role"
+
+  name    = "${var.prefix}-ecs-execution"
+  service = "ecs-tasks.amazonaws.com"
+  grants  = local.iam["ecs_execution"]
+  resources = {
+    app_repository = ["arn:${local.partition}:ecr:${local.arn_tail}:repository/${local.app_repository_name}"]
+    log_group      = [for name in values(local.ecs_log_groups) : "${local.log_group_arn_prefix}${name}:*"]
+    kms_key        = local.kms
+    any            = local.wildcard
+  }
+}

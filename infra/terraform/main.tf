@@ -1,0 +1,130 @@
+# clawbus on AWS: the bus (queues, topic), state (tables, bucket, secrets), the agent runtime,
+# compute (ingress/egress Lambdas, dispatcher/relay on ECS), the heartbeat scheduler and observability.
+# Roles and their policies are in iam.tf; the key in kms.tf.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  arn_tail   = "${var.region}:${local.account_id}"
+
+  state_bucket_name = coalesce(var.state_bucket_name, "${var.prefix}-state-${local.account_id}")
+  create_agent      = var.agent_runtime_arn == null
+
+  # Names known before the resources exist, so roles can be created first (no dependency cycles).
+  app_repository_name   = "${var.prefix}-app"
+  agent_repository_name = "${var.prefix}-agent"
+  ingress_function_name = "${var.prefix}-ingress"
+  egress_function_names = { for c in var.channels : c => "${var.prefix}-egress-${c}" }
+  ecs_log_groups        = { dispatcher = "/ecs/${var.prefix}/dispatcher", relay = "/ecs/${var.prefix}/relay" }
+  log_group_arn_prefix  = "arn:${local.partition}:logs:${local.arn_tail}:log-group:"
+
+  agent_runtime_arn = local.create_agent ? module.agentcore[0].runtime_arn : var.agent_runtime_arn
+  agent_qualifier   = local.create_agent ? module.agentcore[0].endpoint_name : var.agent_runtime_qualifier
+  agent_invoke_arns = [local.agent_runtime_arn, "${local.agent_runtime_arn}/runtime-endpoint/${local.agent_qualifier}"]
+}
+
+module "bus" {
+  source = "./modules/bus"
+
+  prefix      = var.prefix
+  channels    = var.channels
+  kms_key_arn = aws_kms_key.this.arn
+}
+
+module "state" {
+  source = "./modules/state"
+
+  prefix      = var.prefix
+  channels    = var.channels
+  bucket_name = local.state_bucket_name
+  kms_key_arn = aws_kms_key.this.arn
+}
+
+module "agentcore" {
+  source = "./modules/agentcore"
+  count  = local.create_agent ? 1 : 0
+
+  prefix               = var.prefix
+  repository_name      = local.agent_repository_name
+  image_tag            = var.agent_image_tag
+  role_arn             = module.role_agent[0].arn
+  kms_key_arn          = aws_kms_key.this.arn
+  model                = var.agent_model
+  idle_session_timeout = var.agent_idle_session_timeout_s
+
+  # The runtime pulls its image with the role's policy, so the policy must exist first.
+  depends_on = [module.role_agent]
+}
+
+module "compute" {
+  source = "./modules/compute"
+
+  prefix                = var.prefix
+  region                = var.region
+  channels              = var.channels
+  kms_key_arn           = aws_kms_key.this.arn
+  log_retention_days    = var.log_retention_days
+  app_repository_name   = local.app_repository_name
+  app_image_tag         = var.app_image_tag
+  ingress_function_name = local.ingress_function_name
+  egress_function_names = local.egress_function_names
+  ecs_log_groups        = local.ecs_log_groups
+  state_bucket_name     = local.state_bucket_name
+  channel_secret_arns   = module.state.channel_secret_arns
+  egress_queue_arns     = module.bus.egress_queue_arns
+  agent_runtime_arn     = local.agent_runtime_arn
+  agent_qualifier       = local.agent_qualifier
+  subnet_ids            = var.subnet_ids
+  vpc_id                = var.vpc_id
+  assign_public_ip      = var.assign_public_ip
+  dispatcher            = var.dispatcher
+  relay                 = var.relay
+  lambda                = var.lambda
+  inbound_queue_name    = module.bus.inbound_queue_name
+
+  roles = {
+    ingress       = module.role_ingress.arn
+    dispatcher    = module.role_dispatcher.arn
+    relay         = module.role_relay.arn
+    ecs_execution = module.role_ecs_execution.arn
+    egress        = { for c, m in module.role_egress : c => m.arn }
+  }
+}
+
+module "scheduler" {
+  source = "./modules/scheduler"
+
+  prefix            = var.prefix
+  agent_ids         = var.agent_ids
+  inbound_queue_arn = module.bus.inbound_queue_arn
+  role_arn          = module.role_scheduler.arn
+  kms_key_arn       = aws_kms_key.this.arn
+  expression        = var.heartbeat_schedule
+  timezone          = var.heartbeat_timezone
+  enabled           = var.heartbeat_enabled
+}
+
+module "observability" {
+  source = "./modules/observability"
+
+  prefix      = var.prefix
+  region      = var.region
+  channels    = var.channels
+  kms_key_arn = aws_kms_key.this.arn
+  alarms      = var.alarms
+  queue_names = module.bus.queue_names
+  dlq_names   = merge(module.bus.dlq_names, { scheduler = module.scheduler.dlq_name })
+  lambda_function_names = merge(
+    { ingress = local.ingress_function_name },
+    { for c, n in local.egress_function_names : "egress-${c}" => n },
+  )
+  log_groups = merge(
+    module.compute.ecs_log_group_names,
+    { for c, n in module.compute.egress_log_group_names : "egress-${c}" => n },
+  )
+  ecs_cluster_name = module.compute.ecs_cluster_name
+  api_id           = module.compute.api_id
+}

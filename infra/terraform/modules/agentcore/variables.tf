@@ -1,0 +1,34 @@
+variable "prefix" {
+  description = "Resource name prefix."
+  type        = string
+}
+
+variable "repository_name" {
+  description = "ECR repository name for the agent image."
+  type        = string
+}
+
+variable "image_tag" {
+  description = "Agent image tag to run."
+  type        = string
+}
+
+variable "role_arn" {
+  description = "Execution role of the runtime."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for the image repository."
+  type        = string
+}
+
+variable "model" {
+  description = "CLAWBUS_AGENT__MODEL inside the container."
+  type        = string
+}
+
+variable "idle_session_timeout" {
+  description = "Idle session timeout (seconds)."
+  type        = number
+}
