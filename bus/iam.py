@@ -277,8 +277,8 @@ ROLES: dict[str, tuple[Grant, ...]] = {
 ROLE_MODULES: dict[str, tuple[str, ...]] = {
     "ingress": ("ingress", "bus/queues.py", "bus/secret_env.py"),
     "relay": ("ingress", "bus/queues.py", "bus/secret_env.py"),
-    "dispatcher": ("dispatcher", "bus/queues.py", "bus/consumer.py"),
-    "egress": ("egress", "bus/queues.py", "bus/consumer.py", "bus/secret_env.py"),
+    "dispatcher": ("dispatcher", "bus/queues.py", "bus/consumer.py", "bus/batching.py"),
+    "egress": ("egress", "bus/queues.py", "bus/consumer.py", "bus/batching.py", "bus/secret_env.py"),
     "agent": ("agent",),
 }
 

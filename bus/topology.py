@@ -151,7 +151,12 @@ def build_topology(prefix: str, bucket: str | None = None, channels: tuple[str, 
         subscriptions=tuple(subscriptions),
         tables=(
             Table(name=ledger_table_name(prefix), hash_key="pk", ttl_attribute=LEDGER_TTL_ATTRIBUTE),
-            Table(name=webchat_table_name(prefix), hash_key="conversation", range_key="seq"),
+            Table(
+                name=webchat_table_name(prefix),
+                hash_key="conversation",
+                range_key="seq",
+                ttl_attribute=LEDGER_TTL_ATTRIBUTE,
+            ),
         ),
         buckets=(Bucket(name=bucket or f"{prefix}-state"),),
     )

@@ -51,6 +51,12 @@ resource "aws_dynamodb_table" "webchat" {
     type = "S"
   }
 
+  # Delivered WebChat replies are kept 30 days (egress writes expires_at).
+  ttl {
+    attribute_name = local.ledger_ttl_attribute
+    enabled        = true
+  }
+
   point_in_time_recovery {
     enabled = true
   }
