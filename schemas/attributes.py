@@ -1,6 +1,8 @@
 """The SQS/SNS message attribute names clawbus uses, listed once.
 
-SQS allows 10 attributes per message; these are all of ours. Trace context travels as W3C `traceparent`
+SQS allows 10 attributes per message; these are all of ours, and no message carries more than ten of
+them (a replayed message drops the six `clawbus.error.*`/attempts/first-seen/source ones and gains
+`clawbus.replay`). Trace context travels as W3C `traceparent`
 and `tracestate`; `channel` is what the SNS subscriptions filter on; `clawbus.error.*` are written when a
 message is dead-lettered so `clawbus dlq list` can say why.
 """
@@ -19,6 +21,7 @@ ERROR_REASON: Final = "clawbus.error.reason"
 ATTEMPTS: Final = "clawbus.attempts"
 FIRST_SEEN: Final = "clawbus.first_seen"
 SOURCE_QUEUE: Final = "clawbus.source_queue"
+REPLAY: Final = "clawbus.replay"  # set by `clawbus dlq replay` (the DLQ message id); error attributes dropped
 
 ALL: Final = (
     TRACEPARENT,
@@ -31,4 +34,5 @@ ALL: Final = (
     ATTEMPTS,
     FIRST_SEEN,
     SOURCE_QUEUE,
+    REPLAY,
 )
