@@ -80,6 +80,27 @@ class IngressSettings(BaseModel):
     webchat_wait_max_s: float = 25.0
 
 
+QueueMode = Literal["collect", "followup"]
+
+
+class QueueSettings(BaseModel):
+    """OpenClaw's `messages.queue`: how a session's waiting messages become turns.
+
+    `collect` merges the messages waiting when a turn starts, and those arriving within `debounce_ms`,
+    into one turn (up to `cap`); `followup` runs one turn per message. `by_channel` overrides the mode
+    per channel (JSON, e.g. `{"telegram": "followup"}`).
+    """
+
+    mode: QueueMode = "collect"
+    debounce_ms: int = Field(default=1000, ge=0, le=60_000)
+    cap: int = Field(default=10, ge=1, le=10)  # one SQS receive holds at most 10 of a session's messages
+    by_channel: dict[str, QueueMode] = Field(default_factory=dict)
+
+    def mode_for(self, channel: str) -> QueueMode:
+        """The queue mode for `channel`."""
+        return self.by_channel.get(channel, self.mode)
+
+
 class DispatcherSettings(BaseModel):
     """The inbound consumer."""
 
@@ -88,6 +109,13 @@ class DispatcherSettings(BaseModel):
     visibility_timeout_s: int = Field(default=60, ge=10)
     max_attempts: int = Field(default=3, ge=1)
     shutdown_grace_s: float = 20.0
+    queue: QueueSettings = QueueSettings()
+    typing_after_ms: int = Field(default=1000, ge=0)  # show typing only on turns slower than this
+    typing_every_s: float = Field(default=5.0, gt=0)  # keep it alive on long turns
+    send_user_id: bool = False  # pass runtimeUserId (needs bedrock-agentcore:InvokeAgentRuntimeForUser)
+    health_port: int | None = None  # serve GET /healthz here (ECS health checks); off when unset
+    claim_check_bytes: int = Field(default=240_000, ge=1024)  # SNS takes 256 KiB with attributes
+    ledger_ttl_days: int = Field(default=8, ge=7)
 
 
 class EgressSettings(BaseModel):

@@ -85,9 +85,12 @@ def _response_from_sse(body: bytes) -> AgentResponse:
 class AgentCoreInvoker:
     """Invokes the agent runtime for one turn and returns its parsed response."""
 
-    def __init__(self, client: BedrockAgentCoreClient, settings: AgentCoreSettings) -> None:
+    def __init__(
+        self, client: BedrockAgentCoreClient, settings: AgentCoreSettings, *, send_user_id: bool = False
+    ) -> None:
         self._client = client
         self._settings = settings
+        self._send_user_id = send_user_id
 
     async def invoke(self, request: AgentRequest, *, traceparent: str | None = None) -> AgentResponse:
         """Run the turn; raises a classified `ClawbusError` on failure.
@@ -105,6 +108,9 @@ class AgentCoreInvoker:
         }
         if traceparent:
             kwargs["traceParent"] = traceparent
+        sender = request.events[-1].sender
+        if self._send_user_id and sender is not None:
+            kwargs["runtimeUserId"] = f"{request.events[-1].channel}:{sender.id}"[:1024]
         try:
             with map_aws_errors("InvokeAgentRuntime"):
                 try:

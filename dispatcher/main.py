@@ -4,19 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from typing import Any
 
 from clawbus.bus.aws import open_clients
+from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
+from clawbus.bus.health import health_server
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.queues import Queue, Topic, resolve_queue_url, resolve_topic_arn
 from clawbus.bus.settings import Settings
-from clawbus.bus.topology import dlq_name, inbound_queue_name, outbound_topic_name
+from clawbus.bus.topology import dlq_name, inbound_queue_name, ledger_table_name, outbound_topic_name
 
 from .agentcore import AgentCoreInvoker
+from .ledger import TurnLedger
 from .turn_handler import TurnHandler
 
 logger = logging.getLogger(__name__)
+STALLED_AFTER_S = 120  # a receive loop silent this long is unhealthy (long polls return within 20 s)
+
+
+def _report(consumer: FifoConsumer, handler: TurnHandler) -> dict[str, Any]:
+    stats = consumer.stats
+    silent = time.monotonic() - stats.last_receive_at
+    return {
+        "healthy": silent < STALLED_AFTER_S,
+        "in_flight": consumer.in_flight,
+        "turns": handler.turns,
+        "republished": handler.republished,
+        "handled": stats.handled,
+        "dead_lettered": stats.dead_lettered,
+        "retried": stats.retried,
+        "given_back": stats.given_back,
+        "seconds_since_receive": round(silent, 1),
+    }
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -25,9 +47,12 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop_on_signals(stop)
     endpoint = settings.aws.endpoint_url
     prefix = settings.bus.prefix
-    async with open_clients(settings, "sqs", "sns", "agentcore") as clients:
+    config = settings.dispatcher
+    async with open_clients(settings, "sqs", "sns", "dynamodb", "s3", "agentcore") as clients:
         assert clients.sqs
         assert clients.sns
+        assert clients.dynamodb
+        assert clients.s3
         assert clients.agentcore
         inbound = inbound_queue_name(prefix)
         queue = Queue(clients.sqs, inbound, await resolve_queue_url(clients.sqs, inbound, endpoint))
@@ -36,8 +61,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         )
         topic_name = outbound_topic_name(prefix)
         topic = Topic(clients.sns, topic_name, await resolve_topic_arn(clients.sns, topic_name, endpoint))
-        handler = TurnHandler(AgentCoreInvoker(clients.agentcore, settings.agentcore), topic)
-        config = settings.dispatcher
+        handler = TurnHandler(
+            AgentCoreInvoker(clients.agentcore, settings.agentcore, send_user_id=config.send_user_id),
+            topic,
+            TurnLedger(clients.dynamodb, ledger_table_name(prefix), config.ledger_ttl_days * 86_400),
+            ClaimChecks(clients.s3, settings.bus.bucket_name(), config.claim_check_bytes),
+            config,
+        )
         consumer = FifoConsumer(
             queue,
             dlq,
@@ -50,12 +80,16 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 max_attempts=config.max_attempts,
                 shutdown_grace_s=config.shutdown_grace_s,
             ),
+            planner=handler.plan,
         )
-        log_event(logger, "dispatcher.started", queue=inbound, concurrency=config.concurrency)
-        await consumer.run(stop)
-        log_event(
-            logger,
-            "dispatcher.stopped",
-            handled=consumer.stats.handled,
-            dead_lettered=consumer.stats.dead_lettered,
-        )
+        async with health_server(lambda: _report(consumer, handler), "127.0.0.1", config.health_port):
+            log_event(
+                logger,
+                "dispatcher.started",
+                queue=inbound,
+                concurrency=config.concurrency,
+                queue_mode=config.queue.mode,
+                health_port=config.health_port,
+            )
+            await consumer.run(stop)
+        log_event(logger, "dispatcher.stopped", **_report(consumer, handler))

@@ -1,26 +1,44 @@
-"""The dispatcher's handler for one inbound message: decode, invoke the agent, publish the reply.
+"""The dispatcher's handler: one unit of messages (one session) becomes one turn.
 
-The reply is published before the message is deleted (the consumer deletes after this returns), with
-the turn's stable `reply_id` as the SNS deduplication id: a turn retried after a crash publishes the
-same id, which SNS FIFO drops inside its 5-minute window and egress refuses after it.
+For a unit: decode each event (resolving claim-checked bodies); if any message may have been handled
+before (received more than once, or replayed from a dead-letter queue), consult the turn ledger and
+republish what is stored instead of running those events again; run the turn through AgentCore, showing
+`typing` on the channel while a slow turn runs; record the turn in the ledger; publish its reply. The
+consumer deletes the messages after this returns. Every step is safe to repeat.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
 from opentelemetry import trace
 
+from clawbus.bus.claim_check import ClaimChecks
+from clawbus.bus.consumer import Plan, Unit
 from clawbus.bus.envelopes import decode_inbound
+from clawbus.bus.errors import ClawbusError, InvalidEnvelope
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.queues import ReceivedMessage
+from clawbus.bus.settings import DispatcherSettings
 from clawbus.bus.tracing import current_traceparent, extract_context, inject_context, tracer
-from clawbus.dispatcher.core import build_reply, build_request
-from clawbus.schemas import AgentRequest, AgentResponse, OutboundReply, attributes, message_group_id
+from clawbus.dispatcher.core import Pending, build_reply, build_request, plan_turns, typing_signal
+from clawbus.schemas import (
+    AgentRequest,
+    AgentResponse,
+    InboundEvent,
+    OutboundReply,
+    attributes,
+    message_group_id,
+)
+from clawbus.schemas.claim_check import read_claim_check
+
+from .ledger import Publication, StoredTurn, TurnLedger
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)
@@ -40,50 +58,176 @@ class ReplyPublisher(Protocol):
     ) -> None: ...
 
 
+def _may_be_seen(message: ReceivedMessage) -> bool:
+    return message.receive_count > 1 or attributes.REPLAY in message.attributes
+
+
 class TurnHandler:
-    """Handles one inbound message as one turn (`followup` mode)."""
+    """Plans a session's run into turns and runs each turn exactly once in effect."""
 
     def __init__(
-        self, agent: Agent, replies: ReplyPublisher, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        agent: Agent,
+        replies: ReplyPublisher,
+        ledger: TurnLedger,
+        claim_checks: ClaimChecks,
+        settings: DispatcherSettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._agent = agent
         self._replies = replies
+        self._ledger = ledger
+        self._claim_checks = claim_checks
+        self._settings = settings
         self._clock = clock
+        self._decoded: dict[str, InboundEvent | InvalidEnvelope] = {}
+        self.turns = 0
+        self.republished = 0
 
-    async def __call__(self, unit: list[ReceivedMessage]) -> None:
-        """Run the turn for the unit's message; raises a classified error when it cannot."""
-        message = unit[0]
-        parent = extract_context(message.attributes)
-        with _tracer.start_as_current_span(
-            "dispatcher.turn", context=parent, kind=trace.SpanKind.CONSUMER
-        ) as span:
-            event = decode_inbound(message.body)
-            span.set_attribute("messaging.message.id", message.message_id)
-            started = time.monotonic()
-            request = build_request([event])
-            response = await self._agent.invoke(request, traceparent=current_traceparent())
-            reply = build_reply(request, response, self._clock())
-            if reply is not None:
-                await self._publish(reply)
-            log_event(
-                logger,
-                "dispatcher.turn.completed",
-                event_id=event.event_id,
-                reply_id=request.reply_id,
-                channel=event.channel,
-                session=session_ref(event.session_key),
-                parts=len(reply.parts) if reply else 0,
-                duration_ms=round((time.monotonic() - started) * 1000, 1),
+    def plan(self, run: list[ReceivedMessage]) -> Plan:
+        """The consumer's planner: decode the run and split it by the session's queue mode."""
+        if len(self._decoded) > 10_000:  # entries of messages that failed and went elsewhere
+            self._decoded.clear()
+        pending = []
+        for message in run:
+            if message.message_id not in self._decoded and read_claim_check(message.body) is None:
+                self._decoded[message.message_id] = self._try_decode(message.body)
+            event = self._decoded.get(message.message_id)  # a claim-checked body is read in its own turn
+            pending.append(
+                Pending(
+                    key=message.message_id,
+                    event=event if isinstance(event, InboundEvent) else None,
+                    sent_at_ms=int(message.sent_at.timestamp() * 1000),
+                    receive_count=message.receive_count,
+                )
             )
+        queue = self._settings.queue
+        plan = plan_turns(
+            pending,
+            mode_for=queue.mode_for,
+            debounce_ms=queue.debounce_ms,
+            cap=queue.cap,
+            now_ms=int(self._clock().timestamp() * 1000),
+        )
+        by_key = {m.message_id: m for m in run}
+        for key in plan.defer:
+            self._decoded.pop(key, None)
+        return Plan(
+            units=[[by_key[k] for k in turn] for turn in plan.turns],
+            deferred=[by_key[k] for k in plan.defer],
+            defer_s=plan.defer_s,
+        )
 
-    async def _publish(self, reply: OutboundReply) -> None:
-        await self._replies.publish(
-            reply.to_wire(),
+    @staticmethod
+    def _try_decode(body: str) -> InboundEvent | InvalidEnvelope:
+        try:
+            return decode_inbound(body)
+        except InvalidEnvelope as exc:
+            return exc
+
+    async def __call__(self, unit: Unit) -> None:
+        """Run the unit's turn; raises a classified error when it cannot."""
+        with _tracer.start_as_current_span(
+            "dispatcher.turn", context=extract_context(unit[0].attributes), kind=trace.SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.batch.message_count", len(unit))
+            events = [await self._event(message) for message in unit]
+            now = int(time.time())
+            if any(_may_be_seen(m) for m in unit):
+                done = await self._ledger.lookup([e.event_id for e in events], now)
+                for stored in {t.reply_id: t for t in done.values()}.values():
+                    await self._publish(stored)
+                    self.republished += 1
+                events = [e for e in events if e.event_id not in done]
+                if not events:
+                    self._forget(unit)
+                    return
+            await self._run_turn(events, now)
+            self._forget(unit)
+
+    async def _event(self, message: ReceivedMessage) -> InboundEvent:
+        cached = self._decoded.get(message.message_id)
+        if isinstance(cached, InboundEvent):
+            return cached
+        if isinstance(cached, InvalidEnvelope):
+            raise cached
+        body = await self._claim_checks.resolve(message.body)
+        event = decode_inbound(body)
+        self._decoded[message.message_id] = event
+        return event
+
+    def _forget(self, unit: Unit) -> None:
+        for message in unit:
+            self._decoded.pop(message.message_id, None)
+
+    async def _run_turn(self, events: list[InboundEvent], now: int) -> None:
+        started = time.monotonic()
+        request = build_request(events)
+        async with self._typing(request):
+            response = await self._agent.invoke(request, traceparent=current_traceparent())
+        reply = build_reply(request, response, self._clock())
+        publications = (await self._publication(reply),) if reply is not None else ()
+        stored = await self._ledger.record(
+            [e.event_id for e in events], StoredTurn(request.reply_id, publications), now
+        )
+        await self._publish(stored)
+        self.turns += 1
+        last = events[-1]
+        log_event(
+            logger,
+            "dispatcher.turn.completed",
+            event_id=last.event_id,
+            events=len(events),
+            reply_id=request.reply_id,
+            channel=last.channel,
+            session=session_ref(last.session_key),
+            parts=len(reply.parts) if reply else 0,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+
+    async def _publication(self, reply: OutboundReply, dedup_id: str | None = None) -> Publication:
+        return Publication(
+            body=await self._claim_checks.offload(reply.to_wire()),
+            channel=reply.channel,
+            kind=reply.kind.value,
             group_id=message_group_id(reply.session_key),
-            dedup_id=reply.reply_id,
+            dedup_id=dedup_id or reply.reply_id,
+        )
+
+    async def _publish(self, stored: StoredTurn) -> None:
+        for publication in stored.publications:
+            await self._send(publication)
+
+    async def _send(self, publication: Publication) -> None:
+        await self._replies.publish(
+            publication.body,
+            group_id=publication.group_id,
+            dedup_id=publication.dedup_id,
             attributes={
-                attributes.CHANNEL: reply.channel,
-                attributes.KIND: reply.kind.value,
+                attributes.CHANNEL: publication.channel,
+                attributes.KIND: publication.kind,
                 **inject_context(),
             },
         )
+
+    @contextlib.asynccontextmanager
+    async def _typing(self, request: AgentRequest) -> AsyncIterator[None]:
+        """Show `typing` on the channel if the turn is still running after `typing_after_ms`."""
+
+        async def keep_typing() -> None:
+            await asyncio.sleep(self._settings.typing_after_ms / 1000)
+            beat = 0
+            while True:
+                signal = typing_signal(request, self._clock())
+                with contextlib.suppress(ClawbusError):  # presence is best effort
+                    await self._send(await self._publication(signal, f"{request.reply_id}-typing-{beat}"))
+                beat += 1
+                await asyncio.sleep(self._settings.typing_every_s)
+
+        task = asyncio.create_task(keep_typing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -148,8 +148,11 @@ def start_pipeline(bus: Bus, log_dir: Path, extra_env: dict[str, str] | None = N
     return Pipeline(bus, supervisor, f"http://127.0.0.1:{ingress_port}", agent_url, agentcore_url, log_dir)
 
 
-def _run_pipeline(bus: Bus, log_dir: Path) -> Iterator[Pipeline]:
-    running = start_pipeline(bus, log_dir, {"CLAWBUS_SESSION__DM_SCOPE": "per-channel-peer"})
+FOLLOWUP = {"CLAWBUS_SESSION__DM_SCOPE": "per-channel-peer", "CLAWBUS_DISPATCHER__QUEUE__MODE": "followup"}
+
+
+def _run_pipeline(bus: Bus, log_dir: Path, env: dict[str, str] = FOLLOWUP) -> Iterator[Pipeline]:
+    running = start_pipeline(bus, log_dir, env)
     yield running
     codes = running.stop()
     assert all(code == 0 for _, code in codes), f"stages did not exit cleanly: {codes}; logs in {log_dir}"
@@ -157,7 +160,8 @@ def _run_pipeline(bus: Bus, log_dir: Path) -> Iterator[Pipeline]:
 
 @pytest.fixture
 def pipeline(bus: Bus, tmp_path: Path) -> Iterator[Pipeline]:
-    """The whole pipeline running; stopped with SIGTERM after the test, which must exit every stage 0."""
+    """The whole pipeline running, one turn per message (`followup`), one session per WebChat conversation;
+    stopped with SIGTERM after the test, which must exit every stage 0."""
     yield from _run_pipeline(bus, tmp_path / "logs")
 
 

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
-from .turns import build_reply, build_request, reply_target
+from .queue_mode import Pending, TurnPlan, plan_turns
+from .turns import build_reply, build_request, reply_target, typing_signal
 
-__all__ = ["build_reply", "build_request", "reply_target"]
+__all__ = [
+    "Pending",
+    "TurnPlan",
+    "build_reply",
+    "build_request",
+    "plan_turns",
+    "reply_target",
+    "typing_signal",
+]

@@ -10,6 +10,7 @@ from clawbus.schemas import (
     AgentResponse,
     InboundEvent,
     OutboundReply,
+    ReplyKind,
     ReplyPart,
     ReplyTarget,
     reply_id,
@@ -53,5 +54,21 @@ def build_reply(request: AgentRequest, response: AgentResponse, now: datetime) -
         target=reply_target(last),
         parts=parts,
         final=True,
+        created_at=now,
+    )
+
+
+def typing_signal(request: AgentRequest, now: datetime) -> OutboundReply:
+    """A `typing` presence signal for the channel the turn will answer on."""
+    last = request.events[-1]
+    return OutboundReply(
+        reply_id=request.reply_id,
+        in_reply_to=tuple(e.event_id for e in request.events),
+        kind=ReplyKind.TYPING,
+        session_key=request.session_key,
+        channel=last.channel,
+        account_id=last.account_id,
+        target=reply_target(last),
+        final=False,
         created_at=now,
     )

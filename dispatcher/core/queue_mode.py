@@ -1,0 +1,76 @@
+"""Which of a session's waiting messages make one turn: OpenClaw's `collect` and `followup`. Pure.
+
+SQS hands the dispatcher a *run*: the messages of one session (one FIFO group) that were waiting, in
+order. In `followup` mode each message is its own turn. In `collect` mode consecutive user messages are
+merged into one turn (up to `cap`), so a user who sends three quick lines gets one answer; and when the
+newest of them is younger than `debounce_ms`, the whole run is deferred (given back to the queue for the
+rest of the debounce) once, so lines still being typed join the same turn. Heartbeats, cron runs,
+system events and messages with attachments are never merged and never wait.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from clawbus.schemas import EventKind, InboundEvent
+
+ModeFor = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One received message as the planner sees it (`event` None: it did not decode)."""
+
+    key: str
+    event: InboundEvent | None
+    sent_at_ms: int
+    receive_count: int
+
+
+@dataclass(frozen=True)
+class TurnPlan:
+    """Turns to run in order (lists of message keys); then `defer` keys given back for `defer_s`."""
+
+    turns: list[list[str]]
+    defer: list[str] = field(default_factory=list)
+    defer_s: int = 0
+
+
+def _mergeable(item: Pending, mode_for: ModeFor) -> bool:
+    event = item.event
+    return (
+        event is not None
+        and event.kind is EventKind.MESSAGE
+        and not event.attachments
+        and mode_for(event.channel) == "collect"
+    )
+
+
+def plan_turns(
+    run: Sequence[Pending], *, mode_for: ModeFor, debounce_ms: int, cap: int, now_ms: int
+) -> TurnPlan:
+    """Split a session's run into turns, or defer it to let more messages join (see module doc)."""
+    turns: list[list[str]] = []
+    current: list[Pending] = []
+    for item in run:
+        if _mergeable(item, mode_for) and len(current) < cap:
+            current.append(item)
+            continue
+        if current:
+            turns.append([p.key for p in current])
+            current = []
+        if _mergeable(item, mode_for):
+            current.append(item)
+        else:
+            turns.append([item.key])
+    if current:
+        turns.append([p.key for p in current])
+    first = [p for p in run if p.key in set(turns[0])] if turns else []
+    if debounce_ms > 0 and first and all(_mergeable(p, mode_for) and p.receive_count == 1 for p in first):
+        newest_age = now_ms - max(p.sent_at_ms for p in first)
+        if newest_age < debounce_ms:
+            wait_s = max(1, math.ceil((debounce_ms - newest_age) / 1000))
+            return TurnPlan(turns=[], defer=[p.key for p in run], defer_s=wait_s)
+    return TurnPlan(turns=turns)
