@@ -10,10 +10,16 @@ the container's body and content type. Failures come back as AgentCore's modelle
 - unknown runtime ARN → 404 ResourceNotFoundException
 - session id outside 33-256 characters → 400 ValidationException
 - container unreachable, non-2xx, or timed out → 424 RuntimeClientError
+
+Two test seams, both off unless used: fault rules (`agent/faults.py`, `POST /_clawbus/faults`) answer
+with any modelled error or slow an invocation down; and `stub_latency_s` makes the endpoint answer turns
+itself after that latency (an echo) instead of forwarding — the stub agent `clawbus bench` measures the
+bus with.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -26,6 +32,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from clawbus.bus.logging import log_event
+from clawbus.schemas import AgentResponse, EnvelopeError, parse_agent_request
+
+from .faults import ERROR_STATUS, FaultBook, FaultRule
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +50,22 @@ def modelled_error(code: str, status: int, message: str) -> Response:
     )
 
 
-def create_app(agent_url: str, runtime_arn: str, timeout_s: float = 900.0) -> Starlette:
+def _stub_answer(body: bytes) -> Response:
+    try:
+        request = parse_agent_request(body)
+    except EnvelopeError as exc:
+        return modelled_error("RuntimeClientError", 424, f"agent rejected the payload: {exc}")
+    text = request.events[-1].text
+    answer = AgentResponse(parts=(f"(stub agent) {text}",), model="stub")
+    return Response(answer.to_wire(), media_type="application/json")
+
+
+def create_app(
+    agent_url: str, runtime_arn: str, timeout_s: float = 900.0, stub_latency_s: float | None = None
+) -> Starlette:
     """The data-plane app forwarding invocations of `runtime_arn` to the container at `agent_url`."""
     client = httpx.AsyncClient(base_url=agent_url, timeout=httpx.Timeout(timeout_s, connect=5.0))
+    faults = FaultBook()
 
     async def invoke(request: Request) -> Response:
         arn = request.path_params["arn"]
@@ -52,6 +74,15 @@ def create_app(agent_url: str, runtime_arn: str, timeout_s: float = 900.0) -> St
         session_id = request.headers.get(SESSION_HEADER) or str(uuid.uuid4())
         if not 33 <= len(session_id) <= 256:
             return modelled_error("ValidationException", 400, "runtimeSessionId must be 33-256 characters")
+        fault = faults.take(session_id)
+        if fault is not None and fault.delay_s:
+            await asyncio.sleep(fault.delay_s)
+        if fault is not None and fault.error:
+            return modelled_error(fault.error, ERROR_STATUS[fault.error], f"injected {fault.error}")
+        if stub_latency_s is not None:
+            if stub_latency_s:
+                await asyncio.sleep(stub_latency_s)
+            return _stub_answer(await request.body())
         headers = {k: v for k, v in request.headers.items() if k.lower() in _PASS_THROUGH}
         headers[SESSION_HEADER] = session_id
         headers[REQUEST_ID_HEADER] = str(uuid.uuid4())
@@ -74,6 +105,21 @@ def create_app(agent_url: str, runtime_arn: str, timeout_s: float = 900.0) -> St
             headers={SESSION_HEADER: session_id},
         )
 
+    async def add_fault(request: Request) -> Response:
+        try:
+            rule = FaultRule.model_validate_json(await request.body())
+            faults.add(rule)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(rule.model_dump(), status_code=201)
+
+    async def list_faults(_request: Request) -> Response:
+        return JSONResponse([rule.model_dump() for rule in faults.rules()])
+
+    async def clear_faults(_request: Request) -> Response:
+        faults.clear()
+        return Response(status_code=204)
+
     async def ping(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "runtime": runtime_arn, "agent": agent_url})
 
@@ -86,6 +132,9 @@ def create_app(agent_url: str, runtime_arn: str, timeout_s: float = 900.0) -> St
         routes=[
             Route("/runtimes/{arn:path}/invocations", invoke, methods=["POST"]),
             Route("/healthz", ping),
+            Route("/_clawbus/faults", add_fault, methods=["POST"]),
+            Route("/_clawbus/faults", clear_faults, methods=["DELETE"]),
+            Route("/_clawbus/faults", list_faults, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -8,10 +8,14 @@ cannot be deleted simply comes back, and the idempotency records make its second
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from .aws import map_aws_errors
 from .errors import ClawbusError, Unavailable
 from .queues import Queue, ReceivedMessage
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef
 
 BATCH_MAX = 10
 
@@ -55,7 +59,9 @@ class DeleteBatcher:
             self._flush_now()
 
     async def _send(self, batch: list[tuple[ReceivedMessage, asyncio.Future[None]]]) -> None:
-        entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, (m, _) in enumerate(batch)]
+        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, (m, _) in enumerate(batch)
+        ]
         self.requests += 1
         try:
             with map_aws_errors(f"DeleteMessageBatch {self._queue.name}"):

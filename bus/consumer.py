@@ -130,7 +130,9 @@ class FifoConsumer:
         before = self.stats.handled + self.stats.dead_lettered
         empty = 0
         while empty < idle_receives:
-            batch = await self._queue.receive(min(10, self._config.concurrency), wait_time_s=1)
+            batch = await self._queue.receive(
+                min(10, self._config.concurrency), 1, self._config.visibility_timeout_s
+            )
             self.stats.receives += 1
             if not batch:
                 empty += 1
@@ -151,7 +153,9 @@ class FifoConsumer:
             return []
         room = min(10, limit - self._in_flight)
         try:
-            batch = await self._queue.receive(room, self._config.wait_time_s)
+            batch = await self._queue.receive(
+                room, self._config.wait_time_s, self._config.visibility_timeout_s
+            )
         except RetryableError as exc:
             log_event(logger, f"{self._config.stage}.receive.failed", logging.WARNING, reason=str(exc))
             batch = []

@@ -86,8 +86,13 @@ class Queue:
         self.name = name
         self.url = url
 
-    async def receive(self, max_messages: int, wait_time_s: int) -> list[ReceivedMessage]:
-        """Long-poll for up to `max_messages` (1-10) messages."""
+    async def receive(
+        self, max_messages: int, wait_time_s: int, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]:
+        """Long-poll for up to `max_messages` (1-10) messages, hidden for `visibility_timeout_s`."""
+        extra: dict[str, Any] = {}
+        if visibility_timeout_s is not None:
+            extra["VisibilityTimeout"] = visibility_timeout_s
         with map_aws_errors(f"ReceiveMessage {self.name}"):
             response = await self.sqs.receive_message(
                 QueueUrl=self.url,
@@ -95,6 +100,7 @@ class Queue:
                 WaitTimeSeconds=wait_time_s,
                 MessageAttributeNames=["All"],
                 MessageSystemAttributeNames=["All"],
+                **extra,
             )
         return [ReceivedMessage.from_sqs(m) for m in response.get("Messages", [])]
 

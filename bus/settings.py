@@ -53,6 +53,8 @@ class AgentCoreSettings(BaseModel):
     agent_url: str = "http://127.0.0.1:8080"
     host: str = "127.0.0.1"
     port: int = 8081
+    # Loopback endpoint only: answer turns itself after this latency instead of forwarding (benchmarks).
+    stub_latency_s: float | None = None
 
 
 class AgentSettings(BaseModel):

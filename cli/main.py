@@ -101,7 +101,7 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         from clawbus.agent.agentcore_local import create_app as agentcore_app
 
         core = settings.agentcore
-        app = agentcore_app(core.agent_url, core.runtime_arn, core.read_timeout_s)
+        app = agentcore_app(core.agent_url, core.runtime_arn, core.read_timeout_s, core.stub_latency_s)
         asyncio.run(serve_asgi(app, host=core.host, port=core.port, stage="agentcore"))
     elif command == "dispatcher":
         from clawbus.dispatcher.main import run as run_dispatcher

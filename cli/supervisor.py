@@ -117,6 +117,24 @@ class Supervisor:
                 if f'"event": "{stage.ready_event}"' in line:
                     stage.ready.set()
 
+    def kill(self, name: str) -> Stage:
+        """SIGKILL the stage called `name` (a crash, for fault tests) and forget it."""
+        stage = next(s for s in self.stages if s.name == name)
+        assert stage.process
+        stage.process.kill()
+        stage.process.wait()
+        self.stages.remove(stage)
+        return stage
+
+    def terminate(self, name: str, timeout_s: float = 30.0) -> int:
+        """SIGTERM the stage called `name`, wait for it, forget it; its exit code."""
+        stage = next(s for s in self.stages if s.name == name)
+        assert stage.process
+        stage.process.send_signal(signal.SIGTERM)
+        code = stage.process.wait(timeout=timeout_s)
+        self.stages.remove(stage)
+        return code
+
     def exited(self) -> Stage | None:
         """A stage that has exited while it should be running, if any."""
         for stage in self.stages:

@@ -1,0 +1,243 @@
+"""The dispatcher's promises, each against the real loopback AWS API with every stage a real process:
+order per session, no session waiting on another, retries, dead letters, crashes, shutdown, the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from clawbus.bus.topology import dlq_name, inbound_queue_name
+from clawbus.schemas import (
+    DmScope,
+    InboundEvent,
+    Peer,
+    PeerKind,
+    ReplyTarget,
+    derive_session_key,
+    runtime_session_id,
+)
+
+from ..conftest import FOLLOWUP, Bus, Pipeline, start_pipeline
+from ..helpers import eventually, stage, wait_for
+from ..pipeline.webchat_client import post, replies
+
+ECHO = "(offline echo model) You said: "
+
+
+def session_of(conversation: str) -> str:
+    return derive_session_key(
+        agent_id="main",
+        channel="webchat",
+        peer_kind=PeerKind.DIRECT,
+        peer_id=conversation,
+        dm_scope=DmScope.PER_CHANNEL_PEER,
+    )
+
+
+async def fault(pipeline: Pipeline, conversation: str, **rule: Any) -> None:
+    """Make the loopback AgentCore endpoint misbehave for one WebChat conversation's session."""
+    rule["session_id"] = runtime_session_id(session_of(conversation))
+    async with httpx.AsyncClient(base_url=pipeline.agentcore_url) as client:
+        response = await client.post("/_clawbus/faults", json=rule)
+        assert response.status_code == 201, response.text
+
+
+async def faults_left(pipeline: Pipeline, conversation: str) -> int:
+    """Uses left of the fault rules for a conversation (0: every injected fault was hit)."""
+    async with httpx.AsyncClient(base_url=pipeline.agentcore_url) as client:
+        rules = (await client.get("/_clawbus/faults")).json()
+    session = runtime_session_id(session_of(conversation))
+    return sum(r["times"] for r in rules if r["session_id"] == session)
+
+
+def agent_turns(pipeline: Pipeline) -> int:
+    """How many turns the agent container actually ran."""
+    log = (pipeline.log_dir / "agent.log").read_text()
+    return log.count('"event": "agent.turn.completed"')
+
+
+async def texts(client: httpx.AsyncClient, conversation: str) -> list[str]:
+    return [m["text"] for m in await replies(client, conversation)]
+
+
+async def until_answered(
+    client: httpx.AsyncClient, conversation: str, count: int, timeout: float = 40
+) -> list[str]:
+    async def enough() -> list[str] | None:
+        got = await texts(client, conversation)
+        return got if len(got) >= count else None
+
+    return await eventually(enough, timeout=timeout, interval=0.3, what=f"{count} replies in {conversation}")
+
+
+@pytest.fixture
+def crashable(bus: Bus, tmp_path: Path) -> Iterator[Pipeline]:
+    """A pipeline whose dispatcher a test may kill; short visibility so crashed turns come back soon."""
+    running = start_pipeline(
+        bus, tmp_path / "logs", {**FOLLOWUP, "CLAWBUS_DISPATCHER__VISIBILITY_TIMEOUT_S": "10"}
+    )
+    yield running
+    codes = running.stop()
+    assert all(code == 0 for _, code in codes), codes
+
+
+async def test_a_slow_session_does_not_hold_back_the_others(shared_pipeline: Pipeline) -> None:
+    await fault(shared_pipeline, "slow", delay_s=6)
+    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=30) as client:
+        await post(client, "slow", "take your time")
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        for n in range(3):
+            await post(client, f"quick{n}", "hi")
+        for n in range(3):
+            await until_answered(client, f"quick{n}", 1, timeout=20)
+        quick_done = time.monotonic() - started
+        assert await texts(client, "slow") == []  # still thinking
+        assert quick_done < 5, f"quick sessions waited {quick_done:.1f}s behind the slow one"
+        assert await until_answered(client, "slow", 1, timeout=30) == [ECHO + "take your time"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    ["ThrottlingException", "InternalServerException", "RetryableConflictException", "RuntimeClientError"],
+)
+async def test_retryable_agentcore_errors_are_retried_then_answered_once(
+    shared_pipeline: Pipeline, error: str
+) -> None:
+    conversation = f"retry-{error}"
+    await fault(shared_pipeline, conversation, error=error, times=2)
+    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=30) as client:
+        await post(client, conversation, "are you there")
+        await post(client, conversation, "second")
+        got = await until_answered(client, conversation, 2)
+        assert await faults_left(shared_pipeline, conversation) == 0  # both failures really happened
+        await asyncio.sleep(1.5)
+        assert await texts(client, conversation) == [ECHO + "are you there", ECHO + "second"] == got
+
+
+@pytest.mark.parametrize(
+    ("error", "ours"),
+    [
+        ("ValidationException", "AgentRejected"),
+        ("AccessDeniedException", "Unauthorized"),
+        ("ResourceNotFoundException", "TargetGone"),
+    ],
+)
+async def test_permanent_errors_dead_letter_with_the_reason_and_the_session_goes_on(
+    shared_pipeline: Pipeline, error: str, ours: str
+) -> None:
+    bus = shared_pipeline.bus
+    conversation = f"perm-{error}"
+    await fault(shared_pipeline, conversation, error=error, times=1)
+    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=30) as client:
+        doomed = await post(client, conversation, "this one fails")
+        await post(client, conversation, "this one works")
+        assert await until_answered(client, conversation, 1) == [ECHO + "this one works"]
+        assert await faults_left(shared_pipeline, conversation) == 0
+    sqs = bus.client("sqs")
+    dlq = bus.queue_url(dlq_name(inbound_queue_name(bus.prefix)))
+
+    def letter_for_this_session() -> dict[str, Any] | None:
+        for m in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+            "Messages", []
+        ):
+            if json.loads(m["Body"])["event_id"] == doomed:
+                return m
+            sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+        return None
+
+    letter = wait_for(letter_for_this_session, timeout=10, what="the dead letter")
+    attrs = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
+    assert attrs["clawbus.error.type"] == ours
+    assert error in attrs["clawbus.error.reason"]
+    assert attrs["clawbus.attempts"] == "1"  # a permanent error is not retried
+    assert attrs["clawbus.first_seen"]
+
+
+async def test_kill_9_mid_turn_then_restart_answers_every_message_exactly_once(crashable: Pipeline) -> None:
+    await fault(crashable, "crash", delay_s=5)
+    async with httpx.AsyncClient(base_url=crashable.ingress_url, timeout=30) as client:
+        for n in range(3):
+            await post(client, "crash", f"c{n}")
+        for n in range(3):
+            await post(client, f"bystander{n}", "hello")
+        await asyncio.sleep(2)  # the first turn of "crash" is inside the agent now
+        crashable.supervisor.kill("dispatcher")
+        crashable.supervisor.start(stage("dispatcher-2", "dispatcher.started", "dispatcher"))
+        assert await until_answered(client, "crash", 3, timeout=60) == [ECHO + f"c{n}" for n in range(3)]
+        for n in range(3):
+            assert await texts(client, f"bystander{n}") == [ECHO + "hello"]
+        await asyncio.sleep(2)
+        assert await texts(client, "crash") == [ECHO + f"c{n}" for n in range(3)]
+
+
+async def test_sigterm_mid_turn_exits_0_and_loses_nothing(crashable: Pipeline) -> None:
+    await fault(crashable, "rolling", delay_s=3)
+    async with httpx.AsyncClient(base_url=crashable.ingress_url, timeout=30) as client:
+        await post(client, "rolling", "r0")
+        await post(client, "rolling", "r1")
+        await asyncio.sleep(1.5)
+        started = time.monotonic()
+        assert crashable.supervisor.terminate("dispatcher") == 0
+        assert time.monotonic() - started < 25  # within the shutdown grace
+        crashable.supervisor.start(stage("dispatcher-2", "dispatcher.started", "dispatcher"))
+        assert await until_answered(client, "rolling", 2, timeout=40) == [ECHO + "r0", ECHO + "r1"]
+        await asyncio.sleep(1.5)
+        assert await texts(client, "rolling") == [ECHO + "r0", ECHO + "r1"]
+
+
+async def test_a_redelivered_message_whose_turn_was_recorded_is_not_run_again(
+    shared_pipeline: Pipeline,
+) -> None:
+    bus = shared_pipeline.bus
+    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=30) as client:
+        await post(client, "ledger", "once")
+        await until_answered(client, "ledger", 1)
+        turns_before = agent_turns(shared_pipeline)
+        # The same event again, as `clawbus dlq replay` or a crash after publishing would bring it back.
+        event = InboundEvent(
+            event_id=(await replies(client, "ledger"))[0]["in_reply_to"][0],
+            channel="webchat",
+            session_key=session_of("ledger"),
+            peer=Peer(kind=PeerKind.DIRECT, id="ledger"),
+            text="once",
+            reply_to=ReplyTarget(chat_id="ledger"),
+        )
+        bus.client("sqs").send_message(
+            QueueUrl=bus.queue_url(inbound_queue_name(bus.prefix)),
+            MessageBody=event.to_wire(),
+            MessageGroupId=session_of("ledger"),
+            MessageDeduplicationId="replayed-copy",
+            MessageAttributes={"clawbus.replay": {"DataType": "String", "StringValue": "m-1"}},
+        )
+        await post(client, "ledger", "after")
+        await until_answered(client, "ledger", 2)
+        await asyncio.sleep(1.5)
+        assert await texts(client, "ledger") == [ECHO + "once", ECHO + "after"]
+        assert agent_turns(shared_pipeline) == turns_before + 1  # only "after" ran
+
+
+async def test_collect_mode_answers_quick_lines_in_one_turn(bus: Bus, tmp_path: Path) -> None:
+    env = {
+        "CLAWBUS_SESSION__DM_SCOPE": "per-channel-peer",
+        "CLAWBUS_DISPATCHER__QUEUE__MODE": "collect",
+        "CLAWBUS_DISPATCHER__QUEUE__DEBOUNCE_MS": "1500",
+    }
+    running = start_pipeline(bus, tmp_path / "logs", env)
+    try:
+        async with httpx.AsyncClient(base_url=running.ingress_url, timeout=30) as client:
+            for line in ("first line", "second line", "third line"):
+                await post(client, "typist", line)
+            got = await until_answered(client, "typist", 1)
+            await asyncio.sleep(2.5)
+            assert await texts(client, "typist") == got == [ECHO + "first line\nsecond line\nthird line"]
+            assert agent_turns(running) == 1
+    finally:
+        assert all(code == 0 for _, code in running.stop())
