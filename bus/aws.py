@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -101,13 +101,26 @@ def boto3_client(settings: AwsSettings, service: str, endpoint_url: str | None =
 
 @dataclass
 class AwsClients:
-    """The async clients a stage uses; only the ones it asked for are opened."""
+    """The async clients a stage uses; only the ones it asked for are opened.
+
+    `requests` counts the HTTP requests each client has sent (retries included), for health reports
+    and `clawbus bench`'s requests-per-turn figure.
+    """
 
     sqs: SQSClient | None = None
     sns: SNSClient | None = None
     dynamodb: DynamoDBClient | None = None
     s3: S3Client | None = None
     agentcore: BedrockAgentCoreClient | None = None
+    requests: dict[str, int] = field(default_factory=dict)
+
+    def _counter(self, service: str) -> Any:
+        self.requests[service] = 0
+
+        def count(**_kwargs: Any) -> None:
+            self.requests[service] += 1
+
+        return count
 
 
 @contextlib.asynccontextmanager
@@ -143,6 +156,7 @@ async def open_clients(settings: Settings, *services: str) -> AsyncIterator[AwsC
                     name, region_name=aws.region, endpoint_url=url, config=config, **_credentials(url)
                 )
             )
+            client.meta.events.register("before-send", clients._counter(service))
             setattr(clients, service, client)
         yield clients
 

@@ -205,9 +205,10 @@ class FifoConsumer:
             return await self._failed(unit, exc)
         await asyncio.shield(self._delete(unit))
         self.stats.handled += len(unit)
-        log_event(
+        log_event(  # DEBUG: the stage's handler logs the one INFO line per message
             logger,
             f"{self._config.stage}.message.handled",
+            logging.DEBUG,
             message_id=unit[0].message_id,
             messages=len(unit),
             duration_ms=round((time.monotonic() - started) * 1000, 1),

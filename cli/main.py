@@ -59,6 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     config_parser.add_argument("--json", action="store_true", help="print `show` as JSON")
 
+    bench_parser = commands.add_parser(
+        "bench",
+        help="measure the dispatcher against a bare relay and a naive consumer (prints JSON last)",
+        description="Starts its own loopback AWS API, a stub agent and the dispatcher, and prints throughput, "
+        "concurrency, requests per turn and memory as ratios against baselines measured in the same run.",
+    )
+    from . import bench
+
+    bench.add_arguments(bench_parser)
+
     stage_help = "run only this stage (as 'clawbus up' does for each); reads CLAWBUS_* settings"
     commands.add_parser("ingress", help=f"ingress HTTP server (webhooks, WebChat): {stage_help}")
     commands.add_parser("dispatcher", help=f"inbound consumer that invokes the agent: {stage_help}")
@@ -130,6 +140,10 @@ def main(argv: list[str] | None = None) -> None:
         from .config_cmd import run_config
 
         sys.exit(run_config(args.action, settings, console, args.json))
+    if args.command == "bench":
+        from .bench import run_bench
+
+        sys.exit(run_bench(args, console))
     if args.command == "say":
         sys.exit(say.run_say(args, f"http://{settings.ingress.host}:{settings.ingress.port}", console))
     try:

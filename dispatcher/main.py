@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 STALLED_AFTER_S = 120  # a receive loop silent this long is unhealthy (long polls return within 20 s)
 
 
-def _report(consumer: FifoConsumer, handler: TurnHandler) -> dict[str, Any]:
+def _report(consumer: FifoConsumer, handler: TurnHandler, requests: dict[str, int]) -> dict[str, Any]:
     stats = consumer.stats
     silent = time.monotonic() - stats.last_receive_at
     return {
@@ -38,6 +38,7 @@ def _report(consumer: FifoConsumer, handler: TurnHandler) -> dict[str, Any]:
         "retried": stats.retried,
         "given_back": stats.given_back,
         "seconds_since_receive": round(silent, 1),
+        "aws_requests": dict(requests),
     }
 
 
@@ -82,7 +83,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             ),
             planner=handler.plan,
         )
-        async with health_server(lambda: _report(consumer, handler), "127.0.0.1", config.health_port):
+        async with health_server(
+            lambda: _report(consumer, handler, clients.requests), "127.0.0.1", config.health_port
+        ):
             log_event(
                 logger,
                 "dispatcher.started",
@@ -92,4 +95,4 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 health_port=config.health_port,
             )
             await consumer.run(stop)
-        log_event(logger, "dispatcher.stopped", **_report(consumer, handler))
+        log_event(logger, "dispatcher.stopped", **_report(consumer, handler, clients.requests))

@@ -1,0 +1,262 @@
+"""`clawbus bench`: the dispatcher's speed and memory, as ratios against baselines from the same run.
+
+It starts its own loopback AWS API, a stub agent behind the loopback AgentCore endpoint and the real
+dispatcher process, and measures on one endpoint with one client library:
+
+1. the floor — a bare relay (receive 10 → PublishBatch → DeleteMessageBatch) over a workload;
+2. the pipeline — the dispatcher over the same workload shape (`followup`, stub latency 0);
+3. concurrency — 128 sessions × 4 turns at agent latency 1 s;
+4. memory — the dispatcher's RSS with 1,000 turns in flight;
+5. a naive sequential boto3 consumer at latency 1 s.
+
+Progress goes to stderr; the last line on stdout is one JSON object. Feeds keep queue depth bounded
+(moto's per-call cost grows with depth), so floor and pipeline see the same depth profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from clawbus.bus.aws import boto3_client, open_clients
+from clawbus.bus.provision import Provisioner
+from clawbus.bus.settings import AwsSettings, Settings
+from clawbus.bus.topology import build_topology, egress_queue_name, inbound_queue_name, outbound_topic_name
+
+from .bench_workload import CHANNEL, Ledger, Workload, collect, feed, naive_consumer, relay
+from .console import Console
+from .supervisor import Stage, Supervisor
+
+PREFIX = "bench"
+RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/clawbus_bench-local00000"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`bench`'s flags."""
+    parser.add_argument("--sessions", type=int, default=64, help="sessions in the floor/pipeline workload")
+    parser.add_argument("--turns", type=int, default=10, help="messages per session in that workload")
+    parser.add_argument("--depth", type=int, default=100, help="most messages fed ahead of the collector")
+    parser.add_argument("--in-flight", type=int, default=1000, help="turns in flight for the memory figure")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stage(name: str, ready: str, *args: str, env: dict[str, str] | None = None) -> Stage:
+    return Stage(name, [sys.executable, "-m", "clawbus.cli", *args], ready, env=env or {})
+
+
+class Bench:
+    """One benchmark run: its processes, clients and figures."""
+
+    def __init__(self, args: argparse.Namespace, console: Console, workdir: Path) -> None:
+        self.args = args
+        self.console = console
+        self.aws_port, self.agentcore_port, self.health_port = _free_port(), _free_port(), _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.aws_port}"
+        self.agentcore_url = f"http://127.0.0.1:{self.agentcore_port}"
+        env = {
+            "CLAWBUS_AWS__ENDPOINT_URL": self.endpoint,
+            "CLAWBUS_BUS__PREFIX": PREFIX,
+            "CLAWBUS_AGENTCORE__ENDPOINT_URL": self.agentcore_url,
+            "CLAWBUS_AGENTCORE__PORT": str(self.agentcore_port),
+            "CLAWBUS_AGENTCORE__RUNTIME_ARN": RUNTIME_ARN,
+            "CLAWBUS_AGENTCORE__STUB_LATENCY_S": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.supervisor = Supervisor(workdir / "logs", env)
+        self.settings = Settings.model_validate(
+            {"aws": {"endpoint_url": self.endpoint}, "bus": {"prefix": PREFIX}}
+        )
+        self.figures: dict[str, Any] = {}
+
+    def say(self, text: str) -> None:
+        print(f"bench: {text}", file=sys.stderr, flush=True)  # progress on stderr; JSON on stdout
+
+    # --- setup -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.say(f"starting the loopback AWS API on {self.endpoint} and the stub agent")
+        self.supervisor.start(
+            _stage("local-aws", "local_aws.started", "local-aws", "--port", str(self.aws_port))
+        )
+        report = Provisioner(AwsSettings(endpoint_url=self.endpoint)).apply(
+            build_topology(PREFIX, channels=(CHANNEL,))
+        )
+        self.inbound = report.queue_urls[inbound_queue_name(PREFIX)]
+        self.egress = report.queue_urls[egress_queue_name(PREFIX, CHANNEL)]
+        self.topic_arn = report.topic_arns[outbound_topic_name(PREFIX)]
+        self.supervisor.start(_stage("agentcore", "agentcore.started", "local-agentcore"))
+
+    def start_dispatcher(self) -> None:
+        env = {
+            "CLAWBUS_DISPATCHER__CONCURRENCY": str(max(128, self.args.in_flight)),
+            "CLAWBUS_AWS__MAX_POOL_CONNECTIONS": str(max(128, self.args.in_flight) + 64),
+            "CLAWBUS_DISPATCHER__HEALTH_PORT": str(self.health_port),
+            "CLAWBUS_DISPATCHER__QUEUE__MODE": "followup",
+            "CLAWBUS_DISPATCHER__WAIT_TIME_S": "1",
+        }
+        self.dispatcher = _stage("dispatcher", "dispatcher.started", "dispatcher", env=env)
+        self.supervisor.start(self.dispatcher)
+
+    def health(self) -> dict[str, Any]:
+        return dict(httpx.get(f"http://127.0.0.1:{self.health_port}/healthz", timeout=5).json())
+
+    def fault(self, rule: dict[str, Any] | None) -> None:
+        with httpx.Client(base_url=self.agentcore_url, timeout=5) as client:
+            client.delete("/_clawbus/faults")
+            if rule is not None:
+                client.post("/_clawbus/faults", json=rule).raise_for_status()
+
+    # --- phases ----------------------------------------------------------------------------------
+    async def through(self, workload: Workload, mover: str, max_depth: int) -> tuple[float, Ledger]:
+        """Feed `workload`, move it with the relay or the running dispatcher, collect; elapsed seconds."""
+        ledger = Ledger()
+        stop = asyncio.Event()
+        async with open_clients(self.settings, "sqs", "sns") as clients:
+            assert clients.sqs
+            assert clients.sns
+            collectors = [
+                asyncio.create_task(collect(clients.sqs, self.egress, ledger, stop)) for _ in range(4)
+            ]
+            movers = []
+            if mover == "relay":
+                movers = [
+                    asyncio.create_task(relay(clients.sqs, clients.sns, self.inbound, self.topic_arn, stop))
+                    for _ in range(8)
+                ]
+            started = time.monotonic()
+            await feed(clients.sqs, self.inbound, workload, lambda: ledger.count, max_depth)
+            deadline = started + 170
+            while ledger.count < workload.total and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(1.0)  # late duplicates would arrive now
+            stop.set()
+            await asyncio.gather(*collectors, *movers)
+        return elapsed, ledger
+
+    async def run(self) -> dict[str, Any]:
+        args = self.args
+        shape = (args.sessions, args.turns)
+        verdicts: list[dict[str, int]] = []
+
+        self.say(f"floor: bare relay over {shape[0]} sessions × {shape[1]} messages (depth ≤ {args.depth})")
+        floor_work = Workload("flr", *shape)
+        elapsed, ledger = await self.through(floor_work, "relay", args.depth)
+        floor = floor_work.total / elapsed
+        verdicts.append(ledger.verdict(floor_work))
+
+        self.say("pipeline: the dispatcher over the same workload shape (stub agent, latency 0)")
+        self.start_dispatcher()
+        before = self.health()
+        pipe_work = Workload("pip", *shape)
+        elapsed, ledger = await self.through(pipe_work, "dispatcher", args.depth)
+        after = self.health()
+        pipeline = pipe_work.total / elapsed
+        verdicts.append(ledger.verdict(pipe_work))
+        turns = after["turns"] - before["turns"]
+        requests = sum(
+            after["aws_requests"].get(s, 0) - before["aws_requests"].get(s, 0)
+            for s in ("sqs", "sns", "dynamodb")
+        )
+
+        self.say("concurrency: 128 sessions × 4 turns at agent latency 1 s")
+        self.fault({"delay_s": 1.0, "times": -1})
+        lat_work = Workload("lat", 128, 4)
+        elapsed, ledger = await self.through(lat_work, "dispatcher", 256)
+        achieved = lat_work.total / elapsed
+        verdicts.append(ledger.verdict(lat_work))
+
+        rss_mb = await self.memory_at_in_flight(args.in_flight)
+
+        self.say("naive: a sequential boto3 consumer at latency 1 s")
+        self.supervisor.kill("dispatcher")
+        sqs = boto3_client(self.settings.aws, "sqs")
+        sqs.purge_queue(QueueUrl=self.inbound)
+        self.fault({"delay_s": 1.0, "times": -1})
+        naive_work = Workload("nai", 8, 1)
+        async with open_clients(self.settings, "sqs") as clients:
+            assert clients.sqs
+            await feed(clients.sqs, self.inbound, naive_work, lambda: 0, 100)
+        naive_clients = {
+            "sqs": sqs,
+            "sns": boto3_client(self.settings.aws, "sns"),
+            "agentcore": boto3_client(
+                self.settings.aws, "bedrock-agentcore", endpoint_url=self.agentcore_url
+            ),
+        }
+        naive = await asyncio.to_thread(
+            naive_consumer, naive_clients, self.inbound, self.topic_arn, RUNTIME_ARN, 6
+        )
+
+        capacity = pipeline
+        total = {k: sum(v[k] for v in verdicts) for k in ("order_violations", "duplicates", "lost")}
+        return {
+            "floor_msgs_per_s": round(floor, 1),
+            "pipeline_msgs_per_s": round(pipeline, 1),
+            "pipeline_vs_floor": round(pipeline / floor, 3),
+            "capacity_turns_per_s": round(capacity, 1),
+            "latency_1s_turns_per_s": round(achieved, 1),
+            "concurrency_efficiency": round(achieved / min(128 / 1.0, capacity), 3),
+            "naive_turns_per_s": round(naive, 3),
+            "speedup_vs_naive": round(achieved / naive, 1),
+            **total,
+            "aws_requests_per_turn": round(requests / max(1, turns), 2),
+            "rss_mb_at_1000_in_flight": rss_mb,
+            "workload": {"sessions": args.sessions, "turns": args.turns, "max_depth": args.depth},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+        }
+
+    async def memory_at_in_flight(self, count: int) -> float | None:
+        self.say(f"memory: {count} turns in flight (agent held for 120 s)")
+        self.fault({"delay_s": 120.0, "times": -1})
+        work = Workload("rss", count, 1)
+        async with open_clients(self.settings, "sqs") as clients:
+            assert clients.sqs
+            await feed(clients.sqs, self.inbound, work, lambda: 0, count)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.health()["in_flight"] >= count:
+                assert self.dispatcher.process
+                return round(psutil.Process(self.dispatcher.process.pid).memory_info().rss / 2**20, 1)
+            await asyncio.sleep(0.5)
+        self.say(f"memory: only {self.health()['in_flight']} in flight after 90 s; no figure")
+        return None
+
+
+def run_bench(args: argparse.Namespace, console: Console) -> int:
+    """Run every phase; print the JSON figures as the last line. Exit 1 when something was lost or doubled."""
+    with tempfile.TemporaryDirectory(prefix="clawbus-bench-") as workdir:
+        bench = Bench(args, console, Path(workdir))
+        started = time.monotonic()
+        try:
+            bench.start()
+            figures = asyncio.run(bench.run())
+        except Exception as exc:  # one line, not a traceback; logs are in the temp dir
+            console.error(f"bench failed: {type(exc).__name__}: {exc}")
+            return 1
+        finally:
+            bench.supervisor.stop_all(grace_s=5)
+        figures["seconds"] = round(time.monotonic() - started, 1)
+        console.print(json.dumps(figures))
+    return 1 if figures["lost"] or figures["duplicates"] or figures["order_violations"] else 0
