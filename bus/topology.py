@@ -118,6 +118,11 @@ def ledger_table_name(prefix: str) -> str:
     return f"{prefix}-ledger"
 
 
+def pairing_table_name(prefix: str) -> str:
+    """`<prefix>-pairing`: pending pairing requests and paired senders per channel account."""
+    return f"{prefix}-pairing"
+
+
 def webchat_table_name(prefix: str) -> str:
     """`<prefix>-webchat`: WebChat's delivered replies per conversation (the WebChat 'platform')."""
     return f"{prefix}-webchat"
@@ -152,6 +157,7 @@ def build_topology(prefix: str, bucket: str | None = None, channels: tuple[str, 
         tables=(
             Table(name=ledger_table_name(prefix), hash_key="pk", ttl_attribute=LEDGER_TTL_ATTRIBUTE),
             Table(name=webchat_table_name(prefix), hash_key="conversation", range_key="seq"),
+            Table(name=pairing_table_name(prefix), hash_key="pk"),
         ),
         buckets=(Bucket(name=bucket or f"{prefix}-state"),),
     )
