@@ -18,6 +18,7 @@ from clawbus.schemas import DmScope
 
 CHANNELS = ("webchat", "telegram", "slack", "discord", "whatsapp")
 DmPolicy = Literal["pairing", "allowlist", "open", "disabled"]
+GroupPolicy = Literal["allowlist", "open", "disabled"]
 
 
 class AwsSettings(BaseModel):
@@ -80,6 +81,8 @@ class IngressSettings(BaseModel):
     port: int = 8787
     max_body_bytes: int = 1_048_576
     webchat_wait_max_s: float = 25.0
+    # Platforms retry for hours to days; SQS dedup covers 5 minutes, the ledger record the rest.
+    dedup_ttl_s: int = Field(default=8 * 24 * 3600, ge=7 * 24 * 3600)
 
 
 QueueMode = Literal["collect", "followup"]
@@ -130,11 +133,19 @@ class EgressSettings(BaseModel):
 
 
 class ChannelSettings(BaseModel):
-    """What every chat channel has: an API base URL for its outbound API and who may talk to the bot."""
+    """What every chat channel has: an API base URL for its outbound API and who may talk to the bot.
+
+    Gating follows OpenClaw: `dm_policy` for direct messages (`allow_from` lists sender ids, optionally
+    prefixed `<channel>:`), `group_policy` for groups and channels (`group_allow_from` lists group or
+    sender ids), and `require_mention` makes the bot answer in groups only when addressed.
+    """
 
     api_base: str | None = None
     dm_policy: DmPolicy = "pairing"
     allow_from: list[str] = Field(default_factory=list)
+    group_policy: GroupPolicy = "allowlist"
+    group_allow_from: list[str] = Field(default_factory=list)
+    require_mention: bool = True
 
     def configured(self) -> bool:
         """Whether the channel's credentials are set (then it is enabled)."""
@@ -154,6 +165,7 @@ class TelegramSettings(ChannelSettings):
     bot_token: SecretStr | None = None
     webhook_secret: SecretStr | None = None
     mode: Literal["webhook", "polling"] = "webhook"
+    bot_username: str | None = None  # without '@'; how an @-mention of the bot is recognised in groups
 
     def configured(self) -> bool:
         return self.bot_token is not None

@@ -118,6 +118,11 @@ def ledger_table_name(prefix: str) -> str:
     return f"{prefix}-ledger"
 
 
+def pairing_table_name(prefix: str) -> str:
+    """`<prefix>-pairing`: pending pairing requests and paired senders per channel account."""
+    return f"{prefix}-pairing"
+
+
 def webchat_table_name(prefix: str) -> str:
     """`<prefix>-webchat`: WebChat's delivered replies per conversation (the WebChat 'platform')."""
     return f"{prefix}-webchat"
@@ -157,6 +162,7 @@ def build_topology(prefix: str, bucket: str | None = None, channels: tuple[str, 
                 range_key="seq",
                 ttl_attribute=LEDGER_TTL_ATTRIBUTE,
             ),
+            Table(name=pairing_table_name(prefix), hash_key="pk"),
         ),
         buckets=(Bucket(name=bucket or f"{prefix}-state"),),
     )

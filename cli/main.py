@@ -69,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench.add_arguments(bench_parser)
 
+    pairing = commands.add_parser(
+        "pairing",
+        help="list pending pairing requests or approve one (unknown DM senders get a code)",
+        description="Unknown senders on a channel with dm_policy=pairing get an 8-character code. "
+        "'list' shows pending requests; 'approve <channel> <code>' lets that sender in.",
+    )
+    pairing.add_argument("action", choices=("list", "approve"))
+    pairing.add_argument("channel", nargs="?", choices=CHANNELS[1:], help="the channel (all for list)")
+    pairing.add_argument("code", nargs="?", help="the code the sender was given (approve)")
+    pairing.add_argument("--account", default="default", help="the channel account (default: default)")
+    pairing.add_argument("--json", action="store_true", help="print JSON")
+
     stage_help = "run only this stage (as 'clawbus up' does for each); reads CLAWBUS_* settings"
     commands.add_parser("ingress", help=f"ingress HTTP server (webhooks, WebChat): {stage_help}")
     commands.add_parser("dispatcher", help=f"inbound consumer that invokes the agent: {stage_help}")
@@ -144,6 +156,13 @@ def main(argv: list[str] | None = None) -> None:
         from .bench import run_bench
 
         sys.exit(run_bench(args, console))
+
+    if args.command == "pairing":
+        from .pairing_cmd import run_pairing
+
+        sys.exit(
+            run_pairing(args.action, args.channel, args.code, args.account, settings, console, args.json)
+        )
     if args.command == "say":
         sys.exit(say.run_say(args, f"http://{settings.ingress.host}:{settings.ingress.port}", console))
     try:

@@ -12,14 +12,15 @@ from importlib import resources
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from clawbus.bus.aws import open_clients
-from clawbus.bus.queues import Queue, resolve_queue_url
+from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.settings import Settings
-from clawbus.bus.topology import inbound_queue_name, webchat_table_name
-from clawbus.ingress.publisher import InboundPublisher
+from clawbus.bus.topology import webchat_table_name
+from clawbus.ingress.webhooks import WebhookRequest, WebhookResponse, Webhooks
+from clawbus.ingress.wiring import SERVICES, build_intake
 
 from .webchat import WebchatApi, error
 
@@ -29,18 +30,17 @@ _PAGE = "index.html"
 def create_app(settings: Settings) -> Starlette:
     """The ingress app; AWS clients open in its lifespan and close with it."""
     state: dict[str, WebchatApi] = {}
+    hooks: dict[str, Webhooks] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with open_clients(settings, "sqs", "dynamodb") as clients:
-            assert clients.sqs
+        async with open_clients(settings, *SERVICES) as clients:
             assert clients.dynamodb
-            name = inbound_queue_name(settings.bus.prefix)
-            url = await resolve_queue_url(clients.sqs, name, settings.aws.endpoint_url)
-            publisher = InboundPublisher(Queue(clients.sqs, name, url))
+            intake, publisher = await build_intake(settings, clients)
             state["webchat"] = WebchatApi(
                 settings, publisher, clients.dynamodb, webchat_table_name(settings.bus.prefix)
             )
+            hooks["all"] = Webhooks(settings, intake)
             yield
 
     async def healthz(_request: Request) -> Response:
@@ -58,13 +58,21 @@ def create_app(settings: Settings) -> Starlette:
     async def get_messages(request: Request) -> Response:
         return await state["webchat"].get_messages(request)
 
-    async def webhook_not_enabled(request: Request) -> Response:
-        channel = request.path_params["channel"].split("/", 1)[0]
-        return error(
-            404,
-            f"no {channel} webhook in this deployment: the {channel} channel is not enabled "
-            f"(set its credentials, e.g. CLAWBUS_{channel.upper()}__BOT_TOKEN)",
+    async def webhook(request: Request) -> Response:
+        try:
+            body = await read_capped(request, settings.ingress.max_body_bytes)
+        except BodyTooLarge:
+            return error(413, f"body over {settings.ingress.max_body_bytes} bytes")
+        answer = await hooks["all"].handle(
+            WebhookRequest(
+                method=request.method,
+                path=request.url.path,
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=body,
+                query=dict(request.query_params),
+            )
         )
+        return to_starlette(answer)
 
     return Starlette(
         routes=[
@@ -72,7 +80,14 @@ def create_app(settings: Settings) -> Starlette:
             Route("/", page),
             Route("/webchat/api/messages", post_message, methods=["POST"]),
             Route("/webchat/api/conversations/{conversation:str}/messages", get_messages),
-            Route("/webhooks/{channel:path}", webhook_not_enabled, methods=["GET", "POST"]),
+            Route("/webhooks/{channel:path}", webhook, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )
+
+
+def to_starlette(answer: WebhookResponse) -> Response:
+    """A Starlette response for a webhook answer (JSON object or plain text)."""
+    if isinstance(answer.body, str):
+        return PlainTextResponse(answer.body, status_code=answer.status, headers=answer.headers)
+    return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)

@@ -1,0 +1,81 @@
+"""`clawbus pairing list|approve`: see who asked to talk to the bot, and let them in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+from clawbus.bus.aws import open_clients
+from clawbus.bus.settings import CHANNELS, Settings
+from clawbus.bus.topology import pairing_table_name
+from clawbus.ingress.pairing_store import DynamoPairingStore
+
+from .console import Console
+
+PAIRING_CHANNELS = CHANNELS[1:]  # WebChat has no pairing
+
+
+async def _list(settings: Settings, channel: str | None, account: str) -> list[dict[str, str]]:
+    async with open_clients(settings, "dynamodb") as clients:
+        assert clients.dynamodb is not None
+        store = DynamoPairingStore(clients.dynamodb, pairing_table_name(settings.bus.prefix))
+        now = datetime.now(UTC)
+        rows = []
+        for name in [channel] if channel else PAIRING_CHANNELS:
+            for request in await store.pending(name, account, now):
+                rows.append(
+                    {
+                        "channel": name,
+                        "sender_id": request.sender_id,
+                        "code": request.code,
+                        "created_at": request.created_at.isoformat(),
+                    }
+                )
+        return rows
+
+
+async def _approve(settings: Settings, channel: str, code: str, account: str) -> str | None:
+    async with open_clients(settings, "dynamodb") as clients:
+        assert clients.dynamodb is not None
+        store = DynamoPairingStore(clients.dynamodb, pairing_table_name(settings.bus.prefix))
+        found = await store.approve(channel, account, code, datetime.now(UTC))
+        return found.sender_id if found else None
+
+
+def run_pairing(
+    action: str,
+    channel: str | None,
+    code: str | None,
+    account: str,
+    settings: Settings,
+    console: Console,
+    as_json: bool,
+) -> int:
+    """List pending requests, or approve one by code; exit 1 when the code is unknown or expired."""
+    if action == "list":
+        rows = asyncio.run(_list(settings, channel, account))
+        if as_json:
+            console.print(json.dumps(rows))
+        elif not rows:
+            console.print("no pending pairing requests")
+        else:
+            for row in rows:
+                console.print(
+                    f"{row['channel']}  {row['code']}  sender {row['sender_id']}  since {row['created_at']}"
+                )
+        return 0
+    if channel is None or code is None:
+        console.error("usage: clawbus pairing approve <channel> <code>")
+        return 2
+    sender = asyncio.run(_approve(settings, channel, code, account))
+    if sender is None:
+        console.error(
+            f"no pending {channel} pairing request with code {code.upper()} (codes expire after 1 hour)"
+        )
+        return 1
+    if as_json:
+        console.print(json.dumps({"channel": channel, "sender_id": sender, "approved": True}))
+    else:
+        console.print(f"approved {channel} sender {sender}")
+    return 0

@@ -1,0 +1,136 @@
+"""Discord interactions (the HTTP endpoint), verified and normalised. Pure.
+
+Discord signs every request with the application's Ed25519 key over `X-Signature-Timestamp + body`
+(checked with PyNaCl; Discord probes the endpoint with bad signatures and expects 401). A PING is
+answered with a PONG. A slash command (APPLICATION_COMMAND) is a turn, answered at once with a deferred
+response (type 5, "thinking…"); the agent's reply follows through egress as a follow-up message, which
+needs the interaction token, so `reply_to` carries `interaction_token` and `application_id` (the token
+is valid for 15 minutes). Components and modals are acknowledged without a turn (type 6); other types
+are refused. Commands run by bots are ignored. The event id is `discord:<interaction id>`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+
+from clawbus.bus.errors import InvalidEnvelope, Unauthorized
+from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
+
+from .turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
+
+CHANNEL = "discord"
+SIGNATURE_HEADER = "x-signature-ed25519"
+TIMESTAMP_HEADER = "x-signature-timestamp"
+PING, APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
+PONG = {"type": 1}
+DEFERRED_CHANNEL_MESSAGE = {"type": 5}
+DEFERRED_UPDATE = {"type": 6}
+_THREAD_TYPES = {10, 11, 12}
+_DM_TYPES = {1, 3}
+_SNOWFLAKE = re.compile(r"^[0-9]{1,20}$")
+
+
+def verify(body: bytes, signature: str | None, timestamp: str | None, public_key: str | None) -> None:
+    """Raise `Unauthorized` unless `signature` is the application key's Ed25519 signature of the request."""
+    if not public_key:
+        raise Unauthorized("no Discord public key configured; set CLAWBUS_DISCORD__PUBLIC_KEY")
+    if not signature or not timestamp:
+        raise Unauthorized("missing X-Signature-Ed25519 or X-Signature-Timestamp")
+    try:
+        VerifyKey(bytes.fromhex(public_key)).verify(timestamp.encode() + body, bytes.fromhex(signature))
+    except (BadSignatureError, ValueError, TypeError) as exc:
+        raise Unauthorized("bad Discord request signature") from exc
+
+
+def _snowflake(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and _SNOWFLAKE.match(value) else None
+
+
+def _command_text(data: Mapping[str, Any]) -> str:
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidEnvelope("application command without a name")
+    values: list[str] = []
+    options = data.get("options")
+    for option in options if isinstance(options, list) else []:
+        if isinstance(option, dict) and isinstance(option.get("value"), str | int | float | bool):
+            values.append(str(option["value"]))
+    return " ".join(values) if values else f"/{name}"
+
+
+def _user(interaction: Mapping[str, Any]) -> Mapping[str, Any]:
+    member = interaction.get("member")
+    user = member.get("user") if isinstance(member, dict) else interaction.get("user")
+    if not isinstance(user, dict) or _snowflake(user, "id") is None:
+        raise InvalidEnvelope("interaction without a user id")
+    return user
+
+
+@shape_checked
+def normalise(interaction: dict[str, Any], *, ctx: Context) -> Parsed:
+    """The turn in an interaction and the response body to send, or `InvalidEnvelope`."""
+    kind = interaction.get("type")
+    if kind == PING:
+        return Parsed(reply=PONG)
+    interaction_id = _snowflake(interaction, "id")
+    if interaction_id is None:
+        raise InvalidEnvelope("interaction without an id")
+    event_id = f"{CHANNEL}:{interaction_id}"
+    if kind in (COMPONENT, MODAL_SUBMIT):
+        return Parsed(ignored=(Ignored("component", event_id),), reply=DEFERRED_UPDATE)
+    if kind != APPLICATION_COMMAND:
+        raise InvalidEnvelope(f"unsupported interaction type {kind!r}")
+    data, token = interaction.get("data"), interaction.get("token")
+    channel_id = _snowflake(interaction, "channel_id")
+    if not isinstance(data, dict) or not isinstance(token, str) or channel_id is None:
+        raise InvalidEnvelope("application command without data, token or channel_id")
+    user = _user(interaction)
+    if user.get("bot") is True:
+        return Parsed(ignored=(Ignored("bot_message", event_id),), reply=DEFERRED_CHANNEL_MESSAGE)
+    user_id = str(user["id"])
+    channel = interaction.get("channel")
+    channel = channel if isinstance(channel, dict) else {}
+    channel_type = channel.get("type") if isinstance(channel.get("type"), int) else None
+    thread = channel_type in _THREAD_TYPES and _snowflake(channel, "parent_id") is not None
+    direct = interaction.get("guild_id") is None or channel_type in _DM_TYPES
+    peer_kind = PeerKind.DIRECT if direct else PeerKind.CHANNEL
+    peer_id = (_snowflake(channel, "parent_id") or channel_id) if thread else channel_id
+    session_key = derive_session_key(
+        agent_id=ctx.agent_id,
+        channel=CHANNEL,
+        peer_kind=peer_kind,
+        peer_id=user_id if direct else peer_id,
+        account_id=ctx.account_id,
+        dm_scope=ctx.dm_scope,
+        thread_id=channel_id if thread and not direct else None,
+    )
+    application_id = _snowflake(interaction, "application_id")
+    if application_id is None:
+        raise InvalidEnvelope("application command without an application_id")
+    target = ReplyTarget.model_validate(
+        {"chat_id": channel_id, "interaction_token": token, "application_id": application_id}
+    )
+    event = build_event(
+        event_id=event_id,
+        channel=CHANNEL,
+        account_id=ctx.account_id,
+        agent_id=ctx.agent_id,
+        session_key=session_key,
+        peer=Peer(kind=peer_kind, id=peer_id),
+        sender=Sender(id=user_id, name=_name(user)),
+        text=_command_text(data),
+        reply_to=target,
+        received_at=ctx.now,
+    )
+    return Parsed(turns=(Turn(event, mentioned=True),), reply=DEFERRED_CHANNEL_MESSAGE)
+
+
+def _name(user: Mapping[str, Any]) -> str | None:
+    name = user.get("global_name") or user.get("username")
+    return name if isinstance(name, str) else None

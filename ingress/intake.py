@@ -1,0 +1,164 @@
+"""From normalised turns to the inbound queue: dedup, gate, enqueue (or answer with a pairing code).
+
+Every transport (webhook route, Lambda, relay connection) hands its `Parsed` turns here, so the
+exactly-once and gating rules live in one place. Per turn: claim the event in the dedup store (a
+duplicate is acknowledged and dropped), decide with the channel's policy, then enqueue the event,
+publish the pairing reply, or log the refusal (once: a retried event is a duplicate by then), and
+mark the claim done. If enqueueing fails the claim is released and a `RetryableError` propagates, so
+the transport answers 5xx and the platform retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from clawbus.bus.errors import Unavailable
+from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.settings import ChannelSettings, Settings
+from clawbus.bus.tracing import inject_context
+from clawbus.schemas import InboundEvent, OutboundReply, PeerKind, ReplyPart, attributes, message_group_id
+
+from .core import Context, Parsed, Policy, Turn, Verdict, decide, pairing_text
+from .dedup_store import Claim, DedupStore
+from .pairing_store import PairingStore
+from .publisher import InboundPublisher
+
+logger = logging.getLogger(__name__)
+
+
+class ReplyTopic(Protocol):
+    """The outbound topic (`bus.queues.Topic`): pairing replies go out through egress like any reply."""
+
+    async def publish(
+        self, body: str, *, group_id: str, dedup_id: str, attributes: dict[str, str]
+    ) -> None: ...
+
+
+def policy_for(channel: str, settings: ChannelSettings) -> Policy:
+    """A channel's gating policy from its settings."""
+    return Policy.build(
+        channel,
+        dm_policy=settings.dm_policy,
+        allow_from=settings.allow_from,
+        group_policy=settings.group_policy,
+        group_allow_from=settings.group_allow_from,
+        require_mention=settings.require_mention,
+    )
+
+
+class Intake:
+    """Dedup, gate and enqueue the turns of any channel."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        publisher: InboundPublisher,
+        replies: ReplyTopic,
+        dedup: DedupStore,
+        pairing: PairingStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._publisher = publisher
+        self._replies = replies
+        self._dedup = dedup
+        self._pairing = pairing
+        self.clock = clock
+
+    def context(self) -> Context:
+        """The normalisers' context at this moment."""
+        session = self._settings.session
+        return Context(agent_id=session.agent_id, dm_scope=session.dm_scope, now=self.clock())
+
+    async def accept(self, channel: str, parsed: Parsed) -> None:
+        """Handle every turn of one payload; raises `RetryableError` when one could not be enqueued."""
+        for ignored in parsed.ignored:
+            log_event(
+                logger,
+                "ingress.event.ignored",
+                channel=channel,
+                event_id=ignored.event_id,
+                reason=ignored.reason,
+            )
+        for turn in parsed.turns:
+            await self._one(channel, turn)
+
+    async def _one(self, channel: str, turn: Turn) -> None:
+        event = turn.event
+        key = f"in:{event.event_id}"
+        claim = await self._dedup.claim(key, self.clock())
+        if claim is Claim.DONE:
+            log_event(logger, "ingress.event.duplicate", channel=channel, event_id=event.event_id)
+            return
+        if claim is Claim.IN_PROGRESS:
+            raise Unavailable(f"event {event.event_id} is being enqueued by another request; retry")
+        try:
+            await self._gate_and_send(channel, turn)
+        except BaseException:
+            await self._dedup.release(key)
+            raise
+        await self._dedup.complete(key, self.clock())
+
+    async def _gate_and_send(self, channel: str, turn: Turn) -> None:
+        event = turn.event
+        channel_settings: ChannelSettings = getattr(self._settings, channel)
+        policy = policy_for(channel, channel_settings)
+        direct = event.peer is None or event.peer.kind is PeerKind.DIRECT
+        needs_store = direct and policy.dm_policy in ("pairing", "allowlist")
+        paired = await self._pairing.paired(channel, event.account_id) if needs_store else frozenset()
+        decision = decide(turn, policy, paired)
+        if decision.verdict is Verdict.ADMIT:
+            await self._publisher.publish(event)
+            log_event(
+                logger,
+                "ingress.event.accepted",
+                channel=channel,
+                event_id=event.event_id,
+                session=session_ref(event.session_key),
+            )
+        elif decision.verdict is Verdict.PAIR:
+            await self._pair(channel, event)
+        else:
+            log_event(
+                logger,
+                "ingress.event.refused",
+                channel=channel,
+                event_id=event.event_id,
+                reason=decision.reason,
+            )
+
+    async def _pair(self, channel: str, event: InboundEvent) -> None:
+        assert event.sender is not None  # a DM always has a sender
+        result = await self._pairing.request(channel, event.account_id, event.sender.id, self.clock())
+        log_event(
+            logger,
+            "ingress.pairing.requested",
+            channel=channel,
+            event_id=event.event_id,
+            new_request=result.created,
+            capped=result.request is None,
+        )
+        if not result.created or result.request is None or event.reply_to is None:
+            return
+        reply_id = "pair-" + hashlib.sha256(event.event_id.encode()).hexdigest()[:40]
+        reply = OutboundReply(
+            reply_id=reply_id,
+            in_reply_to=(event.event_id,),
+            session_key=event.session_key,
+            channel=channel,
+            account_id=event.account_id,
+            target=event.reply_to,
+            parts=(ReplyPart(index=0, text=pairing_text(channel, event.sender.id, result.request.code)),),
+            created_at=self.clock(),
+        )
+        await self._replies.publish(
+            reply.to_wire(),
+            group_id=message_group_id(reply.session_key),
+            dedup_id=reply.reply_id,
+            attributes={attributes.CHANNEL: channel, attributes.KIND: reply.kind.value, **inject_context()},
+        )

@@ -1,0 +1,298 @@
+"""The pure cores: each channel's payloads become the right turns and session keys, or a typed error."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nacl.signing import SigningKey
+
+from clawbus.bus.errors import InvalidEnvelope, Unauthorized
+from clawbus.ingress.core import Context, Parsed, discord, slack, telegram, whatsapp
+from clawbus.ingress.signing import discord_headers, slack_headers, whatsapp_headers
+from clawbus.schemas import DmScope, InboundEvent
+
+from . import payloads as p
+
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+CTX = Context(agent_id="main", dm_scope=DmScope.PER_CHANNEL_PEER, now=NOW)
+
+
+def tg(update: dict[str, Any]) -> Parsed:
+    return telegram.normalise(update, bot_id=p.BOT_ID, bot_username=p.BOT_USERNAME, ctx=CTX)
+
+
+def only_turn(parsed: Parsed) -> tuple[InboundEvent, bool]:
+    assert len(parsed.turns) == 1, parsed
+    return parsed.turns[0].event, parsed.turns[0].mentioned
+
+
+# --- Telegram ---------------------------------------------------------------------------------------
+
+
+def test_a_telegram_dm_is_a_turn_in_the_senders_session() -> None:
+    update = p.telegram_message(user_id=42, chat_id=42, text="hi there")
+    event, mentioned = only_turn(tg(update))
+    assert event.event_id == f"telegram:{p.BOT_ID}:{update['update_id']}"
+    assert event.session_key == "agent:main:telegram:direct:42"
+    assert event.text == "hi there"
+    assert mentioned
+
+
+def test_a_telegram_dm_goes_to_the_main_session_under_openclaws_default_scope() -> None:
+    ctx = Context(agent_id="main", dm_scope=DmScope.MAIN, now=NOW)
+    parsed = telegram.normalise(p.telegram_message(), bot_id=p.BOT_ID, bot_username=None, ctx=ctx)
+    assert only_turn(parsed)[0].session_key == "agent:main:main"
+
+
+def test_a_telegram_forum_topic_message_gets_the_topic_session_and_mention_detection() -> None:
+    update = p.telegram_message(chat_id=-100123, chat_type="supergroup", topic=99, mention=True)
+    event, mentioned = only_turn(tg(update))
+    assert event.session_key == "agent:main:telegram:group:-100123:topic:99"
+    assert event.reply_to is not None
+    assert event.reply_to.thread_id == "99"
+    assert mentioned
+
+
+def test_telegram_group_messages_without_a_mention_are_not_addressed_but_replies_to_the_bot_are() -> None:
+    plain = p.telegram_message(chat_id=-5, chat_type="group")
+    assert only_turn(tg(plain))[1] is False
+    reply = p.telegram_message(chat_id=-5, chat_type="group", reply_to_bot=True)
+    assert only_turn(tg(reply))[1] is True
+
+
+@pytest.mark.parametrize(
+    ("update", "reason"),
+    [
+        (p.telegram_message(from_bot=True), "own_message"),
+        (p.telegram_message(edited=True), "edit"),
+        ({"update_id": 5, "a_future_update_kind": {"id": "1"}}, "unsupported_update"),
+        (p.telegram_message(chat_type="channel"), "unsupported_chat"),
+    ],
+)
+def test_telegram_updates_that_are_not_turns_are_ignored_with_a_reason(
+    update: dict[str, Any], reason: str
+) -> None:
+    parsed = tg(update)
+    assert parsed.turns == ()
+    assert [i.reason for i in parsed.ignored] == [reason]
+
+
+def test_the_telegram_secret_token_must_match() -> None:
+    telegram.verify("s3cret", "s3cret")
+    for header, secret in [("wrong", "s3cret"), (None, "s3cret"), ("s3cret", None)]:
+        with pytest.raises(Unauthorized):
+            telegram.verify(header, secret)
+
+
+# --- Slack ------------------------------------------------------------------------------------------
+
+
+def test_a_slack_dm_is_a_turn_keyed_by_channel_and_ts() -> None:
+    body = p.slack_event(text="hi", user="U0ANN", channel="D0DM")
+    event, mentioned = only_turn(slack.normalise(body, ctx=CTX))
+    assert event.event_id == f"slack:T0TEAM:D0DM:{body['event']['ts']}"
+    assert event.session_key == "agent:main:slack:direct:u0ann"
+    assert mentioned
+
+
+def test_a_slack_thread_reply_with_a_mention_lands_in_the_thread_session() -> None:
+    body = p.slack_event(
+        text=f"<@{p.SLACK_BOT_USER}> and?", channel="C0GEN", channel_type="channel", thread_ts="1759.000100"
+    )
+    event, mentioned = only_turn(slack.normalise(body, ctx=CTX))
+    assert event.session_key == "agent:main:slack:channel:c0gen:thread:1759.000100"
+    assert mentioned
+
+
+def test_slacks_two_deliveries_of_one_mention_are_the_same_event() -> None:
+    ts = "1760000000.000900"
+    message = p.slack_event(text=f"<@{p.SLACK_BOT_USER}> hi", channel="C0GEN", channel_type="channel", ts=ts)
+    mention = p.slack_event(
+        text=f"<@{p.SLACK_BOT_USER}> hi",
+        channel="C0GEN",
+        channel_type="channel",
+        ts=ts,
+        event_type="app_mention",
+    )
+    assert message["event_id"] != mention["event_id"]
+    first = only_turn(slack.normalise(message, ctx=CTX))[0]
+    second = only_turn(slack.normalise(mention, ctx=CTX))[0]
+    assert first.event_id == second.event_id
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (p.slack_event(user=p.SLACK_BOT_USER), "own_message"),
+        (p.slack_event(bot_id="B0OTHER", subtype="bot_message"), "bot_message"),
+        (p.slack_event(subtype="message_changed"), "edit"),
+        (p.slack_event(subtype="channel_join"), "unsupported_subtype"),
+        (p.slack_event(event_type="reaction_added"), "unsupported_event"),
+    ],
+)
+def test_slack_events_that_are_not_turns_are_ignored_with_a_reason(body: dict[str, Any], reason: str) -> None:
+    parsed = slack.normalise(body, ctx=CTX)
+    assert parsed.turns == ()
+    assert [i.reason for i in parsed.ignored] == [reason]
+
+
+def test_slack_url_verification_is_answered_with_its_challenge() -> None:
+    parsed = slack.normalise({"type": "url_verification", "challenge": "c-123", "token": "x"}, ctx=CTX)
+    assert parsed.reply == {"challenge": "c-123"}
+
+
+def test_a_slack_signature_is_valid_only_with_the_secret_and_within_five_minutes() -> None:
+    body = json.dumps(p.slack_event()).encode()
+    signed_at = int(NOW.timestamp())
+    headers = slack_headers("shh", body, signed_at)
+    slack.verify(body, headers, "shh", NOW + timedelta(minutes=4))
+    with pytest.raises(Unauthorized):
+        slack.verify(body, headers, "shh", NOW + timedelta(minutes=6))
+    with pytest.raises(Unauthorized):
+        slack.verify(body, headers, "other", NOW)
+    with pytest.raises(Unauthorized):
+        slack.verify(body + b" ", headers, "shh", NOW)
+    with pytest.raises(Unauthorized):
+        slack.verify(body, {**headers, "x-slack-request-timestamp": "soon"}, "shh", NOW)
+
+
+# --- WhatsApp ---------------------------------------------------------------------------------------
+
+
+def test_a_whatsapp_message_is_a_turn_and_its_status_receipt_is_not() -> None:
+    body = p.whatsapp_message(wamid="wamid.ABC", sender="4915112345678", text="moin", statuses=True)
+    parsed = whatsapp.normalise(body, ctx=CTX)
+    event, mentioned = only_turn(parsed)
+    assert event.event_id == "whatsapp:wamid.ABC"
+    assert event.session_key == "agent:main:whatsapp:direct:4915112345678"
+    assert event.sender is not None
+    assert event.sender.id == "4915112345678"
+    assert event.text == "moin"
+    assert mentioned
+    assert [i.reason for i in parsed.ignored] == ["status_update"]
+
+
+def test_a_whatsapp_group_message_gets_the_group_session() -> None:
+    body = p.whatsapp_message(group_id="120363000000000001", text=f"@{p.WHATSAPP_NUMBER} hi")
+    event, mentioned = only_turn(whatsapp.normalise(body, ctx=CTX))
+    assert event.session_key == "agent:main:whatsapp:group:120363000000000001"
+    assert mentioned
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("reaction", "reaction"), ("sticker", "unsupported_type")])
+def test_whatsapp_non_text_messages_are_ignored_with_a_reason(kind: str, reason: str) -> None:
+    parsed = whatsapp.normalise(p.whatsapp_message(kind=kind), ctx=CTX)
+    assert parsed.turns == ()
+    assert [i.reason for i in parsed.ignored] == [reason]
+
+
+def test_whatsapp_verification_and_signatures() -> None:
+    query = {"hub.mode": "subscribe", "hub.verify_token": "vt", "hub.challenge": "1158201444"}
+    assert whatsapp.verify_subscription(query, "vt") == "1158201444"
+    with pytest.raises(Unauthorized):
+        whatsapp.verify_subscription({**query, "hub.verify_token": "nope"}, "vt")
+    body = json.dumps(p.whatsapp_message()).encode()
+    whatsapp.verify(body, whatsapp_headers("app-secret", body)["x-hub-signature-256"], "app-secret")
+    for signature in [None, "sha256=00", whatsapp_headers("other", body)["x-hub-signature-256"]]:
+        with pytest.raises(Unauthorized):
+            whatsapp.verify(body, signature, "app-secret")
+
+
+# --- Discord ----------------------------------------------------------------------------------------
+
+
+def test_a_discord_ping_is_answered_with_a_pong() -> None:
+    assert discord.normalise({"type": 1, "id": "1", "application_id": "2"}, ctx=CTX).reply == {"type": 1}
+
+
+def test_a_discord_slash_command_in_a_dm_is_a_deferred_turn_carrying_the_interaction_token() -> None:
+    body = p.discord_command(text="what's up", user_id="80351110224678912")
+    parsed = discord.normalise(body, ctx=CTX)
+    event, mentioned = only_turn(parsed)
+    assert parsed.reply == {"type": 5}
+    assert event.event_id == f"discord:{body['id']}"
+    assert event.session_key == "agent:main:discord:direct:80351110224678912"
+    assert event.text == "what's up"
+    assert event.reply_to is not None
+    assert event.reply_to.model_extra == {
+        "interaction_token": body["token"],
+        "application_id": body["application_id"],
+    }
+    assert mentioned
+
+
+def test_a_discord_command_in_a_guild_thread_gets_the_thread_session() -> None:
+    event, _ = only_turn(discord.normalise(p.discord_command(guild=True, thread=True), ctx=CTX))
+    assert event.session_key == "agent:main:discord:channel:1100000000000000200:thread:1100000000000000300"
+
+
+def test_a_discord_signature_is_checked_with_the_application_public_key() -> None:
+    key = SigningKey.generate()
+    public = key.verify_key.encode().hex()
+    body = json.dumps(p.discord_command()).encode()
+    headers = discord_headers(key, body, int(time.time()))
+    discord.verify(body, headers["x-signature-ed25519"], headers["x-signature-timestamp"], public)
+    other = SigningKey.generate().verify_key.encode().hex()
+    for args in [
+        (body + b"x", headers["x-signature-ed25519"], headers["x-signature-timestamp"], public),
+        (body, headers["x-signature-ed25519"], headers["x-signature-timestamp"], other),
+        (body, "zz", headers["x-signature-timestamp"], public),
+        (body, None, None, public),
+    ]:
+        with pytest.raises(Unauthorized):
+            discord.verify(*args)
+
+
+# --- Arbitrary JSON: a valid envelope or InvalidEnvelope, nothing else ---------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+def _mutated(data: st.DataObject, base: dict[str, Any]) -> dict[str, Any]:
+    """A realistic payload with one field, at some depth, replaced by arbitrary JSON."""
+    out = json.loads(json.dumps(base))
+    node: Any = out
+    while isinstance(node, dict) and node:
+        key = data.draw(st.sampled_from(sorted(node)))
+        if data.draw(st.booleans()) or not isinstance(node[key], dict):
+            node[key] = data.draw(json_values)
+            break
+        node = node[key]
+    return out
+
+
+NORMALISERS = {
+    "telegram": (lambda d: tg(d), p.telegram_message(chat_type="group", mention=True)),
+    "slack": (lambda d: slack.normalise(d, ctx=CTX), p.slack_event()),
+    "whatsapp": (lambda d: whatsapp.normalise(d, ctx=CTX), p.whatsapp_message()),
+    "discord": (lambda d: discord.normalise(d, ctx=CTX), p.discord_command(guild=True)),
+}
+
+
+@pytest.mark.parametrize("channel", sorted(NORMALISERS))
+@settings(max_examples=150, deadline=None)
+@given(noise=st.dictionaries(st.text(max_size=12), json_values, max_size=6), data=st.data())
+def test_normalisers_return_valid_envelopes_or_raise_invalid_envelope(
+    channel: str, noise: dict[str, Any], data: st.DataObject
+) -> None:
+    normalise, base = NORMALISERS[channel]
+    for payload in (noise, _mutated(data, base)):
+        try:
+            parsed = normalise(payload)
+        except InvalidEnvelope:
+            continue
+        for turn in parsed.turns:
+            assert InboundEvent.model_validate_json(turn.event.to_wire()) == turn.event
+            assert turn.event.event_id.startswith(f"{channel}:")

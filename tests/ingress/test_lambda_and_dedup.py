@@ -1,0 +1,164 @@
+"""The Lambda adapter over the same webhooks, and the durable dedup record beyond SQS's 5 minutes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from clawbus.bus.aws import open_clients
+from clawbus.bus.settings import Settings
+from clawbus.bus.topology import inbound_queue_name, ledger_table_name, pairing_table_name
+from clawbus.ingress.core import Parsed, slack
+from clawbus.ingress.dedup_store import DynamoDedupStore
+from clawbus.ingress.intake import Intake
+from clawbus.ingress.lambda_handler import LambdaApp
+from clawbus.ingress.pairing_store import DynamoPairingStore
+from clawbus.ingress.publisher import InboundPublisher
+from clawbus.ingress.signing import slack_headers
+
+from ..conftest import Bus
+from . import payloads as p
+
+SECRET = "slack-signing-secret"
+
+
+def settings_for(bus: Bus, **extra: Any) -> Settings:
+    return Settings(
+        aws={"endpoint_url": bus.endpoint, "region": "us-east-1"},
+        bus={"prefix": bus.prefix},
+        slack={"bot_token": "xoxb-test", "signing_secret": SECRET, "dm_policy": "open"},
+        **extra,
+    )
+
+
+def api_gateway_v2_event(
+    path: str, body: bytes, headers: dict[str, str], *, base64_body: bool
+) -> dict[str, Any]:
+    """An API Gateway HTTP API payload-format-2.0 event, as Lambda receives it."""
+    return {
+        "version": "2.0",
+        "routeKey": f"POST {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            **headers,
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            "content-length": str(len(body)),
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": "POST",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "3.3.3.3",
+                "userAgent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": f"POST {path}",
+            "stage": "$default",
+            "time": "05/Jan/2026:12:00:00 +0000",
+            "timeEpoch": 1767614400000,
+        },
+        "body": base64.b64encode(body).decode() if base64_body else body.decode(),
+        "isBase64Encoded": base64_body,
+    }
+
+
+def test_the_lambda_adapter_enqueues_a_signed_slack_dm_once_and_refuses_a_forged_one(bus: Bus) -> None:
+    app = LambdaApp(settings_for(bus))
+    try:
+        body = json.dumps(p.slack_event(text="from lambda")).encode()
+        headers = slack_headers(SECRET, body, int(time.time()))
+        first = app(api_gateway_v2_event("/webhooks/slack/events", body, headers, base64_body=True))
+        again = app(api_gateway_v2_event("/webhooks/slack/events", body, headers, base64_body=False))
+        forged = app(
+            api_gateway_v2_event(
+                "/webhooks/slack/events",
+                body,
+                slack_headers("nope", body, int(time.time())),
+                base64_body=False,
+            )
+        )
+        challenge = json.dumps({"type": "url_verification", "challenge": "abc"}).encode()
+        verified = app(
+            api_gateway_v2_event(
+                "/webhooks/slack/events",
+                challenge,
+                slack_headers(SECRET, challenge, int(time.time())),
+                base64_body=False,
+            )
+        )
+    finally:
+        app.close()
+    assert [r["statusCode"] for r in (first, again, forged, verified)] == [200, 200, 401, 200]
+    assert forged["headers"]["X-Slack-No-Retry"] == "1"
+    assert json.loads(verified["body"]) == {"challenge": "abc"}
+    sqs = bus.client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=bus.queue_url(inbound_queue_name(bus.prefix)), MaxNumberOfMessages=10
+    ).get("Messages", [])
+    assert [json.loads(m["Body"])["text"] for m in messages] == ["from lambda"]
+
+
+class RecordingQueue:
+    """A queue sender that keeps what was sent (SQS itself would hide the durable record's effect)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, body: str, *, group_id: str, dedup_id: str, attributes: dict[str, str]) -> str:
+        self.sent.append(dedup_id)
+        return f"m{len(self.sent)}"
+
+
+class NoReplies:
+    async def publish(self, body: str, *, group_id: str, dedup_id: str, attributes: dict[str, str]) -> None:
+        raise AssertionError("no pairing reply expected")
+
+
+async def test_a_platform_retry_hours_later_is_dropped_but_one_after_the_record_expired_is_not(
+    bus: Bus,
+) -> None:
+    settings = settings_for(bus)
+    queue = RecordingQueue()
+    now = [datetime(2026, 1, 5, 12, 0, tzinfo=UTC)]
+    async with open_clients(settings, "dynamodb") as clients:
+        assert clients.dynamodb is not None
+        intake = Intake(
+            settings,
+            publisher=InboundPublisher(queue),
+            replies=NoReplies(),
+            dedup=DynamoDedupStore(
+                clients.dynamodb, ledger_table_name(bus.prefix), settings.ingress.dedup_ttl_s
+            ),
+            pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(bus.prefix)),
+            clock=lambda: now[0],
+        )
+        body = p.slack_event(text="once")
+
+        async def deliver() -> None:
+            parsed: Parsed = slack.normalise(body, ctx=intake.context())
+            await intake.accept("slack", parsed)
+
+        await deliver()
+        now[0] += timedelta(hours=6)  # Slack's last retry, long after SQS's 5-minute window
+        await deliver()
+        now[0] += timedelta(days=7)  # still inside the record's TTL (8 days by default)
+        await deliver()
+        assert len(queue.sent) == 1
+        now[0] += timedelta(days=2)  # expired: the loopback API never deletes it, the claim checks
+        await deliver()
+        assert len(queue.sent) == 2
+    record = bus.client("dynamodb").get_item(
+        TableName=ledger_table_name(bus.prefix),
+        Key={"pk": {"S": f"in:slack:T0TEAM:D0DM:{body['event']['ts']}"}},
+    )["Item"]
+    assert record["state"]["S"] == "done"
+    assert int(record["expires_at"]["N"]) - int(now[0].timestamp()) >= 7 * 24 * 3600
