@@ -1,41 +1,41 @@
-"""Batching deletes across concurrent tasks: one `DeleteMessageBatch` for up to ten finished messages.
+"""Combining calls from concurrent tasks into AWS batch calls.
 
-Each task awaits its own delete as if it were alone; deletes that arrive within a short linger share a
-request. A delete that fails is retried on its own once, then reported to its caller — a message that
-cannot be deleted simply comes back, and the idempotency records make its second handling a no-op.
+Each task awaits its own item as if it were alone; items submitted within a short linger share one
+request (`DeleteMessageBatch`, `ChangeMessageVisibilityBatch`, `PublishBatch`, `TransactWriteItems`),
+up to the API's batch size. A batch answers per item, so one failed item fails only its own caller.
+Order: a caller submits its next item of a session only after the previous one finished, so a batch
+never holds two items of one session out of order.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
-from .aws import map_aws_errors
 from .errors import ClawbusError, Unavailable
-from .queues import Queue, ReceivedMessage
 
-if TYPE_CHECKING:
-    from types_aiobotocore_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef
-
-BATCH_MAX = 10
+T = TypeVar("T")
+Flush = Callable[[Sequence[T]], Awaitable[Sequence[Exception | None]]]
 
 
-class DeleteBatcher:
-    """Deletes messages of one queue in batches of up to ten, lingering `linger_s` for company."""
+class Batcher(Generic[T]):
+    """Submits items in batches of up to `max_size`, lingering `linger_s` for company."""
 
-    def __init__(self, queue: Queue, linger_s: float = 0.005) -> None:
-        self._queue = queue
+    def __init__(self, flush: Flush[T], *, max_size: int = 10, linger_s: float = 0.005) -> None:
+        self._flush = flush
+        self._max = max_size
         self._linger_s = linger_s
-        self._pending: list[tuple[ReceivedMessage, asyncio.Future[None]]] = []
+        self._pending: list[tuple[T, asyncio.Future[None]]] = []
         self._timer: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self.requests = 0
 
-    async def delete(self, message: ReceivedMessage) -> None:
-        """Delete `message`; returns when it is gone, raises a `ClawbusError` when it could not be."""
+    async def submit(self, item: T) -> None:
+        """Send `item` in some batch; returns when it went through, raises its `ClawbusError` if not."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((message, future))
-        if len(self._pending) >= BATCH_MAX:
+        self._pending.append((item, future))
+        if len(self._pending) >= self._max:
             self._flush_now()
         elif self._timer is None:
             self._timer = asyncio.create_task(self._linger())
@@ -50,52 +50,30 @@ class DeleteBatcher:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
-        if batch:
+        while self._pending:
+            batch, self._pending = self._pending[: self._max], self._pending[self._max :]
             task = asyncio.create_task(self._send(batch))
             self._sending.add(task)  # held here and awaited by `close`; callers await their futures
             task.add_done_callback(self._sending.discard)
-        if self._pending:
-            self._flush_now()
 
-    async def _send(self, batch: list[tuple[ReceivedMessage, asyncio.Future[None]]]) -> None:
-        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
-            {"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, (m, _) in enumerate(batch)
-        ]
+    async def _send(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
         self.requests += 1
         try:
-            with map_aws_errors(f"DeleteMessageBatch {self._queue.name}"):
-                response = await self._queue.sqs.delete_message_batch(
-                    QueueUrl=self._queue.url, Entries=entries
-                )
+            results: Sequence[Exception | None] = await self._flush([item for item, _ in batch])
         except ClawbusError as exc:
-            for _, future in batch:
-                _settle(future, exc)
-            return
-        failed = {entry["Id"] for entry in response.get("Failed", [])}
-        for i, (message, future) in enumerate(batch):
-            if str(i) not in failed:
-                _settle(future, None)
+            results = [exc] * len(batch)
+        except Exception as exc:  # never leave a caller waiting
+            results = [Unavailable(f"batch failed: {type(exc).__name__}")] * len(batch)
+        for (_, future), error in zip(batch, results, strict=True):
+            if future.done():
                 continue
-            try:  # one more try on its own; a receipt may have been renewed meanwhile
-                await self._queue.delete(message)
-                _settle(future, None)
-            except ClawbusError as exc:
-                _settle(future, exc)
-            except Exception as exc:  # never leave a caller waiting
-                _settle(future, Unavailable(f"delete failed: {type(exc).__name__}"))
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
 
     async def close(self) -> None:
         """Flush what is pending and wait for every batch in flight (on shutdown)."""
         self._flush_now()
         if self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
-
-
-def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)

@@ -7,7 +7,8 @@ several into one turn, or defers a run to let more arrive), handles a group's un
 all groups concurrently, bounded by `concurrency` messages in flight, and receives only when it has room.
 
 A unit's messages are deleted only after its handler succeeded (or after they were dead-lettered), so a
-crash at any point redelivers them. While a handler runs, a heartbeat keeps its messages invisible. On
+crash at any point redelivers them. While they wait or run, a `VisibilityKeeper` keeps received messages
+invisible; deletes of concurrent units share `DeleteMessageBatch` requests. On
 shutdown the consumer stops receiving, lets work finish within a grace period, then cancels and gives
 the rest back.
 """
@@ -18,16 +19,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from .batching import DeleteBatcher
+from .batching import Batcher
 from .errors import ClawbusError, RetryableError
 from .logging import log_event
 from .queues import Queue, ReceivedMessage
 from .redrive import DeadLetter, decide
+from .visibility import VisibilityKeeper
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +97,8 @@ class FifoConsumer:
         self._config = config
         self._in_flight = 0
         self._room = asyncio.Condition()
-        self._deleter = DeleteBatcher(queue)
+        self._deleter: Batcher[ReceivedMessage] = Batcher(queue.delete_batch)
+        self._keeper = VisibilityKeeper(queue, config.visibility_timeout_s)
         self.stats = ConsumerStats()
 
     @property
@@ -103,14 +106,10 @@ class FifoConsumer:
         """Messages received and not yet finished."""
         return self._in_flight
 
-    @property
-    def delete_requests(self) -> int:
-        """DeleteMessageBatch calls made so far."""
-        return self._deleter.requests
-
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set, then drain within the grace period and return."""
         tasks: set[asyncio.Task[None]] = set()
+        keeper = asyncio.create_task(self._keeper.run())
         try:
             while not stop.is_set():
                 batch = await self._receive_when_room(stop)
@@ -121,6 +120,9 @@ class FifoConsumer:
         finally:
             await self._drain(tasks)
             await self._deleter.close()
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
 
     async def run_until_idle(self, idle_receives: int = 1) -> int:
         """Handle messages until a receive comes back empty with nothing in flight; return how many.
@@ -128,6 +130,7 @@ class FifoConsumer:
         The burst mode of a worker, for tests and one-shot runs (compare arq's `burst`).
         """
         before = self.stats.handled + self.stats.dead_lettered
+        keeper = asyncio.create_task(self._keeper.run())
         empty = 0
         while empty < idle_receives:
             batch = await self._queue.receive(
@@ -143,6 +146,9 @@ class FifoConsumer:
                 for run in _group_runs(batch):
                     group.create_task(self._process_run(run))
         await self._deleter.close()
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
         return self.stats.handled + self.stats.dead_lettered - before
 
     async def _receive_when_room(self, stop: asyncio.Event) -> list[ReceivedMessage]:
@@ -165,6 +171,7 @@ class FifoConsumer:
             self.stats.receives += 1
             self.stats.last_receive_at = time.monotonic()
         self._in_flight += len(batch)
+        self._keeper.track(batch)
         return batch
 
     async def _process_run(self, run: list[ReceivedMessage]) -> None:
@@ -180,6 +187,7 @@ class FifoConsumer:
                 await self._give_back(plan.deferred, plan.defer_s)
         finally:
             self._in_flight -= len(run)
+            self._keeper.untrack(run)
             async with self._room:
                 self._room.notify_all()
 
@@ -187,17 +195,16 @@ class FifoConsumer:
         """Handle one unit; True when its messages left the queue (handled or dead-lettered)."""
         started = time.monotonic()
         try:
-            async with _keep_invisible(self._queue, unit, self._config.visibility_timeout_s):
-                async for attempt in AsyncRetrying(
-                    retry=retry_if_exception_type(RetryableError),
-                    stop=stop_after_attempt(self._config.max_attempts),
-                    wait=wait_exponential_jitter(initial=0.2, max=5.0),
-                    reraise=True,
-                ):
-                    with attempt:
-                        if attempt.retry_state.attempt_number > 1:
-                            self.stats.retried += 1
-                        await self._handler(unit)
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(RetryableError),
+                stop=stop_after_attempt(self._config.max_attempts),
+                wait=wait_exponential_jitter(initial=0.2, max=5.0),
+                reraise=True,
+            ):
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        self.stats.retried += 1
+                    await self._handler(unit)
         except asyncio.CancelledError:
             await asyncio.shield(self._give_back(unit, 0))
             raise
@@ -216,7 +223,8 @@ class FifoConsumer:
         return True
 
     async def _delete(self, unit: Unit) -> None:
-        results = await asyncio.gather(*(self._deleter.delete(m) for m in unit), return_exceptions=True)
+        self._keeper.untrack(unit)
+        results = await asyncio.gather(*(self._deleter.submit(m) for m in unit), return_exceptions=True)
         for result in results:
             if isinstance(result, Exception):  # it comes back; its idempotency record makes that a no-op
                 log_event(logger, f"{self._config.stage}.delete.failed", logging.WARNING, reason=str(result))
@@ -241,11 +249,13 @@ class FifoConsumer:
         return False
 
     async def _give_back(self, messages: Sequence[ReceivedMessage], delay_s: int) -> None:
+        self._keeper.untrack(messages)
         self.stats.given_back += len(messages)
         for message in messages:
             await _quietly(self._queue.set_visibility(message, delay_s))
 
     async def _dead_letter(self, message: ReceivedMessage, error: ClawbusError) -> None:
+        self._keeper.untrack([message])
         await self._dlq.dead_letter(message, error, stage=self._config.stage, source=self._queue.name)
         await self._queue.delete(message)
         self.stats.dead_lettered += 1
@@ -279,22 +289,3 @@ async def _quietly(call: Awaitable[None]) -> None:
     """Best-effort bookkeeping: a failure only delays the message until its visibility times out."""
     with contextlib.suppress(ClawbusError):
         await call
-
-
-@contextlib.asynccontextmanager
-async def _keep_invisible(queue: Queue, unit: Unit, timeout_s: int) -> AsyncIterator[None]:
-    """Extend the unit's visibility every third of its timeout while the block runs."""
-
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(timeout_s / 3)
-            for message in unit:
-                await _quietly(queue.set_visibility(message, timeout_s))
-
-    heartbeat = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        heartbeat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await heartbeat

@@ -7,7 +7,7 @@ attributes. Dead-lettering keeps the body and group and adds the reason as `claw
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 from clawbus.schemas import attributes as attr
 
 from .aws import map_aws_errors
-from .errors import ClawbusError, TargetGone
+from .batching import Batcher
+from .errors import ClawbusError, PermanentError, TargetGone, Unavailable
 
 if TYPE_CHECKING:
     from types_aiobotocore_sns import SNSClient
@@ -116,6 +117,46 @@ class Queue:
                 QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
             )
 
+    async def delete_batch(self, messages: Sequence[ReceivedMessage]) -> list[Exception | None]:
+        """Delete up to ten messages in one request; per message, None or the error (retried alone once)."""
+        with map_aws_errors(f"DeleteMessageBatch {self.name}"):
+            response = await self.sqs.delete_message_batch(
+                QueueUrl=self.url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(messages)],
+            )
+        failed = {entry["Id"] for entry in response.get("Failed", [])}
+        results: list[Exception | None] = []
+        for i, message in enumerate(messages):
+            if str(i) not in failed:
+                results.append(None)
+                continue
+            try:
+                await self.delete(message)
+                results.append(None)
+            except ClawbusError as exc:
+                results.append(exc)
+        return results
+
+    async def set_visibility_batch(
+        self, messages: Sequence[ReceivedMessage], seconds: int
+    ) -> list[Exception | None]:
+        """Change the visibility of up to ten messages in one request; per message, None or the error."""
+        with map_aws_errors(f"ChangeMessageVisibilityBatch {self.name}"):
+            response = await self.sqs.change_message_visibility_batch(
+                QueueUrl=self.url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": seconds}
+                    for i, m in enumerate(messages)
+                ],
+            )
+        failed = {entry["Id"]: entry.get("Code", "failed") for entry in response.get("Failed", [])}
+        return [
+            None
+            if str(i) not in failed
+            else TargetGone(f"ChangeMessageVisibility {self.name}: {failed[str(i)]}")
+            for i in range(len(messages))
+        ]
+
     async def send(self, body: str, *, group_id: str, dedup_id: str, attributes: Mapping[str, str]) -> str:
         """Send one message to this FIFO queue; returns its message id."""
         with map_aws_errors(f"SendMessage {self.name}"):
@@ -155,6 +196,16 @@ class Queue:
         )
 
 
+@dataclass(frozen=True)
+class TopicMessage:
+    """One message to publish: body, FIFO group and dedup id, string attributes."""
+
+    body: str
+    group_id: str
+    dedup_id: str
+    attributes: Mapping[str, str]
+
+
 class Topic:
     """One SNS FIFO topic, by ARN."""
 
@@ -176,6 +227,34 @@ class Topic:
                 MessageAttributes=string_attributes(attributes),
             )
 
+    async def publish_batch(self, items: Sequence[TopicMessage]) -> list[Exception | None]:
+        """Publish up to ten messages in one request, in order; per message, None or the error."""
+        with map_aws_errors(f"PublishBatch {self.name}"):
+            response = await self.sns.publish_batch(
+                TopicArn=self.arn,
+                PublishBatchRequestEntries=[
+                    {
+                        "Id": str(i),
+                        "Message": item.body,
+                        "MessageGroupId": item.group_id,
+                        "MessageDeduplicationId": item.dedup_id,
+                        "MessageAttributes": string_attributes(item.attributes),
+                    }
+                    for i, item in enumerate(items)
+                ],
+            )
+        failed = {entry["Id"]: entry for entry in response.get("Failed", [])}
+        results: list[Exception | None] = []
+        for i in range(len(items)):
+            entry = failed.get(str(i))
+            if entry is None:
+                results.append(None)
+            elif entry.get("SenderFault"):
+                results.append(PermanentError(f"Publish {self.name}: {entry.get('Code')}"))
+            else:
+                results.append(Unavailable(f"Publish {self.name}: {entry.get('Code')}"))
+        return results
+
 
 async def resolve_topic_arn(sns: SNSClient, name: str, endpoint: str | None) -> str:
     """The ARN of topic `name`, or a `TargetGone` that says how to fix it."""
@@ -189,3 +268,28 @@ async def resolve_topic_arn(sns: SNSClient, name: str, endpoint: str | None) -> 
         f"topic {name} not found at {endpoint or 'AWS'} — "
         "run 'clawbus up' (embedded) or 'terraform apply' (AWS)"
     )
+
+
+class BatchingPublisher:
+    """Publishes to a topic through `PublishBatch`, combining concurrent publishes (up to ten a request).
+
+    Same call as `Topic.publish`; each caller returns when its own message is accepted.
+    """
+
+    def __init__(self, topic: Topic) -> None:
+        self._batcher: Batcher[TopicMessage] = Batcher(topic.publish_batch)
+
+    @property
+    def requests(self) -> int:
+        """PublishBatch calls made so far."""
+        return self._batcher.requests
+
+    async def publish(
+        self, body: str, *, group_id: str, dedup_id: str, attributes: Mapping[str, str]
+    ) -> None:
+        """Publish one message (in some batch)."""
+        await self._batcher.submit(TopicMessage(body, group_id, dedup_id, dict(attributes)))
+
+    async def close(self) -> None:
+        """Flush what is pending."""
+        await self._batcher.close()

@@ -5,7 +5,7 @@ dispatcher process, and measures on one endpoint with one client library:
 
 1. the floor — a bare relay (receive 10 → PublishBatch → DeleteMessageBatch) over a workload;
 2. the pipeline — the dispatcher over the same workload shape (`followup`, stub latency 0);
-3. concurrency — 128 sessions × 4 turns at agent latency 1 s;
+3. concurrency — 128 sessions x 4 turns at agent latency 1 s;
 4. memory — the dispatcher's RSS with 1,000 turns in flight;
 5. a naive sequential boto3 consumer at latency 1 s.
 
@@ -143,7 +143,7 @@ class Bench:
             started = time.monotonic()
             await feed(clients.sqs, self.inbound, workload, lambda: ledger.count, max_depth)
             deadline = started + 170
-            while ledger.count < workload.total and time.monotonic() < deadline:
+            while ledger.count < workload.total and time.monotonic() < deadline:  # noqa: ASYNC110  # a count
                 await asyncio.sleep(0.05)
             elapsed = time.monotonic() - started
             await asyncio.sleep(1.0)  # late duplicates would arrive now
@@ -156,7 +156,7 @@ class Bench:
         shape = (args.sessions, args.turns)
         verdicts: list[dict[str, int]] = []
 
-        self.say(f"floor: bare relay over {shape[0]} sessions × {shape[1]} messages (depth ≤ {args.depth})")
+        self.say(f"floor: bare relay over {shape[0]} sessions x {shape[1]} messages (depth ≤ {args.depth})")
         floor_work = Workload("flr", *shape)
         elapsed, ledger = await self.through(floor_work, "relay", args.depth)
         floor = floor_work.total / elapsed
@@ -176,7 +176,7 @@ class Bench:
             for s in ("sqs", "sns", "dynamodb")
         )
 
-        self.say("concurrency: 128 sessions × 4 turns at agent latency 1 s")
+        self.say("concurrency: 128 sessions x 4 turns at agent latency 1 s")
         self.fault({"delay_s": 1.0, "times": -1})
         lat_work = Workload("lat", 128, 4)
         elapsed, ledger = await self.through(lat_work, "dispatcher", 256)
@@ -238,7 +238,8 @@ class Bench:
         while time.monotonic() < deadline:
             if self.health()["in_flight"] >= count:
                 assert self.dispatcher.process
-                return round(psutil.Process(self.dispatcher.process.pid).memory_info().rss / 2**20, 1)
+                rss: int = psutil.Process(self.dispatcher.process.pid).memory_info().rss
+                return round(rss / 2**20, 1)
             await asyncio.sleep(0.5)
         self.say(f"memory: only {self.health()['in_flight']} in flight after 90 s; no figure")
         return None

@@ -9,6 +9,7 @@ the bench channel's egress queue, checking order, duplicates and losses from the
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import time
 from collections import defaultdict
@@ -36,7 +37,7 @@ _MARK = re.compile(r"g(\d+) m(\d+)")
 
 @dataclass(frozen=True)
 class Workload:
-    """`sessions` sessions × `turns` messages each, sent round-robin (each session's in order)."""
+    """`sessions` sessions x `turns` messages each, sent round-robin (each session's in order)."""
 
     name: str
     sessions: int
@@ -92,7 +93,7 @@ class Ledger:
             duplicates += len(got) - len(set(got))
             lost += len(set(range(workload.turns)) - set(got))
             firsts = [n for i, n in enumerate(got) if n not in got[:i]]
-            violations += sum(1 for a, b in zip(firsts, firsts[1:], strict=False) if b < a)
+            violations += sum(1 for a, b in itertools.pairwise(firsts) if b < a)
         return {"order_violations": violations, "duplicates": duplicates, "lost": lost}
 
 

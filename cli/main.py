@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser = commands.add_parser(
         "bench",
         help="measure the dispatcher against a bare relay and a naive consumer (prints JSON last)",
-        description="Starts its own loopback AWS API, a stub agent and the dispatcher, and prints throughput, "
+        description="Starts its own loopback AWS API, a stub agent and the dispatcher, and prints "
+        "throughput, "
         "concurrency, requests per turn and memory as ratios against baselines measured in the same run.",
     )
     from . import bench

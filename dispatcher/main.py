@@ -13,7 +13,7 @@ from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
 from clawbus.bus.health import health_server
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
-from clawbus.bus.queues import Queue, Topic, resolve_queue_url, resolve_topic_arn
+from clawbus.bus.queues import BatchingPublisher, Queue, Topic, resolve_queue_url, resolve_topic_arn
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import dlq_name, inbound_queue_name, ledger_table_name, outbound_topic_name
 
@@ -62,10 +62,12 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         )
         topic_name = outbound_topic_name(prefix)
         topic = Topic(clients.sns, topic_name, await resolve_topic_arn(clients.sns, topic_name, endpoint))
+        publisher = BatchingPublisher(topic)
+        ledger = TurnLedger(clients.dynamodb, ledger_table_name(prefix), config.ledger_ttl_days * 86_400)
         handler = TurnHandler(
             AgentCoreInvoker(clients.agentcore, settings.agentcore, send_user_id=config.send_user_id),
-            topic,
-            TurnLedger(clients.dynamodb, ledger_table_name(prefix), config.ledger_ttl_days * 86_400),
+            publisher,
+            ledger,
             ClaimChecks(clients.s3, settings.bus.bucket_name(), config.claim_check_bytes),
             config,
         )
@@ -95,4 +97,6 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 health_port=config.health_port,
             )
             await consumer.run(stop)
+        await publisher.close()
+        await ledger.close()
         log_event(logger, "dispatcher.stopped", **_report(consumer, handler, clients.requests))
