@@ -48,6 +48,8 @@ IAM_ACTION_FOR_OPERATION = {
     "s3:HeadBucket": "s3:ListBucket",
     "s3:ListObjectsV2": "s3:ListBucket",
     "s3:DeleteObjects": "s3:DeleteObject",
+    # TransactWriteItems is authorised per item by the item's own action; we only put.
+    "dynamodb:TransactWriteItems": "dynamodb:PutItem",
 }
 
 
@@ -103,6 +105,30 @@ _INGRESS = (
         actions=("dynamodb:Query",),
         why="WebChat's long poll reads delivered replies per conversation",
     ),
+    Grant(
+        sid="DedupRecords",
+        resource="ledger_table",
+        actions=("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"),
+        why="ingress.dedup_store claims in:<event_id> records (7-day dedup beyond SQS's 5 minutes)",
+    ),
+    Grant(
+        sid="PairingStore",
+        resource="pairing_table",
+        actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+        why="ingress.pairing_store keeps pending codes and approved senders",
+    ),
+    Grant(
+        sid="PublishPairingReplies",
+        resource="outbound_topic",
+        actions=("sns:Publish",),
+        why="an unknown sender's pairing code goes out through egress like any reply",
+    ),
+    Grant(
+        sid="FindOutboundTopic",
+        resource=WILDCARD_KIND,
+        actions=("sns:ListTopics",),
+        why="resolve_topic_arn finds the topic by name (ListTopics has no resource-level permission)",
+    ),
     _SECRETS,
     _KMS_USE,
 )
@@ -146,6 +172,18 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             resource="agent_runtime",
             actions=("bedrock-agentcore:InvokeAgentRuntime",),
             why="one InvokeAgentRuntime per turn",
+        ),
+        Grant(
+            sid="TurnLedger",
+            resource="ledger_table",
+            actions=("dynamodb:BatchGetItem", "dynamodb:PutItem"),
+            why="dispatcher.ledger records each finished turn once (conditional puts, batched in transactions)",
+        ),
+        Grant(
+            sid="ClaimChecks",
+            resource="claim_check_objects",
+            actions=("s3:GetObject", "s3:PutObject"),
+            why="bodies over SNS's 256 KiB travel through the state bucket (claim-check/*)",
         ),
         _KMS_USE,
     ),
@@ -277,8 +315,22 @@ ROLES: dict[str, tuple[Grant, ...]] = {
 ROLE_MODULES: dict[str, tuple[str, ...]] = {
     "ingress": ("ingress", "bus/queues.py", "bus/secret_env.py"),
     "relay": ("ingress", "bus/queues.py", "bus/secret_env.py"),
-    "dispatcher": ("dispatcher", "bus/queues.py", "bus/consumer.py", "bus/batching.py"),
-    "egress": ("egress", "bus/queues.py", "bus/consumer.py", "bus/batching.py", "bus/secret_env.py"),
+    "dispatcher": (
+        "dispatcher",
+        "bus/queues.py",
+        "bus/consumer.py",
+        "bus/batching.py",
+        "bus/visibility.py",
+        "bus/claim_check.py",
+    ),
+    "egress": (
+        "egress",
+        "bus/queues.py",
+        "bus/consumer.py",
+        "bus/batching.py",
+        "bus/visibility.py",
+        "bus/secret_env.py",
+    ),
     "agent": ("agent",),
 }
 
@@ -288,8 +340,6 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
         "sqs:ReceiveMessage": "ingress only sends (Queue.receive is the consumers')",
         "sqs:DeleteMessage": "ingress only sends",
         "sqs:ChangeMessageVisibility": "ingress only sends",
-        "sns:Publish": "ingress never publishes replies (Topic is the dispatcher's)",
-        "sns:ListTopics": "ingress never resolves the topic",
     },
     "dispatcher": {},
     "egress": {

@@ -17,7 +17,10 @@ module "role_ingress" {
   grants  = local.iam["ingress"]
   resources = {
     inbound_queue   = [module.bus.inbound_queue_arn]
+    outbound_topic  = [module.bus.outbound_topic_arn]
     webchat_table   = [module.state.webchat_table_arn]
+    ledger_table    = [module.state.ledger_table_arn]
+    pairing_table   = [module.state.pairing_table_arn]
     channel_secrets = values(module.state.channel_secret_arns)
     kms_key         = local.kms
     log_group       = ["${local.log_group_arn_prefix}/aws/lambda/${local.ingress_function_name}:*"]
@@ -33,9 +36,13 @@ module "role_relay" {
   grants  = local.iam["relay"]
   resources = {
     inbound_queue   = [module.bus.inbound_queue_arn]
+    outbound_topic  = [module.bus.outbound_topic_arn]
     webchat_table   = [module.state.webchat_table_arn]
+    ledger_table    = [module.state.ledger_table_arn]
+    pairing_table   = [module.state.pairing_table_arn]
     channel_secrets = values(module.state.channel_secret_arns)
     kms_key         = local.kms
+    any             = local.wildcard
   }
 }
 
@@ -46,12 +53,14 @@ module "role_dispatcher" {
   service = "ecs-tasks.amazonaws.com"
   grants  = local.iam["dispatcher"]
   resources = {
-    inbound_queue  = [module.bus.inbound_queue_arn]
-    inbound_dlq    = [module.bus.inbound_dlq_arn]
-    outbound_topic = [module.bus.outbound_topic_arn]
-    agent_runtime  = local.agent_invoke_arns
-    kms_key        = local.kms
-    any            = local.wildcard
+    inbound_queue       = [module.bus.inbound_queue_arn]
+    inbound_dlq         = [module.bus.inbound_dlq_arn]
+    outbound_topic      = [module.bus.outbound_topic_arn]
+    agent_runtime       = local.agent_invoke_arns
+    ledger_table        = [module.state.ledger_table_arn]
+    claim_check_objects = ["${module.state.bucket_arn}/claim-check/*"]
+    kms_key             = local.kms
+    any                 = local.wildcard
   }
 }
 

@@ -69,6 +69,28 @@ resource "aws_dynamodb_table" "webchat" {
   deletion_protection_enabled = var.deletion_protection
 }
 
+resource "aws_dynamodb_table" "pairing" {
+  name         = "${var.prefix}-pairing"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  deletion_protection_enabled = var.deletion_protection
+}
+
 # ---- the state bucket ------------------------------------------------------------------------------
 
 resource "aws_s3_bucket" "state" {

@@ -8,6 +8,11 @@ output "webchat_table_arn" {
   value       = aws_dynamodb_table.webchat.arn
 }
 
+output "pairing_table_arn" {
+  description = "ARN of <prefix>-pairing."
+  value       = aws_dynamodb_table.pairing.arn
+}
+
 output "bucket_name" {
   description = "State bucket name."
   value       = aws_s3_bucket.state.id
