@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
@@ -27,9 +28,10 @@ class ChannelSender(Protocol):
 class EgressHandler:
     """Handles one message of a channel's egress queue."""
 
-    def __init__(self, channel: str, sender: ChannelSender) -> None:
+    def __init__(self, channel: str, sender: ChannelSender, *, pause_before_delete_s: float = 0.0) -> None:
         self._channel = channel
         self._sender = sender
+        self._pause_before_delete_s = pause_before_delete_s
 
     async def __call__(self, message: ReceivedMessage) -> None:
         """Send the reply; raises a classified error when it cannot."""
@@ -50,3 +52,6 @@ class EgressHandler:
                 session=session_ref(reply.session_key),
                 parts=len(reply.parts),
             )
+        if self._pause_before_delete_s:  # test-only fault window: sent and recorded, not yet deleted
+            log_event(logger, "egress.test.pausing_before_delete", reply_id=reply.reply_id)
+            await asyncio.sleep(self._pause_before_delete_s)
