@@ -42,6 +42,7 @@ class Call:
     method: str  # sendMessage, chat.postMessage, messages, typing, followup, ...
     body: dict[str, Any]
     status: int
+    refused: bool = False  # answered with a cued failure (Slack's failures are HTTP 200 `ok: false`)
     at: float = field(default_factory=time.monotonic)
 
     @property
@@ -106,7 +107,7 @@ class FakePlatforms:
     def sent(self, platform: str) -> list[Call]:
         """The send calls the platform accepted, in arrival order."""
         with self._lock:
-            return [c for c in self.calls if c.platform == platform and c.method in _SENDS and c.status < 300]
+            return [c for c in self.calls if c.platform == platform and c.method in _SENDS and not c.refused]
 
     def attempts(self, platform: str) -> list[Call]:
         """Every send call, accepted or not."""
@@ -136,7 +137,7 @@ class FakePlatforms:
                     cue.times -= 1
                     if cue.times <= 0:
                         queue.pop(0)
-            self.calls.append(Call(platform, method, body, cue.status if cue else 200))
+            self.calls.append(Call(platform, method, body, cue.status if cue else 200, cue is not None))
             return cue
 
     def _answer(self, platform: str, method: str, body: dict[str, Any], ok: Any) -> Response:
