@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from clawbus.bus.aws import open_clients
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
-from clawbus.bus.queues import Queue, resolve_queue_url
 from clawbus.bus.settings import Settings
-from clawbus.bus.topology import dlq_name, egress_queue_name
 
-from .senders import open_sender
+from .senders import open_channel
 from .worker import EgressHandler
 
 logger = logging.getLogger(__name__)
@@ -23,17 +20,7 @@ async def run(settings: Settings, channel: str, stop: asyncio.Event | None = Non
     """Consume `channel`'s egress queue until stopped, then drain and return."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
-    endpoint = settings.aws.endpoint_url
-    async with (
-        open_clients(settings, "sqs", "dynamodb") as clients,
-        open_sender(channel, settings, clients) as sender,
-    ):
-        assert clients.sqs
-        name = egress_queue_name(settings.bus.prefix, channel)
-        queue = Queue(clients.sqs, name, await resolve_queue_url(clients.sqs, name, endpoint))
-        dlq = Queue(
-            clients.sqs, dlq_name(name), await resolve_queue_url(clients.sqs, dlq_name(name), endpoint)
-        )
+    async with open_channel(channel, settings) as (queue, dlq, sender):
         config = settings.egress
         consumer = FifoConsumer(
             queue,
@@ -49,6 +36,6 @@ async def run(settings: Settings, channel: str, stop: asyncio.Event | None = Non
                 shutdown_grace_s=config.shutdown_grace_s,
             ),
         )
-        log_event(logger, "egress.started", channel=channel, queue=name)
+        log_event(logger, "egress.started", channel=channel, queue=queue.name)
         await consumer.run(stop)
         log_event(logger, "egress.stopped", channel=channel, handled=consumer.handled)

@@ -6,10 +6,11 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
-from clawbus.bus.aws import AwsClients
+from clawbus.bus.aws import AwsClients, open_clients
 from clawbus.bus.errors import ConfigError
+from clawbus.bus.queues import Queue, resolve_queue_url
 from clawbus.bus.settings import Settings
-from clawbus.bus.topology import ledger_table_name, webchat_table_name
+from clawbus.bus.topology import dlq_name, egress_queue_name, ledger_table_name, webchat_table_name
 
 from .channels import WebchatSender, open_discord, open_slack, open_telegram, open_whatsapp
 from .core import PROFILES
@@ -40,3 +41,18 @@ async def open_sender(channel: str, settings: Settings, clients: AwsClients) -> 
     ledger = DynamoSentLedger(clients.dynamodb, ledger_table_name(settings.bus.prefix), egress.sent_ttl_days)
     async with opener(settings, egress.request_timeout_s) as client:
         yield ChunkedSender(PROFILES[channel], client, ledger, max_inline_wait_s=egress.max_inline_wait_s)
+
+
+@contextlib.asynccontextmanager
+async def open_channel(channel: str, settings: Settings) -> AsyncIterator[tuple[Queue, Queue, ChannelSender]]:
+    """The channel's egress queue, its DLQ and its sender, with the AWS clients they use, for the block."""
+    endpoint = settings.aws.endpoint_url
+    async with (
+        open_clients(settings, "sqs", "dynamodb") as clients,
+        open_sender(channel, settings, clients) as sender,
+    ):
+        assert clients.sqs
+        name = egress_queue_name(settings.bus.prefix, channel)
+        queue = Queue(clients.sqs, name, await resolve_queue_url(clients.sqs, name, endpoint))
+        dlq_url = await resolve_queue_url(clients.sqs, dlq_name(name), endpoint)
+        yield queue, Queue(clients.sqs, dlq_name(name), dlq_url), sender
