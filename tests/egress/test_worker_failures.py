@@ -64,6 +64,7 @@ def test_a_long_slack_rate_limit_gives_the_reply_back_and_sent_chunks_are_not_se
     assert egress.logged(worker, "egress.slack.message.retry_later")
 
 
+@pytest.mark.chaos
 def test_a_worker_killed_after_sending_and_before_deleting_does_not_post_twice(
     egress: Egress, make_reply: MakeReply
 ) -> None:
