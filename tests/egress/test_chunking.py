@@ -80,3 +80,10 @@ def test_rendered_messages_fit_even_when_escaping_grows_the_text(text: str) -> N
         sent = messages(text * 3, profile, limit=200)
         assert all(len(m) <= 200 for m in sent)
         assert all(m.strip() for m in sent)
+
+
+def test_telegram_counts_emoji_as_two_so_an_emoji_reply_still_fits() -> None:
+    sent = messages("😀" * 3000, TELEGRAM)  # 3000 code points, 6000 UTF-16 units
+    assert len(sent) >= 2
+    assert all(len(m.encode("utf-16-le")) // 2 <= 4096 for m in sent)
+    assert "".join(sent) == "😀" * 3000
