@@ -8,6 +8,11 @@ channel. Everything else is `POST /channels/<id>/messages` with a `nonce` derive
 ledger key and `enforce_nonce`, so Discord itself drops a duplicate sent within a few minutes — which
 closes the gap between a send and its ledger record.
 
+Rate limits: Discord announces each route bucket's state in headers. When a response says the bucket
+is spent (`X-RateLimit-Remaining: 0`), the next call to that channel raises `Throttled` for the
+`X-RateLimit-Reset-After` that is left, before calling, so the sender waits (or gives the reply back)
+instead of collecting a 429; a global 429 holds every channel.
+
 Errors: 429 (JSON `retry_after`, or the `Retry-After` header) → `Throttled`; 401 → `Unauthorized`;
 403/404 (missing access, unknown channel, cannot DM this user) → `TargetGone`; 5xx → `Unavailable`.
 """
@@ -16,7 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -35,6 +41,16 @@ from clawbus.schemas import ReplyTarget
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 _USER_AGENT = "DiscordBot (https://github.com/clawbus/clawbus, 0.1)"
+_GLOBAL = "global"
+
+
+def quiet_for(status: int, headers: Mapping[str, str], body: Mapping[str, Any]) -> tuple[str, float] | None:
+    """From one response: which bucket must stay quiet (`"route"` or `"global"`) and for how long."""
+    if status == 429 and body.get("global"):
+        return _GLOBAL, float(body.get("retry_after") or headers.get("retry-after") or 1.0)
+    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset-after"):
+        return "route", float(headers["x-ratelimit-reset-after"])
+    return None
 
 
 def _failure(response: httpx.Response, what: str) -> Exception:
@@ -74,16 +90,34 @@ class DiscordClient:
     def __init__(self, http: httpx.AsyncClient, application_id: str | None) -> None:
         self._http = http
         self._application_id = application_id
+        self._quiet_until: dict[str, float] = {}  # bucket (a path, or "global") → monotonic deadline
 
     async def _call(self, what: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        now = time.monotonic()
+        wait = max(self._quiet_until.get(path, 0.0), self._quiet_until.get(_GLOBAL, 0.0)) - now
+        if wait > 0:
+            raise Throttled(
+                f"discord {what}: rate-limit bucket spent, resets in {wait:.2f}s", retry_after=wait
+            )
         with map_httpx_errors(what):
             response = await self._http.post(path, json=payload)
+        self._note_limits(path, response)
         if response.status_code >= 400:
             raise _failure(response, what)
         if response.status_code == 204 or not response.content:
             return {}
         result: dict[str, Any] = response.json()
         return result
+
+    def _note_limits(self, path: str, response: httpx.Response) -> None:
+        try:
+            body = response.json() if response.status_code == 429 else {}
+        except ValueError:
+            body = {}
+        quiet = quiet_for(response.status_code, response.headers, body if isinstance(body, dict) else {})
+        if quiet is not None:
+            bucket, seconds = quiet
+            self._quiet_until[_GLOBAL if bucket == _GLOBAL else path] = time.monotonic() + seconds
 
     async def post(self, target: ReplyTarget, text: str, *, first: bool, key: str) -> str:
         """A follow-up to the interaction when the target has its token, else a channel message."""

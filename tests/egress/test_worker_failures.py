@@ -135,3 +135,19 @@ def test_a_platform_outage_is_retried_until_the_reply_goes_out(egress: Egress, m
     assert [c.text for c in egress.fake.sent("discord")] == ["eventually"]
     assert len(egress.fake.attempts("discord")) == 3
     assert egress.dead_letters("discord") == []
+
+
+def test_a_spent_discord_bucket_is_waited_out_before_the_next_message(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    egress.start("discord")
+    spent = {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "2.5"}
+    egress.fake.add_headers_next("discord", spent)
+    first = make_reply("discord", "one")
+    egress.publish(first)
+    egress.publish(make_reply("discord", "two", session=first.session_key))
+    wait_sent(egress.fake, "discord", 2)
+    one, two = egress.fake.sent("discord")
+    assert [one.text, two.text] == ["one", "two"]
+    assert two.at - one.at >= 2.4  # the bucket's reset, not the 1 s/5 s pacing
+    assert len(egress.fake.attempts("discord")) == 2  # no 429 collected on the way

@@ -61,6 +61,7 @@ class _Cue:
     headers: dict[str, str]
     times: int
     after: int = 0
+    refuse: bool = True  # False: answer as usual, only adding `headers`
 
 
 _DISCORD = "/discord/api/v10"
@@ -104,6 +105,11 @@ class FakePlatforms:
         with self._lock:
             self._cues.setdefault(platform, []).append(_Cue(status, body, headers or {}, times, after))
 
+    def add_headers_next(self, platform: str, headers: dict[str, str], times: int = 1) -> None:
+        """Accept the next `times` send calls on `platform` as usual, adding these response headers."""
+        with self._lock:
+            self._cues.setdefault(platform, []).append(_Cue(200, {}, headers, times, refuse=False))
+
     def sent(self, platform: str) -> list[Call]:
         """The send calls the platform accepted, in arrival order."""
         with self._lock:
@@ -137,16 +143,18 @@ class FakePlatforms:
                     cue.times -= 1
                     if cue.times <= 0:
                         queue.pop(0)
-            self.calls.append(Call(platform, method, body, cue.status if cue else 200, cue is not None))
+            refused = cue is not None and cue.refuse
+            self.calls.append(Call(platform, method, body, cue.status if cue else 200, refused))
             return cue
 
     def _answer(self, platform: str, method: str, body: dict[str, Any], ok: Any) -> Response:
         cue = self._record(platform, method, body)
-        if cue is not None:
+        if cue is not None and cue.refuse:
             return JSONResponse(cue.body, status_code=cue.status, headers=cue.headers)
+        headers = cue.headers if cue is not None else {}
         if ok is None:
-            return Response(status_code=204)
-        return JSONResponse(ok)
+            return Response(status_code=204, headers=headers)
+        return JSONResponse(ok, headers=headers)
 
     def _app(self) -> Starlette:
         return Starlette(
