@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from .batching import Batcher
 from .errors import ClawbusError, RetryableError
@@ -65,6 +65,15 @@ class ConsumerConfig:
     max_attempts: int = 3
     max_receives: int = 5
     shutdown_grace_s: float = 10.0
+    # A retryable error asking for a longer wait than this is not retried in process: the message is
+    # given back for that long at once (retrying sooner would ignore the other side's `retry_after`).
+    max_inline_retry_after_s: float = 5.0
+
+    def retry_in_process(self, error: BaseException) -> bool:
+        """Whether `error` is worth another in-process attempt."""
+        if not isinstance(error, RetryableError):
+            return False
+        return error.retry_after is None or error.retry_after <= self.max_inline_retry_after_s
 
 
 @dataclass
@@ -196,7 +205,7 @@ class FifoConsumer:
         started = time.monotonic()
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(RetryableError),
+                retry=retry_if_exception(self._config.retry_in_process),
                 stop=stop_after_attempt(self._config.max_attempts),
                 wait=wait_exponential_jitter(initial=0.2, max=5.0),
                 reraise=True,

@@ -177,7 +177,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             sid="TurnLedger",
             resource="ledger_table",
             actions=("dynamodb:BatchGetItem", "dynamodb:PutItem"),
-            why="dispatcher.ledger records each finished turn once (conditional puts, batched in transactions)",
+            why="dispatcher.ledger records each finished turn once (conditional puts, batched)",
         ),
         Grant(
             sid="ClaimChecks",
@@ -212,6 +212,18 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             resource="webchat_table",
             actions=("dynamodb:PutItem",),
             why="WebChat's 'platform' is a table (only the webchat channel's role resolves it)",
+        ),
+        Grant(
+            sid="SentLedger",
+            resource="ledger_table",
+            actions=("dynamodb:GetItem", "dynamodb:PutItem"),
+            why="egress.sent_ledger records each chunk's platform message id once (no double posts)",
+        ),
+        Grant(
+            sid="ReadClaimChecks",
+            resource="claim_check_objects",
+            actions=("s3:GetObject",),
+            why="replies over SNS's 256 KiB arrive as claim-checks in the state bucket",
         ),
         _SECRETS,
         _KMS_USE,
@@ -329,6 +341,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "bus/consumer.py",
         "bus/batching.py",
         "bus/visibility.py",
+        "bus/claim_check.py",
         "bus/secret_env.py",
     ),
     "agent": ("agent",),
@@ -343,6 +356,7 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
     },
     "dispatcher": {},
     "egress": {
+        "s3:PutObject": "egress only reads claim-checked bodies (offloading is the dispatcher's)",
         "sns:Publish": "egress never publishes (Topic is the dispatcher's)",
         "sns:ListTopics": "egress never resolves the topic",
     },

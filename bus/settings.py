@@ -128,8 +128,17 @@ class EgressSettings(BaseModel):
 
     concurrency: int = Field(default=16, ge=1)
     wait_time_s: int = Field(default=2, ge=0, le=20)
+    visibility_timeout_s: int = Field(default=60, ge=2)
     max_attempts: int = Field(default=3, ge=1)
     shutdown_grace_s: float = 10.0
+    # A platform's 429 asking for at most this long is waited out in the worker; longer ones give the
+    # message back to the queue for that long instead of blocking the worker.
+    max_inline_wait_s: float = Field(default=5.0, ge=0)
+    sent_ttl_days: int = Field(default=8, ge=7)
+    request_timeout_s: float = Field(default=15.0, gt=0)
+    # Test-only fault injection: hold each message this long after its chunks were sent and recorded,
+    # before it is deleted, so a test can kill the worker in exactly that window. Keep 0 in production.
+    test_pause_before_delete_s: float = Field(default=0.0, ge=0)
 
 
 class ChannelSettings(BaseModel):
@@ -160,7 +169,7 @@ class WebchatSettings(BaseModel):
 
 
 class TelegramSettings(ChannelSettings):
-    """Telegram Bot API."""
+    """Telegram Bot API (`api_base` default `https://api.telegram.org`)."""
 
     bot_token: SecretStr | None = None
     webhook_secret: SecretStr | None = None
@@ -172,7 +181,7 @@ class TelegramSettings(ChannelSettings):
 
 
 class SlackSettings(ChannelSettings):
-    """Slack Events API or Socket Mode."""
+    """Slack Events API or Socket Mode (`api_base` default `https://slack.com/api/`)."""
 
     bot_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
@@ -184,7 +193,7 @@ class SlackSettings(ChannelSettings):
 
 
 class DiscordSettings(ChannelSettings):
-    """Discord interactions and gateway."""
+    """Discord interactions and gateway (`api_base` default `https://discord.com/api/v10`)."""
 
     bot_token: SecretStr | None = None
     application_id: str | None = None
@@ -195,8 +204,9 @@ class DiscordSettings(ChannelSettings):
 
 
 class WhatsappSettings(ChannelSettings):
-    """WhatsApp Cloud API."""
+    """WhatsApp Cloud API (`api_base` default `https://graph.facebook.com`)."""
 
+    api_version: str = "23.0"
     access_token: SecretStr | None = None
     phone_number_id: str | None = None
     app_secret: SecretStr | None = None

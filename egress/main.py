@@ -5,58 +5,39 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from clawbus.bus.aws import AwsClients, open_clients
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
-from clawbus.bus.errors import ConfigError
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
-from clawbus.bus.queues import Queue, resolve_queue_url
 from clawbus.bus.settings import Settings
-from clawbus.bus.topology import dlq_name, egress_queue_name, webchat_table_name
 
-from .channels import WebchatSender
-from .worker import ChannelSender, EgressHandler
+from .senders import open_channel
+from .worker import EgressHandler
 
 logger = logging.getLogger(__name__)
-
-
-def make_sender(channel: str, settings: Settings, clients: AwsClients) -> ChannelSender:
-    """The sender for `channel`, or a `ConfigError` naming what to set."""
-    if channel == "webchat":
-        assert clients.dynamodb
-        return WebchatSender(clients.dynamodb, webchat_table_name(settings.bus.prefix))
-    raise ConfigError(
-        f"no egress sender for channel {channel!r} in this build yet; "
-        f"enabled channels: {settings.enabled_channels()}"
-    )
 
 
 async def run(settings: Settings, channel: str, stop: asyncio.Event | None = None) -> None:
     """Consume `channel`'s egress queue until stopped, then drain and return."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
-    endpoint = settings.aws.endpoint_url
-    async with open_clients(settings, "sqs", "dynamodb") as clients:
-        assert clients.sqs
-        sender = make_sender(channel, settings, clients)
-        name = egress_queue_name(settings.bus.prefix, channel)
-        queue = Queue(clients.sqs, name, await resolve_queue_url(clients.sqs, name, endpoint))
-        dlq = Queue(
-            clients.sqs, dlq_name(name), await resolve_queue_url(clients.sqs, dlq_name(name), endpoint)
-        )
+    async with open_channel(channel, settings) as (queue, dlq, sender, claim_checks):
         config = settings.egress
         consumer = FifoConsumer(
             queue,
             dlq,
-            EgressHandler(channel, sender),
+            EgressHandler(
+                channel, sender, claim_checks, pause_before_delete_s=config.test_pause_before_delete_s
+            ),
             ConsumerConfig(
                 stage=f"egress.{channel}",
                 concurrency=config.concurrency,
                 wait_time_s=config.wait_time_s,
+                visibility_timeout_s=config.visibility_timeout_s,
+                max_inline_retry_after_s=config.max_inline_wait_s,
                 max_attempts=config.max_attempts,
                 shutdown_grace_s=config.shutdown_grace_s,
             ),
         )
-        log_event(logger, "egress.started", channel=channel, queue=name)
+        log_event(logger, "egress.started", channel=channel, queue=queue.name)
         await consumer.run(stop)
         log_event(logger, "egress.stopped", channel=channel, handled=consumer.stats.handled)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
 from opentelemetry import trace
 
+from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.envelopes import decode_outbound
 from clawbus.bus.errors import InvalidEnvelope
 from clawbus.bus.logging import log_event, session_ref
@@ -27,9 +29,18 @@ class ChannelSender(Protocol):
 class EgressHandler:
     """Handles one message of a channel's egress queue."""
 
-    def __init__(self, channel: str, sender: ChannelSender) -> None:
+    def __init__(
+        self,
+        channel: str,
+        sender: ChannelSender,
+        claim_checks: ClaimChecks | None = None,
+        *,
+        pause_before_delete_s: float = 0.0,
+    ) -> None:
         self._channel = channel
         self._sender = sender
+        self._claim_checks = claim_checks
+        self._pause_before_delete_s = pause_before_delete_s
 
     async def __call__(self, unit: list[ReceivedMessage]) -> None:
         """Send each reply of the unit in order; raises a classified error when one cannot be sent."""
@@ -40,7 +51,8 @@ class EgressHandler:
         with _tracer.start_as_current_span(
             "egress.send", context=extract_context(message.attributes), kind=trace.SpanKind.CONSUMER
         ):
-            reply = decode_outbound(message.body)
+            body = await self._claim_checks.resolve(message.body) if self._claim_checks else message.body
+            reply = decode_outbound(body)
             if reply.channel != self._channel:
                 raise InvalidEnvelope(
                     f"reply for channel {reply.channel!r} on the {self._channel} egress queue"
@@ -54,3 +66,6 @@ class EgressHandler:
                 session=session_ref(reply.session_key),
                 parts=len(reply.parts),
             )
+        if self._pause_before_delete_s:  # test-only fault window: sent and recorded, not yet deleted
+            log_event(logger, "egress.test.pausing_before_delete", reply_id=reply.reply_id)
+            await asyncio.sleep(self._pause_before_delete_s)

@@ -1,5 +1,24 @@
-"""Egress's pure logic (chunking and formatting per platform, rate plans) lives here."""
+"""Egress's pure logic: split a reply under a platform's limit, render its markdown, plan the pacing."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .chunking import Chunk, split_markdown
+from .formatting import Dialect, render
+from .profiles import DISCORD, PROFILES, SLACK, TELEGRAM, WHATSAPP, Profile, messages
+from .rate_plan import Limit, RatePlan
+
+__all__ = [
+    "DISCORD",
+    "PROFILES",
+    "SLACK",
+    "TELEGRAM",
+    "WHATSAPP",
+    "Chunk",
+    "Dialect",
+    "Limit",
+    "Profile",
+    "RatePlan",
+    "messages",
+    "render",
+    "split_markdown",
+]

@@ -72,13 +72,15 @@ module "role_egress" {
   service = "lambda.amazonaws.com"
   grants  = local.iam["egress"]
   resources = {
-    egress_queue    = [module.bus.egress_queue_arns[each.key]]
-    egress_dlq      = [module.bus.egress_dlq_arns[each.key]]
-    webchat_table   = each.key == "webchat" ? [module.state.webchat_table_arn] : []
-    channel_secrets = [module.state.channel_secret_arns[each.key]]
-    kms_key         = local.kms
-    log_group       = ["${local.log_group_arn_prefix}/aws/lambda/${local.egress_function_names[each.key]}:*"]
-    any             = local.wildcard
+    egress_queue        = [module.bus.egress_queue_arns[each.key]]
+    egress_dlq          = [module.bus.egress_dlq_arns[each.key]]
+    webchat_table       = each.key == "webchat" ? [module.state.webchat_table_arn] : []
+    ledger_table        = [module.state.ledger_table_arn]
+    claim_check_objects = ["${module.state.bucket_arn}/claim-check/*"]
+    channel_secrets     = [module.state.channel_secret_arns[each.key]]
+    kms_key             = local.kms
+    log_group           = ["${local.log_group_arn_prefix}/aws/lambda/${local.egress_function_names[each.key]}:*"]
+    any                 = local.wildcard
   }
 }
 

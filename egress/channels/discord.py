@@ -1,0 +1,160 @@
+"""Discord through its REST API (httpx): channel messages, interaction follow-ups, typing.
+
+`CLAWBUS_DISCORD__API_BASE` (default `https://discord.com/api/v10`) is the versioned REST base. A reply
+to a deferred slash command (ingress answered the interaction with type 5) carries the interaction's
+token in its target (`target.interaction_token`, an extra field of `ReplyTarget`); it goes out as a
+follow-up `POST /webhooks/<application id>/<token>?wait=true`, which needs no bot permission in the
+channel. Everything else is `POST /channels/<id>/messages` with a `nonce` derived from the chunk's
+ledger key and `enforce_nonce`, so Discord itself drops a duplicate sent within a few minutes — which
+closes the gap between a send and its ledger record.
+
+Rate limits: Discord announces each route bucket's state in headers. When a response says the bucket
+is spent (`X-RateLimit-Remaining: 0`), the next call to that channel raises `Throttled` for the
+`X-RateLimit-Reset-After` that is left, before calling, so the sender waits (or gives the reply back)
+instead of collecting a 429; a global 429 holds every channel.
+
+Errors: 429 (JSON `retry_after`, or the `Retry-After` header) → `Throttled`; 401 → `Unauthorized`;
+403/404 (missing access, unknown channel, cannot DM this user) → `TargetGone`; 5xx → `Unavailable`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from clawbus.bus.errors import (
+    ConfigError,
+    DeadlineExceeded,
+    PermanentError,
+    TargetGone,
+    Throttled,
+    Unauthorized,
+    Unavailable,
+)
+from clawbus.bus.settings import DiscordSettings
+from clawbus.schemas import ReplyTarget
+
+DEFAULT_API_BASE = "https://discord.com/api/v10"
+_USER_AGENT = "DiscordBot (https://github.com/clawbus/clawbus, 0.1)"
+_GLOBAL = "global"
+
+
+def quiet_for(status: int, headers: Mapping[str, str], body: Mapping[str, Any]) -> tuple[str, float] | None:
+    """From one response: which bucket must stay quiet (`"route"` or `"global"`) and for how long."""
+    if status == 429 and body.get("global"):
+        return _GLOBAL, float(body.get("retry_after") or headers.get("retry-after") or 1.0)
+    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset-after"):
+        return "route", float(headers["x-ratelimit-reset-after"])
+    return None
+
+
+def _failure(response: httpx.Response, what: str) -> Exception:
+    status = response.status_code
+    try:
+        body: dict[str, Any] = response.json()
+    except ValueError:
+        body = {}
+    message = body.get("message", response.reason_phrase)
+    detail = f"discord {what}: {message} ({status}, code {body.get('code')})"
+    if status == 429:
+        retry_after = float(body.get("retry_after") or response.headers.get("Retry-After") or 1.0)
+        return Throttled(detail, retry_after=retry_after)
+    if status == 401:
+        return Unauthorized(f"{detail} — check CLAWBUS_DISCORD__BOT_TOKEN")
+    if status in (403, 404):
+        return TargetGone(detail)
+    if status >= 500:
+        return Unavailable(detail)
+    return PermanentError(detail)
+
+
+@contextlib.contextmanager
+def map_httpx_errors(what: str) -> Iterator[None]:
+    """Translate httpx transport errors raised in the block into clawbus errors."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise DeadlineExceeded(f"discord {what}: timed out") from exc
+    except httpx.TransportError as exc:
+        raise Unavailable(f"discord {what}: {type(exc).__name__}") from exc
+
+
+class DiscordClient:
+    """`PlatformClient` for the Discord REST API."""
+
+    def __init__(self, http: httpx.AsyncClient, application_id: str | None) -> None:
+        self._http = http
+        self._application_id = application_id
+        self._quiet_until: dict[str, float] = {}  # bucket (a path, or "global") → monotonic deadline
+
+    async def _call(self, what: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        now = time.monotonic()
+        wait = max(self._quiet_until.get(path, 0.0), self._quiet_until.get(_GLOBAL, 0.0)) - now
+        if wait > 0:
+            raise Throttled(
+                f"discord {what}: rate-limit bucket spent, resets in {wait:.2f}s", retry_after=wait
+            )
+        with map_httpx_errors(what):
+            response = await self._http.post(path, json=payload)
+        self._note_limits(path, response)
+        if response.status_code >= 400:
+            raise _failure(response, what)
+        if response.status_code == 204 or not response.content:
+            return {}
+        result: dict[str, Any] = response.json()
+        return result
+
+    def _note_limits(self, path: str, response: httpx.Response) -> None:
+        try:
+            body = response.json() if response.status_code == 429 else {}
+        except ValueError:
+            body = {}
+        quiet = quiet_for(response.status_code, response.headers, body if isinstance(body, dict) else {})
+        if quiet is not None:
+            bucket, seconds = quiet
+            self._quiet_until[_GLOBAL if bucket == _GLOBAL else path] = time.monotonic() + seconds
+
+    async def post(self, target: ReplyTarget, text: str, *, first: bool, key: str) -> str:
+        """A follow-up to the interaction when the target has its token, else a channel message."""
+        token = (target.model_extra or {}).get("interaction_token")
+        if token:
+            if not self._application_id:
+                raise ConfigError("discord follow-ups need CLAWBUS_DISCORD__APPLICATION_ID")
+            path = f"/webhooks/{self._application_id}/{token}?wait=true"
+            return str((await self._call("interaction follow-up", path, {"content": text}))["id"])
+        payload: dict[str, Any] = {
+            "content": text,
+            "nonce": hashlib.sha256(key.encode()).hexdigest()[:25],  # Discord caps nonces at 25 chars
+            "enforce_nonce": True,
+            "allowed_mentions": {"parse": ["users"]},
+        }
+        if first and target.reply_to_message_id:
+            payload["message_reference"] = {
+                "message_id": target.reply_to_message_id,
+                "fail_if_not_exists": False,
+            }
+        channel = target.thread_id or target.chat_id  # a thread is a channel of its own
+        return str((await self._call("create message", f"/channels/{channel}/messages", payload))["id"])
+
+    async def typing(self, target: ReplyTarget) -> None:
+        """`POST /channels/<id>/typing` (shows for about ten seconds)."""
+        await self._call("trigger typing", f"/channels/{target.thread_id or target.chat_id}/typing")
+
+
+@contextlib.asynccontextmanager
+async def open_discord(settings: DiscordSettings, timeout_s: float) -> AsyncIterator[DiscordClient]:
+    """A `DiscordClient` with its own connection pool for the life of the block."""
+    if settings.bot_token is None:
+        raise ConfigError("discord egress needs CLAWBUS_DISCORD__BOT_TOKEN")
+    headers = {
+        "Authorization": f"Bot {settings.bot_token.get_secret_value()}",
+        "User-Agent": _USER_AGENT,
+    }
+    base = (settings.api_base or DEFAULT_API_BASE).rstrip("/")
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=timeout_s) as http:
+        yield DiscordClient(http, settings.application_id)

@@ -1,0 +1,104 @@
+"""Slack through slack_sdk's `AsyncWebClient`: `chat.postMessage` (in the thread) and the assistant
+thread status as the typing indicator.
+
+`CLAWBUS_SLACK__API_BASE` (default `https://slack.com/api/`) is the Web API's base URL. Slack answers
+errors as HTTP 200 with `ok: false` and an `error` code, except rate limits (HTTP 429 with a
+`Retry-After` header); `map_slack_errors` turns both into clawbus errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from clawbus.bus.errors import (
+    ConfigError,
+    DeadlineExceeded,
+    PermanentError,
+    TargetGone,
+    Throttled,
+    Unauthorized,
+    Unavailable,
+)
+from clawbus.bus.settings import SlackSettings
+from clawbus.schemas import ReplyTarget
+
+DEFAULT_API_BASE = "https://slack.com/api/"
+_GONE = {"channel_not_found", "is_archived", "not_in_channel", "account_inactive", "user_not_found"}
+_DENIED = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "missing_scope", "no_permission"}
+_TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+def _api_error(exc: SlackApiError, what: str) -> Exception:
+    status = exc.response.status_code
+    code = str(exc.response.get("error", "unknown_error"))
+    if status == 429 or code == "ratelimited":
+        headers = {name.lower(): value for name, value in exc.response.headers.items()}
+        retry_after = float(headers.get("retry-after", 1))
+        return Throttled(f"slack {what}: rate limited (retry {retry_after:g}s)", retry_after=retry_after)
+    if code in _GONE:
+        return TargetGone(f"slack {what}: {code} (the bot cannot post in this channel)")
+    if code in _DENIED:
+        return Unauthorized(f"slack {what}: {code} — check CLAWBUS_SLACK__BOT_TOKEN and the app's scopes")
+    if status >= 500 or code in _TRANSIENT:
+        return Unavailable(f"slack {what}: {code} ({status})")
+    return PermanentError(f"slack {what}: {code} ({status})")
+
+
+@contextlib.contextmanager
+def map_slack_errors(what: str) -> Iterator[None]:
+    """Translate slack_sdk and aiohttp errors raised in the block into clawbus errors."""
+    try:
+        yield
+    except SlackApiError as exc:
+        raise _api_error(exc, what) from exc
+    except TimeoutError as exc:
+        raise DeadlineExceeded(f"slack {what}: timed out") from exc
+    except (SlackClientError, aiohttp.ClientError) as exc:
+        raise Unavailable(f"slack {what}: {type(exc).__name__}") from exc
+
+
+class SlackClient:
+    """`PlatformClient` for the Slack Web API."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def post(self, target: ReplyTarget, text: str, *, first: bool, key: str) -> str:
+        """`chat.postMessage` in the channel, threaded under `thread_id` when the event had a thread."""
+        del first, key  # Slack threads by `thread_ts` and takes no idempotency key
+        with map_slack_errors("chat.postMessage"):
+            response = await self._client.chat_postMessage(
+                channel=target.chat_id, text=text, thread_ts=target.thread_id, mrkdwn=True
+            )
+        return str(response.get("ts", ""))
+
+    async def typing(self, target: ReplyTarget) -> None:
+        """`assistant.threads.setStatus` ("is typing…"); bots have no typing indicator outside threads."""
+        if not target.thread_id:
+            return
+        with map_slack_errors("assistant.threads.setStatus"):
+            await self._client.assistant_threads_setStatus(
+                channel_id=target.chat_id, thread_ts=target.thread_id, status="is typing..."
+            )
+
+
+@contextlib.asynccontextmanager
+async def open_slack(settings: SlackSettings, timeout_s: float) -> AsyncIterator[SlackClient]:
+    """A `SlackClient` with its own HTTP session for the life of the block."""
+    if settings.bot_token is None:
+        raise ConfigError("slack egress needs CLAWBUS_SLACK__BOT_TOKEN")
+    base = (settings.api_base or DEFAULT_API_BASE).rstrip("/") + "/"
+    async with aiohttp.ClientSession() as session:
+        yield SlackClient(
+            AsyncWebClient(
+                token=settings.bot_token.get_secret_value(),
+                base_url=base,
+                session=session,
+                timeout=int(timeout_s),
+            )
+        )

@@ -1,0 +1,153 @@
+"""Delivering one reply on a chat platform: split, pace, send each chunk once, honour 429s.
+
+Every platform sender is the same loop around a `PlatformClient` (the only platform-specific part):
+
+1. each reply part becomes numbered messages (`core.messages`: split under the limit, rendered);
+2. a chunk the sent ledger already has is skipped (it went out before a crash or a give-back);
+3. the pacer waits until the chat's and the bot's rate windows allow a send;
+4. the chunk is sent; a 429 asking for a short wait (≤ `max_inline_wait_s`) is waited out and the same
+   chunk retried, a longer one raises `Throttled(retry_after=…)` so the consumer gives the message back
+   for that long (chunks already sent stay recorded and are not sent again);
+5. the platform's message id is recorded in the ledger before the next chunk — and before the queue
+   message is deleted.
+
+Chunks go out strictly in order, and a session's replies are one FIFO group, so order holds across
+chunks and across replies. Typing signals are best-effort: never recorded, never dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from clawbus.bus.errors import ClawbusError, Throttled
+from clawbus.bus.logging import log_event, session_ref
+from clawbus.schemas import OutboundReply, ReplyKind, ReplyTarget
+
+from .core import Profile, RatePlan, messages
+from .core.profiles import Scopes
+from .sent_ledger import SentLedger, sent_key
+
+logger = logging.getLogger(__name__)
+_DEFAULT_THROTTLE_S = 1.0
+_MAX_INLINE_RETRIES = 5
+
+
+class PlatformClient(Protocol):
+    """One platform's API, errors already translated into `bus.errors` types."""
+
+    async def post(self, target: ReplyTarget, text: str, *, first: bool, key: str) -> str:
+        """Send one rendered message; return the platform's message id.
+
+        `first` is true for a reply's first message (the one that quotes `reply_to_message_id`);
+        `key` is the chunk's ledger key, for platforms that take an idempotency nonce.
+        """
+        ...
+
+    async def typing(self, target: ReplyTarget) -> None:
+        """Show a typing indicator in the target chat, where the platform has one."""
+        ...
+
+
+class Pacer:
+    """Waits out a `RatePlan` on a real clock; shared by every send of one worker process."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._plan = RatePlan()
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    async def wait(self, scopes: Scopes) -> None:
+        """Return when a send in `scopes` keeps every limit, and count that send."""
+        while True:
+            async with self._lock:
+                delay = self._plan.delay(scopes, self._clock())
+                if delay <= 0:
+                    self._plan.record(scopes, self._clock())
+                    return
+            await asyncio.sleep(delay)
+
+    def hold(self, scopes: Scopes, seconds: float) -> None:
+        """The platform asked for `seconds` of quiet in these scopes."""
+        self._plan.hold(scopes, self._clock() + seconds)
+
+
+class ChunkedSender:
+    """A `ChannelSender` for a chat platform (see the module docstring for the guarantees)."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        client: PlatformClient,
+        ledger: SentLedger,
+        pacer: Pacer | None = None,
+        *,
+        max_inline_wait_s: float = 5.0,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._profile = profile
+        self._client = client
+        self._ledger = ledger
+        self._pacer = pacer or Pacer()
+        self._max_inline_wait_s = max_inline_wait_s
+        self._now = wall_clock
+
+    async def send(self, reply: OutboundReply) -> None:
+        """Deliver `reply`; raises a classified error (retryable or permanent) when it cannot.
+
+        Safe to call again with the same reply: chunks already recorded are not sent twice.
+        """
+        if reply.kind is ReplyKind.TYPING:
+            await self._typing(reply)
+            return
+        first = True
+        for part in sorted(reply.parts, key=lambda p: p.index):
+            for chunk, text in enumerate(messages(part.text, self._profile)):
+                key = sent_key(self._profile.name, reply.reply_id, part.index, chunk)
+                if await self._ledger.sent(key, self._now()) is not None:
+                    log_event(logger, "egress.chunk.skipped", reply_id=reply.reply_id, chunk=key)
+                    first = False
+                    continue
+                message_id = await self._post(reply, text, first=first, key=key)
+                await self._ledger.record(key, message_id, self._now())
+                first = False
+
+    async def _post(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> str:
+        scopes = self._profile.scopes(reply.target.thread_id or reply.target.chat_id)
+        for attempt in range(1, _MAX_INLINE_RETRIES + 1):
+            await self._pacer.wait(scopes)
+            try:
+                return await self._client.post(reply.target, text, first=first, key=key)
+            except Throttled as exc:
+                wait = exc.retry_after if exc.retry_after is not None else _DEFAULT_THROTTLE_S
+                self._pacer.hold(scopes, wait)
+                log_event(
+                    logger,
+                    "egress.send.throttled",
+                    logging.WARNING,
+                    channel=self._profile.name,
+                    reply_id=reply.reply_id,
+                    session=session_ref(reply.session_key),
+                    retry_after_s=wait,
+                    attempt=attempt,
+                )
+                if wait > self._max_inline_wait_s or attempt == _MAX_INLINE_RETRIES:
+                    raise Throttled(str(exc), retry_after=wait) from exc
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _typing(self, reply: OutboundReply) -> None:
+        try:
+            await self._client.typing(reply.target)
+        except ClawbusError as exc:
+            log_event(
+                logger,
+                "egress.typing.failed",
+                logging.WARNING,
+                channel=self._profile.name,
+                reply_id=reply.reply_id,
+                error_type=type(exc).__name__,
+                reason=str(exc)[:300],
+            )

@@ -1,0 +1,104 @@
+"""Each channel's real egress worker, against the loopback AWS API and a fake of the platform's API:
+replies arrive split under the platform's limit, rendered in its dialect, once, and in order."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from tests.egress.conftest import Egress, MakeReply, wait_sent
+from tests.helpers import wait_for
+
+LIMITS = {"telegram": 4096, "slack": 4000, "discord": 2000, "whatsapp": 4096}
+CODE = "```python\n" + "\n".join(f"total = total + {n}  # running sum" for n in range(150)) + "\n```"
+
+
+def long_reply(tag: str) -> str:
+    """About 9,000 characters: numbered paragraphs with **bold** text, then a long code block."""
+    paragraphs = [f"[{tag}:{n:03d}] This is **important** & worth <reading> twice. " * 6 for n in range(20)]
+    return "\n\n".join(paragraphs) + "\n\n" + CODE + f"\n\n[{tag}:end]"
+
+
+def markers(texts: list[str], tag: str) -> list[str]:
+    """The paragraph numbers in the order they arrived (each paragraph repeats its marker)."""
+    found = re.findall(rf"\[{tag}:(\d+|end)\]", "".join(texts))
+    return [key for key, _ in itertools.groupby(found)]
+
+
+@pytest.mark.parametrize("channel", ["telegram", "slack", "discord", "whatsapp"])
+def test_a_long_reply_arrives_split_rendered_and_in_order_then_the_next_reply(
+    egress: Egress, make_reply: MakeReply, channel: str
+) -> None:
+    egress.start(channel)
+    first = make_reply(channel, long_reply("a"), reply_to_message_id="55")
+    second = make_reply(channel, "and **one more** thing", session=first.session_key)
+    egress.publish(first)
+    egress.publish(second)
+
+    wait_for(
+        lambda: any("one more" in call.text for call in egress.fake.sent(channel)),
+        timeout=60,
+        what=f"both replies on {channel}",
+    )
+    texts = [call.text for call in egress.fake.sent(channel)]
+    assert len(texts) >= (5 if channel == "discord" else 3)
+    assert all(len(text) <= LIMITS[channel] for text in texts)
+    assert markers(texts, "a") == [f"{n:03d}" for n in range(20)] + ["end"]
+    assert "one more" in texts[-1]  # the second reply after every chunk of the first
+
+    bold = {"telegram": "<b>important</b>", "slack": "*important*", "discord": "**important**"}
+    bold["whatsapp"] = "*important*"
+    assert bold[channel] in texts[0]
+    if channel in ("telegram", "slack"):
+        assert "&amp; worth &lt;reading&gt;" in texts[0]
+    code_chunks = [t for t in texts if "total = total" in t]
+    assert len(code_chunks) >= 2 or channel != "discord"
+    for text in code_chunks:  # every piece of the split code block renders as a closed block
+        if channel == "telegram":
+            assert text.count("<pre>") == text.count("</pre>") == 1
+        else:
+            assert text.count("```") % 2 == 0
+
+
+def test_telegram_quotes_the_message_it_answers_on_the_first_chunk_only(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    egress.start("telegram")
+    egress.publish(make_reply("telegram", long_reply("q"), reply_to_message_id="55", thread_id="9"))
+    wait_for(lambda: "[q:end]" in "".join(c.text for c in egress.fake.sent("telegram")), timeout=30)
+    calls = egress.fake.sent("telegram")
+    assert "55" in calls[0].body["reply_parameters"]
+    assert all("reply_parameters" not in call.body for call in calls[1:])
+    assert all(call.body["message_thread_id"] == "9" for call in calls)
+    assert all(call.body["parse_mode"] == "HTML" for call in calls)
+
+
+def test_a_discord_interaction_reply_goes_out_as_a_follow_up(egress: Egress, make_reply: MakeReply) -> None:
+    egress.start("discord")
+    egress.publish(make_reply("discord", "deferred answer", interaction_token="tok-123"))
+    wait_sent(egress.fake, "discord", 1)
+    call = egress.fake.sent("discord")[0]
+    assert call.method == "followup"
+    assert call.body["token"] == "tok-123"
+    assert call.text == "deferred answer"
+
+
+@pytest.mark.parametrize(
+    ("channel", "method"),
+    [("telegram", "sendChatAction"), ("discord", "typing"), ("slack", "assistant.threads.setStatus")],
+)
+def test_typing_signals_reach_the_platform_and_are_never_dead_lettered(
+    egress: Egress, make_reply: MakeReply, channel: str, method: str
+) -> None:
+    from clawbus.schemas import ReplyKind
+
+    worker = egress.start(channel)
+    typing = make_reply(channel, thread_id="1700000000.000100").model_copy(update={"kind": ReplyKind.TYPING})
+    egress.publish(typing)
+    wait_for(lambda: any(c.method == method for c in egress.fake.calls), timeout=20, what=method)
+    wait_for(lambda: egress.queue_depth(channel) == 0, timeout=20, what="typing message deleted")
+    assert egress.fake.sent(channel) == []
+    assert egress.dead_letters(channel) == []
+    assert not egress.logged(worker, "egress.typing.failed")
