@@ -21,8 +21,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from clawbus.bus.aws import classify_client_error, map_aws_errors
-from clawbus.bus.batching import Batcher
-from clawbus.bus.errors import ClawbusError, Unavailable
+from clawbus.bus.errors import Unavailable
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -61,17 +60,8 @@ def _key(event_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"turn:{event_id}"}}
 
 
-_TRANSACT_MAX = 100  # items in one TransactWriteItems
-
-
 class _Taken(Exception):  # a signal inside the ledger, never raised out of it
     """A conditional write found the record already there."""
-
-
-@dataclass(frozen=True)
-class _Write:
-    items: list[dict[str, Any]]
-    now: int
 
 
 class TurnLedger:
@@ -81,11 +71,6 @@ class TurnLedger:
         self._ddb = dynamodb
         self._table = table
         self._ttl_s = ttl_s
-        self._writes: Batcher[_Write] = Batcher(self._flush)
-
-    async def close(self) -> None:
-        """Flush pending writes."""
-        await self._writes.close()
 
     async def lookup(self, event_ids: Sequence[str], now: int) -> dict[str, StoredTurn]:
         """The finished turns among `event_ids` (expired records count as absent)."""
@@ -102,38 +87,22 @@ class TurnLedger:
     async def record(self, event_ids: Sequence[str], turn: StoredTurn, now: int) -> StoredTurn:
         """Record `turn` for every event once; returns the turn that stands (ours, or an earlier one's).
 
-        Concurrent turns' records share one `TransactWriteItems` request; a turn's own items are written
-        all together or not at all, so a merged turn is never half recorded.
+        One conditional `PutItem` for a one-event turn; a merged turn's items go in one transaction, so it
+        is never half recorded. (Turns are not combined into shared transactions: the loopback API's
+        TransactWriteItems copies the whole table per call and races under concurrent calls.)
         """
         items = [
             {**_key(e), **turn.to_item_fields(), "expires_at": {"N": str(now + self._ttl_s)}}
             for e in event_ids
         ]
         try:
-            await self._writes.submit(_Write(items, now))
+            await self._transact(items, now)
         except _Taken:
             existing = await self.lookup(event_ids, now)
             if existing:  # another run of this turn finished first: its reply stands
                 return existing[event_ids[0]] if event_ids[0] in existing else next(iter(existing.values()))
             raise Unavailable(f"turn ledger {self._table}: a record was there and is gone; retry") from None
         return turn
-
-    async def _flush(self, writes: Sequence[_Write]) -> list[Exception | None]:
-        if len(writes) > 1 and sum(len(w.items) for w in writes) <= _TRANSACT_MAX:
-            try:
-                await self._transact([item for w in writes for item in w.items], writes[0].now)
-            except _Taken:
-                pass  # one of them was recorded before: write each turn alone to tell which
-            else:
-                return [None] * len(writes)
-        results: list[Exception | None] = []
-        for write in writes:
-            try:
-                await self._transact(write.items, write.now)
-                results.append(None)
-            except (_Taken, ClawbusError) as exc:
-                results.append(exc)
-        return results
 
     async def _transact(self, items: list[dict[str, Any]], now: int) -> None:
         condition = "attribute_not_exists(pk) OR expires_at < :now"

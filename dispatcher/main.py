@@ -98,5 +98,4 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             )
             await consumer.run(stop)
         await publisher.close()
-        await ledger.close()
         log_event(logger, "dispatcher.stopped", **_report(consumer, handler, clients.requests))
