@@ -21,6 +21,7 @@ from clawbus.bus.settings import Settings
 from clawbus.bus.topology import inbound_queue_name, webchat_table_name
 from clawbus.ingress.publisher import InboundPublisher
 
+from .dashboard import Dashboard, dashboard_routes, dispatcher_log_turns
 from .webchat import WebchatApi, error
 
 _PAGE = "index.html"
@@ -29,6 +30,7 @@ _PAGE = "index.html"
 def create_app(settings: Settings) -> Starlette:
     """The ingress app; AWS clients open in its lifespan and close with it."""
     state: dict[str, WebchatApi] = {}
+    dashboards: list[Dashboard] = []
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -41,6 +43,7 @@ def create_app(settings: Settings) -> Starlette:
             state["webchat"] = WebchatApi(
                 settings, publisher, clients.dynamodb, webchat_table_name(settings.bus.prefix)
             )
+            dashboards[:] = [Dashboard.for_settings(clients.sqs, settings, dispatcher_log_turns(settings))]
             yield
 
     async def healthz(_request: Request) -> Response:
@@ -73,6 +76,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/webchat/api/messages", post_message, methods=["POST"]),
             Route("/webchat/api/conversations/{conversation:str}/messages", get_messages),
             Route("/webhooks/{channel:path}", webhook_not_enabled, methods=["GET", "POST"]),
+            *dashboard_routes(lambda: dashboards[0]),
         ],
         lifespan=lifespan,
     )
