@@ -290,6 +290,8 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
         "sqs:ChangeMessageVisibility": "ingress only sends",
         "sns:Publish": "ingress never publishes replies (Topic is the dispatcher's)",
         "sns:ListTopics": "ingress never resolves the topic",
+        "sqs:GetQueueAttributes": "the dashboard samples depths on the embedded default only; in AWS "
+        "operators use CloudWatch or 'clawbus dashboard' with their own credentials",
     },
     "dispatcher": {},
     "egress": {
@@ -300,7 +302,7 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
 UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
 
 # Modules whose AWS calls run with the operator's credentials, not a deployed role.
-OPERATOR_MODULES = ("cli", "bus/provision.py", "bus/local_aws.py", "bus/aws.py")
+OPERATOR_MODULES = ("cli", "bus/provision.py", "bus/local_aws.py", "bus/aws.py", "bus/ops")
 
 
 def code_actions(role: str) -> set[str]:
