@@ -353,6 +353,8 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
         "sqs:ReceiveMessage": "ingress only sends (Queue.receive is the consumers')",
         "sqs:DeleteMessage": "ingress only sends",
         "sqs:ChangeMessageVisibility": "ingress only sends",
+        "sqs:GetQueueAttributes": "the dashboard samples depths on the embedded default only; in AWS "
+        "operators use CloudWatch or 'clawbus dashboard' with their own credentials",
     },
     "dispatcher": {},
     "egress": {
@@ -364,7 +366,7 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
 UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
 
 # Modules whose AWS calls run with the operator's credentials, not a deployed role.
-OPERATOR_MODULES = ("cli", "bus/provision.py", "bus/local_aws.py", "bus/aws.py")
+OPERATOR_MODULES = ("cli", "bus/provision.py", "bus/local_aws.py", "bus/aws.py", "bus/ops")
 
 
 def code_actions(role: str) -> set[str]:

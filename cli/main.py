@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="measure the dispatcher against a bare relay and a naive consumer (prints JSON last)",
         description="Starts its own loopback AWS API, a stub agent and the dispatcher, and prints "
-        "throughput, "
-        "concurrency, requests per turn and memory as ratios against baselines measured in the same run.",
+        "throughput, concurrency, requests per turn and memory as ratios against baselines measured "
+        "in the same run.",
     )
     from . import bench
 
@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     pairing.add_argument("--account", default="default", help="the channel account (default: default)")
     pairing.add_argument("--json", action="store_true", help="print JSON")
 
+    _add_ops_commands(commands)
+
     stage_help = "run only this stage (as 'clawbus up' does for each); reads CLAWBUS_* settings"
     commands.add_parser("ingress", help=f"ingress HTTP server (webhooks, WebChat): {stage_help}")
     commands.add_parser("dispatcher", help=f"inbound consumer that invokes the agent: {stage_help}")
@@ -95,6 +97,24 @@ def build_parser() -> argparse.ArgumentParser:
     local_aws.add_argument("--host", default="127.0.0.1")
     local_aws.add_argument("--port", type=int, default=4566)
     return parser
+
+
+def _add_ops_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from . import dashboard, dlq, status
+
+    status.add_arguments(
+        commands.add_parser(
+            "status",
+            help="queue depths, oldest message ages, a verdict per queue; exits 1 when a DLQ holds messages",
+            description="Per queue: visible, in flight, delayed, oldest age and a verdict (healthy / "
+            "backlog growing / DLQ not empty). Exits 1 when a DLQ holds messages, 2 when the deployment "
+            "cannot be read.",
+        )
+    )
+    dlq.add_arguments(commands.add_parser("dlq", help="dead letters: list, show, replay, purge"))
+    dashboard.add_arguments(
+        commands.add_parser("dashboard", help="serve the live queue dashboard against any endpoint/prefix")
+    )
 
 
 def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> None:
@@ -164,6 +184,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(
             run_pairing(args.action, args.channel, args.code, args.account, settings, console, args.json)
         )
+
+    if args.command in ("status", "dlq", "dashboard"):
+        from . import dashboard, dlq, status
+
+        runner = {"status": status.run_status, "dlq": dlq.run_dlq, "dashboard": dashboard.run_dashboard}
+        sys.exit(runner[args.command](args, settings, console))
     if args.command == "say":
         sys.exit(say.run_say(args, f"http://{settings.ingress.host}:{settings.ingress.port}", console))
     try:

@@ -85,6 +85,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         "CLAWBUS_AGENT__PORT": str(ports["agent"][0]),
         "CLAWBUS_INGRESS__HOST": host,
         "CLAWBUS_INGRESS__PORT": str(ports["ingress"][0]),
+        "CLAWBUS_LOCAL__DATA_DIR": str(data_dir),  # ingress's dashboard reads the dispatcher's log there
         "PYTHONUNBUFFERED": "1",
     }
     supervisor = Supervisor(data_dir / "logs", env)

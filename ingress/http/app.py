@@ -22,6 +22,7 @@ from clawbus.bus.topology import webchat_table_name
 from clawbus.ingress.webhooks import WebhookRequest, WebhookResponse, Webhooks
 from clawbus.ingress.wiring import SERVICES, build_intake
 
+from .dashboard import Dashboard, dashboard_routes, dispatcher_log_turns
 from .webchat import WebchatApi, error
 
 _PAGE = "index.html"
@@ -31,6 +32,7 @@ def create_app(settings: Settings) -> Starlette:
     """The ingress app; AWS clients open in its lifespan and close with it."""
     state: dict[str, WebchatApi] = {}
     hooks: dict[str, Webhooks] = {}
+    dashboards: list[Dashboard] = []
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -41,6 +43,7 @@ def create_app(settings: Settings) -> Starlette:
                 settings, publisher, clients.dynamodb, webchat_table_name(settings.bus.prefix)
             )
             hooks["all"] = Webhooks(settings, intake)
+            dashboards[:] = [Dashboard.for_settings(clients.sqs, settings, dispatcher_log_turns(settings))]
             yield
 
     async def healthz(_request: Request) -> Response:
@@ -81,6 +84,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/webchat/api/messages", post_message, methods=["POST"]),
             Route("/webchat/api/conversations/{conversation:str}/messages", get_messages),
             Route("/webhooks/{channel:path}", webhook, methods=["GET", "POST"]),
+            *dashboard_routes(lambda: dashboards[0]),
         ],
         lifespan=lifespan,
     )

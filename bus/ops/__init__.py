@@ -1,0 +1,35 @@
+"""Operating the bus: queue depths and verdicts, dead letters (list, show, replay, purge).
+
+These are the pieces behind `clawbus status`, `clawbus dlq …` and the dashboard. They talk to SQS with
+a synchronous boto3 client (the CLI's), take every name from `bus.topology`, and raise only clawbus
+errors (`ops_errors` translates botocore's, including missing credentials), so the CLI can print one
+line and exit.
+"""
+
+from __future__ import annotations
+
+from .dead_letters import DeadLetter, find_letter, peek_letters, purge
+from .depth import QueueDepth, Verdict, depth_from_attributes, sample_depths, verdict
+from .redact import redact
+from .replay import ReplayFilter, ReplayReport, replay, start_server_side_redrive
+from .target import OpsTarget, ops_errors, resolve_dlq
+
+__all__ = [
+    "DeadLetter",
+    "OpsTarget",
+    "QueueDepth",
+    "ReplayFilter",
+    "ReplayReport",
+    "Verdict",
+    "depth_from_attributes",
+    "find_letter",
+    "ops_errors",
+    "peek_letters",
+    "purge",
+    "redact",
+    "replay",
+    "resolve_dlq",
+    "sample_depths",
+    "start_server_side_redrive",
+    "verdict",
+]

@@ -1,0 +1,192 @@
+"""Replaying dead letters into the queue they came from, at most once per turn and reply.
+
+Each letter is sent back with its body and MessageGroupId (the session, so it takes its place in the
+session's order), without the six dead-letter attributes and with `clawbus.replay` = its DLQ message
+id, under the deduplication id `replay:<DLQ message id>`. Only after the send succeeded is it deleted
+from the DLQ. A crash between the two leaves it in the DLQ; the next replay sends the same dedup id,
+which SQS drops within its 5-minute window, and after that the dispatcher's idempotency ledger (it reads
+`clawbus.replay`) and egress's per-reply records make the repeat a no-op.
+
+SQS's own redrive (`StartMessageMoveTask`) moves a whole DLQ server-side, but cannot filter, cannot
+drop or add attributes and gives no per-message dedup id; `start_server_side_redrive` is used only when
+asked for (`--server-side`, with `--all`), and says when the API lacks it (the loopback API does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from clawbus.schemas import attributes as attr
+
+from ..errors import PermanentError
+from .dead_letters import DeadLetter, give_back, receive_batch
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+    from .target import OpsTarget
+
+REPLAY_HIDE_S = 60
+DROPPED = (
+    attr.ERROR_TYPE,
+    attr.ERROR_STAGE,
+    attr.ERROR_REASON,
+    attr.ATTEMPTS,
+    attr.FIRST_SEEN,
+    attr.SOURCE_QUEUE,
+)
+
+
+class RedriveUnsupported(PermanentError):
+    """The endpoint has no `StartMessageMoveTask` (the loopback API); the CLI moves messages itself."""
+
+
+@dataclass(frozen=True)
+class ReplayFilter:
+    """Which letters to replay: by id, by session, by reason (substring of type or reason), or all."""
+
+    ids: frozenset[str] = frozenset()
+    session: str | None = None
+    reason: str | None = None
+    everything: bool = False
+
+    def matches(self, letter: DeadLetter) -> bool:
+        """Whether `letter` is selected (foreign letters never are)."""
+        if letter.foreign:
+            return False
+        if self.ids and letter.message_id not in self.ids:
+            return False
+        if self.session is not None and self.session not in (letter.field("session_key"), letter.group_id):
+            return False
+        if self.reason is not None:
+            said = f"{letter.attributes.get(attr.ERROR_TYPE, '')} {letter.reason}".lower()
+            if self.reason.lower() not in said:
+                return False
+        return self.everything or bool(self.ids) or self.session is not None or self.reason is not None
+
+
+@dataclass
+class ReplayReport:
+    """What a replay did (or, dry, would do)."""
+
+    replayed: list[dict[str, str]] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    left: int = 0
+    dry_run: bool = False
+
+
+def replayed_attributes(letter: DeadLetter) -> dict[str, str]:
+    """The attributes a replayed message carries: its own minus the dead-letter ones, plus the marker."""
+    kept = {k: v for k, v in letter.attributes.items() if k not in DROPPED and v}
+    kept[attr.REPLAY] = letter.message_id
+    return kept
+
+
+def _send_back(sqs: SQSClient, source_url: str, letter: DeadLetter) -> str:
+    response = sqs.send_message(
+        QueueUrl=source_url,
+        MessageBody=letter.body,
+        MessageGroupId=letter.group_id,
+        MessageDeduplicationId=f"replay:{letter.message_id}",
+        MessageAttributes={
+            name: {"DataType": "String", "StringValue": value}
+            for name, value in replayed_attributes(letter).items()
+        },
+    )
+    return response["MessageId"]
+
+
+def replay(
+    target: OpsTarget,
+    sqs: SQSClient,
+    dlq: str,
+    urls: Mapping[str, str],
+    select: ReplayFilter,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[DeadLetter], None] | None = None,
+) -> ReplayReport:
+    """Replay the selected letters of `dlq` (`urls` holds the DLQ's and its source queue's URLs).
+
+    Letters go back in the order the DLQ serves them (per session, the order they were dead-lettered).
+    Safe to run again, and to interrupt: see the module docstring.
+    """
+    from .target import ops_errors
+
+    report = ReplayReport(dry_run=dry_run)
+    dlq_url = urls[dlq]
+    wait_s = 0 if target.loopback else 1
+    held: dict[str, DeadLetter] = {}
+    try:
+        while True:
+            with ops_errors(target, f"reading {dlq}"):
+                batch = [
+                    DeadLetter.from_sqs(dlq, raw)
+                    for raw in receive_batch(sqs, dlq_url, REPLAY_HIDE_S, wait_s)
+                ]
+            fresh = [letter for letter in batch if letter.message_id not in held]
+            if not fresh:
+                break
+            for letter in fresh:
+                if letter.foreign:
+                    report.foreign.append(letter.message_id)
+                if dry_run or not select.matches(letter):
+                    held[letter.message_id] = letter
+                    if dry_run and select.matches(letter):
+                        report.replayed.append(_line(letter, ""))
+                    continue
+                source = letter.source_queue
+                with ops_errors(target, f"SendMessage {source}"):
+                    new_id = _send_back(sqs, urls[source], letter)
+                with ops_errors(target, f"DeleteMessage {dlq}"):
+                    sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=letter.receipt_handle)
+                report.replayed.append(_line(letter, new_id))
+                if progress is not None:
+                    progress(letter)
+    finally:
+        with ops_errors(target, f"giving back {dlq}"):
+            give_back(sqs, dlq_url, [letter.receipt_handle for letter in held.values()])
+    report.left = len(held) - (len(report.replayed) if dry_run else 0)
+    return report
+
+
+def _line(letter: DeadLetter, new_id: str) -> dict[str, str]:
+    return {
+        "id": letter.message_id,
+        "session": letter.field("session_key") or letter.group_id,
+        "to": letter.source_queue,
+        "new_id": new_id,
+    }
+
+
+def start_server_side_redrive(target: OpsTarget, sqs: SQSClient, urls: Mapping[str, str], dlq: str) -> str:
+    """Start SQS's `StartMessageMoveTask` from `dlq` to its source queue; returns the task handle.
+
+    Raises `RedriveUnsupported` on an endpoint without the API (the loopback one is known not to have it,
+    and is not asked: moto answers an unknown action with a 500 that botocore retries).
+    """
+    from .target import ops_errors
+
+    if target.loopback:
+        raise RedriveUnsupported(f"{target.where} has no StartMessageMoveTask (moto)")
+    source = dlq.removesuffix("-dlq.fifo") + ".fifo"
+    with ops_errors(target, "GetQueueAttributes QueueArn"):
+        arns = {
+            name: sqs.get_queue_attributes(QueueUrl=urls[name], AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            for name in (dlq, source)
+        }
+    try:
+        response = sqs.start_message_move_task(SourceArn=arns[dlq], DestinationArn=arns[source])
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in {"UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", "InvalidAction"}:
+            raise RedriveUnsupported(f"{target.where} refused StartMessageMoveTask ({code})") from exc
+        with ops_errors(target, "StartMessageMoveTask"):
+            raise
+    return response["TaskHandle"]

@@ -1,0 +1,94 @@
+"""`clawbus dashboard`: the dashboard page ingress serves, against any endpoint and prefix.
+
+It runs only the dashboard routes (`/dashboard`, `/dashboard/api/series`) in a small local server, so
+an operator can watch an AWS deployment (whose ingress is a Lambda) the way the embedded default shows
+itself. Turn figures come from a dispatcher log file when there is one (`--dispatcher-log`, default the
+embedded default's); in AWS the page links the CloudWatch dashboard, which has them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from clawbus.bus.aws import open_clients
+from clawbus.bus.errors import ClawbusError
+from clawbus.bus.logging import configure_logging
+from clawbus.bus.serve import serve_asgi
+from clawbus.bus.settings import BusSettings, Settings
+from clawbus.ingress.http.dashboard import (
+    Dashboard,
+    DispatcherLogTurns,
+    NoTurns,
+    TurnSource,
+    dashboard_routes,
+)
+
+from .console import Console
+from .ops_target import add_target_arguments, target_from
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`dashboard`'s flags."""
+    add_target_arguments(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8788, help="port to serve on (default 8788)")
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between samples (default 2)")
+    parser.add_argument(
+        "--dispatcher-log",
+        type=Path,
+        help="the dispatcher's JSON log, for turns per minute and latency "
+        "(default <data-dir>/logs/dispatcher.log on the loopback API; none in AWS)",
+    )
+
+
+def create_app(settings: Settings, turns: TurnSource, interval_s: float) -> Starlette:
+    """The dashboard alone, with its own SQS client for the life of the app."""
+    holder: list[Dashboard] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with open_clients(settings, "sqs") as clients:
+            assert clients.sqs
+            holder[:] = [Dashboard.for_settings(clients.sqs, settings, turns, interval_s)]
+            yield
+
+    async def home(_request: object) -> Response:
+        return RedirectResponse("/dashboard")
+
+    return Starlette(routes=[Route("/", home), *dashboard_routes(lambda: holder[0])], lifespan=lifespan)
+
+
+def run_dashboard(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    """Serve until Ctrl-C."""
+    try:
+        target = target_from(args, settings)
+    except ClawbusError as exc:
+        console.error(f"dashboard: {exc}")
+        return 2
+    if target.aws.profile:
+        os.environ["AWS_PROFILE"] = target.aws.profile  # aiobotocore's session reads the profile from here
+    scoped = settings.model_copy(update={"aws": target.aws, "bus": BusSettings(prefix=target.prefix)})
+    log = args.dispatcher_log or (
+        settings.local.data_dir / "logs" / "dispatcher.log" if target.loopback else None
+    )
+    turns: TurnSource = DispatcherLogTurns(log) if log is not None else NoTurns()
+    configure_logging(settings.log_level)
+    console.print(
+        f"dashboard for {target.prefix} at {target.where}: http://{args.host}:{args.port}/dashboard"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            serve_asgi(
+                create_app(scoped, turns, args.interval), host=args.host, port=args.port, stage="dashboard"
+            )
+        )
+    return 0

@@ -1,0 +1,83 @@
+"""`clawbus dashboard` in headless Chromium: its charts show a queue filling and draining."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clawbus.bus.topology import inbound_queue_name
+
+from ..conftest import Bus
+from ..helpers import free_port, stage, stage_supervisor
+from ..pipeline.test_webchat_browser import CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+FILL = 6
+
+
+@pytest.fixture
+def dashboard_url(bus: Bus, tmp_path: Path) -> Iterator[str]:
+    """`clawbus dashboard` against this test's bus, as its own process."""
+    port = free_port()
+    supervisor = stage_supervisor(tmp_path / "logs", {**bus.env, "CLAWBUS_LOCAL__DATA_DIR": str(tmp_path)})
+    supervisor.start(
+        stage("dashboard", "dashboard.started", "dashboard", "--port", str(port), "--interval", "0.5")
+    )
+    yield f"http://127.0.0.1:{port}/dashboard"
+    codes = supervisor.stop_all()
+    assert all(code == 0 for _, code in codes), codes
+
+
+def _values(attribute: str | None) -> list[int]:
+    return [int(v) for v in (attribute or "").split(",") if v]
+
+
+async def test_the_inbound_chart_shows_the_queue_filling_then_draining(bus: Bus, dashboard_url: str) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    sqs = bus.client("sqs")
+    url = bus.queue_url(inbound_queue_name(bus.prefix))
+    chromium = os.environ.get("CLAWBUS_CHROMIUM", "/usr/bin/chromium")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(dashboard_url)
+            await expect(page.locator("#status")).to_contain_text("live", timeout=15_000)
+            visible = page.locator('#chart-inbound polyline[data-series="visible"]')
+
+            for i in range(FILL):
+                sqs.send_message(
+                    QueueUrl=url, MessageBody="{}", MessageGroupId=f"g{i}", MessageDeduplicationId=f"m{i}"
+                )
+            await expect(visible).to_have_attribute(
+                "data-values", re.compile(rf"(^|,){FILL}$"), timeout=15_000
+            )
+
+            drained = 0
+            while drained < FILL:
+                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                for message in got:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                drained += len(got)
+            await expect(visible).to_have_attribute(
+                "data-values", re.compile(rf",{FILL}(,\d+)*,0$"), timeout=15_000
+            )
+
+            values = _values(await visible.get_attribute("data-values"))
+            assert max(values) == FILL
+            assert values[-1] == 0
+            assert values.index(FILL) < len(values) - 1  # the peak came before the drain, on one line
+            points = (await visible.get_attribute("points")) or ""
+            assert len(points.split()) == len(values)  # drawn, one point per sample
+            await expect(page.locator("#chart-inbound .legend")).to_contain_text("visible: 0")
+            await expect(page.locator("#chart-dlq polyline")).to_have_count(6)
+        finally:
+            await browser.close()
