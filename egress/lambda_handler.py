@@ -56,7 +56,7 @@ def message_from_record(record: Mapping[str, Any]) -> ReceivedMessage:
 
 async def process_records(
     records: Sequence[Mapping[str, Any]],
-    handle: Callable[[ReceivedMessage], Awaitable[None]],
+    handle: Callable[[list[ReceivedMessage]], Awaitable[None]],
     dead_letter: DeadLetterFn,
     give_back: GiveBackFn,
     max_receives: int = DLQ_MAX_RECEIVE_COUNT,
@@ -70,7 +70,7 @@ async def process_records(
             failed.append(message.message_id)
             continue
         try:
-            await handle(message)
+            await handle([message])
         except Exception as exc:  # the batch's outermost guard: classify, never fail the whole batch
             decision = decide(exc, message.receive_count, max_receives)
             if isinstance(decision, DeadLetter):

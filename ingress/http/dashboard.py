@@ -4,7 +4,7 @@
 `GET /dashboard/api/series`, which samples every queue's `GetQueueAttributes` at most once per interval
 and keeps the history in this process's memory (so history starts when someone first looks). Turn
 figures come from a pluggable `TurnSource`: on the embedded default, the dispatcher's JSON log
-(`dispatcher.message.handled` with `duration_ms`, the same event the Terraform's CloudWatch metric
+(`dispatcher.turn.completed` with `duration_ms`, the same event the Terraform's CloudWatch metric
 filters count in AWS). In AWS, the CloudWatch dashboard the Terraform creates is the counterpart; the
 page links it.
 """
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
 
 HISTORY = 900  # samples kept per queue (30 minutes at the default 2 s)
-TURN_EVENT = "dispatcher.message.handled"
+TURN_EVENT = "dispatcher.turn.completed"
 _PAGE = "dashboard.html"
 
 

@@ -1,6 +1,6 @@
 # What operators watch: one dashboard per deployment and alarms to an SNS topic.
 # Stage metrics come from the JSON log lines' stable `event` names (STYLE.md §6) through metric filters:
-#   dispatcher.message.handled (turns, duration_ms), dispatcher.message.dead_lettered / .retry_later,
+#   dispatcher.turn.completed (turns, duration_ms), dispatcher.message.dead_lettered / .retry_later,
 #   egress.send.completed (sends), egress.send.throttled (429s from a platform).
 
 locals {
@@ -9,8 +9,8 @@ locals {
   # name => [log group key, filter pattern, metric value]
   log_metrics = merge(
     {
-      DispatcherTurns       = ["dispatcher", "{ $.event = \"dispatcher.message.handled\" }", "1"]
-      DispatcherTurnLatency = ["dispatcher", "{ $.event = \"dispatcher.message.handled\" }", "$.duration_ms"]
+      DispatcherTurns       = ["dispatcher", "{ $.event = \"dispatcher.turn.completed\" }", "1"]
+      DispatcherTurnLatency = ["dispatcher", "{ $.event = \"dispatcher.turn.completed\" }", "$.duration_ms"]
       DispatcherErrors      = ["dispatcher", "{ $.event = \"dispatcher.message.dead_lettered\" }", "1"]
       DispatcherRetries     = ["dispatcher", "{ $.event = \"dispatcher.message.retry_later\" }", "1"]
     },
