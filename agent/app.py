@@ -8,12 +8,14 @@ session id AgentCore sends (`X-Amzn-Bedrock-AgentCore-Runtime-Session-Id`) is lo
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from clawbus.bus.errors import ClawbusError, RetryableError
@@ -22,6 +24,7 @@ from clawbus.bus.logging import log_event, session_ref
 from clawbus.schemas import AgentError, AgentResponse, EnvelopeError, TurnStatus, parse_agent_request
 
 from .providers import ModelProvider
+from .streaming import split_blocks
 from .turn import run_turn
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,14 @@ class _Health:
         if status != self.status:
             self.status = status
             self.changed_at = int(time.time())
+
+
+async def _sse(response: AgentResponse) -> AsyncIterator[str]:
+    """The response as server-sent events: each block as `{"text": …}`, then the response without parts."""
+    for part in response.parts:
+        for block in split_blocks(part):
+            yield f"data: {json.dumps({'text': block})}\n\n"
+    yield f"data: {response.model_copy(update={'parts': ()}).to_wire()}\n\n"  # the text went as blocks
 
 
 def create_app(provider: ModelProvider, max_request_bytes: int = 1_048_576) -> Starlette:
@@ -86,6 +97,8 @@ def create_app(provider: ModelProvider, max_request_bytes: int = 1_048_576) -> S
             status=response.status.value,
             duration_ms=round((time.monotonic() - started) * 1000, 1),
         )
+        if turn.stream and response.status is TurnStatus.OK:
+            return StreamingResponse(_sse(response), media_type="text/event-stream")
         return Response(response.to_wire(), media_type="application/json")
 
     return Starlette(routes=[Route("/ping", ping), Route("/invocations", invocations, methods=["POST"])])

@@ -27,6 +27,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from .batching import Batcher
 from .errors import ClawbusError, RetryableError
 from .logging import log_event
+from .metrics import stage_metrics
 from .queues import Queue, ReceivedMessage
 from .redrive import DeadLetter, decide
 from .visibility import VisibilityKeeper
@@ -109,6 +110,7 @@ class FifoConsumer:
         self._deleter: Batcher[ReceivedMessage] = Batcher(queue.delete_batch)
         self._keeper = VisibilityKeeper(queue, config.visibility_timeout_s)
         self.stats = ConsumerStats()
+        self._metrics = stage_metrics(config.stage)
 
     @property
     def in_flight(self) -> int:
@@ -180,6 +182,7 @@ class FifoConsumer:
             self.stats.receives += 1
             self.stats.last_receive_at = time.monotonic()
         self._in_flight += len(batch)
+        self._metrics.flight(len(batch))
         self._keeper.track(batch)
         return batch
 
@@ -196,6 +199,7 @@ class FifoConsumer:
                 await self._give_back(plan.deferred, plan.defer_s)
         finally:
             self._in_flight -= len(run)
+            self._metrics.flight(-len(run))
             self._keeper.untrack(run)
             async with self._room:
                 self._room.notify_all()
@@ -213,6 +217,7 @@ class FifoConsumer:
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         self.stats.retried += 1
+                        self._metrics.outcome("retried")
                     await self._handler(unit)
         except asyncio.CancelledError:
             await asyncio.shield(self._give_back(unit, 0))
@@ -221,6 +226,8 @@ class FifoConsumer:
             return await self._failed(unit, exc)
         await asyncio.shield(self._delete(unit))
         self.stats.handled += len(unit)
+        self._metrics.outcome("handled", len(unit))
+        self._metrics.took((time.monotonic() - started) * 1000)
         log_event(  # DEBUG: the stage's handler logs the one INFO line per message
             logger,
             f"{self._config.stage}.message.handled",
@@ -260,6 +267,7 @@ class FifoConsumer:
     async def _give_back(self, messages: Sequence[ReceivedMessage], delay_s: int) -> None:
         self._keeper.untrack(messages)
         self.stats.given_back += len(messages)
+        self._metrics.outcome("given_back", len(messages))
         for message in messages:
             await _quietly(self._queue.set_visibility(message, delay_s))
 
@@ -268,6 +276,7 @@ class FifoConsumer:
         await self._dlq.dead_letter(message, error, stage=self._config.stage, source=self._queue.name)
         await self._queue.delete(message)
         self.stats.dead_lettered += 1
+        self._metrics.outcome("dead_lettered")
         log_event(
             logger,
             f"{self._config.stage}.message.dead_lettered",

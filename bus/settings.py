@@ -117,6 +117,7 @@ class DispatcherSettings(BaseModel):
     queue: QueueSettings = QueueSettings()
     typing_after_ms: int = Field(default=1000, ge=0)  # show typing only on turns slower than this
     typing_every_s: float = Field(default=5.0, gt=0)  # keep it alive on long turns
+    block_streaming: bool = False  # publish the agent's answer block by block as it streams
     send_user_id: bool = False  # pass runtimeUserId (needs bedrock-agentcore:InvokeAgentRuntimeForUser)
     health_port: int | None = None  # serve GET /healthz here (ECS health checks); off when unset
     claim_check_bytes: int = Field(default=240_000, ge=1024)  # SNS takes 256 KiB with attributes

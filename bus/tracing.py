@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from opentelemetry import propagate, trace
+from opentelemetry import metrics, propagate, trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -20,12 +21,13 @@ _configured = False
 
 
 def configure_tracing(service: str) -> None:
-    """Install a tracer provider for this process (ids are real; exporting is configured by OTEL_* env)."""
+    """Install tracer and meter providers for this process: real ids and instruments, no exporter yet."""
     global _configured
     if _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": f"clawbus-{service}"}))
-    trace.set_tracer_provider(provider)
+    resource = Resource.create({"service.name": f"clawbus-{service}"})
+    trace.set_tracer_provider(TracerProvider(resource=resource))
+    metrics.set_meter_provider(MeterProvider(resource=resource))
     _configured = True
 
 

@@ -17,6 +17,7 @@ parse are the real ones. AgentCore's modelled errors are classified here, once:
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -66,20 +67,32 @@ def classify_agentcore_error(exc: ClientError) -> ClawbusError:
     return kind(message)
 
 
+def parse_sse_line(line: str) -> str | AgentResponse | None:
+    """One `data:` line of the agent's event stream: a text block, the final response, or nothing."""
+    if not line.startswith("data:"):
+        return None
+    data: Any = json.loads(line[5:].strip() or "null")
+    if isinstance(data, dict) and "schema_version" in data:
+        return parse_agent_response(json.dumps(data))
+    if isinstance(data, dict) and isinstance(data.get("text"), str):
+        return str(data["text"])
+    return data if isinstance(data, str) else None
+
+
 def _response_from_sse(body: bytes) -> AgentResponse:
-    """The turn's response from a `text/event-stream` body: text chunks, or a final response object."""
-    parts: list[str] = []
+    """The turn's response from a whole `text/event-stream` body: its blocks, under its final object."""
+    blocks: list[str] = []
+    final: AgentResponse | None = None
     for line in body.decode("utf-8", errors="replace").splitlines():
-        if not line.startswith("data:"):
-            continue
-        data: Any = json.loads(line[5:].strip() or "null")
-        if isinstance(data, dict) and "schema_version" in data:
-            return parse_agent_response(json.dumps(data))
-        if isinstance(data, dict) and isinstance(data.get("text"), str):
-            parts.append(data["text"])
-        elif isinstance(data, str):
-            parts.append(data)
-    return AgentResponse(parts=("".join(parts),) if parts else ())
+        item = parse_sse_line(line)
+        if isinstance(item, str):
+            blocks.append(item)
+        elif item is not None:
+            final = item
+    joined = ("".join(blocks),) if blocks else ()
+    if final is None:
+        return AgentResponse(parts=joined)
+    return final if final.parts else final.model_copy(update={"parts": joined})
 
 
 class AgentCoreInvoker:
@@ -92,12 +105,7 @@ class AgentCoreInvoker:
         self._settings = settings
         self._send_user_id = send_user_id
 
-    async def invoke(self, request: AgentRequest, *, traceparent: str | None = None) -> AgentResponse:
-        """Run the turn; raises a classified `ClawbusError` on failure.
-
-        Safe to retry: the request carries the turn's stable `reply_id`, and the runtime session id is
-        derived from the session key, so a retry lands in the same AgentCore session.
-        """
+    def _arguments(self, request: AgentRequest, traceparent: str | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "agentRuntimeArn": self._settings.runtime_arn,
             "qualifier": self._settings.qualifier,
@@ -111,6 +119,15 @@ class AgentCoreInvoker:
         sender = request.events[-1].sender
         if self._send_user_id and sender is not None:
             kwargs["runtimeUserId"] = f"{request.events[-1].channel}:{sender.id}"[:1024]
+        return kwargs
+
+    async def invoke(self, request: AgentRequest, *, traceparent: str | None = None) -> AgentResponse:
+        """Run the turn; raises a classified `ClawbusError` on failure.
+
+        Safe to retry: the request carries the turn's stable `reply_id`, and the runtime session id is
+        derived from the session key, so a retry lands in the same AgentCore session.
+        """
+        kwargs = self._arguments(request, traceparent)
         try:
             with map_aws_errors("InvokeAgentRuntime"):
                 try:
@@ -127,10 +144,49 @@ class AgentCoreInvoker:
             )
         except (EnvelopeError, json.JSONDecodeError) as exc:
             raise Unavailable(f"InvokeAgentRuntime: the agent's response is not valid ({exc})") from exc
-        if result.status is TurnStatus.ERROR:
-            error = result.error
-            detail = f"agent turn failed: {error.type if error else 'unknown'}"
-            if error is not None and error.retryable:
-                raise Unavailable(detail)
-            raise AgentRejected(detail)
-        return result
+        return _checked(result)
+
+    async def stream(
+        self, request: AgentRequest, *, traceparent: str | None = None
+    ) -> AsyncIterator[str | AgentResponse]:
+        """Run the turn with block streaming: yield each text block as it arrives, then the response.
+
+        Raises a classified `ClawbusError` like `invoke` (possibly after some blocks were yielded).
+        """
+        kwargs = self._arguments(request.model_copy(update={"stream": True}), traceparent)
+        kwargs["accept"] = "text/event-stream"
+        blocks: list[str] = []
+        final: AgentResponse | None = None
+        try:
+            with map_aws_errors("InvokeAgentRuntime"):
+                try:
+                    response = await self._client.invoke_agent_runtime(**kwargs)
+                    async with response["response"] as stream:
+                        if not response.get("contentType", "").startswith("text/event-stream"):
+                            final = parse_agent_response(await stream.read())
+                        else:
+                            async for raw in stream.iter_lines():
+                                item = parse_sse_line(raw.decode("utf-8", errors="replace"))
+                                if isinstance(item, str):
+                                    blocks.append(item)
+                                    yield item
+                                elif item is not None:
+                                    final = item
+                except ClientError as exc:
+                    raise classify_agentcore_error(exc) from exc
+        except (EnvelopeError, json.JSONDecodeError) as exc:
+            raise Unavailable(f"InvokeAgentRuntime: the agent's stream is not valid ({exc})") from exc
+        if final is None:
+            final = AgentResponse(parts=("".join(blocks),) if blocks else ())
+        yield _checked(final)
+
+
+def _checked(result: AgentResponse) -> AgentResponse:
+    """`result`, or the classified error it reports."""
+    if result.status is TurnStatus.ERROR:
+        error = result.error
+        detail = f"agent turn failed: {error.type if error else 'unknown'}"
+        if error is not None and error.retryable:
+            raise Unavailable(detail)
+        raise AgentRejected(detail)
+    return result

@@ -27,7 +27,14 @@ from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.settings import DispatcherSettings
 from clawbus.bus.tracing import current_traceparent, extract_context, inject_context, tracer
-from clawbus.dispatcher.core import Pending, build_reply, build_request, plan_turns, typing_signal
+from clawbus.dispatcher.core import (
+    Pending,
+    block_reply,
+    build_reply,
+    build_request,
+    plan_turns,
+    typing_signal,
+)
 from clawbus.schemas import (
     AgentRequest,
     AgentResponse,
@@ -45,9 +52,13 @@ _tracer = tracer(__name__)
 
 
 class Agent(Protocol):
-    """Runs one turn (AgentCore in production; anything with this method in a test)."""
+    """Runs one turn (AgentCore in production; anything with these methods in a test)."""
 
     async def invoke(self, request: AgentRequest, *, traceparent: str | None = None) -> AgentResponse: ...
+
+    def stream(
+        self, request: AgentRequest, *, traceparent: str | None = None
+    ) -> AsyncIterator[str | AgentResponse]: ...
 
 
 class ReplyPublisher(Protocol):
@@ -164,13 +175,19 @@ class TurnHandler:
         started = time.monotonic()
         request = build_request(events)
         async with self._typing(request):
-            response = await self._agent.invoke(request, traceparent=current_traceparent())
-        reply = build_reply(request, response, self._clock())
-        publications = (await self._publication(reply),) if reply is not None else ()
+            if self._settings.block_streaming:
+                publications = await self._streamed(request)
+            else:
+                response = await self._agent.invoke(request, traceparent=current_traceparent())
+                reply = build_reply(request, response)
+                publications = [await self._publication(reply)] if reply is not None else []
         stored = await self._ledger.record(
-            [e.event_id for e in events], StoredTurn(request.reply_id, publications), now
+            [e.event_id for e in events], StoredTurn(request.reply_id, tuple(publications)), now
         )
-        await self._publish(stored)
+        if not self._settings.block_streaming:
+            await self._publish(stored)
+        elif stored.reply_id != request.reply_id or stored.publications != tuple(publications):
+            await self._publish(stored)  # an earlier run's record stands: its blocks (dropped by id if sent)
         self.turns += 1
         last = events[-1]
         log_event(
@@ -181,9 +198,19 @@ class TurnHandler:
             reply_id=request.reply_id,
             channel=last.channel,
             session=session_ref(last.session_key),
-            parts=len(reply.parts) if reply else 0,
+            parts=len(publications),
             duration_ms=round((time.monotonic() - started) * 1000, 1),
         )
+
+    async def _streamed(self, request: AgentRequest) -> list[Publication]:
+        """Run the turn with block streaming, publishing each block the moment it arrives."""
+        publications: list[Publication] = []
+        async for item in self._agent.stream(request, traceparent=current_traceparent()):
+            if isinstance(item, str) and item:
+                publication = await self._publication(block_reply(request, item, len(publications)))
+                await self._send(publication)
+                publications.append(publication)
+        return publications
 
     async def _publication(self, reply: OutboundReply, dedup_id: str | None = None) -> Publication:
         return Publication(

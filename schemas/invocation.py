@@ -18,12 +18,17 @@ from .inbound import InboundEvent
 
 
 class AgentRequestV1(WireModel):
-    """One turn: the events it consumes (one, or several merged in `collect` mode), in order."""
+    """One turn: the events it consumes (one, or several merged in `collect` mode), in order.
+
+    `stream` asks for block streaming: the agent answers `text/event-stream`, one `data: {"text": …}`
+    event per block as it is ready, then `data: <AgentResponse>` as the last event.
+    """
 
     schema_version: Literal[1] = 1
     session_key: str = Field(min_length=1)
     reply_id: str = Field(min_length=1)
     events: tuple[InboundEvent, ...] = Field(min_length=1)
+    stream: bool = False
 
 
 class TurnStatus(StrEnum):

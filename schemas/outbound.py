@@ -36,7 +36,9 @@ class OutboundReplyV1(WireModel):
     """Version 1 of the outbound envelope.
 
     `reply_id` is stable for a turn (derived from the events it consumed), so a retried turn publishes the
-    same id and egress can refuse to send it twice.
+    same id and egress can refuse to send it twice. `created_at` is stable too: the time the answered
+    message was received (plus the block's index in microseconds when streamed), so a re-run turn's
+    reply sorts and deduplicates exactly like the first run's.
     """
 
     schema_version: Literal[1] = 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from clawbus.schemas import (
     AgentRequest,
@@ -36,10 +36,11 @@ def reply_target(event: InboundEvent) -> ReplyTarget:
     return ReplyTarget(chat_id=chat)
 
 
-def build_reply(request: AgentRequest, response: AgentResponse, now: datetime) -> OutboundReply | None:
+def build_reply(request: AgentRequest, response: AgentResponse) -> OutboundReply | None:
     """The reply envelope for a finished turn, or None when the agent chose silence (no parts).
 
-    The reply goes back where the turn's last event came from, with the turn's stable `reply_id`.
+    The reply goes back where the turn's last event came from, with the turn's stable `reply_id` and a
+    stable `created_at` (when that event was received), so a re-run turn's reply is the same envelope.
     """
     parts = tuple(ReplyPart(index=i, text=text) for i, text in enumerate(response.parts) if text)
     if not parts:
@@ -54,7 +55,23 @@ def build_reply(request: AgentRequest, response: AgentResponse, now: datetime) -
         target=reply_target(last),
         parts=parts,
         final=True,
-        created_at=now,
+        created_at=last.received_at,
+    )
+
+
+def block_reply(request: AgentRequest, text: str, index: int) -> OutboundReply:
+    """One streamed block of a turn's answer, published as it arrives (`<reply_id>-b<index>`, in order)."""
+    last = request.events[-1]
+    return OutboundReply(
+        reply_id=f"{request.reply_id}-b{index}",
+        in_reply_to=tuple(e.event_id for e in request.events),
+        session_key=request.session_key,
+        channel=last.channel,
+        account_id=last.account_id,
+        target=reply_target(last),
+        parts=(ReplyPart(index=0, text=text),),
+        final=False,
+        created_at=last.received_at + timedelta(microseconds=index + 1),
     )
 
 
