@@ -115,7 +115,7 @@ class DispatcherSettings(BaseModel):
     max_attempts: int = Field(default=3, ge=1)
     shutdown_grace_s: float = 20.0
     queue: QueueSettings = QueueSettings()
-    typing_after_ms: int = Field(default=1000, ge=0)  # show typing only on turns slower than this
+    typing_after_ms: int = Field(default=2000, ge=0)  # a reply within 2 s needs no typing indicator
     typing_every_s: float = Field(default=5.0, gt=0)  # keep it alive on long turns
     block_streaming: bool = False  # publish the agent's answer block by block as it streams
     send_user_id: bool = False  # pass runtimeUserId (needs bedrock-agentcore:InvokeAgentRuntimeForUser)

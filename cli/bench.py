@@ -44,6 +44,7 @@ RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/clawbus_
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`bench`'s flags."""
+    parser.add_argument("--logs", type=Path, help="keep the stages' logs in this folder (default: discarded)")
     parser.add_argument("--sessions", type=int, default=64, help="sessions in the floor/pipeline workload")
     parser.add_argument("--turns", type=int, default=10, help="messages per session in that workload")
     parser.add_argument("--depth", type=int, default=100, help="most messages fed ahead of the collector")
@@ -88,6 +89,7 @@ class Bench:
             "PYTHONUNBUFFERED": "1",
         }
         self.supervisor = Supervisor(workdir / "logs", env)
+        self.workdir = workdir
         self.settings = Settings.model_validate(
             {"aws": {"endpoint_url": self.endpoint}, "bus": {"prefix": PREFIX}}
         )
@@ -161,13 +163,14 @@ class Bench:
     async def run(self) -> dict[str, Any]:
         args = self.args
         shape = (args.sessions, args.turns)
-        verdicts: list[dict[str, int]] = []
+        verdicts: dict[str, dict[str, int]] = {}
 
         self.say(f"floor: bare relay over {shape[0]} sessions x {shape[1]} messages (depth ≤ {args.depth})")
         floor_work = Workload("flr", *shape)
         elapsed, ledger = await self.through(floor_work, "relay", args.depth)
         floor = floor_work.total / elapsed
-        verdicts.append(ledger.verdict(floor_work))
+        verdicts["floor"] = ledger.verdict(floor_work)
+        redeliveries = ledger.redelivered
 
         self.say("pipeline: the dispatcher over the same workload shape (stub agent, latency 0)")
         self.start_dispatcher()
@@ -176,7 +179,8 @@ class Bench:
         elapsed, ledger = await self.through(pipe_work, "dispatcher", args.depth)
         after = self.health()
         pipeline = pipe_work.total / elapsed
-        verdicts.append(ledger.verdict(pipe_work))
+        verdicts["pipeline"] = ledger.verdict(pipe_work)
+        redeliveries += ledger.redelivered
         turns = after["turns"] - before["turns"]
         requests = sum(
             after["aws_requests"].get(s, 0) - before["aws_requests"].get(s, 0)
@@ -188,7 +192,8 @@ class Bench:
         lat_work = Workload("lat", 128, 4)
         elapsed, ledger = await self.through(lat_work, "dispatcher", 256)
         achieved = lat_work.total / elapsed
-        verdicts.append(ledger.verdict(lat_work))
+        verdicts["latency_1s"] = ledger.verdict(lat_work)
+        redeliveries += ledger.redelivered
 
         memory = await self.memory_at_in_flight(args.in_flight)
 
@@ -213,7 +218,7 @@ class Bench:
         )
 
         capacity = pipeline
-        total = {k: sum(v[k] for v in verdicts) for k in ("order_violations", "duplicates", "lost")}
+        total = {k: sum(v[k] for v in verdicts.values()) for k in ("order_violations", "duplicates", "lost")}
         return {
             "floor_msgs_per_s": round(floor, 1),
             "pipeline_msgs_per_s": round(pipeline, 1),
@@ -224,6 +229,8 @@ class Bench:
             "naive_turns_per_s": round(naive, 3),
             "speedup_vs_naive": round(achieved / naive, 1),
             **total,
+            "checks_by_phase": verdicts,
+            "collector_redeliveries": redeliveries,
             "aws_requests_per_turn": round(requests / max(1, turns), 2),
             **memory,
             "workload": {"sessions": args.sessions, "turns": args.turns, "max_depth": args.depth},
@@ -266,8 +273,8 @@ class Bench:
 
 def run_bench(args: argparse.Namespace, console: Console) -> int:
     """Run every phase; print the JSON figures as the last line. Exit 1 when something was lost or doubled."""
-    with tempfile.TemporaryDirectory(prefix="clawbus-bench-") as workdir:
-        bench = Bench(args, console, Path(workdir))
+    with tempfile.TemporaryDirectory(prefix="clawbus-bench-") as scratch:
+        bench = Bench(args, console, args.logs or Path(scratch))
         started = time.monotonic()
         try:
             bench.start()

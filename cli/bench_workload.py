@@ -71,11 +71,18 @@ class Ledger:
     """What the collector saw: per session, the message numbers in arrival order."""
 
     seen: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    message_ids: set[str] = field(default_factory=set)
+    redelivered: int = 0
     count: int = 0
     first_at: float | None = None
     last_at: float | None = None
 
-    def add(self, text: str) -> None:
+    def add(self, message_id: str, text: str) -> None:
+        """Record one received message; the same SQS message again is a redelivery, not a duplicate."""
+        if message_id in self.message_ids:
+            self.redelivered += 1
+            return
+        self.message_ids.add(message_id)
         match = _MARK.search(text)
         if match is None:
             return
@@ -132,7 +139,7 @@ async def collect(sqs: SQSClient, url: str, ledger: Ledger, stop: asyncio.Event)
         messages = response.get("Messages", [])
         for message in messages:
             if '"kind":"typing"' not in message["Body"]:
-                ledger.add(message["Body"])
+                ledger.add(message["MessageId"], message["Body"])
         if messages:
             await sqs.delete_message_batch(
                 QueueUrl=url,
