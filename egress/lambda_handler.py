@@ -20,11 +20,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clawbus.bus.errors import ClawbusError, ConfigError
-from clawbus.bus.logging import log_event
+from clawbus.bus.logging import configure_logging, log_event
 from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.redrive import DeadLetter, decide
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import DLQ_MAX_RECEIVE_COUNT
+from clawbus.bus.tracing import configure_tracing
 
 from .senders import open_channel
 from .worker import EgressHandler
@@ -132,4 +133,7 @@ async def handle_event(event: Mapping[str, Any], settings: Settings) -> dict[str
 def handler(event: dict[str, Any], context: object) -> dict[str, list[dict[str, str]]]:
     """The Lambda entry point (`clawbus.egress.lambda_handler.handler`)."""
     del context
-    return asyncio.run(handle_event(event, Settings()))
+    settings = Settings()
+    configure_logging(settings.log_level)
+    configure_tracing("egress")
+    return asyncio.run(handle_event(event, settings))

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 from clawbus.bus.aws import open_clients
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.settings import Settings
+from clawbus.bus.tracing import configure_tracing
 
 from .webhooks import WebhookRequest, WebhookResponse, Webhooks
 from .wiring import SERVICES, build_intake
@@ -88,5 +89,6 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     if _app is None:
         settings = Settings()
         configure_logging(settings.log_level)
+        configure_tracing("ingress")
         _app = LambdaApp(settings)
     return _app(event, context)

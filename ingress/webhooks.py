@@ -18,14 +18,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry import trace
+
 from clawbus.bus.errors import ClawbusError, InvalidEnvelope, RetryableError, Unauthorized
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
+from clawbus.bus.tracing import tracer
 
 from .core import Parsed, discord, load_json_object, slack, telegram, whatsapp
 from .intake import Intake
 
 logger = logging.getLogger(__name__)
+_tracer = tracer(__name__)
 
 ROUTES = {
     "telegram": "/webhooks/telegram",
@@ -71,7 +75,14 @@ class Webhooks:
         self.enabled = [c for c in ROUTES if getattr(settings, c).configured()]
 
     async def handle(self, request: WebhookRequest) -> WebhookResponse:
-        """Answer one webhook call."""
+        """Answer one webhook call, in an `ingress.receive` span (the trace every later hop joins)."""
+        with _tracer.start_as_current_span("ingress.receive", kind=trace.SpanKind.SERVER) as span:
+            span.set_attribute("url.path", request.path)
+            answer = await self._handle(request)
+            span.set_attribute("http.response.status_code", answer.status)
+            return answer
+
+    async def _handle(self, request: WebhookRequest) -> WebhookResponse:
         channel = next((c for c, path in ROUTES.items() if path == request.path.rstrip("/")), None)
         if channel is None or channel not in self.enabled:
             name = channel or request.path.removeprefix("/webhooks/").split("/", 1)[0]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry import trace
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,6 +26,7 @@ from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings
+from clawbus.bus.tracing import tracer
 from clawbus.ingress.core import WebchatMessageIn, normalise
 from clawbus.ingress.publisher import InboundPublisher
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 logger = logging.getLogger(__name__)
+_tracer = tracer(__name__)
 _POLL_INTERVAL_S = 0.2
 _CONVERSATION = r"[A-Za-z0-9_-]{1,64}"
 
@@ -65,7 +68,14 @@ class WebchatApi:
     table: str
 
     async def post_message(self, request: Request) -> Response:
-        """Enqueue a message typed in WebChat."""
+        """Enqueue a message typed in WebChat, in an `ingress.receive` span every later hop joins."""
+        with _tracer.start_as_current_span("ingress.receive", kind=trace.SpanKind.SERVER) as span:
+            span.set_attribute("url.path", request.url.path)
+            answer = await self._post_message(request)
+            span.set_attribute("http.response.status_code", answer.status_code)
+            return answer
+
+    async def _post_message(self, request: Request) -> Response:
         data = await read_json(request, self.settings.ingress.max_body_bytes)
         if isinstance(data, Response):
             return data

@@ -25,7 +25,7 @@ from clawbus.schemas import (
 )
 
 from ..conftest import FOLLOWUP, Bus, Pipeline, start_pipeline
-from ..helpers import eventually, stage, wait_for
+from ..helpers import eventually, free_port, stage, wait_for
 from ..pipeline.webchat_client import post, replies
 
 ECHO = "(offline echo model) You said: "
@@ -239,5 +239,37 @@ async def test_collect_mode_answers_quick_lines_in_one_turn(bus: Bus, tmp_path: 
             await asyncio.sleep(2.5)
             assert await texts(client, "typist") == got == [ECHO + "first line\nsecond line\nthird line"]
             assert agent_turns(running) == 1
+    finally:
+        assert all(code == 0 for _, code in running.stop())
+
+
+async def test_a_turn_longer_than_the_visibility_timeout_runs_once(crashable: Pipeline) -> None:
+    await fault(crashable, "marathon", delay_s=14)  # the queue would hand it out again after 10 s
+    async with httpx.AsyncClient(base_url=crashable.ingress_url, timeout=30) as client:
+        await post(client, "marathon", "take longer than the timeout")
+        assert await until_answered(client, "marathon", 1, timeout=40) == [
+            ECHO + "take longer than the timeout"
+        ]
+        await asyncio.sleep(3)
+        assert len(await texts(client, "marathon")) == 1
+    assert agent_turns(crashable) == 1
+
+
+async def test_the_dispatcher_reports_its_health_for_container_checks(bus: Bus, tmp_path: Path) -> None:
+    port = free_port()
+    running = start_pipeline(
+        bus, tmp_path / "logs", {**FOLLOWUP, "CLAWBUS_DISPATCHER__HEALTH_PORT": str(port)}
+    )
+    try:
+        async with httpx.AsyncClient(base_url=running.ingress_url, timeout=30) as client:
+            await post(client, "healthy", "hi")
+            await until_answered(client, "healthy", 1)
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert health.status_code == 200
+        report = health.json()
+        assert report["healthy"] is True
+        assert report["turns"] == 1
+        assert report["in_flight"] == 0
+        assert report["aws_requests"]["sqs"] >= 1
     finally:
         assert all(code == 0 for _, code in running.stop())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 
@@ -51,3 +52,28 @@ async def test_a_resent_message_is_answered_once(pipeline: Pipeline) -> None:
         await asyncio.sleep(2)
         texts = [m["text"] for m in await replies(client, "retry")]
         assert texts == ["(offline echo model) You said: only once", "(offline echo model) You said: after"]
+
+
+async def test_one_trace_runs_from_ingress_through_the_dispatcher_to_egress(
+    shared_pipeline: Pipeline,
+) -> None:
+    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=30) as client:
+        event_id = await post(client, "traced", "follow me")
+
+        async def answered() -> list[dict[str, object]] | None:
+            return await replies(client, "traced") or None
+
+        reply_id = (await eventually(answered, timeout=30, what="the reply"))[0]["reply_id"]
+
+    def logged(stage: str, event: str, key: str, value: object) -> dict[str, object]:
+        lines = (shared_pipeline.log_dir / f"{stage}.log").read_text().splitlines()
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        return next(r for r in records if r.get("event") == event and r.get(key) == value)
+
+    accepted = logged("ingress", "ingress.event.accepted", "event_id", event_id)
+    turn = logged("dispatcher", "dispatcher.turn.completed", "event_id", event_id)
+    sent = logged("egress-webchat", "egress.send.completed", "reply_id", reply_id)
+    assert accepted["trace_id"] == turn["trace_id"] == sent["trace_id"]
+    assert len({accepted["span_id"], turn["span_id"], sent["span_id"]}) == 3  # one span per hop
+    for record in (accepted, turn, sent):  # message text never reaches the logs
+        assert "follow me" not in json.dumps(record)

@@ -11,7 +11,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ..helpers import free_port, wait_for
+from ..conftest import Bus
+from ..helpers import free_port, stage, stage_supervisor, wait_for
 
 
 def clawbus(*args: str) -> list[str]:
@@ -112,4 +113,24 @@ def test_say_without_a_running_pipeline_says_what_to_do() -> None:
     )
     assert result.returncode == 2
     assert "is 'clawbus up' running?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_say_with_nobody_answering_exits_1_and_says_what_was_accepted(bus: Bus, tmp_path: Path) -> None:
+    port = free_port()
+    supervisor = stage_supervisor(tmp_path / "logs", {**bus.env, "CLAWBUS_INGRESS__PORT": str(port)})
+    supervisor.start(stage("ingress", "ingress.started", "ingress"))  # no dispatcher: nothing will answer
+    try:
+        result = subprocess.run(
+            clawbus("say", "hello?", "--url", f"http://127.0.0.1:{port}", "--timeout", "2"),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        assert all(code == 0 for _, code in supervisor.stop_all())
+    assert result.returncode == 1
+    assert "no reply within 2s" in result.stderr
+    assert "was accepted" in result.stderr
     assert "Traceback" not in result.stderr
