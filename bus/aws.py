@@ -139,7 +139,7 @@ async def open_clients(settings: Settings, *services: str) -> AsyncIterator[AwsC
                 url = settings.agentcore.endpoint_url
                 read_timeout = settings.agentcore.read_timeout_s
                 name = "bedrock-agentcore"
-                retries = {"max_attempts": 1, "mode": "standard"}  # we classify and retry ourselves
+                retries = {"total_max_attempts": 1, "mode": "standard"}  # one call: we classify and retry
             else:
                 url = aws.endpoint_url
                 read_timeout = aws.read_timeout_s

@@ -16,7 +16,8 @@ def test_every_package_folder_is_listed_in_pyproject() -> None:
     on_disk = {
         "clawbus." + ".".join(init.parent.relative_to(ROOT).parts)
         for init in ROOT.glob("*/**/__init__.py")
-        if init.parts[len(ROOT.parts)] not in ("tests", "build", "infra") and ".venv" not in init.parts
+        if init.parts[len(ROOT.parts)] not in ("tests", "build", "infra")
+        and not init.parts[len(ROOT.parts)].startswith(".")  # .venv, .venv-checkov, .git …
     }
     assert on_disk - listed == set(), "add these to [tool.setuptools] packages"
     assert listed - on_disk == set(), "these are listed but have no __init__.py"
@@ -30,7 +31,8 @@ def test_no_generic_top_level_names_are_importable(tmp_path: Path) -> None:
         "import importlib.util as u, importlib.metadata as m, json, sys; "
         "owners = m.packages_distributions(); root = sys.argv[1]; "
         "print(json.dumps({n: (s := u.find_spec(n)) is not None and ("
-        "str(s.origin or '').startswith(root) or 'clawbus' in owners.get(n.split('.')[0], [])) for n in "
+        "str(s.origin or '').startswith(root + '/' + n.split('.')[0] + '/') "
+        "or 'clawbus' in owners.get(n.split('.')[0], [])) for n in "
         "('agent', 'schemas', 'bus', 'ingress', 'egress', 'dispatcher', 'cli', 'clawbus.schemas')}))"
     )
     found = json.loads(
