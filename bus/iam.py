@@ -249,6 +249,18 @@ ROLES: dict[str, tuple[Grant, ...]] = {
     ),
     "agent": (
         Grant(
+            sid="AgentWorkspace",
+            resource="agent_workspace",
+            actions=("s3:GetObject", "s3:PutObject"),
+            why="bus.storage.workspace reads and conditionally writes agents/<agentId>/workspace/*",
+        ),
+        Grant(
+            sid="ListAgentWorkspace",
+            resource="state_bucket",
+            actions=("s3:ListBucket",),
+            why="the workspace store lists memory/*.md (a bucket-level action; prefix-limited by condition)",
+        ),
+        Grant(
             sid="PullAgentImage",
             resource="agent_repository",
             actions=("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
@@ -344,7 +356,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "bus/claim_check.py",
         "bus/secret_env.py",
     ),
-    "agent": ("agent",),
+    "agent": ("agent", "bus/storage"),
 }
 
 # Calls made by a shared module that a role imports but never reaches, with the reason.
