@@ -50,6 +50,9 @@ IAM_ACTION_FOR_OPERATION = {
     "s3:DeleteObjects": "s3:DeleteObject",
     # TransactWriteItems is authorised per item by the item's own action; we only put.
     "dynamodb:TransactWriteItems": "dynamodb:PutItem",
+    # Bedrock Runtime's Converse APIs are authorised as InvokeModel[WithResponseStream].
+    "bedrock:Converse": "bedrock:InvokeModel",
+    "bedrock:ConverseStream": "bedrock:InvokeModelWithResponseStream",
 }
 
 
@@ -303,9 +306,8 @@ ROLES: dict[str, tuple[Grant, ...]] = {
         Grant(
             sid="InvokeModels",
             resource="foundation_models",
-            actions=("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
-            source="platform",
-            why="the model the agent calls (var.agent_model_arns; empty with the offline echo model)",
+            actions=("bedrock:InvokeModel",),
+            why="agent.models.bedrock calls Converse (var.agent_model_arns; empty with offline/echo)",
         ),
     ),
     "ecs_execution": (
@@ -376,6 +378,10 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
     },
 }
 UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
+UNUSED_CALLS["agent"] = {
+    "secretsmanager:GetSecretValue": "SecretStr.get_secret_value() on the OpenAI-compatible API key "
+    "(agent.models.openai_compat), not a Secrets Manager call",
+}
 
 # Modules whose AWS calls run with the operator's credentials, not a deployed role.
 OPERATOR_MODULES = ("cli", "bus/provision.py", "bus/local_aws.py", "bus/aws.py", "bus/ops")
