@@ -6,6 +6,7 @@ calls to it.
 from __future__ import annotations
 
 from .app import create_app
-from .providers import ChatMessage, ModelProvider, OfflineEchoProvider, provider_for
+from .runtime import open_runtime
+from .turn import AgentRuntime, run_turn
 
-__all__ = ["ChatMessage", "ModelProvider", "OfflineEchoProvider", "create_app", "provider_for"]
+__all__ = ["AgentRuntime", "create_app", "open_runtime", "run_turn"]

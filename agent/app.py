@@ -3,34 +3,43 @@
 `POST /invocations` takes an `AgentRequest` (JSON) and answers an `AgentResponse`; `GET /ping` answers
 `{"status": "Healthy" | "HealthyBusy", "time_of_last_update": <unix s>}`: busy while a turn runs, so
 AgentCore does not recycle the session mid-turn; the timestamp moves only when the status changes. The
-session id AgentCore sends (`X-Amzn-Bedrock-AgentCore-Runtime-Session-Id`) is logged, hashed. Port 8080.
+session id AgentCore sends (`X-Amzn-Bedrock-AgentCore-Runtime-Session-Id`) names the transcript and is
+logged hashed. Port 8080.
+
+Bad input gets a 4xx with a reason (413 over `max_request_bytes`, 400 for a body that is not an
+invocation). A turn that fails answers 200 with `status: error` and `error: {type, message, retryable}`,
+which the dispatcher classifies: model throttling/5xx/timeouts (after failover) are retryable; a
+conditional-write conflict on the transcript too (the retry re-reads it); anything else is not.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from clawbus.bus.errors import ClawbusError, RetryableError
+from clawbus.bus.errors import ClawbusError, RetryableError, VersionConflict
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.schemas import AgentError, AgentResponse, EnvelopeError, TurnStatus, parse_agent_request
 
-from .providers import ModelProvider
 from .streaming import split_blocks
-from .turn import run_turn
+from .turn import AgentRuntime, run_turn
 
 logger = logging.getLogger(__name__)
 
 SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id"
 REQUEST_ID_HEADER = "x-amzn-bedrock-agentcore-runtime-request-id"
+RuntimeFactory = Callable[[], AbstractAsyncContextManager[AgentRuntime]]
 
 
 class _Health:
@@ -57,9 +66,26 @@ async def _sse(response: AgentResponse) -> AsyncIterator[str]:
     yield f"data: {response.model_copy(update={'parts': ()}).to_wire()}\n\n"  # the text went as blocks
 
 
-def create_app(provider: ModelProvider, max_request_bytes: int = 1_048_576) -> Starlette:
-    """The agent app answering turns with `provider`."""
+def error_response(exc: Exception, model: str) -> AgentResponse:
+    """A failed turn's reply; unclassified exceptions count as retryable (redrive decides)."""
+    retryable = isinstance(exc, RetryableError | VersionConflict) or not isinstance(exc, ClawbusError)
+    message = str(exc) if isinstance(exc, ClawbusError) else "internal error in the agent"
+    return AgentResponse(
+        status=TurnStatus.ERROR,
+        error=AgentError(type=type(exc).__name__, message=message, retryable=retryable),
+        model=model,
+    )
+
+
+def runtime_session_id(request: Request, session_key: str) -> str:
+    """AgentCore's session id, or (called directly, without AgentCore) one derived from the session key."""
+    return request.headers.get(SESSION_HEADER) or "local-" + hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def create_app(runtime: AgentRuntime | RuntimeFactory, max_request_bytes: int = 1_048_576) -> Starlette:
+    """The agent app; `runtime` is ready, or a factory opened for the app's lifetime (its lifespan)."""
     health = _Health()
+    holder: list[AgentRuntime] = [runtime] if isinstance(runtime, AgentRuntime) else []
 
     async def ping(_request: Request) -> Response:
         return JSONResponse({"status": health.status, "time_of_last_update": health.changed_at})
@@ -73,19 +99,16 @@ def create_app(provider: ModelProvider, max_request_bytes: int = 1_048_576) -> S
             turn = parse_agent_request(body)
         except EnvelopeError as exc:
             return JSONResponse({"error": f"invalid invocation: {exc}"}, status_code=400)
-        session = request.headers.get(SESSION_HEADER, "")
+        rt = holder[0]
+        session = runtime_session_id(request, turn.session_key)
         started = time.monotonic()
         health.update(+1)
         try:
-            response = await run_turn(turn, provider)
-        except ClawbusError as exc:
-            response = AgentResponse(
-                status=TurnStatus.ERROR,
-                error=AgentError(
-                    type=type(exc).__name__, message=str(exc), retryable=isinstance(exc, RetryableError)
-                ),
-                model=provider.name,
-            )
+            response = await run_turn(turn, session, rt)
+        except Exception as exc:  # the turn's outermost guard: classify, answer, stay up
+            response = error_response(exc, rt.model.name)
+            level = logging.WARNING if isinstance(exc, ClawbusError) else logging.ERROR
+            log_event(logger, "agent.turn.failed", level, error=type(exc).__name__, reply_id=turn.reply_id)
         finally:
             health.update(-1)
         log_event(
@@ -93,12 +116,27 @@ def create_app(provider: ModelProvider, max_request_bytes: int = 1_048_576) -> S
             "agent.turn.completed",
             reply_id=turn.reply_id,
             session=session_ref(turn.session_key),
-            runtime_session=session_ref(session) if session else None,
+            runtime_session=session_ref(session),
             status=response.status.value,
+            model=response.model,
+            parts=len(response.parts),
             duration_ms=round((time.monotonic() - started) * 1000, 1),
         )
         if turn.stream and response.status is TurnStatus.OK:
             return StreamingResponse(_sse(response), media_type="text/event-stream")
         return Response(response.to_wire(), media_type="application/json")
 
-    return Starlette(routes=[Route("/ping", ping), Route("/invocations", invocations, methods=["POST"])])
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if holder:
+            yield
+            return
+        assert not isinstance(runtime, AgentRuntime)
+        async with runtime() as opened:
+            holder.append(opened)
+            yield
+
+    return Starlette(
+        routes=[Route("/ping", ping), Route("/invocations", invocations, methods=["POST"])],
+        lifespan=lifespan,
+    )

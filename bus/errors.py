@@ -11,7 +11,8 @@
         ├── Unauthorized        bad signature, bad credentials, access denied
         ├── TargetGone          the queue, runtime or chat no longer exists
         ├── AgentRejected       the agent refused the turn (validation) or failed for good
-        └── ConfigError         settings that cannot work; the message names the env var to fix
+        ├── ConfigError         settings that cannot work; the message names the env var to fix
+        └── VersionConflict     a conditional (If-Match / If-None-Match) write lost to another writer
 
 Shells translate foreign errors (botocore `ClientError`, HTTP statuses) into these at the boundary;
 cores and consumer loops see only these. Messages name what happened and what to do, never message text
@@ -71,3 +72,7 @@ class AgentRejected(PermanentError):
 
 class ConfigError(PermanentError):
     """Settings that cannot work; the message names the setting and an allowed value."""
+
+
+class VersionConflict(PermanentError):
+    """A conditional write lost: the file changed (or appeared) since it was read; re-read, then retry."""

@@ -50,6 +50,9 @@ IAM_ACTION_FOR_OPERATION = {
     "s3:DeleteObjects": "s3:DeleteObject",
     # TransactWriteItems is authorised per item by the item's own action; we only put.
     "dynamodb:TransactWriteItems": "dynamodb:PutItem",
+    # Bedrock Runtime's Converse APIs are authorised as InvokeModel[WithResponseStream].
+    "bedrock:Converse": "bedrock:InvokeModel",
+    "bedrock:ConverseStream": "bedrock:InvokeModelWithResponseStream",
 }
 
 
@@ -249,6 +252,18 @@ ROLES: dict[str, tuple[Grant, ...]] = {
     ),
     "agent": (
         Grant(
+            sid="AgentWorkspace",
+            resource="agent_workspace",
+            actions=("s3:GetObject", "s3:PutObject"),
+            why="bus.storage.workspace reads and conditionally writes agents/<agentId>/workspace/*",
+        ),
+        Grant(
+            sid="ListAgentWorkspace",
+            resource="state_bucket",
+            actions=("s3:ListBucket",),
+            why="the workspace store lists memory/*.md (a bucket-level action; prefix-limited by condition)",
+        ),
+        Grant(
             sid="PullAgentImage",
             resource="agent_repository",
             actions=("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
@@ -291,9 +306,8 @@ ROLES: dict[str, tuple[Grant, ...]] = {
         Grant(
             sid="InvokeModels",
             resource="foundation_models",
-            actions=("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
-            source="platform",
-            why="the model the agent calls (var.agent_model_arns; empty with the offline echo model)",
+            actions=("bedrock:InvokeModel",),
+            why="agent.models.bedrock calls Converse (var.agent_model_arns; empty with offline/echo)",
         ),
     ),
     "ecs_execution": (
@@ -344,7 +358,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "bus/claim_check.py",
         "bus/secret_env.py",
     ),
-    "agent": ("agent",),
+    "agent": ("agent", "bus/storage"),
 }
 
 # Calls made by a shared module that a role imports but never reaches, with the reason.
@@ -364,6 +378,10 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
     },
 }
 UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
+UNUSED_CALLS["agent"] = {
+    "secretsmanager:GetSecretValue": "SecretStr.get_secret_value() on the OpenAI-compatible API key "
+    "(agent.models.openai_compat), not a Secrets Manager call",
+}
 
 # Modules whose AWS calls run with the operator's credentials, not a deployed role.
 OPERATOR_MODULES = ("cli", "bus/provision.py", "bus/local_aws.py", "bus/aws.py", "bus/ops")

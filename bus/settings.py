@@ -58,13 +58,83 @@ class AgentCoreSettings(BaseModel):
     stub_latency_s: float | None = None
 
 
+class BedrockSettings(BaseModel):
+    """Amazon Bedrock Runtime (Converse) for `bedrock/<modelId>` models; `endpoint_url` for a stand-in."""
+
+    endpoint_url: str | None = None
+    region: str | None = None  # default: aws.region
+    read_timeout_s: float = Field(default=120.0, gt=0)
+    max_tokens: int = Field(default=4096, ge=1)
+
+
+class OpenAISettings(BaseModel):
+    """Any OpenAI-compatible chat-completions endpoint, for `openai/<model>` models."""
+
+    base_url: str = "https://api.openai.com/v1"
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_tokens: int = Field(default=4096, ge=1)
+
+
+class WorkspaceSettings(BaseModel):
+    """Where the agent's workspace lives: the state bucket (`s3`) or a local directory (`local`).
+
+    Caps follow OpenClaw: `bootstrap_max_chars` per file, `bootstrap_total_max_chars` for all of them.
+    """
+
+    backend: Literal["s3", "local"] = "s3"
+    dir: Path = Field(default_factory=lambda: Path.home() / ".clawbus" / "workspace")
+    bootstrap_max_chars: int = Field(default=20_000, ge=100)
+    bootstrap_total_max_chars: int = Field(default=150_000, ge=100)
+
+
+class WebFetchSettings(BaseModel):
+    """The `web_fetch` tool. `allow_hosts` lists `host:port` pairs exempt from the public-address rule."""
+
+    max_bytes: int = Field(default=1_000_000, ge=1024)
+    timeout_s: float = Field(default=20.0, gt=0)
+    allow_hosts: list[str] = Field(default_factory=list)
+
+
+class BrowserSettings(BaseModel):
+    """The `browser` tool: off, a local headless Chromium, or Amazon Bedrock AgentCore Browser."""
+
+    backend: Literal["off", "local", "agentcore"] = "off"
+    chromium_path: str = "/usr/bin/chromium"
+    identifier: str = "aws.browser.v1"  # AgentCore's system browser
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
 class AgentSettings(BaseModel):
-    """The agent container app."""
+    """The agent container app: its model(s), loop limits, context budget, workspace and tools.
+
+    `model` and `fallbacks` are `provider/model` strings: `offline/echo`, `bedrock/<modelId>`,
+    `openai/<model>`. The context budget of a model is `context_tokens_by_model[model]` (else
+    `context_tokens`) minus `reserve_tokens`; above it, older turns are compacted into a summary.
+    """
 
     host: str = "127.0.0.1"
     port: int = 8080
     model: str = "offline/echo"
+    fallbacks: list[str] = Field(default_factory=list)
     max_request_bytes: int = 1_048_576
+    max_steps: int = Field(default=8, ge=1, le=100)
+    tool_timeout_s: float = Field(default=30.0, gt=0)
+    timezone: str = "UTC"
+    context_tokens: int = Field(default=200_000, ge=100)
+    context_tokens_by_model: dict[str, int] = Field(default_factory=dict)
+    reserve_tokens: int = Field(default=20_000, ge=0)
+    keep_recent_tokens: int = Field(default=20_000, ge=0)
+    bedrock: BedrockSettings = BedrockSettings()
+    openai: OpenAISettings = OpenAISettings()
+    workspace: WorkspaceSettings = WorkspaceSettings()
+    web: WebFetchSettings = WebFetchSettings()
+    browser: BrowserSettings = BrowserSettings()
+
+    def context_budget(self, model: str) -> int:
+        """Tokens a turn's context may use with `model` before compaction."""
+        window = self.context_tokens_by_model.get(model, self.context_tokens)
+        return max(window - self.reserve_tokens, 1)
 
 
 class SessionSettings(BaseModel):

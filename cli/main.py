@@ -136,9 +136,9 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         )
     elif command == "agent":
         from clawbus.agent import create_app as agent_app
-        from clawbus.agent import provider_for
+        from clawbus.agent import open_runtime
 
-        app = agent_app(provider_for(settings.agent.model), settings.agent.max_request_bytes)
+        app = agent_app(lambda: open_runtime(settings), settings.agent.max_request_bytes)
         asyncio.run(serve_asgi(app, host=settings.agent.host, port=settings.agent.port, stage="agent"))
     elif command == "local-agentcore":
         from clawbus.agent.agentcore_local import create_app as agentcore_app

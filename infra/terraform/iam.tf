@@ -109,12 +109,15 @@ module "role_agent" {
   resources = {
     agent_repository  = ["arn:${local.partition}:ecr:${local.arn_tail}:repository/${local.agent_repository_name}"]
     agent_log_group   = ["${local.log_group_arn_prefix}/aws/bedrock-agentcore/runtimes/*"]
+    agent_workspace   = ["${module.state.bucket_arn}/agents/*/workspace/*"]
+    state_bucket      = [module.state.bucket_arn]
     agentcore_metrics = local.wildcard
     foundation_models = var.agent_model_arns
     any               = local.wildcard
   }
   conditions = {
-    RuntimeMetrics = [{ test = "StringEquals", variable = "cloudwatch:namespace", values = ["bedrock-agentcore"] }]
+    RuntimeMetrics     = [{ test = "StringEquals", variable = "cloudwatch:namespace", values = ["bedrock-agentcore"] }]
+    ListAgentWorkspace = [{ test = "StringLike", variable = "s3:prefix", values = ["agents/*/workspace/*"] }]
   }
 }
 

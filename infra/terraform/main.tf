@@ -54,6 +54,7 @@ module "agentcore" {
   kms_key_arn          = aws_kms_key.this.arn
   model                = var.agent_model
   idle_session_timeout = var.agent_idle_session_timeout_s
+  state_bucket_name    = local.state_bucket_name
 
   # The runtime pulls its image with the role's policy, so the policy must exist first.
   depends_on = [module.role_agent]

@@ -23,6 +23,7 @@ SERVICES = {
     "dynamodb": "dynamodb",
     "s3": "s3",
     "bedrock-agentcore": "bedrock-agentcore",
+    "bedrock-runtime": "bedrock",
     "secretsmanager": "secretsmanager",
     "ssm": "ssm",
     "scheduler": "scheduler",

@@ -63,6 +63,7 @@ resource "aws_bedrockagentcore_agent_runtime" "agent" {
     CLAWBUS_AGENT__PORT  = "8080"
     CLAWBUS_AGENT__MODEL = var.model
     CLAWBUS_BUS__PREFIX  = var.prefix
+    CLAWBUS_BUS__BUCKET  = var.state_bucket_name # the workspace: agents/<agentId>/workspace/
   }
 }
 

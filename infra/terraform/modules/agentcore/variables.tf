@@ -23,6 +23,11 @@ variable "kms_key_arn" {
   type        = string
 }
 
+variable "state_bucket_name" {
+  description = "The state bucket (CLAWBUS_BUS__BUCKET): the agent's workspace lives in it."
+  type        = string
+}
+
 variable "model" {
   description = "CLAWBUS_AGENT__MODEL inside the container."
   type        = string

@@ -1,0 +1,48 @@
+"""The agent loop: call the model, run the tools it asks for, feed the results back, until it answers.
+
+One turn is at most `max_steps` model calls. Each step's tool calls run in order (a later call may
+depend on an earlier one's effect, e.g. write then read), each under its tool's timeout; a failing tool
+is reported to the model as an error result and the turn goes on. When the cap is hit the turn ends
+with what the model said last and a note that it was stopped, rather than looping on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .models.base import Message, Model, ToolResult, assistant
+from .tools.base import ToolBox
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    """The messages the turn added (assistant replies and tool results), the final text, who answered."""
+
+    messages: tuple[Message, ...]
+    text: str
+    model: str
+    steps: int
+    stopped_at_cap: bool = False
+
+
+async def run_loop(
+    model: Model, system: str, history: Sequence[Message], tools: ToolBox, max_steps: int
+) -> LoopResult:
+    """Run one turn from `history` (ending with the user's message). Raises the model's errors."""
+    added: list[Message] = []
+    answered_by = model.name
+    for step in range(1, max_steps + 1):
+        reply = await model.converse(system, [*history, *added], tools.specs)
+        answered_by = reply.model or answered_by
+        added.append(reply.message)
+        calls = reply.message.tool_calls
+        if not calls:
+            return LoopResult(tuple(added), reply.message.text, answered_by, step)
+        results: list[ToolResult] = [await tools.call(call) for call in calls]
+        added.append(Message("user", tuple(results)))
+    last_text = next((m.text for m in reversed(added) if m.role == "assistant" and m.text), "")
+    note = f"(stopped after {max_steps} tool steps without a final answer)"
+    text = f"{last_text}\n\n{note}" if last_text else note
+    added.append(assistant(text))  # close the turn on an assistant message, as providers expect
+    return LoopResult(tuple(added), text, answered_by, max_steps, stopped_at_cap=True)

@@ -1,0 +1,78 @@
+"""Offline models: deterministic, no network, no tokens.
+
+`OfflineEcho` is the embedded default's model: it quotes the user's last message back, says so, and
+acknowledges heartbeat polls with `HEARTBEAT_OK` (so an offline install never pings anybody).
+`ScriptedModel` plays back a script of replies (or errors) and records what it was sent: the model of
+the agent's tests, driving multi-step tool turns exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from clawbus.bus.errors import ClawbusError, PermanentError
+
+from ..heartbeat import HEARTBEAT_PROMPT, HEARTBEAT_TOKEN
+from .base import Message, ModelReply, ToolResult, ToolSpec, assistant
+
+
+def _last_user_text(messages: Sequence[Message]) -> str:
+    for message in reversed(messages):
+        if message.role == "user" and not any(isinstance(b, ToolResult) for b in message.blocks):
+            return message.text
+    return ""
+
+
+class OfflineEcho:
+    """Answers by quoting the user's last message; same input, same answer."""
+
+    name = "offline/echo"
+
+    async def converse(
+        self, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> ModelReply:
+        """Echo the last user message (a heartbeat poll gets `HEARTBEAT_OK`)."""
+        last = _last_user_text(messages)
+        if last.strip() == HEARTBEAT_PROMPT:
+            text = HEARTBEAT_TOKEN
+        elif not last.strip():
+            text = "(offline echo model) I received an empty message."
+        else:
+            text = f"(offline echo model) You said: {last}"
+        return ModelReply(assistant(text), model=self.name)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a scripted model was sent on one call."""
+
+    system: str
+    messages: tuple[Message, ...]
+    tools: tuple[str, ...]
+
+
+class ScriptedModel:
+    """Replies from a script, in order: a `Message` is answered, a `ClawbusError` is raised."""
+
+    def __init__(self, script: Sequence[Message | ClawbusError], name: str = "scripted/test") -> None:
+        self._script = list(script)
+        self._name = name
+        self.calls: list[Call] = []
+
+    @property
+    def name(self) -> str:
+        """As given."""
+        return self._name
+
+    async def converse(
+        self, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> ModelReply:
+        """The next scripted step; `PermanentError` once the script has run out."""
+        self.calls.append(Call(system, tuple(messages), tuple(t.name for t in tools)))
+        if not self._script:
+            raise PermanentError(f"model {self._name}: the script has no more replies")
+        step = self._script.pop(0)
+        if isinstance(step, ClawbusError):
+            raise step
+        return ModelReply(step, stop_reason="tool_use" if step.tool_calls else "end_turn", model=self._name)

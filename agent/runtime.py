@@ -1,0 +1,120 @@
+"""Building the agent's runtime from settings: the workspace store, the models, the tools.
+
+`open_runtime(settings)` opens what the runtime holds for the life of the app (the S3 client, the
+Bedrock Runtime client, HTTP clients) in one `AsyncExitStack`, so `clawbus agent` and the container
+image open everything once at startup and close it at shutdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+
+from clawbus.bus.aws import is_loopback, open_clients
+from clawbus.bus.errors import ConfigError
+from clawbus.bus.settings import Settings
+from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore, WorkspaceStore
+
+from .models.base import Model
+from .models.bedrock import BedrockModel
+from .models.failover import FailoverModel
+from .models.offline import OfflineEcho
+from .models.openai_compat import OpenAICompatModel
+from .prompt import PromptCaps
+from .tools.base import Tool, ToolBox
+from .tools.web import web_fetch_tool
+from .tools.workspace import workspace_tools
+from .turn import AgentRuntime
+
+
+async def _bedrock_client(settings: Settings, stack: AsyncExitStack) -> Any:
+    """One `bedrock-runtime` client, botocore retries off (failover classifies and moves on)."""
+    bedrock = settings.agent.bedrock
+    config = AioConfig(
+        connect_timeout=settings.aws.connect_timeout_s,
+        read_timeout=bedrock.read_timeout_s,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+    )
+    url = bedrock.endpoint_url
+    credentials = (
+        {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} if is_loopback(url) else {}
+    )
+    return await stack.enter_async_context(
+        get_session().create_client(  # type: ignore[call-overload]  # no bedrock-runtime stubs pinned
+            "bedrock-runtime",
+            region_name=bedrock.region or settings.aws.region,
+            endpoint_url=url,
+            config=config,
+            **credentials,
+        )
+    )
+
+
+async def _model(name: str, settings: Settings, stack: AsyncExitStack, shared: dict[str, Any]) -> Model:
+    provider, _, model_id = name.partition("/")
+    if name == OfflineEcho.name:
+        return OfflineEcho()
+    if provider == "bedrock" and model_id:
+        if "bedrock" not in shared:
+            shared["bedrock"] = await _bedrock_client(settings, stack)
+        return BedrockModel(shared["bedrock"], model_id, settings.agent.bedrock.max_tokens)
+    if provider == "openai" and model_id:
+        openai = settings.agent.openai
+        if "openai" not in shared:
+            shared["openai"] = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=httpx.Timeout(openai.timeout_s, connect=10.0))
+            )
+        return OpenAICompatModel(
+            shared["openai"], openai.base_url, model_id, openai.api_key, openai.max_tokens
+        )
+    raise ConfigError(
+        f"unknown model {name!r} in CLAWBUS_AGENT__MODEL/FALLBACKS; use offline/echo, "
+        f"bedrock/<modelId> or openai/<model> (provider {provider!r}, model {model_id!r})"
+    )
+
+
+async def _store(settings: Settings, stack: AsyncExitStack, agent_id: str) -> WorkspaceStore:
+    workspace = settings.agent.workspace
+    if workspace.backend == "local":
+        return LocalWorkspaceStore(workspace.dir)
+    clients = await stack.enter_async_context(open_clients(settings, "s3"))
+    assert clients.s3 is not None
+    return S3WorkspaceStore(clients.s3, settings.bus.bucket_name(), agent_id)
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
+    """The runtime for `settings`, open for the duration of the block."""
+    agent = settings.agent
+    async with AsyncExitStack() as stack:
+        shared: dict[str, Any] = {}
+        models = [await _model(name, settings, stack, shared) for name in [agent.model, *agent.fallbacks]]
+        store = await _store(settings, stack, settings.session.agent_id)
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=httpx.Timeout(agent.web.timeout_s), headers={"user-agent": "clawbus"})
+        )
+        tools: list[Tool] = workspace_tools(store)
+        tools.append(
+            web_fetch_tool(
+                http,
+                max_bytes=agent.web.max_bytes,
+                timeout_s=agent.web.timeout_s,
+                allow_hosts=frozenset(agent.web.allow_hosts),
+            )
+        )
+        yield AgentRuntime(
+            model=FailoverModel(models),
+            store=store,
+            tools=ToolBox(tools, timeout_s=agent.tool_timeout_s),
+            max_steps=agent.max_steps,
+            caps=PromptCaps(agent.workspace.bootstrap_max_chars, agent.workspace.bootstrap_total_max_chars),
+            timezone=agent.timezone,
+            budget=agent.context_budget,
+            keep_recent_tokens=agent.keep_recent_tokens,
+        )

@@ -1,0 +1,9 @@
+"""The agent's tools: workspace files, memory search, web fetch, browser; run with per-tool timeouts."""
+
+from __future__ import annotations
+
+from .base import Tool, ToolBox
+from .web import web_fetch_tool
+from .workspace import workspace_tools
+
+__all__ = ["Tool", "ToolBox", "web_fetch_tool", "workspace_tools"]

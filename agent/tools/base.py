@@ -1,0 +1,81 @@
+"""Tools: a name, a JSON Schema, an async function; and running the model's calls with a deadline.
+
+A tool raises to fail. Whatever it raises, and a timeout, comes back to the model as an error result
+(`ToolResult(is_error=True)`) so the turn goes on and the model can recover; logs carry the tool name
+and the error type, never the arguments or output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from clawbus.bus.logging import log_event
+
+from ..models.base import Json, ToolCall, ToolResult, ToolSpec
+
+logger = logging.getLogger(__name__)
+
+MAX_RESULT_CHARS = 50_000
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool: its spec and its implementation (args in, text out; raises to fail)."""
+
+    spec: ToolSpec
+    run: Callable[[Mapping[str, Json]], Awaitable[str]]
+    timeout_s: float | None = None  # overrides the toolbox default
+
+
+class ToolBox:
+    """The tools of a turn, by name, run with a per-tool timeout."""
+
+    def __init__(self, tools: Sequence[Tool], timeout_s: float = 30.0) -> None:
+        self._tools = {tool.spec.name: tool for tool in tools}
+        self._timeout_s = timeout_s
+
+    @property
+    def specs(self) -> list[ToolSpec]:
+        """What the model is told about."""
+        return [tool.spec for tool in self._tools.values()]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The tool names, in order."""
+        return tuple(self._tools)
+
+    async def call(self, call: ToolCall) -> ToolResult:
+        """Run one tool call; failures and timeouts become error results, never exceptions."""
+        tool = self._tools.get(call.name)
+        if tool is None:
+            known = ", ".join(self._tools) or "none"
+            return ToolResult(call.id, f"unknown tool {call.name!r}; available: {known}", is_error=True)
+        timeout = tool.timeout_s or self._timeout_s
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(timeout):
+                text = await tool.run(call.input)
+        except TimeoutError:
+            outcome, result = (
+                "timeout",
+                ToolResult(call.id, f"{call.name} timed out after {timeout:g}s", True),
+            )
+        except Exception as exc:  # any tool failure goes back to the model, by contract
+            outcome, result = type(exc).__name__, ToolResult(call.id, f"{type(exc).__name__}: {exc}", True)
+        else:
+            if len(text) > MAX_RESULT_CHARS:
+                text = text[:MAX_RESULT_CHARS] + f"\n[… truncated at {MAX_RESULT_CHARS} characters]"
+            outcome, result = "ok", ToolResult(call.id, text)
+        log_event(
+            logger,
+            "agent.tool.called",
+            logging.INFO if outcome == "ok" else logging.WARNING,
+            tool=call.name,
+            outcome=outcome,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return result
