@@ -1,12 +1,12 @@
 """Handing one received platform event to the same intake the webhooks use.
 
 `Delivery.hand_over` runs the channel's pure normaliser (`ingress/core/<channel>.py`) and then
-`Intake.accept` (claim → gate → enqueue or pairing reply → done). It answers whether the transport may
+`Intake.accept` (claim → gate → enqueue or pairing reply → done). When it returns, the transport may
 acknowledge the event to the platform:
 
-- enqueued, refused by the gate, a duplicate, or not a turn at all → acknowledged (`True`);
-- not a payload of the platform (`InvalidEnvelope`) → logged as `ingress.payload.invalid` and
-  acknowledged, so the platform does not redeliver it forever;
+- enqueued, refused by the gate, a duplicate, or not a turn at all → returns;
+- not a payload of the platform (`InvalidEnvelope`) → logged as `ingress.payload.invalid`; returns,
+  so the platform does not redeliver it forever;
 - the inbound queue unreachable → retried in process with jittered backoff for
   `CLAWBUS_RELAY__ENQUEUE_RETRY_S`, then `RetryableError` propagates: Telegram fetches the update again
   (its offset did not move), Slack redelivers the envelope (it was not acked), Discord's gateway cannot
@@ -43,23 +43,23 @@ class Delivery:
         # a time, in arrival order (asyncio.Lock is FIFO), keeps a session's turns in the order sent.
         self._order = asyncio.Lock()
 
-    async def hand_over(self, normalise: Normaliser) -> bool:
-        """Normalise (given the intake's context) and enqueue; `True` when the platform may be acked.
+    async def hand_over(self, normalise: Normaliser) -> None:
+        """Normalise (given the intake's context) and enqueue; once it returns, the event may be acked.
 
         Raises:
             RetryableError: the event could not be enqueued within the retry window; do not ack it.
         """
         async with self._order:
-            return await self._hand_over(normalise)
+            await self._hand_over(normalise)
 
-    async def _hand_over(self, normalise: Normaliser) -> bool:
+    async def _hand_over(self, normalise: Normaliser) -> None:
         try:
             parsed = normalise(self._intake.context())
         except InvalidEnvelope as exc:
             log_event(
                 logger, "ingress.payload.invalid", logging.WARNING, channel=self.channel, reason=str(exc)
             )
-            return True
+            return
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(RetryableError),
             wait=wait_exponential_jitter(multiplier=0.2, max=5, jitter=0.2),
@@ -68,7 +68,6 @@ class Delivery:
         ):
             with attempt:
                 await self._accept(parsed)
-        return True
 
     async def _accept(self, parsed: Parsed) -> None:
         try:
