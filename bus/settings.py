@@ -246,6 +246,8 @@ class TelegramSettings(ChannelSettings):
     webhook_secret: SecretStr | None = None
     mode: Literal["webhook", "polling"] = "webhook"
     bot_username: str | None = None  # without '@'; how an @-mention of the bot is recognised in groups
+    # `MODE=polling` (the relay): how long one getUpdates call waits for updates (Telegram allows 0-50).
+    poll_timeout_s: int = Field(default=25, ge=0, le=50)
 
     def configured(self) -> bool:
         return self.bot_token is not None
@@ -287,6 +289,20 @@ class WhatsappSettings(ChannelSettings):
         return self.access_token is not None
 
 
+class RelaySettings(BaseModel):
+    """The always-on relay (`clawbus relay`): how fast it reconnects after a lost connection.
+
+    The delay after the n-th failure in a row is `backoff_initial_s * 2**n`, capped at `backoff_max_s`,
+    with up to 20% jitter either way; a connection that stayed up for a minute starts over at the first.
+    """
+
+    backoff_initial_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=60.0, gt=0)
+    # Enqueueing a received event is retried in process this long before the transport gives up on it
+    # (Telegram re-fetches it, Slack redelivers it; a Discord gateway message is logged as dropped).
+    enqueue_retry_s: float = Field(default=30.0, gt=0)
+
+
 class LocalSettings(BaseModel):
     """The embedded default's own pieces: the loopback AWS API and where logs go."""
 
@@ -315,6 +331,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()
     whatsapp: WhatsappSettings = WhatsappSettings()
+    relay: RelaySettings = RelaySettings()
     local: LocalSettings = LocalSettings()
     log_level: str = "INFO"
 

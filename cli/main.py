@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     stage_help = "run only this stage (as 'clawbus up' does for each); reads CLAWBUS_* settings"
     commands.add_parser("ingress", help=f"ingress HTTP server (webhooks, WebChat): {stage_help}")
+    commands.add_parser(
+        "relay",
+        help="Discord gateway, Slack Socket Mode and Telegram long polling onto the inbound queue: "
+        f"{stage_help}",
+    )
     commands.add_parser("dispatcher", help=f"inbound consumer that invokes the agent: {stage_help}")
     egress_parser = commands.add_parser("egress", help=f"one channel's reply worker: {stage_help}")
     egress_parser.add_argument("channel", choices=CHANNELS, help="the channel whose egress queue to consume")
@@ -146,6 +151,10 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         core = settings.agentcore
         app = agentcore_app(core.agent_url, core.runtime_arn, core.read_timeout_s, core.stub_latency_s)
         asyncio.run(serve_asgi(app, host=core.host, port=core.port, stage="agentcore"))
+    elif command == "relay":
+        from clawbus.ingress.relay import run as run_relay
+
+        asyncio.run(run_relay(settings))
     elif command == "dispatcher":
         from clawbus.dispatcher.main import run as run_dispatcher
 

@@ -1,8 +1,9 @@
 """`clawbus up`: the whole pipeline on the embedded default, one process per stage.
 
 Starts the loopback AWS API (moto), provisions the topology into it, then the agent, the loopback
-AgentCore endpoint, the dispatcher, one egress worker per enabled channel and ingress; prints what runs
-where, and stops everything cleanly on Ctrl-C or SIGTERM.
+AgentCore endpoint, the dispatcher, one egress worker per enabled channel, ingress, and the relay when a
+channel is configured for long polling, Socket Mode or the Discord gateway; prints what runs where, and
+stops everything cleanly on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from types import FrameType
 from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
+from clawbus.ingress.relay import relayed_channels
 
 from .console import Console
 from .supervisor import Stage, StageFailed, Supervisor
@@ -97,6 +99,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     channels = settings.enabled_channels()
+    relayed = relayed_channels(settings)  # polling / Socket Mode / gateway connections, if configured
     try:
         with console.step(f"loopback AWS API (moto) on {aws_url}"):
             supervisor.start(
@@ -125,6 +128,9 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
                 supervisor.start(_stage(f"egress-{channel}", "egress.started", "egress", channel))
         with console.step(f"ingress on {ingress_url}"):
             supervisor.start(_stage("ingress", "ingress.started", "ingress"))
+        if relayed:
+            with console.step(f"relay ({', '.join(relayed)})"):
+                supervisor.start(_stage("relay", "relay.started", "relay"))
     except (StageFailed, OSError) as exc:
         console.error(f"clawbus up failed: {exc}")
         supervisor.stop_all()
@@ -141,6 +147,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             ("AgentCore endpoint", agentcore_url),
             ("agent", f"{agent_url}  (/invocations, /ping)"),
             ("channels", ", ".join(channels) or "none"),
+            ("relay", ", ".join(relayed) or "not needed (no polling, Socket Mode or gateway channel)"),
             ("queues", f"{len(topology.queues)} ({settings.bus.prefix}-inbound.fifo, …)"),
             ("logs", str(data_dir / "logs")),
         ],

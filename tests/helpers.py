@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from clawbus.cli.supervisor import Stage, Supervisor
 
@@ -49,6 +50,22 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
         await asyncio.sleep(interval)
+
+
+def drain_queue(sqs: Any, url: str, expect: int = 0, timeout: float = 10) -> list[dict[str, Any]]:
+    """Every message on a queue (a boto3 SQS client and its URL), deleted, each body's JSON with its
+    `_group`; keeps receiving until `expect` arrived or `timeout` passed."""
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+        ).get("Messages", [])
+        for message in batch:
+            got.append({**json.loads(message["Body"]), "_group": message["Attributes"]["MessageGroupId"]})
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        if not batch and (len(got) >= expect or time.monotonic() > deadline):
+            return got
 
 
 def stage(name: str, ready: str, *args: str, env: dict[str, str] | None = None) -> Stage:

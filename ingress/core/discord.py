@@ -7,6 +7,13 @@ response (type 5, "thinking…"); the agent's reply follows through egress as a 
 needs the interaction token, so `reply_to` carries `interaction_token` and `application_id` (the token
 is valid for 15 minutes). Components and modals are acknowledged without a turn (type 6); other types
 are refused. Commands run by bots are ignored. The event id is `discord:<interaction id>`.
+
+Plain messages arrive over the gateway (the relay, `MESSAGE_CREATE`) and go through `normalise_message`:
+a default message or a reply (types 0 and 19) with text, in a DM, a guild channel or a thread, is a
+turn; our own messages, other bots', system messages and messages without text (no MESSAGE_CONTENT
+intent, or only attachments) are ignored. It is addressed to the bot in a DM, when it @-mentions the
+bot, or when it replies to one of the bot's messages. The event id is `discord:<message id>`
+(snowflakes are unique across Discord, so message and interaction ids never collide).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ PONG = {"type": 1}
 DEFERRED_CHANNEL_MESSAGE = {"type": 5}
 DEFERRED_UPDATE = {"type": 6}
 _THREAD_TYPES = {10, 11, 12}
+_USER_MESSAGE_TYPES = {0, 19}  # DEFAULT, REPLY
 _DM_TYPES = {1, 3}
 _SNOWFLAKE = re.compile(r"^[0-9]{1,20}$")
 
@@ -134,3 +142,71 @@ def normalise(interaction: dict[str, Any], *, ctx: Context) -> Parsed:
 def _name(user: Mapping[str, Any]) -> str | None:
     name = user.get("global_name") or user.get("username")
     return name if isinstance(name, str) else None
+
+
+def _message_turn_shape(data: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]]:
+    message_id, channel_id = _snowflake(data, "id"), _snowflake(data, "channel_id")
+    author = data.get("author")
+    if message_id is None or channel_id is None or not isinstance(author, dict):
+        raise InvalidEnvelope("gateway message without id, channel_id or author")
+    if _snowflake(author, "id") is None:
+        raise InvalidEnvelope("gateway message author without an id")
+    return message_id, channel_id, author
+
+
+def _addresses_bot(data: Mapping[str, Any], bot_id: str) -> bool:
+    mentions = data.get("mentions")
+    if isinstance(mentions, list) and any(isinstance(m, dict) and m.get("id") == bot_id for m in mentions):
+        return True
+    replied = data.get("referenced_message")
+    author = replied.get("author") if isinstance(replied, dict) else None
+    return isinstance(author, dict) and author.get("id") == bot_id
+
+
+@shape_checked
+def normalise_message(data: dict[str, Any], *, bot_id: str, ctx: Context) -> Parsed:
+    """The turn in a gateway `MESSAGE_CREATE` payload, or why it was ignored; `InvalidEnvelope` otherwise.
+
+    `data` is Discord's message object, plus what the gateway client knows from its channel cache and
+    the payload leaves out: `channel_type` (10-12 for threads) and, in a thread, `parent_id`.
+    """
+    message_id, channel_id, author = _message_turn_shape(data)
+    event_id = f"{CHANNEL}:{message_id}"
+    author_id = str(author["id"])
+    if author_id == bot_id:
+        return Parsed(ignored=(Ignored("own_message", event_id),))
+    if author.get("bot") is True or data.get("webhook_id") is not None:
+        return Parsed(ignored=(Ignored("bot_message", event_id),))
+    if data.get("type", 0) not in _USER_MESSAGE_TYPES:
+        return Parsed(ignored=(Ignored("unsupported_message", event_id),))
+    text = data.get("content")
+    if not isinstance(text, str) or not text.strip():
+        return Parsed(ignored=(Ignored("no_text", event_id),))
+    direct = data.get("guild_id") is None
+    parent = _snowflake(data, "parent_id")
+    thread = not direct and data.get("channel_type") in _THREAD_TYPES and parent is not None
+    peer_kind = PeerKind.DIRECT if direct else PeerKind.CHANNEL
+    session_key = derive_session_key(
+        agent_id=ctx.agent_id,
+        channel=CHANNEL,
+        peer_kind=peer_kind,
+        peer_id=author_id if direct else (parent if thread and parent else channel_id),
+        account_id=ctx.account_id,
+        dm_scope=ctx.dm_scope,
+        thread_id=channel_id if thread else None,
+    )
+    event = build_event(
+        event_id=event_id,
+        channel=CHANNEL,
+        account_id=ctx.account_id,
+        agent_id=ctx.agent_id,
+        session_key=session_key,
+        peer=Peer(kind=peer_kind, id=parent if thread and parent else channel_id),
+        sender=Sender(id=author_id, name=_name(author)),
+        text=text,
+        reply_to=ReplyTarget(
+            chat_id=channel_id, thread_id=channel_id if thread else None, reply_to_message_id=message_id
+        ),
+        received_at=ctx.now,
+    )
+    return Parsed(turns=(Turn(event, direct or _addresses_bot(data, bot_id)),))

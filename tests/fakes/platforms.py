@@ -4,7 +4,7 @@ One Starlette app answers, under a path prefix per platform, the calls the sende
 
 | platform | API base to configure | routes |
 |---|---|---|
-| telegram | `<url>/telegram` | `POST /bot<token>/getMe`, `/sendMessage`, `/sendChatAction` |
+| telegram | `<url>/telegram` | `POST /bot<token>/getMe`, `/sendMessage`, `/sendChatAction`, `/getUpdates`… |
 | slack | `<url>/slack/api/` | `POST /chat.postMessage`, `/assistant.threads.setStatus` |
 | discord | `<url>/discord/api/v10` | `POST /channels/<id>/messages`, `…/typing`, `/webhooks/<app>/<token>` |
 | whatsapp | `<url>/whatsapp` | `POST /v<version>/<phone id>/messages` (text, and the typing indicator) |
@@ -13,10 +13,17 @@ Every call is recorded (`calls`). A test cues failures with `fail_next(platform,
 times)`: the next `times` *send* calls on that platform get that answer instead (and are recorded with
 it); `after` lets that many sends through first. Runs uvicorn in a background thread; use it as a
 context manager.
+
+Telegram long polling: `push_update(update)` queues an update; `getUpdates` answers what is queued at or
+above its `offset` (dropping what is below, as Telegram confirms it) and otherwise waits up to its
+`timeout`. `fail_polls(status, times)` answers the next polls with an error, `drop_polls(times)` starts
+a 200 answer and cuts the connection mid-body. `set_webhook(url)` makes getUpdates a 409 until
+`deleteWebhook`. `polls` records each poll's offset.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -28,7 +35,7 @@ from urllib.parse import parse_qsl
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.helpers import free_port, wait_for
@@ -78,6 +85,10 @@ class FakePlatforms:
         self._cues: dict[str, list[_Cue]] = {}
         self._ids = itertools.count(1000)
         self._lock = threading.Lock()
+        self.updates: list[dict[str, Any]] = []  # Telegram updates not yet confirmed by an offset
+        self.polls: list[int | None] = []  # the offset of every getUpdates call
+        self.webhook_url = ""
+        self._poll_cues: list[_Cue] = []  # status 0 drops the connection
         self._server = uvicorn.Server(
             uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         )
@@ -109,6 +120,30 @@ class FakePlatforms:
         """Accept the next `times` send calls on `platform` as usual, adding these response headers."""
         with self._lock:
             self._cues.setdefault(platform, []).append(_Cue(200, {}, headers, times, refuse=False))
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        """Queue a Telegram update for getUpdates."""
+        with self._lock:
+            self.updates.append(update)
+
+    def fail_polls(self, status: int, times: int = 1, after: int = 0) -> None:
+        """Answer `times` getUpdates calls, after letting `after` through, with HTTP `status`."""
+        with self._lock:
+            self._poll_cues.append(_Cue(status, {}, {}, times, after))
+
+    def drop_polls(self, times: int = 1) -> None:
+        """Cut the connection of the next `times` getUpdates calls after the answer started."""
+        self.fail_polls(0, times)
+
+    def clear_poll_failures(self) -> None:
+        """Answer getUpdates normally again."""
+        with self._lock:
+            self._poll_cues.clear()
+
+    def set_webhook(self, url: str) -> None:
+        """Pretend a webhook is set: getUpdates is refused with 409 until deleteWebhook."""
+        with self._lock:
+            self.webhook_url = url
 
     def sent(self, platform: str) -> list[Call]:
         """The send calls the platform accepted, in arrival order."""
@@ -172,8 +207,16 @@ class FakePlatforms:
         method = request.path_params["method"]
         body = await _body(request)
         if method == "getMe":
-            user = {"id": 1, "is_bot": True, "first_name": "Fake", "username": "fake_bot"}
+            bot_id = request.path_params["token"].split(":", 1)[0]
+            user = {
+                "id": int(bot_id) if bot_id.isdigit() else 1,
+                "is_bot": True,
+                "first_name": "Fake",
+                "username": "fake_bot",
+            }
             return JSONResponse({"ok": True, "result": user})
+        if method in ("getUpdates", "getWebhookInfo", "deleteWebhook"):
+            return await self._telegram_polling(method, body)
         if method == "sendChatAction":
             return self._answer("telegram", method, body, {"ok": True, "result": True})
         message = {
@@ -183,6 +226,49 @@ class FakePlatforms:
             "text": body.get("text", ""),
         }
         return self._answer("telegram", method, body, {"ok": True, "result": message})
+
+    async def _telegram_polling(self, method: str, body: dict[str, Any]) -> Response:
+        if method == "getWebhookInfo":
+            info = {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
+            return JSONResponse({"ok": True, "result": info})
+        if method == "deleteWebhook":
+            with self._lock:
+                self.webhook_url = ""
+            return JSONResponse({"ok": True, "result": True})
+        offset = int(body["offset"]) if body.get("offset") is not None else None
+        with self._lock:
+            self.polls.append(offset)
+            cue = self._poll_cues[0] if self._poll_cues else None
+            if cue is not None and cue.after > 0:
+                cue.after -= 1
+                cue = None
+            elif cue is not None:
+                cue.times -= 1
+                if cue.times <= 0:
+                    self._poll_cues.pop(0)
+            conflict = bool(self.webhook_url)
+        if conflict:
+            error = {
+                "ok": False,
+                "error_code": 409,
+                "description": "Conflict: can't use getUpdates method "
+                "while webhook is active; use deleteWebhook to delete the webhook first",
+            }
+            return JSONResponse(error, status_code=409)
+        if cue is not None and cue.status == 0:
+            return StreamingResponse(_cut_off(), media_type="application/json")
+        if cue is not None:
+            error = {"ok": False, "error_code": cue.status, "description": "Bad Gateway"}
+            return JSONResponse(error, status_code=cue.status)
+        deadline = time.monotonic() + float(body.get("timeout") or 0)
+        while True:
+            with self._lock:
+                if offset is not None:
+                    self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                ready = self.updates[: int(body.get("limit") or 100)]
+            if ready or time.monotonic() >= deadline:
+                return JSONResponse({"ok": True, "result": ready})
+            await asyncio.sleep(0.02)  # a fake long poll; Telegram holds the request the same way
 
     async def _slack(self, request: Request) -> Response:
         method = request.path_params["method"]
@@ -214,6 +300,12 @@ class FakePlatforms:
             "messages": [{"id": f"wamid.{next(self._ids)}"}],
         }
         return self._answer("whatsapp", "messages", body, ok)
+
+
+async def _cut_off() -> Any:
+    """A body that starts and then breaks off: the client sees the connection drop mid-answer."""
+    yield b'{"ok": true, "result": [{"update_id": '
+    raise ConnectionResetError("fake platform drops the connection")
 
 
 async def _body(request: Request) -> dict[str, Any]:

@@ -222,3 +222,21 @@ def discord_command(
             "user": user,
         }
     return body
+
+
+def discord_message(
+    *, guild: bool = True, mention_bot: str | None = None, text: str = "hello"
+) -> dict[str, Any]:
+    """A Discord gateway `MESSAGE_CREATE` message, as the relay hands it to the core."""
+    data: dict[str, Any] = {
+        "id": str(900_000_000_000_000_000 + next_id()),
+        "type": 0,
+        "channel_id": "900000000000000200",
+        "author": {"id": "900000000000000042", "username": "ann", "global_name": "Ann", "bot": False},
+        "content": text,
+        "mentions": [{"id": mention_bot}] if mention_bot else [],
+        "channel_type": 0,
+    }
+    if guild:
+        data["guild_id"] = "900000000000000100"
+    return data

@@ -278,6 +278,10 @@ NORMALISERS = {
     "slack": (lambda d: slack.normalise(d, ctx=CTX), p.slack_event()),
     "whatsapp": (lambda d: whatsapp.normalise(d, ctx=CTX), p.whatsapp_message()),
     "discord": (lambda d: discord.normalise(d, ctx=CTX), p.discord_command(guild=True)),
+    "discord_gateway": (
+        lambda d: discord.normalise_message(d, bot_id="900000000000000001", ctx=CTX),
+        p.discord_message(mention_bot="900000000000000001"),
+    ),
 }
 
 
@@ -295,4 +299,4 @@ def test_normalisers_return_valid_envelopes_or_raise_invalid_envelope(
             continue
         for turn in parsed.turns:
             assert InboundEvent.model_validate_json(turn.event.to_wire()) == turn.event
-            assert turn.event.event_id.startswith(f"{channel}:")
+            assert turn.event.event_id.startswith(f"{channel.split('_')[0]}:")

@@ -22,7 +22,7 @@ from clawbus.bus.topology import egress_queue_name, inbound_queue_name
 from clawbus.ingress.signing import discord_headers, slack_headers, telegram_headers, whatsapp_headers
 
 from ..conftest import Bus, make_bus
-from ..helpers import free_port, stage, stage_supervisor
+from ..helpers import drain_queue, free_port, stage, stage_supervisor
 from . import payloads as p
 
 TG_SECRET = "tg-webhook-secret"
@@ -40,19 +40,8 @@ class Ingress:
 
     def drain(self, queue: str | None = None, expect: int = 0, timeout: float = 10) -> list[dict[str, Any]]:
         """Every message on the inbound (or another) queue, deleted; waits until `expect` arrived."""
-        sqs = self.bus.client("sqs")
         url = self.bus.queue_url(queue or inbound_queue_name(self.bus.prefix))
-        got: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            batch = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
-            ).get("Messages", [])
-            for message in batch:
-                got.append({**json.loads(message["Body"]), "_group": message["Attributes"]["MessageGroupId"]})
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            if not batch and (len(got) >= expect or time.monotonic() > deadline):
-                return got
+        return drain_queue(self.bus.client("sqs"), url, expect, timeout)
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return httpx.post(f"{self.url}{path}", content=body, headers=headers, timeout=10)
