@@ -38,6 +38,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with open_clients(settings, *SERVICES) as clients:
             assert clients.dynamodb
+            assert clients.sqs
             intake, publisher = await build_intake(settings, clients)
             state["webchat"] = WebchatApi(
                 settings, publisher, clients.dynamodb, webchat_table_name(settings.bus.prefix)
