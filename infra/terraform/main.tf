@@ -54,6 +54,8 @@ module "agentcore" {
   kms_key_arn          = aws_kms_key.this.arn
   model                = var.agent_model
   idle_session_timeout = var.agent_idle_session_timeout_s
+  scheduler_role_arn   = module.role_scheduler.arn
+  scheduler_dlq_arn    = module.scheduler.dlq_arn
 
   # The runtime pulls its image with the role's policy, so the policy must exist first.
   depends_on = [module.role_agent]
