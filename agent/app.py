@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,7 +20,14 @@ from starlette.routing import Route
 from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.logging import log_event, session_ref
-from clawbus.schemas import AgentError, AgentResponse, EnvelopeError, TurnStatus, parse_agent_request
+from clawbus.schemas import (
+    AgentError,
+    AgentRequest,
+    AgentResponse,
+    EnvelopeError,
+    TurnStatus,
+    parse_agent_request,
+)
 
 from .providers import ModelProvider
 from .turn import run_turn
@@ -46,8 +54,12 @@ class _Health:
             self.changed_at = int(time.time())
 
 
-def create_app(provider: ModelProvider, max_request_bytes: int = 1_048_576) -> Starlette:
-    """The agent app answering turns with `provider`."""
+def create_app(
+    provider: ModelProvider,
+    max_request_bytes: int = 1_048_576,
+    turn_runner: Callable[[AgentRequest, ModelProvider], Awaitable[AgentResponse]] = run_turn,
+) -> Starlette:
+    """The agent app answering turns with `provider` (through `turn_runner`, e.g. with the cron tool)."""
     health = _Health()
 
     async def ping(_request: Request) -> Response:
@@ -66,7 +78,7 @@ def create_app(provider: ModelProvider, max_request_bytes: int = 1_048_576) -> S
         started = time.monotonic()
         health.update(+1)
         try:
-            response = await run_turn(turn, provider)
+            response = await turn_runner(turn, provider)
         except ClawbusError as exc:
             response = AgentResponse(
                 status=TurnStatus.ERROR,

@@ -234,7 +234,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             clock=lambda: datetime.now(UTC) + offset,
             lease_s=config.lease_s,
         )
-        log_event(logger, "scheduler.started", group=schedule_group_name(prefix), tick_s=config.tick_s)
+        started_logged = False
         while not stop.is_set():
             started = time.monotonic()
             try:
@@ -242,6 +242,10 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             except Exception as exc:  # the loop's outermost guard: log, keep firing
                 error = f"{type(exc).__name__}: {exc}"
                 log_event(logger, "scheduler.tick.failed", logging.WARNING, error=error)
+            if not started_logged:  # after the first pass: missed fires are caught up by then
+                group = schedule_group_name(prefix)
+                log_event(logger, "scheduler.started", group=group, tick_s=config.tick_s)
+                started_logged = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(0.0, config.tick_s - (time.monotonic() - started)))
         log_event(logger, "scheduler.stopped", fired=firer.fired)

@@ -202,8 +202,11 @@ def job_schedule(job: CronJob, prefix: str, now: datetime) -> ScheduleSpec:
     )
 
 
-def heartbeat_event(agent_id: str) -> InboundEvent:
-    """The heartbeat event of an agent's main session (the same body the Terraform schedule sends)."""
+def heartbeat_event(agent_id: str, *, deliver: bool = True) -> InboundEvent:
+    """The heartbeat event of an agent's main session (the same body the Terraform schedule sends).
+
+    Without `deliver` (OpenClaw's `target: none`) the heartbeat runs but its answer goes nowhere.
+    """
     return InboundEvent(
         event_id=f"heartbeat:{agent_id}:{SCHEDULED_TIME}",
         kind=EventKind.HEARTBEAT,
@@ -211,6 +214,7 @@ def heartbeat_event(agent_id: str) -> InboundEvent:
         agent_id=agent_id,
         session_key=main_session_key(agent_id),
         received_at=_SENTINEL,
+        delivery=None if deliver else Delivery(mode="none"),
     )
 
 
@@ -257,14 +261,21 @@ def heartbeat_expression(every_minutes: int, start: str | None, end: str | None)
 
 
 def heartbeat_schedule(
-    prefix: str, agent_id: str, every: str, tz: str, start: str | None = None, end: str | None = None
+    prefix: str,
+    agent_id: str,
+    every: str,
+    tz: str,
+    start: str | None = None,
+    end: str | None = None,
+    *,
+    deliver: bool = True,
 ) -> ScheduleSpec | None:
     """The heartbeat schedule of one agent, or None when `every` is 0 (heartbeats off)."""
     minutes = parse_every(every)
     if minutes == 0:
         return None
     zone(tz)
-    event = heartbeat_event(agent_id)
+    event = heartbeat_event(agent_id, deliver=deliver)
     return ScheduleSpec(
         name=heartbeat_schedule_name(prefix, agent_id),
         group=prefix,

@@ -26,12 +26,12 @@ from pydantic import ValidationError
 from clawbus.bus.aws import AwsClients, is_loopback, map_aws_errors
 from clawbus.bus.errors import ConfigError, InvalidSchedule
 from clawbus.bus.queues import resolve_queue_url
-from clawbus.bus.settings import Settings
+from clawbus.bus.settings import HeartbeatSettings, Settings
 from clawbus.bus.topology import cron_table_name, inbound_queue_name, schedule_group_name
 from clawbus.schemas import deduplication_id, message_group_id
 from clawbus.schemas.cron import CronJob, CronRun
 
-from .jobs import ScheduleSpec, job_event, job_schedule
+from .jobs import ScheduleSpec, heartbeat_schedule, heartbeat_schedule_name, job_event, job_schedule
 from .records import CronRecords
 from .schedules import Schedules, ScheduleTarget
 
@@ -186,6 +186,33 @@ class CronService:
     async def runs(self, job_id: str, limit: int = 50) -> list[CronRun]:
         """The job's run history, newest first."""
         return await self._records.list_runs(job_id, limit)
+
+    async def apply_heartbeats(self, settings: HeartbeatSettings) -> list[str]:
+        """Create, update or (when switched off) delete each agent's heartbeat schedule; their names.
+
+        Raises:
+            InvalidSchedule: the heartbeat settings cannot be expressed (nothing was changed).
+        """
+        specs = {
+            agent: heartbeat_schedule(
+                self._prefix,
+                agent,
+                settings.every if settings.enabled else "0m",
+                settings.timezone,
+                settings.active_start,
+                settings.active_end,
+                deliver=settings.target == "last",
+            )
+            for agent in settings.agent_ids
+        }
+        active = []
+        for agent, spec in specs.items():
+            if spec is None:
+                await self._schedules.delete(heartbeat_schedule_name(self._prefix, agent))
+            else:
+                await self._schedules.ensure(spec, self._target)
+                active.append(spec.name)
+        return active
 
     async def ensure_schedule(self, spec: ScheduleSpec) -> None:
         """Create or update a schedule that is not a cron job (the heartbeat)."""

@@ -10,6 +10,7 @@ import pytest
 
 from clawbus.bus.cron.jobs import ScheduleSpec
 from clawbus.bus.errors import InvalidSchedule, TargetGone
+from clawbus.bus.settings import HeartbeatSettings
 from clawbus.schemas import EventKind, parse_inbound
 
 from .conftest import Cron
@@ -184,3 +185,20 @@ async def test_run_now_sends_the_job_event_at_once(cron: Cron) -> None:
     assert event.event_id == event_id
     assert event.text == f"[cron:{job.id} n] now please"
     assert event.session_key == f"agent:main:cron:{job.id}"
+
+
+async def test_heartbeat_schedule_per_agent_and_switched_off(cron: Cron) -> None:
+    settings = HeartbeatSettings(agent_ids=["main", "ops"], active_start="08:00", active_end="20:00")
+    names = await cron.service.apply_heartbeats(settings)
+    prefix = cron.bus.prefix
+    assert names == [f"{prefix}-heartbeat-main", f"{prefix}-heartbeat-ops"]
+    ops = await cron.schedules.get(f"{prefix}-heartbeat-ops")
+    assert ops is not None
+    assert ops["ScheduleExpression"] == "cron(0/30 8-19 * * ? *)"
+    assert ops["Target"]["SqsParameters"]["MessageGroupId"] == "agent:ops:main"
+    event = json.loads(ops["Target"]["Input"])
+    assert (event["kind"], event["session_key"]) == ("heartbeat", "agent:ops:main")
+    assert await cron.service.apply_heartbeats(settings.model_copy(update={"enabled": False})) == []
+    assert await cron.schedules.list(f"{prefix}-heartbeat-") == []
+    with pytest.raises(InvalidSchedule, match="whole hours"):
+        await cron.service.apply_heartbeats(HeartbeatSettings(active_start="08:30"))
