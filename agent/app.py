@@ -30,7 +30,13 @@ from starlette.routing import Route
 from clawbus.bus.errors import ClawbusError, RetryableError, VersionConflict
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.logging import log_event, session_ref
-from clawbus.schemas import AgentError, AgentResponse, EnvelopeError, TurnStatus, parse_agent_request
+from clawbus.schemas import (
+    AgentError,
+    AgentResponse,
+    EnvelopeError,
+    TurnStatus,
+    parse_agent_request,
+)
 
 from .streaming import split_blocks
 from .turn import AgentRuntime, run_turn

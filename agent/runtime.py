@@ -21,6 +21,7 @@ from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
 from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore, WorkspaceStore
 
+from .cron_tool import cron_tool
 from .models.base import Model
 from .models.bedrock import BedrockModel
 from .models.failover import FailoverModel
@@ -108,6 +109,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
                 allow_hosts=frozenset(agent.web.allow_hosts),
             )
         )
+        cron = await stack.enter_async_context(cron_tool(settings))
+        if cron is not None:
+            tools.append(cron)
         yield AgentRuntime(
             model=FailoverModel(models),
             store=store,

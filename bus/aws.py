@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_bedrock_agentcore import BedrockAgentCoreClient
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_scheduler import EventBridgeSchedulerClient
     from types_aiobotocore_sns import SNSClient
     from types_aiobotocore_sqs import SQSClient
 
@@ -112,6 +113,7 @@ class AwsClients:
     dynamodb: DynamoDBClient | None = None
     s3: S3Client | None = None
     agentcore: BedrockAgentCoreClient | None = None
+    scheduler: EventBridgeSchedulerClient | None = None
     requests: dict[str, int] = field(default_factory=dict)
 
     def _counter(self, service: str) -> Any:

@@ -11,6 +11,7 @@
         ├── Unauthorized        bad signature, bad credentials, access denied
         ├── TargetGone          the queue, runtime or chat no longer exists
         ├── AgentRejected       the agent refused the turn (validation) or failed for good
+        ├── InvalidSchedule     a cron job or schedule Scheduler cannot take, or that clashes with one
         ├── ConfigError         settings that cannot work; the message names the env var to fix
         └── VersionConflict     a conditional (If-Match / If-None-Match) write lost to another writer
 
@@ -68,6 +69,10 @@ class TargetGone(PermanentError):
 
 class AgentRejected(PermanentError):
     """The agent refused the turn or failed in a way a retry cannot fix."""
+
+
+class InvalidSchedule(PermanentError):
+    """A cron job or schedule that cannot be created as asked; the message says what to change."""
 
 
 class ConfigError(PermanentError):

@@ -35,6 +35,7 @@ NON_RESOURCE_ACTIONS = frozenset(
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
         "cloudwatch:PutMetricData",
+        "scheduler:ListSchedules",
     }
 )
 
@@ -188,6 +189,18 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             actions=("s3:GetObject", "s3:PutObject"),
             why="bodies over SNS's 256 KiB travel through the state bucket (claim-check/*)",
         ),
+        Grant(
+            sid="LastRoutes",
+            resource="ledger_table",
+            actions=("dynamodb:GetItem", "dynamodb:PutItem"),
+            why="dispatcher.scheduled keeps each agent's last route for heartbeat and cron replies",
+        ),
+        Grant(
+            sid="CronRunHistory",
+            resource="cron_table",
+            actions=("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"),
+            why="a finished cron turn appends its run; a finished one-shot's record is deleted",
+        ),
         _KMS_USE,
     ),
     "egress": (
@@ -262,6 +275,43 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             resource="state_bucket",
             actions=("s3:ListBucket",),
             why="the workspace store lists memory/*.md (a bucket-level action; prefix-limited by condition)",
+        ),
+        Grant(
+            sid="CronJobs",
+            resource="cron_table",
+            actions=("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
+            why="the agent's cron tool keeps job records and reads run history (bus.cron.records)",
+        ),
+        Grant(
+            sid="CronSchedules",
+            resource="schedules",
+            actions=(
+                "scheduler:CreateSchedule",
+                "scheduler:DeleteSchedule",
+                "scheduler:GetSchedule",
+                "scheduler:UpdateSchedule",
+            ),
+            why="the cron tool creates, updates and deletes its jobs' schedules (bus.cron.schedules)",
+        ),
+        Grant(
+            sid="ListCronSchedules",
+            resource=WILDCARD_KIND,
+            actions=("scheduler:ListSchedules",),
+            why="cron sync lists the group's schedules (ListSchedules has no resource-level permission)",
+        ),
+        Grant(
+            sid="PassSchedulerRole",
+            resource="scheduler_role",
+            actions=("iam:PassRole",),
+            source="platform",
+            why="CreateSchedule/UpdateSchedule hand the scheduler role to EventBridge Scheduler; IAM "
+            "checks iam:PassRole on that call (it is no client call of its own)",
+        ),
+        Grant(
+            sid="CronRunNow",
+            resource="inbound_queue",
+            actions=("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"),
+            why="cron 'run' sends the job's event now; the service reads the queue's ARN for targets",
         ),
         Grant(
             sid="PullAgentImage",
@@ -343,6 +393,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
     "relay": ("ingress", "bus/queues.py", "bus/secret_env.py"),
     "dispatcher": (
         "dispatcher",
+        "bus/cron/records.py",
         "bus/queues.py",
         "bus/consumer.py",
         "bus/batching.py",
@@ -358,7 +409,14 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "bus/claim_check.py",
         "bus/secret_env.py",
     ),
-    "agent": ("agent", "bus/storage"),
+    "agent": (
+        "agent",
+        "bus/storage",
+        "bus/cron/service.py",
+        "bus/cron/records.py",
+        "bus/cron/schedules.py",
+        "bus/queues.py",
+    ),
 }
 
 # Calls made by a shared module that a role imports but never reaches, with the reason.
@@ -370,7 +428,16 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
         "sqs:GetQueueAttributes": "the dashboard samples depths on the embedded default only; in AWS "
         "operators use CloudWatch or 'clawbus dashboard' with their own credentials",
     },
-    "dispatcher": {},
+    "dispatcher": {
+        "dynamodb:Query": "the dispatcher appends cron runs and reads single jobs; listing is the service's",
+    },
+    "agent": {
+        "sqs:ReceiveMessage": "the cron tool only sends (Queue.receive is the consumers')",
+        "sqs:DeleteMessage": "the cron tool only sends",
+        "sqs:ChangeMessageVisibility": "the cron tool only sends",
+        "sns:Publish": "the agent never publishes (replies go through the dispatcher)",
+        "sns:ListTopics": "the agent never resolves the topic",
+    },
     "egress": {
         "s3:PutObject": "egress only reads claim-checked bodies (offloading is the dispatcher's)",
         "sns:Publish": "egress never publishes (Topic is the dispatcher's)",
@@ -378,13 +445,21 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
     },
 }
 UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
-UNUSED_CALLS["agent"] = {
+UNUSED_CALLS["agent"] |= {
     "secretsmanager:GetSecretValue": "SecretStr.get_secret_value() on the OpenAI-compatible API key "
     "(agent.models.openai_compat), not a Secrets Manager call",
 }
 
 # Modules whose AWS calls run with the operator's credentials, not a deployed role.
-OPERATOR_MODULES = ("cli", "bus/provision.py", "bus/local_aws.py", "bus/aws.py", "bus/ops")
+# `bus/cron/firer.py` is the embedded default's stand-in for EventBridge Scheduler: it never runs in AWS.
+OPERATOR_MODULES = (
+    "cli",
+    "bus/provision.py",
+    "bus/local_aws.py",
+    "bus/aws.py",
+    "bus/ops",
+    "bus/cron/firer.py",
+)
 
 
 def code_actions(role: str) -> set[str]:

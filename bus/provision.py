@@ -75,6 +75,7 @@ class Provisioner:
         self._sns = boto3_client(aws, "sns")
         self._ddb = boto3_client(aws, "dynamodb")
         self._s3 = boto3_client(aws, "s3")
+        self._scheduler = boto3_client(aws, "scheduler")
 
     def apply(self, topology: Topology) -> ProvisionReport:
         """Create or update every resource of `topology`; safe to run any number of times."""
@@ -104,7 +105,21 @@ class Provisioner:
             self._ensure_table(table.name, table.hash_key, table.range_key, table.ttl_attribute, report)
         for bucket in topology.buckets:
             self._ensure_bucket(bucket.name, report)
+        for group in topology.schedule_groups:
+            self._ensure_schedule_group(group, report)
         return report
+
+    def _ensure_schedule_group(self, name: str, report: ProvisionReport) -> None:
+        # Look first: the loopback API's CreateScheduleGroup replaces an existing group (and its schedules).
+        try:
+            self._scheduler.get_schedule_group(Name=name)
+            report.existing.append(f"schedule group {name}")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            self._scheduler.create_schedule_group(Name=name)
+            report.created.append(f"schedule group {name}")
+        self._progress(f"schedule group {name}")
 
     def _ensure_queue(self, queue: Queue, arns: dict[str, str], report: ProvisionReport) -> str:
         try:

@@ -303,6 +303,41 @@ class RelaySettings(BaseModel):
     enqueue_retry_s: float = Field(default=30.0, gt=0)
 
 
+class HeartbeatSettings(BaseModel):
+    """OpenClaw's `agents.defaults.heartbeat`: one schedule per agent into its main session.
+
+    `every` is a duration (`30m`, `1h`; `0m` turns heartbeats off, as does `enabled=false`).
+    `active_start`/`active_end` (`HH:00`, end may be `24:00`) limit them to active hours in `timezone`;
+    unset means all day (OpenClaw's default). OpenClaw uses the gateway host's zone; a serverless
+    deployment has no host, so the default is UTC, as in the Terraform. `target` `last` sends the
+    answer to the chat the user last spoke from; `none` runs the heartbeat without delivering.
+    """
+
+    enabled: bool = True
+    every: str = "30m"
+    agent_ids: list[str] = Field(default_factory=lambda: ["main"])
+    active_start: str | None = None
+    active_end: str | None = None
+    timezone: str = "UTC"
+    target: Literal["last", "none"] = "last"
+
+
+class SchedulerSettings(BaseModel):
+    """Cron jobs and schedules (EventBridge Scheduler), and the local firer of the embedded default.
+
+    `role_arn` is the role Scheduler assumes to send to the inbound queue (Terraform output
+    `scheduler_role_arn`; the embedded default needs none) and `dead_letter_arn` its STANDARD DLQ.
+    The local firer looks for due schedules every `tick_s`; a fire it claimed but did not finish
+    sending is retried after `lease_s`. `test_clock_offset_s` shifts the firer's clock (tests only).
+    """
+
+    role_arn: str | None = None
+    dead_letter_arn: str | None = None
+    tick_s: float = Field(default=1.0, gt=0, le=30)
+    lease_s: float = Field(default=30.0, gt=0)
+    test_clock_offset_s: float = 0.0
+
+
 class LocalSettings(BaseModel):
     """The embedded default's own pieces: the loopback AWS API and where logs go."""
 
@@ -332,6 +367,9 @@ class Settings(BaseSettings):
     discord: DiscordSettings = DiscordSettings()
     whatsapp: WhatsappSettings = WhatsappSettings()
     relay: RelaySettings = RelaySettings()
+
+    heartbeat: HeartbeatSettings = HeartbeatSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     local: LocalSettings = LocalSettings()
     log_level: str = "INFO"
 

@@ -84,6 +84,7 @@ class Topology(_Resource):
     subscriptions: tuple[Subscription, ...]
     tables: tuple[Table, ...]
     buckets: tuple[Bucket, ...]
+    schedule_groups: tuple[str, ...] = ()
 
     def queue(self, name: str) -> Queue:
         """The queue called `name`; KeyError names the known ones."""
@@ -128,6 +129,16 @@ def webchat_table_name(prefix: str) -> str:
     return f"{prefix}-webchat"
 
 
+def cron_table_name(prefix: str) -> str:
+    """`<prefix>-cron`: cron job records, their run history and the local firer's ledger."""
+    return f"{prefix}-cron"
+
+
+def schedule_group_name(prefix: str) -> str:
+    """The EventBridge Scheduler group of a deployment's schedules (heartbeats, cron jobs): `<prefix>`."""
+    return prefix
+
+
 def _with_dlq(name: str, visibility_s: int, *, content_based_dedup: bool = False) -> tuple[Queue, Queue]:
     dlq = Queue(name=dlq_name(name), retention_s=DLQ_RETENTION_S)
     main = Queue(
@@ -163,6 +174,13 @@ def build_topology(prefix: str, bucket: str | None = None, channels: tuple[str, 
                 ttl_attribute=LEDGER_TTL_ATTRIBUTE,
             ),
             Table(name=pairing_table_name(prefix), hash_key="pk"),
+            Table(
+                name=cron_table_name(prefix),
+                hash_key="pk",
+                range_key="sk",
+                ttl_attribute=LEDGER_TTL_ATTRIBUTE,
+            ),
         ),
+        schedule_groups=(schedule_group_name(prefix),),
         buckets=(Bucket(name=bucket or f"{prefix}-state"),),
     )

@@ -84,6 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_ops_commands(commands)
 
+    from . import cron_cmd
+
+    cron_cmd.add_arguments(
+        commands.add_parser(
+            "cron",
+            help="cron jobs: add, list, update, remove, run now, run history, sync (records vs schedules)",
+            description="The cron service the agent's cron tool uses: job records in DynamoDB, schedules in "
+            "EventBridge Scheduler targeting the inbound queue. Exits 1 when the job is refused.",
+        )
+    )
+
     stage_help = "run only this stage (as 'clawbus up' does for each); reads CLAWBUS_* settings"
     commands.add_parser("ingress", help=f"ingress HTTP server (webhooks, WebChat): {stage_help}")
     commands.add_parser(
@@ -95,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     egress_parser = commands.add_parser("egress", help=f"one channel's reply worker: {stage_help}")
     egress_parser.add_argument("channel", choices=CHANNELS, help="the channel whose egress queue to consume")
     commands.add_parser("agent", help=f"the agent container app (POST /invocations, GET /ping): {stage_help}")
+    commands.add_parser(
+        "scheduler",
+        help="the local schedule firer (the embedded default's EventBridge Scheduler; not used in AWS): "
+        + stage_help,
+    )
     commands.add_parser(
         "local-agentcore", help="the loopback AgentCore data-plane endpoint that forwards to the agent"
     )
@@ -159,6 +175,10 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         from clawbus.dispatcher.main import run as run_dispatcher
 
         asyncio.run(run_dispatcher(settings))
+    elif command == "scheduler":
+        from clawbus.bus.cron.firer import run as run_firer
+
+        asyncio.run(run_firer(settings))
     elif command == "egress":
         from clawbus.egress.main import run as run_egress
 
@@ -194,6 +214,10 @@ def main(argv: list[str] | None = None) -> None:
             run_pairing(args.action, args.channel, args.code, args.account, settings, console, args.json)
         )
 
+    if args.command == "cron":
+        from .cron_cmd import run_cron
+
+        sys.exit(run_cron(args, settings, console))
     if args.command in ("status", "dlq", "dashboard"):
         from . import dashboard, dlq, status
 

@@ -1,6 +1,7 @@
 """`clawbus status`: every queue's depth, the age of its oldest message, and a verdict.
 
-Exits 1 when a dead-letter queue holds messages (so it can gate a deploy), 2 when the deployment cannot
+Also lists schedules (heartbeat, cron) whose target queue is gone. Exits 1 when a dead-letter queue
+holds messages or a schedule's target is gone (so it can gate a deploy), 2 when the deployment cannot
 be read (unknown prefix, unreachable endpoint, no credentials), else 0. "Backlog growing" compares with
 the previous sample: the one before in `--watch`, else the last `status` run against the same
 deployment (kept in `<data-dir>/status/`, used when under 15 minutes old).
@@ -21,7 +22,15 @@ from rich.live import Live
 from rich.table import Table
 
 from clawbus.bus.errors import ClawbusError
-from clawbus.bus.ops import OpsTarget, QueueDepth, Verdict, sample_depths, verdict
+from clawbus.bus.ops import (
+    BrokenSchedule,
+    OpsTarget,
+    QueueDepth,
+    Verdict,
+    sample_depths,
+    schedules_with_missing_target,
+    verdict,
+)
 from clawbus.bus.settings import Settings
 
 from .console import Console
@@ -95,16 +104,21 @@ def _judge(depths: list[QueueDepth], previous: dict[str, QueueDepth]) -> list[tu
 
 
 def _document(
-    target: OpsTarget, now: datetime, judged: list[tuple[QueueDepth, Verdict]]
+    target: OpsTarget,
+    now: datetime,
+    judged: list[tuple[QueueDepth, Verdict]],
+    broken: list[BrokenSchedule] | None = None,
 ) -> dict[str, object]:
     dead = sum(d.total for d, _ in judged if d.kind == "dlq")
+    broken = broken or []
     return {
         "endpoint": target.where,
         "prefix": target.prefix,
         "taken_at": now.isoformat(),
         "queues": [{**d.as_json(), "verdict": v.value} for d, v in judged],
         "dead_letters": dead,
-        "ok": dead == 0,
+        "schedules_with_missing_target": [{"schedule": b.name, "queue": b.target_queue} for b in broken],
+        "ok": dead == 0 and not broken,
     }
 
 
@@ -140,17 +154,24 @@ def run_status(args: argparse.Namespace, settings: Settings, console: Console) -
         now = datetime.now(UTC)
         judged = _judge(sample_depths(target, sqs, urls), history.load(now))
         history.save(now, [d for d, _ in judged])
+        broken = schedules_with_missing_target(target, sqs)
     except ClawbusError as exc:
         console.error(f"status: {exc}")
         return 2
-    document = _document(target, now, judged)
+    document = _document(target, now, judged, broken)
     if args.json:
         console.print(json.dumps(document))
     else:
         out = wide_console()
         out.print(_table(target, now, judged))
-        if not document["ok"]:
+        if document["dead_letters"]:
             out.print(f"{document['dead_letters']} dead letter(s) — see them with: clawbus dlq list")
+        for item in broken:
+            out.print(
+                f"schedule {item.name} targets queue {item.target_queue}, which does not exist — "
+                "re-provision it ('clawbus up' / terraform apply) or remove the schedule",
+                markup=False,
+            )
     return 0 if document["ok"] else 1
 
 

@@ -1,14 +1,15 @@
 """`clawbus up`: the whole pipeline on the embedded default, one process per stage.
 
-Starts the loopback AWS API (moto), provisions the topology into it, then the agent, the loopback
-AgentCore endpoint, the dispatcher, one egress worker per enabled channel, ingress, and the relay when a
-channel is configured for long polling, Socket Mode or the Discord gateway; prints what runs where, and
-stops everything cleanly on Ctrl-C or SIGTERM.
+Starts the loopback AWS API (moto), provisions the topology into it (and the heartbeat schedules), then
+the agent, the loopback AgentCore endpoint, the dispatcher, one egress worker per enabled channel,
+ingress, the local schedule firer, and the relay when a channel is configured for long polling, Socket
+Mode or the Discord gateway; prints what runs where, and stops everything cleanly on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
 import signal
 import socket
@@ -55,6 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _stage(name: str, ready: str, *args: str) -> Stage:
     return Stage(name=name, argv=[sys.executable, "-m", "clawbus.cli", *args], ready_event=ready)
+
+
+async def apply_heartbeats(settings: Settings) -> list[str]:
+    """Create (or delete, when off) each agent's heartbeat schedule; the schedules that exist."""
+    from clawbus.bus.aws import open_clients
+    from clawbus.bus.cron.service import connect
+
+    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+        return await (await connect(settings, clients)).apply_heartbeats(settings.heartbeat)
 
 
 def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -117,6 +127,8 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             topology = build_topology(settings.bus.prefix, settings.bus.bucket)
             aws = AwsSettings.model_validate({**settings.aws.model_dump(), "endpoint_url": aws_url})
             Provisioner(aws).apply(topology)
+        with console.step("heartbeat schedules"):
+            heartbeats = asyncio.run(apply_heartbeats(settings.model_copy(update={"aws": aws})))
         with console.step(f"agent ({settings.agent.model}) on {agent_url}"):
             supervisor.start(_stage("agent", "agent.started", "agent"))
         with console.step(f"loopback AgentCore endpoint on {agentcore_url}"):
@@ -131,6 +143,8 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         if relayed:
             with console.step(f"relay ({', '.join(relayed)})"):
                 supervisor.start(_stage("relay", "relay.started", "relay"))
+        with console.step("schedule firer"):
+            supervisor.start(_stage("scheduler", "scheduler.started", "scheduler"))
     except (StageFailed, OSError) as exc:
         console.error(f"clawbus up failed: {exc}")
         supervisor.stop_all()
@@ -148,6 +162,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             ("agent", f"{agent_url}  (/invocations, /ping)"),
             ("channels", ", ".join(channels) or "none"),
             ("relay", ", ".join(relayed) or "not needed (no polling, Socket Mode or gateway channel)"),
+            ("heartbeats", ", ".join(heartbeats) or "off"),
             ("queues", f"{len(topology.queues)} ({settings.bus.prefix}-inbound.fifo, …)"),
             ("logs", str(data_dir / "logs")),
         ],

@@ -10,15 +10,23 @@ from typing import Any
 from clawbus.bus.aws import open_clients
 from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
+from clawbus.bus.cron.records import CronRecords
 from clawbus.bus.health import health_server
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.queues import BatchingPublisher, Queue, Topic, resolve_queue_url, resolve_topic_arn
 from clawbus.bus.settings import Settings
-from clawbus.bus.topology import dlq_name, inbound_queue_name, ledger_table_name, outbound_topic_name
+from clawbus.bus.topology import (
+    cron_table_name,
+    dlq_name,
+    inbound_queue_name,
+    ledger_table_name,
+    outbound_topic_name,
+)
 
 from .agentcore import AgentCoreInvoker
 from .ledger import TurnLedger
+from .scheduled import CronHistory, LastRoutes
 from .turn_handler import TurnHandler
 
 logger = logging.getLogger(__name__)
@@ -70,6 +78,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             ledger,
             ClaimChecks(clients.s3, settings.bus.bucket_name(), config.claim_check_bytes),
             config,
+            routes=LastRoutes(clients.dynamodb, ledger_table_name(prefix)),
+            cron_history=CronHistory(CronRecords(clients.dynamodb, cron_table_name(prefix))),
         )
         consumer = FifoConsumer(
             queue,

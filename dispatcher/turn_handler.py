@@ -29,10 +29,15 @@ from clawbus.bus.settings import DispatcherSettings
 from clawbus.bus.tracing import current_traceparent, extract_context, inject_context, tracer
 from clawbus.dispatcher.core import (
     Pending,
+    Route,
     block_reply,
     build_reply,
     build_request,
+    destination,
+    is_scheduled,
+    needs_last_route,
     plan_turns,
+    route_of,
     typing_signal,
 )
 from clawbus.schemas import (
@@ -46,6 +51,7 @@ from clawbus.schemas import (
 from clawbus.schemas.claim_check import read_claim_check
 
 from .ledger import Publication, StoredTurn, TurnLedger
+from .scheduled import CronHistory, LastRoutes
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)
@@ -84,8 +90,12 @@ class TurnHandler:
         claim_checks: ClaimChecks,
         settings: DispatcherSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        routes: LastRoutes | None = None,
+        cron_history: CronHistory | None = None,
     ) -> None:
         self._agent = agent
+        self._routes = routes
+        self._cron_history = cron_history
         self._replies = replies
         self._ledger = ledger
         self._claim_checks = claim_checks
@@ -174,12 +184,18 @@ class TurnHandler:
     async def _run_turn(self, events: list[InboundEvent], now: int) -> None:
         started = time.monotonic()
         request = build_request(events)
-        async with self._typing(request):
-            if self._settings.block_streaming:
-                publications = await self._streamed(request)
+        last = events[-1]
+        route = route_of(last)
+        if route is not None and self._routes is not None:
+            await self._routes.remember(last.agent_id, route)
+        known = await self._routes.lookup(last.agent_id) if self._routes and needs_last_route(last) else None
+        target = destination(last, known)
+        async with self._typing(request, show=not is_scheduled(last)):
+            if target is not None and self._settings.block_streaming:
+                publications = await self._streamed(request, target)
             else:
                 response = await self._agent.invoke(request, traceparent=current_traceparent())
-                reply = build_reply(request, response)
+                reply = build_reply(request, response, target) if target is not None else None
                 publications = [await self._publication(reply)] if reply is not None else []
         stored = await self._ledger.record(
             [e.event_id for e in events], StoredTurn(request.reply_id, tuple(publications)), now
@@ -189,7 +205,15 @@ class TurnHandler:
         elif stored.reply_id != request.reply_id or stored.publications != tuple(publications):
             await self._publish(stored)  # an earlier run's record stands: its blocks (dropped by id if sent)
         self.turns += 1
-        last = events[-1]
+        duration_ms = round((time.monotonic() - started) * 1000, 1)
+        if self._cron_history is not None:
+            asked = last.delivery is None or last.delivery.mode != "none"
+            await self._cron_history.finished(
+                last,
+                delivered=bool(publications) if asked else None,
+                duration_ms=duration_ms,
+                now=self._clock(),
+            )
         log_event(
             logger,
             "dispatcher.turn.completed",
@@ -199,15 +223,17 @@ class TurnHandler:
             channel=last.channel,
             session=session_ref(last.session_key),
             parts=len(publications),
-            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            kind=last.kind.value,
+            delivered_to=target.channel if publications and target else None,
+            duration_ms=duration_ms,
         )
 
-    async def _streamed(self, request: AgentRequest) -> list[Publication]:
+    async def _streamed(self, request: AgentRequest, route: Route) -> list[Publication]:
         """Run the turn with block streaming, publishing each block the moment it arrives."""
         publications: list[Publication] = []
         async for item in self._agent.stream(request, traceparent=current_traceparent()):
             if isinstance(item, str) and item:
-                publication = await self._publication(block_reply(request, item, len(publications)))
+                publication = await self._publication(block_reply(request, item, len(publications), route))
                 await self._send(publication)
                 publications.append(publication)
         return publications
@@ -238,8 +264,14 @@ class TurnHandler:
         )
 
     @contextlib.asynccontextmanager
-    async def _typing(self, request: AgentRequest) -> AsyncIterator[None]:
-        """Show `typing` on the channel if the turn is still running after `typing_after_ms`."""
+    async def _typing(self, request: AgentRequest, *, show: bool = True) -> AsyncIterator[None]:
+        """Show `typing` on the channel if the turn is still running after `typing_after_ms`.
+
+        Not for scheduled turns (`show` false): nobody is waiting, and their channel is not a chat.
+        """
+        if not show:
+            yield
+            return
 
         async def keep_typing() -> None:
             await asyncio.sleep(self._settings.typing_after_ms / 1000)

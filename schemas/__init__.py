@@ -11,6 +11,7 @@ from ._versioning import EnvelopeError, UnsupportedSchemaVersion
 from .ids import deduplication_id, message_group_id, reply_id, runtime_session_id
 from .inbound import (
     AttachmentRef,
+    Delivery,
     EventKind,
     InboundEvent,
     InboundEventV1,
@@ -35,6 +36,7 @@ __all__ = [
     "AgentRequest",
     "AgentResponse",
     "AttachmentRef",
+    "Delivery",
     "DmScope",
     "EnvelopeError",
     "EventKind",

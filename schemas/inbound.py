@@ -59,6 +59,22 @@ class ReplyTarget(WireModel):
     reply_to_message_id: str | None = None
 
 
+class Delivery(WireModel):
+    """Where the answer to a scheduled event (heartbeat, cron) goes.
+
+    `announce` sends it to `channel`/`to` when both are given, else to the agent's last route (the chat
+    the user last spoke from, which the dispatcher remembers); `none` runs the turn without delivering.
+    Events without a `delivery` are answered where they came from (messages) or announced to the last
+    route (heartbeat, cron).
+    """
+
+    mode: Literal["announce", "none"] = "announce"
+    channel: str | None = None
+    account_id: str | None = None
+    to: str | None = None
+    thread_id: str | None = None
+
+
 class InboundEventV1(WireModel):
     """Version 1 of the inbound envelope.
 
@@ -79,6 +95,9 @@ class InboundEventV1(WireModel):
     attachments: tuple[AttachmentRef, ...] = ()
     reply_to: ReplyTarget | None = None
     received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # Scheduled events only (added compatibly: absent on messages).
+    job_id: str | None = None
+    delivery: Delivery | None = None
 
 
 InboundEvent = InboundEventV1

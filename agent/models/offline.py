@@ -8,13 +8,15 @@ the agent's tests, driving multi-step tool turns exactly.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clawbus.bus.errors import ClawbusError, PermanentError
 
 from ..heartbeat import HEARTBEAT_PROMPT, HEARTBEAT_TOKEN
-from .base import Message, ModelReply, ToolResult, ToolSpec, assistant
+from .base import Message, ModelReply, ToolCall, ToolResult, ToolSpec, assistant
 
 
 def _last_user_text(messages: Sequence[Message]) -> str:
@@ -24,16 +26,36 @@ def _last_user_text(messages: Sequence[Message]) -> str:
     return ""
 
 
+TOOL_COMMAND = re.compile(r"^/(?P<tool>[a-z_]+) (?P<args>\{.*\})\s*$", re.S)
+
+
 class OfflineEcho:
-    """Answers by quoting the user's last message; same input, same answer."""
+    """Answers by quoting the user's last message; same input, same answer.
+
+    It can drive a tool too, so tools work end to end offline: a message `/<tool> {json}` naming an
+    available tool becomes that tool call, and the tool's result is the answer, verbatim.
+    """
 
     name = "offline/echo"
 
     async def converse(
         self, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> ModelReply:
-        """Echo the last user message (a heartbeat poll gets `HEARTBEAT_OK`)."""
+        """Echo the last user message (a heartbeat poll gets `HEARTBEAT_OK`; `/<tool> {json}` calls it)."""
+        if messages and messages[-1].role == "user":
+            results = [b for b in messages[-1].blocks if isinstance(b, ToolResult)]
+            if results:
+                return ModelReply(assistant(results[-1].text), model=self.name)
         last = _last_user_text(messages)
+        command = TOOL_COMMAND.match(last.strip())
+        if command and command["tool"] in {t.name for t in tools}:
+            try:
+                args = json.loads(command["args"])
+            except ValueError:
+                args = None
+            if isinstance(args, dict):
+                call = ToolCall(id="offline-1", name=command["tool"], input=args)
+                return ModelReply(Message("assistant", (call,)), stop_reason="tool_use", model=self.name)
         if last.strip() == HEARTBEAT_PROMPT:
             text = HEARTBEAT_TOKEN
         elif not last.strip():

@@ -12,9 +12,11 @@ from .dead_letters import DeadLetter, find_letter, peek_letters, purge
 from .depth import QueueDepth, Verdict, depth_from_attributes, sample_depths, verdict
 from .redact import redact
 from .replay import ReplayFilter, ReplayReport, replay, start_server_side_redrive
+from .schedules import BrokenSchedule, schedules_with_missing_target
 from .target import OpsTarget, ops_errors, resolve_dlq
 
 __all__ = [
+    "BrokenSchedule",
     "DeadLetter",
     "OpsTarget",
     "QueueDepth",
@@ -30,6 +32,7 @@ __all__ = [
     "replay",
     "resolve_dlq",
     "sample_depths",
+    "schedules_with_missing_target",
     "start_server_side_redrive",
     "verdict",
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from clawbus.schemas import (
     AgentRequest,
     AgentResponse,
+    EventKind,
     InboundEvent,
     OutboundReply,
     ReplyKind,
@@ -36,39 +38,91 @@ def reply_target(event: InboundEvent) -> ReplyTarget:
     return ReplyTarget(chat_id=chat)
 
 
-def build_reply(request: AgentRequest, response: AgentResponse) -> OutboundReply | None:
+@dataclass(frozen=True)
+class Route:
+    """Where a reply goes: a channel, its account and the chat (a user's last route, or a delivery)."""
+
+    channel: str
+    account_id: str
+    target: ReplyTarget
+
+
+def is_scheduled(event: InboundEvent) -> bool:
+    """Whether the event came from a schedule (heartbeat, cron) rather than a person."""
+    return event.kind in (EventKind.HEARTBEAT, EventKind.CRON)
+
+
+def route_of(event: InboundEvent) -> Route | None:
+    """The route a user message came by (what heartbeats and cron jobs later announce to)."""
+    if event.kind is not EventKind.MESSAGE:
+        return None
+    return Route(event.channel, event.account_id, reply_target(event))
+
+
+def needs_last_route(event: InboundEvent) -> bool:
+    """Whether answering `event` needs the agent's last route (a scheduled event without a target)."""
+    delivery = event.delivery
+    if not is_scheduled(event) or (delivery is not None and delivery.mode == "none"):
+        return False
+    return delivery is None or not (delivery.channel and delivery.to)
+
+
+def destination(event: InboundEvent, last_route: Route | None) -> Route | None:
+    """Where the answer to `event` goes; None means it is not delivered.
+
+    A message is answered where it came from. A scheduled event goes to its explicit delivery target
+    (`channel` + `to`), else to the agent's last route (None when the user never spoke: nowhere to go),
+    and nowhere when its delivery mode is `none`.
+    """
+    if not is_scheduled(event):
+        return Route(event.channel, event.account_id, reply_target(event))
+    delivery = event.delivery
+    if delivery is not None and delivery.mode == "none":
+        return None
+    if delivery is not None and delivery.channel and delivery.to:
+        target = ReplyTarget(chat_id=delivery.to, thread_id=delivery.thread_id)
+        return Route(delivery.channel, delivery.account_id or "default", target)
+    return last_route
+
+
+def build_reply(
+    request: AgentRequest, response: AgentResponse, route: Route | None = None
+) -> OutboundReply | None:
     """The reply envelope for a finished turn, or None when the agent chose silence (no parts).
 
-    The reply goes back where the turn's last event came from, with the turn's stable `reply_id` and a
-    stable `created_at` (when that event was received), so a re-run turn's reply is the same envelope.
+    The reply goes to `route` when given, else back where the turn's last event came from, with the
+    turn's stable `reply_id` and a stable `created_at` (when that event was received), so a re-run
+    turn's reply is the same envelope.
     """
     parts = tuple(ReplyPart(index=i, text=text) for i, text in enumerate(response.parts) if text)
     if not parts:
         return None
     last = request.events[-1]
+    route = route or Route(last.channel, last.account_id, reply_target(last))
     return OutboundReply(
         reply_id=request.reply_id,
         in_reply_to=tuple(e.event_id for e in request.events),
         session_key=request.session_key,
-        channel=last.channel,
-        account_id=last.account_id,
-        target=reply_target(last),
+        channel=route.channel,
+        account_id=route.account_id,
+        target=route.target,
         parts=parts,
         final=True,
         created_at=last.received_at,
     )
 
 
-def block_reply(request: AgentRequest, text: str, index: int) -> OutboundReply:
+def block_reply(request: AgentRequest, text: str, index: int, route: Route | None = None) -> OutboundReply:
     """One streamed block of a turn's answer, published as it arrives (`<reply_id>-b<index>`, in order)."""
     last = request.events[-1]
+    route = route or Route(last.channel, last.account_id, reply_target(last))
     return OutboundReply(
         reply_id=f"{request.reply_id}-b{index}",
         in_reply_to=tuple(e.event_id for e in request.events),
         session_key=request.session_key,
-        channel=last.channel,
-        account_id=last.account_id,
-        target=reply_target(last),
+        channel=route.channel,
+        account_id=route.account_id,
+        target=route.target,
         parts=(ReplyPart(index=0, text=text),),
         final=False,
         created_at=last.received_at + timedelta(microseconds=index + 1),

@@ -58,6 +58,7 @@ module "role_dispatcher" {
     outbound_topic      = [module.bus.outbound_topic_arn]
     agent_runtime       = local.agent_invoke_arns
     ledger_table        = [module.state.ledger_table_arn]
+    cron_table          = [module.state.cron_table_arn]
     claim_check_objects = ["${module.state.bucket_arn}/claim-check/*"]
     kms_key             = local.kms
     any                 = local.wildcard
@@ -113,6 +114,10 @@ module "role_agent" {
     state_bucket      = [module.state.bucket_arn]
     agentcore_metrics = local.wildcard
     foundation_models = var.agent_model_arns
+    cron_table        = [module.state.cron_table_arn]
+    schedules         = ["arn:${local.partition}:scheduler:${local.arn_tail}:schedule/${module.scheduler.schedule_group}/*"]
+    scheduler_role    = [module.role_scheduler.arn]
+    inbound_queue     = [module.bus.inbound_queue_arn]
     any               = local.wildcard
   }
   conditions = {

@@ -55,6 +55,8 @@ module "agentcore" {
   model                = var.agent_model
   idle_session_timeout = var.agent_idle_session_timeout_s
   state_bucket_name    = local.state_bucket_name
+  scheduler_role_arn   = module.role_scheduler.arn
+  scheduler_dlq_arn    = module.scheduler.dlq_arn
 
   # The runtime pulls its image with the role's policy, so the policy must exist first.
   depends_on = [module.role_agent]

@@ -64,3 +64,8 @@ output "config_parameter_name" {
   description = "SSM parameter holding the deployment config."
   value       = module.state.config_parameter_name
 }
+
+output "scheduler_role_arn" {
+  description = "Role EventBridge Scheduler assumes (CLAWBUS_SCHEDULER__ROLE_ARN for 'clawbus cron' against AWS)."
+  value       = module.role_scheduler.arn
+}

@@ -55,7 +55,9 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert f"http://127.0.0.1:{ports['ingress']}/" in shown  # tells the user where WebChat is
         assert str(tmp_path / "logs") in shown
         children = psutil.Process(up.pid).children(recursive=True)
-        assert len(children) == 6  # moto, agent, AgentCore endpoint, dispatcher, egress, ingress
+        # moto, agent, AgentCore endpoint, dispatcher, egress, ingress, schedule firer
+        assert len(children) == 7
+        assert "clawbus-heartbeat-main" in shown  # the heartbeat schedule exists from the start
 
         said = subprocess.run(
             clawbus("say", "hello bus", "--url", f"http://127.0.0.1:{ports['ingress']}", "--timeout", "30"),

@@ -64,6 +64,9 @@ resource "aws_bedrockagentcore_agent_runtime" "agent" {
     CLAWBUS_AGENT__MODEL = var.model
     CLAWBUS_BUS__PREFIX  = var.prefix
     CLAWBUS_BUS__BUCKET  = var.state_bucket_name # the workspace: agents/<agentId>/workspace/
+    # The cron tool creates schedules that Scheduler runs as this role, dead-lettering to this queue.
+    CLAWBUS_SCHEDULER__ROLE_ARN        = var.scheduler_role_arn
+    CLAWBUS_SCHEDULER__DEAD_LETTER_ARN = var.scheduler_dlq_arn
   }
 }
 

@@ -37,3 +37,13 @@ variable "idle_session_timeout" {
   description = "Idle session timeout (seconds)."
   type        = number
 }
+
+variable "scheduler_role_arn" {
+  description = "Role EventBridge Scheduler assumes for cron schedules (passed by the cron tool)."
+  type        = string
+}
+
+variable "scheduler_dlq_arn" {
+  description = "The scheduler's STANDARD dead-letter queue."
+  type        = string
+}

@@ -91,6 +91,41 @@ resource "aws_dynamodb_table" "pairing" {
   deletion_protection_enabled = var.deletion_protection
 }
 
+# Cron jobs, their run history and the local firer's ledger (bus/cron/records.py: pk/sk strings).
+resource "aws_dynamodb_table" "cron" {
+  name         = "${var.prefix}-cron"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  # Run history expires (30 days); job records carry no expiry.
+  ttl {
+    attribute_name = local.ledger_ttl_attribute
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  deletion_protection_enabled = var.deletion_protection
+}
+
 # ---- the state bucket ------------------------------------------------------------------------------
 
 resource "aws_s3_bucket" "state" {

@@ -13,6 +13,11 @@ output "pairing_table_arn" {
   value       = aws_dynamodb_table.pairing.arn
 }
 
+output "cron_table_arn" {
+  description = "ARN of <prefix>-cron."
+  value       = aws_dynamodb_table.cron.arn
+}
+
 output "bucket_name" {
   description = "State bucket name."
   value       = aws_s3_bucket.state.id

@@ -1,0 +1,128 @@
+"""The agent's `cron` tool: OpenClaw's cron actions on clawbus's cron service (bus.cron.service).
+
+`CronTool.__call__(params, session_key=..., agent_id=...)` takes the tool's parameters as OpenClaw's
+tool does (`action` = status|list|add|update|remove|run|runs, `job` for add, `jobId` (or `id`),
+`patch` for update, `includeDisabled` for list) and returns a JSON-able result; refused input comes back
+as `{"ok": false, "error": ...}` for the model to read, never as an exception. Jobs are created for the
+calling agent; a job's result is announced to its delivery target, else to the agent's last route.
+
+`cron_tool(settings)` makes it one of the agent loop's tools; with the offline model a message
+`/cron {json}` calls it (see `agent/models/offline.py`), so it can be exercised end to end offline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from clawbus.bus.aws import open_clients
+from clawbus.bus.cron.service import CronService, connect
+from clawbus.bus.errors import ClawbusError, PermanentError
+from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.settings import Settings
+
+from .models.base import ToolSpec
+from .tools.base import Tool
+
+logger = logging.getLogger(__name__)
+ACTIONS = "actions: status list add update remove run runs"
+
+
+class CronTool:
+    """The `cron` tool over one cron service."""
+
+    name = "cron"
+
+    def __init__(self, service: CronService) -> None:
+        self._service = service
+
+    async def __call__(self, params: Mapping[str, Any], *, session_key: str, agent_id: str) -> dict[str, Any]:
+        """Run one action; `{"ok": false, "error": ...}` when the service refuses it."""
+        action = str(params.get("action", ""))
+        job_id = str(params.get("jobId") or params.get("id") or "")
+        try:
+            result = await self._act(action, job_id, params, agent_id)
+        except PermanentError as exc:
+            return {"ok": False, "action": action, "error": str(exc)}
+        log_event(logger, "agent.cron.called", action=action, session=session_ref(session_key))
+        return {"ok": True, "action": action, **result}
+
+    async def _act(
+        self, action: str, job_id: str, params: Mapping[str, Any], agent_id: str
+    ) -> dict[str, Any]:
+        service = self._service
+        if action == "add":
+            job = params.get("job")
+            if not isinstance(job, Mapping):  # OpenClaw also accepts the job's fields at top level
+                job = {k: v for k, v in params.items() if k not in ("action",)}
+            created = await service.add(job, agent_id=agent_id)
+            return {"job": _dump(created)}
+        if action in ("list", "status"):
+            jobs = await service.list_jobs(
+                agent_id=agent_id, include_disabled=bool(params.get("includeDisabled"))
+            )
+            return {"jobs": [_dump(j) for j in jobs]}
+        if not job_id:
+            raise PermanentError(f"cron {action!r} needs jobId ({ACTIONS})")
+        if action == "update":
+            return {"job": _dump(await service.update(job_id, dict(params.get("patch") or {})))}
+        if action == "remove":
+            return {"removed": await service.remove(job_id)}
+        if action == "run":
+            return {"eventId": await service.run(job_id)}
+        if action == "runs":
+            return {"runs": [_dump(r) for r in await service.runs(job_id, int(params.get("limit", 50)))]}
+        raise PermanentError(f"unknown cron action {action!r}: {ACTIONS}")
+
+
+def _dump(model: Any) -> Any:
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+SPEC = ToolSpec(
+    name="cron",
+    description=(
+        "Manage scheduled jobs (OpenClaw's cron tool): action status|list|add|update|remove|run|runs; "
+        "`job` for add ({name, schedule {kind at|every|cron}, payload {kind systemEvent|agentTurn}}), "
+        "`jobId` for the others, `patch` for update."
+    ),
+    input_schema={
+        "type": "object",
+        "properties": {
+            "action": {
+                "type": "string",
+                "enum": ["status", "list", "add", "update", "remove", "run", "runs"],
+            },
+            "job": {"type": "object"},
+            "jobId": {"type": "string"},
+            "patch": {"type": "object"},
+            "includeDisabled": {"type": "boolean"},
+            "limit": {"type": "integer"},
+        },
+        "required": ["action"],
+    },
+)
+
+
+@contextlib.asynccontextmanager
+async def cron_tool(settings: Settings) -> AsyncIterator[Tool | None]:
+    """The `cron` tool of the agent loop for the life of the block, or None when the deployment has no
+    cron service to reach (the agent still answers, and its log says why)."""
+    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+        try:
+            service = await connect(settings, clients)
+        except ClawbusError as exc:
+            log_event(logger, "agent.cron.unavailable", logging.WARNING, reason=str(exc))
+            yield None
+            return
+        cron = CronTool(service)
+        agent_id = settings.session.agent_id
+
+        async def run(args: Mapping[str, Any]) -> str:
+            result = await cron(args, session_key=f"agent:{agent_id}", agent_id=agent_id)
+            return json.dumps(result, sort_keys=True)
+
+        yield Tool(spec=SPEC, run=run)

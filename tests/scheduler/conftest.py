@@ -1,0 +1,92 @@
+"""Cron service and firer on the loopback AWS API, in this process (the shells under test, real wire)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from clawbus.bus.aws import AwsClients, open_clients
+from clawbus.bus.cron.firer import Firer
+from clawbus.bus.cron.records import CronRecords
+from clawbus.bus.cron.schedules import Schedules
+from clawbus.bus.cron.service import CronService, connect
+from clawbus.bus.settings import Settings
+from clawbus.bus.topology import cron_table_name, schedule_group_name
+
+from ..conftest import Bus
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@dataclass
+class Cron:
+    """The cron service and a firer sharing one fake clock."""
+
+    bus: Bus
+    settings: Settings
+    clients: AwsClients
+    service: CronService
+    clock: Clock
+
+    def firer(self) -> Firer:
+        """A fresh firer (as after a restart) on the same clock."""
+        assert self.clients.scheduler
+        assert self.clients.dynamodb
+        assert self.clients.sqs
+        prefix = self.bus.prefix
+        return Firer(
+            Schedules(self.clients.scheduler, schedule_group_name(prefix)),
+            self.clients.dynamodb,
+            self.clients.sqs,
+            cron_table_name(prefix),
+            clock=self.clock,
+            lease_s=30,
+        )
+
+    @property
+    def records(self) -> CronRecords:
+        assert self.clients.dynamodb
+        return CronRecords(self.clients.dynamodb, cron_table_name(self.bus.prefix))
+
+    @property
+    def schedules(self) -> Schedules:
+        assert self.clients.scheduler
+        return Schedules(self.clients.scheduler, schedule_group_name(self.bus.prefix))
+
+    def inbound(self) -> list[str]:
+        """Bodies waiting on the inbound queue (received and left for nobody else)."""
+        sqs = self.bus.client("sqs")
+        url = self.bus.queue_url(f"{self.bus.prefix}-inbound.fifo")
+        bodies = []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            if not got.get("Messages"):
+                return bodies
+            for message in got["Messages"]:
+                bodies.append(message["Body"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+async def cron(bus: Bus) -> AsyncIterator[Cron]:
+    settings = Settings.model_validate(
+        {"aws": {"endpoint_url": bus.endpoint, "region": "us-east-1"}, "bus": {"prefix": bus.prefix}}
+    )
+    clock = Clock()
+    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+        service = await connect(settings, clients, clock)
+        yield Cron(bus, settings, clients, service, clock)
