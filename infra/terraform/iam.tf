@@ -113,7 +113,12 @@ module "role_agent" {
     state_bucket      = [module.state.bucket_arn]
     agentcore_metrics = local.wildcard
     foundation_models = var.agent_model_arns
-    any               = local.wildcard
+    # AgentCore's system browser (aws.browser.v1) and the account's own browsers.
+    agentcore_browser = [
+      "arn:${local.partition}:bedrock-agentcore:${var.region}:aws:browser/aws.browser.v1",
+      "arn:${local.partition}:bedrock-agentcore:${local.arn_tail}:browser/*",
+    ]
+    any = local.wildcard
   }
   conditions = {
     RuntimeMetrics     = [{ test = "StringEquals", variable = "cloudwatch:namespace", values = ["bedrock-agentcore"] }]
