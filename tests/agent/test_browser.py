@@ -40,7 +40,6 @@ from clawbus.bus.settings import Settings
 from ..helpers import eventually, free_port, wait_for
 from .conftest import SESSION_ID, invocation
 
-pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("CLAWBUS_CHROMIUM", "/usr/bin/chromium")
 
 FORM = """<!doctype html><html><head><title>Greeter</title></head><body>
@@ -172,6 +171,7 @@ def assert_greeted(model: ScriptedModel, workspace: Path) -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
+@pytest.mark.browser
 async def test_a_model_fills_a_form_in_local_chromium_and_sees_the_page_change(
     site: Site, tmp_path: Path
 ) -> None:
@@ -181,6 +181,7 @@ async def test_a_model_fills_a_form_in_local_chromium_and_sees_the_page_change(
     assert site.secret_hits == [], "the page reached a loopback address that is not allowed"
 
 
+@pytest.mark.browser
 async def test_refused_and_failing_actions_reach_the_model_and_the_turn_goes_on(
     site: Site, tmp_path: Path
 ) -> None:
@@ -212,6 +213,7 @@ async def test_refused_and_failing_actions_reach_the_model_and_the_turn_goes_on(
     assert not (tmp_path / "escape.png").exists()
 
 
+@pytest.mark.browser
 async def test_snapshot_refs_can_be_clicked_and_typed_into(site: Site) -> None:
     async with PagePool(local_chromium(CHROMIUM, frozenset({site.hostport})), timeout_s=10) as pool:
         page = await pool.page("s1")
@@ -228,6 +230,7 @@ async def test_snapshot_refs_can_be_clicked_and_typed_into(site: Site) -> None:
         assert await pool.page("s2") is not page
 
 
+@pytest.mark.browser
 async def test_actions_time_out_as_deadline_exceeded(site: Site) -> None:
     async with PagePool(local_chromium(CHROMIUM, frozenset({site.hostport})), timeout_s=0.3) as pool:
         page = await pool.page("s1")
@@ -311,6 +314,7 @@ class AgentCoreStub:
         )
 
 
+@pytest.mark.browser
 async def test_agentcore_backend_starts_a_session_drives_it_over_cdp_and_stops_it(
     site: Site, tmp_path: Path, cdp_chromium: str
 ) -> None:
