@@ -8,18 +8,21 @@ image open everything once at startup and close it at shutdown.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
+from botocore.credentials import ReadOnlyCredentials
 
 from clawbus.bus.aws import is_loopback, open_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore, WorkspaceStore
+from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore
 
 from .cron_tool import cron_tool
 from .models.base import Model
@@ -29,6 +32,9 @@ from .models.offline import OfflineEcho
 from .models.openai_compat import OpenAICompatModel
 from .prompt import PromptCaps
 from .tools.base import Tool, ToolBox
+from .tools.browser import browser_tool
+from .tools.browser_agentcore import agentcore_browser
+from .tools.browser_playwright import Connect, PagePool, local_chromium
 from .tools.web import web_fetch_tool
 from .tools.workspace import workspace_tools
 from .turn import AgentRuntime
@@ -80,13 +86,78 @@ async def _model(name: str, settings: Settings, stack: AsyncExitStack, shared: d
     )
 
 
-async def _store(settings: Settings, stack: AsyncExitStack, agent_id: str) -> WorkspaceStore:
+async def _store(
+    settings: Settings, stack: AsyncExitStack, agent_id: str
+) -> LocalWorkspaceStore | S3WorkspaceStore:
     workspace = settings.agent.workspace
     if workspace.backend == "local":
         return LocalWorkspaceStore(workspace.dir)
     clients = await stack.enter_async_context(open_clients(settings, "s3"))
     assert clients.s3 is not None
     return S3WorkspaceStore(clients.s3, settings.bus.bucket_name(), agent_id)
+
+
+async def _agentcore_browser(settings: Settings, stack: AsyncExitStack) -> Connect:
+    """AgentCore Browser on a `bedrock-agentcore` client of its own (its endpoint may differ from the
+    dispatcher's AgentCore Runtime endpoint); loopback endpoints get test credentials."""
+    browser = settings.agent.browser
+    region = browser.region or settings.aws.region
+    session = get_session()
+    loopback = is_loopback(browser.endpoint_url)
+    testing = ReadOnlyCredentials("testing", "testing", None)
+    config = AioConfig(
+        connect_timeout=settings.aws.connect_timeout_s,
+        read_timeout=browser.timeout_s,
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+    client = await stack.enter_async_context(
+        session.create_client(  # type: ignore[call-overload]  # service is a runtime string
+            "bedrock-agentcore",
+            region_name=region,
+            endpoint_url=browser.endpoint_url,
+            config=config,
+            **({"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} if loopback else {}),
+        )
+    )
+
+    async def credentials() -> ReadOnlyCredentials | None:
+        if loopback:
+            return testing
+        found = await session.get_credentials()
+        return None if found is None else await found.get_frozen_credentials()
+
+    return agentcore_browser(
+        client,
+        credentials,
+        identifier=browser.identifier,
+        region=region,
+        session_timeout_s=browser.session_timeout_s,
+    )
+
+
+def _is_file(path: str) -> bool:
+    return Path(path).is_file()
+
+
+async def _browser_pages(settings: Settings, stack: AsyncExitStack) -> PagePool:
+    """The browser tool's page pool; the browser itself starts on first use."""
+    browser = settings.agent.browser
+    if importlib.util.find_spec("playwright") is None:
+        raise ConfigError(
+            f"CLAWBUS_AGENT__BROWSER__BACKEND={browser.backend} needs Playwright: "
+            "pip install 'clawbus[browser]', or set the backend to off"
+        )
+    if browser.backend == "local":
+        if not _is_file(browser.chromium_path):
+            raise ConfigError(
+                f"no Chromium at {browser.chromium_path}: apt-get install chromium, or set "
+                "CLAWBUS_AGENT__BROWSER__CHROMIUM_PATH (or CLAWBUS_AGENT__BROWSER__BACKEND=off)"
+            )
+        connect = local_chromium(browser.chromium_path, frozenset(settings.agent.web.allow_hosts))
+    else:
+        connect = await _agentcore_browser(settings, stack)
+    pool = PagePool(connect, timeout_s=browser.timeout_s, max_pages=browser.max_pages)
+    return await stack.enter_async_context(pool)
 
 
 @contextlib.asynccontextmanager
@@ -112,6 +183,16 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
         cron = await stack.enter_async_context(cron_tool(settings))
         if cron is not None:
             tools.append(cron)
+        if agent.browser.backend != "off":
+            pages = await _browser_pages(settings, stack)
+            tools.append(
+                browser_tool(
+                    pages,
+                    store,
+                    timeout_s=agent.browser.timeout_s,
+                    allow_hosts=frozenset(agent.web.allow_hosts),
+                )
+            )
         yield AgentRuntime(
             model=FailoverModel(models),
             store=store,

@@ -36,7 +36,7 @@ from .heartbeat import HEARTBEAT_PROMPT, is_effectively_empty, strip_heartbeat_t
 from .loop import run_loop
 from .models.base import Model, user
 from .prompt import HEARTBEAT_FILE, PromptCaps, PromptContext, build_system_prompt, files_for, session_kind
-from .tools.base import ToolBox
+from .tools.base import TOOL_SESSION, ToolBox
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,11 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
     summary, context = log.context()
     if summary:
         system += f"\n\n## Earlier conversation (summary)\n\n{summary}"
-    result = await run_loop(rt.model, system, [m for _id, m in context], rt.tools, rt.max_steps)
+    token = TOOL_SESSION.set(runtime_session_id)
+    try:
+        result = await run_loop(rt.model, system, [m for _id, m in context], rt.tools, rt.max_steps)
+    finally:
+        TOOL_SESSION.reset(token)
     for message in result.messages:
         log.add(message, now)
     await transcripts.save(rt.store, log, runtime_session_id, now)

@@ -359,6 +359,17 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             actions=("bedrock:InvokeModel",),
             why="agent.models.bedrock calls Converse (var.agent_model_arns; empty with offline/echo)",
         ),
+        Grant(
+            sid="AgentCoreBrowser",
+            resource="agentcore_browser",
+            actions=(
+                "bedrock-agentcore:ConnectBrowserAutomationStream",
+                "bedrock-agentcore:StartBrowserSession",
+                "bedrock-agentcore:StopBrowserSession",
+            ),
+            why="agent.tools.browser_agentcore (AGENT__BROWSER__BACKEND=agentcore) starts a session, "
+            "connects to its SigV4-signed automation stream, stops it",
+        ),
     ),
     "ecs_execution": (
         Grant(
@@ -448,6 +459,12 @@ UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
 UNUSED_CALLS["agent"] |= {
     "secretsmanager:GetSecretValue": "SecretStr.get_secret_value() on the OpenAI-compatible API key "
     "(agent.models.openai_compat), not a Secrets Manager call",
+}
+
+# Actions a role's code performs outside any botocore client, which the scanner cannot see (a SigV4-signed
+# WebSocket), with the module that performs them; they count as that role's code calls.
+SIGNED_CALLS: dict[str, dict[str, str]] = {
+    "agent": {"bedrock-agentcore:ConnectBrowserAutomationStream": "agent/tools/browser_agentcore.py"},
 }
 
 # Modules whose AWS calls run with the operator's credentials, not a deployed role.

@@ -97,12 +97,21 @@ class WebFetchSettings(BaseModel):
 
 
 class BrowserSettings(BaseModel):
-    """The `browser` tool: off, a local headless Chromium, or Amazon Bedrock AgentCore Browser."""
+    """The `browser` tool: off, a local headless Chromium, or Amazon Bedrock AgentCore Browser.
+
+    Off by default: it needs Chromium (local) or a paid AWS browser session (agentcore). Navigation
+    follows `web_fetch`'s rules, including its `allow_hosts`. `endpoint_url`/`region` point the
+    AgentCore Browser calls elsewhere (a loopback stub in tests); unset means AWS in `aws.region`.
+    """
 
     backend: Literal["off", "local", "agentcore"] = "off"
     chromium_path: str = "/usr/bin/chromium"
     identifier: str = "aws.browser.v1"  # AgentCore's system browser
-    timeout_s: float = Field(default=30.0, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0)  # each browser action
+    max_pages: int = Field(default=4, ge=1)  # open pages (one per session), least recently used closed
+    session_timeout_s: int = Field(default=900, ge=60, le=28_800)  # AgentCore browser session
+    endpoint_url: str | None = None
+    region: str | None = None
 
 
 class AgentSettings(BaseModel):

@@ -181,5 +181,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason=f"Chromium not found at {chromium} (apt-get install chromium, or set CLAWBUS_CHROMIUM)"
     )
     for item in items:
-        if "browser" in item.keywords:
+        if item.get_closest_marker("browser"):
             item.add_marker(skip)

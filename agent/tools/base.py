@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from clawbus.bus.logging import log_event
@@ -20,6 +21,8 @@ from ..models.base import Json, ToolCall, ToolResult, ToolSpec
 logger = logging.getLogger(__name__)
 
 MAX_RESULT_CHARS = 50_000
+# The runtime session a tool call belongs to (set by the turn): tools with per-session state key on it.
+TOOL_SESSION: ContextVar[str] = ContextVar("clawbus_tool_session", default="default")
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,13 @@ class LocalWorkspaceStore:
         async with self._lock:
             return await asyncio.to_thread(self._write, clean, text.encode("utf-8"), if_match, if_none_match)
 
+    async def write_bytes(self, path: str, data: bytes, *, content_type: str) -> str:
+        """Store binary `data` (a screenshot), unconditionally; returns the new version."""
+        del content_type  # a local file has none
+        clean = check_path(path)
+        async with self._lock:
+            return await asyncio.to_thread(self._write, clean, data, None, False)
+
     def _write(self, path: str, data: bytes, if_match: str | None, if_none_match: bool) -> str:
         file = self._root / path
         exists = file.is_file()
@@ -189,18 +196,26 @@ class S3WorkspaceStore:
         self, path: str, text: str, *, if_match: str | None = None, if_none_match: bool = False
     ) -> str:
         """Store `text` (conditionally); raises `VersionConflict` when S3 answers 412/409."""
-        key = self._key(path)
         conditions: dict[str, str] = {}
         if if_match is not None:
             conditions["IfMatch"] = if_match
         if if_none_match:
             conditions["IfNoneMatch"] = "*"
+        return await self._put(path, text.encode("utf-8"), "text/plain; charset=utf-8", conditions)
+
+    async def write_bytes(self, path: str, data: bytes, *, content_type: str) -> str:
+        """Store binary `data` (a screenshot) with its content type, unconditionally; returns the ETag."""
+        return await self._put(path, data, content_type, {})
+
+    async def _put(self, path: str, body: bytes, content_type: str, conditions: dict[str, str]) -> str:
+        key = self._key(path)
+        if_match = conditions.get("IfMatch")
         try:
             response = await self._s3.put_object(
                 Bucket=self._bucket,
                 Key=key,
-                Body=text.encode("utf-8"),
-                ContentType="text/plain; charset=utf-8",
+                Body=body,
+                ContentType=content_type,
                 **conditions,  # type: ignore[arg-type]  # the stubs' TypedDict has no spread form
             )
         except ClientError as exc:

@@ -12,7 +12,9 @@ COPY dispatcher dispatcher
 COPY egress egress
 COPY agent agent
 COPY cli cli
-RUN pip install --no-cache-dir . && rm -rf /src
+# [browser]: Playwright for the browser tool (AgentCore Browser needs no local Chromium; the `local`
+# backend would also need `apt-get install chromium`, which this image leaves out).
+RUN pip install --no-cache-dir '.[browser]' && rm -rf /src
 
 RUN useradd --uid 1000 --no-create-home agent
 USER 1000

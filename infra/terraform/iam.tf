@@ -118,7 +118,12 @@ module "role_agent" {
     schedules         = ["arn:${local.partition}:scheduler:${local.arn_tail}:schedule/${module.scheduler.schedule_group}/*"]
     scheduler_role    = [module.role_scheduler.arn]
     inbound_queue     = [module.bus.inbound_queue_arn]
-    any               = local.wildcard
+    # AgentCore's system browser (aws.browser.v1) and the account's own browsers.
+    agentcore_browser = [
+      "arn:${local.partition}:bedrock-agentcore:${var.region}:aws:browser/aws.browser.v1",
+      "arn:${local.partition}:bedrock-agentcore:${local.arn_tail}:browser/*",
+    ]
+    any = local.wildcard
   }
   conditions = {
     RuntimeMetrics     = [{ test = "StringEquals", variable = "cloudwatch:namespace", values = ["bedrock-agentcore"] }]

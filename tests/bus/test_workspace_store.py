@@ -38,6 +38,16 @@ async def test_a_written_file_reads_back_with_its_version(store: WorkspaceStore)
     assert await store.read("MEMORY.md") is None
 
 
+async def test_binary_files_are_stored_whole(store: WorkspaceStore) -> None:
+    png = b"\x89PNG\r\n\x1a\n\xff\x00binary"
+    assert isinstance(store, LocalWorkspaceStore | S3WorkspaceStore)
+    await store.write_bytes("screenshots/shot.png", png, content_type="image/png")
+    assert await store.list("screenshots/") == ["screenshots/shot.png"]
+    found = await store.read("screenshots/shot.png")
+    assert found is not None
+    assert found.size == len(png)
+
+
 async def test_list_names_files_under_a_folder(store: WorkspaceStore) -> None:
     await store.write("AGENTS.md", "a")
     await store.write("memory/2026-01-30.md", "b")

@@ -87,7 +87,14 @@ def role_calls(role: str) -> set[str]:
     for spec in iam.ROLE_MODULES[role]:
         for path in _files(spec):
             found |= calls_in(path)
-    return found - set(iam.UNUSED_CALLS.get(role, {}))
+    return (found | set(iam.SIGNED_CALLS.get(role, {}))) - set(iam.UNUSED_CALLS.get(role, {}))
+
+
+def test_signed_calls_are_named_by_the_module_that_makes_them() -> None:
+    for role, signed in iam.SIGNED_CALLS.items():
+        for action, module in signed.items():
+            assert any(module.startswith(spec) for spec in iam.ROLE_MODULES[role]), f"{role} never runs {module}"
+            assert action in (ROOT / module).read_text("utf-8"), f"{module} does not say it calls {action}"
 
 
 def test_the_scanner_sees_the_calls_we_know_about() -> None:

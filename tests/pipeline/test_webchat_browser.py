@@ -6,19 +6,13 @@ import os
 
 import pytest
 
+from clawbus.agent.tools.browser_playwright import CHROMIUM_ARGS as BROWSER_ARGS
+
 from ..conftest import Pipeline
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = list(BROWSER_ARGS)  # the agent's browser tool launches Chromium the same way
 
 
 async def test_a_message_typed_in_webchat_is_answered_on_the_page(pipeline: Pipeline) -> None:
