@@ -25,6 +25,7 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    NoCredentialsError,
     ReadTimeoutError,
 )
 
@@ -191,3 +192,8 @@ def map_aws_errors(what: str) -> Iterator[None]:
         raise DeadlineExceeded(f"{what}: timed out") from exc
     except (EndpointConnectionError, ConnectionClosedError) as exc:
         raise Unavailable(f"{what}: cannot reach the endpoint ({exc})") from exc
+    except NoCredentialsError as exc:
+        raise Unauthorized(
+            f"{what}: no AWS credentials — set AWS_PROFILE or AWS_ACCESS_KEY_ID, "
+            "or CLAWBUS_AWS__ENDPOINT_URL for the embedded default"
+        ) from exc

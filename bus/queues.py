@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from clawbus.schemas import attributes as attr
 
 from .aws import map_aws_errors
@@ -69,8 +67,9 @@ def string_attributes(values: Mapping[str, str]) -> dict[str, Any]:
 async def resolve_queue_url(sqs: SQSClient, name: str, endpoint: str | None) -> str:
     """The URL of queue `name`, or a `TargetGone` that says how to fix it."""
     try:
-        response = await sqs.get_queue_url(QueueName=name)
-    except ClientError as exc:
+        with map_aws_errors(f"GetQueueUrl {name}"):
+            response = await sqs.get_queue_url(QueueName=name)
+    except TargetGone as exc:
         where = endpoint or "AWS"
         raise TargetGone(
             f"queue {name} not found at {where} — run 'clawbus up' (embedded) or 'terraform apply' (AWS), "
