@@ -7,7 +7,9 @@ dispatcher process, and measures on one endpoint with one client library:
 2. the pipeline — the dispatcher over the same workload shape (`followup`, stub latency 0);
 3. concurrency — 128 sessions x 4 turns at agent latency 1 s;
 4. memory — the dispatcher's RSS with 1,000 turns in flight;
-5. a naive sequential boto3 consumer at latency 1 s.
+5. a naive sequential boto3 consumer at latency 1 s;
+6. ingress — signed Telegram webhooks through the real `clawbus ingress` vs bare SQS sends, and the
+   acknowledgement latency at a steady rate.
 
 Progress goes to stderr; the last line on stdout is one JSON object. Feeds keep queue depth bounded
 (moto's per-call cost grows with depth), so floor and pipeline see the same depth profile.
@@ -34,6 +36,7 @@ from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology, egress_queue_name, inbound_queue_name, outbound_topic_name
 
+from . import bench_ingress
 from .bench_workload import CHANNEL, Ledger, Workload, collect, feed, naive_consumer, relay
 from .console import Console
 from .supervisor import Stage, Supervisor
@@ -217,6 +220,8 @@ class Bench:
             naive_consumer, naive_clients, self.inbound, self.topic_arn, RUNTIME_ARN, 6
         )
 
+        ingress = await self.ingress_figures()
+
         capacity = pipeline
         total = {k: sum(v[k] for v in verdicts.values()) for k in ("order_violations", "duplicates", "lost")}
         return {
@@ -233,12 +238,47 @@ class Bench:
             "collector_redeliveries": redeliveries,
             "aws_requests_per_turn": round(requests / max(1, turns), 2),
             **memory,
+            **ingress,
             "workload": {"sessions": args.sessions, "turns": args.turns, "max_depth": args.depth},
             "machine": {
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
                 "platform": platform.platform(),
             },
+        }
+
+    async def ingress_figures(self) -> dict[str, float | int]:
+        """Signed webhooks through the real ingress vs bare sends, and the ack latency at a steady rate."""
+        self.say("ingress: signed Telegram webhooks vs bare SQS sends (same queue, 8 clients each)")
+        port = _free_port()
+        env = {
+            "CLAWBUS_INGRESS__PORT": str(port),
+            "CLAWBUS_TELEGRAM__BOT_TOKEN": bench_ingress.BOT_TOKEN,
+            "CLAWBUS_TELEGRAM__WEBHOOK_SECRET": bench_ingress.SECRET,
+            "CLAWBUS_TELEGRAM__DM_POLICY": "open",
+            "CLAWBUS_TELEGRAM__ALLOW_FROM": '["*"]',
+        }
+        self.supervisor.start(_stage("ingress", "ingress.started", "ingress", env=env))
+        base = f"http://127.0.0.1:{port}"
+        count, clients = 200, 8
+        sqs_sync = boto3_client(self.settings.aws, "sqs")
+        async with open_clients(self.settings, "sqs") as aws:
+            assert aws.sqs
+            sqs_sync.purge_queue(QueueUrl=self.inbound)
+            floor = await bench_ingress.floor_sends(aws.sqs, self.inbound, count, clients, "f")
+            sqs_sync.purge_queue(QueueUrl=self.inbound)
+            accepted, refused = await bench_ingress.ingress_accepts(base, count, clients, offset=1000)
+            sqs_sync.purge_queue(QueueUrl=self.inbound)
+        latency = await bench_ingress.ack_latency(
+            base, rate_per_s=min(20.0, accepted / 2), count=100, offset=5000
+        )
+        return {
+            "ingress_floor_sends_per_s": round(floor, 1),
+            "ingress_accepted_per_s": round(accepted, 1),
+            "ingress_vs_floor": round(accepted / floor, 3),
+            "ingress_refused": refused,
+            "webhook_ack_p50_ms": latency["p50"],
+            "webhook_ack_p99_ms": latency["p99"],
         }
 
     def rss_mb(self) -> float:

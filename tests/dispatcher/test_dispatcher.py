@@ -126,8 +126,8 @@ async def test_retryable_agentcore_errors_are_retried_then_answered_once(
     ("error", "ours"),
     [
         ("ValidationException", "AgentRejected"),
-        ("AccessDeniedException", "Unauthorized"),
-        ("ResourceNotFoundException", "TargetGone"),
+        pytest.param("AccessDeniedException", "Unauthorized", marks=pytest.mark.slow),
+        pytest.param("ResourceNotFoundException", "TargetGone", marks=pytest.mark.slow),
     ],
 )
 async def test_permanent_errors_dead_letter_with_the_reason_and_the_session_goes_on(
@@ -243,6 +243,7 @@ async def test_collect_mode_answers_quick_lines_in_one_turn(bus: Bus, tmp_path: 
         assert all(code == 0 for _, code in running.stop())
 
 
+@pytest.mark.slow
 async def test_a_turn_longer_than_the_visibility_timeout_runs_once(crashable: Pipeline) -> None:
     await fault(crashable, "marathon", delay_s=14)  # the queue would hand it out again after 10 s
     async with httpx.AsyncClient(base_url=crashable.ingress_url, timeout=30) as client:

@@ -48,7 +48,7 @@ def test_up_starts_the_relay_and_a_polled_telegram_message_is_answered(tmp_path:
                 pytest.fail("clawbus up ended before it was ready:\n" + "".join(output))
             assert "relay" in "".join(output)
             children = psutil.Process(up.pid).children(recursive=True)
-            assert len(children) == 8  # moto, agent, AgentCore, dispatcher, 2 egress, ingress, relay
+            assert len(children) == 9  # moto, agent, AgentCore, dispatcher, 2 egress, ingress, firer, relay
 
             fake.push_update(p.telegram_message(user_id=4242, chat_id=4242, text="hi by polling"))
             sent = wait_for(lambda: fake.sent("telegram"), timeout=60, what="the reply on Telegram")

@@ -1,0 +1,106 @@
+"""`clawbus bench`'s ingress figures: signed Telegram webhooks against the real `clawbus ingress`.
+
+Two measurements on the same endpoint and queue, with the same concurrency and message count:
+the floor — bare `SendMessage` calls onto the inbound queue — and ingress accepting signed webhook
+requests (verify, dedup record, enqueue, acknowledge). Separately, requests sent at a steady rate below
+capacity give the acknowledgement latency (p50/p99).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from typing import TYPE_CHECKING
+
+import httpx
+
+from clawbus.ingress.signing import telegram_headers
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs import SQSClient
+
+SECRET = "bench-secret"  # noqa: S105  # the loopback bench's own webhook secret
+BOT_TOKEN = "123456:bench"  # noqa: S105
+
+
+def update(n: int, run: str) -> bytes:
+    """A Telegram update: a private message from user `n` (each its own session)."""
+    user = 10_000 + n
+    return json.dumps(
+        {
+            "update_id": n,
+            "message": {
+                "message_id": n,
+                "date": int(time.time()),
+                "chat": {"id": user, "type": "private"},
+                "from": {"id": user, "is_bot": False, "first_name": f"{run}{n}"},
+                "text": f"g{n} m0",
+            },
+        }
+    ).encode()
+
+
+async def floor_sends(sqs: SQSClient, url: str, count: int, concurrency: int, run: str) -> float:
+    """Bare SendMessage calls (one message each, like one webhook each); messages per second."""
+    next_n = iter(range(count))
+
+    async def sender() -> None:
+        for n in next_n:
+            await sqs.send_message(
+                QueueUrl=url,
+                MessageBody=update(n, run).decode(),
+                MessageGroupId=f"floor-{run}-{n}",
+                MessageDeduplicationId=f"floor-{run}-{n}",
+            )
+
+    started = time.monotonic()
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return count / (time.monotonic() - started)
+
+
+async def ingress_accepts(base_url: str, count: int, concurrency: int, offset: int) -> tuple[float, int]:
+    """Signed webhook requests as fast as `concurrency` clients can send; (accepted per second, refused)."""
+    next_n = iter(range(offset, offset + count))
+    refused = 0
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        nonlocal refused
+        for n in next_n:
+            response = await client.post(
+                "/webhooks/telegram", content=update(n, "i"), headers=telegram_headers(SECRET)
+            )
+            refused += response.status_code != 200
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        started = time.monotonic()
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return (count - refused) / elapsed, refused
+
+
+async def ack_latency(base_url: str, rate_per_s: float, count: int, offset: int) -> dict[str, float]:
+    """Requests at a steady rate; the acknowledgement latency percentiles in milliseconds."""
+    latencies: list[float] = []
+
+    async def one(client: httpx.AsyncClient, n: int) -> None:
+        started = time.monotonic()
+        response = await client.post(
+            "/webhooks/telegram", content=update(n, "l"), headers=telegram_headers(SECRET)
+        )
+        if response.status_code == 200:
+            latencies.append((time.monotonic() - started) * 1000)
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        tasks = []
+        start = time.monotonic()
+        for i in range(count):
+            delay = start + i / rate_per_s - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(client, offset + i)))
+        await asyncio.gather(*tasks)
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
+    return {"p50": round(statistics.median(ordered), 1) if ordered else float("nan"), "p99": round(p99, 1)}
