@@ -106,7 +106,12 @@ async def test_a_slow_session_does_not_hold_back_the_others(shared_pipeline: Pip
 
 @pytest.mark.parametrize(
     "error",
-    ["ThrottlingException", "InternalServerException", "RetryableConflictException", "RuntimeClientError"],
+    [
+        "ThrottlingException",
+        pytest.param("InternalServerException", marks=pytest.mark.slow),
+        pytest.param("RetryableConflictException", marks=pytest.mark.slow),
+        pytest.param("RuntimeClientError", marks=pytest.mark.slow),
+    ],
 )
 async def test_retryable_agentcore_errors_are_retried_then_answered_once(
     shared_pipeline: Pipeline, error: str
