@@ -258,17 +258,20 @@ class Bench:
             "CLAWBUS_TELEGRAM__DM_POLICY": "open",
             "CLAWBUS_TELEGRAM__ALLOW_FROM": '["*"]',
         }
+        # Fresh queues for each side (moto allows one purge a minute): the same depth profile for both.
+        provisioner = Provisioner(AwsSettings(endpoint_url=self.endpoint))
+        floor_url = provisioner.apply(build_topology(f"{PREFIX}f", channels=(CHANNEL,))).queue_urls[
+            inbound_queue_name(f"{PREFIX}f")
+        ]
+        provisioner.apply(build_topology(f"{PREFIX}i", channels=(CHANNEL,)))
+        env["CLAWBUS_BUS__PREFIX"] = f"{PREFIX}i"
         self.supervisor.start(_stage("ingress", "ingress.started", "ingress", env=env))
         base = f"http://127.0.0.1:{port}"
         count, clients = 200, 8
-        sqs_sync = boto3_client(self.settings.aws, "sqs")
         async with open_clients(self.settings, "sqs") as aws:
             assert aws.sqs
-            sqs_sync.purge_queue(QueueUrl=self.inbound)
-            floor = await bench_ingress.floor_sends(aws.sqs, self.inbound, count, clients, "f")
-            sqs_sync.purge_queue(QueueUrl=self.inbound)
-            accepted, refused = await bench_ingress.ingress_accepts(base, count, clients, offset=1000)
-            sqs_sync.purge_queue(QueueUrl=self.inbound)
+            floor = await bench_ingress.floor_sends(aws.sqs, floor_url, count, clients, "f")
+        accepted, refused = await bench_ingress.ingress_accepts(base, count, clients, offset=1000)
         latency = await bench_ingress.ack_latency(
             base, rate_per_s=min(20.0, accepted / 2), count=100, offset=5000
         )
