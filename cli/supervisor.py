@@ -117,6 +117,14 @@ class Supervisor:
                 if f'"event": "{stage.ready_event}"' in line:
                     stage.ready.set()
 
+    def restart(self, stage: Stage, timeout_s: float = 60.0) -> None:
+        """Start a stage that exited again, with the same command line and environment."""
+        self.stages.remove(stage)
+        stage.process = None
+        stage.ready = threading.Event()
+        stage.tail.clear()
+        self.start_all([stage], timeout_s)
+
     def kill(self, name: str) -> Stage:
         """SIGKILL the stage called `name` (a crash, for fault tests) and forget it."""
         stage = next(s for s in self.stages if s.name == name)

@@ -68,10 +68,28 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         )
         assert said.returncode == 0, said.stderr
         assert said.stdout.strip() == "(offline echo model) You said: hello bus"
+
+        # A stage that dies is restarted, as ECS would: kill -9 the dispatcher, and `say` still works.
+        dispatcher = next(c for c in children if "dispatcher" in c.cmdline())
+        dispatcher.kill()
+        again = subprocess.run(
+            clawbus(
+                "say", "still there?", "--url", f"http://127.0.0.1:{ports['ingress']}", "--timeout", "40"
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.strip() == "(offline echo model) You said: still there?"
+        children = psutil.Process(up.pid).children(recursive=True)
     finally:
         up.send_signal(signal.SIGTERM)
         rest, _ = up.communicate(timeout=60)
     assert up.returncode == 0, "".join(output) + rest
+    assert "dispatcher exited (-9)" in rest
+    assert "dispatcher restarted" in rest
     assert "stopping" in rest
     assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children)
     assert wait_for(lambda: all(port_is_free(p) for p in ports.values()), timeout=5, what="ports released")
