@@ -1,7 +1,7 @@
 """Combining calls from concurrent tasks into AWS batch calls.
 
 Each task awaits its own item as if it were alone; items submitted within a short linger share one
-request (`DeleteMessageBatch`, `ChangeMessageVisibilityBatch`, `PublishBatch`, `TransactWriteItems`),
+request (`DeleteMessageBatch`, `ChangeMessageVisibilityBatch`, `PublishBatch`),
 up to the API's batch size. A batch answers per item, so one failed item fails only its own caller.
 Order: a caller submits its next item of a session only after the previous one finished, so a batch
 never holds two items of one session out of order.

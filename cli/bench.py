@@ -92,7 +92,6 @@ class Bench:
             "PYTHONUNBUFFERED": "1",
         }
         self.supervisor = Supervisor(workdir / "logs", env)
-        self.workdir = workdir
         self.settings = Settings.model_validate(
             {"aws": {"endpoint_url": self.endpoint}, "bus": {"prefix": PREFIX}}
         )
