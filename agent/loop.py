@@ -24,6 +24,8 @@ class LoopResult:
     model: str
     steps: int
     stopped_at_cap: bool = False
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 async def run_loop(
@@ -32,17 +34,20 @@ async def run_loop(
     """Run one turn from `history` (ending with the user's message). Raises the model's errors."""
     added: list[Message] = []
     answered_by = model.name
+    used = [0, 0]
     for step in range(1, max_steps + 1):
         reply = await model.converse(system, [*history, *added], tools.specs)
         answered_by = reply.model or answered_by
+        used[0] += reply.usage.input_tokens
+        used[1] += reply.usage.output_tokens
         added.append(reply.message)
         calls = reply.message.tool_calls
         if not calls:
-            return LoopResult(tuple(added), reply.message.text, answered_by, step)
+            return LoopResult(tuple(added), reply.message.text, answered_by, step, False, *used)
         results: list[ToolResult] = [await tools.call(call) for call in calls]
         added.append(Message("user", tuple(results)))
     last_text = next((m.text for m in reversed(added) if m.role == "assistant" and m.text), "")
     note = f"(stopped after {max_steps} tool steps without a final answer)"
     text = f"{last_text}\n\n{note}" if last_text else note
     added.append(assistant(text))  # close the turn on an assistant message, as providers expect
-    return LoopResult(tuple(added), text, answered_by, max_steps, stopped_at_cap=True)
+    return LoopResult(tuple(added), text, answered_by, max_steps, True, *used)

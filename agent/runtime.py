@@ -22,7 +22,19 @@ from botocore.credentials import ReadOnlyCredentials
 from clawbus.bus.aws import is_loopback, open_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore
+from clawbus.bus.storage import (
+    AgentCoreMemoryTranscriptStore,
+    DynamoSessionIndex,
+    DynamoTranscriptStore,
+    LocalSessionIndex,
+    LocalTranscriptStore,
+    LocalWorkspaceStore,
+    S3WorkspaceStore,
+    SessionIndex,
+    TranscriptStore,
+)
+from clawbus.bus.storage.reset import rules_from
+from clawbus.bus.topology import sessions_table_name
 
 from .cron_tool import cron_tool
 from .models.base import Model
@@ -37,7 +49,7 @@ from .tools.browser_agentcore import agentcore_browser
 from .tools.browser_playwright import Connect, PagePool, local_chromium
 from .tools.web import web_fetch_tool
 from .tools.workspace import workspace_tools
-from .turn import AgentRuntime
+from .turn import AgentRuntime, Recall
 
 
 async def _bedrock_client(settings: Settings, stack: AsyncExitStack) -> Any:
@@ -95,6 +107,60 @@ async def _store(
     clients = await stack.enter_async_context(open_clients(settings, "s3"))
     assert clients.s3 is not None
     return S3WorkspaceStore(clients.s3, settings.bus.bucket_name(), agent_id)
+
+
+async def _memory_client(settings: Settings, stack: AsyncExitStack) -> Any:
+    """A `bedrock-agentcore` data-plane client for AgentCore Memory (loopback endpoints: test keys)."""
+    memory = settings.session.memory
+    config = AioConfig(
+        connect_timeout=settings.aws.connect_timeout_s,
+        read_timeout=settings.aws.read_timeout_s,
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+    loopback = is_loopback(memory.endpoint_url)
+    return await stack.enter_async_context(
+        get_session().create_client(  # type: ignore[call-overload]  # service is a runtime string
+            "bedrock-agentcore",
+            region_name=memory.region or settings.aws.region,
+            endpoint_url=memory.endpoint_url,
+            config=config,
+            **({"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} if loopback else {}),
+        )
+    )
+
+
+async def _session_stores(
+    settings: Settings, stack: AsyncExitStack
+) -> tuple[TranscriptStore, SessionIndex, Recall | None]:
+    """The transcript store, the session index and long-term recall `CLAWBUS_SESSION__*` choose."""
+    session = settings.session
+    if session.transcripts == "local":
+        return LocalTranscriptStore(session.dir), LocalSessionIndex(session.dir), None
+    clients = await stack.enter_async_context(open_clients(settings, "dynamodb", "s3"))
+    assert clients.dynamodb is not None
+    assert clients.s3 is not None
+    table = sessions_table_name(settings.bus.prefix)
+    index = DynamoSessionIndex(clients.dynamodb, table)
+    if session.transcripts == "dynamodb":
+        return (
+            DynamoTranscriptStore(
+                clients.dynamodb, clients.s3, table=table, bucket=settings.bus.bucket_name()
+            ),
+            index,
+            None,
+        )
+    if not session.memory.memory_id:
+        raise ConfigError(
+            "CLAWBUS_SESSION__TRANSCRIPTS=agentcore-memory needs CLAWBUS_SESSION__MEMORY__MEMORY_ID "
+            "(the AgentCore Memory resource id)"
+        )
+    memory = AgentCoreMemoryTranscriptStore(
+        await _memory_client(settings, stack),
+        session.memory.memory_id,
+        namespace=session.memory.namespace,
+        top_k=session.memory.top_k,
+    )
+    return memory, index, memory
 
 
 async def _agentcore_browser(settings: Settings, stack: AsyncExitStack) -> Connect:
@@ -168,6 +234,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
         shared: dict[str, Any] = {}
         models = [await _model(name, settings, stack, shared) for name in [agent.model, *agent.fallbacks]]
         store = await _store(settings, stack, settings.session.agent_id)
+        transcripts, sessions, recall = await _session_stores(settings, stack)
         http = await stack.enter_async_context(
             httpx.AsyncClient(timeout=httpx.Timeout(agent.web.timeout_s), headers={"user-agent": "clawbus"})
         )
@@ -196,6 +263,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
         yield AgentRuntime(
             model=FailoverModel(models),
             store=store,
+            transcripts=transcripts,
+            sessions=sessions,
+            reset_rules=rules_from(settings.session),
+            recall=recall,
             tools=ToolBox(tools, timeout_s=agent.tool_timeout_s),
             max_steps=agent.max_steps,
             caps=PromptCaps(agent.workspace.bootstrap_max_chars, agent.workspace.bootstrap_total_max_chars),

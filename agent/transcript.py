@@ -1,39 +1,29 @@
-"""The session transcript, as OpenClaw-style JSONL in the workspace store (interim).
+"""The session transcript as the turn sees it: the store's tail, plus what this turn appends.
 
-Until the storage layer's `TranscriptStore` lands, a session's messages live in the workspace store at
-`sessions/<runtime session id>.jsonl`, one JSON object per line, in OpenClaw's (pi's) shape:
+Entries are OpenClaw's (pi's) transcript lines, kept in a `TranscriptStore` (bus/storage/transcripts.py):
 
-- line 1: `{"type": "session", "version": 1, "id", "timestamp", "cwd"}`;
+- the header `{"type": "session", "version": 1, "id", "timestamp", "cwd"}` opens a session's first batch;
 - then entries `{"type", "id", "parentId", "timestamp", …}`: `message` entries hold
   `{"role": "user"|"assistant"|"toolResult", "content": [{"type": "text"|"toolCall", …}]}`, and
   `compaction` entries hold `{"summary", "firstKeptEntryId", "tokensBefore"}`.
 
 Nothing is rewritten: a compaction is appended, and the context the model sees is the last compaction's
-summary plus the messages from its `firstKeptEntryId` on. Each turn appends with one conditional write
-(`If-Match` on the version it read, `If-None-Match` for a new session).
+summary plus the messages from its `firstKeptEntryId` on. A turn's entries go in with one conditional
+append (`save`), tagged with the turn's id and its reply, so a re-run of the turn finds them.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from clawbus.bus.errors import VersionConflict
-from clawbus.bus.storage import WorkspaceStore
+from clawbus.bus.storage import Batch, SessionRef, Tail, TranscriptStore
 
 from .models.base import Block, Message, Text, ToolCall, ToolResult
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def transcript_path(runtime_session_id: str) -> str:
-    """`sessions/<id>.jsonl`, with characters unsafe in a path replaced."""
-    return f"sessions/{_UNSAFE.sub('_', runtime_session_id)[:200]}.jsonl"
 
 
 def _new_id() -> str:
@@ -80,15 +70,14 @@ def _decode(payload: dict[str, Any]) -> Message:
 
 @dataclass
 class Transcript:
-    """A session's entries as read, plus what this turn appends; `version` is what was read."""
+    """A session's tail as read, plus what this turn appends (`pending`)."""
 
-    path: str
-    lines: list[dict[str, Any]] = field(default_factory=list)
-    version: str | None = None
+    session: SessionRef
+    tail: Tail = field(default_factory=Tail)
     pending: list[dict[str, Any]] = field(default_factory=list)
 
     def _entries(self) -> list[dict[str, Any]]:
-        return [e for e in (*self.lines, *self.pending) if e.get("type") != "session"]
+        return [e for e in (*self.tail.entries, *self.pending) if e.get("type") != "session"]
 
     def context(self) -> tuple[str | None, list[tuple[str, Message]]]:
         """The last compaction summary (or None) and the (entry id, message) pairs after it."""
@@ -144,29 +133,52 @@ class Transcript:
             now,
         )
 
+    def batch(self, now: datetime, turn_id: str | None, reply: Mapping[str, Any] | None) -> Batch:
+        """The pending entries as the next batch (with the header when the session is new)."""
+        entries = list(self.pending)
+        if self.tail.next_seq == 0:
+            header = {
+                "type": "session",
+                "version": 1,
+                "id": self.session.session_id,
+                "timestamp": now.isoformat(),
+                "cwd": "",
+            }
+            entries.insert(0, header)
+        kept: int | None = None
+        for entry in entries:
+            if entry.get("type") == "compaction":
+                found = self.tail.seq_of(str(entry.get("firstKeptEntryId")))
+                kept = self.tail.next_seq if found is None else found
+        return Batch(self.tail.next_seq, tuple(entries), turn_id=turn_id, reply=reply, kept_from=kept)
 
-async def load(store: WorkspaceStore, runtime_session_id: str) -> Transcript:
-    """The session's transcript (empty when new)."""
-    path = transcript_path(runtime_session_id)
-    found = await store.read(path, max_bytes=64 * 1024 * 1024)
-    if found is None:
-        return Transcript(path)
-    lines = [json.loads(line) for line in found.text.splitlines() if line.strip()]
-    return Transcript(path, lines, found.version)
+    def rebase(self, tail: Tail) -> None:
+        """Move the pending entries onto a newer tail (another writer appended first)."""
+        self.tail = tail
+        if self.pending:
+            previous = [e for e in tail.entries if e.get("type") != "session"]
+            first = dict(self.pending[0])
+            first["parentId"] = previous[-1]["id"] if previous else None
+            self.pending[0] = first
 
 
-async def save(store: WorkspaceStore, transcript: Transcript, session_id: str, now: datetime) -> None:
-    """Append the pending entries with one conditional write. Raises `VersionConflict` if it moved."""
+async def load(store: TranscriptStore, session: SessionRef) -> Transcript:
+    """The session's tail (empty when new)."""
+    return Transcript(session, await store.read_tail(session))
+
+
+async def save(
+    store: TranscriptStore,
+    transcript: Transcript,
+    now: datetime,
+    *,
+    turn_id: str | None = None,
+    reply: Mapping[str, Any] | None = None,
+) -> None:
+    """Append the pending entries as one batch. Raises `VersionConflict` if someone appended first."""
     if not transcript.pending:
         return
-    lines = list(transcript.lines)
-    if transcript.version is None:
-        lines.insert(0, {"type": "session", "version": 1, "id": session_id, "timestamp": now.isoformat()})
-    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in (*lines, *transcript.pending))
-    if transcript.version is None:
-        await store.write(transcript.path, text, if_none_match=True)
-    else:
-        await store.write(transcript.path, text, if_match=transcript.version)
+    await store.append(transcript.session, transcript.batch(now, turn_id, reply))
 
 
-__all__ = ["Transcript", "VersionConflict", "load", "save", "transcript_path"]
+__all__ = ["Transcript", "VersionConflict", "load", "save"]

@@ -1,34 +1,44 @@
-"""One agent turn: workspace → system prompt, transcript → context, the loop, the reply.
+"""One agent turn: session → workspace → system prompt, transcript → context, the loop, the reply.
 
-1. Read the workspace files the session kind needs and build the system prompt (`prompt.py`). A
+1. Find the session (`sessions.py`): the index names the session key's current `sessionId`; a message
+   that finds it stale, or starts with `/new`/`/reset`, starts a new one.
+2. Read the workspace files the session kind needs and build the system prompt (`prompt.py`). A
    heartbeat whose HEARTBEAT.md is effectively empty ends here, silently, with no model call.
-2. Load the transcript; append the user's message (the events' texts; the heartbeat poll prompt for a
-   heartbeat without text); compact older turns when the context is over the model's budget.
-3. Run the loop (model ↔ tools), append what it added, save the transcript with one conditional write.
-4. Reply: `NO_REPLY` and heartbeat acknowledgements (`HEARTBEAT_OK`) are not delivered.
+3. Read the transcript's tail and look for this turn (its reply id): a turn already appended (a re-run
+   after a crash before the dispatcher's ledger write) answers its stored reply and appends nothing.
+4. Append the user's message; compact older turns when the context is over the model's budget; run the
+   loop (model ↔ tools); append the turn's entries and reply as one conditional batch. Another writer
+   having appended first (`VersionConflict`) → re-read, and either find this turn or append after it.
+5. Record the turn in the session index (activity, tokens, last route). Reply: `NO_REPLY` and heartbeat
+   acknowledgements (`HEARTBEAT_OK`) are not delivered.
 
 Errors from the model propagate (the app turns them into a classified error reply); the transcript is
-only saved after a successful turn, so a retried turn does not see itself twice.
+only appended after a successful turn, so a retried turn does not see itself twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from clawbus.bus.errors import VersionConflict
 from clawbus.bus.logging import log_event, session_ref
-from clawbus.bus.storage import WorkspaceStore
-from clawbus.schemas import AgentRequest, AgentResponse, EventKind
+from clawbus.bus.storage import SessionIndex, SessionRef, TranscriptStore, WorkspaceStore
+from clawbus.bus.storage.reset import ResetRules
+from clawbus.schemas import AgentRequest, AgentResponse, EventKind, parse_agent_response
 
 from . import transcript as transcripts
 from .compaction import (
     MAX_SUMMARY_CHARS,
     SUMMARY_SYSTEM,
     estimate_tokens,
+    message_tokens,
     plan_compaction,
     render_for_summary,
 )
@@ -36,21 +46,34 @@ from .heartbeat import HEARTBEAT_PROMPT, is_effectively_empty, strip_heartbeat_t
 from .loop import run_loop
 from .models.base import Model, user
 from .prompt import HEARTBEAT_FILE, PromptCaps, PromptContext, build_system_prompt, files_for, session_kind
+from .sessions import Activity, Begin, finish, turn_input
 from .tools.base import TOOL_SESSION, ToolBox
 
 logger = logging.getLogger(__name__)
 
 SILENT_TOKEN = "NO_REPLY"  # noqa: S105  # not a secret: OpenClaw's silent reply
 _HARD_READ_CAP = 2 * 1024 * 1024
+_APPEND_ATTEMPTS = 3
+
+
+class Recall(Protocol):
+    """Long-term memory recalled for a turn (AgentCore Memory's records), by the user's message."""
+
+    async def recall(self, session: SessionRef, query: str) -> list[str]: ...
 
 
 @dataclass
 class AgentRuntime:
-    """What a turn runs with: the model (with failover), the workspace, the tools, the limits."""
+    """What a turn runs with: the model (with failover), the workspace, transcripts and session index,
+    the tools, the reset rules, the limits."""
 
     model: Model
     store: WorkspaceStore
+    transcripts: TranscriptStore
+    sessions: SessionIndex
     tools: ToolBox
+    reset_rules: ResetRules = field(default_factory=ResetRules)
+    recall: Recall | None = None
     max_steps: int = 8
     caps: PromptCaps = field(default_factory=PromptCaps)
     timezone: str = "UTC"
@@ -85,7 +108,7 @@ async def _system_prompt(rt: AgentRuntime, ctx: PromptContext) -> tuple[str, dic
     return build_system_prompt(ctx, files, rt.caps), files
 
 
-async def _compact(rt: AgentRuntime, system: str, log: transcripts.Transcript, now: datetime) -> None:
+async def _compact(rt: AgentRuntime, system: str, log: transcripts.Transcript, now: datetime) -> bool:
     previous, messages = log.context()
     plan = plan_compaction(
         estimate_tokens(system) + estimate_tokens(previous or ""),
@@ -94,23 +117,62 @@ async def _compact(rt: AgentRuntime, system: str, log: transcripts.Transcript, n
         rt.keep_recent_tokens,
     )
     if plan is None:
-        return
+        return False
     reply = await rt.model.converse(SUMMARY_SYSTEM, [user(render_for_summary(previous, plan.older))], [])
     summary = reply.message.text[:MAX_SUMMARY_CHARS]
     log.add_compaction(summary, plan.first_kept, plan.tokens_before, now)
     log_event(logger, "agent.context.compacted", messages=len(plan.older), tokens_before=plan.tokens_before)
+    return True
+
+
+async def _append(
+    rt: AgentRuntime,
+    log: transcripts.Transcript,
+    request: AgentRequest,
+    response: AgentResponse,
+    now: datetime,
+) -> AgentResponse:
+    """Append the turn; on a lost race re-read: the turn may be there already (its reply stands)."""
+    reply = response.model_dump(mode="json")
+    for attempt in range(1, _APPEND_ATTEMPTS + 1):
+        try:
+            await transcripts.save(rt.transcripts, log, now, turn_id=request.reply_id, reply=reply)
+        except VersionConflict:
+            if attempt == _APPEND_ATTEMPTS:
+                raise
+            tail = await rt.transcripts.read_tail(log.session)
+            done = tail.turn(request.reply_id)
+            if done is not None and done.reply is not None:
+                return parse_agent_response(json.dumps(done.reply))
+            log.rebase(tail)
+            log_event(logger, "agent.transcript.conflict", logging.WARNING, attempt=attempt)
+        else:
+            return response
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRuntime) -> AgentResponse:
     """Run one turn. Raises the model's errors (`RetryableError` after failover, `PermanentError`)."""
     now = rt.clock()
+    agent_id = request.events[0].agent_id
+    said = turn_input(request, user_text(request), rt.reset_rules.triggers)
+    begin = Begin(request, said, rt.reset_rules, now, rt.timezone)
+    entry = await rt.sessions.update(agent_id, request.session_key, begin)
+    if entry.reset_by_turn == request.reply_id and entry.session_started_at == int(now.timestamp() * 1000):
+        log_event(
+            logger,
+            "agent.session.started",
+            session=session_ref(request.session_key),
+            reply_id=request.reply_id,
+        )
+    session = SessionRef(agent_id, entry.session_id)
     heartbeat = any(event.kind is EventKind.HEARTBEAT for event in request.events)
     ctx = PromptContext(
         kind=session_kind(request.session_key),
         heartbeat=heartbeat,
         today=now.astimezone(ZoneInfo(rt.timezone)).date(),
         timezone=rt.timezone,
-        agent_id=request.events[0].agent_id,
+        agent_id=agent_id,
         tools=rt.tools.names,
     )
     system, files = await _system_prompt(rt, ctx)
@@ -121,12 +183,25 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
     ):
         log_event(logger, "agent.heartbeat.skipped", session=session_ref(request.session_key))
         return AgentResponse(parts=(), model=rt.model.name)
-    log = await transcripts.load(rt.store, runtime_session_id)
-    log.add(user(user_text(request)), now)
-    await _compact(rt, system, log, now)
+    tail, stored = await asyncio.gather(
+        rt.transcripts.read_tail(session), rt.transcripts.find_turn(session, request.reply_id)
+    )
+    done = tail.turn(request.reply_id) or stored
+    if done is not None and done.reply is not None:
+        log_event(
+            logger, "agent.turn.replayed", reply_id=request.reply_id, session=session_ref(request.session_key)
+        )
+        return parse_agent_response(json.dumps(done.reply))
+    log = transcripts.Transcript(session, tail)
+    log.add(user(said.text), now)
+    compacted = await _compact(rt, system, log, now)
     summary, context = log.context()
     if summary:
         system += f"\n\n## Earlier conversation (summary)\n\n{summary}"
+    if rt.recall is not None:
+        remembered = await rt.recall.recall(session, said.text)
+        if remembered:
+            system += "\n\n## Remembered (long-term memory)\n\n" + "\n".join(f"- {r}" for r in remembered)
     token = TOOL_SESSION.set(runtime_session_id)
     try:
         result = await run_loop(rt.model, system, [m for _id, m in context], rt.tools, rt.max_steps)
@@ -134,6 +209,13 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
         TOOL_SESSION.reset(token)
     for message in result.messages:
         log.add(message, now)
-    await transcripts.save(rt.store, log, runtime_session_id, now)
+    response = await _append(
+        rt, log, request, to_response(result.text, result.model, heartbeat=heartbeat), now
+    )
+    context_tokens = estimate_tokens(system) + sum(message_tokens(m) for _id, m in log.context()[1])
+    activity = Activity(result.input_tokens, result.output_tokens, context_tokens, compacted)
+    await rt.sessions.update(
+        agent_id, request.session_key, finish(request, session.session_id, activity, now)
+    )
     log_event(logger, "agent.loop.finished", steps=result.steps, stopped_at_cap=result.stopped_at_cap)
-    return to_response(result.text, result.model, heartbeat=heartbeat)
+    return response

@@ -283,6 +283,29 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             why="the agent's cron tool keeps job records and reads run history (bus.cron.records)",
         ),
         Grant(
+            sid="SessionsTable",
+            resource="sessions_table",
+            actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
+            why="bus.storage.sessions (the session index) and transcripts_dynamodb (conditional appends)",
+        ),
+        Grant(
+            sid="TranscriptBodies",
+            resource="agent_sessions",
+            actions=("s3:GetObject", "s3:PutObject"),
+            why="transcript batches over 64 KiB live at agents/<agentId>/sessions/<sessionId>/<seq>.*.json",
+        ),
+        Grant(
+            sid="AgentCoreMemory",
+            resource="agentcore_memory",
+            actions=(
+                "bedrock-agentcore:CreateEvent",
+                "bedrock-agentcore:ListEvents",
+                "bedrock-agentcore:RetrieveMemoryRecords",
+            ),
+            why="bus.storage.transcripts_agentcore (SESSION__TRANSCRIPTS=agentcore-memory): events per "
+            "turn, long-term records recalled per turn",
+        ),
+        Grant(
             sid="CronSchedules",
             resource="schedules",
             actions=(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clawbus.schemas import DmScope
@@ -146,11 +146,63 @@ class AgentSettings(BaseModel):
         return max(window - self.reserve_tokens, 1)
 
 
+class ResetOverride(BaseModel):
+    """One `resetByType`/`resetByChannel` entry: the fields it sets (unset ones come from `reset`)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    mode: Literal["daily", "idle", "manual"] | None = None
+    at_hour: int | None = Field(default=None, alias="atHour", ge=0, le=23)
+    idle_minutes: int | None = Field(default=None, alias="idleMinutes", ge=0)
+
+
+class ResetSettings(BaseModel):
+    """OpenClaw's `session.reset`: when a conversation starts a new session (docs/state.md).
+
+    The default is daily at 04:00 in `CLAWBUS_AGENT__TIMEZONE` (OpenClaw's documented default; one of
+    its code snapshots defaults to `manual`). `idle_minutes` adds an idle expiry; whichever comes first.
+    """
+
+    mode: Literal["daily", "idle", "manual"] = "daily"
+    at_hour: int = Field(default=4, ge=0, le=23)
+    idle_minutes: int | None = Field(default=None, ge=0)
+
+
+class AgentCoreMemorySettings(BaseModel):
+    """Amazon Bedrock AgentCore Memory as the transcript backend (`TRANSCRIPTS=agentcore-memory`).
+
+    `memory_id` is the memory resource; `endpoint_url`/`region` point elsewhere (a loopback stand-in
+    in tests). `namespace` (with `{actorId}`) and `top_k` select the long-term records recalled per turn;
+    `namespace` unset turns recall off.
+    """
+
+    memory_id: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    namespace: str | None = None
+    top_k: int = Field(default=5, ge=1, le=100)
+
+
 class SessionSettings(BaseModel):
-    """How conversations map to sessions (OpenClaw's `session.*`)."""
+    """How conversations map to sessions (OpenClaw's `session.*`), and where transcripts live.
+
+    `transcripts`: `dynamodb` (the `<prefix>-sessions` table, large bodies in the state bucket),
+    `local` (a directory, `dir`; no AWS), or `agentcore-memory`. The session index follows: DynamoDB,
+    except with `local`. `reset_by_type` (`direct|group|thread`, legacy `dm`) and `reset_by_channel`
+    are JSON objects of partial resets (`{"telegram": {"mode": "idle", "idleMinutes": 30}}`);
+    `idle_minutes` is OpenClaw's legacy `session.idleMinutes` (idle-only when `reset` is not set).
+    """
 
     agent_id: str = "main"
     dm_scope: DmScope = DmScope.MAIN
+    transcripts: Literal["dynamodb", "local", "agentcore-memory"] = "dynamodb"
+    dir: Path = Field(default_factory=lambda: Path.home() / ".clawbus" / "sessions")
+    reset: ResetSettings = ResetSettings()
+    reset_by_type: dict[str, ResetOverride] = Field(default_factory=dict)
+    reset_by_channel: dict[str, ResetOverride] = Field(default_factory=dict)
+    idle_minutes: int | None = Field(default=None, ge=0)
+    reset_triggers: list[str] = Field(default_factory=lambda: ["/new", "/reset"])
+    memory: AgentCoreMemorySettings = AgentCoreMemorySettings()
 
 
 class IngressSettings(BaseModel):

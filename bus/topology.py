@@ -134,6 +134,12 @@ def cron_table_name(prefix: str) -> str:
     return f"{prefix}-cron"
 
 
+def sessions_table_name(prefix: str) -> str:
+    """`<prefix>-sessions`: the session index and transcript batches (bus/storage/sessions.py,
+    transcripts_dynamodb.py; `pk`/`sk` strings)."""
+    return f"{prefix}-sessions"
+
+
 def schedule_group_name(prefix: str) -> str:
     """The EventBridge Scheduler group of a deployment's schedules (heartbeats, cron jobs): `<prefix>`."""
     return prefix
@@ -180,6 +186,7 @@ def build_topology(prefix: str, bucket: str | None = None, channels: tuple[str, 
                 range_key="sk",
                 ttl_attribute=LEDGER_TTL_ATTRIBUTE,
             ),
+            Table(name=sessions_table_name(prefix), hash_key="pk", range_key="sk"),
         ),
         schedule_groups=(schedule_group_name(prefix),),
         buckets=(Bucket(name=bucket or f"{prefix}-state"),),

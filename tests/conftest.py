@@ -74,6 +74,18 @@ class Bus:
 
         return boto3_client(self.aws, service)
 
+    def aio(self, service: str):  # type: ignore[no-untyped-def]
+        """An aiobotocore client on the loopback API, as an async context (stores under test)."""
+        from aiobotocore.session import get_session
+
+        return get_session().create_client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
     def queue_url(self, name: str) -> str:
         """A queue's URL by its full name."""
         return self.report.queue_urls[name]

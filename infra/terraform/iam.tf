@@ -111,6 +111,9 @@ module "role_agent" {
     agent_repository  = ["arn:${local.partition}:ecr:${local.arn_tail}:repository/${local.agent_repository_name}"]
     agent_log_group   = ["${local.log_group_arn_prefix}/aws/bedrock-agentcore/runtimes/*"]
     agent_workspace   = ["${module.state.bucket_arn}/agents/*/workspace/*"]
+    agent_sessions    = ["${module.state.bucket_arn}/agents/*/sessions/*"]
+    sessions_table    = [module.state.sessions_table_arn]
+    agentcore_memory  = ["arn:${local.partition}:bedrock-agentcore:${local.arn_tail}:memory/*"]
     state_bucket      = [module.state.bucket_arn]
     agentcore_metrics = local.wildcard
     foundation_models = var.agent_model_arns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,20 +14,28 @@ import pytest
 from clawbus.agent import AgentRuntime, create_app
 from clawbus.agent.models import Model
 from clawbus.agent.tools import Tool, ToolBox, workspace_tools
-from clawbus.bus.storage import LocalWorkspaceStore
+from clawbus.bus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore
 from clawbus.schemas import AgentRequest, AgentResponse, EventKind, InboundEvent, parse_agent_response
 
 NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 SESSION_ID = "a" * 40
 
 
+_TURNS = itertools.count(1)
+
+
 def invocation(
-    text: str = "hello", kind: EventKind = EventKind.MESSAGE, session_key: str = "agent:main:main"
+    text: str = "hello",
+    kind: EventKind = EventKind.MESSAGE,
+    session_key: str = "agent:main:main",
+    turn: str | None = None,
 ) -> bytes:
+    """One turn's request; each call is a new turn (its own event and reply id) unless `turn` names one."""
+    turn = turn or f"t{next(_TURNS)}"
     event = InboundEvent(
-        event_id=f"webchat:{text[:20]}", kind=kind, channel="webchat", session_key=session_key, text=text
+        event_id=f"webchat:{turn}", kind=kind, channel="webchat", session_key=session_key, text=text
     )
-    return AgentRequest(session_key=session_key, reply_id="r1", events=(event,)).to_wire().encode()
+    return AgentRequest(session_key=session_key, reply_id=f"rp-{turn}", events=(event,)).to_wire().encode()
 
 
 @dataclass
@@ -38,11 +47,15 @@ class Agent:
     runtime: AgentRuntime
 
     async def turn(
-        self, text: str = "hello", kind: EventKind = EventKind.MESSAGE, session: str = SESSION_ID
+        self,
+        text: str = "hello",
+        kind: EventKind = EventKind.MESSAGE,
+        session: str = SESSION_ID,
+        turn: str | None = None,
     ) -> AgentResponse:
         response = await self.client.post(
             "/invocations",
-            content=invocation(text, kind),
+            content=invocation(text, kind, turn=turn),
             headers={"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": session},
         )
         assert response.status_code == 200, response.text
@@ -59,7 +72,15 @@ async def make_agent(tmp_path: Path):  # type: ignore[no-untyped-def]
         tools = ToolBox(
             [*workspace_tools(store), *extra_tools], timeout_s=float(limits.pop("timeout_s", 5.0))
         )  # type: ignore[arg-type]
-        runtime = AgentRuntime(model=model, store=store, tools=tools, clock=lambda: NOW, **limits)  # type: ignore[arg-type]
+        runtime = AgentRuntime(
+            model=model,
+            store=store,
+            transcripts=LocalTranscriptStore(tmp_path / "sessions"),
+            sessions=LocalSessionIndex(tmp_path / "sessions"),
+            tools=tools,
+            clock=lambda: NOW,
+            **limits,  # type: ignore[arg-type]
+        )
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://agent"
         )

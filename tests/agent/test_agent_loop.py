@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 
 from clawbus.agent.models import FailoverModel, OfflineEcho, ScriptedModel, ToolCall, ToolResult, assistant
 from clawbus.agent.models.base import ToolSpec
 from clawbus.agent.tools import Tool
 from clawbus.bus.errors import AgentRejected, Throttled, Unavailable
+from clawbus.bus.storage import SessionRef, export_jsonl
 from clawbus.schemas import EventKind, TurnStatus
 
 from .conftest import invocation
@@ -144,10 +146,12 @@ async def test_the_conversation_carries_over_between_turns(make_agent) -> None: 
     texts = [m.text for m in model.calls[2].messages]
     assert texts[0] == "first"
     assert texts[-2:] == ["one", "second"]
-    transcript = await agent.store.read("sessions/" + "a" * 40 + ".jsonl")
-    assert transcript is not None
-    assert transcript.text.splitlines()[0].startswith('{"type": "session"')
-    assert '"role": "toolResult"' in transcript.text
+    entry = await agent.runtime.sessions.get("main", "agent:main:main")
+    assert entry is not None
+    lines = await export_jsonl(agent.runtime.transcripts, SessionRef("main", entry.session_id))
+    assert json.loads(lines[0])["type"] == "session"
+    roles = [json.loads(line)["message"]["role"] for line in lines[1:]]
+    assert roles == ["user", "assistant", "toolResult", "assistant", "user", "assistant"]
 
 
 async def test_the_offline_echo_model_answers_and_acks_heartbeats(make_agent) -> None:  # type: ignore[no-untyped-def]

@@ -136,11 +136,12 @@ def results(model: ScriptedModel) -> dict[str, ToolResult]:
 def settings_for(tmp_path: Path, site: Site, **browser: Any) -> Settings:
     return Settings.model_validate(
         {
+            "session": {"transcripts": "local", "dir": str(tmp_path / "sessions")},
             "agent": {
                 "workspace": {"backend": "local", "dir": str(tmp_path / "workspace")},
                 "web": {"allow_hosts": [site.hostport]},
                 "browser": {"chromium_path": CHROMIUM, "timeout_s": 10, **browser},
-            }
+            },
         }
     )
 

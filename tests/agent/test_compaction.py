@@ -7,8 +7,7 @@ import json
 from clawbus.agent.compaction import plan_compaction
 from clawbus.agent.models import ScriptedModel, ToolCall, ToolResult, assistant, user
 from clawbus.agent.models.base import Message
-
-from .conftest import SESSION_ID
+from clawbus.bus.storage import SessionRef, export_jsonl
 
 
 async def test_compaction_triggers_at_the_budget_and_keeps_recent_turns(make_agent) -> None:  # type: ignore[no-untyped-def]
@@ -32,15 +31,19 @@ async def test_compaction_triggers_at_the_budget_and_keeps_recent_turns(make_age
     assert "answer two" in summary_call.messages[0].text
     assert "SUMMARY: one, two" in third.system
     assert [m.text.split()[0] for m in third.messages] == ["third"]
-    stored = await agent.store.read(f"sessions/{SESSION_ID}.jsonl")
-    assert stored is not None
-    entries = [json.loads(line) for line in stored.text.splitlines()]
+    entry = await agent.runtime.sessions.get("main", "agent:main:main")
+    assert entry is not None
+    assert entry.compaction_count == 1
+    session = SessionRef("main", entry.session_id)
+    entries = [json.loads(line) for line in await export_jsonl(agent.runtime.transcripts, session)]
     kinds = [e["type"] for e in entries]
     assert kinds.count("compaction") == 1
     assert kinds.count("message") == 6  # the transcript keeps every message as well as the summary
     compaction = next(e for e in entries if e["type"] == "compaction")
     kept = next(e for e in entries if e["id"] == compaction["firstKeptEntryId"])
     assert kept["message"]["content"][0]["text"].startswith("third")
+    tail = await agent.runtime.transcripts.read_tail(session)  # the prompt reads from the kept entry on
+    assert tail.entries[0]["id"] == compaction["firstKeptEntryId"]
 
 
 def test_the_cut_never_separates_a_tool_call_from_its_result() -> None:

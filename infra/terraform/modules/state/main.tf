@@ -126,6 +126,36 @@ resource "aws_dynamodb_table" "cron" {
   deletion_protection_enabled = var.deletion_protection
 }
 
+# The session index and transcript batches (bus/storage/sessions.py, transcripts_dynamodb.py: pk/sk
+# strings). Transcripts are kept: no TTL.
+resource "aws_dynamodb_table" "sessions" {
+  name         = "${var.prefix}-sessions"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  deletion_protection_enabled = var.deletion_protection
+}
+
 # ---- the state bucket ------------------------------------------------------------------------------
 
 resource "aws_s3_bucket" "state" {

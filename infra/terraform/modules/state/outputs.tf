@@ -18,6 +18,11 @@ output "cron_table_arn" {
   value       = aws_dynamodb_table.cron.arn
 }
 
+output "sessions_table_arn" {
+  description = "ARN of <prefix>-sessions."
+  value       = aws_dynamodb_table.sessions.arn
+}
+
 output "bucket_name" {
   description = "State bucket name."
   value       = aws_s3_bucket.state.id

@@ -1,0 +1,254 @@
+"""The session index: per session key, which transcript is current and what is known about the session.
+
+OpenClaw keeps this as `sessions.json` (`sessionKey -> SessionEntry`); clawbus keeps the same entries,
+with OpenClaw's camelCase fields, one per session key: in `<prefix>-sessions` (`pk = index#<agentId>`,
+`sk = <session key>`, the entry's JSON in `entry`, a version counter in `ver`) or, without AWS, in a
+local `sessions.json` per agent. Fields clawbus does not use are kept as they were imported.
+
+Every change is a read-modify-write: `update(agent, key, change)` reads the entry, applies `change`
+(a pure function of the current entry) and writes it back on condition that `ver` has not moved; on a
+lost race it re-reads and re-applies, so two turns updating one session at once lose nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from clawbus.bus.aws import classify_client_error, map_aws_errors
+from clawbus.bus.errors import PermanentError, VersionConflict
+
+from .transcripts import check_id
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+MAX_ATTEMPTS = 8
+
+
+class DeliveryContext(BaseModel):
+    """The last route: where the session's user last spoke from (heartbeats and cron answer there)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", alias_generator=to_camel, populate_by_name=True)
+
+    channel: str | None = None
+    to: str | None = None
+    account_id: str | None = None
+    thread_id: str | None = None
+
+
+class SessionEntry(BaseModel):
+    """One session key's entry (OpenClaw's `SessionEntry`; times are epoch milliseconds)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", alias_generator=to_camel, populate_by_name=True)
+
+    session_id: str
+    updated_at: int = 0
+    session_started_at: int | None = None
+    last_interaction_at: int | None = None
+    chat_type: str | None = None
+    channel: str | None = None
+    delivery_context: DeliveryContext | None = None
+    last_channel: str | None = None
+    last_to: str | None = None
+    last_account_id: str | None = None
+    last_thread_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    context_tokens: int | None = None
+    compaction_count: int = Field(default=0, ge=0)
+    # clawbus: the turn that started this session (a re-run of that turn must not reset it again).
+    reset_by_turn: str | None = None
+
+    def to_json(self) -> str:
+        """The entry as OpenClaw writes it (camelCase, unset fields left out)."""
+        return self.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def parse_entry(data: Any, where: str) -> SessionEntry:
+    """A stored or imported entry; `PermanentError` naming `where` when it is not one."""
+    try:
+        return SessionEntry.model_validate(data)
+    except ValidationError as exc:
+        raise PermanentError(
+            f"session entry {where} is not a valid SessionEntry: {exc.errors()[:2]}"
+        ) from exc
+
+
+Change = Callable[[SessionEntry | None], SessionEntry]
+
+
+class SessionIndex(Protocol):
+    """Session entries by (agent, session key), changed without lost updates."""
+
+    async def get(self, agent_id: str, session_key: str) -> SessionEntry | None:
+        """The entry, or None."""
+        ...
+
+    async def update(self, agent_id: str, session_key: str, change: Change) -> SessionEntry:
+        """Apply `change` to the current entry and store the result; re-applied on a lost race. A change
+        returning the current entry itself writes nothing. Raises `VersionConflict` after `MAX_ATTEMPTS`
+        lost races."""
+        ...
+
+    async def entries(self, agent_id: str) -> dict[str, SessionEntry]:
+        """Every entry of the agent, by session key."""
+        ...
+
+
+class LocalSessionIndex:
+    """`<root>/<agentId>/sessions.json`, OpenClaw's own file format, behind a process-wide lock."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._lock = asyncio.Lock()
+
+    def _file(self, agent_id: str) -> Path:
+        return self._root / check_id(agent_id, "agent id") / "sessions.json"
+
+    async def _read(self, agent_id: str) -> dict[str, SessionEntry]:
+        file = self._file(agent_id)
+        text = await asyncio.to_thread(lambda: file.read_text("utf-8") if file.is_file() else "{}")
+        return parse_sessions_json(text, str(file))
+
+    async def get(self, agent_id: str, session_key: str) -> SessionEntry | None:
+        """The entry, or None."""
+        async with self._lock:
+            return (await self._read(agent_id)).get(session_key)
+
+    async def update(self, agent_id: str, session_key: str, change: Change) -> SessionEntry:
+        """Read, change and rewrite the file under the lock (atomically replaced)."""
+        async with self._lock:
+            entries = await self._read(agent_id)
+            current = entries.get(session_key)
+            entries[session_key] = change(current)
+            if entries[session_key] is current:
+                return current
+            file = self._file(agent_id)
+            text = render_sessions_json(entries)
+
+            def write() -> None:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = file.with_name(".sessions.json.tmp")
+                tmp.write_text(text, "utf-8")
+                tmp.replace(file)
+
+            await asyncio.to_thread(write)
+            return entries[session_key]
+
+    async def entries(self, agent_id: str) -> dict[str, SessionEntry]:
+        """Every entry of the agent."""
+        async with self._lock:
+            return await self._read(agent_id)
+
+
+class DynamoSessionIndex:
+    """The index in `<prefix>-sessions`: `pk = index#<agentId>`, `sk = <session key>`, versioned."""
+
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+
+    def _key(self, agent_id: str, session_key: str) -> dict[str, Any]:
+        return {"pk": {"S": f"index#{check_id(agent_id, 'agent id')}"}, "sk": {"S": session_key}}
+
+    async def _get(self, agent_id: str, session_key: str) -> tuple[SessionEntry | None, int]:
+        with map_aws_errors(f"GetItem {self._table} index"):
+            found = await self._ddb.get_item(
+                TableName=self._table, Key=self._key(agent_id, session_key), ConsistentRead=True
+            )
+        item = found.get("Item")
+        if item is None:
+            return None, 0
+        entry = parse_entry(json.loads(item["entry"]["S"]), f"{self._table} {agent_id}/{session_key}")
+        return entry, int(item["ver"]["N"])
+
+    async def get(self, agent_id: str, session_key: str) -> SessionEntry | None:
+        """The entry, or None."""
+        return (await self._get(agent_id, session_key))[0]
+
+    async def update(self, agent_id: str, session_key: str, change: Change) -> SessionEntry:
+        """Conditional put on `ver`; re-read and re-apply on `ConditionalCheckFailedException`."""
+        for _attempt in range(MAX_ATTEMPTS):
+            current, version = await self._get(agent_id, session_key)
+            updated = change(current)
+            if current is not None and updated is current:
+                return current  # nothing changed: no write
+            condition = "attribute_not_exists(sk)" if current is None else "ver = :v"
+            values = {} if current is None else {"ExpressionAttributeValues": {":v": {"N": str(version)}}}
+            try:
+                await self._ddb.put_item(
+                    TableName=self._table,
+                    Item={
+                        **self._key(agent_id, session_key),
+                        "entry": {"S": updated.to_json()},
+                        "ver": {"N": str(version + 1)},
+                    },
+                    ConditionExpression=condition,
+                    **values,  # type: ignore[arg-type]  # the stubs' TypedDict has no spread form
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    continue
+                raise classify_client_error(exc, f"PutItem {self._table} index") from exc
+            return updated
+        raise VersionConflict(
+            f"session {agent_id}/{session_key}: {MAX_ATTEMPTS} concurrent updates in a row; retry the turn"
+        )
+
+    async def entries(self, agent_id: str) -> dict[str, SessionEntry]:
+        """Every entry of the agent (one Query, paged)."""
+        found: dict[str, SessionEntry] = {}
+        paginator = self._ddb.get_paginator("query")
+        with map_aws_errors(f"Query {self._table} index"):
+            async for page in paginator.paginate(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"index#{check_id(agent_id, 'agent id')}"}},
+                ConsistentRead=True,
+            ):
+                for item in page.get("Items", []):
+                    key = item["sk"]["S"]
+                    found[key] = parse_entry(json.loads(item["entry"]["S"]), f"{self._table} {key}")
+        return found
+
+
+def parse_sessions_json(text: str, where: str = "sessions.json") -> dict[str, SessionEntry]:
+    """OpenClaw's `sessions.json` (a map session key -> entry). `PermanentError` when it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise PermanentError(f"{where} is not JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise PermanentError(f"{where} must be an object of session key -> entry")
+    return {str(key): parse_entry(value, f"{where}[{key!r}]") for key, value in data.items()}
+
+
+def render_sessions_json(entries: dict[str, SessionEntry]) -> str:
+    """Entries as OpenClaw's `sessions.json` (sorted keys, two-space indent)."""
+    data = {key: json.loads(entries[key].to_json()) for key in sorted(entries)}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+async def import_sessions_json(index: SessionIndex, agent_id: str, text: str) -> int:
+    """Store every entry of a `sessions.json` under `agent_id` (replacing same keys); how many.
+
+    Safe to re-run: importing the same file twice leaves the same entries.
+    """
+    entries = parse_sessions_json(text)
+    for key, entry in entries.items():
+        await index.update(agent_id, key, lambda _current, entry=entry: entry)  # type: ignore[misc]
+    return len(entries)
+
+
+async def export_sessions_json(index: SessionIndex, agent_id: str) -> str:
+    """The agent's entries as a `sessions.json` text."""
+    return render_sessions_json(await index.entries(agent_id))

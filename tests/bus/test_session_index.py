@@ -1,0 +1,56 @@
+"""The session index: concurrent turns lose no update; sessions.json imports and exports unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from clawbus.bus.storage import (
+    DynamoSessionIndex,
+    LocalSessionIndex,
+    SessionEntry,
+    SessionIndex,
+    export_sessions_json,
+    import_sessions_json,
+)
+from clawbus.bus.topology import sessions_table_name
+
+from ..conftest import Bus
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "openclaw" / "agents" / "main" / "sessions"
+
+
+@pytest.fixture(params=["local", "dynamodb"])
+async def index(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionIndex]:
+    if request.param == "local":
+        yield LocalSessionIndex(tmp_path / "sessions")
+        return
+    bus: Bus = request.getfixturevalue("bus")
+    async with bus.aio("dynamodb") as ddb:
+        yield DynamoSessionIndex(ddb, sessions_table_name(bus.prefix))
+
+
+async def test_concurrent_turns_updating_one_session_lose_nothing(index: SessionIndex) -> None:
+    def add_tokens(current: SessionEntry | None) -> SessionEntry:
+        base = current or SessionEntry(session_id="s1")
+        return base.model_copy(update={"total_tokens": (base.total_tokens or 0) + 10})
+
+    # Six writers at once (concurrent requests on the wire), as two containers would race.
+    await asyncio.gather(*(index.update("main", "agent:main:main", add_tokens) for _ in range(6)))
+    entry = await index.get("main", "agent:main:main")
+    assert entry is not None
+    assert entry.total_tokens == 60
+
+
+async def test_sessions_json_round_trips_with_fields_clawbus_does_not_use(index: SessionIndex) -> None:
+    text = (FIXTURE / "sessions.json").read_text("utf-8")
+    assert await import_sessions_json(index, "main", text) == 2
+    assert json.loads(await export_sessions_json(index, "main")) == json.loads(text)
+    entry = await index.get("main", "agent:main:main")
+    assert entry is not None
+    assert entry.delivery_context is not None
+    assert entry.delivery_context.channel == "telegram"
