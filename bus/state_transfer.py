@@ -63,13 +63,13 @@ class PairingSink(Protocol):
 class CronSink(Protocol):
     """The cron service: jobs (with their schedules) and their run history."""
 
-    async def list_jobs(self) -> list[CronJob]: ...
+    async def list_jobs(self, *, include_disabled: bool = False) -> list[CronJob]: ...
 
     async def restore(self, job: CronJob) -> None: ...
 
-    async def runs(self, job_id: str) -> list[CronRun]: ...
+    async def runs(self, job_id: str, limit: int = 50) -> list[CronRun]: ...
 
-    async def restore_runs(self, job_id: str, runs: Sequence[Mapping[str, Any]]) -> int: ...
+    async def restore_runs(self, runs: Sequence[CronRun]) -> int: ...
 
 
 class SessionSink(Protocol):
@@ -162,6 +162,26 @@ def cron_run_to_openclaw(run: CronRun) -> dict[str, Any]:
     if run.error:
         line["error"] = run.error
     return line
+
+
+def cron_run_from_openclaw(job: CronJob, line: Mapping[str, Any]) -> CronRun:
+    """One line of OpenClaw's `runs/<jobId>.jsonl` as a clawbus run; raises `ValidationError`/`KeyError`."""
+    ts = datetime.fromtimestamp(float(line["ts"]) / 1000, UTC)
+    delivery = line.get("deliveryStatus")
+    if delivery not in ("delivered", "not-delivered", "not-requested"):
+        delivery = "delivered" if line.get("delivered") else "not-delivered"
+    return CronRun.model_validate(
+        {
+            "jobId": job.id,
+            "ts": ts,
+            "eventId": f"openclaw-{int(ts.timestamp() * 1000)}",
+            "status": line.get("status", "ok"),
+            "sessionKey": line.get("sessionKey") or f"agent:{job.agent_id}:cron:{job.id}",
+            "deliveryStatus": delivery,
+            "durationMs": line.get("durationMs"),
+            "error": line.get("error"),
+        }
+    )
 
 
 def _session_id(lines: Sequence[Mapping[str, Any]], fallback: str) -> str:
@@ -286,7 +306,7 @@ async def _import_pairing(
 
 
 async def _import_cron(found: OpenClawDir, store: CronSink, report: TransferReport, dry_run: bool) -> None:
-    existing = {job.id for job in await store.list_jobs()}
+    existing = {job.id for job in await store.list_jobs(include_disabled=True)}
     for raw in found.cron_jobs:
         name = str(raw.get("id") or raw.get("name") or "?")
         try:
@@ -306,11 +326,16 @@ async def _import_cron(found: OpenClawDir, store: CronSink, report: TransferRepo
                     report.add("cron", job.id, "skipped", str(exc))
                     continue
             report.add("cron", job.id, "added", job.name)
-        runs = found.cron_runs.get(job.id, [])
-        if runs and not dry_run:
-            added = await store.restore_runs(job.id, runs)
-            if added:
-                report.add("cron runs", job.id, "added", f"{added} runs")
+        runs: list[CronRun] = []
+        for line in found.cron_runs.get(job.id, []):
+            try:
+                runs.append(cron_run_from_openclaw(job, line))
+            except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+                report.add("cron runs", job.id, "skipped", f"a run line is not valid: {exc}")
+        if runs:
+            if not dry_run:
+                await store.restore_runs(runs)
+            report.add("cron runs", job.id, "added", f"{len(runs)} runs (the same run twice is one record)")
 
 
 async def _import_sessions(
@@ -356,11 +381,11 @@ async def export_state(sinks: StateSinks, *, include_secrets: bool = False) -> O
         pending = await sinks.pairing.pending_requests(channel, account)
         if pending:
             out.pairing[(channel, account)] = pending
-    for job in await sinks.cron.list_jobs():
+    for job in await sinks.cron.list_jobs(include_disabled=True):
         out.cron_jobs.append(cron_job_to_openclaw(job))
-        runs = await sinks.cron.runs(job.id)
+        runs = await sinks.cron.runs(job.id, 200)
         if runs:
-            out.cron_runs[job.id] = [cron_run_to_openclaw(run) for run in runs]
+            out.cron_runs[job.id] = [cron_run_to_openclaw(run) for run in reversed(runs)]  # oldest first
     for agent_id in await sinks.sessions.agents():
         out.sessions[agent_id] = await sinks.sessions.export_agent(agent_id)
     if include_secrets:
@@ -403,6 +428,7 @@ __all__ = [
     "TransferReport",
     "cron_job_from_openclaw",
     "cron_job_to_openclaw",
+    "cron_run_from_openclaw",
     "export_state",
     "import_state",
 ]

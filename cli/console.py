@@ -55,6 +55,11 @@ class Console:
         """A plain line on stdout (no markup)."""
         self._out.print(text, markup=False)
 
+    def note(self, text: str) -> None:
+        """A progress line on stderr (stdout stays clean for `--json`); silent when quiet."""
+        if not self._quiet:
+            self._err.print(f"  … {text}", markup=False, style="dim")
+
     def error(self, text: str) -> None:
         """A one-line error on stderr."""
         self._err.print(f"error: {text}", markup=False, style="red")

@@ -16,7 +16,7 @@ checks its input before it writes anything, so a refused job leaves neither a re
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -128,6 +128,27 @@ class CronService:
             await self._records.delete_job(created.id)
             raise
         return created
+
+    async def restore(self, job: CronJob) -> None:
+        """Put back a job as it was exported (its id and times kept), with its schedule.
+
+        Raises:
+            InvalidSchedule: the id is taken, or the schedule cannot be created (a past `at`).
+        """
+        spec = job_schedule(job, self._prefix, self._clock())
+        await self._records.put_job(job, new=True)
+        try:
+            await self._schedules.ensure(spec, self._target)
+        except BaseException:
+            await self._records.delete_job(job.id)
+            raise
+
+    async def restore_runs(self, runs: Sequence[CronRun]) -> int:
+        """Add exported runs to their jobs' histories (the same run twice is one record); how many."""
+        now = int(self._clock().timestamp())
+        for run in runs:
+            await self._records.append_run(run, now)
+        return len(runs)
 
     async def list_jobs(
         self, *, agent_id: str | None = None, include_disabled: bool = False
