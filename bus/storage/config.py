@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from clawbus.bus.aws import map_aws_errors
-from clawbus.bus.errors import TooLarge, VersionConflict
+from clawbus.bus.errors import PermanentError, TooLarge, VersionConflict
 
 from .blobs import BlobStore
 
@@ -152,6 +152,8 @@ class SsmConfigStore:
         if if_version is not None and not if_version.isdigit():
             raise VersionConflict(f"{self._name} has no version {if_version!r}; re-read it")
         size = len(text.encode("utf-8"))
+        if not text:
+            raise PermanentError(f"{self._name}: SSM cannot hold an empty document; store '{{}}' instead")
         if size > ADVANCED_MAX_BYTES:
             raise TooLarge(
                 f"the configuration is {size} bytes, over SSM's {ADVANCED_MAX_BYTES}-byte limit; set "
