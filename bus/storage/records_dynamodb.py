@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.errors import TooLarge, Unavailable, VersionConflict
 
+from ._dynamodb_wire import Expression, from_attribute, to_attribute
 from .records import (
     VERSION_ATTRIBUTE,
     Absent,
@@ -33,80 +34,6 @@ from .records import (
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-
-
-def to_attribute(value: Any) -> dict[str, Any]:
-    """A Python value as a DynamoDB attribute value (`{"S": ...}`, `{"N": ...}`, ...)."""
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, int | float):
-        return {"N": str(value)}
-    if isinstance(value, bytes):
-        return {"B": value}
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, frozenset | set):
-        return {"SS": sorted(value)}
-    if isinstance(value, list | tuple):
-        return {"L": [to_attribute(v) for v in value]}
-    if isinstance(value, Mapping):
-        return {"M": {k: to_attribute(v) for k, v in value.items()}}
-    raise TypeError(f"cannot store a {type(value).__name__} in a record")
-
-
-def from_attribute(attribute: Mapping[str, Any]) -> Any:
-    """The Python value of a DynamoDB attribute value (numbers: `int` when whole, else `float`)."""
-    ((kind, value),) = attribute.items()
-    if kind == "N":
-        number = float(value)
-        return int(value) if number.is_integer() and "." not in value and "e" not in value.lower() else number
-    if kind in ("SS", "NS", "BS"):
-        return frozenset(value)
-    if kind == "L":
-        return [from_attribute(v) for v in value]
-    if kind == "M":
-        return {k: from_attribute(v) for k, v in value.items()}
-    if kind == "NULL":
-        return None
-    return value
-
-
-class _Expression:
-    """Placeholders for one request's expressions."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-        self.values: dict[str, Any] = {}
-
-    def name(self, attribute: str) -> str:
-        placeholder = f"#a{len(self.names)}"
-        self.names[placeholder] = attribute
-        return placeholder
-
-    def value(self, value: Any) -> str:
-        placeholder = f":v{len(self.values)}"
-        self.values[placeholder] = to_attribute(value)
-        return placeholder
-
-    def condition(self, condition: Condition, hash_key: str) -> str:
-        if isinstance(condition, Absent):
-            return f"attribute_not_exists({self.name(hash_key)})"
-        if isinstance(condition, Compare):
-            return f"{self.name(condition.attribute)} {condition.op} {self.value(condition.value)}"
-        joiner = " OR " if isinstance(condition, AnyOf) else " AND "
-        return "(" + joiner.join(self.condition(c, hash_key) for c in condition.conditions) + ")"
-
-    def kwargs(self, condition: Condition | None, hash_key: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if condition is not None:
-            out["ConditionExpression"] = self.condition(condition, hash_key)
-        if self.names:
-            out["ExpressionAttributeNames"] = self.names
-        if self.values:
-            out["ExpressionAttributeValues"] = self.values
-        return out
 
 
 def _conflict(exc: ClientError) -> bool:
@@ -214,7 +141,7 @@ class DynamoRecordStore:
         """See `RecordStore.put`."""
         key = self._key_of(item)
         check_size(self._table, key, item)
-        expression = _Expression()
+        expression = Expression()
         kwargs = expression.kwargs(condition, self._hash_key)
         wire = {k: to_attribute(v) for k, v in item.items()}
         with self._errors("PutItem", key):
@@ -246,7 +173,7 @@ class DynamoRecordStore:
                 "TableName": self._table,
                 "Item": {k: to_attribute(v) for k, v in item.items()},
             }
-            put |= _Expression().kwargs(condition, self._hash_key)
+            put |= Expression().kwargs(condition, self._hash_key)
             puts.append({"Put": put})
         with self._errors("TransactWriteItems", self._key_of(items[0])):
             await self._ddb.transact_write_items(TransactItems=puts)  # type: ignore[arg-type]  # plain dicts
@@ -260,7 +187,7 @@ class DynamoRecordStore:
         condition: Condition | None = None,
     ) -> Record:
         """See `RecordStore.update` (UpdateItem, returning the whole item after)."""
-        expression = _Expression()
+        expression = Expression()
         clauses = []
         if set_:
             clauses.append(
@@ -284,7 +211,7 @@ class DynamoRecordStore:
 
     async def delete(self, key: Key, *, condition: Condition | None = None) -> None:
         """See `RecordStore.delete`."""
-        kwargs = _Expression().kwargs(condition, self._hash_key)
+        kwargs = Expression().kwargs(condition, self._hash_key)
         with self._errors("DeleteItem", key):
             await self._ddb.delete_item(TableName=self._table, Key=self._wire_key(key), **kwargs)
 
@@ -298,7 +225,7 @@ class DynamoRecordStore:
         now: float | None = None,
     ) -> list[Record]:
         """See `RecordStore.query` (consistent; pages followed until `limit` live records are found)."""
-        expression = _Expression()
+        expression = Expression()
         condition = f"{expression.name(self._hash_key)} = {expression.value(partition[self._hash_key])}"
         if after is not None and self._range_key:
             condition += f" AND {expression.name(self._range_key)} > {expression.value(after)}"
