@@ -144,7 +144,12 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         with console.step("heartbeat schedules"):
             heartbeats = asyncio.run(apply_heartbeats(settings.model_copy(update={"aws": aws})))
         with console.step("configuration document and channel secrets"):
-            config_seeded, _ = asyncio.run(seed_state(settings.model_copy(update={"aws": aws})))
+            local = settings.local.model_copy(
+                update={"data_dir": data_dir}
+            )  # the seed file is under --data-dir
+            config_seeded, _ = asyncio.run(
+                seed_state(settings.model_copy(update={"aws": aws, "local": local}))
+            )
         with console.step(f"agent ({settings.agent.model}) on {agent_url}"):
             supervisor.start(_stage("agent", "agent.started", "agent"))
         with console.step(f"loopback AgentCore endpoint on {agentcore_url}"):

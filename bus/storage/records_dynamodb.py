@@ -153,12 +153,13 @@ class DynamoRecordStore:
         await self.put(item, condition=absent_or_expired(self._ttl, at) if self._ttl else Absent())
 
     async def put_if_version(self, item: Item, expected: int) -> int:
-        """See `RecordStore.put_if_version`."""
+        """See `RecordStore.put_if_version` (an expired item counts as absent: version 0, as on read)."""
         same = Compare(VERSION_ATTRIBUTE, "=", expected)
-        await self.put(
-            {**item, VERSION_ATTRIBUTE: expected + 1},
-            condition=AnyOf((Absent(), same)) if expected == 0 else same,
-        )
+        condition: Condition = same
+        if expected == 0:
+            gone = absent_or_expired(self._ttl, time.time()) if self._ttl else Absent()
+            condition = AnyOf((gone, same))
+        await self.put({**item, VERSION_ATTRIBUTE: expected + 1}, condition=condition)
         return expected + 1
 
     async def put_all(self, items: Sequence[Item], *, condition: Condition | None = None) -> None:
