@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from clawbus.bus.aws import open_clients
-from clawbus.bus.errors import PermanentError, TooLarge, VersionConflict
+from clawbus.bus.claim_check import ClaimChecks
+from clawbus.bus.errors import InvalidEnvelope, PermanentError, TooLarge, VersionConflict
 from clawbus.bus.settings import BusSettings, Settings, StorageSettings
-from clawbus.bus.storage import BlobStore, blob_store
+from clawbus.bus.storage import BlobStore, LocalBlobStore, blob_store
 
 from ..conftest import Bus
 
@@ -86,3 +87,23 @@ async def test_concurrent_appenders_lose_nothing(store: BlobStore) -> None:
     final = await store.get("log")
     assert final is not None
     assert sorted(final.data.decode().split()) == sorted(str(i) for i in range(10))
+
+
+async def test_claim_checks_sit_on_whichever_blob_store_is_chosen(bus: Bus, tmp_path: Path) -> None:
+    storage = StorageSettings(blobs="local", local_dir=tmp_path)
+    settings = Settings(aws=bus.aws, bus=BusSettings(prefix=bus.prefix), storage=storage)
+    async with open_clients(settings, "s3") as clients:
+        assert clients.s3
+        checks = ClaimChecks(
+            clients.s3, settings.bus.bucket_name(), 1024, blobs=blob_store(settings, clients)
+        )
+        body = "ü" * 5000
+        pointer = await checks.offload(body)
+        assert pointer != body
+        assert await checks.resolve(pointer) == body
+        on_disk = LocalBlobStore(tmp_path / "blobs")
+        (key,) = await on_disk.list("claim-check/")
+        assert "Contents" not in bus.client("s3").list_objects_v2(Bucket=settings.bus.bucket_name())
+        await on_disk.delete(key)
+        with pytest.raises(InvalidEnvelope, match="is gone"):
+            await checks.resolve(pointer)
