@@ -45,8 +45,10 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_scheduler import EventBridgeSchedulerClient
+    from types_aiobotocore_secretsmanager import SecretsManagerClient
     from types_aiobotocore_sns import SNSClient
     from types_aiobotocore_sqs import SQSClient
+    from types_aiobotocore_ssm import SSMClient
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _LOOPBACK_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -115,6 +117,8 @@ class AwsClients:
     s3: S3Client | None = None
     agentcore: BedrockAgentCoreClient | None = None
     scheduler: EventBridgeSchedulerClient | None = None
+    secretsmanager: SecretsManagerClient | None = None
+    ssm: SSMClient | None = None
     requests: dict[str, int] = field(default_factory=dict)
 
     def _counter(self, service: str) -> Any:

@@ -13,7 +13,9 @@
         ├── AgentRejected       the agent refused the turn (validation) or failed for good
         ├── InvalidSchedule     a cron job or schedule Scheduler cannot take, or that clashes with one
         ├── ConfigError         settings that cannot work; the message names the env var to fix
-        └── VersionConflict     a conditional (If-Match / If-None-Match) write lost to another writer
+        ├── VersionConflict     a conditional (If-Match / If-None-Match) write lost to another writer
+        ├── CorruptRecord       a stored record or blob is not what its store expects (missing, wrong type)
+        └── TooLarge            a record, blob or document over its store's size limit
 
 Shells translate foreign errors (botocore `ClientError`, HTTP statuses) into these at the boundary;
 cores and consumer loops see only these. Messages name what happened and what to do, never message text
@@ -81,3 +83,11 @@ class ConfigError(PermanentError):
 
 class VersionConflict(PermanentError):
     """A conditional write lost: the file changed (or appeared) since it was read; re-read, then retry."""
+
+
+class CorruptRecord(PermanentError):
+    """A stored record is not in the shape its store writes; the message names it and how to repair it."""
+
+
+class TooLarge(PermanentError):
+    """A record, blob or document over its store's size limit; the message names the limit and the way out."""

@@ -80,7 +80,7 @@ _SECRETS = Grant(
     sid="ChannelSecrets",
     resource="channel_secrets",
     actions=("secretsmanager:GetSecretValue",),
-    why="bus.secret_env loads the channel's credentials into CLAWBUS_* variables at start",
+    why="bus.secret_env loads the channel's credentials (bus.storage.secrets) into CLAWBUS_* variables",
 )
 _LAMBDA_LOGS = Grant(
     sid="OwnLogGroup",
@@ -422,9 +422,17 @@ ROLES: dict[str, tuple[Grant, ...]] = {
 
 # The code each role runs: its AWS client calls must be exactly the role's `code` grants. Paths are
 # relative to the repository root (a folder means every module under it).
+_INGRESS_MODULES = (
+    "ingress",
+    "bus/queues.py",
+    "bus/secret_env.py",
+    "bus/storage/records_dynamodb.py",
+    "bus/storage/secrets.py",
+    "bus/storage/webchat.py",
+)
 ROLE_MODULES: dict[str, tuple[str, ...]] = {
-    "ingress": ("ingress", "bus/queues.py", "bus/secret_env.py"),
-    "relay": ("ingress", "bus/queues.py", "bus/secret_env.py"),
+    "ingress": _INGRESS_MODULES,
+    "relay": _INGRESS_MODULES,
     "dispatcher": (
         "dispatcher",
         "bus/cron/records.py",
@@ -433,6 +441,8 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "bus/batching.py",
         "bus/visibility.py",
         "bus/claim_check.py",
+        "bus/storage/blobs.py",
+        "bus/storage/records_dynamodb.py",
     ),
     "egress": (
         "egress",
@@ -442,10 +452,16 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "bus/visibility.py",
         "bus/claim_check.py",
         "bus/secret_env.py",
+        "bus/storage/blobs.py",
+        "bus/storage/records_dynamodb.py",
+        "bus/storage/secrets.py",
+        "bus/storage/webchat.py",
     ),
     "agent": (
         "agent",
-        "bus/storage",
+        "bus/storage/workspace.py",
+        "bus/storage/blobs.py",
+        "bus/storage/records_dynamodb.py",
         "bus/cron/service.py",
         "bus/cron/records.py",
         "bus/cron/schedules.py",
@@ -454,6 +470,8 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
 }
 
 # Calls made by a shared module that a role imports but never reaches, with the reason.
+_RECORDS = "bus.storage.records_dynamodb is the whole RecordStore; "
+_BLOBS = "bus.storage.blobs is the whole BlobStore; "
 UNUSED_CALLS: dict[str, dict[str, str]] = {
     "ingress": {
         "sqs:ReceiveMessage": "ingress only sends (Queue.receive is the consumers')",
@@ -461,9 +479,13 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
         "sqs:ChangeMessageVisibility": "ingress only sends",
         "sqs:GetQueueAttributes": "the dashboard samples depths on the embedded default only; in AWS "
         "operators use CloudWatch or 'clawbus dashboard' with their own credentials",
+        "dynamodb:BatchGetItem": _RECORDS + "ingress reads records one at a time",
     },
     "dispatcher": {
         "dynamodb:Query": "the dispatcher appends cron runs and reads single jobs; listing is the service's",
+        "dynamodb:UpdateItem": _RECORDS + "the dispatcher only puts whole records",
+        "s3:DeleteObject": _BLOBS + "claim-checked bodies expire by the bucket's lifecycle, not by deletes",
+        "s3:ListBucket": _BLOBS + "the dispatcher lists no blobs",
     },
     "agent": {
         "sqs:ReceiveMessage": "the cron tool only sends (Queue.receive is the consumers')",
@@ -471,11 +493,20 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
         "sqs:ChangeMessageVisibility": "the cron tool only sends",
         "sns:Publish": "the agent never publishes (replies go through the dispatcher)",
         "sns:ListTopics": "the agent never resolves the topic",
+        "dynamodb:BatchGetItem": _RECORDS + "cron records are read one job or one partition at a time",
+        "dynamodb:UpdateItem": _RECORDS + "cron records are put whole",
+        "s3:DeleteObject": _BLOBS + "the workspace store never deletes a file",
     },
     "egress": {
         "s3:PutObject": "egress only reads claim-checked bodies (offloading is the dispatcher's)",
+        "s3:DeleteObject": _BLOBS + "egress only reads claim-checked bodies",
+        "s3:ListBucket": _BLOBS + "egress only reads claim-checked bodies",
         "sns:Publish": "egress never publishes (Topic is the dispatcher's)",
         "sns:ListTopics": "egress never resolves the topic",
+        "dynamodb:BatchGetItem": _RECORDS + "egress reads one sent record at a time",
+        "dynamodb:UpdateItem": _RECORDS + "egress puts whole records",
+        "dynamodb:DeleteItem": _RECORDS + "egress never deletes a record",
+        "dynamodb:Query": _RECORDS + "egress never lists records (WebChat's reads are ingress's)",
     },
 }
 UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
@@ -499,6 +530,8 @@ OPERATOR_MODULES = (
     "bus/aws.py",
     "bus/ops",
     "bus/cron/firer.py",
+    "bus/storage/config.py",  # the configuration document: `clawbus up` seeds it; no stage reads it yet
+    "bus/storage/secret_seed.py",  # fills the channel secrets in the embedded default only
 )
 
 

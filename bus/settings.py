@@ -399,6 +399,24 @@ class SchedulerSettings(BaseModel):
     test_clock_offset_s: float = 0.0
 
 
+class StorageSettings(BaseModel):
+    """Where state lives (docs/state.md): each kind of state's backend, and their limits.
+
+    `blobs` (claim-checked bodies and other blobs) and `config` (the `openclaw.json` document) may live
+    in AWS (`s3`; `ssm` for config) or under `local_dir` (default `<local.data_dir>/state`). Records
+    are always DynamoDB. `secrets_ttl_s` is how long a process keeps a secret before reading it again
+    (a rotation is picked up within it); `config_seed` is the local file stored as the configuration
+    document the first time (default `<local.data_dir>/openclaw.json`).
+    """
+
+    blobs: Literal["s3", "local"] = "s3"
+    config: Literal["ssm", "s3", "local"] = "ssm"
+    local_dir: Path | None = None
+    blob_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    secrets_ttl_s: float = Field(default=300.0, ge=0)
+    config_seed: Path | None = None
+
+
 class LocalSettings(BaseModel):
     """The embedded default's own pieces: the loopback AWS API and where logs go."""
 
@@ -431,6 +449,7 @@ class Settings(BaseSettings):
 
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    storage: StorageSettings = StorageSettings()
     local: LocalSettings = LocalSettings()
     log_level: str = "INFO"
 

@@ -10,6 +10,8 @@ deployment (kept in `<data-dir>/status/`, used when under 15 minutes old).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -32,6 +34,7 @@ from clawbus.bus.ops import (
     verdict,
 )
 from clawbus.bus.settings import Settings
+from clawbus.bus.storage import LocalBlobStore
 
 from .console import Console
 from .ops_target import add_target_arguments, target_from
@@ -72,16 +75,20 @@ def format_age(seconds: float | None) -> str:
 
 
 class SampleHistory:
-    """The previous sample of one deployment, on disk, so one-shot runs can see growth."""
+    """The previous sample of one deployment, kept as a local blob, so one-shot runs can see growth."""
 
     def __init__(self, data_dir: Path, target: OpsTarget) -> None:
         key = hashlib.sha256(f"{target.where}|{target.prefix}".encode()).hexdigest()[:16]
-        self.path = data_dir / "status" / f"{target.prefix}-{key}.json"
+        self._blobs = LocalBlobStore(data_dir / "status")
+        self._name = f"{target.prefix}-{key}.json"
 
     def load(self, now: datetime) -> dict[str, QueueDepth]:
         """The last sample if recent enough, by queue name (empty when none)."""
         try:
-            saved = json.loads(self.path.read_text())
+            blob = asyncio.run(self._blobs.get(self._name))
+            if blob is None:
+                return {}
+            saved = json.loads(blob.data)
             taken = datetime.fromisoformat(saved["taken_at"])
             if now - taken > HISTORY_MAX_AGE:
                 return {}
@@ -91,12 +98,9 @@ class SampleHistory:
 
     def save(self, now: datetime, depths: list[QueueDepth]) -> None:
         """Keep this sample for the next run (best effort: a read-only home only loses the trend)."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            payload = {"taken_at": now.isoformat(), "queues": [d.as_json() for d in depths]}
-            self.path.write_text(json.dumps(payload))
-        except OSError:
-            pass
+        payload = {"taken_at": now.isoformat(), "queues": [d.as_json() for d in depths]}
+        with contextlib.suppress(OSError):
+            asyncio.run(self._blobs.put(self._name, json.dumps(payload).encode()))
 
 
 def _judge(depths: list[QueueDepth], previous: dict[str, QueueDepth]) -> list[tuple[QueueDepth, Verdict]]:

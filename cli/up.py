@@ -68,6 +68,19 @@ async def apply_heartbeats(settings: Settings) -> list[str]:
         return await (await connect(settings, clients)).apply_heartbeats(settings.heartbeat)
 
 
+async def seed_state(settings: Settings) -> tuple[bool, list[str]]:
+    """The first start's state: the configuration document from its seed file (never over a stored one)
+    and each channel's secret from the environment; whether the config was seeded, the secrets created."""
+    from clawbus.bus.aws import open_clients
+    from clawbus.bus.storage import config_store, seed_config
+    from clawbus.bus.storage.secret_seed import seed_channel_secrets
+
+    async with open_clients(settings, "ssm", "s3", "secretsmanager") as clients:
+        assert clients.secretsmanager
+        seeded = await seed_config(settings, config_store(settings, clients))
+        return seeded, await seed_channel_secrets(clients.secretsmanager, settings)
+
+
 def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """Bring the pipeline up and keep it up until a stop signal; returns the exit code."""
     host = args.host
@@ -130,6 +143,13 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             Provisioner(aws).apply(topology)
         with console.step("heartbeat schedules"):
             heartbeats = asyncio.run(apply_heartbeats(settings.model_copy(update={"aws": aws})))
+        with console.step("configuration document and channel secrets"):
+            local = settings.local.model_copy(
+                update={"data_dir": data_dir}
+            )  # the seed file is under --data-dir
+            config_seeded, _ = asyncio.run(
+                seed_state(settings.model_copy(update={"aws": aws, "local": local}))
+            )
         with console.step(f"agent ({settings.agent.model}) on {agent_url}"):
             supervisor.start(_stage("agent", "agent.started", "agent"))
         with console.step(f"loopback AgentCore endpoint on {agentcore_url}"):
@@ -164,6 +184,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             ("channels", ", ".join(channels) or "none"),
             ("relay", ", ".join(relayed) or "not needed (no polling, Socket Mode or gateway channel)"),
             ("heartbeats", ", ".join(heartbeats) or "off"),
+            ("config", "seeded from its local file" if config_seeded else "as stored"),
             ("queues", f"{len(topology.queues)} ({settings.bus.prefix}-inbound.fifo, …)"),
             ("logs", str(data_dir / "logs")),
         ],

@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from clawbus.bus.aws import classify_client_error, map_aws_errors
-from clawbus.bus.errors import Unavailable
+from clawbus.bus.errors import Unavailable, VersionConflict
+from clawbus.bus.storage.records import Record, RecordStore, absent_or_expired
+from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
+from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -47,42 +48,35 @@ class StoredTurn:
     publications: tuple[Publication, ...]
 
     def to_item_fields(self) -> dict[str, Any]:
+        """The record's attributes besides its key and expiry."""
         payload = json.dumps([p.model_dump() for p in self.publications])
-        return {"reply_id": {"S": self.reply_id}, "publications": {"S": payload}}
+        return {"reply_id": self.reply_id, "publications": payload}
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> StoredTurn:
-        publications = json.loads(item["publications"]["S"])
-        return cls(item["reply_id"]["S"], tuple(Publication.model_validate(p) for p in publications))
+    def from_record(cls, record: Record) -> StoredTurn:
+        """The turn a record holds; `CorruptRecord` when it is not one."""
+        publications = record.json("publications")
+        try:
+            return cls(record.text("reply_id"), tuple(Publication.model_validate(p) for p in publications))
+        except (ValidationError, TypeError) as exc:
+            raise record.corrupt(f"attribute 'publications' is not a list of publications ({exc})") from exc
 
 
-def _key(event_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"turn:{event_id}"}}
-
-
-class _Taken(Exception):  # a signal inside the ledger, never raised out of it
-    """A conditional write found the record already there."""
+def _key(event_id: str) -> dict[str, str]:
+    return {"pk": f"turn:{event_id}"}
 
 
 class TurnLedger:
     """Records finished turns once; tells which events are already answered."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_s: int) -> None:
-        self._ddb = dynamodb
-        self._table = table
+        self._records: RecordStore = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
         self._ttl_s = ttl_s
 
     async def lookup(self, event_ids: Sequence[str], now: int) -> dict[str, StoredTurn]:
         """The finished turns among `event_ids` (expired records count as absent)."""
-        found: dict[str, StoredTurn] = {}
-        with map_aws_errors(f"BatchGetItem {self._table}"):
-            response = await self._ddb.batch_get_item(
-                RequestItems={self._table: {"Keys": [_key(e) for e in event_ids], "ConsistentRead": True}}
-            )
-        for item in response.get("Responses", {}).get(self._table, []):
-            if int(item.get("expires_at", {}).get("N", "0")) > now:
-                found[item["pk"]["S"].removeprefix("turn:")] = StoredTurn.from_item(item)
-        return found
+        records = await self._records.get_many([_key(e) for e in event_ids], now=now)
+        return {r.text("pk").removeprefix("turn:"): StoredTurn.from_record(r) for r in records}
 
     async def record(self, event_ids: Sequence[str], turn: StoredTurn, now: int) -> StoredTurn:
         """Record `turn` for every event once; returns the turn that stands (ours, or an earlier one's).
@@ -91,46 +85,14 @@ class TurnLedger:
         is never half recorded. (Turns are not combined into shared transactions: the loopback API's
         TransactWriteItems copies the whole table per call and races under concurrent calls.)
         """
-        items = [
-            {**_key(e), **turn.to_item_fields(), "expires_at": {"N": str(now + self._ttl_s)}}
-            for e in event_ids
-        ]
+        items = [{**_key(e), **turn.to_item_fields(), "expires_at": now + self._ttl_s} for e in event_ids]
         try:
-            await self._transact(items, now)
-        except _Taken:
+            await self._records.put_all(items, condition=absent_or_expired(LEDGER_TTL_ATTRIBUTE, now))
+        except VersionConflict:
             existing = await self.lookup(event_ids, now)
             if existing:  # another run of this turn finished first: its reply stands
                 return existing[event_ids[0]] if event_ids[0] in existing else next(iter(existing.values()))
-            raise Unavailable(f"turn ledger {self._table}: a record was there and is gone; retry") from None
+            raise Unavailable(
+                f"turn ledger {self._records.table}: a record was there and is gone; retry"
+            ) from None
         return turn
-
-    async def _transact(self, items: list[dict[str, Any]], now: int) -> None:
-        condition = "attribute_not_exists(pk) OR expires_at < :now"
-        values = {":now": {"N": str(now)}}
-        try:
-            if len(items) == 1:
-                await self._ddb.put_item(
-                    TableName=self._table,
-                    Item=items[0],
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                )
-                return
-            await self._ddb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": item,
-                            "ConditionExpression": condition,
-                            "ExpressionAttributeValues": values,
-                        }
-                    }
-                    for item in items
-                ]
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
-                raise _Taken from exc
-            raise classify_client_error(exc, f"record turn in {self._table}") from exc

@@ -16,6 +16,7 @@ from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.queues import BatchingPublisher, Queue, Topic, resolve_queue_url, resolve_topic_arn
 from clawbus.bus.settings import Settings
+from clawbus.bus.storage.backends import blob_store
 from clawbus.bus.topology import (
     cron_table_name,
     dlq_name,
@@ -76,7 +77,12 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             AgentCoreInvoker(clients.agentcore, settings.agentcore, send_user_id=config.send_user_id),
             publisher,
             ledger,
-            ClaimChecks(clients.s3, settings.bus.bucket_name(), config.claim_check_bytes),
+            ClaimChecks(
+                clients.s3,
+                settings.bus.bucket_name(),
+                config.claim_check_bytes,
+                blobs=blob_store(settings, clients),
+            ),
             config,
             routes=LastRoutes(clients.dynamodb, ledger_table_name(prefix)),
             cron_history=CronHistory(CronRecords(clients.dynamodb, cron_table_name(prefix))),

@@ -11,6 +11,7 @@ from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.queues import Queue, resolve_queue_url
 from clawbus.bus.settings import Settings
+from clawbus.bus.storage.backends import blob_store
 from clawbus.bus.topology import dlq_name, egress_queue_name, ledger_table_name, webchat_table_name
 
 from .channels import WebchatSender, open_discord, open_slack, open_telegram, open_whatsapp
@@ -57,7 +58,10 @@ async def open_channel(
         assert clients.sqs
         assert clients.s3
         claim_checks = ClaimChecks(
-            clients.s3, settings.bus.bucket_name(), settings.dispatcher.claim_check_bytes
+            clients.s3,
+            settings.bus.bucket_name(),
+            settings.dispatcher.claim_check_bytes,
+            blobs=blob_store(settings, clients),
         )
         name = egress_queue_name(settings.bus.prefix, channel)
         queue = Queue(clients.sqs, name, await resolve_queue_url(clients.sqs, name, endpoint))

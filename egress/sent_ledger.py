@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Protocol
 
-from botocore.exceptions import ClientError
-
-from clawbus.bus.aws import classify_client_error, map_aws_errors
+from clawbus.bus.errors import VersionConflict
 from clawbus.bus.logging import log_event
+from clawbus.bus.storage.records import RecordStore
+from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
+from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -45,40 +46,26 @@ class SentLedger(Protocol):
 
 
 class DynamoSentLedger:
-    """`SentLedger` on the `<prefix>-ledger` table (hash key `pk`, TTL attribute `expires_at`)."""
+    """`SentLedger` on the `<prefix>-ledger` table's `RecordStore` (hash key `pk`, TTL `expires_at`)."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_days: int = 8) -> None:
-        self._ddb = dynamodb
-        self._table = table
+        self._records: RecordStore = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
         self._ttl_s = ttl_days * DAY_S
 
     async def sent(self, key: str, now: float) -> str | None:
         """See `SentLedger.sent`; raises a classified error when the table cannot be read."""
-        with map_aws_errors(f"GetItem {self._table}"):
-            response = await self._ddb.get_item(
-                TableName=self._table, Key={"pk": {"S": key}}, ConsistentRead=True
-            )
-        item = response.get("Item")
-        if item is None or float(item.get("expires_at", {}).get("N", "0")) <= now:
-            return None
-        return item.get("message_id", {}).get("S", "")
+        record = await self._records.get({"pk": key}, now=now)
+        return None if record is None else record.text("message_id", "")
 
     async def record(self, key: str, message_id: str, now: float) -> None:
         """See `SentLedger.record`; the put succeeds only over no item or an expired one."""
+        item = {
+            "pk": key,
+            "message_id": message_id,
+            "sent_at": int(now),
+            "expires_at": int(now) + self._ttl_s,
+        }
         try:
-            await self._ddb.put_item(
-                TableName=self._table,
-                Item={
-                    "pk": {"S": key},
-                    "message_id": {"S": message_id},
-                    "sent_at": {"N": str(int(now))},
-                    "expires_at": {"N": str(int(now) + self._ttl_s)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR expires_at <= :now",
-                ExpressionAttributeValues={":now": {"N": str(int(now))}},
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                log_event(logger, "egress.ledger.already_recorded", key=key, message_id=message_id)
-                return
-            raise classify_client_error(exc, f"PutItem {self._table}") from exc
+            await self._records.put_if_absent(item, now=now)
+        except VersionConflict:
+            log_event(logger, "egress.ledger.already_recorded", key=key, message_id=message_id)

@@ -14,9 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from botocore.exceptions import ClientError
-
-from clawbus.bus.aws import map_aws_errors
+from clawbus.bus.errors import VersionConflict
+from clawbus.bus.storage.records import AllOf, AnyOf, Compare, RecordStore, absent_or_expired
+from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
+from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -43,63 +44,33 @@ class DedupStore(Protocol):
 
 
 class DynamoDedupStore:
-    """`DedupStore` on a DynamoDB table with hash key `pk` and TTL attribute `expires_at`."""
+    """`DedupStore` on the ledger's `RecordStore` (hash key `pk`, TTL attribute `expires_at`)."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_s: int) -> None:
-        self._db = dynamodb
-        self._table = table
+        self._records: RecordStore = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
         self._ttl_s = ttl_s
 
     async def claim(self, key: str, now: datetime) -> Claim:
         """Claim `key`; safe to call again (a retry after a crash re-claims once the lease ran out)."""
         ts = int(now.timestamp())
-        with map_aws_errors(f"PutItem {self._table}"):
-            try:
-                await self._db.put_item(
-                    TableName=self._table,
-                    Item={
-                        "pk": {"S": key},
-                        "state": {"S": "pending"},
-                        "lease_until": {"N": str(ts + LEASE_S)},
-                        "expires_at": {"N": str(ts + self._ttl_s)},
-                    },
-                    ConditionExpression="attribute_not_exists(pk) OR expires_at < :now "
-                    "OR (#state = :pending AND lease_until < :now)",
-                    ExpressionAttributeNames={"#state": "state"},
-                    ExpressionAttributeValues={":now": {"N": str(ts)}, ":pending": {"S": "pending"}},
-                )
-            except ClientError as exc:
-                if not condition_failed(exc):
-                    raise
-                return await self._existing(key)
-        return Claim.CLAIMED
-
-    async def _existing(self, key: str) -> Claim:
-        with map_aws_errors(f"GetItem {self._table}"):
-            response = await self._db.get_item(
-                TableName=self._table, Key={"pk": {"S": key}}, ConsistentRead=True
+        stale_lease = AllOf((Compare("state", "=", "pending"), Compare("lease_until", "<", ts)))
+        item = {"pk": key, "state": "pending", "lease_until": ts + LEASE_S, "expires_at": ts + self._ttl_s}
+        try:
+            await self._records.put(
+                item, condition=AnyOf((absent_or_expired(LEDGER_TTL_ATTRIBUTE, ts), stale_lease))
             )
-        state = response.get("Item", {}).get("state", {}).get("S")
-        return Claim.DONE if state == "done" else Claim.IN_PROGRESS
+        except VersionConflict:
+            existing = await self._records.get({"pk": key}, now=ts)
+            state = existing.text("state", "") if existing is not None else ""
+            return Claim.DONE if state == "done" else Claim.IN_PROGRESS
+        return Claim.CLAIMED
 
     async def complete(self, key: str, now: datetime) -> None:
         """Mark `key` handled for `ttl_s` from `now`."""
-        with map_aws_errors(f"PutItem {self._table}"):
-            await self._db.put_item(
-                TableName=self._table,
-                Item={
-                    "pk": {"S": key},
-                    "state": {"S": "done"},
-                    "expires_at": {"N": str(int(now.timestamp()) + self._ttl_s)},
-                },
-            )
+        await self._records.put(
+            {"pk": key, "state": "done", "expires_at": int(now.timestamp()) + self._ttl_s}
+        )
 
     async def release(self, key: str) -> None:
         """Give up a claim (the enqueue failed), so the platform's retry can claim it again."""
-        with map_aws_errors(f"DeleteItem {self._table}"):
-            await self._db.delete_item(TableName=self._table, Key={"pk": {"S": key}})
-
-
-def condition_failed(exc: ClientError) -> bool:
-    """Whether a DynamoDB write was refused by its condition (someone else got there first)."""
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+        await self._records.delete({"pk": key})

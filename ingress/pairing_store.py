@@ -4,7 +4,8 @@ Table `<prefix>-pairing` (hash key `pk`) holds two items per channel account, li
 `pending#<channel>#<account>` (the pending requests as JSON, with a `version` for optimistic
 concurrency) and `allow#<channel>#<account>` (a string set of paired sender ids). The rules (code
 alphabet, one-hour TTL, three pending at most, same code on repeat) are the pure `core.pairing`; this
-module only reads, applies them and writes back under a condition, retrying when another writer won.
+module only reads, applies them and writes back with `put_if_version` (a `RecordStore`), retrying
+when another writer won.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from botocore.exceptions import ClientError
-
-from clawbus.bus.aws import map_aws_errors
-from clawbus.bus.errors import Unavailable
+from clawbus.bus.errors import Unavailable, VersionConflict
+from clawbus.bus.storage.records import Record, RecordStore
+from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 
 from .core.gate import normalise_entry
 from .core.pairing import PairingRequest, RequestResult, approve_code, prune, request_pairing
-from .dedup_store import condition_failed
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -38,16 +37,15 @@ class PairingStore(Protocol):
 
 
 class DynamoPairingStore:
-    """`PairingStore` on DynamoDB; also lists and approves for `clawbus pairing`."""
+    """`PairingStore` on the pairing table's `RecordStore`; also lists and approves for `clawbus pairing`."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
-        self._db = dynamodb
-        self._table = table
+        self._records: RecordStore = DynamoRecordStore(dynamodb, table)
 
     async def paired(self, channel: str, account: str) -> frozenset[str]:
         """Sender ids approved through pairing (normalised as the gate compares them)."""
-        item = await self._get(f"allow#{channel}#{account}")
-        return frozenset(item.get("senders", {}).get("SS", []))
+        record = await self._records.get({"pk": f"allow#{channel}#{account}"})
+        return record.string_set("senders", frozenset()) if record is not None else frozenset()
 
     async def pending(self, channel: str, account: str, now: datetime) -> tuple[PairingRequest, ...]:
         """The live pending requests, oldest first."""
@@ -71,36 +69,18 @@ class DynamoPairingStore:
             if found is None:
                 return None
             if await self._put_pending(channel, account, rest, version):
-                with map_aws_errors(f"UpdateItem {self._table}"):
-                    await self._db.update_item(
-                        TableName=self._table,
-                        Key={"pk": {"S": f"allow#{channel}#{account}"}},
-                        UpdateExpression="ADD senders :s",
-                        ExpressionAttributeValues={":s": {"SS": [normalise_entry(channel, found.sender_id)]}},
-                    )
+                await self._records.update(
+                    {"pk": f"allow#{channel}#{account}"},
+                    add={"senders": frozenset({normalise_entry(channel, found.sender_id)})},
+                )
                 return found
         raise Unavailable(f"pairing store for {channel} is contended; retry")
 
-    async def _get(self, key: str) -> dict[str, Any]:
-        with map_aws_errors(f"GetItem {self._table}"):
-            response = await self._db.get_item(
-                TableName=self._table, Key={"pk": {"S": key}}, ConsistentRead=True
-            )
-        return dict(response.get("Item", {}))
-
     async def _pending(self, channel: str, account: str) -> tuple[tuple[PairingRequest, ...], int]:
-        item = await self._get(f"pending#{channel}#{account}")
-        raw = json.loads(item.get("requests", {}).get("S", "[]"))
-        requests = tuple(
-            PairingRequest(
-                sender_id=r["sender_id"],
-                code=r["code"],
-                created_at=datetime.fromisoformat(r["created_at"]),
-                last_seen_at=datetime.fromisoformat(r["last_seen_at"]),
-            )
-            for r in raw
-        )
-        return requests, int(item.get("version", {}).get("N", "0"))
+        record = await self._records.get({"pk": f"pending#{channel}#{account}"})
+        if record is None:
+            return (), 0
+        return _requests(record), record.whole("version", 0)
 
     async def _put_pending(
         self, channel: str, account: str, requests: tuple[PairingRequest, ...], version: int
@@ -116,20 +96,26 @@ class DynamoPairingStore:
                 for r in requests
             ]
         )
-        with map_aws_errors(f"PutItem {self._table}"):
-            try:
-                await self._db.put_item(
-                    TableName=self._table,
-                    Item={
-                        "pk": {"S": f"pending#{channel}#{account}"},
-                        "requests": {"S": body},
-                        "version": {"N": str(version + 1)},
-                    },
-                    ConditionExpression="attribute_not_exists(pk) OR version = :v",
-                    ExpressionAttributeValues={":v": {"N": str(version)}},
-                )
-            except ClientError as exc:
-                if condition_failed(exc):
-                    return False
-                raise
+        try:
+            await self._records.put_if_version(
+                {"pk": f"pending#{channel}#{account}", "requests": body}, version
+            )
+        except VersionConflict:
+            return False
         return True
+
+
+def _requests(record: Record) -> tuple[PairingRequest, ...]:
+    raw = record.json("requests") if "requests" in record.fields else []
+    try:
+        return tuple(
+            PairingRequest(
+                sender_id=r["sender_id"],
+                code=r["code"],
+                created_at=datetime.fromisoformat(r["created_at"]),
+                last_seen_at=datetime.fromisoformat(r["last_seen_at"]),
+            )
+            for r in raw
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise record.corrupt(f"attribute 'requests' holds a malformed pairing request ({exc})") from exc

@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
 
-from clawbus.bus.aws import classify_client_error, map_aws_errors, open_clients
-from clawbus.bus.errors import InvalidSchedule, TargetGone
+from clawbus.bus.aws import classify_client_error, open_clients
+from clawbus.bus.errors import InvalidSchedule, TargetGone, VersionConflict
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
+from clawbus.bus.storage.records import Absent, AllOf, Compare, RecordStore
+from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.bus.topology import cron_table_name, schedule_group_name
 
 from .expressions import scheduled_time_text
@@ -61,9 +63,10 @@ class Firer:
         lease_s: float = 30.0,
     ) -> None:
         self._schedules = schedules
-        self._ddb = dynamodb
+        self._records: RecordStore = DynamoRecordStore(
+            dynamodb, table, range_key="sk", ttl_attribute="expires_at"
+        )
         self._sqs = sqs
-        self._table = table
         self._clock = clock
         self._lease_s = lease_s
         self._known: dict[str, tuple[ScheduleSummary, Definition | None]] = {}
@@ -104,7 +107,7 @@ class Firer:
                 self._known[name] = (summary, None)
 
     async def _fire(self, definition: Definition, fire: datetime, now: datetime) -> bool:
-        key = {"pk": {"S": f"fire:{definition.name}"}, "sk": {"S": scheduled_time_text(fire)}}
+        key = {"pk": f"fire:{definition.name}", "sk": scheduled_time_text(fire)}
         claim = await self._claim(key, now)
         if claim in ("done", "busy"):
             if claim == "done":
@@ -141,59 +144,33 @@ class Firer:
             self._known.pop(definition.name, None)
         return True
 
-    async def _claim(self, key: dict[str, dict[str, str]], now: datetime) -> Claim:
-        stamp = str(int(now.timestamp()))
-        item = {
-            **key,
-            "status": {"S": "claimed"},
-            "claimed_at": {"N": stamp},
-            "expires_at": {"N": str(int(now.timestamp()) + LEDGER_TTL_S)},
-        }
+    async def _claim(self, key: dict[str, str], now: datetime) -> Claim:
+        stamp = int(now.timestamp())
+        item = {**key, "status": "claimed", "claimed_at": stamp, "expires_at": stamp + LEDGER_TTL_S}
         try:
-            await self._ddb.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise classify_client_error(exc, f"PutItem {self._table}") from exc
+            await self._records.put(item, condition=Absent())
+        except VersionConflict:
+            pass
         else:
             return "new"
-        with map_aws_errors(f"GetItem {self._table}"):
-            response = await self._ddb.get_item(TableName=self._table, Key=key, ConsistentRead=True)
-        existing = response.get("Item")
-        if existing is None or existing["status"]["S"] != "claimed":
+        existing = await self._records.get(key, now=stamp)
+        if existing is None or existing.text("status") != "claimed":
             return "done"
-        claimed_at = existing["claimed_at"]["N"]
-        if now - datetime.fromtimestamp(int(claimed_at), UTC) < timedelta(seconds=self._lease_s):
+        claimed_at = existing.whole("claimed_at")
+        if now - datetime.fromtimestamp(claimed_at, UTC) < timedelta(seconds=self._lease_s):
             return "busy"
         try:  # the claimer died before it finished: take the claim over, once
-            await self._ddb.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression="SET claimed_at = :now",
-                ConditionExpression="#s = :claimed AND claimed_at = :old",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":now": {"N": stamp},
-                    ":claimed": {"S": "claimed"},
-                    ":old": {"N": claimed_at},
-                },
+            await self._records.update(
+                key,
+                set_={"claimed_at": stamp},
+                condition=AllOf((Compare("status", "=", "claimed"), Compare("claimed_at", "=", claimed_at))),
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return "busy"
-            raise classify_client_error(exc, f"UpdateItem {self._table}") from exc
+        except VersionConflict:
+            return "busy"
         return "taken-over"
 
-    async def _mark(self, key: dict[str, dict[str, str]], status: str) -> None:
-        with map_aws_errors(f"UpdateItem {self._table}"):
-            await self._ddb.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression="SET #s = :s",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":s": {"S": status}},
-            )
+    async def _mark(self, key: dict[str, str], status: str) -> None:
+        await self._records.update(key, set_={"status": status})
 
     async def _send(self, definition: Definition, fire: datetime) -> None:
         name = queue_name(definition.target_arn)

@@ -1,24 +1,28 @@
-"""The storage layer: one narrow Protocol per kind of state, backends chosen by settings.
+"""The storage layer: one narrow Protocol per kind of state, backends chosen by settings (docs/state.md).
 
-So far it holds the agent workspace (`WorkspaceStore`: text files by relative path, with an
-optimistic-concurrency version), backed by S3 (`<bucket>/agents/<agentId>/workspace/`) or a local
-directory.
+- `BlobStore` (`blobs.py`): bytes by key with versions and conditional writes — S3 or a local directory;
+  the agent workspace (`WorkspaceStore`) and claim-checked bodies sit on it.
+- `RecordStore` (`records.py`): DynamoDB-style items with conditions, an optimistic `version`, TTL
+  checked on read — DynamoDB; the ledger, pairing, cron and WebChat stores sit on it.
+- `ConfigStore` (`config.py`): the `openclaw.json` document — SSM Parameter Store or a blob.
+- `SecretStore` (`secrets.py`): channel credentials — Secrets Manager, cached with a TTL.
+- `TranscriptStore` (`transcripts.py`; DynamoDB + S3, local, or AgentCore Memory) and `SessionIndex`
+  (`sessions.py`): a session's ordered turns and the index of sessions; `reset.py` holds OpenClaw's reset
+  rules and `jsonl.py` the OpenClaw transcript import/export.
+
+`backends.py` picks each one from `CLAWBUS_STORAGE__*`.
 """
 
 from __future__ import annotations
 
-from .workspace import (
-    LocalWorkspaceStore,
-    S3WorkspaceStore,
-    WorkspaceFile,
-    WorkspaceStore,
-    check_path,
-)
-
-__all__ = ["LocalWorkspaceStore", "S3WorkspaceStore", "WorkspaceFile", "WorkspaceStore", "check_path"]
-
-# Sessions and transcripts (transcripts.py, sessions.py, reset.py, jsonl.py and the backends).
+# The storage layer's Protocols, backends and helpers (blobs, records, config, secrets).
+from .backends import blob_store, config_store, secret_store, seed_config, state_dir
+from .blobs import Blob, BlobStore, LocalBlobStore, S3BlobStore, check_key
+from .config import BlobConfigStore, ConfigDocument, ConfigStore, SsmConfigStore, config_parameter_name, seed
 from .jsonl import ImportSummary, export_jsonl, import_jsonl
+from .records import Absent, AllOf, AnyOf, Compare, Condition, Record, RecordStore, absent_or_expired, mutate
+from .records_dynamodb import DynamoRecordStore
+from .secrets import SecretsManagerStore, SecretStore, channel_secret_name
 from .sessions import (
     DeliveryContext,
     DynamoSessionIndex,
@@ -31,23 +35,67 @@ from .sessions import (
 from .transcripts import Batch, LocalTranscriptStore, SessionRef, Tail, TranscriptStore
 from .transcripts_agentcore import AgentCoreMemoryTranscriptStore
 from .transcripts_dynamodb import DynamoTranscriptStore
+from .webchat import WebchatHistory, WebchatPart
+from .workspace import (
+    LocalWorkspaceStore,
+    S3WorkspaceStore,
+    WorkspaceFile,
+    WorkspaceStore,
+    check_path,
+)
 
-__all__ += [
+__all__ = [
+    "Absent",
     "AgentCoreMemoryTranscriptStore",
+    "AllOf",
+    "AnyOf",
     "Batch",
+    "Blob",
+    "BlobConfigStore",
+    "BlobStore",
+    "Compare",
+    "Condition",
+    "ConfigDocument",
+    "ConfigStore",
     "DeliveryContext",
+    "DynamoRecordStore",
     "DynamoSessionIndex",
     "DynamoTranscriptStore",
     "ImportSummary",
+    "LocalBlobStore",
     "LocalSessionIndex",
     "LocalTranscriptStore",
+    "LocalWorkspaceStore",
+    "Record",
+    "RecordStore",
+    "S3BlobStore",
+    "S3WorkspaceStore",
+    "SecretStore",
+    "SecretsManagerStore",
     "SessionEntry",
     "SessionIndex",
     "SessionRef",
+    "SsmConfigStore",
     "Tail",
     "TranscriptStore",
+    "WebchatHistory",
+    "WebchatPart",
+    "WorkspaceFile",
+    "WorkspaceStore",
+    "absent_or_expired",
+    "blob_store",
+    "channel_secret_name",
+    "check_key",
+    "check_path",
+    "config_parameter_name",
+    "config_store",
     "export_jsonl",
     "export_sessions_json",
     "import_jsonl",
     "import_sessions_json",
+    "mutate",
+    "secret_store",
+    "seed",
+    "seed_config",
+    "state_dir",
 ]

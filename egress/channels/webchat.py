@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from clawbus.bus.aws import classify_client_error
+from clawbus.bus.storage.webchat import WebchatHistory, WebchatPart
 from clawbus.schemas import OutboundReply, ReplyKind
 
 if TYPE_CHECKING:
@@ -30,8 +28,7 @@ class WebchatSender:
     """Stores replies for the WebChat page to fetch."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
-        self._ddb = dynamodb
-        self._table = table
+        self._history = WebchatHistory.on_dynamodb(dynamodb, table)
 
     async def send(self, reply: OutboundReply) -> None:
         """Store each part once; typing signals are not stored (the page shows its own)."""
@@ -39,20 +36,11 @@ class WebchatSender:
             return
         expires = int(reply.created_at.timestamp()) + RETENTION_S
         for part in sorted(reply.parts, key=lambda p: p.index):
-            try:
-                await self._ddb.put_item(
-                    TableName=self._table,
-                    Item={
-                        "conversation": {"S": reply.target.chat_id},
-                        "seq": {"S": sequence(reply, part.index)},
-                        "reply_id": {"S": reply.reply_id},
-                        "in_reply_to": {"L": [{"S": event_id} for event_id in reply.in_reply_to]},
-                        "text": {"S": part.text},
-                        "expires_at": {"N": str(expires)},
-                    },
-                    ConditionExpression="attribute_not_exists(seq)",
-                )
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                    continue  # delivered before a crash or redelivery: nothing to do
-                raise classify_client_error(exc, f"PutItem {self._table}") from exc
+            stored = WebchatPart(
+                reply.target.chat_id,
+                sequence(reply, part.index),
+                reply.reply_id,
+                tuple(reply.in_reply_to),
+                part.text,
+            )
+            await self._history.append(stored, expires)  # False: delivered before a crash or redelivery

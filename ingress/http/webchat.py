@@ -21,11 +21,11 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings
+from clawbus.bus.storage.webchat import WebchatHistory
 from clawbus.bus.tracing import tracer
 from clawbus.ingress.core import WebchatMessageIn, normalise
 from clawbus.ingress.publisher import InboundPublisher
@@ -66,6 +66,9 @@ class WebchatApi:
     publisher: InboundPublisher
     dynamodb: DynamoDBClient
     table: str
+
+    def __post_init__(self) -> None:
+        self._history = WebchatHistory.on_dynamodb(self.dynamodb, self.table)
 
     async def post_message(self, request: Request) -> Response:
         """Enqueue a message typed in WebChat, in an `ingress.receive` span every later hop joins."""
@@ -118,36 +121,16 @@ class WebchatApi:
         deadline = time.monotonic() + max(0.0, wait)
         while True:
             try:
-                items = await self._query(conversation, after)
+                parts = await self._history.after(conversation, after)
             except ClawbusError as exc:
                 log_event(logger, "ingress.webchat.read_failed", logging.WARNING, reason=str(exc))
                 return error(503, "replies cannot be read right now; retry shortly", retry=True)
-            if items or time.monotonic() >= deadline or await request.is_disconnected():
+            if parts or time.monotonic() >= deadline or await request.is_disconnected():
                 break
             await asyncio.sleep(_POLL_INTERVAL_S)
         messages = [
-            {
-                "seq": i["seq"]["S"],
-                "reply_id": i["reply_id"]["S"],
-                "in_reply_to": [e["S"] for e in i.get("in_reply_to", {}).get("L", [])],
-                "text": i["text"]["S"],
-            }
-            for i in items
+            {"seq": p.seq, "reply_id": p.reply_id, "in_reply_to": list(p.in_reply_to), "text": p.text}
+            for p in parts
         ]
         cursor = messages[-1]["seq"] if messages else after
         return JSONResponse({"messages": messages, "cursor": cursor})
-
-    async def _query(self, conversation: str, after: str) -> list[dict[str, Any]]:
-        condition = "conversation = :c AND seq > :after" if after else "conversation = :c"
-        values: dict[str, Any] = {":c": {"S": conversation}}
-        if after:
-            values[":after"] = {"S": after}
-        with map_aws_errors(f"Query {self.table}"):
-            response = await self.dynamodb.query(
-                TableName=self.table,
-                KeyConditionExpression=condition,
-                ExpressionAttributeValues=values,
-                ConsistentRead=True,
-                Limit=100,
-            )
-        return list(response.get("Items", []))

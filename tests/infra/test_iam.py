@@ -102,7 +102,10 @@ def test_the_scanner_sees_the_calls_we_know_about() -> None:
         ROOT / "bus" / "queues.py"
     )
     assert calls_in(ROOT / "dispatcher" / "agentcore.py") == {"bedrock-agentcore:InvokeAgentRuntime"}
-    assert calls_in(ROOT / "egress" / "channels" / "webchat.py") == {"dynamodb:PutItem"}
+    assert {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"} <= calls_in(
+        ROOT / "bus" / "storage" / "records_dynamodb.py"
+    )
+    assert calls_in(ROOT / "egress" / "channels" / "webchat.py") == set()  # it goes through the RecordStore
 
 
 def test_each_roles_code_grants_are_exactly_its_code_calls() -> None:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pytest
 
+from clawbus.bus.aws import open_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.secret_env import load, parse_secret, secret_ids
+from clawbus.bus.settings import Settings
+from clawbus.bus.storage import secret_store
 
-
-class FakeSecrets:
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-
-    def get_secret_value(self, *, SecretId: str) -> Mapping[str, object]:
-        return {"SecretString": self.values[SecretId]}
+from ..conftest import Bus
 
 
 def test_ids_come_from_the_comma_separated_variable() -> None:
@@ -23,15 +18,19 @@ def test_ids_come_from_the_comma_separated_variable() -> None:
     assert secret_ids({}) == []
 
 
-def test_secrets_become_clawbus_variables_later_ones_winning() -> None:
-    reader = FakeSecrets(
-        {
-            "tg": '{"CLAWBUS_TELEGRAM__BOT_TOKEN": "1:abc", "CLAWBUS_LOG_LEVEL": "INFO"}',
-            "ops": '{"CLAWBUS_LOG_LEVEL": "DEBUG"}',
-            "empty": "{}",
-        }
-    )
-    assert load(reader, ["tg", "ops", "empty"]) == {
+async def test_secrets_become_clawbus_variables_later_ones_winning(bus: Bus) -> None:
+    values = {
+        "tg": '{"CLAWBUS_TELEGRAM__BOT_TOKEN": "1:abc", "CLAWBUS_LOG_LEVEL": "INFO"}',
+        "ops": '{"CLAWBUS_LOG_LEVEL": "DEBUG"}',
+        "empty": "{}",
+    }
+    manager = bus.client("secretsmanager")
+    for name, text in values.items():
+        manager.create_secret(Name=f"{bus.prefix}/{name}", SecretString=text)
+    settings = Settings(aws=bus.aws)
+    async with open_clients(settings, "secretsmanager") as clients:
+        loaded = await load(secret_store(settings, clients), [f"{bus.prefix}/{n}" for n in values])
+    assert loaded == {
         "CLAWBUS_TELEGRAM__BOT_TOKEN": "1:abc",
         "CLAWBUS_LOG_LEVEL": "DEBUG",
     }

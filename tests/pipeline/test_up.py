@@ -11,7 +11,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ..conftest import Bus
+from clawbus.bus.aws import boto3_client
+from clawbus.bus.settings import AwsSettings
+
+from ..conftest import REGION, Bus
 from ..helpers import free_port, stage, stage_supervisor, wait_for
 
 
@@ -31,6 +34,7 @@ def port_is_free(port: int) -> bool:
 
 def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("ingress", "agent", "agentcore", "aws")}
+    (tmp_path / "openclaw.json").write_text("{ agents: { defaults: {} } }  // mine\n")
     up = subprocess.Popen(
         clawbus(
             "up",
@@ -58,6 +62,10 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         # moto, agent, AgentCore endpoint, dispatcher, egress, ingress, schedule firer
         assert len(children) == 7
         assert "clawbus-heartbeat-main" in shown  # the heartbeat schedule exists from the start
+        assert "seeded from its local file" in shown  # the data dir's openclaw.json is the stored config
+        aws = AwsSettings(endpoint_url=f"http://127.0.0.1:{ports['aws']}", region=REGION)
+        stored = boto3_client(aws, "ssm").get_parameter(Name="/clawbus/config", WithDecryption=True)
+        assert stored["Parameter"]["Value"] == "{ agents: { defaults: {} } }  // mine\n"
 
         said = subprocess.run(
             clawbus("say", "hello bus", "--url", f"http://127.0.0.1:{ports['ingress']}", "--timeout", "30"),

@@ -261,7 +261,9 @@ resource "aws_ssm_parameter" "config" {
   key_id      = var.kms_key_arn
   value       = "{}"
 
+  # clawbus writes the value, the tier (Advanced above 4 KB) and each version's description (the version it
+  # was based on, bus/storage/config.py); Terraform must not put them back or replace the parameter.
   lifecycle {
-    ignore_changes = [value]
+    ignore_changes = [value, tier, description]
   }
 }

@@ -1,0 +1,86 @@
+"""WebChat's history: delivered reply parts per conversation, the WebChat page's 'platform API'.
+
+Table `<prefix>-webchat` (hash `conversation`, range `seq`, TTL `expires_at`): one record per reply part,
+`seq` sorting in delivery order (`<created_at ns>#<reply_id>#<part>`). Egress appends (a conditional put,
+so a redelivered reply stores nothing twice); ingress reads the parts after a cursor for the long poll.
+Both go through this one module, so the record's layout is written down once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from clawbus.bus.errors import VersionConflict
+from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
+
+from .records import Absent, Record, RecordStore
+from .records_dynamodb import DynamoRecordStore
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+PAGE = 100  # parts per read: the page renders them, then asks again from the new cursor
+
+
+@dataclass(frozen=True)
+class WebchatPart:
+    """One delivered reply part."""
+
+    conversation: str
+    seq: str
+    reply_id: str
+    in_reply_to: tuple[str, ...]
+    text: str
+
+    @classmethod
+    def from_record(cls, record: Record) -> WebchatPart:
+        """The part a record holds; `CorruptRecord` when an attribute is missing or mistyped."""
+        return cls(
+            record.text("conversation"),
+            record.text("seq"),
+            record.text("reply_id"),
+            tuple(record.string_list("in_reply_to", [])),
+            record.text("text"),
+        )
+
+
+class WebchatHistory:
+    """Appends and reads WebChat reply parts."""
+
+    def __init__(self, records: RecordStore) -> None:
+        self._records = records
+
+    @classmethod
+    def on_dynamodb(cls, dynamodb: DynamoDBClient, table: str) -> WebchatHistory:
+        """The history in the `<prefix>-webchat` table."""
+        return cls(
+            DynamoRecordStore(
+                dynamodb, table, hash_key="conversation", range_key="seq", ttl_attribute=LEDGER_TTL_ATTRIBUTE
+            )
+        )
+
+    async def append(self, part: WebchatPart, expires_at: int) -> bool:
+        """Store `part` once; False when it was there already (a redelivery), which is not an error."""
+        item = {
+            "conversation": part.conversation,
+            "seq": part.seq,
+            "reply_id": part.reply_id,
+            "in_reply_to": list(part.in_reply_to),
+            "text": part.text,
+            LEDGER_TTL_ATTRIBUTE: expires_at,
+        }
+        try:
+            await self._records.put(item, condition=Absent())
+        except VersionConflict:
+            return False
+        return True
+
+    async def after(
+        self, conversation: str, cursor: str = "", *, now: float | None = None
+    ) -> list[WebchatPart]:
+        """The parts after `cursor` ('' for the start), oldest first, at most `PAGE`."""
+        records = await self._records.query(
+            {"conversation": conversation}, after=cursor or None, limit=PAGE, now=now
+        )
+        return [WebchatPart.from_record(r) for r in records]
