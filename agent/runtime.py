@@ -98,7 +98,7 @@ async def _model(name: str, settings: Settings, stack: AsyncExitStack, shared: d
     )
 
 
-async def _store(
+async def open_workspace_store(
     settings: Settings, stack: AsyncExitStack, agent_id: str
 ) -> LocalWorkspaceStore | S3WorkspaceStore:
     workspace = settings.agent.workspace
@@ -129,7 +129,7 @@ async def _memory_client(settings: Settings, stack: AsyncExitStack) -> Any:
     )
 
 
-async def _session_stores(
+async def open_session_stores(
     settings: Settings, stack: AsyncExitStack
 ) -> tuple[TranscriptStore, SessionIndex, Recall | None]:
     """The transcript store, the session index and long-term recall `CLAWBUS_SESSION__*` choose."""
@@ -233,8 +233,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
     async with AsyncExitStack() as stack:
         shared: dict[str, Any] = {}
         models = [await _model(name, settings, stack, shared) for name in [agent.model, *agent.fallbacks]]
-        store = await _store(settings, stack, settings.session.agent_id)
-        transcripts, sessions, recall = await _session_stores(settings, stack)
+        store = await open_workspace_store(settings, stack, settings.session.agent_id)
+        transcripts, sessions, recall = await open_session_stores(settings, stack)
         http = await stack.enter_async_context(
             httpx.AsyncClient(timeout=httpx.Timeout(agent.web.timeout_s), headers={"user-agent": "clawbus"})
         )

@@ -462,6 +462,9 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "bus/storage/workspace.py",
         "bus/storage/blobs.py",
         "bus/storage/records_dynamodb.py",
+        "bus/storage/sessions.py",
+        "bus/storage/transcripts_dynamodb.py",
+        "bus/storage/transcripts_agentcore.py",
         "bus/cron/service.py",
         "bus/cron/records.py",
         "bus/cron/schedules.py",
@@ -509,6 +512,13 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
         "dynamodb:Query": _RECORDS + "egress never lists records (WebChat's reads are ingress's)",
     },
 }
+_SECRET_WRITES = {
+    "secretsmanager:PutSecretValue": "SecretsManagerStore.put is `clawbus state import`'s (operator)",
+    "secretsmanager:CreateSecret": "SecretsManagerStore.put is `clawbus state import`'s (operator)",
+    "secretsmanager:ListSecrets": "SecretsManagerStore.names is `clawbus state export`'s (operator)",
+}
+UNUSED_CALLS["ingress"] |= _SECRET_WRITES
+UNUSED_CALLS["egress"] |= _SECRET_WRITES
 UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
 UNUSED_CALLS["agent"] |= {
     "secretsmanager:GetSecretValue": "SecretStr.get_secret_value() on the OpenAI-compatible API key "

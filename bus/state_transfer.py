@@ -51,6 +51,8 @@ class PairingSink(Protocol):
 
     async def paired(self, channel: str, account: str) -> frozenset[str]: ...
 
+    async def unknown_senders(self, channel: str, account: str, senders: Sequence[str]) -> list[str]: ...
+
     async def add_paired(self, channel: str, account: str, senders: Sequence[str]) -> int: ...
 
     async def pending_requests(self, channel: str, account: str) -> list[dict[str, Any]]: ...
@@ -284,7 +286,7 @@ async def _import_pairing(
 ) -> None:
     for (channel, account), senders in sorted(found.allow_from.items()):
         name = f"{channel}/{account}"
-        new = [s for s in senders if s not in await store.paired(channel, account)]
+        new = await store.unknown_senders(channel, account, senders)
         if not new:
             report.add("allowFrom", name, "unchanged", f"{len(senders)} senders")
             continue

@@ -95,6 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
 
+    from . import state_cmd
+
+    state_cmd.add_arguments(
+        commands.add_parser(
+            "state",
+            help="import an OpenClaw state directory (~/.openclaw) into the stores, or export them as one",
+            description="import: config, workspace, sessions, pairing, cron jobs and channel credentials "
+            "from an OpenClaw directory into the storage layer (--dry-run first); export: the stores as an "
+            "OpenClaw directory. Exit 1 when an item could not be moved, 2 when the stores cannot be read.",
+        )
+    )
+
     stage_help = "run only this stage (as 'clawbus up' does for each); reads CLAWBUS_* settings"
     commands.add_parser("ingress", help=f"ingress HTTP server (webhooks, WebChat): {stage_help}")
     commands.add_parser(
@@ -218,6 +230,10 @@ def main(argv: list[str] | None = None) -> None:
         from .cron_cmd import run_cron
 
         sys.exit(run_cron(args, settings, console))
+    if args.command == "state":
+        from .state_cmd import run_state
+
+        sys.exit(run_state(args, settings, console))
     if args.command in ("status", "dlq", "dashboard"):
         from . import dashboard, dlq, status
 

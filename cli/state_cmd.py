@@ -19,11 +19,11 @@ from pathlib import Path
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.openclaw_dir import read_openclaw_dir, write_openclaw_dir
 from clawbus.bus.settings import Settings
-from clawbus.bus.state_sinks import open_sinks
 from clawbus.bus.state_transfer import TransferReport, export_state, import_state
 
 from .console import Console
 from .ops_target import add_target_arguments, target_from
+from .state_sinks import open_sinks
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     importing.add_argument("directory", type=Path, help="the OpenClaw state directory, e.g. ~/.openclaw")
     importing.add_argument("--dry-run", action="store_true", help="read everything, write nothing, report")
     importing.add_argument(
-        "--overwrite", action="store_true", help="replace stored workspace files, config and secrets that differ"
+        "--overwrite",
+        action="store_true",
+        help="replace stored workspace files, config and secrets that differ",
     )
     exporting = actions.add_parser(
         "export",
@@ -89,6 +91,38 @@ def _failed(report: TransferReport) -> bool:
     return any(outcome == "skipped" and kind != "not moved" for kind, _, outcome, _ in report.rows)
 
 
+def _import(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    source = args.directory.expanduser()
+    with Console(quiet=args.json).step(f"reading {source}"):
+        found = read_openclaw_dir(source)
+
+    async def go() -> TransferReport:
+        async with open_sinks(settings) as sinks:
+            return await import_state(
+                found, sinks, dry_run=args.dry_run, overwrite=args.overwrite, progress=console.note
+            )
+
+    report = asyncio.run(go())
+    _print_report(report, console, dry_run=args.dry_run, as_json=args.json)
+    return 1 if _failed(report) else 0
+
+
+def _export(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    out = args.directory.expanduser()
+
+    async def go() -> list[str]:
+        async with open_sinks(settings) as sinks:
+            state = await export_state(sinks, include_secrets=args.include_secrets)
+        return write_openclaw_dir(state, out)
+
+    written = asyncio.run(go())
+    if args.json:
+        console.print(json.dumps({"directory": str(out), "files": written}))
+    else:
+        console.print(f"wrote {len(written)} files to {out}")
+    return 0
+
+
 def run_state(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """Run `clawbus state import|export`; returns the exit code."""
     try:
@@ -96,33 +130,7 @@ def run_state(args: argparse.Namespace, settings: Settings, console: Console) ->
         scoped = settings.model_copy(
             update={"aws": target.aws, "bus": settings.bus.model_copy(update={"prefix": target.prefix})}
         )
-        if args.state_action == "import":
-            source = args.directory.expanduser()
-            with Console(quiet=args.json).step(f"reading {source}"):
-                found = read_openclaw_dir(source)
-
-            async def do_import() -> TransferReport:
-                async with open_sinks(scoped) as sinks:
-                    return await import_state(
-                        found, sinks, dry_run=args.dry_run, overwrite=args.overwrite, progress=console.note
-                    )
-
-            report = asyncio.run(do_import())
-            _print_report(report, console, dry_run=args.dry_run, as_json=args.json)
-            return 1 if _failed(report) else 0
-        out = args.directory.expanduser()
-
-        async def do_export() -> list[str]:
-            async with open_sinks(scoped) as sinks:
-                state = await export_state(sinks, include_secrets=args.include_secrets)
-            return write_openclaw_dir(state, out)
-
-        written = asyncio.run(do_export())
-        if args.json:
-            console.print(json.dumps({"directory": str(out), "files": written}))
-        else:
-            console.print(f"wrote {len(written)} files to {out}")
-        return 0
+        return (_import if args.state_action == "import" else _export)(args, scoped, console)
     except ClawbusError as exc:
         console.error(f"state {args.state_action}: {exc}")
         return 2

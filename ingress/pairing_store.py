@@ -2,16 +2,18 @@
 
 Table `<prefix>-pairing` (hash key `pk`) holds two items per channel account, like OpenClaw's two files:
 `pending#<channel>#<account>` (the pending requests as JSON, with a `version` for optimistic
-concurrency) and `allow#<channel>#<account>` (a string set of paired sender ids). The rules (code
-alphabet, one-hour TTL, three pending at most, same code on repeat) are the pure `core.pairing`; this
-module only reads, applies them and writes back with `put_if_version` (a `RecordStore`), retrying
-when another writer won.
+concurrency) and `allow#<channel>#<account>` (a string set of paired sender ids); one more item,
+`accounts`, lists the `<channel>#<account>` names that have either (what `clawbus state export` walks).
+The rules (code alphabet, one-hour TTL, three pending at most, same code on repeat) are the pure
+`core.pairing`; this module only reads, applies them and writes back with `put_if_version` (a
+`RecordStore`), retrying when another writer won.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,12 +22,13 @@ from clawbus.bus.storage.records import Record, RecordStore
 from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 
 from .core.gate import normalise_entry
-from .core.pairing import PairingRequest, RequestResult, approve_code, prune, request_pairing
+from .core.pairing import MAX_PENDING, PairingRequest, RequestResult, approve_code, prune, request_pairing
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 _ATTEMPTS = 8
+_ACCOUNTS = "accounts"  # one item: the string set of `<channel>#<account>` names seen
 
 
 class PairingStore(Protocol):
@@ -58,6 +61,8 @@ class DynamoPairingStore:
             requests, version = await self._pending(channel, account)
             result = request_pairing(requests, sender_id, now, secrets.randbelow)
             if await self._put_pending(channel, account, result.pending, version):
+                if version == 0:  # the account's first request: list it for `clawbus state export`
+                    await self._remember(channel, account)
                 return result
         raise Unavailable(f"pairing store for {channel} is contended; retry")
 
@@ -74,6 +79,42 @@ class DynamoPairingStore:
                     add={"senders": frozenset({normalise_entry(channel, found.sender_id)})},
                 )
                 return found
+        raise Unavailable(f"pairing store for {channel} is contended; retry")
+
+    async def accounts(self) -> list[tuple[str, str]]:
+        """Every (channel, account) that has had a pairing request or a paired sender, sorted."""
+        record = await self._records.get({"pk": _ACCOUNTS})
+        names = record.string_set("names", frozenset()) if record is not None else frozenset()
+        return sorted((name.partition("#")[0], name.partition("#")[2]) for name in names)
+
+    async def _remember(self, channel: str, account: str) -> None:
+        await self._records.update({"pk": _ACCOUNTS}, add={"names": frozenset({f"{channel}#{account}"})})
+
+    async def add_paired(self, channel: str, account: str, senders: Sequence[str]) -> None:
+        """Add senders to the paired allowlist (an import; adding one twice is a no-op)."""
+        if senders:
+            await self._remember(channel, account)
+            await self._records.update(
+                {"pk": f"allow#{channel}#{account}"},
+                add={"senders": frozenset(normalise_entry(channel, s) for s in senders)},
+            )
+
+    async def add_pending(
+        self, channel: str, account: str, requests: Sequence[PairingRequest], now: datetime
+    ) -> int:
+        """Merge requests made elsewhere (an import) into the pending ones: a sender already pending keeps
+        its code; expired ones are dropped and at most three stay, as `core.pairing` rules. How many
+        of `requests` are pending afterwards."""
+        for _ in range(_ATTEMPTS):
+            current, version = await self._pending(channel, account)
+            known = {r.sender_id for r in current}
+            codes = {r.code for r in current}
+            fresh = [r for r in requests if r.sender_id not in known and r.code not in codes]
+            alive = prune((*current, *fresh), now)
+            merged = tuple(sorted(alive, key=lambda r: r.last_seen_at)[-MAX_PENDING:])
+            if await self._put_pending(channel, account, merged, version):
+                await self._remember(channel, account)
+                return sum(1 for r in merged if r.sender_id not in known)
         raise Unavailable(f"pairing store for {channel} is contended; retry")
 
     async def _pending(self, channel: str, account: str) -> tuple[tuple[PairingRequest, ...], int]:

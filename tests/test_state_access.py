@@ -32,6 +32,11 @@ ALLOWED = {
     ("cli/supervisor.py", "mkdir"): "the log directory",
     ("bus/provision.py", "boto3_client"): "creates the tables and the bucket (resources, not their items)",
     ("bus/iam.py", "write_text"): "renders infra/terraform/iam_actions.json (a source file)",
+    **{
+        ("bus/openclaw_dir.py", call): "reads and writes the user's OpenClaw directory that `clawbus state "
+        "import|export` names (the source and target of a migration, not clawbus state)"
+        for call in ("read_text", "read_bytes", "write_bytes", "mkdir")
+    },
     ("agent/tools/browser.py", "write_bytes"): "WorkspaceStore.write_bytes: the layer's own method",
     (
         "dispatcher/scheduled.py",

@@ -34,10 +34,11 @@ def channel_secret_name(prefix: str, channel: str) -> str:
     return f"{prefix}/channels/{channel}"
 
 
-def parse_secret(secret_id: str, text: str) -> dict[str, str]:
+def parse_secret(secret_id: str, text: str, *, settings: bool = True) -> dict[str, str]:
     """The `CLAWBUS_*` variables in one secret's JSON; `ConfigError` names the secret when it is wrong.
 
-    An empty object is allowed (a channel whose values the operator has not set yet).
+    An empty object is allowed (a channel whose values the operator has not set yet). With
+    `settings=False` any names are allowed (the WhatsApp auth state holds one value per file).
     """
     try:
         values = json.loads(text)
@@ -48,7 +49,9 @@ def parse_secret(secret_id: str, text: str) -> dict[str, str]:
         ) from exc
     if not isinstance(values, dict):
         raise ConfigError(f"secret {secret_id} must be a JSON object, not {type(values).__name__}")
-    wrong = sorted(k for k, v in values.items() if not k.startswith(ENV_PREFIX) or not isinstance(v, str))
+    wrong = sorted(
+        k for k, v in values.items() if (settings and not k.startswith(ENV_PREFIX)) or not isinstance(v, str)
+    )
     if wrong:
         raise ConfigError(
             f"secret {secret_id}: keys must start with {ENV_PREFIX} and values be strings: {wrong}"
@@ -92,7 +95,34 @@ class SecretsManagerStore:
             self._cache[secret_id] = _Cached(values, self._clock() + self._ttl_s)
             return values
 
-    async def _fetch(self, secret_id: str) -> Mapping[str, SecretStr]:
+    async def put(self, secret_id: str, values: Mapping[str, str]) -> None:
+        """Store `values` as the secret's new version (creating the secret when it does not exist); the
+        cached copy is dropped so this process reads the new values next."""
+        text = json.dumps(dict(values))
+        with map_aws_errors(f"PutSecretValue {secret_id}"):
+            try:
+                await self._client.put_secret_value(SecretId=secret_id, SecretString=text)
+            except self._client.exceptions.ResourceNotFoundException:
+                await self._client.create_secret(Name=secret_id, SecretString=text)
+        async with self._lock:
+            self._cache.pop(secret_id, None)
+
+    async def names(self, prefix: str) -> list[str]:
+        """The names of the secrets that start with `prefix`, sorted."""
+        found: list[str] = []
+        with map_aws_errors(f"ListSecrets {prefix}"):
+            paginator = self._client.get_paginator("list_secrets")
+            async for page in paginator.paginate(Filters=[{"Key": "name", "Values": [prefix]}]):
+                found.extend(
+                    s["Name"] for s in page.get("SecretList", []) if s.get("Name", "").startswith(prefix)
+                )
+        return sorted(found)
+
+    async def get_document(self, secret_id: str) -> Mapping[str, SecretStr]:
+        """A secret's values whatever their names (not cached): the WhatsApp auth state's files."""
+        return await self._fetch(secret_id, settings=False)
+
+    async def _fetch(self, secret_id: str, *, settings: bool = True) -> Mapping[str, SecretStr]:
         with map_aws_errors(f"GetSecretValue {secret_id}"):
             try:
                 response = await self._client.get_secret_value(SecretId=secret_id)
@@ -104,4 +134,5 @@ class SecretsManagerStore:
         text = response.get("SecretString")
         if not isinstance(text, str):
             raise ConfigError(f"secret {secret_id} has no string value; store a JSON object")
-        return {name: SecretStr(value) for name, value in parse_secret(secret_id, text).items()}
+        parsed = parse_secret(secret_id, text, settings=settings)
+        return {name: SecretStr(value) for name, value in parsed.items()}
