@@ -13,7 +13,8 @@
         ├── AgentRejected       the agent refused the turn (validation) or failed for good
         ├── InvalidSchedule     a cron job or schedule Scheduler cannot take, or that clashes with one
         ├── ConfigError         settings that cannot work; the message names the env var to fix
-        └── VersionConflict     a conditional (If-Match / If-None-Match) write lost to another writer
+        ├── VersionConflict     a conditional (If-Match / If-None-Match) write lost to another writer
+        └── SnapshotUnusable    a saved loopback AWS state this build cannot read back (moved aside)
 
 Shells translate foreign errors (botocore `ClientError`, HTTP statuses) into these at the boundary;
 cores and consumer loops see only these. Messages name what happened and what to do, never message text
@@ -81,3 +82,7 @@ class ConfigError(PermanentError):
 
 class VersionConflict(PermanentError):
     """A conditional write lost: the file changed (or appeared) since it was read; re-read, then retry."""
+
+
+class SnapshotUnusable(PermanentError):
+    """A loopback AWS state file that cannot be restored (corrupt, or from another moto version)."""
