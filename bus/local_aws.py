@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from .errors import SnapshotUnusable
-from .local_aws_state import capture, move_aside, restore, write_atomically
+from .local_aws_state import capture, move_aside, preload, restore, write_atomically
 from .logging import log_event
 from .request_gate import RequestGate, park_long_polls
 
@@ -126,7 +126,10 @@ def serve_local_aws(
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     gate = RequestGate()
     state = StateFile(state_file, gate) if state_file else None
-    restored = state.restore() if state else False
+    restored = False
+    if state:
+        preload()
+        restored = state.restore()
     park_long_polls(gate)
     app = gate.wrap(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -105,6 +105,12 @@ def _backend_dict(service: str) -> Any:
     return get_backend(service)  # type: ignore[call-overload]  # a name from SERVICES, checked by moto
 
 
+def preload() -> None:
+    """Import the backends of `SERVICES` now (seconds for some), so a save does not hold requests for it."""
+    for service in SERVICES:
+        _backend_dict(service)
+
+
 def capture(now: datetime | None = None) -> bytes:
     """The state of `SERVICES` as snapshot bytes. Call it while no request is changing that state."""
     backends: dict[str, dict[str, dict[str, Any]]] = {}
