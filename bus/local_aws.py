@@ -20,11 +20,16 @@ from pathlib import Path
 from types import FrameType
 
 from .errors import SnapshotUnusable
-from .local_aws_state import capture, move_aside, preload, restore, write_atomically
+from .local_aws_state import capture, move_aside, preload, read_header, restore, write_atomically
 from .logging import log_event
 from .request_gate import RequestGate, park_long_polls
 
 logger = logging.getLogger(__name__)
+
+
+def _digest(data: bytes) -> bytes:
+    """What identifies a snapshot's state: its pickle, not its header (which holds the time of saving)."""
+    return hashlib.sha256(read_header(data)[1]).digest()
 
 
 class StateFile:
@@ -56,7 +61,7 @@ class StateFile:
                 f"the old file is kept as {moved}",
             )
             return False
-        self._last_digest = hashlib.sha256(data).digest()
+        self._last_digest = _digest(data)
         log_event(
             logger,
             "local_aws.state.restored",
@@ -76,7 +81,7 @@ class StateFile:
                 held = time.monotonic()
                 data = capture()
                 held_ms = (time.monotonic() - held) * 1000
-            digest = hashlib.sha256(data).digest()
+            digest = _digest(data)
             if digest == self._last_digest:
                 return
             write_atomically(self.path, data)
