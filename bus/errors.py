@@ -15,7 +15,8 @@
         ├── ConfigError         settings that cannot work; the message names the env var to fix
         ├── VersionConflict     a conditional (If-Match / If-None-Match) write lost to another writer
         ├── CorruptRecord       a stored record or blob is not what its store expects (missing, wrong type)
-        └── TooLarge            a record, blob or document over its store's size limit
+        ├── TooLarge            a record, blob or document over its store's size limit
+        └── SnapshotUnusable    a saved loopback AWS state this build cannot read back (moved aside)
 
 Shells translate foreign errors (botocore `ClientError`, HTTP statuses) into these at the boundary;
 cores and consumer loops see only these. Messages name what happened and what to do, never message text
@@ -91,3 +92,7 @@ class CorruptRecord(PermanentError):
 
 class TooLarge(PermanentError):
     """A record, blob or document over its store's size limit; the message names the limit and the way out."""
+
+
+class SnapshotUnusable(PermanentError):
+    """A loopback AWS state file that cannot be restored (corrupt, or from another moto version)."""

@@ -418,11 +418,14 @@ class StorageSettings(BaseModel):
 
 
 class LocalSettings(BaseModel):
-    """The embedded default's own pieces: the loopback AWS API and where logs go."""
+    """The embedded default's own pieces: the loopback AWS API, and where its state and logs go."""
 
     aws_host: str = "127.0.0.1"
     aws_port: int = 4566
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".clawbus")
+    # How often `clawbus up`'s loopback AWS API saves its state to <data_dir>/aws-state.pickle while
+    # serving (it also saves at a clean stop): what a crash of the whole machine can lose. 0: at stop only.
+    snapshot_interval_s: float = Field(default=30.0, ge=0)
 
 
 class Settings(BaseSettings):

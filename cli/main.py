@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -129,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     local_aws = commands.add_parser("local-aws", help="the loopback AWS API (moto server mode) alone")
     local_aws.add_argument("--host", default="127.0.0.1")
     local_aws.add_argument("--port", type=int, default=4566)
+    local_aws.add_argument(
+        "--state-file",
+        type=Path,
+        help="restore the API's state from this file at start and save it there (default: in memory only)",
+    )
+    local_aws.add_argument(
+        "--snapshot-interval",
+        type=float,
+        help="seconds between saves while serving (default CLAWBUS_LOCAL__SNAPSHOT_INTERVAL_S; 0: at stop)",
+    )
     return parser
 
 
@@ -158,7 +169,10 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
     if command == "local-aws":
         from clawbus.bus.local_aws import serve_local_aws
 
-        serve_local_aws(args.host, args.port)
+        interval = args.snapshot_interval
+        if interval is None:
+            interval = settings.local.snapshot_interval_s
+        serve_local_aws(args.host, args.port, args.state_file, interval)
     elif command == "ingress":
         from clawbus.ingress.http import create_app as ingress_app
 

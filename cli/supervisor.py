@@ -41,6 +41,7 @@ class Stage:
     argv: list[str]
     ready_event: str
     env: dict[str, str] = field(default_factory=dict)
+    stop_grace_s: float | None = None  # its own grace at stop, instead of what is left of the shared one
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=20))
@@ -151,7 +152,11 @@ class Supervisor:
         return None
 
     def stop_all(self, grace_s: float = 15.0) -> list[tuple[str, int | None]]:
-        """SIGTERM every stage in reverse start order, wait, SIGKILL stragglers; returns exit codes."""
+        """SIGTERM every stage in reverse start order, wait, SIGKILL stragglers; returns exit codes.
+
+        Each stage has stopped before the one started before it gets its SIGTERM, so the first started
+        (the loopback AWS API under `up`) stops last, once every consumer has drained into it.
+        """
         results: list[tuple[str, int | None]] = []
         deadline = time.monotonic() + grace_s
         for stage in reversed(self.stages):
@@ -160,8 +165,11 @@ class Supervisor:
                 continue
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
+                grace = stage.stop_grace_s
+                if grace is None:
+                    grace = max(0.1, deadline - time.monotonic())
                 try:
-                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                    process.wait(timeout=grace)
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import json
 import signal
 import socket
 import sys
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from clawbus.bus.local_aws_state import move_aside
 from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
@@ -52,7 +54,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent-port", type=int, help="agent container port (default 8080)")
     parser.add_argument("--agentcore-port", type=int, help="loopback AgentCore endpoint port (default 8081)")
     parser.add_argument("--aws-port", type=int, help="loopback AWS API (moto) port (default 4566)")
-    parser.add_argument("--data-dir", type=Path, help="where logs go (default ~/.clawbus)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where the loopback AWS API's state (stores, queues) and the logs live (default ~/.clawbus)",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start with empty stores and queues; the saved state is moved aside, not deleted",
+    )
+
+
+STATE_FILE = "aws-state.pickle"
+AWS_STOP_GRACE_S = 60.0  # the loopback API saves its state after it stops serving: let it finish
+
+
+def _state_on_start(stage: Stage) -> tuple[str, str | None]:
+    """What the loopback API did with the saved state ("restored" / "new"), and a warning if any."""
+    warning = None
+    restored = "new"
+    for line in stage.tail:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("event") == "local_aws.state.rejected":
+            warning = str(record.get("error"))
+        if record.get("event") == "local_aws.started" and record.get("restored"):
+            restored = "restored"
+    return restored, warning
 
 
 def _stage(name: str, ready: str, *args: str) -> Stage:
@@ -115,6 +146,10 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         "PYTHONUNBUFFERED": "1",
     }
     supervisor = Supervisor(data_dir / "logs", env)
+    state_file = data_dir / STATE_FILE
+    if args.fresh and state_file.exists():
+        kept = move_aside(state_file, "before-fresh")
+        console.print(f"--fresh: starting empty; the saved state is kept as {kept}")
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -126,17 +161,22 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     relayed = relayed_channels(settings)  # polling / Socket Mode / gateway connections, if configured
     try:
         with console.step(f"loopback AWS API (moto) on {aws_url}"):
-            supervisor.start(
-                _stage(
-                    "local-aws",
-                    "local_aws.started",
-                    "local-aws",
-                    "--host",
-                    host,
-                    "--port",
-                    str(ports["aws"][0]),
-                )
+            local_aws = _stage(
+                "local-aws",
+                "local_aws.started",
+                "local-aws",
+                "--host",
+                host,
+                "--port",
+                str(ports["aws"][0]),
+                "--state-file",
+                str(state_file),
             )
+            local_aws.stop_grace_s = AWS_STOP_GRACE_S
+            supervisor.start(local_aws)
+        restored, warning = _state_on_start(local_aws)
+        if warning:
+            console.error(warning)
         with console.step("provisioning queues, topic, subscriptions, tables, bucket"):
             topology = build_topology(settings.bus.prefix, settings.bus.bucket)
             aws = AwsSettings.model_validate({**settings.aws.model_dump(), "endpoint_url": aws_url})
@@ -174,6 +214,8 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         console.error(f"clawbus up failed while provisioning: {type(exc).__name__}: {exc}")
         supervisor.stop_all()
         return 1
+    every = settings.local.snapshot_interval_s
+    saving = f"saved every {every:g}s and at stop" if every > 0 else "saved at stop"
     console.summary(
         [
             ("WebChat", f"{ingress_url}/"),
@@ -186,13 +228,20 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             ("heartbeats", ", ".join(heartbeats) or "off"),
             ("config", "seeded from its local file" if config_seeded else "as stored"),
             ("queues", f"{len(topology.queues)} ({settings.bus.prefix}-inbound.fifo, …)"),
+            ("data", f"{state_file} ({restored}; {saving})"),
             ("logs", str(data_dir / "logs")),
         ],
         hint=f'Open {ingress_url}/ or run: clawbus say "hello"   ·   Ctrl-C stops everything',
     )
     code = 0 if _supervise(supervisor, stop, console) else 1
     with console.step("stopping"):
-        supervisor.stop_all()
+        stopped = dict(supervisor.stop_all())
+    if stopped.get("local-aws") != 0:
+        console.error(
+            f"the loopback AWS API did not stop cleanly ({stopped.get('local-aws')}); {state_file} holds "
+            "its last periodic save"
+        )
+        return 1
     return code
 
 
@@ -208,8 +257,9 @@ def restart_delay(recent_restarts: int) -> float:
 def _supervise(supervisor: Supervisor, stop: threading.Event, console: Console) -> bool:
     """Keep the stages up until `stop`, as ECS would: a stage that dies is restarted with backoff.
 
-    False when the pipeline cannot go on: the loopback AWS API died (its state is in memory, gone with
-    it), a stage died `RESTARTS_PER_WINDOW` times within `RESTART_WINDOW_S`, or a restart failed.
+    False when the pipeline cannot go on: the loopback AWS API died (what changed since its last
+    periodic save is gone with it), a stage died `RESTARTS_PER_WINDOW` times within
+    `RESTART_WINDOW_S`, or a restart failed.
     """
     restarts: dict[str, list[float]] = {}
     while not stop.wait(0.5):
@@ -219,7 +269,7 @@ def _supervise(supervisor: Supervisor, stop: threading.Event, console: Console) 
         assert dead.process is not None
         why = f"{dead.name} exited ({dead.process.returncode}): {dead.last_error()}"
         if dead.name == "local-aws":
-            console.error(f"{why} — the loopback AWS API's state is gone with it; stopping")
+            console.error(f"{why} — stopping; its state is as of its last periodic save")
             return False
         now = time.monotonic()
         recent = [t for t in restarts.get(dead.name, []) if now - t < RESTART_WINDOW_S]

@@ -1,0 +1,238 @@
+"""The loopback AWS API keeps its state across restarts: `clawbus local-aws --state-file`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import BotoCoreError
+
+from clawbus.bus.errors import SnapshotUnusable
+from clawbus.bus.local_aws_state import MAGIC, SnapshotHeader, read_header
+from clawbus.bus.request_gate import RequestGate
+from clawbus.cli.supervisor import Supervisor
+
+from ..helpers import free_port, stage, stage_supervisor, wait_for
+
+ROLE = "arn:aws:iam::123456789012:role/scheduler"
+
+
+class LocalAws:
+    """`clawbus local-aws --state-file` as a child process, started and stopped as `up` does."""
+
+    def __init__(self, tmp_path: Path, interval_s: float = 0) -> None:
+        self.state_file = tmp_path / "aws-state.pickle"
+        self.interval_s = interval_s
+        self.supervisor: Supervisor = stage_supervisor(tmp_path / "logs", {})
+        self.url = ""
+
+    def start(self) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        args = ("--port", str(port), "--state-file", str(self.state_file))
+        interval = ("--snapshot-interval", str(self.interval_s))
+        self.supervisor.start(stage("local-aws", "local_aws.started", "local-aws", *args, *interval))
+
+    def log(self) -> list[dict[str, Any]]:
+        path = self.supervisor.log_dir / "local-aws.log"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # moto accepts any
+        )
+
+
+@pytest.fixture
+def local_aws(tmp_path: Path) -> Iterator[LocalAws]:
+    running = LocalAws(tmp_path)
+    yield running
+    running.supervisor.stop_all()
+
+
+def _receive(sqs: Any, url: str) -> list[dict[str, Any]]:
+    return list(
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    )
+
+
+def test_a_restart_brings_back_every_store_and_the_message_in_flight(local_aws: LocalAws) -> None:
+    local_aws.start()
+    sqs, s3, ddb = local_aws.client("sqs"), local_aws.client("s3"), local_aws.client("dynamodb")
+    ssm, secrets = local_aws.client("ssm"), local_aws.client("secretsmanager")
+    sns, scheduler = local_aws.client("sns"), local_aws.client("scheduler")
+    visibility_s = 6
+    url = sqs.create_queue(
+        QueueName="turns.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": str(visibility_s)}
+    )["QueueUrl"]
+    for i in range(3):
+        sqs.send_message(
+            QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g", MessageDeduplicationId=f"d{i}"
+        )
+    [first] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    received_at = time.monotonic()
+    assert first["Body"] == "m0"  # in flight, never deleted: it must come back after the restart
+    topic = sns.create_topic(Name="replies.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    s3.create_bucket(Bucket="clawbus-state")
+    s3.put_object(Bucket="clawbus-state", Key="workspace/MEMORY.md", Body=b"remember\n" * 2000)
+    ddb.create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName="ledger", Item={"pk": {"S": "allow#webchat#main"}, "ids": {"SS": ["u1", "u2"]}})
+    ssm.put_parameter(Name="/clawbus/model", Value="offline", Type="String")
+    ssm.add_tags_to_resource(
+        ResourceType="Parameter", ResourceId="/clawbus/model", Tags=[{"Key": "k", "Value": "v"}]
+    )
+    secrets.create_secret(Name="clawbus/telegram", SecretString="bot-token")
+    scheduler.create_schedule_group(Name="clawbus")
+    scheduler.create_schedule(
+        Name="clawbus-cron-daily",
+        GroupName="clawbus",
+        ScheduleExpression="cron(0 9 * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": queue_arn, "RoleArn": ROLE},
+    )
+
+    assert local_aws.supervisor.terminate("local-aws") == 0
+    assert local_aws.state_file.stat().st_mode & 0o777 == 0o600
+    local_aws.start()
+    sqs, s3, ddb = local_aws.client("sqs"), local_aws.client("s3"), local_aws.client("dynamodb")
+    ssm, secrets = local_aws.client("ssm"), local_aws.client("secretsmanager")
+    sns, scheduler = local_aws.client("sns"), local_aws.client("scheduler")
+
+    assert (
+        s3.get_object(Bucket="clawbus-state", Key="workspace/MEMORY.md")["Body"].read()
+        == b"remember\n" * 2000
+    )
+    item = ddb.get_item(TableName="ledger", Key={"pk": {"S": "allow#webchat#main"}})["Item"]
+    assert sorted(item["ids"]["SS"]) == ["u1", "u2"]
+    assert ssm.get_parameter(Name="/clawbus/model")["Parameter"]["Value"] == "offline"
+    tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId="/clawbus/model")["TagList"]
+    assert tags == [{"Key": "k", "Value": "v"}]
+    assert secrets.get_secret_value(SecretId="clawbus/telegram")["SecretString"] == "bot-token"
+    schedule = scheduler.get_schedule(Name="clawbus-cron-daily", GroupName="clawbus")
+    assert schedule["ScheduleExpression"] == "cron(0 9 * * ? *)"
+
+    url = sqs.get_queue_url(QueueName="turns.fifo")["QueueUrl"]
+    sqs.send_message(
+        QueueUrl=url, MessageBody="again", MessageGroupId="g", MessageDeduplicationId="d1"
+    )  # dup
+    sns.publish(TopicArn=topic, Message="m3", MessageGroupId="g", MessageDeduplicationId="d3")
+    if time.monotonic() - received_at < visibility_s - 1:  # still in flight: its group stays held
+        assert _receive(sqs, url) == []
+    order: list[str] = []
+
+    def next_run() -> list[dict[str, Any]]:
+        return _receive(sqs, url)
+
+    while len(order) < 4:
+        for message in wait_for(next_run, timeout=visibility_s + 10, what="the in-flight message back"):
+            order.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert order == ["m0", "m1", "m2", "m3"]  # in group order, the duplicate of d1 dropped
+
+
+def test_a_crash_keeps_what_the_last_periodic_save_held_even_during_a_long_poll(local_aws: LocalAws) -> None:
+    local_aws.interval_s = 0.3
+    local_aws.start()
+    sqs = local_aws.client("sqs")
+    idle = sqs.create_queue(QueueName="idle")["QueueUrl"]
+    busy = sqs.create_queue(QueueName="busy")["QueueUrl"]
+
+    def long_poll() -> None:
+        with contextlib.suppress(BotoCoreError):  # cut by the crash below
+            sqs.receive_message(QueueUrl=idle, WaitTimeSeconds=20)
+
+    poll = threading.Thread(target=long_poll)
+    poll.start()  # a consumer waiting on an empty queue, as the egress workers do all day
+    time.sleep(0.5)  # let the poll reach moto before the change under test
+    changed_at = time.time()
+    local_aws.client("sqs").send_message(QueueUrl=busy, MessageBody="kept")
+
+    def saved_since_change() -> bool:
+        return local_aws.state_file.exists() and local_aws.state_file.stat().st_mtime > changed_at
+
+    wait_for(saved_since_change, timeout=5, what="a periodic save while a long poll waits")
+    assert poll.is_alive()
+    local_aws.supervisor.kill("local-aws")  # the machine goes down: no save at stop
+    poll.join(5)
+    local_aws.start()
+    sqs = local_aws.client("sqs")
+    url = sqs.get_queue_url(QueueName="busy")["QueueUrl"]
+    assert [m["Body"] for m in _receive(sqs, url)] == ["kept"]
+
+
+def test_a_corrupt_state_file_is_moved_aside_and_the_api_starts_empty(local_aws: LocalAws) -> None:
+    local_aws.state_file.write_bytes(MAGIC + b'{"format": 1}\n' + b"\x80garbage")
+    local_aws.start()
+    assert local_aws.client("sqs").list_queues().get("QueueUrls", []) == []
+    [kept] = local_aws.state_file.parent.glob("aws-state.pickle.corrupt-*")
+    assert kept.read_bytes().endswith(b"\x80garbage")  # nothing thrown away
+    rejected = next(r for r in local_aws.log() if r["event"] == "local_aws.state.rejected")
+    assert "header is unreadable" in rejected["reason"]
+    assert str(kept) in rejected["error"]
+    local_aws.client("sqs").create_queue(QueueName="after")
+    assert local_aws.supervisor.terminate("local-aws") == 0
+    assert read_header(local_aws.state_file.read_bytes())[0].services == ["sqs"]
+
+
+def test_a_state_file_from_another_moto_version_is_refused_saying_why() -> None:
+    header = SnapshotHeader(moto="4.0.0", saved_at=datetime.now(UTC), services=["sqs"])
+    data = MAGIC + header.model_dump_json().encode() + b"\n" + b"pickle"
+    with pytest.raises(SnapshotUnusable, match=r"written by moto 4\.0\.0 and this is moto 5\.2\.5"):
+        read_header(data)
+    with pytest.raises(SnapshotUnusable, match="not a clawbus AWS state file"):
+        read_header(b"PK\x03\x04 a zip, not ours")
+
+
+def test_a_pause_waits_for_a_request_mid_way_and_holds_new_ones_until_it_ends() -> None:
+    gate = RequestGate()
+    events: list[str] = []
+    in_request, finish = threading.Event(), threading.Event()
+
+    def request(name: str, hold: threading.Event | None = None) -> None:
+        with gate.request():
+            events.append(f"{name} in")
+            if hold is not None:
+                in_request.set()
+                hold.wait(5)
+            events.append(f"{name} out")
+
+    first = threading.Thread(target=request, args=("first", finish))
+    first.start()
+    in_request.wait(5)
+
+    def pause() -> None:
+        with gate.paused():
+            events.append("paused")
+            later.start()
+            time.sleep(0.2)  # give `later` the chance to (wrongly) get in
+            events.append("resumed")
+
+    later = threading.Thread(target=request, args=("later",))
+    pauser = threading.Thread(target=pause)
+    pauser.start()
+    time.sleep(0.2)  # the pauser is now waiting for `first`
+    finish.set()
+    for thread in (first, pauser, later):
+        thread.join(5)
+    assert events == ["first in", "first out", "paused", "resumed", "later in", "later out"]
