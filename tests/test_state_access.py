@@ -33,6 +33,16 @@ ALLOWED = {
     ("bus/provision.py", "boto3_client"): "creates the tables and the bucket (resources, not their items)",
     ("bus/iam.py", "write_text"): "renders infra/terraform/iam_actions.json (a source file)",
     **{
+        (module, call): "the loopback AWS API saving and restoring its own memory (the embedded default's "
+        "stand-in for AWS's durability, under every store), not a stage's state"
+        for module, call in (
+            ("bus/local_aws.py", "read_bytes"),
+            ("bus/local_aws_state.py", "mkdir"),
+            ("bus/local_aws_state.py", "open"),
+            ("bus/local_aws_state.py", "unlink"),
+        )
+    },
+    **{
         ("bus/openclaw_dir.py", call): "reads and writes the user's OpenClaw directory that `clawbus state "
         "import|export` names (the source and target of a migration, not clawbus state)"
         for call in ("read_text", "read_bytes", "write_bytes", "mkdir")
