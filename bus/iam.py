@@ -82,6 +82,20 @@ _SECRETS = Grant(
     actions=("secretsmanager:GetSecretValue",),
     why="bus.secret_env loads the channel's credentials (bus.storage.secrets) into CLAWBUS_* variables",
 )
+_CONFIG = (
+    Grant(
+        sid="ReadConfigDocument",
+        resource="config_parameter",
+        actions=("ssm:GetParameterHistory",),
+        why="bus.document_settings reads openclaw.json (SSM /<prefix>/config) once when the stage starts",
+    ),
+    Grant(
+        sid="ReadConfigObject",
+        resource="config_object",
+        actions=("s3:GetObject",),
+        why="the same document with CLAWBUS_STORAGE__CONFIG=s3: config/openclaw.json in the state bucket",
+    ),
+)
 _LAMBDA_LOGS = Grant(
     sid="OwnLogGroup",
     resource="log_group",
@@ -134,6 +148,7 @@ _INGRESS = (
         why="resolve_topic_arn finds the topic by name (ListTopics has no resource-level permission)",
     ),
     _SECRETS,
+    *_CONFIG,
     _KMS_USE,
 )
 _CONSUME_ACTIONS = (
@@ -201,6 +216,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             actions=("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"),
             why="a finished cron turn appends its run; a finished one-shot's record is deleted",
         ),
+        *_CONFIG,
         _KMS_USE,
     ),
     "egress": (
@@ -242,6 +258,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             why="replies over SNS's 256 KiB arrive as claim-checks in the state bucket",
         ),
         _SECRETS,
+        *_CONFIG,
         _KMS_USE,
         _LAMBDA_LOGS,
         _XRAY,
@@ -393,6 +410,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             why="agent.tools.browser_agentcore (AGENT__BROWSER__BACKEND=agentcore) starts a session, "
             "connects to its SigV4-signed automation stream, stops it",
         ),
+        *_CONFIG,
     ),
     "ecs_execution": (
         Grant(
@@ -425,6 +443,8 @@ ROLES: dict[str, tuple[Grant, ...]] = {
 _INGRESS_MODULES = (
     "ingress",
     "bus/queues.py",
+    "bus/storage/blobs.py",
+    "bus/storage/config.py",
     "bus/secret_env.py",
     "bus/storage/records_dynamodb.py",
     "bus/storage/secrets.py",
@@ -442,6 +462,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "bus/visibility.py",
         "bus/claim_check.py",
         "bus/storage/blobs.py",
+        "bus/storage/config.py",
         "bus/storage/records_dynamodb.py",
     ),
     "egress": (
@@ -453,6 +474,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "bus/claim_check.py",
         "bus/secret_env.py",
         "bus/storage/blobs.py",
+        "bus/storage/config.py",
         "bus/storage/records_dynamodb.py",
         "bus/storage/secrets.py",
         "bus/storage/webchat.py",
@@ -461,6 +483,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "agent",
         "bus/storage/workspace.py",
         "bus/storage/blobs.py",
+        "bus/storage/config.py",
         "bus/storage/records_dynamodb.py",
         "bus/storage/sessions.py",
         "bus/storage/transcripts_dynamodb.py",
@@ -518,6 +541,15 @@ _SECRET_WRITES = {
     "secretsmanager:ListSecrets": "SecretsManagerStore.names is `clawbus state export`'s (operator)",
 }
 UNUSED_CALLS["ingress"] |= _SECRET_WRITES
+# Stages only read the configuration document; writing it is `clawbus state import`'s and `up`'s seed.
+_CONFIG_WRITE = "SsmConfigStore.write is the operator's (state import, up's seed); stages only read"
+for _role in ("ingress", "dispatcher", "egress", "agent"):
+    UNUSED_CALLS[_role]["ssm:PutParameter"] = _CONFIG_WRITE
+UNUSED_CALLS["ingress"] |= {
+    "s3:PutObject": _BLOBS + "ingress only reads the configuration object",
+    "s3:DeleteObject": _BLOBS + "ingress only reads the configuration object",
+    "s3:ListBucket": _BLOBS + "ingress only reads the configuration object",
+}
 UNUSED_CALLS["egress"] |= _SECRET_WRITES
 UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
 UNUSED_CALLS["agent"] |= {

@@ -2,17 +2,25 @@
 
 Every setting has an environment variable `CLAWBUS_` + its path in upper snake case, nested with `__`:
 `CLAWBUS_AWS__ENDPOINT_URL`, `CLAWBUS_TELEGRAM__BOT_TOKEN`, `CLAWBUS_SESSION__DM_SCOPE`. The defaults run
-the embedded pipeline with no configuration at all. Load once in a process's `main` and pass it down;
+the embedded pipeline with no configuration at all. A stage also reads the configuration document
+(OpenClaw's `openclaw.json`, mapped by `bus.openclaw_config`) at start: `Settings.with_document(values)`
+puts it between the two, so precedence is init arguments, then the environment, then the document, then
+the defaults. Load once in a process's `main` and pass it down;
 nothing reads the environment anywhere else. Secrets are `SecretStr` and never printed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from clawbus.schemas import DmScope
 
@@ -428,8 +436,37 @@ class LocalSettings(BaseModel):
     snapshot_interval_s: float = Field(default=30.0, ge=0)
 
 
+_DOCUMENT: ContextVar[Mapping[str, Any]] = ContextVar("clawbus_document", default=MappingProxyType({}))
+
+
+class DocumentSettingsSource(PydanticBaseSettingsSource):
+    """Values from the configuration document, already in settings names (`bus.openclaw_config`)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The document's value of one top-level field (a nested dict for a section)."""
+        del field
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {name: value for name, value in self._values.items() if name in self.settings_cls.model_fields}
+
+
+@contextmanager
+def _document(values: Mapping[str, Any]) -> Iterator[None]:
+    token = _DOCUMENT.set(values)
+    try:
+        yield
+    finally:
+        _DOCUMENT.reset(token)
+
+
 class Settings(BaseSettings):
-    """Everything, from `CLAWBUS_*` environment variables (nested with `__`)."""
+    """Everything, from `CLAWBUS_*` environment variables (nested with `__`), over the configuration
+    document's values when built with `with_document`."""
 
     model_config = SettingsConfigDict(
         env_prefix="CLAWBUS_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -455,6 +492,29 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     local: LocalSettings = LocalSettings()
     log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments, then the environment, then the configuration document, then the defaults."""
+        document = DocumentSettingsSource(settings_cls, _DOCUMENT.get())
+        return init_settings, env_settings, document, dotenv_settings, file_secret_settings
+
+    @classmethod
+    def with_document(cls, values: Mapping[str, Any], **init: Any) -> Settings:
+        """Settings from the environment over `values` (a mapped configuration document) over defaults.
+
+        Raises:
+            pydantic.ValidationError: a value (from either source) is not valid.
+        """
+        with _document(values):
+            return cls(**init)
 
     def enabled_channels(self) -> list[str]:
         """Channels that run an egress worker: WebChat when enabled, others when their credentials are set."""

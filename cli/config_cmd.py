@@ -1,14 +1,18 @@
-"""`clawbus config`: the settings as they are (`show`, secrets masked) and every env var (`env`)."""
+"""`clawbus config`: the settings as they are (`show`, secrets masked, with where each value came from:
+an env var or a key of the stored openclaw.json) and every env var (`env`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, SecretStr
+from pydantic_settings import EnvSettingsSource
 
+from clawbus.bus.document_settings import LoadedSettings, load_settings, store_location
+from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
 
 from .console import Console
@@ -64,19 +68,94 @@ def _masked(value: Any) -> Any:
     return value
 
 
+def _has(values: Mapping[str, Any], path: tuple[str, ...]) -> bool:
+    node: Any = values
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def sources(loaded: LoadedSettings) -> dict[str, dict[str, str]]:
+    """Each setting that is not its default: `{"source": "env"}`, or `{"source": "document", "key":
+    <the openclaw.json key>}` (an env var set as well wins, so it shows as `env`)."""
+    env = EnvSettingsSource(Settings)()
+    document = loaded.document
+    found: dict[str, dict[str, str]] = {}
+    for path in _leaves(Settings):
+        dotted = ".".join(path)
+        if _has(env, path):
+            found[dotted] = {"source": "env"}
+        elif document is not None and _has(document.values, path):
+            key = next(
+                document.origins[path[:n]] for n in range(len(path), 0, -1) if path[:n] in document.origins
+            )
+            found[dotted] = {"source": "document", "key": key}
+    return found
+
+
+def _leaves(model: type[BaseModel], path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from _leaves(annotation, (*path, name))
+        else:
+            yield (*path, name)
+
+
+_SECTIONS = frozenset(leaf[:n] for leaf in _leaves(Settings) for n in range(1, len(leaf)))
+
+
+def _flat(data: Mapping[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    for key, value in data.items():
+        here = (*path, key)
+        if isinstance(value, dict) and here in _SECTIONS:
+            yield from _flat(value, here)
+        else:
+            yield ".".join(here), value
+
+
+def show(loaded: LoadedSettings, location: str, console: Console, as_json: bool) -> None:
+    """Print the effective settings (secrets masked), each marked with where it came from."""
+    data = _masked(loaded.settings.model_dump(mode="python"))
+    found = sources(loaded)
+    document = loaded.document
+    unsupported = list(document.unsupported) if document else []
+    about = {
+        "location": location,
+        "version": loaded.version,
+        "unsupported": unsupported,
+        "ignored": list(document.ignored) if document else [],
+    }
+    if as_json:
+        console.print(
+            json.dumps({"settings": data, "sources": found, "document": about}, default=str, indent=2)
+        )
+        return
+    stored = f"version {loaded.version}" if loaded.version else "none stored"
+    console.print(f"# configuration document: {location} ({stored})")
+    for key in unsupported:
+        console.print(f"# not applied (clawbus cannot): {key}")
+    for dotted, value in _flat(data):
+        origin = found.get(dotted)
+        mark = ""
+        if origin is not None:
+            mark = "    # env" if origin["source"] == "env" else f"    # openclaw.json {origin['key']}"
+        console.print(f"{dotted} = {value}{mark}")
+
+
 def run_config(action: str, settings: Settings, console: Console, as_json: bool) -> int:
-    """`show` prints the effective settings with secrets masked; `env` prints the env var table."""
+    """`show` prints the effective settings (the environment over the configuration document over the
+    defaults) with secrets masked and each value's source; `env` prints the env var table. `show` exits 2
+    when the document cannot be read or used, as a stage would fail to start."""
     if action == "env":
         console.print(env_table())
         return 0
-    data = _masked(settings.model_dump(mode="python"))
-    if as_json:
-        console.print(json.dumps(data, default=str, indent=2))
-    else:
-        for section, values in data.items():
-            if isinstance(values, dict):
-                for key, value in values.items():
-                    console.print(f"{section}.{key} = {value}")
-            else:
-                console.print(f"{section} = {values}")
+    try:
+        loaded = load_settings(settings)
+    except ConfigError as exc:
+        console.error(str(exc))
+        return 2
+    show(loaded, store_location(settings), console, as_json)
     return 0

@@ -14,6 +14,7 @@ from typing import Any
 
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import CronService, connect
+from clawbus.bus.document_settings import load_settings_async
 from clawbus.bus.errors import PermanentError, RetryableError
 from clawbus.bus.settings import Settings
 from clawbus.schemas.cron import CronJob
@@ -102,7 +103,9 @@ async def _act(args: argparse.Namespace, service: CronService, settings: Setting
     if action == "runs":
         return await service.runs(args.job_id, args.limit)
     report = await service.sync()
-    heartbeats = await service.apply_heartbeats(settings.heartbeat)
+    # The heartbeat settings as the stages see them: the environment over the stored openclaw.json.
+    configured = (await load_settings_async(settings)).settings
+    heartbeats = await service.apply_heartbeats(configured.heartbeat)
     return {**vars(report), "heartbeats": heartbeats}
 
 

@@ -25,7 +25,8 @@ Start here:  clawbus up         (everything on this machine, no AWS account, no 
              clawbus say "hi"   (talk to it from another terminal; or open the WebChat URL 'up' prints)
 
 Settings come from CLAWBUS_* environment variables (see docs/configuration.md),
-e.g. CLAWBUS_AWS__ENDPOINT_URL, CLAWBUS_BUS__PREFIX, CLAWBUS_SESSION__DM_SCOPE.
+e.g. CLAWBUS_AWS__ENDPOINT_URL, CLAWBUS_BUS__PREFIX, CLAWBUS_SESSION__DM_SCOPE, over the stored
+openclaw.json (read by each stage at start; 'clawbus config show' says which values came from it).
 """
 
 
@@ -161,11 +162,19 @@ def _add_ops_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
 
 
+# Stages that read the configuration document (openclaw.json) once at start; see bus/document_settings.py.
+DOCUMENT_STAGES = frozenset({"ingress", "relay", "dispatcher", "egress", "agent", "scheduler"})
+
+
 def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> None:
     from clawbus.bus.serve import serve_asgi
 
     configure_logging(settings.log_level)
     configure_tracing(command)
+    if command in DOCUMENT_STAGES:
+        from clawbus.bus.document_settings import load_settings
+
+        settings = load_settings(settings).settings
     if command == "local-aws":
         from clawbus.bus.local_aws import serve_local_aws
 

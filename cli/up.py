@@ -91,12 +91,15 @@ def _stage(name: str, ready: str, *args: str) -> Stage:
 
 
 async def apply_heartbeats(settings: Settings) -> list[str]:
-    """Create (or delete, when off) each agent's heartbeat schedule; the schedules that exist."""
+    """Create (or delete, when off) each agent's heartbeat schedule, from the environment over the stored
+    configuration document (its `agents.defaults.heartbeat`); the schedules that exist."""
     from clawbus.bus.aws import open_clients
     from clawbus.bus.cron.service import connect
+    from clawbus.bus.document_settings import load_settings_async
 
+    heartbeat = (await load_settings_async(settings)).settings.heartbeat
     async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
-        return await (await connect(settings, clients)).apply_heartbeats(settings.heartbeat)
+        return await (await connect(settings, clients)).apply_heartbeats(heartbeat)
 
 
 async def seed_state(settings: Settings) -> tuple[bool, list[str]]:
@@ -181,8 +184,6 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             topology = build_topology(settings.bus.prefix, settings.bus.bucket)
             aws = AwsSettings.model_validate({**settings.aws.model_dump(), "endpoint_url": aws_url})
             Provisioner(aws).apply(topology)
-        with console.step("heartbeat schedules"):
-            heartbeats = asyncio.run(apply_heartbeats(settings.model_copy(update={"aws": aws})))
         with console.step("configuration document and channel secrets"):
             local = settings.local.model_copy(
                 update={"data_dir": data_dir}
@@ -190,6 +191,8 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             config_seeded, _ = asyncio.run(
                 seed_state(settings.model_copy(update={"aws": aws, "local": local}))
             )
+        with console.step("heartbeat schedules"):
+            heartbeats = asyncio.run(apply_heartbeats(settings.model_copy(update={"aws": aws})))
         with console.step(f"agent ({settings.agent.model}) on {agent_url}"):
             supervisor.start(_stage("agent", "agent.started", "agent"))
         with console.step(f"loopback AgentCore endpoint on {agentcore_url}"):

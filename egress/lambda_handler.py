@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from clawbus.bus.document_settings import load_settings
 from clawbus.bus.errors import ClawbusError, ConfigError
 from clawbus.bus.logging import configure_logging, log_event
 from clawbus.bus.queues import ReceivedMessage
@@ -131,9 +132,16 @@ async def handle_event(event: Mapping[str, Any], settings: Settings) -> dict[str
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, list[dict[str, str]]]:
-    """The Lambda entry point (`clawbus.egress.lambda_handler.handler`)."""
+    """The Lambda entry point (`clawbus.egress.lambda_handler.handler`); settings, with the configuration
+    document, are read on a container's first invocation and kept for its life."""
     del context
-    settings = Settings()
-    configure_logging(settings.log_level)
-    configure_tracing("egress")
-    return asyncio.run(handle_event(event, settings))
+    global _settings  # one read per container, on first use, not at import
+    if _settings is None:
+        env = Settings()
+        configure_logging(env.log_level)
+        configure_tracing("egress")
+        _settings = load_settings(env).settings
+    return asyncio.run(handle_event(event, _settings))
+
+
+_settings: Settings | None = None

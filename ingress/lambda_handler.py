@@ -3,8 +3,9 @@
 A thin adapter, as slack_bolt's Lambda handler is: it turns the API Gateway v2 event into a
 `WebhookRequest` (headers are already lower-case; a base64 body is decoded; repeated query keys are
 comma-joined by API Gateway), runs the same `Webhooks` the ASGI app runs, and turns the answer into the
-v2 response shape. Settings are read and AWS clients opened on the first invocation of a warm
-container and reused after (one event loop per container, kept between invocations).
+v2 response shape. Settings (with the configuration document) are read and AWS clients opened on
+the first invocation of a warm container and reused after (one event loop per container, kept between
+invocations).
 
 Handler: `clawbus.ingress.lambda_handler.handler`.
 """
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from clawbus.bus.aws import open_clients
+from clawbus.bus.document_settings import load_settings
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.settings import Settings
 from clawbus.bus.tracing import configure_tracing
@@ -84,11 +86,12 @@ _app: LambdaApp | None = None
 
 
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
-    """The Lambda entry point (settings from `CLAWBUS_*` environment variables, read on first use)."""
+    """The Lambda entry point (settings from `CLAWBUS_*` environment variables over the configuration
+    document, read on first use)."""
     global _app  # one app per container, built on first use, not at import
     if _app is None:
-        settings = Settings()
-        configure_logging(settings.log_level)
+        env = Settings()
+        configure_logging(env.log_level)
         configure_tracing("ingress")
-        _app = LambdaApp(settings)
+        _app = LambdaApp(load_settings(env).settings)
     return _app(event, context)

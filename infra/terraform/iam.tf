@@ -16,15 +16,17 @@ module "role_ingress" {
   service = "lambda.amazonaws.com"
   grants  = local.iam["ingress"]
   resources = {
-    inbound_queue   = [module.bus.inbound_queue_arn]
-    outbound_topic  = [module.bus.outbound_topic_arn]
-    webchat_table   = [module.state.webchat_table_arn]
-    ledger_table    = [module.state.ledger_table_arn]
-    pairing_table   = [module.state.pairing_table_arn]
-    channel_secrets = values(module.state.channel_secret_arns)
-    kms_key         = local.kms
-    log_group       = ["${local.log_group_arn_prefix}/aws/lambda/${local.ingress_function_name}:*"]
-    any             = local.wildcard
+    inbound_queue    = [module.bus.inbound_queue_arn]
+    outbound_topic   = [module.bus.outbound_topic_arn]
+    webchat_table    = [module.state.webchat_table_arn]
+    ledger_table     = [module.state.ledger_table_arn]
+    pairing_table    = [module.state.pairing_table_arn]
+    channel_secrets  = values(module.state.channel_secret_arns)
+    config_parameter = [module.state.config_parameter_arn]
+    config_object    = ["${module.state.bucket_arn}/config/openclaw.json"]
+    kms_key          = local.kms
+    log_group        = ["${local.log_group_arn_prefix}/aws/lambda/${local.ingress_function_name}:*"]
+    any              = local.wildcard
   }
 }
 
@@ -35,14 +37,16 @@ module "role_relay" {
   service = "ecs-tasks.amazonaws.com"
   grants  = local.iam["relay"]
   resources = {
-    inbound_queue   = [module.bus.inbound_queue_arn]
-    outbound_topic  = [module.bus.outbound_topic_arn]
-    webchat_table   = [module.state.webchat_table_arn]
-    ledger_table    = [module.state.ledger_table_arn]
-    pairing_table   = [module.state.pairing_table_arn]
-    channel_secrets = values(module.state.channel_secret_arns)
-    kms_key         = local.kms
-    any             = local.wildcard
+    inbound_queue    = [module.bus.inbound_queue_arn]
+    outbound_topic   = [module.bus.outbound_topic_arn]
+    webchat_table    = [module.state.webchat_table_arn]
+    ledger_table     = [module.state.ledger_table_arn]
+    pairing_table    = [module.state.pairing_table_arn]
+    channel_secrets  = values(module.state.channel_secret_arns)
+    config_parameter = [module.state.config_parameter_arn]
+    config_object    = ["${module.state.bucket_arn}/config/openclaw.json"]
+    kms_key          = local.kms
+    any              = local.wildcard
   }
 }
 
@@ -60,6 +64,8 @@ module "role_dispatcher" {
     ledger_table        = [module.state.ledger_table_arn]
     cron_table          = [module.state.cron_table_arn]
     claim_check_objects = ["${module.state.bucket_arn}/claim-check/*"]
+    config_parameter    = [module.state.config_parameter_arn]
+    config_object       = ["${module.state.bucket_arn}/config/openclaw.json"]
     kms_key             = local.kms
     any                 = local.wildcard
   }
@@ -79,6 +85,8 @@ module "role_egress" {
     ledger_table        = [module.state.ledger_table_arn]
     claim_check_objects = ["${module.state.bucket_arn}/claim-check/*"]
     channel_secrets     = [module.state.channel_secret_arns[each.key]]
+    config_parameter    = [module.state.config_parameter_arn]
+    config_object       = ["${module.state.bucket_arn}/config/openclaw.json"]
     kms_key             = local.kms
     log_group           = ["${local.log_group_arn_prefix}/aws/lambda/${local.egress_function_names[each.key]}:*"]
     any                 = local.wildcard
@@ -117,6 +125,8 @@ module "role_agent" {
     state_bucket      = [module.state.bucket_arn]
     agentcore_metrics = local.wildcard
     foundation_models = var.agent_model_arns
+    config_parameter  = [module.state.config_parameter_arn]
+    config_object     = ["${module.state.bucket_arn}/config/openclaw.json"]
     cron_table        = [module.state.cron_table_arn]
     schedules         = ["arn:${local.partition}:scheduler:${local.arn_tail}:schedule/${module.scheduler.schedule_group}/*"]
     scheduler_role    = [module.role_scheduler.arn]

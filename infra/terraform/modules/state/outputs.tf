@@ -43,6 +43,11 @@ output "channel_secret_names" {
   value       = { for c, s in aws_secretsmanager_secret.channel : c => s.name }
 }
 
+output "config_parameter_arn" {
+  description = "SSM parameter holding the deployment config (ARN; every stage reads it at start)."
+  value       = aws_ssm_parameter.config.arn
+}
+
 output "config_parameter_name" {
   description = "SSM parameter holding the deployment config."
   value       = aws_ssm_parameter.config.name

@@ -1,0 +1,269 @@
+"""OpenClaw's `openclaw.json`, read as clawbus settings.
+
+The configuration document (docs/state.md "Config") configures the stages as it configures OpenClaw's
+gateway. `map_document` turns the keys clawbus understands into a nested dict in `Settings`' field
+names, which `Settings.with_document` places between the environment and the defaults: an explicit
+`CLAWBUS_*` variable wins over the document, the document over the default.
+
+A key of the document ends up in one of four places:
+
+- *mapped*: known, and its value valid (`values`, with `origins` naming the key each setting came from);
+- *unsupported*: a value OpenClaw accepts but clawbus cannot honour (`messages.queue.mode: "steer"`);
+  the key is skipped, so the environment or default applies, and the reason is kept;
+- *ignored*: a key clawbus does not read (`gateway`, `models`, every credential: those live in the
+  secret store and are never mapped);
+- an error: a known key whose value no OpenClaw accepts either raises `ConfigError` naming the key path
+  and what it expects, before any stage uses it.
+
+Pure: values in, values out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import json5
+from pydantic import BaseModel, ValidationError
+
+from clawbus.bus.errors import ConfigError
+from clawbus.bus.settings import Settings
+from clawbus.schemas import DmScope
+
+from .openclaw_values import (
+    BadValue,
+    Convert,
+    Unsupported,
+    boolean,
+    duration,
+    heartbeat_target,
+    hour_of_day,
+    id_list,
+    integer,
+    one_of,
+    reset_block,
+    reset_map,
+    text_list,
+    time_zone,
+)
+
+Path = tuple[str, ...]
+MAPPED_CHANNELS = ("telegram", "slack", "discord", "whatsapp")
+QUEUE_MODES = ("steer", "followup", "collect", "steer-backlog", "interrupt")
+_QUEUE_MODE = one_of(*QUEUE_MODES, supported=("collect", "followup"))
+_DM = one_of("pairing", "allowlist", "open", "disabled")
+_GROUP = one_of("allowlist", "open", "disabled")
+_CHANNEL_KEYS: dict[str, tuple[str, Convert]] = {
+    "dmPolicy": ("dm_policy", _DM),
+    "allowFrom": ("allow_from", id_list),
+    "groupPolicy": ("group_policy", _GROUP),
+    "groupAllowFrom": ("group_allow_from", id_list),
+    "requireMention": ("require_mention", boolean),
+    "groups.*.requireMention": ("require_mention", boolean),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One OpenClaw key (dotted path) onto one setting; `each` converts an object's entries one by one."""
+
+    key: str
+    target: Path
+    convert: Convert
+    each: bool = False
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("session.dmScope", ("session", "dm_scope"), one_of(*(scope.value for scope in DmScope))),
+    Rule("session.reset", ("session", "reset"), reset_block),
+    Rule("session.resetByType", ("session", "reset_by_type"), reset_map(("direct", "group", "thread", "dm"))),
+    Rule("session.resetByChannel", ("session", "reset_by_channel"), reset_map(None)),
+    Rule("session.idleMinutes", ("session", "idle_minutes"), integer(0)),
+    Rule("session.resetTriggers", ("session", "reset_triggers"), text_list),
+    Rule("messages.queue.mode", ("dispatcher", "queue", "mode"), _QUEUE_MODE),
+    Rule("messages.queue.debounceMs", ("dispatcher", "queue", "debounce_ms"), integer(0, 60_000)),
+    # OpenClaw's default cap is 20; one SQS receive holds at most 10 of a session's messages.
+    Rule("messages.queue.cap", ("dispatcher", "queue", "cap"), integer(1, 10, clamp=True)),
+    Rule("messages.queue.byChannel", ("dispatcher", "queue", "by_channel"), _QUEUE_MODE, each=True),
+    *(
+        Rule(f"channels.{channel}.{key}", (channel, name), convert)
+        for channel in MAPPED_CHANNELS
+        for key, (name, convert) in _CHANNEL_KEYS.items()
+    ),
+    Rule("agents.defaults.userTimezone", ("agent", "timezone"), time_zone),
+    Rule("agents.defaults.userTimezone", ("heartbeat", "timezone"), time_zone),
+    Rule("agents.defaults.heartbeat.every", ("heartbeat", "every"), duration),
+    Rule(
+        "agents.defaults.heartbeat.activeHours.start", ("heartbeat", "active_start"), hour_of_day(end=False)
+    ),
+    Rule("agents.defaults.heartbeat.activeHours.end", ("heartbeat", "active_end"), hour_of_day(end=True)),
+    Rule("agents.defaults.heartbeat.activeHours.timezone", ("heartbeat", "timezone"), time_zone),
+    Rule("agents.defaults.heartbeat.target", ("heartbeat", "target"), heartbeat_target),
+    Rule("agents.defaults.compaction.keepRecentTokens", ("agent", "keep_recent_tokens"), integer(0)),
+    Rule("agents.defaults.bootstrapMaxChars", ("agent", "workspace", "bootstrap_max_chars"), integer(100)),
+    Rule(
+        "agents.defaults.bootstrapTotalMaxChars",
+        ("agent", "workspace", "bootstrap_total_max_chars"),
+        integer(100),
+    ),
+)
+# Read together (below): Pi's reserveTokens, raised to at least OpenClaw's floor.
+_RESERVE, _FLOOR = "agents.defaults.compaction.reserveTokens", "agents.defaults.compaction.reserveTokensFloor"
+PI_RESERVE_TOKENS, RESERVE_TOKENS_FLOOR = 16_384, 20_000
+_DEFAULT_GROUP_POLICY = "channels.defaults.groupPolicy"
+
+
+@dataclass(frozen=True)
+class MappedDocument:
+    """What a document configures: `values` in settings names, and what was left out and why."""
+
+    values: dict[str, Any]
+    origins: dict[Path, str]  # settings path -> the OpenClaw key it came from
+    unsupported: tuple[str, ...] = ()  # "key: reason"
+    ignored: tuple[str, ...] = ()  # key paths clawbus does not read
+
+
+class _Mapping:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.origins: dict[Path, str] = {}
+        self.unsupported: list[str] = []
+
+    def put(self, target: Path, value: Any, key: str) -> None:
+        node = self.values
+        for part in target[:-1]:
+            node = node.setdefault(part, {})
+        node[target[-1]] = value
+        self.origins[target] = key
+
+    def apply(self, rule: Rule, value: Any) -> None:
+        if not rule.each:
+            self.put(rule.target, _checked(rule.key, rule.convert, value), rule.key)
+            return
+        if not isinstance(value, dict):
+            raise _bad(rule.key, "an object of channel names to values", value)
+        entries = {}
+        for name, item in value.items():
+            try:
+                entries[name] = _checked(f"{rule.key}.{name}", rule.convert, item)
+            except Unsupported as exc:
+                self.unsupported.append(f"{rule.key}.{name}: {exc.reason}")
+        self.put(rule.target, entries, rule.key)
+
+
+def parse_document(text: str) -> dict[str, Any]:
+    """The document's JSON5 text as an object; `ConfigError` when it is not one."""
+    try:
+        document = json5.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"openclaw.json is not valid JSON5 ({exc}); fix the stored document") from exc
+    if not isinstance(document, dict):
+        raise ConfigError("openclaw.json must hold a JSON object at the top level")
+    return document
+
+
+def map_document(document: Mapping[str, Any]) -> MappedDocument:
+    """The settings `document` configures.
+
+    Raises:
+        ConfigError: a known key has a value OpenClaw would refuse too; the message names the key.
+    """
+    mapping = _Mapping()
+    for rule in RULES:
+        value = _get(document, rule.key)
+        if value is _MISSING:
+            continue
+        try:
+            mapping.apply(rule, value)
+        except Unsupported as exc:
+            mapping.unsupported.append(f"{rule.key}: {exc.reason}")
+    _map_reserve(document, mapping)
+    _map_default_group_policy(document, mapping)
+    _validate(mapping)
+    known = {rule.key for rule in RULES} | {_RESERVE, _FLOOR, _DEFAULT_GROUP_POLICY}
+    return MappedDocument(
+        mapping.values, mapping.origins, tuple(mapping.unsupported), tuple(_unknown(document, known))
+    )
+
+
+def _map_reserve(document: Mapping[str, Any], mapping: _Mapping) -> None:
+    reserve, floor = _get(document, _RESERVE), _get(document, _FLOOR)
+    if reserve is _MISSING and floor is _MISSING:
+        return
+    tokens = PI_RESERVE_TOKENS if reserve is _MISSING else _checked(_RESERVE, integer(0), reserve)
+    least = RESERVE_TOKENS_FLOOR if floor is _MISSING else _checked(_FLOOR, integer(0), floor)
+    mapping.put(
+        ("agent", "reserve_tokens"), max(tokens, least), _RESERVE if reserve is not _MISSING else _FLOOR
+    )
+
+
+def _map_default_group_policy(document: Mapping[str, Any], mapping: _Mapping) -> None:
+    value = _get(document, _DEFAULT_GROUP_POLICY)
+    if value is _MISSING:
+        return
+    policy = _checked(_DEFAULT_GROUP_POLICY, _GROUP, value)
+    for channel in MAPPED_CHANNELS:
+        if (channel, "group_policy") not in mapping.origins:
+            mapping.put((channel, "group_policy"), policy, _DEFAULT_GROUP_POLICY)
+
+
+def _validate(mapping: _Mapping) -> None:
+    """Check every mapped section against the settings models, naming the OpenClaw key on failure."""
+    for section, values in mapping.values.items():
+        model = Settings.model_fields[section].annotation
+        assert isinstance(model, type)
+        assert issubclass(model, BaseModel)
+        try:
+            model.model_validate(values)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            path = (section, *(str(part) for part in error["loc"]))
+            origin = next(
+                (mapping.origins[path[:n]] for n in range(len(path), 0, -1) if path[:n] in mapping.origins),
+                section,
+            )
+            raise ConfigError(f"openclaw.json {origin}: {error['msg']}") from exc
+
+
+def _checked(key: str, convert: Convert, value: Any) -> Any:
+    try:
+        return convert(value)
+    except BadValue as exc:
+        raise _bad(key, exc.expected, value) from exc
+
+
+def _bad(key: str, expected: str, value: Any) -> ConfigError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return ConfigError(f"openclaw.json {key}: expected {expected}, got {shown}")
+
+
+class _Missing:
+    pass
+
+
+_MISSING: Any = _Missing()
+
+
+def _get(document: Mapping[str, Any], key: str) -> Any:
+    node: Any = document
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _unknown(document: Mapping[str, Any], known: set[str], prefix: str = "") -> list[str]:
+    """Key paths in `document` that no known key is, contains or lies under."""
+    found = []
+    for name, value in document.items():
+        key = f"{prefix}{name}"
+        if key in known:
+            continue
+        if isinstance(value, Mapping) and any(k.startswith(key + ".") for k in known):
+            found.extend(_unknown(value, known, key + "."))
+        else:
+            found.append(key)
+    return found

@@ -1,0 +1,184 @@
+"""Checking and converting single values of OpenClaw's `openclaw.json` (used by `openclaw_config`).
+
+Each converter takes the document's value and returns the clawbus settings value, or raises:
+
+- `BadValue(expected)`: not a value OpenClaw accepts either (wrong type, unknown name, out of range);
+  the caller turns it into a `ConfigError` naming the key;
+- `Unsupported(reason)`: a value OpenClaw accepts but clawbus cannot honour (a queue mode it does not
+  implement, a heartbeat window off the hour); the caller skips the key and says why.
+
+Pure: no I/O beyond the time zone database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from clawbus.bus.cron.expressions import zone
+from clawbus.bus.cron.jobs import parse_every
+from clawbus.bus.errors import InvalidSchedule
+
+Convert = Callable[[Any], Any]
+
+
+class BadValue(ValueError):
+    """A value no OpenClaw accepts; `expected` says what would be right."""
+
+    def __init__(self, expected: str) -> None:
+        super().__init__(expected)
+        self.expected = expected
+
+
+class Unsupported(ValueError):
+    """A value OpenClaw accepts that clawbus cannot honour; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def one_of(*allowed: str, supported: Iterable[str] | None = None) -> Convert:
+    """A string among `allowed`; one outside `supported` (when given) is `Unsupported`."""
+    usable = set(allowed if supported is None else supported)
+
+    def convert(value: Any) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            raise BadValue("one of " + ", ".join(allowed))
+        if value not in usable:
+            raise Unsupported(f"clawbus implements {', '.join(sorted(usable))}, not {value}")
+        return value
+
+    return convert
+
+
+def integer(low: int, high: int | None = None, *, clamp: bool = False) -> Convert:
+    """A whole number in `[low, high]`; with `clamp`, one outside the range is moved into it."""
+
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+            raise BadValue("a whole number")
+        number = int(value)
+        if clamp:
+            return max(low, number if high is None else min(high, number))
+        if number < low or (high is not None and number > high):
+            raise BadValue(f"a whole number from {low}" + ("" if high is None else f" to {high}"))
+        return number
+
+    return convert
+
+
+def boolean(value: Any) -> bool:
+    """`true` or `false`."""
+    if not isinstance(value, bool):
+        raise BadValue("true or false")
+    return value
+
+
+def id_list(value: Any) -> list[str]:
+    """A list of ids (strings, or numbers as Telegram ids often are written), as strings."""
+    if not isinstance(value, list) or not all(
+        isinstance(item, str | int) and not isinstance(item, bool) for item in value
+    ):
+        raise BadValue('a list of ids, e.g. ["tg:123", "*"]')
+    return [str(item) for item in value]
+
+
+def text_list(value: Any) -> list[str]:
+    """A list of strings."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise BadValue('a list of strings, e.g. ["/new", "/reset"]')
+    return list(value)
+
+
+def _scheduler_accepts(check: Callable[[str], object], value: Any, expected: str) -> str:
+    """`value` when it is a string `check` (a Scheduler rule from bus.cron) accepts, else `BadValue`."""
+    if not isinstance(value, str):
+        raise BadValue(expected)
+    try:
+        check(value)
+    except InvalidSchedule as exc:
+        raise BadValue(expected) from exc
+    return value
+
+
+def time_zone(value: Any) -> str:
+    """An IANA time zone name (`Europe/Berlin`)."""
+    return _scheduler_accepts(zone, value, "an IANA time zone name such as Europe/Berlin")
+
+
+def duration(value: Any) -> str:
+    """A heartbeat interval: `30m`, `1h`, `0m` (off) or a bare number of minutes, on whole minutes."""
+    text = f"{value}m" if isinstance(value, int) and not isinstance(value, bool) else value
+    expected = "a duration on whole minutes such as 30m or 1h (0m turns heartbeats off)"
+    return _scheduler_accepts(parse_every, text, expected).strip().lower()
+
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def hour_of_day(*, end: bool) -> Convert:
+    """An `activeHours` bound `HH:MM` (end may be `24:00`) as clawbus's `HH:00`."""
+
+    def convert(value: Any) -> str:
+        match = _CLOCK.match(value) if isinstance(value, str) else None
+        hour, minute = (int(match[1]), int(match[2])) if match else (99, 99)
+        if hour > (24 if end else 23) or minute > 59 or (hour == 24 and minute):
+            raise BadValue("a time HH:MM" + (" (up to 24:00)" if end else ""))
+        if minute:
+            raise Unsupported("heartbeat schedules run on whole hours (HH:00)")
+        return f"{hour:02d}:00"
+
+    return convert
+
+
+def heartbeat_target(value: Any) -> str:
+    """`last` or `none`; a channel id (an explicit destination) is `Unsupported`."""
+    if not isinstance(value, str) or not value:
+        raise BadValue("last, none or a channel id")
+    if value not in ("last", "none"):
+        raise Unsupported("clawbus delivers heartbeats to the last route (last) or nowhere (none)")
+    return value
+
+
+RESET_MODES = ("daily", "idle", "manual")
+_RESET_FIELDS: dict[str, tuple[str, Convert]] = {
+    "mode": ("mode", one_of(*RESET_MODES)),
+    "atHour": ("at_hour", integer(0, 23, clamp=True)),  # OpenClaw clamps atHour to 0..23
+    "idleMinutes": ("idle_minutes", integer(0)),
+}
+
+
+def reset_block(value: Any) -> dict[str, Any]:
+    """A `{mode, atHour, idleMinutes}` block in settings names (other keys are ignored)."""
+    if not isinstance(value, dict):
+        raise BadValue('an object such as {"mode": "idle", "idleMinutes": 30}')
+    block: dict[str, Any] = {}
+    for key, (name, convert) in _RESET_FIELDS.items():
+        if key in value:
+            try:
+                block[name] = convert(value[key])
+            except BadValue as exc:
+                raise BadValue(f"{key}: {exc.expected}") from exc
+    return block
+
+
+def reset_map(keys: Iterable[str] | None) -> Convert:
+    """An object of reset blocks by type or channel name (`keys` limits the names, when given)."""
+    allowed = None if keys is None else tuple(keys)
+
+    def convert(value: Any) -> dict[str, dict[str, Any]]:
+        if not isinstance(value, dict):
+            raise BadValue('an object of reset blocks, e.g. {"telegram": {"mode": "idle"}}')
+        mapped = {}
+        for name, block in value.items():
+            if allowed is not None and name not in allowed:
+                raise BadValue(f"keys among {', '.join(allowed)}, not {name!r}")
+            try:
+                mapped[name] = reset_block(block)
+            except BadValue as exc:
+                raise BadValue(f"{name}: {exc.expected}") from exc
+        return mapped
+
+    return convert
