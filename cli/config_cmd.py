@@ -116,7 +116,9 @@ def _flat(data: Mapping[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple
             yield ".".join(here), value
 
 
-def show(loaded: LoadedSettings, location: str, console: Console, as_json: bool) -> None:
+def show(
+    loaded: LoadedSettings, location: str, console: Console, as_json: bool, *, read: bool = True
+) -> None:
     """Print the effective settings (secrets masked), each marked with where it came from."""
     data = _masked(loaded.settings.model_dump(mode="python"))
     found = sources(loaded)
@@ -125,6 +127,7 @@ def show(loaded: LoadedSettings, location: str, console: Console, as_json: bool)
     about = {
         "location": location,
         "version": loaded.version,
+        "read": read,
         "unsupported": unsupported,
         "ignored": list(document.ignored) if document else [],
     }
@@ -133,7 +136,9 @@ def show(loaded: LoadedSettings, location: str, console: Console, as_json: bool)
             json.dumps({"settings": data, "sources": found, "document": about}, default=str, indent=2)
         )
         return
-    stored = f"version {loaded.version}" if loaded.version else "none stored"
+    stored = (
+        f"version {loaded.version}" if loaded.version else ("none stored" if read else "could not be read")
+    )
     console.print(f"# configuration document: {location} ({stored})")
     for key in unsupported:
         console.print(f"# not applied (clawbus cannot): {key}")
@@ -155,7 +160,9 @@ def run_config(action: str, settings: Settings, console: Console, as_json: bool)
     try:
         loaded = load_settings(settings)
     except ConfigError as exc:
-        console.error(str(exc))
+        # still show what the environment and the defaults give, so the rest can be checked
+        show(LoadedSettings(settings), store_location(settings), console, as_json, read=False)
+        console.error(f"{exc}\n(the values above are the environment's and the defaults only)")
         return 2
     show(loaded, store_location(settings), console, as_json)
     return 0
