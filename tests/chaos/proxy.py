@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 import threading
 import time
 
@@ -96,9 +98,6 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 def _reset(writer: asyncio.StreamWriter) -> None:
     """Close with RST (SO_LINGER 0), as a vanished endpoint does, rather than a polite FIN."""
-    import socket
-    import struct
-
     sock = writer.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
