@@ -12,9 +12,9 @@ the container's body and content type. Failures come back as AgentCore's modelle
 - container unreachable, non-2xx, or timed out → 424 RuntimeClientError
 
 Two test seams, both off unless used: fault rules (`agent/faults.py`, `POST /_clawbus/faults`) answer
-with any modelled error or slow an invocation down; and `stub_latency_s` makes the endpoint answer turns
-itself after that latency (an echo) instead of forwarding — the stub agent `clawbus bench` measures the
-bus with.
+with any modelled error or a malformed body, or slow an invocation down; and `stub_latency_s` makes
+the endpoint answer turns itself after that latency (an echo) instead of forwarding — the stub agent
+`clawbus bench` measures the bus with.
 """
 
 from __future__ import annotations
@@ -74,20 +74,23 @@ def create_app(
         session_id = request.headers.get(SESSION_HEADER) or str(uuid.uuid4())
         if not 33 <= len(session_id) <= 256:
             return modelled_error("ValidationException", 400, "runtimeSessionId must be 33-256 characters")
+        body = await request.body()  # before any injected delay: the caller may give up meanwhile
         fault = faults.take(session_id)
         if fault is not None and fault.delay_s:
             await asyncio.sleep(fault.delay_s)
         if fault is not None and fault.error:
             return modelled_error(fault.error, ERROR_STATUS[fault.error], f"injected {fault.error}")
+        if fault is not None and fault.malformed:
+            return Response(b'{"parts": ["cut off', media_type="application/json")
         if stub_latency_s is not None:
             if stub_latency_s:
                 await asyncio.sleep(stub_latency_s)
-            return _stub_answer(await request.body())
+            return _stub_answer(body)
         headers = {k: v for k, v in request.headers.items() if k.lower() in _PASS_THROUGH}
         headers[SESSION_HEADER] = session_id
         headers[REQUEST_ID_HEADER] = str(uuid.uuid4())
         try:
-            upstream = await client.post("/invocations", content=await request.body(), headers=headers)
+            upstream = await client.post("/invocations", content=body, headers=headers)
         except httpx.HTTPError as exc:
             log_event(logger, "agentcore.invoke.failed", logging.WARNING, reason=type(exc).__name__)
             return modelled_error(

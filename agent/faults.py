@@ -2,7 +2,8 @@
 
 Tests and the fault-injection suite add rules over HTTP (`POST /_clawbus/faults`, `DELETE` clears);
 each invocation takes the first rule that matches its runtime session id and still has uses left. A rule
-answers with an error code (as AgentCore would: status and `x-amzn-ErrorType`) and/or waits first.
+answers with an error code (as AgentCore would: status and `x-amzn-ErrorType`), or with a 200 whose body
+is not an agent response (`malformed`), and/or waits first.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class FaultRule(BaseModel):
     session_id: str | None = None
     error: str | None = Field(default=None, description="an AgentCore error code, e.g. ThrottlingException")
     delay_s: float = Field(default=0.0, ge=0, le=900)
+    malformed: bool = Field(default=False, description="answer 200 with a body that is not valid JSON")
     times: int = Field(default=1, ge=-1)
 
     def check(self) -> None:

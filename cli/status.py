@@ -5,6 +5,9 @@ holds messages or a schedule's target is gone (so it can gate a deploy), 2 when 
 be read (unknown prefix, unreachable endpoint, no credentials), else 0. "Backlog growing" compares with
 the previous sample: the one before in `--watch`, else the last `status` run against the same
 deployment (kept in `<data-dir>/status/`, used when under 15 minutes old).
+
+On the loopback API it also shows the stages of the local `clawbus up` (`<data-dir>/stages.json`, see
+`cli/watchdog.py`): each one's state, deaths and restarts. A stage `up` gave up on also exits 1.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from clawbus.bus.storage import LocalBlobStore
 
 from .console import Console
 from .ops_target import add_target_arguments, target_from
+from .watchdog import StageBoard, read_board
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -112,9 +116,11 @@ def _document(
     now: datetime,
     judged: list[tuple[QueueDepth, Verdict]],
     broken: list[BrokenSchedule] | None = None,
+    board: StageBoard | None = None,
 ) -> dict[str, object]:
     dead = sum(d.total for d, _ in judged if d.kind == "dlq")
     broken = broken or []
+    gave_up = [s.name for s in board.stages if s.state == "gave_up"] if board else []
     return {
         "endpoint": target.where,
         "prefix": target.prefix,
@@ -122,8 +128,36 @@ def _document(
         "queues": [{**d.as_json(), "verdict": v.value} for d, v in judged],
         "dead_letters": dead,
         "schedules_with_missing_target": [{"schedule": b.name, "queue": b.target_queue} for b in broken],
-        "ok": dead == 0 and not broken,
+        "stages": _stages(board),
+        "ok": dead == 0 and not broken and not gave_up,
     }
+
+
+def _stages(board: StageBoard | None) -> dict[str, object] | None:
+    if board is None:
+        return None
+    return {
+        "supervisor_running": board.alive(),
+        "updated_at": board.updated_at.isoformat(),
+        "stages": [s.model_dump(mode="json") for s in board.stages],
+    }
+
+
+def _print_stages(out: RichConsole, board: StageBoard) -> None:
+    table = Table(title="stages (clawbus up)", title_justify="left", box=None)
+    for column in ("stage", "state", "deaths", "restarts", "last exit", "last error"):
+        table.add_column(column, justify="right" if column in ("deaths", "restarts") else "left")
+    for s in board.stages:
+        style = {"running": "green", "restarting": "yellow", "gave_up": "red"}[s.state]
+        exit_code = "-" if s.last_exit is None else str(s.last_exit)
+        table.add_row(
+            s.name, f"[{style}]{s.state}[/]", str(s.deaths), str(s.restarts), exit_code, s.last_error or ""
+        )
+    if not board.alive():
+        table.caption = (
+            f"clawbus up (pid {board.supervisor_pid}) is not running; last update {board.updated_at}"
+        )
+    out.print(table)
 
 
 def _table(target: OpsTarget, now: datetime, judged: list[tuple[QueueDepth, Verdict]]) -> Table:
@@ -162,12 +196,15 @@ def run_status(args: argparse.Namespace, settings: Settings, console: Console) -
     except ClawbusError as exc:
         console.error(f"status: {exc}")
         return 2
-    document = _document(target, now, judged, broken)
+    board = read_board(settings.local.data_dir) if target.loopback else None
+    document = _document(target, now, judged, broken, board)
     if args.json:
         console.print(json.dumps(document))
     else:
         out = wide_console()
         out.print(_table(target, now, judged))
+        if board is not None:
+            _print_stages(out, board)
         if document["dead_letters"]:
             out.print(f"{document['dead_letters']} dead letter(s) — see them with: clawbus dlq list")
         for item in broken:

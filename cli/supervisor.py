@@ -4,7 +4,8 @@ Each stage is its own process (as each is its own service in AWS). A child's std
 to `<data_dir>/logs/<stage>.log`; the supervisor watches it for the stage's `*.started` event to know it is
 ready. Children die with the supervisor (Linux parent-death signal), so nothing is orphaned even if
 `clawbus up` itself is killed; on a normal stop they get SIGTERM in reverse start order, then SIGKILL
-after a grace period.
+after a grace period. The parent-death signal follows the *thread* that started a child (prctl
+PR_SET_PDEATHSIG), so a thread that starts or restarts stages must outlive them.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Stage:
     log_path: Path | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=20))
     ready: threading.Event = field(default_factory=threading.Event)
+    stopping: bool = False  # asked to stop: its exit is expected, not a death to restart
 
     def last_error(self) -> str:
         """The most telling recent log line (an error's message, else the last line)."""
@@ -122,6 +124,7 @@ class Supervisor:
         """Start a stage that exited again, with the same command line and environment."""
         self.stages.remove(stage)
         stage.process = None
+        stage.stopping = False
         stage.ready = threading.Event()
         stage.tail.clear()
         self.start_all([stage], timeout_s)
@@ -139,14 +142,17 @@ class Supervisor:
         """SIGTERM the stage called `name`, wait for it, forget it; its exit code."""
         stage = next(s for s in self.stages if s.name == name)
         assert stage.process
+        stage.stopping = True
         stage.process.send_signal(signal.SIGTERM)
         code = stage.process.wait(timeout=timeout_s)
         self.stages.remove(stage)
         return code
 
     def exited(self) -> Stage | None:
-        """A stage that has exited while it should be running, if any."""
-        for stage in self.stages:
+        """A stage that has exited while it should be running (not one asked to stop), if any."""
+        for stage in list(self.stages):
+            if stage.stopping:
+                continue
             if stage.process is not None and stage.process.poll() is not None:
                 return stage
         return None
@@ -159,6 +165,8 @@ class Supervisor:
         """
         results: list[tuple[str, int | None]] = []
         deadline = time.monotonic() + grace_s
+        for stage in self.stages:
+            stage.stopping = True
         for stage in reversed(self.stages):
             process = stage.process
             if process is None:

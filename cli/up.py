@@ -16,7 +16,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from pathlib import Path
 from types import FrameType
 
@@ -28,6 +27,7 @@ from clawbus.ingress.relay import relayed_channels
 
 from .console import Console
 from .supervisor import Stage, StageFailed, Supervisor
+from .watchdog import Watchdog
 
 
 class PortTaken(Exception):
@@ -236,7 +236,8 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         ],
         hint=f'Open {ingress_url}/ or run: clawbus say "hello"   ·   Ctrl-C stops everything',
     )
-    code = 0 if _supervise(supervisor, stop, console) else 1
+    watchdog = Watchdog(supervisor, data_dir, console.print, console.error)
+    code = 0 if watchdog.run(stop) else 1
     with console.step("stopping"):
         stopped = dict(supervisor.stop_all())
     if stopped.get("local-aws") != 0:
@@ -246,50 +247,3 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         )
         return 1
     return code
-
-
-RESTART_WINDOW_S = 60.0
-RESTARTS_PER_WINDOW = 5
-
-
-def restart_delay(recent_restarts: int) -> float:
-    """Backoff before restarting a stage that died: 0.5 s, then doubling, at most 30 s."""
-    return float(min(30.0, 0.5 * 2**recent_restarts))
-
-
-def _supervise(supervisor: Supervisor, stop: threading.Event, console: Console) -> bool:
-    """Keep the stages up until `stop`, as ECS would: a stage that dies is restarted with backoff.
-
-    False when the pipeline cannot go on: the loopback AWS API died (what changed since its last
-    periodic save is gone with it), a stage died `RESTARTS_PER_WINDOW` times within
-    `RESTART_WINDOW_S`, or a restart failed.
-    """
-    restarts: dict[str, list[float]] = {}
-    while not stop.wait(0.5):
-        dead = supervisor.exited()
-        if dead is None:
-            continue
-        assert dead.process is not None
-        why = f"{dead.name} exited ({dead.process.returncode}): {dead.last_error()}"
-        if dead.name == "local-aws":
-            console.error(f"{why} — stopping; its state is as of its last periodic save")
-            return False
-        now = time.monotonic()
-        recent = [t for t in restarts.get(dead.name, []) if now - t < RESTART_WINDOW_S]
-        if len(recent) >= RESTARTS_PER_WINDOW:
-            console.error(
-                f"{why} — it died {len(recent) + 1} times within a minute; stopping; see {dead.log_path}"
-            )
-            return False
-        delay = restart_delay(len(recent))
-        console.print(f"{why} — restarting it in {delay:.1f}s (see {dead.log_path})")
-        if stop.wait(delay):
-            return True
-        try:
-            supervisor.restart(dead)
-        except StageFailed as exc:
-            console.error(f"restarting {dead.name} failed: {exc}")
-            return False
-        restarts[dead.name] = [*recent, time.monotonic()]
-        console.print(f"{dead.name} restarted")
-    return True

@@ -40,6 +40,8 @@ def read_versioned(text: str | bytes, readers: dict[int, type[M]], kind: str) ->
         raise EnvelopeError(
             f"{kind} envelope is not JSON: {exc.msg if hasattr(exc, 'msg') else exc}"
         ) from exc
+    except RecursionError as exc:  # nesting deeper than the parser goes
+        raise EnvelopeError(f"{kind} envelope is not JSON: nested too deeply") from exc
     if not isinstance(data, dict):
         raise EnvelopeError(f"{kind} envelope must be a JSON object, got {type(data).__name__}")
     version = data.get("schema_version")

@@ -36,7 +36,7 @@ def read_claim_check(body: str) -> ClaimCheckRef | None:
         return None
     try:
         data = json.loads(body)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     if not isinstance(data, dict) or set(data) != {FIELD}:
         return None

@@ -129,8 +129,14 @@ class Pipeline:
         return self.supervisor.stop_all()
 
 
-def start_pipeline(bus: Bus, log_dir: Path, extra_env: dict[str, str] | None = None) -> Pipeline:
-    """Start agent, AgentCore endpoint, dispatcher, WebChat egress and ingress as processes."""
+def start_pipeline(
+    bus: Bus,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    channels: tuple[str, ...] = ("webchat",),
+) -> Pipeline:
+    """Start agent, AgentCore endpoint, dispatcher, an egress worker per channel and ingress as
+    processes (`extra_env` also reaches every stage, e.g. the channels' credentials and API bases)."""
     agent_port, agentcore_port, ingress_port = free_port(), free_port(), free_port()
     agent_url = f"http://127.0.0.1:{agent_port}"
     agentcore_url = f"http://127.0.0.1:{agentcore_port}"
@@ -150,7 +156,7 @@ def start_pipeline(bus: Bus, log_dir: Path, extra_env: dict[str, str] | None = N
                 stage("agent", "agent.started", "agent"),
                 stage("agentcore", "agentcore.started", "local-agentcore"),
                 stage("dispatcher", "dispatcher.started", "dispatcher"),
-                stage("egress-webchat", "egress.started", "egress", "webchat"),
+                *(stage(f"egress-{channel}", "egress.started", "egress", channel) for channel in channels),
                 stage("ingress", "ingress.started", "ingress"),
             ]
         )

@@ -86,6 +86,8 @@ def load_json_object(body: bytes) -> dict[str, Any]:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidEnvelope(f"malformed JSON: {exc}") from exc
+    except RecursionError as exc:  # nesting deeper than the parser goes: hostile, not a 500
+        raise InvalidEnvelope("malformed JSON: nested too deeply") from exc
     if not isinstance(data, dict):
         raise InvalidEnvelope(f"expected a JSON object, got {type(data).__name__}")
     return data

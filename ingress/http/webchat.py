@@ -56,6 +56,8 @@ async def read_json(request: Request, limit: int) -> Any | Response:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return error(400, f"malformed JSON: {exc}")
+    except RecursionError:  # nesting deeper than the parser goes: hostile, not a 500
+        return error(400, "malformed JSON: nested too deeply")
 
 
 @dataclass

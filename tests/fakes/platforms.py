@@ -11,8 +11,9 @@ One Starlette app answers, under a path prefix per platform, the calls the sende
 
 Every call is recorded (`calls`). A test cues failures with `fail_next(platform, status, body, headers,
 times)`: the next `times` *send* calls on that platform get that answer instead (and are recorded with
-it); `after` lets that many sends through first. Runs uvicorn in a background thread; use it as a
-context manager.
+it); `after` lets that many sends through first; `match` limits a cue to sends whose JSON body contains
+that text. `slow_next(platform, seconds, times)` answers sends as usual, late. Runs uvicorn in a
+background thread; use it as a context manager.
 
 Telegram long polling: `push_update(update)` queues an update; `getUpdates` answers what is queued at or
 above its `offset` (dropping what is below, as Telegram confirms it) and otherwise waits up to its
@@ -69,6 +70,11 @@ class _Cue:
     times: int
     after: int = 0
     refuse: bool = True  # False: answer as usual, only adding `headers`
+    match: str | None = None  # only sends whose JSON body contains this
+    delay_s: float = 0.0  # answer this late
+
+    def applies(self, body: dict[str, Any]) -> bool:
+        return self.match is None or self.match in json.dumps(body, ensure_ascii=False)
 
 
 _DISCORD = "/discord/api/v10"
@@ -111,10 +117,25 @@ class FakePlatforms:
         headers: dict[str, str] | None = None,
         times: int = 1,
         after: int = 0,
+        match: str | None = None,
     ) -> None:
-        """Answer `times` send calls on `platform`, after letting `after` through, with this answer."""
+        """Answer `times` send calls on `platform` (whose body contains `match`, if given), after
+        letting `after` through, with this answer."""
+        cue = _Cue(status, body, headers or {}, times, after, match=match)
         with self._lock:
-            self._cues.setdefault(platform, []).append(_Cue(status, body, headers or {}, times, after))
+            self._cues.setdefault(platform, []).append(cue)
+
+    def slow_next(self, platform: str, seconds: float, times: int = 1) -> None:
+        """Answer the next `times` send calls on `platform` as usual, `seconds` late."""
+        with self._lock:
+            self._cues.setdefault(platform, []).append(
+                _Cue(200, {}, {}, times, refuse=False, delay_s=seconds)
+            )
+
+    def clear_failures(self) -> None:
+        """Answer every send normally again (cues not yet used are dropped)."""
+        with self._lock:
+            self._cues.clear()
 
     def add_headers_next(self, platform: str, headers: dict[str, str], times: int = 1) -> None:
         """Accept the next `times` send calls on `platform` as usual, adding these response headers."""
@@ -170,20 +191,23 @@ class FakePlatforms:
         with self._lock:
             cue = None
             queue = self._cues.get(platform, [])
-            if method in _SENDS and queue:
-                if queue[0].after > 0:
-                    queue[0].after -= 1
+            first = next((c for c in queue if c.applies(body)), None) if method in _SENDS else None
+            if first is not None:
+                if first.after > 0:
+                    first.after -= 1
                 else:
-                    cue = queue[0]
+                    cue = first
                     cue.times -= 1
                     if cue.times <= 0:
-                        queue.pop(0)
+                        queue.remove(cue)
             refused = cue is not None and cue.refuse
             self.calls.append(Call(platform, method, body, cue.status if cue else 200, refused))
             return cue
 
-    def _answer(self, platform: str, method: str, body: dict[str, Any], ok: Any) -> Response:
+    async def _answer(self, platform: str, method: str, body: dict[str, Any], ok: Any) -> Response:
         cue = self._record(platform, method, body)
+        if cue is not None and cue.delay_s:
+            await asyncio.sleep(cue.delay_s)
         if cue is not None and cue.refuse:
             return JSONResponse(cue.body, status_code=cue.status, headers=cue.headers)
         headers = cue.headers if cue is not None else {}
@@ -218,14 +242,14 @@ class FakePlatforms:
         if method in ("getUpdates", "getWebhookInfo", "deleteWebhook"):
             return await self._telegram_polling(method, body)
         if method == "sendChatAction":
-            return self._answer("telegram", method, body, {"ok": True, "result": True})
+            return await self._answer("telegram", method, body, {"ok": True, "result": True})
         message = {
             "message_id": next(self._ids),
             "date": int(time.time()),
             "chat": {"id": int(body.get("chat_id", 0)), "type": "private"},
             "text": body.get("text", ""),
         }
-        return self._answer("telegram", method, body, {"ok": True, "result": message})
+        return await self._answer("telegram", method, body, {"ok": True, "result": message})
 
     async def _telegram_polling(self, method: str, body: dict[str, Any]) -> Response:
         if method == "getWebhookInfo":
@@ -274,32 +298,32 @@ class FakePlatforms:
         method = request.path_params["method"]
         body = await _body(request)
         ok = {"ok": True, "channel": body.get("channel"), "ts": f"1700000000.{next(self._ids):06d}"}
-        return self._answer("slack", method, body, ok)
+        return await self._answer("slack", method, body, ok)
 
     async def _discord_message(self, request: Request) -> Response:
         body = await _body(request)
         body["channel"] = request.path_params["channel"]
-        return self._answer("discord", "messages", body, {"id": str(next(self._ids)), **body})
+        return await self._answer("discord", "messages", body, {"id": str(next(self._ids)), **body})
 
     async def _discord_typing(self, request: Request) -> Response:
-        return self._answer("discord", "typing", {"channel": request.path_params["channel"]}, None)
+        return await self._answer("discord", "typing", {"channel": request.path_params["channel"]}, None)
 
     async def _discord_followup(self, request: Request) -> Response:
         body = await _body(request)
         body["token"] = request.path_params["token"]
-        return self._answer("discord", "followup", body, {"id": str(next(self._ids)), **body})
+        return await self._answer("discord", "followup", body, {"id": str(next(self._ids)), **body})
 
     async def _whatsapp(self, request: Request) -> Response:
         body = await _body(request)
         if body.get("status") == "read":
-            return self._answer("whatsapp", "typing", body, {"success": True})
+            return await self._answer("whatsapp", "typing", body, {"success": True})
         to = str(body.get("to", ""))
         ok = {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": to}],
             "messages": [{"id": f"wamid.{next(self._ids)}"}],
         }
-        return self._answer("whatsapp", "messages", body, ok)
+        return await self._answer("whatsapp", "messages", body, ok)
 
 
 async def _cut_off() -> Any:

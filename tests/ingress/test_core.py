@@ -300,3 +300,12 @@ def test_normalisers_return_valid_envelopes_or_raise_invalid_envelope(
         for turn in parsed.turns:
             assert InboundEvent.model_validate_json(turn.event.to_wire()) == turn.event
             assert turn.event.event_id.startswith(f"{channel.split('_')[0]}:")
+
+
+@pytest.mark.parametrize("nesting", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"}" * 50_000])
+def test_json_nested_deeper_than_the_parser_goes_is_an_invalid_envelope_not_a_crash(nesting: bytes) -> None:
+    # Found by the chaos fuzzing: a signed Discord interaction like this was a 500 (RecursionError).
+    from clawbus.ingress.core.turns import load_json_object
+
+    with pytest.raises(InvalidEnvelope, match="nested too deeply"):
+        load_json_object(nesting)

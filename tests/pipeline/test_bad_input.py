@@ -21,6 +21,7 @@ from .webchat_client import post, replies
         (b'{"conversation": "c1"}', "application/json", 422, "invalid WebChat message"),
         (b'{"conversation": "bad id!", "text": "hi"}', "application/json", 422, "invalid WebChat message"),
         (b"text=hi", "application/x-www-form-urlencoded", 415, "Content-Type: application/json"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "nested too deeply"),
         (b'{"conversation": "c1", "text": "' + b"x" * 1_100_000 + b'"}', "application/json", 413, "bytes"),
     ],
 )

@@ -76,7 +76,9 @@ def test_unknown_schema_versions_are_refused_by_name(version: object) -> None:
         parse_inbound(wire)
 
 
-@pytest.mark.parametrize("body", ["not json", "[]", '{"schema_version": 1}', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body", ["not json", "[]", '{"schema_version": 1}', b"\xff\xfe", "[" * 100_000 + "]" * 100_000]
+)
 def test_malformed_envelopes_raise_envelope_error(body: str | bytes) -> None:
     with pytest.raises(EnvelopeError):
         parse_inbound(body)

@@ -1,0 +1,272 @@
+"""Process control for chaos scenarios: the whole pipeline as real processes, watched by the same
+`Watchdog` `clawbus up` uses, behind an outage proxy, answering to the fake platform APIs.
+
+`ChaosPipeline` sends signed webhooks (retrying as the platforms do while ingress is down or busy),
+injects faults (kill -9, SIGTERM, outages, AgentCore fault rules, platform cues), and collects what the
+ledger judges: the markers of the replies the fake platforms received, and what sits on the DLQs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from clawbus.bus.topology import dlq_name, egress_queue_name, inbound_queue_name
+from clawbus.cli.supervisor import Stage
+from clawbus.cli.watchdog import StageBoard, Watchdog
+from clawbus.schemas import attributes as attr
+
+from ..conftest import Bus, Pipeline, start_pipeline
+from ..fakes.platforms import FakePlatforms
+from ..helpers import wait_for
+from .ledger import DeadLetter, Ledger, Verdict, marker, parse_marker
+from .proxy import OutageProxy
+from .traffic import CHANNEL_ENV, SHORT, agentcore_session, signed
+
+CHANNELS = tuple(SHORT)
+ECHO = "(offline echo model) You said: "
+
+# Short timeouts so crashed work comes back within a scenario: a killed turn or send is visible again
+# after its visibility timeout; a hung AgentCore call is cut by the read timeout and retried.
+CHAOS_ENV = {
+    "CLAWBUS_DISPATCHER__QUEUE__MODE": "followup",
+    "CLAWBUS_DISPATCHER__VISIBILITY_TIMEOUT_S": "10",
+    "CLAWBUS_EGRESS__VISIBILITY_TIMEOUT_S": "6",
+    "CLAWBUS_AGENTCORE__READ_TIMEOUT_S": "4",
+    "CLAWBUS_AWS__CONNECT_TIMEOUT_S": "2",
+    "CLAWBUS_AWS__READ_TIMEOUT_S": "10",
+    "CLAWBUS_EGRESS__REQUEST_TIMEOUT_S": "8",
+    "CLAWBUS_EGRESS__MAX_INLINE_WAIT_S": "3",
+}
+
+
+@dataclass
+class ChaosPipeline:
+    """The running pipeline of a chaos module, and the faults and figures of the current scenario."""
+
+    pipeline: Pipeline
+    fake: FakePlatforms
+    proxy: OutageProxy
+    watchdog: Watchdog
+    data_dir: Path
+    said: list[str] = field(default_factory=list)  # what the watchdog printed
+    watching: threading.Event = field(default_factory=threading.Event)  # set: the watchdog stops
+    watched: threading.Event = field(default_factory=threading.Event)  # set: the watchdog stopped
+    stopped: threading.Event = field(default_factory=threading.Event)  # set: the stages are stopped
+    watcher: threading.Thread | None = None
+    faults: int = 0
+    _sessions: Iterator[int] = field(default_factory=lambda: iter(range(10_000)))
+
+    @property
+    def bus(self) -> Bus:
+        """The topology the stages use (through the proxy)."""
+        return self.pipeline.bus
+
+    def sessions(self, count: int, channels: tuple[str, ...] = CHANNELS) -> list[str]:
+        """`count` fresh session names spread over `channels` (never used by another scenario)."""
+        return [f"{SHORT[channels[i % len(channels)]]}{next(self._sessions)}" for i in range(count)]
+
+    # -- traffic -------------------------------------------------------------------------------------
+
+    def send(self, ledger: Ledger, session: str, seq: int, *, retry_num: int | None = None) -> int:
+        """Deliver message `seq` of `session` as its platform would: retried on connection errors and
+        5xx until ingress answers (up to a minute); a 2xx is recorded in the ledger. The final status."""
+        deadline = time.monotonic() + 60
+        while True:
+            delivery = signed(session, seq, f"please echo {marker(session, seq)}", retry_num=retry_num)
+            try:
+                response = httpx.post(
+                    f"{self.pipeline.ingress_url}{delivery.path}",
+                    content=delivery.body,
+                    headers=dict(delivery.headers),
+                    timeout=15,
+                )
+                status = response.status_code
+            except httpx.HTTPError:
+                status = 0
+            if 200 <= status < 300:
+                ledger.accept(session, seq)
+                return status
+            if (status and status < 500) or time.monotonic() > deadline:
+                return status
+            time.sleep(0.3)
+
+    def converse(self, ledger: Ledger, sessions: list[str], messages: int) -> None:
+        """Each session sends `messages` messages in order, the sessions at once (one thread each)."""
+        threads = [
+            threading.Thread(target=lambda s=s: [self.send(ledger, s, q) for q in range(messages)])
+            for s in sessions
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    # -- what arrived --------------------------------------------------------------------------------
+
+    def replies(self) -> list[tuple[str, int]]:
+        """The markers of every reply the platforms accepted, in arrival order."""
+        calls = sorted((c for ch in CHANNELS for c in self.fake.sent(ch)), key=lambda c: c.at)
+        return [m for c in calls if (m := parse_marker(c.text)) is not None]
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Every marked message on the inbound and egress DLQs (peeked, left in place)."""
+        sqs = self.bus.client("sqs")
+        queues = [inbound_queue_name(self.bus.prefix)] + [
+            egress_queue_name(self.bus.prefix, ch) for ch in CHANNELS
+        ]
+        found: list[DeadLetter] = []
+        for queue in queues:
+            url = self.bus.queue_url(dlq_name(queue))
+            seen: set[str] = set()
+            while True:
+                batch = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=2, MessageAttributeNames=["All"]
+                ).get("Messages", [])
+                fresh = [m for m in batch if m["MessageId"] not in seen]
+                for m in batch:
+                    sqs.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                    )
+                if not fresh:
+                    break
+                for m in fresh:
+                    seen.add(m["MessageId"])
+                    mark = parse_marker(m["Body"])
+                    kind = m.get("MessageAttributes", {}).get(attr.ERROR_TYPE, {}).get("StringValue", "?")
+                    if mark is not None:
+                        found.append(DeadLetter(mark[0], mark[1], kind))
+        return found
+
+    def settle(self, ledger: Ledger, timeout: float = 60, quiet_s: float = 1.5) -> Verdict:
+        """Wait until nothing is missing, then a little longer (a late duplicate would land then)."""
+        deadline = time.monotonic() + timeout
+        verdict = ledger.judge(self.replies(), self.dead_letters())
+        while not verdict.settled and time.monotonic() < deadline:
+            time.sleep(0.5)
+            verdict = ledger.judge(self.replies(), self.dead_letters())
+        time.sleep(quiet_s)
+        verdict = ledger.judge(self.replies(), self.dead_letters())
+        if not verdict.ok:
+            self._keep_evidence()
+        return verdict
+
+    def _keep_evidence(self) -> None:
+        """Every platform call, next to the stage logs, for whoever reads a failed verdict."""
+        calls = [
+            {"at": c.at, "platform": c.platform, "method": c.method, "status": c.status, "text": c.text}
+            for c in self.fake.calls
+        ]
+        (self.data_dir / "platform-calls.json").write_text(json.dumps(calls, indent=1))
+
+    def report(self, scenario: str, verdict: Verdict) -> str:
+        """Print the scenario's one-line figures (also appended to `$CLAWBUS_CHAOS_REPORT`, if set)."""
+        line = verdict.summary(scenario, self.faults)
+        print(line)  # the run's figures, shown with -s and in the report file
+        if path := os.environ.get("CLAWBUS_CHAOS_REPORT"):
+            with Path(path).open("a") as out:
+                out.write(line + "\n")
+        return line
+
+    # -- faults ----------------------------------------------------------------------------------------
+
+    def stage(self, name: str) -> Stage:
+        """The running stage called `name`."""
+        return next(s for s in self.pipeline.supervisor.stages if s.name == name)
+
+    def kill(self, name: str) -> None:
+        """kill -9 a stage; the watchdog restarts it (wait with `until_restarted`)."""
+        process = self.stage(name).process
+        assert process is not None
+        os.kill(process.pid, signal.SIGKILL)
+        self.faults += 1
+
+    def until_running(self, timeout: float = 60) -> None:
+        """Wait until every stage runs and is ready again."""
+
+        def all_up() -> bool:
+            stages = self.pipeline.supervisor.stages
+            return all(s.process and s.process.poll() is None and s.ready.is_set() for s in stages)
+
+        wait_for(all_up, timeout=timeout, interval=0.2, what="every stage running again")
+
+    def board(self) -> StageBoard:
+        """The watchdog's board as `clawbus status` reads it."""
+        return StageBoard.model_validate_json((self.data_dir / "stages.json").read_bytes())
+
+    def rolling_restart(self, name: str) -> int:
+        """SIGTERM a stage, wait for it to exit, start it again; its exit code."""
+        old = self.stage(name)
+        code = self.pipeline.supervisor.terminate(name)
+        again = Stage(name=old.name, argv=old.argv, ready_event=old.ready_event, env=old.env)
+        self.pipeline.supervisor.start(again)
+        self.faults += 1
+        return code
+
+    def agent_fault(self, session: str, **rule: Any) -> None:
+        """Add an AgentCore fault rule for one session (see agent/faults.py)."""
+        rule["session_id"] = agentcore_session(session)
+        response = httpx.post(f"{self.pipeline.agentcore_url}/_clawbus/faults", json=rule, timeout=5)
+        assert response.status_code == 201, response.text
+        times = int(rule.get("times", 1))
+        self.faults += times if times > 0 else 1
+
+    def clear_agent_faults(self) -> None:
+        """Remove every AgentCore fault rule (the fix)."""
+        httpx.delete(f"{self.pipeline.agentcore_url}/_clawbus/faults", timeout=5).raise_for_status()
+
+
+def start_chaos(bus: Bus, aws_endpoint: str, data_dir: Path) -> ChaosPipeline:
+    """Start the pipeline with every channel against the fake platforms, through an outage proxy."""
+    fake = FakePlatforms().__enter__()
+    host, port = aws_endpoint.removeprefix("http://").split(":")
+    proxy = OutageProxy(host, int(port)).__enter__()
+    env = {
+        **CHAOS_ENV,
+        **CHANNEL_ENV,
+        **{f"CLAWBUS_{ch.upper()}__API_BASE": fake.api_base(ch) for ch in CHANNELS},
+        "CLAWBUS_AWS__ENDPOINT_URL": proxy.url,
+        "CLAWBUS_LOCAL__DATA_DIR": str(data_dir),
+    }
+    pipeline = start_pipeline(bus, data_dir / "logs", env, channels=CHANNELS)
+    said: list[str] = []
+    watchdog = Watchdog(pipeline.supervisor, data_dir, said.append, said.append)
+    chaos = ChaosPipeline(pipeline, fake, proxy, watchdog, data_dir, said)
+    watchdog.write()  # the board exists before the first scenario reads it
+
+    def watch() -> None:
+        watchdog.run(chaos.watching, 0.1)
+        chaos.watched.set()
+        # Stages the watchdog restarted are children of this thread, and their parent-death signal
+        # fires when the thread ends (prctl PR_SET_PDEATHSIG is per thread): outlive them.
+        chaos.stopped.wait()
+
+    chaos.watcher = threading.Thread(target=watch, daemon=True)
+    chaos.watcher.start()
+    return chaos
+
+
+def stop_chaos(chaos: ChaosPipeline) -> list[tuple[str, int | None]]:
+    """Stop the watchdog, then every stage (SIGTERM), the proxy and the fakes; the exit codes."""
+    chaos.watching.set()
+    chaos.watched.wait(timeout=60)  # a restart under way finishes first
+    # a hung AgentCore call may still be open: each server cancels it after its 5 s grace
+    codes = chaos.pipeline.supervisor.stop_all(grace_s=45)
+    chaos.stopped.set()
+    chaos.proxy.__exit__(None, None, None)
+    chaos.fake.__exit__(None, None, None)
+    return codes
+
+
+def letters_json(chaos: ChaosPipeline) -> str:
+    """The DLQ findings as JSON, for assertion messages."""
+    return json.dumps([d.__dict__ for d in chaos.dead_letters()])

@@ -1,0 +1,153 @@
+"""The ledger a chaos scenario is judged by: pure bookkeeping, no I/O.
+
+Every message a scenario sends carries a marker, `ck-<session>-<seq>`, in its text; the offline echo
+model repeats the text, so each reply the fake platforms receive names the message it answers. The
+ledger knows what was accepted (ingress answered 2xx) and what is expected to end in a dead-letter
+queue, and judges what arrived:
+
+- lost: accepted, not expected dead, and never answered;
+- doubled: answered more than once;
+- reordered: a session's answers arrived out of the order its messages were sent;
+- dead letters that should not be there, and expected ones missing or with the wrong reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+_MARKER = re.compile(r"\bck-([a-z]+[0-9]+)-([0-9]+)\b")
+
+
+def marker(session: str, seq: int) -> str:
+    """The marker of message `seq` of `session` (a lowercase name ending in digits, e.g. `tg3`)."""
+    if not re.fullmatch(r"[a-z]+[0-9]+", session):
+        raise ValueError(f"session names are letters then digits, like 'tg3', not {session!r}")
+    return f"ck-{session}-{seq}"
+
+
+def parse_marker(text: str) -> tuple[str, int] | None:
+    """The (session, seq) a reply's text answers, or None when it carries no marker."""
+    found = _MARKER.search(text)
+    return (found.group(1), int(found.group(2))) if found else None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message found on a dead-letter queue: which one (by marker) and the error type it carries."""
+
+    session: str
+    seq: int
+    error_type: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check; `ok` when nothing was lost, doubled, reordered or misfiled."""
+
+    sent: int
+    answered: int
+    lost: tuple[tuple[str, int], ...]
+    doubled: tuple[tuple[str, int], ...]
+    reordered: tuple[str, ...]
+    stray: tuple[tuple[str, int], ...]  # answers to messages of our sessions that were never accepted
+    dead_unexpected: tuple[DeadLetter, ...]
+    dead_missing: tuple[tuple[str, int], ...]
+    dead_wrong_reason: tuple[DeadLetter, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Every promise kept."""
+        return not (
+            self.lost
+            or self.doubled
+            or self.reordered
+            or self.stray
+            or self.dead_unexpected
+            or self.dead_missing
+            or self.dead_wrong_reason
+        )
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is still missing (a check worth repeating until this holds or time runs out)."""
+        return not self.lost and not self.dead_missing
+
+    def summary(self, scenario: str, faults: int) -> str:
+        """One line of figures for the run's report."""
+        return (
+            f"chaos {scenario}: sent={self.sent} faults={faults} answered={self.answered} "
+            f"lost={len(self.lost)} doubled={len(self.doubled)} reordered={len(self.reordered)} "
+            f"dead={len(self.dead_unexpected) + len(self.dead_wrong_reason)} unexpected, "
+            f"{len(self.dead_missing)} missing"
+        )
+
+
+@dataclass
+class Ledger:
+    """What a scenario sent and what it expects; `judge` compares that with what arrived."""
+
+    accepted: dict[str, list[int]] = field(default_factory=dict)  # session -> seqs in send order
+    doomed: dict[tuple[str, int], str] = field(default_factory=dict)  # expected dead letter -> error type
+
+    def accept(self, session: str, seq: int) -> None:
+        """Ingress accepted message `seq` of `session` (answered 2xx); it must be answered once."""
+        seqs = self.accepted.setdefault(session, [])
+        if seq not in seqs:
+            seqs.append(seq)
+
+    def expect_dead(self, session: str, seq: int, error_type: str) -> None:
+        """Message `seq` must end in a dead-letter queue with `error_type`, and not be answered."""
+        self.doomed[(session, seq)] = error_type
+
+    def replayed(self, session: str, seq: int) -> None:
+        """A dead letter was fixed and replayed: from now on it must be answered once instead."""
+        self.doomed.pop((session, seq), None)
+
+    @property
+    def sent(self) -> int:
+        """How many messages were accepted."""
+        return sum(len(seqs) for seqs in self.accepted.values())
+
+    def judge(self, replies: Iterable[tuple[str, int]], dead: Iterable[DeadLetter]) -> Verdict:
+        """Judge `replies` (markers in arrival order) and the dead letters found; markers of sessions this
+        ledger never sent on belong to another scenario and are left out."""
+        mine = set(self.accepted) | {s for s, _ in self.doomed}
+        arrived = [m for m in replies if m[0] in mine]
+        counts = Counter(arrived)
+        known = {(s, q) for s, seqs in self.accepted.items() for q in seqs}
+        expected_answers = known - set(self.doomed)
+        lost = sorted(m for m in expected_answers if counts[m] == 0)
+        doubled = sorted(m for m, n in counts.items() if n > 1)
+        stray = sorted({m for m in arrived if m not in known} | {m for m in arrived if m in self.doomed})
+        reordered = sorted(
+            session
+            for session, seqs in self.accepted.items()
+            if not _in_order([q for s, q in dict.fromkeys(arrived) if s == session], seqs)
+        )
+        letters = [d for d in dead if d.session in mine]
+        by_marker = {(d.session, d.seq): d for d in letters}
+        return Verdict(
+            sent=len(known),
+            answered=len(set(arrived) & known),
+            lost=tuple(lost),
+            doubled=tuple(doubled),
+            reordered=tuple(reordered),
+            stray=tuple(stray),
+            dead_unexpected=tuple(d for d in letters if (d.session, d.seq) not in self.doomed),
+            dead_missing=tuple(sorted(m for m in self.doomed if m not in by_marker)),
+            dead_wrong_reason=tuple(
+                d
+                for d in letters
+                if (d.session, d.seq) in self.doomed and self.doomed[(d.session, d.seq)] != d.error_type
+            ),
+        )
+
+
+def _in_order(answered: list[int], sent: list[int]) -> bool:
+    """Whether the first answers of a session follow the order its messages were sent in."""
+    rank = {seq: i for i, seq in enumerate(sent)}
+    ranks = [rank[q] for q in answered if q in rank]
+    return ranks == sorted(ranks)

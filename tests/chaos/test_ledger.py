@@ -1,0 +1,102 @@
+"""The ledger's judgement, on hand-made outcomes (pure, milliseconds)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from .ledger import DeadLetter, Ledger, marker, parse_marker
+
+
+def ledger_of(**sessions: int) -> Ledger:
+    ledger = Ledger()
+    for session, count in sessions.items():
+        for seq in range(count):
+            ledger.accept(session, seq)
+    return ledger
+
+
+def test_every_message_answered_once_in_order_is_ok() -> None:
+    verdict = ledger_of(tg1=3, sl2=2).judge([("tg1", 0), ("sl2", 0), ("tg1", 1), ("sl2", 1), ("tg1", 2)], [])
+    assert verdict.ok
+    assert (verdict.sent, verdict.answered) == (5, 5)
+    assert verdict.summary("kill", 4) == (
+        "chaos kill: sent=5 faults=4 answered=5 lost=0 doubled=0 reordered=0 dead=0 unexpected, 0 missing"
+    )
+
+
+def test_a_missing_answer_is_lost_and_the_check_is_not_settled() -> None:
+    verdict = ledger_of(tg1=3).judge([("tg1", 0), ("tg1", 2)], [])
+    assert verdict.lost == (("tg1", 1),)
+    assert not verdict.ok
+    assert not verdict.settled
+
+
+def test_an_answer_twice_is_doubled() -> None:
+    verdict = ledger_of(tg1=2).judge([("tg1", 0), ("tg1", 1), ("tg1", 1)], [])
+    assert verdict.doubled == (("tg1", 1),)
+    assert verdict.settled
+    assert not verdict.ok
+
+
+def test_answers_out_of_send_order_are_reordered_per_session() -> None:
+    verdict = ledger_of(tg1=2, sl1=2).judge([("tg1", 1), ("sl1", 0), ("tg1", 0), ("sl1", 1)], [])
+    assert verdict.reordered == ("tg1",)
+
+
+def test_a_late_duplicate_of_an_earlier_answer_is_doubled_not_reordered() -> None:
+    verdict = ledger_of(tg1=2).judge([("tg1", 0), ("tg1", 1), ("tg1", 0)], [])
+    assert verdict.reordered == ()
+    assert verdict.doubled == (("tg1", 0),)
+
+
+def test_an_answer_to_a_message_never_accepted_is_stray() -> None:
+    assert ledger_of(tg1=1).judge([("tg1", 0), ("tg1", 5)], []).stray == (("tg1", 5),)
+
+
+def test_other_scenarios_sessions_are_not_judged() -> None:
+    verdict = ledger_of(tg1=1).judge([("tg1", 0), ("wa9", 0), ("wa9", 0)], [DeadLetter("sl4", 0, "X")])
+    assert verdict.ok
+    assert verdict.answered == 1
+
+
+def test_dead_letters_must_be_the_expected_ones_with_their_reason() -> None:
+    ledger = ledger_of(tg1=3)
+    ledger.expect_dead("tg1", 1, "AgentRejected")
+    fine = ledger.judge([("tg1", 0), ("tg1", 2)], [DeadLetter("tg1", 1, "AgentRejected")])
+    assert fine.ok
+    missing = ledger.judge([("tg1", 0), ("tg1", 2)], [])
+    assert missing.dead_missing == (("tg1", 1),)
+    assert not missing.settled
+    wrong = ledger.judge([("tg1", 0), ("tg1", 2)], [DeadLetter("tg1", 1, "Unavailable")])
+    assert wrong.dead_wrong_reason == (DeadLetter("tg1", 1, "Unavailable"),)
+    unexpected = ledger.judge(
+        [("tg1", 0), ("tg1", 2)], [DeadLetter("tg1", 1, "AgentRejected"), DeadLetter("tg1", 0, "X")]
+    )
+    assert unexpected.dead_unexpected == (DeadLetter("tg1", 0, "X"),)
+    answered_anyway = ledger.judge(
+        [("tg1", 0), ("tg1", 1), ("tg1", 2)], [DeadLetter("tg1", 1, "AgentRejected")]
+    )
+    assert answered_anyway.stray == (("tg1", 1),)
+
+
+def test_a_replayed_dead_letter_must_then_be_answered() -> None:
+    ledger = ledger_of(tg1=1)
+    ledger.expect_dead("tg1", 0, "AgentRejected")
+    ledger.replayed("tg1", 0)
+    assert ledger.judge([], []).lost == (("tg1", 0),)
+    assert ledger.judge([("tg1", 0)], []).ok
+
+
+@given(st.from_regex(r"[a-z]{1,5}[0-9]{1,4}", fullmatch=True), st.integers(0, 10**6), st.text(max_size=30))
+def test_a_marker_is_found_again_inside_any_reply_text(session: str, seq: int, around: str) -> None:
+    text = f"(offline echo model) You said: {around} {marker(session, seq)} {around}"
+    found = parse_marker(text)
+    if parse_marker(around) is None:
+        assert found == (session, seq)
+
+
+def test_session_names_that_could_not_be_parsed_back_are_refused() -> None:
+    with pytest.raises(ValueError, match="letters then digits"):
+        marker("Tg-1", 0)

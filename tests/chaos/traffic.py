@@ -1,0 +1,120 @@
+"""Signed webhook deliveries for chaos scenarios: one platform payload per message, signed as the
+platform signs it, for a numbered session of a channel.
+
+A session is named `<short><n>` (`tg3`, `sl0`, `dc2`, `wa1`); its peer ids are derived from `n`, so a
+session always maps to the same conversation (and session key) in the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from nacl.signing import SigningKey
+
+from clawbus.ingress.signing import discord_headers, slack_headers, telegram_headers, whatsapp_headers
+from clawbus.ingress.webhooks import ROUTES, WebhookRequest
+from clawbus.schemas import DmScope, PeerKind, derive_session_key, runtime_session_id
+
+from ..ingress import payloads as p
+
+TG_SECRET = "chaos-telegram-secret"
+SLACK_SECRET = "chaos-slack-signing-secret"
+WA_SECRET = "chaos-meta-app-secret"
+WA_VERIFY = "chaos-verify-token"
+DISCORD_KEY = SigningKey(b"c" * 32)
+
+SHORT = {"telegram": "tg", "slack": "sl", "discord": "dc", "whatsapp": "wa"}
+CHANNEL_OF = {short: channel for channel, short in SHORT.items()}
+
+# What ingress and the egress workers need to serve these four channels (plus each API base).
+CHANNEL_ENV = {
+    "CLAWBUS_SESSION__DM_SCOPE": "per-channel-peer",
+    "CLAWBUS_TELEGRAM__BOT_TOKEN": p.BOT_TOKEN,
+    "CLAWBUS_TELEGRAM__WEBHOOK_SECRET": TG_SECRET,
+    "CLAWBUS_TELEGRAM__BOT_USERNAME": p.BOT_USERNAME,
+    "CLAWBUS_TELEGRAM__DM_POLICY": "open",
+    "CLAWBUS_TELEGRAM__ALLOW_FROM": '["*"]',
+    "CLAWBUS_SLACK__BOT_TOKEN": "xoxb-chaos",
+    "CLAWBUS_SLACK__SIGNING_SECRET": SLACK_SECRET,
+    "CLAWBUS_SLACK__DM_POLICY": "open",
+    "CLAWBUS_SLACK__ALLOW_FROM": '["*"]',
+    "CLAWBUS_DISCORD__BOT_TOKEN": "discord-chaos",
+    "CLAWBUS_DISCORD__APPLICATION_ID": "1100000000000000001",
+    "CLAWBUS_DISCORD__PUBLIC_KEY": DISCORD_KEY.verify_key.encode().hex(),
+    "CLAWBUS_DISCORD__DM_POLICY": "open",
+    "CLAWBUS_DISCORD__ALLOW_FROM": '["*"]',
+    "CLAWBUS_WHATSAPP__ACCESS_TOKEN": "wa-chaos",
+    "CLAWBUS_WHATSAPP__PHONE_NUMBER_ID": "106540352242922",
+    "CLAWBUS_WHATSAPP__APP_SECRET": WA_SECRET,
+    "CLAWBUS_WHATSAPP__VERIFY_TOKEN": WA_VERIFY,
+    "CLAWBUS_WHATSAPP__DM_POLICY": "open",
+    "CLAWBUS_WHATSAPP__ALLOW_FROM": '["*"]',
+}
+
+
+def _split(session: str) -> tuple[str, int]:
+    found = re.fullmatch(r"([a-z]+)([0-9]+)", session)
+    if not found or found.group(1) not in CHANNEL_OF:
+        raise ValueError(f"a chaos session is one of {sorted(CHANNEL_OF)} then a number, not {session!r}")
+    return CHANNEL_OF[found.group(1)], int(found.group(2))
+
+
+def _peer(channel: str, n: int) -> str:
+    return {
+        "telegram": str(5_000_000 + n),
+        "slack": f"U0CHAOS{n:04d}",
+        "discord": str(80_351_110_224_000_000 + n),
+        "whatsapp": f"49151{n:08d}",
+    }[channel]
+
+
+def session_key(session: str) -> str:
+    """The pipeline's session key for a chaos session (as ingress derives it)."""
+    channel, n = _split(session)
+    return derive_session_key(
+        agent_id="main",
+        channel=channel,
+        peer_kind=PeerKind.DIRECT,
+        peer_id=_peer(channel, n),
+        dm_scope=DmScope.PER_CHANNEL_PEER,
+    )
+
+
+def agentcore_session(session: str) -> str:
+    """The runtime session id the dispatcher invokes AgentCore with (what fault rules match on)."""
+    return runtime_session_id(session_key(session))
+
+
+def event_key(session: str, seq: int) -> str:
+    """A platform event id unique to (session, seq): the same message delivered again keeps it."""
+    _, n = _split(session)
+    return f"{n:04d}{seq:06d}"
+
+
+def signed(session: str, seq: int, text: str, *, retry_num: int | None = None) -> WebhookRequest:
+    """Message `seq` of `session` carrying `text`, signed; the same arguments give the same event."""
+    channel, n = _split(session)
+    peer, key, now = _peer(channel, n), event_key(session, seq), int(time.time())
+    if channel == "telegram":
+        update = p.telegram_message(chat_id=int(peer), user_id=int(peer), text=text, update_id=int(key))
+        body = json.dumps(update).encode()
+        return _post("telegram", body, telegram_headers(TG_SECRET))
+    if channel == "slack":
+        event = p.slack_event(
+            text=text, user=peer, channel=f"D0CHAOS{n:04d}", ts=f"1760000000.{key}", event_id=f"Ev{key}"
+        )
+        body = json.dumps(event).encode()
+        return _post("slack", body, slack_headers(SLACK_SECRET, body, now, retry_num))
+    if channel == "discord":
+        command = p.discord_command(text=text, user_id=peer, interaction_id=f"12{key}")
+        body = json.dumps(command).encode()
+        return _post("discord", body, discord_headers(DISCORD_KEY, body, now))
+    message = p.whatsapp_message(wamid=f"wamid.CHAOS{key}", sender=peer, text=text)
+    body = json.dumps(message).encode()
+    return _post("whatsapp", body, whatsapp_headers(WA_SECRET, body))
+
+
+def _post(channel: str, body: bytes, headers: dict[str, str]) -> WebhookRequest:
+    return WebhookRequest(method="POST", path=ROUTES[channel], headers=headers, body=body)
