@@ -113,6 +113,24 @@ class StateFile:
             self.save("periodic")
 
 
+def keep_fifo_group_order() -> None:
+    """Make moto count a FIFO group as busy only while one of its messages is in flight (invisible).
+
+    moto 5.2.5 counts a received message as busy until some ReceiveMessage walks past it visible again,
+    and decides which groups are busy from that. When a consumer dies holding several messages of one
+    group, all of them time out together, and the walk frees the group only at the *last* of them — so it
+    handed out the group's last message first. SQS frees the group as soon as its in-flight messages are
+    visible again and redelivers them in order. With this, so does the loopback API (a receive then
+    returns one message of such a group; the next ones follow once it is deleted, in order).
+    """
+    from moto.sqs.models import Queue
+
+    def pending_message_groups(self: Queue) -> set[str]:
+        return {m.group_id for m in self._pending_messages if m.group_id is not None and not m.visible}
+
+    Queue.pending_message_groups = property(pending_message_groups)  # type: ignore[method-assign,assignment]
+
+
 def serve_local_aws(
     host: str, port: int, state_file: Path | None = None, snapshot_interval_s: float = 30.0
 ) -> None:
@@ -136,6 +154,7 @@ def serve_local_aws(
         preload()
         restored = state.restore()
     park_long_polls(gate)
+    keep_fifo_group_order()
     app = gate.wrap(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     stopping = threading.Event()

@@ -118,7 +118,10 @@ class Watchdog:
         why = f"{dead.name} exited ({code}): {dead.last_error()}"
         record = self._died(dead, code)
         if dead.name == "local-aws":
-            self._gave_up(record, f"{why} — stopping; its state is as of its last periodic save (the data dir's aws-state.pickle)")
+            self._gave_up(
+                record,
+                f"{why} — stopping; its state is as of its last periodic save (the data dir's aws-state.pickle)",
+            )
             return False
         restarts = self._restarts.setdefault(dead.name, [])
         delay = next_restart(restarts, time.monotonic())
