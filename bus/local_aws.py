@@ -114,21 +114,79 @@ class StateFile:
 
 
 def keep_fifo_group_order() -> None:
-    """Make moto count a FIFO group as busy only while one of its messages is in flight (invisible).
+    """Make moto's ReceiveMessage keep FIFO groups as SQS does, with concurrent consumers and after crashes.
 
-    moto 5.2.5 counts a received message as busy until some ReceiveMessage walks past it visible again,
-    and decides which groups are busy from that. When a consumer dies holding several messages of one
-    group, all of them time out together, and the walk frees the group only at the *last* of them — so it
-    handed out the group's last message first. SQS frees the group as soon as its in-flight messages are
-    visible again and redelivers them in order. With this, so does the loopback API (a receive then
-    returns one message of such a group; the next ones follow once it is deleted, in order).
+    moto 5.2.5 walks the queue without a lock and decides once per call (from a copy taken before its long
+    poll waits) which groups are busy, and counts a received message as busy until a walk passes it
+    visible again. So a consumer killed holding several messages of a group got the group's *last* one
+    handed out first, and two receives running at once (a restarted consumer beside the dead one's
+    orphaned long poll) could each take a different message of one group. Here every pass of a receive
+    runs under one lock, and a group is busy exactly while one of its received messages is still
+    invisible (checked afresh on each pass, after each long-poll wait). A pass may still return several
+    messages of one group, in order, as SQS does.
     """
-    from moto.sqs.models import Queue
+    import copy
 
-    def pending_message_groups(self: Queue) -> set[str]:
-        return {m.group_id for m in self._pending_messages if m.group_id is not None and not m.visible}
+    from moto.core.utils import unix_time
+    from moto.sqs import models
 
-    Queue.pending_message_groups = property(pending_message_groups)  # type: ignore[method-assign,assignment]
+    lock = threading.Lock()
+
+    def take(
+        backend: models.SQSBackend,
+        queue: models.Queue,
+        count: int,
+        visibility_timeout: int,
+        attribute_names: list[str],
+    ) -> list[models.Message]:
+        pending = queue.pending_messages
+        busy = {m.group_id for m in pending if m.group_id is not None and not m.visible}
+        pending.difference_update([m for m in pending if m.visible])  # their consumers timed out
+        taken: list[models.Message] = []
+        to_dead_letter: list[models.Message] = []
+        for message in queue.messages:  # the visible ones, in the order they were sent
+            if queue.fifo_queue and message.group_id in busy:
+                continue
+            policy = queue.redrive_policy
+            if (
+                queue.dead_letter_queue is not None
+                and policy
+                and (message.approximate_receive_count >= policy["maxReceiveCount"])
+            ):
+                to_dead_letter.append(message)
+                continue
+            if not backend.is_message_valid_based_on_retention_period(queue.name, message):
+                break
+            pending.add(message)
+            message.mark_received(visibility_timeout=visibility_timeout)
+            shown = copy.deepcopy(message)  # attribute filtering must not change the stored message
+            models._filter_message_attributes(shown, attribute_names)
+            taken.append(shown)
+            if len(taken) >= count:
+                break
+        for message in to_dead_letter:
+            queue._messages.remove(message)
+            queue.dead_letter_queue.add_message(message)  # type: ignore[union-attr]
+        return taken
+
+    def receive_message(
+        self: models.SQSBackend,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[models.Message]:
+        queue = self.get_queue(queue_name)
+        deadline = unix_time() + wait_seconds_timeout
+        while True:
+            with lock:
+                taken = take(self, queue, count, visibility_timeout, message_attribute_names or [])
+            if taken or unix_time() >= deadline:
+                return taken
+            queue.wait_for_messages(1)  # outside the lock (and outside the snapshot gate)
+
+    models.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
 
 
 def serve_local_aws(

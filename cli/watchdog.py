@@ -120,7 +120,8 @@ class Watchdog:
         if dead.name == "local-aws":
             self._gave_up(
                 record,
-                f"{why} — stopping; its state is as of its last periodic save (the data dir's aws-state.pickle)",
+                f"{why} — stopping; its state is as of its last periodic save "
+                "(the data dir's aws-state.pickle)",
             )
             return False
         restarts = self._restarts.setdefault(dead.name, [])

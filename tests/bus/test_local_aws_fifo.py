@@ -4,6 +4,8 @@ docs/architecture.md)."""
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 from typing import Any
 
@@ -42,3 +44,45 @@ def test_messages_of_a_group_that_timed_out_together_come_back_first_and_in_orde
         for m in batch:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
     assert seen == [f"m{n}" for n in range(5)]
+
+
+def test_concurrent_consumers_never_hold_two_messages_of_a_group_and_see_it_in_order(bus: Bus) -> None:
+    # Four consumers long-polling one FIFO queue at once (a restarted dispatcher beside a dead one's
+    # orphaned long poll, or several dispatcher tasks): SQS hands a group's messages out one in-flight run
+    # at a time, in order. moto 5.2.5 did not (its walk had no lock and a stale idea of busy groups).
+    sqs, url = one_group(bus, "concurrent", 0)  # empty: the consumers' long polls start before the sends
+    handed: list[tuple[str, float, float]] = []
+    lock = threading.Lock()
+
+    def consume() -> None:
+        client = bus.client("sqs")
+        idle = 0
+        while idle < 2:
+            got = client.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=20, WaitTimeSeconds=3
+            ).get("Messages", [])
+            if not got:
+                idle += 1
+                continue
+            idle = 0
+            started = time.monotonic()
+            time.sleep(0.05)  # the turn
+            finished = time.monotonic()
+            with lock:
+                handed.append((got[0]["Body"], started, finished))
+            client.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+
+    threads = [threading.Thread(target=consume) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # every consumer is inside its long poll
+    for n in range(12):
+        sqs.send_message(
+            QueueUrl=url, MessageBody=f"m{n}", MessageGroupId="g", MessageDeduplicationId=f"d{n}"
+        )
+    for thread in threads:
+        thread.join()
+    handed.sort(key=lambda h: h[1])
+    assert [body for body, _, _ in handed] == [f"m{n}" for n in range(12)]
+    for (_, _, done), (_, next_start, _) in itertools.pairwise(handed):
+        assert next_start >= done - 0.001  # never two of the group in flight at once
