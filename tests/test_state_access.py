@@ -30,6 +30,11 @@ ALLOWED = {
     ("ingress/http/dashboard.py", "open"): "follows the dispatcher's log file (logs, not state)",
     ("cli/supervisor.py", "open"): "the stages' log files",
     ("cli/supervisor.py", "mkdir"): "the log directory",
+    **{
+        ("cli/watchdog.py", call): "the watchdog's stage board (`<data dir>/stages.json`): which local "
+        "processes run and how often they died, read by `clawbus status` — process status, like logs"
+        for call in ("mkdir", "read_bytes", "write_text")
+    },
     ("bus/provision.py", "boto3_client"): "creates the tables and the bucket (resources, not their items)",
     ("bus/iam.py", "write_text"): "renders infra/terraform/iam_actions.json (a source file)",
     **{
