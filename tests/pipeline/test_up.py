@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -80,6 +81,21 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         # A stage that dies is restarted, as ECS would: kill -9 the dispatcher, and `say` still works.
         dispatcher = next(c for c in children if "dispatcher" in c.cmdline())
         dispatcher.kill()
+
+        def restarted() -> bool:
+            for child in psutil.Process(up.pid).children(recursive=True):
+                try:
+                    if child.pid != dispatcher.pid and "dispatcher" in child.cmdline():
+                        return True
+                except psutil.Error:  # the killed one, a zombie until the supervisor reaps it
+                    continue
+            return False
+
+        wait_for(restarted, timeout=30, what="the dispatcher restarted")
+        # The killed dispatcher's last long poll may still be open inside the AWS API (as on SQS, a receive
+        # whose caller died can still take a message, which then waits out its visibility timeout); it
+        # ends within the poll's wait time (CLAWBUS_DISPATCHER__WAIT_TIME_S, 2 s).
+        time.sleep(3)
         again = subprocess.run(
             clawbus(
                 "say", "still there?", "--url", f"http://127.0.0.1:{ports['ingress']}", "--timeout", "40"
