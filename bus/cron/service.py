@@ -121,13 +121,17 @@ class CronService:
         for other in await self._records.list_jobs():
             if other.agent_id == created.agent_id and other.name.casefold() == created.name.casefold():
                 raise InvalidSchedule(f"a cron job named {created.name!r} already exists (id {other.id})")
-        await self._records.put_job(created, new=True)
+        await self._create(created, spec)
+        return created
+
+    async def _create(self, job: CronJob, spec: ScheduleSpec) -> None:
+        """Write a new job's record, then its schedule; the record goes again if the schedule fails."""
+        await self._records.put_job(job, new=True)
         try:
             await self._schedules.ensure(spec, self._target)
         except BaseException:
-            await self._records.delete_job(created.id)
+            await self._records.delete_job(job.id)
             raise
-        return created
 
     async def restore(self, job: CronJob) -> None:
         """Put back a job as it was exported (its id and times kept), with its schedule.
@@ -135,13 +139,7 @@ class CronService:
         Raises:
             InvalidSchedule: the id is taken, or the schedule cannot be created (a past `at`).
         """
-        spec = job_schedule(job, self._prefix, self._clock())
-        await self._records.put_job(job, new=True)
-        try:
-            await self._schedules.ensure(spec, self._target)
-        except BaseException:
-            await self._records.delete_job(job.id)
-            raise
+        await self._create(job, job_schedule(job, self._prefix, self._clock()))
 
     async def restore_runs(self, runs: Sequence[CronRun]) -> int:
         """Add exported runs to their jobs' histories (the same run twice is one record); how many."""
