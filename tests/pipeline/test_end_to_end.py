@@ -77,3 +77,25 @@ async def test_one_trace_runs_from_ingress_through_the_dispatcher_to_egress(
     assert len({accepted["span_id"], turn["span_id"], sent["span_id"]}) == 3  # one span per hop
     for record in (accepted, turn, sent):  # message text never reaches the logs
         assert "follow me" not in json.dumps(record)
+
+
+async def test_the_session_index_remembers_where_the_user_last_spoke_from(pipeline: Pipeline) -> None:
+    # Heartbeats and cron replies go to the last route; the agent records it in the session index.
+    from clawbus.bus.storage import DynamoSessionIndex
+    from clawbus.bus.topology import sessions_table_name
+
+    async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=30) as client:
+        await post(client, "route-check", "where am I")
+        await eventually(lambda: _answered(client, "route-check"), timeout=30, what="the reply")
+    async with pipeline.bus.aio("dynamodb") as dynamodb:
+        index = DynamoSessionIndex(dynamodb, sessions_table_name(pipeline.bus.prefix))
+        entries = await index.entries("main")
+    routed = [e for e in entries.values() if e.last_channel == "webchat"]
+    assert routed, entries
+    assert any(e.last_to == "route-check" for e in routed), [e.last_to for e in routed]
+    assert all(e.delivery_context is not None for e in routed)
+
+
+async def _answered(client: httpx.AsyncClient, conversation: str) -> list[str] | None:
+    texts = [m["text"] for m in await replies(client, conversation)]
+    return texts or None
