@@ -217,11 +217,13 @@ class RecordStore(Protocol):
         partition: Key,
         *,
         after: str | None = None,
+        before: str | None = None,
         newest_first: bool = False,
         limit: int | None = None,
         now: float | None = None,
     ) -> list[Record]:
-        """Records of one partition by sort key (those after `after`), expired ones left out."""
+        """Records of one partition by sort key (those after `after`, or before `before`: one bound at a
+        time), expired ones left out."""
         ...
 
 

@@ -221,6 +221,7 @@ class DynamoRecordStore:
         partition: Key,
         *,
         after: str | None = None,
+        before: str | None = None,
         newest_first: bool = False,
         limit: int | None = None,
         now: float | None = None,
@@ -228,8 +229,12 @@ class DynamoRecordStore:
         """See `RecordStore.query` (consistent; pages followed until `limit` live records are found)."""
         expression = Expression()
         condition = f"{expression.name(self._hash_key)} = {expression.value(partition[self._hash_key])}"
+        if after is not None and before is not None:
+            raise ValueError("query takes one sort-key bound: after or before")  # DynamoDB allows one
         if after is not None and self._range_key:
             condition += f" AND {expression.name(self._range_key)} > {expression.value(after)}"
+        if before is not None and self._range_key:
+            condition += f" AND {expression.name(self._range_key)} < {expression.value(before)}"
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": condition,
