@@ -2,11 +2,11 @@
 
 OpenClaw keeps this as `sessions.json` (`sessionKey -> SessionEntry`); clawbus keeps the same entries,
 with OpenClaw's camelCase fields, one per session key: in `<prefix>-sessions` (`pk = index#<agentId>`,
-`sk = <session key>`, the entry's JSON in `entry`, a version counter in `ver`) or, without AWS, in a
+`sk = <session key>`, the entry's JSON in `entry`, a `version` counter) or, without AWS, in a
 local `sessions.json` per agent. Fields clawbus does not use are kept as they were imported.
 
 Every change is a read-modify-write: `update(agent, key, change)` reads the entry, applies `change`
-(a pure function of the current entry) and writes it back on condition that `ver` has not moved; on a
+(a pure function of the current entry) and writes it back on condition that `version` has not moved; on a
 lost race it re-reads and re-applies, so two turns updating one session at once lose nothing.
 """
 
@@ -18,13 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from clawbus.bus.aws import classify_client_error, map_aws_errors
 from clawbus.bus.errors import PermanentError, VersionConflict
 
+from .records import VERSION_ATTRIBUTE, RecordStore
+from .records_dynamodb import DynamoRecordStore
 from .transcripts import check_id
 
 if TYPE_CHECKING:
@@ -151,54 +151,41 @@ class LocalSessionIndex:
 
 
 class DynamoSessionIndex:
-    """The index in `<prefix>-sessions`: `pk = index#<agentId>`, `sk = <session key>`, versioned."""
+    """The index in `<prefix>-sessions`: `pk = index#<agentId>`, `sk = <session key>`, versioned (on the
+    layer's `RecordStore`)."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
-        self._ddb = dynamodb
+        self._records: RecordStore = DynamoRecordStore(dynamodb, table, range_key="sk")
         self._table = table
 
-    def _key(self, agent_id: str, session_key: str) -> dict[str, Any]:
-        return {"pk": {"S": f"index#{check_id(agent_id, 'agent id')}"}, "sk": {"S": session_key}}
+    @staticmethod
+    def _key(agent_id: str, session_key: str) -> dict[str, str]:
+        return {"pk": f"index#{check_id(agent_id, 'agent id')}", "sk": session_key}
 
     async def _get(self, agent_id: str, session_key: str) -> tuple[SessionEntry | None, int]:
-        with map_aws_errors(f"GetItem {self._table} index"):
-            found = await self._ddb.get_item(
-                TableName=self._table, Key=self._key(agent_id, session_key), ConsistentRead=True
-            )
-        item = found.get("Item")
-        if item is None:
+        record = await self._records.get(self._key(agent_id, session_key))
+        if record is None:
             return None, 0
-        entry = parse_entry(json.loads(item["entry"]["S"]), f"{self._table} {agent_id}/{session_key}")
-        return entry, int(item["ver"]["N"])
+        entry = parse_entry(record.json("entry"), f"{self._table} {agent_id}/{session_key}")
+        return entry, record.whole(VERSION_ATTRIBUTE, 0)
 
     async def get(self, agent_id: str, session_key: str) -> SessionEntry | None:
         """The entry, or None."""
         return (await self._get(agent_id, session_key))[0]
 
     async def update(self, agent_id: str, session_key: str, change: Change) -> SessionEntry:
-        """Conditional put on `ver`; re-read and re-apply on `ConditionalCheckFailedException`."""
+        """A versioned put; re-read and re-apply `change` when another writer won."""
         for _attempt in range(MAX_ATTEMPTS):
             current, version = await self._get(agent_id, session_key)
             updated = change(current)
             if current is not None and updated is current:
                 return current  # nothing changed: no write
-            condition = "attribute_not_exists(sk)" if current is None else "ver = :v"
-            values = {} if current is None else {"ExpressionAttributeValues": {":v": {"N": str(version)}}}
             try:
-                await self._ddb.put_item(
-                    TableName=self._table,
-                    Item={
-                        **self._key(agent_id, session_key),
-                        "entry": {"S": updated.to_json()},
-                        "ver": {"N": str(version + 1)},
-                    },
-                    ConditionExpression=condition,
-                    **values,  # type: ignore[arg-type]  # the stubs' TypedDict has no spread form
+                await self._records.put_if_version(
+                    {**self._key(agent_id, session_key), "entry": updated.to_json()}, version
                 )
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                    continue
-                raise classify_client_error(exc, f"PutItem {self._table} index") from exc
+            except VersionConflict:
+                continue
             return updated
         raise VersionConflict(
             f"session {agent_id}/{session_key}: {MAX_ATTEMPTS} concurrent updates in a row; retry the turn"
@@ -206,19 +193,8 @@ class DynamoSessionIndex:
 
     async def entries(self, agent_id: str) -> dict[str, SessionEntry]:
         """Every entry of the agent (one Query, paged)."""
-        found: dict[str, SessionEntry] = {}
-        paginator = self._ddb.get_paginator("query")
-        with map_aws_errors(f"Query {self._table} index"):
-            async for page in paginator.paginate(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": f"index#{check_id(agent_id, 'agent id')}"}},
-                ConsistentRead=True,
-            ):
-                for item in page.get("Items", []):
-                    key = item["sk"]["S"]
-                    found[key] = parse_entry(json.loads(item["entry"]["S"]), f"{self._table} {key}")
-        return found
+        records = await self._records.query({"pk": f"index#{check_id(agent_id, 'agent id')}"})
+        return {r.text("sk"): parse_entry(r.json("entry"), f"{self._table} {r.text('sk')}") for r in records}
 
 
 def parse_sessions_json(text: str, where: str = "sessions.json") -> dict[str, SessionEntry]:
