@@ -351,61 +351,68 @@ def write_openclaw_dir(state: OpenClawDir, root: Path) -> list[str]:
     return written
 
 
+@dataclass(frozen=True)
+class Credential:
+    """One channel credential: where `openclaw.json` keeps it (`channels.<channel>.<key>`), the `.env`
+    fallback OpenClaw reads, and the clawbus setting (`CLAWBUS_<CHANNEL>__<SETTING>`) it becomes."""
+
+    channel: str
+    key: str
+    setting: str
+    env: str | None = None
+
+    @property
+    def variable(self) -> str:
+        """The clawbus env var name, as the channel's secret stores it."""
+        return f"CLAWBUS_{self.channel.upper()}__{self.setting}"
+
+
+CREDENTIALS = (
+    Credential("telegram", "botToken", "BOT_TOKEN", "TELEGRAM_BOT_TOKEN"),
+    Credential("telegram", "webhookSecret", "WEBHOOK_SECRET"),
+    Credential("slack", "botToken", "BOT_TOKEN", "SLACK_BOT_TOKEN"),
+    Credential("slack", "appToken", "APP_TOKEN", "SLACK_APP_TOKEN"),
+    Credential("slack", "signingSecret", "SIGNING_SECRET", "SLACK_SIGNING_SECRET"),
+    Credential("discord", "token", "BOT_TOKEN", "DISCORD_BOT_TOKEN"),
+)
+
+
 def channel_secrets(config: Mapping[str, Any] | None, env: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """Channel credentials found in `openclaw.json` and `.env`, as clawbus setting names per channel.
 
     `{"telegram": {"CLAWBUS_TELEGRAM__BOT_TOKEN": "…"}}` — the shape of one Secrets Manager secret per
-    channel (`bus/secret_env.py`). Only the default account's credentials map onto clawbus settings.
+    channel (`bus/secret_env.py`). Only the default account's credentials map onto clawbus settings;
+    the config's value wins over the `.env` fallback.
     """
     channels = (config or {}).get("channels", {})
     found: dict[str, dict[str, str]] = {}
-
-    def take(channel: str, setting: str, *values: object) -> None:
-        for value in values:
+    for credential in CREDENTIALS:
+        block = channels.get(credential.channel) if isinstance(channels, Mapping) else None
+        configured = block.get(credential.key) if isinstance(block, Mapping) else None
+        for value in (configured, env.get(credential.env) if credential.env else None):
             if isinstance(value, str) and value:
-                found.setdefault(channel, {})[f"CLAWBUS_{channel.upper()}__{setting}"] = value
-                return
-
-    def block(name: str) -> Mapping[str, Any]:
-        value = channels.get(name) if isinstance(channels, Mapping) else None
-        return value if isinstance(value, Mapping) else {}
-
-    telegram, slack, discord = block("telegram"), block("slack"), block("discord")
-    take("telegram", "BOT_TOKEN", telegram.get("botToken"), env.get("TELEGRAM_BOT_TOKEN"))
-    take("telegram", "WEBHOOK_SECRET", telegram.get("webhookSecret"))
-    take("slack", "BOT_TOKEN", slack.get("botToken"), env.get("SLACK_BOT_TOKEN"))
-    take("slack", "APP_TOKEN", slack.get("appToken"), env.get("SLACK_APP_TOKEN"))
-    take("slack", "SIGNING_SECRET", slack.get("signingSecret"), env.get("SLACK_SIGNING_SECRET"))
-    take("discord", "BOT_TOKEN", discord.get("token"), env.get("DISCORD_BOT_TOKEN"))
+                found.setdefault(credential.channel, {})[credential.variable] = value
+                break
     return found
 
 
-# Where each credential sits in openclaw.json, so an import can keep secrets out of the stored config.
-SECRET_CONFIG_PATHS = (
-    ("telegram", "botToken"),
-    ("telegram", "webhookSecret"),
-    ("slack", "botToken"),
-    ("slack", "appToken"),
-    ("slack", "signingSecret"),
-    ("discord", "token"),
-)
-
-
 def without_secrets(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy of `config` with the channel credentials (`SECRET_CONFIG_PATHS`) removed."""
+    """A deep copy of `config` with the channel credentials (`CREDENTIALS`) removed."""
     copy: dict[str, Any] = json.loads(json.dumps(config))
     channels = copy.get("channels")
     if isinstance(channels, dict):
-        for channel, key in SECRET_CONFIG_PATHS:
-            block = channels.get(channel)
+        for credential in CREDENTIALS:
+            block = channels.get(credential.channel)
             if isinstance(block, dict):
-                block.pop(key, None)
+                block.pop(credential.key, None)
     return copy
 
 
 __all__ = [
     "CHANNELS",
+    "CREDENTIALS",
     "AgentSessions",
+    "Credential",
     "OpenClawDir",
     "channel_secrets",
     "read_openclaw_dir",

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from clawbus.schemas.cron import CronJob, CronRun
 
 from .errors import ClawbusError, VersionConflict
-from .openclaw_dir import AgentSessions, OpenClawDir, channel_secrets, without_secrets
+from .openclaw_dir import CREDENTIALS, AgentSessions, OpenClawDir, channel_secrets, without_secrets
 from .storage import WorkspaceStore
 
 Outcome = Literal["added", "replaced", "unchanged", "kept", "skipped"]
@@ -395,14 +395,8 @@ async def export_state(sinks: StateSinks, *, include_secrets: bool = False) -> O
     return out
 
 
-_CONFIG_KEYS = {
-    "CLAWBUS_TELEGRAM__BOT_TOKEN": ("telegram", "botToken"),
-    "CLAWBUS_TELEGRAM__WEBHOOK_SECRET": ("telegram", "webhookSecret"),
-    "CLAWBUS_SLACK__BOT_TOKEN": ("slack", "botToken"),
-    "CLAWBUS_SLACK__APP_TOKEN": ("slack", "appToken"),
-    "CLAWBUS_SLACK__SIGNING_SECRET": ("slack", "signingSecret"),
-    "CLAWBUS_DISCORD__BOT_TOKEN": ("discord", "token"),
-}
+# Where each secret value goes back in `openclaw.json` (the inverse of `channel_secrets`).
+_CONFIG_KEYS = {credential.variable: (credential.channel, credential.key) for credential in CREDENTIALS}
 
 
 async def _export_secrets(secrets: SecretSink, out: OpenClawDir) -> None:

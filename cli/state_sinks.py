@@ -19,7 +19,7 @@ import json5
 from clawbus.agent.runtime import open_session_stores, open_workspace_store
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import connect
-from clawbus.bus.errors import ConfigError, PermanentError
+from clawbus.bus.errors import ConfigError, PermanentError, TargetGone
 from clawbus.bus.openclaw_dir import AgentSessions
 from clawbus.bus.settings import Settings
 from clawbus.bus.state_transfer import StateSinks
@@ -79,8 +79,6 @@ class SecretsAdapter:
         return channel_secret_name(self._prefix, name)
 
     async def read_values(self, name: str) -> dict[str, str] | None:
-        from clawbus.bus.errors import TargetGone
-
         try:
             secret_id = self._id(name)
             if name.startswith("whatsapp-auth-"):
@@ -106,7 +104,7 @@ class SecretsAdapter:
         return found
 
 
-def _ms(value: Any, fallback: datetime) -> datetime:
+def _iso_time(value: Any, fallback: datetime) -> datetime:
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -150,8 +148,8 @@ class PairingAdapter:
             PairingRequest(
                 sender_id=str(r["id"]),
                 code=str(r["code"]).upper(),
-                created_at=_ms(r.get("createdAt"), now),
-                last_seen_at=_ms(r.get("lastSeenAt"), now),
+                created_at=_iso_time(r.get("createdAt"), now),
+                last_seen_at=_iso_time(r.get("lastSeenAt"), now),
             )
             for r in requests
             if r.get("id") and r.get("code")
