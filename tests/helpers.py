@@ -6,11 +6,14 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+import pytest
 
 from clawbus.cli.supervisor import Stage, Supervisor
 
@@ -78,3 +81,21 @@ def stage(name: str, ready: str, *args: str, env: dict[str, str] | None = None) 
 def stage_supervisor(log_dir: Path, env: dict[str, str]) -> Supervisor:
     """The supervisor `clawbus up` uses, for tests that start stages themselves."""
     return Supervisor(log_dir, {**env, "PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "")})
+
+
+def start_up(
+    data_dir: Path, ports: dict[str, int], *flags: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """Run `clawbus up` as a user would (ports by flag) until its banner says it is ready; the process
+    and what it printed so far. Fails the test, with that output, when `up` ends first."""
+    argv = [sys.executable, "-m", "clawbus.cli", "up", "--data-dir", str(data_dir), *flags]
+    argv += [arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))]
+    up = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    assert up.stdout is not None
+    output: list[str] = []
+    for line in up.stdout:
+        output.append(line)
+        if "Ctrl-C stops everything" in line:
+            return up, "".join(output)
+    up.wait()
+    pytest.fail("clawbus up ended before it was ready:\n" + "".join(output))

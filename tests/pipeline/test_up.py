@@ -10,13 +10,12 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 
 from clawbus.bus.aws import boto3_client
 from clawbus.bus.settings import AwsSettings
 
 from ..conftest import REGION, Bus
-from ..helpers import free_port, stage, stage_supervisor, wait_for
+from ..helpers import free_port, stage, stage_supervisor, start_up, wait_for
 
 
 def clawbus(*args: str) -> list[str]:
@@ -36,27 +35,8 @@ def port_is_free(port: int) -> bool:
 def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("ingress", "agent", "agentcore", "aws")}
     (tmp_path / "openclaw.json").write_text("{ agents: { defaults: {} } }  // mine\n")
-    up = subprocess.Popen(
-        clawbus(
-            "up",
-            "--data-dir",
-            str(tmp_path),
-            *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))),
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
+    up, shown = start_up(tmp_path, ports)
     try:
-        assert up.stdout is not None
-        for line in up.stdout:
-            output.append(line)
-            if "Ctrl-C stops everything" in line:
-                break
-        else:
-            pytest.fail("clawbus up ended before it was ready:\n" + "".join(output))
-        shown = "".join(output)
         assert f"http://127.0.0.1:{ports['ingress']}/" in shown  # tells the user where WebChat is
         assert str(tmp_path / "logs") in shown
         children = psutil.Process(up.pid).children(recursive=True)
@@ -111,7 +91,7 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         up.send_signal(signal.SIGTERM)
         rest, _ = up.communicate(timeout=60)
-    assert up.returncode == 0, "".join(output) + rest
+    assert up.returncode == 0, shown + rest
     assert "dispatcher exited (-9)" in rest
     assert "dispatcher restarted" in rest
     assert "stopping" in rest

@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
-from ..helpers import free_port, wait_for
+from ..helpers import free_port, start_up, wait_for
 
 # Turns take a second each (the stub agent), one at a time per conversation, so a stop soon after the
 # first reply leaves notes unanswered: their replies wait on the egress queue (egress stops before the
@@ -28,23 +26,7 @@ class Up:
         self.url = f"http://127.0.0.1:{self.ports['ingress']}"
 
     def start(self, *flags: str) -> tuple[subprocess.Popen[str], str]:
-        argv = [sys.executable, "-m", "clawbus.cli", "up", "--data-dir", str(self.data_dir), *flags]
-        argv += [arg for name, port in self.ports.items() for arg in (f"--{name}-port", str(port))]
-        up = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, **SLOW_TURNS},
-        )
-        assert up.stdout is not None
-        output: list[str] = []
-        for line in up.stdout:
-            output.append(line)
-            if "Ctrl-C stops everything" in line:
-                return up, "".join(output)
-        up.wait()
-        pytest.fail("clawbus up ended before it was ready:\n" + "".join(output))
+        return start_up(self.data_dir, self.ports, *flags, env={**os.environ, **SLOW_TURNS})
 
     @staticmethod
     def stop(up: subprocess.Popen[str]) -> str:

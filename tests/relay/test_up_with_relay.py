@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
 from ..fakes.platforms import FakePlatforms
-from ..helpers import free_port, wait_for
+from ..helpers import free_port, start_up, wait_for
 from ..ingress import payloads as p
 
 
@@ -29,24 +27,9 @@ def test_up_starts_the_relay_and_a_polled_telegram_message_is_answered(tmp_path:
             "CLAWBUS_TELEGRAM__DM_POLICY": "open",
             "CLAWBUS_TELEGRAM__ALLOW_FROM": '["*"]',
         }
-        up = subprocess.Popen(
-            [sys.executable, "-m", "clawbus.cli", "up", "--data-dir", str(tmp_path)]
-            + [arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        output: list[str] = []
+        up, shown = start_up(tmp_path, ports, env=env)
         try:
-            assert up.stdout is not None
-            for line in up.stdout:
-                output.append(line)
-                if "Ctrl-C stops everything" in line:
-                    break
-            else:
-                pytest.fail("clawbus up ended before it was ready:\n" + "".join(output))
-            assert "relay" in "".join(output)
+            assert "relay" in shown
             children = psutil.Process(up.pid).children(recursive=True)
             assert len(children) == 9  # moto, agent, AgentCore, dispatcher, 2 egress, ingress, firer, relay
 
@@ -57,4 +40,4 @@ def test_up_starts_the_relay_and_a_polled_telegram_message_is_answered(tmp_path:
         finally:
             up.send_signal(signal.SIGTERM)
             rest, _ = up.communicate(timeout=60)
-    assert up.returncode == 0, "".join(output) + rest
+    assert up.returncode == 0, shown + rest
