@@ -42,7 +42,8 @@ def _update(data: dict[str, Any]) -> Update:
         raise InvalidEnvelope("Telegram update without an integer update_id")
     try:
         return Update.de_json(data, None)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+    # OSError: a `date` past what the C library's time functions take (EOVERFLOW), like OverflowError
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
         raise InvalidEnvelope(f"not a Telegram update: {type(exc).__name__}") from exc
 
 

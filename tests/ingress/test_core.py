@@ -83,6 +83,14 @@ def test_telegram_updates_that_are_not_turns_are_ignored_with_a_reason(
     assert [i.reason for i in parsed.ignored] == [reason]
 
 
+def test_a_telegram_date_beyond_the_clock_is_an_invalid_envelope_not_a_crash() -> None:
+    # Found by hypothesis: python-telegram-bot's datetime conversion raises OSError (EOVERFLOW) here.
+    update = p.telegram_message(text="hi")
+    update["message"]["date"] = 67_768_036_191_676_800
+    with pytest.raises(InvalidEnvelope, match="not a Telegram update"):
+        tg(update)
+
+
 def test_the_telegram_secret_token_must_match() -> None:
     telegram.verify("s3cret", "s3cret")
     for header, secret in [("wrong", "s3cret"), (None, "s3cret"), ("s3cret", None)]:
