@@ -10,6 +10,7 @@ from . import attributes
 from ._versioning import EnvelopeError, UnsupportedSchemaVersion
 from .ids import deduplication_id, message_group_id, reply_id, runtime_session_id
 from .inbound import (
+    Access,
     AttachmentRef,
     Delivery,
     EventKind,
@@ -19,6 +20,7 @@ from .inbound import (
     ReplyTarget,
     Sender,
     parse_inbound,
+    trusted,
 )
 from .invocation import (
     AgentError,
@@ -32,6 +34,7 @@ from .outbound import OutboundReply, OutboundReplyV1, ReplyKind, ReplyPart, pars
 from .session_key import DmScope, PeerKind, cron_session_key, derive_session_key, main_session_key
 
 __all__ = [
+    "Access",
     "AgentError",
     "AgentRequest",
     "AgentResponse",
@@ -64,4 +67,5 @@ __all__ = [
     "parse_outbound",
     "reply_id",
     "runtime_session_id",
+    "trusted",
 ]

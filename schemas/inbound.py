@@ -27,6 +27,19 @@ class EventKind(StrEnum):
     SYSTEM = "system"
 
 
+class Access(StrEnum):
+    """How far ingress trusts the sender of a message: what its turn may do follows from it.
+
+    Only `owner` and `allowed` senders move the agent's last route (where heartbeats and cron
+    announcements go) and get the full tool set; `open` and `group` turns get the reduced set.
+    """
+
+    OWNER = "owner"  # the run's owner: WebChat or `clawbus say` holding the run's token
+    ALLOWED = "allowed"  # a DM sender named in the channel's allowFrom, or approved through pairing
+    OPEN = "open"  # a DM admitted only because the channel's DM policy is open to everyone
+    GROUP = "group"  # a message in a group or channel that the group policy admits
+
+
 class Peer(WireModel):
     """The chat a message came from: its kind and platform id."""
 
@@ -98,10 +111,25 @@ class InboundEventV1(WireModel):
     # Scheduled events only (added compatibly: absent on messages).
     job_id: str | None = None
     delivery: Delivery | None = None
+    # Messages only (added compatibly): why ingress admitted the sender. Absent on a message means an
+    # older producer, trusted least (see `trusted`).
+    access: Access | None = None
 
 
 InboundEvent = InboundEventV1
 INBOUND_READERS: dict[int, type[InboundEventV1]] = {1: InboundEventV1}
+
+
+def trusted(event: InboundEventV1) -> bool:
+    """Whether `event` may act with the owner's authority (full tools, moving the last route).
+
+    Scheduled events (heartbeat, cron, system) come from the owner's own schedules; a message is trusted
+    when its sender is the owner or an allowed (allowlisted or paired) DM sender. Everything else, a
+    message without `access` included, is not.
+    """
+    if event.kind is not EventKind.MESSAGE:
+        return True
+    return event.access in (Access.OWNER, Access.ALLOWED)
 
 
 def parse_inbound(text: str | bytes) -> InboundEvent:
