@@ -165,6 +165,7 @@ class Webhooks:
                 request.headers.get(discord.SIGNATURE_HEADER),
                 request.headers.get(discord.TIMESTAMP_HEADER),
                 key,
+                now=self._intake.clock(),
             ),
             lambda data: discord.normalise(data, ctx=self._intake.context()),
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -244,8 +243,8 @@ def test_a_discord_signature_is_checked_with_the_application_public_key() -> Non
     key = SigningKey.generate()
     public = key.verify_key.encode().hex()
     body = json.dumps(p.discord_command()).encode()
-    headers = discord_headers(key, body, int(time.time()))
-    discord.verify(body, headers["x-signature-ed25519"], headers["x-signature-timestamp"], public)
+    headers = discord_headers(key, body, int(NOW.timestamp()))
+    discord.verify(body, headers["x-signature-ed25519"], headers["x-signature-timestamp"], public, now=NOW)
     other = SigningKey.generate().verify_key.encode().hex()
     for args in [
         (body + b"x", headers["x-signature-ed25519"], headers["x-signature-timestamp"], public),
@@ -254,7 +253,50 @@ def test_a_discord_signature_is_checked_with_the_application_public_key() -> Non
         (body, None, None, public),
     ]:
         with pytest.raises(Unauthorized):
-            discord.verify(*args)
+            discord.verify(*args, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("offset_s", "why"), [(-301, "301 s old"), (301, "301 s in the future"), (-86_400 * 30, "2592000 s old")]
+)
+def test_a_validly_signed_discord_request_outside_five_minutes_is_refused_as_a_replay(
+    offset_s: int, why: str
+) -> None:
+    # The signature covers the timestamp: a captured interaction verifies forever unless its age is checked.
+    key = SigningKey.generate()
+    public = key.verify_key.encode().hex()
+    body = json.dumps(p.discord_command(text="secret plans")).encode()
+    sent_at = int(NOW.timestamp()) + offset_s
+    headers = discord_headers(key, body, sent_at)
+    with pytest.raises(Unauthorized, match="outside the 300 s window") as refused:
+        discord.verify(
+            body, headers["x-signature-ed25519"], headers["x-signature-timestamp"], public, now=NOW
+        )
+    assert why in str(refused.value)
+    assert "secret plans" not in str(refused.value)
+
+
+@pytest.mark.parametrize("offset_s", [-300, 0, 300])
+def test_a_discord_request_within_five_minutes_either_way_is_accepted(offset_s: int) -> None:
+    key = SigningKey.generate()
+    body = json.dumps(p.discord_command()).encode()
+    headers = discord_headers(key, body, int(NOW.timestamp()) + offset_s)
+    discord.verify(
+        body,
+        headers["x-signature-ed25519"],
+        headers["x-signature-timestamp"],
+        key.verify_key.encode().hex(),
+        now=NOW,
+    )
+
+
+@pytest.mark.parametrize("timestamp", ["", "soon", "1.5e9", "-1", "9" * 40, " 1767614400"])
+def test_a_signed_discord_timestamp_that_is_not_unix_seconds_is_refused(timestamp: str) -> None:
+    key = SigningKey.generate()
+    body = b"{}"
+    signature = key.sign(timestamp.encode() + body).signature.hex()
+    with pytest.raises(Unauthorized):
+        discord.verify(body, signature, timestamp, key.verify_key.encode().hex(), now=NOW)
 
 
 # --- Arbitrary JSON: a valid envelope or InvalidEnvelope, nothing else ---------------------------------
