@@ -323,6 +323,20 @@ def test_a_whatsapp_message_is_a_turn_and_status_receipts_are_not(ingress: Ingre
     assert event["text"] == "moin"
 
 
+def test_a_whatsapp_message_older_than_the_dedup_memory_is_acknowledged_dropped_and_logged(
+    ingress: Ingress,
+) -> None:
+    ingress.drain()
+    nine_days_ago = int(time.time()) - 9 * 24 * 3600  # the default dedup memory is 8 days
+    body = p.whatsapp_message(wamid="wamid.REPLAYED", text="old news", sent_at=nine_days_ago)
+    assert send_whatsapp(ingress, body).status_code == 200  # validly signed: a 4xx would make Meta retry
+    assert ingress.drain() == []
+    ignored = ingress.log_events("ingress.event.ignored")
+    assert {"channel": "whatsapp", "event_id": "whatsapp:wamid.REPLAYED", "reason": "stale"}.items() <= next(
+        r for r in ignored if r.get("event_id") == "whatsapp:wamid.REPLAYED"
+    ).items()
+
+
 def test_a_whatsapp_post_with_a_bad_signature_is_a_401(ingress: Ingress) -> None:
     ingress.drain()
     assert send_whatsapp(ingress, p.whatsapp_message(), secret="wrong").status_code == 401
