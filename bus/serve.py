@@ -46,7 +46,7 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-def _quiet_disconnects(app: ASGIApp) -> ASGIApp:
+def _quiet_disconnects(app: ASGIApp, stage: str) -> ASGIApp:
     """`app`, ending quietly when the client went away while it read the body (a request whose body
     missed its deadline, or a client that gave up): that is the client's doing, not an error of the app,
     and uvicorn would log each one as "Exception in ASGI application" with a traceback."""
@@ -55,7 +55,7 @@ def _quiet_disconnects(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send)
         except ClientDisconnect:
-            log_event(logger, "serve.client.disconnected", logging.DEBUG, path=scope.get("path"))
+            log_event(logger, f"{stage}.client.disconnected", logging.DEBUG, path=scope.get("path"))
 
     return quiet
 
@@ -70,7 +70,7 @@ async def serve_asgi(
     """
     limits = limits or ServerLimits()
     config = uvicorn.Config(
-        _quiet_disconnects(app),
+        _quiet_disconnects(app, stage),
         host=host,
         port=port,
         http=protocol_class(limits, stage),
