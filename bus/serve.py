@@ -1,5 +1,8 @@
 """Serving an ASGI app as a stage process: uvicorn on loopback, a `<stage>.started` line once bound.
 
+Every server reads requests under `ServerLimits` (a client gets 10 s for its headers and 10 s for its
+body, see `request_deadlines.py`); ingress, which faces the internet, also caps its connections.
+
 On SIGTERM/SIGINT the server stops accepting, finishes open requests (up to 5 s), runs the app's lifespan
 shutdown and the process exits 0 — a stop that was asked for is a clean exit. (uvicorn's own handler
 re-raises the signal after shutdown, which would end the process with -15.)
@@ -14,9 +17,11 @@ import signal
 from collections.abc import Iterator
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .logging import log_event
+from .request_deadlines import ServerLimits, protocol_class
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +46,35 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-async def serve_asgi(app: ASGIApp, *, host: str, port: int, stage: str) -> None:
-    """Serve `app` until a stop signal; logs `<stage>.started` with its URL once listening."""
+def _quiet_disconnects(app: ASGIApp, stage: str) -> ASGIApp:
+    """`app`, ending quietly when the client went away while it read the body (a request whose body
+    missed its deadline, or a client that gave up): that is the client's doing, not an error of the app,
+    and uvicorn would log each one as "Exception in ASGI application" with a traceback."""
+
+    async def quiet(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await app(scope, receive, send)
+        except ClientDisconnect:
+            log_event(logger, f"{stage}.client.disconnected", logging.DEBUG, path=scope.get("path"))
+
+    return quiet
+
+
+async def serve_asgi(
+    app: ASGIApp, *, host: str, port: int, stage: str, limits: ServerLimits | None = None
+) -> None:
+    """Serve `app` until a stop signal; logs `<stage>.started` with its URL once listening.
+
+    `limits` bounds how long a client may take to send a request and how many connections are served at
+    once (default: `ServerLimits()`, 10 s each for headers and body, no connection cap).
+    """
+    limits = limits or ServerLimits()
     config = uvicorn.Config(
-        app,
+        _quiet_disconnects(app, stage),
         host=host,
         port=port,
+        http=protocol_class(limits, stage),
+        limit_concurrency=limits.limit_concurrency(),
         log_config=None,
         access_log=False,
         lifespan="on",

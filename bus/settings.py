@@ -222,6 +222,11 @@ class IngressSettings(BaseModel):
     webchat_wait_max_s: float = 25.0
     # Platforms retry for hours to days; SQS dedup covers 5 minutes, the ledger record the rest.
     dedup_ttl_s: int = Field(default=8 * 24 * 3600, ge=7 * 24 * 3600)
+    # A client that has not sent its request's headers (or body) this long after connecting (or after the
+    # headers) is cut off; slow trickling does not extend it. Beyond max_connections open: 503.
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=512, ge=1)
 
 
 QueueMode = Literal["collect", "followup"]

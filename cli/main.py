@@ -183,12 +183,13 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
             interval = settings.local.snapshot_interval_s
         serve_local_aws(args.host, args.port, args.state_file, interval)
     elif command == "ingress":
+        from clawbus.bus.request_deadlines import ServerLimits
         from clawbus.ingress.http import create_app as ingress_app
 
+        web = settings.ingress
+        limits = ServerLimits(web.header_timeout_s, web.body_timeout_s, web.max_connections)
         asyncio.run(
-            serve_asgi(
-                ingress_app(settings), host=settings.ingress.host, port=settings.ingress.port, stage="ingress"
-            )
+            serve_asgi(ingress_app(settings), host=web.host, port=web.port, stage="ingress", limits=limits)
         )
     elif command == "agent":
         from clawbus.agent import create_app as agent_app

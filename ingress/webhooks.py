@@ -165,6 +165,7 @@ class Webhooks:
                 request.headers.get(discord.SIGNATURE_HEADER),
                 request.headers.get(discord.TIMESTAMP_HEADER),
                 key,
+                now=self._intake.clock(),
             ),
             lambda data: discord.normalise(data, ctx=self._intake.context()),
         )
@@ -176,7 +177,9 @@ class Webhooks:
             "whatsapp",
             request,
             lambda: whatsapp.verify(request.body, request.headers.get(whatsapp.SIGNATURE_HEADER), secret),
-            lambda data: whatsapp.normalise(data, ctx=self._intake.context()),
+            lambda data: whatsapp.normalise(
+                data, ctx=self._intake.context(), dedup_ttl_s=self._settings.ingress.dedup_ttl_s
+            ),
         )
 
     def _whatsapp_subscribe(self, request: WebhookRequest) -> WebhookResponse:

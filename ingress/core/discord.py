@@ -1,7 +1,9 @@
 """Discord interactions (the HTTP endpoint), verified and normalised. Pure.
 
 Discord signs every request with the application's Ed25519 key over `X-Signature-Timestamp + body`
-(checked with PyNaCl; Discord probes the endpoint with bad signatures and expects 401). A PING is
+(checked with PyNaCl; Discord probes the endpoint with bad signatures and expects 401). The signature
+covers the timestamp but nothing binds it to the moment of delivery, so a captured request would verify
+forever: one whose timestamp is more than 5 minutes from now (either way) is refused too. A PING is
 answered with a PONG. A slash command (APPLICATION_COMMAND) is a turn, answered at once with a deferred
 response (type 5, "thinking…"); the agent's reply follows through egress as a follow-up message, which
 needs the interaction token, so `reply_to` carries `interaction_token` and `application_id` (the token
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from nacl.exceptions import BadSignatureError
@@ -41,10 +44,17 @@ _THREAD_TYPES = {10, 11, 12}
 _USER_MESSAGE_TYPES = {0, 19}  # DEFAULT, REPLY
 _DM_TYPES = {1, 3}
 _SNOWFLAKE = re.compile(r"^[0-9]{1,20}$")
+_UNIX_SECONDS = re.compile(r"^[0-9]{1,12}$")
+# How far a request's X-Signature-Timestamp may be from our clock (the window Slack's verifier uses).
+MAX_SKEW_S = 300
 
 
-def verify(body: bytes, signature: str | None, timestamp: str | None, public_key: str | None) -> None:
-    """Raise `Unauthorized` unless `signature` is the application key's Ed25519 signature of the request."""
+def verify(
+    body: bytes, signature: str | None, timestamp: str | None, public_key: str | None, *, now: datetime
+) -> None:
+    """Raise `Unauthorized` unless `signature` is the application key's Ed25519 signature of the request
+    and its timestamp is within `MAX_SKEW_S` of `now`; the message says which check failed (never the body).
+    """
     if not public_key:
         raise Unauthorized("no Discord public key configured; set CLAWBUS_DISCORD__PUBLIC_KEY")
     if not signature or not timestamp:
@@ -53,6 +63,16 @@ def verify(body: bytes, signature: str | None, timestamp: str | None, public_key
         VerifyKey(bytes.fromhex(public_key)).verify(timestamp.encode() + body, bytes.fromhex(signature))
     except (BadSignatureError, ValueError, TypeError) as exc:
         raise Unauthorized("bad Discord request signature") from exc
+    if not _UNIX_SECONDS.match(timestamp):
+        raise Unauthorized("X-Signature-Timestamp is not a Unix time in seconds")
+    # Whole seconds on both sides: no float or datetime conversion that a huge value could overflow.
+    skew = int(now.timestamp()) - int(timestamp)
+    if abs(skew) > MAX_SKEW_S:
+        when = f"{skew} s old" if skew > 0 else f"{-skew} s in the future"
+        raise Unauthorized(
+            f"Discord request timestamp is {when}, outside the {MAX_SKEW_S} s window "
+            "(a replayed or delayed interaction, or a clock out of sync)"
+        )
 
 
 def _snowflake(data: Mapping[str, Any], key: str) -> str | None:

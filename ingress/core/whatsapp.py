@@ -8,12 +8,19 @@ A payload batches entries and changes; each message in `value.messages` is parse
 ignored with a reason). `value.statuses` (sent/delivered/read/failed receipts for our own replies) are
 never turns. The sender id is the phone number (`wa_id`) when Meta sends it, else the business-scoped
 user id (`user_id`, BSUID). The event id is `whatsapp:<wamid>`.
+
+A message's own `timestamp` (Unix seconds, signed with the rest of the body) is checked against the dedup
+memory: Meta's signature has no expiry, so once the dedup record of a message has expired a captured
+payload would verify and run again. A message older than that memory (less `CLOCK_SKEW_S`, so a clock
+ahead of ours cannot open a gap) is dropped as `stale`; a message without a timestamp of digits is not
+a WhatsApp message.
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +38,11 @@ from .turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
 CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "x-hub-signature-256"
 _IGNORED_TYPES = {MessageType.EDIT: "edit", MessageType.REVOKE: "edit", MessageType.REACTION: "reaction"}
+# Up to year 5138: whole seconds that no datetime conversion (ours or pywa's) overflows.
+_UNIX_SECONDS = re.compile(r"^[0-9]{1,11}$")
+# How far Meta's clock may run ahead of ours; a message this close to the end of the dedup memory is
+# dropped already, so a replay after its dedup record expired is always older than the limit.
+CLOCK_SKEW_S = 300
 
 
 def verify_subscription(query: Mapping[str, str], verify_token: str | None) -> str:
@@ -124,10 +136,15 @@ def _turn(message: Message, event_id: str, display_number: str | None, ctx: Cont
 
 
 @shape_checked
-def normalise(body: dict[str, Any], *, ctx: Context) -> Parsed:
-    """Every turn and ignored status in a webhook payload, or `InvalidEnvelope`."""
+def normalise(body: dict[str, Any], *, ctx: Context, dedup_ttl_s: int) -> Parsed:
+    """Every turn and ignored status in a webhook payload, or `InvalidEnvelope`.
+
+    `dedup_ttl_s` is how long ingress remembers an event id (`IngressSettings.dedup_ttl_s`): messages
+    sent longer ago than that (less `CLOCK_SKEW_S`) before `ctx.now` are ignored as `stale`.
+    """
     if body.get("object") != "whatsapp_business_account" or not isinstance(body.get("entry"), list):
         raise InvalidEnvelope("not a WhatsApp Business Account webhook")
+    oldest = int(ctx.now.timestamp()) - dedup_ttl_s + CLOCK_SKEW_S
     turns: list[Turn] = []
     ignored: list[Ignored] = []
     for entry in body["entry"]:
@@ -142,34 +159,42 @@ def normalise(body: dict[str, Any], *, ctx: Context) -> Parsed:
                 ignored.extend(Ignored("status_update") for _ in statuses)
             messages = value.get("messages")
             for raw in messages if isinstance(messages, list) else []:
-                _collect(entry, value, raw, ctx, turns, ignored)
+                found = _collect(entry, value, raw, ctx, oldest)
+                if isinstance(found, Turn):
+                    turns.append(found)
+                else:
+                    ignored.append(found)
     return Parsed(turns=tuple(turns), ignored=tuple(ignored))
 
 
+def _sent_at(raw: Mapping[str, Any]) -> int:
+    """The message's own send time in Unix seconds (Meta sends a string of digits)."""
+    value = raw.get("timestamp")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not _UNIX_SECONDS.match(value):
+        raise InvalidEnvelope("WhatsApp message without a timestamp in Unix seconds")
+    return int(value)
+
+
 def _collect(
-    entry: Mapping[str, Any],
-    value: Mapping[str, Any],
-    raw: Any,
-    ctx: Context,
-    turns: list[Turn],
-    ignored: list[Ignored],
-) -> None:
+    entry: Mapping[str, Any], value: Mapping[str, Any], raw: Any, ctx: Context, oldest: int
+) -> Turn | Ignored:
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
         raise InvalidEnvelope("WhatsApp message without an id")
     event_id = f"{CHANNEL}:{raw['id']}"
     kind = raw.get("type")
     if not isinstance(kind, str):
         raise InvalidEnvelope("WhatsApp message without a type")
+    if _sent_at(raw) < oldest:
+        return Ignored("stale", event_id)
     if kind in _IGNORED_TYPES:
-        ignored.append(Ignored(_IGNORED_TYPES[MessageType(kind)], event_id))
-        return
+        return Ignored(_IGNORED_TYPES[MessageType(kind)], event_id)
     if kind != MessageType.TEXT:
-        ignored.append(Ignored("unsupported_type", event_id))
-        return
+        return Ignored("unsupported_type", event_id)
     message = _parse(entry, value, raw)
     if not message.text:
-        ignored.append(Ignored("no_text", event_id))
-        return
+        return Ignored("no_text", event_id)
     metadata = value.get("metadata")
     display = metadata.get("display_phone_number") if isinstance(metadata, dict) else None
-    turns.append(_turn(message, event_id, display if isinstance(display, str) else None, ctx))
+    return _turn(message, event_id, display if isinstance(display, str) else None, ctx)

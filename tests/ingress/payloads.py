@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 _ids = itertools.count(1000)
@@ -125,14 +126,16 @@ def whatsapp_message(
     kind: str = "text",
     statuses: bool = False,
     group_id: str | None = None,
+    sent_at: int | None = None,
 ) -> dict[str, Any]:
-    """A WhatsApp Cloud API webhook POST body with one message (and optionally a status receipt)."""
+    """A WhatsApp Cloud API webhook POST body with one message (and optionally a status receipt), sent
+    at `sent_at` (Unix seconds; now by default)."""
     wamid = wamid or f"wamid.HBgN{next_id()}"
     message: dict[str, Any] = {
         "from": sender,
         "from_user_id": f"DE.{sender}",
         "id": wamid,
-        "timestamp": "1760000000",
+        "timestamp": str(int(time.time()) if sent_at is None else sent_at),
         "type": kind,
     }
     if kind == "text":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -172,10 +171,20 @@ def test_a_slack_signature_is_valid_only_with_the_secret_and_within_five_minutes
 
 # --- WhatsApp ---------------------------------------------------------------------------------------
 
+DEDUP_TTL_S = 8 * 24 * 3600
+
+
+def wa(body: dict[str, Any]) -> Parsed:
+    return whatsapp.normalise(body, ctx=CTX, dedup_ttl_s=DEDUP_TTL_S)
+
+
+def sent(seconds_ago: int) -> int:
+    return int(NOW.timestamp()) - seconds_ago
+
 
 def test_a_whatsapp_message_is_a_turn_and_its_status_receipt_is_not() -> None:
     body = p.whatsapp_message(wamid="wamid.ABC", sender="4915112345678", text="moin", statuses=True)
-    parsed = whatsapp.normalise(body, ctx=CTX)
+    parsed = wa(body)
     event, mentioned = only_turn(parsed)
     assert event.event_id == "whatsapp:wamid.ABC"
     assert event.session_key == "agent:main:whatsapp:direct:4915112345678"
@@ -188,16 +197,49 @@ def test_a_whatsapp_message_is_a_turn_and_its_status_receipt_is_not() -> None:
 
 def test_a_whatsapp_group_message_gets_the_group_session() -> None:
     body = p.whatsapp_message(group_id="120363000000000001", text=f"@{p.WHATSAPP_NUMBER} hi")
-    event, mentioned = only_turn(whatsapp.normalise(body, ctx=CTX))
+    event, mentioned = only_turn(wa(body))
     assert event.session_key == "agent:main:whatsapp:group:120363000000000001"
     assert mentioned
 
 
 @pytest.mark.parametrize(("kind", "reason"), [("reaction", "reaction"), ("sticker", "unsupported_type")])
 def test_whatsapp_non_text_messages_are_ignored_with_a_reason(kind: str, reason: str) -> None:
-    parsed = whatsapp.normalise(p.whatsapp_message(kind=kind), ctx=CTX)
+    parsed = wa(p.whatsapp_message(kind=kind))
     assert parsed.turns == ()
     assert [i.reason for i in parsed.ignored] == [reason]
+
+
+@pytest.mark.parametrize(
+    "seconds_ago", [DEDUP_TTL_S + 1, DEDUP_TTL_S - whatsapp.CLOCK_SKEW_S + 1, 400 * 86_400]
+)
+def test_a_whatsapp_message_older_than_the_dedup_memory_is_dropped_as_stale(seconds_ago: int) -> None:
+    # Its dedup record may be gone: run it again and a replayed, validly signed payload would be a new turn.
+    body = p.whatsapp_message(wamid="wamid.OLD", sent_at=sent(seconds_ago), statuses=True)
+    parsed = wa(body)
+    assert parsed.turns == ()
+    assert [(i.reason, i.event_id) for i in parsed.ignored] == [
+        ("status_update", None),
+        ("stale", "whatsapp:wamid.OLD"),
+    ]
+
+
+@pytest.mark.parametrize("seconds_ago", [DEDUP_TTL_S - whatsapp.CLOCK_SKEW_S, 7 * 86_400, 0, -3600])
+def test_a_whatsapp_message_within_the_dedup_memory_is_a_turn(seconds_ago: int) -> None:
+    # Meta retries undelivered webhooks for up to 7 days; a sender's clock may run ahead of ours.
+    event, _ = only_turn(wa(p.whatsapp_message(sent_at=sent(seconds_ago))))
+    assert event.event_id.startswith("whatsapp:")
+
+
+@pytest.mark.parametrize("timestamp", [None, "", "soon", "-1", "1.7e9", "9" * 40, 10**30, True, [1]])
+def test_a_whatsapp_message_without_a_unix_timestamp_is_an_invalid_envelope(timestamp: Any) -> None:
+    body = p.whatsapp_message()
+    message = body["entry"][0]["changes"][0]["value"]["messages"][0]
+    if timestamp is None:
+        del message["timestamp"]
+    else:
+        message["timestamp"] = timestamp
+    with pytest.raises(InvalidEnvelope, match="timestamp"):
+        wa(body)
 
 
 def test_whatsapp_verification_and_signatures() -> None:
@@ -244,8 +286,8 @@ def test_a_discord_signature_is_checked_with_the_application_public_key() -> Non
     key = SigningKey.generate()
     public = key.verify_key.encode().hex()
     body = json.dumps(p.discord_command()).encode()
-    headers = discord_headers(key, body, int(time.time()))
-    discord.verify(body, headers["x-signature-ed25519"], headers["x-signature-timestamp"], public)
+    headers = discord_headers(key, body, int(NOW.timestamp()))
+    discord.verify(body, headers["x-signature-ed25519"], headers["x-signature-timestamp"], public, now=NOW)
     other = SigningKey.generate().verify_key.encode().hex()
     for args in [
         (body + b"x", headers["x-signature-ed25519"], headers["x-signature-timestamp"], public),
@@ -254,7 +296,50 @@ def test_a_discord_signature_is_checked_with_the_application_public_key() -> Non
         (body, None, None, public),
     ]:
         with pytest.raises(Unauthorized):
-            discord.verify(*args)
+            discord.verify(*args, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("offset_s", "why"), [(-301, "301 s old"), (301, "301 s in the future"), (-86_400 * 30, "2592000 s old")]
+)
+def test_a_validly_signed_discord_request_outside_five_minutes_is_refused_as_a_replay(
+    offset_s: int, why: str
+) -> None:
+    # The signature covers the timestamp: a captured interaction verifies forever unless its age is checked.
+    key = SigningKey.generate()
+    public = key.verify_key.encode().hex()
+    body = json.dumps(p.discord_command(text="secret plans")).encode()
+    sent_at = int(NOW.timestamp()) + offset_s
+    headers = discord_headers(key, body, sent_at)
+    with pytest.raises(Unauthorized, match="outside the 300 s window") as refused:
+        discord.verify(
+            body, headers["x-signature-ed25519"], headers["x-signature-timestamp"], public, now=NOW
+        )
+    assert why in str(refused.value)
+    assert "secret plans" not in str(refused.value)
+
+
+@pytest.mark.parametrize("offset_s", [-300, 0, 300])
+def test_a_discord_request_within_five_minutes_either_way_is_accepted(offset_s: int) -> None:
+    key = SigningKey.generate()
+    body = json.dumps(p.discord_command()).encode()
+    headers = discord_headers(key, body, int(NOW.timestamp()) + offset_s)
+    discord.verify(
+        body,
+        headers["x-signature-ed25519"],
+        headers["x-signature-timestamp"],
+        key.verify_key.encode().hex(),
+        now=NOW,
+    )
+
+
+@pytest.mark.parametrize("timestamp", ["", "soon", "1.5e9", "-1", "9" * 40, " 1767614400"])
+def test_a_signed_discord_timestamp_that_is_not_unix_seconds_is_refused(timestamp: str) -> None:
+    key = SigningKey.generate()
+    body = b"{}"
+    signature = key.sign(timestamp.encode() + body).signature.hex()
+    with pytest.raises(Unauthorized):
+        discord.verify(body, signature, timestamp, key.verify_key.encode().hex(), now=NOW)
 
 
 # --- Arbitrary JSON: a valid envelope or InvalidEnvelope, nothing else ---------------------------------
@@ -284,7 +369,7 @@ def _mutated(data: st.DataObject, base: dict[str, Any]) -> dict[str, Any]:
 NORMALISERS = {
     "telegram": (lambda d: tg(d), p.telegram_message(chat_type="group", mention=True)),
     "slack": (lambda d: slack.normalise(d, ctx=CTX), p.slack_event()),
-    "whatsapp": (lambda d: whatsapp.normalise(d, ctx=CTX), p.whatsapp_message()),
+    "whatsapp": (lambda d: wa(d), p.whatsapp_message(sent_at=int(NOW.timestamp()) - 60)),
     "discord": (lambda d: discord.normalise(d, ctx=CTX), p.discord_command(guild=True)),
     "discord_gateway": (
         lambda d: discord.normalise_message(d, bot_id="900000000000000001", ctx=CTX),

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,6 +38,13 @@ class Ingress:
     bus: Bus
     url: str
     env: dict[str, str]
+    log: Path
+
+    def log_events(self, event: str) -> list[dict[str, Any]]:
+        """The JSON log records the ingress process wrote with this `event` name so far."""
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        return [r for r in records if r.get("event") == event]
 
     def drain(self, queue: str | None = None, expect: int = 0, timeout: float = 10) -> list[dict[str, Any]]:
         """Every message on the inbound (or another) queue, deleted; waits until `expect` arrived."""
@@ -74,9 +82,10 @@ def ingress(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "CLAWBUS_WHATSAPP__DM_POLICY": "allowlist",
         "CLAWBUS_WHATSAPP__ALLOW_FROM": '["+4915112345678", "4915112345678"]',
     }
-    supervisor = stage_supervisor(tmp_path_factory.mktemp("ingress") / "logs", env)
+    log_dir = tmp_path_factory.mktemp("ingress") / "logs"
+    supervisor = stage_supervisor(log_dir, env)
     supervisor.start_all([stage("ingress", "ingress.started", "ingress")])
-    yield Ingress(bus, f"http://127.0.0.1:{port}", env)
+    yield Ingress(bus, f"http://127.0.0.1:{port}", env, log_dir / "ingress.log")
     codes = supervisor.stop_all()
     assert all(code == 0 for _, code in codes), codes
 
@@ -92,9 +101,12 @@ def send_slack(ingress: Ingress, body: dict[str, Any], **kwargs: Any) -> httpx.R
     )
 
 
-def send_discord(ingress: Ingress, body: dict[str, Any], key: SigningKey = DISCORD_KEY) -> httpx.Response:
+def send_discord(
+    ingress: Ingress, body: dict[str, Any], key: SigningKey = DISCORD_KEY, sent_at: int | None = None
+) -> httpx.Response:
     raw = json.dumps(body).encode()
-    return ingress.post("/webhooks/discord/interactions", raw, discord_headers(key, raw, int(time.time())))
+    headers = discord_headers(key, raw, int(time.time()) if sent_at is None else sent_at)
+    return ingress.post("/webhooks/discord/interactions", raw, headers)
 
 
 def send_whatsapp(ingress: Ingress, body: dict[str, Any], secret: str = WA_SECRET) -> httpx.Response:
@@ -271,6 +283,21 @@ def test_discord_requests_signed_with_another_key_are_a_401(ingress: Ingress) ->
     assert ingress.drain() == []
 
 
+def test_a_captured_discord_interaction_replayed_later_is_a_401_and_says_why_in_the_log(
+    ingress: Ingress,
+) -> None:
+    ingress.drain()
+    command = p.discord_command(text="transfer the money")
+    response = send_discord(ingress, command, sent_at=int(time.time()) - 600)  # validly signed, 10 min old
+    assert response.status_code == 401
+    assert "outside the 300 s window" in response.json()["error"]
+    assert ingress.drain() == []
+    rejected = [r for r in ingress.log_events("ingress.signature.rejected") if r.get("channel") == "discord"]
+    assert any("s old, outside the 300 s window" in r["reason"] for r in rejected), rejected
+    assert not any("transfer the money" in json.dumps(r) for r in rejected)
+    assert send_discord(ingress, command).json() == {"type": 5}  # the same interaction, fresh: accepted
+
+
 # --- WhatsApp ---------------------------------------------------------------------------------------
 
 
@@ -294,6 +321,20 @@ def test_a_whatsapp_message_is_a_turn_and_status_receipts_are_not(ingress: Ingre
     [event] = ingress.drain(expect=1)
     assert event["session_key"] == "agent:main:whatsapp:direct:4915112345678"
     assert event["text"] == "moin"
+
+
+def test_a_whatsapp_message_older_than_the_dedup_memory_is_acknowledged_dropped_and_logged(
+    ingress: Ingress,
+) -> None:
+    ingress.drain()
+    nine_days_ago = int(time.time()) - 9 * 24 * 3600  # the default dedup memory is 8 days
+    body = p.whatsapp_message(wamid="wamid.REPLAYED", text="old news", sent_at=nine_days_ago)
+    assert send_whatsapp(ingress, body).status_code == 200  # validly signed: a 4xx would make Meta retry
+    assert ingress.drain() == []
+    ignored = ingress.log_events("ingress.event.ignored")
+    assert {"channel": "whatsapp", "event_id": "whatsapp:wamid.REPLAYED", "reason": "stale"}.items() <= next(
+        r for r in ignored if r.get("event_id") == "whatsapp:wamid.REPLAYED"
+    ).items()
 
 
 def test_a_whatsapp_post_with_a_bad_signature_is_a_401(ingress: Ingress) -> None:
