@@ -37,7 +37,7 @@ from clawbus.agent.runtime import open_runtime
 from clawbus.agent.tools.browser import Browser
 from clawbus.agent.tools.browser_agentcore import sign_websocket
 from clawbus.agent.tools.browser_playwright import CHROMIUM_ARGS, PagePool, local_chromium
-from clawbus.agent.tools.browser_proxy import BadRequest, parse_head
+from clawbus.agent.tools.browser_proxy import BadRequest, GuardProxy, parse_head
 from clawbus.bus.errors import ConfigError, DeadlineExceeded, PermanentError
 from clawbus.bus.settings import Settings
 
@@ -364,6 +364,26 @@ def test_the_guard_proxy_reads_connect_and_absolute_requests() -> None:
             parse_head(bad)
     with pytest.raises(PermanentError, match="only http"):
         parse_head(b"GET ftp://example.com/ HTTP/1.1\r\n\r\n")
+
+
+async def test_the_guard_proxy_tunnels_to_allowed_hosts_and_refuses_the_rest(site: Site) -> None:
+    secret = site.secret_url.removeprefix("http://")
+    async with GuardProxy(frozenset({site.hostport})) as proxy:
+        port = int(proxy.url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"CONNECT {site.hostport} HTTP/1.1\r\nHost: {site.hostport}\r\n\r\n".encode())
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        writer.write(f"GET /show HTTP/1.1\r\nHost: {site.hostport}\r\nConnection: close\r\n\r\n".encode())
+        assert b"cookies: no cookies" in await reader.read()
+        writer.close()
+        for request in (f"CONNECT {secret} HTTP/1.1", f"GET {site.secret_url}/latest/meta-data/ HTTP/1.1"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(f"{request}\r\nHost: {secret}\r\n\r\n".encode())
+            answer = await reader.read()
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 403 Forbidden"), answer
+            assert b"non-public address" in answer
+    assert site.secret_hits == []
 
 
 async def test_local_backend_without_chromium_is_a_config_error(site: Site, tmp_path: Path) -> None:
