@@ -48,6 +48,7 @@ from .tools.browser import browser_tool
 from .tools.browser_agentcore import agentcore_browser
 from .tools.browser_playwright import Connect, PagePool, local_chromium
 from .tools.web import web_fetch_tool
+from .tools.web_transport import PublicTransport
 from .tools.workspace import workspace_tools
 from .turn import AgentRuntime, Recall
 
@@ -236,17 +237,14 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
         store = await open_workspace_store(settings, stack, settings.session.agent_id)
         transcripts, sessions, recall = await open_session_stores(settings, stack)
         http = await stack.enter_async_context(
-            httpx.AsyncClient(timeout=httpx.Timeout(agent.web.timeout_s), headers={"user-agent": "clawbus"})
-        )
-        tools: list[Tool] = workspace_tools(store)
-        tools.append(
-            web_fetch_tool(
-                http,
-                max_bytes=agent.web.max_bytes,
-                timeout_s=agent.web.timeout_s,
-                allow_hosts=frozenset(agent.web.allow_hosts),
+            httpx.AsyncClient(
+                transport=PublicTransport(frozenset(agent.web.allow_hosts)),  # public addresses only
+                timeout=httpx.Timeout(agent.web.timeout_s),
+                headers={"user-agent": "clawbus"},
             )
         )
+        tools: list[Tool] = workspace_tools(store)
+        tools.append(web_fetch_tool(http, max_bytes=agent.web.max_bytes, timeout_s=agent.web.timeout_s))
         cron = await stack.enter_async_context(cron_tool(settings))
         if cron is not None:
             tools.append(cron)

@@ -5,7 +5,9 @@ own (`TOOL_SESSION`), from a `Pages` pool: a local headless Chromium or an Amazo
 Browser session (`browser_playwright.py`, `browser_agentcore.py`).
 
 - `navigate` follows `web_fetch`'s rule (`check_public`): only http(s), only public addresses, unless
-  `allow_hosts` names the exact `host:port`.
+  `allow_hosts` names the exact `host:port`. That is the first check, for a clear error; with the
+  local backend every request and redirect hop the page makes is vetted again where it connects
+  (`browser_playwright.py`, `browser_proxy.py`).
 - `snapshot` answers the page's accessibility tree as text, each element with a ref (`[ref=e5]`) that
   `click` and `type` accept, as well as CSS selectors.
 - `screenshot` stores a PNG in the workspace as `screenshots/<name>.png` and answers its path (tool
@@ -25,7 +27,7 @@ from clawbus.bus.errors import PermanentError
 
 from ..models.base import Json, ToolSpec
 from .base import TOOL_SESSION, Tool
-from .web import check_public
+from .web_guard import check_public
 
 ACTIONS = ("navigate", "snapshot", "click", "type", "screenshot")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")

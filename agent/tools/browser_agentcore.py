@@ -6,8 +6,8 @@
 2. The WebSocket upgrade is authorised with SigV4 (service `bedrock-agentcore`, a GET of the https form
    of the URL), signed at connection time since the signature is short-lived; the IAM action is
    `bedrock-agentcore:ConnectBrowserAutomationStream`.
-3. Playwright connects to it over CDP (`chromium.connect_over_cdp(url, headers=…)`) and uses the
-   browser's default context.
+3. Playwright connects to it over CDP (`chromium.connect_over_cdp(url, headers=…)`) and opens a new
+   browser context per runtime session.
 4. On shutdown the CDP connection closes, then `StopBrowserSession` ends the session (it would time out
    by itself after `session_timeout_s`, billed until then).
 
@@ -15,7 +15,13 @@ The bedrock-agentcore SDK's `BrowserClient` does the same with synchronous boto3
 an endpoint it reads from the environment at import; this module keeps to the runtime's async client,
 so the endpoint comes from settings and the AWS calls are where `bus/iam.py`'s scanner sees them.
 The browser runs in AWS's network, not the runtime's, so requests are not routed through
-`check_public` (only `navigate`'s URL is checked, by the tool).
+`check_public` (only `navigate`'s URL is checked, by the tool): what a page can reach from there is
+AWS's isolation. AWS documents the browser as an isolated, containerized environment separate from
+the caller's, with ephemeral sessions; the system browser (`aws.browser.v1`) has public network
+access only, so it is not in the runtime's VPC and the runtime's metadata service is not its own. A
+custom browser in VPC network mode would be inside a VPC, where nothing here guards private
+addresses. Each runtime session gets a browser context of its own in that browser session
+(`new_context` over CDP), so sessions do not share cookies.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.errors import ClawbusError, Unauthorized
 from clawbus.bus.logging import log_event
 
-from .browser_playwright import Connect
+from .browser_playwright import Connect, NewContext
 
 if TYPE_CHECKING:
     from types_aiobotocore_bedrock_agentcore import BedrockAgentCoreClient
@@ -82,7 +88,7 @@ def agentcore_browser(
         except ClawbusError as exc:  # shutting down: report, and let the session time out by itself
             log_event(logger, "agent.browser.stop_failed", logging.WARNING, error=type(exc).__name__)
 
-    async def connect(playwright: Any, stack: AsyncExitStack) -> Any:
+    async def connect(playwright: Any, stack: AsyncExitStack) -> NewContext:
         with map_aws_errors(f"StartBrowserSession {identifier}"):
             response = await agentcore.start_browser_session(
                 browserIdentifier=identifier,
@@ -98,6 +104,10 @@ def agentcore_browser(
             raise Unauthorized("no AWS credentials to sign the AgentCore Browser stream with")
         browser = await playwright.chromium.connect_over_cdp(url, headers=sign_websocket(url, frozen, region))
         stack.push_async_callback(browser.close)
-        return browser.contexts[0] if browser.contexts else await browser.new_context()
+
+        async def new_context() -> Any:  # one per runtime session, inside the one AWS browser session
+            return await browser.new_context()
+
+        return new_context
 
     return connect

@@ -1,15 +1,19 @@
 """Browser pages on Playwright (async API): the page wrapper, the per-session pool, local Chromium.
 
 `PagePool` opens its browser on first use (so a runtime that never browses never starts Chromium or
-an AWS session), keeps one page per session (at most `max_pages`, the least recently used closed
-first) and closes everything when its block ends. How the browser is reached is a `Connect`:
-`local_chromium` launches Debian's Chromium headless; `browser_agentcore.agentcore_browser` connects
-over CDP to an AgentCore Browser session.
+an AWS session), gives each session a browser context of its own with one page in it (cookies, storage
+and cache are not shared between sessions; at most `max_pages` contexts, the least recently used closed
+first) and closes everything when its block ends. How the browser is reached is a `Connect`, which
+answers how to open a fresh context: `local_chromium` launches Debian's Chromium headless;
+`browser_agentcore.agentcore_browser` connects over CDP to an AgentCore Browser session.
 
-Local pages route every request (subresources, link clicks, form posts) through `check_public`, so a
-page cannot reach loopback, private or link-local addresses (169.254.169.254) from the runtime's
-network. Playwright does not route redirect hops, so a public URL redirecting to a private one is not
-caught here (the same gap as DNS rebinding in `web_fetch`).
+Local Chromium reaches the network only through `browser_proxy.GuardProxy`, which resolves each host
+once, refuses it unless every address is public (or `host:port` is in `allow_hosts`) and connects to
+the vetted address: subresources, fetch/XHR, link clicks, form posts, WebSockets and every redirect hop
+included, and Chromium never resolves a name itself. Each context also routes every request through
+`check_public` (`context.route`), which aborts a non-public request before it leaves the page
+(`net::ERR_BLOCKED_BY_CLIENT`); redirect hops are not routed by Playwright, the proxy catches those.
+Service workers are blocked, so every request a page makes is one the route sees.
 
 Playwright's errors are translated once, in `_mapped`: its timeouts become `DeadlineExceeded`, the
 rest `PermanentError` with the first line of its message (not its call log).
@@ -28,7 +32,8 @@ from typing import Any
 from clawbus.bus.errors import ClawbusError, DeadlineExceeded, PermanentError
 
 from .browser import Browser
-from .web import check_public
+from .browser_proxy import GuardProxy
+from .web_guard import SYSTEM_RESOLVER, Resolver, check_public
 
 CHROMIUM_ARGS = (
     "--no-sandbox",
@@ -42,8 +47,10 @@ CHROMIUM_ARGS = (
 MAX_SNAPSHOT_CHARS = 40_000
 _REF = re.compile(r"e\d+")
 
-# Opens a browser on the Playwright instance, registers its cleanup on the stack, returns a context.
-Connect = Callable[[Any, AsyncExitStack], Awaitable[Any]]
+# Opens a fresh browser context (one per session).
+NewContext = Callable[[], Awaitable[Any]]
+# Opens a browser on the Playwright instance, registers its cleanup on the stack, answers a NewContext.
+Connect = Callable[[Any, AsyncExitStack], Awaitable[NewContext]]
 
 
 @contextlib.contextmanager
@@ -59,10 +66,11 @@ def _mapped(action: str) -> Iterator[None]:
 
 
 class PlaywrightPage:
-    """A `Browser` on one Playwright page."""
+    """A `Browser` on one Playwright page, alone in its browser context."""
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self, page: Any, context: Any) -> None:
         self._page = page
+        self._context = context
 
     def _locator(self, target: str) -> Any:
         return self._page.locator(f"aria-ref={target}" if _REF.fullmatch(target) else target)
@@ -101,20 +109,20 @@ class PlaywrightPage:
             return bytes(await self._page.screenshot(type="png"))
 
     async def close(self) -> None:
-        """Close the page."""
+        """Close the page's context (its cookies and storage go with it)."""
         with _mapped("close"):
-            await self._page.close()
+            await self._context.close()
 
 
 class PagePool:
-    """Pages by session on one browser, opened on first use; use as `async with`."""
+    """Pages by session on one browser, each in its own context, opened on first use; use as `async with`."""
 
     def __init__(self, connect: Connect, *, timeout_s: float, max_pages: int = 4) -> None:
         self._connect = connect
         self._timeout_ms = timeout_s * 1000
         self._max_pages = max_pages
         self._stack = AsyncExitStack()
-        self._context: Any = None
+        self._new_context: NewContext | None = None
         self._pages: OrderedDict[str, PlaywrightPage] = OrderedDict()
         self._lock = asyncio.Lock()
 
@@ -130,20 +138,26 @@ class PagePool:
             if session in self._pages:
                 self._pages.move_to_end(session)
                 return self._pages[session]
-            if self._context is None:
-                self._context = await self._open()
+            if self._new_context is None:
+                self._new_context = await self._open()
             while len(self._pages) >= self._max_pages:
                 _old, oldest = self._pages.popitem(last=False)
                 with contextlib.suppress(ClawbusError):  # a crashed page is gone anyway
                     await oldest.close()
             with _mapped("new page"):
-                raw = await self._context.new_page()
+                context = await self._new_context()
+                try:
+                    raw = await context.new_page()
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await context.close()
+                    raise
             raw.set_default_timeout(self._timeout_ms)
             raw.set_default_navigation_timeout(self._timeout_ms)
-            self._pages[session] = PlaywrightPage(raw)
+            self._pages[session] = PlaywrightPage(raw, context)
             return self._pages[session]
 
-    async def _open(self) -> Any:
+    async def _open(self) -> NewContext:
         from playwright.async_api import async_playwright
 
         try:
@@ -156,24 +170,35 @@ class PagePool:
             raise
 
 
-def local_chromium(executable: str, allow_hosts: frozenset[str]) -> Connect:
-    """Launch Chromium headless at `executable`; every request is checked with `check_public`."""
+def local_chromium(
+    executable: str, allow_hosts: frozenset[str], resolver: Resolver = SYSTEM_RESOLVER
+) -> Connect:
+    """Launch Chromium headless at `executable`, its traffic through a `GuardProxy`, requests routed."""
 
     async def guard(route: Any) -> None:
         try:
-            await check_public(route.request.url, allow_hosts)
+            await check_public(route.request.url, allow_hosts, resolver)
         except PermanentError:
             await route.abort("blockedbyclient")
         else:
             await route.continue_()
 
-    async def connect(playwright: Any, stack: AsyncExitStack) -> Any:
+    async def connect(playwright: Any, stack: AsyncExitStack) -> NewContext:
+        proxy = await stack.enter_async_context(GuardProxy(allow_hosts, resolver))
         browser = await playwright.chromium.launch(
-            executable_path=executable, args=list(CHROMIUM_ARGS), headless=True
+            executable_path=executable,
+            args=list(CHROMIUM_ARGS),
+            headless=True,
+            # Everything through the proxy, loopback included (Chromium bypasses loopback by default).
+            proxy={"server": proxy.url, "bypass": "<-loopback>"},
         )
         stack.push_async_callback(browser.close)
-        context = await browser.new_context()
-        await context.route("**/*", guard)
-        return context
+
+        async def new_context() -> Any:
+            context = await browser.new_context(service_workers="block")
+            await context.route("**/*", guard)
+            return context
+
+        return new_context
 
     return connect

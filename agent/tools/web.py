@@ -1,19 +1,20 @@
 """`web_fetch`: fetch a URL's text, capped in size and time, never from a private address.
 
-The host is resolved first and every address it resolves to must be public: loopback, private,
-link-local (cloud metadata at 169.254.169.254), multicast and reserved ranges are refused, on every
-redirect hop too. `allow_hosts` exempts exact `host:port` pairs (tests fetch from a loopback server).
-The body is read up to `max_bytes` and the whole fetch is under `timeout_s`.
+The client it is given must send through `web_transport.PublicTransport` (the runtime's does): that
+transport resolves each host once, refuses it unless every address is public (`web_guard.is_public`:
+loopback, private, link-local such as the metadata service at 169.254.169.254, multicast, reserved,
+and IPv6 forms embedding those) and connects to the vetted address itself, so a second DNS answer
+cannot redirect the connection. Redirects are followed here, one hop at a time (at most
+`MAX_REDIRECTS`), each hop a new request that the transport vets again; a hop to a non-http(s) URL is
+refused. `allow_hosts` exempts exact `host:port` pairs (tests fetch from loopback servers). The body
+is read up to `max_bytes` and the whole fetch is under `timeout_s`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import re
-import socket
 from collections.abc import Mapping
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
@@ -21,33 +22,14 @@ from clawbus.bus.errors import PermanentError
 
 from ..models.base import Json, ToolSpec
 from .base import Tool
+from .web_guard import check_public, hostport
+
+__all__ = ["MAX_REDIRECTS", "check_public", "fetch_text", "html_to_text", "web_fetch_tool"]
 
 MAX_REDIRECTS = 5
 _TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S | re.I)
 _SPACE = re.compile(r"[ \t]+")
 _BLANKS = re.compile(r"\n\s*\n+")
-
-
-def _hostport(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PermanentError(f"only http(s) URLs can be fetched, not {url[:100]!r}")
-    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-
-
-async def check_public(url: str, allow_hosts: frozenset[str]) -> None:
-    """Refuse `url` unless every address of its host is public (or `host:port` is allowed)."""
-    host, port = _hostport(url)
-    if f"{host}:{port}" in allow_hosts:
-        return
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise PermanentError(f"cannot resolve {host}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise PermanentError(f"{host} resolves to a non-public address; refusing to fetch it")
 
 
 def html_to_text(html: str) -> str:
@@ -57,12 +39,10 @@ def html_to_text(html: str) -> str:
     return _BLANKS.sub("\n\n", _SPACE.sub(" ", text)).strip()
 
 
-async def fetch_text(
-    client: httpx.AsyncClient, url: str, *, max_bytes: int, allow_hosts: frozenset[str]
-) -> str:
-    """The page's text (HTML reduced to text), following at most 5 redirects, each hop checked."""
+async def fetch_text(client: httpx.AsyncClient, url: str, *, max_bytes: int) -> str:
+    """The page's text (HTML reduced to text), following at most 5 redirects, each hop vetted."""
     for _hop in range(MAX_REDIRECTS + 1):
-        await check_public(url, allow_hosts)
+        hostport(url)  # http(s) only; the address is vetted when the transport connects
         async with client.stream("GET", url, follow_redirects=False) as response:
             if response.is_redirect and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
@@ -81,16 +61,14 @@ async def fetch_text(
     raise PermanentError(f"more than {MAX_REDIRECTS} redirects")
 
 
-def web_fetch_tool(
-    client: httpx.AsyncClient, *, max_bytes: int, timeout_s: float, allow_hosts: frozenset[str]
-) -> Tool:
-    """The `web_fetch` tool on `client`."""
+def web_fetch_tool(client: httpx.AsyncClient, *, max_bytes: int, timeout_s: float) -> Tool:
+    """The `web_fetch` tool on `client`, which must send through a `PublicTransport`."""
 
     async def run(args: Mapping[str, Json]) -> str:
         url = args.get("url")
         if not isinstance(url, str):
             raise PermanentError("argument 'url' must be a string")
-        return await fetch_text(client, url, max_bytes=max_bytes, allow_hosts=allow_hosts)
+        return await fetch_text(client, url, max_bytes=max_bytes)
 
     spec = ToolSpec(
         "web_fetch",

@@ -68,6 +68,7 @@ module "compute" {
   prefix                = var.prefix
   region                = var.region
   channels              = var.channels
+  webchat_authorizer    = var.webchat_authorizer
   kms_key_arn           = aws_kms_key.this.arn
   log_retention_days    = var.log_retention_days
   app_repository_name   = local.app_repository_name

@@ -11,7 +11,7 @@ output "webhook_urls" {
     contains(var.channels, "slack") ? { slack = "${module.compute.api_endpoint}/webhooks/slack/events" } : {},
     contains(var.channels, "discord") ? { discord = "${module.compute.api_endpoint}/webhooks/discord/interactions" } : {},
     contains(var.channels, "whatsapp") ? { whatsapp = "${module.compute.api_endpoint}/webhooks/whatsapp" } : {},
-    contains(var.channels, "webchat") ? { webchat = "${module.compute.api_endpoint}/" } : {},
+    module.compute.webchat_published ? { webchat = "${module.compute.api_endpoint}/" } : {},
   )
 }
 

@@ -32,6 +32,26 @@ variable "channels" {
   }
 }
 
+variable "webchat_authorizer" {
+  description = "How API Gateway authenticates WebChat (the page and /webchat/*): null (default) publishes no WebChat route at all; {type = \"jwt\", issuer, audience} attaches a JWT authorizer (e.g. a Cognito user pool: issuer https://cognito-idp.<region>.amazonaws.com/<pool id>, audience [<app client id>]); {type = \"iam\"} requires SigV4-signed requests (AWS_IAM). Webhook routes stay public either way: each is verified by its platform's signature."
+  type = object({
+    type     = string
+    issuer   = optional(string)
+    audience = optional(list(string), [])
+  })
+  default = null
+
+  validation {
+    condition     = var.webchat_authorizer == null ? true : contains(["jwt", "iam"], var.webchat_authorizer.type)
+    error_message = "webchat_authorizer.type must be \"jwt\" or \"iam\"."
+  }
+
+  validation {
+    condition     = var.webchat_authorizer == null ? true : (var.webchat_authorizer.type != "jwt" || (can(regex("^https://", var.webchat_authorizer.issuer)) && length(var.webchat_authorizer.audience) > 0))
+    error_message = "a jwt webchat_authorizer needs an https issuer and at least one audience."
+  }
+}
+
 variable "state_bucket_name" {
   description = "Name of the S3 state bucket. Bucket names are global, so the default is <prefix>-state-<account id> (the embedded default uses <prefix>-state; set CLAWBUS_BUS__BUCKET to match)."
   type        = string

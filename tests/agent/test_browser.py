@@ -14,11 +14,13 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -26,15 +28,17 @@ import uvicorn
 from botocore.credentials import ReadOnlyCredentials
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from clawbus.agent import create_app
 from clawbus.agent.models import ScriptedModel, ToolCall, ToolResult, assistant
 from clawbus.agent.runtime import open_runtime
+from clawbus.agent.tools.browser import Browser
 from clawbus.agent.tools.browser_agentcore import sign_websocket
 from clawbus.agent.tools.browser_playwright import CHROMIUM_ARGS, PagePool, local_chromium
-from clawbus.bus.errors import ConfigError, DeadlineExceeded
+from clawbus.agent.tools.browser_proxy import BadRequest, GuardProxy, parse_head
+from clawbus.bus.errors import ConfigError, DeadlineExceeded, PermanentError
 from clawbus.bus.settings import Settings
 
 from ..helpers import eventually, free_port, wait_for
@@ -59,6 +63,33 @@ class Site:
     url: str
     hostport: str
     secret_hits: list[str] = field(default_factory=list)
+    secret_url: str = ""
+
+    @property
+    def port(self) -> int:
+        return int(self.hostport.rsplit(":", 1)[1])
+
+
+REDIRECTS = """<!doctype html><html><head><title>Redirects</title></head><body>
+<h1>Redirects</h1>
+<img src="/jump?to={secret}/img.png" alt="">
+<p id="out">pending</p>
+<script>
+new WebSocket("{secret}/ws".replace("http:", "ws:"));
+fetch("/jump?to={secret}/xhr").then(r => r.text(), e => "fetch failed")
+  .then(t => document.getElementById("out").textContent = "fetched: " + t);
+</script>
+</body></html>"""
+
+
+async def _cookies(request: Request) -> Response:
+    """`/set?v=x` sets a cookie; `/show` shows the cookies the browser sent."""
+    if request.url.path == "/set":
+        response = HTMLResponse("<title>set</title><p>set</p>")
+        response.set_cookie("who", request.query_params["v"])
+        return response
+    sent = "; ".join(f"{k}={v}" for k, v in request.cookies.items()) or "no cookies"
+    return HTMLResponse(f"<title>cookies</title><p>cookies: {sent}</p>")
 
 
 async def _serve(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
@@ -100,8 +131,21 @@ async def site() -> AsyncIterator[Site]:
         async def form(_request: Request) -> Response:
             return HTMLResponse(FORM.format(secret=secret_url))
 
-        async with serving(Starlette(routes=[Route("/", form)])) as (url,):
-            yield Site(url + "/", url.removeprefix("http://"), hits)
+        async def redirects(_request: Request) -> Response:
+            return HTMLResponse(REDIRECTS.format(secret=secret_url))
+
+        async def jump(request: Request) -> Response:
+            return RedirectResponse(request.query_params["to"], status_code=302)
+
+        routes = [
+            Route("/", form),
+            Route("/redirects", redirects),
+            Route("/jump", jump),
+            Route("/set", _cookies),
+            Route("/show", _cookies),
+        ]
+        async with serving(Starlette(routes=routes)) as (url,):
+            yield Site(url + "/", url.removeprefix("http://"), hits, secret_url)
 
 
 def _call(n: int, **args: Any) -> Any:
@@ -238,6 +282,108 @@ async def test_actions_time_out_as_deadline_exceeded(site: Site) -> None:
         await page.navigate(site.url)
         with pytest.raises(DeadlineExceeded, match="browser click"):
             await page.click("#absent")
+
+
+@pytest.mark.browser
+async def test_redirects_from_an_allowed_page_to_a_private_address_are_refused(site: Site) -> None:
+    async with PagePool(local_chromium(CHROMIUM, frozenset({site.hostport})), timeout_s=10) as pool:
+        page = await pool.page("s1")
+        # A subresource and a fetch() that redirect to the private server, a WebSocket straight to it
+        # (Playwright does not route WebSockets), then the page itself.
+        await page.navigate(site.url + "redirects")
+        await eventually(lambda: _settled(page), what="the page's fetch to finish")
+        assert site.secret_hits == [], "an image, fetch or WebSocket reached an address that is not allowed"
+        await page.navigate(site.url + "jump?" + urlencode({"to": site.secret_url + "/latest/meta-data/"}))
+        assert site.secret_hits == [], "a redirected navigation reached an address that is not allowed"
+        assert "non-public" in await page.snapshot()
+
+
+async def _settled(page: Browser) -> bool:
+    tree = await page.snapshot()
+    return "pending" not in tree
+
+
+@pytest.mark.browser
+async def test_sessions_do_not_share_cookies(site: Site) -> None:
+    connect = local_chromium(CHROMIUM, frozenset({site.hostport}))
+    async with PagePool(connect, timeout_s=10, max_pages=2) as pool:
+        first = await pool.page("s1")
+        await first.navigate(site.url + "set?v=first")
+        await first.navigate(site.url + "show")
+        assert "cookies: who=first" in await first.snapshot()
+        second = await pool.page("s2")
+        await second.navigate(site.url + "show")
+        assert "no cookies" in await second.snapshot()
+        # A third session closes the least recently used one (s1) with its cookies.
+        await (await pool.page("s3")).navigate(site.url + "show")
+        reopened = await pool.page("s1")
+        await reopened.navigate(site.url + "show")
+        assert "no cookies" in await reopened.snapshot()
+
+
+@pytest.mark.browser
+async def test_names_are_resolved_by_the_guard_not_by_chromium(site: Site) -> None:
+    resolver = NamedHosts({"site.test": ["127.0.0.1"], "internal.test": ["127.0.0.1"]})
+    allowed = frozenset({f"site.test:{site.port}"})
+    async with PagePool(local_chromium(CHROMIUM, allowed, resolver), timeout_s=10) as pool:
+        page = await pool.page("s1")
+        # Nothing on this machine resolves site.test: only the guard's resolver does.
+        assert "'Greeter'" in await page.navigate(f"http://site.test:{site.port}/")
+        secret_port = site.secret_url.rsplit(":", 1)[1]
+        with pytest.raises(PermanentError, match="ERR_BLOCKED_BY_CLIENT"):
+            await page.navigate(f"http://internal.test:{secret_port}/latest/meta-data/")
+    assert site.secret_hits == []
+
+
+@dataclass
+class NamedHosts:
+    """A resolver for test names."""
+
+    names: dict[str, list[str]]
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        if host not in self.names:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return self.names[host]
+
+
+def test_the_guard_proxy_reads_connect_and_absolute_requests() -> None:
+    tunnel = parse_head(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+    assert (tunnel.host, tunnel.port, tunnel.tunnel, tunnel.upstream_head) == ("example.com", 443, True, b"")
+    plain = parse_head(
+        b"GET http://example.com/a?b=1 HTTP/1.1\r\nHost: example.com\r\nProxy-Connection: keep-alive\r\n"
+        b"Proxy-Authorization: Basic eA==\r\nAccept: */*\r\n\r\n"
+    )
+    assert (plain.host, plain.port, plain.tunnel) == ("example.com", 80, False)
+    assert plain.upstream_head == (
+        b"GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    )
+    assert parse_head(b"CONNECT [::1]:8443 HTTP/1.1\r\n\r\n").host == "::1"
+    for bad in (b"CONNECT example.com HTTP/1.1\r\n\r\n", b"nonsense\r\n\r\n"):
+        with pytest.raises(BadRequest):
+            parse_head(bad)
+    with pytest.raises(PermanentError, match="only http"):
+        parse_head(b"GET ftp://example.com/ HTTP/1.1\r\n\r\n")
+
+
+async def test_the_guard_proxy_tunnels_to_allowed_hosts_and_refuses_the_rest(site: Site) -> None:
+    secret = site.secret_url.removeprefix("http://")
+    async with GuardProxy(frozenset({site.hostport})) as proxy:
+        port = int(proxy.url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"CONNECT {site.hostport} HTTP/1.1\r\nHost: {site.hostport}\r\n\r\n".encode())
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        writer.write(f"GET /show HTTP/1.1\r\nHost: {site.hostport}\r\nConnection: close\r\n\r\n".encode())
+        assert b"cookies: no cookies" in await reader.read()
+        writer.close()
+        for request in (f"CONNECT {secret} HTTP/1.1", f"GET {site.secret_url}/latest/meta-data/ HTTP/1.1"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(f"{request}\r\nHost: {secret}\r\n\r\n".encode())
+            answer = await reader.read()
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 403 Forbidden"), answer
+            assert b"non-public address" in answer
+    assert site.secret_hits == []
 
 
 async def test_local_backend_without_chromium_is_a_config_error(site: Site, tmp_path: Path) -> None:

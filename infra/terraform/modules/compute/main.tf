@@ -1,5 +1,6 @@
 # Compute: one image (<prefix>-app, built from infra/docker/app.Dockerfile) runs every stage.
-#   ingress    Lambda behind an API Gateway HTTP API (webhook routes of the contract + /healthz)
+#   ingress    Lambda behind an API Gateway HTTP API (webhook routes of the contract + /healthz; WebChat's
+#              routes only behind an authorizer, var.webchat_authorizer)
 #   egress     one Lambda per channel, fed by its FIFO queue (partial batch responses)
 #   dispatcher ECS Fargate service, scaled on inbound backlog per task
 #   relay      ECS Fargate service, exactly one task (holds the platforms' gateway connections)
@@ -16,17 +17,24 @@ locals {
     CLAWBUS_LOG_LEVEL   = "INFO"
   }
 
-  # The contract's routes (ARCHITECTURE.md), each present when its channel is enabled.
+  # The contract's webhook routes (ARCHITECTURE.md), each present when its channel is enabled. They are
+  # public: platforms cannot present AWS credentials or tokens, and each request is verified in code by
+  # its platform signature.
   channel_routes = {
     "POST /webhooks/telegram"             = "telegram"
     "POST /webhooks/slack/events"         = "slack"
     "POST /webhooks/discord/interactions" = "discord"
     "GET /webhooks/whatsapp"              = "whatsapp"
     "POST /webhooks/whatsapp"             = "whatsapp"
-    "GET /"                               = "webchat"
-    "ANY /webchat/{proxy+}"               = "webchat"
   }
   routes = concat(["GET /healthz"], [for key, channel in local.channel_routes : key if contains(var.channels, channel)])
+
+  # WebChat (the page and its API) is for the owner, not for platforms: it is published only behind an
+  # authorizer (JWT, e.g. Cognito, or AWS_IAM), never as a public route.
+  webchat_route_keys = ["GET /", "ANY /webchat/{proxy+}"]
+  webchat_auth       = contains(var.channels, "webchat") ? var.webchat_authorizer : null
+  webchat_jwt_routes = try(local.webchat_auth.type, "") == "jwt" ? toset(local.webchat_route_keys) : toset([])
+  webchat_iam_routes = try(local.webchat_auth.type, "") == "iam" ? toset(local.webchat_route_keys) : toset([])
 
   secret_ids   = join(",", values(var.channel_secret_arns))
   lambda_entry = ["python", "-m", "clawbus.bus.secret_env", "/lambda-entrypoint.sh"]
@@ -130,7 +138,7 @@ resource "aws_lambda_function" "ingress" {
 resource "aws_apigatewayv2_api" "webhooks" {
   name          = "${var.prefix}-webhooks"
   protocol_type = "HTTP"
-  description   = "clawbus ${var.prefix}: platform webhooks, WebChat and /healthz"
+  description   = "clawbus ${var.prefix}: platform webhooks, /healthz, and WebChat behind an authorizer"
 }
 
 resource "aws_apigatewayv2_integration" "ingress" {
@@ -148,6 +156,39 @@ resource "aws_apigatewayv2_route" "ingress" {
   api_id    = aws_apigatewayv2_api.webhooks.id
   route_key = each.key
   target    = "integrations/${aws_apigatewayv2_integration.ingress.id}"
+}
+
+resource "aws_apigatewayv2_authorizer" "webchat" {
+  count = length(local.webchat_jwt_routes) > 0 ? 1 : 0
+
+  api_id           = aws_apigatewayv2_api.webhooks.id
+  name             = "${var.prefix}-webchat"
+  authorizer_type  = "JWT"
+  identity_sources = ["$request.header.Authorization"]
+
+  jwt_configuration {
+    issuer   = local.webchat_auth.issuer
+    audience = local.webchat_auth.audience
+  }
+}
+
+resource "aws_apigatewayv2_route" "webchat_jwt" {
+  for_each = local.webchat_jwt_routes
+
+  api_id             = aws_apigatewayv2_api.webhooks.id
+  route_key          = each.key
+  target             = "integrations/${aws_apigatewayv2_integration.ingress.id}"
+  authorization_type = "JWT"
+  authorizer_id      = aws_apigatewayv2_authorizer.webchat[0].id
+}
+
+resource "aws_apigatewayv2_route" "webchat_iam" {
+  for_each = local.webchat_iam_routes
+
+  api_id             = aws_apigatewayv2_api.webhooks.id
+  route_key          = each.key
+  target             = "integrations/${aws_apigatewayv2_integration.ingress.id}"
+  authorization_type = "AWS_IAM"
 }
 
 resource "aws_apigatewayv2_stage" "default" {

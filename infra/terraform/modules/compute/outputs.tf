@@ -32,3 +32,8 @@ output "egress_log_group_names" {
   description = "Log group per egress Lambda (by channel)."
   value       = { for k, g in aws_cloudwatch_log_group.egress : k => g.name }
 }
+
+output "webchat_published" {
+  description = "Whether WebChat's routes are on the HTTP API (only behind an authorizer)."
+  value       = local.webchat_auth != null
+}

@@ -13,6 +13,16 @@ variable "channels" {
   type        = list(string)
 }
 
+variable "webchat_authorizer" {
+  description = "WebChat's API Gateway authorizer (see the root variable); null publishes no WebChat route."
+  type = object({
+    type     = string
+    issuer   = optional(string)
+    audience = optional(list(string), [])
+  })
+  default = null
+}
+
 variable "kms_key_arn" {
   description = "KMS key for logs, environment variables and the image repository."
   type        = string
