@@ -6,8 +6,9 @@ tool does (`action` = status|list|add|update|remove|run|runs, `job` for add, `jo
 as `{"ok": false, "error": ...}` for the model to read, never as an exception. Jobs are created for the
 calling agent; a job's result is announced to its delivery target, else to the agent's last route.
 
-`cron_tool(settings)` makes it one of the agent loop's tools; with the offline model a message
-`/cron {json}` calls it (see `agent/models/offline.py`), so it can be exercised end to end offline.
+`cron_tool(settings)` makes it one of the agent loop's tools; with the offline model and
+`CLAWBUS_AGENT__DEV_TOOL_SYNTAX=true` a message `/cron {json}` calls it (see `agent/models/offline.py`),
+so tests exercise it end to end offline.
 """
 
 from __future__ import annotations

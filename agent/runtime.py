@@ -78,7 +78,7 @@ async def _bedrock_client(settings: Settings, stack: AsyncExitStack) -> Any:
 async def _model(name: str, settings: Settings, stack: AsyncExitStack, shared: dict[str, Any]) -> Model:
     provider, _, model_id = name.partition("/")
     if name == OfflineEcho.name:
-        return OfflineEcho()
+        return OfflineEcho(tool_syntax=settings.agent.dev_tool_syntax)
     if provider == "bedrock" and model_id:
         if "bedrock" not in shared:
             shared["bedrock"] = await _bedrock_client(settings, stack)

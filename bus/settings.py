@@ -147,6 +147,9 @@ class AgentSettings(BaseModel):
     workspace: WorkspaceSettings = WorkspaceSettings()
     web: WebFetchSettings = WebFetchSettings()
     browser: BrowserSettings = BrowserSettings()
+    # Tests only: the offline echo model turns a message `/<tool> {json}` into that tool call. Off, any
+    # sender could run any tool by typing its name.
+    dev_tool_syntax: bool = False
 
     def context_budget(self, model: str) -> int:
         """Tokens a turn's context may use with `model` before compaction."""
