@@ -268,6 +268,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
             reset_rules=rules_from(settings.session),
             recall=recall,
             tools=ToolBox(tools, timeout_s=agent.tool_timeout_s),
+            tool_policy=agent.tools,
             max_steps=agent.max_steps,
             caps=PromptCaps(agent.workspace.bootstrap_max_chars, agent.workspace.bootstrap_total_max_chars),
             timezone=agent.timezone,

@@ -187,13 +187,6 @@ def pipeline(bus: Bus, tmp_path: Path) -> Iterator[Pipeline]:
     yield from _run_pipeline(bus, tmp_path / "logs")
 
 
-@pytest.fixture
-def dev_tools_pipeline(bus: Bus, tmp_path: Path) -> Iterator[Pipeline]:
-    """`pipeline`, with the offline model's `/<tool> {json}` syntax turned on in the agent (tests that
-    drive a tool through WebChat, e.g. `/cron {json}`)."""
-    yield from _run_pipeline(bus, tmp_path / "logs", agent_env={"CLAWBUS_AGENT__DEV_TOOL_SYNTAX": "true"})
-
-
 @pytest.fixture(scope="module")
 def shared_pipeline(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     """One pipeline for a module's tests that do not disturb each other (conversations of their own)."""
