@@ -50,6 +50,7 @@ from .prompt import HEARTBEAT_FILE, PromptCaps, PromptContext, build_system_prom
 from .sessions import Activity, Begin, finish, turn_input
 from .tools.base import TOOL_SESSION, ToolBox
 from .tools.policy import policy_for, turn_trusted
+from .tools.scope import TURN_SCOPE, turn_scope
 
 logger = logging.getLogger(__name__)
 
@@ -224,9 +225,11 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
         if remembered:
             system += "\n\n## Remembered (long-term memory)\n\n" + "\n".join(f"- {r}" for r in remembered)
     token = TOOL_SESSION.set(runtime_session_id)
+    scope = TURN_SCOPE.set(turn_scope(request, trusted=trusted))
     try:
         result = await run_loop(rt.model, system, [m for _id, m in context], tools, rt.max_steps)
     finally:
+        TURN_SCOPE.reset(scope)
         TOOL_SESSION.reset(token)
     for message in result.messages:
         log.add(message, now)
