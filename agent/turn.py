@@ -220,7 +220,7 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
     summary, context = log.context()
     if summary:
         system += f"\n\n## Earlier conversation (summary)\n\n{summary}"
-    if rt.recall is not None:
+    if rt.recall is not None and trusted:  # long-term memory is the owner's, like MEMORY.md
         remembered = await rt.recall.recall(session, said.text)
         if remembered:
             system += "\n\n## Remembered (long-term memory)\n\n" + "\n".join(f"- {r}" for r in remembered)

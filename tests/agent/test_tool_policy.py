@@ -18,6 +18,7 @@ from clawbus.agent.models.base import ToolSpec
 from clawbus.agent.tools import Tool
 from clawbus.agent.tools.policy import GROUPS, policy_for, turn_trusted
 from clawbus.bus.settings import Settings, ToolSettings
+from clawbus.bus.storage import SessionRef
 from clawbus.schemas import Access, AgentRequest, EventKind, InboundEvent, parse_agent_response
 
 from .conftest import SESSION_ID
@@ -66,17 +67,26 @@ async def test_a_group_turn_is_offered_web_tools_only_and_a_write_it_asks_for_is
     assert stored.text == "Be kind."
 
 
-async def test_an_open_dm_in_the_main_session_gets_no_memory_tools_and_no_memory_files(make_agent) -> None:  # type: ignore[no-untyped-def]
+class Recall:
+    """Long-term memory (AgentCore Memory's records) that remembers one private fact."""
+
+    async def recall(self, session: SessionRef, query: str) -> list[str]:
+        return ["The owner's doctor is Dr. Who."]
+
+
+async def test_an_open_dm_in_the_main_session_gets_no_memory_tools_and_no_memory(make_agent) -> None:  # type: ignore[no-untyped-def]
     model = ScriptedModel([assistant("hello stranger"), assistant("hello owner")])
-    agent = make_agent(model, STUBS)
+    agent = make_agent(model, STUBS, recall=Recall())
     await agent.store.write("MEMORY.md", "The owner's bank PIN hint: birthday.")
     await agent.turn("hi", access=Access.OPEN)
     await agent.turn("hi")  # the owner, in the same main session
     stranger, owner = model.calls
     assert stranger.tools == ("web_fetch",)
     assert "bank PIN" not in stranger.system
+    assert "Dr. Who" not in stranger.system
     assert owner.tools == EVERY_TOOL
     assert "bank PIN" in owner.system
+    assert "Dr. Who" in owner.system
 
 
 async def test_owner_allowed_and_scheduled_turns_get_every_tool_unstamped_events_do_not(make_agent) -> None:  # type: ignore[no-untyped-def]
