@@ -6,7 +6,8 @@ gets depends on its kind (OpenClaw's `filterBootstrapFilesForSession`):
 
 - main and direct sessions: AGENTS, SOUL, TOOLS, IDENTITY, USER, BOOTSTRAP (when present), MEMORY.md
   and today's and yesterday's `memory/YYYY-MM-DD.md` (when present: private memory stays private);
-- group and channel sessions: the same without any memory file;
+- group and channel sessions, and untrusted turns of any session (a DM from a sender who is not the
+  owner, allowlisted or paired): the same without any memory file, as they get no memory tools either;
 - cron sessions: AGENTS, TOOLS, SOUL, IDENTITY, USER only;
 - heartbeat turns add HEARTBEAT.md (only heartbeats get it, so ordinary turns do not act on its tasks).
 
@@ -55,6 +56,7 @@ class PromptContext:
     timezone: str = "UTC"
     agent_id: str = "main"
     tools: tuple[str, ...] = ()
+    trusted: bool = True  # see agent/tools/policy.py `turn_trusted`
 
 
 def session_kind(session_key: str) -> SessionKind:
@@ -80,7 +82,7 @@ def files_for(ctx: PromptContext) -> list[str]:
     if ctx.heartbeat:
         paths.append(HEARTBEAT_FILE)
     paths.append(BOOTSTRAP_FILE)
-    if ctx.kind is SessionKind.MAIN:
+    if ctx.kind is SessionKind.MAIN and ctx.trusted:
         paths.append(MEMORY_FILE)
         paths.extend(daily_memory_paths(ctx.today))
     return paths
@@ -119,8 +121,7 @@ def build_system_prompt(ctx: PromptContext, files: Mapping[str, str | None], cap
     sections = [
         f"You are a personal assistant running as agent '{ctx.agent_id}' inside clawbus.",
         _tooling(ctx.tools),
-        "## Workspace\n\nYour workspace holds the files below; read and change them with your tools. "
-        "Write what you want to remember to MEMORY.md or memory/YYYY-MM-DD.md.",
+        _workspace(ctx.tools),
         f"## Current Date & Time\n\nTime zone: {ctx.timezone}",
         "## Silent Replies\n\nWhen there is nothing to say, reply with exactly NO_REPLY.",
     ]
@@ -134,6 +135,16 @@ def build_system_prompt(ctx: PromptContext, files: Mapping[str, str | None], cap
         loaded = "\n\n".join(context)
         sections.append(f"# Project Context\n\nThe following workspace files are loaded:\n\n{loaded}")
     return "\n\n".join(s for s in sections if s)
+
+
+def _workspace(tools: Sequence[str]) -> str:
+    """What the model may do with its workspace: only what this turn's tools allow."""
+    if "write" in tools or "edit" in tools:
+        return (
+            "## Workspace\n\nYour workspace holds the files below; read and change them with your tools. "
+            "Write what you want to remember to MEMORY.md or memory/YYYY-MM-DD.md."
+        )
+    return "## Workspace\n\nYour workspace holds the files below; you cannot change them in this turn."
 
 
 def _tooling(tools: Sequence[str]) -> str:

@@ -79,7 +79,7 @@ async def _bedrock_client(settings: Settings, stack: AsyncExitStack) -> Any:
 async def _model(name: str, settings: Settings, stack: AsyncExitStack, shared: dict[str, Any]) -> Model:
     provider, _, model_id = name.partition("/")
     if name == OfflineEcho.name:
-        return OfflineEcho()
+        return OfflineEcho(tool_syntax=settings.agent.dev_tool_syntax)
     if provider == "bedrock" and model_id:
         if "bedrock" not in shared:
             shared["bedrock"] = await _bedrock_client(settings, stack)
@@ -266,6 +266,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
             reset_rules=rules_from(settings.session),
             recall=recall,
             tools=ToolBox(tools, timeout_s=agent.tool_timeout_s),
+            tool_policy=agent.tools,
             max_steps=agent.max_steps,
             caps=PromptCaps(agent.workspace.bootstrap_max_chars, agent.workspace.bootstrap_total_max_chars),
             timezone=agent.timezone,

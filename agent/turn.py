@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.settings import ToolSettings
 from clawbus.bus.storage import SessionIndex, SessionRef, TranscriptStore, WorkspaceStore
 from clawbus.bus.storage.reset import ResetRules
 from clawbus.schemas import AgentRequest, AgentResponse, EventKind, parse_agent_response
@@ -48,6 +49,8 @@ from .models.base import Model, user
 from .prompt import HEARTBEAT_FILE, PromptCaps, PromptContext, build_system_prompt, files_for, session_kind
 from .sessions import Activity, Begin, finish, turn_input
 from .tools.base import TOOL_SESSION, ToolBox
+from .tools.policy import policy_for, turn_trusted
+from .tools.scope import TURN_SCOPE, turn_scope
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +68,14 @@ class Recall(Protocol):
 @dataclass
 class AgentRuntime:
     """What a turn runs with: the model (with failover), the workspace, transcripts and session index,
-    the tools, the reset rules, the limits."""
+    the tools and the policy that picks a turn's share of them, the reset rules, the limits."""
 
     model: Model
     store: WorkspaceStore
     transcripts: TranscriptStore
     sessions: SessionIndex
     tools: ToolBox
+    tool_policy: ToolSettings = field(default_factory=ToolSettings)
     reset_rules: ResetRules = field(default_factory=ResetRules)
     recall: Recall | None = None
     max_steps: int = 8
@@ -151,6 +155,21 @@ async def _append(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _turn_tools(rt: AgentRuntime, request: AgentRequest, agent_id: str, *, trusted: bool) -> ToolBox:
+    """The runtime's tools this turn is offered (the agent's policy, and whether the turn is trusted)."""
+    offer = policy_for(rt.tool_policy, agent_id).offer(rt.tools.names, trusted=trusted)
+    if offer.refused:
+        log_event(
+            logger,
+            "agent.tools.restricted",
+            session=session_ref(request.session_key),
+            reply_id=request.reply_id,
+            trusted=trusted,
+            refused=sorted(offer.refused),
+        )
+    return rt.tools.restricted(offer.tools, offer.refused)
+
+
 async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRuntime) -> AgentResponse:
     """Run one turn. Raises the model's errors (`RetryableError` after failover, `PermanentError`)."""
     now = rt.clock()
@@ -167,13 +186,16 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
         )
     session = SessionRef(agent_id, entry.session_id)
     heartbeat = any(event.kind is EventKind.HEARTBEAT for event in request.events)
+    trusted = turn_trusted(request.session_key, request.events)
+    tools = _turn_tools(rt, request, agent_id, trusted=trusted)
     ctx = PromptContext(
         kind=session_kind(request.session_key),
         heartbeat=heartbeat,
         today=now.astimezone(ZoneInfo(rt.timezone)).date(),
         timezone=rt.timezone,
         agent_id=agent_id,
-        tools=rt.tools.names,
+        tools=tools.names,
+        trusted=trusted,
     )
     system, files = await _system_prompt(rt, ctx)
     if (
@@ -198,14 +220,16 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
     summary, context = log.context()
     if summary:
         system += f"\n\n## Earlier conversation (summary)\n\n{summary}"
-    if rt.recall is not None:
+    if rt.recall is not None and trusted:  # long-term memory is the owner's, like MEMORY.md
         remembered = await rt.recall.recall(session, said.text)
         if remembered:
             system += "\n\n## Remembered (long-term memory)\n\n" + "\n".join(f"- {r}" for r in remembered)
     token = TOOL_SESSION.set(runtime_session_id)
+    scope = TURN_SCOPE.set(turn_scope(request, trusted=trusted))
     try:
-        result = await run_loop(rt.model, system, [m for _id, m in context], rt.tools, rt.max_steps)
+        result = await run_loop(rt.model, system, [m for _id, m in context], tools, rt.max_steps)
     finally:
+        TURN_SCOPE.reset(scope)
         TOOL_SESSION.reset(token)
     for message in result.messages:
         log.add(message, now)

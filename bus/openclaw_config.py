@@ -15,6 +15,9 @@ A key of the document ends up in one of four places:
 - an error: a known key whose value no OpenClaw accepts either raises `ConfigError` naming the key path
   and what it expects, before any stage uses it.
 
+Tool policy (`tools`, each agent's `tools` under `agents.entries`, or the legacy `agents.list`) maps onto
+`agent.tools`; `sandbox.tools` becomes the layer for untrusted turns (the sessions OpenClaw sandboxes).
+
 Pure: values in, values out.
 """
 
@@ -46,6 +49,8 @@ from .openclaw_values import (
     reset_map,
     text_list,
     time_zone,
+    tool_policy,
+    unapplied_tool_keys,
 )
 
 Path = tuple[str, ...]
@@ -112,6 +117,7 @@ RULES: tuple[Rule, ...] = (
 _RESERVE, _FLOOR = "agents.defaults.compaction.reserveTokens", "agents.defaults.compaction.reserveTokensFloor"
 PI_RESERVE_TOKENS, RESERVE_TOKENS_FLOOR = 16_384, 20_000
 _DEFAULT_GROUP_POLICY = "channels.defaults.groupPolicy"
+_TOOL_KEYS = ("profile", "allow", "alsoAllow", "deny", "sandbox.tools", "byProvider", "toolsBySender")
 
 
 @dataclass(frozen=True)
@@ -180,8 +186,9 @@ def map_document(document: Mapping[str, Any]) -> MappedDocument:
             mapping.unsupported.append(f"{rule.key}: {exc.reason}")
     _map_reserve(document, mapping)
     _map_default_group_policy(document, mapping)
+    tool_keys = _map_tools(document, mapping)
     _validate(mapping)
-    known = {rule.key for rule in RULES} | {_RESERVE, _FLOOR, _DEFAULT_GROUP_POLICY}
+    known = {rule.key for rule in RULES} | {_RESERVE, _FLOOR, _DEFAULT_GROUP_POLICY} | tool_keys
     return MappedDocument(
         mapping.values, mapping.origins, tuple(mapping.unsupported), tuple(_unknown(document, known))
     )
@@ -206,6 +213,36 @@ def _map_default_group_policy(document: Mapping[str, Any], mapping: _Mapping) ->
     for channel in MAPPED_CHANNELS:
         if (channel, "group_policy") not in mapping.origins:
             mapping.put((channel, "group_policy"), policy, _DEFAULT_GROUP_POLICY)
+
+
+def _map_tools(document: Mapping[str, Any], mapping: _Mapping) -> set[str]:
+    """`tools` and each agent's `tools` (`agents.entries.<id>`, else the legacy `agents.list[]`) onto
+    `agent.tools` (`sandbox.tools` is the untrusted layer); the keys read."""
+    blocks: list[tuple[str, Path, Any]] = []
+    if (tools := _get(document, "tools")) is not _MISSING:
+        blocks.append(("tools", ("agent", "tools"), tools))
+    known = {f"tools.{key}" for key in _TOOL_KEYS}
+    entries = _get(document, "agents.entries")
+    if isinstance(entries, Mapping):
+        for agent_id, entry in entries.items():
+            if isinstance(entry, Mapping) and "tools" in entry:
+                key = f"agents.entries.{agent_id}.tools"
+                blocks.append((key, ("agent", "tools", "agents", str(agent_id)), entry["tools"]))
+                known |= {f"{key}.{part}" for part in _TOOL_KEYS}
+    elif isinstance(roster := _get(document, "agents.list"), list):
+        known.add("agents.list")
+        for index, entry in enumerate(roster):
+            if isinstance(entry, Mapping) and "tools" in entry and isinstance(entry.get("id"), str):
+                blocks.append(
+                    (f"agents.list[{index}].tools", ("agent", "tools", "agents", entry["id"]), entry["tools"])
+                )
+    for key, target, value in blocks:
+        for name, reason in unapplied_tool_keys(value):
+            mapping.unsupported.append(f"{key}.{name}: {reason}")
+        policy = _checked(key, tool_policy, value)
+        if policy:
+            mapping.put(target, policy, key)
+    return known
 
 
 def _validate(mapping: _Mapping) -> None:

@@ -182,3 +182,56 @@ def reset_map(keys: Iterable[str] | None) -> Convert:
         return mapped
 
     return convert
+
+
+TOOL_PROFILES = ("minimal", "coding", "messaging", "full")
+_TOOL_LISTS = {"allow": "allow", "alsoAllow": "also_allow", "deny": "deny"}
+# Tool policy keys OpenClaw has and clawbus does not apply: each would only restrict tools further, so
+# the document says so rather than dropping them silently.
+UNAPPLIED_TOOL_KEYS = {
+    "byProvider": "clawbus applies no per-provider tool policy; use tools.allow/deny",
+    "toolsBySender": "clawbus applies no per-sender tool policy; untrusted senders get tools.sandbox.tools",
+}
+
+
+def tool_lists(value: Any) -> dict[str, list[str]]:
+    """An `{allow, alsoAllow, deny}` block (`tools.sandbox.tools`) in settings names."""
+    if not isinstance(value, dict):
+        raise BadValue('an object such as {"allow": ["group:web"], "deny": ["cron"]}')
+    if value.get("allow") and value.get("alsoAllow"):
+        raise BadValue("allow or alsoAllow, not both (merge alsoAllow into allow)")
+    lists: dict[str, list[str]] = {}
+    for key, name in _TOOL_LISTS.items():
+        if key in value:
+            try:
+                lists[name] = text_list(value[key])
+            except BadValue as exc:
+                raise BadValue(f'{key}: a list of tool names or groups, e.g. ["group:fs", "cron"]') from exc
+    return lists
+
+
+def tool_policy(value: Any) -> dict[str, Any]:
+    """A `tools` block (global or an agent's): profile, allow, alsoAllow, deny and `sandbox.tools`
+    (the untrusted layer) in settings names; other keys are left to `unapplied_tool_keys`."""
+    if not isinstance(value, dict):
+        raise BadValue('an object such as {"profile": "coding", "deny": ["browser"]}')
+    policy: dict[str, Any] = tool_lists({k: v for k, v in value.items() if k in _TOOL_LISTS})
+    if "profile" in value:
+        try:
+            policy["profile"] = one_of(*TOOL_PROFILES)(value["profile"])
+        except BadValue as exc:
+            raise BadValue(f"profile: {exc.expected}") from exc
+    sandbox = value.get("sandbox")
+    if isinstance(sandbox, dict) and "tools" in sandbox:
+        try:
+            policy["untrusted"] = tool_lists(sandbox["tools"])
+        except BadValue as exc:
+            raise BadValue(f"sandbox.tools: {exc.expected}") from exc
+    return policy
+
+
+def unapplied_tool_keys(value: Any) -> list[tuple[str, str]]:
+    """The keys of a `tools` block clawbus reads but does not apply, with the reason."""
+    if not isinstance(value, dict):
+        return []
+    return [(key, reason) for key, reason in UNAPPLIED_TOOL_KEYS.items() if key in value]

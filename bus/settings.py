@@ -122,6 +122,48 @@ class BrowserSettings(BaseModel):
     region: str | None = None
 
 
+ToolProfile = Literal["minimal", "coding", "messaging", "full"]
+
+
+class UntrustedToolSettings(BaseModel):
+    """The extra layer of the tool policy for untrusted turns (OpenClaw's `tools.sandbox.tools`): a
+    non-empty `allow` blocks every tool it does not name (default: `group:web`, i.e. `web_fetch`; `["*"]`
+    lifts it), `also_allow` adds to it, `deny` always wins. Entries are tool names, `group:*`
+    shorthands or `*` wildcards, case-insensitive; a field left unset keeps its default."""
+
+    allow: list[str] = Field(default_factory=lambda: ["group:web"])
+    also_allow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)
+
+
+class AgentToolSettings(BaseModel):
+    """One agent's own tool policy (OpenClaw's `agents.entries.<id>.tools`): `profile` replaces the
+    global one, `allow`/`deny` restrict further, `untrusted` replaces the global `untrusted` layer."""
+
+    profile: ToolProfile | None = None
+    allow: list[str] = Field(default_factory=list)
+    also_allow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)
+    untrusted: UntrustedToolSettings | None = None
+
+
+class ToolSettings(BaseModel):
+    """Which tools a turn is offered (OpenClaw's `tools.profile`/`allow`/`alsoAllow`/`deny`).
+
+    Every turn gets `profile` (unset: every tool) filtered by `allow`/`deny`, then by the agent's
+    entry in `agents` (JSON, by agent id). An untrusted turn — a group or channel session, or a DM whose
+    sender is not the owner, allowlisted or paired — is filtered once more by `untrusted` (by default
+    web tools only: no workspace files, memory, cron or browser). docs/agent.md has the groups.
+    """
+
+    profile: ToolProfile | None = None
+    allow: list[str] = Field(default_factory=list)
+    also_allow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)
+    untrusted: UntrustedToolSettings = UntrustedToolSettings()
+    agents: dict[str, AgentToolSettings] = Field(default_factory=dict)
+
+
 class AgentSettings(BaseModel):
     """The agent container app: its model(s), loop limits, context budget, workspace and tools.
 
@@ -147,6 +189,10 @@ class AgentSettings(BaseModel):
     workspace: WorkspaceSettings = WorkspaceSettings()
     web: WebFetchSettings = WebFetchSettings()
     browser: BrowserSettings = BrowserSettings()
+    tools: ToolSettings = ToolSettings()
+    # Tests only: the offline echo model turns a message `/<tool> {json}` into that tool call. Off, any
+    # sender could run any tool by typing its name.
+    dev_tool_syntax: bool = False
 
     def context_budget(self, model: str) -> int:
         """Tokens a turn's context may use with `model` before compaction."""

@@ -71,12 +71,14 @@ JobPayload = Annotated[SystemEventPayload | AgentTurnPayload, Field(discriminato
 
 
 class JobDelivery(_Camel):
-    """Where a run's result goes: `announce` to a channel (`channel` absent or `last`: the last route)."""
+    """Where a run's result goes: `announce` to a channel (`channel` absent or `last`: the last route),
+    into a thread of the chat `to` when `thread_id` is given (added compatibly)."""
 
     mode: Literal["none", "announce"] = "announce"
     channel: str | None = None
     to: str | None = None
     account_id: str | None = None
+    thread_id: str | None = None
     best_effort: bool = False
 
 

@@ -134,9 +134,11 @@ def start_pipeline(
     log_dir: Path,
     extra_env: dict[str, str] | None = None,
     channels: tuple[str, ...] = ("webchat",),
+    agent_env: dict[str, str] | None = None,
 ) -> Pipeline:
     """Start agent, AgentCore endpoint, dispatcher, an egress worker per channel and ingress as
-    processes (`extra_env` also reaches every stage, e.g. the channels' credentials and API bases)."""
+    processes (`extra_env` also reaches every stage, e.g. the channels' credentials and API bases;
+    `agent_env` only the agent, e.g. `CLAWBUS_AGENT__DEV_TOOL_SYNTAX`)."""
     agent_port, agentcore_port, ingress_port = free_port(), free_port(), free_port()
     agent_url = f"http://127.0.0.1:{agent_port}"
     agentcore_url = f"http://127.0.0.1:{agentcore_port}"
@@ -153,7 +155,7 @@ def start_pipeline(
     try:
         supervisor.start_all(
             [
-                stage("agent", "agent.started", "agent"),
+                stage("agent", "agent.started", "agent", env=agent_env),
                 stage("agentcore", "agentcore.started", "local-agentcore"),
                 stage("dispatcher", "dispatcher.started", "dispatcher"),
                 *(stage(f"egress-{channel}", "egress.started", "egress", channel) for channel in channels),
@@ -169,8 +171,10 @@ def start_pipeline(
 FOLLOWUP = {"CLAWBUS_SESSION__DM_SCOPE": "per-channel-peer", "CLAWBUS_DISPATCHER__QUEUE__MODE": "followup"}
 
 
-def _run_pipeline(bus: Bus, log_dir: Path, env: dict[str, str] = FOLLOWUP) -> Iterator[Pipeline]:
-    running = start_pipeline(bus, log_dir, env)
+def _run_pipeline(
+    bus: Bus, log_dir: Path, env: dict[str, str] = FOLLOWUP, agent_env: dict[str, str] | None = None
+) -> Iterator[Pipeline]:
+    running = start_pipeline(bus, log_dir, env, agent_env=agent_env)
     yield running
     codes = running.stop()
     assert all(code == 0 for _, code in codes), f"stages did not exit cleanly: {codes}; logs in {log_dir}"

@@ -1,7 +1,10 @@
 """Offline models: deterministic, no network, no tokens.
 
 `OfflineEcho` is the embedded default's model: it quotes the user's last message back, says so, and
-acknowledges heartbeat polls with `HEARTBEAT_OK` (so an offline install never pings anybody).
+acknowledges heartbeat polls with `HEARTBEAT_OK` (so an offline install never pings anybody). For tests
+it can also turn `/<tool> {json}` into that tool call, but only when built with `tool_syntax`
+(`CLAWBUS_AGENT__DEV_TOOL_SYNTAX`): otherwise anyone who may talk to the bot could run any tool by
+typing its name, so by default such a message is echoed like any other.
 `ScriptedModel` plays back a script of replies (or errors) and records what it was sent: the model of
 the agent's tests, driving multi-step tool turns exactly.
 """
@@ -32,22 +35,27 @@ TOOL_COMMAND = re.compile(r"^/(?P<tool>[a-z_]+) (?P<args>\{.*\})\s*$", re.S)
 class OfflineEcho:
     """Answers by quoting the user's last message; same input, same answer.
 
-    It can drive a tool too, so tools work end to end offline: a message `/<tool> {json}` naming an
-    available tool becomes that tool call, and the tool's result is the answer, verbatim.
+    With `tool_syntax` it drives tools too, so they work end to end offline in tests: a message
+    `/<tool> {json}` naming a tool the turn offers becomes that tool call, and the tool's result is the
+    answer, verbatim. The turn's tool policy still applies: only offered tools can be called.
     """
 
     name = "offline/echo"
 
+    def __init__(self, *, tool_syntax: bool = False) -> None:
+        self._tool_syntax = tool_syntax
+
     async def converse(
         self, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> ModelReply:
-        """Echo the last user message (a heartbeat poll gets `HEARTBEAT_OK`; `/<tool> {json}` calls it)."""
+        """Echo the last user message (a heartbeat poll gets `HEARTBEAT_OK`; with `tool_syntax`,
+        `/<tool> {json}` calls the tool)."""
         if messages and messages[-1].role == "user":
             results = [b for b in messages[-1].blocks if isinstance(b, ToolResult)]
             if results:
                 return ModelReply(assistant(results[-1].text), model=self.name)
         last = _last_user_text(messages)
-        command = TOOL_COMMAND.match(last.strip())
+        command = TOOL_COMMAND.match(last.strip()) if self._tool_syntax else None
         if command and command["tool"] in {t.name for t in tools}:
             try:
                 args = json.loads(command["args"])

@@ -35,11 +35,23 @@ class Tool:
 
 
 class ToolBox:
-    """The tools of a turn, by name, run with a per-tool timeout."""
+    """The tools of a turn, by name, run with a per-tool timeout.
 
-    def __init__(self, tools: Sequence[Tool], timeout_s: float = 30.0) -> None:
+    `refused` names tools the turn is not offered, with the reason: the model is not told about them,
+    and a call it makes anyway is answered with that reason as an error, never run.
+    """
+
+    def __init__(
+        self, tools: Sequence[Tool], timeout_s: float = 30.0, refused: Mapping[str, str] | None = None
+    ) -> None:
         self._tools = {tool.spec.name: tool for tool in tools}
         self._timeout_s = timeout_s
+        self._refused = dict(refused or {})
+
+    def restricted(self, offered: Sequence[str], refused: Mapping[str, str]) -> ToolBox:
+        """The same tools limited to `offered`; calls to those in `refused` get their reason back."""
+        keep = [self._tools[name] for name in offered if name in self._tools]
+        return ToolBox(keep, self._timeout_s, {**self._refused, **refused})
 
     @property
     def specs(self) -> list[ToolSpec]:
@@ -56,7 +68,12 @@ class ToolBox:
         tool = self._tools.get(call.name)
         if tool is None:
             known = ", ".join(self._tools) or "none"
-            return ToolResult(call.id, f"unknown tool {call.name!r}; available: {known}", is_error=True)
+            reason = self._refused.get(call.name)
+            if reason is None:
+                return ToolResult(call.id, f"unknown tool {call.name!r}; available: {known}", is_error=True)
+            log_event(logger, "agent.tool.refused", logging.WARNING, tool=call.name)
+            text = f"tool {call.name!r} is not available in this turn: {reason}; available: {known}"
+            return ToolResult(call.id, text, is_error=True)
         timeout = tool.timeout_s or self._timeout_s
         started = time.monotonic()
         try:

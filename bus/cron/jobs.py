@@ -166,7 +166,11 @@ def job_event(job: CronJob, scheduled_time: str = SCHEDULED_TIME) -> InboundEven
     if job.delivery is not None:
         channel = None if job.delivery.channel in (None, "last") else job.delivery.channel
         delivery = Delivery(
-            mode=job.delivery.mode, channel=channel, to=job.delivery.to, account_id=job.delivery.account_id
+            mode=job.delivery.mode,
+            channel=channel,
+            to=job.delivery.to,
+            account_id=job.delivery.account_id,
+            thread_id=job.delivery.thread_id,
         )
     return InboundEvent(
         event_id=f"cron:{job.id}:{scheduled_time}",

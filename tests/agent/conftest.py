@@ -15,7 +15,14 @@ from clawbus.agent import AgentRuntime, create_app
 from clawbus.agent.models import Model
 from clawbus.agent.tools import Tool, ToolBox, workspace_tools
 from clawbus.bus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore
-from clawbus.schemas import AgentRequest, AgentResponse, EventKind, InboundEvent, parse_agent_response
+from clawbus.schemas import (
+    Access,
+    AgentRequest,
+    AgentResponse,
+    EventKind,
+    InboundEvent,
+    parse_agent_response,
+)
 
 NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 SESSION_ID = "a" * 40
@@ -29,11 +36,20 @@ def invocation(
     kind: EventKind = EventKind.MESSAGE,
     session_key: str = "agent:main:main",
     turn: str | None = None,
+    access: Access | None = Access.OWNER,
 ) -> bytes:
-    """One turn's request; each call is a new turn (its own event and reply id) unless `turn` names one."""
+    """One turn's request; each call is a new turn (its own event and reply id) unless `turn` names one.
+
+    The owner speaks unless `access` says otherwise (None: an event from before ingress stamped it).
+    """
     turn = turn or f"t{next(_TURNS)}"
     event = InboundEvent(
-        event_id=f"webchat:{turn}", kind=kind, channel="webchat", session_key=session_key, text=text
+        event_id=f"webchat:{turn}",
+        kind=kind,
+        channel="webchat",
+        session_key=session_key,
+        text=text,
+        access=access if kind is EventKind.MESSAGE else None,
     )
     return AgentRequest(session_key=session_key, reply_id=f"rp-{turn}", events=(event,)).to_wire().encode()
 
@@ -52,10 +68,13 @@ class Agent:
         kind: EventKind = EventKind.MESSAGE,
         session: str = SESSION_ID,
         turn: str | None = None,
+        *,
+        session_key: str = "agent:main:main",
+        access: Access | None = Access.OWNER,
     ) -> AgentResponse:
         response = await self.client.post(
             "/invocations",
-            content=invocation(text, kind, turn=turn),
+            content=invocation(text, kind, session_key, turn=turn, access=access),
             headers={"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": session},
         )
         assert response.status_code == 200, response.text

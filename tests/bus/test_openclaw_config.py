@@ -104,6 +104,52 @@ def test_a_value_openclaw_accepts_but_clawbus_cannot_honour_is_skipped_with_its_
     ]
 
 
+TOOLS = """
+{
+  tools: {
+    profile: "coding",
+    deny: ["browser"],
+    sandbox: { tools: { alsoAllow: ["read"], deny: ["web_fetch"] } },
+    byProvider: { anthropic: { profile: "minimal" } },
+    exec: { host: "sandbox" },
+  },
+  agents: {
+    entries: {
+      main: { model: "anthropic/claude-opus-4-6", tools: { allow: ["group:fs", "cron"], toolsBySender: {} } },
+      family: { tools: { profile: "messaging", sandbox: { tools: { allow: ["read"] } } } },
+    },
+  },
+}
+"""
+
+
+def test_tool_policy_keys_configure_the_agents_tools() -> None:
+    mapped = map_document(parse_document(TOOLS))
+    tools = Settings.with_document(mapped.values).agent.tools
+    assert (tools.profile, tools.allow, tools.deny) == ("coding", [], ["browser"])
+    assert (tools.untrusted.allow, tools.untrusted.also_allow) == (["group:web"], ["read"])  # default kept
+    assert tools.untrusted.deny == ["web_fetch"]
+    assert tools.agents["main"].allow == ["group:fs", "cron"]
+    assert tools.agents["main"].untrusted is None  # the global untrusted layer applies
+    family = tools.agents["family"]
+    assert family.profile == "messaging"
+    assert family.untrusted is not None
+    assert family.untrusted.allow == ["read"]
+    assert sorted(entry.split(":")[0] for entry in mapped.unsupported) == [
+        "agents.entries.main.tools.toolsBySender",
+        "tools.byProvider",
+    ]
+    assert {"tools.exec", "agents.entries.main.model"} <= set(mapped.ignored)
+    assert "tools.deny" not in mapped.ignored
+
+
+def test_the_legacy_agents_list_roster_configures_per_agent_tools() -> None:
+    document = {"agents": {"list": [{"id": "main", "tools": {"deny": ["group:automation"]}}, {"id": "x"}]}}
+    tools = Settings.with_document(map_document(document).values).agent.tools
+    assert tools.agents["main"].deny == ["group:automation"]
+    assert list(tools.agents) == ["main"]
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [
@@ -118,6 +164,13 @@ def test_a_value_openclaw_accepts_but_clawbus_cannot_honour_is_skipped_with_its_
         ({"agents": {"defaults": {"userTimezone": "Mars/Base"}}}, "userTimezone: expected an IANA"),
         ({"agents": {"defaults": {"heartbeat": {"every": "soon"}}}}, "heartbeat.every: expected a duration"),
         ({"agents": {"defaults": {"heartbeat": {"activeHours": {"end": "25:00"}}}}}, "end: expected a time"),
+        ({"tools": {"profile": "everything"}}, "tools: expected profile: one of minimal, coding"),
+        (
+            {"tools": {"allow": ["read"], "alsoAllow": ["cron"]}},
+            "tools: expected allow or alsoAllow, not both",
+        ),
+        ({"tools": {"sandbox": {"tools": {"deny": "cron"}}}}, "tools: expected sandbox.tools: deny: a list"),
+        ({"agents": {"entries": {"main": {"tools": []}}}}, "agents.entries.main.tools: expected an object"),
     ],
 )
 def test_a_bad_value_is_a_config_error_naming_the_openclaw_key(
@@ -209,6 +262,10 @@ _KNOWN_SHAPES = st.fixed_dictionaries(
         ),
         "agents": st.fixed_dictionaries(
             {"defaults": st.dictionaries(st.sampled_from(["userTimezone", "heartbeat", "compaction"]), _JSON)}
+        ),
+        "tools": st.dictionaries(
+            st.sampled_from(["profile", "allow", "alsoAllow", "deny", "sandbox", "byProvider"]),
+            _JSON | st.fixed_dictionaries({"tools": _JSON}),
         ),
     },
 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import cron_table_name, schedule_group_name
 
-from ..conftest import Bus
+from ..conftest import Bus, Pipeline, _run_pipeline
 
 
 class Clock:
@@ -95,3 +96,20 @@ async def cron(bus: Bus) -> AsyncIterator[Cron]:
     async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
         service = await connect(settings, clients, clock)
         yield Cron(bus, settings, clients, service, clock)
+
+
+# The agent of `cron_pipeline`: the offline model turns `/cron {json}` into a cron call (a test device,
+# off by default), and WebChat turns may use the cron tool. WebChat turns are the owner's (trusted, every
+# tool) once WebChat authenticates the run's token (issue 16); a WebChat turn without `access` is
+# untrusted, and untrusted turns are not offered cron, so this widens the untrusted set by cron alone.
+# Drop CLAWBUS_AGENT__TOOLS__UNTRUSTED__ALSO_ALLOW once WebChat stamps `access=owner`.
+CRON_AGENT_ENV = {
+    "CLAWBUS_AGENT__DEV_TOOL_SYNTAX": "true",
+    "CLAWBUS_AGENT__TOOLS__UNTRUSTED__ALSO_ALLOW": '["cron"]',
+}
+
+
+@pytest.fixture
+def cron_pipeline(bus: Bus, tmp_path: Path) -> Iterator[Pipeline]:
+    """The pipeline (as `pipeline`) with an agent a WebChat message can drive the cron tool of."""
+    yield from _run_pipeline(bus, tmp_path / "logs", agent_env=CRON_AGENT_ENV)

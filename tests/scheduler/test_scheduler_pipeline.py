@@ -65,7 +65,10 @@ async def test_heartbeat_runs_on_the_main_session_and_an_ack_is_not_delivered(pi
     assert heartbeat[0]["parts"] == 0
 
 
-async def test_agent_created_one_shot_fires_once_runs_the_turn_and_delivers(pipeline: Pipeline) -> None:
+async def test_agent_created_one_shot_fires_once_runs_the_turn_and_delivers(
+    cron_pipeline: Pipeline,
+) -> None:
+    pipeline = cron_pipeline
     _start_firer(pipeline)
     conversation = f"cron-{uuid.uuid4().hex[:8]}"
     at = (datetime.now(UTC) + timedelta(seconds=4)).isoformat()
