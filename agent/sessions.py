@@ -7,8 +7,13 @@ archive). The entry records which turn reset it, so a re-run of that turn does n
 Heartbeats and cron turns never reset and do not count as interaction.
 
 At turn end (`finish`), the entry gets the turn's activity: `updatedAt`, `lastInteractionAt` (messages),
-token counts, `compactionCount`, and the last route when the request came from a chat. Both are
-`SessionIndex.update` changes: pure functions re-applied on a lost race, so concurrent turns lose nothing.
+token counts, `compactionCount`. Both are `SessionIndex.update` changes: pure functions re-applied on a
+lost race, so concurrent turns lose nothing.
+
+The last route (`deliveryContext`, `lastChannel`, ...) is not the agent's to write: the dispatcher sets
+it, before the turn, for trusted DMs only (dispatcher/core/last_route.py). The agent keeps it: a reset
+carries it into the new session, and the route-only placeholder the dispatcher leaves on an entry that
+did not exist yet starts a session like an absent entry, keeping the route.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from clawbus.bus.storage import DeliveryContext, SessionEntry
+from clawbus.bus.storage import SessionEntry
 from clawbus.bus.storage.reset import (
     GREETING_PROMPT,
     ResetRules,
@@ -27,6 +32,7 @@ from clawbus.bus.storage.reset import (
     parse_trigger,
     policy_for,
 )
+from clawbus.bus.storage.sessions import LAST_ROUTE_FIELDS
 from clawbus.schemas import AgentRequest, EventKind
 
 
@@ -74,7 +80,7 @@ class Begin:
 
     def reason(self, current: SessionEntry | None) -> str | None:
         """Why a new session starts (`new`, `trigger`, `stale`), or None to keep the current one."""
-        if current is None:
+        if current is None or not current.started:  # absent, or the dispatcher's route-only placeholder
             return "new"
         if current.reset_by_turn == self.request.reply_id or not self.turn.message:
             return None
@@ -102,17 +108,7 @@ class Begin:
         carried = (
             {}
             if current is None
-            else current.model_dump(
-                include={
-                    "chat_type",
-                    "channel",
-                    "delivery_context",
-                    "last_channel",
-                    "last_to",
-                    "last_account_id",
-                    "last_thread_id",
-                }
-            )
+            else current.model_dump(include={"chat_type", "channel", *LAST_ROUTE_FIELDS})
         )
         return SessionEntry.model_validate(
             {
@@ -141,19 +137,10 @@ class Activity:
 def finish(
     request: AgentRequest, session_id: str, activity: Activity, now: datetime
 ) -> Callable[[SessionEntry | None], SessionEntry]:
-    """The change recording a finished turn (on the session it ran in; a newer session is left alone)."""
+    """The change recording a finished turn (on the session it ran in; a newer session is left alone).
+
+    It leaves the last route as it is: only the dispatcher moves it."""
     message = any(event.kind is EventKind.MESSAGE for event in request.events)
-    last = request.events[-1]
-    route = (
-        DeliveryContext(
-            channel=last.channel,
-            to=last.reply_to.chat_id,
-            account_id=last.account_id,
-            thread_id=last.reply_to.thread_id,
-        )
-        if message and last.reply_to is not None
-        else None
-    )
 
     def change(current: SessionEntry | None) -> SessionEntry:
         base = current if current is not None else SessionEntry(session_id=session_id)
@@ -170,14 +157,6 @@ def finish(
         }
         if message:
             update["last_interaction_at"] = stamp
-        if route is not None:
-            update |= {
-                "delivery_context": route,
-                "last_channel": route.channel,
-                "last_to": route.to,
-                "last_account_id": route.account_id,
-                "last_thread_id": route.thread_id,
-            }
         return base.model_copy(update=update)
 
     return change

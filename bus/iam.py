@@ -206,9 +206,9 @@ ROLES: dict[str, tuple[Grant, ...]] = {
         ),
         Grant(
             sid="LastRoutes",
-            resource="ledger_table",
+            resource="sessions_table",
             actions=("dynamodb:GetItem", "dynamodb:PutItem"),
-            why="dispatcher.scheduled keeps each agent's last route for heartbeat and cron replies",
+            why="dispatcher.scheduled moves the last route on session entries (versioned puts) and reads it",
         ),
         Grant(
             sid="CronRunHistory",
@@ -464,6 +464,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "bus/storage/blobs.py",
         "bus/storage/config.py",
         "bus/storage/records_dynamodb.py",
+        "bus/storage/sessions.py",
     ),
     "egress": (
         "egress",

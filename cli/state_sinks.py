@@ -35,7 +35,7 @@ from clawbus.bus.storage import (
     import_jsonl,
     secret_store,
 )
-from clawbus.bus.storage.sessions import parse_entry
+from clawbus.bus.storage.sessions import LAST_ROUTE_FIELDS, SessionEntry, parse_entry
 from clawbus.bus.topology import pairing_table_name
 from clawbus.ingress.core.gate import normalise_entry
 from clawbus.ingress.core.pairing import PairingRequest
@@ -183,10 +183,10 @@ class SessionsAdapter:
         )
         if session_key is not None and entry is not None:
             imported = parse_entry(dict(entry), f"sessions.json[{session_key!r}]")
-            # a key the agent already uses keeps its live session; the imported transcript is still stored
-            await self._index.update(
-                agent_id, session_key, lambda current: current if current is not None else imported
-            )
+            # a key the agent already uses keeps its live session; the imported transcript is still stored.
+            # The dispatcher's route-only placeholder is no session: the import replaces it, keeping the
+            # (trusted) route it holds.
+            await self._index.update(agent_id, session_key, lambda current: _merged(current, imported))
 
     async def export_agent(self, agent_id: str) -> AgentSessions:
         entries = await self._index.entries(agent_id)
@@ -199,6 +199,14 @@ class SessionsAdapter:
 
     async def agents(self) -> Sequence[str]:
         return self._agents
+
+
+def _merged(current: SessionEntry | None, imported: SessionEntry) -> SessionEntry:
+    if current is None:
+        return imported
+    if current.started:
+        return current
+    return imported.model_copy(update={name: getattr(current, name) for name in LAST_ROUTE_FIELDS})
 
 
 def _agents(config: Mapping[str, Any] | None, default_agent: str) -> list[str]:

@@ -16,7 +16,7 @@ from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.queues import BatchingPublisher, Queue, Topic, resolve_queue_url, resolve_topic_arn
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage.backends import blob_store
+from clawbus.bus.storage.backends import blob_store, session_index
 from clawbus.bus.topology import (
     cron_table_name,
     dlq_name,
@@ -84,7 +84,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 blobs=blob_store(settings, clients),
             ),
             config,
-            routes=LastRoutes(clients.dynamodb, ledger_table_name(prefix)),
+            routes=LastRoutes(session_index(settings, clients)),
             cron_history=CronHistory(CronRecords(clients.dynamodb, cron_table_name(prefix))),
         )
         consumer = FifoConsumer(

@@ -1,10 +1,13 @@
-"""What the dispatcher keeps for scheduled turns: each agent's last route, and cron run history.
+"""What the dispatcher keeps for scheduled turns: the agent's last route, and cron run history.
 
-The last route (OpenClaw's `lastChannel`/`lastTo`) is the chat an agent's user last spoke from. The
-dispatcher writes it, one item `route:<agentId>` in the ledger table, when a user's message turn runs
-and the route changed; heartbeat and cron turns without a delivery target are announced there. It is
-the simplest design that works whatever the session scope: the scheduled event needs no copy of a
-route that may have changed between scheduling and firing.
+The last route (OpenClaw's `deliveryContext`/`lastChannel`/`lastTo`) is where heartbeat and cron turns
+without a delivery target are announced. It lives on the session entries (`bus/storage/sessions.py`),
+and the dispatcher is the one stage that writes it: before a turn runs, when the turn's message is a
+trusted DM (`core/last_route.py` decides), on the entry of the message's session and on the agent's main
+session entry (where heartbeats run), each a versioned read-modify-write that loses no concurrent update
+and writes nothing when the route did not change. There is no per-process cache: several dispatcher
+tasks read and write the same entries. A scheduled turn reads its own session's entry, then the main
+one; no trusted route on either means the answer is not delivered.
 
 When a cron job's turn ends, its run is appended to the job's history in the cron table, and a one-shot
 job (`deleteAfterRun`, on by default) has its record deleted — its schedule deleted itself after firing.
@@ -13,56 +16,56 @@ Both are best effort: the reply has already gone out, and a lost history line mu
 
 from __future__ import annotations
 
-import json
 import logging
+import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.cron.records import CronRecords
 from clawbus.bus.errors import ClawbusError
-from clawbus.bus.logging import log_event
-from clawbus.dispatcher.core import Route
-from clawbus.schemas import InboundEvent, ReplyTarget
+from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.storage import SessionEntry, SessionIndex, with_last_route
+from clawbus.dispatcher.core import Route, as_delivery_context, route_sessions, stored_route
+from clawbus.schemas import InboundEvent
 from clawbus.schemas.cron import CronRun
-
-if TYPE_CHECKING:
-    from types_aiobotocore_dynamodb import DynamoDBClient
 
 logger = logging.getLogger(__name__)
 
 
 class LastRoutes:
-    """Each agent's last route, in the ledger table (no expiry: a user may stay silent for weeks)."""
+    """The agent's last route on its session entries (see the module doc)."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
-        self._ddb = dynamodb
-        self._table = table
-        self._seen: dict[str, Route] = {}
+    def __init__(self, index: SessionIndex, new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+        self._index = index
+        self._new_id = new_id
 
-    async def remember(self, agent_id: str, route: Route) -> None:
-        """Store `route` as the agent's last route (one write when it changed)."""
-        if self._seen.get(agent_id) == route:
-            return
-        body = {"channel": route.channel, "account_id": route.account_id, "target": route.target.model_dump()}
-        with map_aws_errors(f"PutItem {self._table}"):
-            await self._ddb.put_item(
-                TableName=self._table,
-                Item={"pk": {"S": f"route:{agent_id}"}, "route": {"S": json.dumps(body)}},
-            )
-        self._seen[agent_id] = route
+    async def remember(self, event: InboundEvent, route: Route) -> None:
+        """Make `route`, which `event` moved, the last route of its session and of the main session.
 
-    async def lookup(self, agent_id: str) -> Route | None:
-        """The agent's last route, or None when its user never spoke."""
-        with map_aws_errors(f"GetItem {self._table}"):
-            response = await self._ddb.get_item(
-                TableName=self._table, Key={"pk": {"S": f"route:{agent_id}"}}, ConsistentRead=True
-            )
-        item = response.get("Item")
-        if item is None:
-            return None
-        body = json.loads(item["route"]["S"])
-        return Route(body["channel"], body["account_id"], ReplyTarget.model_validate(body["target"]))
+        Safe to repeat (a re-run turn writes nothing new); raises the index's errors (retry the turn).
+        """
+        move = with_last_route(as_delivery_context(route), self._new_id())
+        for key in route_sessions(event):
+            moved = False
+
+            def change(current: SessionEntry | None) -> SessionEntry:
+                nonlocal moved
+                updated = move(current)
+                moved = updated is not current  # as last applied (a lost race applies it again)
+                return updated
+
+            await self._index.update(event.agent_id, key, change)
+            if moved:
+                log_event(logger, "dispatcher.route.moved", channel=route.channel, session=session_ref(key))
+
+    async def lookup(self, event: InboundEvent) -> Route | None:
+        """Where a scheduled `event` without a target is announced: the trusted route on its own session's
+        entry, else on the main session's; None when neither has one."""
+        for key in route_sessions(event):
+            found = stored_route([await self._index.get(event.agent_id, key)])
+            if found is not None:
+                return found
+        return None
 
 
 class CronHistory:

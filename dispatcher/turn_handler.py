@@ -2,9 +2,11 @@
 
 For a unit: decode each event (resolving claim-checked bodies); if any message may have been handled
 before (received more than once, or replayed from a dead-letter queue), consult the turn ledger and
-republish what is stored instead of running those events again; run the turn through AgentCore, showing
-`typing` on the channel while a slow turn runs; record the turn in the ledger; publish its reply. The
-consumer deletes the messages after this returns. Every step is safe to repeat.
+republish what is stored instead of running those events again; move the agent's last route when the
+turn's message is a trusted DM (`scheduled.LastRoutes`), or read it for a scheduled turn without a
+target; run the turn through AgentCore, showing `typing` on the channel while a slow turn runs; record
+the turn in the ledger; publish its reply. The consumer deletes the messages after this returns. Every
+step is safe to repeat.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from clawbus.dispatcher.core import (
     is_scheduled,
     needs_last_route,
     plan_turns,
-    route_of,
+    turn_moves_last_route,
     typing_signal,
 )
 from clawbus.schemas import (
@@ -185,11 +187,20 @@ class TurnHandler:
         started = time.monotonic()
         request = build_request(events)
         last = events[-1]
-        route = route_of(last)
-        if route is not None and self._routes is not None:
-            await self._routes.remember(last.agent_id, route)
-        known = await self._routes.lookup(last.agent_id) if self._routes and needs_last_route(last) else None
+        moved = turn_moves_last_route(events)  # only a trusted DM moves it, before the turn runs
+        if moved is not None and self._routes is not None:
+            await self._routes.remember(last, moved)
+        known = await self._routes.lookup(last) if self._routes and needs_last_route(last) else None
         target = destination(last, known)
+        if target is None and needs_last_route(last):
+            log_event(
+                logger,
+                "dispatcher.delivery.skipped",
+                event_id=last.event_id,
+                kind=last.kind.value,
+                session=session_ref(last.session_key),
+                reason="no_last_route",
+            )
         async with self._typing(request, show=not is_scheduled(last)):
             if target is not None and self._settings.block_streaming:
                 publications = await self._streamed(request, target)

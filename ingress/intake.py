@@ -2,10 +2,16 @@
 
 Every transport (webhook route, Lambda, relay connection) hands its `Parsed` turns here, so the
 exactly-once and gating rules live in one place. Per turn: claim the event in the dedup store (a
-duplicate is acknowledged and dropped), decide with the channel's policy, then enqueue the event,
-publish the pairing reply, or log the refusal (once: a retried event is a duplicate by then), and
-mark the claim done. If enqueueing fails the claim is released and a `RetryableError` propagates, so
-the transport answers 5xx and the platform retries.
+duplicate is acknowledged and dropped), decide with the channel's policy, then enqueue the event
+stamped with why it was admitted (`access`), publish the pairing reply, or log the refusal (once: a
+retried event is a duplicate by then), and mark the claim done.
+
+The stamp is the gate's verdict, whatever the normaliser or transport put there, except a preset
+`owner`: a transport that authenticated the run's owner itself (WebChat holding the run's token) keeps
+it. Platform normalisers never set `access`, so nothing a platform sends can claim it.
+
+If enqueueing fails the claim is released and a `RetryableError` propagates, so the transport answers
+5xx and the platform retries.
 """
 
 from __future__ import annotations
@@ -20,7 +26,15 @@ from clawbus.bus.errors import Unavailable
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import ChannelSettings, Settings
 from clawbus.bus.tracing import inject_context
-from clawbus.schemas import InboundEvent, OutboundReply, PeerKind, ReplyPart, attributes, message_group_id
+from clawbus.schemas import (
+    Access,
+    InboundEvent,
+    OutboundReply,
+    PeerKind,
+    ReplyPart,
+    attributes,
+    message_group_id,
+)
 
 from .core import Context, Parsed, Policy, Turn, Verdict, decide, pairing_text
 from .dedup_store import Claim, DedupStore
@@ -109,10 +123,13 @@ class Intake:
         channel_settings: ChannelSettings = getattr(self._settings, channel)
         policy = policy_for(channel, channel_settings)
         direct = event.peer is None or event.peer.kind is PeerKind.DIRECT
-        needs_store = direct and policy.dm_policy in ("pairing", "allowlist")
+        # Under `open` too: a paired sender is trusted (`allowed`) whatever the policy admits.
+        needs_store = direct and policy.dm_policy != "disabled"
         paired = await self._pairing.paired(channel, event.account_id) if needs_store else frozenset()
         decision = decide(turn, policy, paired)
         if decision.verdict is Verdict.ADMIT:
+            if event.access is not Access.OWNER:
+                event = event.model_copy(update={"access": decision.access})
             await self._publisher.publish(event)
             log_event(
                 logger,
@@ -120,6 +137,7 @@ class Intake:
                 channel=channel,
                 event_id=event.event_id,
                 session=session_ref(event.session_key),
+                access=event.access.value if event.access else None,
             )
         elif decision.verdict is Verdict.PAIR:
             await self._pair(channel, event)

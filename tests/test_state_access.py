@@ -53,14 +53,6 @@ ALLOWED = {
         for call in ("read_text", "read_bytes", "write_bytes", "mkdir")
     },
     ("agent/tools/browser.py", "write_bytes"): "WorkspaceStore.write_bytes: the layer's own method",
-    (
-        "dispatcher/scheduled.py",
-        "put_item",
-    ): "the last-route record `route:<agentId>` stays as it is (issue 8)",
-    (
-        "dispatcher/scheduled.py",
-        "get_item",
-    ): "the last-route record `route:<agentId>` stays as it is (issue 8)",
 }
 
 

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 # The storage layer's Protocols, backends and helpers (blobs, records, config, secrets).
-from .backends import blob_store, config_store, secret_store, seed_config, state_dir
+from .backends import blob_store, config_store, secret_store, seed_config, session_index, state_dir
 from .blobs import Blob, BlobStore, LocalBlobStore, S3BlobStore, check_key
 from .config import BlobConfigStore, ConfigDocument, ConfigStore, SsmConfigStore, config_parameter_name, seed
 from .jsonl import ImportSummary, export_jsonl, import_jsonl
@@ -31,6 +31,8 @@ from .sessions import (
     SessionIndex,
     export_sessions_json,
     import_sessions_json,
+    trusted_route,
+    with_last_route,
 )
 from .transcripts import Batch, LocalTranscriptStore, SessionRef, Tail, TranscriptStore
 from .transcripts_agentcore import AgentCoreMemoryTranscriptStore
@@ -97,5 +99,8 @@ __all__ = [
     "secret_store",
     "seed",
     "seed_config",
+    "session_index",
     "state_dir",
+    "trusted_route",
+    "with_last_route",
 ]

@@ -11,10 +11,12 @@ from pathlib import Path
 from clawbus.bus.aws import AwsClients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
+from clawbus.bus.topology import sessions_table_name
 
 from .blobs import BlobStore, LocalBlobStore, S3BlobStore
 from .config import BlobConfigStore, ConfigStore, SsmConfigStore, config_parameter_name, seed
 from .secrets import SecretsManagerStore, SecretStore
+from .sessions import DynamoSessionIndex, LocalSessionIndex, SessionIndex
 
 
 def state_dir(settings: Settings) -> Path:
@@ -49,6 +51,16 @@ def config_store(settings: Settings, clients: AwsClients) -> ConfigStore:
     if clients.ssm is None:
         raise _missing("ssm", "CLAWBUS_STORAGE__CONFIG=ssm")
     return SsmConfigStore(clients.ssm, config_parameter_name(settings.bus.prefix))
+
+
+def session_index(settings: Settings, clients: AwsClients) -> SessionIndex:
+    """The session index `CLAWBUS_SESSION__TRANSCRIPTS` implies: `sessions.json` files under
+    `CLAWBUS_SESSION__DIR` with `local`, else the `<prefix>-sessions` table (the agent's choice too)."""
+    if settings.session.transcripts == "local":
+        return LocalSessionIndex(settings.session.dir)
+    if clients.dynamodb is None:
+        raise _missing("dynamodb", f"CLAWBUS_SESSION__TRANSCRIPTS={settings.session.transcripts}")
+    return DynamoSessionIndex(clients.dynamodb, sessions_table_name(settings.bus.prefix))
 
 
 def secret_store(settings: Settings, clients: AwsClients) -> SecretStore:

@@ -7,12 +7,22 @@ local `sessions.json` per agent. Fields clawbus does not use are kept as they we
 
 Every change is a read-modify-write: `update(agent, key, change)` reads the entry, applies `change`
 (a pure function of the current entry) and writes it back on condition that `version` has not moved; on a
-lost race it re-reads and re-applies, so two turns updating one session at once lose nothing.
+lost race it re-reads and re-applies, so two turns updating one session at once lose nothing. The local
+file is also locked across processes (the dispatcher and the agent both write it).
+
+The last route (`deliveryContext`, `lastChannel`, `lastTo`, `lastAccountId`, `lastThreadId`: where
+heartbeats and cron announcements go) is written by the dispatcher only, through `with_last_route`, and
+only for a direct message from a trusted sender; it marks the entry `lastRouteTrusted`. A route without
+that mark (imported from OpenClaw, or written by an older clawbus for any message) is never announced
+to (`trusted_route`). When the entry does not exist yet the dispatcher leaves a placeholder holding only
+the route (`started` false), which the agent's first turn in that session replaces by a started session
+that keeps the route.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -67,10 +77,72 @@ class SessionEntry(BaseModel):
     compaction_count: int = Field(default=0, ge=0)
     # clawbus: the turn that started this session (a re-run of that turn must not reset it again).
     reset_by_turn: str | None = None
+    # clawbus: the last route was moved by the dispatcher for a trusted DM (see `trusted_route`).
+    last_route_trusted: bool | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether a turn ever touched this session; False for the dispatcher's route-only placeholder."""
+        return not (
+            self.updated_at == 0 and self.session_started_at is None and self.last_interaction_at is None
+        )
 
     def to_json(self) -> str:
         """The entry as OpenClaw writes it (camelCase, unset fields left out)."""
         return self.model_dump_json(by_alias=True, exclude_none=True)
+
+
+LAST_ROUTE_FIELDS = (
+    "delivery_context",
+    "last_channel",
+    "last_to",
+    "last_account_id",
+    "last_thread_id",
+    "last_route_trusted",
+)
+
+
+def trusted_route(entry: SessionEntry | None) -> DeliveryContext | None:
+    """The entry's last route if the dispatcher set it for a trusted DM, else None (nowhere to announce).
+
+    Read from `deliveryContext`, falling back to OpenClaw's flat `lastChannel`/`lastTo` fields; a route
+    without a channel and a chat is no route.
+    """
+    if entry is None or not entry.last_route_trusted:
+        return None
+    route = entry.delivery_context or DeliveryContext(
+        channel=entry.last_channel,
+        to=entry.last_to,
+        account_id=entry.last_account_id,
+        thread_id=entry.last_thread_id,
+    )
+    return route if route.channel and route.to else None
+
+
+def with_last_route(route: DeliveryContext, new_session_id: str) -> Change:
+    """The change that makes `route` the entry's (trusted) last route.
+
+    On an absent entry it makes a placeholder (`new_session_id`, nothing else but the route), which the
+    agent's first turn there replaces, keeping the route. It returns the current entry itself when that
+    already holds `route`, so `SessionIndex.update` writes nothing.
+    """
+    fields = {
+        "delivery_context": route,
+        "last_channel": route.channel,
+        "last_to": route.to,
+        "last_account_id": route.account_id,
+        "last_thread_id": route.thread_id,
+        "last_route_trusted": True,
+    }
+
+    def change(current: SessionEntry | None) -> SessionEntry:
+        if current is None:
+            return SessionEntry.model_validate({"session_id": new_session_id, **fields})
+        if all(getattr(current, name) == value for name, value in fields.items()):
+            return current
+        return current.model_copy(update=fields)
+
+    return change
 
 
 def parse_entry(data: Any, where: str) -> SessionEntry:
@@ -125,23 +197,25 @@ class LocalSessionIndex:
             return (await self._read(agent_id)).get(session_key)
 
     async def update(self, agent_id: str, session_key: str, change: Change) -> SessionEntry:
-        """Read, change and rewrite the file under the lock (atomically replaced)."""
+        """Read, change and rewrite the file (atomically replaced) under the process's lock and an
+        exclusive `flock` on `.sessions.lock` beside it, which the other processes writing it take too."""
         async with self._lock:
-            entries = await self._read(agent_id)
+            return await asyncio.to_thread(self._update_locked, self._file(agent_id), session_key, change)
+
+    @staticmethod
+    def _update_locked(file: Path, session_key: str, change: Change) -> SessionEntry:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with (file.parent / ".sessions.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            text = file.read_text("utf-8") if file.is_file() else "{}"
+            entries = parse_sessions_json(text, str(file))
             current = entries.get(session_key)
             entries[session_key] = change(current)
             if entries[session_key] is current:
                 return current
-            file = self._file(agent_id)
-            text = render_sessions_json(entries)
-
-            def write() -> None:
-                file.parent.mkdir(parents=True, exist_ok=True)
-                tmp = file.with_name(".sessions.json.tmp")
-                tmp.write_text(text, "utf-8")
-                tmp.replace(file)
-
-            await asyncio.to_thread(write)
+            tmp = file.with_name(".sessions.json.tmp")
+            tmp.write_text(render_sessions_json(entries), "utf-8")
+            tmp.replace(file)
             return entries[session_key]
 
     async def entries(self, agent_id: str) -> dict[str, SessionEntry]:

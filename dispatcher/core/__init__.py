@@ -1,7 +1,15 @@
-"""The dispatcher's pure logic: building a turn's request and its reply envelopes."""
+"""The dispatcher's pure logic: planning turns, building a turn's request and its reply envelopes, and
+deciding who moves the agent's last route."""
 
 from __future__ import annotations
 
+from .last_route import (
+    as_delivery_context,
+    moves_last_route,
+    route_sessions,
+    stored_route,
+    turn_moves_last_route,
+)
 from .queue_mode import Pending, TurnPlan, plan_turns
 from .turns import (
     Route,
@@ -12,7 +20,6 @@ from .turns import (
     is_scheduled,
     needs_last_route,
     reply_target,
-    route_of,
     typing_signal,
 )
 
@@ -20,14 +27,18 @@ __all__ = [
     "Pending",
     "Route",
     "TurnPlan",
+    "as_delivery_context",
     "block_reply",
     "build_reply",
     "build_request",
     "destination",
     "is_scheduled",
+    "moves_last_route",
     "needs_last_route",
     "plan_turns",
     "reply_target",
-    "route_of",
+    "route_sessions",
+    "stored_route",
+    "turn_moves_last_route",
     "typing_signal",
 ]

@@ -6,6 +6,11 @@ merged into one turn (up to `cap`), so a user who sends three quick lines gets o
 newest of them is younger than `debounce_ms`, the whole run is deferred (given back to the queue for the
 rest of the debounce) once, so lines still being typed join the same turn. Heartbeats, cron runs,
 system events and messages with attachments are never merged and never wait.
+
+A turn is answered on one route (its last message's), so only messages that came by the same route
+(channel, account, chat and thread) are merged: with `dmScope=main` a Telegram DM and a WhatsApp DM
+share the session, and each must still be answered in its own chat. OpenClaw likewise drains queued
+messages that target different channels or threads one by one.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from clawbus.schemas import EventKind, InboundEvent
+
+from .turns import reply_target
 
 ModeFor = Callable[[str], str]
 
@@ -48,14 +55,32 @@ def _mergeable(item: Pending, mode_for: ModeFor) -> bool:
     )
 
 
+def route_key(event: InboundEvent) -> tuple[str, str, str, str | None]:
+    """The route a message is answered on, as far as merging goes: channel, account, chat, thread."""
+    target = reply_target(event)
+    return event.channel, event.account_id, target.chat_id, target.thread_id
+
+
+def _joins(item: Pending, current: list[Pending], mode_for: ModeFor, cap: int) -> bool:
+    """Whether `item` joins the turn being collected: mergeable, room left, and the same route."""
+    first = current[0].event if current else None
+    if first is None or item.event is None or not _mergeable(item, mode_for) or len(current) >= cap:
+        return False
+    return route_key(item.event) == route_key(first)
+
+
 def plan_turns(
     run: Sequence[Pending], *, mode_for: ModeFor, debounce_ms: int, cap: int, now_ms: int
 ) -> TurnPlan:
-    """Split a session's run into turns, or defer it to let more messages join (see module doc)."""
+    """Split a session's run into turns, or defer it to let more messages join (see module doc).
+
+    Guarantees: every message is in exactly one turn, in arrival order; a turn of several messages
+    holds only mergeable messages of one route, at most `cap` of them.
+    """
     turns: list[list[str]] = []
     current: list[Pending] = []
     for item in run:
-        if _mergeable(item, mode_for) and len(current) < cap:
+        if _joins(item, current, mode_for, cap):
             current.append(item)
             continue
         if current:

@@ -40,7 +40,7 @@ def reply_target(event: InboundEvent) -> ReplyTarget:
 
 @dataclass(frozen=True)
 class Route:
-    """Where a reply goes: a channel, its account and the chat (a user's last route, or a delivery)."""
+    """Where a reply goes: a channel, its account and the chat (the agent's last route, or a delivery)."""
 
     channel: str
     account_id: str
@@ -50,13 +50,6 @@ class Route:
 def is_scheduled(event: InboundEvent) -> bool:
     """Whether the event came from a schedule (heartbeat, cron) rather than a person."""
     return event.kind in (EventKind.HEARTBEAT, EventKind.CRON)
-
-
-def route_of(event: InboundEvent) -> Route | None:
-    """The route a user message came by (what heartbeats and cron jobs later announce to)."""
-    if event.kind is not EventKind.MESSAGE:
-        return None
-    return Route(event.channel, event.account_id, reply_target(event))
 
 
 def needs_last_route(event: InboundEvent) -> bool:
@@ -71,8 +64,8 @@ def destination(event: InboundEvent, last_route: Route | None) -> Route | None:
     """Where the answer to `event` goes; None means it is not delivered.
 
     A message is answered where it came from. A scheduled event goes to its explicit delivery target
-    (`channel` + `to`), else to the agent's last route (None when the user never spoke: nowhere to go),
-    and nowhere when its delivery mode is `none`.
+    (`channel` + `to`), else to the agent's last route (None when no trusted DM ever set one: nowhere to
+    go), and nowhere when its delivery mode is `none`.
     """
     if not is_scheduled(event):
         return Route(event.channel, event.account_id, reply_target(event))

@@ -63,6 +63,7 @@ module "role_dispatcher" {
     agent_runtime       = local.agent_invoke_arns
     ledger_table        = [module.state.ledger_table_arn]
     cron_table          = [module.state.cron_table_arn]
+    sessions_table      = [module.state.sessions_table_arn]
     claim_check_objects = ["${module.state.bucket_arn}/claim-check/*"]
     config_parameter    = [module.state.config_parameter_arn]
     config_object       = ["${module.state.bucket_arn}/config/openclaw.json"]

@@ -5,6 +5,11 @@ paired senders only), `open` (everyone; a non-empty `allow_from` without `*` sti
 `disabled`. Groups follow `group_policy` (`allowlist` matches the group id or the sender in
 `group_allow_from`; `open`; `disabled`), and with `require_mention` only messages that address the
 bot pass. Allowlist entries may carry a channel prefix (`telegram:123`, `tg:123`); matching ignores case.
+
+An admitted turn also says *why* it was admitted (`Access`), which ingress stamps on the event and later
+stages trust (`schemas.trusted`): a DM sender named in `allow_from` (not just `*`) or approved through
+pairing is `allowed` under any DM policy; a DM admitted only because the policy is open is `open`; a
+group or channel message is `group`, whoever sent it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from clawbus.schemas import PeerKind
+from clawbus.schemas import Access, PeerKind
 
 from .turns import Turn
 
@@ -30,10 +35,12 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
-    """A verdict and, when refused, the stable reason that is logged."""
+    """A verdict; when refused, the stable reason that is logged; when admitted, how far the sender is
+    trusted (`access`, None unless admitted)."""
 
     verdict: Verdict
     reason: str = ""
+    access: Access | None = None
 
 
 @dataclass(frozen=True)
@@ -93,19 +100,24 @@ def decide(turn: Turn, policy: Policy, paired: frozenset[str]) -> Decision:
             return Decision(Verdict.REFUSE, "group_not_allowlisted")
     if policy.require_mention and not turn.mentioned:
         return Decision(Verdict.REFUSE, "not_mentioned")
-    return Decision(Verdict.ADMIT)
+    return Decision(Verdict.ADMIT, access=Access.GROUP)
 
 
 def _decide_dm(sender: str, policy: Policy, paired: frozenset[str]) -> Decision:
-    allowed = sender in policy.allow_from or sender in paired
+    # `*` admits everyone but names no one: only a sender named in allow_from, or paired, is trusted.
+    named = bool(sender) and sender != "*" and sender in policy.allow_from
+    allowed = named or (bool(sender) and sender in paired)
+    admitted = Decision(Verdict.ADMIT, access=Access.ALLOWED)
     match policy.dm_policy:
         case "disabled":
             return Decision(Verdict.REFUSE, "dm_disabled")
-        case "open":
-            if not policy.allow_from or "*" in policy.allow_from or sender in policy.allow_from:
-                return Decision(Verdict.ADMIT)
+        case "open":  # admission as before (pairing admits no one here), trust as everywhere
+            if named:
+                return admitted
+            if not policy.allow_from or "*" in policy.allow_from:
+                return admitted if allowed else Decision(Verdict.ADMIT, access=Access.OPEN)
             return Decision(Verdict.REFUSE, "not_allowlisted")
         case "allowlist":
-            return Decision(Verdict.ADMIT) if allowed else Decision(Verdict.REFUSE, "not_allowlisted")
+            return admitted if allowed else Decision(Verdict.REFUSE, "not_allowlisted")
         case _:
-            return Decision(Verdict.ADMIT) if allowed else Decision(Verdict.PAIR, "pairing_required")
+            return admitted if allowed else Decision(Verdict.PAIR, "pairing_required")

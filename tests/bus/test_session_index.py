@@ -54,3 +54,21 @@ async def test_sessions_json_round_trips_with_fields_clawbus_does_not_use(index:
     assert entry is not None
     assert entry.delivery_context is not None
     assert entry.delivery_context.channel == "telegram"
+
+
+async def test_two_processes_writing_one_local_index_lose_nothing(tmp_path: Path) -> None:
+    # The dispatcher (the last route) and the agent (turns) both write sessions.json with `local`
+    # transcripts; each process has its own in-process lock, so the file lock is what keeps both.
+    dispatcher, agent = LocalSessionIndex(tmp_path / "s"), LocalSessionIndex(tmp_path / "s")
+
+    def entry(current: SessionEntry | None, *, sid: str) -> SessionEntry:
+        return current or SessionEntry(session_id=sid, updated_at=1)
+
+    await asyncio.gather(
+        *(
+            index.update("main", f"agent:main:{name}:{n}", lambda c, sid=f"{name}{n}": entry(c, sid=sid))
+            for n in range(20)
+            for name, index in (("d", dispatcher), ("a", agent))
+        )
+    )
+    assert len(await agent.entries("main")) == 40

@@ -1,5 +1,6 @@
 """In-process dispatcher fixtures: a fake AgentCore data plane on loopback and the AWS clients a
-`TurnHandler` needs, so a test can watch what a turn publishes and when."""
+`TurnHandler` needs (the ledger, the claim-check bucket, the session index holding the last route), so a
+test can watch what a turn publishes and when."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from clawbus.bus.aws import open_clients
 from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.settings import Settings
-from clawbus.bus.topology import ledger_table_name
+from clawbus.bus.storage import DynamoSessionIndex
+from clawbus.bus.topology import ledger_table_name, sessions_table_name
 from clawbus.dispatcher.agentcore import AgentCoreInvoker
 from clawbus.dispatcher.ledger import TurnLedger
+from clawbus.dispatcher.scheduled import LastRoutes
 from clawbus.dispatcher.turn_handler import TurnHandler
 from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget
 
@@ -48,6 +51,14 @@ class Harness:
     handler: TurnHandler
     topic: Recorder
     claim_checks: ClaimChecks
+    sessions: DynamoSessionIndex
+
+
+def received(event: InboundEvent, receive_count: int = 1) -> ReceivedMessage:
+    """`event` as the consumer hands it over, received from the inbound queue."""
+    return ReceivedMessage(
+        event.event_id, "receipt", event.to_wire(), event.session_key, "d", receive_count, datetime.now(UTC)
+    )
 
 
 def turn_message(
@@ -99,14 +110,16 @@ def harness_factory(
                 claim_checks = ClaimChecks(
                     clients.s3, settings.bus.bucket_name(), settings.dispatcher.claim_check_bytes
                 )
+                sessions = DynamoSessionIndex(clients.dynamodb, sessions_table_name(bus.prefix))
                 handler = TurnHandler(
                     AgentCoreInvoker(clients.agentcore, settings.agentcore),
                     topic,
                     TurnLedger(clients.dynamodb, ledger_table_name(bus.prefix), 86_400 * 8),
                     claim_checks,
                     settings.dispatcher,
+                    routes=LastRoutes(sessions),
                 )
-                yield Harness(handler, topic, claim_checks)
+                yield Harness(handler, topic, claim_checks, sessions)
         finally:
             server.should_exit = True
             await serving

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clawbus.dispatcher.core import Pending, plan_turns
-from clawbus.schemas import AttachmentRef, EventKind, InboundEvent
+from clawbus.dispatcher.core.queue_mode import route_key
+from clawbus.schemas import AttachmentRef, EventKind, InboundEvent, ReplyTarget
 
 NOW = 1_000_000
 
@@ -20,14 +21,19 @@ def pending(
     attachment: bool = False,
     receives: int = 1,
     valid: bool = True,
+    chat: str | None = None,
+    thread: str | None = None,
+    account: str = "default",
 ) -> Pending:
     event = InboundEvent(
         event_id=f"{channel}:{key}",
         channel=channel,
+        account_id=account,
         kind=kind,
         session_key="agent:main:main",
         text=key,
         attachments=(AttachmentRef(key="a", media_type="image/png", size=1),) if attachment else (),
+        reply_to=ReplyTarget(chat_id=chat, thread_id=thread, reply_to_message_id=key) if chat else None,
     )
     return Pending(key=key, event=event if valid else None, sent_at_ms=NOW - age_ms, receive_count=receives)
 
@@ -90,3 +96,51 @@ def test_every_message_is_planned_once_in_order(items: list[tuple[str, bool, boo
     plan = plan_turns(run, mode_for=collect, debounce_ms=0, cap=cap, now_ms=NOW)
     assert [k for turn in plan.turns for k in turn] == [p.key for p in run]
     assert all(1 <= len(turn) <= cap for turn in plan.turns)
+
+
+def test_collect_merges_only_messages_that_came_by_the_same_route() -> None:
+    # dmScope=main: DMs from three channels share the session, and each is answered in its own chat.
+    run = [
+        pending("tg1", channel="telegram", chat="42"),
+        pending("tg2", channel="telegram", chat="42"),
+        pending("wa", channel="whatsapp", chat="4915112345678"),
+        pending("tg3", channel="telegram", chat="42"),
+        pending("dc", channel="discord", chat="42"),
+        pending("thread", channel="discord", chat="42", thread="7"),
+        pending("other-bot", channel="discord", chat="42", thread="7", account="second"),
+        pending("other-bot-2", channel="discord", chat="42", thread="7", account="second"),
+    ]
+    plan = plan_turns(run, mode_for=collect, debounce_ms=0, cap=10, now_ms=NOW)
+    assert plan.turns == [["tg1", "tg2"], ["wa"], ["tg3"], ["dc"], ["thread"], ["other-bot", "other-bot-2"]]
+
+
+ROUTES = [
+    ("telegram", "42", None),
+    ("telegram", "42", "9"),
+    ("whatsapp", "4915", None),
+    ("discord", "7", None),
+]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, len(ROUTES) - 1), st.booleans(), st.booleans()), max_size=14),
+    st.integers(min_value=1, max_value=10),
+)
+def test_every_message_is_answered_on_its_own_route(items: list[tuple[int, bool, bool]], cap: int) -> None:
+    run = []
+    for i, (route, attachment, valid) in enumerate(items):
+        channel, chat, thread = ROUTES[route]
+        run.append(
+            pending(str(i), channel=channel, chat=chat, thread=thread, attachment=attachment, valid=valid)
+        )
+    plan = plan_turns(run, mode_for=collect, debounce_ms=0, cap=cap, now_ms=NOW)
+    by_key = {p.key: p.event for p in run}
+    assert [k for turn in plan.turns for k in turn] == [p.key for p in run]
+    for turn in plan.turns:
+        # A turn is answered on its last message's route: every message in it must share that route.
+        answered_on = by_key[turn[-1]]
+        for key in turn:
+            event = by_key[key]
+            assert event is not None or len(turn) == 1
+            if event is not None and answered_on is not None:
+                assert route_key(event) == route_key(answered_on)

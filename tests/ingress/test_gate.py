@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from clawbus.ingress.core import Context, Policy, Turn, Verdict, decide, telegram
 from clawbus.ingress.core.pairing import ALPHABET, approve_code, pairing_text, request_pairing
-from clawbus.schemas import DmScope
+from clawbus.schemas import Access, DmScope
 
 from . import payloads as p
 
@@ -38,21 +38,34 @@ def policy(**kwargs: object) -> Policy:
 
 
 @pytest.mark.parametrize(
-    ("settings", "paired", "verdict", "reason"),
+    ("settings", "paired", "verdict", "reason", "access"),
     [
-        ({}, set(), Verdict.PAIR, "pairing_required"),
-        ({}, {"42"}, Verdict.ADMIT, ""),
-        ({"allow_from": ["tg:42"]}, set(), Verdict.ADMIT, ""),
-        ({"dm_policy": "allowlist"}, set(), Verdict.REFUSE, "not_allowlisted"),
-        ({"dm_policy": "allowlist", "allow_from": ["telegram:42"]}, set(), Verdict.ADMIT, ""),
-        ({"dm_policy": "open", "allow_from": ["*"]}, set(), Verdict.ADMIT, ""),
-        ({"dm_policy": "open", "allow_from": ["7"]}, {"42"}, Verdict.REFUSE, "not_allowlisted"),
-        ({"dm_policy": "disabled", "allow_from": ["42"]}, set(), Verdict.REFUSE, "dm_disabled"),
+        ({}, set(), Verdict.PAIR, "pairing_required", None),
+        ({}, {"42"}, Verdict.ADMIT, "", Access.ALLOWED),
+        ({"allow_from": ["tg:42"]}, set(), Verdict.ADMIT, "", Access.ALLOWED),
+        ({"dm_policy": "allowlist"}, set(), Verdict.REFUSE, "not_allowlisted", None),
+        ({"dm_policy": "allowlist", "allow_from": ["telegram:42"]}, set(), Verdict.ADMIT, "", Access.ALLOWED),
+        ({"dm_policy": "allowlist", "allow_from": ["*"]}, set(), Verdict.REFUSE, "not_allowlisted", None),
+        ({"dm_policy": "open", "allow_from": ["*"]}, set(), Verdict.ADMIT, "", Access.OPEN),
+        ({"dm_policy": "open"}, set(), Verdict.ADMIT, "", Access.OPEN),
+        ({"dm_policy": "open", "allow_from": ["*", "tg:42"]}, set(), Verdict.ADMIT, "", Access.ALLOWED),
+        ({"dm_policy": "open", "allow_from": ["42"]}, set(), Verdict.ADMIT, "", Access.ALLOWED),
+        ({"dm_policy": "open", "allow_from": ["*"]}, {"42"}, Verdict.ADMIT, "", Access.ALLOWED),
+        ({"dm_policy": "open", "allow_from": ["7"]}, {"42"}, Verdict.REFUSE, "not_allowlisted", None),
+        ({"dm_policy": "disabled", "allow_from": ["42"]}, set(), Verdict.REFUSE, "dm_disabled", None),
     ],
 )
-def test_dm_policy(settings: dict[str, object], paired: set[str], verdict: Verdict, reason: str) -> None:
+def test_dm_policy_admits_and_says_how_far_the_sender_is_trusted(
+    settings: dict[str, object], paired: set[str], verdict: Verdict, reason: str, access: Access | None
+) -> None:
     decision = decide(turn(user_id=42, chat_id=42), policy(**settings), frozenset(paired))
-    assert (decision.verdict, decision.reason) == (verdict, reason)
+    assert (decision.verdict, decision.reason, decision.access) == (verdict, reason, access)
+
+
+def test_a_wildcard_entry_names_no_sender_not_even_one_called_star() -> None:
+    decision = decide(turn(user_id=42, chat_id=42), policy(dm_policy="open", allow_from=["*"]), frozenset())
+    assert decision.access is Access.OPEN
+    assert decide(turn(user_id=42, chat_id=42), policy(allow_from=["*"]), frozenset()).verdict is Verdict.PAIR
 
 
 @pytest.mark.parametrize(
@@ -70,6 +83,15 @@ def test_group_policy_and_mention_gating(
 ) -> None:
     decision = decide(turn(chat_id=-100, chat_type="group", mention=mention), policy(**settings), frozenset())
     assert (decision.verdict, decision.reason) == (verdict, reason)
+    assert decision.access is (Access.GROUP if verdict is Verdict.ADMIT else None)
+
+
+@pytest.mark.parametrize("dm_policy", ["pairing", "allowlist", "open"])
+def test_a_group_message_is_only_group_trusted_even_from_the_owner(dm_policy: str) -> None:
+    settings = {"dm_policy": dm_policy, "allow_from": ["42"], "group_allow_from": ["42"]}
+    group = turn(chat_id=-100, user_id=42, chat_type="supergroup", mention=True)
+    decision = decide(group, policy(**settings), frozenset({"42"}))
+    assert (decision.verdict, decision.access) == (Verdict.ADMIT, Access.GROUP)
 
 
 def test_a_pairing_code_is_eight_unambiguous_characters_and_repeats_for_the_same_sender() -> None:

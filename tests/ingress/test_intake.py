@@ -1,0 +1,119 @@
+"""Intake stamps every admitted event with why it was admitted (`access`), the stamp later stages trust:
+only the owner and allowed DM senders move the last route and get the full tool set."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from clawbus.bus.aws import open_clients
+from clawbus.bus.settings import Settings
+from clawbus.bus.topology import ledger_table_name, pairing_table_name
+from clawbus.ingress.core import Parsed, Turn, slack, telegram
+from clawbus.ingress.dedup_store import DynamoDedupStore
+from clawbus.ingress.intake import Intake
+from clawbus.ingress.pairing_store import DynamoPairingStore
+from clawbus.ingress.publisher import InboundPublisher
+from clawbus.schemas import Access, InboundEvent, parse_inbound, trusted
+
+from ..conftest import Bus
+from . import payloads as p
+
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+class InboundQueue:
+    """The inbound queue as the dispatcher would read it: the events enqueued, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[InboundEvent] = []
+
+    async def send(self, body: str, *, group_id: str, dedup_id: str, attributes: dict[str, str]) -> str:
+        self.events.append(parse_inbound(body))
+        return f"m{len(self.events)}"
+
+
+class NoReplies:
+    async def publish(self, body: str, *, group_id: str, dedup_id: str, attributes: dict[str, str]) -> None:
+        raise AssertionError("no pairing reply expected")
+
+
+@pytest.fixture
+async def intake(bus: Bus) -> AsyncIterator[tuple[Intake, InboundQueue, DynamoPairingStore]]:
+    settings = Settings(
+        aws={"endpoint_url": bus.endpoint, "region": "us-east-1"},
+        bus={"prefix": bus.prefix},
+        telegram={
+            "bot_token": p.BOT_TOKEN,
+            "bot_username": p.BOT_USERNAME,
+            "allow_from": ["tg:42"],
+            "group_policy": "open",
+        },
+        slack={"bot_token": "xoxb-test", "signing_secret": "s", "dm_policy": "open"},
+    )
+    queue = InboundQueue()
+    async with open_clients(settings, "dynamodb") as clients:
+        assert clients.dynamodb is not None
+        pairing = DynamoPairingStore(clients.dynamodb, pairing_table_name(bus.prefix))
+        yield (
+            Intake(
+                settings,
+                publisher=InboundPublisher(queue),
+                replies=NoReplies(),
+                dedup=DynamoDedupStore(clients.dynamodb, ledger_table_name(bus.prefix), 86_400),
+                pairing=pairing,
+                clock=lambda: NOW,
+            ),
+            queue,
+            pairing,
+        )
+
+
+def _telegram(intake: Intake, **message: object) -> Parsed:
+    update = p.telegram_message(**message)  # type: ignore[arg-type]
+    return telegram.normalise(update, bot_id=p.BOT_ID, bot_username=p.BOT_USERNAME, ctx=intake.context())
+
+
+async def test_each_admitted_message_says_why_it_was_admitted(
+    intake: tuple[Intake, InboundQueue, DynamoPairingStore],
+) -> None:
+    gate, queue, pairing = intake
+    await pairing.add_paired("telegram", "default", ["77"])
+    await pairing.add_paired("slack", "default", ["U0PAIRED"])
+    await gate.accept("telegram", _telegram(gate, user_id=42, chat_id=42, text="owner, allowlisted"))
+    await gate.accept("telegram", _telegram(gate, user_id=77, chat_id=77, text="paired"))
+    await gate.accept(
+        "telegram", _telegram(gate, user_id=42, chat_id=-100, chat_type="group", mention=True, text="group")
+    )
+    await gate.accept("slack", slack.normalise(p.slack_event(text="a stranger"), ctx=gate.context()))
+    paired_dm = p.slack_event(text="paired, under an open policy", user="U0PAIRED", channel="D0PAIRED")
+    await gate.accept("slack", slack.normalise(paired_dm, ctx=gate.context()))
+    assert [(e.text.removeprefix(f"@{p.BOT_USERNAME} "), e.access) for e in queue.events] == [
+        ("owner, allowlisted", Access.ALLOWED),
+        ("paired", Access.ALLOWED),
+        ("group", Access.GROUP),
+        ("a stranger", Access.OPEN),
+        ("paired, under an open policy", Access.ALLOWED),
+    ]
+    assert [trusted(e) for e in queue.events] == [True, True, False, False, True]
+
+
+async def test_a_preset_access_is_replaced_by_the_gates_verdict_unless_it_is_owner(
+    intake: tuple[Intake, InboundQueue, DynamoPairingStore],
+) -> None:
+    gate, queue, _ = intake
+
+    def preset(parsed: Parsed, access: Access) -> Parsed:
+        (turn,) = parsed.turns
+        event = turn.event.model_copy(update={"access": access})
+        return Parsed(turns=(Turn(event, turn.mentioned),))
+
+    group = _telegram(gate, user_id=9, chat_id=-100, chat_type="group", mention=True, text="claims")
+    await gate.accept("telegram", preset(group, Access.ALLOWED))
+    owner = _telegram(gate, user_id=42, chat_id=42, text="authenticated by its transport")
+    await gate.accept("telegram", preset(owner, Access.OWNER))
+    assert [e.access for e in queue.events] == [Access.GROUP, Access.OWNER]
+    assert json.loads(queue.events[1].to_wire())["access"] == "owner"
