@@ -306,6 +306,10 @@ class WebchatSettings(BaseModel):
 
     enabled: bool = True
     dm_policy: DmPolicy = "open"
+    # The run's WebChat token (`clawbus up` makes one per data dir and passes `token_file`); WebChat and
+    # the dashboard refuse every request without it, and refuse to serve at all when neither is set.
+    token: SecretStr | None = None
+    token_file: Path | None = None
 
 
 class TelegramSettings(ChannelSettings):

@@ -2,6 +2,8 @@
 
 Every handler answers fast: verify, normalise, enqueue, acknowledge. Nothing here calls the agent.
 Bad input gets a 4xx that says what was wrong; an unreachable queue gets a 503 so platforms retry.
+WebChat's API and the dashboard need the run's token (`access.py`); the page itself is static and
+holds nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import AsyncIterator
 from importlib import resources
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -22,6 +25,7 @@ from clawbus.bus.topology import webchat_table_name
 from clawbus.ingress.webhooks import WebhookRequest, WebhookResponse, Webhooks
 from clawbus.ingress.wiring import SERVICES, build_intake
 
+from .access import RequireToken, WebchatAccess
 from .dashboard import Dashboard, dashboard_routes, dispatcher_log_turns
 from .webchat import WebchatApi, error
 
@@ -29,7 +33,12 @@ _PAGE = "index.html"
 
 
 def create_app(settings: Settings) -> Starlette:
-    """The ingress app; AWS clients open in its lifespan and close with it."""
+    """The ingress app; AWS clients open in its lifespan and close with it.
+
+    Raises:
+        ConfigError: `CLAWBUS_WEBCHAT__TOKEN_FILE` names a missing or unsafe file.
+    """
+    access = WebchatAccess.from_settings(settings)
     state: dict[str, WebchatApi] = {}
     hooks: dict[str, Webhooks] = {}
     dashboards: list[Dashboard] = []
@@ -54,7 +63,7 @@ def create_app(settings: Settings) -> Starlette:
         if not settings.webchat.enabled:
             return error(404, "WebChat is disabled; set CLAWBUS_WEBCHAT__ENABLED=true")
         html = resources.files("clawbus.ingress.http").joinpath("static", _PAGE).read_text("utf-8")
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
 
     async def post_message(request: Request) -> Response:
         return await state["webchat"].post_message(request)
@@ -78,14 +87,16 @@ def create_app(settings: Settings) -> Starlette:
         )
         return to_starlette(answer)
 
+    guarded = [Middleware(RequireToken, access=access)]
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/", page),
-            Route("/webchat/api/messages", post_message, methods=["POST"]),
-            Route("/webchat/api/conversations/{conversation:str}/messages", get_messages),
+            Route("/webchat/api/session", access.sign_in, methods=["POST"]),
+            Route("/webchat/api/messages", post_message, methods=["POST"], middleware=guarded),
+            Route("/webchat/api/conversations/{conversation:str}/messages", get_messages, middleware=guarded),
             Route("/webhooks/{channel:path}", webhook, methods=["GET", "POST"]),
-            *dashboard_routes(lambda: dashboards[0]),
+            *dashboard_routes(lambda: dashboards[0], middleware=guarded),
         ],
         lifespan=lifespan,
     )

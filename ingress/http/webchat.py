@@ -4,6 +4,12 @@
 - `GET /webchat/api/conversations/{id}/messages?after=<cursor>&wait=<s>` → `{messages: [...], cursor}`,
   answered as soon as a reply newer than `after` exists, or empty after `wait` seconds (at most the
   configured maximum).
+
+Both run behind `access.RequireToken`, so the caller holds the run's token and is the owner
+(`Access.OWNER`). A conversation belongs to the token that posted its first message
+(`WebchatHistory.claim`): another token gets 403 for it, on post and on read. 403 rather than 404:
+reading a conversation nobody has posted to yet answers an empty page (the page polls before it first
+posts), so a 404 would hide nothing, and 403 tells the client to start a conversation of its own.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,12 +43,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)
 _POLL_INTERVAL_S = 0.2
-_CONVERSATION = r"[A-Za-z0-9_-]{1,64}"
+_CONVERSATION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def error(status: int, message: str, **extra: Any) -> JSONResponse:
     """A JSON error body that says what was wrong."""
     return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _foreign(conversation: str) -> JSONResponse:
+    return error(
+        403,
+        f"conversation {conversation} belongs to another WebChat token (the token was rotated?); "
+        "start a new conversation",
+        new_conversation=True,
+    )
 
 
 async def read_json(request: Request, limit: int) -> Any | Response:
@@ -89,6 +105,16 @@ class WebchatApi:
         except ValidationError as exc:
             fields = [".".join(str(p) for p in e["loc"]) or "<body>" for e in exc.errors()]
             return error(422, "invalid WebChat message", fields=fields)
+        try:
+            mine = await self._history.claim(message.conversation, request.state.webchat_client)
+        except ClawbusError as exc:
+            log_event(logger, "ingress.webchat.read_failed", logging.WARNING, reason=str(exc))
+            return error(503, "the conversation cannot be checked right now; retry shortly", retry=True)
+        if not mine:
+            log_event(
+                logger, "ingress.event.refused", channel="webchat", reason="conversation of another token"
+            )
+            return _foreign(message.conversation)
         event = normalise(
             message,
             agent_id=self.settings.session.agent_id,
@@ -115,18 +141,30 @@ class WebchatApi:
     async def get_messages(self, request: Request) -> Response:
         """Replies in a conversation after a cursor, waiting for one up to `wait` seconds."""
         conversation = request.path_params["conversation"]
+        if not _CONVERSATION.fullmatch(conversation):
+            return error(400, "a conversation id is 1-64 letters, digits, '-' or '_'")
         after = request.query_params.get("after", "")
         try:
             wait = min(float(request.query_params.get("wait", "0")), self.settings.ingress.webchat_wait_max_s)
         except ValueError:
             return error(400, "wait must be a number of seconds")
+        client: str = request.state.webchat_client
+        return await self._wait_for_parts(request, client, conversation, after, wait)
+
+    async def _wait_for_parts(
+        self, request: Request, client: str, conversation: str, after: str, wait: float
+    ) -> Response:
         deadline = time.monotonic() + max(0.0, wait)
+        owner: str | None = None
         while True:
             try:
-                parts = await self._history.after(conversation, after)
+                owner = owner or await self._history.owner(conversation)
+                parts = await self._history.after(conversation, after) if owner == client else []
             except ClawbusError as exc:
                 log_event(logger, "ingress.webchat.read_failed", logging.WARNING, reason=str(exc))
                 return error(503, "replies cannot be read right now; retry shortly", retry=True)
+            if owner not in (None, client):
+                return _foreign(conversation)
             if parts or time.monotonic() >= deadline or await request.is_disconnected():
                 break
             await asyncio.sleep(_POLL_INTERVAL_S)
