@@ -220,6 +220,9 @@ class IngressSettings(BaseModel):
     port: int = 8787
     max_body_bytes: int = 1_048_576
     webchat_wait_max_s: float = 25.0
+    # Host names (besides 127.0.0.1, localhost, [::1] and the bound address) WebChat and the dashboard
+    # answer to; any other Host header gets 400, so a DNS-rebinding page cannot talk to them.
+    allowed_hosts: list[str] = Field(default_factory=list)
     # Platforms retry for hours to days; SQS dedup covers 5 minutes, the ledger record the rest.
     dedup_ttl_s: int = Field(default=8 * 24 * 3600, ge=7 * 24 * 3600)
 

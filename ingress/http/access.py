@@ -1,4 +1,4 @@
-"""Who may use WebChat and the dashboard: the holder of the run's token.
+"""Who may use WebChat and the dashboard: the holder of the run's token, through a loopback host name.
 
 WebChat reads and writes the owner's conversations, so every WebChat API route and the dashboard need
 the run's token, as `Authorization: Bearer <token>` (`clawbus say`, scripts) or as the `clawbus_webchat`
@@ -8,6 +8,12 @@ at `POST /webchat/api/session`: an HttpOnly, SameSite=Strict cookie, which scrip
 sites cannot make the browser send. Tokens are compared with `hmac.compare_digest`. Without a valid one
 the answer is 401 with a JSON body that says how to get in. An ingress with no token configured serves
 no WebChat at all (every request gets that 401, and the start-up log says how to set one).
+
+The same routes answer only to a Host header that names a loopback address (or the bound one, or a
+configured `CLAWBUS_INGRESS__ALLOWED_HOSTS` entry): a page on another site whose name was re-pointed at
+127.0.0.1 (DNS rebinding) gets 400 from Starlette's `TrustedHostMiddleware`. Webhooks (verified by the
+platforms' signatures) and `/healthz` keep neither check, so tunnels and load balancers reach them as
+before.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import logging
 from dataclasses import dataclass
 
 from pydantic import SecretStr
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -31,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 COOKIE = "clawbus_webchat"
 COOKIE_MAX_AGE_S = 30 * 24 * 3600  # a browser stays signed in for a month, or until the token rotates
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_WILDCARD_BINDS = ("", "0.0.0.0", "::", "[::]")  # noqa: S104  # names, not a bind
 
 
 @dataclass(frozen=True)
@@ -135,3 +145,22 @@ class RequireToken:
             return
         scope.setdefault("state", {})["webchat_client"] = client
         await self.app(scope, receive, send)
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """Host names WebChat and the dashboard answer to: loopback, the bound address, configured ones."""
+    hosts = [*LOOPBACK_HOSTS, *settings.ingress.allowed_hosts]
+    bound = settings.ingress.host
+    if bound not in _WILDCARD_BINDS:
+        hosts.append(f"[{bound}]" if ":" in bound and not bound.startswith("[") else bound)
+    return list(dict.fromkeys(h.lower() for h in hosts))
+
+
+def host_check(settings: Settings) -> Middleware:
+    """The Host header check (400 for any other name), for the routes a browser reads."""
+    return Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False)
+
+
+def protected(settings: Settings, access: WebchatAccess) -> list[Middleware]:
+    """Host check, then token: the middleware of every WebChat API and dashboard route."""
+    return [host_check(settings), Middleware(RequireToken, access=access)]

@@ -2,8 +2,8 @@
 
 Every handler answers fast: verify, normalise, enqueue, acknowledge. Nothing here calls the agent.
 Bad input gets a 4xx that says what was wrong; an unreachable queue gets a 503 so platforms retry.
-WebChat's API and the dashboard need the run's token (`access.py`); the page itself is static and
-holds nothing.
+WebChat's API and the dashboard need the run's token and a loopback (or allowed) Host (`access.py`);
+the page itself is static and holds nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from importlib import resources
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -25,7 +24,7 @@ from clawbus.bus.topology import webchat_table_name
 from clawbus.ingress.webhooks import WebhookRequest, WebhookResponse, Webhooks
 from clawbus.ingress.wiring import SERVICES, build_intake
 
-from .access import RequireToken, WebchatAccess
+from .access import WebchatAccess, host_check, protected
 from .dashboard import Dashboard, dashboard_routes, dispatcher_log_turns
 from .webchat import WebchatApi, error
 
@@ -87,12 +86,14 @@ def create_app(settings: Settings) -> Starlette:
         )
         return to_starlette(answer)
 
-    guarded = [Middleware(RequireToken, access=access)]
+    guarded = protected(settings, access)
     return Starlette(
         routes=[
             Route("/healthz", healthz),
-            Route("/", page),
-            Route("/webchat/api/session", access.sign_in, methods=["POST"]),
+            Route("/", page, middleware=[host_check(settings)]),
+            Route(
+                "/webchat/api/session", access.sign_in, methods=["POST"], middleware=[host_check(settings)]
+            ),
             Route("/webchat/api/messages", post_message, methods=["POST"], middleware=guarded),
             Route("/webchat/api/conversations/{conversation:str}/messages", get_messages, middleware=guarded),
             Route("/webhooks/{channel:path}", webhook, methods=["GET", "POST"]),

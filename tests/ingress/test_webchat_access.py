@@ -1,5 +1,5 @@
-"""WebChat is the owner's: real `clawbus ingress` processes on the loopback AWS API, met as a stranger
-and as the owner holding the run's token.
+"""WebChat is the owner's: real `clawbus ingress` processes on the loopback AWS API, met as a stranger,
+as a page on another site, and as the owner holding the run's token.
 
 Three ingresses share one bus: `a` and `b` hold different tokens (as before and after a rotation), and
 `locked` has no token at all.
@@ -24,6 +24,7 @@ from ..helpers import drain_queue, free_port, stage, stage_supervisor
 
 TOKEN_A = "token-a-0123456789abcdefghijklmnopqrstuv"
 TOKEN_B = "token-b-0123456789abcdefghijklmnopqrstuv"
+ALLOWED = "chat.example.test"
 NAMES = ("a", "b", "locked")
 
 
@@ -55,7 +56,7 @@ def ingresses(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> It
     bus = make_bus(aws_endpoint)
     ports = {name: free_port() for name in NAMES}
     own: dict[str, dict[str, str]] = {
-        "a": {"CLAWBUS_WEBCHAT__TOKEN": TOKEN_A},
+        "a": {"CLAWBUS_WEBCHAT__TOKEN": TOKEN_A, "CLAWBUS_INGRESS__ALLOWED_HOSTS": f'["{ALLOWED}"]'},
         "b": {"CLAWBUS_WEBCHAT__TOKEN": TOKEN_B},
         "locked": {},
     }
@@ -144,6 +145,26 @@ async def test_a_conversation_is_readable_and_writable_only_with_the_token_that_
         mine = await old.get("/webchat/api/conversations/before-rotation/messages")
         assert [m["text"] for m in mine.json()["messages"]] == ["a private reply"]
     ingresses.inbound(expect=1)
+
+
+async def test_a_host_header_that_is_not_loopback_or_allowed_is_a_400(ingresses: Ingresses) -> None:
+    port = ingresses.urls["a"].rsplit(":", 1)[1]
+    async with ingresses.client("a", TOKEN_A) as owner:
+        for host in ("attacker.example", f"attacker.example:{port}", f"127.0.0.1.nip.io:{port}"):
+            for method, path in (
+                ("GET", "/"),
+                ("POST", "/webchat/api/session"),
+                ("GET", "/webchat/api/conversations/rebound/messages"),
+                ("GET", "/dashboard/api/series"),
+            ):
+                answer = await owner.request(method, path, headers={"host": host})
+                assert answer.status_code == 400, (host, path)
+            assert (await owner.get("/healthz", headers={"host": host})).status_code == 200
+            webhook = await owner.post("/webhooks/telegram", content=b"{}", headers={"host": host})
+            assert webhook.status_code == 404  # webhooks keep answering whatever name a tunnel uses
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", ALLOWED):
+            answer = await owner.get("/webchat/api/conversations/rebound/messages", headers={"host": host})
+            assert answer.status_code == 200, host
 
 
 async def test_an_ingress_without_a_token_serves_no_webchat_and_says_how_to_set_one(
