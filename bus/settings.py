@@ -220,6 +220,9 @@ class IngressSettings(BaseModel):
     port: int = 8787
     max_body_bytes: int = 1_048_576
     webchat_wait_max_s: float = 25.0
+    # WebChat long polls held open at once: per client (a token's conversation) and in all (beyond: 429).
+    webchat_polls_per_client: int = Field(default=4, ge=1)
+    webchat_polls_max: int = Field(default=256, ge=1)
     # Host names (besides 127.0.0.1, localhost, [::1] and the bound address) WebChat and the dashboard
     # answer to; any other Host header gets 400, so a DNS-rebinding page cannot talk to them.
     allowed_hosts: list[str] = Field(default_factory=list)

@@ -10,6 +10,7 @@ Both run behind `access.RequireToken`, so the caller holds the run's token and i
 (`WebchatHistory.claim`): another token gets 403 for it, on post and on read. 403 rather than 404:
 reading a conversation nobody has posted to yet answers an empty page (the page polls before it first
 posts), so a 404 would hide nothing, and 403 tells the client to start a conversation of its own.
+Long polls are bounded in number (`PollSlots`): one that finds no slot gets 429 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import logging
 import re
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,8 @@ from clawbus.bus.tracing import tracer
 from clawbus.ingress.core import WebchatMessageIn, normalise
 from clawbus.ingress.publisher import InboundPublisher
 
+from .long_poll import PollSlots
+
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
@@ -44,11 +48,12 @@ logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)
 _POLL_INTERVAL_S = 0.2
 _CONVERSATION = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_RETRY_POLL_S = 1
 
 
-def error(status: int, message: str, **extra: Any) -> JSONResponse:
+def error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     """A JSON error body that says what was wrong."""
-    return JSONResponse({"error": message, **extra}, status_code=status)
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
 
 def _foreign(conversation: str) -> JSONResponse:
@@ -87,6 +92,8 @@ class WebchatApi:
 
     def __post_init__(self) -> None:
         self._history = WebchatHistory.on_dynamodb(self.dynamodb, self.table)
+        ingress = self.settings.ingress
+        self._slots = PollSlots(ingress.webchat_polls_per_client, ingress.webchat_polls_max)
 
     async def post_message(self, request: Request) -> Response:
         """Enqueue a message typed in WebChat, in an `ingress.receive` span every later hop joins."""
@@ -149,7 +156,16 @@ class WebchatApi:
         except ValueError:
             return error(400, "wait must be a number of seconds")
         client: str = request.state.webchat_client
-        return await self._wait_for_parts(request, client, conversation, after, wait)
+        with self._slots.hold(f"{client}:{conversation}") if wait > 0 else nullcontext(True) as held:
+            if not held:
+                log_event(logger, "ingress.webchat.poll_refused", logging.WARNING, channel="webchat")
+                return error(
+                    429,
+                    "too many open long polls; retry shortly",
+                    headers={"Retry-After": str(_RETRY_POLL_S)},
+                    retry=True,
+                )
+            return await self._wait_for_parts(request, client, conversation, after, wait)
 
     async def _wait_for_parts(
         self, request: Request, client: str, conversation: str, after: str, wait: float

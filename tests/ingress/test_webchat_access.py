@@ -8,6 +8,7 @@ Replies are stored the way egress stores them (`WebchatHistory.append`).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from clawbus.bus.storage.webchat import WebchatHistory, WebchatPart
 from clawbus.bus.topology import inbound_queue_name, webchat_table_name
 
 from ..conftest import Bus, make_bus
-from ..helpers import drain_queue, free_port, stage, stage_supervisor
+from ..helpers import drain_queue, eventually, free_port, stage, stage_supervisor
 
 TOKEN_A = "token-a-0123456789abcdefghijklmnopqrstuv"
 TOKEN_B = "token-b-0123456789abcdefghijklmnopqrstuv"
@@ -56,7 +57,12 @@ def ingresses(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> It
     bus = make_bus(aws_endpoint)
     ports = {name: free_port() for name in NAMES}
     own: dict[str, dict[str, str]] = {
-        "a": {"CLAWBUS_WEBCHAT__TOKEN": TOKEN_A, "CLAWBUS_INGRESS__ALLOWED_HOSTS": f'["{ALLOWED}"]'},
+        "a": {
+            "CLAWBUS_WEBCHAT__TOKEN": TOKEN_A,
+            "CLAWBUS_INGRESS__WEBCHAT_POLLS_PER_CLIENT": "2",
+            "CLAWBUS_INGRESS__WEBCHAT_POLLS_MAX": "3",
+            "CLAWBUS_INGRESS__ALLOWED_HOSTS": f'["{ALLOWED}"]',
+        },
         "b": {"CLAWBUS_WEBCHAT__TOKEN": TOKEN_B},
         "locked": {},
     }
@@ -165,6 +171,44 @@ async def test_a_host_header_that_is_not_loopback_or_allowed_is_a_400(ingresses:
         for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", ALLOWED):
             answer = await owner.get("/webchat/api/conversations/rebound/messages", headers={"host": host})
             assert answer.status_code == 200, host
+
+
+async def test_long_polls_are_bounded_per_client_and_in_total(ingresses: Ingresses) -> None:
+    # Ingress `a` holds at most 2 polls per client (a token's conversation) and 3 in all.
+    url = "/webchat/api/conversations/{}/messages"
+    async with ingresses.client("a", TOKEN_A) as holder, ingresses.client("a", TOKEN_A) as prober:
+
+        async def one_too_many(conversation: str, count: int) -> list[asyncio.Task[httpx.Response]]:
+            """Open `count` long polls (20 s each) at once: exactly one is answered at once, with 429; the
+            open ones."""
+            polls = [
+                asyncio.create_task(holder.get(url.format(conversation), params={"wait": 20}))
+                for _ in range(count)
+            ]
+            done, pending = await asyncio.wait(polls, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+            [answered] = done
+            refused = answered.result()
+            assert refused.status_code == 429, refused.text
+            assert refused.headers["retry-after"] == "1"
+            assert "long polls" in refused.json()["error"]
+            assert len(pending) == count - 1
+            return list(pending)
+
+        held = await one_too_many("tab", 3)  # a third on one conversation: refused at once, not held
+        at_once = await prober.get(url.format("tab"), params={"wait": 0})
+        assert at_once.status_code == 200  # a read that does not wait needs no slot
+        held += await one_too_many("other", 2)  # another conversation's second: over the total
+        assert not any(task.done() for task in held)
+        for task in held:
+            task.cancel()
+        await asyncio.gather(*held, return_exceptions=True)
+        await holder.aclose()  # the held polls' connections close, and their slots come back
+
+        async def served() -> bool:
+            answer = await prober.get(url.format("tab"), params={"wait": 0.2})
+            return answer.status_code == 200
+
+        await eventually(served, what="a poll served once the others went away")
 
 
 async def test_an_ingress_without_a_token_serves_no_webchat_and_says_how_to_set_one(
