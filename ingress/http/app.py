@@ -3,7 +3,7 @@
 Every handler answers fast: verify, normalise, enqueue, acknowledge. Nothing here calls the agent.
 Bad input gets a 4xx that says what was wrong; an unreachable queue gets a 503 so platforms retry.
 WebChat's API and the dashboard need the run's token and a loopback (or allowed) Host (`access.py`);
-the page itself is static and holds nothing.
+the page itself is static and holds nothing. With WebChat disabled, every WebChat route is a 404.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from importlib import resources
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from clawbus.bus.aws import open_clients
 from clawbus.bus.http_body import BodyTooLarge, read_capped
@@ -59,10 +59,11 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse({"status": "ok", "channels": settings.enabled_channels()})
 
     async def page(_request: Request) -> Response:
-        if not settings.webchat.enabled:
-            return error(404, "WebChat is disabled; set CLAWBUS_WEBCHAT__ENABLED=true")
         html = resources.files("clawbus.ingress.http").joinpath("static", _PAGE).read_text("utf-8")
         return HTMLResponse(html, headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
+
+    async def disabled(_request: Request) -> Response:
+        return error(404, "WebChat is disabled; set CLAWBUS_WEBCHAT__ENABLED=true")
 
     async def post_message(request: Request) -> Response:
         return await state["webchat"].post_message(request)
@@ -87,15 +88,18 @@ def create_app(settings: Settings) -> Starlette:
         return to_starlette(answer)
 
     guarded = protected(settings, access)
+    webchat: list[BaseRoute] = [
+        Route("/", page, middleware=[host_check(settings)]),
+        Route("/webchat/api/session", access.sign_in, methods=["POST"], middleware=[host_check(settings)]),
+        Route("/webchat/api/messages", post_message, methods=["POST"], middleware=guarded),
+        Route("/webchat/api/conversations/{conversation:str}/messages", get_messages, middleware=guarded),
+    ]
+    if not settings.webchat.enabled:
+        webchat = [Route("/", disabled), Route("/webchat/{rest:path}", disabled, methods=["GET", "POST"])]
     return Starlette(
         routes=[
             Route("/healthz", healthz),
-            Route("/", page, middleware=[host_check(settings)]),
-            Route(
-                "/webchat/api/session", access.sign_in, methods=["POST"], middleware=[host_check(settings)]
-            ),
-            Route("/webchat/api/messages", post_message, methods=["POST"], middleware=guarded),
-            Route("/webchat/api/conversations/{conversation:str}/messages", get_messages, middleware=guarded),
+            *webchat,
             Route("/webhooks/{channel:path}", webhook, methods=["GET", "POST"]),
             *dashboard_routes(lambda: dashboards[0], middleware=guarded),
         ],

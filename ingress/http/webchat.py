@@ -6,11 +6,12 @@
   configured maximum).
 
 Both run behind `access.RequireToken`, so the caller holds the run's token and is the owner
-(`Access.OWNER`). A conversation belongs to the token that posted its first message
-(`WebchatHistory.claim`): another token gets 403 for it, on post and on read. 403 rather than 404:
-reading a conversation nobody has posted to yet answers an empty page (the page polls before it first
-posts), so a 404 would hide nothing, and 403 tells the client to start a conversation of its own.
-Long polls are bounded in number (`PollSlots`): one that finds no slot gets 429 with `Retry-After`.
+(`Access.OWNER`); `CLAWBUS_WEBCHAT__DM_POLICY=disabled` still refuses their messages (403). A
+conversation belongs to the token that posted its first message (`WebchatHistory.claim`): another token
+gets 403 for it, on post and on read. 403 rather than 404: reading a conversation nobody has posted to
+yet answers an empty page (the page polls before it first posts), so a 404 would hide nothing, and 403
+tells the client to start a conversation of its own. Long polls are bounded in number (`PollSlots`):
+one that finds no slot gets 429 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ class WebchatApi:
             return answer
 
     async def _post_message(self, request: Request) -> Response:
+        if self.settings.webchat.dm_policy == "disabled":
+            log_event(logger, "ingress.event.refused", channel="webchat", reason="dm_policy disabled")
+            return error(403, "WebChat messages are turned off (CLAWBUS_WEBCHAT__DM_POLICY=disabled)")
         data = await read_json(request, self.settings.ingress.max_body_bytes)
         if isinstance(data, Response):
             return data

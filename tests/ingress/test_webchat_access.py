@@ -1,8 +1,8 @@
 """WebChat is the owner's: real `clawbus ingress` processes on the loopback AWS API, met as a stranger,
 as a page on another site, and as the owner holding the run's token.
 
-Three ingresses share one bus: `a` and `b` hold different tokens (as before and after a rotation), and
-`locked` has no token at all.
+Five ingresses share one bus: `a` and `b` hold different tokens (as before and after a rotation), `off`
+has WebChat disabled, `locked` has no token at all, and `quiet` has WebChat's DM policy `disabled`.
 Replies are stored the way egress stores them (`WebchatHistory.append`).
 """
 
@@ -26,7 +26,7 @@ from ..helpers import drain_queue, eventually, free_port, stage, stage_superviso
 TOKEN_A = "token-a-0123456789abcdefghijklmnopqrstuv"
 TOKEN_B = "token-b-0123456789abcdefghijklmnopqrstuv"
 ALLOWED = "chat.example.test"
-NAMES = ("a", "b", "locked")
+NAMES = ("a", "b", "off", "locked", "quiet")
 
 
 @dataclass
@@ -64,7 +64,9 @@ def ingresses(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> It
             "CLAWBUS_INGRESS__ALLOWED_HOSTS": f'["{ALLOWED}"]',
         },
         "b": {"CLAWBUS_WEBCHAT__TOKEN": TOKEN_B},
+        "off": {"CLAWBUS_WEBCHAT__TOKEN": TOKEN_A, "CLAWBUS_WEBCHAT__ENABLED": "false"},
         "locked": {},
+        "quiet": {"CLAWBUS_WEBCHAT__TOKEN": TOKEN_A, "CLAWBUS_WEBCHAT__DM_POLICY": "disabled"},
     }
     log_dir = tmp_path_factory.mktemp("webchat-access") / "logs"
     supervisor = stage_supervisor(log_dir, {**bus.env, "CLAWBUS_SESSION__DM_SCOPE": "per-channel-peer"})
@@ -211,6 +213,19 @@ async def test_long_polls_are_bounded_per_client_and_in_total(ingresses: Ingress
         await eventually(served, what="a poll served once the others went away")
 
 
+async def test_disabled_webchat_is_a_404_on_every_route(ingresses: Ingresses) -> None:
+    async with ingresses.client("off", TOKEN_A) as owner:
+        for method, path in (
+            ("GET", "/"),
+            ("POST", "/webchat/api/session"),
+            ("POST", "/webchat/api/messages"),
+            ("GET", "/webchat/api/conversations/c1/messages"),
+        ):
+            answer = await owner.request(method, path, json=_post("c1"))
+            assert answer.status_code == 404, path
+            assert "CLAWBUS_WEBCHAT__ENABLED" in answer.json()["error"]
+
+
 async def test_an_ingress_without_a_token_serves_no_webchat_and_says_how_to_set_one(
     ingresses: Ingresses,
 ) -> None:
@@ -222,3 +237,13 @@ async def test_an_ingress_without_a_token_serves_no_webchat_and_says_how_to_set_
     log = (ingresses.log_dir / "locked.log").read_text()
     assert '"event": "ingress.webchat.locked"' in log
     assert "CLAWBUS_WEBCHAT__TOKEN" in log
+
+
+async def test_the_owners_messages_are_refused_when_webchats_dm_policy_is_disabled(
+    ingresses: Ingresses,
+) -> None:
+    async with ingresses.client("quiet", TOKEN_A) as owner:
+        answer = await owner.post("/webchat/api/messages", json=_post("c1"))
+        assert answer.status_code == 403
+        assert "CLAWBUS_WEBCHAT__DM_POLICY=disabled" in answer.json()["error"]
+    assert ingresses.inbound() == []
