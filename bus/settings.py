@@ -266,6 +266,12 @@ class IngressSettings(BaseModel):
     port: int = 8787
     max_body_bytes: int = 1_048_576
     webchat_wait_max_s: float = 25.0
+    # WebChat long polls held open at once: per client (a token's conversation) and in all (beyond: 429).
+    webchat_polls_per_client: int = Field(default=4, ge=1)
+    webchat_polls_max: int = Field(default=256, ge=1)
+    # Host names (besides 127.0.0.1, localhost, [::1] and the bound address) WebChat and the dashboard
+    # answer to; any other Host header gets 400, so a DNS-rebinding page cannot talk to them.
+    allowed_hosts: list[str] = Field(default_factory=list)
     # Platforms retry for hours to days; SQS dedup covers 5 minutes, the ledger record the rest.
     dedup_ttl_s: int = Field(default=8 * 24 * 3600, ge=7 * 24 * 3600)
     # A client that has not sent its request's headers (or body) this long after connecting (or after the
@@ -357,6 +363,10 @@ class WebchatSettings(BaseModel):
 
     enabled: bool = True
     dm_policy: DmPolicy = "open"
+    # The run's WebChat token (`clawbus up` makes one per data dir and passes `token_file`); WebChat and
+    # the dashboard refuse every request without it, and refuse to serve at all when neither is set.
+    token: SecretStr | None = None
+    token_file: Path | None = None
 
 
 class TelegramSettings(ChannelSettings):

@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
         runner = {"status": status.run_status, "dlq": dlq.run_dlq, "dashboard": dashboard.run_dashboard}
         sys.exit(runner[args.command](args, settings, console))
     if args.command == "say":
-        sys.exit(say.run_say(args, f"http://{settings.ingress.host}:{settings.ingress.port}", console))
+        sys.exit(say.run_say(args, settings, console))
     try:
         _run_stage(args.command, args, settings)
     except KeyboardInterrupt:

@@ -2,6 +2,8 @@
 
 It goes the whole way round — ingress, the inbound queue, the dispatcher, the agent, the outbound topic,
 the WebChat egress queue and worker — and waits for the reply to *this* message (matched by event id).
+It sends the run's WebChat token as a bearer: `CLAWBUS_WEBCHAT__TOKEN` when set, else the token file
+(`CLAWBUS_WEBCHAT__TOKEN_FILE`, default `<data-dir>/webchat-token`, which `clawbus up` makes).
 """
 
 from __future__ import annotations
@@ -12,16 +14,39 @@ import json
 import re
 import time
 import uuid
+from pathlib import Path
 
 import httpx
+
+from clawbus.bus.errors import ConfigError
+from clawbus.bus.settings import Settings
+from clawbus.ingress.http.token_file import client_id, read_token, token_path
 
 from .console import Console
 
 
-def default_conversation() -> str:
-    """A stable conversation id for this user's CLI messages."""
+def default_conversation(token: str) -> str:
+    """A stable conversation id for this user's CLI messages under this token (a rotated token starts a
+    new one: the old conversation stays bound to the old token)."""
     user = re.sub(r"[^A-Za-z0-9_-]", "-", getpass.getuser())[:40] or "user"
-    return f"cli-{user}"
+    return f"cli-{user}-{client_id(token)[:8]}"
+
+
+def webchat_token(settings: Settings, data_dir: Path | None) -> tuple[str | None, Path]:
+    """The run's WebChat token from the environment or the token file (None when there is no file yet,
+    so an unreachable ingress is still reported as such), and the file it was looked for in.
+
+    Raises:
+        ConfigError: the token file is unsafe or holds no token; the message says what to do.
+    """
+    path = token_path(data_dir) if data_dir else settings.webchat.token_file
+    path = path or token_path(settings.local.data_dir)
+    if settings.webchat.token is not None:
+        return settings.webchat.token.get_secret_value(), path
+    try:
+        return read_token(path), path
+    except FileNotFoundError:
+        return None, path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,19 +55,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url", help="ingress base URL (default http://127.0.0.1:8787, as 'clawbus up' runs it)"
     )
-    parser.add_argument("--conversation", default=None, help="WebChat conversation id (default cli-<user>)")
+    parser.add_argument(
+        "--conversation", default=None, help="WebChat conversation id (default cli-<user>-<token hash>)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="the data dir 'clawbus up' uses, for its WebChat token (default ~/.clawbus)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=30.0, help="seconds to wait for the reply (default 30)"
     )
     parser.add_argument("--json", action="store_true", help="print the reply as JSON")
 
 
-def run_say(args: argparse.Namespace, default_url: str, console: Console) -> int:
+def run_say(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """Send, wait, print; 0 when answered, 1 when no reply in time, 2 when ingress refused or is down."""
-    base = (args.url or default_url).rstrip("/")
-    conversation = args.conversation or default_conversation()
+    base = (args.url or f"http://{settings.ingress.host}:{settings.ingress.port}").rstrip("/")
+    try:
+        token, token_file = webchat_token(settings, args.data_dir)
+    except ConfigError as exc:
+        console.error(str(exc))
+        return 2
+    conversation = args.conversation or default_conversation(token or "")
     started = time.monotonic()
-    with httpx.Client(base_url=base, timeout=httpx.Timeout(args.timeout + 5, connect=3.0)) as client:
+    timeout = httpx.Timeout(args.timeout + 5, connect=3.0)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=base, timeout=timeout, headers=headers) as client:
         try:
             sent = client.post(
                 "/webchat/api/messages",
@@ -53,6 +92,11 @@ def run_say(args: argparse.Namespace, default_url: str, console: Console) -> int
             return 2
         if sent.status_code != 202:
             console.error(f"ingress refused the message: HTTP {sent.status_code} {_problem(sent)}")
+            if sent.status_code == 401 and token is None:
+                console.error(
+                    f"no WebChat token at {token_file}: pass the --data-dir 'clawbus up' uses "
+                    "(or set CLAWBUS_WEBCHAT__TOKEN)"
+                )
             return 2
         event_id = sent.json()["event_id"]
         cursor = ""
@@ -66,6 +110,11 @@ def run_say(args: argparse.Namespace, default_url: str, console: Console) -> int
             except httpx.HTTPError:
                 time.sleep(0.5)
                 continue
+            if page.status_code in (401, 403):
+                console.error(
+                    f"ingress refused to show the replies: HTTP {page.status_code} {_problem(page)}"
+                )
+                return 2
             if page.status_code != 200:
                 time.sleep(0.5)
                 continue

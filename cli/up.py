@@ -19,10 +19,12 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from clawbus.bus.errors import ClawbusError
 from clawbus.bus.local_aws_state import move_aside
 from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
+from clawbus.ingress.http.token_file import ensure_token, token_path
 from clawbus.ingress.relay import relayed_channels
 
 from .console import Console
@@ -131,6 +133,12 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         console.error(str(exc))
         return 2
     data_dir: Path = args.data_dir or settings.local.data_dir
+    webchat_token_file = token_path(data_dir)
+    try:
+        webchat_token, token_made = ensure_token(webchat_token_file)
+    except (ClawbusError, OSError) as exc:
+        console.error(f"clawbus up: WebChat token: {exc}")
+        return 2
     aws_url = f"http://{host}:{ports['aws'][0]}"
     agent_url = f"http://{host}:{ports['agent'][0]}"
     agentcore_url = f"http://{host}:{ports['agentcore'][0]}"
@@ -146,6 +154,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         "CLAWBUS_INGRESS__HOST": host,
         "CLAWBUS_INGRESS__PORT": str(ports["ingress"][0]),
         "CLAWBUS_LOCAL__DATA_DIR": str(data_dir),  # ingress's dashboard reads the dispatcher's log there
+        "CLAWBUS_WEBCHAT__TOKEN_FILE": str(webchat_token_file),  # the path, never the token, in every env
         "PYTHONUNBUFFERED": "1",
     }
     supervisor = Supervisor(data_dir / "logs", env)
@@ -219,9 +228,12 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         return 1
     every = settings.local.snapshot_interval_s
     saving = f"saved every {every:g}s and at stop" if every > 0 else "saved at stop"
+    webchat_url = f"{ingress_url}/#token={webchat_token}"
+    made = "made now" if token_made else "kept from before"
     console.summary(
         [
-            ("WebChat", f"{ingress_url}/"),
+            ("WebChat", webchat_url),
+            ("WebChat token", f"{webchat_token_file} (0600, {made}; delete it and restart to rotate)"),
             ("ingress (webhooks)", f"{ingress_url}/webhooks/…"),
             ("AWS API (moto)", aws_url),
             ("AgentCore endpoint", agentcore_url),
@@ -234,7 +246,8 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             ("data", f"{state_file} ({restored}; {saving})"),
             ("logs", str(data_dir / "logs")),
         ],
-        hint=f'Open {ingress_url}/ or run: clawbus say "hello"   ·   Ctrl-C stops everything',
+        hint='Open the WebChat URL (it signs the browser in) or run: clawbus say "hello"   ·   '
+        "Ctrl-C stops everything",
     )
     watchdog = Watchdog(supervisor, data_dir, console.print, console.error)
     code = 0 if watchdog.run(stop) else 1

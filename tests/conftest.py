@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -123,6 +124,12 @@ class Pipeline:
     agent_url: str
     agentcore_url: str
     log_dir: Path
+    webchat_token: str = ""
+
+    def webchat(self, **kwargs: Any) -> httpx.AsyncClient:
+        """A client of ingress holding the run's WebChat token (as `clawbus say` sends it)."""
+        headers = {"Authorization": f"Bearer {self.webchat_token}"}
+        return httpx.AsyncClient(base_url=self.ingress_url, headers=headers, **kwargs)
 
     def stop(self) -> list[tuple[str, int | None]]:
         """SIGTERM every stage (reverse order); their exit codes."""
@@ -144,6 +151,7 @@ def start_pipeline(
     agentcore_url = f"http://127.0.0.1:{agentcore_port}"
     env = {
         **bus.env,
+        "CLAWBUS_WEBCHAT__TOKEN": secrets.token_urlsafe(24),
         "CLAWBUS_AGENT__PORT": str(agent_port),
         "CLAWBUS_AGENTCORE__PORT": str(agentcore_port),
         "CLAWBUS_AGENTCORE__ENDPOINT_URL": agentcore_url,
@@ -165,7 +173,15 @@ def start_pipeline(
     except Exception:
         supervisor.stop_all()
         raise
-    return Pipeline(bus, supervisor, f"http://127.0.0.1:{ingress_port}", agent_url, agentcore_url, log_dir)
+    return Pipeline(
+        bus,
+        supervisor,
+        f"http://127.0.0.1:{ingress_port}",
+        agent_url,
+        agentcore_url,
+        log_dir,
+        env["CLAWBUS_WEBCHAT__TOKEN"],
+    )
 
 
 FOLLOWUP = {"CLAWBUS_SESSION__DM_SCOPE": "per-channel-peer", "CLAWBUS_DISPATCHER__QUEUE__MODE": "followup"}

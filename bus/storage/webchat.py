@@ -4,6 +4,11 @@ Table `<prefix>-webchat` (hash `conversation`, range `seq`, TTL `expires_at`): o
 `seq` sorting in delivery order (`<created_at ns>#<reply_id>#<part>`). Egress appends (a conditional put,
 so a redelivered reply stores nothing twice); ingress reads the parts after a cursor for the long poll.
 Both go through this one module, so the record's layout is written down once.
+
+A conversation's first record (`seq` = `OWNER_SEQ`, which sorts before every part) names the client that
+created it: a hash of the WebChat token that posted its first message. Ingress writes it (a conditional
+put: the first poster wins) and reads parts only for that client. It has no TTL, so a conversation never
+falls free for another token to claim while replies to it are still kept.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 PAGE = 100  # parts per read: the page renders them, then asks again from the new cursor
+OWNER_SEQ = "!owner"  # '!' sorts before the digits every part's seq starts with
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,32 @@ class WebchatHistory:
     async def after(
         self, conversation: str, cursor: str = "", *, now: float | None = None
     ) -> list[WebchatPart]:
-        """The parts after `cursor` ('' for the start), oldest first, at most `PAGE`."""
+        """The parts after `cursor` ('' for the start), oldest first, at most `PAGE` (never the owner
+        record, whatever the cursor)."""
         records = await self._records.query(
-            {"conversation": conversation}, after=cursor or None, limit=PAGE, now=now
+            {"conversation": conversation}, after=max(cursor, OWNER_SEQ), limit=PAGE, now=now
         )
         return [WebchatPart.from_record(r) for r in records]
+
+    async def owner(self, conversation: str) -> str | None:
+        """The client a conversation belongs to, or None when nobody has posted to it yet."""
+        record = await self._records.get({"conversation": conversation, "seq": OWNER_SEQ})
+        return None if record is None else record.text("client")
+
+    async def claim(self, conversation: str, client: str) -> bool:
+        """Make `client` the conversation's owner unless it has one; whether `client` owns it now.
+
+        Safe to retry and to race: of two first posts at once, the conditional put lets one win and the
+        other reads the winner.
+        """
+        owner = await self.owner(conversation)
+        if owner is None:
+            try:
+                await self._records.put(
+                    {"conversation": conversation, "seq": OWNER_SEQ, "client": client}, condition=Absent()
+                )
+            except VersionConflict:
+                owner = await self.owner(conversation)
+            else:
+                owner = client
+        return owner == client

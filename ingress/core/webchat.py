@@ -2,7 +2,8 @@
 
 The WebChat page (and `clawbus say`) posts `{conversation, text, client_message_id?}`. The conversation id
 is the peer; the client's message id makes a retried POST the same event (the same dedup id), so a
-browser that resends after a timeout does not start a second turn.
+browser that resends after a timeout does not start a second turn. Ingress normalises only messages that
+carried the run's WebChat token, so every one is the owner's (`Access.OWNER`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from clawbus.schemas import DmScope, InboundEvent, Peer, PeerKind, ReplyTarget, Sender, derive_session_key
+from clawbus.schemas import (
+    Access,
+    DmScope,
+    InboundEvent,
+    Peer,
+    PeerKind,
+    ReplyTarget,
+    Sender,
+    derive_session_key,
+)
 
 CHANNEL = "webchat"
 MAX_TEXT = 16_000
@@ -29,7 +39,8 @@ class WebchatMessageIn(BaseModel):
 
 
 def normalise(message: WebchatMessageIn, *, agent_id: str, dm_scope: DmScope, now: datetime) -> InboundEvent:
-    """The inbound event for a WebChat message (a direct chat with the conversation as the peer)."""
+    """The inbound event for a WebChat message (a direct chat with the conversation as the peer), from
+    the owner: call it only for a request that carried the run's token."""
     client_id = message.client_message_id or uuid.uuid4().hex
     session_key = derive_session_key(
         agent_id=agent_id,
@@ -48,4 +59,5 @@ def normalise(message: WebchatMessageIn, *, agent_id: str, dm_scope: DmScope, no
         text=message.text,
         reply_to=ReplyTarget(chat_id=message.conversation),
         received_at=now,
+        access=Access.OWNER,
     )

@@ -2,6 +2,8 @@
 
 Every handler answers fast: verify, normalise, enqueue, acknowledge. Nothing here calls the agent.
 Bad input gets a 4xx that says what was wrong; an unreachable queue gets a 503 so platforms retry.
+WebChat's API and the dashboard need the run's token and a loopback (or allowed) Host (`access.py`);
+the page itself is static and holds nothing. With WebChat disabled, every WebChat route is a 404.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from importlib import resources
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from clawbus.bus.aws import open_clients
 from clawbus.bus.http_body import BodyTooLarge, read_capped
@@ -22,6 +24,7 @@ from clawbus.bus.topology import webchat_table_name
 from clawbus.ingress.webhooks import WebhookRequest, WebhookResponse, Webhooks
 from clawbus.ingress.wiring import SERVICES, build_intake
 
+from .access import WebchatAccess, host_check, protected
 from .dashboard import Dashboard, dashboard_routes, dispatcher_log_turns
 from .webchat import WebchatApi, error
 
@@ -29,7 +32,12 @@ _PAGE = "index.html"
 
 
 def create_app(settings: Settings) -> Starlette:
-    """The ingress app; AWS clients open in its lifespan and close with it."""
+    """The ingress app; AWS clients open in its lifespan and close with it.
+
+    Raises:
+        ConfigError: `CLAWBUS_WEBCHAT__TOKEN_FILE` names a missing or unsafe file.
+    """
+    access = WebchatAccess.from_settings(settings)
     state: dict[str, WebchatApi] = {}
     hooks: dict[str, Webhooks] = {}
     dashboards: list[Dashboard] = []
@@ -51,10 +59,11 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse({"status": "ok", "channels": settings.enabled_channels()})
 
     async def page(_request: Request) -> Response:
-        if not settings.webchat.enabled:
-            return error(404, "WebChat is disabled; set CLAWBUS_WEBCHAT__ENABLED=true")
         html = resources.files("clawbus.ingress.http").joinpath("static", _PAGE).read_text("utf-8")
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
+
+    async def disabled(_request: Request) -> Response:
+        return error(404, "WebChat is disabled; set CLAWBUS_WEBCHAT__ENABLED=true")
 
     async def post_message(request: Request) -> Response:
         return await state["webchat"].post_message(request)
@@ -78,14 +87,21 @@ def create_app(settings: Settings) -> Starlette:
         )
         return to_starlette(answer)
 
+    guarded = protected(settings, access)
+    webchat: list[BaseRoute] = [
+        Route("/", page, middleware=[host_check(settings)]),
+        Route("/webchat/api/session", access.sign_in, methods=["POST"], middleware=[host_check(settings)]),
+        Route("/webchat/api/messages", post_message, methods=["POST"], middleware=guarded),
+        Route("/webchat/api/conversations/{conversation:str}/messages", get_messages, middleware=guarded),
+    ]
+    if not settings.webchat.enabled:
+        webchat = [Route("/", disabled), Route("/webchat/{rest:path}", disabled, methods=["GET", "POST"])]
     return Starlette(
         routes=[
             Route("/healthz", healthz),
-            Route("/", page),
-            Route("/webchat/api/messages", post_message, methods=["POST"]),
-            Route("/webchat/api/conversations/{conversation:str}/messages", get_messages),
+            *webchat,
             Route("/webhooks/{channel:path}", webhook, methods=["GET", "POST"]),
-            *dashboard_routes(lambda: dashboards[0]),
+            *dashboard_routes(lambda: dashboards[0], middleware=guarded),
         ],
         lifespan=lifespan,
     )

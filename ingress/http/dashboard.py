@@ -16,13 +16,14 @@ import json
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -228,8 +229,11 @@ def dispatcher_log_turns(settings: Settings) -> DispatcherLogTurns:
     return DispatcherLogTurns(settings.local.data_dir / "logs" / "dispatcher.log")
 
 
-def dashboard_routes(current: Callable[[], Dashboard]) -> list[Route]:
-    """`GET /dashboard` and `GET /dashboard/api/series` for the dashboard `current()` returns."""
+def dashboard_routes(
+    current: Callable[[], Dashboard], middleware: Sequence[Middleware] | None = None
+) -> list[Route]:
+    """`GET /dashboard` and `GET /dashboard/api/series` for the dashboard `current()` returns, each behind
+    `middleware` (ingress: the Host check and the run's token)."""
 
     async def page(_request: Request) -> Response:
         html = resources.files("clawbus.ingress.http").joinpath("static", _PAGE).read_text("utf-8")
@@ -239,4 +243,7 @@ def dashboard_routes(current: Callable[[], Dashboard]) -> list[Route]:
         document = await current().series()
         return JSONResponse(document, status_code=503 if document["error"] and not document["t"] else 200)
 
-    return [Route("/dashboard", page), Route("/dashboard/api/series", series)]
+    return [
+        Route("/dashboard", page, middleware=middleware),
+        Route("/dashboard/api/series", series, middleware=middleware),
+    ]

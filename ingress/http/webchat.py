@@ -4,6 +4,14 @@
 - `GET /webchat/api/conversations/{id}/messages?after=<cursor>&wait=<s>` → `{messages: [...], cursor}`,
   answered as soon as a reply newer than `after` exists, or empty after `wait` seconds (at most the
   configured maximum).
+
+Both run behind `access.RequireToken`, so the caller holds the run's token and is the owner
+(`Access.OWNER`); `CLAWBUS_WEBCHAT__DM_POLICY=disabled` still refuses their messages (403). A
+conversation belongs to the token that posted its first message (`WebchatHistory.claim`): another token
+gets 403 for it, on post and on read. 403 rather than 404: reading a conversation nobody has posted to
+yet answers an empty page (the page polls before it first posts), so a 404 would hide nothing, and 403
+tells the client to start a conversation of its own. Long polls are bounded in number (`PollSlots`):
+one that finds no slot gets 429 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -11,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -30,18 +40,30 @@ from clawbus.bus.tracing import tracer
 from clawbus.ingress.core import WebchatMessageIn, normalise
 from clawbus.ingress.publisher import InboundPublisher
 
+from .long_poll import PollSlots
+
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)
 _POLL_INTERVAL_S = 0.2
-_CONVERSATION = r"[A-Za-z0-9_-]{1,64}"
+_CONVERSATION = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_RETRY_POLL_S = 1
 
 
-def error(status: int, message: str, **extra: Any) -> JSONResponse:
+def error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     """A JSON error body that says what was wrong."""
-    return JSONResponse({"error": message, **extra}, status_code=status)
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+def _foreign(conversation: str) -> JSONResponse:
+    return error(
+        403,
+        f"conversation {conversation} belongs to another WebChat token (the token was rotated?); "
+        "start a new conversation",
+        new_conversation=True,
+    )
 
 
 async def read_json(request: Request, limit: int) -> Any | Response:
@@ -71,6 +93,8 @@ class WebchatApi:
 
     def __post_init__(self) -> None:
         self._history = WebchatHistory.on_dynamodb(self.dynamodb, self.table)
+        ingress = self.settings.ingress
+        self._slots = PollSlots(ingress.webchat_polls_per_client, ingress.webchat_polls_max)
 
     async def post_message(self, request: Request) -> Response:
         """Enqueue a message typed in WebChat, in an `ingress.receive` span every later hop joins."""
@@ -81,6 +105,9 @@ class WebchatApi:
             return answer
 
     async def _post_message(self, request: Request) -> Response:
+        if self.settings.webchat.dm_policy == "disabled":
+            log_event(logger, "ingress.event.refused", channel="webchat", reason="dm_policy disabled")
+            return error(403, "WebChat messages are turned off (CLAWBUS_WEBCHAT__DM_POLICY=disabled)")
         data = await read_json(request, self.settings.ingress.max_body_bytes)
         if isinstance(data, Response):
             return data
@@ -89,6 +116,16 @@ class WebchatApi:
         except ValidationError as exc:
             fields = [".".join(str(p) for p in e["loc"]) or "<body>" for e in exc.errors()]
             return error(422, "invalid WebChat message", fields=fields)
+        try:
+            mine = await self._history.claim(message.conversation, request.state.webchat_client)
+        except ClawbusError as exc:
+            log_event(logger, "ingress.webchat.read_failed", logging.WARNING, reason=str(exc))
+            return error(503, "the conversation cannot be checked right now; retry shortly", retry=True)
+        if not mine:
+            log_event(
+                logger, "ingress.event.refused", channel="webchat", reason="conversation of another token"
+            )
+            return _foreign(message.conversation)
         event = normalise(
             message,
             agent_id=self.settings.session.agent_id,
@@ -115,18 +152,39 @@ class WebchatApi:
     async def get_messages(self, request: Request) -> Response:
         """Replies in a conversation after a cursor, waiting for one up to `wait` seconds."""
         conversation = request.path_params["conversation"]
+        if not _CONVERSATION.fullmatch(conversation):
+            return error(400, "a conversation id is 1-64 letters, digits, '-' or '_'")
         after = request.query_params.get("after", "")
         try:
             wait = min(float(request.query_params.get("wait", "0")), self.settings.ingress.webchat_wait_max_s)
         except ValueError:
             return error(400, "wait must be a number of seconds")
+        client: str = request.state.webchat_client
+        with self._slots.hold(f"{client}:{conversation}") if wait > 0 else nullcontext(True) as held:
+            if not held:
+                log_event(logger, "ingress.webchat.poll_refused", logging.WARNING, channel="webchat")
+                return error(
+                    429,
+                    "too many open long polls; retry shortly",
+                    headers={"Retry-After": str(_RETRY_POLL_S)},
+                    retry=True,
+                )
+            return await self._wait_for_parts(request, client, conversation, after, wait)
+
+    async def _wait_for_parts(
+        self, request: Request, client: str, conversation: str, after: str, wait: float
+    ) -> Response:
         deadline = time.monotonic() + max(0.0, wait)
+        owner: str | None = None
         while True:
             try:
-                parts = await self._history.after(conversation, after)
+                owner = owner or await self._history.owner(conversation)
+                parts = await self._history.after(conversation, after) if owner == client else []
             except ClawbusError as exc:
                 log_event(logger, "ingress.webchat.read_failed", logging.WARNING, reason=str(exc))
                 return error(503, "replies cannot be read right now; retry shortly", retry=True)
+            if owner not in (None, client):
+                return _foreign(conversation)
             if parts or time.monotonic() >= deadline or await request.is_disconnected():
                 break
             await asyncio.sleep(_POLL_INTERVAL_S)

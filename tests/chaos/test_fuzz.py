@@ -40,6 +40,9 @@ SIGNATURE_HEADERS = [
 ]
 
 
+WEBCHAT_TOKEN = "fuzz-webchat-token-0123456789abcdef"  # past the 401, so the bodies reach the parser
+
+
 @dataclass
 class Edges:
     """Ingress (every channel) and the agent, with no dispatcher: the inbound queue keeps what lands."""
@@ -70,6 +73,7 @@ def edges(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         **CHANNEL_ENV,
         "CLAWBUS_INGRESS__PORT": str(ingress_port),
         "CLAWBUS_AGENT__PORT": str(agent_port),
+        "CLAWBUS_WEBCHAT__TOKEN": WEBCHAT_TOKEN,
     }
     log_dir: Path = tmp_path_factory.mktemp("edges") / "logs"
     supervisor = stage_supervisor(log_dir, env)
@@ -236,7 +240,8 @@ def test_webchat_posts_of_any_shape_are_never_a_5xx(edges: Edges) -> None:
         content_type=st.sampled_from(["application/json", "text/plain", "application/json; charset=latin-1"]),
     )
     def check(body: bytes, content_type: str) -> None:
-        status = _post(f"{edges.ingress}/webchat/api/messages", body, {"content-type": content_type})
+        headers = {"content-type": content_type, "authorization": f"Bearer {WEBCHAT_TOKEN}"}
+        status = _post(f"{edges.ingress}/webchat/api/messages", body, headers)
         assert status < 500, status
 
     check()

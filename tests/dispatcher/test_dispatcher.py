@@ -90,7 +90,7 @@ def crashable(bus: Bus, tmp_path: Path) -> Iterator[Pipeline]:
 
 async def test_a_slow_session_does_not_hold_back_the_others(shared_pipeline: Pipeline) -> None:
     await fault(shared_pipeline, "slow", delay_s=6)
-    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=30) as client:
+    async with shared_pipeline.webchat(timeout=30) as client:
         await post(client, "slow", "take your time")
         await asyncio.sleep(0.5)
         started = time.monotonic()
@@ -118,7 +118,7 @@ async def test_retryable_agentcore_errors_are_retried_then_answered_once(
 ) -> None:
     conversation = f"retry-{error}"
     await fault(shared_pipeline, conversation, error=error, times=2)
-    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=30) as client:
+    async with shared_pipeline.webchat(timeout=30) as client:
         await post(client, conversation, "are you there")
         await post(client, conversation, "second")
         got = await until_answered(client, conversation, 2)
@@ -141,7 +141,7 @@ async def test_permanent_errors_dead_letter_with_the_reason_and_the_session_goes
     bus = shared_pipeline.bus
     conversation = f"perm-{error}"
     await fault(shared_pipeline, conversation, error=error, times=1)
-    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=30) as client:
+    async with shared_pipeline.webchat(timeout=30) as client:
         doomed = await post(client, conversation, "this one fails")
         await post(client, conversation, "this one works")
         assert await until_answered(client, conversation, 1) == [ECHO + "this one works"]
@@ -168,7 +168,7 @@ async def test_permanent_errors_dead_letter_with_the_reason_and_the_session_goes
 
 async def test_kill_9_mid_turn_then_restart_answers_every_message_exactly_once(crashable: Pipeline) -> None:
     await fault(crashable, "crash", delay_s=5)
-    async with httpx.AsyncClient(base_url=crashable.ingress_url, timeout=30) as client:
+    async with crashable.webchat(timeout=30) as client:
         for n in range(3):
             await post(client, "crash", f"c{n}")
         for n in range(3):
@@ -189,7 +189,7 @@ async def test_kill_9_mid_turn_then_restart_answers_every_message_exactly_once(c
 
 async def test_sigterm_mid_turn_exits_0_and_loses_nothing(crashable: Pipeline) -> None:
     await fault(crashable, "rolling", delay_s=3)
-    async with httpx.AsyncClient(base_url=crashable.ingress_url, timeout=30) as client:
+    async with crashable.webchat(timeout=30) as client:
         await post(client, "rolling", "r0")
         await post(client, "rolling", "r1")
         await asyncio.sleep(1.5)
@@ -206,7 +206,7 @@ async def test_a_redelivered_message_whose_turn_was_recorded_is_not_run_again(
     shared_pipeline: Pipeline,
 ) -> None:
     bus = shared_pipeline.bus
-    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=30) as client:
+    async with shared_pipeline.webchat(timeout=30) as client:
         await post(client, "ledger", "once")
         await until_answered(client, "ledger", 1)
         turns_before = agent_turns(shared_pipeline)
@@ -241,7 +241,7 @@ async def test_collect_mode_answers_quick_lines_in_one_turn(bus: Bus, tmp_path: 
     }
     running = start_pipeline(bus, tmp_path / "logs", env)
     try:
-        async with httpx.AsyncClient(base_url=running.ingress_url, timeout=30) as client:
+        async with running.webchat(timeout=30) as client:
             for line in ("first line", "second line", "third line"):
                 await post(client, "typist", line)
             got = await until_answered(client, "typist", 1)
@@ -255,7 +255,7 @@ async def test_collect_mode_answers_quick_lines_in_one_turn(bus: Bus, tmp_path: 
 @pytest.mark.slow
 async def test_a_turn_longer_than_the_visibility_timeout_runs_once(crashable: Pipeline) -> None:
     await fault(crashable, "marathon", delay_s=14)  # the queue would hand it out again after 10 s
-    async with httpx.AsyncClient(base_url=crashable.ingress_url, timeout=30) as client:
+    async with crashable.webchat(timeout=30) as client:
         await post(client, "marathon", "take longer than the timeout")
         assert await until_answered(client, "marathon", 1, timeout=40) == [
             ECHO + "take longer than the timeout"
@@ -271,7 +271,7 @@ async def test_the_dispatcher_reports_its_health_for_container_checks(bus: Bus, 
         bus, tmp_path / "logs", {**FOLLOWUP, "CLAWBUS_DISPATCHER__HEALTH_PORT": str(port)}
     )
     try:
-        async with httpx.AsyncClient(base_url=running.ingress_url, timeout=30) as client:
+        async with running.webchat(timeout=30) as client:
             await post(client, "healthy", "hi")
             await until_answered(client, "healthy", 1)
         health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)

@@ -86,7 +86,7 @@ async def test_replay_after_the_cause_is_fixed_answers_once_in_session_order(
     assert replayed.code == 0, replayed.err
     assert "2 replayed" in replayed.out
 
-    async with httpx.AsyncClient(base_url=ops_pipeline.ingress_url, timeout=30) as client:
+    async with ops_pipeline.webchat(timeout=30) as client:
         sent = await client.post(
             "/webchat/api/messages", json={"conversation": conversation, "text": "third"}
         )
@@ -136,7 +136,7 @@ async def test_replay_after_the_cause_is_fixed_answers_once_in_session_order(
 async def test_ingress_serves_the_dashboard_with_turn_figures_from_the_dispatcher(
     ops_pipeline: Pipeline,
 ) -> None:
-    async with httpx.AsyncClient(base_url=ops_pipeline.ingress_url, timeout=30) as client:
+    async with ops_pipeline.webchat(timeout=30) as client:
         page = await client.get("/dashboard")
         assert page.status_code == 200
         assert "turns per minute" in page.text

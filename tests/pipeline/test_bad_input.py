@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
 from clawbus.bus.topology import dlq_name, inbound_queue_name
@@ -28,7 +27,7 @@ from .webchat_client import post, replies
 async def test_ingress_refuses_bad_webchat_posts_with_a_4xx_that_says_why(
     shared_pipeline: Pipeline, body: bytes, content_type: str, status: int, says: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=10) as client:
+    async with shared_pipeline.webchat(timeout=10) as client:
         response = await client.post(
             "/webchat/api/messages", content=body, headers={"content-type": content_type}
         )
@@ -41,7 +40,7 @@ async def test_ingress_refuses_bad_webchat_posts_with_a_4xx_that_says_why(
 async def test_a_webhook_for_a_channel_that_is_not_enabled_is_a_404_that_names_the_setting(
     shared_pipeline: Pipeline,
 ) -> None:
-    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=10) as client:
+    async with shared_pipeline.webchat(timeout=10) as client:
         response = await client.post("/webhooks/telegram", content=b"{}")
     assert response.status_code == 404
     assert "CLAWBUS_TELEGRAM__BOT_TOKEN" in response.json()["error"]
@@ -66,7 +65,7 @@ async def test_an_envelope_of_an_unknown_schema_version_is_dead_lettered_and_the
         MessageGroupId=session,
         MessageDeduplicationId="v99",
     )
-    async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=30) as client:
+    async with pipeline.webchat(timeout=30) as client:
         await post(client, "poisoned", "still there?")
 
         async def answered() -> list[dict[str, object]] | None:

@@ -16,7 +16,7 @@ MESSAGES = 4
 
 
 async def test_every_session_gets_each_reply_once_and_in_order(pipeline: Pipeline) -> None:
-    async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=30) as client:
+    async with pipeline.webchat(timeout=30) as client:
 
         async def converse(session: int) -> None:
             for turn in range(MESSAGES):  # each session sends its messages in order, sessions at once
@@ -38,7 +38,7 @@ async def test_every_session_gets_each_reply_once_and_in_order(pipeline: Pipelin
 
 
 async def test_a_resent_message_is_answered_once(pipeline: Pipeline) -> None:
-    async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=30) as client:
+    async with pipeline.webchat(timeout=30) as client:
         first = await post(client, "retry", "only once", client_id="same-id")
         again = await post(client, "retry", "only once", client_id="same-id")  # a browser retry
         assert first == again
@@ -57,7 +57,7 @@ async def test_a_resent_message_is_answered_once(pipeline: Pipeline) -> None:
 async def test_one_trace_runs_from_ingress_through_the_dispatcher_to_egress(
     shared_pipeline: Pipeline,
 ) -> None:
-    async with httpx.AsyncClient(base_url=shared_pipeline.ingress_url, timeout=30) as client:
+    async with shared_pipeline.webchat(timeout=30) as client:
         event_id = await post(client, "traced", "follow me")
 
         async def answered() -> list[dict[str, object]] | None:
@@ -85,7 +85,7 @@ async def test_webchat_is_answered_in_place_but_never_becomes_the_last_route(pip
     from clawbus.bus.storage import DynamoSessionIndex, trusted_route
     from clawbus.bus.topology import sessions_table_name
 
-    async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=30) as client:
+    async with pipeline.webchat(timeout=30) as client:
         await post(client, "route-check", "where am I")
         await eventually(lambda: _answered(client, "route-check"), timeout=30, what="the reply")
     async with pipeline.bus.aio("dynamodb") as dynamodb:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -49,7 +51,16 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert stored["Parameter"]["Value"] == "{ agents: { defaults: {} } }  // mine\n"
 
         said = subprocess.run(
-            clawbus("say", "hello bus", "--url", f"http://127.0.0.1:{ports['ingress']}", "--timeout", "30"),
+            clawbus(
+                "say",
+                "hello bus",
+                "--url",
+                f"http://127.0.0.1:{ports['ingress']}",
+                "--timeout",
+                "30",
+                "--data-dir",
+                str(tmp_path),
+            ),
             capture_output=True,
             text=True,
             timeout=60,
@@ -57,6 +68,30 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         )
         assert said.returncode == 0, said.stderr
         assert said.stdout.strip() == "(offline echo model) You said: hello bus"
+
+        # WebChat is the owner's: the banner's URL carries the data dir's token (a 0600 file); without it,
+        # `say` is refused and told where the token lives.
+        token_file = tmp_path / "webchat-token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert f"http://127.0.0.1:{ports['ingress']}/#token={token_file.read_text().strip()}" in shown
+        assert f"{token_file} (0600, made now;" in shown
+        stranger = subprocess.run(
+            clawbus(
+                "say",
+                "let me in",
+                "--url",
+                f"http://127.0.0.1:{ports['ingress']}",
+                "--data-dir",
+                str(tmp_path / "elsewhere"),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert stranger.returncode == 2
+        assert "HTTP 401" in stranger.stderr
+        assert str(tmp_path / "elsewhere" / "webchat-token") in stranger.stderr
 
         # A stage that dies is restarted, as ECS would: kill -9 the dispatcher, and `say` still works.
         dispatcher = next(c for c in children if "dispatcher" in c.cmdline())
@@ -78,7 +113,14 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         time.sleep(3)
         again = subprocess.run(
             clawbus(
-                "say", "still there?", "--url", f"http://127.0.0.1:{ports['ingress']}", "--timeout", "40"
+                "say",
+                "still there?",
+                "--url",
+                f"http://127.0.0.1:{ports['ingress']}",
+                "--timeout",
+                "40",
+                "--data-dir",
+                str(tmp_path),
             ),
             capture_output=True,
             text=True,
@@ -142,7 +184,8 @@ def test_say_without_a_running_pipeline_says_what_to_do() -> None:
 
 def test_say_with_nobody_answering_exits_1_and_says_what_was_accepted(bus: Bus, tmp_path: Path) -> None:
     port = free_port()
-    supervisor = stage_supervisor(tmp_path / "logs", {**bus.env, "CLAWBUS_INGRESS__PORT": str(port)})
+    token = {"CLAWBUS_WEBCHAT__TOKEN": "say-test-token-0123456789abcdefghij"}
+    supervisor = stage_supervisor(tmp_path / "logs", {**bus.env, **token, "CLAWBUS_INGRESS__PORT": str(port)})
     supervisor.start(stage("ingress", "ingress.started", "ingress"))  # no dispatcher: nothing will answer
     try:
         result = subprocess.run(
@@ -151,6 +194,7 @@ def test_say_with_nobody_answering_exits_1_and_says_what_was_accepted(bus: Bus, 
             text=True,
             timeout=30,
             check=False,
+            env={**os.environ, **token},
         )
     finally:
         assert all(code == 0 for _, code in supervisor.stop_all())

@@ -28,6 +28,11 @@ class Up:
     def start(self, *flags: str) -> tuple[subprocess.Popen[str], str]:
         return start_up(self.data_dir, self.ports, *flags, env={**os.environ, **SLOW_TURNS})
 
+    def client(self) -> httpx.Client:
+        """A WebChat client holding the token `clawbus up` keeps in the data dir."""
+        token = (self.data_dir / "webchat-token").read_text().strip()
+        return httpx.Client(base_url=self.url, timeout=10, headers={"Authorization": f"Bearer {token}"})
+
     @staticmethod
     def stop(up: subprocess.Popen[str]) -> str:
         up.send_signal(signal.SIGTERM)
@@ -49,7 +54,7 @@ def test_a_restart_mid_traffic_answers_every_message_once_in_order(tmp_path: Pat
     try:
         assert f"{state_file} (new;" in banner  # where the data lives, and that it starts empty
         texts = [f"note {i}" for i in range(6)]
-        with httpx.Client(base_url=pipeline.url, timeout=10) as client:
+        with pipeline.client() as client:
             sent = []
             for text in texts:
                 response = client.post("/webchat/api/messages", json={"conversation": "c1", "text": text})
@@ -65,10 +70,13 @@ def test_a_restart_mid_traffic_answers_every_message_once_in_order(tmp_path: Pat
     sends_log = tmp_path / "data" / "logs" / "egress-webchat.log"
     first_run_sends = sends_log.read_text().count('"egress.send.completed"')
 
+    token = (tmp_path / "data" / "webchat-token").read_text()
     up, banner = pipeline.start()
     try:
         assert f"{state_file} (restored;" in banner
-        with httpx.Client(base_url=pipeline.url, timeout=10) as client:
+        assert "(0600, kept from before;" in banner  # the same token: open browsers stay signed in
+        assert (tmp_path / "data" / "webchat-token").read_text() == token
+        with pipeline.client() as client:
 
             def all_answered() -> list[dict[str, object]] | None:
                 replies = _replies(client, "c1")

@@ -9,8 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
-
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import connect
 from clawbus.bus.logging import session_ref
@@ -46,7 +44,7 @@ async def test_heartbeat_runs_on_the_main_session_and_an_ack_is_not_delivered(pi
         names = await (await connect(settings, clients)).apply_heartbeats(settings.heartbeat)
     assert names == [f"{pipeline.bus.prefix}-heartbeat-main"]
     conversation = f"hb-{uuid.uuid4().hex[:8]}"
-    async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=30) as web:
+    async with pipeline.webchat(timeout=30) as web:
         await post(web, conversation, "hello")
         await eventually(lambda: replies(web, conversation, wait=5), timeout=30, what="the first reply")
         _start_firer(pipeline, offset_s=61)  # one rate(1 minute) period has passed for the firer
@@ -77,7 +75,7 @@ async def test_agent_created_one_shot_fires_once_runs_the_turn_and_delivers(
         "schedule": {"kind": "at", "at": at},
         "payload": {"kind": "agentTurn", "message": "stand up"},
     }
-    async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=30) as web:
+    async with pipeline.webchat(timeout=30) as web:
         await post(web, conversation, "/cron " + json.dumps({"action": "add", "job": job}))
         first = await eventually(
             lambda: replies(web, conversation, wait=5), timeout=30, what="the tool's answer"
