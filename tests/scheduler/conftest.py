@@ -99,14 +99,8 @@ async def cron(bus: Bus) -> AsyncIterator[Cron]:
 
 
 # The agent of `cron_pipeline`: the offline model turns `/cron {json}` into a cron call (a test device,
-# off by default), and WebChat turns may use the cron tool. WebChat turns are the owner's (trusted, every
-# tool) once WebChat authenticates the run's token (issue 16); a WebChat turn without `access` is
-# untrusted, and untrusted turns are not offered cron, so this widens the untrusted set by cron alone.
-# Drop CLAWBUS_AGENT__TOOLS__UNTRUSTED__ALSO_ALLOW once WebChat stamps `access=owner`.
-CRON_AGENT_ENV = {
-    "CLAWBUS_AGENT__DEV_TOOL_SYNTAX": "true",
-    "CLAWBUS_AGENT__TOOLS__UNTRUSTED__ALSO_ALLOW": '["cron"]',
-}
+# off by default). WebChat turns carry the run's token, so they are the owner's: trusted, every tool.
+CRON_AGENT_ENV = {"CLAWBUS_AGENT__DEV_TOOL_SYNTAX": "true"}
 
 
 @pytest.fixture
