@@ -19,8 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from .errors import SnapshotUnusable
-from .local_aws_state import capture, move_aside, preload, read_header, restore, write_atomically
+from .errors import ConfigError, SnapshotUnusable
+from .local_aws_state import (
+    capture,
+    move_aside,
+    preload,
+    read_header,
+    read_trusted,
+    restore,
+    write_atomically,
+)
 from .logging import log_event
 from .request_gate import RequestGate, park_long_polls
 
@@ -41,11 +49,18 @@ class StateFile:
         self._last_digest = b""
 
     def restore(self) -> bool:
-        """Put the saved state back; True if there was one. An unusable file is moved aside, not fatal."""
+        """Put the saved state back; True if there was one. An unusable file is moved aside, not fatal.
+
+        Raises:
+            ConfigError: the file is not safe to load (another owner, or writable by others); fatal.
+        """
         try:
-            data = self.path.read_bytes()
+            data = read_trusted(self.path)
         except FileNotFoundError:
             return False
+        except ConfigError as exc:
+            log_event(logger, "local_aws.state.refused", logging.ERROR, path=str(self.path), error=str(exc))
+            raise
         try:
             header = restore(data)
         except SnapshotUnusable as exc:
@@ -194,8 +209,9 @@ def serve_local_aws(
 ) -> None:
     """Serve moto on `host:port` until SIGTERM/SIGINT; logs `local_aws.started` once bound.
 
-    With `state_file`: restores it first, saves it every `snapshot_interval_s` (0: only at stop) and
-    after the server has stopped serving, so the file holds the final state.
+    With `state_file`: restores it first (refusing one that is not safe to load), saves it every
+    `snapshot_interval_s` (0: only at stop) and after the server has stopped serving, so the file holds
+    the final state.
     """
     from moto.moto_server.werkzeug_app import (  # heavy import: only in this process
         DomainDispatcherApplication,

@@ -4,6 +4,8 @@ Starts the loopback AWS API (moto), provisions the topology into it (and the hea
 the agent, the loopback AgentCore endpoint, the dispatcher, one egress worker per enabled channel,
 ingress, the local schedule firer, and the relay when a channel is configured for long polling, Socket
 Mode or the Discord gateway; prints what runs where, and stops everything cleanly on Ctrl-C or SIGTERM.
+
+The data directory is 0700, and the stages run with umask 077, so what they write is private.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import asyncio
 import errno
 import json
+import os
 import signal
 import socket
 import sys
@@ -20,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from clawbus.bus.local_aws_state import move_aside
+from clawbus.bus.private_files import private_dir
 from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
@@ -130,7 +134,8 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     except PortTaken as exc:
         console.error(str(exc))
         return 2
-    data_dir: Path = args.data_dir or settings.local.data_dir
+    os.umask(0o077)  # what up and its stages create is the user's alone
+    data_dir: Path = private_dir(args.data_dir or settings.local.data_dir)
     aws_url = f"http://{host}:{ports['aws'][0]}"
     agent_url = f"http://{host}:{ports['agent'][0]}"
     agentcore_url = f"http://{host}:{ports['agentcore'][0]}"
