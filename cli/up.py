@@ -5,7 +5,9 @@ the agent, the loopback AgentCore endpoint, the dispatcher, one egress worker pe
 ingress, the local schedule firer, and the relay when a channel is configured for long polling, Socket
 Mode or the Discord gateway; prints what runs where, and stops everything cleanly on Ctrl-C or SIGTERM.
 
-The data directory is 0700, and the stages run with umask 077, so what they write is private.
+The AWS API, the AgentCore endpoint and the agent accept only this run's secrets: a new AWS key pair
+(`<data dir>/local-aws-credentials`) and agent invoke token per start, given to every stage in its
+environment. The data directory is 0700, and the stages run with umask 077, so what they write is private.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import errno
 import json
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -22,7 +25,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.local_aws_state import move_aside
+from clawbus.bus.local_credentials import credentials_path, write_credentials
 from clawbus.bus.private_files import private_dir
 from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
@@ -136,12 +141,17 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         return 2
     os.umask(0o077)  # what up and its stages create is the user's alone
     data_dir: Path = private_dir(args.data_dir or settings.local.data_dir)
+    credentials = LoopbackCredentials.generate()
+    write_credentials(credentials_path(data_dir), credentials)
     aws_url = f"http://{host}:{ports['aws'][0]}"
     agent_url = f"http://{host}:{ports['agent'][0]}"
     agentcore_url = f"http://{host}:{ports['agentcore'][0]}"
     ingress_url = f"http://{host}:{ports['ingress'][0]}"
     env = {
         "CLAWBUS_AWS__ENDPOINT_URL": aws_url,
+        "CLAWBUS_AWS__ACCESS_KEY_ID": credentials.access_key_id,
+        "CLAWBUS_AWS__SECRET_ACCESS_KEY": credentials.secret_access_key.get_secret_value(),
+        "CLAWBUS_AGENT__INVOKE_TOKEN": secrets.token_urlsafe(32),
         "CLAWBUS_AGENTCORE__ENDPOINT_URL": agentcore_url,
         "CLAWBUS_AGENTCORE__AGENT_URL": agent_url,
         "CLAWBUS_AGENTCORE__HOST": host,
@@ -187,7 +197,14 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             console.error(warning)
         with console.step("provisioning queues, topic, subscriptions, tables, bucket"):
             topology = build_topology(settings.bus.prefix, settings.bus.bucket)
-            aws = AwsSettings.model_validate({**settings.aws.model_dump(), "endpoint_url": aws_url})
+            aws = AwsSettings.model_validate(
+                {
+                    **settings.aws.model_dump(),
+                    "endpoint_url": aws_url,
+                    "access_key_id": credentials.access_key_id,
+                    "secret_access_key": credentials.secret_access_key,
+                }
+            )
             Provisioner(aws).apply(topology)
         with console.step("configuration document and channel secrets"):
             local = settings.local.model_copy(
@@ -238,6 +255,10 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             ("queues", f"{len(topology.queues)} ({settings.bus.prefix}-inbound.fifo, …)"),
             ("data", f"{state_file} ({restored}; {saving})"),
             ("logs", str(data_dir / "logs")),
+            (
+                "credentials",
+                f"{credentials_path(data_dir)} (this run's AWS key pair; clawbus commands read it)",
+            ),
         ],
         hint=f'Open {ingress_url}/ or run: clawbus say "hello"   ·   Ctrl-C stops everything',
     )

@@ -21,6 +21,7 @@ from clawbus.bus.local_aws_state import MAGIC, SnapshotHeader, read_header
 from clawbus.bus.request_gate import RequestGate
 from clawbus.cli.supervisor import StageFailed, Supervisor
 
+from ..conftest import CREDENTIALS_ENV, LOCAL_AWS, SECRET
 from ..helpers import free_port, stage, stage_supervisor, wait_for
 
 ROLE = "arn:aws:iam::123456789012:role/scheduler"
@@ -32,7 +33,7 @@ class LocalAws:
     def __init__(self, tmp_path: Path, interval_s: float = 0) -> None:
         self.state_file = tmp_path / "aws-state.pickle"
         self.interval_s = interval_s
-        self.supervisor: Supervisor = stage_supervisor(tmp_path / "logs", {})
+        self.supervisor: Supervisor = stage_supervisor(tmp_path / "logs", CREDENTIALS_ENV)
         self.url = ""
 
     def start(self) -> None:
@@ -51,8 +52,8 @@ class LocalAws:
             service,
             endpoint_url=self.url,
             region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # moto accepts any
+            aws_access_key_id=LOCAL_AWS.access_key_id,
+            aws_secret_access_key=SECRET,  # the only pair it accepts
         )
 
 

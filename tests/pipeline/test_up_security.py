@@ -1,19 +1,47 @@
-"""What `clawbus up` lets other people reach on the user's machine: its files are the user's alone."""
+"""What `clawbus up` lets other people reach on the user's machine.
+
+Every port but ingress (the AWS API, the AgentCore endpoint, the agent) wants this run's secrets; the
+data directory and what is in it are the user's alone; and the user's other terminals (`clawbus
+status`) still work, finding the run's key pair in the data directory.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
+
+from clawbus.bus.settings import AgentCoreSettings
+
 from ..helpers import free_port, start_up, wait_for
+
+ARN = AgentCoreSettings().runtime_arn
+
+
+def clawbus(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clawbus.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+    )
 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_up_keeps_its_data_directory_and_everything_in_it_private(tmp_path: Path) -> None:
+def test_every_port_but_ingress_wants_the_run_s_secrets_and_files_are_private(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "logs").mkdir(parents=True)
     data.chmod(0o755)  # as an older clawbus left it
@@ -23,11 +51,36 @@ def test_up_keeps_its_data_directory_and_everything_in_it_private(tmp_path: Path
     ports = {name: free_port() for name in ("ingress", "agent", "agentcore", "aws")}
     up, shown = start_up(data, ports)
     try:
+        assert f"{data / 'local-aws-credentials'} (this run's AWS key pair" in shown
+
+        aws = f"http://127.0.0.1:{ports['aws']}"
+        assert httpx.get(f"{aws}/?Action=ListQueues", timeout=10).status_code == 403
+        assert httpx.post(f"{aws}/moto-api/reset", timeout=10).status_code == 401
+        turn = {"schema_version": 1, "session_key": "agent:main:main", "reply_id": "r", "events": []}
+        invocations = httpx.post(f"http://127.0.0.1:{ports['agent']}/invocations", json=turn, timeout=10)
+        assert invocations.status_code == 401
+        invoke = httpx.post(
+            f"http://127.0.0.1:{ports['agentcore']}/runtimes/{ARN}/invocations", json=turn, timeout=10
+        )
+        assert invoke.status_code == 403
+
+        # Another terminal, whose AWS_* variables are for AWS: the data directory's pair is used.
+        other_terminal = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CLAWBUS_")},
+            "AWS_ACCESS_KEY_ID": "AKIAUSERSREALAWSKEY0",
+            "AWS_SECRET_ACCESS_KEY": "for-aws-not-for-clawbus",
+            "CLAWBUS_LOCAL__DATA_DIR": str(data),
+        }
+        status = clawbus("status", "--endpoint-url", aws, "--json", env=other_terminal)
+        assert status.returncode == 0, status.stderr
+        assert "clawbus-inbound.fifo" in {queue["name"] for queue in json.loads(status.stdout)["queues"]}
+
         assert mode(data) == 0o700
         assert mode(data / "logs") == 0o700
         logs = sorted((data / "logs").glob("*.log"))
         assert len(logs) >= 6
         assert all(mode(log) == 0o600 for log in logs), [(log.name, oct(mode(log))) for log in logs]
+        assert mode(data / "local-aws-credentials") == 0o600
         board = wait_for(lambda: (data / "stages.json").exists() and data / "stages.json", what="the board")
         assert mode(board) == 0o600
     finally:
