@@ -12,6 +12,7 @@ botocore's own credentials, never the loopback pair.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
     from types_aiobotocore_ssm import SSMClient
 
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 _THROTTLE_CODES = {
     "Throttling",
@@ -81,9 +81,21 @@ _DENIED_CODES = {
 }
 
 
+def is_loopback_host(host: str | None) -> bool:
+    """Whether `host` is this machine's loopback (`localhost`, 127.0.0.0/8, ::1)."""
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def is_loopback(endpoint_url: str | None) -> bool:
     """Whether an endpoint URL points at this machine (the embedded default)."""
-    return endpoint_url is not None and urlparse(endpoint_url).hostname in LOOPBACK_HOSTS
+    return endpoint_url is not None and is_loopback_host(urlparse(endpoint_url).hostname)
 
 
 def _credentials(aws: AwsSettings, endpoint_url: str | None) -> dict[str, str]:

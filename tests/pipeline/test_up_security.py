@@ -1,8 +1,8 @@
-"""What `clawbus up` lets other people reach on the user's machine.
+"""What `clawbus up` lets other people reach on the user's machine: only ingress, only where asked.
 
-Every port but ingress (the AWS API, the AgentCore endpoint, the agent) wants this run's secrets; the
-data directory and what is in it are the user's alone; and the user's other terminals (`clawbus
-status`) still work, finding the run's key pair in the data directory.
+Every other port (the AWS API, the AgentCore endpoint, the agent) stays on 127.0.0.1 and wants this
+run's secrets; the data directory and what is in it are the user's alone; and the user's other
+terminals (`clawbus status`) still work, finding the run's key pair in the data directory.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ import sys
 from pathlib import Path
 
 import httpx
+import psutil
 
 from clawbus.bus.settings import AgentCoreSettings
 
 from ..helpers import free_port, start_up, wait_for
 
 ARN = AgentCoreSettings().runtime_arn
+NOT_HERE = "192.0.2.1"  # TEST-NET-1: no machine has it, so nothing is ever bound on it here
 
 
 def clawbus(
@@ -41,7 +43,45 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_every_port_but_ingress_wants_the_run_s_secrets_and_files_are_private(tmp_path: Path) -> None:
+def test_a_network_host_is_refused_without_expose_before_anything_starts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    ran = clawbus("up", "--data-dir", str(data), "--host", NOT_HERE, "--aws-port", str(free_port()))
+    assert ran.returncode == 2
+    [line] = ran.stderr.strip().splitlines()
+    assert f"--host {NOT_HERE} would make ingress" in line
+    assert "add --expose" in line
+    assert not data.exists()  # nothing started, nothing written
+
+
+def test_expose_says_what_becomes_reachable_and_what_stays_on_loopback(tmp_path: Path) -> None:
+    port = free_port()
+    ran = clawbus(
+        "up", "--data-dir", str(tmp_path), "--host", NOT_HERE, "--expose", "--ingress-port", str(port)
+    )
+    said = ran.stdout
+    assert f"--expose: ingress listens on {NOT_HERE}:{port}" in said
+    assert "WebChat (/ and /webchat/api/…), which requires its token" in said
+    assert "webhooks (/webhooks/…)" in said
+    assert "The AWS API, the AgentCore endpoint and the agent stay on 127.0.0.1" in said
+    # (then it stops: this machine has no such address to bind)
+    assert ran.returncode == 2
+    assert "cannot be bound" in ran.stderr
+
+
+def _listening(pid: int) -> dict[int, str]:
+    """Port → address of every TCP socket listening in `pid`'s process tree."""
+    found: dict[int, str] = {}
+    for process in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            for conn in process.net_connections(kind="tcp"):
+                if conn.status == psutil.CONN_LISTEN:
+                    found[conn.laddr.port] = conn.laddr.ip
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_only_ingress_follows_host_every_secret_is_required_and_files_are_private(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "logs").mkdir(parents=True)
     data.chmod(0o755)  # as an older clawbus left it
@@ -49,8 +89,12 @@ def test_every_port_but_ingress_wants_the_run_s_secrets_and_files_are_private(tm
     old_log.write_text("{}\n")
     old_log.chmod(0o644)
     ports = {name: free_port() for name in ("ingress", "agent", "agentcore", "aws")}
-    up, shown = start_up(data, ports)
+    up, shown = start_up(data, ports, "--host", "127.0.0.2")  # loopback, but not where the rest listens
     try:
+        listening = _listening(up.pid)
+        assert listening[ports["ingress"]] == "127.0.0.2"
+        for internal in ("aws", "agent", "agentcore"):
+            assert listening[ports[internal]] == "127.0.0.1", internal
         assert f"{data / 'local-aws-credentials'} (this run's AWS key pair" in shown
 
         aws = f"http://127.0.0.1:{ports['aws']}"
