@@ -18,6 +18,8 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import ConfigError
+
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 
@@ -25,8 +27,11 @@ PRIVATE_DIR = 0o700
 def private_dir(path: Path) -> Path:
     """Create `path` (and its missing parents) as 0700 directories; narrow `path` to 0700 if it is wider.
 
-    Only a directory the current user owns is narrowed (chmod of another's fails); parents that exist
-    are left as they are. Returns `path`.
+    Parents that exist are left as they are. Returns `path`.
+
+    Raises:
+        ConfigError: `path` exists but belongs to another user, or every user may write it (`/tmp`):
+            another user could put files in it, and narrowing a shared directory would break it.
     """
     missing = []
     while not path.exists():
@@ -36,7 +41,14 @@ def private_dir(path: Path) -> Path:
         directory.mkdir(mode=PRIVATE_DIR, exist_ok=True)
     path = missing[0] if missing else path
     info = path.stat()
-    if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid != os.getuid() or mode & (0o002 | stat.S_ISVTX):
+        why = "belongs to another user" if info.st_uid != os.getuid() else f"is shared (mode {mode:04o})"
+        raise ConfigError(
+            f"{path} {why}: clawbus writes private files only into a directory of your own that others "
+            "cannot write — choose another, e.g. a new one under your home directory"
+        )
+    if mode & 0o077:
         os.chmod(path, PRIVATE_DIR)
     return path
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 
 from clawbus.bus.aws import is_loopback_host
+from clawbus.bus.errors import ConfigError
 from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.local_aws_state import move_aside
 from clawbus.bus.local_credentials import credentials_path, write_credentials
@@ -162,7 +163,11 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         console.error(str(exc))
         return 2
     os.umask(0o077)  # what up and its stages create is the user's alone
-    data_dir: Path = private_dir(args.data_dir or settings.local.data_dir)
+    try:
+        data_dir: Path = private_dir(args.data_dir or settings.local.data_dir)
+    except ConfigError as exc:
+        console.error(f"data directory: {exc} (--data-dir or CLAWBUS_LOCAL__DATA_DIR)")
+        return 2
     credentials = LoopbackCredentials.generate()
     write_credentials(credentials_path(data_dir), credentials)
     aws_url = f"http://{LOOPBACK}:{ports['aws'][0]}"

@@ -68,6 +68,20 @@ def test_expose_says_what_becomes_reachable_and_what_stays_on_loopback(tmp_path:
     assert "cannot be bound" in ran.stderr
 
 
+def test_a_data_dir_every_user_may_write_is_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: anyone could plant a state file or swap the credentials
+    ran = clawbus(
+        "up", "--data-dir", str(shared), "--aws-port", str(free_port()), "--ingress-port", str(free_port())
+    )
+    assert ran.returncode == 2
+    assert f"{shared} is shared (mode 1777)" in ran.stderr
+    assert "--data-dir" in ran.stderr
+    assert mode(shared) == 0o1777  # a shared directory is not narrowed either
+    assert list(shared.iterdir()) == []
+
+
 def _listening(pid: int) -> dict[int, str]:
     """Port → address of every TCP socket listening in `pid`'s process tree."""
     found: dict[int, str] = {}
