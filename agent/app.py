@@ -6,6 +6,12 @@ AgentCore does not recycle the session mid-turn; the timestamp moves only when t
 session id AgentCore sends (`X-Amzn-Bedrock-AgentCore-Runtime-Session-Id`) names the transcript and is
 logged hashed. Port 8080.
 
+With an invoke token (`CLAWBUS_AGENT__INVOKE_TOKEN`; `clawbus up` always sets one, and its loopback
+AgentCore endpoint sends it), `/invocations` answers 401 to a request without `Authorization: Bearer
+<token>`: on a laptop any local process, or a web page, could otherwise run turns. Without one it
+checks nothing and says so at start: in AWS only AgentCore Runtime reaches the container. `/ping` stays
+open (health checks).
+
 Bad input gets a 4xx with a reason (413 over `max_request_bytes`, 400 for a body that is not an
 invocation). A turn that fails answers 200 with `status: error` and `error: {type, message, retryable}`,
 which the dispatcher classifies: model throttling/5xx/timeouts (after failover) are retryable; a
@@ -16,12 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -88,8 +96,25 @@ def runtime_session_id(request: Request, session_key: str) -> str:
     return request.headers.get(SESSION_HEADER) or "local-" + hashlib.sha256(session_key.encode()).hexdigest()
 
 
-def create_app(runtime: AgentRuntime | RuntimeFactory, max_request_bytes: int = 1_048_576) -> Starlette:
-    """The agent app; `runtime` is ready, or a factory opened for the app's lifetime (its lifespan)."""
+def bearer_token_ok(request: Request, token: SecretStr | None) -> bool:
+    """Whether `request` may invoke: no token required, or `Authorization: Bearer <token>` (constant time)."""
+    if token is None:
+        return True
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode(), token.get_secret_value().encode()
+    )
+
+
+def create_app(
+    runtime: AgentRuntime | RuntimeFactory,
+    max_request_bytes: int = 1_048_576,
+    invoke_token: SecretStr | None = None,
+) -> Starlette:
+    """The agent app; `runtime` is ready, or a factory opened for the app's lifetime (its lifespan).
+
+    With `invoke_token`, `/invocations` requires it as a bearer token (module docstring).
+    """
     health = _Health()
     holder: list[AgentRuntime] = [runtime] if isinstance(runtime, AgentRuntime) else []
 
@@ -97,6 +122,13 @@ def create_app(runtime: AgentRuntime | RuntimeFactory, max_request_bytes: int = 
         return JSONResponse({"status": health.status, "time_of_last_update": health.changed_at})
 
     async def invocations(request: Request) -> Response:
+        if not bearer_token_ok(request, invoke_token):
+            log_event(logger, "agent.invoke.refused", logging.WARNING)
+            return JSONResponse(
+                {"error": "POST /invocations needs 'Authorization: Bearer <CLAWBUS_AGENT__INVOKE_TOKEN>'"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         try:
             body = await read_capped(request, max_request_bytes)
         except BodyTooLarge:
@@ -134,6 +166,14 @@ def create_app(runtime: AgentRuntime | RuntimeFactory, max_request_bytes: int = 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if invoke_token is None:
+            log_event(
+                logger,
+                "agent.invoke.unguarded",
+                reason="CLAWBUS_AGENT__INVOKE_TOKEN is unset: POST /invocations accepts any caller, as it "
+                "must behind AgentCore Runtime (the only thing that reaches the container in AWS); "
+                "'clawbus up' always sets one",
+            )
         if holder:
             yield
             return

@@ -3,13 +3,16 @@
 Stages use aiobotocore: one session per process and one client per service, opened at startup inside
 an `AsyncExitStack` and reused for every message. The CLI, the provisioner and test setup use boto3.
 Both point at `settings.aws.endpoint_url` when it is set, so the same code talks to AWS and to the
-loopback API of the embedded default (which accepts any credentials; fixed ones are used there so no
-AWS profile is needed).
+loopback API of the embedded default. A loopback endpoint accepts only the key pair of its `clawbus up`
+run (`bus.local_auth`): clients sign requests to it with `settings.aws.access_key_id`/`secret_access_key`
+when set, else with whatever botocore finds (`AWS_ACCESS_KEY_ID`, a profile); AWS itself always gets
+botocore's own credentials, never the loopback pair.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -50,8 +53,6 @@ if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
     from types_aiobotocore_ssm import SSMClient
 
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-_LOOPBACK_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 _THROTTLE_CODES = {
     "Throttling",
@@ -80,13 +81,31 @@ _DENIED_CODES = {
 }
 
 
+def is_loopback_host(host: str | None) -> bool:
+    """Whether `host` is this machine's loopback (`localhost`, 127.0.0.0/8, ::1)."""
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def is_loopback(endpoint_url: str | None) -> bool:
     """Whether an endpoint URL points at this machine (the embedded default)."""
-    return endpoint_url is not None and urlparse(endpoint_url).hostname in LOOPBACK_HOSTS
+    return endpoint_url is not None and is_loopback_host(urlparse(endpoint_url).hostname)
 
 
-def _credentials(endpoint_url: str | None) -> dict[str, str]:
-    return dict(_LOOPBACK_CREDENTIALS) if is_loopback(endpoint_url) else {}
+def _credentials(aws: AwsSettings, endpoint_url: str | None) -> dict[str, str]:
+    """Explicit credentials for a client of `endpoint_url`: the loopback pair, for a loopback endpoint."""
+    if not is_loopback(endpoint_url) or not aws.access_key_id or aws.secret_access_key is None:
+        return {}
+    return {
+        "aws_access_key_id": aws.access_key_id,
+        "aws_secret_access_key": aws.secret_access_key.get_secret_value(),
+    }
 
 
 def boto3_client(settings: AwsSettings, service: str, endpoint_url: str | None = None) -> Any:
@@ -99,7 +118,7 @@ def boto3_client(settings: AwsSettings, service: str, endpoint_url: str | None =
         retries={"max_attempts": 3, "mode": "standard"},
     )
     return session.client(  # type: ignore[call-overload]  # service is a runtime string
-        service, region_name=settings.region, endpoint_url=url, config=config, **_credentials(url)
+        service, region_name=settings.region, endpoint_url=url, config=config, **_credentials(settings, url)
     )
 
 
@@ -160,7 +179,7 @@ async def open_clients(settings: Settings, *services: str) -> AsyncIterator[AwsC
             )
             client = await stack.enter_async_context(
                 session.create_client(  # type: ignore[call-overload]  # service is a runtime string
-                    name, region_name=aws.region, endpoint_url=url, config=config, **_credentials(url)
+                    name, region_name=aws.region, endpoint_url=url, config=config, **_credentials(aws, url)
                 )
             )
             client.meta.events.register("before-send", clients._counter(service))
@@ -198,6 +217,7 @@ def map_aws_errors(what: str) -> Iterator[None]:
         raise Unavailable(f"{what}: cannot reach the endpoint ({exc})") from exc
     except NoCredentialsError as exc:
         raise Unauthorized(
-            f"{what}: no AWS credentials — set AWS_PROFILE or AWS_ACCESS_KEY_ID, "
-            "or CLAWBUS_AWS__ENDPOINT_URL for the embedded default"
+            f"{what}: no AWS credentials — set AWS_PROFILE or AWS_ACCESS_KEY_ID; for the embedded "
+            "default, run 'clawbus up' (it writes <data dir>/local-aws-credentials, which clawbus "
+            "commands read) or set CLAWBUS_AWS__ACCESS_KEY_ID and CLAWBUS_AWS__SECRET_ACCESS_KEY"
         ) from exc

@@ -570,6 +570,8 @@ OPERATOR_MODULES = (
     "cli",
     "bus/provision.py",
     "bus/local_aws.py",
+    "bus/local_auth.py",  # the embedded default's own credentials (SecretStr's get_secret_value, no AWS call)
+    "bus/local_credentials.py",
     "bus/aws.py",
     "bus/ops",
     "bus/cron/firer.py",

@@ -5,7 +5,8 @@ URL differs). moto holds its state in memory; with a state file (`clawbus local-
 which `clawbus up` passes) that state outlives the process: it is restored before the first request,
 saved every `snapshot_interval_s` while serving and once more after the server stopped serving (see
 `local_aws_state` for the format, `request_gate` for how a snapshot stays consistent). Without one it
-starts empty every time. `/moto-api/reset` clears it (tests).
+starts empty every time. It serves only requests signed with the run's key pair (`local_aws_auth`);
+`/moto-api/*` (reset clears everything) only with that pair's secret as a bearer token.
 """
 
 from __future__ import annotations
@@ -19,8 +20,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from .errors import SnapshotUnusable
-from .local_aws_state import capture, move_aside, preload, read_header, restore, write_atomically
+from .errors import ConfigError, SnapshotUnusable
+from .local_auth import LoopbackCredentials
+from .local_aws_auth import guard
+from .local_aws_state import (
+    capture,
+    move_aside,
+    preload,
+    read_header,
+    read_trusted,
+    restore,
+    write_atomically,
+)
 from .logging import log_event
 from .request_gate import RequestGate, park_long_polls
 
@@ -41,11 +52,18 @@ class StateFile:
         self._last_digest = b""
 
     def restore(self) -> bool:
-        """Put the saved state back; True if there was one. An unusable file is moved aside, not fatal."""
+        """Put the saved state back; True if there was one. An unusable file is moved aside, not fatal.
+
+        Raises:
+            ConfigError: the file is not safe to load (another owner, or writable by others); fatal.
+        """
         try:
-            data = self.path.read_bytes()
+            data = read_trusted(self.path)
         except FileNotFoundError:
             return False
+        except ConfigError as exc:
+            log_event(logger, "local_aws.state.refused", logging.ERROR, path=str(self.path), error=str(exc))
+            raise
         try:
             header = restore(data)
         except SnapshotUnusable as exc:
@@ -190,12 +208,19 @@ def keep_fifo_group_order() -> None:
 
 
 def serve_local_aws(
-    host: str, port: int, state_file: Path | None = None, snapshot_interval_s: float = 30.0
+    host: str,
+    port: int,
+    credentials: LoopbackCredentials,
+    state_file: Path | None = None,
+    snapshot_interval_s: float = 30.0,
+    hint: str = "",
 ) -> None:
     """Serve moto on `host:port` until SIGTERM/SIGINT; logs `local_aws.started` once bound.
 
-    With `state_file`: restores it first, saves it every `snapshot_interval_s` (0: only at stop) and
-    after the server has stopped serving, so the file holds the final state.
+    Only requests signed with `credentials` are served (`local_aws_auth.guard`; `hint`, in each refusal,
+    says where they are). With `state_file`: restores it first (refusing one that is not safe to load),
+    saves it every `snapshot_interval_s` (0: only at stop) and after the server has stopped serving, so
+    the file holds the final state.
     """
     from moto.moto_server.werkzeug_app import (  # heavy import: only in this process
         DomainDispatcherApplication,
@@ -213,7 +238,7 @@ def serve_local_aws(
         restored = state.restore()
     park_long_polls(gate)
     keep_fifo_group_order()
-    app = gate.wrap(DomainDispatcherApplication(create_backend_app))
+    app = guard(gate.wrap(DomainDispatcherApplication(create_backend_app)), credentials, hint)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     stopping = threading.Event()
 
@@ -233,6 +258,7 @@ def serve_local_aws(
         url=f"http://{host}:{port}",
         state_file=str(state_file) if state_file else None,
         restored=restored,
+        access_key_id=credentials.access_key_id,
     )
     server.serve_forever()
     stopping.set()

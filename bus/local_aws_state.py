@@ -11,8 +11,9 @@ the moto version that wrote it, when, which services), then the pickle. A file f
 version, another format or that does not unpickle is refused with `SnapshotUnusable`: moto's object
 layout is not a stable interface, so only the pinned version's own snapshots are read back.
 
-A pickle runs code when it is loaded: the file is the user's own (mode 0600, under their data
-directory), as trusted as the rest of that directory.
+A pickle runs code when it is loaded: the file is the user's own (created 0600, in their 0700 data
+directory), as trusted as the rest of that directory. `read_trusted` refuses one that another user owns
+or that group or others may write, since whoever can write it can run code as the user.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import SnapshotUnusable
+from .errors import ConfigError, SnapshotUnusable
+from .private_files import unsafe_reason, write_private
 
 # The services whose state clawbus keeps on the loopback API (see bus/iam.py for what it calls).
 SERVICES = ("sqs", "sns", "dynamodb", "s3", "ssm", "secretsmanager", "scheduler")
@@ -166,19 +168,29 @@ def restore(data: bytes) -> SnapshotHeader:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` all at once (a crash leaves the old file or the new, never half)."""
+    """Replace `path` with `data` all at once, 0600 (a crash leaves the old file or the new, never half)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    write_private(path, data)
+
+
+def read_trusted(path: Path) -> bytes:
+    """The bytes of state file `path`, if it is safe to unpickle; `FileNotFoundError` when absent.
+
+    Raises:
+        ConfigError: the file belongs to another user or others may write it (the message says what
+            to do); checked on the opened file, so it cannot be swapped between check and read.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as source:
+        reason = unsafe_reason(os.fstat(source.fileno()))
+        if reason is not None:
+            raise ConfigError(
+                f"refusing to load the saved AWS state {path}: {reason}. It is a pickle, and loading one "
+                "runs code, so only a file of your own that nobody else can write is loaded. If you trust "
+                f"it: chown it to yourself and chmod 600 {path}; if not, move it away (or start with "
+                "'clawbus up --fresh', which keeps it aside) to start empty"
+            )
+        return source.read()
 
 
 def move_aside(path: Path, why: str) -> Path:

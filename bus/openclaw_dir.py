@@ -32,6 +32,7 @@ from typing import Any
 import json5
 
 from .errors import ConfigError
+from .private_files import private_dir, write_private
 
 # Channels whose credential files we understand (their names never contain '-').
 CHANNELS = ("telegram", "slack", "discord", "whatsapp")
@@ -285,13 +286,8 @@ def read_openclaw_dir(root: Path) -> OpenClawDir:
     return _Reader(root).read()
 
 
-def _write(path: Path, data: bytes, *, private: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    if private:
-        tmp.chmod(0o600)
-    os.replace(tmp, path)
+def _write(path: Path, data: bytes) -> None:
+    write_private(private_dir(path.parent) / path.name, data)
 
 
 def _dump(value: Any) -> bytes:
@@ -305,21 +301,22 @@ def _dump_lines(lines: list[dict[str, Any]]) -> bytes:
 def write_openclaw_dir(state: OpenClawDir, root: Path) -> list[str]:
     """Write `state` in OpenClaw's layout under `root` (created); returns the relative paths written.
 
-    Credentials, `.env` and the WhatsApp auth state are written 0600 in 0700 folders, as OpenClaw does.
-    Raises `ConfigError` when `root` exists and is not an empty directory (nothing is overwritten).
+    Every file is created 0600 in 0700 folders (OpenClaw does so for credentials; transcripts, memory
+    and cron jobs are as private), never widened after the write. Raises `ConfigError` when `root`
+    exists and is not an empty directory (nothing is overwritten).
     """
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise ConfigError(f"{root} exists and is not empty; export into a new directory")
     written: list[str] = []
 
-    def put(rel: str, data: bytes, *, private: bool = False) -> None:
-        _write(root / rel, data, private=private)
+    def put(rel: str, data: bytes) -> None:
+        _write(root / rel, data)
         written.append(rel)
 
     if state.config is not None:
-        put("openclaw.json", _dump(state.config), private=True)
+        put("openclaw.json", _dump(state.config))
     if state.env:
-        put(".env", "".join(f"{k}={v}\n" for k, v in sorted(state.env.items())).encode(), private=True)
+        put(".env", "".join(f"{k}={v}\n" for k, v in sorted(state.env.items())).encode())
     for rel, data in sorted(state.workspace.items()):
         put(f"workspace/{rel}", data)
     for agent_id, store in sorted(state.sessions.items()):
@@ -336,18 +333,17 @@ def write_openclaw_dir(state: OpenClawDir, root: Path) -> list[str]:
         put(
             f"credentials/{safe_name(channel)}-pairing.json",
             _dump({"version": 1, "requests": requests}),
-            private=True,
         )
     for (channel, account), allow in sorted(state.allow_from.items()):
         name = safe_name(channel) if account == "default" else f"{safe_name(channel)}-{safe_name(account)}"
-        put(f"credentials/{name}-allowFrom.json", _dump({"version": 1, "allowFrom": allow}), private=True)
+        put(f"credentials/{name}-allowFrom.json", _dump({"version": 1, "allowFrom": allow}))
     for account, files in sorted(state.whatsapp_auth.items()):
         for name, text in sorted(files.items()):
-            put(f"credentials/whatsapp/{safe_name(account)}/{name}", text.encode("utf-8"), private=True)
+            put(f"credentials/whatsapp/{safe_name(account)}/{name}", text.encode("utf-8"))
     if state.cron_jobs:
-        put("cron/jobs.json", _dump({"version": 1, "jobs": state.cron_jobs}), private=True)
+        put("cron/jobs.json", _dump({"version": 1, "jobs": state.cron_jobs}))
     for job_id, runs in sorted(state.cron_runs.items()):
-        put(f"cron/runs/{job_id}.jsonl", _dump_lines(runs), private=True)
+        put(f"cron/runs/{job_id}.jsonl", _dump_lines(runs))
     return written
 
 

@@ -30,11 +30,19 @@ GroupPolicy = Literal["allowlist", "open", "disabled"]
 
 
 class AwsSettings(BaseModel):
-    """Where the AWS API is. `endpoint_url` set means a loopback API (moto); unset means AWS itself."""
+    """Where the AWS API is. `endpoint_url` set means a loopback API (moto); unset means AWS itself.
+
+    `access_key_id`/`secret_access_key` sign requests to loopback endpoints only (the embedded default's
+    AWS API and AgentCore endpoint, which accept nothing else; `clawbus up` sets them for its stages and
+    writes them to `<data dir>/local-aws-credentials`, which other commands read). AWS itself is reached
+    with the usual AWS credentials (`profile`, `AWS_*` variables, roles), never with these.
+    """
 
     endpoint_url: str | None = None
     region: str = "us-east-1"
     profile: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
     max_pool_connections: int = 128
@@ -174,6 +182,9 @@ class AgentSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # `POST /invocations` requires `Authorization: Bearer <token>` when set (`clawbus up` always sets one;
+    # the loopback AgentCore endpoint sends it). Unset in AWS: only AgentCore Runtime reaches the container.
+    invoke_token: SecretStr | None = None
     model: str = "offline/echo"
     fallbacks: list[str] = Field(default_factory=list)
     max_request_bytes: int = 1_048_576

@@ -32,8 +32,9 @@ import httpx
 import psutil
 
 from clawbus.bus.aws import boto3_client, open_clients
+from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.provision import Provisioner
-from clawbus.bus.settings import AwsSettings, Settings
+from clawbus.bus.settings import Settings
 from clawbus.bus.topology import build_topology, egress_queue_name, inbound_queue_name, outbound_topic_name
 
 from . import bench_ingress
@@ -82,8 +83,12 @@ class Bench:
         self.aws_port, self.agentcore_port, self.health_port = _free_port(), _free_port(), _free_port()
         self.endpoint = f"http://127.0.0.1:{self.aws_port}"
         self.agentcore_url = f"http://127.0.0.1:{self.agentcore_port}"
+        self.credentials = LoopbackCredentials.generate()  # its loopback APIs accept only this pair
+        secret = self.credentials.secret_access_key.get_secret_value()
         env = {
             "CLAWBUS_AWS__ENDPOINT_URL": self.endpoint,
+            "CLAWBUS_AWS__ACCESS_KEY_ID": self.credentials.access_key_id,
+            "CLAWBUS_AWS__SECRET_ACCESS_KEY": secret,
             "CLAWBUS_BUS__PREFIX": PREFIX,
             "CLAWBUS_AGENTCORE__ENDPOINT_URL": self.agentcore_url,
             "CLAWBUS_AGENTCORE__PORT": str(self.agentcore_port),
@@ -93,7 +98,14 @@ class Bench:
         }
         self.supervisor = Supervisor(workdir / "logs", env)
         self.settings = Settings.model_validate(
-            {"aws": {"endpoint_url": self.endpoint}, "bus": {"prefix": PREFIX}}
+            {
+                "aws": {
+                    "endpoint_url": self.endpoint,
+                    "access_key_id": self.credentials.access_key_id,
+                    "secret_access_key": secret,
+                },
+                "bus": {"prefix": PREFIX},
+            }
         )
         self.figures: dict[str, Any] = {}
 
@@ -106,9 +118,7 @@ class Bench:
         self.supervisor.start(
             _stage("local-aws", "local_aws.started", "local-aws", "--port", str(self.aws_port))
         )
-        report = Provisioner(AwsSettings(endpoint_url=self.endpoint)).apply(
-            build_topology(PREFIX, channels=(CHANNEL,))
-        )
+        report = Provisioner(self.settings.aws).apply(build_topology(PREFIX, channels=(CHANNEL,)))
         self.inbound = report.queue_urls[inbound_queue_name(PREFIX)]
         self.egress = report.queue_urls[egress_queue_name(PREFIX, CHANNEL)]
         self.topic_arn = report.topic_arns[outbound_topic_name(PREFIX)]
@@ -129,7 +139,9 @@ class Bench:
         return dict(httpx.get(f"http://127.0.0.1:{self.health_port}/healthz", timeout=5).json())
 
     def fault(self, rule: dict[str, Any] | None) -> None:
-        with httpx.Client(base_url=self.agentcore_url, timeout=5) as client:
+        secret = self.credentials.secret_access_key.get_secret_value()
+        admin = {"Authorization": f"Bearer {secret}"}
+        with httpx.Client(base_url=self.agentcore_url, headers=admin, timeout=5) as client:
             client.delete("/_clawbus/faults")
             if rule is not None:
                 client.post("/_clawbus/faults", json=rule).raise_for_status()
@@ -258,7 +270,7 @@ class Bench:
             "CLAWBUS_TELEGRAM__ALLOW_FROM": '["*"]',
         }
         # Fresh queues for each side (moto allows one purge a minute): the same depth profile for both.
-        provisioner = Provisioner(AwsSettings(endpoint_url=self.endpoint))
+        provisioner = Provisioner(self.settings.aws)
         floor_url = provisioner.apply(build_topology(f"{PREFIX}f", channels=(CHANNEL,))).queue_urls[
             inbound_queue_name(f"{PREFIX}f")
         ]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from clawbus.bus.errors import ClawbusError
+from clawbus.bus.local_credentials import required_credentials, with_data_dir_credentials
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.settings import CHANNELS, Settings
 from clawbus.bus.tracing import configure_tracing
@@ -181,7 +183,8 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         interval = args.snapshot_interval
         if interval is None:
             interval = settings.local.snapshot_interval_s
-        serve_local_aws(args.host, args.port, args.state_file, interval)
+        credentials, hint = required_credentials(settings, "local-aws")
+        serve_local_aws(args.host, args.port, credentials, args.state_file, interval, hint)
     elif command == "ingress":
         from clawbus.bus.request_deadlines import ServerLimits
         from clawbus.ingress.http import create_app as ingress_app
@@ -195,13 +198,24 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         from clawbus.agent import create_app as agent_app
         from clawbus.agent import open_runtime
 
-        app = agent_app(lambda: open_runtime(settings), settings.agent.max_request_bytes)
+        app = agent_app(
+            lambda: open_runtime(settings), settings.agent.max_request_bytes, settings.agent.invoke_token
+        )
         asyncio.run(serve_asgi(app, host=settings.agent.host, port=settings.agent.port, stage="agent"))
     elif command == "local-agentcore":
         from clawbus.agent.agentcore_local import create_app as agentcore_app
 
         core = settings.agentcore
-        app = agentcore_app(core.agent_url, core.runtime_arn, core.read_timeout_s, core.stub_latency_s)
+        credentials, hint = required_credentials(settings, "local-agentcore")
+        app = agentcore_app(
+            core.agent_url,
+            core.runtime_arn,
+            core.read_timeout_s,
+            core.stub_latency_s,
+            credentials=credentials,
+            invoke_token=settings.agent.invoke_token,
+            hint=hint,
+        )
         asyncio.run(serve_asgi(app, host=core.host, port=core.port, stage="agentcore"))
     elif command == "relay":
         from clawbus.ingress.relay import run as run_relay
@@ -234,6 +248,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     if args.command == "up":
         sys.exit(up.run_up(args, settings, console))
+    try:  # every other command signs loopback requests with `up`'s pair, from the data dir if need be
+        settings = with_data_dir_credentials(settings)
+    except ClawbusError as exc:
+        console.error(str(exc))
+        sys.exit(2)
     if args.command == "config":
         from .config_cmd import run_config
 
@@ -270,8 +289,6 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     except Exception as exc:
-        from clawbus.bus.errors import ClawbusError
-
         if not isinstance(exc, ClawbusError):
             raise
         console.error(f"{args.command}: {exc}")

@@ -1,7 +1,8 @@
 """Running the stages as child processes, the way `clawbus up` does.
 
 Each stage is its own process (as each is its own service in AWS). A child's stderr (JSON log lines) goes
-to `<data_dir>/logs/<stage>.log`; the supervisor watches it for the stage's `*.started` event to know it is
+to `<data_dir>/logs/<stage>.log` (created 0600 in a 0700 directory: logs name sessions, chats and
+errors); the supervisor watches it for the stage's `*.started` event to know it is
 ready. Children die with the supervisor (Linux parent-death signal), so nothing is orphaned even if
 `clawbus up` itself is killed; on a normal stop they get SIGTERM in reverse start order, then SIGKILL
 after a grace period. The parent-death signal follows the *thread* that started a child (prctl
@@ -21,6 +22,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from clawbus.bus.private_files import append_private, private_dir
 
 _PR_SET_PDEATHSIG = 1
 
@@ -68,7 +71,7 @@ class Supervisor:
         self.log_dir = log_dir
         self.base_env = base_env
         self.stages: list[Stage] = []
-        log_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(log_dir)
 
     def start(self, stage: Stage, timeout_s: float = 60.0) -> None:
         """Start `stage` and wait for its ready event; raises `StageFailed` with the reason."""
@@ -111,7 +114,7 @@ class Supervisor:
         assert stage.process
         assert stage.process.stderr
         assert stage.log_path
-        with stage.log_path.open("ab") as log:
+        with append_private(stage.log_path) as log:
             for raw in stage.process.stderr:
                 log.write(raw)
                 log.flush()

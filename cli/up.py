@@ -4,6 +4,11 @@ Starts the loopback AWS API (moto), provisions the topology into it (and the hea
 the agent, the loopback AgentCore endpoint, the dispatcher, one egress worker per enabled channel,
 ingress, the local schedule firer, and the relay when a channel is configured for long polling, Socket
 Mode or the Discord gateway; prints what runs where, and stops everything cleanly on Ctrl-C or SIGTERM.
+
+Only ingress may listen beyond loopback (`--host`, and then only with `--expose`); the AWS API, the
+AgentCore endpoint and the agent always bind 127.0.0.1 and accept only this run's secrets: a new AWS key
+pair (`<data dir>/local-aws-credentials`) and agent invoke token per start, given to every stage in its
+environment. The data directory is 0700, and the stages run with umask 077, so what they write is private.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import argparse
 import asyncio
 import errno
 import json
+import os
+import secrets
 import signal
 import socket
 import sys
@@ -19,8 +26,12 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from clawbus.bus.errors import ClawbusError
+from clawbus.bus.aws import is_loopback_host
+from clawbus.bus.errors import ClawbusError, ConfigError
+from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.local_aws_state import move_aside
+from clawbus.bus.local_credentials import credentials_path, write_credentials
+from clawbus.bus.private_files import private_dir
 from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
@@ -28,6 +39,7 @@ from clawbus.ingress.http.token_file import ensure_token, token_path
 from clawbus.ingress.relay import relayed_channels
 
 from .console import Console
+from .exposure import LOOPBACK, exposure
 from .supervisor import Stage, StageFailed, Supervisor
 from .watchdog import Watchdog
 
@@ -51,7 +63,17 @@ def check_port_free(host: str, port: int, what: str, flag: str) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`up`'s flags."""
-    parser.add_argument("--host", default="127.0.0.1", help="address every stage binds (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address ingress (WebChat, webhooks) binds (default 127.0.0.1); any other needs --expose",
+    )
+    parser.add_argument(
+        "--expose",
+        action="store_true",
+        help="allow a non-loopback --host: ingress becomes reachable from the network (the AWS API, the "
+        "AgentCore endpoint and the agent stay on 127.0.0.1)",
+    )
     parser.add_argument("--ingress-port", type=int, help="ingress/WebChat port (default 8787)")
     parser.add_argument("--agent-port", type=int, help="agent container port (default 8080)")
     parser.add_argument("--agentcore-port", type=int, help="loopback AgentCore endpoint port (default 8081)")
@@ -120,36 +142,55 @@ async def seed_state(settings: Settings) -> tuple[bool, list[str]]:
 def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """Bring the pipeline up and keep it up until a stop signal; returns the exit code."""
     host = args.host
+    if not is_loopback_host(host) and not args.expose:
+        console.error(
+            f"--host {host} would make ingress (WebChat, webhooks, dashboard) reachable from other "
+            "machines; add --expose if that is what you want, or leave --host out to stay on 127.0.0.1"
+        )
+        return 2
     ports = {
         "ingress": (args.ingress_port or settings.ingress.port, "--ingress-port"),
         "agent": (args.agent_port or settings.agent.port, "--agent-port"),
         "agentcore": (args.agentcore_port or settings.agentcore.port, "--agentcore-port"),
         "aws": (args.aws_port or settings.local.aws_port, "--aws-port"),
     }
+    if args.expose and not is_loopback_host(host):
+        for line in exposure(host, ports["ingress"][0]):
+            console.print(line)
     try:
         for what, (port, flag) in ports.items():
-            check_port_free(host, port, what, flag)
+            check_port_free(host if what == "ingress" else LOOPBACK, port, what, flag)
     except PortTaken as exc:
         console.error(str(exc))
         return 2
-    data_dir: Path = args.data_dir or settings.local.data_dir
+    os.umask(0o077)  # what up and its stages create is the user's alone
+    try:
+        data_dir: Path = private_dir(args.data_dir or settings.local.data_dir)
+    except ConfigError as exc:
+        console.error(f"data directory: {exc} (--data-dir or CLAWBUS_LOCAL__DATA_DIR)")
+        return 2
     webchat_token_file = token_path(data_dir)
     try:
         webchat_token, token_made = ensure_token(webchat_token_file)
     except (ClawbusError, OSError) as exc:
         console.error(f"clawbus up: WebChat token: {exc}")
         return 2
-    aws_url = f"http://{host}:{ports['aws'][0]}"
-    agent_url = f"http://{host}:{ports['agent'][0]}"
-    agentcore_url = f"http://{host}:{ports['agentcore'][0]}"
+    credentials = LoopbackCredentials.generate()
+    write_credentials(credentials_path(data_dir), credentials)
+    aws_url = f"http://{LOOPBACK}:{ports['aws'][0]}"
+    agent_url = f"http://{LOOPBACK}:{ports['agent'][0]}"
+    agentcore_url = f"http://{LOOPBACK}:{ports['agentcore'][0]}"
     ingress_url = f"http://{host}:{ports['ingress'][0]}"
     env = {
         "CLAWBUS_AWS__ENDPOINT_URL": aws_url,
+        "CLAWBUS_AWS__ACCESS_KEY_ID": credentials.access_key_id,
+        "CLAWBUS_AWS__SECRET_ACCESS_KEY": credentials.secret_access_key.get_secret_value(),
+        "CLAWBUS_AGENT__INVOKE_TOKEN": secrets.token_urlsafe(32),
         "CLAWBUS_AGENTCORE__ENDPOINT_URL": agentcore_url,
         "CLAWBUS_AGENTCORE__AGENT_URL": agent_url,
-        "CLAWBUS_AGENTCORE__HOST": host,
+        "CLAWBUS_AGENTCORE__HOST": LOOPBACK,
         "CLAWBUS_AGENTCORE__PORT": str(ports["agentcore"][0]),
-        "CLAWBUS_AGENT__HOST": host,
+        "CLAWBUS_AGENT__HOST": LOOPBACK,
         "CLAWBUS_AGENT__PORT": str(ports["agent"][0]),
         "CLAWBUS_INGRESS__HOST": host,
         "CLAWBUS_INGRESS__PORT": str(ports["ingress"][0]),
@@ -178,7 +219,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
                 "local_aws.started",
                 "local-aws",
                 "--host",
-                host,
+                LOOPBACK,
                 "--port",
                 str(ports["aws"][0]),
                 "--state-file",
@@ -191,7 +232,14 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             console.error(warning)
         with console.step("provisioning queues, topic, subscriptions, tables, bucket"):
             topology = build_topology(settings.bus.prefix, settings.bus.bucket)
-            aws = AwsSettings.model_validate({**settings.aws.model_dump(), "endpoint_url": aws_url})
+            aws = AwsSettings.model_validate(
+                {
+                    **settings.aws.model_dump(),
+                    "endpoint_url": aws_url,
+                    "access_key_id": credentials.access_key_id,
+                    "secret_access_key": credentials.secret_access_key,
+                }
+            )
             Provisioner(aws).apply(topology)
         with console.step("configuration document and channel secrets"):
             local = settings.local.model_copy(
@@ -245,6 +293,10 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             ("queues", f"{len(topology.queues)} ({settings.bus.prefix}-inbound.fifo, …)"),
             ("data", f"{state_file} ({restored}; {saving})"),
             ("logs", str(data_dir / "logs")),
+            (
+                "credentials",
+                f"{credentials_path(data_dir)} (this run's AWS key pair; clawbus commands read it)",
+            ),
         ],
         hint='Open the WebChat URL (it signs the browser in) or run: clawbus say "hello"   ·   '
         "Ctrl-C stops everything",

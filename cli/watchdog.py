@@ -11,6 +11,7 @@ Every death, restart and surrender is printed and kept in a small JSON file, `<d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ValidationError
+
+from clawbus.bus.private_files import private_dir, write_private
 
 from .supervisor import Stage, StageFailed, Supervisor
 
@@ -99,7 +102,7 @@ class Watchdog:
         self.records: dict[str, StageRecord] = {}
         self._restarts: dict[str, list[float]] = {}
         self._lock = threading.Lock()
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
 
     def run(self, stop: threading.Event, poll_s: float = 0.5) -> bool:
         """Watch until `stop`; False when the pipeline cannot go on (see the module docstring)."""
@@ -178,10 +181,6 @@ class Watchdog:
             )
 
     def write(self) -> None:
-        """Replace the board file at once (a reader never sees half of it); best effort."""
-        tmp = self.path.with_suffix(".tmp")
-        try:
-            tmp.write_text(self.board().model_dump_json(indent=1))
-            tmp.replace(self.path)
-        except OSError:
-            pass
+        """Replace the board file (0600) at once (a reader never sees half of it); best effort."""
+        with contextlib.suppress(OSError):
+            write_private(self.path, self.board().model_dump_json(indent=1).encode())

@@ -2,6 +2,10 @@
 by the same code `clawbus up` uses, and the pipeline's stages as real processes.
 
 Each test gets its own resource prefix, so tests never see each other's queues and need no reset.
+
+As under `clawbus up`, the loopback AWS API accepts only one key pair, made for this test process
+(`LOCAL_AWS`): stage processes get it in their environment (`Bus.env`), and the test process's own
+clients find it in `Bus.aws`, else in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (`pytest_configure`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.provision import Provisioner, ProvisionReport
 from clawbus.bus.settings import AwsSettings
 from clawbus.bus.topology import Topology, build_topology
@@ -27,11 +32,28 @@ from clawbus.cli.supervisor import Supervisor
 from .helpers import free_port, stage, stage_supervisor, wait_for
 
 REGION = "us-east-1"
+LOCAL_AWS = LoopbackCredentials.generate()  # this test process's loopback key pair, as `up` makes one
+SECRET = LOCAL_AWS.secret_access_key.get_secret_value()
+ADMIN = {"Authorization": f"Bearer {SECRET}"}  # moto's /moto-api/* and the AgentCore endpoint's faults
+INVOKE_TOKEN = secrets.token_urlsafe(16)  # the agent's bearer token in pipelines started here
+CREDENTIALS_ENV = {
+    "CLAWBUS_AWS__ACCESS_KEY_ID": LOCAL_AWS.access_key_id,
+    "CLAWBUS_AWS__SECRET_ACCESS_KEY": SECRET,
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The test process's own clients of loopback endpoints (moto, fakes) sign with `LOCAL_AWS`: botocore
+    finds it in the standard variables when the settings carry no pair (`bus.aws`)."""
+    del config
+    os.environ["AWS_ACCESS_KEY_ID"] = LOCAL_AWS.access_key_id
+    os.environ["AWS_SECRET_ACCESS_KEY"] = SECRET
 
 
 @pytest.fixture(scope="session")
 def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The loopback AWS API's URL (moto server mode in its own process, for the whole session)."""
+    """The loopback AWS API's URL (moto server mode in its own process, for the whole session), which
+    accepts only `LOCAL_AWS`."""
     port = free_port()
     log = tmp_path_factory.mktemp("local-aws") / "local-aws.log"
     with log.open("wb") as out:
@@ -39,12 +61,13 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             [sys.executable, "-m", "clawbus.cli", "local-aws", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **CREDENTIALS_ENV},
         )
     url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
         try:
-            return httpx.get(f"{url}/moto-api/", timeout=1).status_code < 500
+            return httpx.get(f"{url}/moto-api/", headers=ADMIN, timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -66,8 +89,13 @@ class Bus:
 
     @property
     def aws(self) -> AwsSettings:
-        """AWS settings pointing at the loopback API."""
-        return AwsSettings(endpoint_url=self.endpoint, region=REGION)
+        """AWS settings pointing at the loopback API, with its key pair."""
+        return AwsSettings(
+            endpoint_url=self.endpoint,
+            region=REGION,
+            access_key_id=LOCAL_AWS.access_key_id,
+            secret_access_key=LOCAL_AWS.secret_access_key,
+        )
 
     def client(self, service: str):  # type: ignore[no-untyped-def]
         """A boto3 client on the loopback API (test setup and assertions)."""
@@ -83,8 +111,8 @@ class Bus:
             service,
             region_name=REGION,
             endpoint_url=self.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=LOCAL_AWS.access_key_id,
+            aws_secret_access_key=SECRET,
         )
 
     def queue_url(self, name: str) -> str:
@@ -99,6 +127,7 @@ def make_bus(aws_endpoint: str) -> Bus:
     report = Provisioner(AwsSettings(endpoint_url=aws_endpoint, region=REGION)).apply(topology)
     env = {
         "CLAWBUS_AWS__ENDPOINT_URL": aws_endpoint,
+        **CREDENTIALS_ENV,
         "CLAWBUS_AWS__REGION": REGION,
         "CLAWBUS_BUS__PREFIX": prefix,
         "CLAWBUS_DISPATCHER__WAIT_TIME_S": "1",
@@ -157,6 +186,7 @@ def start_pipeline(
         "CLAWBUS_AGENTCORE__ENDPOINT_URL": agentcore_url,
         "CLAWBUS_AGENTCORE__AGENT_URL": agent_url,
         "CLAWBUS_INGRESS__PORT": str(ingress_port),
+        "CLAWBUS_AGENT__INVOKE_TOKEN": INVOKE_TOKEN,  # as `clawbus up` sets one
         **(extra_env or {}),
     }
     supervisor = stage_supervisor(log_dir, env)

@@ -28,29 +28,29 @@ DATA_CALLS = {
 # (module, call) -> why it is not state, or why it stays where it is.
 ALLOWED = {
     ("ingress/http/dashboard.py", "open"): "follows the dispatcher's log file (logs, not state)",
-    ("cli/supervisor.py", "open"): "the stages' log files",
-    ("cli/supervisor.py", "mkdir"): "the log directory",
+    ("cli/watchdog.py", "read_bytes"): "the watchdog's stage board (`<data dir>/stages.json`): which local "
+    "processes run and how often they died, read by `clawbus status` — process status, like logs",
     **{
-        ("cli/watchdog.py", call): "the watchdog's stage board (`<data dir>/stages.json`): which local "
-        "processes run and how often they died, read by `clawbus status` — process status, like logs"
-        for call in ("mkdir", "read_bytes", "write_text")
+        ("bus/private_files.py", call): "creates the embedded default's own files (logs, stage board, "
+        "credentials, the loopback API's snapshot, exports) private: the mode, not what is in them"
+        for call in ("open", "mkdir", "unlink")
     },
+    ("bus/local_credentials.py", "open"): "the loopback API's key pair that `clawbus up` writes for the "
+    "user's other terminals (credentials of the embedded default, not a stage's state)",
     ("bus/provision.py", "boto3_client"): "creates the tables and the bucket (resources, not their items)",
     ("bus/iam.py", "write_text"): "renders infra/terraform/iam_actions.json (a source file)",
     **{
         (module, call): "the loopback AWS API saving and restoring its own memory (the embedded default's "
         "stand-in for AWS's durability, under every store), not a stage's state"
         for module, call in (
-            ("bus/local_aws.py", "read_bytes"),
             ("bus/local_aws_state.py", "mkdir"),
             ("bus/local_aws_state.py", "open"),
-            ("bus/local_aws_state.py", "unlink"),
         )
     },
     **{
         ("bus/openclaw_dir.py", call): "reads and writes the user's OpenClaw directory that `clawbus state "
         "import|export` names (the source and target of a migration, not clawbus state)"
-        for call in ("read_text", "read_bytes", "write_bytes", "mkdir")
+        for call in ("read_text", "read_bytes")
     },
     ("agent/tools/browser.py", "write_bytes"): "WorkspaceStore.write_bytes: the layer's own method",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -18,8 +19,9 @@ from botocore.exceptions import BotoCoreError
 from clawbus.bus.errors import SnapshotUnusable
 from clawbus.bus.local_aws_state import MAGIC, SnapshotHeader, read_header
 from clawbus.bus.request_gate import RequestGate
-from clawbus.cli.supervisor import Supervisor
+from clawbus.cli.supervisor import StageFailed, Supervisor
 
+from ..conftest import CREDENTIALS_ENV, LOCAL_AWS, SECRET
 from ..helpers import free_port, stage, stage_supervisor, wait_for
 
 ROLE = "arn:aws:iam::123456789012:role/scheduler"
@@ -31,7 +33,7 @@ class LocalAws:
     def __init__(self, tmp_path: Path, interval_s: float = 0) -> None:
         self.state_file = tmp_path / "aws-state.pickle"
         self.interval_s = interval_s
-        self.supervisor: Supervisor = stage_supervisor(tmp_path / "logs", {})
+        self.supervisor: Supervisor = stage_supervisor(tmp_path / "logs", CREDENTIALS_ENV)
         self.url = ""
 
     def start(self) -> None:
@@ -50,8 +52,8 @@ class LocalAws:
             service,
             endpoint_url=self.url,
             region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # moto accepts any
+            aws_access_key_id=LOCAL_AWS.access_key_id,
+            aws_secret_access_key=SECRET,  # the only pair it accepts
         )
 
 
@@ -179,6 +181,39 @@ def test_a_crash_keeps_what_the_last_periodic_save_held_even_during_a_long_poll(
     sqs = local_aws.client("sqs")
     url = sqs.get_queue_url(QueueName="busy")["QueueUrl"]
     assert [m["Body"] for m in _receive(sqs, url)] == ["kept"]
+
+
+def _saved_with_a_queue(local_aws: LocalAws) -> None:
+    local_aws.start()
+    local_aws.client("sqs").create_queue(QueueName="kept")
+    assert local_aws.supervisor.terminate("local-aws") == 0
+
+
+def test_a_state_file_others_may_write_is_refused_at_start_saying_why_and_what_to_do(
+    local_aws: LocalAws,
+) -> None:
+    _saved_with_a_queue(local_aws)
+    local_aws.state_file.chmod(0o666)  # anyone could have put code into this pickle
+    with pytest.raises(StageFailed) as refused:
+        local_aws.start()
+    message = str(refused.value)
+    assert "mode 0666 lets other users write it" in message
+    assert "loading one runs code" in message
+    assert f"chmod 600 {local_aws.state_file}" in message
+    assert any(r["event"] == "local_aws.state.refused" for r in local_aws.log())
+    assert local_aws.state_file.stat().st_mode & 0o777 == 0o666  # left as it was, not moved or loaded
+    local_aws.state_file.chmod(0o600)  # what the message says to do
+    local_aws.start()
+    assert local_aws.client("sqs").get_queue_url(QueueName="kept")["QueueUrl"]
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only root can give a file to another user")
+def test_a_state_file_of_another_user_is_refused_at_start(local_aws: LocalAws) -> None:
+    _saved_with_a_queue(local_aws)
+    os.chown(local_aws.state_file, 4242, -1)
+    with pytest.raises(StageFailed) as refused:
+        local_aws.start()
+    assert "belongs to user id 4242" in str(refused.value)
 
 
 def test_a_corrupt_state_file_is_moved_aside_and_the_api_starts_empty(local_aws: LocalAws) -> None:

@@ -11,7 +11,7 @@ from aiobotocore.session import get_session
 from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore, WorkspaceStore, check_path
 
-from ..conftest import REGION, Bus
+from ..conftest import LOCAL_AWS, REGION, Bus
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -24,8 +24,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         "s3",
         region_name=REGION,
         endpoint_url=bus.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=LOCAL_AWS.access_key_id,
+        aws_secret_access_key=LOCAL_AWS.secret_access_key.get_secret_value(),
     ) as s3:
         yield S3WorkspaceStore(s3, f"{bus.prefix}-state", "main")
 

@@ -25,7 +25,7 @@ from clawbus.cli.supervisor import Stage
 from clawbus.cli.watchdog import StageBoard, Watchdog
 from clawbus.schemas import attributes as attr
 
-from ..conftest import Bus, Pipeline, start_pipeline
+from ..conftest import ADMIN, Bus, Pipeline, start_pipeline
 from ..fakes.platforms import FakePlatforms
 from ..helpers import wait_for
 from .ledger import DeadLetter, Ledger, Verdict, marker, parse_marker
@@ -215,14 +215,18 @@ class ChaosPipeline:
     def agent_fault(self, session: str, **rule: Any) -> None:
         """Add an AgentCore fault rule for one session (see agent/faults.py)."""
         rule["session_id"] = agentcore_session(session)
-        response = httpx.post(f"{self.pipeline.agentcore_url}/_clawbus/faults", json=rule, timeout=5)
+        response = httpx.post(
+            f"{self.pipeline.agentcore_url}/_clawbus/faults", json=rule, headers=ADMIN, timeout=5
+        )
         assert response.status_code == 201, response.text
         times = int(rule.get("times", 1))
         self.faults += times if times > 0 else 1
 
     def clear_agent_faults(self) -> None:
         """Remove every AgentCore fault rule (the fix)."""
-        httpx.delete(f"{self.pipeline.agentcore_url}/_clawbus/faults", timeout=5).raise_for_status()
+        httpx.delete(
+            f"{self.pipeline.agentcore_url}/_clawbus/faults", headers=ADMIN, timeout=5
+        ).raise_for_status()
 
 
 def start_chaos(bus: Bus, aws_endpoint: str, data_dir: Path) -> ChaosPipeline:

@@ -24,7 +24,7 @@ from clawbus.schemas import (
     runtime_session_id,
 )
 
-from ..conftest import FOLLOWUP, Bus, Pipeline, start_pipeline
+from ..conftest import ADMIN, FOLLOWUP, Bus, Pipeline, start_pipeline
 from ..helpers import eventually, free_port, stage, wait_for
 from ..pipeline.webchat_client import post, replies
 
@@ -44,14 +44,14 @@ def session_of(conversation: str) -> str:
 async def fault(pipeline: Pipeline, conversation: str, **rule: Any) -> None:
     """Make the loopback AgentCore endpoint misbehave for one WebChat conversation's session."""
     rule["session_id"] = runtime_session_id(session_of(conversation))
-    async with httpx.AsyncClient(base_url=pipeline.agentcore_url) as client:
+    async with httpx.AsyncClient(base_url=pipeline.agentcore_url, headers=ADMIN) as client:
         response = await client.post("/_clawbus/faults", json=rule)
         assert response.status_code == 201, response.text
 
 
 async def faults_left(pipeline: Pipeline, conversation: str) -> int:
     """Uses left of the fault rules for a conversation (0: every injected fault was hit)."""
-    async with httpx.AsyncClient(base_url=pipeline.agentcore_url) as client:
+    async with httpx.AsyncClient(base_url=pipeline.agentcore_url, headers=ADMIN) as client:
         rules = (await client.get("/_clawbus/faults")).json()
     session = runtime_session_id(session_of(conversation))
     return sum(r["times"] for r in rules if r["session_id"] == session)

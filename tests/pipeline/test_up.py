@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 
 from clawbus.bus.aws import boto3_client
+from clawbus.bus.local_credentials import credentials_path, read_credentials
 from clawbus.bus.settings import AwsSettings
 
 from ..conftest import REGION, Bus
@@ -46,7 +47,14 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert len(children) == 7
         assert "clawbus-heartbeat-main" in shown  # the heartbeat schedule exists from the start
         assert "seeded from its local file" in shown  # the data dir's openclaw.json is the stored config
-        aws = AwsSettings(endpoint_url=f"http://127.0.0.1:{ports['aws']}", region=REGION)
+        pair = read_credentials(credentials_path(tmp_path))  # the run's key pair, where `up` left it
+        assert pair is not None
+        aws = AwsSettings(
+            endpoint_url=f"http://127.0.0.1:{ports['aws']}",
+            region=REGION,
+            access_key_id=pair.access_key_id,
+            secret_access_key=pair.secret_access_key,
+        )
         stored = boto3_client(aws, "ssm").get_parameter(Name="/clawbus/config", WithDecryption=True)
         assert stored["Parameter"]["Value"] == "{ agents: { defaults: {} } }  // mine\n"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -87,6 +88,22 @@ def test_written_back_it_reads_the_same_and_credentials_are_private(tmp_path: Pa
     assert stat.S_IMODE((out / "credentials").stat().st_mode) == 0o700
     with pytest.raises(ConfigError, match="not empty"):
         write_openclaw_dir(found, out)
+
+
+def test_every_exported_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    found = read_openclaw_dir(HOME)
+    out = tmp_path / "export"
+    old = os.umask(0)  # a umask that would leave files world-writable: the modes must not come from it
+    try:
+        written = write_openclaw_dir(found, out)
+    finally:
+        os.umask(old)
+    assert any(rel.endswith(".jsonl") for rel in written)  # transcripts too, not only credentials
+    for rel in written:
+        assert stat.S_IMODE((out / rel).stat().st_mode) == 0o600, rel
+    for folder in [out, *(p for p in out.rglob("*") if p.is_dir())]:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_channel_credentials_leave_the_config_for_the_secrets_store() -> None:
