@@ -2,7 +2,11 @@
 
 It runs only the dashboard routes (`/dashboard`, `/dashboard/api/series`) in a small local server, so
 an operator can watch an AWS deployment (whose ingress is a Lambda) the way the embedded default shows
-itself. Turn figures come from a dispatcher log file when there is one (`--dispatcher-log`, default the
+itself. Like every local surface it needs the run's token (the data dir's WebChat token, made if there
+is none): the printed URL (`/`) carries it in its fragment, which the page trades for the same HttpOnly cookie
+WebChat uses; without it every route answers 401, and only loopback Host names are served.
+
+Turn figures come from a dispatcher log file when there is one (`--dispatcher-log`, default the
 embedded default's); in AWS the page links the CloudWatch dashboard, which has them.
 """
 
@@ -15,8 +19,9 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from clawbus.bus.aws import open_clients
@@ -24,13 +29,16 @@ from clawbus.bus.errors import ClawbusError
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.serve import serve_asgi
 from clawbus.bus.settings import BusSettings, Settings
+from clawbus.ingress.http.access import WebchatAccess, host_check, protected
 from clawbus.ingress.http.dashboard import (
     Dashboard,
     DispatcherLogTurns,
     NoTurns,
     TurnSource,
+    dashboard_page,
     dashboard_routes,
 )
+from clawbus.ingress.http.token_file import ensure_token, token_path
 
 from .console import Console
 from .ops_target import add_target_arguments, target_from
@@ -50,8 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def create_app(settings: Settings, turns: TurnSource, interval_s: float) -> Starlette:
-    """The dashboard alone, with its own SQS client for the life of the app."""
+def create_app(settings: Settings, turns: TurnSource, interval_s: float, access: WebchatAccess) -> Starlette:
+    """The dashboard alone, with its own SQS client for the life of the app, behind the run's token
+    (`access`) and the Host check (`settings.ingress.host` is the address it is served on)."""
     holder: list[Dashboard] = []
 
     @contextlib.asynccontextmanager
@@ -62,9 +71,14 @@ def create_app(settings: Settings, turns: TurnSource, interval_s: float) -> Star
             yield
 
     async def home(_request: object) -> Response:
-        return RedirectResponse("/dashboard")
+        return dashboard_page()  # the printed URL's page: it trades the fragment's token for the cookie
 
-    return Starlette(routes=[Route("/", home), *dashboard_routes(lambda: holder[0])], lifespan=lifespan)
+    routes = [
+        Route("/", home, middleware=[host_check(settings)]),
+        Route("/webchat/api/session", access.sign_in, methods=["POST"], middleware=[host_check(settings)]),
+        *dashboard_routes(lambda: holder[0], middleware=protected(settings, access)),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def run_dashboard(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -81,14 +95,26 @@ def run_dashboard(args: argparse.Namespace, settings: Settings, console: Console
         settings.local.data_dir / "logs" / "dispatcher.log" if target.loopback else None
     )
     turns: TurnSource = DispatcherLogTurns(log) if log is not None else NoTurns()
+    token_file = token_path(settings.local.data_dir)
+    try:
+        token, _made = ensure_token(token_file)
+    except (ClawbusError, OSError) as exc:
+        console.error(f"dashboard: token: {exc}")
+        return 2
+    access = WebchatAccess(SecretStr(token), f"the token in {token_file}")
+    served = scoped.model_copy(update={"ingress": scoped.ingress.model_copy(update={"host": args.host})})
     configure_logging(settings.log_level)
     console.print(
-        f"dashboard for {target.prefix} at {target.where}: http://{args.host}:{args.port}/dashboard"
+        f"dashboard for {target.prefix} at {target.where}: "
+        f"http://{args.host}:{args.port}/#token={token}  (token: {token_file})"
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             serve_asgi(
-                create_app(scoped, turns, args.interval), host=args.host, port=args.port, stage="dashboard"
+                create_app(served, turns, args.interval, access),
+                host=args.host,
+                port=args.port,
+                stage="dashboard",
             )
         )
     return 0

@@ -229,6 +229,12 @@ def dispatcher_log_turns(settings: Settings) -> DispatcherLogTurns:
     return DispatcherLogTurns(settings.local.data_dir / "logs" / "dispatcher.log")
 
 
+def dashboard_page() -> HTMLResponse:
+    """The dashboard's page: static, no data of its own (it reads `/dashboard/api/series`)."""
+    html = resources.files("clawbus.ingress.http").joinpath("static", _PAGE).read_text("utf-8")
+    return HTMLResponse(html, headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
+
+
 def dashboard_routes(
     current: Callable[[], Dashboard], middleware: Sequence[Middleware] | None = None
 ) -> list[Route]:
@@ -236,8 +242,7 @@ def dashboard_routes(
     `middleware` (ingress: the Host check and the run's token)."""
 
     async def page(_request: Request) -> Response:
-        html = resources.files("clawbus.ingress.http").joinpath("static", _PAGE).read_text("utf-8")
-        return HTMLResponse(html)
+        return dashboard_page()
 
     async def series(_request: Request) -> Response:
         document = await current().series()

@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from clawbus.bus.topology import inbound_queue_name
 
 from ..conftest import Bus
-from ..helpers import free_port, stage, stage_supervisor
 from ..pipeline.test_webchat_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 FILL = 6
-
-
-@pytest.fixture
-def dashboard_url(bus: Bus, tmp_path: Path) -> Iterator[str]:
-    """`clawbus dashboard` against this test's bus, as its own process."""
-    port = free_port()
-    supervisor = stage_supervisor(tmp_path / "logs", {**bus.env, "CLAWBUS_LOCAL__DATA_DIR": str(tmp_path)})
-    supervisor.start(
-        stage("dashboard", "dashboard.started", "dashboard", "--port", str(port), "--interval", "0.5")
-    )
-    yield f"http://127.0.0.1:{port}/dashboard"
-    codes = supervisor.stop_all()
-    assert all(code == 0 for _, code in codes), codes
 
 
 def _values(attribute: str | None) -> list[int]:
