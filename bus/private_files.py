@@ -72,6 +72,29 @@ def write_private(path: Path, data: bytes) -> None:
         raise
 
 
+def create_private(path: Path, data: bytes) -> bool:
+    """Create `path` holding `data` as a 0600 file unless it exists; whether this call created it.
+
+    Never replaces: of two processes racing to create it, one wins and the other gets False (and
+    reads the winner's file). A reader never sees it half written: the data goes to a temporary file
+    first, which is then hard-linked into place.
+    """
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def append_private(path: Path) -> BinaryIO:
     """`path` opened for appending (a log), created 0600; an existing file wider than that is narrowed."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)

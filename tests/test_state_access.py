@@ -32,11 +32,14 @@ ALLOWED = {
     "processes run and how often they died, read by `clawbus status` — process status, like logs",
     **{
         ("bus/private_files.py", call): "creates the embedded default's own files (logs, stage board, "
-        "credentials, the loopback API's snapshot, exports) private: the mode, not what is in them"
+        "credentials, the WebChat token, the loopback API's snapshot, exports) private: the mode, not what "
+        "is in them"
         for call in ("open", "mkdir", "unlink")
     },
     ("bus/local_credentials.py", "open"): "the loopback API's key pair that `clawbus up` writes for the "
     "user's other terminals (credentials of the embedded default, not a stage's state)",
+    ("ingress/http/token_file.py", "open"): "reads the run's WebChat token that `clawbus up` made (a "
+    "secret of the embedded default, checked for owner and mode as it is opened), not a stage's state",
     ("bus/provision.py", "boto3_client"): "creates the tables and the bucket (resources, not their items)",
     ("bus/iam.py", "write_text"): "renders infra/terraform/iam_actions.json (a source file)",
     **{

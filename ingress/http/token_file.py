@@ -4,8 +4,8 @@
 (`CLAWBUS_WEBCHAT__TOKEN_FILE`), and so does `clawbus say`. Deleting the file rotates the token: the next
 `clawbus up` makes a new one, and every browser and conversation bound to the old one is locked out.
 
-The file is created with mode 0600 from its first byte (`mkstemp` opens it so, with `O_EXCL`), filled,
-then hard-linked into place, so no other user ever sees it readable and no reader ever sees it half
+The file is created with mode 0600 from its first byte (`bus/private_files.py`: opened so, with `O_EXCL`),
+filled, then hard-linked into place, so no other user ever sees it readable and no reader ever sees it half
 written; of two `clawbus up` racing to make it, the second links onto an existing name and reads the
 first one's token instead. A token file that another user owns, or that group or others may read, is
 refused: whoever could read it holds the owner's conversations.
@@ -18,10 +18,10 @@ import os
 import re
 import secrets
 import stat
-import tempfile
 from pathlib import Path
 
 from clawbus.bus.errors import ConfigError
+from clawbus.bus.private_files import create_private, private_dir
 
 FILE_NAME = "webchat-token"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,256}")
@@ -72,18 +72,8 @@ def ensure_token(path: Path) -> tuple[str, bool]:
         return read_token(path), False
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     token = secrets.token_urlsafe(24)  # 192 bits, 32 characters: the URL fits an 80-column banner
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{FILE_NAME}.")  # 0600 and O_EXCL
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as file:
-            file.write(token + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:  # another `clawbus up` made it first: use theirs
-            return read_token(path), False
-    finally:
-        os.unlink(temporary)
+    if not create_private(path, (token + "\n").encode("ascii")):
+        return read_token(path), False  # another `clawbus up` made it first: use theirs
     return token, True
