@@ -53,12 +53,9 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` at once, as a 0600 file (a crash leaves the old file or the new).
-
-    The data goes to a new temporary file beside `path`, created 0600 and exclusively (never an
-    existing file or link), flushed to disk, then renamed over `path`.
-    """
+def _written_beside(path: Path, data: bytes) -> Path:
+    """A new temporary file beside `path`, created 0600 and exclusively (never an existing file or
+    link), holding `data` flushed to disk."""
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     try:
@@ -66,6 +63,17 @@ def write_private(path: Path, data: bytes) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` at once, as a 0600 file (a crash leaves the old file or the new): the
+    data goes to a private temporary file beside `path`, then renamed over it."""
+    temp = _written_beside(path, data)
+    try:
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -76,23 +84,17 @@ def create_private(path: Path, data: bytes) -> bool:
     """Create `path` holding `data` as a 0600 file unless it exists; whether this call created it.
 
     Never replaces: of two processes racing to create it, one wins and the other gets False (and
-    reads the winner's file). A reader never sees it half written: the data goes to a temporary file
-    first, which is then hard-linked into place.
+    reads the winner's file). A reader never sees it half written: the data goes to a private temporary
+    file first, which is then hard-linked into place.
     """
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    temp = _written_beside(path, data)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            return False
-        return True
+        os.link(temp, path)
+    except FileExistsError:
+        return False
     finally:
         temp.unlink(missing_ok=True)
+    return True
 
 
 def append_private(path: Path) -> BinaryIO:

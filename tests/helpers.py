@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from clawbus.agent.tools.browser_playwright import CHROMIUM_ARGS
 from clawbus.cli.supervisor import Stage, Supervisor
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 T = TypeVar("T")
 
@@ -99,3 +104,20 @@ def start_up(
             return up, "".join(output)
     up.wait()
     pytest.fail("clawbus up ended before it was ready:\n" + "".join(output))
+
+
+@contextlib.asynccontextmanager
+async def chromium_page() -> AsyncIterator[Page]:
+    """A page of a fresh headless Chromium (Debian's, or `CLAWBUS_CHROMIUM`), launched the way the agent's
+    browser tool launches it; closed on exit."""
+    from playwright.async_api import async_playwright
+
+    chromium = os.environ.get("CLAWBUS_CHROMIUM", "/usr/bin/chromium")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium, args=list(CHROMIUM_ARGS), headless=True
+        )
+        try:
+            yield await browser.new_page()
+        finally:
+            await browser.close()
