@@ -33,13 +33,7 @@ def private_dir(path: Path) -> Path:
         ConfigError: `path` exists but belongs to another user, or every user may write it (`/tmp`):
             another user could put files in it, and narrowing a shared directory would break it.
     """
-    missing = []
-    while not path.exists():
-        missing.append(path)
-        path = path.parent
-    for directory in reversed(missing):  # mkdir(parents=True) would give the parents default modes
-        directory.mkdir(mode=PRIVATE_DIR, exist_ok=True)
-    path = missing[0] if missing else path
+    make_private_dirs(path)
     info = path.stat()
     mode = stat.S_IMODE(info.st_mode)
     if info.st_uid != os.getuid() or mode & (0o002 | stat.S_ISVTX):
@@ -67,6 +61,19 @@ def _written_beside(path: Path, data: bytes) -> Path:
         temp.unlink(missing_ok=True)
         raise
     return temp
+
+
+def make_private_dirs(path: Path) -> Path:
+    """Create `path` and its missing parents as 0700 directories; directories that exist are left as
+    they are. Returns `path`."""
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):  # mkdir(parents=True) would give the parents default modes
+        directory.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+    return path
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -18,7 +18,6 @@ import asyncio
 import builtins
 import fcntl
 import hashlib
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from botocore.exceptions import ClientError
 
 from clawbus.bus.aws import classify_client_error, map_aws_errors
 from clawbus.bus.errors import PermanentError, TargetGone, TooLarge, VersionConflict
+from clawbus.bus.private_files import append_private, make_private_dirs, write_private
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -105,7 +105,8 @@ class LocalBlobStore:
     """Blobs as files under `root` (development, the embedded default without S3, tests).
 
     Check-and-write holds an exclusive `flock` on a lock file in `root`, so conditional writes are atomic
-    across processes sharing the directory; files are replaced atomically (write, then rename).
+    across processes sharing the directory; files are replaced atomically (write, then rename), created
+    0600 in 0700 directories (they hold the owner's memory and chats).
     """
 
     def __init__(self, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -141,8 +142,8 @@ class LocalBlobStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self._root.mkdir(parents=True, exist_ok=True)
-        with (self._root / _LOCK_NAME).open("a") as lock:
+        make_private_dirs(self._root)
+        with append_private(self._root / _LOCK_NAME) as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
@@ -157,10 +158,8 @@ class LocalBlobStore:
                 raise VersionConflict(f"{key} already exists")
             if if_match is not None and (not exists or content_version(file.read_bytes()) != if_match):
                 raise VersionConflict(f"{key} changed since version {if_match}")
-            file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, file)
+            make_private_dirs(file.parent)
+            write_private(file, data)
         return content_version(data)
 
     async def delete(self, key: str) -> None:

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from clawbus.bus.errors import PermanentError, VersionConflict
+from clawbus.bus.private_files import append_private, make_private_dirs, write_private
 
 from .records import VERSION_ATTRIBUTE, RecordStore
 from .records_dynamodb import DynamoRecordStore
@@ -204,8 +205,8 @@ class LocalSessionIndex:
 
     @staticmethod
     def _update_locked(file: Path, session_key: str, change: Change) -> SessionEntry:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with (file.parent / ".sessions.lock").open("a") as lock:
+        make_private_dirs(file.parent)
+        with append_private(file.parent / ".sessions.lock") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             text = file.read_text("utf-8") if file.is_file() else "{}"
             entries = parse_sessions_json(text, str(file))
@@ -213,9 +214,7 @@ class LocalSessionIndex:
             entries[session_key] = change(current)
             if entries[session_key] is current:
                 return current
-            tmp = file.with_name(".sessions.json.tmp")
-            tmp.write_text(render_sessions_json(entries), "utf-8")
-            tmp.replace(file)
+            write_private(file, render_sessions_json(entries).encode("utf-8"))
             return entries[session_key]
 
     async def entries(self, agent_id: str) -> dict[str, SessionEntry]:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from clawbus.bus.errors import PermanentError, VersionConflict
+from clawbus.bus.private_files import append_private, make_private_dirs
 
 Entry = dict[str, Any]  # one OpenClaw transcript line (JSON object)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -232,9 +233,9 @@ class LocalTranscriptStore:
             line = batch.to_json() + "\n"
 
             def write() -> None:
-                file.parent.mkdir(parents=True, exist_ok=True)
-                with file.open("a", encoding="utf-8") as out:
-                    out.write(line)
+                make_private_dirs(file.parent)
+                with append_private(file) as out:
+                    out.write(line.encode("utf-8"))
 
             await asyncio.to_thread(write)
             batches.append(batch)
