@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from enum import Enum
+from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, SecretStr
@@ -27,8 +28,8 @@ def _walk(model: type[BaseModel], path: tuple[str, ...] = ()) -> Iterator[tuple[
         env = "CLAWBUS_" + "__".join((*path, name)).upper()
         default = field.get_default(call_default_factory=True)
         shown = "" if default is None else str(default)
-        if name == "data_dir":
-            shown = "~/.clawbus"
+        if isinstance(default, Path) and default.is_relative_to(Path.home()):
+            shown = str(Path("~") / default.relative_to(Path.home()))  # the same page for every user
         yield env, shown, _describe(annotation)
 
 
