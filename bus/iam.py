@@ -74,7 +74,7 @@ _KMS_USE = Grant(
     resource="kms_key",
     actions=("kms:Decrypt", "kms:GenerateDataKey"),
     source="platform",
-    why="queues, topic, tables and secrets are encrypted with the deployment's KMS key",
+    why="queues, topic, tables, bucket, secrets, config parameter and images use the deployment's KMS key",
 )
 _SECRETS = Grant(
     sid="ChannelSecrets",
@@ -411,6 +411,8 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             "connects to its SigV4-signed automation stream, stops it",
         ),
         *_CONFIG,
+        # The config, bucket, tables and inbound queue are encrypted: without it the agent fails at start.
+        _KMS_USE,
     ),
     "ecs_execution": (
         Grant(

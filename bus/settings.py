@@ -6,11 +6,13 @@ the embedded pipeline with no configuration at all. A stage also reads the confi
 (OpenClaw's `openclaw.json`, mapped by `bus.openclaw_config`) at start: `Settings.with_document(values)`
 puts it between the two, so precedence is init arguments, then the environment, then the document, then
 the defaults. Load once in a process's `main` and pass it down;
-nothing reads the environment anywhere else. Secrets are `SecretStr` and never printed.
+nothing reads the environment anywhere else (bar `standard_aws_region`, the default of `aws.region`).
+Secrets are `SecretStr` and never printed.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,6 +31,19 @@ DmPolicy = Literal["pairing", "allowlist", "open", "disabled"]
 GroupPolicy = Literal["allowlist", "open", "disabled"]
 
 
+# How the settings table (docs/configuration.md) shows a default that depends on the environment.
+SHOWN_DEFAULT = "shown_default"
+
+
+def standard_aws_region() -> str:
+    """The region the AWS SDKs and CLI would use: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1.
+
+    Lambda, ECS and AgentCore Runtime set AWS_REGION in every process, so a stage in AWS talks to its own
+    region without a CLAWBUS_AWS__REGION in its Terraform environment (which, when set, still wins).
+    """
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
 class AwsSettings(BaseModel):
     """Where the AWS API is. `endpoint_url` set means a loopback API (moto); unset means AWS itself.
 
@@ -39,7 +54,10 @@ class AwsSettings(BaseModel):
     """
 
     endpoint_url: str | None = None
-    region: str = "us-east-1"
+    region: str = Field(
+        default_factory=standard_aws_region,
+        json_schema_extra={SHOWN_DEFAULT: "$AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1"},
+    )
     profile: str | None = None
     access_key_id: str | None = None
     secret_access_key: SecretStr | None = None
@@ -544,7 +562,7 @@ class Settings(BaseSettings):
         env_prefix="CLAWBUS_", env_nested_delimiter="__", extra="ignore", frozen=True
     )
 
-    aws: AwsSettings = AwsSettings()
+    aws: AwsSettings = Field(default_factory=AwsSettings)  # built per Settings: its region reads the env
     bus: BusSettings = BusSettings()
     agentcore: AgentCoreSettings = AgentCoreSettings()
     agent: AgentSettings = AgentSettings()

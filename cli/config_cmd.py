@@ -14,7 +14,7 @@ from pydantic_settings import EnvSettingsSource
 
 from clawbus.bus.document_settings import LoadedSettings, load_settings, store_location
 from clawbus.bus.errors import ConfigError
-from clawbus.bus.settings import Settings
+from clawbus.bus.settings import SHOWN_DEFAULT, Settings
 
 from .console import Console
 
@@ -30,6 +30,9 @@ def _walk(model: type[BaseModel], path: tuple[str, ...] = ()) -> Iterator[tuple[
         shown = "" if default is None else str(default)
         if isinstance(default, Path) and default.is_relative_to(Path.home()):
             shown = str(Path("~") / default.relative_to(Path.home()))  # the same page for every user
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and isinstance(extra.get(SHOWN_DEFAULT), str):
+            shown = str(extra[SHOWN_DEFAULT])  # what the default means, not this machine's environment
         yield env, shown, _describe(annotation)
 
 

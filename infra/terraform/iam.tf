@@ -132,6 +132,7 @@ module "role_agent" {
     schedules         = ["arn:${local.partition}:scheduler:${local.arn_tail}:schedule/${module.scheduler.schedule_group}/*"]
     scheduler_role    = [module.role_scheduler.arn]
     inbound_queue     = [module.bus.inbound_queue_arn]
+    kms_key           = local.kms
     # AgentCore's system browser (aws.browser.v1) and the account's own browsers.
     agentcore_browser = [
       "arn:${local.partition}:bedrock-agentcore:${var.region}:aws:browser/aws.browser.v1",

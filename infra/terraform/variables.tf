@@ -218,15 +218,16 @@ variable "relay" {
 }
 
 variable "lambda" {
-  description = "Ingress and egress Lambda sizing. egress_timeout_s must stay below the egress queues' 60 s visibility timeout."
+  description = "Ingress and egress Lambda sizing. egress_timeout_s must stay below the egress queues' 60 s visibility timeout. The *_reserved_concurrency fields reserve account concurrency per function (null: none, so accounts with the default quota of 10 can apply); egress_max_concurrency caps each egress queue's event source without reserving anything."
   type = object({
     ingress_memory_mb            = optional(number, 512)
     ingress_timeout_s            = optional(number, 29)
-    ingress_reserved_concurrency = optional(number, 50)
+    ingress_reserved_concurrency = optional(number)
     egress_memory_mb             = optional(number, 512)
     egress_timeout_s             = optional(number, 20)
     egress_batch_size            = optional(number, 10)
     egress_max_concurrency       = optional(number, 10)
+    egress_reserved_concurrency  = optional(number)
     ingress_handler              = optional(string, "clawbus.ingress.lambda_handler.handler")
     egress_handler               = optional(string, "clawbus.egress.lambda_handler.handler")
   })
@@ -250,6 +251,12 @@ variable "lambda" {
   validation {
     condition     = var.lambda.egress_max_concurrency >= 2 && var.lambda.egress_max_concurrency <= 1000
     error_message = "lambda.egress_max_concurrency must be 2..1000."
+  }
+
+  # coalesce: Terraform does not short-circuit `==null ||`, so a null would fail the comparison.
+  validation {
+    condition     = coalesce(var.lambda.ingress_reserved_concurrency, 1) >= 1 && coalesce(var.lambda.egress_reserved_concurrency, 1) >= 1
+    error_message = "lambda.ingress_reserved_concurrency and lambda.egress_reserved_concurrency must be null (no reservation) or >= 1."
   }
 }
 

@@ -147,3 +147,25 @@ def test_ingress_routes_are_the_contracts(tf: dict[str, Module]) -> None:
         "GET /healthz",
     } <= keys
     assert '"GET /healthz"' in str(tf["compute"].locals["routes"])
+
+
+def _lambda_fields(module: Module) -> dict[str, str]:
+    """`var.lambda`'s object fields -> their type text (`optional(number, 50)`, `number`...)."""
+    body = str(module.variables["lambda"]["type"])
+    return dict(re.findall(r"(\w+)\s*=\s*((?:optional\([^()]*\)|\w+))", body))
+
+
+def test_lambda_reserved_concurrency_is_opt_in_so_a_new_account_can_apply(tf: dict[str, Module]) -> None:
+    """A new account's concurrency quota is 10 and Lambda keeps 10 unreserved: any reservation fails apply."""
+    root, compute = _lambda_fields(tf["root"]), _lambda_fields(tf["compute"])
+    fields = {"ingress": "ingress_reserved_concurrency", "egress": "egress_reserved_concurrency"}
+    for function, field in fields.items():
+        assert root.get(field) == "optional(number)", (
+            f"lambda.{field} must default to null, is {root.get(field)}"
+        )
+        assert compute.get(field) == "number", f"the compute module does not take lambda.{field}"
+        reserved = tf["compute"].resources["aws_lambda_function"][function]["reserved_concurrent_executions"]
+        assert reserved == "${var.lambda." + field + "}", f"{function} reserves {reserved}"
+    conditions = " ".join(str(v["condition"]) for v in tf["root"].variables["lambda"]["validation"])
+    for field in fields.values():
+        assert f"coalesce(var.lambda.{field}, 1) >= 1" in conditions, f"lambda.{field} is not validated"

@@ -236,7 +236,7 @@ resource "aws_lambda_function" "egress" {
   architectures                  = ["x86_64"]
   memory_size                    = var.lambda.egress_memory_mb
   timeout                        = var.lambda.egress_timeout_s
-  reserved_concurrent_executions = var.lambda.egress_max_concurrency
+  reserved_concurrent_executions = var.lambda.egress_reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
 
   image_config {

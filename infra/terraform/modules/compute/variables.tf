@@ -136,7 +136,7 @@ variable "relay" {
 }
 
 variable "lambda" {
-  description = "Lambda sizing (see the root variable)."
+  description = "Lambda sizing (see the root variable). The *_reserved_concurrency fields may be null: no reservation."
   type = object({
     ingress_memory_mb            = number
     ingress_timeout_s            = number
@@ -145,6 +145,7 @@ variable "lambda" {
     egress_timeout_s             = number
     egress_batch_size            = number
     egress_max_concurrency       = number
+    egress_reserved_concurrency  = number
     ingress_handler              = string
     egress_handler               = string
   })
