@@ -183,6 +183,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     ingress_url = f"http://{host}:{ports['ingress'][0]}"
     env = {
         "CLAWBUS_AWS__ENDPOINT_URL": aws_url,
+        "CLAWBUS_AWS__REGION": settings.aws.region,  # every stage in up's region
         "CLAWBUS_AWS__ACCESS_KEY_ID": credentials.access_key_id,
         "CLAWBUS_AWS__SECRET_ACCESS_KEY": credentials.secret_access_key.get_secret_value(),
         "CLAWBUS_AGENT__INVOKE_TOKEN": secrets.token_urlsafe(32),
