@@ -90,6 +90,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             async with asyncio.TaskGroup() as group:
                 for transport in transports:
                     group.create_task(keep_connected(transport, stop, backoff), name=transport.channel)
-        except* Exception as errors:  # a transport that cannot go on (a refused token): its error alone
+        except ExceptionGroup as errors:  # a transport that cannot go on (a refused token): its error alone
+            # (not `except*`: before 3.11.4 an exception raised inside it is wrapped in a new group)
             raise errors.exceptions[0] from None
     log_event(logger, "relay.stopped")
