@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -12,11 +14,13 @@ from pydantic import ValidationError
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.local_credentials import required_credentials, with_data_dir_credentials
 from clawbus.bus.logging import configure_logging
+from clawbus.bus.ops import ops_errors
 from clawbus.bus.settings import CHANNELS, Settings
 from clawbus.bus.tracing import configure_tracing
 
 from . import say, up
 from .console import Console
+from .ops_target import add_target_arguments, exit_code_for, scoped_settings, target_from
 
 DESCRIPTION = """\
 clawbus runs a personal AI assistant's gateway as a message bus:
@@ -37,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clawbus", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"clawbus {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     up_parser = commands.add_parser(
@@ -62,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "action", choices=("show", "env"), help="show: current values; env: all env vars"
     )
     config_parser.add_argument("--json", action="store_true", help="print `show` as JSON")
+    add_target_arguments(config_parser)
 
     bench_parser = commands.add_parser(
         "bench",
@@ -85,19 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
     pairing.add_argument("code", nargs="?", help="the code the sender was given (approve)")
     pairing.add_argument("--account", default="default", help="the channel account (default: default)")
     pairing.add_argument("--json", action="store_true", help="print JSON")
+    add_target_arguments(pairing)
 
     _add_ops_commands(commands)
 
     from . import cron_cmd
 
-    cron_cmd.add_arguments(
-        commands.add_parser(
-            "cron",
-            help="cron jobs: add, list, update, remove, run now, run history, sync (records vs schedules)",
-            description="The cron service the agent's cron tool uses: job records in DynamoDB, schedules in "
-            "EventBridge Scheduler targeting the inbound queue. Exits 1 when the job is refused.",
-        )
+    cron_parser = commands.add_parser(
+        "cron",
+        help="cron jobs: add, list, update, remove, run now, run history, sync (records vs schedules)",
+        description="The cron service the agent's cron tool uses: job records in DynamoDB, schedules in "
+        "EventBridge Scheduler targeting the inbound queue. Exits 1 when the job is refused, 2 on bad input "
+        "or an unreachable deployment.",
     )
+    cron_cmd.add_arguments(cron_parser)
 
     from . import state_cmd
 
@@ -235,10 +242,53 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         asyncio.run(run_egress(settings, args.channel))
 
 
+OPS_VERBS = frozenset({"status", "dlq", "cron", "pairing", "config", "state"})
+
+
+def _ops_runner(command: str) -> Callable[[argparse.Namespace, Settings, Console], int]:
+    from . import config_cmd, cron_cmd, dlq, pairing_cmd, state_cmd, status
+
+    return {
+        "status": status.run_status,
+        "dlq": dlq.run_dlq,
+        "cron": cron_cmd.run_cron,
+        "pairing": pairing_cmd.run_pairing,
+        "config": config_cmd.run_config,
+        "state": state_cmd.run_state,
+    }[command]
+
+
+def _run_ops_verb(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    """Run an ops verb against the deployment its flags name, under the one exit-code rule
+    (`cli/ops_target.py`): whatever escapes the verb becomes one line (JSON with `--json`), never a
+    traceback of botocore's."""
+    runner = _ops_runner(args.command)
+    if args.command == "config" and args.action == "env":
+        return runner(args, settings, console)  # the settings table: no deployment involved
+    try:
+        target = target_from(args, settings)
+        with ops_errors(target, args.command):
+            return runner(args, scoped_settings(settings, target), console)
+    except ClawbusError as exc:
+        action = next((getattr(args, a) for a in _ACTIONS if getattr(args, a, None)), None)
+        console.error(f"{args.command} {action}: {exc}" if action else f"{args.command}: {exc}")
+        return exit_code_for(exc)
+
+
+_ACTIONS = ("action", "dlq_action", "cron_action", "state_action")  # each verb's subcommand attribute
+
+
+def _version() -> str:
+    try:
+        return metadata.version("clawbus")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `clawbus` command."""
     args = build_parser().parse_args(argv)
-    console = Console()
+    console = Console(json_errors=bool(getattr(args, "json", False)))
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -253,35 +303,16 @@ def main(argv: list[str] | None = None) -> None:
     except ClawbusError as exc:
         console.error(str(exc))
         sys.exit(2)
-    if args.command == "config":
-        from .config_cmd import run_config
-
-        sys.exit(run_config(args.action, settings, console, args.json))
     if args.command == "bench":
         from .bench import run_bench
 
         sys.exit(run_bench(args, console))
+    if args.command in OPS_VERBS:
+        sys.exit(_run_ops_verb(args, settings, console))
+    if args.command == "dashboard":
+        from .dashboard import run_dashboard
 
-    if args.command == "pairing":
-        from .pairing_cmd import run_pairing
-
-        sys.exit(
-            run_pairing(args.action, args.channel, args.code, args.account, settings, console, args.json)
-        )
-
-    if args.command == "cron":
-        from .cron_cmd import run_cron
-
-        sys.exit(run_cron(args, settings, console))
-    if args.command == "state":
-        from .state_cmd import run_state
-
-        sys.exit(run_state(args, settings, console))
-    if args.command in ("status", "dlq", "dashboard"):
-        from . import dashboard, dlq, status
-
-        runner = {"status": status.run_status, "dlq": dlq.run_dlq, "dashboard": dashboard.run_dashboard}
-        sys.exit(runner[args.command](args, settings, console))
+        sys.exit(run_dashboard(args, settings, console))
     if args.command == "say":
         sys.exit(say.run_say(args, settings, console))
     try:
