@@ -80,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench.add_arguments(bench_parser)
 
+    from . import cost_cmd
+
+    cost_cmd.add_arguments(
+        commands.add_parser(
+            "cost",
+            help="AWS cost per 1,000 turns and per month, beside the sync-Lambda design the samples use",
+            description="Prices a traffic (--turns-per-day) with the Terraform's sizes and a dated table of "
+            "list prices (--prices FILE overrides), for the bus and for a Lambda that waits for "
+            "InvokeAgentRuntime. Reads nothing from AWS.",
+        )
+    )
+
     pairing = commands.add_parser(
         "pairing",
         help="list pending pairing requests or approve one (unknown DM senders get a code)",
@@ -307,6 +319,10 @@ def main(argv: list[str] | None = None) -> None:
         from .bench import run_bench
 
         sys.exit(run_bench(args, console))
+    if args.command == "cost":
+        from .cost_cmd import run_cost
+
+        sys.exit(run_cost(args, console))
     if args.command in OPS_VERBS:
         sys.exit(_run_ops_verb(args, settings, console))
     if args.command == "dashboard":
