@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -14,13 +13,12 @@ from pydantic import ValidationError
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.local_credentials import required_credentials, with_data_dir_credentials
 from clawbus.bus.logging import configure_logging
-from clawbus.bus.ops import ops_errors
 from clawbus.bus.settings import CHANNELS, Settings
 from clawbus.bus.tracing import configure_tracing
 
 from . import say, up
 from .console import Console
-from .ops_target import add_target_arguments, exit_code_for, scoped_settings, target_from
+from .ops_target import OPS_VERBS, add_target_arguments, run_ops_verb
 
 DESCRIPTION = """\
 clawbus runs a personal AI assistant's gateway as a message bus:
@@ -254,42 +252,6 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         asyncio.run(run_egress(settings, args.channel))
 
 
-OPS_VERBS = frozenset({"status", "dlq", "cron", "pairing", "config", "state"})
-
-
-def _ops_runner(command: str) -> Callable[[argparse.Namespace, Settings, Console], int]:
-    from . import config_cmd, cron_cmd, dlq, pairing_cmd, state_cmd, status
-
-    return {
-        "status": status.run_status,
-        "dlq": dlq.run_dlq,
-        "cron": cron_cmd.run_cron,
-        "pairing": pairing_cmd.run_pairing,
-        "config": config_cmd.run_config,
-        "state": state_cmd.run_state,
-    }[command]
-
-
-def _run_ops_verb(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    """Run an ops verb against the deployment its flags name, under the one exit-code rule
-    (`cli/ops_target.py`): whatever escapes the verb becomes one line (JSON with `--json`), never a
-    traceback of botocore's."""
-    runner = _ops_runner(args.command)
-    if args.command == "config" and args.action == "env":
-        return runner(args, settings, console)  # the settings table: no deployment involved
-    try:
-        target = target_from(args, settings)
-        with ops_errors(target, args.command):
-            return runner(args, scoped_settings(settings, target), console)
-    except ClawbusError as exc:
-        action = next((getattr(args, a) for a in _ACTIONS if getattr(args, a, None)), None)
-        console.error(f"{args.command} {action}: {exc}" if action else f"{args.command}: {exc}")
-        return exit_code_for(exc)
-
-
-_ACTIONS = ("action", "dlq_action", "cron_action", "state_action")  # each verb's subcommand attribute
-
-
 def _version() -> str:
     try:
         return metadata.version("clawbus")
@@ -324,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.exit(run_cost(args, console))
     if args.command in OPS_VERBS:
-        sys.exit(_run_ops_verb(args, settings, console))
+        sys.exit(run_ops_verb(args, settings, console))
     if args.command == "dashboard":
         from .dashboard import run_dashboard
 

@@ -13,11 +13,16 @@ check, a request the deployment refused), 2 usage, configuration or an unreachab
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from clawbus.bus.errors import ClawbusError, ConfigError, PermanentError, TargetGone, Unauthorized
 from clawbus.bus.local_endpoints import LocalEndpoints, read_endpoints
-from clawbus.bus.ops import OpsTarget
+from clawbus.bus.ops import OpsTarget, ops_errors
 from clawbus.bus.settings import AwsSettings, BusSettings, Settings
+
+if TYPE_CHECKING:
+    from .console import Console
 
 EXIT_OK, EXIT_FINDING, EXIT_UNUSABLE = 0, 1, 2
 
@@ -104,3 +109,39 @@ def exit_code_for(exc: ClawbusError) -> int:
     if isinstance(exc, PermanentError) and not isinstance(exc, unusable):
         return EXIT_FINDING
     return EXIT_UNUSABLE
+
+
+OPS_VERBS = frozenset({"status", "dlq", "cron", "pairing", "config", "state"})
+
+
+def _ops_runner(command: str) -> Callable[[argparse.Namespace, Settings, Console], int]:
+    from . import config_cmd, cron_cmd, dlq, pairing_cmd, state_cmd, status
+
+    return {
+        "status": status.run_status,
+        "dlq": dlq.run_dlq,
+        "cron": cron_cmd.run_cron,
+        "pairing": pairing_cmd.run_pairing,
+        "config": config_cmd.run_config,
+        "state": state_cmd.run_state,
+    }[command]
+
+
+def run_ops_verb(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    """Run an ops verb against the deployment its flags name, under the one exit-code rule
+    (module docstring): whatever escapes the verb becomes one line (JSON with `--json`), never a
+    traceback of botocore's."""
+    runner = _ops_runner(args.command)
+    if args.command == "config" and args.action == "env":
+        return runner(args, settings, console)  # the settings table: no deployment involved
+    try:
+        target = target_from(args, settings)
+        with ops_errors(target, args.command):
+            return runner(args, scoped_settings(settings, target), console)
+    except ClawbusError as exc:
+        action = next((getattr(args, a) for a in _ACTIONS if getattr(args, a, None)), None)
+        console.error(f"{args.command} {action}: {exc}" if action else f"{args.command}: {exc}")
+        return exit_code_for(exc)
+
+
+_ACTIONS = ("action", "dlq_action", "cron_action", "state_action")  # each verb's subcommand attribute
