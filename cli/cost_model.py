@@ -73,6 +73,8 @@ class Sizes(BaseModel):
     ingress_lambda_s: float = 0.1  # verify, claim, enqueue
     egress_lambda_s: float = 0.3  # one platform API call
     egress_pollers: int = 5  # Lambda's long-polling connections per SQS event source (20 s waits)
+    # A session's microVM has 2 vCPU / 8 GB, but AgentCore bills what is used (CPU while busy, memory in
+    # use while the session lives): these are the used figures, assumptions the Terraform cannot set.
     agent_vcpu: float = 1.0
     agent_gb: float = 2.0
     agent_cpu_active_share: float = 0.25  # AgentCore bills CPU only while it is used (not model waits)
