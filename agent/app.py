@@ -29,6 +29,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
+from opentelemetry import trace
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,6 +39,7 @@ from starlette.routing import Route
 from clawbus.bus.errors import ClawbusError, RetryableError, VersionConflict
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.tracing import extract_context, tracer
 from clawbus.schemas import (
     AgentError,
     AgentResponse,
@@ -50,6 +52,7 @@ from .streaming import split_blocks
 from .turn import AgentRuntime, run_turn
 
 logger = logging.getLogger(__name__)
+_tracer = tracer(__name__)
 
 SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id"
 REQUEST_ID_HEADER = "x-amzn-bedrock-agentcore-runtime-request-id"
@@ -142,7 +145,11 @@ def create_app(
         started = time.monotonic()
         health.update(+1)
         try:
-            response = await run_turn(turn, session, rt)
+            # the dispatcher's span (AgentCore passes its traceparent on) is this turn's parent
+            with _tracer.start_as_current_span(
+                "agent.turn", context=extract_context(request.headers), kind=trace.SpanKind.SERVER
+            ):
+                response = await run_turn(turn, session, rt)
         except Exception as exc:  # the turn's outermost guard: classify, answer, stay up
             response = error_response(exc, rt.model.name)
             level = logging.WARNING if isinstance(exc, ClawbusError) else logging.ERROR

@@ -110,6 +110,13 @@ _XRAY = Grant(
     source="platform",
     why="active tracing on the function (X-Ray accepts only Resource *)",
 )
+_XRAY_SIDECAR = Grant(
+    sid="XRayTraces",
+    resource=WILDCARD_KIND,
+    actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
+    source="platform",
+    why="with tracing = true, the task's ADOT collector sidecar sends its spans to X-Ray (Resource * only)",
+)
 _INGRESS = (
     Grant(
         sid="EnqueueInbound",
@@ -160,8 +167,9 @@ _CONSUME_ACTIONS = (
 
 ROLES: dict[str, tuple[Grant, ...]] = {
     "ingress": (*_INGRESS, _LAMBDA_LOGS, _XRAY),
-    "relay": _INGRESS,
+    "relay": (*_INGRESS, _XRAY_SIDECAR),
     "dispatcher": (
+        _XRAY_SIDECAR,
         Grant(
             sid="ConsumeInbound",
             resource="inbound_queue",

@@ -3,6 +3,7 @@ an env var or a key of the stored openclaw.json) and every env var (`env`)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Iterator, Mapping
 from enum import Enum
@@ -13,10 +14,11 @@ from pydantic import BaseModel, SecretStr
 from pydantic_settings import EnvSettingsSource
 
 from clawbus.bus.document_settings import LoadedSettings, load_settings, store_location
-from clawbus.bus.errors import ConfigError
+from clawbus.bus.errors import ClawbusError
 from clawbus.bus.settings import SHOWN_DEFAULT, Settings
 
 from .console import Console
+from .ops_target import exit_code_for
 
 
 def _walk(model: type[BaseModel], path: tuple[str, ...] = ()) -> Iterator[tuple[str, str, str]]:
@@ -121,7 +123,13 @@ def _flat(data: Mapping[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple
 
 
 def show(
-    loaded: LoadedSettings, location: str, console: Console, as_json: bool, *, read: bool = True
+    loaded: LoadedSettings,
+    location: str,
+    console: Console,
+    as_json: bool,
+    *,
+    read: bool = True,
+    error: str | None = None,
 ) -> None:
     """Print the effective settings (secrets masked), each marked with where it came from."""
     data = _masked(loaded.settings.model_dump(mode="python"))
@@ -137,7 +145,11 @@ def show(
     }
     if as_json:
         console.print(
-            json.dumps({"settings": data, "sources": found, "document": about}, default=str, indent=2)
+            json.dumps(
+                {"settings": data, "sources": found, "document": about} | ({"error": error} if error else {}),
+                default=str,
+                indent=2,
+            )
         )
         return
     stored = (
@@ -154,19 +166,22 @@ def show(
         console.print(f"{dotted} = {value}{mark}")
 
 
-def run_config(action: str, settings: Settings, console: Console, as_json: bool) -> int:
+def run_config(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """`show` prints the effective settings (the environment over the configuration document over the
     defaults) with secrets masked and each value's source; `env` prints the env var table. `show` exits 2
     when the document cannot be read or used, as a stage would fail to start."""
-    if action == "env":
+    as_json = bool(args.json)
+    if args.action == "env":
         console.print(env_table())
         return 0
     try:
         loaded = load_settings(settings)
-    except ConfigError as exc:
+    except ClawbusError as exc:
         # still show what the environment and the defaults give, so the rest can be checked
-        show(LoadedSettings(settings), store_location(settings), console, as_json, read=False)
-        console.error(f"{exc}\n(the values above are the environment's and the defaults only)")
-        return 2
+        error = f"config show: {exc} (the values shown are the environment's and the defaults only)"
+        show(LoadedSettings(settings), store_location(settings), console, as_json, read=False, error=error)
+        if not as_json:
+            console.error(error)
+        return exit_code_for(exc)
     show(loaded, store_location(settings), console, as_json)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -14,10 +15,11 @@ from rich.table import Table
 class Console:
     """Human output on stdout (progress, tables) and errors on stderr."""
 
-    def __init__(self, quiet: bool = False) -> None:
+    def __init__(self, quiet: bool = False, *, json_errors: bool = False) -> None:
         self._out = RichConsole(highlight=False, soft_wrap=True)
         self._err = RichConsole(stderr=True, highlight=False, soft_wrap=True)
         self._quiet = quiet
+        self._json_errors = json_errors
 
     @contextlib.contextmanager
     def step(self, what: str) -> Iterator[None]:
@@ -61,6 +63,11 @@ class Console:
             self._err.print(f"  … {text}", markup=False, style="dim")
 
     def error(self, text: str) -> None:
-        """A one-line error on stderr."""
+        """A one-line error on stderr; with `--json`, `{"error": text}` on stdout, where the caller's
+        parser reads."""
+        if self._json_errors:
+            self._out.print(json.dumps({"error": text}), markup=False, soft_wrap=True)
+            sys.stdout.flush()
+            return
         self._err.print(f"error: {text}", markup=False, style="red")
         sys.stderr.flush()

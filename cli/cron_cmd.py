@@ -1,7 +1,9 @@
 """`clawbus cron add|list|update|remove|run|runs|sync`: the cron service from the command line.
 
 The same operations as the agent's `cron` tool (bus.cron.service), against the deployment the settings
-name. Exit 0 when done, 1 when the service refused (bad job, unknown id), 2 when it cannot be reached.
+name (the ops flags of `cli/ops_target.py`). Exit 0 when done, 1 when the service refused (a job
+Scheduler cannot take, a name in use), 2 for bad input (`--every 0m`, a `--patch` that is not JSON) and
+when the deployment cannot be reached. Input is checked before anything is sent.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from typing import Any
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.document_settings import load_settings_async
-from clawbus.bus.errors import PermanentError, RetryableError
+from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.settings import Settings
 from clawbus.schemas.cron import CronJob
 
 from .console import Console
+from .ops_target import add_target_arguments, exit_code_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--name", required=True)
     when = add.add_mutually_exclusive_group(required=True)
     when.add_argument("--at", help="once, at an ISO-8601 time (no zone: UTC)")
-    when.add_argument("--every", help="every N minutes/hours/days, e.g. 30m, 2h, 1d")
+    when.add_argument("--every", type=every_ms, help="every N minutes/hours/days (N >= 1), e.g. 30m, 2h, 1d")
     when.add_argument("--cron", help="a cron expression (5 fields, or cron(...) in Scheduler's syntax)")
     add.add_argument("--tz", help="IANA time zone of --cron (default UTC)")
     what = add.add_mutually_exclusive_group(required=True)
@@ -41,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--keep-after-run", action="store_true", help="keep a one-shot's record after it ran")
     update = actions.add_parser("update", help="change a job: --patch with OpenClaw's field names (JSON)")
     update.add_argument("job_id")
-    update.add_argument("--patch", required=True, help='e.g. {"enabled": false}')
+    update.add_argument("--patch", required=True, type=_patch, help='e.g. {"enabled": false}')
     listing = actions.add_parser("list", help="the jobs")
     listing.add_argument("--all", action="store_true", help="include disabled jobs")
     for name, text in (("remove", "delete a job and its schedule"), ("run", "fire a job now")):
@@ -52,21 +55,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions.add_parser("sync", help="reconcile job records and schedules (and apply heartbeat settings)")
     for sub in actions.choices.values():
         sub.add_argument("--json", action="store_true", help="print JSON")
+        add_target_arguments(sub)
 
 
-def _every(text: str) -> int:
+def every_ms(text: str) -> int:
+    """`--every`'s value in milliseconds; an argparse error (exit 2, usage) when it is not `<N>m|h|d`, N>0."""
     units = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
     unit = text[-1:].lower()
-    if unit not in units or not text[:-1].isdigit():
-        raise argparse.ArgumentTypeError(f"--every {text!r}: use a number and m, h or d, e.g. 30m")
+    if unit not in units or not text[:-1].isdigit() or int(text[:-1]) == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an interval: use a number >= 1 and m, h or d, e.g. 30m"
+        )
     return int(text[:-1]) * units[unit]
+
+
+def _patch(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON ({exc.msg} at {exc.pos})") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError('a JSON object of fields, e.g. {"enabled": false}')
+    return value
 
 
 def _job_fields(args: argparse.Namespace) -> dict[str, Any]:
     if args.at:
         schedule: dict[str, Any] = {"kind": "at", "at": args.at}
     elif args.every:
-        schedule = {"kind": "every", "everyMs": _every(args.every)}
+        schedule = {"kind": "every", "everyMs": args.every}
     else:
         schedule = {"kind": "cron", "expr": args.cron, "tz": args.tz}
     if args.message:
@@ -93,7 +110,7 @@ async def _act(args: argparse.Namespace, service: CronService, settings: Setting
     if action == "add":
         return await service.add(_job_fields(args), agent_id=args.agent)
     if action == "update":
-        return await service.update(args.job_id, json.loads(args.patch))
+        return await service.update(args.job_id, args.patch)
     if action == "list":
         return await service.list_jobs(include_disabled=args.all)
     if action == "remove":
@@ -145,14 +162,11 @@ def run_cron(args: argparse.Namespace, settings: Settings, console: Console) -> 
 
     try:
         result = asyncio.run(go(lambda service: _act(args, service, settings)))
-    except (PermanentError, argparse.ArgumentTypeError, json.JSONDecodeError) as exc:
-        console.error(f"cron {args.cron_action}: {exc}")
-        return 1
-    except RetryableError as exc:
-        console.error(
-            f"cron {args.cron_action}: {exc} — is the deployment reachable? ('clawbus up' runs one)"
-        )
-        return 2
+    except ClawbusError as exc:
+        retryable = isinstance(exc, RetryableError)
+        hint = " — is the deployment reachable? ('clawbus up' runs one)" if retryable else ""
+        console.error(f"cron {args.cron_action}: {exc}{hint}")
+        return exit_code_for(exc)
     if args.json:
         console.print(json.dumps(_plain(result), default=str))
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -17,6 +18,7 @@ from clawbus.bus.tracing import configure_tracing
 
 from . import say, up
 from .console import Console
+from .ops_target import OPS_VERBS, add_target_arguments, run_ops_verb
 
 DESCRIPTION = """\
 clawbus runs a personal AI assistant's gateway as a message bus:
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clawbus", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"clawbus {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     up_parser = commands.add_parser(
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "action", choices=("show", "env"), help="show: current values; env: all env vars"
     )
     config_parser.add_argument("--json", action="store_true", help="print `show` as JSON")
+    add_target_arguments(config_parser)
 
     bench_parser = commands.add_parser(
         "bench",
@@ -74,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench.add_arguments(bench_parser)
 
+    from . import cost_cmd
+
+    cost_cmd.add_arguments(
+        commands.add_parser(
+            "cost",
+            help="AWS cost per 1,000 turns and per month, beside the sync-Lambda design the samples use",
+            description="Prices a traffic (--turns-per-day) with the Terraform's sizes and a dated table of "
+            "list prices (--prices FILE overrides), for the bus and for a Lambda that waits for "
+            "InvokeAgentRuntime. Reads nothing from AWS.",
+        )
+    )
+
     pairing = commands.add_parser(
         "pairing",
         help="list pending pairing requests or approve one (unknown DM senders get a code)",
@@ -85,19 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
     pairing.add_argument("code", nargs="?", help="the code the sender was given (approve)")
     pairing.add_argument("--account", default="default", help="the channel account (default: default)")
     pairing.add_argument("--json", action="store_true", help="print JSON")
+    add_target_arguments(pairing)
 
     _add_ops_commands(commands)
 
     from . import cron_cmd
 
-    cron_cmd.add_arguments(
-        commands.add_parser(
-            "cron",
-            help="cron jobs: add, list, update, remove, run now, run history, sync (records vs schedules)",
-            description="The cron service the agent's cron tool uses: job records in DynamoDB, schedules in "
-            "EventBridge Scheduler targeting the inbound queue. Exits 1 when the job is refused.",
-        )
+    cron_parser = commands.add_parser(
+        "cron",
+        help="cron jobs: add, list, update, remove, run now, run history, sync (records vs schedules)",
+        description="The cron service the agent's cron tool uses: job records in DynamoDB, schedules in "
+        "EventBridge Scheduler targeting the inbound queue. Exits 1 when the job is refused, 2 on bad input "
+        "or an unreachable deployment.",
     )
+    cron_cmd.add_arguments(cron_parser)
 
     from . import state_cmd
 
@@ -235,10 +252,17 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         asyncio.run(run_egress(settings, args.channel))
 
 
+def _version() -> str:
+    try:
+        return metadata.version("clawbus")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `clawbus` command."""
     args = build_parser().parse_args(argv)
-    console = Console()
+    console = Console(json_errors=bool(getattr(args, "json", False)))
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -253,35 +277,20 @@ def main(argv: list[str] | None = None) -> None:
     except ClawbusError as exc:
         console.error(str(exc))
         sys.exit(2)
-    if args.command == "config":
-        from .config_cmd import run_config
-
-        sys.exit(run_config(args.action, settings, console, args.json))
     if args.command == "bench":
         from .bench import run_bench
 
         sys.exit(run_bench(args, console))
+    if args.command == "cost":
+        from .cost_cmd import run_cost
 
-    if args.command == "pairing":
-        from .pairing_cmd import run_pairing
+        sys.exit(run_cost(args, console))
+    if args.command in OPS_VERBS:
+        sys.exit(run_ops_verb(args, settings, console))
+    if args.command == "dashboard":
+        from .dashboard import run_dashboard
 
-        sys.exit(
-            run_pairing(args.action, args.channel, args.code, args.account, settings, console, args.json)
-        )
-
-    if args.command == "cron":
-        from .cron_cmd import run_cron
-
-        sys.exit(run_cron(args, settings, console))
-    if args.command == "state":
-        from .state_cmd import run_state
-
-        sys.exit(run_state(args, settings, console))
-    if args.command in ("status", "dlq", "dashboard"):
-        from . import dashboard, dlq, status
-
-        runner = {"status": status.run_status, "dlq": dlq.run_dlq, "dashboard": dashboard.run_dashboard}
-        sys.exit(runner[args.command](args, settings, console))
+        sys.exit(run_dashboard(args, settings, console))
     if args.command == "say":
         sys.exit(say.run_say(args, settings, console))
     try:

@@ -1,7 +1,11 @@
-"""`clawbus pairing list|approve`: see who asked to talk to the bot, and let them in."""
+"""`clawbus pairing list|approve`: see who asked to talk to the bot, and let them in.
+
+Against the deployment the ops flags name (`cli/ops_target.py`); `settings` arrive already pointed there.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 from datetime import UTC, datetime
@@ -43,16 +47,10 @@ async def _approve(settings: Settings, channel: str, code: str, account: str) ->
         return found.sender_id if found else None
 
 
-def run_pairing(
-    action: str,
-    channel: str | None,
-    code: str | None,
-    account: str,
-    settings: Settings,
-    console: Console,
-    as_json: bool,
-) -> int:
-    """List pending requests, or approve one by code; exit 1 when the code is unknown or expired."""
+def run_pairing(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    """List pending requests, or approve one by code; exit 1 when the code is unknown or expired, 2 when
+    the channel or code is missing. AWS errors are left to the caller (`cli/main.py`'s one rule)."""
+    action, channel, code, account, as_json = args.action, args.channel, args.code, args.account, args.json
     if action == "list":
         rows = asyncio.run(_list(settings, channel, account))
         if as_json:

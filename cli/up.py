@@ -31,6 +31,7 @@ from clawbus.bus.errors import ClawbusError, ConfigError
 from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.local_aws_state import move_aside
 from clawbus.bus.local_credentials import credentials_path, write_credentials
+from clawbus.bus.local_endpoints import LocalEndpoints, write_endpoints
 from clawbus.bus.private_files import private_dir
 from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
@@ -181,6 +182,19 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     agent_url = f"http://{LOOPBACK}:{ports['agent'][0]}"
     agentcore_url = f"http://{LOOPBACK}:{ports['agentcore'][0]}"
     ingress_url = f"http://{host}:{ports['ingress'][0]}"
+    # what the ops commands read to find this run without flags (bus/local_endpoints.py)
+    write_endpoints(
+        data_dir,
+        LocalEndpoints(
+            aws_url=aws_url,
+            ingress_url=ingress_url,
+            agentcore_url=agentcore_url,
+            agent_url=agent_url,
+            region=settings.aws.region,
+            prefix=settings.bus.prefix,
+            pid=os.getpid(),
+        ),
+    )
     env = {
         "CLAWBUS_AWS__ENDPOINT_URL": aws_url,
         "CLAWBUS_AWS__REGION": settings.aws.region,  # every stage in up's region

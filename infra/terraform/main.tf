@@ -88,6 +88,8 @@ module "compute" {
   relay                 = var.relay
   lambda                = var.lambda
   inbound_queue_name    = module.bus.inbound_queue_name
+  tracing               = var.tracing
+  adot_collector_image  = var.adot_collector_image
 
   roles = {
     ingress       = module.role_ingress.arn

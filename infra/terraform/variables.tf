@@ -293,3 +293,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "tracing" {
+  description = "Export OpenTelemetry traces to X-Ray: the dispatcher and relay tasks get an ADOT collector sidecar and OTEL_EXPORTER_OTLP_ENDPOINT pointing at it. Off: no spans leave any stage."
+  type        = bool
+  default     = false
+}
+
+variable "adot_collector_image" {
+  description = "The ADOT collector image of the tracing sidecar (tracing = true)."
+  type        = string
+  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+}

@@ -58,6 +58,20 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         stored = boto3_client(aws, "ssm").get_parameter(Name="/clawbus/config", WithDecryption=True)
         assert stored["Parameter"]["Value"] == "{ agents: { defaults: {} } }  // mine\n"
 
+        # The ops commands find this run's non-default ports from its data dir alone (endpoints.json).
+        ops_env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAWBUS_", "AWS_"))}
+        status = subprocess.run(
+            clawbus("status", "--json"),
+            env={**ops_env, "CLAWBUS_LOCAL__DATA_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert status.returncode == 0, status.stderr
+        assert status.stdout
+        assert f"127.0.0.1:{ports['aws']}" in status.stdout
+
         said = subprocess.run(
             clawbus(
                 "say",

@@ -36,6 +36,27 @@ locals {
   webchat_jwt_routes = try(local.webchat_auth.type, "") == "jwt" ? toset(local.webchat_route_keys) : toset([])
   webchat_iam_routes = try(local.webchat_auth.type, "") == "iam" ? toset(local.webchat_route_keys) : toset([])
 
+  # tracing = true: the tasks export OTLP/HTTP to an ADOT collector sidecar on localhost, which sends
+  # the spans to X-Ray (bus/tracing.py exports nothing when the endpoint is unset).
+  otel_env = var.tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT = "http://localhost:4318" } : {}
+  adot_sidecar = {
+    for task in ["dispatcher", "relay"] : task => {
+      name                   = "adot-collector"
+      image                  = var.adot_collector_image
+      essential              = false
+      command                = ["--config=/etc/ecs/ecs-xray.yaml"]
+      readonlyRootFilesystem = true
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = var.ecs_log_groups[task]
+          awslogs-region        = var.region
+          awslogs-stream-prefix = "adot"
+        }
+      }
+    }
+  }
+
   secret_ids   = join(",", values(var.channel_secret_arns))
   lambda_entry = ["python", "-m", "clawbus.bus.secret_env", "/lambda-entrypoint.sh"]
 }
@@ -307,7 +328,7 @@ resource "aws_ecs_task_definition" "dispatcher" {
   execution_role_arn       = var.roles.ecs_execution
   task_role_arn            = var.roles.dispatcher
 
-  container_definitions = jsonencode([{
+  container_definitions = jsonencode(concat([{
     name                   = "dispatcher"
     image                  = local.image
     essential              = true
@@ -315,7 +336,7 @@ resource "aws_ecs_task_definition" "dispatcher" {
     command                = ["dispatcher"]
     readonlyRootFilesystem = true
     stopTimeout            = 30
-    environment = [for k, v in merge(local.common_env, {
+    environment = [for k, v in merge(local.common_env, local.otel_env, {
       CLAWBUS_AGENTCORE__RUNTIME_ARN       = var.agent_runtime_arn
       CLAWBUS_AGENTCORE__QUALIFIER         = var.agent_qualifier
       CLAWBUS_DISPATCHER__CONCURRENCY      = tostring(var.dispatcher.concurrency)
@@ -329,7 +350,7 @@ resource "aws_ecs_task_definition" "dispatcher" {
         awslogs-stream-prefix = "dispatcher"
       }
     }
-  }])
+  }], var.tracing ? [local.adot_sidecar["dispatcher"]] : []))
 }
 
 resource "aws_ecs_service" "dispatcher" {
@@ -437,7 +458,7 @@ resource "aws_ecs_task_definition" "relay" {
   execution_role_arn       = var.roles.ecs_execution
   task_role_arn            = var.roles.relay
 
-  container_definitions = jsonencode([{
+  container_definitions = jsonencode(concat([{
     name                   = "relay"
     image                  = local.image
     essential              = true
@@ -445,7 +466,7 @@ resource "aws_ecs_task_definition" "relay" {
     command                = ["relay"]
     readonlyRootFilesystem = true
     stopTimeout            = 30
-    environment = [for k, v in merge(local.common_env, {
+    environment = [for k, v in merge(local.common_env, local.otel_env, {
       CLAWBUS_SECRET_IDS = local.secret_ids
     }) : { name = k, value = v }]
     logConfiguration = {
@@ -456,7 +477,7 @@ resource "aws_ecs_task_definition" "relay" {
         awslogs-stream-prefix = "relay"
       }
     }
-  }])
+  }], var.tracing ? [local.adot_sidecar["relay"]] : []))
 }
 
 resource "aws_ecs_service" "relay" {

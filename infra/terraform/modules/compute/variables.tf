@@ -150,3 +150,14 @@ variable "lambda" {
     egress_handler               = string
   })
 }
+
+variable "tracing" {
+  description = "Run an ADOT collector sidecar in the dispatcher and relay tasks and point OTEL_EXPORTER_OTLP_ENDPOINT at it (see the root variable)."
+  type        = bool
+  default     = false
+}
+
+variable "adot_collector_image" {
+  description = "The ADOT collector image of the tracing sidecar."
+  type        = string
+}
