@@ -1,6 +1,6 @@
 # The agent container for AgentCore Runtime: HTTP protocol on port 8080 (POST /invocations, GET /ping).
 # AgentCore runs linux/arm64 images:
-#   docker buildx build --platform linux/arm64 -f infra/docker/agent.Dockerfile -t <repo>:<tag> --push .
+#   infra/docker/build.sh --only agent   (docker buildx build --platform linux/arm64 --provenance=false ...)
 FROM --platform=linux/arm64 python:3.12-slim
 
 WORKDIR /src

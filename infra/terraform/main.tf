@@ -47,19 +47,18 @@ module "agentcore" {
   source = "./modules/agentcore"
   count  = local.create_agent ? 1 : 0
 
-  prefix               = var.prefix
-  repository_name      = local.agent_repository_name
-  image_tag            = var.agent_image_tag
-  role_arn             = module.role_agent[0].arn
+  prefix          = var.prefix
+  repository_name = local.agent_repository_name
+  image_tag       = var.agent_image_tag
+  # The runtime pulls its image with the role's policy, so it waits for the policy (through this output,
+  # not a module-wide depends_on, which would make `-target` of the agent repository create the roles).
+  role_arn             = module.role_agent[0].arn_with_policy
   kms_key_arn          = aws_kms_key.this.arn
   model                = var.agent_model
   idle_session_timeout = var.agent_idle_session_timeout_s
   state_bucket_name    = local.state_bucket_name
   scheduler_role_arn   = module.role_scheduler.arn
   scheduler_dlq_arn    = module.scheduler.dlq_arn
-
-  # The runtime pulls its image with the role's policy, so the policy must exist first.
-  depends_on = [module.role_agent]
 }
 
 module "compute" {
@@ -73,6 +72,7 @@ module "compute" {
   log_retention_days    = var.log_retention_days
   app_repository_name   = local.app_repository_name
   app_image_tag         = var.app_image_tag
+  architecture          = var.app_architecture
   ingress_function_name = local.ingress_function_name
   egress_function_names = local.egress_function_names
   ecs_log_groups        = local.ecs_log_groups

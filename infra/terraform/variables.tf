@@ -73,6 +73,17 @@ variable "app_image_tag" {
   }
 }
 
+variable "app_architecture" {
+  description = "CPU architecture of the clawbus image, its Lambdas and its Fargate tasks: x86_64 or arm64. infra/docker/build.sh reads it (from terraform.tfvars, else this default) to build the image for it."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.app_architecture)
+    error_message = "app_architecture must be x86_64 or arm64."
+  }
+}
+
 variable "agent_image_tag" {
   description = "Tag of the agent image (linux/arm64) in the <prefix>-agent ECR repository. Ignored when agent_runtime_arn is set."
   type        = string

@@ -9,6 +9,8 @@
 
 locals {
   image = "${aws_ecr_repository.app.repository_url}:${var.app_image_tag}"
+  # Fargate spells the Lambda architecture names differently.
+  ecs_cpu_architecture = { x86_64 = "X86_64", arm64 = "ARM64" }[var.architecture]
 
   common_env = {
     CLAWBUS_BUS__PREFIX = var.prefix
@@ -110,7 +112,7 @@ resource "aws_lambda_function" "ingress" {
   role                           = var.roles.ingress
   package_type                   = "Image"
   image_uri                      = local.image
-  architectures                  = ["x86_64"]
+  architectures                  = [var.architecture]
   memory_size                    = var.lambda.ingress_memory_mb
   timeout                        = var.lambda.ingress_timeout_s
   reserved_concurrent_executions = var.lambda.ingress_reserved_concurrency
@@ -233,7 +235,7 @@ resource "aws_lambda_function" "egress" {
   role                           = var.roles.egress[each.key]
   package_type                   = "Image"
   image_uri                      = local.image
-  architectures                  = ["x86_64"]
+  architectures                  = [var.architecture]
   memory_size                    = var.lambda.egress_memory_mb
   timeout                        = var.lambda.egress_timeout_s
   reserved_concurrent_executions = var.lambda.egress_reserved_concurrency
@@ -301,11 +303,16 @@ resource "aws_ecs_task_definition" "dispatcher" {
   #checkov:skip=CKV_AWS_249:False positive: checkov cannot resolve var.roles; ecs_execution and dispatcher are different roles (iam.tf).
   family                   = "${var.prefix}-dispatcher"
   requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = var.dispatcher.cpu
-  memory                   = var.dispatcher.memory
-  execution_role_arn       = var.roles.ecs_execution
-  task_role_arn            = var.roles.dispatcher
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = local.ecs_cpu_architecture
+  }
+  network_mode       = "awsvpc"
+  cpu                = var.dispatcher.cpu
+  memory             = var.dispatcher.memory
+  execution_role_arn = var.roles.ecs_execution
+  task_role_arn      = var.roles.dispatcher
 
   container_definitions = jsonencode([{
     name                   = "dispatcher"
@@ -431,11 +438,16 @@ resource "aws_ecs_task_definition" "relay" {
   #checkov:skip=CKV_AWS_249:False positive: checkov cannot resolve var.roles; ecs_execution and relay are different roles (iam.tf).
   family                   = "${var.prefix}-relay"
   requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = var.relay.cpu
-  memory                   = var.relay.memory
-  execution_role_arn       = var.roles.ecs_execution
-  task_role_arn            = var.roles.relay
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = local.ecs_cpu_architecture
+  }
+  network_mode       = "awsvpc"
+  cpu                = var.relay.cpu
+  memory             = var.relay.memory
+  execution_role_arn = var.roles.ecs_execution
+  task_role_arn      = var.roles.relay
 
   container_definitions = jsonencode([{
     name                   = "relay"

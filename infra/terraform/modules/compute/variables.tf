@@ -43,6 +43,11 @@ variable "app_image_tag" {
   type        = string
 }
 
+variable "architecture" {
+  description = "CPU architecture of the image (x86_64 or arm64): the Lambdas' and the Fargate tasks'."
+  type        = string
+}
+
 variable "ingress_function_name" {
   description = "Name of the ingress Lambda."
   type        = string
