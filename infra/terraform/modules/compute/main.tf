@@ -127,6 +127,8 @@ resource "aws_lambda_function" "ingress" {
     variables = merge(local.common_env, {
       CLAWBUS_SECRET_IDS       = local.secret_ids
       CLAWBUS_WEBCHAT__ENABLED = contains(var.channels, "webchat") ? "true" : "false"
+      # WebChat and the dashboard answer only to known Host names: the API's own.
+      CLAWBUS_INGRESS__ALLOWED_HOSTS = jsonencode([replace(aws_apigatewayv2_api.webhooks.api_endpoint, "https://", "")])
     })
   }
 
