@@ -21,6 +21,10 @@ locals {
   ecs_log_groups        = { dispatcher = "/ecs/${var.prefix}/dispatcher", relay = "/ecs/${var.prefix}/relay" }
   log_group_arn_prefix  = "arn:${local.partition}:logs:${local.arn_tail}:log-group:"
 
+  # The channels whose connection the relay holds (ingress/relay/main.py relayed_channels), and whether it runs.
+  relay_channels = concat(contains(var.channels, "discord") ? ["discord"] : [], contains(var.channels, "telegram") && var.channel_modes.telegram == "polling" ? ["telegram"] : [], contains(var.channels, "slack") && var.channel_modes.slack == "socket" ? ["slack"] : [])
+  relay_enabled  = var.relay.enabled == null ? length(local.relay_channels) > 0 : var.relay.enabled
+
   agent_runtime_arn = local.create_agent ? module.agentcore[0].runtime_arn : var.agent_runtime_arn
   agent_qualifier   = local.create_agent ? module.agentcore[0].endpoint_name : var.agent_runtime_qualifier
   agent_invoke_arns = [local.agent_runtime_arn, "${local.agent_runtime_arn}/runtime-endpoint/${local.agent_qualifier}"]
@@ -85,7 +89,8 @@ module "compute" {
   vpc_id                = var.vpc_id
   assign_public_ip      = var.assign_public_ip
   dispatcher            = var.dispatcher
-  relay                 = var.relay
+  relay                 = merge(var.relay, { enabled = local.relay_enabled })
+  channel_modes         = var.channel_modes
   lambda                = var.lambda
   inbound_queue_name    = module.bus.inbound_queue_name
 

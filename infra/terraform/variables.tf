@@ -218,10 +218,24 @@ variable "dispatcher" {
   }
 }
 
-variable "relay" {
-  description = "The always-on relay (Discord gateway, Slack Socket Mode, Telegram polling): one task, never scaled out (one gateway connection)."
+variable "channel_modes" {
+  description = "How Telegram and Slack reach clawbus: telegram = \"webhook\" (default) or \"polling\", slack = \"events\" (default) or \"socket\". Polling and Socket Mode run in the relay; Terraform sets CLAWBUS_TELEGRAM__MODE and CLAWBUS_SLACK__MODE from this."
   type = object({
-    enabled = optional(bool, true)
+    telegram = optional(string, "webhook")
+    slack    = optional(string, "events")
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["webhook", "polling"], var.channel_modes.telegram) && contains(["events", "socket"], var.channel_modes.slack)
+    error_message = "channel_modes.telegram must be webhook or polling; channel_modes.slack must be events or socket."
+  }
+}
+
+variable "relay" {
+  description = "The relay (Discord gateway, Slack Socket Mode, Telegram polling): one task, never scaled out (one gateway connection). enabled = null (default) runs it only when a channel needs it (discord in channels, telegram polling or slack socket in channel_modes); with nothing to relay it would exit and ECS would restart it forever."
+  type = object({
+    enabled = optional(bool)
     cpu     = optional(number, 256)
     memory  = optional(number, 512)
   })

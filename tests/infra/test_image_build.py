@@ -82,7 +82,8 @@ def test_lambdas_and_tasks_run_the_architecture_the_image_is_built_for(tf: dict[
         platform = task["runtime_platform"][0]
         assert platform["cpu_architecture"] == "${local.ecs_cpu_architecture}", name
     for lambda_name, fargate_name in FARGATE_ARCH.items():
-        assert f"{lambda_name}" in str(arch) and fargate_name in str(arch)
+        assert lambda_name in str(arch)
+        assert fargate_name in str(arch)
 
 
 def test_targeting_the_repositories_creates_only_them_and_their_key(tf: dict[str, Module]) -> None:
@@ -96,4 +97,5 @@ def test_targeting_the_repositories_creates_only_them_and_their_key(tf: dict[str
         references = str(repository)
         assert "var.kms_key_arn" in references
         assert "${var." in str(repository["name"])
-        assert "module." not in references and "local." not in references
+        assert "module." not in references
+        assert "local." not in references

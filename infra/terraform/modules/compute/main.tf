@@ -17,6 +17,9 @@ locals {
     CLAWBUS_BUS__BUCKET = var.state_bucket_name
     CLAWBUS_AWS__REGION = var.region
     CLAWBUS_LOG_LEVEL   = "INFO"
+    # Ingress and the relay must agree on who receives Telegram and Slack (webhook vs relay).
+    CLAWBUS_TELEGRAM__MODE = var.channel_modes.telegram
+    CLAWBUS_SLACK__MODE    = var.channel_modes.slack
   }
 
   # The contract's webhook routes (ARCHITECTURE.md), each present when its channel is enabled. They are

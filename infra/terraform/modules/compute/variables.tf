@@ -131,6 +131,14 @@ variable "dispatcher" {
   })
 }
 
+variable "channel_modes" {
+  description = "Telegram and Slack modes (see the root variable)."
+  type = object({
+    telegram = string
+    slack    = string
+  })
+}
+
 variable "relay" {
   description = "Relay sizing (see the root variable)."
   type = object({
