@@ -88,11 +88,13 @@ module "compute" {
   subnet_ids            = var.subnet_ids
   vpc_id                = var.vpc_id
   assign_public_ip      = var.assign_public_ip
-  dispatcher            = var.dispatcher
-  relay                 = merge(var.relay, { enabled = local.relay_enabled })
-  channel_modes         = var.channel_modes
-  lambda                = var.lambda
-  inbound_queue_name    = module.bus.inbound_queue_name
+
+  create_ecs_service_linked_role = var.create_ecs_service_linked_role
+  dispatcher                     = var.dispatcher
+  relay                          = merge(var.relay, { enabled = local.relay_enabled })
+  channel_modes                  = var.channel_modes
+  lambda                         = var.lambda
+  inbound_queue_name             = module.bus.inbound_queue_name
 
   roles = {
     ingress       = module.role_ingress.arn

@@ -200,6 +200,12 @@ variable "assign_public_ip" {
   default     = false
 }
 
+variable "create_ecs_service_linked_role" {
+  description = "Create the ECS service-linked role (AWSServiceRoleForECS). An account that never used ECS lacks it and the ECS services fail to create; an account that has it fails to create it again. Check with: aws iam get-role --role-name AWSServiceRoleForECS (docs/deploy.md step 0)."
+  type        = bool
+  default     = false
+}
+
 variable "dispatcher" {
   description = "Dispatcher service size and scaling: tasks scale on inbound backlog (visible messages) per task."
   type = object({

@@ -280,6 +280,13 @@ resource "aws_lambda_event_source_mapping" "egress" {
 
 # ---- ECS: dispatcher and relay ----------------------------------------------------------------------
 
+# ECS creates services only once AWSServiceRoleForECS exists; a new account may not have it yet.
+resource "aws_iam_service_linked_role" "ecs" {
+  count            = var.create_ecs_service_linked_role ? 1 : 0
+  aws_service_name = "ecs.amazonaws.com"
+  description      = "ECS service-linked role, created by clawbus ${var.prefix} (var.create_ecs_service_linked_role)"
+}
+
 resource "aws_ecs_cluster" "this" {
   name = var.prefix
 
@@ -367,6 +374,8 @@ resource "aws_ecs_service" "dispatcher" {
   lifecycle {
     ignore_changes = [desired_count] # owned by autoscaling
   }
+
+  depends_on = [aws_iam_service_linked_role.ecs]
 }
 
 resource "aws_appautoscaling_target" "dispatcher" {
@@ -493,4 +502,6 @@ resource "aws_ecs_service" "relay" {
     security_groups  = [aws_security_group.tasks.id]
     assign_public_ip = var.assign_public_ip
   }
+
+  depends_on = [aws_iam_service_linked_role.ecs]
 }

@@ -108,6 +108,11 @@ variable "assign_public_ip" {
   type        = bool
 }
 
+variable "create_ecs_service_linked_role" {
+  description = "Create AWSServiceRoleForECS before the ECS services (see the root variable)."
+  type        = bool
+}
+
 variable "roles" {
   description = "Role ARNs: ingress, dispatcher, relay, ecs_execution, and egress per channel."
   type = object({
