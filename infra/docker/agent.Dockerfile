@@ -16,6 +16,10 @@ COPY cli cli
 # backend would also need `apt-get install chromium`, which this image leaves out).
 RUN pip install --no-cache-dir '.[browser]' && rm -rf /src
 
+# --- OpenClaw engine (issue 17) goes here: Node 24 and a pinned `openclaw` (e.g. COPY --from a
+# node:24-slim stage, then `npm install -g openclaw@<version>`). Production installs never add the
+# `local`/`test`/`dev` extras (moto): tests/infra/test_lean_images.py.
+
 RUN useradd --uid 1000 --no-create-home agent
 USER 1000
 WORKDIR /tmp
