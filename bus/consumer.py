@@ -10,7 +10,8 @@ A unit's messages are deleted only after its handler succeeded (or after they we
 crash at any point redelivers them. While they wait or run, a `VisibilityKeeper` keeps received messages
 invisible; deletes of concurrent units share `DeleteMessageBatch` requests. On
 shutdown the consumer stops receiving, lets work finish within a grace period, then cancels and gives
-the rest back.
+the rest back. `handle_batch` runs the same rule on a batch received elsewhere (the egress Lambda's SQS
+event source), so the Lambda and the long-running worker share one implementation.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class FifoConsumer:
         self._keeper = VisibilityKeeper(queue, config.visibility_timeout_s)
         self.stats = ConsumerStats()
         self._metrics = stage_metrics(config.stage)
+        self._given_back_to: list[ReceivedMessage] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -161,6 +163,25 @@ class FifoConsumer:
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
         return self.stats.handled + self.stats.dead_lettered - before
+
+    async def handle_batch(self, batch: list[ReceivedMessage]) -> list[ReceivedMessage]:
+        """Handle a batch someone else received, as `run` handles its own; the messages given back.
+
+        For Lambda's SQS event source: handled and dead-lettered messages are deleted here, and the
+        given-back ones (a retryable failure, and every later message of its group) are what the
+        invocation reports as `batchItemFailures`, so SQS redelivers them in order.
+        """
+        given_back: list[ReceivedMessage] = []
+        self._given_back_to = given_back
+        self._in_flight += len(batch)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for run in _group_runs(batch):
+                    group.create_task(self._process_run(run))
+        finally:
+            self._given_back_to = None
+            await self._deleter.close()
+        return given_back
 
     async def _receive_when_room(self, stop: asyncio.Event) -> list[ReceivedMessage]:
         limit = self._config.concurrency
@@ -266,6 +287,8 @@ class FifoConsumer:
 
     async def _give_back(self, messages: Sequence[ReceivedMessage], delay_s: int) -> None:
         self._keeper.untrack(messages)
+        if self._given_back_to is not None:
+            self._given_back_to.extend(messages)
         self.stats.given_back += len(messages)
         self._metrics.outcome("given_back", len(messages))
         for message in messages:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from clawbus.bus.errors import ClawbusError
+from clawbus.bus.errors import ClawbusError, ConfigError
 from clawbus.bus.local_credentials import required_credentials, with_data_dir_credentials
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.settings import CHANNELS, Settings
@@ -195,6 +195,8 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
 
         settings = load_settings(settings).settings
     if command == "local-aws":
+        if missing := up.missing_local_extra():
+            raise ConfigError(missing)
         from clawbus.bus.local_aws import serve_local_aws
 
         interval = args.snapshot_interval

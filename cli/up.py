@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import importlib.util
 import json
 import os
 import secrets
@@ -140,8 +141,21 @@ async def seed_state(settings: Settings) -> tuple[bool, list[str]]:
         return seeded, await seed_channel_secrets(clients.secretsmanager, settings)
 
 
+def missing_local_extra() -> str | None:
+    """Why the loopback AWS API cannot run here (moto is an extra, left out of production images), or None."""
+    if importlib.util.find_spec("moto") is None:
+        return (
+            "the loopback AWS API needs moto, which is not installed: "
+            "pip install 'clawbus[local]' (from a checkout: pip install -e '.[local]')"
+        )
+    return None
+
+
 def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """Bring the pipeline up and keep it up until a stop signal; returns the exit code."""
+    if missing := missing_local_extra():
+        console.error(f"clawbus up: {missing}")
+        return 2
     host = args.host
     if not is_loopback_host(host) and not args.expose:
         console.error(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
+from clawbus.bus.queues import Queue
 from clawbus.bus.settings import Settings
 
 from .senders import open_channel
-from .worker import EgressHandler
+from .worker import ChannelSender, EgressHandler
 
 logger = logging.getLogger(__name__)
 
@@ -21,23 +23,33 @@ async def run(settings: Settings, channel: str, stop: asyncio.Event | None = Non
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
     async with open_channel(channel, settings) as (queue, dlq, sender, claim_checks):
-        config = settings.egress
-        consumer = FifoConsumer(
-            queue,
-            dlq,
-            EgressHandler(
-                channel, sender, claim_checks, pause_before_delete_s=config.test_pause_before_delete_s
-            ),
-            ConsumerConfig(
-                stage=f"egress.{channel}",
-                concurrency=config.concurrency,
-                wait_time_s=config.wait_time_s,
-                visibility_timeout_s=config.visibility_timeout_s,
-                max_inline_retry_after_s=config.max_inline_wait_s,
-                max_attempts=config.max_attempts,
-                shutdown_grace_s=config.shutdown_grace_s,
-            ),
-        )
+        consumer = channel_consumer(channel, settings, queue, dlq, sender, claim_checks)
         log_event(logger, "egress.started", channel=channel, queue=queue.name)
         await consumer.run(stop)
         log_event(logger, "egress.stopped", channel=channel, handled=consumer.stats.handled)
+
+
+def channel_consumer(
+    channel: str,
+    settings: Settings,
+    queue: Queue,
+    dlq: Queue,
+    sender: ChannelSender,
+    claim_checks: ClaimChecks,
+) -> FifoConsumer:
+    """The consumer of `channel`'s egress queue: the process's and the Lambda's (`lambda_handler.py`)."""
+    config = settings.egress
+    return FifoConsumer(
+        queue,
+        dlq,
+        EgressHandler(channel, sender, claim_checks, pause_before_delete_s=config.test_pause_before_delete_s),
+        ConsumerConfig(
+            stage=f"egress.{channel}",
+            concurrency=config.concurrency,
+            wait_time_s=config.wait_time_s,
+            visibility_timeout_s=config.visibility_timeout_s,
+            max_inline_retry_after_s=config.max_inline_wait_s,
+            max_attempts=config.max_attempts,
+            shutdown_grace_s=config.shutdown_grace_s,
+        ),
+    )

@@ -1,5 +1,5 @@
 # The clawbus image: ingress and egress (Lambda, container image) and dispatcher and relay (ECS).
-# Built from the repository root:  docker build -f infra/docker/app.Dockerfile -t <repo>:<tag> .
+# Built and pushed by infra/docker/build.sh (for the architecture Terraform declares, without provenance).
 # On Lambda, Terraform sets the entry point to `python -m clawbus.bus.secret_env /lambda-entrypoint.sh`
 # and the command to the handler; on ECS, to `clawbus dispatcher` / `clawbus relay`.
 FROM public.ecr.aws/lambda/python:3.12

@@ -21,6 +21,10 @@ locals {
   ecs_log_groups        = { dispatcher = "/ecs/${var.prefix}/dispatcher", relay = "/ecs/${var.prefix}/relay" }
   log_group_arn_prefix  = "arn:${local.partition}:logs:${local.arn_tail}:log-group:"
 
+  # The channels whose connection the relay holds (ingress/relay/main.py relayed_channels), and whether it runs.
+  relay_channels = concat(contains(var.channels, "discord") ? ["discord"] : [], contains(var.channels, "telegram") && var.channel_modes.telegram == "polling" ? ["telegram"] : [], contains(var.channels, "slack") && var.channel_modes.slack == "socket" ? ["slack"] : [])
+  relay_enabled  = var.relay.enabled == null ? length(local.relay_channels) > 0 : var.relay.enabled
+
   agent_runtime_arn = local.create_agent ? module.agentcore[0].runtime_arn : var.agent_runtime_arn
   agent_qualifier   = local.create_agent ? module.agentcore[0].endpoint_name : var.agent_runtime_qualifier
   agent_invoke_arns = [local.agent_runtime_arn, "${local.agent_runtime_arn}/runtime-endpoint/${local.agent_qualifier}"]
@@ -47,19 +51,18 @@ module "agentcore" {
   source = "./modules/agentcore"
   count  = local.create_agent ? 1 : 0
 
-  prefix               = var.prefix
-  repository_name      = local.agent_repository_name
-  image_tag            = var.agent_image_tag
-  role_arn             = module.role_agent[0].arn
+  prefix          = var.prefix
+  repository_name = local.agent_repository_name
+  image_tag       = var.agent_image_tag
+  # The runtime pulls its image with the role's policy, so it waits for the policy (through this output,
+  # not a module-wide depends_on, which would make `-target` of the agent repository create the roles).
+  role_arn             = module.role_agent[0].arn_with_policy
   kms_key_arn          = aws_kms_key.this.arn
   model                = var.agent_model
   idle_session_timeout = var.agent_idle_session_timeout_s
   state_bucket_name    = local.state_bucket_name
   scheduler_role_arn   = module.role_scheduler.arn
   scheduler_dlq_arn    = module.scheduler.dlq_arn
-
-  # The runtime pulls its image with the role's policy, so the policy must exist first.
-  depends_on = [module.role_agent]
 }
 
 module "compute" {
@@ -73,6 +76,7 @@ module "compute" {
   log_retention_days    = var.log_retention_days
   app_repository_name   = local.app_repository_name
   app_image_tag         = var.app_image_tag
+  architecture          = var.app_architecture
   ingress_function_name = local.ingress_function_name
   egress_function_names = local.egress_function_names
   ecs_log_groups        = local.ecs_log_groups
@@ -84,12 +88,15 @@ module "compute" {
   subnet_ids            = var.subnet_ids
   vpc_id                = var.vpc_id
   assign_public_ip      = var.assign_public_ip
-  dispatcher            = var.dispatcher
-  relay                 = var.relay
-  lambda                = var.lambda
-  inbound_queue_name    = module.bus.inbound_queue_name
-  tracing               = var.tracing
-  adot_collector_image  = var.adot_collector_image
+
+  create_ecs_service_linked_role = var.create_ecs_service_linked_role
+  dispatcher                     = var.dispatcher
+  relay                          = merge(var.relay, { enabled = local.relay_enabled })
+  channel_modes                  = var.channel_modes
+  lambda                         = var.lambda
+  inbound_queue_name             = module.bus.inbound_queue_name
+  tracing                        = var.tracing
+  adot_collector_image           = var.adot_collector_image
 
   roles = {
     ingress       = module.role_ingress.arn

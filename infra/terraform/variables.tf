@@ -73,6 +73,17 @@ variable "app_image_tag" {
   }
 }
 
+variable "app_architecture" {
+  description = "CPU architecture of the clawbus image, its Lambdas and its Fargate tasks: x86_64 or arm64. infra/docker/build.sh reads it (from terraform.tfvars, else this default) to build the image for it."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.app_architecture)
+    error_message = "app_architecture must be x86_64 or arm64."
+  }
+}
+
 variable "agent_image_tag" {
   description = "Tag of the agent image (linux/arm64) in the <prefix>-agent ECR repository. Ignored when agent_runtime_arn is set."
   type        = string
@@ -189,6 +200,12 @@ variable "assign_public_ip" {
   default     = false
 }
 
+variable "create_ecs_service_linked_role" {
+  description = "Create the ECS service-linked role (AWSServiceRoleForECS). An account that never used ECS lacks it and the ECS services fail to create; an account that has it fails to create it again. Check with: aws iam get-role --role-name AWSServiceRoleForECS (docs/deploy.md step 0)."
+  type        = bool
+  default     = false
+}
+
 variable "dispatcher" {
   description = "Dispatcher service size and scaling: tasks scale on inbound backlog (visible messages) per task."
   type = object({
@@ -207,10 +224,24 @@ variable "dispatcher" {
   }
 }
 
-variable "relay" {
-  description = "The always-on relay (Discord gateway, Slack Socket Mode, Telegram polling): one task, never scaled out (one gateway connection)."
+variable "channel_modes" {
+  description = "How Telegram and Slack reach clawbus: telegram = \"webhook\" (default) or \"polling\", slack = \"events\" (default) or \"socket\". Polling and Socket Mode run in the relay; Terraform sets CLAWBUS_TELEGRAM__MODE and CLAWBUS_SLACK__MODE from this."
   type = object({
-    enabled = optional(bool, true)
+    telegram = optional(string, "webhook")
+    slack    = optional(string, "events")
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["webhook", "polling"], var.channel_modes.telegram) && contains(["events", "socket"], var.channel_modes.slack)
+    error_message = "channel_modes.telegram must be webhook or polling; channel_modes.slack must be events or socket."
+  }
+}
+
+variable "relay" {
+  description = "The relay (Discord gateway, Slack Socket Mode, Telegram polling): one task, never scaled out (one gateway connection). enabled = null (default) runs it only when a channel needs it (discord in channels, telegram polling or slack socket in channel_modes); with nothing to relay it would exit and ECS would restart it forever."
+  type = object({
+    enabled = optional(bool)
     cpu     = optional(number, 256)
     memory  = optional(number, 512)
   })

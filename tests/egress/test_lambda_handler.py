@@ -63,8 +63,10 @@ async def test_one_bad_record_fails_only_itself_and_the_rest_of_its_session(
     event = _sqs_event(egress.bus, "telegram", 4)
     ids = {r["messageId"]: r["body"] for r in event["Records"]}
     forbidden = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
-    fake.fail_next("telegram", 403, forbidden)  # the first send: "blocked"
-    fake.fail_next("telegram", 502, {"ok": False, "description": "Bad Gateway"}, after=1)  # "outage"
+    # Sessions are sent concurrently: each cue names its message ("blocked" goes before "after blocked").
+    fake.fail_next("telegram", 403, forbidden, match="blocked")
+    # "outage" fails every in-process attempt; the worker's retries cannot get it through.
+    fake.fail_next("telegram", 502, {"ok": False, "description": "Bad Gateway"}, times=10, match="outage")
 
     settings = Settings(
         aws=AwsSettings(endpoint_url=egress.bus.endpoint, region=REGION),
@@ -80,3 +82,28 @@ async def test_one_bad_record_fails_only_itself_and_the_rest_of_its_session(
     dead = egress.dead_letters("telegram")
     assert [d["body"]["reply_id"] for d in dead] == [blocked.reply_id]
     assert "blocked by the user" in dead[0]["clawbus.error.reason"]
+
+
+async def test_a_transient_failure_is_retried_within_the_invocation_as_the_worker_does(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    """The Lambda runs the long-running worker's consumer: a one-off 502 is retried in process, so the
+    reply and the session's next one go out in this invocation, and nothing is reported failed."""
+    fake = egress.fake
+    first = make_reply("telegram", "first", chat="3")
+    second = make_reply("telegram", "second", chat="3")
+    for reply in (first, second):
+        egress.publish(reply)
+    event = _sqs_event(egress.bus, "telegram", 2)
+    fake.fail_next("telegram", 502, {"ok": False, "description": "Bad Gateway"})
+
+    settings = Settings(
+        aws=AwsSettings(endpoint_url=egress.bus.endpoint, region=REGION),
+        bus=BusSettings(prefix=egress.bus.prefix),
+        telegram=TelegramSettings(bot_token="1:fake", api_base=fake.api_base("telegram")),  # type: ignore[arg-type]
+    )
+    response = await handle_event(event, settings)
+
+    assert response == {"batchItemFailures": []}
+    assert [c.text for c in fake.sent("telegram")] == ["first", "second"]
+    assert egress.dead_letters("telegram") == []

@@ -98,7 +98,7 @@ def test_the_lambda_adapter_enqueues_a_signed_slack_dm_once_and_refuses_a_forged
     finally:
         app.close()
     assert [r["statusCode"] for r in (first, again, forged, verified)] == [200, 200, 401, 200]
-    assert forged["headers"]["X-Slack-No-Retry"] == "1"
+    assert forged["headers"]["x-slack-no-retry"] == "1"  # HTTP header names are case-insensitive
     assert json.loads(verified["body"]) == {"challenge": "abc"}
     sqs = bus.client("sqs")
     messages = sqs.receive_message(

@@ -9,12 +9,17 @@
 
 locals {
   image = "${aws_ecr_repository.app.repository_url}:${var.app_image_tag}"
+  # Fargate spells the Lambda architecture names differently.
+  ecs_cpu_architecture = { x86_64 = "X86_64", arm64 = "ARM64" }[var.architecture]
 
   common_env = {
     CLAWBUS_BUS__PREFIX = var.prefix
     CLAWBUS_BUS__BUCKET = var.state_bucket_name
     CLAWBUS_AWS__REGION = var.region
     CLAWBUS_LOG_LEVEL   = "INFO"
+    # Ingress and the relay must agree on who receives Telegram and Slack (webhook vs relay).
+    CLAWBUS_TELEGRAM__MODE = var.channel_modes.telegram
+    CLAWBUS_SLACK__MODE    = var.channel_modes.slack
   }
 
   # The contract's webhook routes (ARCHITECTURE.md), each present when its channel is enabled. They are
@@ -131,7 +136,7 @@ resource "aws_lambda_function" "ingress" {
   role                           = var.roles.ingress
   package_type                   = "Image"
   image_uri                      = local.image
-  architectures                  = ["x86_64"]
+  architectures                  = [var.architecture]
   memory_size                    = var.lambda.ingress_memory_mb
   timeout                        = var.lambda.ingress_timeout_s
   reserved_concurrent_executions = var.lambda.ingress_reserved_concurrency
@@ -146,6 +151,8 @@ resource "aws_lambda_function" "ingress" {
     variables = merge(local.common_env, {
       CLAWBUS_SECRET_IDS       = local.secret_ids
       CLAWBUS_WEBCHAT__ENABLED = contains(var.channels, "webchat") ? "true" : "false"
+      # WebChat and the dashboard answer only to known Host names: the API's own.
+      CLAWBUS_INGRESS__ALLOWED_HOSTS = jsonencode([replace(aws_apigatewayv2_api.webhooks.api_endpoint, "https://", "")])
     })
   }
 
@@ -254,7 +261,7 @@ resource "aws_lambda_function" "egress" {
   role                           = var.roles.egress[each.key]
   package_type                   = "Image"
   image_uri                      = local.image
-  architectures                  = ["x86_64"]
+  architectures                  = [var.architecture]
   memory_size                    = var.lambda.egress_memory_mb
   timeout                        = var.lambda.egress_timeout_s
   reserved_concurrent_executions = var.lambda.egress_reserved_concurrency
@@ -294,6 +301,13 @@ resource "aws_lambda_event_source_mapping" "egress" {
 
 # ---- ECS: dispatcher and relay ----------------------------------------------------------------------
 
+# ECS creates services only once AWSServiceRoleForECS exists; a new account may not have it yet.
+resource "aws_iam_service_linked_role" "ecs" {
+  count            = var.create_ecs_service_linked_role ? 1 : 0
+  aws_service_name = "ecs.amazonaws.com"
+  description      = "ECS service-linked role, created by clawbus ${var.prefix} (var.create_ecs_service_linked_role)"
+}
+
 resource "aws_ecs_cluster" "this" {
   name = var.prefix
 
@@ -322,11 +336,16 @@ resource "aws_ecs_task_definition" "dispatcher" {
   #checkov:skip=CKV_AWS_249:False positive: checkov cannot resolve var.roles; ecs_execution and dispatcher are different roles (iam.tf).
   family                   = "${var.prefix}-dispatcher"
   requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = var.dispatcher.cpu
-  memory                   = var.dispatcher.memory
-  execution_role_arn       = var.roles.ecs_execution
-  task_role_arn            = var.roles.dispatcher
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = local.ecs_cpu_architecture
+  }
+  network_mode       = "awsvpc"
+  cpu                = var.dispatcher.cpu
+  memory             = var.dispatcher.memory
+  execution_role_arn = var.roles.ecs_execution
+  task_role_arn      = var.roles.dispatcher
 
   container_definitions = jsonencode(concat([{
     name                   = "dispatcher"
@@ -376,6 +395,8 @@ resource "aws_ecs_service" "dispatcher" {
   lifecycle {
     ignore_changes = [desired_count] # owned by autoscaling
   }
+
+  depends_on = [aws_iam_service_linked_role.ecs]
 }
 
 resource "aws_appautoscaling_target" "dispatcher" {
@@ -452,11 +473,16 @@ resource "aws_ecs_task_definition" "relay" {
   #checkov:skip=CKV_AWS_249:False positive: checkov cannot resolve var.roles; ecs_execution and relay are different roles (iam.tf).
   family                   = "${var.prefix}-relay"
   requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = var.relay.cpu
-  memory                   = var.relay.memory
-  execution_role_arn       = var.roles.ecs_execution
-  task_role_arn            = var.roles.relay
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = local.ecs_cpu_architecture
+  }
+  network_mode       = "awsvpc"
+  cpu                = var.relay.cpu
+  memory             = var.relay.memory
+  execution_role_arn = var.roles.ecs_execution
+  task_role_arn      = var.roles.relay
 
   container_definitions = jsonencode(concat([{
     name                   = "relay"
@@ -497,4 +523,6 @@ resource "aws_ecs_service" "relay" {
     security_groups  = [aws_security_group.tasks.id]
     assign_public_ip = var.assign_public_ip
   }
+
+  depends_on = [aws_iam_service_linked_role.ecs]
 }

@@ -43,6 +43,11 @@ variable "app_image_tag" {
   type        = string
 }
 
+variable "architecture" {
+  description = "CPU architecture of the image (x86_64 or arm64): the Lambdas' and the Fargate tasks'."
+  type        = string
+}
+
 variable "ingress_function_name" {
   description = "Name of the ingress Lambda."
   type        = string
@@ -103,6 +108,11 @@ variable "assign_public_ip" {
   type        = bool
 }
 
+variable "create_ecs_service_linked_role" {
+  description = "Create AWSServiceRoleForECS before the ECS services (see the root variable)."
+  type        = bool
+}
+
 variable "roles" {
   description = "Role ARNs: ingress, dispatcher, relay, ecs_execution, and egress per channel."
   type = object({
@@ -123,6 +133,14 @@ variable "dispatcher" {
     min_tasks        = number
     max_tasks        = number
     backlog_per_task = number
+  })
+}
+
+variable "channel_modes" {
+  description = "Telegram and Slack modes (see the root variable)."
+  type = object({
+    telegram = string
+    slack    = string
   })
 }
 

@@ -107,6 +107,12 @@ output "arn" {
   value       = aws_iam_role.this.arn
 }
 
+output "arn_with_policy" {
+  description = "Role ARN, known only once the role's policy exists: for a consumer that uses the role at creation (AgentCore pulls its image with it)."
+  value       = aws_iam_role.this.arn
+  depends_on  = [aws_iam_role_policy.this]
+}
+
 output "name" {
   description = "Role name."
   value       = aws_iam_role.this.name
