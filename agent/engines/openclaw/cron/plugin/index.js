@@ -1,6 +1,7 @@
 // clawbus's `cron` for the OpenClaw engine: each call goes to the agent container's loopback callback
 // (clawbus.agent.engines.openclaw.cron.callback) with the turn's session key, taken from the trusted
 // tool context, never from the model. Kept tiny: the logic lives in Python.
+const TIMEOUT_MS = 30_000;
 const ACTIONS = ["status", "list", "add", "update", "remove", "run", "runs"];
 
 const parameters = {
@@ -35,12 +36,18 @@ export default {
           "action status|list|add|update|remove|run|runs; `job` for add, `jobId` for the others, `patch` for update.",
         parameters,
         async execute(_toolCallId, params, signal) {
-          const response = await fetch(url, {
-            method: "POST",
-            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-            body: JSON.stringify({ sessionKey: ctx.sessionKey ?? null, agentId: ctx.agentId ?? null, params }),
-            signal,
-          });
+          const deadline = AbortSignal.timeout(TIMEOUT_MS); // a stuck callback must not hang the turn
+          let response;
+          try {
+            response = await fetch(url, {
+              method: "POST",
+              headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+              body: JSON.stringify({ sessionKey: ctx.sessionKey ?? null, agentId: ctx.agentId ?? null, params }),
+              signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+            });
+          } catch (error) {
+            return text({ ok: false, error: `clawbus cron is unreachable: ${error}` });
+          }
           if (!response.ok) {
             return text({ ok: false, error: `clawbus cron callback answered HTTP ${response.status}` });
           }
