@@ -1,0 +1,1 @@
+"""The OpenClaw engine: a supervised OpenClaw gateway runs each clawbus turn."""

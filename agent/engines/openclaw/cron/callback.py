@@ -1,0 +1,150 @@
+"""The loopback endpoint the `clawbus_cron` plugin calls: clawbus's cron tool, run for the calling turn.
+
+The plugin posts `{sessionKey, agentId, params}` to `POST /cron` with `Authorization: Bearer <token>`
+(a fresh random token per container, handed to OpenClaw in its generated config; any other local
+process gets 401). The session key comes from OpenClaw's tool context, never from the model; the turn
+it names must be one the engine registered in `ActiveTurns` while it runs, so the job gets that turn's
+agent, trust and route (where a job without a target announces, and where it may deliver). A call for
+a session with no running turn gets a scope without a route and untrusted, as the native tool does for
+a call outside any turn. The tool policy (`agent.tools`: groups and strangers may not use cron by
+default) is applied here, since OpenClaw offers the plugin tool to every turn. The answer is the cron
+tool's JSON result, `{"ok": false, "error": ...}` when refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from clawbus.bus.aws import open_clients
+from clawbus.bus.cron.service import connect
+from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.settings import Settings, ToolSettings
+
+from ....cron_delivery import owner_ids
+from ....cron_tool import CronTool
+from ....tools.policy import policy_for
+from ....tools.scope import TurnScope
+
+logger = logging.getLogger(__name__)
+PATH = "/cron"
+
+
+class CronCall(BaseModel):
+    """What the plugin posts: the turn's session key and agent (from OpenClaw's tool context), the
+    model's parameters."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    session_key: str | None = Field(default=None, alias="sessionKey")
+    agent_id: str | None = Field(default=None, alias="agentId")
+    params: dict[str, Any]
+
+
+class ActiveTurns:
+    """The turns the engine is running, by session key: who a cron call belongs to."""
+
+    def __init__(self) -> None:
+        self._scopes: dict[str, TurnScope] = {}
+
+    @contextlib.contextmanager
+    def running(self, scope: TurnScope) -> Iterator[None]:
+        """Register `scope` for the block: the engine wraps each OpenClaw turn in it."""
+        self._scopes[scope.session_key] = scope
+        try:
+            yield
+        finally:
+            if self._scopes.get(scope.session_key) is scope:
+                del self._scopes[scope.session_key]
+
+    def scope_for(self, session_key: str | None, agent_id: str | None, default_agent: str) -> TurnScope:
+        """The running turn of `session_key`, else an untrusted scope without a route."""
+        if session_key and session_key in self._scopes:
+            return self._scopes[session_key]
+        agent = agent_id or default_agent
+        return TurnScope(session_key=session_key or f"agent:{agent}:main", agent_id=agent)
+
+
+def refusal(tools: ToolSettings, scope: TurnScope) -> str | None:
+    """Why the turn `scope` may not use cron under the tool policy, or None when it may."""
+    offer = policy_for(tools, scope.agent_id).offer(["cron"], trusted=scope.trusted)
+    reason = offer.refused.get("cron")
+    return None if reason is None else f"the cron tool is not available in this conversation ({reason})"
+
+
+@dataclass(frozen=True)
+class CronCallback:
+    """Where the plugin reaches the callback: its URL and bearer token (for `with_cron_plugin`)."""
+
+    url: str
+    token: str
+
+
+def callback_app(cron: CronTool, turns: ActiveTurns, token: str, settings: Settings) -> Starlette:
+    """The ASGI app serving `POST /cron` for `cron`, authorised by `token`."""
+    expected = f"Bearer {token}".encode()
+
+    async def call(request: Request) -> Response:
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            log_event(logger, "agent.cron_callback.unauthorized", logging.WARNING)
+            return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
+        try:
+            body = CronCall.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return JSONResponse({"ok": False, "error": f"not a cron call: {exc}"}, status_code=400)
+        scope = turns.scope_for(body.session_key, body.agent_id, settings.session.agent_id)
+        refused = refusal(settings.agent.tools, scope)
+        if refused is not None:
+            log_event(logger, "agent.cron.refused", logging.WARNING, session=session_ref(scope.session_key))
+            return JSONResponse({"ok": False, "action": body.params.get("action"), "error": refused})
+        return JSONResponse(await cron(body.params, scope=scope))
+
+    return Starlette(routes=[Route(PATH, call, methods=["POST"])])
+
+
+@contextlib.asynccontextmanager
+async def serve_cron_callback(settings: Settings, turns: ActiveTurns) -> AsyncIterator[CronCallback]:
+    """The callback served on 127.0.0.1 (a free port) for the life of the block, on the deployment's
+    cron service.
+
+    Raises:
+        ClawbusError: the cron service cannot be reached (its table or scheduler role is missing).
+    """
+    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+        cron = CronTool(await connect(settings, clients), owner_ids(settings))
+        token = secrets.token_urlsafe(32)
+        config = uvicorn.Config(
+            callback_app(cron, turns, token, settings),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                if task.done():
+                    await task  # raises what stopped it
+                    raise RuntimeError("the cron callback server stopped at start")
+                await asyncio.sleep(0.01)
+            port = server.servers[0].sockets[0].getsockname()[1]
+            log_event(logger, "agent.cron_callback.started", port=port)
+            yield CronCallback(url=f"http://127.0.0.1:{port}{PATH}", token=token)
+        finally:
+            server.should_exit = True
+            await task
