@@ -8,8 +8,10 @@ OpenClaw keeps an agent's sessions in `agents/<agentId>/agent/openclaw-agent.sql
 - `transcript_events` has the transcript: `(session_id, seq)` → `event_json`, each event exactly one line of
   the old `<sessionId>.jsonl` (`{type, id, parentId, timestamp, …}`), seq 0 being the `session` header;
   `transcript_event_identities` indexes the events by id and parent;
-- derived tables (`session_transcript_active_events`, `session_transcript_index_state`, full-text rows)
-  are an index OpenClaw rebuilds when `session_transcript_index_state` has no row for the session.
+- derived tables (`session_transcript_active_events`, `session_transcript_index_state`,
+  `transcript_rewrite_watermarks`, full-text rows) are a projection of the events; OpenClaw rebuilds a
+  missing one on the session's first read but fails that turn meanwhile, so seeding writes it too
+  (`active_rows`); full-text rows are left to OpenClaw's indexer.
 
 So the transcript maps one to one onto clawbus's `TranscriptStore` entries: committing a turn reads the
 events after the last seq already stored; seeding a fresh database writes the stored entries back as
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Sequence
 from contextlib import closing
 from datetime import datetime
@@ -130,14 +133,21 @@ def seed_session(
     newer than, or the same as, the store's.
     """
     now = int(time.time() * 1000)
-    node = {"updatedAt": now, **entry} | {"sessionId": session_id}
+    # OpenClaw reads a node only when its entry names the row's session id and the row's `updated_at` (else
+    # "invalid persisted session row requires repair"); it fills in the rest of the entry on the turn.
+    updated = int(entry.get("updatedAt") or now)
+    node = {
+        "sessionId": session_id,
+        "updatedAt": updated,
+        "sessionStartedAt": entry.get("sessionStartedAt", updated),
+    }
     with closing(connect(path)) as db, db:
         if db.execute("SELECT 1 FROM session_nodes WHERE session_key = ?", (session_key,)).fetchone():
             return False
         db.execute(
             "INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
-            (session_key, session_id, json.dumps(node, ensure_ascii=False), now, now),
+            (session_key, session_id, json.dumps(node, ensure_ascii=False), updated, now),
         )
         db.execute(
             "INSERT INTO session_windows (session_id, session_key, created_at, updated_at, "
@@ -154,4 +164,39 @@ def seed_session(
             "(session_id, event_id, seq, event_type, parent_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             identity_rows(session_id, entries, now),
         )
+        active = active_rows(session_id, entries)
+        db.executemany(
+            "INSERT INTO session_transcript_active_events "
+            "(session_id, active_position, event_seq, message_position, context_eligible) "
+            "VALUES (?, ?, ?, ?, 1)",
+            active,
+        )
+        messages = sum(1 for row in active if row[3] is not None)
+        db.execute(
+            "INSERT INTO session_transcript_index_state (session_id, indexed_seq, leaf_event_id, "
+            "needs_rebuild, active_event_count, active_message_count, updated_at) "
+            "VALUES (?, ?, ?, 0, ?, ?, ?)",
+            (session_id, len(entries) - 1, entries[-1].get("id"), len(active), messages, now),
+        )
+        db.execute(
+            "INSERT INTO transcript_rewrite_watermarks (session_id, generation, updated_at) VALUES (?, ?, ?)",
+            (session_id, uuid.uuid4().hex, now),
+        )
     return True
+
+
+def active_rows(session_id: str, entries: Sequence[Entry]) -> list[tuple[Any, ...]]:
+    """`session_transcript_active_events` rows: (session_id, position, seq, message position or None).
+
+    The projection OpenClaw otherwise rebuilds on the session's first read, failing that turn
+    ("Session transcript projection is rebuilding"): every event after the header, in order, messages
+    numbered among themselves. A transcript is linear as clawbus stores it (one branch, appended a turn at
+    a time), so every event is on the active branch.
+    """
+    rows: list[tuple[Any, ...]] = []
+    message = 0
+    for position, seq in enumerate(range(1, len(entries))):
+        is_message = entries[seq].get("type") == "message"
+        rows.append((session_id, position, seq, message if is_message else None))
+        message += is_message
+    return rows

@@ -138,6 +138,19 @@ async def test_a_fresh_state_dir_starts_from_the_committed_history(stores: Store
             "SELECT count(*) FROM transcript_event_identities WHERE session_id = ?", (SID,)
         ).fetchone()
     assert ids == (5,)
+    with closing(sqlean.connect(sql.agent_db(second, "main"))) as db:
+        node = db.execute(
+            "SELECT entry_json, updated_at FROM session_nodes WHERE session_key = ?", (KEY,)
+        ).fetchone()
+        projection = db.execute(
+            "SELECT indexed_seq, needs_rebuild, active_event_count, active_message_count "
+            "FROM session_transcript_index_state WHERE session_id = ?",
+            (SID,),
+        ).fetchone()
+    # Without a fresh projection OpenClaw fails the turn ("Session transcript projection is rebuilding").
+    assert projection == (4, 0, 4, 4)
+    # OpenClaw rejects a node whose entry disagrees with its row ("requires repair").
+    assert (json.loads(node[0])["sessionId"], json.loads(node[0])["updatedAt"]) == (SID, node[1])
 
     # Its next turn appends only what is new.
     gateway_turn(second, ["third", "(openclaw) You said: third"])
