@@ -178,7 +178,9 @@ class _Reader:
             for other in sorted(agent_dir.iterdir()):
                 if other.name != "sessions":
                     self.skip(
-                        other, "agent auth profiles and models stay with OpenClaw (set them as settings)"
+                        other,
+                        "agent auth profiles and models stay with OpenClaw (set them as settings)"
+                        + ("; its sessions database is read" if other.name == "agent" else ""),
                     )
             store = AgentSessions()
             self.agent_db(agent_dir / "agent" / "openclaw-agent.sqlite", store)
