@@ -48,14 +48,21 @@ class SyncedWorkspace(Protocol):
 
 
 def read_folder(root: Path) -> dict[str, str]:
-    """Every text file under `root` by `/`-separated relative path (hidden folders like `.git` skipped)."""
+    """Every UTF-8 text file under `root` by `/`-separated relative path.
+
+    Hidden folders (`.git`, OpenClaw's `.openclaw/`) and binary files are left out: the sync moves text
+    (binary workspace files, like screenshots, are written to the store by the tool that makes them).
+    """
     files: dict[str, str] = {}
     if not root.is_dir():
         return files
     for file in sorted(root.rglob("*")):
         rel = file.relative_to(root)
         if file.is_file() and not any(part.startswith(".") for part in rel.parts):
-            files[rel.as_posix()] = file.read_text("utf-8", errors="replace")
+            try:
+                files[rel.as_posix()] = file.read_text("utf-8")
+            except UnicodeDecodeError:
+                continue
     return files
 
 
@@ -77,6 +84,7 @@ async def pull(store: SyncedWorkspace, root: Path) -> dict[str, BaseFile]:
         found = await store.read(path)
         if found is not None:
             base[path] = BaseFile(found.text, found.version)
+    await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
     local = await asyncio.to_thread(read_folder, root)
     plan = plan_pull({path: file.text for path, file in base.items()}, local)
     for path, text in plan.write.items():

@@ -79,3 +79,13 @@ async def test_a_deletion_applies_unless_another_session_edited_the_file(
     assert kept is not None
     assert kept.text == "b, edited"
     assert (one / "b.md").read_text() == "b, edited"
+
+
+async def test_a_binary_file_the_turn_made_is_not_pushed_as_text(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    base = await pull(store, folder)
+    (folder / "shot.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\x00")
+    await push(store, folder, base)
+    assert await store.read("shot.png") is None
+    assert (folder / "shot.png").read_bytes() == b"\x89PNG\r\n\x1a\n\xff\x00"
