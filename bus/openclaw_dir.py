@@ -8,7 +8,8 @@ What is read:
 
 - `openclaw.json` (JSON5) and `.env` (channel credentials, `KEY=value` lines);
 - `workspace/` (the default agent's workspace: AGENTS.md, SOUL.md, memory/*.md …);
-- `agents/<agentId>/sessions/sessions.json` and `<sessionId>.jsonl` transcripts;
+- `agents/<agentId>/sessions/sessions.json` and `<sessionId>.jsonl` transcripts, and the sessions in
+  `agents/<agentId>/agent/openclaw-agent.sqlite` (2026.9: `openclaw_sqlite.py`; it wins over the files);
 - `credentials/<channel>-pairing.json` (requests of other accounts carry `meta.accountId`),
   `<channel>[-<account>]-allowFrom.json`,
   `credentials/whatsapp/<account>/*` (Baileys auth state, kept as secret files);
@@ -32,6 +33,7 @@ from typing import Any
 import json5
 
 from .errors import ConfigError
+from .openclaw_sqlite import read_agent_db
 from .private_files import private_dir, write_private
 
 # Channels whose credential files we understand (their names never contain '-').
@@ -176,16 +178,22 @@ class _Reader:
             for other in sorted(agent_dir.iterdir()):
                 if other.name != "sessions":
                     self.skip(
-                        other, "agent auth profiles and models stay with OpenClaw (set them as settings)"
+                        other,
+                        "agent auth profiles and models stay with OpenClaw (set them as settings)"
+                        + ("; its sessions database is read" if other.name == "agent" else ""),
                     )
-            if not sessions_dir.is_dir():
-                continue
             store = AgentSessions()
+            self.agent_db(agent_dir / "agent" / "openclaw-agent.sqlite", store)
+            if not sessions_dir.is_dir():
+                if store.index:
+                    self.found.sessions[agent_dir.name] = store
+                continue
             index_path = sessions_dir / "sessions.json"
             if index_path.is_file():
                 index = self.parse(index_path, "JSON", _json)
                 if isinstance(index, dict):
-                    store.index = {str(k): v for k, v in index.items() if isinstance(v, dict)}
+                    legacy = {str(k): v for k, v in index.items() if isinstance(v, dict)}
+                    store.index = legacy | store.index  # the database is newer than sessions.json
                 elif index is not None:
                     self.skip(index_path, "sessions.json is not an object of session entries")
             for path in sorted(sessions_dir.iterdir()):
@@ -194,10 +202,18 @@ class _Reader:
                 elif path.suffix == ".jsonl":
                     lines = self.parse(path, "JSONL", _jsonl)
                     if lines is not None:
-                        store.transcripts[path.stem] = lines
+                        store.transcripts.setdefault(path.stem, lines)
                 elif path.name != "sessions.json":
                     self.skip(path, "not a transcript")
             self.found.sessions[agent_dir.name] = store
+
+    def agent_db(self, path: Path, store: AgentSessions) -> None:
+        """Add the sessions of OpenClaw 2026.9's agent database (where new sessions live) to `store`."""
+        if path.is_file():
+            read = self.parse(path, "OpenClaw agent database", read_agent_db)
+            if read is not None:
+                store.index.update(read[0])
+                store.transcripts.update(read[1])
 
     def credentials(self, root: Path) -> None:
         if not root.is_dir():

@@ -106,6 +106,11 @@ class _BlobWorkspace:
         """Relative paths under `prefix`, sorted."""
         return await self._blobs.list(prefix)
 
+    async def delete(self, path: str) -> None:
+        """Remove the file (no error when it is already gone). Unconditional: callers that must not lose a
+        concurrent edit re-read the version first (the OpenClaw engine's workspace sync)."""
+        await self._blobs.delete(check_path(path))
+
 
 class LocalWorkspaceStore(_BlobWorkspace):
     """A workspace in a local directory (development, `clawbus agent` without AWS); versions are content

@@ -1,0 +1,179 @@
+"""The OpenClaw engine's state through the stores: a turn committed from one state dir is the history a
+fresh state dir (a new microVM) starts from, and a commit never appends a turn twice.
+
+The agent database here is OpenClaw 2026.9.6's own schema (dumped from a database the gateway made); a
+turn is simulated by writing the rows the gateway writes. `test_real_gateway.py` runs the real thing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlean
+
+from clawbus.agent.engines.openclaw_state import sqlite_transcript as sql
+from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawState, agent_of
+from clawbus.bus.errors import PermanentError
+from clawbus.bus.storage import (
+    DynamoSessionIndex,
+    DynamoTranscriptStore,
+    LocalSessionIndex,
+    LocalTranscriptStore,
+    LocalWorkspaceStore,
+    SessionIndex,
+    SessionRef,
+    TranscriptStore,
+)
+from clawbus.bus.topology import sessions_table_name
+
+from ...conftest import Bus
+
+SCHEMA = Path(__file__).resolve().parents[2] / "fixtures" / "openclaw_agent_schema_v23.sql"
+KEY = "agent:main:webchat:dm:alice"
+SID = "6edb7962-0d64-4023-9af5-35b3dfdc1a8e"
+
+
+@dataclass
+class Stores:
+    transcripts: TranscriptStore
+    index: SessionIndex
+
+
+@pytest.fixture(params=["local", "dynamodb"])
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
+    if request.param == "local":
+        yield Stores(LocalTranscriptStore(tmp_path / "t"), LocalSessionIndex(tmp_path / "i"))
+        return
+    bus: Bus = request.getfixturevalue("bus")
+    async with bus.aio("dynamodb") as ddb, bus.aio("s3") as s3:
+        table = sessions_table_name(bus.prefix)
+        yield Stores(
+            DynamoTranscriptStore(ddb, s3, table=table, bucket=f"{bus.prefix}-state"),
+            DynamoSessionIndex(ddb, table),
+        )
+
+
+def fresh_state_dir(root: Path) -> Path:
+    """A state dir whose agent database the gateway has just created (empty, schema 23)."""
+    db = sql.agent_db(root, "main")
+    db.parent.mkdir(parents=True)
+    with closing(sqlean.connect(db)) as conn:
+        conn.executescript(SCHEMA.read_text())
+    return root
+
+
+def event(n: int, kind: str = "message", text: str = "") -> dict[str, Any]:
+    body: dict[str, Any] = {"type": kind, "id": f"e{n}", "parentId": f"e{n - 1}" if n else None}
+    body["timestamp"] = "2026-12-04T12:34:22.056Z"
+    if kind == "message":
+        body["message"] = {
+            "role": "user" if n % 2 else "assistant",
+            "content": [{"type": "text", "text": text}],
+        }
+    return body
+
+
+def gateway_turn(state_dir: Path, texts: list[str]) -> None:
+    """Write what the gateway writes for one turn on KEY (a node and window first, then the events)."""
+    with closing(sqlean.connect(sql.agent_db(state_dir, "main"))) as db, db:
+        if not db.execute("SELECT 1 FROM session_nodes WHERE session_key = ?", (KEY,)).fetchone():
+            db.execute(
+                "INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at) "
+                "VALUES (?,?,?,1)",
+                (KEY, SID, json.dumps({"sessionId": SID})),
+            )
+            db.execute(
+                "INSERT INTO session_windows (session_id, session_key, created_at, updated_at) "
+                "VALUES (?,?,1,1)",
+                (SID, KEY),
+            )
+            db.execute(
+                "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?,0,?,1)",
+                (
+                    SID,
+                    json.dumps(
+                        {"type": "session", "version": 4, "id": SID, "timestamp": "2026-12-04T12:00:00Z"}
+                    ),
+                ),
+            )
+        start = (
+            db.execute("SELECT max(seq) FROM transcript_events WHERE session_id = ?", (SID,)).fetchone()[0]
+            + 1
+        )
+        for offset, text in enumerate(texts):
+            db.execute(
+                "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?,?,?,1)",
+                (SID, start + offset, json.dumps(event(start + offset, text=text))),
+            )
+
+
+def rows(state_dir: Path) -> list[dict[str, Any]]:
+    return [e for _seq, e in sql.events_after(sql.agent_db(state_dir, "main"), SID, -1)]
+
+
+async def test_a_fresh_state_dir_starts_from_the_committed_history(stores: Stores, tmp_path: Path) -> None:
+    state = StoredOpenClawState(stores.transcripts, stores.index, LocalWorkspaceStore(tmp_path / "ws"))
+    first = fresh_state_dir(tmp_path / "vm1")
+    await state.prepare(KEY, first)
+    gateway_turn(first, ["hello", "(openclaw) You said: hello"])
+    await state.commit(KEY, first)
+    gateway_turn(first, ["again", "(openclaw) You said: again"])
+    await state.commit(KEY, first)
+
+    # A new microVM: a new process, an empty database.
+    second = fresh_state_dir(tmp_path / "vm2")
+    later = StoredOpenClawState(stores.transcripts, stores.index, LocalWorkspaceStore(tmp_path / "ws"))
+    await later.prepare(KEY, second)
+    assert sql.current_session_id(sql.agent_db(second, "main"), KEY) == SID
+    assert rows(second) == rows(first)
+    assert len(rows(second)) == 5
+    with closing(sqlean.connect(sql.agent_db(second, "main"))) as db:
+        ids = db.execute(
+            "SELECT count(*) FROM transcript_event_identities WHERE session_id = ?", (SID,)
+        ).fetchone()
+    assert ids == (5,)
+    with closing(sqlean.connect(sql.agent_db(second, "main"))) as db:
+        node = db.execute(
+            "SELECT entry_json, updated_at FROM session_nodes WHERE session_key = ?", (KEY,)
+        ).fetchone()
+        projection = db.execute(
+            "SELECT indexed_seq, needs_rebuild, active_event_count, active_message_count "
+            "FROM session_transcript_index_state WHERE session_id = ?",
+            (SID,),
+        ).fetchone()
+    # Without a fresh projection OpenClaw fails the turn ("Session transcript projection is rebuilding").
+    assert projection == (4, 0, 4, 4)
+    # OpenClaw rejects a node whose entry disagrees with its row ("requires repair").
+    assert (json.loads(node[0])["sessionId"], json.loads(node[0])["updatedAt"]) == (SID, node[1])
+
+    # Its next turn appends only what is new.
+    gateway_turn(second, ["third", "(openclaw) You said: third"])
+    await later.commit(KEY, second)
+    await later.commit(KEY, second)  # a re-run appends nothing
+    batches = await stores.transcripts.page(SessionRef("main", SID))
+    assert [len(b.entries) for b in reversed(batches)] == [3, 2, 2]
+    entry = await stores.index.get("main", KEY)
+    assert entry is not None
+    assert entry.session_id == SID
+
+
+async def test_a_key_the_database_already_has_is_not_seeded_again(stores: Stores, tmp_path: Path) -> None:
+    state = StoredOpenClawState(stores.transcripts, stores.index, LocalWorkspaceStore(tmp_path / "ws"))
+    vm = fresh_state_dir(tmp_path / "vm")
+    gateway_turn(vm, ["hello", "hi"])
+    await state.commit(KEY, vm)
+    restarted = StoredOpenClawState(stores.transcripts, stores.index, LocalWorkspaceStore(tmp_path / "ws"))
+    await restarted.prepare(KEY, vm)
+    assert len(rows(vm)) == 3
+
+
+def test_the_agent_comes_from_the_session_key() -> None:
+    assert agent_of("agent:ops:telegram:dm:42") == "ops"
+    with pytest.raises(PermanentError):
+        agent_of("main")
