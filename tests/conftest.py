@@ -31,6 +31,8 @@ from clawbus.cli.supervisor import Supervisor
 
 from .helpers import free_port, stage, stage_supervisor, wait_for
 
+pytest_plugins = ["tests.workspace_stores"]  # `store`: a workspace store on each backend
+
 REGION = "us-east-1"
 LOCAL_AWS = LoopbackCredentials.generate()  # this test process's loopback key pair, as `up` makes one
 SECRET = LOCAL_AWS.secret_access_key.get_secret_value()

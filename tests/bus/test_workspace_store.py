@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from aiobotocore.session import get_session
 
 from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore, WorkspaceStore, check_path
-
-from ..conftest import LOCAL_AWS, REGION, Bus
-
-
-@pytest.fixture(params=["local", "s3"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[WorkspaceStore]:
-    if request.param == "local":
-        yield LocalWorkspaceStore(tmp_path / "workspace")
-        return
-    bus: Bus = request.getfixturevalue("bus")
-    async with get_session().create_client(
-        "s3",
-        region_name=REGION,
-        endpoint_url=bus.endpoint,
-        aws_access_key_id=LOCAL_AWS.access_key_id,
-        aws_secret_access_key=LOCAL_AWS.secret_access_key.get_secret_value(),
-    ) as s3:
-        yield S3WorkspaceStore(s3, f"{bus.prefix}-state", "main")
 
 
 async def test_a_written_file_reads_back_with_its_version(store: WorkspaceStore) -> None:

@@ -3,34 +3,11 @@ two state dirs share one workspace, and neither loses an edit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from aiobotocore.session import get_session
-
 from clawbus.agent.engines.openclaw_state.workspace_sync import pull, push
-from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore
 
-from ...conftest import LOCAL_AWS, REGION, Bus
-
-Store = LocalWorkspaceStore | S3WorkspaceStore
-
-
-@pytest.fixture(params=["local", "s3"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "local":
-        yield LocalWorkspaceStore(tmp_path / "store")
-        return
-    bus: Bus = request.getfixturevalue("bus")
-    async with get_session().create_client(
-        "s3",
-        region_name=REGION,
-        endpoint_url=bus.endpoint,
-        aws_access_key_id=LOCAL_AWS.access_key_id,
-        aws_secret_access_key=LOCAL_AWS.secret_access_key.get_secret_value(),
-    ) as s3:
-        yield S3WorkspaceStore(s3, f"{bus.prefix}-state", "main")
+from ...workspace_stores import Store
 
 
 async def test_a_turns_edit_reaches_the_store_and_another_sessions_folder(
