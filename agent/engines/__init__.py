@@ -1,0 +1,1 @@
+"""Turn engines behind the agent's `/invocations`: the native Python loop, or an OpenClaw gateway."""
