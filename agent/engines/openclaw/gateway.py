@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import logging
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from clawbus.bus.logging import log_event
 logger = logging.getLogger(__name__)
 
 _RESTART_PAUSE_S = 1.0
+_PR_SET_PDEATHSIG = 1
 _STOP_GRACE_S = 10.0
 
 
@@ -45,6 +48,13 @@ class GatewaySpec:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): SIGKILL when the agent process dies, even by SIGKILL, so a
+    killed agent leaves no gateway behind (it runs in its own process group, out of the agent's)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _log_tail(path: Path, lines: int = 15) -> str:
@@ -90,6 +100,7 @@ class Gateway:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         log_event(logger, "agent.openclaw.spawned", pid=self._proc.pid, port=spec.port)
 
