@@ -6,6 +6,7 @@ none is installed. Slow: `up` twice, each starting and warming a gateway (~1 GB,
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -85,3 +86,20 @@ def test_up_with_openclaw_answers_turn_after_turn_and_again_after_a_restart(tmp_
     finally:
         _stop(up)
     assert again == echo("four", 4, "openclaw")  # OpenClaw's state dir under the data dir kept the session
+
+
+def test_bench_openclaw_reports_the_engine_figures() -> None:
+    env = {**os.environ, "CLAWBUS_AGENT__OPENCLAW__RUNTIME_DIR": str(RUNTIME)}
+    ran = subprocess.run(
+        [*CLI, "bench", "--openclaw", "--turns", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    figures = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert figures["openclaw_turns"] == 3
+    for name in ("gateway_start", "warm_up", "start_to_first_answer", "direct_turn", "agent_turn"):
+        assert figures[f"openclaw_{name}_ms"] > 0, figures

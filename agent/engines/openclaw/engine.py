@@ -123,6 +123,11 @@ class OpenClawEngine:
             await self._gateway.ready.wait()
             return await chat_turn(self._http, base, self._token, session_key, message)
 
+    async def direct(self, session_key: str, text: str) -> str:
+        """A turn straight to the warmed gateway, nothing of clawbus around it (`clawbus bench`)."""
+        await self._warm.wait()
+        return await chat_turn(self._http, self._gateway.spec.base_url, self._token, session_key, text)
+
     @property
     def gateway_pid(self) -> int | None:
         """The gateway's process id while it runs (its own process group)."""
