@@ -60,16 +60,19 @@ RuntimeFactory = Callable[[], AbstractAsyncContextManager[AgentRuntime]]
 
 
 class _Health:
-    """Busy while turns run; the timestamp of the last status change."""
+    """Busy while turns run or the engine warms up; the timestamp of the last status change."""
 
     def __init__(self) -> None:
         self.active = 0
+        self.warming = False
         self.status = "Healthy"
         self.changed_at = int(time.time())
 
-    def update(self, delta: int) -> None:
+    def update(self, delta: int = 0, *, warming: bool | None = None) -> None:
         self.active += delta
-        status = "HealthyBusy" if self.active else "Healthy"
+        if warming is not None:
+            self.warming = warming
+        status = "HealthyBusy" if self.active or self.warming else "Healthy"
         if status != self.status:
             self.status = status
             self.changed_at = int(time.time())
@@ -122,6 +125,8 @@ def create_app(
     holder: list[AgentRuntime] = [runtime] if isinstance(runtime, AgentRuntime) else []
 
     async def ping(_request: Request) -> Response:
+        engine = holder[0].engine if holder else None
+        health.update(warming=engine is not None and engine.warming)
         return JSONResponse({"status": health.status, "time_of_last_update": health.changed_at})
 
     async def invocations(request: Request) -> Response:
@@ -149,9 +154,12 @@ def create_app(
             with _tracer.start_as_current_span(
                 "agent.turn", context=extract_context(request.headers), kind=trace.SpanKind.SERVER
             ):
-                response = await run_turn(turn, session, rt)
+                if rt.engine is not None:
+                    response = await rt.engine.run(turn)
+                else:
+                    response = await run_turn(turn, session, rt)
         except Exception as exc:  # the turn's outermost guard: classify, answer, stay up
-            response = error_response(exc, rt.model.name)
+            response = error_response(exc, rt.engine.model if rt.engine is not None else rt.model.name)
             level = logging.WARNING if isinstance(exc, ClawbusError) else logging.ERROR
             log_event(logger, "agent.turn.failed", level, error=type(exc).__name__, reply_id=turn.reply_id)
         finally:

@@ -258,6 +258,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
                     allow_hosts=frozenset(agent.web.allow_hosts),
                 )
             )
+        engine = None
+        if agent.engine == "openclaw":
+            from .engines.openclaw.launch import open_openclaw_engine  # imports only when chosen
+
+            engine = await stack.enter_async_context(open_openclaw_engine(settings, store))
         yield AgentRuntime(
             model=FailoverModel(models),
             store=store,
@@ -272,4 +277,5 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
             timezone=agent.timezone,
             budget=agent.context_budget,
             keep_recent_tokens=agent.keep_recent_tokens,
+            engine=engine,
         )

@@ -43,6 +43,7 @@ from .compaction import (
     plan_compaction,
     render_for_summary,
 )
+from .engines.base import TurnEngine
 from .heartbeat import HEARTBEAT_PROMPT, is_effectively_empty, strip_heartbeat_token
 from .loop import run_loop
 from .models.base import Model, user
@@ -84,6 +85,8 @@ class AgentRuntime:
     budget: Callable[[str], int] = lambda _model: 180_000
     keep_recent_tokens: int = 20_000
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # Set: this engine runs each turn instead of the loop above (`CLAWBUS_AGENT__ENGINE=openclaw`).
+    engine: TurnEngine | None = None
 
 
 def user_text(request: AgentRequest) -> str:

@@ -190,6 +190,19 @@ class ToolSettings(BaseModel):
     agents: dict[str, AgentToolSettings] = Field(default_factory=dict)
 
 
+class OpenClawEngineSettings(BaseModel):
+    """The OpenClaw engine (`CLAWBUS_AGENT__ENGINE=openclaw`): where Node 24 and OpenClaw are installed,
+    OpenClaw's state directory, and the gateway's deadlines. Unset paths are under `<local.data_dir>`:
+    `openclaw-runtime` (holding `node_modules/.bin/{node,openclaw}`; `clawbus up --engine openclaw`
+    installs it there) and `openclaw-state`."""
+
+    runtime_dir: Path | None = None
+    state_dir: Path | None = None
+    # A new gateway takes ~10-20 s to answer and its first turn another 6-20 s on 2 cores.
+    start_timeout_s: float = Field(default=120.0, gt=0)
+    turn_timeout_s: float = Field(default=300.0, gt=0)
+
+
 class AgentSettings(BaseModel):
     """The agent container app: its model(s), loop limits, context budget, workspace and tools.
 
@@ -200,6 +213,9 @@ class AgentSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # Who runs a turn: clawbus's own Python loop, or a supervised OpenClaw gateway (docs/agent.md).
+    engine: Literal["native", "openclaw"] = "native"
+    openclaw: OpenClawEngineSettings = OpenClawEngineSettings()
     # `POST /invocations` requires `Authorization: Bearer <token>` when set (`clawbus up` always sets one;
     # the loopback AgentCore endpoint sends it). Unset in AWS: only AgentCore Runtime reaches the container.
     invoke_token: SecretStr | None = None

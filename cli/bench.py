@@ -53,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--turns", type=int, default=10, help="messages per session in that workload")
     parser.add_argument("--depth", type=int, default=100, help="most messages fed ahead of the collector")
     parser.add_argument(
+        "--openclaw",
+        action="store_true",
+        help="bench the OpenClaw engine instead (Node 24 + OpenClaw from "
+        "CLAWBUS_AGENT__OPENCLAW__RUNTIME_DIR): gateway start, warm-up, a turn direct vs through the agent, "
+        "over --turns turns",
+    )
+    parser.add_argument(
         "--in-flight",
         type=int,
         default=250,
@@ -327,6 +334,18 @@ class Bench:
 
 def run_bench(args: argparse.Namespace, console: Console) -> int:
     """Run every phase; print the JSON figures as the last line. Exit 1 when something was lost or doubled."""
+    if args.openclaw:
+        from clawbus.bus.settings import Settings
+
+        from .bench_openclaw import openclaw_figures
+
+        try:
+            found = asyncio.run(openclaw_figures(Settings(), args.turns))
+        except Exception as exc:  # one line, not a traceback
+            console.error(f"bench --openclaw failed: {type(exc).__name__}: {exc}")
+            return 1
+        console.print(json.dumps(found))
+        return 0
     with tempfile.TemporaryDirectory(prefix="clawbus-bench-") as scratch:
         bench = Bench(args, console, args.logs or Path(scratch))
         started = time.monotonic()

@@ -42,6 +42,7 @@ from clawbus.ingress.relay import relayed_channels
 
 from .console import Console
 from .exposure import LOOPBACK, exposure
+from .openclaw_install import ensure_openclaw
 from .supervisor import Stage, StageFailed, Supervisor
 from .watchdog import Watchdog
 
@@ -84,6 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         help="where the loopback AWS API's state (stores, queues) and the logs live (default ~/.clawbus)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("native", "openclaw"),
+        help="who runs the agent's turns (default: CLAWBUS_AGENT__ENGINE, else native); openclaw installs "
+        "Node 24 and OpenClaw into <data dir>/openclaw-runtime on first use",
     )
     parser.add_argument(
         "--fresh",
@@ -184,6 +191,16 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     except ConfigError as exc:
         console.error(f"data directory: {exc} (--data-dir or CLAWBUS_LOCAL__DATA_DIR)")
         return 2
+    engine = args.engine or settings.agent.engine
+    engine_env = {"CLAWBUS_AGENT__ENGINE": engine}  # the flag wins over an inherited variable
+    if engine == "openclaw":
+        runtime = settings.agent.openclaw.runtime_dir or data_dir / "openclaw-runtime"
+        try:
+            ensure_openclaw(runtime, console)
+        except ConfigError as exc:
+            console.error(f"clawbus up --engine openclaw: {exc}")
+            return 2
+        engine_env["CLAWBUS_AGENT__OPENCLAW__RUNTIME_DIR"] = str(runtime)
     webchat_token_file = token_path(data_dir)
     try:
         webchat_token, token_made = ensure_token(webchat_token_file)
@@ -226,6 +243,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         "CLAWBUS_LOCAL__DATA_DIR": str(data_dir),  # ingress's dashboard reads the dispatcher's log there
         "CLAWBUS_WEBCHAT__TOKEN_FILE": str(webchat_token_file),  # the path, never the token, in every env
         "PYTHONUNBUFFERED": "1",
+        **engine_env,
     }
     supervisor = Supervisor(data_dir / "logs", env)
     state_file = data_dir / STATE_FILE

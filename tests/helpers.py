@@ -121,3 +121,9 @@ async def chromium_page() -> AsyncIterator[Page]:
             yield await browser.new_page()
         finally:
             await browser.close()
+
+
+def echo(text: str, turn: int = 1, engine: str = "native") -> str:
+    """The offline echo model's reply to `text` as the `turn`-th user turn of its session, written out
+    (not computed by the code under test), so a test sees history kept or lost."""
+    return f"({engine} · offline echo · turn {turn}) You said: {text}"

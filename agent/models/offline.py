@@ -1,7 +1,8 @@
 """Offline models: deterministic, no network, no tokens.
 
-`OfflineEcho` is the embedded default's model: it quotes the user's last message back, says so, and
-acknowledges heartbeat polls with `HEARTBEAT_OK` (so an offline install never pings anybody). For tests
+`OfflineEcho` is the embedded default's model: it quotes the user's last message back, says so and how
+many user turns it saw (`echo.py`, the rule the OpenClaw engine's echo shares), and acknowledges heartbeat
+polls with `HEARTBEAT_OK` (so an offline install never pings anybody). For tests
 it can also turn `/<tool> {json}` into that tool call, but only when built with `tool_syntax`
 (`CLAWBUS_AGENT__DEV_TOOL_SYNTAX`): otherwise anyone who may talk to the bot could run any tool by
 typing its name, so by default such a message is echoed like any other.
@@ -18,15 +19,17 @@ from dataclasses import dataclass
 
 from clawbus.bus.errors import ClawbusError, PermanentError
 
-from ..heartbeat import HEARTBEAT_PROMPT, HEARTBEAT_TOKEN
 from .base import Message, ModelReply, ToolCall, ToolResult, ToolSpec, assistant
+from .echo import echo_reply
+
+NATIVE = "native"  # the engine label in the echo's replies
 
 
-def _last_user_text(messages: Sequence[Message]) -> str:
-    for message in reversed(messages):
-        if message.role == "user" and not any(isinstance(b, ToolResult) for b in message.blocks):
-            return message.text
-    return ""
+def _user_texts(messages: Sequence[Message]) -> list[str]:
+    """The texts of the user's own messages (tool results travel in user messages too: not those)."""
+    return [
+        m.text for m in messages if m.role == "user" and not any(isinstance(b, ToolResult) for b in m.blocks)
+    ]
 
 
 TOOL_COMMAND = re.compile(r"^/(?P<tool>[a-z_]+) (?P<args>\{.*\})\s*$", re.S)
@@ -54,7 +57,8 @@ class OfflineEcho:
             results = [b for b in messages[-1].blocks if isinstance(b, ToolResult)]
             if results:
                 return ModelReply(assistant(results[-1].text), model=self.name)
-        last = _last_user_text(messages)
+        said = _user_texts(messages)
+        last = said[-1] if said else ""
         command = TOOL_COMMAND.match(last.strip()) if self._tool_syntax else None
         if command and command["tool"] in {t.name for t in tools}:
             try:
@@ -64,13 +68,7 @@ class OfflineEcho:
             if isinstance(args, dict):
                 call = ToolCall(id="offline-1", name=command["tool"], input=args)
                 return ModelReply(Message("assistant", (call,)), stop_reason="tool_use", model=self.name)
-        if last.strip() == HEARTBEAT_PROMPT:
-            text = HEARTBEAT_TOKEN
-        elif not last.strip():
-            text = "(offline echo model) I received an empty message."
-        else:
-            text = f"(offline echo model) You said: {last}"
-        return ModelReply(assistant(text), model=self.name)
+        return ModelReply(assistant(echo_reply(NATIVE, said)), model=self.name)
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ async def test_the_conversation_carries_over_between_turns(make_agent) -> None: 
 
 async def test_the_offline_echo_model_answers_and_acks_heartbeats(make_agent) -> None:  # type: ignore[no-untyped-def]
     agent = make_agent(OfflineEcho())
-    assert (await agent.turn("hello")).parts == ("(offline echo model) You said: hello",)
+    assert (await agent.turn("hello")).parts == ("(native · offline echo · turn 1) You said: hello",)
     assert (await agent.turn("", kind=EventKind.HEARTBEAT)).parts == ()
 
 

@@ -45,7 +45,7 @@ async def _say(settings: Settings, text: str) -> tuple[str, ...]:
 
 async def test_a_tool_command_is_only_echoed_by_default(bus: Bus, tmp_path: Path) -> None:
     settings = _settings(bus, tmp_path)
-    assert await _say(settings, WRITE) == (f"(offline echo model) You said: {WRITE}",)
+    assert await _say(settings, WRITE) == (f"(native · offline echo · turn 1) You said: {WRITE}",)
     assert not (tmp_path / "workspace" / "AGENTS.md").exists()
 
 

@@ -32,7 +32,7 @@ from .conftest import SESSION_ID, Agent, invocation
 
 TOKEN = SecretStr("the-run-s-invoke-token")
 ARN = AgentCoreSettings().runtime_arn
-ECHO = "(offline echo model) You said: "
+ECHO = "(native · offline echo · turn 1) You said: "
 
 
 @contextlib.asynccontextmanager

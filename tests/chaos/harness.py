@@ -33,7 +33,6 @@ from .proxy import OutageProxy
 from .traffic import CHANNEL_ENV, SHORT, agentcore_session, signed
 
 CHANNELS = tuple(SHORT)
-ECHO = "(offline echo model) You said: "
 
 # Short timeouts so crashed work comes back within a scenario: a killed turn or send is visible again
 # after its visibility timeout; a hung AgentCore call is cut by the read timeout and retried.

@@ -91,7 +91,7 @@ def test_a_replayed_dead_letter_must_then_be_answered() -> None:
 
 @given(st.from_regex(r"[a-z]{1,5}[0-9]{1,4}", fullmatch=True), st.integers(0, 10**6), st.text(max_size=30))
 def test_a_marker_is_found_again_inside_any_reply_text(session: str, seq: int, around: str) -> None:
-    text = f"(offline echo model) You said: {around} {marker(session, seq)} {around}"
+    text = f"(native · offline echo · turn 1) You said: {around} {marker(session, seq)} {around}"
     found = parse_marker(text)
     if parse_marker(around) is None:
         assert found == (session, seq)

@@ -25,10 +25,8 @@ from clawbus.schemas import (
 )
 
 from ..conftest import ADMIN, FOLLOWUP, Bus, Pipeline, start_pipeline
-from ..helpers import eventually, free_port, stage, wait_for
+from ..helpers import echo, eventually, free_port, stage, wait_for
 from ..pipeline.webchat_client import post, replies
-
-ECHO = "(offline echo model) You said: "
 
 
 def session_of(conversation: str) -> str:
@@ -101,7 +99,7 @@ async def test_a_slow_session_does_not_hold_back_the_others(shared_pipeline: Pip
         quick_done = time.monotonic() - started
         assert await texts(client, "slow") == []  # still thinking
         assert quick_done < 5, f"quick sessions waited {quick_done:.1f}s behind the slow one"
-        assert await until_answered(client, "slow", 1, timeout=30) == [ECHO + "take your time"]
+        assert await until_answered(client, "slow", 1, timeout=30) == [echo("take your time")]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +122,7 @@ async def test_retryable_agentcore_errors_are_retried_then_answered_once(
         got = await until_answered(client, conversation, 2)
         assert await faults_left(shared_pipeline, conversation) == 0  # both failures really happened
         await asyncio.sleep(1.5)
-        assert await texts(client, conversation) == [ECHO + "are you there", ECHO + "second"] == got
+        assert await texts(client, conversation) == [echo("are you there"), echo("second", 2)] == got
 
 
 @pytest.mark.parametrize(
@@ -144,7 +142,7 @@ async def test_permanent_errors_dead_letter_with_the_reason_and_the_session_goes
     async with shared_pipeline.webchat(timeout=30) as client:
         doomed = await post(client, conversation, "this one fails")
         await post(client, conversation, "this one works")
-        assert await until_answered(client, conversation, 1) == [ECHO + "this one works"]
+        assert await until_answered(client, conversation, 1) == [echo("this one works")]
         assert await faults_left(shared_pipeline, conversation) == 0
     sqs = bus.client("sqs")
     dlq = bus.queue_url(dlq_name(inbound_queue_name(bus.prefix)))
@@ -176,15 +174,17 @@ async def test_kill_9_mid_turn_then_restart_answers_every_message_exactly_once(c
         await asyncio.sleep(2)  # the first turn of "crash" is inside the agent now
         crashable.supervisor.kill("dispatcher")
         crashable.supervisor.start(stage("dispatcher-2", "dispatcher.started", "dispatcher"))
-        assert await until_answered(client, "crash", 3, timeout=60) == [ECHO + f"c{n}" for n in range(3)]
+        assert await until_answered(client, "crash", 3, timeout=60) == [
+            echo(f"c{n}", n + 1) for n in range(3)
+        ]
         # a bystander's turn may have been in flight in the killed process too: it comes back when its
         # visibility lapses, which can be a little after the crashed session's
         for n in range(3):
-            assert await until_answered(client, f"bystander{n}", 1, timeout=30) == [ECHO + "hello"]
+            assert await until_answered(client, f"bystander{n}", 1, timeout=30) == [echo("hello")]
         await asyncio.sleep(2)
-        assert await texts(client, "crash") == [ECHO + f"c{n}" for n in range(3)]
+        assert await texts(client, "crash") == [echo(f"c{n}", n + 1) for n in range(3)]
         for n in range(3):
-            assert await texts(client, f"bystander{n}") == [ECHO + "hello"]
+            assert await texts(client, f"bystander{n}") == [echo("hello")]
 
 
 async def test_sigterm_mid_turn_exits_0_and_loses_nothing(crashable: Pipeline) -> None:
@@ -197,9 +197,9 @@ async def test_sigterm_mid_turn_exits_0_and_loses_nothing(crashable: Pipeline) -
         assert crashable.supervisor.terminate("dispatcher") == 0
         assert time.monotonic() - started < 25  # within the shutdown grace
         crashable.supervisor.start(stage("dispatcher-2", "dispatcher.started", "dispatcher"))
-        assert await until_answered(client, "rolling", 2, timeout=40) == [ECHO + "r0", ECHO + "r1"]
+        assert await until_answered(client, "rolling", 2, timeout=40) == [echo("r0"), echo("r1", 2)]
         await asyncio.sleep(1.5)
-        assert await texts(client, "rolling") == [ECHO + "r0", ECHO + "r1"]
+        assert await texts(client, "rolling") == [echo("r0"), echo("r1", 2)]
 
 
 async def test_a_redelivered_message_whose_turn_was_recorded_is_not_run_again(
@@ -229,7 +229,7 @@ async def test_a_redelivered_message_whose_turn_was_recorded_is_not_run_again(
         await post(client, "ledger", "after")
         await until_answered(client, "ledger", 2)
         await asyncio.sleep(1.5)
-        assert await texts(client, "ledger") == [ECHO + "once", ECHO + "after"]
+        assert await texts(client, "ledger") == [echo("once"), echo("after", 2)]
         assert agent_turns(shared_pipeline) == turns_before + 1  # only "after" ran
 
 
@@ -246,7 +246,7 @@ async def test_collect_mode_answers_quick_lines_in_one_turn(bus: Bus, tmp_path: 
                 await post(client, "typist", line)
             got = await until_answered(client, "typist", 1)
             await asyncio.sleep(2.5)
-            assert await texts(client, "typist") == got == [ECHO + "first line\nsecond line\nthird line"]
+            assert await texts(client, "typist") == got == [echo("first line\nsecond line\nthird line")]
             assert agent_turns(running) == 1
     finally:
         assert all(code == 0 for _, code in running.stop())
@@ -258,7 +258,7 @@ async def test_a_turn_longer_than_the_visibility_timeout_runs_once(crashable: Pi
     async with crashable.webchat(timeout=30) as client:
         await post(client, "marathon", "take longer than the timeout")
         assert await until_answered(client, "marathon", 1, timeout=40) == [
-            ECHO + "take longer than the timeout"
+            echo("take longer than the timeout")
         ]
         await asyncio.sleep(3)
         assert len(await texts(client, "marathon")) == 1

@@ -63,8 +63,8 @@ async def _replies(client: httpx.AsyncClient, conversation: str) -> list[str]:
     return [m["text"] for m in response.json()["messages"]]
 
 
-def _echo(text: str) -> str:
-    return f"(offline echo model) You said: {text}"
+def _echo(text: str, turn: int) -> str:
+    return f"(native · offline echo · turn {turn}) You said: {text}"
 
 
 async def test_replay_after_the_cause_is_fixed_answers_once_in_session_order(
@@ -97,9 +97,9 @@ async def test_replay_after_the_cause_is_fixed_answers_once_in_session_order(
             return got if len(got) >= 3 else None
 
         assert await eventually(three, timeout=40, what="three replies") == [
-            _echo("first"),
-            _echo("second"),
-            _echo("third"),
+            _echo("first", 1),
+            _echo("second", 2),
+            _echo("third", 3),
         ]
 
         # Replay again: nothing is left to send.
@@ -122,14 +122,14 @@ async def test_replay_after_the_cause_is_fixed_answers_once_in_session_order(
 
         async def four() -> list[str] | None:
             got = await _replies(client, conversation)
-            return got if _echo("fourth") in got else None
+            return got if _echo("fourth", 4) in got else None
 
         # The session is one FIFO group: once "fourth" is answered, the late replay was handled before it.
         assert await eventually(four, timeout=40, what="the fourth reply") == [
-            _echo("first"),
-            _echo("second"),
-            _echo("third"),
-            _echo("fourth"),
+            _echo("first", 1),
+            _echo("second", 2),
+            _echo("third", 3),
+            _echo("fourth", 4),
         ]
 
 

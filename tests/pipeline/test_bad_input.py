@@ -72,7 +72,7 @@ async def test_an_envelope_of_an_unknown_schema_version_is_dead_lettered_and_the
             return await replies(client, "poisoned") or None
 
         got = await eventually(answered, timeout=30, what="the later message's reply")
-    assert [m["text"] for m in got] == ["(offline echo model) You said: still there?"]
+    assert [m["text"] for m in got] == ["(native · offline echo · turn 1) You said: still there?"]
 
     dlq_url = bus.queue_url(dlq_name(inbound_queue_name(bus.prefix)))
 

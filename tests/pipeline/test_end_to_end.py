@@ -32,7 +32,10 @@ async def test_every_session_gets_each_reply_once_and_in_order(pipeline: Pipelin
         await asyncio.sleep(2)  # a late duplicate would land now; none may
         for session in range(SESSIONS):
             texts = [m["text"] for m in await replies(client, f"conv{session}")]
-            expected = [f"(offline echo model) You said: s{session} m{turn}" for turn in range(MESSAGES)]
+            expected = [
+                f"(native · offline echo · turn {turn + 1}) You said: s{session} m{turn}"
+                for turn in range(MESSAGES)
+            ]
             assert texts == expected, f"session {session}: {texts}"
         assert set(answered) == set(range(SESSIONS))
 
@@ -51,7 +54,10 @@ async def test_a_resent_message_is_answered_once(pipeline: Pipeline) -> None:
         await eventually(two, timeout=30, what="two replies")
         await asyncio.sleep(2)
         texts = [m["text"] for m in await replies(client, "retry")]
-        assert texts == ["(offline echo model) You said: only once", "(offline echo model) You said: after"]
+        assert texts == [
+            "(native · offline echo · turn 1) You said: only once",
+            "(native · offline echo · turn 2) You said: after",
+        ]
 
 
 async def test_one_trace_runs_from_ingress_through_the_dispatcher_to_egress(

@@ -89,7 +89,7 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             check=False,
         )
         assert said.returncode == 0, said.stderr
-        assert said.stdout.strip() == "(offline echo model) You said: hello bus"
+        assert said.stdout.strip() == "(native · offline echo · turn 1) You said: hello bus"
 
         # WebChat is the owner's: the banner's URL carries the data dir's token (a 0600 file); without it,
         # `say` is refused and told where the token lives.
@@ -150,7 +150,7 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             check=False,
         )
         assert again.returncode == 0, again.stderr
-        assert again.stdout.strip() == "(offline echo model) You said: still there?"
+        assert again.stdout.strip() == "(native · offline echo · turn 2) You said: still there?"
         children = psutil.Process(up.pid).children(recursive=True)
     finally:
         up.send_signal(signal.SIGTERM)

@@ -30,8 +30,12 @@ async def test_a_message_typed_in_webchat_is_answered_on_the_page(pipeline: Pipe
             await page.click("#send")
         agent = page.locator(".msg.agent")
         await expect(agent).to_have_count(2, timeout=30_000)
-        await expect(agent.nth(0)).to_have_text("(offline echo model) You said: hello from the browser")
-        await expect(agent.nth(1)).to_have_text("(offline echo model) You said: and a second line")
+        await expect(agent.nth(0)).to_have_text(
+            "(native · offline echo · turn 1) You said: hello from the browser"
+        )
+        await expect(agent.nth(1)).to_have_text(
+            "(native · offline echo · turn 2) You said: and a second line"
+        )
         await expect(page.locator(".msg.user")).to_have_count(2)
 
         await page.reload()  # later visits need no token in the URL: the cookie signs them in

@@ -1,1 +1,1 @@
-"""The OpenClaw engine: a supervised OpenClaw gateway runs each clawbus turn."""
+"""OpenClaw as the agent's engine: a supervised `openclaw gateway run`, one OpenClaw turn per clawbus turn."""

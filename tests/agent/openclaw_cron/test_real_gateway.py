@@ -2,7 +2,7 @@
 the agent add a job, which lands in clawbus's cron service on the loopback AWS (announcing back to the
 conversation), and `list` shows it. OpenClaw's own `cron` tool is not offered.
 
-Needs the development install (`CLAWBUS_TEST_OPENCLAW_DIR`, default /tmp/ocrt, holding node_modules with
+Needs the development install (`CLAWBUS_TEST_OPENCLAW_RUNTIME`, default /tmp/ocrt, holding node_modules with
 `node` and `openclaw`); skipped without it. Holds /tmp/openclaw.lock while the gateway runs.
 """
 
@@ -31,7 +31,7 @@ from ...helpers import eventually, free_port, wait_for
 from .test_callback import JOB, WEBCHAT, settings_for
 
 ROOT = Path(__file__).resolve().parents[3]
-OPENCLAW_DIR = Path(os.environ.get("CLAWBUS_TEST_OPENCLAW_DIR", "/tmp/ocrt")) / "node_modules"
+OPENCLAW_DIR = Path(os.environ.get("CLAWBUS_TEST_OPENCLAW_RUNTIME", "/tmp/ocrt")) / "node_modules"
 NODE = OPENCLAW_DIR / "node" / "bin" / "node"
 OPENCLAW = OPENCLAW_DIR / "openclaw" / "openclaw.mjs"
 GATEWAY_TOKEN = "gateway-test-token"

@@ -5,7 +5,7 @@ state dir B (a new microVM) is warmed up on another key, then `prepare` seeds th
 turn's model call carries the whole history: the echo model answers "turn 3". This also shows that a
 running gateway reads rows written before a session's first turn (it keeps nothing about unseen keys).
 
-Needs Node 24 and openclaw (CLAWBUS_TEST_OPENCLAW_DIR, default /tmp/ocrt: an npm prefix holding both);
+Needs Node 24 and openclaw (CLAWBUS_TEST_OPENCLAW_RUNTIME, default /tmp/ocrt: an npm prefix holding both);
 skipped without them. Run it under `flock /tmp/openclaw.lock`.
 """
 
@@ -32,7 +32,7 @@ from clawbus.bus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWo
 from ...helpers import free_port, wait_for
 
 OPENCLAW = (
-    Path(os.environ.get("CLAWBUS_TEST_OPENCLAW_DIR", "/tmp/ocrt")) / "node_modules" / ".bin" / "openclaw"
+    Path(os.environ.get("CLAWBUS_TEST_OPENCLAW_RUNTIME", "/tmp/ocrt")) / "node_modules" / ".bin" / "openclaw"
 )
 KEY = "agent:main:webchat:dm:alice"
 TOKEN = "test-gateway-token"
@@ -41,7 +41,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         not OPENCLAW.exists(),
-        reason=f"no openclaw at {OPENCLAW} (set CLAWBUS_TEST_OPENCLAW_DIR: npm prefix, node@24+openclaw)",
+        reason=f"no openclaw at {OPENCLAW} (set CLAWBUS_TEST_OPENCLAW_RUNTIME: npm prefix, node@24+openclaw)",
     ),
 ]
 

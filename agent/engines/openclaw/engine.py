@@ -1,0 +1,156 @@
+"""The OpenClaw engine: one OpenClaw turn per clawbus turn, on a gateway started and warmed in the background.
+
+`start()` (a background task of the app's lifespan, so `/ping` answers `HealthyBusy` meanwhile) starts
+the gateway and sends a warm-up turn on a throwaway session key: the first turn after a start costs
+6-20 s, and that is paid during the container's initialisation, not by a user. `run(request)`:
+
+1. heartbeat: HEARTBEAT.md from the workspace store; effectively empty → no turn, as the native engine
+   does. Otherwise the poll prompt and the checklist's text are the message (this OpenClaw's prompt does
+   not read HEARTBEAT.md itself);
+2. `EngineState.prepare` (hydrate the state dir), the turn on the request's session key within
+   `turn_timeout_s` (waiting for a starting or restarting gateway counts against it: never a hang),
+   `EngineState.commit` after a success;
+3. the answer as the native engine makes it (`turn.to_response`: `NO_REPLY` and heartbeat
+   acknowledgements are not delivered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from clawbus.bus.errors import DeadlineExceeded
+from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.storage import WorkspaceStore
+from clawbus.schemas import AgentRequest, AgentResponse, EventKind
+
+from ...heartbeat import HEARTBEAT_PROMPT, is_effectively_empty
+from ...prompt import HEARTBEAT_FILE
+from ...turn import to_response, user_text
+from ..state import EngineState
+from .client import GatewayUnreachable, chat_turn
+from .gateway import Gateway
+
+logger = logging.getLogger(__name__)
+
+WARM_UP_SESSION = "agent:main:clawbus-warm-up"
+WARM_UP_TEXT = "warm-up"
+_DEATH_NOTICE_S = 2.0  # how long a broken connection waits to see whether the gateway died
+
+
+def heartbeat_message(checklist: str | None) -> str | None:
+    """The message of a heartbeat turn, or None when HEARTBEAT.md holds nothing to do."""
+    if checklist is None:
+        return HEARTBEAT_PROMPT
+    if is_effectively_empty(checklist):
+        return None
+    return f"{HEARTBEAT_PROMPT}\n\nHEARTBEAT.md:\n\n{checklist.strip()}"
+
+
+@dataclass
+class EngineTimings:
+    """What the last start cost, for logs and `clawbus bench`."""
+
+    gateway_ms: float | None = None
+    warm_up_ms: float | None = None
+
+
+class OpenClawEngine:
+    """Turns through one supervised gateway; `warming` while it starts, warms up or restarts."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        token: str,
+        store: WorkspaceStore,
+        state: EngineState,
+        http: httpx.AsyncClient,
+        *,
+        model: str,
+        turn_timeout_s: float,
+    ) -> None:
+        self._gateway = gateway
+        self._token = token
+        self._store = store
+        self._state = state
+        self._http = http
+        self.model = model
+        self._turn_timeout_s = turn_timeout_s
+        self._warm = asyncio.Event()
+        self.timings = EngineTimings()
+
+    @property
+    def warming(self) -> bool:
+        """Whether the gateway is not (yet, or no longer) ready for a turn."""
+        return not (self._warm.is_set() and self._gateway.ready.is_set())
+
+    async def start(self) -> None:
+        """Start the gateway and send the warm-up turn (the app's lifespan runs this in the background)."""
+        started = time.monotonic()
+        await self._gateway.start()
+        self.timings.gateway_ms = round((time.monotonic() - started) * 1000, 1)
+        warm = time.monotonic()
+        await chat_turn(self._http, self._gateway.spec.base_url, self._token, WARM_UP_SESSION, WARM_UP_TEXT)
+        self.timings.warm_up_ms = round((time.monotonic() - warm) * 1000, 1)
+        self._warm.set()
+        log_event(
+            logger,
+            "agent.openclaw.warmed",
+            start_ms=self.timings.gateway_ms,
+            warm_up_ms=self.timings.warm_up_ms,
+        )
+
+    async def _message(self, request: AgentRequest) -> str | None:
+        if not any(event.kind is EventKind.HEARTBEAT for event in request.events):
+            return user_text(request)
+        found = await self._store.read(HEARTBEAT_FILE)
+        return heartbeat_message(None if found is None else found.text)
+
+    async def _turn(self, session_key: str, message: str) -> str:
+        """One turn. A broken connection to a gateway that died is waited out (the watcher restarts it)
+        and the turn sent once more: a dead gateway finished nothing; a live one's error stands."""
+        base = self._gateway.spec.base_url
+        try:
+            return await chat_turn(self._http, base, self._token, session_key, message)
+        except GatewayUnreachable:
+            if not await self._gateway.exited(within_s=_DEATH_NOTICE_S):
+                raise
+            log_event(logger, "agent.openclaw.turn_resent", logging.WARNING, session=session_ref(session_key))
+            await self._gateway.ready.wait()
+            return await chat_turn(self._http, base, self._token, session_key, message)
+
+    async def direct(self, session_key: str, text: str) -> str:
+        """A turn straight to the warmed gateway, nothing of clawbus around it (`clawbus bench`)."""
+        await self._warm.wait()
+        return await chat_turn(self._http, self._gateway.spec.base_url, self._token, session_key, text)
+
+    @property
+    def gateway_pid(self) -> int | None:
+        """The gateway's process id while it runs (its own process group)."""
+        return self._gateway.pid
+
+    async def run(self, request: AgentRequest) -> AgentResponse:
+        """Run `request` as one OpenClaw turn; raises classified clawbus errors."""
+        heartbeat = any(event.kind is EventKind.HEARTBEAT for event in request.events)
+        message = await self._message(request)
+        if message is None:
+            log_event(logger, "agent.heartbeat.skipped", session=session_ref(request.session_key))
+            return AgentResponse(parts=(), model=self.model)
+        state_dir = self._gateway.spec.state_dir
+        try:
+            async with asyncio.timeout(self._turn_timeout_s):
+                await self._warm.wait()
+                await self._gateway.ready.wait()
+                await self._state.prepare(request.session_key, state_dir)
+                answer = await self._turn(request.session_key, message)
+        except TimeoutError as exc:
+            raise DeadlineExceeded(
+                f"the OpenClaw turn did not finish within {self._turn_timeout_s:.0f} s"
+                + (" (the gateway was not ready)" if self.warming else "")
+            ) from exc
+        await self._state.commit(request.session_key, state_dir)
+        return to_response(answer, self.model, heartbeat=heartbeat)

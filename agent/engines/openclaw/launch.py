@@ -1,0 +1,136 @@
+"""Putting the OpenClaw engine together from settings, for the life of the agent app.
+
+Where things are: Node 24 and OpenClaw under `runtime_dir` (`node_modules/.bin/{node,openclaw}`),
+OpenClaw's state under `state_dir`, the gateway's own output in `<state_dir>.log`; both default under
+`<local.data_dir>`. The user's agents, models and tools come from the stored OpenClaw config (the
+configuration store, `CLAWBUS_STORAGE__CONFIG`); with `CLAWBUS_AGENT__MODEL=offline/echo` the offline echo
+is served on a loopback port and is the gateway's only model. The gateway token is made per process.
+The gateway starts and warms up in a background task, so the app answers `/ping` (busy) meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from clawbus.bus.aws import open_clients
+from clawbus.bus.errors import ClawbusError, ConfigError
+from clawbus.bus.logging import log_event
+from clawbus.bus.openclaw_config import parse_document
+from clawbus.bus.settings import Settings
+from clawbus.bus.storage import WorkspaceStore
+from clawbus.bus.storage.backends import config_store
+
+from ...models.echo_server import serve_echo
+from ...models.offline import OfflineEcho
+from ..state import EngineState, LocalOnlyState
+from .config import gateway_config
+from .engine import OpenClawEngine
+from .gateway import Gateway, GatewaySpec
+
+logger = logging.getLogger(__name__)
+
+ENGINE = "openclaw"
+
+
+def runtime_dir(settings: Settings) -> Path:
+    """Where Node 24 and OpenClaw are installed (`node_modules/.bin/…`)."""
+    return settings.agent.openclaw.runtime_dir or settings.local.data_dir / "openclaw-runtime"
+
+
+def binaries(root: Path) -> tuple[Path, Path]:
+    """`(openclaw, node's bin dir)` under an install root; `ConfigError` naming the fix when missing."""
+    bin_dir = root / "node_modules" / ".bin"
+    openclaw, node = bin_dir / "openclaw", bin_dir / "node"
+    if not (openclaw.exists() and node.exists()):
+        raise ConfigError(
+            f"no Node 24 + OpenClaw under {root}: run 'clawbus up --engine openclaw' once (it installs "
+            f"them), or 'npm install --prefix {root} node@24' then 'npm install --prefix {root} "
+            "openclaw@2026.9.6' with that node first on PATH; or point CLAWBUS_AGENT__OPENCLAW__RUNTIME_DIR "
+            "at an install"
+        )
+    return openclaw, bin_dir
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def stored_config(settings: Settings) -> dict[str, Any] | None:
+    """The user's OpenClaw config from the configuration store (None when none is stored)."""
+    backend = settings.storage.config
+    services = () if backend == "local" else (backend,)
+    async with open_clients(settings, *services) as clients:
+        document = await config_store(settings, clients).read()
+    return None if document is None else parse_document(document.text)
+
+
+@contextlib.asynccontextmanager
+async def open_openclaw_engine(
+    settings: Settings, store: WorkspaceStore, state: EngineState | None = None
+) -> AsyncIterator[OpenClawEngine]:
+    """The engine, its gateway starting in the background; stopped (gateway and all) when the block ends."""
+    oc = settings.agent.openclaw
+    openclaw, node_bin = binaries(runtime_dir(settings))
+    state_dir = oc.state_dir or settings.local.data_dir / "openclaw-state"
+    stored = await stored_config(settings)
+    async with AsyncExitStack() as stack:
+        offline = settings.agent.model == OfflineEcho.name
+        echo_url = await stack.enter_async_context(serve_echo(ENGINE)) if offline else None
+        token = secrets.token_urlsafe(32)
+        spec = GatewaySpec(
+            openclaw=openclaw,
+            node_bin=node_bin,
+            state_dir=state_dir,
+            log_path=state_dir.with_name(state_dir.name + ".log"),
+            port=_free_port(),
+            start_timeout_s=oc.start_timeout_s,
+        )
+        config = gateway_config(
+            stored,
+            port=spec.port,
+            token=token,
+            echo_base_url=echo_url,
+            workspace=str(state_dir / "workspace"),
+        )
+        gateway = Gateway(spec, config)
+        stack.push_async_callback(gateway.stop)
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=httpx.Timeout(oc.turn_timeout_s, connect=5.0))
+        )
+        primary = config["agents"]["defaults"].get("model", {}).get("primary", "")
+        engine = OpenClawEngine(
+            gateway,
+            token,
+            store,
+            state or LocalOnlyState(),
+            http,
+            model=f"{ENGINE}/{primary}" if primary else ENGINE,
+            turn_timeout_s=oc.turn_timeout_s,
+        )
+
+        async def start() -> None:
+            try:
+                await engine.start()
+            except ClawbusError as exc:  # turns wait, then fail retryably; the log says why
+                log_event(logger, "agent.openclaw.start_failed", logging.ERROR, error=str(exc)[:1000])
+
+        task = asyncio.create_task(start())
+        try:
+            yield engine
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,41 @@
+"""The offline echo rule both engines answer by, so a reply shows which engine answered and what it kept.
+
+`(<engine> · offline echo · turn <n>) You said: <text>`: `n` counts the real user turns the model saw in
+its context, so history kept (turn 3) or lost (turn 1 again) is visible from outside. OpenClaw wraps what
+the user said: it prefixes the message with `[<timestamp>] `, follows it with a `Runtime:` line, and adds
+an internal-context user message (`<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>`) after it. Those are not the
+user's: `user_turns` skips the internal messages and `own_text` strips the wrapping, so both engines echo
+the same text. A heartbeat poll (the message starts with the poll prompt) is acknowledged `HEARTBEAT_OK`.
+Pure: texts in, text out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..heartbeat import HEARTBEAT_PROMPT, HEARTBEAT_TOKEN
+
+INTERNAL_CONTEXT_MARK = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>"
+_TIMESTAMP = re.compile(r"^\[[^\]\n]*\d[^\]\n]*\]\s")
+_RUNTIME_LINE = re.compile(r"\n+Runtime:[^\n]*\s*$")
+
+
+def own_text(text: str) -> str:
+    """What the user typed, without OpenClaw's `[<timestamp>] ` prefix and trailing `Runtime:` line."""
+    return _TIMESTAMP.sub("", _RUNTIME_LINE.sub("", text), count=1)
+
+
+def user_turns(texts: Sequence[str]) -> list[str]:
+    """The user messages' own texts, OpenClaw's internal-context messages left out."""
+    return [own_text(t) for t in texts if not t.lstrip().startswith(INTERNAL_CONTEXT_MARK)]
+
+
+def echo_reply(engine: str, user_texts: Sequence[str]) -> str:
+    """The echo model's answer, given every user message's text in the model's context, oldest first."""
+    turns = user_turns(user_texts)
+    last = turns[-1] if turns else ""
+    if last.strip().startswith(HEARTBEAT_PROMPT):
+        return HEARTBEAT_TOKEN
+    said = f"You said: {last}" if last.strip() else "I received an empty message."
+    return f"({engine} · offline echo · turn {len(turns)}) {said}"
