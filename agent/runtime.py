@@ -261,8 +261,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
         engine = None
         if agent.engine == "openclaw":
             from .engines.openclaw.launch import open_openclaw_engine  # imports only when chosen
+            from .engines.openclaw_state.stored_state import StoredOpenClawState
 
-            engine = await stack.enter_async_context(open_openclaw_engine(settings, store))
+            # OpenClaw's state dir is a cache: each turn hydrates from and persists to the storage layer
+            state = StoredOpenClawState(transcripts, sessions, store)
+            engine = await stack.enter_async_context(open_openclaw_engine(settings, store, state))
         yield AgentRuntime(
             model=FailoverModel(models),
             store=store,

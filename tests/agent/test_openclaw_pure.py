@@ -91,6 +91,21 @@ def test_the_answer_is_the_streamed_deltas_joined() -> None:
     assert text_of_stream(lines) == "Hello"
 
 
+def test_a_failed_run_or_a_cut_stream_is_an_error_never_an_empty_answer() -> None:
+    failed = [
+        'data: {"choices":[{"delta":{"content":"par"}}]}',
+        'data: {"error":{"message":"workspace vanished","type":"api_error"}}',
+        "data: [DONE]",
+    ]
+    with pytest.raises(Unavailable, match="workspace vanished"):
+        text_of_stream(failed)
+    refused = ['data: {"error":{"message":"bad key","type":"invalid_request_error"}}', "data: [DONE]"]
+    with pytest.raises(PermanentError):
+        text_of_stream(refused)
+    with pytest.raises(Unavailable, match="before"):
+        text_of_stream(['data: {"choices":[{"delta":{"content":"Hel"}}]}'])
+
+
 def test_the_agent_header_comes_from_the_session_key() -> None:
     assert agent_of("agent:ops:telegram:direct:42") == "ops"
     assert agent_of("main") == "main"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,12 +81,14 @@ def test_up_with_openclaw_answers_turn_after_turn_and_again_after_a_restart(tmp_
     assert up.returncode == 0
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)  # no gateway left
 
+    # A new microVM: OpenClaw's state dir is gone; the conversation must come back from the storage layer
+    shutil.rmtree(tmp_path / "openclaw-state")
     up, _shown = start_up(tmp_path, ports, "--engine", "openclaw", env=env)
     try:
         again = _say(tmp_path, ports["ingress"], "four")
     finally:
         _stop(up)
-    assert again == echo("four", 4, "openclaw")  # OpenClaw's state dir under the data dir kept the session
+    assert again == echo("four", 4, "openclaw")  # the stored transcript, not a local directory
 
 
 def test_bench_openclaw_reports_the_engine_figures() -> None:

@@ -52,20 +52,38 @@ def classify_status(status: int, detail: str = "") -> ClawbusError | None:
 
 
 def text_of_stream(lines: list[str]) -> str:
-    """The answer in a chat-completions SSE stream's `data:` lines (`[DONE]` and non-JSON lines skipped)."""
+    """The answer in a chat-completions SSE stream's `data:` lines (non-JSON lines skipped).
+
+    A failed run streams an `error` object before `[DONE]` (OpenClaw's gateway/openai-http-api.md), and
+    a stream cut before `[DONE]` did not finish: either is an error, never an empty (silent) answer.
+    Raises:
+        PermanentError: OpenClaw refused the request (`invalid_request_error`).
+        Unavailable: the run failed, or the stream ended early (retryable).
+    """
     out = []
+    done = False
     for line in lines:
         data = line.removeprefix("data:").strip() if line.startswith("data:") else ""
+        if data == "[DONE]":
+            done = True
         if not data or data == "[DONE]":
             continue
         try:
             chunk = json.loads(data)
         except ValueError:
             continue
+        error = chunk.get("error") if isinstance(chunk, dict) else None
+        if error:
+            detail = error.get("message", "") if isinstance(error, dict) else str(error)
+            kind = error.get("type", "") if isinstance(error, dict) else ""
+            what = f"OpenClaw's turn failed: {str(detail)[:300]}"
+            raise PermanentError(what) if kind == "invalid_request_error" else Unavailable(what)
         for choice in chunk.get("choices") or []:
             content = (choice.get("delta") or {}).get("content")
             if isinstance(content, str):
                 out.append(content)
+    if not done:
+        raise Unavailable("OpenClaw's answer stream ended before [DONE]")
     return "".join(out)
 
 

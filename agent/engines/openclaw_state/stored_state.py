@@ -72,7 +72,8 @@ class StoredOpenClawState:
     async def prepare(self, session_key: str, state_dir: Path) -> None:
         """Sync the workspace in; seed the key's stored transcript on its first turn in this process."""
         agent_id = agent_of(session_key)
-        self._bases[state_dir] = await pull(self._workspace, state_dir / "workspace")
+        synced = self._bases.get(state_dir, {})
+        self._bases[state_dir] = await pull(self._workspace, state_dir / "workspace", synced.keys())
         if (state_dir, session_key) in self._seen:
             return
         db = sql.agent_db(state_dir, agent_id)

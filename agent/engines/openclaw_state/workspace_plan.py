@@ -15,7 +15,7 @@ No I/O here: `workspace_sync.py` carries the plans out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,11 +48,14 @@ class PullPlan:
     remove: tuple[str, ...]
 
 
-def plan_pull(store: Mapping[str, str], local: Mapping[str, str]) -> PullPlan:
-    """Make `local` (path → text) equal `store` (path → text): write what differs, remove what the store
-    does not have. Local edits are not expected here (each turn's edits were pushed after it)."""
+def plan_pull(store: Mapping[str, str], local: Mapping[str, str], synced: Collection[str] = ()) -> PullPlan:
+    """Bring `local` (path → text) up to `store` (path → text): write what differs, and remove what was
+    `synced` before (the last pull's or push's paths) but the store no longer has — another session
+    deleted it. A local file never synced stays: OpenClaw made it (its starter AGENTS.md, SOUL.md … at
+    start; removing them makes the gateway refuse the turn as a vanished workspace), and the next push
+    stores it. Local edits are not expected here (each turn's edits were pushed after it)."""
     write = {path: text for path, text in store.items() if local.get(path) != text}
-    remove = tuple(sorted(path for path in local if path not in store))
+    remove = tuple(sorted(path for path in local if path not in store and path in synced))
     return PullPlan(write, remove)
 
 

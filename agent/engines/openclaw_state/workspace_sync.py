@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -77,8 +77,9 @@ async def _current(store: SyncedWorkspace, path: str) -> BaseFile | None:
     return None if found is None else BaseFile(found.text, found.version)
 
 
-async def pull(store: SyncedWorkspace, root: Path) -> dict[str, BaseFile]:
-    """Make `root` a copy of the store; the base (text and version per file) the turn starts from."""
+async def pull(store: SyncedWorkspace, root: Path, synced: Collection[str] = ()) -> dict[str, BaseFile]:
+    """Bring `root` up to the store (`plan_pull`; `synced`: the paths the last sync saw); the base (text
+    and version per file) the turn starts from."""
     base: dict[str, BaseFile] = {}
     for path in await store.list(""):
         found = await store.read(path)
@@ -86,7 +87,7 @@ async def pull(store: SyncedWorkspace, root: Path) -> dict[str, BaseFile]:
             base[path] = BaseFile(found.text, found.version)
     await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
     local = await asyncio.to_thread(read_folder, root)
-    plan = plan_pull({path: file.text for path, file in base.items()}, local)
+    plan = plan_pull({path: file.text for path, file in base.items()}, local, synced)
     for path, text in plan.write.items():
         await asyncio.to_thread(_write_local, root, path, text)
     for path in plan.remove:

@@ -13,10 +13,21 @@ from clawbus.agent.engines.openclaw_state.workspace_plan import (
 )
 
 
-def test_a_pull_writes_what_differs_and_removes_what_the_store_lacks() -> None:
-    plan = plan_pull({"SOUL.md": "calm", "MEMORY.md": "new"}, {"MEMORY.md": "old", "stale.md": "x"})
+def test_a_pull_writes_what_differs_and_removes_what_another_session_deleted() -> None:
+    plan = plan_pull(
+        {"SOUL.md": "calm", "MEMORY.md": "new"},
+        {"MEMORY.md": "old", "stale.md": "x"},
+        synced={"MEMORY.md", "stale.md"},
+    )
     assert dict(plan.write) == {"SOUL.md": "calm", "MEMORY.md": "new"}
     assert plan.remove == ("stale.md",)
+
+
+def test_a_pull_keeps_the_files_openclaw_made_that_were_never_synced() -> None:
+    # OpenClaw writes its starter files at start; removing them makes it refuse turns ("workspace vanished")
+    plan = plan_pull({"SOUL.md": "calm"}, {"AGENTS.md": "# starter", "BOOTSTRAP.md": "hi"}, synced=())
+    assert dict(plan.write) == {"SOUL.md": "calm"}
+    assert plan.remove == ()
 
 
 def test_a_push_carries_only_the_turns_edits_creations_and_deletions() -> None:
