@@ -30,9 +30,12 @@ from clawbus.schemas import AgentRequest, AgentResponse, EventKind
 
 from ...heartbeat import HEARTBEAT_PROMPT, is_effectively_empty
 from ...prompt import HEARTBEAT_FILE
+from ...tools.policy import turn_trusted
+from ...tools.scope import turn_scope
 from ...turn import to_response, user_text
 from ..state import EngineState
 from .client import GatewayUnreachable, chat_turn
+from .cron.callback import ActiveTurns
 from .gateway import Gateway
 
 logger = logging.getLogger(__name__)
@@ -72,6 +75,7 @@ class OpenClawEngine:
         *,
         model: str,
         turn_timeout_s: float,
+        turns: ActiveTurns | None = None,
     ) -> None:
         self._gateway = gateway
         self._token = token
@@ -80,6 +84,7 @@ class OpenClawEngine:
         self._http = http
         self.model = model
         self._turn_timeout_s = turn_timeout_s
+        self._turns = turns or ActiveTurns()
         self._warm = asyncio.Event()
         self.timings = EngineTimings()
 
@@ -146,7 +151,10 @@ class OpenClawEngine:
                 await self._warm.wait()
                 await self._gateway.ready.wait()
                 await self._state.prepare(request.session_key, state_dir)
-                answer = await self._turn(request.session_key, message)
+                # the turn's route and trust, for the tools that call back into clawbus (cron)
+                scope = turn_scope(request, trusted=turn_trusted(request.session_key, request.events))
+                with self._turns.running(scope):
+                    answer = await self._turn(request.session_key, message)
         except TimeoutError as exc:
             raise DeadlineExceeded(
                 f"the OpenClaw turn did not finish within {self._turn_timeout_s:.0f} s"

@@ -34,6 +34,8 @@ from ...models.echo_server import serve_echo
 from ...models.offline import OfflineEcho
 from ..state import EngineState, LocalOnlyState
 from .config import gateway_config
+from .cron.callback import ActiveTurns, serve_cron_callback
+from .cron.config import with_cron_plugin
 from .engine import OpenClawEngine
 from .gateway import Gateway, GatewaySpec
 
@@ -105,6 +107,12 @@ async def open_openclaw_engine(
             echo_base_url=echo_url,
             workspace=str(state_dir / "workspace"),
         )
+        turns = ActiveTurns()
+        try:  # the agent's cron goes to clawbus's cron service, through the clawbus_cron plugin
+            callback = await stack.enter_async_context(serve_cron_callback(settings, turns))
+            config = with_cron_plugin(config, url=callback.url, token=callback.token)
+        except ClawbusError as exc:  # no cron service to reach: the agent answers without cron, as native
+            log_event(logger, "agent.cron.unavailable", logging.WARNING, reason=str(exc)[:500])
         gateway = Gateway(spec, config)
         stack.push_async_callback(gateway.stop)
         http = await stack.enter_async_context(
@@ -117,6 +125,7 @@ async def open_openclaw_engine(
             store,
             state or LocalOnlyState(),
             http,
+            turns=turns,
             model=f"{ENGINE}/{primary}" if primary else ENGINE,
             turn_timeout_s=oc.turn_timeout_s,
         )
