@@ -56,6 +56,21 @@ ALLOWED = {
         for call in ("read_text", "read_bytes")
     },
     ("agent/tools/browser.py", "write_bytes"): "WorkspaceStore.write_bytes: the layer's own method",
+    **{
+        ("agent/engines/openclaw/gateway.py", call): "OpenClaw's own state dir: its generated config and "
+        "its log; the dir is a cache of the stores (StoredOpenClawState hydrates it before a turn and "
+        "persists it after), not where clawbus keeps state"
+        for call in ("mkdir", "write_text", "open", "read_text")
+    },
+    **{
+        ("agent/engines/openclaw_state/workspace_sync.py", call): "the sync between the WorkspaceStore and "
+        "OpenClaw's workspace folder (the cache above): the layer's own copy step"
+        for call in ("mkdir", "write_text", "read_text")
+    },
+    ("cli/cost_cmd.py", "read_bytes"): "reads the price file the user names with `--prices` (input)",
+    ("cli/openclaw_install.py", "mkdir"): "the folder npm installs Node and OpenClaw into (software)",
+    ("bus/local_endpoints.py", "read_bytes"): "reads the endpoints `clawbus up` recorded for the user's "
+    "other terminals (like the credentials file), not a stage's state",
 }
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from ..heartbeat import HEARTBEAT_PROMPT, HEARTBEAT_TOKEN
 
 INTERNAL_CONTEXT_MARK = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>"
-_TIMESTAMP = re.compile(r"^\[[^\]\n]*\d[^\]\n]*\]\s")
+_TIMESTAMP = re.compile(r"^\[[^\]\n]*\d{4}-\d{2}-\d{2}[^\]\n]*\]\s")  # `[Fri 2026-12-04 12:00 UTC] `
 _RUNTIME_LINE = re.compile(r"\n+Runtime:[^\n]*\s*$")
 
 

@@ -25,3 +25,10 @@ def test_openclaw_wrapping_and_internal_context_are_not_the_users() -> None:
 def test_a_heartbeat_poll_is_acknowledged_and_an_empty_message_said_so() -> None:
     assert echo_reply("openclaw", [HEARTBEAT_PROMPT + "\n\n- check mail"]) == "HEARTBEAT_OK"
     assert echo_reply("native", ["  "]) == "(native · offline echo · turn 1) I received an empty message."
+
+
+def test_a_message_that_starts_with_brackets_keeps_them() -> None:
+    # a cron turn's message is `[cron:<id> <name>] <text>`: only OpenClaw's timestamp is wrapping
+    assert echo_reply("native", ["[cron:0f45 stretch] stand up"]) == (
+        "(native · offline echo · turn 1) You said: [cron:0f45 stretch] stand up"
+    )
