@@ -136,6 +136,7 @@ def run_ops_verb(args: argparse.Namespace, settings: Settings, console: Console)
         return runner(args, settings, console)  # the settings table: no deployment involved
     try:
         target = target_from(args, settings)
+        target.check_listening()
         with ops_errors(target, args.command):
             return runner(args, scoped_settings(settings, target), console)
     except ClawbusError as exc:

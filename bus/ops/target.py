@@ -8,9 +8,11 @@ unreachable endpoint is found: the first queue that does not resolve names the f
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import (
     NoCredentialsError,
@@ -44,6 +46,27 @@ class OpsTarget:
     def loopback(self) -> bool:
         """Whether this is the embedded default's loopback API."""
         return is_loopback(self.aws.endpoint_url)
+
+    def check_listening(self, timeout_s: float = 1.0) -> None:
+        """For the loopback API: fail at once when nothing listens there, instead of after botocore's
+        connection retries (seconds of silence for a `clawbus up` that is not running). AWS itself is not
+        probed.
+
+        Raises:
+            Unavailable: nothing accepts connections at the loopback endpoint.
+        """
+        if not self.loopback or self.aws.endpoint_url is None:
+            return
+        url = urlsplit(self.aws.endpoint_url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            socket.create_connection((url.hostname or "127.0.0.1", port), timeout=timeout_s).close()
+        except OSError as exc:
+            raise Unavailable(
+                f"cannot reach {self.aws.endpoint_url}: nothing listens there "
+                f"({exc.strerror or type(exc).__name__}) — is 'clawbus up' running, and is "
+                "--endpoint-url right?"
+            ) from exc
 
     def topology(self) -> Topology:
         """Every resource name of this deployment."""

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from ..helpers import free_port, start_up, wait_for
 
@@ -47,6 +48,7 @@ def _replies(client: httpx.Client, conversation: str) -> list[dict[str, object]]
     return list(response.json()["messages"])
 
 
+@pytest.mark.slow  # ~60 s; the default suite's short form: chaos/test_crashes.py's rolling restart under load
 def test_a_restart_mid_traffic_answers_every_message_once_in_order(tmp_path: Path) -> None:
     pipeline = Up(tmp_path / "data")
     up, banner = pipeline.start()
