@@ -63,7 +63,7 @@ class OpsTarget:
             socket.create_connection((url.hostname or "127.0.0.1", port), timeout=timeout_s).close()
         except OSError as exc:
             raise Unavailable(
-                f"cannot reach {self.aws.endpoint_url}: nothing listens there "
+                f"cannot reach the endpoint {self.aws.endpoint_url}: nothing listens there "
                 f"({exc.strerror or type(exc).__name__}) — is 'clawbus up' running, and is "
                 "--endpoint-url right?"
             ) from exc
