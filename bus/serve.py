@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 
 import uvicorn
@@ -44,6 +45,14 @@ class _Server(uvicorn.Server):
         if self.should_exit:
             self.force_exit = True  # a second signal: stop waiting for open requests
         self.should_exit = True
+
+
+def free_loopback_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now, for a child server that must be told
+    its port before it starts (it may be taken meanwhile; the child then fails to bind and says so)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _quiet_disconnects(app: ASGIApp, stage: str) -> ASGIApp:

@@ -34,6 +34,7 @@ import psutil
 from clawbus.bus.aws import boto3_client, open_clients
 from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.provision import Provisioner
+from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import build_topology, egress_queue_name, inbound_queue_name, outbound_topic_name
 
@@ -69,14 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _stage(name: str, ready: str, *args: str, env: dict[str, str] | None = None) -> Stage:
     return Stage(name, [sys.executable, "-m", "clawbus.cli", *args], ready, env=env or {})
 
@@ -87,7 +80,11 @@ class Bench:
     def __init__(self, args: argparse.Namespace, console: Console, workdir: Path) -> None:
         self.args = args
         self.console = console
-        self.aws_port, self.agentcore_port, self.health_port = _free_port(), _free_port(), _free_port()
+        self.aws_port, self.agentcore_port, self.health_port = (
+            free_loopback_port(),
+            free_loopback_port(),
+            free_loopback_port(),
+        )
         self.endpoint = f"http://127.0.0.1:{self.aws_port}"
         self.agentcore_url = f"http://127.0.0.1:{self.agentcore_port}"
         self.credentials = LoopbackCredentials.generate()  # its loopback APIs accept only this pair
@@ -268,7 +265,7 @@ class Bench:
     async def ingress_figures(self) -> dict[str, float | int]:
         """Signed webhooks through the real ingress vs bare sends, and the ack latency at a steady rate."""
         self.say("ingress: signed Telegram webhooks vs bare SQS sends (same queue, 8 clients each)")
-        port = _free_port()
+        port = free_loopback_port()
         env = {
             "CLAWBUS_INGRESS__PORT": str(port),
             "CLAWBUS_TELEGRAM__BOT_TOKEN": bench_ingress.BOT_TOKEN,

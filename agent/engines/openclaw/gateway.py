@@ -26,6 +26,7 @@ import httpx
 
 from clawbus.bus.errors import Unavailable
 from clawbus.bus.logging import log_event
+from clawbus.bus.private_files import write_private
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +79,8 @@ class Gateway:
 
     def _write_config(self) -> None:
         self.spec.state_dir.mkdir(parents=True, exist_ok=True)
-        path = self.spec.state_dir / "openclaw.json"
-        path.write_text(json.dumps(self._config, indent=2))
-        path.chmod(0o600)  # it holds the gateway token
+        # it holds the gateway token: 0600 from the first byte, whatever the umask
+        write_private(self.spec.state_dir / "openclaw.json", json.dumps(self._config, indent=2).encode())
 
     async def _spawn(self) -> None:
         spec = self.spec

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -26,6 +25,7 @@ from clawbus.bus.aws import open_clients
 from clawbus.bus.errors import ClawbusError, ConfigError
 from clawbus.bus.logging import log_event
 from clawbus.bus.openclaw_config import parse_document
+from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
 from clawbus.bus.storage import WorkspaceStore
 from clawbus.bus.storage.backends import config_store
@@ -38,6 +38,7 @@ from .cron.callback import ActiveTurns, serve_cron_callback
 from .cron.config import with_cron_plugin
 from .engine import OpenClawEngine
 from .gateway import Gateway, GatewaySpec
+from .install_layout import bin_dir, by_hand, installed
 
 logger = logging.getLogger(__name__)
 
@@ -51,23 +52,12 @@ def runtime_dir(settings: Settings) -> Path:
 
 def binaries(root: Path) -> tuple[Path, Path]:
     """`(openclaw, node's bin dir)` under an install root; `ConfigError` naming the fix when missing."""
-    bin_dir = root / "node_modules" / ".bin"
-    openclaw, node = bin_dir / "openclaw", bin_dir / "node"
-    if not (openclaw.exists() and node.exists()):
+    if not installed(root):
         raise ConfigError(
             f"no Node 24 + OpenClaw under {root}: run 'clawbus up --engine openclaw' once (it installs "
-            f"them), or 'npm install --prefix {root} node@24' then 'npm install --prefix {root} "
-            "openclaw@2026.9.6' with that node first on PATH; or point CLAWBUS_AGENT__OPENCLAW__RUNTIME_DIR "
-            "at an install"
+            f"them), or {by_hand(root)}; or point CLAWBUS_AGENT__OPENCLAW__RUNTIME_DIR at an install"
         )
-    return openclaw, bin_dir
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return bin_dir(root) / "openclaw", bin_dir(root)
 
 
 async def stored_config(settings: Settings) -> dict[str, Any] | None:
@@ -97,7 +87,7 @@ async def open_openclaw_engine(
             node_bin=node_bin,
             state_dir=state_dir,
             log_path=state_dir.with_name(state_dir.name + ".log"),
-            port=_free_port(),
+            port=free_loopback_port(),
             start_timeout_s=oc.start_timeout_s,
         )
         config = gateway_config(

@@ -1,0 +1,42 @@
+"""Where Node 24 and the pinned OpenClaw live under an install root, and the npm commands that put them
+there: one place for the pins and paths that `clawbus up --engine openclaw` installs by and the engine
+runs by (and that `.ci/run` repeats in shell).
+
+Two npm steps, because OpenClaw's preinstall refuses an older system Node: the `node` package first (it
+ships the Node 24 binary into `node_modules/.bin`), then OpenClaw with that bin directory first on PATH.
+Pure: paths and argument lists.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+OPENCLAW_VERSION = "2026.9.6"
+NODE_SPEC = "node@24.21.0"  # as .ci/run installs it
+NPM_FLAGS = ("--no-audit", "--no-fund", "--loglevel=error")
+
+
+def bin_dir(root: Path) -> Path:
+    """The directory holding `node` and `openclaw` under an install root."""
+    return root / "node_modules" / ".bin"
+
+
+def installed(root: Path) -> bool:
+    """Whether `root` holds both binaries the engine runs."""
+    return (bin_dir(root) / "node").exists() and (bin_dir(root) / "openclaw").exists()
+
+
+def install_commands(root: Path) -> list[list[str]]:
+    """The npm commands that install Node 24, then OpenClaw, into `root` (the second with `bin_dir(root)`
+    first on PATH)."""
+    return [
+        ["npm", "install", "--prefix", str(root), *NPM_FLAGS, NODE_SPEC],
+        ["npm", "install", "--prefix", str(root), *NPM_FLAGS, f"openclaw@{OPENCLAW_VERSION}"],
+    ]
+
+
+def by_hand(root: Path) -> str:
+    """The install as one shell line a user can paste."""
+    first, second = (shlex.join(c) for c in install_commands(root))
+    return f"{first} && PATH={shlex.quote(str(bin_dir(root)))}:$PATH {second}"
