@@ -60,7 +60,7 @@ ALLOWED = {
         ("agent/engines/openclaw/gateway.py", call): "OpenClaw's own state dir: its generated config and "
         "its log; the dir is a cache of the stores (StoredOpenClawState hydrates it before a turn and "
         "persists it after), not where clawbus keeps state"
-        for call in ("mkdir", "open", "read_text")
+        for call in ("read_text",)
     },
     **{
         ("agent/engines/openclaw_state/workspace_sync.py", call): "the sync between the WorkspaceStore and "

@@ -3,6 +3,8 @@ and what a heartbeat turn sends."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from clawbus.agent.engines.openclaw.client import agent_of, classify_status, text_of_stream
 from clawbus.agent.engines.openclaw.config import gateway_config
 from clawbus.agent.engines.openclaw.engine import heartbeat_message
+from clawbus.agent.engines.openclaw.gateway import Gateway, GatewaySpec
 from clawbus.agent.engines.openclaw.launch import binaries
 from clawbus.agent.heartbeat import HEARTBEAT_PROMPT
 from clawbus.bus.errors import (
@@ -122,3 +125,21 @@ def test_a_heartbeat_sends_the_checklist_and_an_empty_one_sends_nothing() -> Non
 def test_a_missing_install_names_the_command_that_installs_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="clawbus up --engine openclaw"):
         binaries(tmp_path)
+
+
+def test_the_gateway_state_dir_and_its_token_config_are_the_users_alone(tmp_path: Path) -> None:
+    spec = GatewaySpec(
+        openclaw=tmp_path / "openclaw",
+        node_bin=tmp_path,
+        state_dir=tmp_path / "data" / "openclaw-state",
+        log_path=tmp_path / "data" / "openclaw-state.log",
+        port=1,
+        start_timeout_s=1.0,
+    )
+    before = os.umask(0o022)  # a process started without clawbus up's umask
+    try:
+        Gateway(spec, {"gateway": {"auth": {"token": "t"}}})._write_config()
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(spec.state_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((spec.state_dir / "openclaw.json").stat().st_mode) == 0o600

@@ -26,7 +26,7 @@ import httpx
 
 from clawbus.bus.errors import Unavailable
 from clawbus.bus.logging import log_event
-from clawbus.bus.private_files import write_private
+from clawbus.bus.private_files import append_private, make_private_dirs, private_dir, write_private
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +78,9 @@ class Gateway:
         self.restarts = 0
 
     def _write_config(self) -> None:
-        self.spec.state_dir.mkdir(parents=True, exist_ok=True)
-        # it holds the gateway token: 0600 from the first byte, whatever the umask
+        # OpenClaw's state dir holds the conversations (SQLite) and this config the gateway token: the
+        # user's alone (0700 / 0600 from the first byte), whatever the umask of the process
+        private_dir(self.spec.state_dir)
         write_private(self.spec.state_dir / "openclaw.json", json.dumps(self._config, indent=2).encode())
 
     async def _spawn(self) -> None:
@@ -89,8 +90,8 @@ class Gateway:
             "OPENCLAW_STATE_DIR": str(spec.state_dir),
             "PATH": f"{spec.node_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with spec.log_path.open("ab") as log:
+        make_private_dirs(spec.log_path.parent)
+        with append_private(spec.log_path) as log:
             self._proc = await asyncio.create_subprocess_exec(
                 str(spec.openclaw),
                 "gateway",
