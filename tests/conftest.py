@@ -10,6 +10,7 @@ clients find it in `Bus.aws`, else in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import signal
@@ -253,3 +254,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(skip)
+
+
+@pytest.fixture
+def openclaw_lock() -> Iterator[None]:
+    """One OpenClaw gateway at a time on this machine (~1 GB and a core each while it starts): held for
+    the test. Do not also wrap the run in `flock /tmp/openclaw.lock`: that would wait on itself."""
+    with open("/tmp/openclaw.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -127,3 +127,19 @@ def echo(text: str, turn: int = 1, engine: str = "native") -> str:
     """The offline echo model's reply to `text` as the `turn`-th user turn of its session, written out
     (not computed by the code under test), so a test sees history kept or lost."""
     return f"({engine} · offline echo · turn {turn}) You said: {text}"
+
+
+def openclaw_runtime() -> Path | None:
+    """An install of Node 24 + OpenClaw for the engine's tests: `CLAWBUS_TEST_OPENCLAW_RUNTIME` (CI's),
+    /tmp/ocrt (development), or the one `clawbus up --engine openclaw` made; None when there is none."""
+    candidates = [os.environ.get("CLAWBUS_TEST_OPENCLAW_RUNTIME"), "/tmp/ocrt", "~/.clawbus/openclaw-runtime"]
+    for candidate in candidates:
+        if candidate and (Path(candidate).expanduser() / "node_modules/.bin/openclaw").exists():
+            return Path(candidate).expanduser()
+    return None
+
+
+NO_OPENCLAW = (
+    "no Node 24 + OpenClaw installed (set CLAWBUS_TEST_OPENCLAW_RUNTIME to a dir holding "
+    "node_modules/.bin/openclaw, or run 'clawbus up --engine openclaw' once)"
+)

@@ -6,19 +6,23 @@ the user said: it prefixes the message with `[<timestamp>] `, follows it with a 
 an internal-context user message (`<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>`) after it. Those are not the
 user's: `user_turns` skips the internal messages and `own_text` strips the wrapping, so both engines echo
 the same text. A heartbeat poll (the message starts with the poll prompt) is acknowledged `HEARTBEAT_OK`.
-Pure: texts in, text out.
+`tool_command` is the test device both engines' echo share when `CLAWBUS_AGENT__DEV_TOOL_SYNTAX` is on:
+a message `/<tool> {json}` names a tool call. Pure: texts in, text out.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from ..heartbeat import HEARTBEAT_PROMPT, HEARTBEAT_TOKEN
 
 INTERNAL_CONTEXT_MARK = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>"
 _TIMESTAMP = re.compile(r"^\[[^\]\n]*\d{4}-\d{2}-\d{2}[^\]\n]*\]\s")  # `[Fri 2026-12-04 12:00 UTC] `
 _RUNTIME_LINE = re.compile(r"\n+Runtime:[^\n]*\s*$")
+_TOOL_COMMAND = re.compile(r"^/(?P<tool>[a-z_]+) (?P<args>\{.*\})\s*$", re.S)
 
 
 def own_text(text: str) -> str:
@@ -39,3 +43,15 @@ def echo_reply(engine: str, user_texts: Sequence[str]) -> str:
         return HEARTBEAT_TOKEN
     said = f"You said: {last}" if last.strip() else "I received an empty message."
     return f"({engine} · offline echo · turn {len(turns)}) {said}"
+
+
+def tool_command(text: str) -> tuple[str, dict[str, Any]] | None:
+    """`/<tool> {json object}` as `(tool, arguments)`; None for anything else, bad JSON included."""
+    command = _TOOL_COMMAND.match(text.strip())
+    if command is None:
+        return None
+    try:
+        args = json.loads(command["args"])
+    except ValueError:
+        return None
+    return (command["tool"], args) if isinstance(args, dict) else None

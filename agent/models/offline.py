@@ -12,15 +12,13 @@ the agent's tests, driving multi-step tool turns exactly.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clawbus.bus.errors import ClawbusError, PermanentError
 
 from .base import Message, ModelReply, ToolCall, ToolResult, ToolSpec, assistant
-from .echo import echo_reply
+from .echo import echo_reply, tool_command
 
 NATIVE = "native"  # the engine label in the echo's replies
 
@@ -30,9 +28,6 @@ def _user_texts(messages: Sequence[Message]) -> list[str]:
     return [
         m.text for m in messages if m.role == "user" and not any(isinstance(b, ToolResult) for b in m.blocks)
     ]
-
-
-TOOL_COMMAND = re.compile(r"^/(?P<tool>[a-z_]+) (?P<args>\{.*\})\s*$", re.S)
 
 
 class OfflineEcho:
@@ -59,15 +54,10 @@ class OfflineEcho:
                 return ModelReply(assistant(results[-1].text), model=self.name)
         said = _user_texts(messages)
         last = said[-1] if said else ""
-        command = TOOL_COMMAND.match(last.strip()) if self._tool_syntax else None
-        if command and command["tool"] in {t.name for t in tools}:
-            try:
-                args = json.loads(command["args"])
-            except ValueError:
-                args = None
-            if isinstance(args, dict):
-                call = ToolCall(id="offline-1", name=command["tool"], input=args)
-                return ModelReply(Message("assistant", (call,)), stop_reason="tool_use", model=self.name)
+        command = tool_command(last) if self._tool_syntax else None
+        if command and command[0] in {t.name for t in tools}:
+            call = ToolCall(id="offline-1", name=command[0], input=command[1])
+            return ModelReply(Message("assistant", (call,)), stop_reason="tool_use", model=self.name)
         return ModelReply(assistant(echo_reply(NATIVE, said)), model=self.name)
 
 

@@ -41,3 +41,54 @@ async def test_a_body_that_is_not_json_gets_400() -> None:
     async with serve_echo("openclaw") as base, httpx.AsyncClient() as client:
         answer = await client.post(f"{base}/chat/completions", content=b"{")
     assert answer.status_code == 400
+
+
+WRITE = {"type": "function", "function": {"name": "write", "parameters": {"type": "object"}}}
+ASK_TOOL = {
+    "model": "echo",
+    "tools": [WRITE],
+    "messages": [
+        {"role": "user", "content": '[Fri 2026-12-04 12:00 UTC] /write {"path": "a.md", "content": "hi"}'},
+        {"role": "user", "content": "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>\nnotes"},
+    ],
+}
+
+
+async def test_with_the_tool_syntax_a_streamed_turn_calls_an_offered_tool_then_answers_its_result() -> None:
+    async with serve_echo("openclaw", tool_syntax=True) as base, httpx.AsyncClient() as client:
+        called = await client.post(f"{base}/chat/completions", json={**ASK_TOOL, "stream": True})
+        events = [json.loads(line[6:]) for line in called.text.splitlines() if line[6:].startswith("{")]
+        [call] = [c for e in events for c in e["choices"][0]["delta"].get("tool_calls", [])]
+        reported = await client.post(
+            f"{base}/chat/completions",
+            json={
+                **ASK_TOOL,
+                "messages": [
+                    *ASK_TOOL["messages"],
+                    {"role": "assistant", "content": None, "tool_calls": [call]},
+                    {"role": "tool", "tool_call_id": call["id"], "content": "Wrote 2 bytes to a.md"},
+                ],
+            },
+        )
+    assert (call["function"]["name"], json.loads(call["function"]["arguments"])) == (
+        "write",
+        {"path": "a.md", "content": "hi"},
+    )
+    assert events[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    assert reported.json()["choices"][0]["message"]["content"] == "Wrote 2 bytes to a.md"
+
+
+async def test_the_tool_syntax_is_echoed_when_off_or_when_the_tool_is_not_offered() -> None:
+    not_offered = {**ASK_TOOL, "tools": []}
+    async with (
+        serve_echo("openclaw", tool_syntax=True) as on,
+        serve_echo("openclaw") as off,
+        httpx.AsyncClient() as client,
+    ):
+        answers = [
+            (await client.post(f"{base}/chat/completions", json=body)).json()["choices"][0]["message"]
+            for base, body in ((off, ASK_TOOL), (on, not_offered))
+        ]
+    said = '(openclaw · offline echo · turn 1) You said: /write {"path": "a.md", "content": "hi"}'
+    assert [a["content"] for a in answers] == [said, said]
+    assert not any(a.get("tool_calls") for a in answers)

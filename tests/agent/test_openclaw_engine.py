@@ -24,7 +24,7 @@ from clawbus.agent.turn import AgentRuntime
 from clawbus.bus.settings import Settings
 from clawbus.schemas import EventKind, parse_agent_response
 
-from ..helpers import echo, eventually
+from ..helpers import NO_OPENCLAW, echo, eventually, openclaw_runtime
 from .conftest import invocation
 
 OC = "openclaw"
@@ -32,21 +32,9 @@ OC = "openclaw"
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 
-def _openclaw_runtime() -> Path | None:
-    candidates = [os.environ.get("CLAWBUS_TEST_OPENCLAW_RUNTIME"), "/tmp/ocrt", "~/.clawbus/openclaw-runtime"]
-    for candidate in candidates:
-        if candidate and (Path(candidate).expanduser() / "node_modules/.bin/openclaw").exists():
-            return Path(candidate).expanduser()
-    return None
-
-
-RUNTIME = _openclaw_runtime()
+RUNTIME = openclaw_runtime()
 if RUNTIME is None:
-    pytest.skip(
-        "no Node 24 + OpenClaw installed (set CLAWBUS_TEST_OPENCLAW_RUNTIME to a dir holding "
-        "node_modules/.bin/openclaw, or run 'clawbus up --engine openclaw' once)",
-        allow_module_level=True,
-    )
+    pytest.skip(NO_OPENCLAW, allow_module_level=True)
 
 
 def _settings(tmp: Path) -> Settings:

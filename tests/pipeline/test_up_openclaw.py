@@ -17,24 +17,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ..helpers import echo, free_port, start_up
+from ..helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime, start_up
 
 pytestmark = pytest.mark.slow
 
-RUNTIME = next(
-    (
-        Path(c)
-        for c in (os.environ.get("CLAWBUS_TEST_OPENCLAW_RUNTIME"), "/tmp/ocrt")
-        if c and (Path(c) / "node_modules/.bin/openclaw").exists()
-    ),
-    None,
-)
+RUNTIME = openclaw_runtime()
 if RUNTIME is None:
-    pytest.skip(
-        "no Node 24 + OpenClaw installed (set CLAWBUS_TEST_OPENCLAW_RUNTIME to a dir holding "
-        "node_modules/.bin/openclaw)",
-        allow_module_level=True,
-    )
+    pytest.skip(NO_OPENCLAW, allow_module_level=True)
 
 
 CLI = (sys.executable, "-m", "clawbus.cli")

@@ -80,7 +80,11 @@ async def open_openclaw_engine(
     stored = await stored_config(settings)
     async with AsyncExitStack() as stack:
         offline = settings.agent.model == OfflineEcho.name
-        echo_url = await stack.enter_async_context(serve_echo(ENGINE)) if offline else None
+        echo_url = (
+            await stack.enter_async_context(serve_echo(ENGINE, tool_syntax=settings.agent.dev_tool_syntax))
+            if offline
+            else None
+        )
         token = secrets.token_urlsafe(32)
         spec = GatewaySpec(
             openclaw=openclaw,

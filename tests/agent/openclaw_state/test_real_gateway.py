@@ -29,21 +29,16 @@ from clawbus.agent.engines.openclaw_state import sqlite_transcript as sql
 from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawState
 from clawbus.bus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore, SessionRef
 
-from ...helpers import free_port, wait_for
+from ...helpers import NO_OPENCLAW, free_port, openclaw_runtime, wait_for
 
-OPENCLAW = (
-    Path(os.environ.get("CLAWBUS_TEST_OPENCLAW_RUNTIME", "/tmp/ocrt")) / "node_modules" / ".bin" / "openclaw"
-)
+RUNTIME = openclaw_runtime()
+if RUNTIME is None:
+    pytest.skip(NO_OPENCLAW, allow_module_level=True)
+OPENCLAW = RUNTIME / "node_modules" / ".bin" / "openclaw"
 KEY = "agent:main:webchat:dm:alice"
 TOKEN = "test-gateway-token"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not OPENCLAW.exists(),
-        reason=f"no openclaw at {OPENCLAW} (set CLAWBUS_TEST_OPENCLAW_RUNTIME: npm prefix, node@24+openclaw)",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 class _Echo(BaseHTTPRequestHandler):
