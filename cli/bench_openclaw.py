@@ -2,8 +2,11 @@
 
 In one process, as the agent container runs it: the agent app with `CLAWBUS_AGENT__ENGINE=openclaw` and
 the offline echo as OpenClaw's model, so the figures are OpenClaw's and clawbus's own time, not a
-model's. Figures: the gateway's start and warm-up, start-to-first-answer (app start to the first
-answered `/invocations`), and the median turn sent straight to the gateway's `/v1/chat/completions`
+model's. Figures: the gateway's start and warm-up, start-to-first-answer without a warm start (app
+start to the first answered `/invocations`: what a session pays when the container starts cold) and
+with one (a new session's first answer from a container whose initialisation already started and
+warmed the gateway: what AgentCore's snapshot restore hands a new session, its ~2 s restore aside),
+and the median turn sent straight to the gateway's `/v1/chat/completions`
 versus through the agent's `/invocations` (the issue's target: overhead ≤ 10 % of a direct turn).
 """
 
@@ -75,12 +78,14 @@ async def openclaw_figures(settings: Settings, turns: int) -> dict[str, Any]:
                     await engine.direct("agent:main:bench:direct", f"m{n}")
                     direct.append((time.monotonic() - t) * 1000)
                     via_agent.append(await through(n, "agent:main:bench:agent"))
+                warm_first = await through(turns + 1, "agent:main:bench:new-session")
     direct_ms, agent_ms = statistics.median(direct), statistics.median(via_agent)
     return {
         "openclaw_gateway_start_ms": engine.timings.gateway_ms,
         "openclaw_warm_up_ms": engine.timings.warm_up_ms,
         "openclaw_start_to_first_answer_ms": round(start_to_first),
         "openclaw_first_turn_ms": round(first),
+        "openclaw_warm_start_first_answer_ms": round(warm_first),
         "openclaw_direct_turn_ms": round(direct_ms, 1),
         "openclaw_agent_turn_ms": round(agent_ms, 1),
         "openclaw_agent_overhead_pct": round((agent_ms - direct_ms) / direct_ms * 100, 1),

@@ -93,5 +93,6 @@ def test_bench_openclaw_reports_the_engine_figures() -> None:
     assert ran.returncode == 0, ran.stdout + ran.stderr
     figures = json.loads(ran.stdout.strip().splitlines()[-1])
     assert figures["openclaw_turns"] == 3
-    for name in ("gateway_start", "warm_up", "start_to_first_answer", "direct_turn", "agent_turn"):
+    names = ("gateway_start", "warm_up", "start_to_first_answer", "warm_start_first_answer", "direct_turn")
+    for name in (*names, "agent_turn"):
         assert figures[f"openclaw_{name}_ms"] > 0, figures
