@@ -63,6 +63,7 @@ module "agentcore" {
   state_bucket_name    = local.state_bucket_name
   scheduler_role_arn   = module.role_scheduler.arn
   scheduler_dlq_arn    = module.scheduler.dlq_arn
+  tracing              = var.tracing
 }
 
 module "compute" {

@@ -44,6 +44,9 @@ locals {
   # tracing = true: the tasks export OTLP/HTTP to an ADOT collector sidecar on localhost, which sends
   # the spans to X-Ray (bus/tracing.py exports nothing when the endpoint is unset).
   otel_env = var.tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT = "http://localhost:4318" } : {}
+  # The Lambdas have no sidecar (container images take no collector layer): they sign their spans with
+  # their own role and post them to X-Ray's OTLP endpoint themselves (bus/xray_otlp.py).
+  lambda_tracing_env = var.tracing ? { CLAWBUS_TRACING__EXPORT = "xray" } : {}
   adot_sidecar = {
     for task in ["dispatcher", "relay"] : task => {
       name                   = "adot-collector"
@@ -148,7 +151,7 @@ resource "aws_lambda_function" "ingress" {
   }
 
   environment {
-    variables = merge(local.common_env, {
+    variables = merge(local.common_env, local.lambda_tracing_env, {
       CLAWBUS_SECRET_IDS       = local.secret_ids
       CLAWBUS_WEBCHAT__ENABLED = contains(var.channels, "webchat") ? "true" : "false"
       # WebChat and the dashboard answer only to known Host names: the API's own.
@@ -274,7 +277,7 @@ resource "aws_lambda_function" "egress" {
 
   environment {
     # The handler learns its channel from the records' eventSourceARN (<prefix>-egress-<channel>.fifo).
-    variables = merge(local.common_env, {
+    variables = merge(local.common_env, local.lambda_tracing_env, {
       CLAWBUS_SECRET_IDS = var.channel_secret_arns[each.key]
     })
   }
