@@ -112,13 +112,6 @@ _XRAY = Grant(
     source="platform",
     why="active tracing on the function (X-Ray accepts only Resource *)",
 )
-_XRAY_SIDECAR = Grant(
-    sid="XRayTraces",
-    resource=WILDCARD_KIND,
-    actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
-    source="platform",
-    why="with tracing = true, the task's ADOT collector sidecar sends its spans to X-Ray (Resource * only)",
-)
 # X-Ray's OTLP endpoint (https://xray.<region>.amazonaws.com/v1/traces) authorises a SigV4-signed span
 # export as xray:PutSpans, plus xray:PutSpansForIndexing for the share of spans Transaction Search indexes.
 # It is an HTTP endpoint, not a botocore operation, so tests/infra/test_iam.py cannot find the call: hence
@@ -181,9 +174,9 @@ _CONSUME_ACTIONS = (
 
 ROLES: dict[str, tuple[Grant, ...]] = {
     "ingress": (*_INGRESS, _LAMBDA_LOGS, _XRAY, _XRAY_OTLP),
-    "relay": (*_INGRESS, _XRAY_SIDECAR),
+    "relay": (*_INGRESS, _XRAY_OTLP),
     "dispatcher": (
-        _XRAY_SIDECAR,
+        _XRAY_OTLP,
         Grant(
             sid="ConsumeInbound",
             resource="inbound_queue",

@@ -535,9 +535,9 @@ class TracingSettings(BaseModel):
     """How this stage's spans leave it (bus/tracing.py).
 
     `otlp`: OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) when set, nothing when
-    not: a collector beside the stage (the ECS tasks' ADOT sidecar, a test's loopback collector).
+    not: a collector of the operator's (`clawbus up` with a local collector, a test's loopback one).
     `xray`: OTLP/HTTP straight to X-Ray, SigV4-signed with the stage's own AWS credentials and `aws.region`:
-    the Lambdas and the AgentCore agent, which have no collector (needs CloudWatch Transaction Search).
+    every stage in AWS with `tracing = true` (needs CloudWatch Transaction Search).
     `xray_endpoint` overrides where those signed requests go (default: X-Ray's in `aws.region`).
     `none`: nothing, whatever the environment says.
     """

@@ -9,12 +9,11 @@ Where spans go is `tracing.export` (`CLAWBUS_TRACING__EXPORT`, bus/settings.py `
 
 - `otlp` (the default): OTLP/HTTP (protobuf) when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, nowhere when it is not; the exporter reads the standard
-  `OTEL_*` variables itself (headers, timeout, `OTEL_BSP_SCHEDULE_DELAY`). In AWS the Terraform points the
-  ECS tasks at their ADOT collector sidecar (`tracing = true`), which forwards to X-Ray.
-- `xray`: OTLP/HTTP straight to X-Ray's endpoint, SigV4-signed (bus/xray_otlp.py). A choice of its own
-  rather than inferred from an https endpoint: a stage with no collector (the Lambdas, the AgentCore
-  agent) needs no endpoint variable at all, only its region, and the choice stays visible in `clawbus
-  config` and the Terraform instead of hiding in a host name.
+  `OTEL_*` variables itself (headers, timeout, `OTEL_BSP_SCHEDULE_DELAY`): a collector of your own.
+- `xray`: OTLP/HTTP straight to X-Ray's endpoint, SigV4-signed (bus/xray_otlp.py); what every stage uses
+  in AWS with the Terraform's `tracing = true`. A choice of its own rather than inferred from an https
+  endpoint: a stage needs no endpoint variable at all, only its region, and the choice stays visible in
+  `clawbus config` and the Terraform instead of hiding in a host name.
 - `none`: nowhere, even when a platform sets `OTEL_*` variables.
 
 Long-running stages batch spans (flushed at exit); a Lambda function, which may be frozen right after it

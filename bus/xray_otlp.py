@@ -1,8 +1,11 @@
-"""Spans straight to X-Ray's OTLP endpoint, signed with SigV4, for stages with no collector beside them.
+"""Spans straight to X-Ray's OTLP endpoint, signed with SigV4: how every stage exports in AWS.
 
 The ingress and egress Lambdas are container images (no ADOT Lambda layer) and the agent runs on AgentCore
-Runtime (no sidecar), so they cannot hand spans to a local collector the way the ECS tasks do. X-Ray
-accepts OTLP/HTTP protobuf itself at `https://xray.<region>.amazonaws.com/v1/traces` once CloudWatch
+Runtime (no sidecar), so they cannot hand spans to a local collector. The ECS tasks could, but a collector
+sidecar's `awsxray` exporter goes through X-Ray's segment API, which drops spans whose trace id does not
+start with a recent Unix time (our ids are random W3C ids; opentelemetry-collector-contrib PR #26553), and
+it is one more container per task; so they export the same way as the rest. X-Ray accepts OTLP/HTTP
+protobuf, W3C trace ids included, at `https://xray.<region>.amazonaws.com/v1/traces` once CloudWatch
 Transaction Search is enabled on the account, provided each request is signed with SigV4 for the service
 `xray` (the ADOT collector's `sigv4auth` extension and aws-opentelemetry-distro's `OTLPAwsSpanExporter`
 do the same).

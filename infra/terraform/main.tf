@@ -97,7 +97,6 @@ module "compute" {
   lambda                         = var.lambda
   inbound_queue_name             = module.bus.inbound_queue_name
   tracing                        = var.tracing
-  adot_collector_image           = var.adot_collector_image
 
   roles = {
     ingress       = module.role_ingress.arn

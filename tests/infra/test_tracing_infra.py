@@ -1,7 +1,8 @@
-"""`tracing = true` sends the long-running tasks' spans to X-Ray through an ADOT collector sidecar, and the
-Lambdas' and the agent's straight to X-Ray's OTLP endpoint (SigV4, bus/xray_otlp.py) with Transaction Search
-on; off (the default) sets no OTLP endpoint and no export mode anywhere, so no stage exports
-(bus/tracing.py)."""
+"""`tracing = true` has every stage (the Lambdas, the dispatcher and relay tasks, the agent) sign its spans
+with its own role and post them straight to X-Ray's OTLP endpoint (SigV4, bus/xray_otlp.py), with
+Transaction Search on; no ECS task runs a collector sidecar (its `awsxray` exporter would send our random
+W3C trace ids to X-Ray's segment API, which drops them). Off (the default) sets no export mode anywhere, so
+no stage exports (bus/tracing.py)."""
 
 from __future__ import annotations
 
@@ -19,18 +20,25 @@ def test_tracing_is_a_root_variable_off_by_default_and_reaches_compute() -> None
     assert unquote(root.modules["compute"]["tracing"]) == "${var.tracing}"
 
 
-def test_with_tracing_each_task_exports_to_its_own_collector_sidecar() -> None:
+def test_with_tracing_the_ecs_tasks_sign_and_send_their_own_spans_to_xray() -> None:
     compute = load_module(TERRAFORM / "modules" / "compute")
-    otel = str(compute.locals["otel_env"])
-    assert "var.tracing ?" in otel
-    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in otel
-    assert "http://localhost:4318" in otel
+    tracing_env = unquote(compute.locals["tracing_env"])
+    match = _XRAY_EXPORT.search(tracing_env)
+    assert match is not None and tracing_env == "${" + match[0] + "}"  # that and nothing else
+    assert TracingSettings(export=match["mode"]).export == "xray"  # a value the stage accepts
     for task in ("dispatcher", "relay"):
-        containers = str(compute.resources["aws_ecs_task_definition"][task]["container_definitions"])
-        assert "local.otel_env" in containers
-        assert f'var.tracing ? [local.adot_sidecar["{task}"]] : []' in containers
-    sidecar = str(compute.locals["adot_sidecar"])
-    assert "ecs-xray.yaml" in sidecar  # the collector's X-Ray pipeline: OTLP in, X-Ray out
+        containers = unquote(compute.resources["aws_ecs_task_definition"][task]["container_definitions"])
+        assert "local.tracing_env" in containers, task
+        # One container, the stage itself: no collector sidecar beside it, with or without tracing.
+        assert containers.startswith("${jsonencode([{") and containers.endswith("}])}"), containers[:60]
+        assert len(re.findall(r"\bimage = ", containers)) == 1, task
+
+
+def test_no_collector_sidecar_or_segment_pipeline_is_left_in_the_terraform() -> None:
+    for path in [*TERRAFORM.rglob("*.tf"), TERRAFORM / "terraform.tfvars.example"]:
+        text = path.read_text().lower()
+        for leftover in ("adot", "aws-otel-collector", "ecs-xray", "localhost:4318"):
+            assert leftover not in text, f"{path}: {leftover}"
 
 
 def test_no_stage_sets_an_otlp_endpoint_or_export_mode_outside_the_tracing_switch() -> None:
@@ -39,10 +47,14 @@ def test_no_stage_sets_an_otlp_endpoint_or_export_mode_outside_the_tracing_switc
         for line in tf.read_text().splitlines():
             if line.strip().startswith(("#", "description")):  # an assignment, not a description
                 continue
-            if re.search(r"\b(OTEL_EXPORTER_OTLP_ENDPOINT|CLAWBUS_TRACING__EXPORT)\s*=", line):
+            # No stage is pointed at a collector: every one signs and sends its own spans.
+            assert not re.search(r"\bOTEL_EXPORTER_OTLP_(TRACES_)?ENDPOINT\s*=", line), (
+                f"{tf}: {line.strip()}"
+            )
+            if re.search(r"\bCLAWBUS_TRACING__EXPORT\s*=", line):
                 found += 1
                 assert "var.tracing ?" in line, f"{tf}: {line.strip()}"
-    assert found >= 3  # the tasks' endpoint, the Lambdas' and the agent's export mode
+    assert found == 2  # compute's (the Lambdas and the tasks) and the agent's
 
 
 _XRAY_EXPORT = re.compile(r'var\.tracing \? \{\s*CLAWBUS_TRACING__EXPORT = "(?P<mode>[a-z]+)"\s*\} : \{\}')
@@ -50,12 +62,13 @@ _XRAY_EXPORT = re.compile(r'var\.tracing \? \{\s*CLAWBUS_TRACING__EXPORT = "(?P<
 
 def test_with_tracing_the_lambdas_sign_and_send_their_own_spans_to_xray() -> None:
     compute = load_module(TERRAFORM / "modules" / "compute")
-    match = _XRAY_EXPORT.search(str(compute.locals["lambda_tracing_env"]))
-    assert match is not None
+    tracing_env = unquote(compute.locals["tracing_env"])
+    match = _XRAY_EXPORT.search(tracing_env)
+    assert match is not None and tracing_env == "${" + match[0] + "}"  # that and nothing else
     assert TracingSettings(export=match["mode"]).export == "xray"  # a value the stage accepts
     for function in ("ingress", "egress"):
         env = str(compute.resources["aws_lambda_function"][function]["environment"])
-        assert "local.lambda_tracing_env" in env, function
+        assert "local.tracing_env" in env, function
 
 
 def test_with_tracing_the_agent_signs_and_sends_its_own_spans_to_xray() -> None:
@@ -69,8 +82,8 @@ def test_with_tracing_the_agent_signs_and_sends_its_own_spans_to_xray() -> None:
     assert TracingSettings(export=match["mode"]).export == "xray"
 
 
-def test_the_roles_that_send_spans_themselves_may_put_them_to_the_otlp_endpoint() -> None:
-    for role in ("ingress", "egress", "agent"):
+def test_every_role_that_sends_spans_may_put_them_to_the_otlp_endpoint() -> None:
+    for role in ("ingress", "egress", "agent", "dispatcher", "relay"):
         grants = [grant for grant in iam.ROLES[role] if "xray:PutSpans" in grant.actions]
         assert grants, role
         assert {"xray:PutSpans", "xray:PutSpansForIndexing"} <= set(grants[0].actions), role
@@ -94,7 +107,9 @@ def test_with_tracing_transaction_search_is_turned_on_so_xray_accepts_otlp_spans
     assert "${local.log_group_arn_prefix}aws/spans:*" in [unquote(r) for r in document["resources"]]
 
 
-def test_the_task_roles_may_send_the_sidecars_spans_to_xray() -> None:
+def test_the_task_roles_no_longer_hold_the_segment_api_nothing_in_them_calls() -> None:
+    """Least privilege: the tasks' spans go to the OTLP endpoint; only the Lambdas' active tracing and
+    AgentCore Runtime still send segments."""
     for role in ("dispatcher", "relay"):
         actions = {action for grant in iam.ROLES[role] for action in grant.actions}
-        assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= actions, role
+        assert not actions & {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, role
