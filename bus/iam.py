@@ -34,6 +34,8 @@ NON_RESOURCE_ACTIONS = frozenset(
         "ecr:GetAuthorizationToken",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "xray:PutSpans",
+        "xray:PutSpansForIndexing",
         "cloudwatch:PutMetricData",
         "scheduler:ListSchedules",
     }
@@ -110,12 +112,17 @@ _XRAY = Grant(
     source="platform",
     why="active tracing on the function (X-Ray accepts only Resource *)",
 )
-_XRAY_SIDECAR = Grant(
-    sid="XRayTraces",
+# X-Ray's OTLP endpoint (https://xray.<region>.amazonaws.com/v1/traces) authorises a SigV4-signed span
+# export as xray:PutSpans, plus xray:PutSpansForIndexing for the share of spans Transaction Search indexes.
+# It is an HTTP endpoint, not a botocore operation, so tests/infra/test_iam.py cannot find the call: hence
+# `platform`, with the code named in `why`.
+_XRAY_OTLP = Grant(
+    sid="XRayOtlpSpans",
     resource=WILDCARD_KIND,
-    actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
+    actions=("xray:PutSpans", "xray:PutSpansForIndexing"),
     source="platform",
-    why="with tracing = true, the task's ADOT collector sidecar sends its spans to X-Ray (Resource * only)",
+    why="with tracing = true (CLAWBUS_TRACING__EXPORT=xray) bus/xray_otlp.py posts the stage's spans to "
+    "X-Ray's OTLP endpoint, SigV4-signed with this role (X-Ray accepts only Resource *)",
 )
 _INGRESS = (
     Grant(
@@ -166,10 +173,10 @@ _CONSUME_ACTIONS = (
 )
 
 ROLES: dict[str, tuple[Grant, ...]] = {
-    "ingress": (*_INGRESS, _LAMBDA_LOGS, _XRAY),
-    "relay": (*_INGRESS, _XRAY_SIDECAR),
+    "ingress": (*_INGRESS, _LAMBDA_LOGS, _XRAY, _XRAY_OTLP),
+    "relay": (*_INGRESS, _XRAY_OTLP),
     "dispatcher": (
-        _XRAY_SIDECAR,
+        _XRAY_OTLP,
         Grant(
             sid="ConsumeInbound",
             resource="inbound_queue",
@@ -270,6 +277,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
         _KMS_USE,
         _LAMBDA_LOGS,
         _XRAY,
+        _XRAY_OTLP,
     ),
     "scheduler": (
         Grant(
@@ -394,6 +402,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             source="platform",
             why="AgentCore Runtime observability (X-Ray accepts only Resource *)",
         ),
+        _XRAY_OTLP,
         Grant(
             sid="RuntimeMetrics",
             resource="agentcore_metrics",

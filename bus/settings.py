@@ -531,6 +531,23 @@ class StorageSettings(BaseModel):
     config_seed: Path | None = None
 
 
+class TracingSettings(BaseModel):
+    """How this stage's spans leave it (bus/tracing.py).
+
+    `otlp`: OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) when set, nothing when
+    not: a collector of the operator's (`clawbus up` with a local collector, a test's loopback one).
+    `xray`: OTLP/HTTP straight to X-Ray, SigV4-signed with the stage's own AWS credentials and `aws.region`:
+    every stage in AWS with `tracing = true` (needs CloudWatch Transaction Search).
+    `xray_endpoint` overrides where those signed requests go (default: X-Ray's in `aws.region`).
+    `none`: nothing, whatever the environment says.
+    """
+
+    export: Literal["otlp", "xray", "none"] = "otlp"
+    xray_endpoint: str | None = Field(
+        default=None, json_schema_extra={SHOWN_DEFAULT: "https://xray.<aws.region>.amazonaws.com/v1/traces"}
+    )
+
+
 class LocalSettings(BaseModel):
     """The embedded default's own pieces: the loopback AWS API, and where its state and logs go."""
 
@@ -597,6 +614,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     storage: StorageSettings = StorageSettings()
     local: LocalSettings = LocalSettings()
+    tracing: TracingSettings = TracingSettings()
     log_level: str = "INFO"
 
     @classmethod

@@ -189,7 +189,7 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
     from clawbus.bus.serve import serve_asgi
 
     configure_logging(settings.log_level)
-    configure_tracing(command)
+    configure_tracing(command, settings)
     if command in DOCUMENT_STAGES:
         from clawbus.bus.document_settings import load_settings
 

@@ -80,7 +80,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, list[dict[str, 
     if _settings is None:
         env = Settings()
         configure_logging(env.log_level)
-        configure_tracing("egress")
+        configure_tracing("egress", env)
         _settings = load_settings(env).settings
     return asyncio.run(handle_event(event, _settings))
 

@@ -63,6 +63,6 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     if _app is None:
         env = Settings()
         configure_logging(env.log_level)
-        configure_tracing("ingress")
+        configure_tracing("ingress", env)
         _app = LambdaApp(load_settings(env).settings)
     return _app(event, context)

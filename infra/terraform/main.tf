@@ -63,6 +63,7 @@ module "agentcore" {
   state_bucket_name    = local.state_bucket_name
   scheduler_role_arn   = module.role_scheduler.arn
   scheduler_dlq_arn    = module.scheduler.dlq_arn
+  tracing              = var.tracing
 }
 
 module "compute" {
@@ -96,7 +97,6 @@ module "compute" {
   lambda                         = var.lambda
   inbound_queue_name             = module.bus.inbound_queue_name
   tracing                        = var.tracing
-  adot_collector_image           = var.adot_collector_image
 
   roles = {
     ingress       = module.role_ingress.arn

@@ -326,13 +326,13 @@ variable "tags" {
 }
 
 variable "tracing" {
-  description = "Export OpenTelemetry traces to X-Ray: the dispatcher and relay tasks get an ADOT collector sidecar and OTEL_EXPORTER_OTLP_ENDPOINT pointing at it. Off: no spans leave any stage."
+  description = "Export OpenTelemetry traces to X-Ray: every stage (the Lambdas, the dispatcher and relay tasks, the agent) signs its spans with its own role and posts them to X-Ray's OTLP endpoint (CLAWBUS_TRACING__EXPORT=xray), with Transaction Search on (tracing.tf). Off: no spans leave any stage."
   type        = bool
   default     = false
 }
 
-variable "adot_collector_image" {
-  description = "The ADOT collector image of the tracing sidecar (tracing = true)."
-  type        = string
-  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+variable "transaction_search" {
+  description = "With tracing = true, turn on CloudWatch Transaction Search in this account and region (X-Ray's OTLP endpoint needs it; tracing.tf). False when the account already has it or another stack manages it."
+  type        = bool
+  default     = true
 }

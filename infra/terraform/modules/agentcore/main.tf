@@ -58,7 +58,7 @@ resource "aws_bedrockagentcore_agent_runtime" "agent" {
     max_lifetime                 = 28800
   }
 
-  environment_variables = {
+  environment_variables = merge({
     CLAWBUS_AGENT__HOST  = "0.0.0.0"
     CLAWBUS_AGENT__PORT  = "8080"
     CLAWBUS_AGENT__MODEL = var.model
@@ -67,7 +67,9 @@ resource "aws_bedrockagentcore_agent_runtime" "agent" {
     # The cron tool creates schedules that Scheduler runs as this role, dead-lettering to this queue.
     CLAWBUS_SCHEDULER__ROLE_ARN        = var.scheduler_role_arn
     CLAWBUS_SCHEDULER__DEAD_LETTER_ARN = var.scheduler_dlq_arn
-  }
+    # No collector runs beside the agent on AgentCore Runtime: with tracing on, it signs its spans with the
+    # runtime role and posts them to X-Ray's OTLP endpoint itself (bus/xray_otlp.py).
+  }, var.tracing ? { CLAWBUS_TRACING__EXPORT = "xray" } : {})
 }
 
 resource "aws_bedrockagentcore_agent_runtime_endpoint" "live" {

@@ -47,3 +47,9 @@ variable "scheduler_dlq_arn" {
   description = "The scheduler's STANDARD dead-letter queue."
   type        = string
 }
+
+variable "tracing" {
+  description = "Export the agent's spans to X-Ray's OTLP endpoint (CLAWBUS_TRACING__EXPORT=xray)."
+  type        = bool
+  default     = false
+}

@@ -41,26 +41,11 @@ locals {
   webchat_jwt_routes = try(local.webchat_auth.type, "") == "jwt" ? toset(local.webchat_route_keys) : toset([])
   webchat_iam_routes = try(local.webchat_auth.type, "") == "iam" ? toset(local.webchat_route_keys) : toset([])
 
-  # tracing = true: the tasks export OTLP/HTTP to an ADOT collector sidecar on localhost, which sends
-  # the spans to X-Ray (bus/tracing.py exports nothing when the endpoint is unset).
-  otel_env = var.tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT = "http://localhost:4318" } : {}
-  adot_sidecar = {
-    for task in ["dispatcher", "relay"] : task => {
-      name                   = "adot-collector"
-      image                  = var.adot_collector_image
-      essential              = false
-      command                = ["--config=/etc/ecs/ecs-xray.yaml"]
-      readonlyRootFilesystem = true
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = var.ecs_log_groups[task]
-          awslogs-region        = var.region
-          awslogs-stream-prefix = "adot"
-        }
-      }
-    }
-  }
+  # tracing = true: every stage (the Lambdas and the ECS tasks alike) signs its spans with its own role
+  # and posts them to X-Ray's OTLP endpoint itself (bus/xray_otlp.py). No collector sidecar: X-Ray's
+  # segment API (the collector's awsxray exporter) drops our random W3C trace ids, its OTLP endpoint takes
+  # them (docs/operations.md "Traces").
+  tracing_env = var.tracing ? { CLAWBUS_TRACING__EXPORT = "xray" } : {}
 
   secret_ids   = join(",", values(var.channel_secret_arns))
   lambda_entry = ["python", "-m", "clawbus.bus.secret_env", "/lambda-entrypoint.sh"]
@@ -148,7 +133,7 @@ resource "aws_lambda_function" "ingress" {
   }
 
   environment {
-    variables = merge(local.common_env, {
+    variables = merge(local.common_env, local.tracing_env, {
       CLAWBUS_SECRET_IDS       = local.secret_ids
       CLAWBUS_WEBCHAT__ENABLED = contains(var.channels, "webchat") ? "true" : "false"
       # WebChat and the dashboard answer only to known Host names: the API's own.
@@ -274,7 +259,7 @@ resource "aws_lambda_function" "egress" {
 
   environment {
     # The handler learns its channel from the records' eventSourceARN (<prefix>-egress-<channel>.fifo).
-    variables = merge(local.common_env, {
+    variables = merge(local.common_env, local.tracing_env, {
       CLAWBUS_SECRET_IDS = var.channel_secret_arns[each.key]
     })
   }
@@ -347,7 +332,7 @@ resource "aws_ecs_task_definition" "dispatcher" {
   execution_role_arn = var.roles.ecs_execution
   task_role_arn      = var.roles.dispatcher
 
-  container_definitions = jsonencode(concat([{
+  container_definitions = jsonencode([{
     name                   = "dispatcher"
     image                  = local.image
     essential              = true
@@ -355,7 +340,7 @@ resource "aws_ecs_task_definition" "dispatcher" {
     command                = ["dispatcher"]
     readonlyRootFilesystem = true
     stopTimeout            = 30
-    environment = [for k, v in merge(local.common_env, local.otel_env, {
+    environment = [for k, v in merge(local.common_env, local.tracing_env, {
       CLAWBUS_AGENTCORE__RUNTIME_ARN       = var.agent_runtime_arn
       CLAWBUS_AGENTCORE__QUALIFIER         = var.agent_qualifier
       CLAWBUS_DISPATCHER__CONCURRENCY      = tostring(var.dispatcher.concurrency)
@@ -369,7 +354,7 @@ resource "aws_ecs_task_definition" "dispatcher" {
         awslogs-stream-prefix = "dispatcher"
       }
     }
-  }], var.tracing ? [local.adot_sidecar["dispatcher"]] : []))
+  }])
 }
 
 resource "aws_ecs_service" "dispatcher" {
@@ -484,7 +469,7 @@ resource "aws_ecs_task_definition" "relay" {
   execution_role_arn = var.roles.ecs_execution
   task_role_arn      = var.roles.relay
 
-  container_definitions = jsonencode(concat([{
+  container_definitions = jsonencode([{
     name                   = "relay"
     image                  = local.image
     essential              = true
@@ -492,7 +477,7 @@ resource "aws_ecs_task_definition" "relay" {
     command                = ["relay"]
     readonlyRootFilesystem = true
     stopTimeout            = 30
-    environment = [for k, v in merge(local.common_env, local.otel_env, {
+    environment = [for k, v in merge(local.common_env, local.tracing_env, {
       CLAWBUS_SECRET_IDS = local.secret_ids
     }) : { name = k, value = v }]
     logConfiguration = {
@@ -503,7 +488,7 @@ resource "aws_ecs_task_definition" "relay" {
         awslogs-stream-prefix = "relay"
       }
     }
-  }], var.tracing ? [local.adot_sidecar["relay"]] : []))
+  }])
 }
 
 resource "aws_ecs_service" "relay" {

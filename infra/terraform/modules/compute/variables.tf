@@ -170,12 +170,7 @@ variable "lambda" {
 }
 
 variable "tracing" {
-  description = "Run an ADOT collector sidecar in the dispatcher and relay tasks and point OTEL_EXPORTER_OTLP_ENDPOINT at it (see the root variable)."
+  description = "Have the Lambdas and the ECS tasks sign their spans and post them to X-Ray's OTLP endpoint (CLAWBUS_TRACING__EXPORT=xray; see the root variable)."
   type        = bool
   default     = false
-}
-
-variable "adot_collector_image" {
-  description = "The ADOT collector image of the tracing sidecar."
-  type        = string
 }

@@ -33,7 +33,8 @@ variable "resources" {
   type        = map(list(string))
 
   validation {
-    condition     = alltrue([for kind, arns in var.resources : kind != "any" || arns == ["*"]])
+    # tolist: var.resources holds lists, and a list never equals the tuple literal ["*"] (plan would fail).
+    condition     = alltrue([for kind, arns in var.resources : kind != "any" || arns == tolist(["*"])])
     error_message = "Only the 'any' kind may be \"*\" (and it must be exactly [\"*\"])."
   }
 }
