@@ -78,7 +78,7 @@ class StoredOpenClawState:
         """Sync the workspace in; seed the key's stored transcript on its first turn in this process."""
         agent_id = agent_of(session_key)
         synced = self._bases.get(state_dir, {})
-        self._bases[state_dir] = await pull(self._workspace, state_dir / "workspace", synced.keys())
+        self._bases[state_dir] = await pull(self._workspace, state_dir / "workspace", synced)
         db = sql.agent_db(state_dir, agent_id)
         if (state_dir, session_key) in self._uncommitted:
             removed = await asyncio.to_thread(sql.forget_session, db, session_key)
