@@ -100,7 +100,11 @@ async def pull(
             base[path] = BaseFile(found.text, found.version)
     await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
     local = await asyncio.to_thread(read_folder, root)
-    plan = plan_pull({path: file.text for path, file in base.items()}, local, synced.keys())
+    plan = plan_pull(
+        {path: file.text for path, file in base.items()}, local, {p: f.text for p, f in synced.items()}
+    )
+    for path in plan.kept:  # a running turn's edit: its push compares with what it started from
+        base[path] = synced[path]
     for path, text in plan.write.items():
         await asyncio.to_thread(_write_local, root, path, text)
     for path in plan.remove:
@@ -112,6 +116,7 @@ async def pull(
         fetched=fetched,
         written=len(plan.write),
         removed=len(plan.remove),
+        kept=len(plan.kept),
     )
     return base
 

@@ -241,6 +241,32 @@ async def test_a_turn_that_failed_before_its_first_commit_leaves_nothing_for_the
     assert user_texts(stored) == ["hello"]
 
 
+async def test_overlapping_turns_of_two_sessions_keep_each_others_workspace_edits(
+    stores: Stores, tmp_path: Path
+) -> None:
+    workspace = LocalWorkspaceStore(tmp_path / "ws")
+    await workspace.write("MEMORY.md", "# Memory\n")
+    state = StoredOpenClawState(stores.transcripts, stores.index, workspace)
+    vm = fresh_state_dir(tmp_path / "vm")
+    other = "agent:main:telegram:dm:42"
+    await state.prepare(KEY, vm)
+    (vm / "workspace" / "MEMORY.md").write_text(
+        "# Memory\n- alice likes tea\n"
+    )  # turn 1 edits, still running
+    await workspace.write("SOUL.md", "calm")  # meanwhile another microVM's session writes a file
+    await state.prepare(other, vm)  # turn 2 starts in the same process
+    (vm / "workspace" / "notes.md").write_text("from turn 2")
+    await state.commit(KEY, vm)  # turn 1 ends
+    await state.commit(other, vm)  # turn 2 ends
+    memory = await workspace.read("MEMORY.md")
+    notes = await workspace.read("notes.md")
+    assert memory is not None
+    assert notes is not None
+    assert memory.text == "# Memory\n- alice likes tea\n"
+    assert notes.text == "from turn 2"
+    assert (vm / "workspace" / "SOUL.md").read_text() == "calm"
+
+
 def test_the_agent_comes_from_the_session_key() -> None:
     assert agent_of("agent:ops:telegram:dm:42") == "ops"
     with pytest.raises(PermanentError):
