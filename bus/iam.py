@@ -298,6 +298,13 @@ ROLES: dict[str, tuple[Grant, ...]] = {
     ),
     "agent": (
         Grant(
+            sid="ModelCredentials",
+            resource="model_credentials_secret",
+            actions=("secretsmanager:GetSecretValue",),
+            why="the OpenClaw engine reads <prefix>/agent/model-credentials into its gateway's environment "
+            "(agent.engines.openclaw.launch.model_credentials)",
+        ),
+        Grant(
             sid="AgentWorkspace",
             resource="agent_workspace",
             actions=("s3:GetObject", "s3:PutObject"),
@@ -501,6 +508,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "agent": (
         "agent",
+        "bus/storage/secrets.py",
         "bus/storage/workspace.py",
         "bus/storage/blobs.py",
         "bus/storage/config.py",
@@ -572,9 +580,8 @@ UNUSED_CALLS["ingress"] |= {
 }
 UNUSED_CALLS["egress"] |= _SECRET_WRITES
 UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
-UNUSED_CALLS["agent"] |= {
-    "secretsmanager:GetSecretValue": "SecretStr.get_secret_value() on the OpenAI-compatible API key "
-    "(agent.models.openai_compat), not a Secrets Manager call",
+UNUSED_CALLS["agent"] |= _SECRET_WRITES | {
+    "ssm:GetDocument": "SecretsManagerStore.get_document is a Secrets Manager read, not SSM's GetDocument",
 }
 
 # Actions a role's code performs outside any botocore client, which the scanner cannot see (a SigV4-signed

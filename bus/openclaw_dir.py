@@ -33,7 +33,7 @@ from typing import Any
 import json5
 
 from .errors import ConfigError
-from .openclaw_sqlite import read_agent_db
+from .openclaw_sqlite import read_agent_db, read_auth_stores
 from .private_files import private_dir, write_private
 
 # Channels whose credential files we understand (their names never contain '-').
@@ -69,6 +69,7 @@ class OpenClawDir:
     whatsapp_auth: dict[str, dict[str, str]] = field(default_factory=dict)
     cron_jobs: list[dict[str, Any]] = field(default_factory=list)
     cron_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    auth_profiles: list[dict[str, Any]] = field(default_factory=list)  # auth stores: {"profiles": {...}}
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -153,6 +154,7 @@ class _Reader:
         self.agents(self.root / "agents")
         self.credentials(self.root / "credentials")
         self.cron(self.root / "cron")
+        self.shared_auth_store(self.root / "state" / "openclaw.sqlite")
         for entry in sorted(self.root.iterdir()):
             if entry.name not in known:
                 self.skip(entry, "not moved by clawbus (OpenClaw-local state)")
@@ -179,9 +181,10 @@ class _Reader:
                 if other.name != "sessions":
                     self.skip(
                         other,
-                        "agent auth profiles and models stay with OpenClaw (set them as settings)"
-                        + ("; its sessions database is read" if other.name == "agent" else ""),
+                        "models and runtime state stay with OpenClaw"
+                        + ("; its sessions and API-key profiles are read" if other.name == "agent" else ""),
                     )
+            self.auth_store(agent_dir / "agent")
             store = AgentSessions()
             self.agent_db(agent_dir / "agent" / "openclaw-agent.sqlite", store)
             if not sessions_dir.is_dir():
@@ -214,6 +217,24 @@ class _Reader:
             if read is not None:
                 store.index.update(read[0])
                 store.transcripts.update(read[1])
+
+    def auth_store(self, agent_dir: Path) -> None:
+        """The agent's model auth profiles: the 2026.9 SQLite store and the legacy `auth-profiles.json`
+        (the database wins: it is what OpenClaw reads; the JSON is only what `doctor --fix` imports)."""
+        legacy = agent_dir / "auth-profiles.json"
+        if legacy.is_file():
+            data = self.parse(legacy, "JSON", _json)
+            if isinstance(data, dict):
+                self.found.auth_profiles.append(data)
+        db = agent_dir / "openclaw-agent.sqlite"
+        if db.is_file():
+            stores = self.parse(db, "OpenClaw auth store", read_auth_stores) or []
+            self.found.auth_profiles[:0] = stores
+
+    def shared_auth_store(self, path: Path) -> None:
+        """The shared auth store `openclaw doctor --fix` relocates to `state/openclaw.sqlite`."""
+        if path.is_file():
+            self.found.auth_profiles.extend(self.parse(path, "OpenClaw shared state", read_auth_stores) or [])
 
     def credentials(self, root: Path) -> None:
         if not root.is_dir():

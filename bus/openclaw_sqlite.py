@@ -6,6 +6,7 @@ and `transcript_events` holds each session's transcript, one old JSONL line per 
 `seq`). `read_agent_db` turns them into the same `sessions.json` index and transcripts the JSONL reader
 gives, so `clawbus state import` moves both layouts the same way. Only each key's current session moves:
 older windows of a key (resets, rollovers) are OpenClaw's archives, like its `.jsonl.reset.*` files.
+`read_auth_stores` reads the model auth profile stores beside them (`bus/model_credentials.py`).
 
 Reading needs no newer SQLite than Python's: the CHECKs that do (`octet_length`) only run on writes.
 """
@@ -48,3 +49,26 @@ def read_agent_db(path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, list
     except (sqlite3.Error, json.JSONDecodeError) as exc:
         raise AgentDbError(str(exc)) from exc
     return index, transcripts
+
+
+# Where OpenClaw 2026.9 keeps auth profile stores: the agent database's `auth_profile_store` (one row,
+# `store_json`) and, once `openclaw doctor --fix` relocated the shared store, `state/openclaw.sqlite`'s
+# `config_machine_state` (`value_json`). Each is `{"version": …, "profiles": {id: profile}}`.
+_AUTH_TABLES = (("auth_profile_store", "store_json"), ("config_machine_state", "value_json"))
+
+
+def read_auth_stores(path: Path) -> list[dict[str, Any]]:
+    """The auth profile stores (objects with `profiles`) in an OpenClaw database; none when it has none."""
+    stores: list[dict[str, Any]] = []
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for table, column in _AUTH_TABLES:
+                if table in tables:
+                    for (text,) in db.execute(f"SELECT {column} FROM {table}"):  # noqa: S608  # fixed names
+                        value = json.loads(text) if text else None
+                        if isinstance(value, dict) and isinstance(value.get("profiles"), dict):
+                            stores.append(value)
+    except (sqlite3.Error, json.JSONDecodeError) as exc:
+        raise AgentDbError(str(exc)) from exc
+    return stores

@@ -7,7 +7,9 @@ is already there is left alone unless `overwrite`; allowlists are unions), and a
 but reads the stores to say what *would* change.
 
 Channel credentials found in `openclaw.json` and `.env` go to the secrets store (one secret per channel)
-and are removed from the config document the config store keeps.
+and are removed from the config document the config store keeps. So do model-provider keys (`.env`'s
+`*_API_KEY`, `env.vars`, API-key auth profiles): one secret, `model-credentials`, which the OpenClaw
+engine puts into its gateway's environment (`bus/model_credentials.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pydantic import ValidationError
 from clawbus.schemas.cron import CronJob, CronRun
 
 from .errors import ClawbusError, VersionConflict
+from .model_credentials import MODEL_SECRET, from_auth_profiles, from_config, from_env_file, without_env_vars
 from .openclaw_dir import CREDENTIALS, AgentSessions, OpenClawDir, channel_secrets, without_secrets
 from .storage import WorkspaceStore
 
@@ -219,7 +222,7 @@ async def _import_config(
     found: OpenClawDir, sinks: StateSinks, report: TransferReport, dry_run: bool, overwrite: bool
 ) -> None:
     if found.config is not None:
-        document = without_secrets(found.config)
+        document = without_env_vars(without_secrets(found.config))
         current = await sinks.config.read_document()
         if current == document:
             report.add("config", "openclaw.json", "unchanged")
@@ -230,12 +233,17 @@ async def _import_config(
         else:
             if not dry_run:
                 await sinks.config.write_document(document)
-            report.add(
-                "config", "openclaw.json", "replaced" if current else "added", "channel credentials removed"
-            )
+            report.add("config", "openclaw.json", "replaced" if current else "added", "credentials removed")
     secrets: dict[str, dict[str, str]] = {
         channel: values for channel, values in channel_secrets(found.config, found.env).items()
     }
+    profiles, not_moved = from_auth_profiles(found.auth_profiles)
+    channel_env = {credential.env for credential in CREDENTIALS if credential.env}
+    model = from_env_file(found.env, channel_env) | from_config(found.config) | profiles
+    if model:
+        secrets[MODEL_SECRET] = model
+    for profile_id, reason in not_moved:
+        report.add("not moved", f"auth profile {profile_id}", "skipped", reason)
     for account, files in found.whatsapp_auth.items():
         secrets[f"whatsapp-auth-{account}"] = files
     for name, values in sorted(secrets.items()):
@@ -405,6 +413,9 @@ async def _export_secrets(secrets: SecretSink, out: OpenClawDir) -> None:
         values = await secrets.read_values(name) or {}
         if name.startswith("whatsapp-auth-"):
             out.whatsapp_auth[name.removeprefix("whatsapp-auth-")] = dict(values)
+            continue
+        if name == MODEL_SECRET:  # provider keys go back where OpenClaw's docs put them: `.env`
+            out.env.update(values)
             continue
         for setting, value in values.items():
             if setting in _CONFIG_KEYS:

@@ -20,6 +20,7 @@ from clawbus.agent.runtime import open_session_stores, open_workspace_store
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import connect
 from clawbus.bus.errors import ConfigError, PermanentError, TargetGone
+from clawbus.bus.model_credentials import MODEL_SECRET, model_secret_name
 from clawbus.bus.openclaw_dir import AgentSessions
 from clawbus.bus.settings import Settings
 from clawbus.bus.state_transfer import StateSinks
@@ -74,6 +75,8 @@ class SecretsAdapter:
         self._prefix = prefix
 
     def _id(self, name: str) -> str:
+        if name == MODEL_SECRET:
+            return model_secret_name(self._prefix)
         if name.startswith("whatsapp-auth-"):
             return f"{self._prefix}/whatsapp/auth/{name.removeprefix('whatsapp-auth-')}"
         return channel_secret_name(self._prefix, name)
@@ -81,7 +84,7 @@ class SecretsAdapter:
     async def read_values(self, name: str) -> dict[str, str] | None:
         try:
             secret_id = self._id(name)
-            if name.startswith("whatsapp-auth-"):
+            if name.startswith("whatsapp-auth-") or name == MODEL_SECRET:
                 values = await self._store.get_document(secret_id)
             else:
                 values = await self._store.get(secret_id)
@@ -99,6 +102,8 @@ class SecretsAdapter:
         for secret_id in await self._store.names(f"{self._prefix}/"):
             if secret_id.startswith(auth_prefix):
                 found.append("whatsapp-auth-" + secret_id.removeprefix(auth_prefix))
+            elif secret_id == model_secret_name(self._prefix):
+                found.append(MODEL_SECRET)
             elif secret_id.startswith(channels_prefix):
                 found.append(secret_id.removeprefix(channels_prefix))
         return found

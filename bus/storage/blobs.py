@@ -18,7 +18,7 @@ import asyncio
 import builtins
 import fcntl
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -75,6 +75,11 @@ class BlobStore(Protocol):
 
     async def list(self, prefix: str = "") -> Sequence[str]:
         """Keys under `prefix` (a folder like `memory/`, or ''), sorted."""
+        ...
+
+    async def versions(self, prefix: str = "") -> Mapping[str, str]:
+        """Key → version of every blob under `prefix`, from the listing alone (no blob is read from S3):
+        what a sync compares with the versions it last saw, to fetch only what changed."""
         ...
 
 
@@ -170,6 +175,13 @@ class LocalBlobStore:
         """Keys under `prefix`, sorted (temporary and lock files excluded)."""
         return await asyncio.to_thread(self._list, prefix)
 
+    async def versions(self, prefix: str = "") -> Mapping[str, str]:
+        """Key → content hash (the version `get` and `put` report) under `prefix`."""
+        return await asyncio.to_thread(self._versions, prefix)
+
+    def _versions(self, prefix: str) -> dict[str, str]:
+        return {key: content_version((self._root / key).read_bytes()) for key in self._list(prefix)}
+
     def _list(self, prefix: str) -> Sequence[str]:
         if not self._root.is_dir():
             return []
@@ -259,9 +271,15 @@ class S3BlobStore:
 
     async def list(self, prefix: str = "") -> Sequence[str]:
         """Keys under `prefix` (relative to the root), sorted."""
-        found: builtins.list[str] = []
+        return sorted(await self.versions(prefix))
+
+    async def versions(self, prefix: str = "") -> Mapping[str, str]:
+        """Key → ETag under `prefix`, from ListObjectsV2 (the ETag `get` and `put` report: single-part
+        puts, which is every blob this store writes)."""
+        found: dict[str, str] = {}
         paginator = self._s3.get_paginator("list_objects_v2")
         with map_aws_errors(f"ListObjectsV2 {self._bucket}/{self._root}"):
             async for page in paginator.paginate(Bucket=self._bucket, Prefix=self._root + prefix):
-                found.extend(obj["Key"].removeprefix(self._root) for obj in page.get("Contents", []))
-        return sorted(found)
+                for obj in page.get("Contents", []):
+                    found[obj["Key"].removeprefix(self._root)] = str(obj.get("ETag", ""))
+        return found

@@ -14,7 +14,7 @@ A lost condition raises `VersionConflict`; the caller re-reads and tries again. 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -105,6 +105,10 @@ class _BlobWorkspace:
     async def list(self, prefix: str = "") -> Sequence[str]:
         """Relative paths under `prefix`, sorted."""
         return await self._blobs.list(prefix)
+
+    async def versions(self, prefix: str = "") -> Mapping[str, str]:
+        """Path → version of every file under `prefix`, without reading them (one listing on S3)."""
+        return await self._blobs.versions(prefix)
 
     async def delete(self, path: str) -> None:
         """Remove the file (no error when it is already gone). Unconditional: callers that must not lose a

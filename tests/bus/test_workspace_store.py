@@ -34,6 +34,17 @@ async def test_list_names_files_under_a_folder(store: WorkspaceStore) -> None:
     assert list(await store.list()) == ["AGENTS.md", "memory/2026-01-30.md", "memory/2026-01-31.md"]
 
 
+async def test_the_listing_carries_the_version_a_read_reports(store: WorkspaceStore) -> None:
+    assert isinstance(store, LocalWorkspaceStore | S3WorkspaceStore)
+    first = await store.write("AGENTS.md", "a")
+    second = await store.write("memory/2026-01-31.md", "b")
+    assert await store.versions() == {"AGENTS.md": first, "memory/2026-01-31.md": second}
+    changed = await store.write("AGENTS.md", "a, edited", if_match=first)
+    found = await store.read("AGENTS.md")
+    assert found is not None
+    assert (await store.versions())["AGENTS.md"] == changed == found.version != first
+
+
 async def test_a_write_against_a_stale_version_is_refused(store: WorkspaceStore) -> None:
     first = await store.write("MEMORY.md", "one")
     await store.write("MEMORY.md", "two", if_match=first)

@@ -1,7 +1,8 @@
 """The supervised `openclaw gateway run` process: start, wait until it answers, restart when it dies, stop.
 
 The gateway is one Node process (its own process group, so a stop reaches whatever it spawned) reading the
-generated `openclaw.json` from `OPENCLAW_STATE_DIR`. Ready means `GET /health` answers 200 within
+generated `openclaw.json` from `OPENCLAW_STATE_DIR`, with the stored model-provider keys in its environment
+(`gateway_env`; never in a file). Ready means `GET /health` answers 200 within
 `start_timeout_s`; a process that exits first, or never answers, is `Unavailable` with the tail of its
 log. A watcher notices an exit while serving and starts it again (`agent.openclaw.exited` and
 `agent.openclaw.restarted` events), with a short pause so a crash loop does not spin.
@@ -18,11 +19,13 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from clawbus.bus.errors import Unavailable
 from clawbus.bus.logging import log_event
@@ -65,12 +68,28 @@ def _log_tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
+def gateway_env(
+    spec: GatewaySpec, base: Mapping[str, str], credentials: Mapping[str, SecretStr]
+) -> dict[str, str]:
+    """The gateway's environment: `base` (the agent's own), the stored model `credentials` for names
+    `base` does not set (an operator's variable wins, as OpenClaw's own `.env` never overrides one),
+    its state dir, and Node 24 first on PATH. The keys exist only here and in the child's memory."""
+    env = {name: value.get_secret_value() for name, value in credentials.items() if name not in base}
+    env.update(base)
+    env["OPENCLAW_STATE_DIR"] = str(spec.state_dir)
+    env["PATH"] = f"{spec.node_bin}{os.pathsep}{base.get('PATH', '')}"
+    return env
+
+
 class Gateway:
     """One supervised gateway; `start` returns once it answers, `stop` ends it (and its group)."""
 
-    def __init__(self, spec: GatewaySpec, config: dict[str, Any]) -> None:
+    def __init__(
+        self, spec: GatewaySpec, config: dict[str, Any], credentials: Mapping[str, SecretStr] | None = None
+    ) -> None:
         self.spec = spec
         self._config = config
+        self._credentials = dict(credentials or {})
         self._proc: asyncio.subprocess.Process | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._stopping = False
@@ -85,11 +104,7 @@ class Gateway:
 
     async def _spawn(self) -> None:
         spec = self.spec
-        env = {
-            **os.environ,
-            "OPENCLAW_STATE_DIR": str(spec.state_dir),
-            "PATH": f"{spec.node_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        }
+        env = gateway_env(spec, os.environ, self._credentials)
         make_private_dirs(spec.log_path.parent)
         with append_private(spec.log_path) as log:
             self._proc = await asyncio.create_subprocess_exec(

@@ -4,7 +4,9 @@ Where things are: Node 24 and OpenClaw under `runtime_dir` (`node_modules/.bin/{
 OpenClaw's state under `state_dir`, the gateway's own output in `<state_dir>.log`; both default under
 `<local.data_dir>`. The user's agents, models and tools come from the stored OpenClaw config (the
 configuration store, `CLAWBUS_STORAGE__CONFIG`); with `CLAWBUS_AGENT__MODEL=offline/echo` the offline echo
-is served on a loopback port and is the gateway's only model. The gateway token is made per process.
+is served on a loopback port and is the gateway's only model. The user's model-provider keys come from
+the secret store (`<prefix>/agent/model-credentials`) into the gateway's environment only. The gateway
+token is made per process.
 The gateway starts and warms up in a background task, so the app answers `/ping` (busy) meanwhile.
 """
 
@@ -20,15 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from clawbus.bus.aws import open_clients
-from clawbus.bus.errors import ClawbusError, ConfigError
+from clawbus.bus.errors import ClawbusError, ConfigError, TargetGone
 from clawbus.bus.logging import log_event
+from clawbus.bus.model_credentials import model_secret_name
 from clawbus.bus.openclaw_config import parse_document
 from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage import WorkspaceStore
-from clawbus.bus.storage.backends import config_store
+from clawbus.bus.storage import SecretsManagerStore, WorkspaceStore
+from clawbus.bus.storage.backends import config_store, secret_store
 
 from ...models.echo_server import serve_echo
 from ...models.offline import OfflineEcho
@@ -69,6 +73,29 @@ async def stored_config(settings: Settings) -> dict[str, Any] | None:
     return None if document is None else parse_document(document.text)
 
 
+async def model_credentials(settings: Settings) -> dict[str, SecretStr]:
+    """The model-provider keys of `<prefix>/agent/model-credentials` (environment names to values; none
+    when the secret does not exist). A secret store that cannot be reached is logged, not fatal: a
+    gateway on Bedrock or the offline echo needs no key, and one that does says so in its answer.
+    Fully local (no AWS endpoint, a local config store: a laptop without `clawbus up`) there is no secret
+    store; the gateway then takes keys from the agent's own environment, as OpenClaw does."""
+    if settings.aws.endpoint_url is None and settings.storage.config == "local":
+        return {}
+    try:
+        async with open_clients(settings, "secretsmanager") as clients:
+            store = secret_store(settings, clients)
+            if not isinstance(store, SecretsManagerStore):
+                raise ConfigError("the model credentials need the Secrets Manager secret store")
+            values = dict(await store.get_document(model_secret_name(settings.bus.prefix)))
+    except TargetGone:
+        return {}
+    except ClawbusError as exc:
+        log_event(logger, "agent.openclaw.credentials_unavailable", logging.WARNING, reason=str(exc)[:500])
+        return {}
+    log_event(logger, "agent.openclaw.credentials_loaded", names=sorted(values))
+    return values
+
+
 @contextlib.asynccontextmanager
 async def open_openclaw_engine(
     settings: Settings, store: WorkspaceStore, state: EngineState | None = None
@@ -78,6 +105,7 @@ async def open_openclaw_engine(
     openclaw, node_bin = binaries(runtime_dir(settings))
     state_dir = oc.state_dir or settings.local.data_dir / "openclaw-state"
     stored = await stored_config(settings)
+    credentials = await model_credentials(settings)
     async with AsyncExitStack() as stack:
         offline = settings.agent.model == OfflineEcho.name
         echo_url = (
@@ -107,7 +135,7 @@ async def open_openclaw_engine(
             config = with_cron_plugin(config, url=callback.url, token=callback.token)
         except ClawbusError as exc:  # no cron service to reach: the agent answers without cron, as native
             log_event(logger, "agent.cron.unavailable", logging.WARNING, reason=str(exc)[:500])
-        gateway = Gateway(spec, config)
+        gateway = Gateway(spec, config, credentials)
         stack.push_async_callback(gateway.stop)
         http = await stack.enter_async_context(
             httpx.AsyncClient(timeout=httpx.Timeout(oc.turn_timeout_s, connect=5.0))

@@ -200,3 +200,30 @@ def active_rows(session_id: str, entries: Sequence[Entry]) -> list[tuple[Any, ..
         rows.append((session_id, position, seq, message if is_message else None))
         message += is_message
     return rows
+
+
+def forget_session(path: Path, session_key: str) -> list[str]:
+    """Remove `session_key` and every session window of it from the database; the session ids removed.
+
+    What a failed turn (or a turn whose commit failed) left behind goes with them, so the key can be
+    seeded again from the store. The schema's foreign keys cascade from the node and the windows to the
+    events, identities, projection and every per-session table; only the full-text bookkeeping
+    (`session_transcript_fts_rows`, no foreign key) is removed by hand (its trigger clears the index).
+    """
+    with closing(connect(path)) as db:
+        db.execute("PRAGMA foreign_keys = ON")  # per connection, and only outside a transaction
+        with db:
+            ids = [
+                str(row[0])
+                for row in db.execute(
+                    "SELECT session_id FROM session_windows WHERE session_key = ? UNION "
+                    "SELECT current_session_id FROM session_nodes WHERE session_key = ?",
+                    (session_key, session_key),
+                )
+            ]
+            marks = ",".join("?" * len(ids))
+            if ids:
+                db.execute(f"DELETE FROM session_transcript_fts_rows WHERE session_id IN ({marks})", ids)  # noqa: S608
+                db.execute(f"DELETE FROM session_windows WHERE session_id IN ({marks})", ids)  # noqa: S608
+            db.execute("DELETE FROM session_nodes WHERE session_key = ?", (session_key,))
+    return ids

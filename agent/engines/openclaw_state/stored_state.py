@@ -11,6 +11,13 @@ assumes one long-lived state dir. So around each turn on a session key:
   watermark as one transcript batch, then moves the watermark, so a second commit appends nothing. When
   OpenClaw started a new session id for the key (a reset, or the key's first turn) the session index
   entry is pointed at it, keeping the route the dispatcher stored there.
+- Turns of different sessions may overlap in one process (locally; in AgentCore a microVM serves one
+  session): they share the folder, so pulls and pushes take turns (`_sync_lock`) and a pull leaves a
+  running turn's unpushed edits alone (`plan_pull`'s `kept`).
+- A turn that failed, or whose commit failed, may have left rows in the agent database the store never
+  got (OpenClaw records the user message before it answers). Its retry must not run on top of them (the
+  next commit would store both attempts), so a key whose last `prepare` had no successful `commit` is
+  *rolled back*: forgotten in the database (`forget_session`) and seeded again from the store.
 """
 
 from __future__ import annotations
@@ -67,16 +74,29 @@ class StoredOpenClawState:
         self._index = index
         self._workspace = workspace
         self._seen: dict[tuple[Path, str], _Seen] = {}
+        self._uncommitted: set[tuple[Path, str]] = set()  # prepared, not (yet) committed
+        self._locks: dict[Path, asyncio.Lock] = {}
         self._bases: dict[Path, dict[str, BaseFile]] = {}
+
+    def _sync_lock(self, state_dir: Path) -> asyncio.Lock:
+        """One workspace sync (pull or push) at a time per folder: turns of different sessions run
+        concurrently in one process and share `<state dir>/workspace/` and its base."""
+        return self._locks.setdefault(state_dir, asyncio.Lock())
 
     async def prepare(self, session_key: str, state_dir: Path) -> None:
         """Sync the workspace in; seed the key's stored transcript on its first turn in this process."""
         agent_id = agent_of(session_key)
-        synced = self._bases.get(state_dir, {})
-        self._bases[state_dir] = await pull(self._workspace, state_dir / "workspace", synced.keys())
+        async with self._sync_lock(state_dir):
+            synced = self._bases.get(state_dir, {})
+            self._bases[state_dir] = await pull(self._workspace, state_dir / "workspace", synced)
+        db = sql.agent_db(state_dir, agent_id)
+        if (state_dir, session_key) in self._uncommitted:
+            removed = await asyncio.to_thread(sql.forget_session, db, session_key)
+            self._seen.pop((state_dir, session_key), None)
+            log_event(_log, "agent.state.rolled_back", logging.WARNING, agent=agent_id, sessions=removed)
+        self._uncommitted.add((state_dir, session_key))
         if (state_dir, session_key) in self._seen:
             return
-        db = sql.agent_db(state_dir, agent_id)
         entry = await self._index.get(agent_id, session_key)
         seeded = 0
         if (
@@ -99,12 +119,14 @@ class StoredOpenClawState:
     async def commit(self, session_key: str, state_dir: Path) -> None:
         """Write the turn's workspace edits and new transcript events to the stores (once)."""
         agent_id = agent_of(session_key)
-        base = self._bases.get(state_dir)
-        if base is not None:
-            self._bases[state_dir] = await push(self._workspace, state_dir / "workspace", base)
+        async with self._sync_lock(state_dir):
+            base = self._bases.get(state_dir)
+            if base is not None:
+                self._bases[state_dir] = await push(self._workspace, state_dir / "workspace", base)
         db = sql.agent_db(state_dir, agent_id)
         session_id = await asyncio.to_thread(sql.current_session_id, db, session_key)
         if session_id is None:
+            self._uncommitted.discard((state_dir, session_key))
             return
         seen = self._seen.get((state_dir, session_key), _Seen(None, -1))
         after = seen.watermark if seen.session_id == session_id else -1
@@ -114,6 +136,7 @@ class StoredOpenClawState:
             after = events[-1][0]
         self._seen[(state_dir, session_key)] = _Seen(session_id, after)
         await self._point_index(agent_id, session_key, session_id)
+        self._uncommitted.discard((state_dir, session_key))
         log_event(_log, "agent.state.committed", agent=agent_id, session=session_id, events=len(events))
 
     async def _append(self, ref: SessionRef, entries: list[sql.Entry]) -> None:

@@ -15,7 +15,7 @@ No I/O here: `workspace_sync.py` carries the plans out.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,21 +42,31 @@ class PushStep:
 
 @dataclass(frozen=True)
 class PullPlan:
-    """What to do to the local folder so it equals the store: files to write and files to remove."""
+    """What to do to the local folder so it equals the store: files to write and files to remove; `kept`
+    are local edits not pushed yet (another turn of this process is running), left alone."""
 
     write: Mapping[str, str]
     remove: tuple[str, ...]
+    kept: tuple[str, ...] = ()
 
 
-def plan_pull(store: Mapping[str, str], local: Mapping[str, str], synced: Collection[str] = ()) -> PullPlan:
+def plan_pull(
+    store: Mapping[str, str], local: Mapping[str, str], synced: Mapping[str, str] | None = None
+) -> PullPlan:
     """Bring `local` (path → text) up to `store` (path → text): write what differs, and remove what was
-    `synced` before (the last pull's or push's paths) but the store no longer has — another session
-    deleted it. A local file never synced stays: OpenClaw made it (its starter AGENTS.md, SOUL.md … at
-    start; removing them makes the gateway refuse the turn as a vanished workspace), and the next push
-    stores it. Local edits are not expected here (each turn's edits were pushed after it)."""
-    write = {path: text for path, text in store.items() if local.get(path) != text}
-    remove = tuple(sorted(path for path in local if path not in store and path in synced))
-    return PullPlan(write, remove)
+    `synced` before (path → the text the last pull or push left) but the store no longer has — another
+    session deleted it. A local file never synced stays: OpenClaw made it (its starter AGENTS.md, SOUL.md …
+    at start; removing them makes the gateway refuse the turn as a vanished workspace), and the next push
+    stores it. A synced file whose local text is no longer the synced text is an edit of a turn still
+    running in this process (turns of different sessions share the folder): it is kept, neither
+    overwritten nor removed, and that turn's push stores it (merged if the store changed meanwhile)."""
+    synced = synced or {}
+    kept = tuple(sorted(p for p, text in local.items() if p in synced and synced[p] != text))
+    write = {path: text for path, text in store.items() if local.get(path) != text and path not in kept}
+    remove = tuple(
+        sorted(path for path in local if path not in store and path in synced and path not in kept)
+    )
+    return PullPlan(write, remove, kept)
 
 
 def plan_push(base: Mapping[str, BaseFile], local: Mapping[str, str]) -> list[PushStep]:

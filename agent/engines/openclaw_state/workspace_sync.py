@@ -1,6 +1,7 @@
 """Carry out the workspace plans (`workspace_plan.py`) between the store and `<state dir>/workspace/`.
 
-`pull` copies the store into the folder before a turn and returns the base it pulled; `push` writes the
+`pull` copies the store into the folder before a turn and returns the base it pulled (reading only the
+files whose listed version differs from the last base); `push` writes the
 turn's edits back with conditional writes on that base and, when another session got there first, re-reads
 and merges (`resolve_write_conflict`) until a write holds, then puts the merged text in the folder too so
 the next turn sees it.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -43,6 +44,8 @@ class SyncedWorkspace(Protocol):
     ) -> str: ...
 
     async def list(self, prefix: str = "") -> Sequence[str]: ...
+
+    async def versions(self, prefix: str = "") -> Mapping[str, str]: ...
 
     async def delete(self, path: str) -> None: ...
 
@@ -77,23 +80,43 @@ async def _current(store: SyncedWorkspace, path: str) -> BaseFile | None:
     return None if found is None else BaseFile(found.text, found.version)
 
 
-async def pull(store: SyncedWorkspace, root: Path, synced: Collection[str] = ()) -> dict[str, BaseFile]:
-    """Bring `root` up to the store (`plan_pull`; `synced`: the paths the last sync saw); the base (text
-    and version per file) the turn starts from."""
+async def pull(
+    store: SyncedWorkspace, root: Path, synced: Mapping[str, BaseFile] | None = None
+) -> dict[str, BaseFile]:
+    """Bring `root` up to the store (`plan_pull`); the base (text and version per file) the turn starts
+    from. `synced` is the base the last sync left: a file whose listed version is still the one there is
+    not read again (on S3 one listing, and a GET only per changed file)."""
+    synced = synced or {}
     base: dict[str, BaseFile] = {}
-    for path in await store.list(""):
+    fetched = 0
+    for path, version in sorted((await store.versions("")).items()):
+        known = synced.get(path)
+        if known is not None and known.version == version:
+            base[path] = known
+            continue
         found = await store.read(path)
+        fetched += 1
         if found is not None:
             base[path] = BaseFile(found.text, found.version)
     await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
     local = await asyncio.to_thread(read_folder, root)
-    plan = plan_pull({path: file.text for path, file in base.items()}, local, synced)
+    plan = plan_pull(
+        {path: file.text for path, file in base.items()}, local, {p: f.text for p, f in synced.items()}
+    )
+    for path in plan.kept:  # a running turn's edit: its push compares with what it started from
+        base[path] = synced[path]
     for path, text in plan.write.items():
         await asyncio.to_thread(_write_local, root, path, text)
     for path in plan.remove:
         await asyncio.to_thread((root / path).unlink, missing_ok=True)
     log_event(
-        _log, "agent.workspace.pulled", files=len(base), written=len(plan.write), removed=len(plan.remove)
+        _log,
+        "agent.workspace.pulled",
+        files=len(base),
+        fetched=fetched,
+        written=len(plan.write),
+        removed=len(plan.remove),
+        kept=len(plan.kept),
     )
     return base
 

@@ -27,6 +27,7 @@ import pytest
 
 from clawbus.agent.engines.openclaw_state import sqlite_transcript as sql
 from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawState
+from clawbus.bus.errors import Unavailable
 from clawbus.bus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore, SessionRef
 
 from ...helpers import NO_OPENCLAW, free_port, openclaw_runtime, wait_for
@@ -192,4 +193,53 @@ async def test_a_fresh_state_dir_and_gateway_continue_the_committed_conversation
         assert sql.current_session_id(db, KEY) == entry.session_id
     finally:
         second.stop()
+    assert len(await transcripts.page(SessionRef("main", entry.session_id))) == 3
+
+
+class _FailingAppend:
+    """The transcript store, whose next append fails."""
+
+    def __init__(self, store: LocalTranscriptStore) -> None:
+        self._store = store
+        self.fail_next = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def append(self, ref: SessionRef, batch: Any) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise Unavailable("the transcript store is unreachable")
+        await self._store.append(ref, batch)
+
+
+async def test_a_retry_after_a_failed_commit_runs_on_the_committed_history_of_a_live_gateway(
+    model_url: str, tmp_path: Path
+) -> None:
+    if shutil.which("node", path=str(OPENCLAW.parent)) is None:
+        pytest.skip("no Node 24 next to openclaw")
+    transcripts = _FailingAppend(LocalTranscriptStore(tmp_path / "transcripts"))
+    index = LocalSessionIndex(tmp_path / "index")
+    state = StoredOpenClawState(transcripts, index, LocalWorkspaceStore(tmp_path / "workspace"))  # type: ignore[arg-type]
+    gateway = Gateway(tmp_path / "vm", model_url)
+    try:
+        gateway.turn("agent:main:warmup", "warm up")
+        await state.prepare(KEY, gateway.state_dir)
+        assert gateway.turn(KEY, "hello") == "(echo · turn 1)"
+        await state.commit(KEY, gateway.state_dir)
+        await state.prepare(KEY, gateway.state_dir)
+        assert gateway.turn(KEY, "again") == "(echo · turn 2)"
+        transcripts.fail_next = True
+        with pytest.raises(Unavailable):
+            await state.commit(KEY, gateway.state_dir)
+        await state.prepare(KEY, gateway.state_dir)  # the retry, on the same live gateway
+        assert gateway.turn(KEY, "again") == "(echo · turn 2)"  # not 3: the failed attempt is gone
+        await state.commit(KEY, gateway.state_dir)
+        await state.prepare(KEY, gateway.state_dir)
+        assert gateway.turn(KEY, "third") == "(echo · turn 3)"
+        await state.commit(KEY, gateway.state_dir)
+    finally:
+        gateway.stop()
+    entry = await index.get("main", KEY)
+    assert entry is not None
     assert len(await transcripts.page(SessionRef("main", entry.session_id))) == 3

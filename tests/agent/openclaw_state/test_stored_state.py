@@ -19,8 +19,9 @@ import sqlean
 
 from clawbus.agent.engines.openclaw_state import sqlite_transcript as sql
 from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawState, agent_of
-from clawbus.bus.errors import PermanentError
+from clawbus.bus.errors import PermanentError, Unavailable
 from clawbus.bus.storage import (
+    Batch,
     DynamoSessionIndex,
     DynamoTranscriptStore,
     LocalSessionIndex,
@@ -171,6 +172,99 @@ async def test_a_key_the_database_already_has_is_not_seeded_again(stores: Stores
     restarted = StoredOpenClawState(stores.transcripts, stores.index, LocalWorkspaceStore(tmp_path / "ws"))
     await restarted.prepare(KEY, vm)
     assert len(rows(vm)) == 3
+
+
+class FailingOnce:
+    """The transcript store, whose next append fails (a throttled or unreachable store)."""
+
+    def __init__(self, store: TranscriptStore) -> None:
+        self._store = store
+        self.fail_next = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def append(self, ref: SessionRef, batch: Batch) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise Unavailable("the transcript store is unreachable")
+        await self._store.append(ref, batch)
+
+
+def user_texts(entries: list[dict[str, Any]]) -> list[str]:
+    return [
+        e["message"]["content"][0]["text"]
+        for e in entries
+        if e.get("type") == "message" and e["message"]["role"] == "user"
+    ]
+
+
+async def test_a_retried_turn_after_a_failed_commit_is_stored_once(stores: Stores, tmp_path: Path) -> None:
+    transcripts = FailingOnce(stores.transcripts)
+    state = StoredOpenClawState(transcripts, stores.index, LocalWorkspaceStore(tmp_path / "ws"))  # type: ignore[arg-type]
+    vm = fresh_state_dir(tmp_path / "vm")
+    await state.prepare(KEY, vm)
+    gateway_turn(vm, ["hello", "(openclaw) You said: hello"])
+    await state.commit(KEY, vm)
+
+    await state.prepare(KEY, vm)
+    gateway_turn(vm, ["again", "(openclaw) You said: again"])  # OpenClaw recorded the turn locally
+    transcripts.fail_next = True
+    with pytest.raises(Unavailable):
+        await state.commit(KEY, vm)
+
+    await state.prepare(KEY, vm)  # the dispatcher's retry, in the same process
+    assert user_texts(rows(vm)) == ["hello"]  # the turn OpenClaw sees starts from what was committed
+    gateway_turn(vm, ["again", "(openclaw) You said: again"])
+    await state.commit(KEY, vm)
+
+    stored = [e for b in reversed(await stores.transcripts.page(SessionRef("main", SID))) for e in b.entries]
+    assert user_texts(stored) == ["hello", "again"]
+    fresh = fresh_state_dir(tmp_path / "vm2")  # and a new microVM sees each turn once
+    await StoredOpenClawState(stores.transcripts, stores.index, LocalWorkspaceStore(tmp_path / "ws")).prepare(
+        KEY, fresh
+    )
+    assert user_texts(rows(fresh)) == ["hello", "again"]
+
+
+async def test_a_turn_that_failed_before_its_first_commit_leaves_nothing_for_the_retry(
+    stores: Stores, tmp_path: Path
+) -> None:
+    state = StoredOpenClawState(stores.transcripts, stores.index, LocalWorkspaceStore(tmp_path / "ws"))
+    vm = fresh_state_dir(tmp_path / "vm")
+    await state.prepare(KEY, vm)
+    gateway_turn(vm, ["hello"])  # the user message was recorded, then the turn timed out: no commit
+    await state.prepare(KEY, vm)
+    gateway_turn(vm, ["hello", "(openclaw) You said: hello"])
+    await state.commit(KEY, vm)
+    stored = [e for b in await stores.transcripts.page(SessionRef("main", SID)) for e in b.entries]
+    assert user_texts(stored) == ["hello"]
+
+
+async def test_overlapping_turns_of_two_sessions_keep_each_others_workspace_edits(
+    stores: Stores, tmp_path: Path
+) -> None:
+    workspace = LocalWorkspaceStore(tmp_path / "ws")
+    await workspace.write("MEMORY.md", "# Memory\n")
+    state = StoredOpenClawState(stores.transcripts, stores.index, workspace)
+    vm = fresh_state_dir(tmp_path / "vm")
+    other = "agent:main:telegram:dm:42"
+    await state.prepare(KEY, vm)
+    (vm / "workspace" / "MEMORY.md").write_text(
+        "# Memory\n- alice likes tea\n"
+    )  # turn 1 edits, still running
+    await workspace.write("SOUL.md", "calm")  # meanwhile another microVM's session writes a file
+    await state.prepare(other, vm)  # turn 2 starts in the same process
+    (vm / "workspace" / "notes.md").write_text("from turn 2")
+    await state.commit(KEY, vm)  # turn 1 ends
+    await state.commit(other, vm)  # turn 2 ends
+    memory = await workspace.read("MEMORY.md")
+    notes = await workspace.read("notes.md")
+    assert memory is not None
+    assert notes is not None
+    assert memory.text == "# Memory\n- alice likes tea\n"
+    assert notes.text == "from turn 2"
+    assert (vm / "workspace" / "SOUL.md").read_text() == "calm"
 
 
 def test_the_agent_comes_from_the_session_key() -> None:

@@ -17,15 +17,25 @@ def test_a_pull_writes_what_differs_and_removes_what_another_session_deleted() -
     plan = plan_pull(
         {"SOUL.md": "calm", "MEMORY.md": "new"},
         {"MEMORY.md": "old", "stale.md": "x"},
-        synced={"MEMORY.md", "stale.md"},
+        synced={"MEMORY.md": "old", "stale.md": "x"},
     )
     assert dict(plan.write) == {"SOUL.md": "calm", "MEMORY.md": "new"}
     assert plan.remove == ("stale.md",)
 
 
+def test_a_pull_leaves_a_running_turns_unpushed_edits_alone() -> None:
+    plan = plan_pull(
+        {"MEMORY.md": "old", "notes.md": "n"},
+        {"MEMORY.md": "edited by a running turn", "notes.md": "edited too"},
+        synced={"MEMORY.md": "old", "notes.md": "n", "gone.md": "g"},
+    )
+    assert dict(plan.write) == {}
+    assert plan.kept == ("MEMORY.md", "notes.md")
+
+
 def test_a_pull_keeps_the_files_openclaw_made_that_were_never_synced() -> None:
     # OpenClaw writes its starter files at start; removing them makes it refuse turns ("workspace vanished")
-    plan = plan_pull({"SOUL.md": "calm"}, {"AGENTS.md": "# starter", "BOOTSTRAP.md": "hi"}, synced=())
+    plan = plan_pull({"SOUL.md": "calm"}, {"AGENTS.md": "# starter", "BOOTSTRAP.md": "hi"}, synced={})
     assert dict(plan.write) == {"SOUL.md": "calm"}
     assert plan.remove == ()
 

@@ -4,8 +4,10 @@ two state dirs share one workspace, and neither loses an edit."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from clawbus.agent.engines.openclaw_state.workspace_sync import pull, push
+from clawbus.bus.storage import WorkspaceFile
 
 from ...workspace_stores import Store
 
@@ -66,3 +68,39 @@ async def test_a_binary_file_the_turn_made_is_not_pushed_as_text(store: Store, t
     await push(store, folder, base)
     assert await store.read("shot.png") is None
     assert (folder / "shot.png").read_bytes() == b"\x89PNG\r\n\x1a\n\xff\x00"
+
+
+class CountingReads:
+    """The store, counting the files read from it (a GET each on S3)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def read(self, path: str) -> WorkspaceFile | None:
+        self.reads += 1
+        return await self._store.read(path)
+
+
+async def test_a_turn_with_nothing_changed_reads_no_file_and_a_changed_file_is_still_pulled(
+    store: Store, tmp_path: Path
+) -> None:
+    for name in ("AGENTS.md", "SOUL.md", "memory/today.md"):
+        await store.write(name, f"{name} v1")
+    counting = CountingReads(store)
+    folder = tmp_path / "vm" / "workspace"
+    base = await pull(counting, folder)  # type: ignore[arg-type]
+    base = await push(counting, folder, base)  # type: ignore[arg-type]
+    counting.reads = 0
+
+    base = await pull(counting, folder, base)  # type: ignore[arg-type]  # the next turn
+    assert counting.reads == 0
+
+    await store.write("SOUL.md", "changed by another session", if_match=base["SOUL.md"].version)
+    await pull(counting, folder, base)  # type: ignore[arg-type]
+    assert counting.reads == 1
+    assert (folder / "SOUL.md").read_text() == "changed by another session"
+    assert (folder / "AGENTS.md").read_text() == "AGENTS.md v1"

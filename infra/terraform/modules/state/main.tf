@@ -254,6 +254,14 @@ resource "aws_secretsmanager_secret" "channel" {
   recovery_window_in_days = 7
 }
 
+resource "aws_secretsmanager_secret" "model_credentials" {
+  #checkov:skip=CKV2_AWS_57:Model API keys are issued by the providers; they are rotated there, then put here (clawbus state import, docs/deploy.md).
+  name                    = "${var.prefix}/agent/model-credentials"
+  description             = "clawbus OpenClaw engine: model-provider keys as environment names (ANTHROPIC_API_KEY, ...), set by clawbus state import or the operator."
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 7
+}
+
 resource "aws_ssm_parameter" "config" {
   name        = "/${var.prefix}/config"
   description = "clawbus deployment config (JSON); the operator owns the value after the first apply."

@@ -52,3 +52,8 @@ output "config_parameter_name" {
   description = "SSM parameter holding the deployment config."
   value       = aws_ssm_parameter.config.name
 }
+
+output "model_credentials_secret_arn" {
+  description = "The OpenClaw engine's model-provider keys (<prefix>/agent/model-credentials)."
+  value       = aws_secretsmanager_secret.model_credentials.arn
+}
