@@ -10,14 +10,15 @@
 # `clawbus up --engine openclaw` (OpenClaw's preinstall refuses an older Node, so the `node` package comes
 # first and its bin dir goes first on PATH). The pins and commands are not written here: the stage runs
 # agent/engines/openclaw/install_layout.py, their one place, which prints the install line (build.sh
-# --dry-run prints the same line). Debian's npm only runs the install; the engine runs the pinned Node.
+# --dry-run prints the same line). Debian's npm only runs the install; the engine runs the pinned Node
+# (`openclaw` starts with `#!/usr/bin/env node`: the pinned bin dir goes first on PATH, as the engine does).
 FROM --platform=linux/arm64 python:3.12-slim AS openclaw
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm \
     && rm -rf /var/lib/apt/lists/*
 COPY agent/engines/openclaw/install_layout.py /plan/install_layout.py
 RUN python /plan/install_layout.py /opt/openclaw > /plan/install.sh && sh -eux /plan/install.sh \
-    && /opt/openclaw/node_modules/.bin/node --version && /opt/openclaw/node_modules/.bin/openclaw --version
+    && PATH=/opt/openclaw/node_modules/.bin:$PATH sh -c 'node --version && openclaw --version'
 
 FROM --platform=linux/arm64 python:3.12-slim
 
