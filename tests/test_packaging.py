@@ -42,3 +42,17 @@ def test_no_generic_top_level_names_are_importable(tmp_path: Path) -> None:
     )
     assert found.pop("clawbus.schemas") is True
     assert not any(found.values()), found
+
+
+def test_every_folder_of_modules_is_a_package() -> None:
+    """A folder of modules without `__init__.py` imports from a checkout (a namespace package) but is left
+    out of the wheel the images install: `clawbus.agent.engines.openclaw_state` was, so the OpenClaw engine
+    failed to start in the agent image while every local test passed."""
+    folders = {
+        module.parent
+        for module in ROOT.glob("*/**/*.py")
+        if module.parts[len(ROOT.parts)] not in ("tests", "build", "infra")
+        and not module.parts[len(ROOT.parts)].startswith(".")
+    }
+    missing = sorted(str(f.relative_to(ROOT)) for f in folders if not (f / "__init__.py").exists())
+    assert not missing, f"add an __init__.py (and list them in pyproject.toml) to: {missing}"

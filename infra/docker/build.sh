@@ -6,6 +6,7 @@
 #          infra/terraform/terraform.tfvars, else the variable's default in infra/terraform/variables.tf,
 #          so the image always matches the architecture Terraform gives the Lambdas and Fargate tasks.
 #   agent  infra/docker/agent.Dockerfile -> <prefix>-agent:<agent_image_tag>  (AgentCore Runtime: linux/arm64)
+#          with both engines: Python, and Node 24 + the pinned OpenClaw (the install line is printed first)
 #
 # Tags come from terraform.tfvars (app_image_tag, agent_image_tag) and repository URLs from
 # `terraform output` unless given. Every build uses --provenance=false: Lambda rejects an image index
@@ -41,7 +42,7 @@ done
 [[ -z "$only" || "$only" == app || "$only" == agent ]] || die "--only takes app or agent"
 
 # `name = "value"` from the tfvars file, if it sets it.
-tfvar() { [[ -f "$tfvars" ]] && sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\([^\"]*\)\".*/\1/p" "$tfvars" | tail -n1; }
+tfvar() { [[ -f "$tfvars" ]] || return 0; sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\([^\"]*\)\".*/\1/p" "$tfvars" | tail -n1; }
 # The default of `variable "name"` in variables.tf.
 tfdefault() {
   awk -v name="$1" '$0 ~ "^variable \"" name "\"" {inside=1} inside && /^}/ {inside=0}
@@ -103,6 +104,11 @@ if [[ "$only" != agent ]]; then
   build app infra/docker/app.Dockerfile "$app_platform" "$app_repo" "$app_tag"
 fi
 if [[ "$only" != app ]]; then
+  # The agent image's `openclaw` stage runs this install (Node 24 + the pinned OpenClaw), printed by the
+  # pins' one place, agent/engines/openclaw/install_layout.py, exactly as the stage prints it.
+  openclaw_install=$(python3 "$root/agent/engines/openclaw/install_layout.py" /opt/openclaw) ||
+    openclaw_install="(python3 not found: see agent/engines/openclaw/install_layout.py)"
+  echo "# agent image, OpenClaw engine: $openclaw_install"
   login "$agent_repo"
   build agent infra/docker/agent.Dockerfile "$agent_platform" "$agent_repo" "$agent_tag"
 fi

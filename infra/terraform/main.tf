@@ -59,6 +59,7 @@ module "agentcore" {
   role_arn             = module.role_agent[0].arn_with_policy
   kms_key_arn          = aws_kms_key.this.arn
   model                = var.agent_model
+  engine               = var.agent_engine
   idle_session_timeout = var.agent_idle_session_timeout_s
   state_bucket_name    = local.state_bucket_name
   scheduler_role_arn   = module.role_scheduler.arn

@@ -123,6 +123,17 @@ variable "agent_model" {
   default     = "offline/echo"
 }
 
+variable "agent_engine" {
+  description = "Who runs the agent's turns (CLAWBUS_AGENT__ENGINE): openclaw (the user's own OpenClaw, supervised in the container) or native (clawbus's Python loop). The image carries both."
+  type        = string
+  default     = "openclaw"
+
+  validation {
+    condition     = contains(["openclaw", "native"], var.agent_engine)
+    error_message = "agent_engine must be \"openclaw\" or \"native\" (bus/settings.py AgentSettings.engine)."
+  }
+}
+
 variable "agent_model_arns" {
   description = "Bedrock model (or inference profile) ARNs the agent may invoke; empty grants none."
   type        = list(string)

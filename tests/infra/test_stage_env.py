@@ -1,4 +1,5 @@
-"""Every setting a stage reads at start is set in its Terraform environment, or its default is right in AWS.
+"""Every setting a stage reads at start is set in its Terraform environment (or, for the agent, by its image's
+ENV), or its default is right in AWS.
 
 A default made for the embedded pipeline (a loopback host, the local stand-in's runtime ARN, `clawbus` as
 the prefix) is wrong in a deployment: a stage that falls back to it starts, then talks to nothing. The
@@ -15,6 +16,7 @@ import pytest
 from clawbus.bus.settings import Settings
 from clawbus.cli.config_cmd import _walk
 
+from ._dockerfile import DOCKER, env, stages
 from ._hcl import Module
 
 # A name assigned in HCL text (`NAME = v`) or a key of a parsed map (`'NAME': v`).
@@ -40,6 +42,11 @@ NEEDS: dict[str, dict[str, str]] = {
         "CLAWBUS_AGENT__PORT": "AgentCore Runtime's contract is port 8080",
         "CLAWBUS_SCHEDULER__ROLE_ARN": "the cron tool's schedules run as the scheduler role",
         "CLAWBUS_SCHEDULER__DEAD_LETTER_ARN": "the cron tool's schedules dead-letter to the scheduler DLQ",
+        "CLAWBUS_AGENT__ENGINE": "native is the embedded demo's default; a deployment chooses (agent_engine)",
+        "CLAWBUS_AGENT__OPENCLAW__RUNTIME_DIR": "unset, Node 24 + OpenClaw are looked for under ~/.clawbus, "
+        "where `clawbus up` installs them; the image carries them elsewhere",
+        "CLAWBUS_AGENT__OPENCLAW__STATE_DIR": "unset, under ~/.clawbus: the agent's user has no home; the "
+        "microVM's writable scratch is /tmp",
     },
 }
 # Settings whose default points at this machine and that no deployed stage reads, with the reason.
@@ -74,8 +81,14 @@ def stage_env(tf: dict[str, Module]) -> dict[str, set[str]]:
         "egress": _names(str(functions["egress"]["environment"]), compute),
         "dispatcher": _names(str(tasks["dispatcher"]["container_definitions"]), compute),
         "relay": _names(str(tasks["relay"]["container_definitions"]), compute),
-        "agent": _names(str(runtime["environment_variables"]), agentcore),
+        "agent": _names(str(runtime["environment_variables"]), agentcore) | set(_agent_image_env()),
     }
+
+
+def _agent_image_env() -> dict[str, str]:
+    """The CLAWBUS_* the agent image's ENV sets: AgentCore Runtime adds its environment to them."""
+    image = env(stages(DOCKER / "agent.Dockerfile")["final"])
+    return {name: value for name, value in image.items() if name.startswith("CLAWBUS_")}
 
 
 def test_a_stage_without_clawbus_region_uses_the_region_aws_gives_it(

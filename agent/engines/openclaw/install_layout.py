@@ -4,12 +4,15 @@ runs by (and that `.ci/run` repeats in shell).
 
 Two npm steps, because OpenClaw's preinstall refuses an older system Node: the `node` package first (it
 ships the Node 24 binary into `node_modules/.bin`), then OpenClaw with that bin directory first on PATH.
-Pure: paths and argument lists.
+Pure: paths and argument lists. Run as a script (`python install_layout.py ROOT`), it prints `by_hand(ROOT)`:
+that is how the agent image (infra/docker/agent.Dockerfile) and `infra/docker/build.sh` get the install,
+from this file alone and a bare Python (no clawbus installed there), so the image cannot drift from it.
 """
 
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 
 OPENCLAW_VERSION = "2026.9.6"
@@ -40,3 +43,9 @@ def by_hand(root: Path) -> str:
     """The install as one shell line a user can paste."""
     first, second = (shlex.join(c) for c in install_commands(root))
     return f"{first} && PATH={shlex.quote(str(bin_dir(root)))}:$PATH {second}"
+
+
+if __name__ == "__main__":  # the image build's entry: stdlib only, see the module docstring
+    if len(sys.argv) != 2:
+        sys.exit("usage: python install_layout.py INSTALL_ROOT")
+    print(by_hand(Path(sys.argv[1])))

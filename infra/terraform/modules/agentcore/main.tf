@@ -62,8 +62,11 @@ resource "aws_bedrockagentcore_agent_runtime" "agent" {
     CLAWBUS_AGENT__HOST  = "0.0.0.0"
     CLAWBUS_AGENT__PORT  = "8080"
     CLAWBUS_AGENT__MODEL = var.model
-    CLAWBUS_BUS__PREFIX  = var.prefix
-    CLAWBUS_BUS__BUCKET  = var.state_bucket_name # the workspace: agents/<agentId>/workspace/
+    # openclaw: the container supervises an OpenClaw gateway (Node 24 + OpenClaw from the image, state under
+    # /tmp: the image's ENV), started and warmed up during initialisation (~20 s; docs/deploy.md).
+    CLAWBUS_AGENT__ENGINE = var.engine
+    CLAWBUS_BUS__PREFIX   = var.prefix
+    CLAWBUS_BUS__BUCKET   = var.state_bucket_name # the workspace: agents/<agentId>/workspace/
     # The cron tool creates schedules that Scheduler runs as this role, dead-lettering to this queue.
     CLAWBUS_SCHEDULER__ROLE_ARN        = var.scheduler_role_arn
     CLAWBUS_SCHEDULER__DEAD_LETTER_ARN = var.scheduler_dlq_arn

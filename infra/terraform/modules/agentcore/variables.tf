@@ -33,6 +33,16 @@ variable "model" {
   type        = string
 }
 
+variable "engine" {
+  description = "CLAWBUS_AGENT__ENGINE inside the container: openclaw or native."
+  type        = string
+
+  validation {
+    condition     = contains(["openclaw", "native"], var.engine)
+    error_message = "engine must be \"openclaw\" or \"native\"."
+  }
+}
+
 variable "idle_session_timeout" {
   description = "Idle session timeout (seconds)."
   type        = number
