@@ -2,10 +2,12 @@
 
 Since the SQLite session store, OpenClaw keeps no `sessions/*.jsonl` for new sessions: `session_nodes`
 maps each session key to its current session id and entry (the old `sessions.json` value, `entry_json`)
-and `transcript_events` holds each session's transcript, one old JSONL line per row (`event_json`, by
-`seq`). `read_agent_db` turns them into the same `sessions.json` index and transcripts the JSONL reader
-gives, so `clawbus state import` moves both layouts the same way. Only each key's current session moves:
-older windows of a key (resets, rollovers) are OpenClaw's archives, like its `.jsonl.reset.*` files.
+and `transcript_events` holds each session's transcript, one old JSONL line per row (`event_json`, or
+zstd-compressed in `event_zstd`: OpenClaw compresses larger events as it writes them, a tool result of a
+couple of KB already; `decode_event` reads both), by `seq`. `read_agent_db` turns them into the same
+`sessions.json` index and transcripts the JSONL reader gives, so `clawbus state import` moves both
+layouts the same way. Only each key's current session moves: older windows of a key (resets,
+rollovers) are OpenClaw's archives, like its `.jsonl.reset.*` files.
 `read_auth_stores` reads the model auth profile stores beside them (`bus/model_credentials.py`).
 
 Reading needs no newer SQLite than Python's: the CHECKs that do (`octet_length`) only run on writes.
@@ -18,6 +20,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+
+import zstandard
 
 
 class AgentDbError(ValueError):
@@ -37,18 +41,32 @@ def read_agent_db(path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, list
                 entry = json.loads(entry_json) if entry_json else {}
                 index[str(key)] = {**entry, "sessionId": str(session_id)}
                 rows = db.execute(
-                    "SELECT seq, event_json FROM transcript_events WHERE session_id = ? ORDER BY seq",
+                    "SELECT seq, event_json, event_zstd FROM transcript_events WHERE session_id = ? "
+                    "ORDER BY seq",
                     (session_id,),
                 ).fetchall()
-                if any(text is None for _seq, text in rows):
-                    raise AgentDbError(
-                        f"session {session_id} has compressed (cold) events; `openclaw "
-                        "doctor` can expand them before the import"
-                    )
-                transcripts[str(session_id)] = [json.loads(text) for _seq, text in rows]
-    except (sqlite3.Error, json.JSONDecodeError) as exc:
+                transcripts[str(session_id)] = [decode_event(*row) for row in rows]
+    except (sqlite3.Error, ValueError) as exc:
         raise AgentDbError(str(exc)) from exc
     return index, transcripts
+
+
+def decode_event(seq: int, event_json: str | None, event_zstd: bytes | None) -> dict[str, Any]:
+    """One `transcript_events` row's event: its `event_json`, else its decompressed `event_zstd`.
+
+    Raises:
+        ValueError: neither holds a JSON object (`zstandard.ZstdError` is one too).
+    """
+    if event_json is not None:
+        text = event_json
+    elif event_zstd is not None:
+        text = zstandard.ZstdDecompressor().decompressobj().decompress(event_zstd).decode("utf-8")
+    else:
+        raise ValueError(f"transcript event {seq} holds neither event_json nor event_zstd")
+    event = json.loads(text)
+    if not isinstance(event, dict):
+        raise ValueError(f"transcript event {seq} is not a JSON object")  # noqa: TRY004 (bad data, one kind)
+    return event
 
 
 # Where OpenClaw 2026.9 keeps auth profile stores: the agent database's `auth_profile_store` (one row,

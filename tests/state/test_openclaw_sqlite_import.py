@@ -16,6 +16,7 @@ from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawStat
 from clawbus.bus.openclaw_dir import read_openclaw_dir
 from clawbus.bus.settings import Settings
 
+from ..agent.openclaw_state.agent_db import insert_event
 from ..conftest import Bus
 from ..ops.ops_cli import clawbus
 
@@ -46,10 +47,7 @@ def agent_database(path: Path) -> None:
             (SID, KEY),
         )
         for seq, event in enumerate(EVENTS):
-            db.execute(
-                "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?,?,?,1)",
-                (SID, seq, json.dumps(event)),
-            )
+            insert_event(db, SID, seq, event, compressed=seq == len(EVENTS) - 1)  # OpenClaw zstds larger ones
 
 
 def openclaw_home(root: Path) -> Path:

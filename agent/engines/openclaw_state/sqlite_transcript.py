@@ -36,6 +36,7 @@ from typing import Any
 import sqlean as sqlite3  # OpenClaw's schema needs SQLite >= 3.43; the stdlib's is 3.40
 
 from clawbus.bus.errors import ConfigError, PermanentError
+from clawbus.bus.openclaw_sqlite import decode_event
 
 Entry = dict[str, Any]
 
@@ -63,18 +64,6 @@ def current_session_id(path: Path, session_key: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _decode(seq: int, event_json: str | None, event_zstd: bytes | None) -> Entry:
-    if event_json is not None:
-        return dict(json.loads(event_json))
-    try:
-        import zstandard  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise PermanentError(
-            f"transcript event {seq} is zstd-compressed; install zstandard to read it"
-        ) from exc
-    return dict(json.loads(zstandard.ZstdDecompressor().decompress(event_zstd)))
-
-
 def events_after(path: Path, session_id: str, after_seq: int) -> list[tuple[int, Entry]]:
     """The session's events with seq > `after_seq` (-1: all), in order."""
     with closing(connect(path)) as db:
@@ -83,7 +72,10 @@ def events_after(path: Path, session_id: str, after_seq: int) -> list[tuple[int,
             "ORDER BY seq",
             (session_id, after_seq),
         ).fetchall()
-    return [(int(seq), _decode(int(seq), text, blob)) for seq, text, blob in rows]
+    try:
+        return [(int(seq), decode_event(int(seq), text, blob)) for seq, text, blob in rows]
+    except ValueError as exc:  # OpenClaw's own row cannot be read: retrying will not change it
+        raise PermanentError(f"OpenClaw's transcript of session {session_id}: {exc}") from exc
 
 
 def last_seq(path: Path, session_id: str) -> int:

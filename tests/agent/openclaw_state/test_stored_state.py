@@ -34,6 +34,7 @@ from clawbus.bus.storage import (
 from clawbus.bus.topology import sessions_table_name
 
 from ...conftest import Bus
+from .agent_db import insert_event
 
 SCHEMA = Path(__file__).resolve().parents[2] / "fixtures" / "openclaw_agent_schema_v23.sql"
 KEY = "agent:main:webchat:dm:alice"
@@ -80,8 +81,9 @@ def event(n: int, kind: str = "message", text: str = "") -> dict[str, Any]:
     return body
 
 
-def gateway_turn(state_dir: Path, texts: list[str]) -> None:
-    """Write what the gateway writes for one turn on KEY (a node and window first, then the events)."""
+def gateway_turn(state_dir: Path, texts: list[str], *, compressed: bool = False) -> None:
+    """Write what the gateway writes for one turn on KEY (a node and window first, then the events;
+    `compressed`: the turn's events zstd-compressed, as OpenClaw stores larger ones)."""
     with closing(sqlean.connect(sql.agent_db(state_dir, "main"))) as db, db:
         if not db.execute("SELECT 1 FROM session_nodes WHERE session_key = ?", (KEY,)).fetchone():
             db.execute(
@@ -108,10 +110,7 @@ def gateway_turn(state_dir: Path, texts: list[str]) -> None:
             + 1
         )
         for offset, text in enumerate(texts):
-            db.execute(
-                "INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?,?,?,1)",
-                (SID, start + offset, json.dumps(event(start + offset, text=text))),
-            )
+            insert_event(db, SID, start + offset, event(start + offset, text=text), compressed=compressed)
 
 
 def rows(state_dir: Path) -> list[dict[str, Any]]:
@@ -162,6 +161,23 @@ async def test_a_fresh_state_dir_starts_from_the_committed_history(stores: Store
     entry = await stores.index.get("main", KEY)
     assert entry is not None
     assert entry.session_id == SID
+
+
+async def test_events_openclaw_stored_compressed_are_committed_and_seeded_whole(
+    stores: Stores, tmp_path: Path
+) -> None:
+    state = StoredOpenClawState(stores.transcripts, stores.index, LocalWorkspaceStore(tmp_path / "ws"))
+    first = fresh_state_dir(tmp_path / "vm1")
+    await state.prepare(KEY, first)
+    result = json.dumps({"ok": True, "job": {"id": "5bcc85fc", "name": "stretch"}}) * 40  # a tool's result
+    gateway_turn(first, ["add the job", result], compressed=True)
+    await state.commit(KEY, first)
+
+    second = fresh_state_dir(tmp_path / "vm2")
+    later = StoredOpenClawState(stores.transcripts, stores.index, LocalWorkspaceStore(tmp_path / "ws"))
+    await later.prepare(KEY, second)
+    assert rows(second) == rows(first)
+    assert rows(second)[-1]["message"]["content"][0]["text"] == result
 
 
 async def test_a_key_the_database_already_has_is_not_seeded_again(stores: Stores, tmp_path: Path) -> None:
