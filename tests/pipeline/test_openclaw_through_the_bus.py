@@ -95,8 +95,10 @@ async def test_workspace_edits_cross_sessions_and_heartbeat_and_agent_cron_fire_
             job["payload"] = {"kind": "agentTurn", "message": "stand up"}
             add = {"id": "clawbus_cron", "args": {"action": "add", "job": job}}
             await post(web, a, "/tool_call " + json.dumps(add))
-            added = (await _answers(web, a, 2))[1]
-            job_id = json.loads(added)["job"]["id"]
+            added = json.loads((await _answers(web, a, 2))[1])  # tool_call's answer wraps the tool's
+            result = json.loads(added["result"]["content"][0]["text"])
+            assert (added["tool"]["name"], result["ok"]) == ("clawbus_cron", True), added
+            job_id = result["job"]["id"]
 
             async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
                 await (await connect(settings, clients)).apply_heartbeats(settings.heartbeat)

@@ -37,6 +37,7 @@ from ..state import EngineState
 from .client import GatewayUnreachable, chat_turn
 from .cron.callback import ActiveTurns
 from .gateway import Gateway
+from .session_keys import gateway_session_key
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class OpenClawEngine:
         """One turn. A broken connection to a gateway that died is waited out (the watcher restarts it)
         and the turn sent once more: a dead gateway finished nothing; a live one's error stands."""
         base = self._gateway.spec.base_url
+        session_key = gateway_session_key(session_key)  # a cron job's key is reserved in OpenClaw's API
         try:
             return await chat_turn(self._http, base, self._token, session_key, message)
         except GatewayUnreachable:

@@ -32,6 +32,7 @@ from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.bus.logging import log_event
 from clawbus.bus.storage import Batch, SessionEntry, SessionIndex, SessionRef, TranscriptStore
 
+from ..openclaw.session_keys import gateway_session_key
 from . import sqlite_transcript as sql
 from .workspace_plan import BaseFile
 from .workspace_sync import SyncedWorkspace, pull, push
@@ -90,8 +91,9 @@ class StoredOpenClawState:
             synced = self._bases.get(state_dir, {})
             self._bases[state_dir] = await pull(self._workspace, state_dir / "workspace", synced)
         db = sql.agent_db(state_dir, agent_id)
+        oc_key = gateway_session_key(session_key)  # what the gateway keeps the session's rows under
         if (state_dir, session_key) in self._uncommitted:
-            removed = await asyncio.to_thread(sql.forget_session, db, session_key)
+            removed = await asyncio.to_thread(sql.forget_session, db, oc_key)
             self._seen.pop((state_dir, session_key), None)
             log_event(_log, "agent.state.rolled_back", logging.WARNING, agent=agent_id, sessions=removed)
         self._uncommitted.add((state_dir, session_key))
@@ -102,16 +104,14 @@ class StoredOpenClawState:
         if (
             entry is not None
             and entry.started
-            and await asyncio.to_thread(sql.current_session_id, db, session_key) is None
+            and await asyncio.to_thread(sql.current_session_id, db, oc_key) is None
         ):
             entries = await full_history(self._transcripts, SessionRef(agent_id, entry.session_id))
             if entries:
                 fields = entry.model_dump(mode="json", by_alias=True, exclude_none=True)
-                if await asyncio.to_thread(
-                    sql.seed_session, db, session_key, entry.session_id, entries, fields
-                ):
+                if await asyncio.to_thread(sql.seed_session, db, oc_key, entry.session_id, entries, fields):
                     seeded = len(entries)
-        session_id = await asyncio.to_thread(sql.current_session_id, db, session_key)
+        session_id = await asyncio.to_thread(sql.current_session_id, db, oc_key)
         watermark = -1 if session_id is None else await asyncio.to_thread(sql.last_seq, db, session_id)
         self._seen[(state_dir, session_key)] = _Seen(session_id, watermark)
         log_event(_log, "agent.state.prepared", agent=agent_id, session=session_id, seeded=seeded)
@@ -124,7 +124,7 @@ class StoredOpenClawState:
             if base is not None:
                 self._bases[state_dir] = await push(self._workspace, state_dir / "workspace", base)
         db = sql.agent_db(state_dir, agent_id)
-        session_id = await asyncio.to_thread(sql.current_session_id, db, session_key)
+        session_id = await asyncio.to_thread(sql.current_session_id, db, gateway_session_key(session_key))
         if session_id is None:
             self._uncommitted.discard((state_dir, session_key))
             return

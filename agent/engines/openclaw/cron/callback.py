@@ -38,6 +38,7 @@ from ....cron_delivery import owner_ids
 from ....cron_tool import CronTool
 from ....tools.policy import policy_for
 from ....tools.scope import TurnScope
+from ..session_keys import gateway_session_key
 
 logger = logging.getLogger(__name__)
 PATH = "/cron"
@@ -55,7 +56,8 @@ class CronCall(BaseModel):
 
 
 class ActiveTurns:
-    """The turns the engine is running, by session key: who a cron call belongs to."""
+    """The turns the engine is running, by the session key the gateway runs them on (what the plugin
+    reports; `session_keys.gateway_session_key`): who a cron call belongs to."""
 
     def __init__(self) -> None:
         self._scopes: dict[str, TurnScope] = {}
@@ -63,12 +65,13 @@ class ActiveTurns:
     @contextlib.contextmanager
     def running(self, scope: TurnScope) -> Iterator[None]:
         """Register `scope` for the block: the engine wraps each OpenClaw turn in it."""
-        self._scopes[scope.session_key] = scope
+        key = gateway_session_key(scope.session_key)
+        self._scopes[key] = scope
         try:
             yield
         finally:
-            if self._scopes.get(scope.session_key) is scope:
-                del self._scopes[scope.session_key]
+            if self._scopes.get(key) is scope:
+                del self._scopes[key]
 
     def scope_for(self, session_key: str | None, agent_id: str | None, default_agent: str) -> TurnScope:
         """The running turn of `session_key`, else an untrusted scope without a route."""
