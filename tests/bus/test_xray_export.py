@@ -8,10 +8,8 @@ way X-Ray would, by signing the same request again with botocore and the same (f
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,8 @@ from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import AwsSettings, TracingSettings
 from clawbus.bus.tracing import plan_export, span_processor
 
+from ..otlp_receiver import OtlpReceiver, Received, otlp_receiver
+
 ACCESS_KEY = "AKIDCLAWBUSTEST00001"
 SECRET_KEY = "clawbus/test/secret/key/that/is/fake/000"  # made up: the server is a loopback stand-in
 SESSION_TOKEN = "clawbus-test-session-token"
@@ -37,43 +37,24 @@ AUTHORIZATION = re.compile(
 
 
 @dataclass(frozen=True)
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
 class StandIn:
     """A loopback X-Ray OTLP endpoint that answers 200 to everything and keeps what it got."""
 
-    def __init__(self) -> None:
-        self.requests: list[Received] = []
-        received = self.requests
+    receiver: OtlpReceiver
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+    @property
+    def url(self) -> str:
+        return f"{self.receiver.url}/v1/traces"
 
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
+    @property
+    def requests(self) -> list[Received]:
+        return self.receiver.requests
 
 
 @pytest.fixture
 def xray() -> Iterator[StandIn]:
-    stand_in = StandIn()
-    thread = threading.Thread(target=stand_in.server.serve_forever, daemon=True)
-    thread.start()
-    yield stand_in
-    stand_in.server.shutdown()
-    stand_in.server.server_close()
+    with otlp_receiver() as receiver:
+        yield StandIn(receiver)
 
 
 @pytest.fixture
