@@ -26,6 +26,7 @@ from starlette.routing import Route
 TOOL_COMMAND = re.compile(r"/tool\s+(\S+)\s+(?=\{)")
 INTERNAL = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>"
 TOOLS_SEEN: list[str] = []  # the tools offered in the last request (`GET /tools` answers them)
+PROMPT_SEEN: list[str] = []  # the last request's messages' text, system prompt included (`GET /prompt`)
 
 
 def _text(content: Any) -> str:
@@ -83,6 +84,7 @@ def _chunks(model: str, message: dict[str, Any]) -> list[dict[str, Any]]:
 async def completions(request: Request) -> Response:
     body = await request.json()
     TOOLS_SEEN[:] = [str(t.get("function", {}).get("name")) for t in body.get("tools") or []]
+    PROMPT_SEEN[:] = [_text(m.get("content")) for m in body.get("messages", [])]
     message = answer(body.get("messages", []))
     model = str(body.get("model", "fake"))
     if body.get("stream"):
@@ -114,8 +116,13 @@ async def tools(_: Request) -> Response:
     return JSONResponse(TOOLS_SEEN)
 
 
+async def prompt(_: Request) -> Response:
+    return JSONResponse(PROMPT_SEEN)
+
+
 app = Starlette(
     routes=[
+        Route("/prompt", prompt, methods=["GET"]),
         Route("/tools", tools, methods=["GET"]),
         Route("/v1/chat/completions", completions, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),

@@ -34,8 +34,8 @@ from ...tools.policy import turn_trusted
 from ...tools.scope import turn_scope
 from ...turn import to_response, user_text
 from ..state import EngineState
+from .active_turns import ActiveTurns
 from .client import GatewayUnreachable, chat_turn
-from .cron.callback import ActiveTurns
 from .gateway import Gateway
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from clawbus.agent.engines.openclaw.cron.callback import ActiveTurns, serve_cron_callback
+from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
+from clawbus.agent.engines.openclaw.cron.callback import serve_cron_callback
 from clawbus.agent.engines.openclaw.cron.config import with_cron_plugin
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import connect
