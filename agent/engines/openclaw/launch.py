@@ -124,6 +124,7 @@ async def open_openclaw_engine(
             state or LocalOnlyState(),
             http,
             turns=turns,
+            trust_queries=lambda: trust.queries.count,
             model=f"{ENGINE}/{primary}" if primary else ENGINE,
             turn_timeout_s=oc.turn_timeout_s,
         )

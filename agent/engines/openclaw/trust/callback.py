@@ -42,16 +42,25 @@ class TrustQuery(BaseModel):
     agent_id: str | None = Field(default=None, alias="agentId")
 
 
+@dataclass
+class Queries:
+    """How many authorised queries the callback answered: the engine's proof that the plugin runs."""
+
+    count: int = 0
+
+
 @dataclass(frozen=True)
 class TrustCallback:
-    """Where the plugin reaches the callback: its URL and bearer token (for `with_trust_plugin`)."""
+    """Where the plugin reaches the callback (its URL and bearer token, for `with_trust_plugin`), and
+    how many queries it answered so far."""
 
     url: str
     token: str
+    queries: Queries
 
 
-def trust_app(turns: ActiveTurns, token: str, settings: Settings) -> Starlette:
-    """The ASGI app serving `POST /tools`, authorised by `token`."""
+def trust_app(turns: ActiveTurns, token: str, settings: Settings, queries: Queries) -> Starlette:
+    """The ASGI app serving `POST /tools`, authorised by `token`, counting its answers in `queries`."""
     expected = f"Bearer {token}".encode()
 
     async def ask(request: Request) -> Response:
@@ -63,11 +72,12 @@ def trust_app(turns: ActiveTurns, token: str, settings: Settings) -> Starlette:
             query = TrustQuery.model_validate_json(await request.body())
         except ValidationError as exc:
             return JSONResponse({"error": f"not a trust query: {exc}"}, status_code=400)
+        queries.count += 1
         scope = turns.scope_for(query.session_key, query.agent_id, settings.session.agent_id)
         allow = tools_allow_for(settings.agent.tools, scope.agent_id, trusted=scope.trusted)
         if allow is None:
             return JSONResponse({"trusted": True})
-        log_event(logger, "agent.tools.narrowed", session=session_ref(scope.session_key), tools=len(allow))
+        log_event(logger, "agent.tools.narrowed", session=session_ref(scope.session_key), kept=allow)
         return JSONResponse({"trusted": False, "toolsAllow": allow})
 
     return Starlette(routes=[Route(PATH, ask, methods=["POST"])])
@@ -77,6 +87,7 @@ def trust_app(turns: ActiveTurns, token: str, settings: Settings) -> Starlette:
 async def serve_trust_callback(settings: Settings, turns: ActiveTurns) -> AsyncIterator[TrustCallback]:
     """The callback served on 127.0.0.1 (a free port) for the life of the block."""
     token = secrets.token_urlsafe(32)
-    app = trust_app(turns, token, settings)
+    queries = Queries()
+    app = trust_app(turns, token, settings, queries)
     async with serve_loopback(app, started_event="agent.trust_callback.started") as port:
-        yield TrustCallback(url=f"http://127.0.0.1:{port}{PATH}", token=token)
+        yield TrustCallback(url=f"http://127.0.0.1:{port}{PATH}", token=token, queries=queries)
