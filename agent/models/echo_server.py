@@ -8,7 +8,8 @@ With `tool_syntax` (`CLAWBUS_AGENT__DEV_TOOL_SYNTAX`, a test device, off by defa
 `offline.OfflineEcho` gives) it drives tools as the native echo does: the last user message `/<tool> {json}`
 naming a tool the request offers becomes that tool call, and once the tool's result follows that message
 the result is the answer, verbatim. Under OpenClaw's Tool Search a plugin tool is reached through
-`/tool_call {"id": "<tool>", "args": {…}}`.
+`/tool_call {"id": "<tool>", "args": {…}}`. Given a `seen` list, every request body is appended to it: what
+a test reads to see what the model was offered (tools, system prompt).
 `serve_echo` runs it on a loopback port inside the caller's event loop for the life of a block.
 """
 
@@ -107,7 +108,9 @@ async def _stream(message: dict[str, Any], created: int) -> AsyncIterator[str]:
     yield "data: [DONE]\n\n"
 
 
-def echo_app(engine: str, *, tool_syntax: bool = False) -> Starlette:
+def echo_app(
+    engine: str, *, tool_syntax: bool = False, seen: list[dict[str, Any]] | None = None
+) -> Starlette:
     """The ASGI app: `POST /v1/chat/completions` (JSON or SSE) and `GET /v1/models`."""
 
     async def completions(request: Request) -> Response:
@@ -117,6 +120,8 @@ def echo_app(engine: str, *, tool_syntax: bool = False) -> Starlette:
             return JSONResponse({"error": {"message": "body is not JSON"}}, status_code=400)
         if not isinstance(body, dict):
             return JSONResponse({"error": {"message": "body is not an object"}}, status_code=400)
+        if seen is not None:
+            seen.append(body)
         message = answer(engine, body, tool_syntax=tool_syntax)
         created = int(time.time())
         if body.get("stream"):
@@ -157,7 +162,11 @@ class _QuietServer(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def serve_echo(
-    engine: str, host: str = "127.0.0.1", *, tool_syntax: bool = False
+    engine: str,
+    host: str = "127.0.0.1",
+    *,
+    tool_syntax: bool = False,
+    seen: list[dict[str, Any]] | None = None,
 ) -> AsyncIterator[str]:
     """Serve the echo on a free loopback port for the life of the block; yields its `/v1` base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -167,7 +176,11 @@ async def serve_echo(
     port = sock.getsockname()[1]
     server = _QuietServer(
         uvicorn.Config(
-            echo_app(engine, tool_syntax=tool_syntax), host=host, port=port, log_config=None, access_log=False
+            echo_app(engine, tool_syntax=tool_syntax, seen=seen),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
         )
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))

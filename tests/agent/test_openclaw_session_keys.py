@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clawbus.agent.engines.openclaw.cron.callback import ActiveTurns
+from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
 from clawbus.agent.engines.openclaw.session_keys import gateway_session_key
 from clawbus.agent.tools.scope import TurnScope
 

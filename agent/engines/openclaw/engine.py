@@ -2,7 +2,9 @@
 
 `start()` (a background task of the app's lifespan, so `/ping` answers `HealthyBusy` meanwhile) starts
 the gateway and sends a warm-up turn on a throwaway session key: the first turn after a start costs
-6-20 s, and that is paid during the container's initialisation, not by a user. `run(request)`:
+6-20 s, and that is paid during the container's initialisation, not by a user. The warm-up turn must
+have asked the trust plugin's callback (`trust/`), or the engine never becomes ready: a gateway that
+did not load the plugin would give every turn every tool. `run(request)`:
 
 1. heartbeat: HEARTBEAT.md from the workspace store; effectively empty → no turn, as the native engine
    does. Otherwise the poll prompt and the checklist's text are the message (this OpenClaw's prompt does
@@ -19,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
-from clawbus.bus.errors import DeadlineExceeded
+from clawbus.bus.errors import ConfigError, DeadlineExceeded
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.storage import WorkspaceStore
 from clawbus.schemas import AgentRequest, AgentResponse, EventKind
@@ -34,8 +37,8 @@ from ...tools.policy import turn_trusted
 from ...tools.scope import turn_scope
 from ...turn import to_response, user_text
 from ..state import EngineState
+from .active_turns import ActiveTurns
 from .client import GatewayUnreachable, chat_turn
-from .cron.callback import ActiveTurns
 from .gateway import Gateway
 from .session_keys import gateway_session_key
 
@@ -77,6 +80,7 @@ class OpenClawEngine:
         model: str,
         turn_timeout_s: float,
         turns: ActiveTurns | None = None,
+        trust_queries: Callable[[], int] | None = None,
     ) -> None:
         self._gateway = gateway
         self._token = token
@@ -86,6 +90,7 @@ class OpenClawEngine:
         self.model = model
         self._turn_timeout_s = turn_timeout_s
         self._turns = turns or ActiveTurns()
+        self._trust_queries = trust_queries
         self._warm = asyncio.Event()
         self.timings = EngineTimings()
 
@@ -102,6 +107,13 @@ class OpenClawEngine:
         warm = time.monotonic()
         await chat_turn(self._http, self._gateway.spec.base_url, self._token, WARM_UP_SESSION, WARM_UP_TEXT)
         self.timings.warm_up_ms = round((time.monotonic() - warm) * 1000, 1)
+        if self._trust_queries is not None and self._trust_queries() == 0:
+            # fail closed: without the plugin every turn would get the owner's whole tool set
+            raise ConfigError(
+                "the OpenClaw gateway ran its warm-up turn without asking the clawbus-trust plugin's "
+                f"callback: the plugin did not load (see {self._gateway.spec.log_path}); no turn runs, "
+                "since untrusted turns would get every tool"
+            )
         self._warm.set()
         log_event(
             logger,

@@ -8,6 +8,8 @@ is served on a loopback port and is the gateway's only model. The user's model-p
 the secret store (`<prefix>/agent/model-credentials`) into the gateway's environment only. The gateway
 token is made per process.
 The gateway starts and warms up in a background task, so the app answers `/ping` (busy) meanwhile.
+Two loopback callbacks serve the engine's plugins: `trust` (each turn's tools follow its trust; always)
+and `cron` (the agent's cron on clawbus's cron service; when that service can be reached).
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ from clawbus.bus.storage.backends import config_store, secret_store
 from ...models.echo_server import serve_echo
 from ...models.offline import OfflineEcho
 from ..state import EngineState, LocalOnlyState
+from .active_turns import ActiveTurns
 from .config import gateway_config
-from .cron.callback import ActiveTurns, serve_cron_callback
+from .cron.callback import serve_cron_callback
 from .cron.config import with_cron_plugin
 from .engine import OpenClawEngine
 from .gateway import Gateway, GatewaySpec
 from .install_layout import bin_dir, by_hand, installed
+from .trust.callback import serve_trust_callback
+from .trust.config import with_trust_plugin
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +135,9 @@ async def open_openclaw_engine(
             workspace=str(state_dir / "workspace"),
         )
         turns = ActiveTurns()
+        # each turn's tools follow its trust: the clawbus-trust plugin asks this callback before each turn
+        trust = await stack.enter_async_context(serve_trust_callback(settings, turns))
+        config = with_trust_plugin(config, url=trust.url, token=trust.token)
         try:  # the agent's cron goes to clawbus's cron service, through the clawbus_cron plugin
             callback = await stack.enter_async_context(serve_cron_callback(settings, turns))
             config = with_cron_plugin(config, url=callback.url, token=callback.token)
@@ -148,6 +156,7 @@ async def open_openclaw_engine(
             state or LocalOnlyState(),
             http,
             turns=turns,
+            trust_queries=lambda: trust.queries.count,
             model=f"{ENGINE}/{primary}" if primary else ENGINE,
             turn_timeout_s=oc.turn_timeout_s,
         )

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from clawbus.agent.engines.openclaw.cron.callback import ActiveTurns, CronCallback, serve_cron_callback
+from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
+from clawbus.agent.engines.openclaw.cron.callback import CronCallback, serve_cron_callback
 from clawbus.agent.tools.scope import Route, TurnScope
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import CronService, connect
@@ -80,6 +81,18 @@ async def test_a_group_turn_may_not_use_cron_by_default(served: Any) -> None:
         )
     assert refused.json()["ok"] is False
     assert "not available in this conversation" in refused.json()["error"]
+    assert await service.list_jobs(include_disabled=True) == []
+
+
+async def test_a_strangers_dm_turn_may_not_use_cron_by_default(served: Any) -> None:
+    callback, turns, service = served
+    stranger = TurnScope(session_key="agent:main:telegram:direct:42", agent_id="main", trusted=False)
+    with turns.running(stranger):
+        refused = await post(
+            callback, {"sessionKey": stranger.session_key, "params": {"action": "add", "job": JOB}}
+        )
+    assert refused.json()["ok"] is False
+    assert "untrusted" in refused.json()["error"]
     assert await service.list_jobs(include_disabled=True) == []
 
 

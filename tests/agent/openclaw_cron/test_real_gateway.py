@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
 from clawbus.agent.engines.openclaw.client import chat_turn
 from clawbus.agent.engines.openclaw.config import gateway_config
-from clawbus.agent.engines.openclaw.cron.callback import ActiveTurns, serve_cron_callback
+from clawbus.agent.engines.openclaw.cron.callback import serve_cron_callback
 from clawbus.agent.engines.openclaw.cron.config import with_cron_plugin
 from clawbus.agent.engines.openclaw.gateway import Gateway, GatewaySpec
 from clawbus.agent.models.echo_server import serve_echo

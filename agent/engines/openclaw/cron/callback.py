@@ -13,16 +13,14 @@ tool's JSON result, `{"ok": false, "error": ...}` when refused.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hmac
 import logging
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,7 +36,8 @@ from ....cron_delivery import owner_ids
 from ....cron_tool import CronTool
 from ....tools.policy import policy_for
 from ....tools.scope import TurnScope
-from ..session_keys import gateway_session_key
+from ..active_turns import ActiveTurns
+from ..loopback_app import serve_loopback
 
 logger = logging.getLogger(__name__)
 PATH = "/cron"
@@ -53,32 +52,6 @@ class CronCall(BaseModel):
     session_key: str | None = Field(default=None, alias="sessionKey")
     agent_id: str | None = Field(default=None, alias="agentId")
     params: dict[str, Any]
-
-
-class ActiveTurns:
-    """The turns the engine is running, by the session key the gateway runs them on (what the plugin
-    reports; `session_keys.gateway_session_key`): who a cron call belongs to."""
-
-    def __init__(self) -> None:
-        self._scopes: dict[str, TurnScope] = {}
-
-    @contextlib.contextmanager
-    def running(self, scope: TurnScope) -> Iterator[None]:
-        """Register `scope` for the block: the engine wraps each OpenClaw turn in it."""
-        key = gateway_session_key(scope.session_key)
-        self._scopes[key] = scope
-        try:
-            yield
-        finally:
-            if self._scopes.get(key) is scope:
-                del self._scopes[key]
-
-    def scope_for(self, session_key: str | None, agent_id: str | None, default_agent: str) -> TurnScope:
-        """The running turn of `session_key`, else an untrusted scope without a route."""
-        if session_key and session_key in self._scopes:
-            return self._scopes[session_key]
-        agent = agent_id or default_agent
-        return TurnScope(session_key=session_key or f"agent:{agent}:main", agent_id=agent)
 
 
 def refusal(tools: ToolSettings, scope: TurnScope) -> str | None:
@@ -130,24 +103,6 @@ async def serve_cron_callback(settings: Settings, turns: ActiveTurns) -> AsyncIt
     async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
         cron = CronTool(await connect(settings, clients), owner_ids(settings))
         token = secrets.token_urlsafe(32)
-        config = uvicorn.Config(
-            callback_app(cron, turns, token, settings),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="off",
-        )
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                if task.done():
-                    await task  # raises what stopped it
-                    raise RuntimeError("the cron callback server stopped at start")
-                await asyncio.sleep(0.01)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            log_event(logger, "agent.cron_callback.started", port=port)
+        app = callback_app(cron, turns, token, settings)
+        async with serve_loopback(app, started_event="agent.cron_callback.started") as port:
             yield CronCallback(url=f"http://127.0.0.1:{port}{PATH}", token=token)
-        finally:
-            server.should_exit = True
-            await task
