@@ -2,197 +2,106 @@
 
 Two turns run on a gateway in state dir A and are committed to the stores; a second gateway in an empty
 state dir B (a new microVM) is warmed up on another key, then `prepare` seeds the session, and the next
-turn's model call carries the whole history: the echo model answers "turn 3". This also shows that a
-running gateway reads rows written before a session's first turn (it keeps nothing about unseen keys).
+turn's model call carries the whole history: the echo answers "turn 3". This also shows that a running
+gateway reads rows written before a session's first turn (it keeps nothing about unseen keys). The
+gateways run as the engine runs them: its `Gateway`, its generated config, its offline echo.
 
-Needs Node 24 and openclaw (CLAWBUS_TEST_OPENCLAW_RUNTIME, default /tmp/ocrt: an npm prefix holding both);
-skipped without them. Run it under `flock /tmp/openclaw.lock`.
+Needs Node 24 and openclaw (CLAWBUS_TEST_OPENCLAW_RUNTIME, /tmp/ocrt, …): skipped without them. Holds
+/tmp/openclaw.lock (`openclaw_lock`) while the gateways run.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import signal
-import subprocess
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from clawbus.agent.engines.openclaw.client import chat_turn
+from clawbus.agent.engines.openclaw.config import gateway_config
+from clawbus.agent.engines.openclaw.gateway import Gateway, GatewaySpec
 from clawbus.agent.engines.openclaw_state import sqlite_transcript as sql
 from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawState
+from clawbus.agent.models.echo_server import serve_echo
 from clawbus.bus.errors import Unavailable
 from clawbus.bus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore, SessionRef
 
-from ...helpers import NO_OPENCLAW, free_port, openclaw_runtime, wait_for
+from ...helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime
 
 RUNTIME = openclaw_runtime()
 if RUNTIME is None:
     pytest.skip(NO_OPENCLAW, allow_module_level=True)
-OPENCLAW = RUNTIME / "node_modules" / ".bin" / "openclaw"
+BIN = RUNTIME / "node_modules" / ".bin"
 KEY = "agent:main:webchat:dm:alice"
 TOKEN = "test-gateway-token"
 
 pytestmark = pytest.mark.slow
 
-
-class _Echo(BaseHTTPRequestHandler):
-    """An OpenAI-compatible model: says how many user turns it saw (OpenClaw's internal context skipped)."""
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-        users = [
-            m
-            for m in request.get("messages", [])
-            if m.get("role") == "user"
-            and "BEGIN_OPENCLAW_INTERNAL_CONTEXT" not in json.dumps(m.get("content"))
-        ]
-        text = f"(echo · turn {len(users)})"
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.end_headers()
-        for delta, finish in (({"role": "assistant", "content": text}, None), ({}, "stop")):
-            chunk = {"id": "c", "object": "chat.completion.chunk", "model": "echo"}
-            chunk["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        self.wfile.write(b"data: [DONE]\n\n")
+Say = Callable[[str, str], Awaitable[str]]
 
 
-@pytest.fixture
-def model_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-
-
-class Gateway:
-    """`openclaw gateway run` on a state dir, headless and offline, stopped with its whole process group."""
-
-    def __init__(self, state_dir: Path, model_url: str) -> None:
-        self.port = free_port()
-        self.state_dir = state_dir
-        state_dir.mkdir(parents=True, exist_ok=True)
-        config = {
-            "gateway": {
-                "mode": "local",
-                "bind": "loopback",
-                "port": self.port,
-                "auth": {"mode": "token", "token": TOKEN},
-                "controlUi": {"enabled": False},
-                "http": {"endpoints": {"chatCompletions": {"enabled": True}}},
-            },
-            "update": {"checkOnStart": False},
-            "models": {
-                "catalogRefresh": {"enabled": False},
-                "providers": {
-                    "echo": {
-                        "baseUrl": model_url,
-                        "api": "openai-completions",
-                        "apiKey": "x",
-                        "models": [
-                            {"id": "echo", "name": "echo", "contextWindow": 128000, "maxTokens": 4096}
-                        ],
-                    }
-                },
-            },
-            "agents": {"defaults": {"model": {"primary": "echo/echo"}, "heartbeat": {"every": "0m"}}},
-        }
-        (state_dir / "openclaw.json").write_text(json.dumps(config))
-        (state_dir / "home").mkdir(exist_ok=True)
-        env = {
-            **os.environ,
-            "PATH": f"{OPENCLAW.parent}:{os.environ['PATH']}",
-            "OPENCLAW_STATE_DIR": str(state_dir),
-            "OPENCLAW_CONFIG_PATH": str(state_dir / "openclaw.json"),
-            "HOME": str(state_dir / "home"),
-        }
-        self.log = (state_dir / "gateway.log").open("wb")
-        self.process = subprocess.Popen(
-            [str(OPENCLAW), "gateway", "run", "--port", str(self.port)],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+@contextlib.asynccontextmanager
+async def live_gateway(state_dir: Path) -> AsyncIterator[Say]:
+    """A gateway on `state_dir` as the engine runs one, warmed up on a throwaway key; yields `say(key,
+    text)`, the answer to one turn."""
+    spec = GatewaySpec(
+        openclaw=BIN / "openclaw",
+        node_bin=BIN,
+        state_dir=state_dir,
+        log_path=state_dir.with_name(state_dir.name + ".log"),
+        port=free_port(),
+        start_timeout_s=120,
+    )
+    async with serve_echo("openclaw") as model_url, httpx.AsyncClient(timeout=120) as client:
+        config = gateway_config(
+            None, port=spec.port, token=TOKEN, echo_base_url=model_url, workspace=str(state_dir / "workspace")
         )
-        wait_for(self._listening, timeout=90, interval=0.5, what="the gateway to listen")
-
-    def _listening(self) -> bool:
-        assert self.process.poll() is None, (self.state_dir / "gateway.log").read_text()[-2000:]
+        gateway = Gateway(spec, config)
+        await gateway.start()
         try:
-            httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2)
-        except httpx.TransportError:
-            return False
-        return True
 
-    def turn(self, session_key: str, text: str) -> str:
-        response = httpx.post(
-            f"http://127.0.0.1:{self.port}/v1/chat/completions",
-            headers={"authorization": f"Bearer {TOKEN}", "x-openclaw-session-key": session_key},
-            json={"model": "openclaw", "messages": [{"role": "user", "content": text}]},
-            timeout=120,
-        )
-        response.raise_for_status()
-        return str(response.json()["choices"][0]["message"]["content"])
+            async def say(key: str, text: str) -> str:
+                return await chat_turn(client, spec.base_url, TOKEN, key, text)
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
+            await say("agent:main:warmup", "warm up")  # the gateway is running and its database exists
+            yield say
+        finally:
+            await gateway.stop()
 
 
 async def test_a_fresh_state_dir_and_gateway_continue_the_committed_conversation(
-    model_url: str, tmp_path: Path
+    tmp_path: Path, openclaw_lock: None
 ) -> None:
-    if shutil.which("node", path=str(OPENCLAW.parent)) is None:
-        pytest.skip("no Node 24 next to openclaw")
     transcripts = LocalTranscriptStore(tmp_path / "transcripts")
     index = LocalSessionIndex(tmp_path / "index")
     workspace = LocalWorkspaceStore(tmp_path / "workspace")
     await workspace.write("SOUL.md", "Be brief.")
 
-    first = Gateway(tmp_path / "vm1", model_url)
-    try:
-        first.turn("agent:main:warmup", "warm up")
+    first = tmp_path / "vm1"
+    async with live_gateway(first) as say:
         state = StoredOpenClawState(transcripts, index, workspace)
-        await state.prepare(KEY, first.state_dir)
-        assert first.turn(KEY, "hello") == "(echo · turn 1)"
-        await state.commit(KEY, first.state_dir)
-        assert first.turn(KEY, "again") == "(echo · turn 2)"
-        await state.commit(KEY, first.state_dir)
-    finally:
-        first.stop()
+        await state.prepare(KEY, first)
+        assert await say(KEY, "hello") == echo("hello", 1, "openclaw")
+        await state.commit(KEY, first)
+        assert await say(KEY, "again") == echo("again", 2, "openclaw")
+        await state.commit(KEY, first)
     entry = await index.get("main", KEY)
     assert entry is not None
     stored = await transcripts.page(SessionRef("main", entry.session_id))
     assert len(stored) == 2
 
-    second = Gateway(tmp_path / "vm2", model_url)
-    try:
-        second.turn("agent:main:warmup", "warm up")  # the gateway is running and its database exists
+    second = tmp_path / "vm2"
+    async with live_gateway(second) as say:
         later = StoredOpenClawState(transcripts, index, workspace)
-        await later.prepare(KEY, second.state_dir)
-        assert (second.state_dir / "workspace" / "SOUL.md").read_text() == "Be brief."
-        assert second.turn(KEY, "third") == "(echo · turn 3)"
-        await later.commit(KEY, second.state_dir)
-        db = sql.agent_db(second.state_dir, "main")
+        await later.prepare(KEY, second)
+        assert (second / "workspace" / "SOUL.md").read_text() == "Be brief."
+        assert await say(KEY, "third") == echo("third", 3, "openclaw")
+        await later.commit(KEY, second)
+        db = sql.agent_db(second, "main")
         assert sql.current_session_id(db, KEY) == entry.session_id
-    finally:
-        second.stop()
     assert len(await transcripts.page(SessionRef("main", entry.session_id))) == 3
 
 
@@ -214,32 +123,27 @@ class _FailingAppend:
 
 
 async def test_a_retry_after_a_failed_commit_runs_on_the_committed_history_of_a_live_gateway(
-    model_url: str, tmp_path: Path
+    tmp_path: Path, openclaw_lock: None
 ) -> None:
-    if shutil.which("node", path=str(OPENCLAW.parent)) is None:
-        pytest.skip("no Node 24 next to openclaw")
     transcripts = _FailingAppend(LocalTranscriptStore(tmp_path / "transcripts"))
     index = LocalSessionIndex(tmp_path / "index")
     state = StoredOpenClawState(transcripts, index, LocalWorkspaceStore(tmp_path / "workspace"))  # type: ignore[arg-type]
-    gateway = Gateway(tmp_path / "vm", model_url)
-    try:
-        gateway.turn("agent:main:warmup", "warm up")
-        await state.prepare(KEY, gateway.state_dir)
-        assert gateway.turn(KEY, "hello") == "(echo · turn 1)"
-        await state.commit(KEY, gateway.state_dir)
-        await state.prepare(KEY, gateway.state_dir)
-        assert gateway.turn(KEY, "again") == "(echo · turn 2)"
+    vm = tmp_path / "vm"
+    async with live_gateway(vm) as say:
+        await state.prepare(KEY, vm)
+        assert await say(KEY, "hello") == echo("hello", 1, "openclaw")
+        await state.commit(KEY, vm)
+        await state.prepare(KEY, vm)
+        assert await say(KEY, "again") == echo("again", 2, "openclaw")
         transcripts.fail_next = True
         with pytest.raises(Unavailable):
-            await state.commit(KEY, gateway.state_dir)
-        await state.prepare(KEY, gateway.state_dir)  # the retry, on the same live gateway
-        assert gateway.turn(KEY, "again") == "(echo · turn 2)"  # not 3: the failed attempt is gone
-        await state.commit(KEY, gateway.state_dir)
-        await state.prepare(KEY, gateway.state_dir)
-        assert gateway.turn(KEY, "third") == "(echo · turn 3)"
-        await state.commit(KEY, gateway.state_dir)
-    finally:
-        gateway.stop()
+            await state.commit(KEY, vm)
+        await state.prepare(KEY, vm)  # the retry, on the same live gateway
+        assert await say(KEY, "again") == echo("again", 2, "openclaw")  # not 3: the failed attempt is gone
+        await state.commit(KEY, vm)
+        await state.prepare(KEY, vm)
+        assert await say(KEY, "third") == echo("third", 3, "openclaw")
+        await state.commit(KEY, vm)
     entry = await index.get("main", KEY)
     assert entry is not None
     assert len(await transcripts.page(SessionRef("main", entry.session_id))) == 3
