@@ -55,6 +55,10 @@ def test_the_users_agents_models_and_tools_are_kept_and_what_clawbus_owns_is_for
     assert config["update"] == {"checkOnStart": False}
     assert config["models"]["catalogRefresh"] == {"enabled": False}
     assert config["cron"] == {"enabled": False}
+    # every HTTP turn is the gateway owner's, a stranger's too: no command reaches past its conversation
+    assert config["commands"] == dict.fromkeys(
+        ("bash", "config", "mcp", "plugins", "debug", "restart"), False
+    )
     assert config["agents"]["defaults"]["heartbeat"]["every"] == "0m"
     assert config["agents"]["entries"]["ops"]["heartbeat"]["every"] == "0m"
     assert STORED["agents"]["defaults"]["heartbeat"] == {"every": "30m"}  # the stored one is untouched

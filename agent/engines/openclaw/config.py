@@ -4,8 +4,11 @@ Pure: from the stored OpenClaw config (the user's own `openclaw.json`, as a dict
 decided (port, token, an offline model), the config to write. What clawbus owns is forced, whatever the
 stored config says: the gateway is loopback-only with a token, its Control UI is off and its OpenAI
 chat-completions endpoint on; nothing phones home at start (update check, model catalog refresh); no
-channels (the bus delivers); and OpenClaw's own heartbeat and cron are off, because in AgentCore they
-would die with the microVM: clawbus's scheduler drives both through the bus.
+channels (the bus delivers); OpenClaw's own heartbeat and cron are off, because in AgentCore they
+would die with the microVM: clawbus's scheduler drives both through the bus; and the chat commands that
+reach past a conversation (`/restart`, `/config`, `/mcp`, `/plugins`, `/debug`, `! <cmd>`) are off:
+every turn arrives as the gateway's owner, a stranger's included, so OpenClaw's owner-only rule cannot
+tell them apart.
 """
 
 from __future__ import annotations
@@ -75,4 +78,5 @@ def gateway_config(
     }
     config["update"] = {"checkOnStart": False}
     config["cron"] = {"enabled": False}
+    config["commands"] = {k: False for k in ("bash", "config", "mcp", "plugins", "debug", "restart")}
     return config
