@@ -1,6 +1,6 @@
 """Where Node 24 and the pinned OpenClaw live under an install root, and the npm commands that put them
 there: one place for the pins and paths that `clawbus up --engine openclaw` installs by and the engine
-runs by (and that `.ci/run` repeats in shell).
+runs by (and that `.ci/run` runs).
 
 Two npm steps, because OpenClaw's preinstall refuses an older system Node: the `node` package first (it
 ships the Node 24 binary into `node_modules/.bin`), then OpenClaw with that bin directory first on PATH.
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 OPENCLAW_VERSION = "2026.9.6"
-NODE_SPEC = "node@24.21.0"  # as .ci/run installs it
+NODE_SPEC = "node@24.21.0"
 NPM_FLAGS = ("--no-audit", "--no-fund", "--loglevel=error")
 
 
