@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.provision import Provisioner, ProvisionReport
@@ -31,6 +32,11 @@ from clawbus.bus.topology import Topology, build_topology
 from clawbus.cli.supervisor import Supervisor
 
 from .helpers import free_port, stage, stage_supervisor, wait_for
+
+# Property tests check behaviour, not speed (speed is `clawbus bench`'s): no per-example deadline, which on a
+# loaded 2-core machine failed a pure date computation for taking 311 ms once.
+hypothesis_settings.register_profile("clawbus", deadline=None)
+hypothesis_settings.load_profile("clawbus")
 
 pytest_plugins = ["tests.workspace_stores"]  # `store`: a workspace store on each backend
 

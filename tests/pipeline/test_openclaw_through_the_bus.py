@@ -5,7 +5,9 @@ The offline echo runs with the dev tool syntax (`CLAWBUS_AGENT__DEV_TOOL_SYNTAX`
 `/<tool> {json}` makes OpenClaw call that tool. WebChat turns carry the run's token: the owner's, trusted.
 
 Needs Node 24 and OpenClaw (`CLAWBUS_TEST_OPENCLAW_RUNTIME`, /tmp/ocrt or the one `up --engine openclaw`
-installed): skipped, saying so, without them. One gateway start (~1 GB, 20-40 s) for the whole module.
+installed; CI's `.ci/run` installs it): skipped, saying so, without them. The OpenClaw engine's short form
+in the default suite (~1 min: one gateway start, ~1 GB); `-m slow` adds the restart and bench forms
+(tests/pipeline/test_up_openclaw.py) and the real-gateway plugin and state tests under tests/agent.
 """
 
 from __future__ import annotations
@@ -34,8 +36,6 @@ from .webchat_client import post, replies
 RUNTIME = openclaw_runtime()
 if RUNTIME is None:
     pytest.skip(NO_OPENCLAW, allow_module_level=True)
-
-pytestmark = pytest.mark.slow
 
 CHECKLIST = "- water the plants"
 
