@@ -185,7 +185,9 @@ def _checked(result: AgentResponse) -> AgentResponse:
     """`result`, or the classified error it reports."""
     if result.status is TurnStatus.ERROR:
         error = result.error
-        detail = f"agent turn failed: {error.type if error else 'unknown'}"
+        # The agent's reason is clawbus's own classified message (never a prompt or a key): the dead
+        # letter and the retry log must say why, not only which kind of error.
+        detail = f"agent turn failed: {error.type}: {error.message[:500]}" if error else "agent turn failed"
         if error is not None and error.retryable:
             raise Unavailable(detail)
         raise AgentRejected(detail)
