@@ -38,7 +38,6 @@ from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
 from clawbus.ingress.http.token_file import ensure_token, token_path
-from clawbus.ingress.relay import relayed_channels
 
 from .console import Console
 from .exposure import LOOPBACK, exposure
@@ -258,6 +257,9 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     channels = settings.enabled_channels()
+    # the platform SDKs load when `up` runs, not on every CLI call
+    from clawbus.ingress.relay import relayed_channels
+
     relayed = relayed_channels(settings)  # polling / Socket Mode / gateway connections, if configured
     try:
         with console.step(f"loopback AWS API (moto) on {aws_url}"):
