@@ -7,10 +7,12 @@ assumes one long-lived state dir. So around each turn on a session key:
   process sees the key, seeds the key's stored transcript (the session index names its session id; the
   `TranscriptStore` holds its entries) into OpenClaw's agent database, before the gateway ever loads
   that session. It notes the newest event seq: the *watermark*.
-- `commit` writes the workspace edits back (`workspace_sync.push`) and appends the events after the
-  watermark as one transcript batch, then moves the watermark, so a second commit appends nothing. When
-  OpenClaw started a new session id for the key (a reset, or the key's first turn) the session index
-  entry is pointed at it, keeping the route the dispatcher stored there.
+- `commit` writes the workspace edits back (`workspace_sync.push`), points the session index entry at
+  OpenClaw's session id (a reset or the key's first turn starts a new one; the route the dispatcher
+  stored there is kept), then appends the events after the watermark as one transcript batch — the
+  commit point — and moves the watermark, so a second commit appends nothing. A commit that failed
+  anywhere leaves the key "uncommitted": its next `prepare` drops the local rows and re-seeds from the
+  store, so a retried turn runs on the committed history once.
 - Turns of different sessions may overlap in one process (locally; in AgentCore a microVM serves one
   session): they share the folder, so pulls and pushes take turns (`_sync_lock`) and a pull leaves a
   running turn's unpushed edits alone (`plan_pull`'s `kept`).
@@ -131,11 +133,13 @@ class StoredOpenClawState:
         seen = self._seen.get((state_dir, session_key), _Seen(None, -1))
         after = seen.watermark if seen.session_id == session_id else -1
         events = await asyncio.to_thread(sql.events_after, db, session_id, after)
+        # The index first, the transcript last: the append is the commit point. A failure before it leaves
+        # the stored history without this turn, so the retry (re-seeded from the store) runs it once.
+        await self._point_index(agent_id, session_key, session_id)
         if events:
             await self._append(SessionRef(agent_id, session_id), [event for _seq, event in events])
             after = events[-1][0]
         self._seen[(state_dir, session_key)] = _Seen(session_id, after)
-        await self._point_index(agent_id, session_key, session_id)
         self._uncommitted.discard((state_dir, session_key))
         log_event(_log, "agent.state.committed", agent=agent_id, session=session_id, events=len(events))
 

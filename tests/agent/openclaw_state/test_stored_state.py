@@ -207,6 +207,23 @@ class FailingOnce:
         await self._store.append(ref, batch)
 
 
+class IndexFailingOnce:
+    """The session index, whose next update fails."""
+
+    def __init__(self, index: SessionIndex) -> None:
+        self._index = index
+        self.fail_next = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+    async def update(self, agent_id: str, session_key: str, change: Any) -> Any:
+        if self.fail_next:
+            self.fail_next = False
+            raise Unavailable("the session index is unreachable")
+        return await self._index.update(agent_id, session_key, change)
+
+
 def user_texts(entries: list[dict[str, Any]]) -> list[str]:
     return [
         e["message"]["content"][0]["text"]
@@ -241,6 +258,29 @@ async def test_a_retried_turn_after_a_failed_commit_is_stored_once(stores: Store
         KEY, fresh
     )
     assert user_texts(rows(fresh)) == ["hello", "again"]
+
+
+async def test_a_commit_whose_index_update_failed_is_stored_once_after_the_retry(
+    stores: Stores, tmp_path: Path
+) -> None:
+    index = IndexFailingOnce(stores.index)
+    state = StoredOpenClawState(stores.transcripts, index, LocalWorkspaceStore(tmp_path / "ws"))  # type: ignore[arg-type]
+    vm = fresh_state_dir(tmp_path / "vm")
+    await state.prepare(KEY, vm)
+    gateway_turn(vm, ["hello", "(openclaw) You said: hello"])
+    await state.commit(KEY, vm)
+
+    await state.prepare(KEY, vm)
+    gateway_turn(vm, ["again", "(openclaw) You said: again"])
+    index.fail_next = True  # the commit fails at its index update
+    with pytest.raises(Unavailable):
+        await state.commit(KEY, vm)
+    await state.prepare(KEY, vm)  # the dispatcher's retry
+    gateway_turn(vm, ["again", "(openclaw) You said: again"])
+    await state.commit(KEY, vm)
+
+    stored = [e for b in reversed(await stores.transcripts.page(SessionRef("main", SID))) for e in b.entries]
+    assert user_texts(stored) == ["hello", "again"]
 
 
 async def test_a_turn_that_failed_before_its_first_commit_leaves_nothing_for_the_retry(
