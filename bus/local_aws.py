@@ -11,14 +11,17 @@ starts empty every time. It serves only requests signed with the run's key pair 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import ParamSpec, TypeVar
 
 from .errors import ConfigError, SnapshotUnusable
 from .local_auth import LoopbackCredentials
@@ -36,6 +39,8 @@ from .logging import log_event
 from .request_gate import RequestGate, park_long_polls
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _digest(data: bytes) -> bytes:
@@ -142,13 +147,20 @@ def keep_fifo_group_order() -> None:
     runs under one lock, and a group is busy exactly while one of its received messages is still
     invisible (checked afresh on each pass, after each long-poll wait). A pass may still return several
     messages of one group, in order, as SQS does.
+
+    The same lock covers every other change to a queue's messages (send, delete, visibility change,
+    purge): moto makes them from request threads with no lock of its own, so a delete that discarded an
+    in-flight message while a receive was walking the in-flight set raised `RuntimeError: Set changed
+    size during iteration` (a 500; clients retried it), and a delete rebuilding the message list could
+    drop a message sent meanwhile. The lock is reentrant: a receive that dead-letters adds to another
+    queue under it.
     """
     import copy
 
     from moto.core.utils import unix_time
     from moto.sqs import models
 
-    lock = threading.Lock()
+    lock = threading.RLock()
 
     def take(
         backend: models.SQSBackend,
@@ -205,6 +217,23 @@ def keep_fifo_group_order() -> None:
             queue.wait_for_messages(1)  # outside the lock (and outside the snapshot gate)
 
     models.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    models.Queue.add_message = _under(lock, models.Queue.add_message)  # type: ignore[method-assign]
+    models.Queue.delete_message = _under(lock, models.Queue.delete_message)  # type: ignore[method-assign]
+    models.SQSBackend.change_message_visibility = _under(  # type: ignore[method-assign]
+        lock, models.SQSBackend.change_message_visibility
+    )
+    models.SQSBackend.purge_queue = _under(lock, models.SQSBackend.purge_queue)  # type: ignore[method-assign]
+
+
+def _under(lock: threading.RLock, method: Callable[P, R]) -> Callable[P, R]:
+    """`method`, run holding `lock` (moto's own methods, made atomic with the receive's pass)."""
+
+    @functools.wraps(method)
+    def locked(*args: P.args, **kwargs: P.kwargs) -> R:
+        with lock:
+            return method(*args, **kwargs)
+
+    return locked
 
 
 def serve_local_aws(

@@ -8,7 +8,8 @@ traffic, where every batch holds one message (batching only lowers them):
 - ingress (Lambda behind the HTTP API): a conditional `PutItem` claiming the dedup record, `SendMessage`
   to the inbound queue;
 - dispatcher (Fargate): `ReceiveMessage`, `DeleteMessage`, a `ChangeMessageVisibility` per 40 s of turn
-  (the visibility keeper), the ledger's conditional `PutItem`, one `GetItem` of the session entry,
+  (the visibility keeper), the ledger's read (every turn: a first delivery may repeat an answered event)
+  and conditional `PutItem`, one `GetItem` of the session entry,
   one `Publish` of the reply and one per typing signal (after 2 s, then every 5 s);
 - SNS delivers each publish to the channel's egress queue; egress (Lambda, SQS event source) receives and
   deletes it, and writes the sent record for the reply.
@@ -164,7 +165,7 @@ def bus_requests(traffic: Traffic) -> Requests:
         sns_publish=to_egress,
         sns_delivery=to_egress,
         dynamodb_writes=1 + 1 + 1,  # dedup claim, ledger, sent record
-        dynamodb_reads=1,  # session entry
+        dynamodb_reads=1 + 1,  # turn ledger, session entry
         messages_to_egress=to_egress,
     )
 

@@ -32,7 +32,7 @@ from clawbus.bus.ops import (
     resolve_dlq,
     start_server_side_redrive,
 )
-from clawbus.bus.ops.replay import RedriveUnsupported
+from clawbus.bus.ops.replay import REPLAY_HIDE_S, RedriveUnsupported
 from clawbus.bus.settings import Settings
 
 from .console import Console
@@ -77,6 +77,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--server-side",
         action="store_true",
         help="with --all: let SQS move the messages (StartMessageMoveTask); see docs/operations.md",
+    )
+    again.add_argument(
+        "--wait-hidden",
+        type=float,
+        default=REPLAY_HIDE_S,
+        metavar="S",
+        help="wait up to S seconds for letters another reader holds hidden (an interrupted replay "
+        f"hides its letters for {REPLAY_HIDE_S} s); default {REPLAY_HIDE_S}",
     )
     again.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_target_arguments(again)
@@ -186,7 +194,14 @@ def _replay(args: argparse.Namespace, target: OpsTarget, sqs: SQSClient, console
         if handles is not None:
             console.print(json.dumps({"server_side": handles}) if args.json else _started(handles))
             return 0
-    summary: dict[str, Any] = {"dry_run": args.dry_run, "replayed": [], "foreign": [], "left": 0}
+    summary: dict[str, Any] = {
+        "dry_run": args.dry_run,
+        "replayed": [],
+        "foreign": [],
+        "left": 0,
+        "hidden": 0,
+        "behind": 0,
+    }
     interactive = sys.stdout.isatty() and not args.json
     with Progress(transient=True, disable=not interactive) as bar:
         for dlq in dlqs:
@@ -204,10 +219,14 @@ def _replay(args: argparse.Namespace, target: OpsTarget, sqs: SQSClient, console
                 select,
                 dry_run=args.dry_run,
                 progress=_advance(bar, task),
+                wait_hidden_s=args.wait_hidden,
+                waiting=_waiting(console, dlq, args.wait_hidden, quiet=args.json),
             )
             summary["replayed"] += report.replayed
             summary["foreign"] += report.foreign
             summary["left"] += report.left
+            summary["hidden"] += report.hidden
+            summary["behind"] += report.behind
     if args.json:
         console.print(json.dumps(summary))
     else:
@@ -219,7 +238,35 @@ def _replay(args: argparse.Namespace, target: OpsTarget, sqs: SQSClient, console
         console.print(
             f"{done} {what}, {len(summary['foreign'])} foreign left alone, {summary['left']} left in the DLQ"
         )
-    return 0 if summary["replayed"] else 1
+        for line in _unreached_lines(summary, args.wait_hidden):
+            console.print(line)
+    unreached = summary["hidden"] + summary["behind"]
+    return 0 if summary["replayed"] and not unreached else 1
+
+
+def _waiting(console: Console, dlq: str, wait_s: float, *, quiet: bool) -> Callable[[int], None] | None:
+    if quiet:
+        return None
+    return lambda hidden: console.print(
+        f"{dlq}: {hidden} letter(s) hidden by another reader (an interrupted replay or a 'dlq list'); "
+        f"waiting up to {wait_s:g} s for them"
+    )
+
+
+def _unreached_lines(summary: dict[str, Any], wait_s: float) -> list[str]:
+    lines = []
+    if summary["hidden"]:
+        lines.append(
+            f"{summary['hidden']} not replayed: still hidden by another reader after {wait_s:g} s "
+            "(in flight elsewhere); run the replay again once they are visible"
+        )
+    if summary["behind"]:
+        lines.append(
+            f"{summary['behind']} not replayed: queued behind a letter left in the DLQ in their session "
+            "(a FIFO queue serves no later letter of a session while an earlier one is held); "
+            "select that session's earlier letters too"
+        )
+    return lines
 
 
 def _advance(bar: Progress, task: TaskID) -> Callable[[DeadLetter], None]:

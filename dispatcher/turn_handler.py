@@ -1,12 +1,17 @@
 """The dispatcher's handler: one unit of messages (one session) becomes one turn.
 
-For a unit: decode each event (resolving claim-checked bodies); if any message may have been handled
-before (received more than once, or replayed from a dead-letter queue), consult the turn ledger and
-republish what is stored instead of running those events again; move the agent's last route when the
+For a unit: decode each event (resolving claim-checked bodies); consult the turn ledger and republish
+what is stored instead of running events already answered; move the agent's last route when the
 turn's message is a trusted DM (`scheduled.LastRoutes`), or read it for a scheduled turn without a
 target; run the turn through AgentCore, showing `typing` on the channel while a slow turn runs; record
 the turn in the ledger; publish its reply. The consumer deletes the messages after this returns. Every
 step is safe to repeat.
+
+The ledger is read for every unit, first deliveries included (one `BatchGetItem` per turn): a message
+received once can still carry an event already answered — a schedule's fire sent again by a firer that
+took over a dead one's claim after the first copy was consumed, a letter SQS moved back from a DLQ
+(`StartMessageMoveTask` sends new messages without `clawbus.replay`), an enqueue retried after a
+timeout that had landed — and neither its receive count nor its attributes say so (issue 22).
 """
 
 from __future__ import annotations
@@ -75,10 +80,6 @@ class ReplyPublisher(Protocol):
     async def publish(
         self, body: str, *, group_id: str, dedup_id: str, attributes: dict[str, str]
     ) -> None: ...
-
-
-def _may_be_seen(message: ReceivedMessage) -> bool:
-    return message.receive_count > 1 or attributes.REPLAY in message.attributes
 
 
 class TurnHandler:
@@ -156,15 +157,14 @@ class TurnHandler:
             span.set_attribute("messaging.batch.message_count", len(unit))
             events = [await self._event(message) for message in unit]
             now = int(time.time())
-            if any(_may_be_seen(m) for m in unit):
-                done = await self._ledger.lookup([e.event_id for e in events], now)
-                for stored in {t.reply_id: t for t in done.values()}.values():
-                    await self._publish(stored)
-                    self.republished += 1
-                events = [e for e in events if e.event_id not in done]
-                if not events:
-                    self._forget(unit)
-                    return
+            done = await self._ledger.lookup([e.event_id for e in events], now)
+            for stored in {t.reply_id: t for t in done.values()}.values():
+                await self._publish(stored)
+                self.republished += 1
+            events = [e for e in events if e.event_id not in done]
+            if not events:
+                self._forget(unit)
+                return
             await self._run_turn(events, now)
             self._forget(unit)
 

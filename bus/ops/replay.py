@@ -14,6 +14,7 @@ asked for (`--server-side`, with `--all`), and says when the API lacks it (the l
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -71,12 +72,25 @@ class ReplayFilter:
 
 @dataclass
 class ReplayReport:
-    """What a replay did (or, dry, would do)."""
+    """What a replay did (or, dry, would do).
+
+    `left` counts the letters it saw and did not replay (not selected, foreign, or a dry run);
+    `unreached` the letters it could not receive at all: still hidden by another reader after
+    `wait_hidden_s` (`hidden`), or queued behind a letter it kept in their session (`behind`: a FIFO
+    queue serves no later letter of a group while an earlier one is hidden).
+    """
 
     replayed: list[dict[str, str]] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     left: int = 0
+    hidden: int = 0
+    behind: int = 0
     dry_run: bool = False
+
+    @property
+    def unreached(self) -> int:
+        """Letters still in the DLQ that this run never saw."""
+        return self.hidden + self.behind
 
 
 def replayed_attributes(letter: DeadLetter) -> dict[str, str]:
@@ -109,49 +123,99 @@ def replay(
     *,
     dry_run: bool = False,
     progress: Callable[[DeadLetter], None] | None = None,
+    wait_hidden_s: float = REPLAY_HIDE_S,
+    waiting: Callable[[int], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ReplayReport:
     """Replay the selected letters of `dlq` (`urls` holds the DLQ's and its source queue's URLs).
 
     Letters go back in the order the DLQ serves them (per session, the order they were dead-lettered).
-    Safe to run again, and to interrupt: see the module docstring.
+    Letters another reader holds hidden (an interrupted replay hides its letters for `REPLAY_HIDE_S`, a
+    `dlq list` for 20 s) are waited for, up to `wait_hidden_s` (`waiting` is told how many, once), then
+    counted in `ReplayReport.hidden`. Safe to run again, and to interrupt: see the module docstring.
     """
     from .target import ops_errors
 
     report = ReplayReport(dry_run=dry_run)
     dlq_url = urls[dlq]
-    wait_s = 0 if target.loopback else 1
+    quick_s = 0 if target.loopback else 1
     held: dict[str, DeadLetter] = {}
+    deadline: float | None = None
     try:
         while True:
+            wait_s = quick_s if deadline is None else int(min(20, max(1, deadline - clock())))
             with ops_errors(target, f"reading {dlq}"):
                 batch = [
                     DeadLetter.from_sqs(dlq, raw)
                     for raw in receive_batch(sqs, dlq_url, REPLAY_HIDE_S, wait_s)
                 ]
             fresh = [letter for letter in batch if letter.message_id not in held]
-            if not fresh:
-                break
-            for letter in fresh:
-                if letter.foreign:
-                    report.foreign.append(letter.message_id)
-                if dry_run or not select.matches(letter):
+            for letter in batch:  # a kept letter whose hiding ran out is hidden again by this receive
+                if letter.message_id in held:
                     held[letter.message_id] = letter
-                    if dry_run and select.matches(letter):
-                        report.replayed.append(_line(letter, ""))
-                    continue
-                source = letter.source_queue
-                with ops_errors(target, f"SendMessage {source}"):
-                    new_id = _send_back(sqs, urls[source], letter)
-                with ops_errors(target, f"DeleteMessage {dlq}"):
-                    sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=letter.receipt_handle)
-                report.replayed.append(_line(letter, new_id))
-                if progress is not None:
-                    progress(letter)
+            if fresh:
+                deadline = None
+                for letter in fresh:
+                    _handle(target, sqs, urls, letter, select, report, held, progress)
+                continue
+            if batch:
+                continue
+            hidden, behind = _unreached(target, sqs, dlq, dlq_url, len(held))
+            if hidden == 0 or (deadline is not None and clock() >= deadline):
+                report.hidden, report.behind = hidden, behind
+                break
+            if deadline is None:
+                deadline = clock() + wait_hidden_s
+                if waiting is not None:
+                    waiting(hidden)
     finally:
         with ops_errors(target, f"giving back {dlq}"):
             give_back(sqs, dlq_url, [letter.receipt_handle for letter in held.values()])
     report.left = len(held) - (len(report.replayed) if dry_run else 0)
     return report
+
+
+def _handle(
+    target: OpsTarget,
+    sqs: SQSClient,
+    urls: Mapping[str, str],
+    letter: DeadLetter,
+    select: ReplayFilter,
+    report: ReplayReport,
+    held: dict[str, DeadLetter],
+    progress: Callable[[DeadLetter], None] | None,
+) -> None:
+    """Replay one received letter, or keep it (hidden until the run ends) when it is not to be replayed."""
+    from .target import ops_errors
+
+    if letter.foreign:
+        report.foreign.append(letter.message_id)
+    if report.dry_run or not select.matches(letter):
+        held[letter.message_id] = letter
+        if report.dry_run and select.matches(letter):
+            report.replayed.append(_line(letter, ""))
+        return
+    source = letter.source_queue
+    with ops_errors(target, f"SendMessage {source}"):
+        new_id = _send_back(sqs, urls[source], letter)
+    with ops_errors(target, f"DeleteMessage {letter.dlq}"):
+        sqs.delete_message(QueueUrl=urls[letter.dlq], ReceiptHandle=letter.receipt_handle)
+    report.replayed.append(_line(letter, new_id))
+    if progress is not None:
+        progress(letter)
+
+
+def _unreached(target: OpsTarget, sqs: SQSClient, dlq: str, url: str, kept: int) -> tuple[int, int]:
+    """Letters of `dlq` a receive did not return: (hidden by another reader, visible behind a kept one)."""
+    from .target import ops_errors
+
+    with ops_errors(target, f"GetQueueAttributes {dlq}"):
+        counts = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+    hidden = int(counts.get("ApproximateNumberOfMessagesNotVisible", "0")) - kept
+    return max(0, hidden), int(counts.get("ApproximateNumberOfMessages", "0"))
 
 
 def _line(letter: DeadLetter, new_id: str) -> dict[str, str]:

@@ -189,3 +189,48 @@ def test_replay_needs_a_selection_and_purge_needs_confirmation(bus: Bus, tmp_pat
     unknown = clawbus(bus, tmp_path, "dlq", "purge", "outbound")
     assert unknown.code == 2
     assert "unknown queue 'outbound'" in one_line_error(unknown)
+
+
+def _hide(bus: Bus, seconds: int) -> None:
+    """Another reader receives the inbound DLQ's first letter and keeps it hidden for `seconds`."""
+    url = bus.queue_url(dlq_name(inbound_queue_name(bus.prefix)))
+    got = bus.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=seconds)
+    assert len(got["Messages"]) == 1
+
+
+def test_replay_waits_for_a_letter_an_interrupted_replay_still_hides_and_empties_the_dlq(bus: Bus) -> None:
+    # Issue 22: an interrupted replay leaves its letter hidden for 60 s; a replay run meanwhile replayed
+    # what it could receive and stopped, leaving that letter behind and saying "0 left in the DLQ".
+    # Its hiding is 3 s here; the replay waits for it (up to `wait_hidden_s`) and replays it too.
+    dead_letter(bus, _envelope(1, "agent:main:webchat:direct:held"), "held", "d1")
+    _hide(bus, 3)
+    dead_letter(bus, _envelope(2), SESSION, "d2")
+    dlq = dlq_name(inbound_queue_name(bus.prefix))
+    urls = {
+        dlq: bus.queue_url(dlq),
+        inbound_queue_name(bus.prefix): bus.queue_url(inbound_queue_name(bus.prefix)),
+    }
+
+    report = replay(
+        OpsTarget(aws=bus.aws, prefix=bus.prefix), bus.client("sqs"), dlq, urls, ReplayFilter(everything=True)
+    )
+
+    assert _dlq_depth(bus) == 0
+    assert (len(report.replayed), report.left, report.unreached) == (2, 0, 0)
+    assert len(_inbound(bus)) == 2
+
+
+def test_replay_says_what_it_could_not_reach_and_why_and_exits_1(bus: Bus, tmp_path: Path) -> None:
+    dead_letter(bus, _envelope(1, "agent:main:webchat:direct:held"), "held", "d1")
+    _hide(bus, 120)  # another reader holds it longer than the replay waits
+    dead_letter(bus, _envelope(2), SESSION, "d2", type="AgentRejected")  # not selected, kept hidden
+    for n in range(3, 13):  # one receive serves ten letters of a session; the tenth selected one is
+        dead_letter(bus, _envelope(n), SESSION, f"d{n}", type="TargetGone")  # then behind d2
+
+    ran = clawbus(bus, tmp_path, "dlq", "replay", "--reason", "TargetGone", "--wait-hidden", "1")
+
+    assert ran.code == 1, ran.out + ran.err
+    assert "9 replayed, 0 foreign left alone, 1 left in the DLQ" in ran.out
+    assert "1 not replayed: still hidden by another reader after 1 s" in ran.out
+    assert "1 not replayed: queued behind a letter left in the DLQ in their session" in ran.out
+    assert _dlq_depth(bus) == 3
