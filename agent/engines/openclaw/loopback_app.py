@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 
 import uvicorn
+from starlette.requests import Request
 from starlette.types import ASGIApp
 
 from clawbus.bus.logging import log_event
 
 logger = logging.getLogger(__name__)
+
+
+def bearer_ok(request: Request, token: str) -> bool:
+    """Whether `request` carries `Authorization: Bearer <token>` (compared in constant time)."""
+    given = request.headers.get("authorization", "").encode()
+    return hmac.compare_digest(given, f"Bearer {token}".encode())
 
 
 @contextlib.asynccontextmanager

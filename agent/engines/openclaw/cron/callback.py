@@ -14,7 +14,6 @@ tool's JSON result, `{"ok": false, "error": ...}` when refused.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -37,7 +36,7 @@ from ....cron_tool import CronTool
 from ....tools.policy import policy_for
 from ....tools.scope import TurnScope
 from ..active_turns import ActiveTurns
-from ..loopback_app import serve_loopback
+from ..loopback_app import bearer_ok, serve_loopback
 
 logger = logging.getLogger(__name__)
 PATH = "/cron"
@@ -71,11 +70,9 @@ class CronCallback:
 
 def callback_app(cron: CronTool, turns: ActiveTurns, token: str, settings: Settings) -> Starlette:
     """The ASGI app serving `POST /cron` for `cron`, authorised by `token`."""
-    expected = f"Bearer {token}".encode()
 
     async def call(request: Request) -> Response:
-        given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
+        if not bearer_ok(request, token):
             log_event(logger, "agent.cron_callback.unauthorized", logging.WARNING)
             return JSONResponse({"ok": False, "error": "unauthorized"}, status_code=401)
         try:

@@ -10,9 +10,10 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
+
+from ..plugin_config import appended, with_plugin
 
 PLUGIN_ID = "clawbus-cron"
 TOOL_NAME = "clawbus_cron"
@@ -20,24 +21,12 @@ BUILTIN_TOOL = "cron"
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugin"
 
 
-def _append(values: Any, item: str) -> list[Any]:
-    listed = list(values) if isinstance(values, list) else []
-    return listed if item in listed else [*listed, item]
-
-
 def with_cron_plugin(config: dict[str, Any], *, url: str, token: str) -> dict[str, Any]:
     """`config` (an openclaw.json document) with clawbus's cron plugin in place of OpenClaw's cron tool;
     `url` and `token` name the callback (`callback.CronCallback`). The input is left unchanged."""
-    merged = copy.deepcopy(config)
-    plugins = merged.setdefault("plugins", {})
-    load = plugins.setdefault("load", {})
-    load["paths"] = _append(load.get("paths"), str(PLUGIN_DIR))
-    entries = plugins.setdefault("entries", {})
-    entries[PLUGIN_ID] = {"enabled": True, "config": {"url": url, "token": token}}
-    if isinstance(plugins.get("allow"), list):
-        plugins["allow"] = _append(plugins["allow"], PLUGIN_ID)
+    merged = with_plugin(config, PLUGIN_ID, PLUGIN_DIR, {"config": {"url": url, "token": token}})
     tools = merged.setdefault("tools", {})
-    tools["deny"] = _append(tools.get("deny"), BUILTIN_TOOL)
+    tools["deny"] = appended(tools.get("deny"), BUILTIN_TOOL)
     if isinstance(tools.get("allow"), list):
-        tools["allow"] = [t for t in _append(tools["allow"], TOOL_NAME) if t != BUILTIN_TOOL]
+        tools["allow"] = [t for t in appended(tools["allow"], TOOL_NAME) if t != BUILTIN_TOOL]
     return merged

@@ -10,7 +10,6 @@ running turn is untrusted.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -26,7 +25,7 @@ from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings
 
 from ..active_turns import ActiveTurns
-from ..loopback_app import serve_loopback
+from ..loopback_app import bearer_ok, serve_loopback
 from .allowlist import tools_allow_for
 
 logger = logging.getLogger(__name__)
@@ -61,11 +60,9 @@ class TrustCallback:
 
 def trust_app(turns: ActiveTurns, token: str, settings: Settings, queries: Queries) -> Starlette:
     """The ASGI app serving `POST /tools`, authorised by `token`, counting its answers in `queries`."""
-    expected = f"Bearer {token}".encode()
 
     async def ask(request: Request) -> Response:
-        given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
+        if not bearer_ok(request, token):
             log_event(logger, "agent.trust_callback.unauthorized", logging.WARNING)
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         try:
