@@ -7,24 +7,18 @@ Served by uvicorn inside the worker's own event loop; it never touches the worke
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .serve import serve_inside
+
 Report = Callable[[], dict[str, Any]]
-
-
-class _QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # the worker owns the signals
-        yield
 
 
 @contextlib.asynccontextmanager
@@ -38,11 +32,5 @@ async def health_server(report: Report, host: str, port: int | None) -> AsyncIte
         body = report()
         return JSONResponse(body, status_code=200 if body.get("healthy", True) else 503)
 
-    app = Starlette(routes=[Route("/healthz", healthz)])
-    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
-    task = asyncio.create_task(server.serve())
-    try:
+    async with serve_inside(Starlette(routes=[Route("/healthz", healthz)]), host, port):
         yield
-    finally:
-        server.should_exit = True
-        await task

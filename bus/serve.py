@@ -15,7 +15,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 from starlette.requests import ClientDisconnect
@@ -53,6 +53,33 @@ def free_loopback_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class _InnerServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the process's own server owns the signals
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serve_inside(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[int]:
+    """`app` served by a second server inside the caller's event loop for the life of the block (a
+    stage's health endpoint, the agent's loopback helpers); yields the bound port. The socket is bound
+    and listening before the block starts (connections queue until uvicorn takes them: no wait), and the
+    signals stay the process's: a SIGTERM stops the stage, which then ends this server."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    config = uvicorn.Config(app, host=host, port=0, log_config=None, access_log=False, lifespan="off")
+    server = _InnerServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 def _quiet_disconnects(app: ASGIApp, stage: str) -> ASGIApp:

@@ -15,19 +15,18 @@ a test reads to see what the model was offered (tools, system prompt).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from clawbus.bus.serve import serve_inside
 
 from .echo import INTERNAL_CONTEXT_MARK, echo_reply, own_text, tool_command
 
@@ -154,12 +153,6 @@ def echo_app(
     )
 
 
-class _QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # the agent app owns the signals
-        yield
-
-
 @contextlib.asynccontextmanager
 async def serve_echo(
     engine: str,
@@ -169,24 +162,5 @@ async def serve_echo(
     seen: list[dict[str, Any]] | None = None,
 ) -> AsyncIterator[str]:
     """Serve the echo on a free loopback port for the life of the block; yields its `/v1` base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    sock.listen(128)  # connections queue from here on: no need to wait for the server to start
-    port = sock.getsockname()[1]
-    server = _QuietServer(
-        uvicorn.Config(
-            echo_app(engine, tool_syntax=tool_syntax, seen=seen),
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-        )
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
+    async with serve_inside(echo_app(engine, tool_syntax=tool_syntax, seen=seen), host) as port:
         yield f"http://{host}:{port}/v1"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
