@@ -28,15 +28,9 @@ from clawbus.agent.models.echo_server import content_text, serve_echo
 from clawbus.agent.tools.scope import TurnScope
 
 from ...conftest import Bus
-from ...helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime
+from ...helpers import echo, free_port
 from ..openclaw_cron.test_callback import settings_for
-from ..openclaw_cron.test_real_gateway import call
-
-RUNTIME = openclaw_runtime()
-if RUNTIME is None:
-    pytest.skip(NO_OPENCLAW, allow_module_level=True)
-BIN = RUNTIME / "node_modules" / ".bin"
-TOKEN = "gateway-test-token"
+from ..openclaw_cron.test_real_gateway import BIN, TOKEN, call  # skips this module too without OpenClaw
 
 pytestmark = pytest.mark.slow
 
