@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .logging import log_event
@@ -53,6 +54,13 @@ def free_loopback_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def bearer_ok(request: Request, token: str) -> bool:
+    """Whether `request` carries `Authorization: Bearer <token>` (compared in constant time): how the
+    loopback servers inside a stage (the echo model, the OpenClaw plugins' callbacks) admit a caller."""
+    given = request.headers.get("authorization", "").encode()
+    return hmac.compare_digest(given, f"Bearer {token}".encode())
 
 
 class _InnerServer(uvicorn.Server):

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from clawbus.bus.serve import serve_inside
+from clawbus.bus.serve import bearer_ok, serve_inside
 
 from .echo import INTERNAL_CONTEXT_MARK, echo_reply, own_text, tool_command
 
@@ -108,11 +108,17 @@ async def _stream(message: dict[str, Any], created: int) -> AsyncIterator[str]:
 
 
 def echo_app(
-    engine: str, *, tool_syntax: bool = False, seen: list[dict[str, Any]] | None = None
+    engine: str,
+    *,
+    tool_syntax: bool = False,
+    seen: list[dict[str, Any]] | None = None,
+    api_key: str | None = None,
 ) -> Starlette:
     """The ASGI app: `POST /v1/chat/completions` (JSON or SSE) and `GET /v1/models`."""
 
     async def completions(request: Request) -> Response:
+        if api_key is not None and not bearer_ok(request, api_key):
+            return JSONResponse({"error": {"message": "missing or wrong API key"}}, status_code=401)
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -160,7 +166,10 @@ async def serve_echo(
     *,
     tool_syntax: bool = False,
     seen: list[dict[str, Any]] | None = None,
+    api_key: str | None = None,
 ) -> AsyncIterator[str]:
-    """Serve the echo on a free loopback port for the life of the block; yields its `/v1` base URL."""
-    async with serve_inside(echo_app(engine, tool_syntax=tool_syntax, seen=seen), host) as port:
+    """Serve the echo on a free loopback port for the life of the block; yields its `/v1` base URL.
+    With `api_key` (as the engine runs it) a request without `Authorization: Bearer <api_key>` is 401."""
+    app = echo_app(engine, tool_syntax=tool_syntax, seen=seen, api_key=api_key)
+    async with serve_inside(app, host) as port:
         yield f"http://{host}:{port}/v1"

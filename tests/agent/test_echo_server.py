@@ -92,3 +92,16 @@ async def test_the_tool_syntax_is_echoed_when_off_or_when_the_tool_is_not_offere
     said = '(openclaw · offline echo · turn 1) You said: /write {"path": "a.md", "content": "hi"}'
     assert [a["content"] for a in answers] == [said, said]
     assert not any(a.get("tool_calls") for a in answers)
+
+
+async def test_with_an_api_key_only_a_caller_holding_it_is_answered() -> None:
+    async with serve_echo("openclaw", api_key="k-123") as base, httpx.AsyncClient() as client:
+        anyone = await client.post(f"{base}/chat/completions", json=BODY)
+        wrong = await client.post(
+            f"{base}/chat/completions", json=BODY, headers={"authorization": "Bearer x"}
+        )
+        holder = await client.post(
+            f"{base}/chat/completions", json=BODY, headers={"authorization": "Bearer k-123"}
+        )
+    assert (anyone.status_code, wrong.status_code, holder.status_code) == (401, 401, 200)
+    assert holder.json()["choices"][0]["message"]["content"] == WANT

@@ -66,9 +66,15 @@ def test_the_users_agents_models_and_tools_are_kept_and_what_clawbus_owns_is_for
 
 def test_offline_the_echo_is_the_only_model_and_the_workspace_is_pinned() -> None:
     config = gateway_config(
-        STORED, port=4000, token="tok", echo_base_url="http://127.0.0.1:9/v1", workspace="/w"
+        STORED,
+        port=4000,
+        token="tok",
+        echo_base_url="http://127.0.0.1:9/v1",
+        echo_api_key="per-process-key",
+        workspace="/w",
     )
     assert list(config["models"]["providers"]) == ["clawbus-echo"]
+    assert config["models"]["providers"]["clawbus-echo"]["apiKey"] == "per-process-key"
     assert config["models"]["providers"]["clawbus-echo"]["baseUrl"] == "http://127.0.0.1:9/v1"
     assert config["agents"]["defaults"]["model"] == {"primary": "clawbus-echo/echo"}
     assert config["agents"]["defaults"]["workspace"] == "/w"

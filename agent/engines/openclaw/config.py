@@ -38,6 +38,7 @@ def gateway_config(
     port: int,
     token: str,
     echo_base_url: str | None = None,
+    echo_api_key: str = "offline",
     workspace: str | None = None,
 ) -> dict[str, Any]:
     """The gateway's config. `echo_base_url` makes the offline echo (served there) the only model;
@@ -50,7 +51,7 @@ def gateway_config(
         models["providers"] = {
             ECHO_PROVIDER: {
                 "baseUrl": echo_base_url,
-                "apiKey": "offline",
+                "apiKey": echo_api_key,
                 "api": "openai-completions",
                 "models": [
                     {"id": "echo", "name": "offline echo", "contextWindow": 200_000, "maxTokens": 4096}

@@ -113,11 +113,9 @@ async def open_openclaw_engine(
     credentials = await model_credentials(settings)
     async with AsyncExitStack() as stack:
         offline = settings.agent.model == OfflineEcho.name
-        echo_url = (
-            await stack.enter_async_context(serve_echo(ENGINE, tool_syntax=settings.agent.dev_tool_syntax))
-            if offline
-            else None
-        )
+        echo_key = secrets.token_urlsafe(32)  # the echo, like every loopback surface, admits only its caller
+        echo = serve_echo(ENGINE, tool_syntax=settings.agent.dev_tool_syntax, api_key=echo_key)
+        echo_url = await stack.enter_async_context(echo) if offline else None
         token = secrets.token_urlsafe(32)
         spec = GatewaySpec(
             openclaw=openclaw,
@@ -132,6 +130,7 @@ async def open_openclaw_engine(
             port=spec.port,
             token=token,
             echo_base_url=echo_url,
+            echo_api_key=echo_key,
             workspace=str(state_dir / "workspace"),
         )
         turns = ActiveTurns()

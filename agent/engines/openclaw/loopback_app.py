@@ -8,23 +8,17 @@ its port.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator
 
-from starlette.requests import Request
 from starlette.types import ASGIApp
 
 from clawbus.bus.logging import log_event
-from clawbus.bus.serve import serve_inside
+from clawbus.bus.serve import bearer_ok, serve_inside
+
+__all__ = ["bearer_ok", "serve_loopback"]
 
 logger = logging.getLogger(__name__)
-
-
-def bearer_ok(request: Request, token: str) -> bool:
-    """Whether `request` carries `Authorization: Bearer <token>` (compared in constant time)."""
-    given = request.headers.get("authorization", "").encode()
-    return hmac.compare_digest(given, f"Bearer {token}".encode())
 
 
 @contextlib.asynccontextmanager
