@@ -52,6 +52,9 @@ class ServerLimits:
         return None if self.max_connections is None else self.max_connections + 1
 
 
+_LINGER_S = 1.0  # how long a timed-out connection drains the client's bytes after the 408
+
+
 class DeadlineH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with the header and body deadlines of `limits` (see the module docstring).
 
@@ -65,12 +68,15 @@ class DeadlineH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._lingering = False  # a 408 is on its way out: what the client still sends is dropped
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._follow_request()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return
         super().data_received(data)
         self._follow_request()
 
@@ -139,7 +145,13 @@ class DeadlineH11Protocol(H11Protocol):
             # The app's next receive() says the client is gone, and whatever it sends is dropped.
             cycle.disconnected = True
             cycle.message_event.set()
-        self.transport.close()
+        # A lingering close: a socket closed while the client's next bytes arrive answers them with a
+        # reset, which can discard the 408 before the client reads it. So: our side done, their bytes
+        # dropped for a moment, then closed.
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(_LINGER_S, self.transport.close)
 
     def _cancel_header_timer(self) -> None:
         if self._header_timer is not None:
