@@ -8,7 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.layout import PACKAGES, ROOT
 
 
 def test_every_package_folder_is_listed_in_pyproject() -> None:
@@ -33,7 +33,7 @@ def test_no_generic_top_level_names_are_importable(tmp_path: Path) -> None:
         "print(json.dumps({n: (s := u.find_spec(n)) is not None and ("
         "str(s.origin or '').startswith(root + '/' + n.split('.')[0] + '/') "
         "or 'clawbus' in owners.get(n.split('.')[0], [])) for n in "
-        "('agent', 'schemas', 'bus', 'ingress', 'egress', 'dispatcher', 'cli', 'clawbus.schemas')}))"
+        f"{(*PACKAGES, 'clawbus.schemas')!r}}}))"
     )
     found = json.loads(
         subprocess.run(

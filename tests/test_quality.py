@@ -6,8 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("schemas", "bus", "ingress", "dispatcher", "egress", "agent", "cli")
+from tests.layout import PACKAGES, ROOT
 
 
 def test_ruff_finds_nothing() -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("ingress", "dispatcher", "egress", "agent", "cli", "bus")
+from tests.layout import PACKAGES, ROOT
+
 LAYER = ROOT / "bus" / "storage"
 FILE_CALLS = {"open", "read_text", "write_text", "read_bytes", "write_bytes", "unlink", "mkdir"}
 DATA_CALLS = {
@@ -99,7 +99,7 @@ def _offences(path: Path) -> list[tuple[str, int]]:
 
 def test_no_stage_touches_state_outside_the_storage_layer() -> None:
     wrong = []
-    for package in STAGES:
+    for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             if path.is_relative_to(LAYER):
                 continue

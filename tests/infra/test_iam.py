@@ -12,6 +12,7 @@ import botocore.session
 from botocore import xform_name
 
 from clawbus.bus import iam
+from tests.layout import PACKAGES
 
 from ._hcl import TERRAFORM, Module
 
@@ -131,7 +132,7 @@ def test_unused_call_exceptions_are_real_calls_with_reasons() -> None:
 def test_every_aws_call_in_the_code_belongs_to_a_role_or_the_operator() -> None:
     covered = {str(p) for role in iam.ROLE_MODULES for spec in iam.ROLE_MODULES[role] for p in _files(spec)}
     covered |= {str(p) for spec in iam.OPERATOR_MODULES for p in _files(spec)}
-    for package in ("schemas", "bus", "ingress", "dispatcher", "egress", "agent", "cli"):
+    for package in PACKAGES:
         for path in _files(package):
             if calls_in(path):
                 assert str(path) in covered, (

@@ -1,0 +1,123 @@
+"""The import arrows that keep the folders showing the system (import-linter's layer contracts, by AST).
+
+Every import counts: module level, inside functions (lazy) and under TYPE_CHECKING.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from tests.layout import LAYERS, PACKAGES, ROOT, package_files
+
+# (importer, imported) -> why this arrow points the wrong way for now.
+EXCEPTIONS: dict[tuple[str, str], str] = {}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(["clawbus", *parts])
+
+
+def imports_of(path: Path, module: str | None = None) -> set[str]:
+    """The clawbus modules a file imports, resolved to absolute names."""
+    module = module or _module_name(path)
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*parent, base] if base else parent)
+            found.add(base)
+    return {name for name in found if name.startswith("clawbus.")}
+
+
+def _top(module: str) -> str:
+    return module.split(".")[1]
+
+
+def _rank() -> dict[str, int]:
+    return {package: level for level, layer in enumerate(LAYERS) for package in layer}
+
+
+def arrows() -> list[tuple[str, str]]:
+    found = []
+    for package in PACKAGES:
+        for path in package_files(package):
+            importer = _module_name(path)
+            found += [(importer, imported) for imported in sorted(imports_of(path))]
+    return found
+
+
+def _wrong(importer: str, imported: str) -> str | None:
+    rank = _rank()
+    source, target = _top(importer), _top(imported)
+    if source == target:
+        return None
+    if rank[target] > rank[source]:
+        return "imports a higher layer"
+    if rank[target] == rank[source]:
+        return "imports a peer in its own layer"
+    return None
+
+
+def test_every_package_sits_in_one_layer() -> None:
+    placed = [package for layer in LAYERS for package in layer]
+    assert len(placed) == len(set(placed)), "a package is in two layers"
+    assert set(placed) == set(PACKAGES), "pyproject's packages and tests/layout.py's LAYERS differ"
+
+
+def test_imports_point_down_the_layers_only() -> None:
+    wrong = [
+        f"{importer} -> {imported}: {why}"
+        for importer, imported in arrows()
+        if (why := _wrong(importer, imported)) and (importer, imported) not in EXCEPTIONS
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_exception_is_still_needed() -> None:
+    seen = set(arrows())
+    for arrow, reason in EXCEPTIONS.items():
+        assert arrow in seen, f"{arrow} no longer imported: drop the exception"
+        assert _wrong(*arrow), f"{arrow} is allowed by the layers now: drop the exception"
+        assert reason.strip()
+
+
+def test_the_check_sees_lazy_relative_and_type_checking_imports(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from .errors import ClawbusError\n"
+        "if TYPE_CHECKING:\n    from ..egress import main\n"
+        "def f() -> None:\n    from ..cli import up\n    import clawbus.ingress.core\n"
+    )
+    found = imports_of(probe, module="clawbus.bus.probe")
+    assert found == {"clawbus.bus.errors", "clawbus.egress", "clawbus.cli", "clawbus.ingress.core"}
+    assert [_wrong("clawbus.bus.probe", name) for name in sorted(found)] == [
+        None,
+        "imports a higher layer",
+        "imports a higher layer",
+        "imports a higher layer",
+    ]
+    assert _wrong("clawbus.egress.main", "clawbus.ingress.core") == "imports a peer in its own layer"
+
+
+def test_both_images_copy_every_package() -> None:
+    for dockerfile in ("app.Dockerfile", "agent.Dockerfile"):
+        text = (ROOT / "infra" / "docker" / dockerfile).read_text()
+        copied = set(re.findall(r"^COPY (\w+) ", text, flags=re.MULTILINE))
+        assert set(PACKAGES) <= copied, f"{dockerfile} does not copy {sorted(set(PACKAGES) - copied)}"
+
+
+def test_the_architecture_doc_lists_every_top_level_folder() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    missing = [package for package in PACKAGES if f"`{package}/`" not in doc]
+    assert not missing, f"docs/architecture.md's layout does not name {missing}"
