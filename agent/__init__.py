@@ -5,8 +5,8 @@ calls to it.
 
 from __future__ import annotations
 
-from .app import create_app
-from .runtime import open_runtime
-from .turn import AgentRuntime, run_turn
+from clawbus.agent.app import create_app
+from clawbus.agent.runtime import open_runtime
+from clawbus.agent.turn import AgentRuntime, run_turn
 
 __all__ = ["AgentRuntime", "create_app", "open_runtime", "run_turn"]

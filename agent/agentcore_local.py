@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clawbus.agent.faults import ERROR_STATUS, FaultBook, FaultRule
 from clawbus.bus.local_auth import (
     LoopbackCredentials,
     ReceivedRequest,
@@ -48,8 +49,6 @@ from clawbus.bus.local_auth import (
 )
 from clawbus.bus.logging import log_event
 from clawbus.schemas import AgentResponse, EnvelopeError, parse_agent_request
-
-from .faults import ERROR_STATUS, FaultBook, FaultRule
 
 logger = logging.getLogger(__name__)
 

@@ -36,6 +36,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from clawbus.agent.streaming import split_blocks
+from clawbus.agent.turn import AgentRuntime, run_turn
 from clawbus.bus.errors import ClawbusError, RetryableError, VersionConflict
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.logging import log_event, session_ref
@@ -47,9 +49,6 @@ from clawbus.schemas import (
     TurnStatus,
     parse_agent_request,
 )
-
-from .streaming import split_blocks
-from .turn import AgentRuntime, run_turn
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)

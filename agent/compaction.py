@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .models.base import Message, Text, ToolCall, ToolResult
+from clawbus.agent.models.base import Message, Text, ToolCall, ToolResult
 
 SUMMARY_SYSTEM = (
     "Summarise the conversation below for your own future reference: decisions, facts about the user, "

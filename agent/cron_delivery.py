@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from clawbus.agent.tools.scope import Route, TurnScope
 from clawbus.bus.errors import PermanentError
 from clawbus.bus.settings import Settings
-
-from .tools.scope import Route, TurnScope
 
 OWNER_CHANNELS = ("telegram", "slack", "discord", "whatsapp")
 # Prefixes an allowlist entry may carry (as ingress's gate reads them), besides `<channel>:`.

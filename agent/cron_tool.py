@@ -21,16 +21,15 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from clawbus.agent.cron_delivery import DeliveryRefused, OwnerIds, checked_delivery, owner_ids
+from clawbus.agent.models.base import ToolSpec
+from clawbus.agent.tools.base import Tool
+from clawbus.agent.tools.scope import TURN_SCOPE, TurnScope
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.errors import ClawbusError, PermanentError
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings
-
-from .cron_delivery import DeliveryRefused, OwnerIds, checked_delivery, owner_ids
-from .models.base import ToolSpec
-from .tools.base import Tool
-from .tools.scope import TURN_SCOPE, TurnScope
 
 logger = logging.getLogger(__name__)
 ACTIONS = "actions: status list add update remove run runs"

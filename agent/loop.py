@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .models.base import Message, Model, ToolResult, assistant
-from .tools.base import ToolBox
+from clawbus.agent.models.base import Message, Model, ToolResult, assistant
+from clawbus.agent.tools.base import ToolBox
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,21 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.credentials import ReadOnlyCredentials
 
+from clawbus.agent.cron_tool import cron_tool
+from clawbus.agent.models.base import Model
+from clawbus.agent.models.bedrock import BedrockModel
+from clawbus.agent.models.failover import FailoverModel
+from clawbus.agent.models.offline import OfflineEcho
+from clawbus.agent.models.openai_compat import OpenAICompatModel
+from clawbus.agent.prompt import PromptCaps
+from clawbus.agent.tools.base import Tool, ToolBox
+from clawbus.agent.tools.browser import browser_tool
+from clawbus.agent.tools.browser_agentcore import agentcore_browser
+from clawbus.agent.tools.browser_playwright import Connect, PagePool, local_chromium
+from clawbus.agent.tools.web import web_fetch_tool
+from clawbus.agent.tools.web_transport import PublicTransport
+from clawbus.agent.tools.workspace import workspace_tools
+from clawbus.agent.turn import AgentRuntime, Recall
 from clawbus.bus.aws import is_loopback, open_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
@@ -35,22 +50,6 @@ from clawbus.bus.storage import (
 )
 from clawbus.bus.storage.reset import rules_from
 from clawbus.bus.topology import sessions_table_name
-
-from .cron_tool import cron_tool
-from .models.base import Model
-from .models.bedrock import BedrockModel
-from .models.failover import FailoverModel
-from .models.offline import OfflineEcho
-from .models.openai_compat import OpenAICompatModel
-from .prompt import PromptCaps
-from .tools.base import Tool, ToolBox
-from .tools.browser import browser_tool
-from .tools.browser_agentcore import agentcore_browser
-from .tools.browser_playwright import Connect, PagePool, local_chromium
-from .tools.web import web_fetch_tool
-from .tools.web_transport import PublicTransport
-from .tools.workspace import workspace_tools
-from .turn import AgentRuntime, Recall
 
 
 async def _bedrock_client(settings: Settings, stack: AsyncExitStack) -> Any:
@@ -260,8 +259,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
             )
         engine = None
         if agent.engine == "openclaw":
-            from .engines.openclaw.launch import open_openclaw_engine  # imports only when chosen
-            from .engines.openclaw_state.stored_state import StoredOpenClawState
+            from clawbus.agent.engines.openclaw.launch import open_openclaw_engine  # imports only when chosen
+            from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawState
 
             # OpenClaw's state dir is a cache: each turn hydrates from and persists to the storage layer
             state = StoredOpenClawState(transcripts, sessions, store)

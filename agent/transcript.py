@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from clawbus.agent.models.base import Block, Message, Text, ToolCall, ToolResult
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.storage import Batch, SessionRef, Tail, TranscriptStore
-
-from .models.base import Block, Message, Text, ToolCall, ToolResult
 
 
 def _new_id() -> str:

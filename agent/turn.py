@@ -27,15 +27,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from clawbus.bus.errors import VersionConflict
-from clawbus.bus.logging import log_event, session_ref
-from clawbus.bus.settings import ToolSettings
-from clawbus.bus.storage import SessionIndex, SessionRef, TranscriptStore, WorkspaceStore
-from clawbus.bus.storage.reset import ResetRules
-from clawbus.schemas import AgentRequest, AgentResponse, EventKind, parse_agent_response
-
-from . import transcript as transcripts
-from .compaction import (
+from clawbus.agent import transcript as transcripts
+from clawbus.agent.compaction import (
     MAX_SUMMARY_CHARS,
     SUMMARY_SYSTEM,
     estimate_tokens,
@@ -43,15 +36,28 @@ from .compaction import (
     plan_compaction,
     render_for_summary,
 )
-from .engines.base import TurnEngine
-from .heartbeat import HEARTBEAT_PROMPT, is_effectively_empty, strip_heartbeat_token
-from .loop import run_loop
-from .models.base import Model, user
-from .prompt import HEARTBEAT_FILE, PromptCaps, PromptContext, build_system_prompt, files_for, session_kind
-from .sessions import Activity, Begin, finish, turn_input
-from .tools.base import TOOL_SESSION, ToolBox
-from .tools.policy import policy_for, turn_trusted
-from .tools.scope import TURN_SCOPE, turn_scope
+from clawbus.agent.engines.base import TurnEngine
+from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, is_effectively_empty, strip_heartbeat_token
+from clawbus.agent.loop import run_loop
+from clawbus.agent.models.base import Model, user
+from clawbus.agent.prompt import (
+    HEARTBEAT_FILE,
+    PromptCaps,
+    PromptContext,
+    build_system_prompt,
+    files_for,
+    session_kind,
+)
+from clawbus.agent.sessions import Activity, Begin, finish, turn_input
+from clawbus.agent.tools.base import TOOL_SESSION, ToolBox
+from clawbus.agent.tools.policy import policy_for, turn_trusted
+from clawbus.agent.tools.scope import TURN_SCOPE, turn_scope
+from clawbus.bus.errors import VersionConflict
+from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.settings import ToolSettings
+from clawbus.bus.storage import SessionIndex, SessionRef, TranscriptStore, WorkspaceStore
+from clawbus.bus.storage.reset import ResetRules
+from clawbus.schemas import AgentRequest, AgentResponse, EventKind, parse_agent_response
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ Stages import from here and from `clawbus.schemas`, never from each other.
 
 from __future__ import annotations
 
-from .errors import (
+from clawbus.bus.errors import (
     AgentRejected,
     ClawbusError,
     ConfigError,
@@ -21,7 +21,7 @@ from .errors import (
     Unavailable,
     UnknownSchemaVersion,
 )
-from .settings import Settings
+from clawbus.bus.settings import Settings
 
 __all__ = [
     "AgentRejected",

@@ -32,7 +32,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from .errors import (
+from clawbus.bus.errors import (
     ClawbusError,
     DeadlineExceeded,
     PermanentError,
@@ -41,7 +41,7 @@ from .errors import (
     Unauthorized,
     Unavailable,
 )
-from .settings import AwsSettings, Settings
+from clawbus.bus.settings import AwsSettings, Settings
 
 if TYPE_CHECKING:
     from types_aiobotocore_bedrock_agentcore import BedrockAgentCoreClient

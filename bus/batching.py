@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from .errors import ClawbusError, Unavailable
+from clawbus.bus.errors import ClawbusError, Unavailable
 
 T = TypeVar("T")
 Flush = Callable[[Sequence[T]], Awaitable[Sequence[Exception | None]]]

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from .batching import Batcher
-from .errors import ClawbusError, RetryableError
-from .logging import log_event
-from .metrics import stage_metrics
-from .queues import Queue, ReceivedMessage
-from .redrive import DeadLetter, decide
-from .visibility import VisibilityKeeper
+from clawbus.bus.batching import Batcher
+from clawbus.bus.errors import ClawbusError, RetryableError
+from clawbus.bus.logging import log_event
+from clawbus.bus.metrics import stage_metrics
+from clawbus.bus.queues import Queue, ReceivedMessage
+from clawbus.bus.redrive import DeadLetter, decide
+from clawbus.bus.visibility import VisibilityKeeper
 
 logger = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clawbus.bus.errors import InvalidEnvelope, UnknownSchemaVersion
 from clawbus.schemas import (
     EnvelopeError,
     InboundEvent,
@@ -10,8 +11,6 @@ from clawbus.schemas import (
     parse_inbound,
     parse_outbound,
 )
-
-from .errors import InvalidEnvelope, UnknownSchemaVersion
 
 
 def decode_inbound(body: str) -> InboundEvent:

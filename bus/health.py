@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .serve import serve_inside
+from clawbus.bus.serve import serve_inside
 
 Report = Callable[[], dict[str, Any]]
 

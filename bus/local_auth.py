@@ -35,7 +35,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from .errors import Unauthorized
+from clawbus.bus.errors import Unauthorized
 
 MAX_SKEW = timedelta(minutes=15)  # AWS's own limit on a signature's age (and on clock skew)
 _KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"

@@ -23,10 +23,10 @@ from pathlib import Path
 from types import FrameType
 from typing import ParamSpec, TypeVar
 
-from .errors import ConfigError, SnapshotUnusable
-from .local_auth import LoopbackCredentials
-from .local_aws_auth import guard
-from .local_aws_state import (
+from clawbus.bus.errors import ConfigError, SnapshotUnusable
+from clawbus.bus.local_auth import LoopbackCredentials
+from clawbus.bus.local_aws_auth import guard
+from clawbus.bus.local_aws_state import (
     capture,
     move_aside,
     preload,
@@ -35,8 +35,8 @@ from .local_aws_state import (
     restore,
     write_atomically,
 )
-from .logging import log_event
-from .request_gate import RequestGate, park_long_polls
+from clawbus.bus.logging import log_event
+from clawbus.bus.request_gate import RequestGate, park_long_polls
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")

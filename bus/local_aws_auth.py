@@ -24,7 +24,7 @@ from typing import Any
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.wsgi import get_input_stream
 
-from .local_auth import (
+from clawbus.bus.local_auth import (
     LoopbackCredentials,
     ReceivedRequest,
     SignatureRefused,
@@ -32,8 +32,8 @@ from .local_auth import (
     check_signature,
     refusal,
 )
-from .logging import log_event
-from .request_gate import WsgiApp
+from clawbus.bus.logging import log_event
+from clawbus.bus.request_gate import WsgiApp
 
 logger = logging.getLogger(__name__)
 

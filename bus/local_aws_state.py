@@ -33,8 +33,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import ConfigError, SnapshotUnusable
-from .private_files import unsafe_reason, write_private
+from clawbus.bus.errors import ConfigError, SnapshotUnusable
+from clawbus.bus.private_files import unsafe_reason, write_private
 
 # The services whose state clawbus keeps on the loopback API (see bus/iam.py for what it calls).
 SERVICES = ("sqs", "sns", "dynamodb", "s3", "ssm", "secretsmanager", "scheduler")

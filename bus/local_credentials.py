@@ -17,10 +17,10 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from .errors import ConfigError
-from .local_auth import LoopbackCredentials
-from .private_files import write_private
-from .settings import Settings
+from clawbus.bus.errors import ConfigError
+from clawbus.bus.local_auth import LoopbackCredentials
+from clawbus.bus.private_files import write_private
+from clawbus.bus.settings import Settings
 
 CREDENTIALS_FILE = "local-aws-credentials"
 _PROFILE = "default"

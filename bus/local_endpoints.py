@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import ConfigError
-from .private_files import write_private
+from clawbus.bus.errors import ConfigError
+from clawbus.bus.private_files import write_private
 
 ENDPOINTS_FILE = "endpoints.json"
 

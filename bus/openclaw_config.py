@@ -31,10 +31,7 @@ import json5
 from pydantic import BaseModel, ValidationError
 
 from clawbus.bus.errors import ConfigError
-from clawbus.bus.settings import Settings
-from clawbus.schemas import DmScope
-
-from .openclaw_values import (
+from clawbus.bus.openclaw_values import (
     BadValue,
     Convert,
     Unsupported,
@@ -52,6 +49,8 @@ from .openclaw_values import (
     tool_policy,
     unapplied_tool_keys,
 )
+from clawbus.bus.settings import Settings
+from clawbus.schemas import DmScope
 
 Path = tuple[str, ...]
 MAPPED_CHANNELS = ("telegram", "slack", "discord", "whatsapp")

@@ -32,9 +32,9 @@ from typing import Any
 
 import json5
 
-from .errors import ConfigError
-from .openclaw_sqlite import read_agent_db, read_auth_stores
-from .private_files import private_dir, write_private
+from clawbus.bus.errors import ConfigError
+from clawbus.bus.openclaw_sqlite import read_agent_db, read_auth_stores
+from clawbus.bus.private_files import private_dir, write_private
 
 # Channels whose credential files we understand (their names never contain '-').
 CHANNELS = ("telegram", "slack", "discord", "whatsapp")

@@ -18,7 +18,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import ConfigError
+from clawbus.bus.errors import ConfigError
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700

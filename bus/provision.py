@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .aws import boto3_client
-from .settings import AwsSettings
-from .topology import Queue, Topology
+from clawbus.bus.aws import boto3_client
+from clawbus.bus.settings import AwsSettings
+from clawbus.bus.topology import Queue, Topology
 
 
 @dataclass

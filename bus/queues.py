@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from clawbus.bus.aws import map_aws_errors
+from clawbus.bus.batching import Batcher
+from clawbus.bus.errors import ClawbusError, PermanentError, TargetGone, Unavailable
 from clawbus.schemas import attributes as attr
-
-from .aws import map_aws_errors
-from .batching import Batcher
-from .errors import ClawbusError, PermanentError, TargetGone, Unavailable
 
 if TYPE_CHECKING:
     from types_aiobotocore_sns import SNSClient

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ClawbusError, PermanentError, RetryableError
+from clawbus.bus.errors import ClawbusError, PermanentError, RetryableError
 
 MAX_BACKOFF_S = 300
 

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .logging import log_event
+from clawbus.bus.logging import log_event
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from .errors import ConfigError
-from .storage.secrets import SecretStore, parse_secret
+from clawbus.bus.errors import ConfigError
+from clawbus.bus.storage.secrets import SecretStore, parse_secret
 
 SECRET_IDS_VAR = "CLAWBUS_SECRET_IDS"  # noqa: S105  # a variable name, not a secret
 
@@ -42,9 +42,9 @@ async def load(store: SecretStore, ids: Sequence[str]) -> dict[str, str]:
 
 
 async def _load_from_aws(ids: Sequence[str]) -> dict[str, str]:  # pragma: no cover - main's
-    from .aws import open_clients
-    from .settings import Settings
-    from .storage.backends import secret_store
+    from clawbus.bus.aws import open_clients
+    from clawbus.bus.settings import Settings
+    from clawbus.bus.storage.backends import secret_store
 
     settings = Settings()
     async with open_clients(settings, "secretsmanager") as clients:

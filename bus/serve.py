@@ -22,8 +22,8 @@ import uvicorn
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .logging import log_event
-from .request_deadlines import ServerLimits, protocol_class
+from clawbus.bus.logging import log_event
+from clawbus.bus.request_deadlines import ServerLimits, protocol_class
 
 logger = logging.getLogger(__name__)
 

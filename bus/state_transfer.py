@@ -21,12 +21,17 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
+from clawbus.bus.errors import ClawbusError, VersionConflict
+from clawbus.bus.model_credentials import (
+    MODEL_SECRET,
+    from_auth_profiles,
+    from_config,
+    from_env_file,
+    without_env_vars,
+)
+from clawbus.bus.openclaw_dir import CREDENTIALS, AgentSessions, OpenClawDir, channel_secrets, without_secrets
+from clawbus.bus.storage import WorkspaceStore
 from clawbus.schemas.cron import CronJob, CronRun
-
-from .errors import ClawbusError, VersionConflict
-from .model_credentials import MODEL_SECRET, from_auth_profiles, from_config, from_env_file, without_env_vars
-from .openclaw_dir import CREDENTIALS, AgentSessions, OpenClawDir, channel_secrets, without_secrets
-from .storage import WorkspaceStore
 
 Outcome = Literal["added", "replaced", "unchanged", "kept", "skipped"]
 

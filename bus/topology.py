@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from .settings import CHANNELS
+from clawbus.bus.settings import CHANNELS
 
 DLQ_MAX_RECEIVE_COUNT = 5
 RETENTION_S = 4 * 24 * 3600  # SQS default (4 days)

@@ -11,8 +11,8 @@ import asyncio
 import time
 from collections.abc import Iterable
 
-from .batching import Batcher
-from .queues import Queue, ReceivedMessage
+from clawbus.bus.batching import Batcher
+from clawbus.bus.queues import Queue, ReceivedMessage
 
 TICK_S = 1.0
 

@@ -37,11 +37,10 @@ from clawbus.bus.provision import Provisioner
 from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import build_topology, egress_queue_name, inbound_queue_name, outbound_topic_name
-
-from . import bench_ingress
-from .bench_workload import CHANNEL, Ledger, Workload, collect, feed, naive_consumer, relay
-from .console import Console
-from .supervisor import Stage, Supervisor
+from clawbus.cli import bench_ingress
+from clawbus.cli.bench_workload import CHANNEL, Ledger, Workload, collect, feed, naive_consumer, relay
+from clawbus.cli.console import Console
+from clawbus.cli.supervisor import Stage, Supervisor
 
 PREFIX = "bench"
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/clawbus_bench-local00000"
@@ -333,8 +332,7 @@ def run_bench(args: argparse.Namespace, console: Console) -> int:
     """Run every phase; print the JSON figures as the last line. Exit 1 when something was lost or doubled."""
     if args.openclaw:
         from clawbus.bus.settings import Settings
-
-        from .bench_openclaw import openclaw_figures
+        from clawbus.cli.bench_openclaw import openclaw_figures
 
         try:
             found = asyncio.run(openclaw_figures(Settings(), args.turns))

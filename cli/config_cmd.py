@@ -16,9 +16,8 @@ from pydantic_settings import EnvSettingsSource
 from clawbus.bus.document_settings import LoadedSettings, load_settings, store_location
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.settings import SHOWN_DEFAULT, Settings
-
-from .console import Console
-from .ops_target import exit_code_for
+from clawbus.cli.console import Console
+from clawbus.cli.ops_target import exit_code_for
 
 
 def _walk(model: type[BaseModel], path: tuple[str, ...] = ()) -> Iterator[tuple[str, str, str]]:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .console import Console
-from .cost_model import (
+from clawbus.cli.console import Console
+from clawbus.cli.cost_model import (
     CostInputs,
     Design,
     Traffic,

@@ -19,10 +19,9 @@ from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.document_settings import load_settings_async
 from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.settings import Settings
+from clawbus.cli.console import Console
+from clawbus.cli.ops_target import add_target_arguments, exit_code_for
 from clawbus.schemas.cron import CronJob
-
-from .console import Console
-from .ops_target import add_target_arguments, exit_code_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,6 +29,8 @@ from clawbus.bus.errors import ClawbusError
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.serve import serve_asgi
 from clawbus.bus.settings import BusSettings, Settings
+from clawbus.cli.console import Console
+from clawbus.cli.ops_target import add_target_arguments, target_from
 from clawbus.ingress.http.access import WebchatAccess, host_check, protected
 from clawbus.ingress.http.dashboard import (
     Dashboard,
@@ -39,9 +41,6 @@ from clawbus.ingress.http.dashboard import (
     dashboard_routes,
 )
 from clawbus.ingress.http.token_file import ensure_token, token_path
-
-from .console import Console
-from .ops_target import add_target_arguments, target_from
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -34,10 +34,9 @@ from clawbus.bus.ops import (
 )
 from clawbus.bus.ops.replay import REPLAY_HIDE_S, RedriveUnsupported
 from clawbus.bus.settings import Settings
-
-from .console import Console
-from .ops_target import add_target_arguments, target_from
-from .status import format_age, wide_console
+from clawbus.cli.console import Console
+from clawbus.cli.ops_target import add_target_arguments, target_from
+from clawbus.cli.status import format_age, wide_console
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -15,10 +15,9 @@ from clawbus.bus.local_credentials import required_credentials, with_data_dir_cr
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.settings import CHANNELS, Settings
 from clawbus.bus.tracing import configure_tracing
-
-from . import say, up
-from .console import Console
-from .ops_target import OPS_VERBS, add_target_arguments, run_ops_verb
+from clawbus.cli import say, up
+from clawbus.cli.console import Console
+from clawbus.cli.ops_target import OPS_VERBS, add_target_arguments, run_ops_verb
 
 DESCRIPTION = """\
 clawbus runs a personal AI assistant's gateway as a message bus:
@@ -74,11 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         "throughput, concurrency, requests per turn and memory as ratios against baselines measured "
         "in the same run.",
     )
-    from . import bench
+    from clawbus.cli import bench
 
     bench.add_arguments(bench_parser)
 
-    from . import cost_cmd
+    from clawbus.cli import cost_cmd
 
     cost_cmd.add_arguments(
         commands.add_parser(
@@ -105,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_ops_commands(commands)
 
-    from . import cron_cmd
+    from clawbus.cli import cron_cmd
 
     cron_parser = commands.add_parser(
         "cron",
@@ -116,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cron_cmd.add_arguments(cron_parser)
 
-    from . import state_cmd
+    from clawbus.cli import state_cmd
 
     state_cmd.add_arguments(
         commands.add_parser(
@@ -164,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_ops_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from . import dashboard, dlq, status
+    from clawbus.cli import dashboard, dlq, status
 
     status.add_arguments(
         commands.add_parser(
@@ -280,17 +279,17 @@ def main(argv: list[str] | None = None) -> None:
         console.error(str(exc))
         sys.exit(2)
     if args.command == "bench":
-        from .bench import run_bench
+        from clawbus.cli.bench import run_bench
 
         sys.exit(run_bench(args, console))
     if args.command == "cost":
-        from .cost_cmd import run_cost
+        from clawbus.cli.cost_cmd import run_cost
 
         sys.exit(run_cost(args, console))
     if args.command in OPS_VERBS:
         sys.exit(run_ops_verb(args, settings, console))
     if args.command == "dashboard":
-        from .dashboard import run_dashboard
+        from clawbus.cli.dashboard import run_dashboard
 
         sys.exit(run_dashboard(args, settings, console))
     if args.command == "say":

@@ -20,8 +20,7 @@ from clawbus.agent.engines.openclaw.install_layout import (
     installed,
 )
 from clawbus.bus.errors import ConfigError
-
-from .console import Console
+from clawbus.cli.console import Console
 
 
 def ensure_openclaw(root: Path, console: Console) -> bool:

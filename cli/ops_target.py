@@ -22,7 +22,7 @@ from clawbus.bus.ops import OpsTarget, ops_errors
 from clawbus.bus.settings import AwsSettings, BusSettings, Settings
 
 if TYPE_CHECKING:
-    from .console import Console
+    from clawbus.cli.console import Console
 
 EXIT_OK, EXIT_FINDING, EXIT_UNUSABLE = 0, 1, 2
 
@@ -115,7 +115,7 @@ OPS_VERBS = frozenset({"status", "dlq", "cron", "pairing", "config", "state"})
 
 
 def _ops_runner(command: str) -> Callable[[argparse.Namespace, Settings, Console], int]:
-    from . import config_cmd, cron_cmd, dlq, pairing_cmd, state_cmd, status
+    from clawbus.cli import config_cmd, cron_cmd, dlq, pairing_cmd, state_cmd, status
 
     return {
         "status": status.run_status,

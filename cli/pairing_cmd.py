@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 from clawbus.bus.aws import open_clients
 from clawbus.bus.settings import CHANNELS, Settings
 from clawbus.bus.topology import pairing_table_name
+from clawbus.cli.console import Console
 from clawbus.ingress.pairing_store import DynamoPairingStore
-
-from .console import Console
 
 PAIRING_CHANNELS = CHANNELS[1:]  # WebChat has no pairing
 

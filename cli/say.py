@@ -20,9 +20,8 @@ import httpx
 
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
+from clawbus.cli.console import Console
 from clawbus.ingress.http.token_file import client_id, read_token, token_path
-
-from .console import Console
 
 
 def default_conversation(token: str) -> str:

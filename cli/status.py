@@ -38,10 +38,9 @@ from clawbus.bus.ops import (
 )
 from clawbus.bus.settings import Settings
 from clawbus.bus.storage import LocalBlobStore
-
-from .console import Console
-from .ops_target import add_target_arguments, target_from
-from .watchdog import StageBoard, read_board
+from clawbus.cli.console import Console
+from clawbus.cli.ops_target import add_target_arguments, target_from
+from clawbus.cli.watchdog import StageBoard, read_board
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -37,13 +37,12 @@ from clawbus.bus.private_files import private_dir
 from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
+from clawbus.cli.console import Console
+from clawbus.cli.exposure import LOOPBACK, exposure
+from clawbus.cli.openclaw_install import ensure_openclaw
+from clawbus.cli.supervisor import Stage, StageFailed, Supervisor
+from clawbus.cli.watchdog import Watchdog
 from clawbus.ingress.http.token_file import ensure_token, token_path
-
-from .console import Console
-from .exposure import LOOPBACK, exposure
-from .openclaw_install import ensure_openclaw
-from .supervisor import Stage, StageFailed, Supervisor
-from .watchdog import Watchdog
 
 
 class PortTaken(Exception):

@@ -7,7 +7,7 @@ out while one is in flight, so one session's turns never overlap, while other se
 
 from __future__ import annotations
 
-from .agentcore import AgentCoreInvoker, classify_agentcore_error
-from .turn_handler import TurnHandler
+from clawbus.dispatcher.agentcore import AgentCoreInvoker, classify_agentcore_error
+from clawbus.dispatcher.turn_handler import TurnHandler
 
 __all__ = ["AgentCoreInvoker", "TurnHandler", "classify_agentcore_error"]

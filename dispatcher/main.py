@@ -24,11 +24,10 @@ from clawbus.bus.topology import (
     ledger_table_name,
     outbound_topic_name,
 )
-
-from .agentcore import AgentCoreInvoker
-from .ledger import TurnLedger
-from .scheduled import CronHistory, LastRoutes
-from .turn_handler import TurnHandler
+from clawbus.dispatcher.agentcore import AgentCoreInvoker
+from clawbus.dispatcher.ledger import TurnLedger
+from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
+from clawbus.dispatcher.turn_handler import TurnHandler
 
 logger = logging.getLogger(__name__)
 STALLED_AFTER_S = 120  # a receive loop silent this long is unhealthy (long polls return within 20 s)

@@ -47,6 +47,8 @@ from clawbus.dispatcher.core import (
     turn_moves_last_route,
     typing_signal,
 )
+from clawbus.dispatcher.ledger import Publication, StoredTurn, TurnLedger
+from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
 from clawbus.schemas import (
     AgentRequest,
     AgentResponse,
@@ -56,9 +58,6 @@ from clawbus.schemas import (
     message_group_id,
 )
 from clawbus.schemas.claim_check import read_claim_check
-
-from .ledger import Publication, StoredTurn, TurnLedger
-from .scheduled import CronHistory, LastRoutes
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)

@@ -25,11 +25,10 @@ from typing import Protocol
 
 from clawbus.bus.errors import ClawbusError, Throttled
 from clawbus.bus.logging import log_event, session_ref
+from clawbus.egress.core import Profile, RatePlan, messages
+from clawbus.egress.core.profiles import Scopes
+from clawbus.egress.sent_ledger import SentLedger, sent_key
 from clawbus.schemas import OutboundReply, ReplyKind, ReplyTarget
-
-from .core import Profile, RatePlan, messages
-from .core.profiles import Scopes
-from .sent_ledger import SentLedger, sent_key
 
 logger = logging.getLogger(__name__)
 _DEFAULT_THROTTLE_S = 1.0

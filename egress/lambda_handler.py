@@ -23,9 +23,8 @@ from clawbus.bus.logging import configure_logging
 from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.settings import Settings
 from clawbus.bus.tracing import configure_tracing
-
-from .main import channel_consumer
-from .senders import open_channel
+from clawbus.egress.main import channel_consumer
+from clawbus.egress.senders import open_channel
 
 
 def message_from_record(record: Mapping[str, Any]) -> ReceivedMessage:

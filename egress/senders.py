@@ -13,12 +13,11 @@ from clawbus.bus.queues import Queue, resolve_queue_url
 from clawbus.bus.settings import Settings
 from clawbus.bus.storage.backends import blob_store
 from clawbus.bus.topology import dlq_name, egress_queue_name, ledger_table_name, webchat_table_name
-
-from .channels import WebchatSender, open_discord, open_slack, open_telegram, open_whatsapp
-from .core import PROFILES
-from .delivery import ChunkedSender, PlatformClient
-from .sent_ledger import DynamoSentLedger
-from .worker import ChannelSender
+from clawbus.egress.channels import WebchatSender, open_discord, open_slack, open_telegram, open_whatsapp
+from clawbus.egress.core import PROFILES
+from clawbus.egress.delivery import ChunkedSender, PlatformClient
+from clawbus.egress.sent_ledger import DynamoSentLedger
+from clawbus.egress.worker import ChannelSender
 
 _Opener = Callable[[Settings, float], AbstractAsyncContextManager[PlatformClient]]
 _OPENERS: dict[str, _Opener] = {

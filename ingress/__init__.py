@@ -5,6 +5,6 @@ the agent: it acknowledges as soon as the event is safely on the queue.
 
 from __future__ import annotations
 
-from .publisher import InboundPublisher
+from clawbus.ingress.publisher import InboundPublisher
 
 __all__ = ["InboundPublisher"]

@@ -26,6 +26,10 @@ from clawbus.bus.errors import Unavailable
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import ChannelSettings, Settings
 from clawbus.bus.tracing import inject_context
+from clawbus.ingress.core import Context, Parsed, Policy, Turn, Verdict, decide, pairing_text
+from clawbus.ingress.dedup_store import Claim, DedupStore
+from clawbus.ingress.pairing_store import PairingStore
+from clawbus.ingress.publisher import InboundPublisher
 from clawbus.schemas import (
     Access,
     InboundEvent,
@@ -35,11 +39,6 @@ from clawbus.schemas import (
     attributes,
     message_group_id,
 )
-
-from .core import Context, Parsed, Policy, Turn, Verdict, decide, pairing_text
-from .dedup_store import Claim, DedupStore
-from .pairing_store import PairingStore
-from .publisher import InboundPublisher
 
 logger = logging.getLogger(__name__)
 

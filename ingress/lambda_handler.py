@@ -23,8 +23,7 @@ from clawbus.bus.document_settings import load_settings
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.settings import Settings
 from clawbus.bus.tracing import configure_tracing
-
-from .http.app import create_app
+from clawbus.ingress.http.app import create_app
 
 
 class LambdaApp:

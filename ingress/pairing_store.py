@@ -20,9 +20,15 @@ from typing import TYPE_CHECKING, Protocol
 from clawbus.bus.errors import Unavailable, VersionConflict
 from clawbus.bus.storage.records import Record, RecordStore
 from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
-
-from .core.gate import normalise_entry
-from .core.pairing import MAX_PENDING, PairingRequest, RequestResult, approve_code, prune, request_pairing
+from clawbus.ingress.core.gate import normalise_entry
+from clawbus.ingress.core.pairing import (
+    MAX_PENDING,
+    PairingRequest,
+    RequestResult,
+    approve_code,
+    prune,
+    request_pairing,
+)
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

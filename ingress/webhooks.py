@@ -24,9 +24,8 @@ from clawbus.bus.errors import ClawbusError, InvalidEnvelope, RetryableError, Un
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
 from clawbus.bus.tracing import tracer
-
-from .core import Parsed, discord, load_json_object, slack, telegram, whatsapp
-from .intake import Intake
+from clawbus.ingress.core import Parsed, discord, load_json_object, slack, telegram, whatsapp
+from clawbus.ingress.intake import Intake
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)

@@ -11,11 +11,10 @@ from clawbus.bus.topology import (
     outbound_topic_name,
     pairing_table_name,
 )
-
-from .dedup_store import DynamoDedupStore
-from .intake import Intake
-from .pairing_store import DynamoPairingStore
-from .publisher import InboundPublisher
+from clawbus.ingress.dedup_store import DynamoDedupStore
+from clawbus.ingress.intake import Intake
+from clawbus.ingress.pairing_store import DynamoPairingStore
+from clawbus.ingress.publisher import InboundPublisher
 
 SERVICES = ("sqs", "sns", "dynamodb")
 

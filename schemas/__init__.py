@@ -6,10 +6,10 @@ Versioned, frozen pydantic models (JSON on the wire) and the pure derivations th
 
 from __future__ import annotations
 
-from . import attributes
-from ._versioning import EnvelopeError, UnsupportedSchemaVersion
-from .ids import deduplication_id, message_group_id, reply_id, runtime_session_id
-from .inbound import (
+from clawbus.schemas import attributes
+from clawbus.schemas._versioning import EnvelopeError, UnsupportedSchemaVersion
+from clawbus.schemas.ids import deduplication_id, message_group_id, reply_id, runtime_session_id
+from clawbus.schemas.inbound import (
     Access,
     AttachmentRef,
     Delivery,
@@ -22,7 +22,7 @@ from .inbound import (
     parse_inbound,
     trusted,
 )
-from .invocation import (
+from clawbus.schemas.invocation import (
     AgentError,
     AgentRequest,
     AgentResponse,
@@ -30,8 +30,14 @@ from .invocation import (
     parse_agent_request,
     parse_agent_response,
 )
-from .outbound import OutboundReply, OutboundReplyV1, ReplyKind, ReplyPart, parse_outbound
-from .session_key import DmScope, PeerKind, cron_session_key, derive_session_key, main_session_key
+from clawbus.schemas.outbound import OutboundReply, OutboundReplyV1, ReplyKind, ReplyPart, parse_outbound
+from clawbus.schemas.session_key import (
+    DmScope,
+    PeerKind,
+    cron_session_key,
+    derive_session_key,
+    main_session_key,
+)
 
 __all__ = [
     "Access",

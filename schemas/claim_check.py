@@ -11,7 +11,7 @@ import json
 
 from pydantic import Field
 
-from ._base import WireModel
+from clawbus.schemas._base import WireModel
 
 FIELD = "clawbus_claim_check"
 

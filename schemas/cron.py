@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from ._base import WireModel
+from clawbus.schemas._base import WireModel
 
 
 class _Camel(WireModel):

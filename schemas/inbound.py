@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from ._base import WireModel
-from ._versioning import read_versioned
-from .session_key import PeerKind
+from clawbus.schemas._base import WireModel
+from clawbus.schemas._versioning import read_versioned
+from clawbus.schemas.session_key import PeerKind
 
 
 class EventKind(StrEnum):

@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from ._base import WireModel
-from ._versioning import read_versioned
-from .inbound import InboundEvent
+from clawbus.schemas._base import WireModel
+from clawbus.schemas._versioning import read_versioned
+from clawbus.schemas.inbound import InboundEvent
 
 
 class AgentRequestV1(WireModel):

@@ -30,8 +30,7 @@ from clawbus.bus.provision import Provisioner, ProvisionReport
 from clawbus.bus.settings import AwsSettings
 from clawbus.bus.topology import Topology, build_topology
 from clawbus.cli.supervisor import Supervisor
-
-from .helpers import free_port, stage, stage_supervisor, wait_for
+from tests.helpers import free_port, stage, stage_supervisor, wait_for
 
 # Property tests check behaviour, not speed (speed is `clawbus bench`'s): no per-example deadline, which on a
 # loaded 2-core machine failed a pure date computation for taking 311 ms once.

@@ -12,8 +12,7 @@ import pytest
 from aiobotocore.session import get_session
 
 from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore
-
-from .conftest import LOCAL_AWS, REGION, Bus
+from tests.conftest import LOCAL_AWS, REGION, Bus
 
 Store = LocalWorkspaceStore | S3WorkspaceStore
 

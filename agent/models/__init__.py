@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from .base import Message, Model, ModelReply, Text, ToolCall, ToolResult, ToolSpec, Usage, assistant, user
-from .failover import FailoverModel
-from .offline import OfflineEcho, ScriptedModel
+from clawbus.agent.models.base import (
+    Message,
+    Model,
+    ModelReply,
+    Text,
+    ToolCall,
+    ToolResult,
+    ToolSpec,
+    Usage,
+    assistant,
+    user,
+)
+from clawbus.agent.models.failover import FailoverModel
+from clawbus.agent.models.offline import OfflineEcho, ScriptedModel
 
 __all__ = [
     "FailoverModel",

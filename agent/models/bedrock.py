@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from clawbus.agent.models.base import Block, Message, ModelReply, Text, ToolCall, ToolSpec, Usage
 from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.errors import PermanentError
-
-from .base import Block, Message, ModelReply, Text, ToolCall, ToolSpec, Usage
 
 
 def _block_to_wire(block: Block) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..heartbeat import HEARTBEAT_PROMPT, HEARTBEAT_TOKEN
+from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, HEARTBEAT_TOKEN
 
 INTERNAL_CONTEXT_MARK = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>"
 _TIMESTAMP = re.compile(r"^\[[^\]\n]*\d{4}-\d{2}-\d{2}[^\]\n]*\]\s")  # `[Fri 2026-12-04 12:00 UTC] `

@@ -26,9 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from clawbus.agent.models.echo import INTERNAL_CONTEXT_MARK, echo_reply, own_text, tool_command
 from clawbus.bus.serve import bearer_ok, serve_inside
-
-from .echo import INTERNAL_CONTEXT_MARK, echo_reply, own_text, tool_command
 
 MODEL_ID = "echo"
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from clawbus.agent.models.base import Message, Model, ModelReply, ToolSpec
 from clawbus.bus.errors import ConfigError, RetryableError
 from clawbus.bus.logging import log_event
-
-from .base import Message, Model, ModelReply, ToolSpec
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from clawbus.agent.models.base import Message, ModelReply, ToolCall, ToolResult, ToolSpec, assistant
+from clawbus.agent.models.echo import echo_reply, tool_command
 from clawbus.bus.errors import ClawbusError, PermanentError
-
-from .base import Message, ModelReply, ToolCall, ToolResult, ToolSpec, assistant
-from .echo import echo_reply, tool_command
 
 NATIVE = "native"  # the engine label in the echo's replies
 

@@ -15,9 +15,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from clawbus.agent.models.base import Message, ModelReply, Text, ToolCall, ToolResult, ToolSpec, Usage
 from clawbus.bus.errors import DeadlineExceeded, PermanentError, Throttled, Unauthorized, Unavailable
-
-from .base import Message, ModelReply, Text, ToolCall, ToolResult, ToolSpec, Usage
 
 
 def to_chat(system: str, messages: Sequence[Message]) -> list[dict[str, Any]]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Tool, ToolBox
-from .web import web_fetch_tool
-from .workspace import workspace_tools
+from clawbus.agent.tools.base import Tool, ToolBox
+from clawbus.agent.tools.web import web_fetch_tool
+from clawbus.agent.tools.workspace import workspace_tools
 
 __all__ = ["Tool", "ToolBox", "web_fetch_tool", "workspace_tools"]

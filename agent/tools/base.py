@@ -14,9 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from clawbus.agent.models.base import Json, ToolCall, ToolResult, ToolSpec
 from clawbus.bus.logging import log_event
-
-from ..models.base import Json, ToolCall, ToolResult, ToolSpec
 
 logger = logging.getLogger(__name__)
 

@@ -23,11 +23,10 @@ import secrets
 from collections.abc import Mapping
 from typing import Protocol
 
+from clawbus.agent.models.base import Json, ToolSpec
+from clawbus.agent.tools.base import TOOL_SESSION, Tool
+from clawbus.agent.tools.web_guard import check_public
 from clawbus.bus.errors import PermanentError
-
-from ..models.base import Json, ToolSpec
-from .base import TOOL_SESSION, Tool
-from .web_guard import check_public
 
 ACTIONS = ("navigate", "snapshot", "click", "type", "screenshot")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -37,11 +37,10 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
+from clawbus.agent.tools.browser_playwright import Connect, NewContext
 from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.errors import ClawbusError, Unauthorized
 from clawbus.bus.logging import log_event
-
-from .browser_playwright import Connect, NewContext
 
 if TYPE_CHECKING:
     from types_aiobotocore_bedrock_agentcore import BedrockAgentCoreClient

@@ -29,11 +29,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import Any
 
+from clawbus.agent.tools.browser import Browser
+from clawbus.agent.tools.browser_proxy import GuardProxy
+from clawbus.agent.tools.web_guard import SYSTEM_RESOLVER, Resolver, check_public
 from clawbus.bus.errors import ClawbusError, DeadlineExceeded, PermanentError
-
-from .browser import Browser
-from .browser_proxy import GuardProxy
-from .web_guard import SYSTEM_RESOLVER, Resolver, check_public
 
 CHROMIUM_ARGS = (
     "--no-sandbox",

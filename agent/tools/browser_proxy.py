@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from typing import Self
 from urllib.parse import urlsplit
 
+from clawbus.agent.tools.web_guard import SYSTEM_RESOLVER, Resolver, vetted_addresses
 from clawbus.bus.errors import PermanentError
 from clawbus.bus.logging import log_event
-
-from .web_guard import SYSTEM_RESOLVER, Resolver, vetted_addresses
 
 logger = logging.getLogger(__name__)
 

@@ -33,10 +33,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from clawbus.agent.prompt import SessionKind, session_kind
 from clawbus.bus.settings import AgentToolSettings, ToolSettings, UntrustedToolSettings
 from clawbus.schemas import InboundEvent, trusted
-
-from ..prompt import SessionKind, session_kind
 
 _BUILTIN_GROUPS: dict[str, tuple[str, ...]] = {
     "group:runtime": ("exec", "process", "code_execution"),

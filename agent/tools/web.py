@@ -18,11 +18,10 @@ from urllib.parse import urljoin
 
 import httpx
 
+from clawbus.agent.models.base import Json, ToolSpec
+from clawbus.agent.tools.base import Tool
+from clawbus.agent.tools.web_guard import check_public, hostport
 from clawbus.bus.errors import PermanentError
-
-from ..models.base import Json, ToolSpec
-from .base import Tool
-from .web_guard import check_public, hostport
 
 __all__ = ["MAX_REDIRECTS", "check_public", "fetch_text", "html_to_text", "web_fetch_tool"]
 

@@ -29,7 +29,7 @@ from typing import cast
 import httpcore
 import httpx
 
-from .web_guard import SYSTEM_RESOLVER, Resolver, vetted_addresses
+from clawbus.agent.tools.web_guard import SYSTEM_RESOLVER, Resolver, vetted_addresses
 
 # httpcore's errors → httpx's of the same name (most specific first wins by MRO order below).
 _ERRORS: dict[type[Exception], type[httpx.TransportError]] = {

@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from clawbus.agent.models.base import Json, ToolSpec
+from clawbus.agent.tools.base import Tool
 from clawbus.bus.errors import PermanentError
 from clawbus.bus.storage import WorkspaceStore
-
-from ..models.base import Json, ToolSpec
-from .base import Tool
 
 READ_MAX_BYTES = 256 * 1024
 _WORD = re.compile(r"\w+")

@@ -28,6 +28,9 @@ from typing import TYPE_CHECKING, Literal
 from botocore.exceptions import ClientError
 
 from clawbus.bus.aws import classify_client_error, open_clients
+from clawbus.bus.cron.expressions import scheduled_time_text
+from clawbus.bus.cron.firing import Definition, due_fire, queue_name, render_input
+from clawbus.bus.cron.schedules import Schedules, ScheduleSummary
 from clawbus.bus.errors import InvalidSchedule, TargetGone, VersionConflict
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
@@ -35,10 +38,6 @@ from clawbus.bus.settings import Settings
 from clawbus.bus.storage.records import Absent, AllOf, Compare, RecordStore
 from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.bus.topology import cron_table_name, schedule_group_name
-
-from .expressions import scheduled_time_text
-from .firing import Definition, due_fire, queue_name, render_input
-from .schedules import Schedules, ScheduleSummary
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

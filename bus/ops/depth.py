@@ -16,13 +16,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..topology import Topology
+from clawbus.bus.topology import Topology
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeFilterType
 
-    from .target import OpsTarget
+    from clawbus.bus.ops.target import OpsTarget
 
 DEPTH_ATTRIBUTES: list[QueueAttributeFilterType] = [
     "ApproximateNumberOfMessages",
@@ -133,7 +133,7 @@ def sample_depths(
     target: OpsTarget, sqs: SQSClient, urls: Mapping[str, str], *, with_age: bool = True
 ) -> list[QueueDepth]:
     """Sample every queue in `urls` (name → URL), in order."""
-    from .target import ops_errors
+    from clawbus.bus.ops.target import ops_errors
 
     topology = target.topology()
     now = datetime.now(UTC)

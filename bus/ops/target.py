@@ -21,10 +21,10 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from ..aws import boto3_client, is_loopback, map_aws_errors
-from ..errors import ConfigError, TargetGone, Unauthorized, Unavailable
-from ..settings import AwsSettings
-from ..topology import Topology, build_topology
+from clawbus.bus.aws import boto3_client, is_loopback, map_aws_errors
+from clawbus.bus.errors import ConfigError, TargetGone, Unauthorized, Unavailable
+from clawbus.bus.settings import AwsSettings
+from clawbus.bus.topology import Topology, build_topology
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

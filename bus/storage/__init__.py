@@ -16,14 +16,38 @@
 from __future__ import annotations
 
 # The storage layer's Protocols, backends and helpers (blobs, records, config, secrets).
-from .backends import blob_store, config_store, secret_store, seed_config, session_index, state_dir
-from .blobs import Blob, BlobStore, LocalBlobStore, S3BlobStore, check_key
-from .config import BlobConfigStore, ConfigDocument, ConfigStore, SsmConfigStore, config_parameter_name, seed
-from .jsonl import ImportSummary, export_jsonl, import_jsonl
-from .records import Absent, AllOf, AnyOf, Compare, Condition, Record, RecordStore, absent_or_expired, mutate
-from .records_dynamodb import DynamoRecordStore
-from .secrets import SecretsManagerStore, SecretStore, channel_secret_name
-from .sessions import (
+from clawbus.bus.storage.backends import (
+    blob_store,
+    config_store,
+    secret_store,
+    seed_config,
+    session_index,
+    state_dir,
+)
+from clawbus.bus.storage.blobs import Blob, BlobStore, LocalBlobStore, S3BlobStore, check_key
+from clawbus.bus.storage.config import (
+    BlobConfigStore,
+    ConfigDocument,
+    ConfigStore,
+    SsmConfigStore,
+    config_parameter_name,
+    seed,
+)
+from clawbus.bus.storage.jsonl import ImportSummary, export_jsonl, import_jsonl
+from clawbus.bus.storage.records import (
+    Absent,
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    Record,
+    RecordStore,
+    absent_or_expired,
+    mutate,
+)
+from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
+from clawbus.bus.storage.secrets import SecretsManagerStore, SecretStore, channel_secret_name
+from clawbus.bus.storage.sessions import (
     DeliveryContext,
     DynamoSessionIndex,
     LocalSessionIndex,
@@ -34,11 +58,11 @@ from .sessions import (
     trusted_route,
     with_last_route,
 )
-from .transcripts import Batch, LocalTranscriptStore, SessionRef, Tail, TranscriptStore
-from .transcripts_agentcore import AgentCoreMemoryTranscriptStore
-from .transcripts_dynamodb import DynamoTranscriptStore
-from .webchat import WebchatHistory, WebchatPart
-from .workspace import (
+from clawbus.bus.storage.transcripts import Batch, LocalTranscriptStore, SessionRef, Tail, TranscriptStore
+from clawbus.bus.storage.transcripts_agentcore import AgentCoreMemoryTranscriptStore
+from clawbus.bus.storage.transcripts_dynamodb import DynamoTranscriptStore
+from clawbus.bus.storage.webchat import WebchatHistory, WebchatPart
+from clawbus.bus.storage.workspace import (
     LocalWorkspaceStore,
     S3WorkspaceStore,
     WorkspaceFile,

@@ -33,10 +33,9 @@ from pydantic.alias_generators import to_camel
 
 from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.bus.private_files import append_private, make_private_dirs, write_private
-
-from .records import VERSION_ATTRIBUTE, RecordStore
-from .records_dynamodb import DynamoRecordStore
-from .transcripts import check_id
+from clawbus.bus.storage.records import VERSION_ATTRIBUTE, RecordStore
+from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
+from clawbus.bus.storage.transcripts import check_id
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

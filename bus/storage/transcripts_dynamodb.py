@@ -23,11 +23,10 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from clawbus.bus.errors import PermanentError, VersionConflict
-
-from .blobs import S3BlobStore
-from .records import Absent, Item, Record, RecordStore
-from .records_dynamodb import DynamoRecordStore
-from .transcripts import Batch, SessionRef, Tail, needs_more, tail_of
+from clawbus.bus.storage.blobs import S3BlobStore
+from clawbus.bus.storage.records import Absent, Item, Record, RecordStore
+from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
+from clawbus.bus.storage.transcripts import Batch, SessionRef, Tail, needs_more, tail_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -3,15 +3,15 @@ deciding who moves the agent's last route."""
 
 from __future__ import annotations
 
-from .last_route import (
+from clawbus.dispatcher.core.last_route import (
     as_delivery_context,
     moves_last_route,
     route_sessions,
     stored_route,
     turn_moves_last_route,
 )
-from .queue_mode import Pending, TurnPlan, plan_turns
-from .turns import (
+from clawbus.dispatcher.core.queue_mode import Pending, TurnPlan, plan_turns
+from clawbus.dispatcher.core.turns import (
     Route,
     block_reply,
     build_reply,

@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from clawbus.bus.storage import DeliveryContext, SessionEntry, trusted_route
+from clawbus.dispatcher.core.turns import Route, reply_target
 from clawbus.schemas import EventKind, InboundEvent, PeerKind, ReplyTarget, main_session_key, trusted
-
-from .turns import Route, reply_target
 
 # Surfaces of the run itself, not chats of a platform: they answer in place and never become the route.
 INTERNAL_CHANNELS = frozenset({"webchat"})

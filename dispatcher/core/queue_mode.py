@@ -19,9 +19,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from clawbus.dispatcher.core.turns import reply_target
 from clawbus.schemas import EventKind, InboundEvent
-
-from .turns import reply_target
 
 ModeFor = Callable[[str], str]
 

@@ -6,11 +6,11 @@ WebChat stores replies in a table; the chat platforms are `PlatformClient`s behi
 
 from __future__ import annotations
 
-from .discord import DiscordClient, open_discord
-from .slack import SlackClient, open_slack
-from .telegram import TelegramClient, open_telegram
-from .webchat import WebchatSender
-from .whatsapp import ConversationWindowClosed, WhatsappClient, open_whatsapp
+from clawbus.egress.channels.discord import DiscordClient, open_discord
+from clawbus.egress.channels.slack import SlackClient, open_slack
+from clawbus.egress.channels.telegram import TelegramClient, open_telegram
+from clawbus.egress.channels.webchat import WebchatSender
+from clawbus.egress.channels.whatsapp import ConversationWindowClosed, WhatsappClient, open_whatsapp
 
 __all__ = [
     "ConversationWindowClosed",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .chunking import Chunk, split_markdown
-from .formatting import Dialect, render
-from .profiles import DISCORD, PROFILES, SLACK, TELEGRAM, WHATSAPP, Profile, messages
-from .rate_plan import Limit, RatePlan
+from clawbus.egress.core.chunking import Chunk, split_markdown
+from clawbus.egress.core.formatting import Dialect, render
+from clawbus.egress.core.profiles import DISCORD, PROFILES, SLACK, TELEGRAM, WHATSAPP, Profile, messages
+from clawbus.egress.core.rate_plan import Limit, RatePlan
 
 __all__ = [
     "DISCORD",

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .chunking import MIN_LIMIT, split_markdown
-from .formatting import Dialect, render
-from .rate_plan import Limit
+from clawbus.egress.core.chunking import MIN_LIMIT, split_markdown
+from clawbus.egress.core.formatting import Dialect, render
+from clawbus.egress.core.rate_plan import Limit
 
 Scopes = list[tuple[str, Limit]]
 

@@ -7,11 +7,17 @@ Nothing here awaits, reads the clock or the environment: the shells pass all of 
 
 from __future__ import annotations
 
-from . import discord, slack, telegram, whatsapp
-from .gate import Decision, Policy, Verdict, decide
-from .pairing import PairingRequest, RequestResult, approve_code, pairing_text, request_pairing
-from .turns import Context, Ignored, Parsed, Turn, load_json_object
-from .webchat import WebchatMessageIn, normalise
+from clawbus.ingress.core import discord, slack, telegram, whatsapp
+from clawbus.ingress.core.gate import Decision, Policy, Verdict, decide
+from clawbus.ingress.core.pairing import (
+    PairingRequest,
+    RequestResult,
+    approve_code,
+    pairing_text,
+    request_pairing,
+)
+from clawbus.ingress.core.turns import Context, Ignored, Parsed, Turn, load_json_object
+from clawbus.ingress.core.webchat import WebchatMessageIn, normalise
 
 __all__ = [
     "Context",

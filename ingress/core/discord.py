@@ -29,9 +29,8 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
+from clawbus.ingress.core.turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
-
-from .turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
 
 CHANNEL = "discord"
 SIGNATURE_HEADER = "x-signature-ed25519"

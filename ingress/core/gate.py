@@ -18,9 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from clawbus.ingress.core.turns import Turn
 from clawbus.schemas import Access, PeerKind
-
-from .turns import Turn
 
 _PREFIXES = {"telegram": ("telegram:", "tg:"), "whatsapp": ("whatsapp:", "wa:")}
 

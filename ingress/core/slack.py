@@ -26,9 +26,8 @@ from slack_bolt.request.payload_utils import to_event
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
+from clawbus.ingress.core.turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
-
-from .turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
 
 CHANNEL = "slack"
 _USER_SUBTYPES = {None, "file_share", "thread_broadcast"}

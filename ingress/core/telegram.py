@@ -15,9 +15,8 @@ from typing import Any
 from telegram import Message, MessageEntity, Update
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
+from clawbus.ingress.core.turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
-
-from .turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
 
 CHANNEL = "telegram"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105  # a header name, not a secret

@@ -31,9 +31,8 @@ from pywa.types.others import MessageType
 from pywa.utils import webhook_updates_validator
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
+from clawbus.ingress.core.turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
-
-from .turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
 
 CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "x-hub-signature-256"

@@ -32,8 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
-
-from .token_file import client_id, read_token
+from clawbus.ingress.http.token_file import client_id, read_token
 
 logger = logging.getLogger(__name__)
 

@@ -21,12 +21,11 @@ from clawbus.bus.aws import open_clients
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import webchat_table_name
+from clawbus.ingress.http.access import WebchatAccess, host_check, protected
+from clawbus.ingress.http.dashboard import Dashboard, dashboard_routes, dispatcher_log_turns
+from clawbus.ingress.http.webchat import WebchatApi, error
 from clawbus.ingress.webhooks import WebhookRequest, WebhookResponse, Webhooks
 from clawbus.ingress.wiring import SERVICES, build_intake
-
-from .access import WebchatAccess, host_check, protected
-from .dashboard import Dashboard, dashboard_routes, dispatcher_log_turns
-from .webchat import WebchatApi, error
 
 _PAGE = "index.html"
 

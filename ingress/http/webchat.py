@@ -38,9 +38,8 @@ from clawbus.bus.settings import Settings
 from clawbus.bus.storage.webchat import WebchatHistory
 from clawbus.bus.tracing import tracer
 from clawbus.ingress.core import WebchatMessageIn, normalise
+from clawbus.ingress.http.long_poll import PollSlots
 from clawbus.ingress.publisher import InboundPublisher
-
-from .long_poll import PollSlots
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -12,9 +12,9 @@ it. `reconnect.py` keeps each connection up; `main.py` runs one task per configu
 
 from __future__ import annotations
 
-from .delivery import Delivery
-from .main import build_transports, relayed_channels, run
-from .reconnect import Backoff, Transport, keep_connected
+from clawbus.ingress.relay.delivery import Delivery
+from clawbus.ingress.relay.main import build_transports, relayed_channels, run
+from clawbus.ingress.relay.reconnect import Backoff, Transport, keep_connected
 
 __all__ = [
     "Backoff",

@@ -23,9 +23,8 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from clawbus.bus.errors import InvalidEnvelope, PermanentError, RetryableError, Unavailable
 from clawbus.bus.logging import log_event
-
-from ..core import Context, Parsed
-from ..intake import Intake
+from clawbus.ingress.core import Context, Parsed
+from clawbus.ingress.intake import Intake
 
 logger = logging.getLogger(__name__)
 

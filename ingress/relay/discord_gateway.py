@@ -30,10 +30,9 @@ from discord.http import Route
 from clawbus.bus.errors import ConfigError, RetryableError, Unauthorized, Unavailable
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import DiscordSettings
-
-from ..core import discord as core
-from .delivery import Delivery
-from .reconnect import until_stopped
+from clawbus.ingress.core import discord as core
+from clawbus.ingress.relay.delivery import Delivery
+from clawbus.ingress.relay.reconnect import until_stopped
 
 logger = logging.getLogger(__name__)
 INTENTS = discord.Intents(

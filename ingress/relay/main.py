@@ -25,11 +25,10 @@ from clawbus.bus.errors import ConfigError
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
-
-from ..intake import Intake
-from ..wiring import SERVICES, build_intake
-from .delivery import Delivery
-from .reconnect import Backoff, Transport, keep_connected
+from clawbus.ingress.intake import Intake
+from clawbus.ingress.relay.delivery import Delivery
+from clawbus.ingress.relay.reconnect import Backoff, Transport, keep_connected
+from clawbus.ingress.wiring import SERVICES, build_intake
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +52,15 @@ def build_transports(settings: Settings, intake: Intake) -> list[Transport]:
     for channel in relayed_channels(settings):
         delivery = Delivery(intake, channel, retry_for_s=retry_s)
         if channel == "telegram":
-            from .telegram_polling import TelegramPolling
+            from clawbus.ingress.relay.telegram_polling import TelegramPolling
 
             transports.append(TelegramPolling(settings.telegram, delivery))
         elif channel == "slack":
-            from .slack_socket import SlackSocketMode
+            from clawbus.ingress.relay.slack_socket import SlackSocketMode
 
             transports.append(SlackSocketMode(settings.slack, delivery))
         else:
-            from .discord_gateway import DiscordGateway
+            from clawbus.ingress.relay.discord_gateway import DiscordGateway
 
             transports.append(DiscordGateway(settings.discord, delivery))
     return transports

@@ -29,10 +29,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from clawbus.bus.errors import ConfigError, RetryableError, Unauthorized, Unavailable
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import SlackSettings
-
-from ..core import Ignored, Parsed, slack
-from .delivery import Delivery
-from .reconnect import until_stopped
+from clawbus.ingress.core import Ignored, Parsed, slack
+from clawbus.ingress.relay.delivery import Delivery
+from clawbus.ingress.relay.reconnect import until_stopped
 
 logger = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://slack.com/api/"

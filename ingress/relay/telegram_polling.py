@@ -32,10 +32,9 @@ from telegram.request import HTTPXRequest
 from clawbus.bus.errors import Throttled, Unauthorized, Unavailable
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import TelegramSettings
-
-from ..core import telegram
-from .delivery import Delivery
-from .reconnect import until_stopped
+from clawbus.ingress.core import telegram
+from clawbus.ingress.relay.delivery import Delivery
+from clawbus.ingress.relay.reconnect import until_stopped
 
 logger = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://api.telegram.org"

@@ -12,8 +12,7 @@ from clawbus.agent.tools import Tool
 from clawbus.bus.errors import AgentRejected, Throttled, Unavailable
 from clawbus.bus.storage import SessionRef, export_jsonl
 from clawbus.schemas import EventKind, TurnStatus
-
-from .conftest import invocation
+from tests.agent.conftest import invocation
 
 
 def call(name: str, id_: str = "t1", **args: object) -> ToolCall:

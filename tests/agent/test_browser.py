@@ -40,9 +40,8 @@ from clawbus.agent.tools.browser_playwright import CHROMIUM_ARGS, PagePool, loca
 from clawbus.agent.tools.browser_proxy import BadRequest, GuardProxy, parse_head
 from clawbus.bus.errors import ConfigError, DeadlineExceeded, PermanentError
 from clawbus.bus.settings import Settings
-
-from ..helpers import eventually, free_port, wait_for
-from .conftest import SESSION_ID, invocation
+from tests.agent.conftest import SESSION_ID, invocation
+from tests.helpers import eventually, free_port, wait_for
 
 CHROMIUM = os.environ.get("CLAWBUS_CHROMIUM", "/usr/bin/chromium")
 

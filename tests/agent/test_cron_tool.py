@@ -30,10 +30,9 @@ from clawbus.schemas import (
     parse_agent_response,
     parse_inbound,
 )
-
-from ..conftest import Bus
-from ..helpers import drain_queue
-from .conftest import SESSION_ID
+from tests.agent.conftest import SESSION_ID
+from tests.conftest import Bus
+from tests.helpers import drain_queue
 
 IN_AN_HOUR = {"kind": "every", "everyMs": 3_600_000}
 OWNER_DM = "agent:main:main"

@@ -25,10 +25,9 @@ from clawbus.agent.agentcore_local import create_app as agentcore_app
 from clawbus.agent.models.offline import OfflineEcho
 from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.settings import AgentCoreSettings
-
-from ..conftest import ADMIN, LOCAL_AWS, REGION, SECRET
-from ..helpers import eventually, free_port
-from .conftest import SESSION_ID, Agent, invocation
+from tests.agent.conftest import SESSION_ID, Agent, invocation
+from tests.conftest import ADMIN, LOCAL_AWS, REGION, SECRET
+from tests.helpers import eventually, free_port
 
 TOKEN = SecretStr("the-run-s-invoke-token")
 ARN = AgentCoreSettings().runtime_arn

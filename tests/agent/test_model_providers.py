@@ -21,8 +21,7 @@ from clawbus.agent.models import FailoverModel
 from clawbus.agent.runtime import _model
 from clawbus.bus.errors import Throttled, Unavailable
 from clawbus.bus.settings import Settings
-
-from ..helpers import eventually, free_port
+from tests.helpers import eventually, free_port
 
 
 @dataclass

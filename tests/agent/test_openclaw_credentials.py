@@ -21,8 +21,7 @@ from clawbus.agent.engines.openclaw.launch import model_credentials
 from clawbus.bus.model_credentials import model_secret_name
 from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
-
-from ..conftest import Bus
+from tests.conftest import Bus
 
 KEY = "sk-ant-stored-in-secrets-manager"
 

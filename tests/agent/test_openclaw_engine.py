@@ -23,9 +23,8 @@ from clawbus.agent.runtime import open_runtime
 from clawbus.agent.turn import AgentRuntime
 from clawbus.bus.settings import Settings
 from clawbus.schemas import EventKind, parse_agent_response
-
-from ..helpers import NO_OPENCLAW, echo, eventually, openclaw_runtime
-from .conftest import invocation
+from tests.agent.conftest import invocation
+from tests.helpers import NO_OPENCLAW, echo, eventually, openclaw_runtime
 
 OC = "openclaw"
 

@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from clawbus.agent.models import ScriptedModel, assistant
 from clawbus.bus.storage import SessionRef, export_jsonl
-
-from .conftest import NOW
+from tests.agent.conftest import NOW
 
 
 async def _lines(agent) -> list[str]:  # type: ignore[no-untyped-def]

@@ -20,8 +20,7 @@ from clawbus.agent.tools.policy import GROUPS, policy_for, turn_trusted
 from clawbus.bus.settings import Settings, ToolSettings
 from clawbus.bus.storage import SessionRef
 from clawbus.schemas import Access, AgentRequest, EventKind, InboundEvent, parse_agent_response
-
-from .conftest import SESSION_ID
+from tests.agent.conftest import SESSION_ID
 
 GROUP_KEY = "agent:main:telegram:group:-1001"
 EVERY_TOOL = ("read", "write", "edit", "memory_search", "web_fetch", "cron", "browser")

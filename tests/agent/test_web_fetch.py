@@ -36,8 +36,7 @@ from clawbus.agent.tools.web_guard import check_public, is_public
 from clawbus.agent.tools.web_transport import PublicTransport
 from clawbus.bus.errors import PermanentError
 from clawbus.bus.settings import Settings
-
-from .test_browser import drive_turn, results, serving
+from tests.agent.test_browser import drive_turn, results, serving
 
 PUBLIC = "93.184.215.14"  # a public address (example.com's); the test internet serves it from loopback
 

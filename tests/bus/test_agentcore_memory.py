@@ -11,9 +11,8 @@ from aiobotocore.session import get_session
 
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.storage import AgentCoreMemoryTranscriptStore, Batch, SessionRef
-
-from ..fakes.agentcore_memory import MemoryState, memory_app
-from ..helpers import free_port
+from tests.fakes.agentcore_memory import MemoryState, memory_app
+from tests.helpers import free_port
 
 SESSION = SessionRef("main", "0b6f3c1e-5d2a-4c8e-9f10-1a2b3c4d5e6f")
 

@@ -13,8 +13,7 @@ from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.errors import InvalidEnvelope, PermanentError, TooLarge, VersionConflict
 from clawbus.bus.settings import BusSettings, Settings, StorageSettings
 from clawbus.bus.storage import BlobStore, LocalBlobStore, blob_store
-
-from ..conftest import Bus
+from tests.conftest import Bus
 
 
 @pytest.fixture(params=["local", "s3"])

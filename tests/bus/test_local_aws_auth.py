@@ -20,8 +20,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from clawbus.bus.local_auth import LoopbackCredentials
-
-from ..conftest import ADMIN, LOCAL_AWS, REGION, SECRET, Bus
+from tests.conftest import ADMIN, LOCAL_AWS, REGION, SECRET, Bus
 
 # One harmless read per service clawbus uses, in each of the SDK's protocols (JSON, query XML, rest-xml,
 # rest-json): each SDK must find the error code and the hint in the 403.

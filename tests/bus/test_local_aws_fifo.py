@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..conftest import Bus
+from tests.conftest import Bus
 
 
 def one_group(bus: Bus, name: str, count: int) -> tuple[Any, str]:

@@ -20,9 +20,8 @@ from clawbus.bus.errors import SnapshotUnusable
 from clawbus.bus.local_aws_state import MAGIC, SnapshotHeader, read_header
 from clawbus.bus.request_gate import RequestGate
 from clawbus.cli.supervisor import StageFailed, Supervisor
-
-from ..conftest import CREDENTIALS_ENV, LOCAL_AWS, SECRET
-from ..helpers import free_port, stage, stage_supervisor, wait_for
+from tests.conftest import CREDENTIALS_ENV, LOCAL_AWS, SECRET
+from tests.helpers import free_port, stage, stage_supervisor, wait_for
 
 ROLE = "arn:aws:iam::123456789012:role/scheduler"
 

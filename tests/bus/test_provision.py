@@ -6,9 +6,8 @@ import json
 
 from clawbus.bus.provision import Provisioner
 from clawbus.bus.topology import dlq_name, egress_queue_name, inbound_queue_name, outbound_topic_name
-
-from ..conftest import Bus
-from ..helpers import wait_for
+from tests.conftest import Bus
+from tests.helpers import wait_for
 
 
 def test_applying_twice_creates_nothing_new(bus: Bus) -> None:

@@ -18,9 +18,8 @@ from clawbus.bus.errors import CorruptRecord, Throttled, TooLarge, VersionConfli
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.storage import DynamoRecordStore, Record, absent_or_expired, mutate
 from clawbus.bus.topology import cron_table_name, ledger_table_name
-
-from ..conftest import REGION, Bus
-from ..helpers import free_port, wait_for
+from tests.conftest import REGION, Bus
+from tests.helpers import free_port, wait_for
 
 NOW = 1_800_000_000
 

@@ -14,8 +14,7 @@ from clawbus.bus.logging import quiet_libraries
 from clawbus.bus.settings import BusSettings, Settings, TelegramSettings
 from clawbus.bus.storage import SecretsManagerStore, channel_secret_name
 from clawbus.bus.storage.secret_seed import seed_channel_secrets
-
-from ..conftest import Bus
+from tests.conftest import Bus
 
 TOKEN = "123456:very-secret-token"  # a test value
 

@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 
 from clawbus.cli.supervisor import Stage
-
-from ..helpers import free_port, stage_supervisor, wait_for
-from ..slow_clients import connect, get, read_until_closed, status_of, trickle
+from tests.helpers import free_port, stage_supervisor, wait_for
+from tests.slow_clients import connect, get, read_until_closed, status_of, trickle
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HEADERS = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 200 + b"\r\n\r\n"

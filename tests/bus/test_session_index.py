@@ -18,8 +18,7 @@ from clawbus.bus.storage import (
     import_sessions_json,
 )
 from clawbus.bus.topology import sessions_table_name
-
-from ..conftest import Bus
+from tests.conftest import Bus
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "openclaw" / "agents" / "main" / "sessions"
 

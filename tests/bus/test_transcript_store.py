@@ -17,8 +17,7 @@ from clawbus.bus.storage import (
     TranscriptStore,
 )
 from clawbus.bus.topology import sessions_table_name
-
-from ..conftest import Bus
+from tests.conftest import Bus
 
 SESSION = SessionRef("main", "0b6f3c1e-5d2a-4c8e-9f10-1a2b3c4d5e6f")
 

@@ -23,8 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import AwsSettings, TracingSettings
 from clawbus.bus.tracing import plan_export, span_processor
-
-from ..otlp_receiver import OtlpReceiver, Received, otlp_receiver
+from tests.otlp_receiver import OtlpReceiver, Received, otlp_receiver
 
 ACCESS_KEY = "AKIDCLAWBUSTEST00001"
 SECRET_KEY = "clawbus/test/secret/key/that/is/fake/000"  # made up: the server is a loopback stand-in

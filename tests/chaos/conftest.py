@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..conftest import make_bus
-from .harness import ChaosPipeline, start_chaos, stop_chaos
+from tests.chaos.harness import ChaosPipeline, start_chaos, stop_chaos
+from tests.conftest import make_bus
 
 
 @pytest.fixture(scope="session")

@@ -24,13 +24,12 @@ from clawbus.bus.topology import dlq_name, egress_queue_name, inbound_queue_name
 from clawbus.cli.supervisor import Stage
 from clawbus.cli.watchdog import StageBoard, Watchdog
 from clawbus.schemas import attributes as attr
-
-from ..conftest import ADMIN, Bus, Pipeline, start_pipeline
-from ..fakes.platforms import FakePlatforms
-from ..helpers import wait_for
-from .ledger import DeadLetter, Ledger, Verdict, marker, parse_marker
-from .proxy import OutageProxy
-from .traffic import CHANNEL_ENV, SHORT, agentcore_session, signed
+from tests.chaos.ledger import DeadLetter, Ledger, Verdict, marker, parse_marker
+from tests.chaos.proxy import OutageProxy
+from tests.chaos.traffic import CHANNEL_ENV, SHORT, agentcore_session, signed
+from tests.conftest import ADMIN, Bus, Pipeline, start_pipeline
+from tests.fakes.platforms import FakePlatforms
+from tests.helpers import wait_for
 
 CHANNELS = tuple(SHORT)
 

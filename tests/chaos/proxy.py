@@ -16,7 +16,7 @@ import struct
 import threading
 import time
 
-from ..helpers import free_port, wait_for
+from tests.helpers import free_port, wait_for
 
 _CHUNK = 65_536
 

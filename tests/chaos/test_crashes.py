@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from ..helpers import wait_for
-from ..ops.ops_cli import clawbus
-from .harness import CHANNELS, ChaosPipeline
-from .ledger import Ledger
+from tests.chaos.harness import CHANNELS, ChaosPipeline
+from tests.chaos.ledger import Ledger
+from tests.helpers import wait_for
+from tests.ops.ops_cli import clawbus
 
 pytestmark = pytest.mark.chaos
 

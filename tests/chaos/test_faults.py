@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from .harness import ChaosPipeline
-from .ledger import Ledger, marker
+from tests.chaos.harness import ChaosPipeline
+from tests.chaos.ledger import Ledger, marker
 
 pytestmark = pytest.mark.chaos
 

@@ -18,10 +18,9 @@ from hypothesis import strategies as st
 
 from clawbus.bus.topology import inbound_queue_name
 from clawbus.ingress.webhooks import ROUTES
-
-from ..conftest import Bus, make_bus
-from ..helpers import free_port, stage, stage_supervisor
-from .traffic import CHANNEL_ENV, SHORT, WA_VERIFY, signed
+from tests.chaos.traffic import CHANNEL_ENV, SHORT, WA_VERIFY, signed
+from tests.conftest import Bus, make_bus
+from tests.helpers import free_port, stage, stage_supervisor
 
 pytestmark = pytest.mark.chaos
 
@@ -191,8 +190,7 @@ def test_signed_garbage_is_never_a_5xx(edges: Edges, channel: str) -> None:
 
 def _resign(channel: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
     from clawbus.ingress.signing import discord_headers, slack_headers, whatsapp_headers
-
-    from .traffic import DISCORD_KEY, SLACK_SECRET, WA_SECRET
+    from tests.chaos.traffic import DISCORD_KEY, SLACK_SECRET, WA_SECRET
 
     now = int(time.time())
     if channel == "slack":

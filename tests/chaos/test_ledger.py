@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .ledger import DeadLetter, Ledger, marker, parse_marker
+from tests.chaos.ledger import DeadLetter, Ledger, marker, parse_marker
 
 
 def ledger_of(**sessions: int) -> Ledger:

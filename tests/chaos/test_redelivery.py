@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from ..ops.ops_cli import clawbus
-from .harness import ChaosPipeline
-from .ledger import Ledger, marker
-from .traffic import session_key
+from tests.chaos.harness import ChaosPipeline
+from tests.chaos.ledger import Ledger, marker
+from tests.chaos.traffic import session_key
+from tests.ops.ops_cli import clawbus
 
 pytestmark = pytest.mark.chaos
 

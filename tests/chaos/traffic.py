@@ -16,8 +16,7 @@ from nacl.signing import SigningKey
 from clawbus.ingress.signing import discord_headers, slack_headers, telegram_headers, whatsapp_headers
 from clawbus.ingress.webhooks import ROUTES, WebhookRequest
 from clawbus.schemas import DmScope, PeerKind, derive_session_key, runtime_session_id
-
-from ..ingress import payloads as p
+from tests.ingress import payloads as p
 
 TG_SECRET = "chaos-telegram-secret"
 SLACK_SECRET = "chaos-slack-signing-secret"

@@ -27,9 +27,8 @@ from clawbus.dispatcher.ledger import TurnLedger
 from clawbus.dispatcher.scheduled import LastRoutes
 from clawbus.dispatcher.turn_handler import TurnHandler
 from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget
-
-from ..conftest import Bus
-from ..helpers import eventually, free_port
+from tests.conftest import Bus
+from tests.helpers import eventually, free_port
 
 Invocation = Callable[[Request], Awaitable[Response]]
 

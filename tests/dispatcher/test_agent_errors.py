@@ -11,8 +11,7 @@ from starlette.responses import Response
 
 from clawbus.bus.errors import AgentRejected, Unavailable
 from clawbus.schemas import AgentError, AgentResponse, TurnStatus
-
-from .conftest import turn_message
+from tests.dispatcher.conftest import turn_message
 
 REASON = "OpenClaw's transcript of session s-1: transcript event 14 is not a JSON object"
 

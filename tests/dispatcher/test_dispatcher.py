@@ -23,10 +23,9 @@ from clawbus.schemas import (
     derive_session_key,
     runtime_session_id,
 )
-
-from ..conftest import ADMIN, FOLLOWUP, Bus, Pipeline, start_pipeline
-from ..helpers import echo, eventually, free_port, stage, wait_for
-from ..pipeline.webchat_client import post, replies
+from tests.conftest import ADMIN, FOLLOWUP, Bus, Pipeline, start_pipeline
+from tests.helpers import echo, eventually, free_port, stage, wait_for
+from tests.pipeline.webchat_client import post, replies
 
 
 def session_of(conversation: str) -> str:

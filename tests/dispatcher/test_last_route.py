@@ -37,8 +37,7 @@ from clawbus.schemas import (
     ReplyTarget,
     parse_outbound,
 )
-
-from .conftest import received
+from tests.dispatcher.conftest import received
 
 MAIN = "agent:main:main"
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

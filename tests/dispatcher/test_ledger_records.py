@@ -9,8 +9,7 @@ from clawbus.bus.errors import CorruptRecord
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import ledger_table_name
 from clawbus.dispatcher.ledger import Publication, StoredTurn, TurnLedger
-
-from ..conftest import Bus
+from tests.conftest import Bus
 
 NOW = 1_800_000_000
 

@@ -15,9 +15,8 @@ from starlette.responses import Response, StreamingResponse
 from clawbus.agent.streaming import split_blocks
 from clawbus.schemas import AgentResponse, parse_outbound, reply_id
 from clawbus.schemas.claim_check import read_claim_check
-
-from ..helpers import eventually
-from .conftest import turn_message
+from tests.dispatcher.conftest import turn_message
+from tests.helpers import eventually
 
 
 @given(

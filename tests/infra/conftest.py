@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._hcl import Module, all_modules
+from tests.infra._hcl import Module, all_modules
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,8 @@ from clawbus.bus import iam
 from clawbus.bus.settings import AgentSettings, StorageSettings
 from clawbus.bus.storage.config import config_parameter_name
 
-from ._hcl import TERRAFORM, Module, unquote
-from .test_iam import calls_in
+from tests.infra._hcl import TERRAFORM, Module, unquote
+from tests.infra.test_iam import calls_in
 
 ROOT = TERRAFORM.parents[1]
 CONFIG_STORE = ROOT / "bus" / "storage" / "config.py"

@@ -18,8 +18,8 @@ import pytest
 from clawbus.agent.engines.openclaw import install_layout
 from clawbus.bus.settings import Settings
 
-from ._dockerfile import DOCKER, env, stages
-from ._hcl import TERRAFORM
+from tests.infra._dockerfile import DOCKER, env, stages
+from tests.infra._hcl import TERRAFORM
 
 ROOT = TERRAFORM.parents[1]
 DOCKERFILE = DOCKER / "agent.Dockerfile"

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from ._hcl import TERRAFORM
+from tests.infra._hcl import TERRAFORM
 
 _SKIP = re.compile(r"#checkov:skip=([A-Z0-9_]+)(?::(.*))?")
 

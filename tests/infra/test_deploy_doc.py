@@ -13,7 +13,7 @@ import pytest
 
 from clawbus.cli.main import build_parser
 
-from ._hcl import TERRAFORM
+from tests.infra._hcl import TERRAFORM
 
 ROOT = TERRAFORM.parents[1]
 DEPLOY_MD = ROOT / "docs" / "deploy.md"

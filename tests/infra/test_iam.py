@@ -14,7 +14,7 @@ from botocore import xform_name
 from clawbus.bus import iam
 from tests.layout import PACKAGES
 
-from ._hcl import TERRAFORM, Module
+from tests.infra._hcl import TERRAFORM, Module
 
 ROOT = Path(__file__).resolve().parents[2]
 # botocore service name -> IAM prefix, for every service a clawbus role might call.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ._hcl import TERRAFORM, Module, unquote
+from tests.infra._hcl import TERRAFORM, Module, unquote
 
 SCRIPT = TERRAFORM.parent / "docker" / "build.sh"
 REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com"

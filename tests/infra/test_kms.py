@@ -13,7 +13,7 @@ import re
 
 from clawbus.bus import iam
 
-from ._hcl import Module
+from tests.infra._hcl import Module
 
 _KEY = "aws_kms_key.this"
 _RESOURCE_REF = re.compile(r"\b(aws_[a-z0-9_]+)\.([A-Za-z_][\w-]*)\b")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from ._hcl import TERRAFORM
+from tests.infra._hcl import TERRAFORM
 
 ROOT = TERRAFORM.parents[1]
 DOCKERFILES = sorted((ROOT / "infra" / "docker").glob("*.Dockerfile"))

@@ -21,8 +21,8 @@ import pytest
 from clawbus.bus.settings import Settings
 from clawbus.ingress.relay.main import relayed_channels
 
-from ._hcl import TERRAFORM, Module
-from .test_webchat_routes import _block
+from tests.infra._hcl import TERRAFORM, Module
+from tests.infra.test_webchat_routes import _block
 
 CHANNELS = ("webchat", "telegram", "slack", "discord", "whatsapp")
 CREDENTIALS = {

@@ -10,7 +10,7 @@ from clawbus.bus.secret_env import load, parse_secret, secret_ids
 from clawbus.bus.settings import Settings
 from clawbus.bus.storage import secret_store
 
-from ..conftest import Bus
+from tests.conftest import Bus
 
 
 def test_ids_come_from_the_comma_separated_variable() -> None:

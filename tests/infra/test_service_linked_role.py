@@ -6,7 +6,7 @@ service waits for it, and docs/deploy.md's prerequisites show the command that t
 
 from __future__ import annotations
 
-from ._hcl import TERRAFORM, Module, unquote
+from tests.infra._hcl import TERRAFORM, Module, unquote
 
 DEPLOY_MD = TERRAFORM.parents[1] / "docs" / "deploy.md"
 

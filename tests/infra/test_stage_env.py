@@ -16,8 +16,8 @@ import pytest
 from clawbus.bus.settings import Settings
 from clawbus.cli.config_cmd import _walk
 
-from ._dockerfile import DOCKER, env, stages
-from ._hcl import Module
+from tests.infra._dockerfile import DOCKER, env, stages
+from tests.infra._hcl import Module
 
 # A name assigned in HCL text (`NAME = v`) or a key of a parsed map (`'NAME': v`).
 _ENV_NAME = re.compile(r"\b(CLAWBUS_[A-Z0-9_]+)'?\s*[=:]")

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from ._hcl import TERRAFORM, Module
+from tests.infra._hcl import TERRAFORM, Module
 
 _VAR = re.compile(r"\bvar\.([a-zA-Z_][a-zA-Z0-9_]*)")
 _LOCAL = re.compile(r"\blocal\.([a-zA-Z_][a-zA-Z0-9_]*)")

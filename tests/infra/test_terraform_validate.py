@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ._hcl import TERRAFORM
+from tests.infra._hcl import TERRAFORM
 
 _AWS = Path("registry.terraform.io") / "hashicorp" / "aws"
 _CONSTRAINT = re.compile(r'version = ">= (?P<low>[0-9.]+), < 7\.0\.0"')

@@ -16,7 +16,7 @@ from clawbus.bus.settings import CHANNELS
 from clawbus.bus.topology import Topology, build_topology
 from clawbus.schemas import InboundEvent, main_session_key, message_group_id
 
-from ._hcl import TERRAFORM, Module
+from tests.infra._hcl import TERRAFORM, Module
 
 PREFIX = "drift-test"
 _REF = re.compile(r"aws_(sqs_queue|sns_topic)\.([a-z_]+)(\[each\.key\])?\.arn")

@@ -11,7 +11,7 @@ import re
 from clawbus.bus import iam
 from clawbus.bus.settings import TracingSettings
 
-from ._hcl import TERRAFORM, load_module, unquote
+from tests.infra._hcl import TERRAFORM, load_module, unquote
 
 
 def test_tracing_is_a_root_variable_off_by_default_and_reaches_compute() -> None:

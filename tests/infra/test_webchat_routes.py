@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ._hcl import TERRAFORM, Module
+from tests.infra._hcl import TERRAFORM, Module
 
 WEBCHAT_ROUTES = {"GET /", "ANY /webchat/{proxy+}"}
 _ROUTE_KEY = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY) /[^\"'\s,\]\)]*")

@@ -15,8 +15,7 @@ from clawbus.bus.errors import InvalidEnvelope, Unauthorized
 from clawbus.ingress.core import Context, Parsed, discord, slack, telegram, whatsapp
 from clawbus.ingress.signing import discord_headers, slack_headers, whatsapp_headers
 from clawbus.schemas import DmScope, InboundEvent
-
-from . import payloads as p
+from tests.ingress import payloads as p
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 CTX = Context(agent_id="main", dm_scope=DmScope.PER_CHANNEL_PEER, now=NOW)

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from clawbus.ingress.core import Context, Policy, Turn, Verdict, decide, telegram
 from clawbus.ingress.core.pairing import ALPHABET, approve_code, pairing_text, request_pairing
 from clawbus.schemas import Access, DmScope
-
-from . import payloads as p
+from tests.ingress import payloads as p
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 CTX = Context(agent_id="main", dm_scope=DmScope.MAIN, now=NOW)

@@ -18,9 +18,8 @@ from clawbus.ingress.intake import Intake
 from clawbus.ingress.pairing_store import DynamoPairingStore
 from clawbus.ingress.publisher import InboundPublisher
 from clawbus.schemas import Access, InboundEvent, parse_inbound, trusted
-
-from ..conftest import Bus
-from . import payloads as p
+from tests.conftest import Bus
+from tests.ingress import payloads as p
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 

@@ -18,9 +18,8 @@ from clawbus.ingress.lambda_handler import LambdaApp
 from clawbus.ingress.pairing_store import DynamoPairingStore
 from clawbus.ingress.publisher import InboundPublisher
 from clawbus.ingress.signing import slack_headers
-
-from ..conftest import Bus
-from . import payloads as p
+from tests.conftest import Bus
+from tests.ingress import payloads as p
 
 SECRET = "slack-signing-secret"
 

@@ -10,9 +10,8 @@ import pytest
 
 from clawbus.bus.topology import inbound_queue_name
 from clawbus.ingress.lambda_handler import LambdaApp
-
-from ..conftest import Bus
-from .test_lambda_and_dedup import settings_for
+from tests.conftest import Bus
+from tests.ingress.test_lambda_and_dedup import settings_for
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
 TOKEN = "lambda-webchat-token"

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ..conftest import make_bus
-from ..helpers import free_port, stage, stage_supervisor, wait_for
-from ..slow_clients import connect, get, status_of, trickle
+from tests.conftest import make_bus
+from tests.helpers import free_port, stage, stage_supervisor, wait_for
+from tests.slow_clients import connect, get, status_of, trickle
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,8 @@ import pytest
 
 from clawbus.bus.storage.webchat import WebchatHistory, WebchatPart
 from clawbus.bus.topology import inbound_queue_name, webchat_table_name
-
-from ..conftest import Bus, make_bus
-from ..helpers import drain_queue, eventually, free_port, stage, stage_supervisor
+from tests.conftest import Bus, make_bus
+from tests.helpers import drain_queue, eventually, free_port, stage, stage_supervisor
 
 TOKEN_A = "token-a-0123456789abcdefghijklmnopqrstuv"
 TOKEN_B = "token-b-0123456789abcdefghijklmnopqrstuv"

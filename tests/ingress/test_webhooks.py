@@ -21,10 +21,9 @@ from nacl.signing import SigningKey
 
 from clawbus.bus.topology import egress_queue_name, inbound_queue_name
 from clawbus.ingress.signing import discord_headers, slack_headers, telegram_headers, whatsapp_headers
-
-from ..conftest import Bus, make_bus
-from ..helpers import drain_queue, free_port, stage, stage_supervisor
-from . import payloads as p
+from tests.conftest import Bus, make_bus
+from tests.helpers import drain_queue, free_port, stage, stage_supervisor
+from tests.ingress import payloads as p
 
 TG_SECRET = "tg-webhook-secret"
 SLACK_SECRET = "slack-signing-secret"

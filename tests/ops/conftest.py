@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from clawbus.ingress.http.token_file import read_token, token_path
-
-from ..conftest import Bus
-from ..helpers import free_port, stage, stage_supervisor
+from tests.conftest import Bus
+from tests.helpers import free_port, stage, stage_supervisor
 
 
 @pytest.fixture

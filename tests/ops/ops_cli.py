@@ -12,8 +12,7 @@ from typing import Any
 
 from clawbus.bus.topology import dlq_name, inbound_queue_name
 from clawbus.schemas import attributes as attr
-
-from ..conftest import Bus
+from tests.conftest import Bus
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from ..conftest import Bus
+from tests.conftest import Bus
 
 
 def test_the_standalone_dashboard_needs_the_runs_token(bus: Bus, dashboard_url: str) -> None:

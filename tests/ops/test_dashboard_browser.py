@@ -7,9 +7,8 @@ import re
 import pytest
 
 from clawbus.bus.topology import inbound_queue_name
-
-from ..conftest import Bus
-from ..helpers import chromium_page
+from tests.conftest import Bus
+from tests.helpers import chromium_page
 
 pytestmark = pytest.mark.browser
 

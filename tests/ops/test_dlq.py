@@ -10,9 +10,8 @@ import pytest
 
 from clawbus.bus.ops import OpsTarget, ReplayFilter, replay
 from clawbus.bus.topology import dlq_name, inbound_queue_name
-
-from ..conftest import Bus
-from .ops_cli import clawbus, dead_letter, one_line_error
+from tests.conftest import Bus
+from tests.ops.ops_cli import clawbus, dead_letter, one_line_error
 
 SESSION = "agent:main:webchat:direct:ops-test"
 

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from clawbus.bus.local_endpoints import LocalEndpoints, write_endpoints
-
-from ..conftest import CREDENTIALS_ENV, REGION, Bus
-from ..helpers import free_port
-from .ops_cli import Ran, one_line_error
+from tests.conftest import CREDENTIALS_ENV, REGION, Bus
+from tests.helpers import free_port
+from tests.ops.ops_cli import Ran, one_line_error
 
 # One read-only action of each ops verb (state export writes only to a new directory of its own).
 VERBS = {

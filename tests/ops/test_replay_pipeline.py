@@ -21,10 +21,9 @@ import pytest
 from clawbus.bus.topology import inbound_queue_name
 from clawbus.ingress.core.webchat import WebchatMessageIn, normalise
 from clawbus.schemas import DmScope, attributes, message_group_id
-
-from ..conftest import Pipeline, make_bus, start_pipeline
-from ..helpers import eventually
-from .ops_cli import clawbus, dead_letter
+from tests.conftest import Pipeline, make_bus, start_pipeline
+from tests.helpers import eventually
+from tests.ops.ops_cli import clawbus, dead_letter
 
 
 @pytest.fixture(scope="module")

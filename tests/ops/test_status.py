@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 from clawbus.bus.topology import dlq_name, egress_queue_name, inbound_queue_name
-
-from ..conftest import Bus
-from .ops_cli import clawbus, dead_letter, one_line_error
+from tests.conftest import Bus
+from tests.ops.ops_cli import clawbus, dead_letter, one_line_error
 
 
 def _by_name(document: dict[str, object]) -> dict[str, dict[str, object]]:

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from clawbus.cli.watchdog import BOARD_FILE, StageBoard, StageRecord, next_restart, read_board
-
-from ..conftest import Bus
-from .ops_cli import clawbus
+from tests.conftest import Bus
+from tests.ops.ops_cli import clawbus
 
 
 def test_a_stage_is_restarted_with_doubling_delays_until_five_deaths_a_minute() -> None:

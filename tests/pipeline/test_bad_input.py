@@ -7,10 +7,9 @@ import json
 import pytest
 
 from clawbus.bus.topology import dlq_name, inbound_queue_name
-
-from ..conftest import Pipeline
-from ..helpers import eventually, wait_for
-from .webchat_client import post, replies
+from tests.conftest import Pipeline
+from tests.helpers import eventually, wait_for
+from tests.pipeline.webchat_client import post, replies
 
 
 @pytest.mark.parametrize(

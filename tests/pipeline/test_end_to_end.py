@@ -7,9 +7,9 @@ import json
 
 import httpx
 
-from ..conftest import Pipeline
-from ..helpers import eventually
-from .webchat_client import post, replies
+from tests.conftest import Pipeline
+from tests.helpers import eventually
+from tests.pipeline.webchat_client import post, replies
 
 SESSIONS = 6
 MESSAGES = 4

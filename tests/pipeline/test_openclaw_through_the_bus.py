@@ -28,10 +28,9 @@ from clawbus.bus.cron.service import connect
 from clawbus.bus.logging import session_ref
 from clawbus.bus.settings import Settings
 from clawbus.bus.storage import SessionRef
-
-from ..conftest import FOLLOWUP, Bus, start_pipeline
-from ..helpers import NO_OPENCLAW, echo, eventually, openclaw_runtime, stage, wait_for
-from .webchat_client import post, replies
+from tests.conftest import FOLLOWUP, Bus, start_pipeline
+from tests.helpers import NO_OPENCLAW, echo, eventually, openclaw_runtime, stage, wait_for
+from tests.pipeline.webchat_client import post, replies
 
 RUNTIME = openclaw_runtime()
 if RUNTIME is None:

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from clawbus.bus.tracing import span_processor
-
-from ..conftest import Bus, Pipeline, start_pipeline
-from ..helpers import eventually
-from ..otlp_receiver import OtlpReceiver, otlp_receiver
-from .webchat_client import post, replies
+from tests.conftest import Bus, Pipeline, start_pipeline
+from tests.helpers import eventually
+from tests.otlp_receiver import OtlpReceiver, otlp_receiver
+from tests.pipeline.webchat_client import post, replies
 
 
 @pytest.fixture

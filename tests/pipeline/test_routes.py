@@ -19,11 +19,10 @@ from clawbus.bus.storage import DynamoSessionIndex, SessionEntry
 from clawbus.bus.topology import sessions_table_name
 from clawbus.ingress.signing import telegram_headers, whatsapp_headers
 from clawbus.ingress.webhooks import ROUTES
-
-from ..conftest import Pipeline, make_bus, start_pipeline
-from ..fakes.platforms import Call, FakePlatforms
-from ..helpers import echo, eventually
-from ..ingress import payloads as p
+from tests.conftest import Pipeline, make_bus, start_pipeline
+from tests.fakes.platforms import Call, FakePlatforms
+from tests.helpers import echo, eventually
+from tests.ingress import payloads as p
 
 TG_SECRET = "routes-telegram-secret"
 WA_SECRET = "routes-meta-app-secret"

@@ -16,9 +16,8 @@ import psutil
 from clawbus.bus.aws import boto3_client
 from clawbus.bus.local_credentials import credentials_path, read_credentials
 from clawbus.bus.settings import AwsSettings
-
-from ..conftest import REGION, Bus
-from ..helpers import free_port, stage, stage_supervisor, start_up, wait_for
+from tests.conftest import REGION, Bus
+from tests.helpers import free_port, stage, stage_supervisor, start_up, wait_for
 
 
 def clawbus(*args: str) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ..helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime, start_up
+from tests.helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime, start_up
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from clawbus.cli.console import Console
 from clawbus.cli.openclaw_install import ensure_openclaw
-
-from ..helpers import free_port
+from tests.helpers import free_port
 
 
 def test_an_existing_install_is_used_as_it_is_without_npm(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..helpers import free_port, start_up, wait_for
+from tests.helpers import free_port, start_up, wait_for
 
 # Turns take a second each (the stub agent), one at a time per conversation, so a stop soon after the
 # first reply leaves notes unanswered: their replies wait on the egress queue (egress stops before the

@@ -19,8 +19,7 @@ import httpx
 import psutil
 
 from clawbus.bus.settings import AgentCoreSettings
-
-from ..helpers import free_port, start_up, wait_for
+from tests.helpers import free_port, start_up, wait_for
 
 ARN = AgentCoreSettings().runtime_arn
 NOT_HERE = "192.0.2.1"  # TEST-NET-1: no machine has it, so nothing is ever bound on it here

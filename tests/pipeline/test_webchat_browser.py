@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ..conftest import Pipeline
-from ..helpers import chromium_page
+from tests.conftest import Pipeline
+from tests.helpers import chromium_page
 
 pytestmark = pytest.mark.browser
 

@@ -16,9 +16,8 @@ import pytest
 
 from clawbus.bus.topology import inbound_queue_name
 from clawbus.cli.supervisor import Supervisor
-
-from ..conftest import Bus
-from ..helpers import drain_queue, stage, stage_supervisor
+from tests.conftest import Bus
+from tests.helpers import drain_queue, stage, stage_supervisor
 
 
 @dataclass

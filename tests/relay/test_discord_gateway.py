@@ -21,9 +21,8 @@ from clawbus.bus.topology import inbound_queue_name
 from clawbus.ingress.relay import Delivery
 from clawbus.ingress.relay.discord_gateway import DiscordGateway
 from clawbus.ingress.wiring import SERVICES, build_intake
-
-from ..conftest import Bus
-from ..helpers import drain_queue
+from tests.conftest import Bus
+from tests.helpers import drain_queue
 
 BOT = {
     "id": "900000000000000001",

@@ -8,8 +8,7 @@ import pytest
 
 from clawbus.bus.errors import Unauthorized, Unavailable
 from clawbus.ingress.relay import Backoff, keep_connected
-
-from ..helpers import eventually
+from tests.helpers import eventually
 
 
 def test_delays_double_from_the_first_up_to_the_cap_within_the_jitter() -> None:

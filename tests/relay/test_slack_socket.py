@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import Bus
-from ..fakes.slack_socket_mode import APP_TOKEN, FakeSocketMode
-from ..helpers import wait_for
-from ..ingress import payloads as p
-from .conftest import RelayProcess, start_relay
+from tests.conftest import Bus
+from tests.fakes.slack_socket_mode import APP_TOKEN, FakeSocketMode
+from tests.helpers import wait_for
+from tests.ingress import payloads as p
+from tests.relay.conftest import RelayProcess, start_relay
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_a_sender_outside_the_allowlist_gets_no_turn_but_the_envelope_is_acked(
 def test_a_refused_app_token_stops_the_relay_with_the_setting_to_fix(
     bus: Bus, tmp_path: Path, slack: FakeSocketMode, relay_runner: list[RelayProcess]
 ) -> None:
-    from ..helpers import stage, stage_supervisor
+    from tests.helpers import stage, stage_supervisor
 
     slack.refuse_with = "invalid_auth"
     supervisor = stage_supervisor(

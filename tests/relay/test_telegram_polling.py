@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from clawbus.bus.topology import egress_queue_name
-
-from ..conftest import Bus
-from ..fakes.platforms import FakePlatforms
-from ..helpers import wait_for
-from ..ingress import payloads as p
-from .conftest import RelayProcess, start_relay
+from tests.conftest import Bus
+from tests.fakes.platforms import FakePlatforms
+from tests.helpers import wait_for
+from tests.ingress import payloads as p
+from tests.relay.conftest import RelayProcess, start_relay
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ..fakes.platforms import FakePlatforms
-from ..helpers import free_port, start_up, wait_for
-from ..ingress import payloads as p
+from tests.fakes.platforms import FakePlatforms
+from tests.helpers import free_port, start_up, wait_for
+from tests.ingress import payloads as p
 
 
 @pytest.mark.slow

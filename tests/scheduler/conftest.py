@@ -16,8 +16,7 @@ from clawbus.bus.cron.schedules import Schedules
 from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import cron_table_name, schedule_group_name
-
-from ..conftest import Bus, Pipeline, _run_pipeline
+from tests.conftest import Bus, Pipeline, _run_pipeline
 
 
 class Clock:

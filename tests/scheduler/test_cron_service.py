@@ -12,8 +12,7 @@ from clawbus.bus.cron.jobs import ScheduleSpec
 from clawbus.bus.errors import InvalidSchedule, TargetGone
 from clawbus.bus.settings import HeartbeatSettings
 from clawbus.schemas import EventKind, parse_inbound
-
-from .conftest import Cron
+from tests.scheduler.conftest import Cron
 
 EVERY_MINUTE = {"kind": "every", "everyMs": 60_000}
 

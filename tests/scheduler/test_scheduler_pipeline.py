@@ -13,11 +13,10 @@ from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import connect
 from clawbus.bus.logging import session_ref
 from clawbus.bus.settings import Settings
-
-from ..conftest import Bus, Pipeline
-from ..helpers import eventually, stage, wait_for
-from ..ops.ops_cli import clawbus
-from ..pipeline.webchat_client import post, replies
+from tests.conftest import Bus, Pipeline
+from tests.helpers import eventually, stage, wait_for
+from tests.ops.ops_cli import clawbus
+from tests.pipeline.webchat_client import post, replies
 
 
 def _settings(bus: Bus, **extra: object) -> Settings:

@@ -14,10 +14,9 @@ import sqlean
 from clawbus.bus.model_credentials import from_auth_profiles, provider_key_variable
 from clawbus.bus.openclaw_dir import read_openclaw_dir
 from clawbus.bus.settings import Settings
-
-from ..conftest import Bus
-from ..ops.ops_cli import clawbus
-from .test_openclaw_sqlite_import import agent_database
+from tests.conftest import Bus
+from tests.ops.ops_cli import clawbus
+from tests.state.test_openclaw_sqlite_import import agent_database
 
 DB_KEY = "sk-openai-from-the-sqlite-store"
 LEGACY_KEY = "sk-ant-from-auth-profiles-json"

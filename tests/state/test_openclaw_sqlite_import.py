@@ -15,10 +15,9 @@ from clawbus.agent.engines.openclaw_state import sqlite_transcript as sql
 from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawState
 from clawbus.bus.openclaw_dir import read_openclaw_dir
 from clawbus.bus.settings import Settings
-
-from ..agent.openclaw_state.agent_db import insert_event
-from ..conftest import Bus
-from ..ops.ops_cli import clawbus
+from tests.agent.openclaw_state.agent_db import insert_event
+from tests.conftest import Bus
+from tests.ops.ops_cli import clawbus
 
 SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "openclaw_agent_schema_v23.sql"
 KEY = "agent:main:telegram:dm:1001"

@@ -19,9 +19,8 @@ import pytest
 from clawbus.bus.openclaw_dir import read_openclaw_dir
 from clawbus.bus.settings import Settings
 from clawbus.bus.storage import SessionRef
-
-from ..conftest import Bus
-from ..ops.ops_cli import clawbus
+from tests.conftest import Bus
+from tests.ops.ops_cli import clawbus
 
 HOME = Path(__file__).parent.parent / "fixtures" / "openclaw_home"
 MAIN_SESSION = "7f3c2a10-5b1e-4c77-9a41-0d2e8f6b1c01"

@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from ...tools.scope import TurnScope
-from .session_keys import gateway_session_key
+from clawbus.agent.engines.openclaw.session_keys import gateway_session_key
+from clawbus.agent.tools.scope import TurnScope
 
 
 class ActiveTurns:

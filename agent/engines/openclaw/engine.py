@@ -26,21 +26,20 @@ from dataclasses import dataclass
 
 import httpx
 
+from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
+from clawbus.agent.engines.openclaw.client import GatewayUnreachable, chat_turn
+from clawbus.agent.engines.openclaw.gateway import Gateway
+from clawbus.agent.engines.openclaw.session_keys import gateway_session_key
+from clawbus.agent.engines.state import EngineState
+from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, is_effectively_empty
+from clawbus.agent.prompt import HEARTBEAT_FILE
+from clawbus.agent.tools.policy import turn_trusted
+from clawbus.agent.tools.scope import turn_scope
+from clawbus.agent.turn import to_response, user_text
 from clawbus.bus.errors import ConfigError, DeadlineExceeded
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.storage import WorkspaceStore
 from clawbus.schemas import AgentRequest, AgentResponse, EventKind
-
-from ...heartbeat import HEARTBEAT_PROMPT, is_effectively_empty
-from ...prompt import HEARTBEAT_FILE
-from ...tools.policy import turn_trusted
-from ...tools.scope import turn_scope
-from ...turn import to_response, user_text
-from ..state import EngineState
-from .active_turns import ActiveTurns
-from .client import GatewayUnreachable, chat_turn
-from .gateway import Gateway
-from .session_keys import gateway_session_key
 
 logger = logging.getLogger(__name__)
 

@@ -26,6 +26,18 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
+from clawbus.agent.engines.openclaw.config import gateway_config
+from clawbus.agent.engines.openclaw.cron.callback import serve_cron_callback
+from clawbus.agent.engines.openclaw.cron.config import with_cron_plugin
+from clawbus.agent.engines.openclaw.engine import OpenClawEngine
+from clawbus.agent.engines.openclaw.gateway import Gateway, GatewaySpec
+from clawbus.agent.engines.openclaw.install_layout import bin_dir, by_hand, installed
+from clawbus.agent.engines.openclaw.trust.callback import serve_trust_callback
+from clawbus.agent.engines.openclaw.trust.config import with_trust_plugin
+from clawbus.agent.engines.state import EngineState, LocalOnlyState
+from clawbus.agent.models.echo_server import serve_echo
+from clawbus.agent.models.offline import OfflineEcho
 from clawbus.bus.aws import open_clients
 from clawbus.bus.errors import ClawbusError, ConfigError, TargetGone
 from clawbus.bus.logging import log_event
@@ -35,19 +47,6 @@ from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
 from clawbus.bus.storage import SecretsManagerStore, WorkspaceStore
 from clawbus.bus.storage.backends import config_store, secret_store
-
-from ...models.echo_server import serve_echo
-from ...models.offline import OfflineEcho
-from ..state import EngineState, LocalOnlyState
-from .active_turns import ActiveTurns
-from .config import gateway_config
-from .cron.callback import serve_cron_callback
-from .cron.config import with_cron_plugin
-from .engine import OpenClawEngine
-from .gateway import Gateway, GatewaySpec
-from .install_layout import bin_dir, by_hand, installed
-from .trust.callback import serve_trust_callback
-from .trust.config import with_trust_plugin
 
 logger = logging.getLogger(__name__)
 

@@ -30,14 +30,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from clawbus.agent.engines.openclaw.session_keys import gateway_session_key
+from clawbus.agent.engines.openclaw_state import sqlite_transcript as sql
+from clawbus.agent.engines.openclaw_state.workspace_plan import BaseFile
+from clawbus.agent.engines.openclaw_state.workspace_sync import SyncedWorkspace, pull, push
 from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.bus.logging import log_event
 from clawbus.bus.storage import Batch, SessionEntry, SessionIndex, SessionRef, TranscriptStore
-
-from ..openclaw.session_keys import gateway_session_key
-from . import sqlite_transcript as sql
-from .workspace_plan import BaseFile
-from .workspace_sync import SyncedWorkspace, pull, push
 
 _log = logging.getLogger(__name__)
 

@@ -15,11 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from clawbus.bus.errors import RetryableError, VersionConflict
-from clawbus.bus.logging import log_event
-from clawbus.bus.storage import WorkspaceFile
-
-from .workspace_plan import (
+from clawbus.agent.engines.openclaw_state.workspace_plan import (
     BaseFile,
     PushStep,
     plan_pull,
@@ -27,6 +23,9 @@ from .workspace_plan import (
     resolve_delete_conflict,
     resolve_write_conflict,
 )
+from clawbus.bus.errors import RetryableError, VersionConflict
+from clawbus.bus.logging import log_event
+from clawbus.bus.storage import WorkspaceFile
 
 _log = logging.getLogger(__name__)
 

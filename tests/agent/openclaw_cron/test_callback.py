@@ -15,8 +15,7 @@ from clawbus.agent.tools.scope import Route, TurnScope
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.settings import Settings
-
-from ...conftest import Bus
+from tests.conftest import Bus
 
 JOB = {
     "name": "stretch",

@@ -26,10 +26,9 @@ from clawbus.agent.engines.openclaw.gateway import Gateway, GatewaySpec
 from clawbus.agent.models.echo_server import serve_echo
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import connect
-
-from ...conftest import Bus
-from ...helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime
-from .test_callback import JOB, WEBCHAT, settings_for
+from tests.agent.openclaw_cron.test_callback import JOB, WEBCHAT, settings_for
+from tests.conftest import Bus
+from tests.helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime
 
 RUNTIME = openclaw_runtime()
 if RUNTIME is None:

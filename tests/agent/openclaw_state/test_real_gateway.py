@@ -28,8 +28,7 @@ from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawStat
 from clawbus.agent.models.echo_server import serve_echo
 from clawbus.bus.errors import Unavailable
 from clawbus.bus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore, SessionRef
-
-from ...helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime
+from tests.helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime
 
 RUNTIME = openclaw_runtime()
 if RUNTIME is None:

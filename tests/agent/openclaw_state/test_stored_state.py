@@ -32,9 +32,8 @@ from clawbus.bus.storage import (
     TranscriptStore,
 )
 from clawbus.bus.topology import sessions_table_name
-
-from ...conftest import Bus
-from .agent_db import insert_event
+from tests.agent.openclaw_state.agent_db import insert_event
+from tests.conftest import Bus
 
 SCHEMA = Path(__file__).resolve().parents[2] / "fixtures" / "openclaw_agent_schema_v23.sql"
 KEY = "agent:main:webchat:dm:alice"

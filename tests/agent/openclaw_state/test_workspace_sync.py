@@ -8,8 +8,7 @@ from typing import Any
 
 from clawbus.agent.engines.openclaw_state.workspace_sync import pull, push
 from clawbus.bus.storage import WorkspaceFile
-
-from ...workspace_stores import Store
+from tests.workspace_stores import Store
 
 
 async def test_a_turns_edit_reaches_the_store_and_another_sessions_folder(

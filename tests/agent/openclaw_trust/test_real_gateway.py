@@ -26,11 +26,14 @@ from clawbus.agent.engines.openclaw.trust.callback import serve_trust_callback
 from clawbus.agent.engines.openclaw.trust.config import with_trust_plugin
 from clawbus.agent.models.echo_server import content_text, serve_echo
 from clawbus.agent.tools.scope import TurnScope
-
-from ...conftest import Bus
-from ...helpers import echo, free_port
-from ..openclaw_cron.test_callback import settings_for
-from ..openclaw_cron.test_real_gateway import BIN, TOKEN, call  # skips this module too without OpenClaw
+from tests.agent.openclaw_cron.test_callback import settings_for
+from tests.agent.openclaw_cron.test_real_gateway import (  # skips this module too without OpenClaw
+    BIN,
+    TOKEN,
+    call,
+)
+from tests.conftest import Bus
+from tests.helpers import echo, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -26,17 +26,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clawbus.agent.cron_delivery import owner_ids
+from clawbus.agent.cron_tool import CronTool
+from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
+from clawbus.agent.engines.openclaw.loopback_app import bearer_ok, serve_loopback
+from clawbus.agent.tools.policy import policy_for
+from clawbus.agent.tools.scope import TurnScope
 from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import connect
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings, ToolSettings
-
-from ....cron_delivery import owner_ids
-from ....cron_tool import CronTool
-from ....tools.policy import policy_for
-from ....tools.scope import TurnScope
-from ..active_turns import ActiveTurns
-from ..loopback_app import bearer_ok, serve_loopback
 
 logger = logging.getLogger(__name__)
 PATH = "/cron"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..plugin_config import appended, with_plugin
+from clawbus.agent.engines.openclaw.plugin_config import appended, with_plugin
 
 PLUGIN_ID = "clawbus-cron"
 TOOL_NAME = "clawbus_cron"

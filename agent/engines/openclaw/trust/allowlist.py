@@ -11,11 +11,10 @@ tool (OpenClaw's own `cron` is denied for every turn).
 
 from __future__ import annotations
 
+from clawbus.agent.engines.openclaw.cron.config import BUILTIN_TOOL as CRON
+from clawbus.agent.engines.openclaw.cron.config import TOOL_NAME as CLAWBUS_CRON
+from clawbus.agent.tools.policy import ALIASES, GROUPS, policy_for
 from clawbus.bus.settings import ToolSettings
-
-from ....tools.policy import ALIASES, GROUPS, policy_for
-from ..cron.config import BUILTIN_TOOL as CRON
-from ..cron.config import TOOL_NAME as CLAWBUS_CRON
 
 KNOWN_TOOLS: tuple[str, ...] = tuple(
     dict.fromkeys([*(t for tools in GROUPS.values() for t in tools), *ALIASES.values()])

@@ -21,12 +21,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
+from clawbus.agent.engines.openclaw.loopback_app import bearer_ok, serve_loopback
+from clawbus.agent.engines.openclaw.trust.allowlist import tools_allow_for
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings
-
-from ..active_turns import ActiveTurns
-from ..loopback_app import bearer_ok, serve_loopback
-from .allowlist import tools_allow_for
 
 logger = logging.getLogger(__name__)
 PATH = "/tools"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..plugin_config import with_plugin
+from clawbus.agent.engines.openclaw.plugin_config import with_plugin
 
 PLUGIN_ID = "clawbus-trust"
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugin"
