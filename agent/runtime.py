@@ -37,7 +37,8 @@ from clawbus.agent.turn import AgentRuntime, Recall
 from clawbus.bus.aws import is_loopback, open_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage import (
+from clawbus.bus.topology import sessions_table_name
+from clawbus.storage import (
     AgentCoreMemoryTranscriptStore,
     DynamoSessionIndex,
     DynamoTranscriptStore,
@@ -48,8 +49,7 @@ from clawbus.bus.storage import (
     SessionIndex,
     TranscriptStore,
 )
-from clawbus.bus.storage.reset import rules_from
-from clawbus.bus.topology import sessions_table_name
+from clawbus.storage.reset import rules_from
 
 
 async def _bedrock_client(settings: Settings, stack: AsyncExitStack) -> Any:

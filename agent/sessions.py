@@ -1,7 +1,7 @@
 """Which session a turn belongs to, and what the turn leaves in the session index.
 
 At turn start (`begin`), the session key's index entry names the current `sessionId`. A message turn
-applies the reset rules (bus/storage/reset.py): a stale session, or a `/new`/`/reset` trigger, mints a
+applies the reset rules (storage/reset.py): a stale session, or a `/new`/`/reset` trigger, mints a
 new `sessionId`; the old transcript stays in the store under its own id (OpenClaw's `*.reset.<ts>`
 archive). The entry records which turn reset it, so a re-run of that turn does not reset again.
 Heartbeats and cron turns never reset and do not count as interaction.
@@ -23,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from clawbus.bus.storage import SessionEntry
-from clawbus.bus.storage.reset import (
+from clawbus.schemas import AgentRequest, EventKind
+from clawbus.storage import SessionEntry
+from clawbus.storage.reset import (
     GREETING_PROMPT,
     ResetRules,
     chat_type_of,
@@ -32,8 +33,7 @@ from clawbus.bus.storage.reset import (
     parse_trigger,
     policy_for,
 )
-from clawbus.bus.storage.sessions import LAST_ROUTE_FIELDS
-from clawbus.schemas import AgentRequest, EventKind
+from clawbus.storage.sessions import LAST_ROUTE_FIELDS
 
 
 def _ms(moment: datetime) -> int:

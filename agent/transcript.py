@@ -1,6 +1,6 @@
 """The session transcript as the turn sees it: the store's tail, plus what this turn appends.
 
-Entries are OpenClaw's (pi's) transcript lines, kept in a `TranscriptStore` (bus/storage/transcripts.py):
+Entries are OpenClaw's (pi's) transcript lines, kept in a `TranscriptStore` (storage/transcripts.py):
 
 - the header `{"type": "session", "version": 1, "id", "timestamp", "cwd"}` opens a session's first batch;
 - then entries `{"type", "id", "parentId", "timestamp", …}`: `message` entries hold
@@ -22,7 +22,7 @@ from typing import Any
 
 from clawbus.agent.models.base import Block, Message, Text, ToolCall, ToolResult
 from clawbus.bus.errors import VersionConflict
-from clawbus.bus.storage import Batch, SessionRef, Tail, TranscriptStore
+from clawbus.storage import Batch, SessionRef, Tail, TranscriptStore
 
 
 def _new_id() -> str:

@@ -55,9 +55,9 @@ from clawbus.agent.tools.scope import TURN_SCOPE, turn_scope
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import ToolSettings
-from clawbus.bus.storage import SessionIndex, SessionRef, TranscriptStore, WorkspaceStore
-from clawbus.bus.storage.reset import ResetRules
 from clawbus.schemas import AgentRequest, AgentResponse, EventKind, parse_agent_response
+from clawbus.storage import SessionIndex, SessionRef, TranscriptStore, WorkspaceStore
+from clawbus.storage.reset import ResetRules
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from clawbus.bus.errors import ClawbusError, ConfigError
 from clawbus.bus.logging import log_event
 from clawbus.bus.openclaw_config import MappedDocument, map_document, parse_document
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage.backends import config_store, state_dir
-from clawbus.bus.storage.config import CONFIG_BLOB_KEY, ConfigDocument, config_parameter_name
+from clawbus.storage.backends import config_store, state_dir
+from clawbus.storage.config import CONFIG_BLOB_KEY, ConfigDocument, config_parameter_name
 
 logger = logging.getLogger(__name__)
 

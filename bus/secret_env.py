@@ -5,7 +5,7 @@ object of environment names to values (`{"CLAWBUS_TELEGRAM__BOT_TOKEN": "..."}`)
 sees the values: it passes only the secrets' ARNs, in `CLAWBUS_SECRET_IDS` (comma separated). This module
 is the container's entry point in front of the real command (the Lambda runtime's
 `/lambda-entrypoint.sh`, or `clawbus relay`): it reads the secrets once through the `SecretStore`
-(`bus/storage/secrets.py`), adds their values to the environment, and replaces itself with the command,
+(`storage/secrets.py`), adds their values to the environment, and replaces itself with the command,
 so `Settings` reads them like any other variable.
 
     python -m clawbus.bus.secret_env /lambda-entrypoint.sh clawbus.ingress.lambda_handler.handler
@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from clawbus.bus.errors import ConfigError
-from clawbus.bus.storage.secrets import SecretStore, parse_secret
+from clawbus.storage.secrets import SecretStore, parse_secret
 
 SECRET_IDS_VAR = "CLAWBUS_SECRET_IDS"  # noqa: S105  # a variable name, not a secret
 
@@ -44,7 +44,7 @@ async def load(store: SecretStore, ids: Sequence[str]) -> dict[str, str]:
 async def _load_from_aws(ids: Sequence[str]) -> dict[str, str]:  # pragma: no cover - main's
     from clawbus.bus.aws import open_clients
     from clawbus.bus.settings import Settings
-    from clawbus.bus.storage.backends import secret_store
+    from clawbus.storage.backends import secret_store
 
     settings = Settings()
     async with open_clients(settings, "secretsmanager") as clients:

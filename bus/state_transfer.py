@@ -30,8 +30,8 @@ from clawbus.bus.model_credentials import (
     without_env_vars,
 )
 from clawbus.bus.openclaw_dir import CREDENTIALS, AgentSessions, OpenClawDir, channel_secrets, without_secrets
-from clawbus.bus.storage import WorkspaceStore
 from clawbus.schemas.cron import CronJob, CronRun
+from clawbus.storage import WorkspaceStore
 
 Outcome = Literal["added", "replaced", "unchanged", "kept", "skipped"]
 

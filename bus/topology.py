@@ -135,7 +135,7 @@ def cron_table_name(prefix: str) -> str:
 
 
 def sessions_table_name(prefix: str) -> str:
-    """`<prefix>-sessions`: the session index and transcript batches (bus/storage/sessions.py,
+    """`<prefix>-sessions`: the session index and transcript batches (storage/sessions.py,
     transcripts_dynamodb.py; `pk`/`sk` strings)."""
     return f"{prefix}-sessions"
 

@@ -24,7 +24,11 @@ from clawbus.bus.model_credentials import MODEL_SECRET, model_secret_name
 from clawbus.bus.openclaw_dir import AgentSessions
 from clawbus.bus.settings import Settings
 from clawbus.bus.state_transfer import StateSinks
-from clawbus.bus.storage import (
+from clawbus.bus.topology import pairing_table_name
+from clawbus.ingress.core.gate import normalise_entry
+from clawbus.ingress.core.pairing import PairingRequest
+from clawbus.ingress.pairing_store import DynamoPairingStore
+from clawbus.storage import (
     ConfigStore,
     SecretsManagerStore,
     SessionIndex,
@@ -36,11 +40,7 @@ from clawbus.bus.storage import (
     import_jsonl,
     secret_store,
 )
-from clawbus.bus.storage.sessions import LAST_ROUTE_FIELDS, SessionEntry, parse_entry
-from clawbus.bus.topology import pairing_table_name
-from clawbus.ingress.core.gate import normalise_entry
-from clawbus.ingress.core.pairing import PairingRequest
-from clawbus.ingress.pairing_store import DynamoPairingStore
+from clawbus.storage.sessions import LAST_ROUTE_FIELDS, SessionEntry, parse_entry
 
 
 class ConfigAdapter:

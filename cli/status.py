@@ -37,10 +37,10 @@ from clawbus.bus.ops import (
     verdict,
 )
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage import LocalBlobStore
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import add_target_arguments, target_from
 from clawbus.cli.watchdog import StageBoard, read_board
+from clawbus.storage import LocalBlobStore
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -137,8 +137,8 @@ async def seed_state(settings: Settings) -> tuple[bool, list[str]]:
     """The first start's state: the configuration document from its seed file (never over a stored one)
     and each channel's secret from the environment; whether the config was seeded, the secrets created."""
     from clawbus.bus.aws import open_clients
-    from clawbus.bus.storage import config_store, seed_config
-    from clawbus.bus.storage.secret_seed import seed_channel_secrets
+    from clawbus.storage import config_store, seed_config
+    from clawbus.storage.secret_seed import seed_channel_secrets
 
     async with open_clients(settings, "ssm", "s3", "secretsmanager") as clients:
         assert clients.secretsmanager

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clawbus.bus.errors import Unavailable, VersionConflict
-from clawbus.bus.storage.records import Record, RecordStore, absent_or_expired
-from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
+from clawbus.storage.records import Record, RecordStore, absent_or_expired
+from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 from clawbus.bus.aws import open_clients
-from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
 from clawbus.bus.cron.records import CronRecords
 from clawbus.bus.health import health_server
@@ -16,7 +15,6 @@ from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.queues import BatchingPublisher, Queue, Topic, resolve_queue_url, resolve_topic_arn
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage.backends import blob_store, session_index
 from clawbus.bus.topology import (
     cron_table_name,
     dlq_name,
@@ -28,6 +26,8 @@ from clawbus.dispatcher.agentcore import AgentCoreInvoker
 from clawbus.dispatcher.ledger import TurnLedger
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
 from clawbus.dispatcher.turn_handler import TurnHandler
+from clawbus.storage.backends import blob_store, session_index
+from clawbus.storage.claim_check import ClaimChecks
 
 logger = logging.getLogger(__name__)
 STALLED_AFTER_S = 120  # a receive loop silent this long is unhealthy (long polls return within 20 s)

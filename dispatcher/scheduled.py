@@ -1,7 +1,7 @@
 """What the dispatcher keeps for scheduled turns: the agent's last route, and cron run history.
 
 The last route (OpenClaw's `deliveryContext`/`lastChannel`/`lastTo`) is where heartbeat and cron turns
-without a delivery target are announced. It lives on the session entries (`bus/storage/sessions.py`),
+without a delivery target are announced. It lives on the session entries (`storage/sessions.py`),
 and the dispatcher is the one stage that writes it: before a turn runs, when the turn's message is a
 trusted DM (`core/last_route.py` decides), on the entry of the message's session and on the agent's main
 session entry (where heartbeats run), each a versioned read-modify-write that loses no concurrent update
@@ -24,10 +24,10 @@ from datetime import datetime
 from clawbus.bus.cron.records import CronRecords
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.logging import log_event, session_ref
-from clawbus.bus.storage import SessionEntry, SessionIndex, with_last_route
 from clawbus.dispatcher.core import Route, as_delivery_context, route_sessions, stored_route
 from clawbus.schemas import InboundEvent
 from clawbus.schemas.cron import CronRun
+from clawbus.storage import SessionEntry, SessionIndex, with_last_route
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from typing import Protocol
 
 from opentelemetry import trace
 
-from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.consumer import Plan, Unit
 from clawbus.bus.envelopes import decode_inbound
 from clawbus.bus.errors import ClawbusError, InvalidEnvelope
@@ -58,6 +57,7 @@ from clawbus.schemas import (
     message_group_id,
 )
 from clawbus.schemas.claim_check import read_claim_check
+from clawbus.storage.claim_check import ClaimChecks
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
@@ -13,6 +12,7 @@ from clawbus.bus.queues import Queue
 from clawbus.bus.settings import Settings
 from clawbus.egress.senders import open_channel
 from clawbus.egress.worker import ChannelSender, EgressHandler
+from clawbus.storage.claim_check import ClaimChecks
 
 logger = logging.getLogger(__name__)
 

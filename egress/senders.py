@@ -7,17 +7,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 from clawbus.bus.aws import AwsClients, open_clients
-from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.queues import Queue, resolve_queue_url
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage.backends import blob_store
 from clawbus.bus.topology import dlq_name, egress_queue_name, ledger_table_name, webchat_table_name
 from clawbus.egress.channels import WebchatSender, open_discord, open_slack, open_telegram, open_whatsapp
 from clawbus.egress.core import PROFILES
 from clawbus.egress.delivery import ChunkedSender, PlatformClient
 from clawbus.egress.sent_ledger import DynamoSentLedger
 from clawbus.egress.worker import ChannelSender
+from clawbus.storage.backends import blob_store
+from clawbus.storage.claim_check import ClaimChecks
 
 _Opener = Callable[[Settings, float], AbstractAsyncContextManager[PlatformClient]]
 _OPENERS: dict[str, _Opener] = {

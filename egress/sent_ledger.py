@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.logging import log_event
-from clawbus.bus.storage.records import RecordStore
-from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
+from clawbus.storage.records import RecordStore
+from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

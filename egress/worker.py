@@ -8,13 +8,13 @@ from typing import Protocol
 
 from opentelemetry import trace
 
-from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.envelopes import decode_outbound
 from clawbus.bus.errors import InvalidEnvelope
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.tracing import extract_context, tracer
 from clawbus.schemas import OutboundReply
+from clawbus.storage.claim_check import ClaimChecks
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)

@@ -15,9 +15,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from clawbus.bus.errors import VersionConflict
-from clawbus.bus.storage.records import AllOf, AnyOf, Compare, RecordStore, absent_or_expired
-from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
+from clawbus.storage.records import AllOf, AnyOf, Compare, RecordStore, absent_or_expired
+from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -18,8 +18,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from clawbus.bus.errors import Unavailable, VersionConflict
-from clawbus.bus.storage.records import Record, RecordStore
-from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.ingress.core.gate import normalise_entry
 from clawbus.ingress.core.pairing import (
     MAX_PENDING,
@@ -29,6 +27,8 @@ from clawbus.ingress.core.pairing import (
     prune,
     request_pairing,
 )
+from clawbus.storage.records import Record, RecordStore
+from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("schemas",),
     ("bus",),
+    ("storage",),
     ("ingress", "dispatcher", "egress", "agent"),
     ("cli",),
 )

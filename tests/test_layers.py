@@ -12,7 +12,27 @@ from pathlib import Path
 from tests.layout import LAYERS, PACKAGES, ROOT, package_files
 
 # (importer, imported) -> why this arrow points the wrong way for now.
-EXCEPTIONS: dict[tuple[str, str], str] = {}
+EXCEPTIONS: dict[tuple[str, str], str] = {
+    **{
+        ("clawbus.bus.secret_env", target): "the images' entry point that Terraform names (`python -m "
+        "clawbus.bus.secret_env`) loads the run's secrets through the storage layer; it moves when the "
+        "compute module next changes its command, not in a refactor (a Lambda applies image and command "
+        "in two calls)"
+        for target in ("clawbus.storage.backends", "clawbus.storage.secrets")
+    },
+    **{
+        arrow: "moves out of bus/ in this stretch (issue 19)"
+        for arrow in (
+            ("clawbus.bus.cron.firer", "clawbus.storage.records"),
+            ("clawbus.bus.cron.firer", "clawbus.storage.records_dynamodb"),
+            ("clawbus.bus.cron.records", "clawbus.storage.records"),
+            ("clawbus.bus.cron.records", "clawbus.storage.records_dynamodb"),
+            ("clawbus.bus.document_settings", "clawbus.storage.backends"),
+            ("clawbus.bus.document_settings", "clawbus.storage.config"),
+            ("clawbus.bus.state_transfer", "clawbus.storage"),
+        )
+    },
+}
 
 
 def _module_name(path: Path) -> str:

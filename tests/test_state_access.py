@@ -1,4 +1,4 @@
-"""State is read and written only through the storage layer (bus/storage/): no stage opens a state file or
+"""State is read and written only through the storage layer (storage/): no stage opens a state file or
 talks to S3 or DynamoDB items by itself. The few exceptions are listed here, each with its reason."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.layout import PACKAGES, ROOT
 
-LAYER = ROOT / "bus" / "storage"
+LAYER = ROOT / "storage"
 FILE_CALLS = {"open", "read_text", "write_text", "read_bytes", "write_bytes", "unlink", "mkdir"}
 DATA_CALLS = {
     "put_item",
@@ -107,7 +107,7 @@ def test_no_stage_touches_state_outside_the_storage_layer() -> None:
             wrong += [
                 f"{module}:{line} {call}()" for call, line in _offences(path) if (module, call) not in ALLOWED
             ]
-    assert not wrong, "state access outside bus/storage/ (use a BlobStore/RecordStore): " + ", ".join(wrong)
+    assert not wrong, "state access outside storage/ (use a BlobStore/RecordStore): " + ", ".join(wrong)
 
 
 SAMPLE = """

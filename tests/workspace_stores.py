@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiobotocore.session import get_session
 
-from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore
+from clawbus.storage import LocalWorkspaceStore, S3WorkspaceStore
 from tests.conftest import LOCAL_AWS, REGION, Bus
 
 Store = LocalWorkspaceStore | S3WorkspaceStore

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from clawbus.agent.models.base import Json, ToolSpec
 from clawbus.agent.tools.base import Tool
 from clawbus.bus.errors import PermanentError
-from clawbus.bus.storage import WorkspaceStore
+from clawbus.storage import WorkspaceStore
 
 READ_MAX_BYTES = 256 * 1024
 _WORD = re.compile(r"\w+")

@@ -35,9 +35,9 @@ from clawbus.bus.errors import InvalidSchedule, TargetGone, VersionConflict
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage.records import Absent, AllOf, Compare, RecordStore
-from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.bus.topology import cron_table_name, schedule_group_name
+from clawbus.storage.records import Absent, AllOf, Compare, RecordStore
+from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

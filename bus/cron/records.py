@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from clawbus.bus.errors import InvalidSchedule, TargetGone, VersionConflict
-from clawbus.bus.storage.records import Absent, RecordStore
-from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
 from clawbus.schemas.cron import CronJob, CronRun
+from clawbus.storage.records import Absent, RecordStore
+from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

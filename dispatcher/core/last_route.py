@@ -7,7 +7,7 @@ Never on a group or channel message (anyone there would read the owner's reminde
 DM (a stranger saying hello would), or WebChat: like OpenClaw, WebChat answers its own conversation but
 "does not become a reusable outbound channel and never inherits lastChannel" (docs/web/webchat.md).
 
-The route is kept on the session entries (bus/storage/sessions.py): the event's own session and the
+The route is kept on the session entries (storage/sessions.py): the event's own session and the
 agent's main session (`agent:<id>:main`, where heartbeats run), so it is found under any `dmScope`. A
 scheduled turn reads its own session's entry first, then the main one.
 """
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from clawbus.bus.storage import DeliveryContext, SessionEntry, trusted_route
 from clawbus.dispatcher.core.turns import Route, reply_target
 from clawbus.schemas import EventKind, InboundEvent, PeerKind, ReplyTarget, main_session_key, trusted
+from clawbus.storage import DeliveryContext, SessionEntry, trusted_route
 
 # Surfaces of the run itself, not chats of a platform: they answer in place and never become the route.
 INTERNAL_CHANNELS = frozenset({"webchat"})

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clawbus.bus.storage.webchat import WebchatHistory, WebchatPart
 from clawbus.schemas import OutboundReply, ReplyKind
+from clawbus.storage.webchat import WebchatHistory, WebchatPart
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -34,6 +34,7 @@ WORKDIR /src
 COPY pyproject.toml ./
 COPY schemas schemas
 COPY bus bus
+COPY storage storage
 COPY ingress ingress
 COPY dispatcher dispatcher
 COPY egress egress

@@ -35,11 +35,11 @@ from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage.webchat import WebchatHistory
 from clawbus.bus.tracing import tracer
 from clawbus.ingress.core import WebchatMessageIn, normalise
 from clawbus.ingress.http.long_poll import PollSlots
 from clawbus.ingress.publisher import InboundPublisher
+from clawbus.storage.webchat import WebchatHistory
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -14,7 +14,6 @@ import pytest
 from clawbus.agent import AgentRuntime, create_app
 from clawbus.agent.models import Model
 from clawbus.agent.tools import Tool, ToolBox, workspace_tools
-from clawbus.bus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore
 from clawbus.schemas import (
     Access,
     AgentRequest,
@@ -23,6 +22,7 @@ from clawbus.schemas import (
     InboundEvent,
     parse_agent_response,
 )
+from clawbus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore
 
 NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 SESSION_ID = "a" * 40

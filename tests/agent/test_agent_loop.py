@@ -10,8 +10,8 @@ from clawbus.agent.models import FailoverModel, OfflineEcho, ScriptedModel, Tool
 from clawbus.agent.models.base import ToolSpec
 from clawbus.agent.tools import Tool
 from clawbus.bus.errors import AgentRejected, Throttled, Unavailable
-from clawbus.bus.storage import SessionRef, export_jsonl
 from clawbus.schemas import EventKind, TurnStatus
+from clawbus.storage import SessionRef, export_jsonl
 from tests.agent.conftest import invocation
 
 

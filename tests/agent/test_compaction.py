@@ -7,7 +7,7 @@ import json
 from clawbus.agent.compaction import plan_compaction
 from clawbus.agent.models import ScriptedModel, ToolCall, ToolResult, assistant, user
 from clawbus.agent.models.base import Message
-from clawbus.bus.storage import SessionRef, export_jsonl
+from clawbus.storage import SessionRef, export_jsonl
 
 
 async def test_compaction_triggers_at_the_budget_and_keeps_recent_turns(make_agent) -> None:  # type: ignore[no-untyped-def]

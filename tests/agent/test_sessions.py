@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from clawbus.agent.models import ScriptedModel, assistant
-from clawbus.bus.storage import SessionRef, export_jsonl
+from clawbus.storage import SessionRef, export_jsonl
 from tests.agent.conftest import NOW
 
 

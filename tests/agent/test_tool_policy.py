@@ -18,8 +18,8 @@ from clawbus.agent.models.base import ToolSpec
 from clawbus.agent.tools import Tool
 from clawbus.agent.tools.policy import GROUPS, policy_for, turn_trusted
 from clawbus.bus.settings import Settings, ToolSettings
-from clawbus.bus.storage import SessionRef
 from clawbus.schemas import Access, AgentRequest, EventKind, InboundEvent, parse_agent_response
+from clawbus.storage import SessionRef
 from tests.agent.conftest import SESSION_ID
 
 GROUP_KEY = "agent:main:telegram:group:-1001"

@@ -17,16 +17,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from clawbus.bus.aws import open_clients
-from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage import DynamoSessionIndex
 from clawbus.bus.topology import ledger_table_name, sessions_table_name
 from clawbus.dispatcher.agentcore import AgentCoreInvoker
 from clawbus.dispatcher.ledger import TurnLedger
 from clawbus.dispatcher.scheduled import LastRoutes
 from clawbus.dispatcher.turn_handler import TurnHandler
 from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget
+from clawbus.storage import DynamoSessionIndex
+from clawbus.storage.claim_check import ClaimChecks
 from tests.conftest import Bus
 from tests.helpers import eventually, free_port
 

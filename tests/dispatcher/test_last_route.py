@@ -15,8 +15,6 @@ from starlette.responses import Response
 
 from clawbus.agent.sessions import Activity, Begin, finish, turn_input
 from clawbus.bus.settings import SessionSettings
-from clawbus.bus.storage import DeliveryContext, SessionEntry, trusted_route, with_last_route
-from clawbus.bus.storage.reset import rules_from
 from clawbus.dispatcher.core import (
     Route,
     as_delivery_context,
@@ -37,6 +35,8 @@ from clawbus.schemas import (
     ReplyTarget,
     parse_outbound,
 )
+from clawbus.storage import DeliveryContext, SessionEntry, trusted_route, with_last_route
+from clawbus.storage.reset import rules_from
 from tests.dispatcher.conftest import received
 
 MAIN = "agent:main:main"

@@ -17,13 +17,13 @@ from pathlib import Path
 from clawbus.agent.engines.openclaw import launch
 from clawbus.bus import iam
 from clawbus.bus.settings import AgentSettings, StorageSettings
-from clawbus.bus.storage.config import config_parameter_name
+from clawbus.storage.config import config_parameter_name
 
 from tests.infra._hcl import TERRAFORM, Module, unquote
 from tests.infra.test_iam import calls_in
 
 ROOT = TERRAFORM.parents[1]
-CONFIG_STORE = ROOT / "bus" / "storage" / "config.py"
+CONFIG_STORE = ROOT / "storage" / "config.py"
 
 
 def _engines() -> set[str]:

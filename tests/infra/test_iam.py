@@ -104,7 +104,7 @@ def test_the_scanner_sees_the_calls_we_know_about() -> None:
     )
     assert calls_in(ROOT / "dispatcher" / "agentcore.py") == {"bedrock-agentcore:InvokeAgentRuntime"}
     assert {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"} <= calls_in(
-        ROOT / "bus" / "storage" / "records_dynamodb.py"
+        ROOT / "storage" / "records_dynamodb.py"
     )
     assert calls_in(ROOT / "egress" / "channels" / "webchat.py") == set()  # it goes through the RecordStore
 

@@ -8,7 +8,7 @@ from clawbus.bus.aws import open_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.secret_env import load, parse_secret, secret_ids
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage import secret_store
+from clawbus.storage import secret_store
 
 from tests.conftest import Bus
 

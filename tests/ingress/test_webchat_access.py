@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from clawbus.bus.storage.webchat import WebchatHistory, WebchatPart
 from clawbus.bus.topology import inbound_queue_name, webchat_table_name
+from clawbus.storage.webchat import WebchatHistory, WebchatPart
 from tests.conftest import Bus, make_bus
 from tests.helpers import drain_queue, eventually, free_port, stage, stage_supervisor
 

@@ -88,8 +88,8 @@ async def test_one_trace_runs_from_ingress_through_the_dispatcher_to_egress(
 async def test_webchat_is_answered_in_place_but_never_becomes_the_last_route(pipeline: Pipeline) -> None:
     # Heartbeats and cron announcements go to the last route, on the session entries; as in OpenClaw,
     # WebChat never inherits it (only a trusted DM on a chat channel moves it: tests/pipeline/test_routes.py).
-    from clawbus.bus.storage import DynamoSessionIndex, trusted_route
     from clawbus.bus.topology import sessions_table_name
+    from clawbus.storage import DynamoSessionIndex, trusted_route
 
     async with pipeline.webchat(timeout=30) as client:
         await post(client, "route-check", "where am I")

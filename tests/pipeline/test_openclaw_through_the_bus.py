@@ -27,7 +27,7 @@ from clawbus.bus.aws import open_clients
 from clawbus.bus.cron.service import connect
 from clawbus.bus.logging import session_ref
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage import SessionRef
+from clawbus.storage import SessionRef
 from tests.conftest import FOLLOWUP, Bus, start_pipeline
 from tests.helpers import NO_OPENCLAW, echo, eventually, openclaw_runtime, stage, wait_for
 from tests.pipeline.webchat_client import post, replies

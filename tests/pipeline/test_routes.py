@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from clawbus.bus.storage import DynamoSessionIndex, SessionEntry
 from clawbus.bus.topology import sessions_table_name
 from clawbus.ingress.signing import telegram_headers, whatsapp_headers
 from clawbus.ingress.webhooks import ROUTES
+from clawbus.storage import DynamoSessionIndex, SessionEntry
 from tests.conftest import Pipeline, make_bus, start_pipeline
 from tests.fakes.platforms import Call, FakePlatforms
 from tests.helpers import echo, eventually

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from clawbus.bus.storage import (
+from clawbus.cli.state_sinks import SessionsAdapter
+from clawbus.storage import (
     DeliveryContext,
     LocalSessionIndex,
     LocalTranscriptStore,
     trusted_route,
     with_last_route,
 )
-from clawbus.cli.state_sinks import SessionsAdapter
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "openclaw_home" / "agents" / "main" / "sessions"
 MAIN = "agent:main:main"

@@ -18,7 +18,7 @@ import pytest
 
 from clawbus.bus.openclaw_dir import read_openclaw_dir
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage import SessionRef
+from clawbus.storage import SessionRef
 from tests.conftest import Bus
 from tests.ops.ops_cli import clawbus
 

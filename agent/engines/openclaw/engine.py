@@ -38,8 +38,8 @@ from clawbus.agent.tools.scope import turn_scope
 from clawbus.agent.turn import to_response, user_text
 from clawbus.bus.errors import ConfigError, DeadlineExceeded
 from clawbus.bus.logging import log_event, session_ref
-from clawbus.bus.storage import WorkspaceStore
 from clawbus.schemas import AgentRequest, AgentResponse, EventKind
+from clawbus.storage import WorkspaceStore
 
 logger = logging.getLogger(__name__)
 

@@ -45,8 +45,8 @@ from clawbus.bus.model_credentials import model_secret_name
 from clawbus.bus.openclaw_config import parse_document
 from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage import SecretsManagerStore, WorkspaceStore
-from clawbus.bus.storage.backends import config_store, secret_store
+from clawbus.storage import SecretsManagerStore, WorkspaceStore
+from clawbus.storage.backends import config_store, secret_store
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from clawbus.agent.engines.openclaw_state.workspace_plan import BaseFile
 from clawbus.agent.engines.openclaw_state.workspace_sync import SyncedWorkspace, pull, push
 from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.bus.logging import log_event
-from clawbus.bus.storage import Batch, SessionEntry, SessionIndex, SessionRef, TranscriptStore
+from clawbus.storage import Batch, SessionEntry, SessionIndex, SessionRef, TranscriptStore
 
 _log = logging.getLogger(__name__)
 

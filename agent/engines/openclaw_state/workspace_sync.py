@@ -25,7 +25,7 @@ from clawbus.agent.engines.openclaw_state.workspace_plan import (
 )
 from clawbus.bus.errors import RetryableError, VersionConflict
 from clawbus.bus.logging import log_event
-from clawbus.bus.storage import WorkspaceFile
+from clawbus.storage import WorkspaceFile
 
 _log = logging.getLogger(__name__)
 

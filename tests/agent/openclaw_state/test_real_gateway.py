@@ -27,7 +27,7 @@ from clawbus.agent.engines.openclaw_state import sqlite_transcript as sql
 from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawState
 from clawbus.agent.models.echo_server import serve_echo
 from clawbus.bus.errors import Unavailable
-from clawbus.bus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore, SessionRef
+from clawbus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore, SessionRef
 from tests.helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime
 
 RUNTIME = openclaw_runtime()

@@ -20,7 +20,8 @@ import sqlean
 from clawbus.agent.engines.openclaw_state import sqlite_transcript as sql
 from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawState, agent_of
 from clawbus.bus.errors import PermanentError, Unavailable
-from clawbus.bus.storage import (
+from clawbus.bus.topology import sessions_table_name
+from clawbus.storage import (
     Batch,
     DynamoSessionIndex,
     DynamoTranscriptStore,
@@ -31,7 +32,6 @@ from clawbus.bus.storage import (
     SessionRef,
     TranscriptStore,
 )
-from clawbus.bus.topology import sessions_table_name
 from tests.agent.openclaw_state.agent_db import insert_event
 from tests.conftest import Bus
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from clawbus.agent.engines.openclaw_state.workspace_sync import pull, push
-from clawbus.bus.storage import WorkspaceFile
+from clawbus.storage import WorkspaceFile
 from tests.workspace_stores import Store
 
 

@@ -14,7 +14,7 @@ from clawbus.agent.engines.openclaw.engine import OpenClawEngine
 from clawbus.agent.engines.openclaw.gateway import GatewaySpec
 from clawbus.agent.engines.state import LocalOnlyState
 from clawbus.bus.errors import ConfigError
-from clawbus.bus.storage import LocalWorkspaceStore
+from clawbus.storage import LocalWorkspaceStore
 
 SSE = b'data: {"choices": [{"delta": {"content": "ok"}}]}\n\ndata: [DONE]\n\n'
 

@@ -126,7 +126,7 @@ resource "aws_dynamodb_table" "cron" {
   deletion_protection_enabled = var.deletion_protection
 }
 
-# The session index and transcript batches (bus/storage/sessions.py, transcripts_dynamodb.py: pk/sk
+# The session index and transcript batches (storage/sessions.py, transcripts_dynamodb.py: pk/sk
 # strings). Transcripts are kept: no TTL.
 resource "aws_dynamodb_table" "sessions" {
   name         = "${var.prefix}-sessions"
@@ -270,7 +270,7 @@ resource "aws_ssm_parameter" "config" {
   value       = "{}"
 
   # clawbus writes the value, the tier (Advanced above 4 KB) and each version's description (the version it
-  # was based on, bus/storage/config.py); Terraform must not put them back or replace the parameter.
+  # was based on, storage/config.py); Terraform must not put them back or replace the parameter.
   lifecycle {
     ignore_changes = [value, tier, description]
   }

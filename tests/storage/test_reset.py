@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clawbus.bus.settings import ResetOverride, SessionSettings
-from clawbus.bus.storage.reset import (
+from clawbus.storage.reset import (
     ResetPolicy,
     ResetRules,
     chat_type_of,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from clawbus.bus.aws import open_clients
-from clawbus.bus.claim_check import ClaimChecks
 from clawbus.bus.errors import InvalidEnvelope, PermanentError, TooLarge, VersionConflict
 from clawbus.bus.settings import BusSettings, Settings, StorageSettings
-from clawbus.bus.storage import BlobStore, LocalBlobStore, blob_store
+from clawbus.storage import BlobStore, LocalBlobStore, blob_store
+from clawbus.storage.claim_check import ClaimChecks
 from tests.conftest import Bus
 
 

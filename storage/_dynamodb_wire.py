@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from clawbus.bus.storage.records import Absent, AnyOf, Compare, Condition
+from clawbus.storage.records import Absent, AnyOf, Compare, Condition
 
 
 def to_attribute(value: Any) -> dict[str, Any]:

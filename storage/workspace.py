@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from clawbus.bus.errors import VersionConflict
-from clawbus.bus.storage.blobs import BlobStore, LocalBlobStore, S3BlobStore, check_key
+from clawbus.storage.blobs import BlobStore, LocalBlobStore, S3BlobStore, check_key
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client

@@ -10,7 +10,7 @@ import uvicorn
 from aiobotocore.session import get_session
 
 from clawbus.bus.errors import VersionConflict
-from clawbus.bus.storage import AgentCoreMemoryTranscriptStore, Batch, SessionRef
+from clawbus.storage import AgentCoreMemoryTranscriptStore, Batch, SessionRef
 from tests.fakes.agentcore_memory import MemoryState, memory_app
 from tests.helpers import free_port
 

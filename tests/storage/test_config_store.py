@@ -11,7 +11,7 @@ import pytest
 from clawbus.bus.aws import open_clients
 from clawbus.bus.errors import TooLarge, VersionConflict
 from clawbus.bus.settings import BusSettings, LocalSettings, Settings, StorageSettings
-from clawbus.bus.storage import ConfigStore, config_parameter_name, config_store, seed_config
+from clawbus.storage import ConfigStore, config_parameter_name, config_store, seed_config
 from tests.conftest import Bus
 
 SEED = '{\n  // JSON5, as OpenClaw writes it\n  agents: { defaults: { model: "offline/echo" } },\n}\n'

@@ -16,8 +16,8 @@ from starlette.routing import Route
 from clawbus.bus.aws import AwsClients, open_clients
 from clawbus.bus.errors import CorruptRecord, Throttled, TooLarge, VersionConflict
 from clawbus.bus.settings import AwsSettings, Settings
-from clawbus.bus.storage import DynamoRecordStore, Record, absent_or_expired, mutate
 from clawbus.bus.topology import cron_table_name, ledger_table_name
+from clawbus.storage import DynamoRecordStore, Record, absent_or_expired, mutate
 from tests.conftest import REGION, Bus
 from tests.helpers import free_port, wait_for
 

@@ -11,17 +11,17 @@ from pathlib import Path
 from clawbus.bus.aws import AwsClients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
-from clawbus.bus.storage.blobs import BlobStore, LocalBlobStore, S3BlobStore
-from clawbus.bus.storage.config import (
+from clawbus.bus.topology import sessions_table_name
+from clawbus.storage.blobs import BlobStore, LocalBlobStore, S3BlobStore
+from clawbus.storage.config import (
     BlobConfigStore,
     ConfigStore,
     SsmConfigStore,
     config_parameter_name,
     seed,
 )
-from clawbus.bus.storage.secrets import SecretsManagerStore, SecretStore
-from clawbus.bus.storage.sessions import DynamoSessionIndex, LocalSessionIndex, SessionIndex
-from clawbus.bus.topology import sessions_table_name
+from clawbus.storage.secrets import SecretsManagerStore, SecretStore
+from clawbus.storage.sessions import DynamoSessionIndex, LocalSessionIndex, SessionIndex
 
 
 def state_dir(settings: Settings) -> Path:

@@ -33,9 +33,9 @@ from pydantic.alias_generators import to_camel
 
 from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.bus.private_files import append_private, make_private_dirs, write_private
-from clawbus.bus.storage.records import VERSION_ATTRIBUTE, RecordStore
-from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
-from clawbus.bus.storage.transcripts import check_id
+from clawbus.storage.records import VERSION_ATTRIBUTE, RecordStore
+from clawbus.storage.records_dynamodb import DynamoRecordStore
+from clawbus.storage.transcripts import check_id
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

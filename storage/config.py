@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.errors import PermanentError, TooLarge, VersionConflict
-from clawbus.bus.storage.blobs import BlobStore
+from clawbus.storage.blobs import BlobStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_ssm import SSMClient

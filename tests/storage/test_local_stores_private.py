@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from clawbus.bus.storage import (
+from clawbus.storage import (
     Batch,
     LocalBlobStore,
     LocalSessionIndex,

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 # The storage layer's Protocols, backends and helpers (blobs, records, config, secrets).
-from clawbus.bus.storage.backends import (
+from clawbus.storage.backends import (
     blob_store,
     config_store,
     secret_store,
@@ -24,8 +24,8 @@ from clawbus.bus.storage.backends import (
     session_index,
     state_dir,
 )
-from clawbus.bus.storage.blobs import Blob, BlobStore, LocalBlobStore, S3BlobStore, check_key
-from clawbus.bus.storage.config import (
+from clawbus.storage.blobs import Blob, BlobStore, LocalBlobStore, S3BlobStore, check_key
+from clawbus.storage.config import (
     BlobConfigStore,
     ConfigDocument,
     ConfigStore,
@@ -33,8 +33,8 @@ from clawbus.bus.storage.config import (
     config_parameter_name,
     seed,
 )
-from clawbus.bus.storage.jsonl import ImportSummary, export_jsonl, import_jsonl
-from clawbus.bus.storage.records import (
+from clawbus.storage.jsonl import ImportSummary, export_jsonl, import_jsonl
+from clawbus.storage.records import (
     Absent,
     AllOf,
     AnyOf,
@@ -45,9 +45,9 @@ from clawbus.bus.storage.records import (
     absent_or_expired,
     mutate,
 )
-from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
-from clawbus.bus.storage.secrets import SecretsManagerStore, SecretStore, channel_secret_name
-from clawbus.bus.storage.sessions import (
+from clawbus.storage.records_dynamodb import DynamoRecordStore
+from clawbus.storage.secrets import SecretsManagerStore, SecretStore, channel_secret_name
+from clawbus.storage.sessions import (
     DeliveryContext,
     DynamoSessionIndex,
     LocalSessionIndex,
@@ -58,11 +58,11 @@ from clawbus.bus.storage.sessions import (
     trusted_route,
     with_last_route,
 )
-from clawbus.bus.storage.transcripts import Batch, LocalTranscriptStore, SessionRef, Tail, TranscriptStore
-from clawbus.bus.storage.transcripts_agentcore import AgentCoreMemoryTranscriptStore
-from clawbus.bus.storage.transcripts_dynamodb import DynamoTranscriptStore
-from clawbus.bus.storage.webchat import WebchatHistory, WebchatPart
-from clawbus.bus.storage.workspace import (
+from clawbus.storage.transcripts import Batch, LocalTranscriptStore, SessionRef, Tail, TranscriptStore
+from clawbus.storage.transcripts_agentcore import AgentCoreMemoryTranscriptStore
+from clawbus.storage.transcripts_dynamodb import DynamoTranscriptStore
+from clawbus.storage.webchat import WebchatHistory, WebchatPart
+from clawbus.storage.workspace import (
     LocalWorkspaceStore,
     S3WorkspaceStore,
     WorkspaceFile,

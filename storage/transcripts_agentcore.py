@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.errors import PermanentError, VersionConflict
-from clawbus.bus.storage.transcripts import Batch, SessionRef, Tail, tail_of
+from clawbus.storage.transcripts import Batch, SessionRef, Tail, tail_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_bedrock_agentcore import BedrockAgentCoreClient

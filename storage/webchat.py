@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clawbus.bus.errors import VersionConflict
-from clawbus.bus.storage.records import Absent, Record, RecordStore
-from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
+from clawbus.storage.records import Absent, Record, RecordStore
+from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

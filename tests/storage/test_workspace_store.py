@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clawbus.bus.errors import PermanentError, VersionConflict
-from clawbus.bus.storage import LocalWorkspaceStore, S3WorkspaceStore, WorkspaceStore, check_path
+from clawbus.storage import LocalWorkspaceStore, S3WorkspaceStore, WorkspaceStore, check_path
 
 
 async def test_a_written_file_reads_back_with_its_version(store: WorkspaceStore) -> None:

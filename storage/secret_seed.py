@@ -15,7 +15,7 @@ from pydantic import BaseModel, SecretStr
 
 from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.settings import CHANNELS, Settings
-from clawbus.bus.storage.secrets import ENV_PREFIX, channel_secret_name
+from clawbus.storage.secrets import ENV_PREFIX, channel_secret_name
 
 if TYPE_CHECKING:
     from types_aiobotocore_secretsmanager import SecretsManagerClient

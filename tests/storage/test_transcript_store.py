@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from clawbus.bus.errors import VersionConflict
-from clawbus.bus.storage import (
+from clawbus.bus.topology import sessions_table_name
+from clawbus.storage import (
     Batch,
     DynamoTranscriptStore,
     LocalTranscriptStore,
     SessionRef,
     TranscriptStore,
 )
-from clawbus.bus.topology import sessions_table_name
 from tests.conftest import Bus
 
 SESSION = SessionRef("main", "0b6f3c1e-5d2a-4c8e-9f10-1a2b3c4d5e6f")

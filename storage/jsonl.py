@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
 from clawbus.bus.errors import PermanentError, VersionConflict
-from clawbus.bus.storage.transcripts import Batch, Entry, SessionRef, TranscriptStore
+from clawbus.storage.transcripts import Batch, Entry, SessionRef, TranscriptStore
 
 MAX_BATCH_ENTRIES = 100
 MAX_BATCH_BYTES = 48 * 1024

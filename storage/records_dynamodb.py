@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError
 
 from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.errors import TooLarge, Unavailable, VersionConflict
-from clawbus.bus.storage._dynamodb_wire import Expression, from_attribute, to_attribute
-from clawbus.bus.storage.records import (
+from clawbus.storage._dynamodb_wire import Expression, from_attribute, to_attribute
+from clawbus.storage.records import (
     VERSION_ATTRIBUTE,
     Absent,
     AnyOf,

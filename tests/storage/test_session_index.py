@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from clawbus.bus.storage import (
+from clawbus.bus.topology import sessions_table_name
+from clawbus.storage import (
     DynamoSessionIndex,
     LocalSessionIndex,
     SessionEntry,
@@ -17,7 +18,6 @@ from clawbus.bus.storage import (
     export_sessions_json,
     import_sessions_json,
 )
-from clawbus.bus.topology import sessions_table_name
 from tests.conftest import Bus
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "openclaw" / "agents" / "main" / "sessions"

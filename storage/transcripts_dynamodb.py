@@ -23,10 +23,10 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from clawbus.bus.errors import PermanentError, VersionConflict
-from clawbus.bus.storage.blobs import S3BlobStore
-from clawbus.bus.storage.records import Absent, Item, Record, RecordStore
-from clawbus.bus.storage.records_dynamodb import DynamoRecordStore
-from clawbus.bus.storage.transcripts import Batch, SessionRef, Tail, needs_more, tail_of
+from clawbus.storage.blobs import S3BlobStore
+from clawbus.storage.records import Absent, Item, Record, RecordStore
+from clawbus.storage.records_dynamodb import DynamoRecordStore
+from clawbus.storage.transcripts import Batch, SessionRef, Tail, needs_more, tail_of
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

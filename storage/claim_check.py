@@ -11,8 +11,8 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from clawbus.bus.errors import InvalidEnvelope
-from clawbus.bus.storage.blobs import BlobStore, S3BlobStore
 from clawbus.schemas.claim_check import ClaimCheck, ClaimCheckRef, read_claim_check
+from clawbus.storage.blobs import BlobStore, S3BlobStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from clawbus.bus.errors import PermanentError
-from clawbus.bus.storage import LocalTranscriptStore, SessionRef, export_jsonl, import_jsonl
-from clawbus.bus.storage.jsonl import MAX_BATCH_ENTRIES
+from clawbus.storage import LocalTranscriptStore, SessionRef, export_jsonl, import_jsonl
+from clawbus.storage.jsonl import MAX_BATCH_ENTRIES
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "openclaw" / "agents" / "main" / "sessions"
 TRANSCRIPTS = sorted(FIXTURE.glob("*.jsonl"))
