@@ -1,4 +1,4 @@
-"""The agent's `cron` tool: OpenClaw's cron actions on clawbus's cron service (bus.cron.service).
+"""The agent's `cron` tool: OpenClaw's cron actions on clawbus's cron service (storage.cron.service).
 
 `CronTool.__call__(params, scope=...)` takes the tool's parameters as OpenClaw's tool does (`action` =
 status|list|add|update|remove|run|runs, `job` for add, `jobId` (or `id`), `patch` for update,
@@ -26,10 +26,10 @@ from clawbus.agent.models.base import ToolSpec
 from clawbus.agent.tools.base import Tool
 from clawbus.agent.tools.scope import TURN_SCOPE, TurnScope
 from clawbus.bus.aws import open_clients
-from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.errors import ClawbusError, PermanentError
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings
+from clawbus.storage.cron.service import CronService, connect
 
 logger = logging.getLogger(__name__)
 ACTIONS = "actions: status list add update remove run runs"

@@ -320,7 +320,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             sid="CronJobs",
             resource="cron_table",
             actions=("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
-            why="the agent's cron tool keeps job records and reads run history (bus.cron.records)",
+            why="the agent's cron tool keeps job records and reads run history (storage.cron.records)",
         ),
         Grant(
             sid="SessionsTable",
@@ -354,7 +354,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
                 "scheduler:GetSchedule",
                 "scheduler:UpdateSchedule",
             ),
-            why="the cron tool creates, updates and deletes its jobs' schedules (bus.cron.schedules)",
+            why="the cron tool creates, updates and deletes its jobs' schedules (storage.cron.schedules)",
         ),
         Grant(
             sid="ListCronSchedules",
@@ -481,7 +481,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
     "relay": _INGRESS_MODULES,
     "dispatcher": (
         "dispatcher",
-        "bus/cron/records.py",
+        "storage/cron/records.py",
         "bus/queues.py",
         "bus/consumer.py",
         "bus/batching.py",
@@ -516,9 +516,9 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "storage/sessions.py",
         "storage/transcripts_dynamodb.py",
         "storage/transcripts_agentcore.py",
-        "bus/cron/service.py",
-        "bus/cron/records.py",
-        "bus/cron/schedules.py",
+        "storage/cron/service.py",
+        "storage/cron/records.py",
+        "storage/cron/schedules.py",
         "bus/queues.py",
     ),
 }
@@ -591,7 +591,7 @@ SIGNED_CALLS: dict[str, dict[str, str]] = {
 }
 
 # Modules whose AWS calls run with the operator's credentials, not a deployed role.
-# `bus/cron/firer.py` is the embedded default's stand-in for EventBridge Scheduler: it never runs in AWS.
+# `scheduler/firer.py` is the embedded default's stand-in for EventBridge Scheduler: it never runs in AWS.
 OPERATOR_MODULES = (
     "cli",
     "bus/provision.py",
@@ -600,7 +600,7 @@ OPERATOR_MODULES = (
     "bus/local_credentials.py",
     "bus/aws.py",
     "bus/ops",
-    "bus/cron/firer.py",
+    "scheduler/firer.py",
     "storage/config.py",  # the configuration document: `clawbus up` seeds it; no stage reads it yet
     "storage/secret_seed.py",  # fills the channel secrets in the embedded default only
 )

@@ -16,9 +16,9 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from clawbus.bus.cron.expressions import zone
-from clawbus.bus.cron.jobs import parse_every
 from clawbus.bus.errors import InvalidSchedule
+from clawbus.storage.cron.expressions import zone
+from clawbus.storage.cron.jobs import parse_every
 
 Convert = Callable[[Any], Any]
 
@@ -93,7 +93,7 @@ def text_list(value: Any) -> list[str]:
 
 
 def _scheduler_accepts(check: Callable[[str], object], value: Any, expected: str) -> str:
-    """`value` when it is a string `check` (a Scheduler rule from bus.cron) accepts, else `BadValue`."""
+    """`value` when it is a string `check` (a Scheduler rule from storage.cron) accepts, else `BadValue`."""
     if not isinstance(value, str):
         raise BadValue(expected)
     try:

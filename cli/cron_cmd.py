@@ -1,6 +1,6 @@
 """`clawbus cron add|list|update|remove|run|runs|sync`: the cron service from the command line.
 
-The same operations as the agent's `cron` tool (bus.cron.service), against the deployment the settings
+The same operations as the agent's `cron` tool (storage.cron.service), against the deployment the settings
 name (the ops flags of `cli/ops_target.py`). Exit 0 when done, 1 when the service refused (a job
 Scheduler cannot take, a name in use), 2 for bad input (`--every 0m`, a `--patch` that is not JSON) and
 when the deployment cannot be reached. Input is checked before anything is sent.
@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from clawbus.bus.aws import open_clients
-from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.document_settings import load_settings_async
 from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.settings import Settings
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import add_target_arguments, exit_code_for
 from clawbus.schemas.cron import CronJob
+from clawbus.storage.cron.service import CronService, connect
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

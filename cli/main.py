@@ -244,7 +244,7 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
 
         asyncio.run(run_dispatcher(settings))
     elif command == "scheduler":
-        from clawbus.bus.cron.firer import run as run_firer
+        from clawbus.scheduler.firer import run as run_firer
 
         asyncio.run(run_firer(settings))
     elif command == "egress":

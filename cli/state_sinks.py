@@ -18,7 +18,6 @@ import json5
 
 from clawbus.agent.runtime import open_session_stores, open_workspace_store
 from clawbus.bus.aws import open_clients
-from clawbus.bus.cron.service import connect
 from clawbus.bus.errors import ConfigError, PermanentError, TargetGone
 from clawbus.bus.model_credentials import MODEL_SECRET, model_secret_name
 from clawbus.bus.openclaw_dir import AgentSessions
@@ -40,6 +39,7 @@ from clawbus.storage import (
     import_jsonl,
     secret_store,
 )
+from clawbus.storage.cron.service import connect
 from clawbus.storage.sessions import LAST_ROUTE_FIELDS, SessionEntry, parse_entry
 
 

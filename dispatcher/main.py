@@ -9,7 +9,6 @@ from typing import Any
 
 from clawbus.bus.aws import open_clients
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
-from clawbus.bus.cron.records import CronRecords
 from clawbus.bus.health import health_server
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
@@ -28,6 +27,7 @@ from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
 from clawbus.dispatcher.turn_handler import TurnHandler
 from clawbus.storage.backends import blob_store, session_index
 from clawbus.storage.claim_check import ClaimChecks
+from clawbus.storage.cron.records import CronRecords
 
 logger = logging.getLogger(__name__)
 STALLED_AFTER_S = 120  # a receive loop silent this long is unhealthy (long polls return within 20 s)

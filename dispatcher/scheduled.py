@@ -21,13 +21,13 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from clawbus.bus.cron.records import CronRecords
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.dispatcher.core import Route, as_delivery_context, route_sessions, stored_route
 from clawbus.schemas import InboundEvent
 from clawbus.schemas.cron import CronRun
 from clawbus.storage import SessionEntry, SessionIndex, with_last_route
+from clawbus.storage.cron.records import CronRecords
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("schemas",),
     ("bus",),
     ("storage",),
-    ("ingress", "dispatcher", "egress", "agent"),
+    ("ingress", "dispatcher", "egress", "agent", "scheduler"),
     ("cli",),
 )
 
@@ -28,7 +28,7 @@ def _top_level_packages() -> tuple[str, ...]:
 
 
 PACKAGES: tuple[str, ...] = _top_level_packages()
-STAGES: tuple[str, ...] = ("ingress", "dispatcher", "egress", "agent")
+STAGES: tuple[str, ...] = ("ingress", "dispatcher", "egress", "agent", "scheduler")
 
 
 def package_files(package: str) -> list[Path]:

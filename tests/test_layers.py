@@ -23,13 +23,11 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     **{
         arrow: "moves out of bus/ in this stretch (issue 19)"
         for arrow in (
-            ("clawbus.bus.cron.firer", "clawbus.storage.records"),
-            ("clawbus.bus.cron.firer", "clawbus.storage.records_dynamodb"),
-            ("clawbus.bus.cron.records", "clawbus.storage.records"),
-            ("clawbus.bus.cron.records", "clawbus.storage.records_dynamodb"),
             ("clawbus.bus.document_settings", "clawbus.storage.backends"),
             ("clawbus.bus.document_settings", "clawbus.storage.config"),
             ("clawbus.bus.state_transfer", "clawbus.storage"),
+            ("clawbus.bus.openclaw_values", "clawbus.storage.cron.expressions"),
+            ("clawbus.bus.openclaw_values", "clawbus.storage.cron.jobs"),
         )
     },
 }

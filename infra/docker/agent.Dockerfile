@@ -39,6 +39,7 @@ COPY ingress ingress
 COPY dispatcher dispatcher
 COPY egress egress
 COPY agent agent
+COPY scheduler scheduler
 COPY cli cli
 # [browser]: Playwright for the browser tool (AgentCore Browser needs no local Chromium; the `local`
 # backend would also need `apt-get install chromium`, which this image leaves out).

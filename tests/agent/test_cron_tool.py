@@ -16,7 +16,6 @@ from clawbus.agent.cron_tool import cron_tool
 from clawbus.agent.models import ScriptedModel, ToolCall, ToolResult, assistant
 from clawbus.agent.tools.scope import Route, TurnScope
 from clawbus.bus.aws import open_clients
-from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.settings import Settings, ToolSettings
 from clawbus.schemas import (
     Access,
@@ -30,6 +29,7 @@ from clawbus.schemas import (
     parse_agent_response,
     parse_inbound,
 )
+from clawbus.storage.cron.service import CronService, connect
 from tests.agent.conftest import SESSION_ID
 from tests.conftest import Bus
 from tests.helpers import drain_queue

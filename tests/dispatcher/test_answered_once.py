@@ -11,7 +11,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from clawbus.bus.cron.jobs import SCHEDULED_TIME, job_input
 from clawbus.bus.queues import ReceivedMessage
 from clawbus.schemas import (
     AgentResponse,
@@ -23,6 +22,7 @@ from clawbus.schemas import (
     parse_outbound,
 )
 from clawbus.schemas.cron import AgentTurnPayload, CronJob, CronSchedule, JobDelivery
+from clawbus.storage.cron.jobs import SCHEDULED_TIME, job_input
 
 
 class CountingAgent:

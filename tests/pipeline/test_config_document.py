@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 
-from clawbus.bus.cron.jobs import heartbeat_schedule_name
 from clawbus.bus.topology import egress_queue_name, inbound_queue_name
 from clawbus.ingress.signing import telegram_headers
 from clawbus.storage import config_parameter_name
+from clawbus.storage.cron.jobs import heartbeat_schedule_name
 from tests.conftest import Bus
 from tests.helpers import drain_queue, free_port, stage, stage_supervisor
 from tests.ingress import payloads as p

@@ -24,10 +24,10 @@ import pytest
 from clawbus.agent.engines.openclaw_state.stored_state import full_history
 from clawbus.agent.runtime import open_session_stores, open_workspace_store
 from clawbus.bus.aws import open_clients
-from clawbus.bus.cron.service import connect
 from clawbus.bus.logging import session_ref
 from clawbus.bus.settings import Settings
 from clawbus.storage import SessionRef
+from clawbus.storage.cron.service import connect
 from tests.conftest import FOLLOWUP, Bus, start_pipeline
 from tests.helpers import NO_OPENCLAW, echo, eventually, openclaw_runtime, stage, wait_for
 from tests.pipeline.webchat_client import post, replies

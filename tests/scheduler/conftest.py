@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from clawbus.bus.aws import AwsClients, open_clients
-from clawbus.bus.cron.firer import Firer
-from clawbus.bus.cron.records import CronRecords
-from clawbus.bus.cron.schedules import Schedules
-from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import cron_table_name, schedule_group_name
+from clawbus.scheduler.firer import Firer
+from clawbus.storage.cron.records import CronRecords
+from clawbus.storage.cron.schedules import Schedules
+from clawbus.storage.cron.service import CronService, connect
 from tests.conftest import Bus, Pipeline, _run_pipeline
 
 

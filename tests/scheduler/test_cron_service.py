@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from clawbus.bus.cron.jobs import ScheduleSpec
 from clawbus.bus.errors import InvalidSchedule, TargetGone
 from clawbus.bus.settings import HeartbeatSettings
 from clawbus.schemas import EventKind, parse_inbound
+from clawbus.storage.cron.jobs import ScheduleSpec
 from tests.scheduler.conftest import Cron
 
 EVERY_MINUTE = {"kind": "every", "everyMs": 60_000}

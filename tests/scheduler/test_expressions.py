@@ -9,16 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clawbus.bus.cron.expressions import (
+from clawbus.bus.errors import InvalidSchedule
+from clawbus.schemas.cron import AtSchedule, CronSchedule, EverySchedule
+from clawbus.storage.cron.expressions import (
     Cron,
     latest_fire,
     next_fire,
     parse_expression,
     zone,
 )
-from clawbus.bus.cron.jobs import heartbeat_expression, scheduler_expression, translate_cron
-from clawbus.bus.errors import InvalidSchedule
-from clawbus.schemas.cron import AtSchedule, CronSchedule, EverySchedule
+from clawbus.storage.cron.jobs import heartbeat_expression, scheduler_expression, translate_cron
 
 NOW = datetime(2025, 3, 29, 12, 0, tzinfo=UTC)
 UTC_ZONE = zone("UTC")

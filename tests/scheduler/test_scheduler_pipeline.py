@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from clawbus.bus.aws import open_clients
-from clawbus.bus.cron.service import connect
 from clawbus.bus.logging import session_ref
 from clawbus.bus.settings import Settings
+from clawbus.storage.cron.service import connect
 from tests.conftest import Bus, Pipeline
 from tests.helpers import eventually, stage, wait_for
 from tests.ops.ops_cli import clawbus

@@ -13,8 +13,8 @@ from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
 from clawbus.agent.engines.openclaw.cron.callback import CronCallback, serve_cron_callback
 from clawbus.agent.tools.scope import Route, TurnScope
 from clawbus.bus.aws import open_clients
-from clawbus.bus.cron.service import CronService, connect
 from clawbus.bus.settings import Settings
+from clawbus.storage.cron.service import CronService, connect
 from tests.conftest import Bus
 
 JOB = {

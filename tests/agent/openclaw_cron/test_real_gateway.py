@@ -25,7 +25,7 @@ from clawbus.agent.engines.openclaw.cron.config import with_cron_plugin
 from clawbus.agent.engines.openclaw.gateway import Gateway, GatewaySpec
 from clawbus.agent.models.echo_server import serve_echo
 from clawbus.bus.aws import open_clients
-from clawbus.bus.cron.service import connect
+from clawbus.storage.cron.service import connect
 from tests.agent.openclaw_cron.test_callback import JOB, WEBCHAT, settings_for
 from tests.conftest import Bus
 from tests.helpers import NO_OPENCLAW, echo, free_port, openclaw_runtime

@@ -33,9 +33,9 @@ from clawbus.agent.engines.openclaw.loopback_app import bearer_ok, serve_loopbac
 from clawbus.agent.tools.policy import policy_for
 from clawbus.agent.tools.scope import TurnScope
 from clawbus.bus.aws import open_clients
-from clawbus.bus.cron.service import connect
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings, ToolSettings
+from clawbus.storage.cron.service import connect
 
 logger = logging.getLogger(__name__)
 PATH = "/cron"

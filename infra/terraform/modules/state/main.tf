@@ -91,7 +91,7 @@ resource "aws_dynamodb_table" "pairing" {
   deletion_protection_enabled = var.deletion_protection
 }
 
-# Cron jobs, their run history and the local firer's ledger (bus/cron/records.py: pk/sk strings).
+# Cron jobs, their run history and the local firer's ledger (storage/cron/records.py: pk/sk strings).
 resource "aws_dynamodb_table" "cron" {
   name         = "${var.prefix}-cron"
   billing_mode = "PAY_PER_REQUEST"

@@ -2,7 +2,7 @@
 never fires them). In AWS, EventBridge Scheduler fires and this process does not run.
 
 Every `tick_s` it lists the schedule group, reads new or changed schedules, and for each due fire
-(`firing.due_fire`) it:
+(`scheduler.core.due_fires.due_fire`) it:
 
 1. claims `(schedule, fire time)` in the cron table with a conditional put, BEFORE sending: a fire that is
    already claimed and sent is never sent again, by this process or after a restart;
@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Literal
 from botocore.exceptions import ClientError
 
 from clawbus.bus.aws import classify_client_error, open_clients
-from clawbus.bus.cron.expressions import scheduled_time_text
-from clawbus.bus.cron.firing import Definition, due_fire, queue_name, render_input
-from clawbus.bus.cron.schedules import Schedules, ScheduleSummary
 from clawbus.bus.errors import InvalidSchedule, TargetGone, VersionConflict
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import cron_table_name, schedule_group_name
+from clawbus.scheduler.core.due_fires import Definition, due_fire, queue_name, render_input
+from clawbus.storage.cron.expressions import scheduled_time_text
+from clawbus.storage.cron.schedules import Schedules, ScheduleSummary
 from clawbus.storage.records import Absent, AllOf, Compare, RecordStore
 from clawbus.storage.records_dynamodb import DynamoRecordStore
 

@@ -24,21 +24,21 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from clawbus.bus.aws import AwsClients, is_loopback, map_aws_errors
-from clawbus.bus.cron.jobs import (
-    ScheduleSpec,
-    heartbeat_schedule,
-    heartbeat_schedule_name,
-    job_event,
-    job_schedule,
-)
-from clawbus.bus.cron.records import CronRecords
-from clawbus.bus.cron.schedules import Schedules, ScheduleTarget
 from clawbus.bus.errors import ConfigError, InvalidSchedule
 from clawbus.bus.queues import resolve_queue_url
 from clawbus.bus.settings import HeartbeatSettings, Settings
 from clawbus.bus.topology import cron_table_name, inbound_queue_name, schedule_group_name
 from clawbus.schemas import deduplication_id, message_group_id
 from clawbus.schemas.cron import CronJob, CronRun
+from clawbus.storage.cron.jobs import (
+    ScheduleSpec,
+    heartbeat_schedule,
+    heartbeat_schedule_name,
+    job_event,
+    job_schedule,
+)
+from clawbus.storage.cron.records import CronRecords
+from clawbus.storage.cron.schedules import Schedules, ScheduleTarget
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient

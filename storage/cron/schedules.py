@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from clawbus.bus.aws import classify_client_error, map_aws_errors
-from clawbus.bus.cron.jobs import ScheduleSpec
+from clawbus.storage.cron.jobs import ScheduleSpec
 
 if TYPE_CHECKING:
     from types_aiobotocore_scheduler import EventBridgeSchedulerClient

@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from clawbus.bus.cron.expressions import parse_expression, zone
 from clawbus.bus.errors import InvalidSchedule
 from clawbus.schemas import (
     Delivery,
@@ -28,6 +27,7 @@ from clawbus.schemas import (
     message_group_id,
 )
 from clawbus.schemas.cron import AgentTurnPayload, AtSchedule, CronJob, EverySchedule, JobSchedule
+from clawbus.storage.cron.expressions import parse_expression, zone
 
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 _SENTINEL = datetime(2000, 1, 1, tzinfo=UTC)

@@ -20,8 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from clawbus.bus.cron.expressions import Expression, latest_fire, parse_expression, scheduled_time_text, zone
 from clawbus.bus.errors import InvalidSchedule
+from clawbus.storage.cron.expressions import (
+    Expression,
+    latest_fire,
+    parse_expression,
+    scheduled_time_text,
+    zone,
+)
 
 
 @dataclass(frozen=True)
