@@ -4,7 +4,7 @@ Stages use aiobotocore: one session per process and one client per service, open
 an `AsyncExitStack` and reused for every message. The CLI, the provisioner and test setup use boto3.
 Both point at `settings.aws.endpoint_url` when it is set, so the same code talks to AWS and to the
 loopback API of the embedded default. A loopback endpoint accepts only the key pair of its `clawbus up`
-run (`bus.local_auth`): clients sign requests to it with `settings.aws.access_key_id`/`secret_access_key`
+run (`local.auth`): clients sign requests to it with `settings.aws.access_key_id`/`secret_access_key`
 when set, else with whatever botocore finds (`AWS_ACCESS_KEY_ID`, a profile); AWS itself always gets
 botocore's own credentials, never the loopback pair.
 """

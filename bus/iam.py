@@ -594,15 +594,11 @@ SIGNED_CALLS: dict[str, dict[str, str]] = {
 # `scheduler/firer.py` is the embedded default's stand-in for EventBridge Scheduler: it never runs in AWS.
 OPERATOR_MODULES = (
     "cli",
-    "bus/provision.py",
-    "bus/local_aws.py",
-    "bus/local_auth.py",  # the embedded default's own credentials (SecretStr's get_secret_value, no AWS call)
-    "bus/local_credentials.py",
+    "local",  # the embedded default: provisioning, the loopback APIs, their credentials, the seeded secrets
     "bus/aws.py",
     "bus/ops",
     "scheduler/firer.py",
     "storage/config.py",  # the configuration document: `clawbus up` seeds it; no stage reads it yet
-    "storage/secret_seed.py",  # fills the channel secrets in the embedded default only
 )
 
 

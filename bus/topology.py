@@ -2,7 +2,7 @@
 
 `build_topology` is the single description of queues, dead-letter queues, the outbound topic, its
 per-channel subscriptions (filter policy on the `channel` attribute, raw delivery), tables and the state
-bucket. `bus.provision` applies it to any endpoint (the loopback API that `clawbus up` runs, or an AWS
+bucket. `local.provision` applies it to any endpoint (the loopback API that `clawbus up` runs, or an AWS
 account); `infra/terraform` describes the same names and settings, and a test fails when they drift.
 """
 

@@ -32,15 +32,15 @@ import httpx
 import psutil
 
 from clawbus.bus.aws import boto3_client, open_clients
-from clawbus.bus.local_auth import LoopbackCredentials
-from clawbus.bus.provision import Provisioner
 from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import build_topology, egress_queue_name, inbound_queue_name, outbound_topic_name
 from clawbus.cli import bench_ingress
 from clawbus.cli.bench_workload import CHANNEL, Ledger, Workload, collect, feed, naive_consumer, relay
 from clawbus.cli.console import Console
-from clawbus.cli.supervisor import Stage, Supervisor
+from clawbus.local.auth import LoopbackCredentials
+from clawbus.local.provision import Provisioner
+from clawbus.local.supervisor import Stage, Supervisor
 
 PREFIX = "bench"
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/clawbus_bench-local00000"

@@ -11,13 +11,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from clawbus.bus.errors import ClawbusError, ConfigError
-from clawbus.bus.local_credentials import required_credentials, with_data_dir_credentials
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.settings import CHANNELS, Settings
 from clawbus.bus.tracing import configure_tracing
 from clawbus.cli import say, up
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import OPS_VERBS, add_target_arguments, run_ops_verb
+from clawbus.local.credentials import required_credentials, with_data_dir_credentials
 
 DESCRIPTION = """\
 clawbus runs a personal AI assistant's gateway as a message bus:
@@ -196,7 +196,7 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
     if command == "local-aws":
         if missing := up.missing_local_extra():
             raise ConfigError(missing)
-        from clawbus.bus.local_aws import serve_local_aws
+        from clawbus.local.aws import serve_local_aws
 
         interval = args.snapshot_interval
         if interval is None:
@@ -221,7 +221,7 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         )
         asyncio.run(serve_asgi(app, host=settings.agent.host, port=settings.agent.port, stage="agent"))
     elif command == "local-agentcore":
-        from clawbus.agent.agentcore_local import create_app as agentcore_app
+        from clawbus.local.agentcore import create_app as agentcore_app
 
         core = settings.agentcore
         credentials, hint = required_credentials(settings, "local-agentcore")

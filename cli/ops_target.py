@@ -3,7 +3,7 @@
 `status`, `dlq`, `cron`, `pairing`, `config` and `state` all take `--aws`, `--profile`, `--region`,
 `--prefix` and `--endpoint-url` from `add_target_arguments`. Which endpoint is meant, first match wins:
 `--aws` (AWS itself), `--endpoint-url`, `CLAWBUS_AWS__ENDPOINT_URL`, `--profile` (AWS itself), the
-endpoint the last `clawbus up` recorded in its data dir (`bus/local_endpoints.py`, so non-default ports
+endpoint the last `clawbus up` recorded in its data dir (`local/endpoints.py`, so non-default ports
 are found without flags), else `clawbus up`'s default loopback API (127.0.0.1:4566).
 
 Exit codes, for every ops verb: 0 done, 1 a finding (an unhealthy queue, dead letters where the verb is a
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from clawbus.bus.errors import ClawbusError, ConfigError, PermanentError, TargetGone, Unauthorized
-from clawbus.bus.local_endpoints import LocalEndpoints, read_endpoints
 from clawbus.bus.ops import OpsTarget, ops_errors
 from clawbus.bus.settings import AwsSettings, BusSettings, Settings
+from clawbus.local.endpoints import LocalEndpoints, read_endpoints
 
 if TYPE_CHECKING:
     from clawbus.cli.console import Console

@@ -7,7 +7,7 @@ the previous sample: the one before in `--watch`, else the last `status` run aga
 deployment (kept in `<data-dir>/status/`, used when under 15 minutes old).
 
 On the loopback API it also shows the stages of the local `clawbus up` (`<data-dir>/stages.json`, see
-`cli/watchdog.py`): each one's state, deaths and restarts. A stage `up` gave up on also exits 1.
+`local/watchdog.py`): each one's state, deaths and restarts. A stage `up` gave up on also exits 1.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from clawbus.bus.ops import (
 from clawbus.bus.settings import Settings
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import add_target_arguments, target_from
-from clawbus.cli.watchdog import StageBoard, read_board
+from clawbus.local.watchdog import StageBoard, read_board
 from clawbus.storage import LocalBlobStore
 
 if TYPE_CHECKING:

@@ -29,20 +29,20 @@ from types import FrameType
 
 from clawbus.bus.aws import is_loopback_host
 from clawbus.bus.errors import ClawbusError, ConfigError
-from clawbus.bus.local_auth import LoopbackCredentials
-from clawbus.bus.local_aws_state import move_aside
-from clawbus.bus.local_credentials import credentials_path, write_credentials
-from clawbus.bus.local_endpoints import LocalEndpoints, write_endpoints
 from clawbus.bus.private_files import private_dir
-from clawbus.bus.provision import Provisioner
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
 from clawbus.cli.console import Console
 from clawbus.cli.exposure import LOOPBACK, exposure
 from clawbus.cli.openclaw_install import ensure_openclaw
-from clawbus.cli.supervisor import Stage, StageFailed, Supervisor
-from clawbus.cli.watchdog import Watchdog
 from clawbus.ingress.http.token_file import ensure_token, token_path
+from clawbus.local.auth import LoopbackCredentials
+from clawbus.local.aws_state import move_aside
+from clawbus.local.credentials import credentials_path, write_credentials
+from clawbus.local.endpoints import LocalEndpoints, write_endpoints
+from clawbus.local.provision import Provisioner
+from clawbus.local.supervisor import Stage, StageFailed, Supervisor
+from clawbus.local.watchdog import Watchdog
 
 
 class PortTaken(Exception):
@@ -137,8 +137,8 @@ async def seed_state(settings: Settings) -> tuple[bool, list[str]]:
     """The first start's state: the configuration document from its seed file (never over a stored one)
     and each channel's secret from the environment; whether the config was seeded, the secrets created."""
     from clawbus.bus.aws import open_clients
+    from clawbus.local.secret_seed import seed_channel_secrets
     from clawbus.storage import config_store, seed_config
-    from clawbus.storage.secret_seed import seed_channel_secrets
 
     async with open_clients(settings, "ssm", "s3", "secretsmanager") as clients:
         assert clients.secretsmanager
@@ -211,7 +211,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     agent_url = f"http://{LOOPBACK}:{ports['agent'][0]}"
     agentcore_url = f"http://{LOOPBACK}:{ports['agentcore'][0]}"
     ingress_url = f"http://{host}:{ports['ingress'][0]}"
-    # what the ops commands read to find this run without flags (bus/local_endpoints.py)
+    # what the ops commands read to find this run without flags (local/endpoints.py)
     write_endpoints(
         data_dir,
         LocalEndpoints(

@@ -25,11 +25,11 @@ import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from clawbus.bus.local_auth import LoopbackCredentials
-from clawbus.bus.provision import Provisioner, ProvisionReport
 from clawbus.bus.settings import AwsSettings
 from clawbus.bus.topology import Topology, build_topology
-from clawbus.cli.supervisor import Supervisor
+from clawbus.local.auth import LoopbackCredentials
+from clawbus.local.provision import Provisioner, ProvisionReport
+from clawbus.local.supervisor import Supervisor
 from tests.helpers import free_port, stage, stage_supervisor, wait_for
 
 # Property tests check behaviour, not speed (speed is `clawbus bench`'s): no per-example deadline, which on a

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 
 from clawbus.agent.tools.browser_playwright import CHROMIUM_ARGS
-from clawbus.cli.supervisor import Stage, Supervisor
+from clawbus.local.supervisor import Stage, Supervisor
 
 if TYPE_CHECKING:
     from playwright.async_api import Page

@@ -28,7 +28,7 @@ DATA_CALLS = {
 # (module, call) -> why it is not state, or why it stays where it is.
 ALLOWED = {
     ("ingress/http/dashboard.py", "open"): "follows the dispatcher's log file (logs, not state)",
-    ("cli/watchdog.py", "read_bytes"): "the watchdog's stage board (`<data dir>/stages.json`): which local "
+    ("local/watchdog.py", "read_bytes"): "the watchdog's stage board (`<data dir>/stages.json`): which local "
     "processes run and how often they died, read by `clawbus status` — process status, like logs",
     **{
         ("bus/private_files.py", call): "creates the embedded default's own files (logs, stage board, "
@@ -36,18 +36,18 @@ ALLOWED = {
         "is in them"
         for call in ("open", "mkdir", "unlink")
     },
-    ("bus/local_credentials.py", "open"): "the loopback API's key pair that `clawbus up` writes for the "
+    ("local/credentials.py", "open"): "the loopback API's key pair that `clawbus up` writes for the "
     "user's other terminals (credentials of the embedded default, not a stage's state)",
     ("ingress/http/token_file.py", "open"): "reads the run's WebChat token that `clawbus up` made (a "
     "secret of the embedded default, checked for owner and mode as it is opened), not a stage's state",
-    ("bus/provision.py", "boto3_client"): "creates the tables and the bucket (resources, not their items)",
+    ("local/provision.py", "boto3_client"): "creates the tables and the bucket (resources, not their items)",
     ("bus/iam.py", "write_text"): "renders infra/terraform/iam_actions.json (a source file)",
     **{
         (module, call): "the loopback AWS API saving and restoring its own memory (the embedded default's "
         "stand-in for AWS's durability, under every store), not a stage's state"
         for module, call in (
-            ("bus/local_aws_state.py", "mkdir"),
-            ("bus/local_aws_state.py", "open"),
+            ("local/aws_state.py", "mkdir"),
+            ("local/aws_state.py", "open"),
         )
     },
     **{
@@ -69,7 +69,7 @@ ALLOWED = {
     },
     ("cli/cost_cmd.py", "read_bytes"): "reads the price file the user names with `--prices` (input)",
     ("cli/openclaw_install.py", "mkdir"): "the folder npm installs Node and OpenClaw into (software)",
-    ("bus/local_endpoints.py", "read_bytes"): "reads the endpoints `clawbus up` recorded for the user's "
+    ("local/endpoints.py", "read_bytes"): "reads the endpoints `clawbus up` recorded for the user's "
     "other terminals (like the credentials file), not a stage's state",
 }
 

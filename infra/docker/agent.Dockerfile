@@ -40,6 +40,7 @@ COPY dispatcher dispatcher
 COPY egress egress
 COPY agent agent
 COPY scheduler scheduler
+COPY local local
 COPY cli cli
 # [browser]: Playwright for the browser tool (AgentCore Browser needs no local Chromium; the `local`
 # backend would also need `apt-get install chromium`, which this image leaves out).

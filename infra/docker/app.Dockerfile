@@ -13,6 +13,7 @@ COPY dispatcher ${LAMBDA_TASK_ROOT}/src/dispatcher
 COPY egress ${LAMBDA_TASK_ROOT}/src/egress
 COPY agent ${LAMBDA_TASK_ROOT}/src/agent
 COPY scheduler ${LAMBDA_TASK_ROOT}/src/scheduler
+COPY local ${LAMBDA_TASK_ROOT}/src/local
 COPY cli ${LAMBDA_TASK_ROOT}/src/cli
 RUN pip install --no-cache-dir "${LAMBDA_TASK_ROOT}/src" && rm -rf "${LAMBDA_TASK_ROOT}/src"
 

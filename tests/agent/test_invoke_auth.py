@@ -21,10 +21,10 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp
 
 from clawbus.agent import create_app
-from clawbus.agent.agentcore_local import create_app as agentcore_app
 from clawbus.agent.models.offline import OfflineEcho
-from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.settings import AgentCoreSettings
+from clawbus.local.agentcore import create_app as agentcore_app
+from clawbus.local.auth import LoopbackCredentials
 from tests.agent.conftest import SESSION_ID, Agent, invocation
 from tests.conftest import ADMIN, LOCAL_AWS, REGION, SECRET
 from tests.helpers import eventually, free_port

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from clawbus.cli.supervisor import Stage
+from clawbus.local.supervisor import Stage
 from tests.helpers import free_port, stage_supervisor, wait_for
 from tests.slow_clients import connect, get, read_until_closed, status_of, trickle
 

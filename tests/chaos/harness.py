@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 
 from clawbus.bus.topology import dlq_name, egress_queue_name, inbound_queue_name
-from clawbus.cli.supervisor import Stage
-from clawbus.cli.watchdog import StageBoard, Watchdog
+from clawbus.local.supervisor import Stage
+from clawbus.local.watchdog import StageBoard, Watchdog
 from clawbus.schemas import attributes as attr
 from tests.chaos.ledger import DeadLetter, Ledger, Verdict, marker, parse_marker
 from tests.chaos.proxy import OutageProxy

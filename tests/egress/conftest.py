@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from clawbus.bus.topology import dlq_name, egress_queue_name, outbound_topic_name
-from clawbus.cli.supervisor import Stage, Supervisor
+from clawbus.local.supervisor import Stage, Supervisor
 from clawbus.schemas import OutboundReply, ReplyPart, ReplyTarget, attributes, message_group_id
 from tests.conftest import Bus
 from tests.fakes.platforms import FakePlatforms

@@ -149,7 +149,7 @@ def test_tables_match(tf: dict[str, Module]) -> None:
             "hash": t.hash_key,
             "range": t.range_key,
             "ttl": t.ttl_attribute,
-            # bus/provision.py creates every key as a string.
+            # local/provision.py creates every key as a string.
             "types": {k: "S" for k in (t.hash_key, t.range_key) if k},
             "on_demand": True,
             "pitr": True,

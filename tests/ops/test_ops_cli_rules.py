@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from clawbus.bus.local_endpoints import LocalEndpoints, write_endpoints
+from clawbus.local.endpoints import LocalEndpoints, write_endpoints
 from tests.conftest import CREDENTIALS_ENV, REGION, Bus
 from tests.helpers import free_port
 from tests.ops.ops_cli import Ran, one_line_error

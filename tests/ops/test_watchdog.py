@@ -6,7 +6,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from clawbus.cli.watchdog import BOARD_FILE, StageBoard, StageRecord, next_restart, read_board
+from clawbus.local.watchdog import BOARD_FILE, StageBoard, StageRecord, next_restart, read_board
 from tests.conftest import Bus
 from tests.ops.ops_cli import clawbus
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 
 from clawbus.bus.aws import boto3_client
-from clawbus.bus.local_credentials import credentials_path, read_credentials
 from clawbus.bus.settings import AwsSettings
+from clawbus.local.credentials import credentials_path, read_credentials
 from tests.conftest import REGION, Bus
 from tests.helpers import free_port, stage, stage_supervisor, start_up, wait_for
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from clawbus.bus.topology import inbound_queue_name
-from clawbus.cli.supervisor import Supervisor
+from clawbus.local.supervisor import Supervisor
 from tests.conftest import Bus
 from tests.helpers import drain_queue, stage, stage_supervisor
 

@@ -167,7 +167,7 @@ def test_restarted_firer_process_neither_misses_nor_doubles(bus: Bus, tmp_path: 
         bus, tmp_path, "cron", "add", "--name", "tick", "--every", "1m", "--system-event", "t", "--json"
     )
     assert added.code == 0, added.err
-    from clawbus.cli.supervisor import Supervisor
+    from clawbus.local.supervisor import Supervisor
 
     supervisor = Supervisor(tmp_path / "logs", {**bus.env, "CLAWBUS_SCHEDULER__TICK_S": "0.5"})
     log = tmp_path / "logs" / "scheduler.log"

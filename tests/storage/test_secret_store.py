@@ -12,8 +12,8 @@ from clawbus.bus.aws import open_clients
 from clawbus.bus.errors import ConfigError, TargetGone
 from clawbus.bus.logging import quiet_libraries
 from clawbus.bus.settings import BusSettings, Settings, TelegramSettings
+from clawbus.local.secret_seed import seed_channel_secrets
 from clawbus.storage import SecretsManagerStore, channel_secret_name
-from clawbus.storage.secret_seed import seed_channel_secrets
 from tests.conftest import Bus
 
 TOKEN = "123456:very-secret-token"  # a test value

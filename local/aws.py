@@ -4,8 +4,8 @@ A real HTTP endpoint that boto3 and aiobotocore talk to exactly as they talk to 
 URL differs). moto holds its state in memory; with a state file (`clawbus local-aws --state-file`,
 which `clawbus up` passes) that state outlives the process: it is restored before the first request,
 saved every `snapshot_interval_s` while serving and once more after the server stopped serving (see
-`local_aws_state` for the format, `request_gate` for how a snapshot stays consistent). Without one it
-starts empty every time. It serves only requests signed with the run's key pair (`local_aws_auth`);
+`local.aws_state` for the format, `local.request_gate` for how a snapshot stays consistent). Without one it
+starts empty every time. It serves only requests signed with the run's key pair (`local.aws_auth`);
 `/moto-api/*` (reset clears everything) only with that pair's secret as a bearer token.
 """
 
@@ -24,9 +24,10 @@ from types import FrameType
 from typing import ParamSpec, TypeVar
 
 from clawbus.bus.errors import ConfigError, SnapshotUnusable
-from clawbus.bus.local_auth import LoopbackCredentials
-from clawbus.bus.local_aws_auth import guard
-from clawbus.bus.local_aws_state import (
+from clawbus.bus.logging import log_event
+from clawbus.local.auth import LoopbackCredentials
+from clawbus.local.aws_auth import guard
+from clawbus.local.aws_state import (
     capture,
     move_aside,
     preload,
@@ -35,8 +36,7 @@ from clawbus.bus.local_aws_state import (
     restore,
     write_atomically,
 )
-from clawbus.bus.logging import log_event
-from clawbus.bus.request_gate import RequestGate, park_long_polls
+from clawbus.local.request_gate import RequestGate, park_long_polls
 
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")

@@ -1,5 +1,5 @@
 """Whether the loopback AWS API keeps a FIFO group's order when a consumer dies holding several of its
-messages (SQS does; moto 5.2.5 did not until `bus.local_aws.keep_fifo_group_order`, see
+messages (SQS does; moto 5.2.5 did not until `local.aws.keep_fifo_group_order`, see
 docs/architecture.md)."""
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ import pytest
 from botocore.exceptions import BotoCoreError
 
 from clawbus.bus.errors import SnapshotUnusable
-from clawbus.bus.local_aws_state import MAGIC, SnapshotHeader, read_header
-from clawbus.bus.request_gate import RequestGate
-from clawbus.cli.supervisor import StageFailed, Supervisor
+from clawbus.local.aws_state import MAGIC, SnapshotHeader, read_header
+from clawbus.local.request_gate import RequestGate
+from clawbus.local.supervisor import StageFailed, Supervisor
 from tests.conftest import CREDENTIALS_ENV, LOCAL_AWS, SECRET
 from tests.helpers import free_port, stage, stage_supervisor, wait_for
 

@@ -4,7 +4,7 @@ moto's server mode answers anyone: any signature, or none, reads every secret, a
 endpoints reset or dump the whole state. It also sends permissive CORS headers, so a web page open in
 the user's browser could call it. `guard` wraps moto's WSGI app so that:
 
-- an AWS request must carry a valid SigV4 signature by the loopback credentials (`bus.local_auth`),
+- an AWS request must carry a valid SigV4 signature by the loopback credentials (`local.auth`),
   else it gets a 403 in the caller's protocol saying which credentials to use;
 - `/moto-api/*` needs `Authorization: Bearer <secret access key>`, else 401;
 - no answer carries an `Access-Control-*` header, so browsers keep other origins out (a CORS
@@ -24,7 +24,8 @@ from typing import Any
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.wsgi import get_input_stream
 
-from clawbus.bus.local_auth import (
+from clawbus.bus.logging import log_event
+from clawbus.local.auth import (
     LoopbackCredentials,
     ReceivedRequest,
     SignatureRefused,
@@ -32,8 +33,7 @@ from clawbus.bus.local_auth import (
     check_signature,
     refusal,
 )
-from clawbus.bus.logging import log_event
-from clawbus.bus.request_gate import WsgiApp
+from clawbus.local.request_gate import WsgiApp
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ValidationError
 
 from clawbus.bus.private_files import private_dir, write_private
-from clawbus.cli.supervisor import Stage, StageFailed, Supervisor
+from clawbus.local.supervisor import Stage, StageFailed, Supervisor
 
 RESTART_WINDOW_S = 60.0
 RESTARTS_PER_WINDOW = 5

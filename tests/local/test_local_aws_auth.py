@@ -1,4 +1,4 @@
-"""The loopback AWS API answers only requests signed with its run's key pair (`bus/local_aws_auth.py`).
+"""The loopback AWS API answers only requests signed with its run's key pair (`local/aws_auth.py`).
 
 What an attacker on the same machine (another user, or a web page in the user's browser) would try:
 no signature, another key pair, the right key id with a guessed secret, a captured request with another
@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from clawbus.bus.local_auth import LoopbackCredentials
+from clawbus.local.auth import LoopbackCredentials
 from tests.conftest import ADMIN, LOCAL_AWS, REGION, SECRET, Bus
 
 # One harmless read per service clawbus uses, in each of the SDK's protocols (JSON, query XML, rest-xml,

@@ -18,9 +18,9 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from clawbus.bus.errors import ConfigError
-from clawbus.bus.local_auth import LoopbackCredentials
 from clawbus.bus.private_files import write_private
 from clawbus.bus.settings import Settings
+from clawbus.local.auth import LoopbackCredentials
 
 CREDENTIALS_FILE = "local-aws-credentials"
 _PROFILE = "default"

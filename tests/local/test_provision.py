@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from clawbus.bus.provision import Provisioner
 from clawbus.bus.topology import dlq_name, egress_queue_name, inbound_queue_name, outbound_topic_name
+from clawbus.local.provision import Provisioner
 from tests.conftest import Bus
 from tests.helpers import wait_for
 

@@ -7,7 +7,7 @@ it checks the runtime ARN and session id, forwards the payload to the agent cont
 the container's body and content type. Failures come back as AgentCore's modelled errors (rest-json, with
 `x-amzn-ErrorType`), so the dispatcher's error handling is exercised for real:
 
-- not signed (SigV4) with the run's loopback key pair → 403 (`bus.local_auth`, as the loopback AWS API)
+- not signed (SigV4) with the run's loopback key pair → 403 (`local.auth`, as the loopback AWS API)
 - unknown runtime ARN → 404 ResourceNotFoundException
 - session id outside 33-256 characters → 400 ValidationException
 - container unreachable, non-2xx, or timed out → 424 RuntimeClientError
@@ -39,7 +39,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from clawbus.agent.faults import ERROR_STATUS, FaultBook, FaultRule
-from clawbus.bus.local_auth import (
+from clawbus.bus.logging import log_event
+from clawbus.local.auth import (
     LoopbackCredentials,
     ReceivedRequest,
     SignatureRefused,
@@ -47,7 +48,6 @@ from clawbus.bus.local_auth import (
     check_signature,
     refusal,
 )
-from clawbus.bus.logging import log_event
 from clawbus.schemas import AgentResponse, EnvelopeError, parse_agent_request
 
 logger = logging.getLogger(__name__)
