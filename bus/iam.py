@@ -89,7 +89,7 @@ _CONFIG = (
         sid="ReadConfigDocument",
         resource="config_parameter",
         actions=("ssm:GetParameterHistory",),
-        why="bus.document_settings reads openclaw.json (SSM /<prefix>/config) once when the stage starts",
+        why="openclaw.document_settings reads openclaw.json (SSM /<prefix>/config) once at stage start",
     ),
     Grant(
         sid="ReadConfigObject",

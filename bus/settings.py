@@ -3,7 +3,7 @@
 Every setting has an environment variable `CLAWBUS_` + its path in upper snake case, nested with `__`:
 `CLAWBUS_AWS__ENDPOINT_URL`, `CLAWBUS_TELEGRAM__BOT_TOKEN`, `CLAWBUS_SESSION__DM_SCOPE`. The defaults run
 the embedded pipeline with no configuration at all. A stage also reads the configuration document
-(OpenClaw's `openclaw.json`, mapped by `bus.openclaw_config`) at start: `Settings.with_document(values)`
+(OpenClaw's `openclaw.json`, mapped by `openclaw.config`) at start: `Settings.with_document(values)`
 puts it between the two, so precedence is init arguments, then the environment, then the document, then
 the defaults. Load once in a process's `main` and pass it down;
 nothing reads the environment anywhere else (bar `standard_aws_region`, the default of `aws.region`).
@@ -563,7 +563,7 @@ _DOCUMENT: ContextVar[Mapping[str, Any]] = ContextVar("clawbus_document", defaul
 
 
 class DocumentSettingsSource(PydanticBaseSettingsSource):
-    """Values from the configuration document, already in settings names (`bus.openclaw_config`)."""
+    """Values from the configuration document, already in settings names (`openclaw.config`)."""
 
     def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, Any]) -> None:
         super().__init__(settings_cls)

@@ -13,11 +13,11 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import EnvSettingsSource
 
-from clawbus.bus.document_settings import LoadedSettings, load_settings, store_location
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.settings import SHOWN_DEFAULT, Settings
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import exit_code_for
+from clawbus.openclaw.document_settings import LoadedSettings, load_settings, store_location
 
 
 def _walk(model: type[BaseModel], path: tuple[str, ...] = ()) -> Iterator[tuple[str, str, str]]:

@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from clawbus.bus.aws import open_clients
-from clawbus.bus.document_settings import load_settings_async
 from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.settings import Settings
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import add_target_arguments, exit_code_for
+from clawbus.openclaw.document_settings import load_settings_async
 from clawbus.schemas.cron import CronJob
 from clawbus.storage.cron.service import CronService, connect
 

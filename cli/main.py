@@ -180,7 +180,7 @@ def _add_ops_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
 
 
-# Stages that read the configuration document (openclaw.json) once at start; see bus/document_settings.py.
+# Stages that read the configuration document (openclaw.json) once at start (openclaw/document_settings.py).
 DOCUMENT_STAGES = frozenset({"ingress", "relay", "dispatcher", "egress", "agent", "scheduler"})
 
 
@@ -190,7 +190,7 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
     configure_logging(settings.log_level)
     configure_tracing(command, settings)
     if command in DOCUMENT_STAGES:
-        from clawbus.bus.document_settings import load_settings
+        from clawbus.openclaw.document_settings import load_settings
 
         settings = load_settings(settings).settings
     if command == "local-aws":

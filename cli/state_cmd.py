@@ -17,12 +17,12 @@ import json
 from pathlib import Path
 
 from clawbus.bus.errors import ClawbusError
-from clawbus.bus.openclaw_dir import read_openclaw_dir, write_openclaw_dir
 from clawbus.bus.settings import Settings
-from clawbus.bus.state_transfer import TransferReport, export_state, import_state
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import add_target_arguments, target_from
 from clawbus.cli.state_sinks import open_sinks
+from clawbus.openclaw.state_dir import read_openclaw_dir, write_openclaw_dir
+from clawbus.openclaw.state_transfer import TransferReport, export_state, import_state
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

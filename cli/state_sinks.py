@@ -1,4 +1,4 @@
-"""The stores `clawbus state import|export` moves state through, behind `bus.state_transfer`'s Protocols.
+"""The stores `clawbus state import|export` moves state through, behind `openclaw.state_transfer`'s Protocols.
 
 Each adapter is a thin translation between OpenClaw's on-disk shapes and one store of the storage layer;
 the backends are the ones the settings choose for the stages (`bus.storage.backends`,
@@ -19,14 +19,14 @@ import json5
 from clawbus.agent.runtime import open_session_stores, open_workspace_store
 from clawbus.bus.aws import open_clients
 from clawbus.bus.errors import ConfigError, PermanentError, TargetGone
-from clawbus.bus.model_credentials import MODEL_SECRET, model_secret_name
-from clawbus.bus.openclaw_dir import AgentSessions
 from clawbus.bus.settings import Settings
-from clawbus.bus.state_transfer import StateSinks
 from clawbus.bus.topology import pairing_table_name
 from clawbus.ingress.core.gate import normalise_entry
 from clawbus.ingress.core.pairing import PairingRequest
 from clawbus.ingress.pairing_store import DynamoPairingStore
+from clawbus.openclaw.model_credentials import MODEL_SECRET, model_secret_name
+from clawbus.openclaw.state_dir import AgentSessions
+from clawbus.openclaw.state_transfer import StateSinks
 from clawbus.storage import (
     ConfigStore,
     SecretsManagerStore,

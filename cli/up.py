@@ -125,7 +125,7 @@ async def apply_heartbeats(settings: Settings) -> list[str]:
     """Create (or delete, when off) each agent's heartbeat schedule, from the environment over the stored
     configuration document (its `agents.defaults.heartbeat`); the schedules that exist."""
     from clawbus.bus.aws import open_clients
-    from clawbus.bus.document_settings import load_settings_async
+    from clawbus.openclaw.document_settings import load_settings_async
     from clawbus.storage.cron.service import connect
 
     heartbeat = (await load_settings_async(settings)).settings.heartbeat

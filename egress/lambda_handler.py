@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from clawbus.bus.document_settings import load_settings
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.queues import ReceivedMessage
@@ -25,6 +24,7 @@ from clawbus.bus.settings import Settings
 from clawbus.bus.tracing import configure_tracing
 from clawbus.egress.main import channel_consumer
 from clawbus.egress.senders import open_channel
+from clawbus.openclaw.document_settings import load_settings
 
 
 def message_from_record(record: Mapping[str, Any]) -> ReceivedMessage:

@@ -19,11 +19,11 @@ from typing import Any
 
 from mangum import Mangum
 
-from clawbus.bus.document_settings import load_settings
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.settings import Settings
 from clawbus.bus.tracing import configure_tracing
 from clawbus.ingress.http.app import create_app
+from clawbus.openclaw.document_settings import load_settings
 
 
 class LambdaApp:

@@ -3,7 +3,7 @@
 Backends: SSM Parameter Store (`/<prefix>/config`, a SecureString; Advanced tier above 4 KB, refused
 above SSM's 8 KB limit), or a blob `config/openclaw.json` (the state bucket, or a local directory) for
 bigger documents. The document is kept as text, so comments and trailing commas survive a round trip
-untouched; the stages read its keys at start (`bus.document_settings`, `bus.openclaw_config`).
+untouched; the stages read its keys at start (`openclaw.document_settings`, `openclaw.config`).
 
 No lost update. A blob write is conditional (`If-Match` / `If-None-Match`). SSM has no conditional put,
 so every clawbus write records the version it was based on in the version's description

@@ -17,6 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("schemas",),
     ("bus",),
     ("storage",),
+    ("openclaw",),
     ("ingress", "dispatcher", "egress", "agent", "scheduler"),
     ("local",),
     ("cli",),

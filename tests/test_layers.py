@@ -20,16 +20,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "in two calls)"
         for target in ("clawbus.storage.backends", "clawbus.storage.secrets")
     },
-    **{
-        arrow: "moves out of bus/ in this stretch (issue 19)"
-        for arrow in (
-            ("clawbus.bus.document_settings", "clawbus.storage.backends"),
-            ("clawbus.bus.document_settings", "clawbus.storage.config"),
-            ("clawbus.bus.state_transfer", "clawbus.storage"),
-            ("clawbus.bus.openclaw_values", "clawbus.storage.cron.expressions"),
-            ("clawbus.bus.openclaw_values", "clawbus.storage.cron.jobs"),
-        )
-    },
 }
 
 

@@ -51,7 +51,7 @@ ALLOWED = {
         )
     },
     **{
-        ("bus/openclaw_dir.py", call): "reads and writes the user's OpenClaw directory that `clawbus state "
+        ("openclaw/state_dir.py", call): "reads and writes the user's OpenClaw directory that `clawbus state "
         "import|export` names (the source and target of a migration, not clawbus state)"
         for call in ("read_text", "read_bytes")
     },

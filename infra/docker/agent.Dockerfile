@@ -35,6 +35,7 @@ COPY pyproject.toml ./
 COPY schemas schemas
 COPY bus bus
 COPY storage storage
+COPY openclaw openclaw
 COPY ingress ingress
 COPY dispatcher dispatcher
 COPY egress egress

@@ -8,6 +8,7 @@ COPY pyproject.toml README.md* ${LAMBDA_TASK_ROOT}/src/
 COPY schemas ${LAMBDA_TASK_ROOT}/src/schemas
 COPY bus ${LAMBDA_TASK_ROOT}/src/bus
 COPY storage ${LAMBDA_TASK_ROOT}/src/storage
+COPY openclaw ${LAMBDA_TASK_ROOT}/src/openclaw
 COPY ingress ${LAMBDA_TASK_ROOT}/src/ingress
 COPY dispatcher ${LAMBDA_TASK_ROOT}/src/dispatcher
 COPY egress ${LAMBDA_TASK_ROOT}/src/egress

@@ -18,9 +18,9 @@ from pydantic import SecretStr
 
 from clawbus.agent.engines.openclaw.gateway import Gateway, GatewaySpec, gateway_env
 from clawbus.agent.engines.openclaw.launch import model_credentials
-from clawbus.bus.model_credentials import model_secret_name
 from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
+from clawbus.openclaw.model_credentials import model_secret_name
 from tests.conftest import Bus
 
 KEY = "sk-ant-stored-in-secrets-manager"

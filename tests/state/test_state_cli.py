@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from clawbus.bus.openclaw_dir import read_openclaw_dir
 from clawbus.bus.settings import Settings
+from clawbus.openclaw.state_dir import read_openclaw_dir
 from clawbus.storage import SessionRef
 from tests.conftest import Bus
 from tests.ops.ops_cli import clawbus

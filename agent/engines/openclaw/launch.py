@@ -41,10 +41,10 @@ from clawbus.agent.models.offline import OfflineEcho
 from clawbus.bus.aws import open_clients
 from clawbus.bus.errors import ClawbusError, ConfigError, TargetGone
 from clawbus.bus.logging import log_event
-from clawbus.bus.model_credentials import model_secret_name
-from clawbus.bus.openclaw_config import parse_document
 from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
+from clawbus.openclaw.config import parse_document
+from clawbus.openclaw.model_credentials import model_secret_name
 from clawbus.storage import SecretsManagerStore, WorkspaceStore
 from clawbus.storage.backends import config_store, secret_store
 

@@ -36,7 +36,7 @@ from typing import Any
 import sqlean as sqlite3  # OpenClaw's schema needs SQLite >= 3.43; the stdlib's is 3.40
 
 from clawbus.bus.errors import ConfigError, PermanentError
-from clawbus.bus.openclaw_sqlite import decode_event
+from clawbus.openclaw.sqlite import decode_event
 
 Entry = dict[str, Any]
 

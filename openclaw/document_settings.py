@@ -2,7 +2,7 @@
 
 Each long-running stage process (and each Lambda container) calls `load_settings` once at start. It reads
 the document through the config store the environment chooses (`CLAWBUS_STORAGE__CONFIG`), maps the
-OpenClaw keys clawbus understands (`bus.openclaw_config`) and builds `Settings` with them. Nothing is
+OpenClaw keys clawbus understands (`openclaw.config`) and builds `Settings` with them. Nothing is
 read again: a changed document takes effect when the stage restarts. No stored document means no
 overrides; a store that cannot be reached, or a document with a bad value, is a `ConfigError` at start
 (bounded by the AWS client timeouts), never a surprise in the middle of a turn.
@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from clawbus.bus.aws import open_clients
 from clawbus.bus.errors import ClawbusError, ConfigError
 from clawbus.bus.logging import log_event
-from clawbus.bus.openclaw_config import MappedDocument, map_document, parse_document
 from clawbus.bus.settings import Settings
+from clawbus.openclaw.config import MappedDocument, map_document, parse_document
 from clawbus.storage.backends import config_store, state_dir
 from clawbus.storage.config import CONFIG_BLOB_KEY, ConfigDocument, config_parameter_name
 

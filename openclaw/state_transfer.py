@@ -9,7 +9,7 @@ but reads the stores to say what *would* change.
 Channel credentials found in `openclaw.json` and `.env` go to the secrets store (one secret per channel)
 and are removed from the config document the config store keeps. So do model-provider keys (`.env`'s
 `*_API_KEY`, `env.vars`, API-key auth profiles): one secret, `model-credentials`, which the OpenClaw
-engine puts into its gateway's environment (`bus/model_credentials.py`).
+engine puts into its gateway's environment (`openclaw/model_credentials.py`).
 """
 
 from __future__ import annotations
@@ -22,14 +22,20 @@ from typing import Any, Literal, Protocol
 from pydantic import ValidationError
 
 from clawbus.bus.errors import ClawbusError, VersionConflict
-from clawbus.bus.model_credentials import (
+from clawbus.openclaw.model_credentials import (
     MODEL_SECRET,
     from_auth_profiles,
     from_config,
     from_env_file,
     without_env_vars,
 )
-from clawbus.bus.openclaw_dir import CREDENTIALS, AgentSessions, OpenClawDir, channel_secrets, without_secrets
+from clawbus.openclaw.state_dir import (
+    CREDENTIALS,
+    AgentSessions,
+    OpenClawDir,
+    channel_secrets,
+    without_secrets,
+)
 from clawbus.schemas.cron import CronJob, CronRun
 from clawbus.storage import WorkspaceStore
 

@@ -9,7 +9,7 @@ What is read:
 - `openclaw.json` (JSON5) and `.env` (channel credentials, `KEY=value` lines);
 - `workspace/` (the default agent's workspace: AGENTS.md, SOUL.md, memory/*.md …);
 - `agents/<agentId>/sessions/sessions.json` and `<sessionId>.jsonl` transcripts, and the sessions in
-  `agents/<agentId>/agent/openclaw-agent.sqlite` (2026.9: `openclaw_sqlite.py`; it wins over the files);
+  `agents/<agentId>/agent/openclaw-agent.sqlite` (2026.9: `openclaw.sqlite`; it wins over the files);
 - `credentials/<channel>-pairing.json` (requests of other accounts carry `meta.accountId`),
   `<channel>[-<account>]-allowFrom.json`,
   `credentials/whatsapp/<account>/*` (Baileys auth state, kept as secret files);
@@ -33,8 +33,8 @@ from typing import Any
 import json5
 
 from clawbus.bus.errors import ConfigError
-from clawbus.bus.openclaw_sqlite import read_agent_db, read_auth_stores
 from clawbus.bus.private_files import private_dir, write_private
+from clawbus.openclaw.sqlite import read_agent_db, read_auth_stores
 
 # Channels whose credential files we understand (their names never contain '-').
 CHANNELS = ("telegram", "slack", "discord", "whatsapp")

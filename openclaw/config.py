@@ -31,7 +31,8 @@ import json5
 from pydantic import BaseModel, ValidationError
 
 from clawbus.bus.errors import ConfigError
-from clawbus.bus.openclaw_values import (
+from clawbus.bus.settings import Settings
+from clawbus.openclaw.values import (
     BadValue,
     Convert,
     Unsupported,
@@ -49,7 +50,6 @@ from clawbus.bus.openclaw_values import (
     tool_policy,
     unapplied_tool_keys,
 )
-from clawbus.bus.settings import Settings
 from clawbus.schemas import DmScope
 
 Path = tuple[str, ...]

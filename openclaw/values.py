@@ -1,4 +1,4 @@
-"""Checking and converting single values of OpenClaw's `openclaw.json` (used by `openclaw_config`).
+"""Checking and converting single values of OpenClaw's `openclaw.json` (used by `openclaw.config`).
 
 Each converter takes the document's value and returns the clawbus settings value, or raises:
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clawbus.bus.errors import ConfigError
-from clawbus.bus.openclaw_config import map_document, parse_document
 from clawbus.bus.settings import Settings
+from clawbus.openclaw.config import map_document, parse_document
 from clawbus.schemas import DmScope
 
 DOCUMENT = """

@@ -8,7 +8,7 @@ couple of KB already; `decode_event` reads both), by `seq`. `read_agent_db` turn
 `sessions.json` index and transcripts the JSONL reader gives, so `clawbus state import` moves both
 layouts the same way. Only each key's current session moves: older windows of a key (resets,
 rollovers) are OpenClaw's archives, like its `.jsonl.reset.*` files.
-`read_auth_stores` reads the model auth profile stores beside them (`bus/model_credentials.py`).
+`read_auth_stores` reads the model auth profile stores beside them (`openclaw/model_credentials.py`).
 
 Reading needs no newer SQLite than Python's: the CHECKs that do (`octet_length`) only run on writes.
 """
