@@ -36,7 +36,7 @@ from pydantic import BaseModel, ValidationError
 from clawbus.bus.errors import ConfigError, SnapshotUnusable
 from clawbus.bus.private_files import unsafe_reason, write_private
 
-# The services whose state clawbus keeps on the loopback API (see bus/iam.py for what it calls).
+# The services whose state clawbus keeps on the loopback API (see infra/iam.py for what it calls).
 SERVICES = ("sqs", "sns", "dynamodb", "s3", "ssm", "secretsmanager", "scheduler")
 MAGIC = b"clawbus-aws-state 1\n"
 

@@ -41,7 +41,6 @@ ALLOWED = {
     ("ingress/http/token_file.py", "open"): "reads the run's WebChat token that `clawbus up` made (a "
     "secret of the embedded default, checked for owner and mode as it is opened), not a stage's state",
     ("local/provision.py", "boto3_client"): "creates the tables and the bucket (resources, not their items)",
-    ("bus/iam.py", "write_text"): "renders infra/terraform/iam_actions.json (a source file)",
     **{
         (module, call): "the loopback AWS API saving and restoring its own memory (the embedded default's "
         "stand-in for AWS's durability, under every store), not a stage's state"

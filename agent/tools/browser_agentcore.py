@@ -13,7 +13,7 @@
 
 The bedrock-agentcore SDK's `BrowserClient` does the same with synchronous boto3 clients of its own and
 an endpoint it reads from the environment at import; this module keeps to the runtime's async client,
-so the endpoint comes from settings and the AWS calls are where `bus/iam.py`'s scanner sees them.
+so the endpoint comes from settings and the AWS calls are where `infra/iam.py`'s scanner sees them.
 The browser runs in AWS's network, not the runtime's, so requests are not routed through
 `check_public` (only `navigate`'s URL is checked, by the tool): what a page can reach from there is
 AWS's isolation. AWS documents the browser as an isolated, containerized environment separate from

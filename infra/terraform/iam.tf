@@ -1,5 +1,5 @@
 # Every role of the deployment. The actions come from iam_actions.json, rendered from
-# clawbus.bus.iam (the same list tests/infra/test_iam.py checks against the code's AWS calls); this file
+# infra/iam.py (the same list tests/infra/test_iam.py checks against the code's AWS calls); this file
 # only says which ARNs each resource kind means for each role.
 
 locals {

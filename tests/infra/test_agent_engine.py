@@ -15,11 +15,10 @@ import typing
 from pathlib import Path
 
 from clawbus.agent.engines.openclaw import launch
-from clawbus.bus import iam
 from clawbus.bus.settings import AgentSettings, StorageSettings
 from clawbus.storage.config import config_parameter_name
-
 from tests.infra._hcl import TERRAFORM, Module, unquote
+from tests.infra.iam_rules import iam
 from tests.infra.test_iam import calls_in
 
 ROOT = TERRAFORM.parents[1]
@@ -64,9 +63,16 @@ def _read_path_calls(scratch: Path) -> set[str]:
         name = todo.pop()
         seen.add(name)
         for node in ast.walk(methods[name]):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
-                if node.attr in methods and node.attr not in seen:
-                    todo.append(node.attr)
+            if (
+                (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "self"
+                )
+                and node.attr in methods
+                and node.attr not in seen
+            ):
+                todo.append(node.attr)
     source = "\n".join(ast.unparse(methods[name]) for name in sorted(seen))
     path = scratch / "read_path.py"
     path.write_text(source, "utf-8")

@@ -17,7 +17,6 @@ import pytest
 
 from clawbus.agent.engines.openclaw import install_layout
 from clawbus.bus.settings import Settings
-
 from tests.infra._dockerfile import DOCKER, env, stages
 from tests.infra._hcl import TERRAFORM
 

@@ -12,7 +12,6 @@ import shlex
 import pytest
 
 from clawbus.cli.main import build_parser
-
 from tests.infra._hcl import TERRAFORM
 
 ROOT = TERRAFORM.parents[1]

@@ -1,4 +1,5 @@
-"""Each role may do what its code calls, nothing else: bus/iam.py, the code, the JSON and the Terraform agree."""
+"""Each role may do what its code calls, nothing else: infra/iam.py, the code, the JSON and the Terraform
+agree."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from pathlib import Path
 import botocore.session
 from botocore import xform_name
 
-from clawbus.bus import iam
-from tests.layout import PACKAGES
-
 from tests.infra._hcl import TERRAFORM, Module
+from tests.infra.iam_rules import iam
+from tests.layout import PACKAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 # botocore service name -> IAM prefix, for every service a clawbus role might call.
@@ -94,7 +94,9 @@ def role_calls(role: str) -> set[str]:
 def test_signed_calls_are_named_by_the_module_that_makes_them() -> None:
     for role, signed in iam.SIGNED_CALLS.items():
         for action, module in signed.items():
-            assert any(module.startswith(spec) for spec in iam.ROLE_MODULES[role]), f"{role} never runs {module}"
+            assert any(module.startswith(spec) for spec in iam.ROLE_MODULES[role]), (
+                f"{role} never runs {module}"
+            )
             assert action in (ROOT / module).read_text("utf-8"), f"{module} does not say it calls {action}"
 
 
@@ -113,7 +115,9 @@ def test_each_roles_code_grants_are_exactly_its_code_calls() -> None:
     for role in iam.ROLE_MODULES:
         calls = role_calls(role)
         granted = iam.code_actions(role)
-        assert calls <= granted, f"{role} code calls {sorted(calls - granted)} without a grant in bus/iam.py"
+        assert calls <= granted, (
+            f"{role} code calls {sorted(calls - granted)} without a grant in infra/iam.py"
+        )
         assert granted <= calls, f"{role} is granted {sorted(granted - calls)} that its code never calls"
 
 
@@ -136,7 +140,7 @@ def test_every_aws_call_in_the_code_belongs_to_a_role_or_the_operator() -> None:
         for path in _files(package):
             if calls_in(path):
                 assert str(path) in covered, (
-                    f"{path.relative_to(ROOT)} calls AWS but no role in bus/iam.py runs it"
+                    f"{path.relative_to(ROOT)} calls AWS but no role in infra/iam.py runs it"
                 )
 
 
@@ -156,11 +160,10 @@ def test_no_wildcard_actions_and_star_resources_only_for_non_resource_actions() 
                 assert grant.why, f"{role}/{grant.sid}: a platform grant needs its reason"
 
 
-def test_checked_in_json_is_rendered_from_bus_iam() -> None:
+def test_checked_in_json_is_rendered_from_infra_iam() -> None:
     checked_in = (TERRAFORM / "iam_actions.json").read_text("utf-8")
     assert checked_in == iam.render_json(), (
-        "infra/terraform/iam_actions.json is stale: run "
-        "python -c 'from clawbus.bus.iam import write_json; write_json(\"infra/terraform/iam_actions.json\")'"
+        "infra/terraform/iam_actions.json is stale: run python infra/iam.py"
     )
     assert set(json.loads(checked_in)["roles"]) == set(iam.ROLES)
 

@@ -4,16 +4,15 @@ Without kms:Decrypt (reads) and kms:GenerateDataKey (writes) an encrypted queue,
 secret, parameter or image is as good as missing: the stage fails at start with AccessDenied although its
 own grant on the resource is right. Both sides are derived, not listed: which resources are encrypted
 comes from the Terraform (every resource that names the key, or whose encryption configuration does),
-which role touches them from bus/iam.py's grants and iam.tf's map of resource kinds to ARNs.
+which role touches them from infra/iam.py's grants and iam.tf's map of resource kinds to ARNs.
 """
 
 from __future__ import annotations
 
 import re
 
-from clawbus.bus import iam
-
 from tests.infra._hcl import Module
+from tests.infra.iam_rules import iam
 
 _KEY = "aws_kms_key.this"
 _RESOURCE_REF = re.compile(r"\b(aws_[a-z0-9_]+)\.([A-Za-z_][\w-]*)\b")
@@ -67,7 +66,7 @@ def encrypted_references(tf: dict[str, Module]) -> tuple[set[str], set[str]]:
 
 
 def _role_modules(root: Module) -> dict[str, dict[str, object]]:
-    """bus/iam.py role name -> its `module "role_*"` block in iam.tf."""
+    """infra/iam.py role name -> its `module "role_*"` block in iam.tf."""
     found = {}
     for body in root.modules.values():
         grants = re.fullmatch(r'\$\{local\.iam\["(\w+)"\]\}', _body(body.get("grants", "")))
@@ -110,7 +109,8 @@ def test_the_derivation_sees_the_encrypted_resources_we_know_about(tf: dict[str,
         "agent_repository",
     } <= kinds["agent"]
     assert "scheduler_dlq" in kinds["scheduler"]
-    assert "agentcore_memory" not in kinds["agent"] and "foundation_models" not in kinds["agent"]
+    assert "agentcore_memory" not in kinds["agent"]
+    assert "foundation_models" not in kinds["agent"]
 
 
 def test_every_role_touching_an_encrypted_resource_may_use_the_key(tf: dict[str, Module]) -> None:
@@ -129,4 +129,5 @@ def test_every_role_touching_an_encrypted_resource_may_use_the_key(tf: dict[str,
             f"role {role} uses encrypted {sorted({g.resource for g in touching})} but lacks {sorted(missing)}"
         )
         key_arns = _body(modules[role]["resources"]["kms_key"])  # type: ignore[index]
-        assert key_arns == "${local.kms}" and "aws_kms_key.this.arn" in _body(tf["root"].locals["kms"])
+        assert key_arns == "${local.kms}"
+        assert "aws_kms_key.this.arn" in _body(tf["root"].locals["kms"])

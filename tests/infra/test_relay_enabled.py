@@ -20,7 +20,6 @@ import pytest
 
 from clawbus.bus.settings import Settings
 from clawbus.ingress.relay.main import relayed_channels
-
 from tests.infra._hcl import TERRAFORM, Module
 from tests.infra.test_webchat_routes import _block
 

@@ -9,7 +9,6 @@ from clawbus.bus.errors import ConfigError
 from clawbus.bus.secret_env import load, parse_secret, secret_ids
 from clawbus.bus.settings import Settings
 from clawbus.storage import secret_store
-
 from tests.conftest import Bus
 
 

@@ -15,7 +15,6 @@ import pytest
 
 from clawbus.bus.settings import Settings
 from clawbus.cli.config_cmd import _walk
-
 from tests.infra._dockerfile import DOCKER, env, stages
 from tests.infra._hcl import Module
 

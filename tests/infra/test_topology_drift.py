@@ -15,14 +15,14 @@ from typing import Any
 from clawbus.bus.settings import CHANNELS
 from clawbus.bus.topology import Topology, build_topology
 from clawbus.schemas import InboundEvent, main_session_key, message_group_id
-
 from tests.infra._hcl import TERRAFORM, Module
 
 PREFIX = "drift-test"
 _REF = re.compile(r"aws_(sqs_queue|sns_topic)\.([a-z_]+)(\[each\.key\])?\.arn")
 # Terraform-only resources, with the reason they are not in the embedded topology.
 TERRAFORM_ONLY = {
-    "drift-test-scheduler-dlq": "EventBridge Scheduler's STANDARD dead-letter queue; the embedded default fires no schedules",
+    "drift-test-scheduler-dlq": "EventBridge Scheduler's STANDARD dead-letter queue; the embedded default "
+    "fires no schedules",
     "drift-test-alarms": "the alarm notification topic (observability, not the bus)",
 }
 
@@ -109,7 +109,8 @@ def test_topic_and_subscriptions_match(tf: dict[str, Module]) -> None:
     assert tf_topic["fifo_topic"] is True
     assert tf_topic["content_based_deduplication"] is topic.content_based_dedup
     (sub,) = bus.resources["aws_sns_topic_subscription"].values()
-    assert "for_each" in sub and "var.channels" in str(sub["for_each"])
+    assert "for_each" in sub
+    assert "var.channels" in str(sub["for_each"])
     assert "aws_sns_topic.outbound.arn" in str(sub["topic_arn"])
     queues = bus.resources["aws_sqs_queue"]
     endpoint = re.fullmatch(r"\$\{aws_sqs_queue\.(\w+)\[each\.key\]\.arn\}", str(sub["endpoint"]))
@@ -196,6 +197,5 @@ def test_heartbeat_event_is_a_valid_inbound_event_in_the_main_session(tf: dict[s
         assert event.session_key == main_session_key(agent)
         assert group_expr.replace("${each.key}", agent) == message_group_id(event.session_key)
     dlq = tf["scheduler"].resources["aws_sqs_queue"]["scheduler_dlq"]
-    assert "fifo_queue" not in dlq and not str(dlq["name"]).endswith('.fifo"'), (
-        "Scheduler DLQs must be STANDARD"
-    )
+    assert "fifo_queue" not in dlq, "Scheduler DLQs must be STANDARD"
+    assert not str(dlq["name"]).endswith('.fifo"'), "Scheduler DLQs must be STANDARD"

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 
-from clawbus.bus import iam
 from clawbus.bus.settings import TracingSettings
-
 from tests.infra._hcl import TERRAFORM, load_module, unquote
+from tests.infra.iam_rules import iam
 
 
 def test_tracing_is_a_root_variable_off_by_default_and_reaches_compute() -> None:
@@ -24,13 +23,15 @@ def test_with_tracing_the_ecs_tasks_sign_and_send_their_own_spans_to_xray() -> N
     compute = load_module(TERRAFORM / "modules" / "compute")
     tracing_env = unquote(compute.locals["tracing_env"])
     match = _XRAY_EXPORT.search(tracing_env)
-    assert match is not None and tracing_env == "${" + match[0] + "}"  # that and nothing else
+    assert match is not None
+    assert tracing_env == "${" + match[0] + "}"
     assert TracingSettings(export=match["mode"]).export == "xray"  # a value the stage accepts
     for task in ("dispatcher", "relay"):
         containers = unquote(compute.resources["aws_ecs_task_definition"][task]["container_definitions"])
         assert "local.tracing_env" in containers, task
         # One container, the stage itself: no collector sidecar beside it, with or without tracing.
-        assert containers.startswith("${jsonencode([{") and containers.endswith("}])}"), containers[:60]
+        assert containers.startswith("${jsonencode([{"), containers[:60]
+        assert containers.endswith("}])}"), containers[-60:]
         assert len(re.findall(r"\bimage = ", containers)) == 1, task
 
 
@@ -64,7 +65,8 @@ def test_with_tracing_the_lambdas_sign_and_send_their_own_spans_to_xray() -> Non
     compute = load_module(TERRAFORM / "modules" / "compute")
     tracing_env = unquote(compute.locals["tracing_env"])
     match = _XRAY_EXPORT.search(tracing_env)
-    assert match is not None and tracing_env == "${" + match[0] + "}"  # that and nothing else
+    assert match is not None
+    assert tracing_env == "${" + match[0] + "}"
     assert TracingSettings(export=match["mode"]).export == "xray"  # a value the stage accepts
     for function in ("ingress", "egress"):
         env = str(compute.resources["aws_lambda_function"][function]["environment"])
