@@ -2,7 +2,7 @@
 
 `list` and `show` read without consuming (each message is received with a short visibility timeout and
 given back at once, so it is briefly invisible). `replay` is safe to repeat or interrupt
-(`bus/ops/replay.py` says why). `purge` asks first. Every subcommand takes the deployment flags and
+(`cli/ops/replay.py` says why). `purge` asks first. Every subcommand takes the deployment flags and
 prints one line, never a traceback, when the deployment cannot be read.
 """
 
@@ -19,7 +19,9 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from clawbus.bus.errors import ClawbusError, ConfigError
-from clawbus.bus.ops import (
+from clawbus.bus.settings import Settings
+from clawbus.cli.console import Console
+from clawbus.cli.ops import (
     DeadLetter,
     OpsTarget,
     ReplayFilter,
@@ -32,9 +34,7 @@ from clawbus.bus.ops import (
     resolve_dlq,
     start_server_side_redrive,
 )
-from clawbus.bus.ops.replay import REPLAY_HIDE_S, RedriveUnsupported
-from clawbus.bus.settings import Settings
-from clawbus.cli.console import Console
+from clawbus.cli.ops.replay import REPLAY_HIDE_S, RedriveUnsupported
 from clawbus.cli.ops_target import add_target_arguments, target_from
 from clawbus.cli.status import format_age, wide_console
 

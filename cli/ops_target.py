@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from clawbus.bus.errors import ClawbusError, ConfigError, PermanentError, TargetGone, Unauthorized
-from clawbus.bus.ops import OpsTarget, ops_errors
 from clawbus.bus.settings import AwsSettings, BusSettings, Settings
+from clawbus.cli.ops import OpsTarget, ops_errors
 from clawbus.local.endpoints import LocalEndpoints, read_endpoints
 
 if TYPE_CHECKING:

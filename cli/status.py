@@ -27,7 +27,9 @@ from rich.live import Live
 from rich.table import Table
 
 from clawbus.bus.errors import ClawbusError
-from clawbus.bus.ops import (
+from clawbus.bus.settings import Settings
+from clawbus.cli.console import Console
+from clawbus.cli.ops import (
     BrokenSchedule,
     OpsTarget,
     QueueDepth,
@@ -36,8 +38,6 @@ from clawbus.bus.ops import (
     schedules_with_missing_target,
     verdict,
 )
-from clawbus.bus.settings import Settings
-from clawbus.cli.console import Console
 from clawbus.cli.ops_target import add_target_arguments, target_from
 from clawbus.local.watchdog import StageBoard, read_board
 from clawbus.storage import LocalBlobStore

@@ -597,7 +597,6 @@ OPERATOR_MODULES = (
     "cli",
     "local",  # the embedded default: provisioning, the loopback APIs, their credentials, the seeded secrets
     "bus/aws.py",
-    "bus/ops",
     "scheduler/firer.py",
     "storage/config.py",  # the configuration document: `clawbus up` seeds it; no stage reads it yet
 )

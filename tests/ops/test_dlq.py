@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from clawbus.bus.ops import OpsTarget, ReplayFilter, replay
 from clawbus.bus.topology import dlq_name, inbound_queue_name
+from clawbus.cli.ops import OpsTarget, ReplayFilter, replay
 from tests.conftest import Bus
 from tests.ops.ops_cli import clawbus, dead_letter, one_line_error
 

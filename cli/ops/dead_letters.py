@@ -20,7 +20,7 @@ from clawbus.schemas import attributes as attr
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-    from clawbus.bus.ops.target import OpsTarget
+    from clawbus.cli.ops.target import OpsTarget
 
 PEEK_HIDE_S = 20
 PEEK_LIMIT = 1000
@@ -150,7 +150,7 @@ def peek_letters(
 
     `stop` ends the scan early when it returns True for a letter (used to find one id).
     """
-    from clawbus.bus.ops.target import ops_errors
+    from clawbus.cli.ops.target import ops_errors
 
     wait_s = 0 if target.loopback else 1  # AWS short polling samples servers; a 1 s long poll sees all
     letters: dict[str, DeadLetter] = {}
@@ -185,7 +185,7 @@ def find_letter(target: OpsTarget, sqs: SQSClient, urls: Mapping[str, str], mess
 
 def purge(target: OpsTarget, sqs: SQSClient, dlq: str, url: str) -> int:
     """Delete every message in `dlq`; returns how many it held (approximately, as SQS counts)."""
-    from clawbus.bus.ops.target import ops_errors
+    from clawbus.cli.ops.target import ops_errors
 
     if not dlq.endswith("-dlq.fifo"):
         raise ConfigError(f"{dlq} is not a dead-letter queue; only DLQs can be purged here")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeFilterType
 
-    from clawbus.bus.ops.target import OpsTarget
+    from clawbus.cli.ops.target import OpsTarget
 
 DEPTH_ATTRIBUTES: list[QueueAttributeFilterType] = [
     "ApproximateNumberOfMessages",
@@ -133,7 +133,7 @@ def sample_depths(
     target: OpsTarget, sqs: SQSClient, urls: Mapping[str, str], *, with_age: bool = True
 ) -> list[QueueDepth]:
     """Sample every queue in `urls` (name → URL), in order."""
-    from clawbus.bus.ops.target import ops_errors
+    from clawbus.cli.ops.target import ops_errors
 
     topology = target.topology()
     now = datetime.now(UTC)

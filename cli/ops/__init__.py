@@ -8,12 +8,12 @@ line and exit.
 
 from __future__ import annotations
 
-from clawbus.bus.ops.dead_letters import DeadLetter, find_letter, peek_letters, purge
-from clawbus.bus.ops.depth import QueueDepth, Verdict, depth_from_attributes, sample_depths, verdict
-from clawbus.bus.ops.redact import redact
-from clawbus.bus.ops.replay import ReplayFilter, ReplayReport, replay, start_server_side_redrive
-from clawbus.bus.ops.schedules import BrokenSchedule, schedules_with_missing_target
-from clawbus.bus.ops.target import OpsTarget, ops_errors, resolve_dlq
+from clawbus.cli.ops.dead_letters import DeadLetter, find_letter, peek_letters, purge
+from clawbus.cli.ops.depth import QueueDepth, Verdict, depth_from_attributes, sample_depths, verdict
+from clawbus.cli.ops.redact import redact
+from clawbus.cli.ops.replay import ReplayFilter, ReplayReport, replay, start_server_side_redrive
+from clawbus.cli.ops.schedules import BrokenSchedule, schedules_with_missing_target
+from clawbus.cli.ops.target import OpsTarget, ops_errors, resolve_dlq
 
 __all__ = [
     "BrokenSchedule",

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from clawbus.bus.errors import PermanentError
-from clawbus.bus.ops.dead_letters import DeadLetter, give_back, receive_batch
+from clawbus.cli.ops.dead_letters import DeadLetter, give_back, receive_batch
 from clawbus.schemas import attributes as attr
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-    from clawbus.bus.ops.target import OpsTarget
+    from clawbus.cli.ops.target import OpsTarget
 
 REPLAY_HIDE_S = 60
 DROPPED = (
@@ -133,7 +133,7 @@ def replay(
     `dlq list` for 20 s) are waited for, up to `wait_hidden_s` (`waiting` is told how many, once), then
     counted in `ReplayReport.hidden`. Safe to run again, and to interrupt: see the module docstring.
     """
-    from clawbus.bus.ops.target import ops_errors
+    from clawbus.cli.ops.target import ops_errors
 
     report = ReplayReport(dry_run=dry_run)
     dlq_url = urls[dlq]
@@ -185,7 +185,7 @@ def _handle(
     progress: Callable[[DeadLetter], None] | None,
 ) -> None:
     """Replay one received letter, or keep it (hidden until the run ends) when it is not to be replayed."""
-    from clawbus.bus.ops.target import ops_errors
+    from clawbus.cli.ops.target import ops_errors
 
     if letter.foreign:
         report.foreign.append(letter.message_id)
@@ -206,7 +206,7 @@ def _handle(
 
 def _unreached(target: OpsTarget, sqs: SQSClient, dlq: str, url: str, kept: int) -> tuple[int, int]:
     """Letters of `dlq` a receive did not return: (hidden by another reader, visible behind a kept one)."""
-    from clawbus.bus.ops.target import ops_errors
+    from clawbus.cli.ops.target import ops_errors
 
     with ops_errors(target, f"GetQueueAttributes {dlq}"):
         counts = sqs.get_queue_attributes(
@@ -232,7 +232,7 @@ def start_server_side_redrive(target: OpsTarget, sqs: SQSClient, urls: Mapping[s
     Raises `RedriveUnsupported` on an endpoint without the API (the loopback one is known not to have it,
     and is not asked: moto answers an unknown action with a 500 that botocore retries).
     """
-    from clawbus.bus.ops.target import ops_errors
+    from clawbus.cli.ops.target import ops_errors
 
     if target.loopback:
         raise RedriveUnsupported(f"{target.where} has no StartMessageMoveTask (moto)")

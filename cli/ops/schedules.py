@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from clawbus.bus.ops.target import OpsTarget, ops_errors
 from clawbus.bus.topology import schedule_group_name
+from clawbus.cli.ops.target import OpsTarget, ops_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
