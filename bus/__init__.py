@@ -19,7 +19,7 @@ from clawbus.bus.errors import (
     Throttled,
     Unauthorized,
     Unavailable,
-    UnknownSchemaVersion,
+    UnsupportedSchemaVersion,
 )
 from clawbus.bus.settings import Settings
 
@@ -37,5 +37,5 @@ __all__ = [
     "Throttled",
     "Unauthorized",
     "Unavailable",
-    "UnknownSchemaVersion",
+    "UnsupportedSchemaVersion",
 ]

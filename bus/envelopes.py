@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-from clawbus.bus.errors import InvalidEnvelope, UnknownSchemaVersion
-from clawbus.schemas import (
-    EnvelopeError,
-    InboundEvent,
-    OutboundReply,
-    UnsupportedSchemaVersion,
-    parse_inbound,
-    parse_outbound,
-)
+from clawbus import schemas
+from clawbus.bus.errors import InvalidEnvelope, UnsupportedSchemaVersion
+from clawbus.schemas import EnvelopeError, InboundEvent, OutboundReply, parse_inbound, parse_outbound
 
 
 def decode_inbound(body: str) -> InboundEvent:
-    """An inbound event from a queue body; raises `UnknownSchemaVersion` or `InvalidEnvelope`."""
+    """An inbound event from a queue body; raises `UnsupportedSchemaVersion` or `InvalidEnvelope`."""
     try:
         return parse_inbound(body)
-    except UnsupportedSchemaVersion as exc:
-        raise UnknownSchemaVersion(str(exc)) from exc
+    except schemas.UnsupportedSchemaVersion as exc:
+        raise UnsupportedSchemaVersion(str(exc)) from exc
     except EnvelopeError as exc:
         raise InvalidEnvelope(str(exc)) from exc
 
 
 def decode_outbound(body: str) -> OutboundReply:
-    """An outbound reply from a queue body; raises `UnknownSchemaVersion` or `InvalidEnvelope`."""
+    """An outbound reply from a queue body; raises `UnsupportedSchemaVersion` or `InvalidEnvelope`."""
     try:
         return parse_outbound(body)
-    except UnsupportedSchemaVersion as exc:
-        raise UnknownSchemaVersion(str(exc)) from exc
+    except schemas.UnsupportedSchemaVersion as exc:
+        raise UnsupportedSchemaVersion(str(exc)) from exc
     except EnvelopeError as exc:
         raise InvalidEnvelope(str(exc)) from exc

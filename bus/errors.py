@@ -7,7 +7,7 @@
     │   └── DeadlineExceeded    a timeout
     └── PermanentError          retrying cannot help: dead-letter with the reason, carry on
         ├── InvalidEnvelope     a message that is not a valid envelope
-        │   └── UnknownSchemaVersion   a valid envelope of a version this build cannot read
+        │   └── UnsupportedSchemaVersion   a valid envelope of a version this build cannot read
         ├── Unauthorized        bad signature, bad credentials, access denied
         ├── TargetGone          the queue, runtime or chat no longer exists
         ├── AgentRejected       the agent refused the turn (validation) or failed for good
@@ -58,7 +58,7 @@ class InvalidEnvelope(PermanentError):
     """A message body that is not a valid clawbus envelope."""
 
 
-class UnknownSchemaVersion(InvalidEnvelope):
+class UnsupportedSchemaVersion(InvalidEnvelope):
     """A valid envelope whose schema version this build cannot read (a newer producer)."""
 
 

@@ -5,6 +5,6 @@ and in order per session.
 
 from __future__ import annotations
 
-from clawbus.egress.worker import ChannelSender, EgressHandler
+from clawbus.egress.reply_handler import ChannelSender, EgressHandler
 
 __all__ = ["ChannelSender", "EgressHandler"]

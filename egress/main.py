@@ -10,8 +10,8 @@ from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.queues import Queue
 from clawbus.bus.settings import Settings
+from clawbus.egress.reply_handler import ChannelSender, EgressHandler
 from clawbus.egress.senders import open_channel
-from clawbus.egress.worker import ChannelSender, EgressHandler
 from clawbus.storage.claim_check import ClaimChecks
 
 logger = logging.getLogger(__name__)

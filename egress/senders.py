@@ -12,10 +12,10 @@ from clawbus.bus.queues import Queue, resolve_queue_url
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import dlq_name, egress_queue_name, ledger_table_name, webchat_table_name
 from clawbus.egress.channels import WebchatSender, open_discord, open_slack, open_telegram, open_whatsapp
+from clawbus.egress.chunked_sender import ChunkedSender, PlatformClient
 from clawbus.egress.core import PROFILES
-from clawbus.egress.delivery import ChunkedSender, PlatformClient
+from clawbus.egress.reply_handler import ChannelSender
 from clawbus.egress.sent_ledger import DynamoSentLedger
-from clawbus.egress.worker import ChannelSender
 from clawbus.storage.backends import blob_store
 from clawbus.storage.claim_check import ClaimChecks
 

@@ -72,7 +72,7 @@ class ReplyTarget(WireModel):
     reply_to_message_id: str | None = None
 
 
-class Delivery(WireModel):
+class Handoff(WireModel):
     """Where the answer to a scheduled event (heartbeat, cron) goes.
 
     `announce` sends it to `channel`/`to` when both are given, else to the agent's last route (the chat
@@ -110,7 +110,7 @@ class InboundEventV1(WireModel):
     received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     # Scheduled events only (added compatibly: absent on messages).
     job_id: str | None = None
-    delivery: Delivery | None = None
+    delivery: Handoff | None = None
     # Messages only (added compatibly): why ingress admitted the sender. Absent on a message means an
     # older producer, trusted least (see `trusted`).
     access: Access | None = None

@@ -12,13 +12,13 @@ it. `reconnect.py` keeps each connection up; `main.py` runs one task per configu
 
 from __future__ import annotations
 
-from clawbus.ingress.relay.delivery import Delivery
+from clawbus.ingress.relay.handoff import Handoff
 from clawbus.ingress.relay.main import build_transports, relayed_channels, run
 from clawbus.ingress.relay.reconnect import Backoff, Transport, keep_connected
 
 __all__ = [
     "Backoff",
-    "Delivery",
+    "Handoff",
     "Transport",
     "build_transports",
     "keep_connected",

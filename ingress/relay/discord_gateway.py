@@ -31,7 +31,7 @@ from clawbus.bus.errors import ConfigError, RetryableError, Unauthorized, Unavai
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import DiscordSettings
 from clawbus.ingress.core import discord as core
-from clawbus.ingress.relay.delivery import Delivery
+from clawbus.ingress.relay.handoff import Handoff
 from clawbus.ingress.relay.reconnect import until_stopped
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class DiscordGateway:
     channel = "discord"
     name = "gateway"
 
-    def __init__(self, settings: DiscordSettings, delivery: Delivery) -> None:
+    def __init__(self, settings: DiscordSettings, delivery: Handoff) -> None:
         assert settings.bot_token is not None  # only built when the channel is configured
         self._settings = settings
         self._delivery = delivery

@@ -26,7 +26,7 @@ from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
 from clawbus.ingress.intake import Intake
-from clawbus.ingress.relay.delivery import Delivery
+from clawbus.ingress.relay.handoff import Handoff
 from clawbus.ingress.relay.reconnect import Backoff, Transport, keep_connected
 from clawbus.ingress.wiring import SERVICES, build_intake
 
@@ -50,7 +50,7 @@ def build_transports(settings: Settings, intake: Intake) -> list[Transport]:
     transports: list[Transport] = []
     retry_s = settings.relay.enqueue_retry_s
     for channel in relayed_channels(settings):
-        delivery = Delivery(intake, channel, retry_for_s=retry_s)
+        delivery = Handoff(intake, channel, retry_for_s=retry_s)
         if channel == "telegram":
             from clawbus.ingress.relay.telegram_polling import TelegramPolling
 

@@ -30,7 +30,7 @@ from clawbus.bus.errors import ConfigError, RetryableError, Unauthorized, Unavai
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import SlackSettings
 from clawbus.ingress.core import Ignored, Parsed, slack
-from clawbus.ingress.relay.delivery import Delivery
+from clawbus.ingress.relay.handoff import Handoff
 from clawbus.ingress.relay.reconnect import until_stopped
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class SlackSocketMode:
     channel = "slack"
     name = "socket_mode"
 
-    def __init__(self, settings: SlackSettings, delivery: Delivery) -> None:
+    def __init__(self, settings: SlackSettings, delivery: Handoff) -> None:
         if settings.app_token is None:
             raise ConfigError(
                 "Slack Socket Mode needs the app-level token: set CLAWBUS_SLACK__APP_TOKEN (xapp-…, "

@@ -33,7 +33,7 @@ from clawbus.bus.errors import Throttled, Unauthorized, Unavailable
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import TelegramSettings
 from clawbus.ingress.core import telegram
-from clawbus.ingress.relay.delivery import Delivery
+from clawbus.ingress.relay.handoff import Handoff
 from clawbus.ingress.relay.reconnect import until_stopped
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class TelegramPolling:
     channel = "telegram"
     name = "long_polling"
 
-    def __init__(self, settings: TelegramSettings, delivery: Delivery) -> None:
+    def __init__(self, settings: TelegramSettings, delivery: Handoff) -> None:
         assert settings.bot_token is not None  # only built when the channel is configured
         self._settings = settings
         self._delivery = delivery

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 
 from clawbus.bus.errors import InvalidSchedule
 from clawbus.schemas import (
-    Delivery,
     EventKind,
+    Handoff,
     InboundEvent,
     cron_session_key,
     main_session_key,
@@ -164,7 +164,7 @@ def job_event(job: CronJob, scheduled_time: str = SCHEDULED_TIME) -> InboundEven
     delivery = None
     if job.delivery is not None:
         channel = None if job.delivery.channel in (None, "last") else job.delivery.channel
-        delivery = Delivery(
+        delivery = Handoff(
             mode=job.delivery.mode,
             channel=channel,
             to=job.delivery.to,
@@ -217,7 +217,7 @@ def heartbeat_event(agent_id: str, *, deliver: bool = True) -> InboundEvent:
         agent_id=agent_id,
         session_key=main_session_key(agent_id),
         received_at=_SENTINEL,
-        delivery=None if deliver else Delivery(mode="none"),
+        delivery=None if deliver else Handoff(mode="none"),
     )
 
 

@@ -20,8 +20,8 @@ from clawbus.bus.settings import Settings, ToolSettings
 from clawbus.schemas import (
     Access,
     AgentRequest,
-    Delivery,
     EventKind,
+    Handoff,
     InboundEvent,
     Peer,
     PeerKind,
@@ -168,7 +168,7 @@ async def test_a_job_without_a_target_announces_back_to_the_chat_and_thread_it_c
     assert ran["ok"] is True, ran
     [fired] = cron.fired()
     assert fired.kind is EventKind.CRON
-    assert fired.delivery == Delivery(
+    assert fired.delivery == Handoff(
         mode="announce", channel="slack", account_id="default", to="D42", thread_id="171.5"
     )
 

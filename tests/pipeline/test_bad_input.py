@@ -83,7 +83,7 @@ async def test_an_envelope_of_an_unknown_schema_version_is_dead_lettered_and_the
     letter = wait_for(dead_letters, timeout=10, what="the dead letter")[0]
     attrs = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}  # type: ignore[attr-defined]
     assert json.loads(letter["Body"]) == future  # type: ignore[arg-type]
-    assert attrs["clawbus.error.type"] == "UnknownSchemaVersion"
+    assert attrs["clawbus.error.type"] == "UnsupportedSchemaVersion"
     assert attrs["clawbus.error.stage"] == "dispatcher"
     assert "schema_version 99" in attrs["clawbus.error.reason"]
     assert attrs["clawbus.source_queue"] == inbound_queue_name(bus.prefix)

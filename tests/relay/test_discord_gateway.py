@@ -18,7 +18,7 @@ import pytest
 from clawbus.bus.aws import open_clients
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import inbound_queue_name
-from clawbus.ingress.relay import Delivery
+from clawbus.ingress.relay import Handoff
 from clawbus.ingress.relay.discord_gateway import DiscordGateway
 from clawbus.ingress.wiring import SERVICES, build_intake
 from tests.conftest import Bus
@@ -143,7 +143,7 @@ async def gateway(bus: Bus, request: pytest.FixtureRequest) -> AsyncIterator[Gat
     settings = settings_for(bus, **getattr(request, "param", {}))
     async with open_clients(settings, *SERVICES) as clients:
         intake, _ = await build_intake(settings, clients)
-        yield Gateway(DiscordGateway(settings.discord, Delivery(intake, "discord", retry_for_s=5)))
+        yield Gateway(DiscordGateway(settings.discord, Handoff(intake, "discord", retry_for_s=5)))
 
 
 def drained(bus: Bus) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Handing one received platform event to the same intake the webhooks use.
 
-`Delivery.hand_over` runs the channel's pure normaliser (`ingress/core/<channel>.py`) and then
+`Handoff.hand_over` runs the channel's pure normaliser (`ingress/core/<channel>.py`) and then
 `Intake.accept` (claim → gate → enqueue or pairing reply → done). When it returns, the transport may
 acknowledge the event to the platform:
 
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 Normaliser = Callable[[Context], Parsed]
 
 
-class Delivery:
+class Handoff:
     """Normalise and accept events of one channel, retrying an unreachable queue in process."""
 
     def __init__(self, intake: Intake, channel: str, *, retry_for_s: float) -> None:
