@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import DispatcherClients, open_stage_clients
 from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import ledger_table_name, sessions_table_name
@@ -101,9 +101,7 @@ def harness_factory(
             }
         )
         try:
-            async with open_clients(settings, "dynamodb", "s3", "agentcore") as clients:
-                assert clients.agentcore
-                assert clients.dynamodb
+            async with open_stage_clients(settings, DispatcherClients) as clients:
                 assert clients.s3
                 topic = Recorder()
                 claim_checks = ClaimChecks(
