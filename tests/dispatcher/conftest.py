@@ -82,11 +82,15 @@ def turn_message(
 def harness_factory(
     bus: Bus,
 ) -> Callable[[Invocation, dict[str, object]], AsyncIterator[Harness]]:
-    """`async with harness_factory(answer, dispatcher_settings) as h:` — see `Harness`."""
+    """`async with harness_factory(answer, dispatcher_settings[, clock]) as h:` — see `Harness`."""
     import contextlib
 
     @contextlib.asynccontextmanager
-    async def make(invocation: Invocation, dispatcher: dict[str, object]) -> AsyncIterator[Harness]:
+    async def make(
+        invocation: Invocation,
+        dispatcher: dict[str, object],
+        clock: Callable[[], datetime] | None = None,
+    ) -> AsyncIterator[Harness]:
         port = free_port()
         app = Starlette(routes=[Route("/runtimes/{arn:path}/invocations", invocation, methods=["POST"])])
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
@@ -115,6 +119,7 @@ def harness_factory(
                     claim_checks,
                     settings.dispatcher,
                     routes=LastRoutes(sessions),
+                    **({} if clock is None else {"clock": clock}),
                 )
                 yield Harness(handler, topic, claim_checks, sessions)
         finally:
