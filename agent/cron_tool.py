@@ -25,7 +25,7 @@ from clawbus.agent.cron_delivery import DeliveryRefused, OwnerIds, checked_deliv
 from clawbus.agent.models.base import ToolSpec
 from clawbus.agent.tools.base import Tool
 from clawbus.agent.tools.scope import TURN_SCOPE, TurnScope
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.errors import ClawbusError, PermanentError
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings
@@ -139,7 +139,7 @@ SPEC = ToolSpec(
 async def cron_tool(settings: Settings) -> AsyncIterator[Tool | None]:
     """The `cron` tool of the agent loop for the life of the block, or None when the deployment has no
     cron service to reach (the agent still answers, and its log says why)."""
-    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+    async with open_stage_clients(settings, CronClients) as clients:
         try:
             service = await connect(settings, clients)
         except ClawbusError as exc:

@@ -34,7 +34,8 @@ from clawbus.agent.tools.web import web_fetch_tool
 from clawbus.agent.tools.web_transport import PublicTransport
 from clawbus.agent.tools.workspace import workspace_tools
 from clawbus.agent.turn import AgentRuntime, Recall
-from clawbus.bus.aws import is_loopback, open_clients
+from clawbus.bus.aws import is_loopback
+from clawbus.bus.clients import AgentStoreClients, open_stage_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import sessions_table_name
@@ -104,8 +105,7 @@ async def open_workspace_store(
     workspace = settings.agent.workspace
     if workspace.backend == "local":
         return LocalWorkspaceStore(workspace.dir)
-    clients = await stack.enter_async_context(open_clients(settings, "s3"))
-    assert clients.s3 is not None
+    clients = await stack.enter_async_context(open_stage_clients(settings, AgentStoreClients))
     return S3WorkspaceStore(clients.s3, settings.bus.bucket_name(), agent_id)
 
 
@@ -136,9 +136,7 @@ async def open_session_stores(
     session = settings.session
     if session.transcripts == "local":
         return LocalTranscriptStore(session.dir), LocalSessionIndex(session.dir), None
-    clients = await stack.enter_async_context(open_clients(settings, "dynamodb", "s3"))
-    assert clients.dynamodb is not None
-    assert clients.s3 is not None
+    clients = await stack.enter_async_context(open_stage_clients(settings, AgentStoreClients))
     table = sessions_table_name(settings.bus.prefix)
     index = DynamoSessionIndex(clients.dynamodb, table)
     if session.transcripts == "dynamodb":

@@ -1,27 +1,23 @@
-"""AWS clients, made in one place, and the translation of their errors into ours.
+"""boto3 clients, the loopback credentials, and the translation of AWS errors into ours.
 
-Stages use aiobotocore: one session per process and one client per service, opened at startup inside
-an `AsyncExitStack` and reused for every message. The CLI, the provisioner and test setup use boto3.
-Both point at `settings.aws.endpoint_url` when it is set, so the same code talks to AWS and to the
-loopback API of the embedded default. A loopback endpoint accepts only the key pair of its `clawbus up`
-run (`local.auth`): clients sign requests to it with `settings.aws.access_key_id`/`secret_access_key`
-when set, else with whatever botocore finds (`AWS_ACCESS_KEY_ID`, a profile); AWS itself always gets
-botocore's own credentials, never the loopback pair.
+The stages' async clients are opened as typed bundles by `bus.clients`; the CLI, the provisioner and
+test setup use `boto3_client`. Both point at `settings.aws.endpoint_url` when it is set, so the same
+code talks to AWS and to the loopback API of the embedded default. A loopback endpoint accepts only the
+key pair of its `clawbus up` run (`local.auth`): clients sign requests to it with
+`settings.aws.access_key_id`/`secret_access_key` when set, else with whatever botocore finds
+(`AWS_ACCESS_KEY_ID`, a profile); AWS itself always gets botocore's own credentials, never the loopback
+pair.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urlparse
 
 import boto3
-from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -41,17 +37,18 @@ from clawbus.bus.errors import (
     Unauthorized,
     Unavailable,
 )
-from clawbus.bus.settings import AwsSettings, Settings
+from clawbus.bus.settings import AwsSettings
 
 if TYPE_CHECKING:
-    from types_aiobotocore_bedrock_agentcore import BedrockAgentCoreClient
-    from types_aiobotocore_dynamodb import DynamoDBClient
-    from types_aiobotocore_s3 import S3Client
-    from types_aiobotocore_scheduler import EventBridgeSchedulerClient
-    from types_aiobotocore_secretsmanager import SecretsManagerClient
-    from types_aiobotocore_sns import SNSClient
-    from types_aiobotocore_sqs import SQSClient
-    from types_aiobotocore_ssm import SSMClient
+    import mypy_boto3_bedrock_agentcore
+    import mypy_boto3_dynamodb
+    import mypy_boto3_s3
+    import mypy_boto3_scheduler
+    import mypy_boto3_secretsmanager
+    import mypy_boto3_sns
+    import mypy_boto3_sqs
+    import mypy_boto3_ssm
+    from botocore.client import BaseClient
 
 
 _THROTTLE_CODES = {
@@ -98,8 +95,9 @@ def is_loopback(endpoint_url: str | None) -> bool:
     return endpoint_url is not None and is_loopback_host(urlparse(endpoint_url).hostname)
 
 
-def _credentials(aws: AwsSettings, endpoint_url: str | None) -> dict[str, str]:
-    """Explicit credentials for a client of `endpoint_url`: the loopback pair, for a loopback endpoint."""
+def credentials_for(aws: AwsSettings, endpoint_url: str | None) -> dict[str, str]:
+    """Explicit credentials for a client of `endpoint_url`: the loopback pair, for a loopback endpoint
+    (used by `boto3_client` here and by `bus.clients` for the stages' async clients)."""
     if not is_loopback(endpoint_url) or not aws.access_key_id or aws.secret_access_key is None:
         return {}
     return {
@@ -108,8 +106,46 @@ def _credentials(aws: AwsSettings, endpoint_url: str | None) -> dict[str, str]:
     }
 
 
+@overload
+def boto3_client(
+    settings: AwsSettings, service: Literal["sqs"], endpoint_url: str | None = None
+) -> mypy_boto3_sqs.SQSClient: ...
+@overload
+def boto3_client(
+    settings: AwsSettings, service: Literal["sns"], endpoint_url: str | None = None
+) -> mypy_boto3_sns.SNSClient: ...
+@overload
+def boto3_client(
+    settings: AwsSettings, service: Literal["dynamodb"], endpoint_url: str | None = None
+) -> mypy_boto3_dynamodb.DynamoDBClient: ...
+@overload
+def boto3_client(
+    settings: AwsSettings, service: Literal["s3"], endpoint_url: str | None = None
+) -> mypy_boto3_s3.S3Client: ...
+@overload
+def boto3_client(
+    settings: AwsSettings, service: Literal["scheduler"], endpoint_url: str | None = None
+) -> mypy_boto3_scheduler.EventBridgeSchedulerClient: ...
+@overload
+def boto3_client(
+    settings: AwsSettings, service: Literal["ssm"], endpoint_url: str | None = None
+) -> mypy_boto3_ssm.SSMClient: ...
+@overload
+def boto3_client(
+    settings: AwsSettings, service: Literal["secretsmanager"], endpoint_url: str | None = None
+) -> mypy_boto3_secretsmanager.SecretsManagerClient: ...
+@overload
+def boto3_client(
+    settings: AwsSettings, service: Literal["bedrock-agentcore"], endpoint_url: str | None = None
+) -> mypy_boto3_bedrock_agentcore.BedrockAgentCoreClient: ...
+@overload
+def boto3_client(settings: AwsSettings, service: str, endpoint_url: str | None = None) -> BaseClient: ...
 def boto3_client(settings: AwsSettings, service: str, endpoint_url: str | None = None) -> Any:
-    """A synchronous boto3 client (CLI, provisioning, tests); `endpoint_url` overrides the setting."""
+    """A synchronous boto3 client (CLI, provisioning, tests); `endpoint_url` overrides the setting.
+
+    Typed per service (the mypy_boto3 stubs of the dev extra) when `service` is a literal; a service
+    named at run time (the operator's `OpsTarget.client`) gets botocore's `BaseClient`.
+    """
     url = endpoint_url or settings.endpoint_url
     session = boto3.session.Session(profile_name=None if is_loopback(url) else settings.profile)
     config = Config(
@@ -118,73 +154,12 @@ def boto3_client(settings: AwsSettings, service: str, endpoint_url: str | None =
         retries={"max_attempts": 3, "mode": "standard"},
     )
     return session.client(  # type: ignore[call-overload]  # service is a runtime string
-        service, region_name=settings.region, endpoint_url=url, config=config, **_credentials(settings, url)
+        service,
+        region_name=settings.region,
+        endpoint_url=url,
+        config=config,
+        **credentials_for(settings, url),
     )
-
-
-@dataclass
-class AwsClients:
-    """The async clients a stage uses; only the ones it asked for are opened.
-
-    `requests` counts the HTTP requests each client has sent (retries included), for health reports
-    and `clawbus bench`'s requests-per-turn figure.
-    """
-
-    sqs: SQSClient | None = None
-    sns: SNSClient | None = None
-    dynamodb: DynamoDBClient | None = None
-    s3: S3Client | None = None
-    agentcore: BedrockAgentCoreClient | None = None
-    scheduler: EventBridgeSchedulerClient | None = None
-    secretsmanager: SecretsManagerClient | None = None
-    ssm: SSMClient | None = None
-    requests: dict[str, int] = field(default_factory=dict)
-
-    def _counter(self, service: str) -> Any:
-        self.requests[service] = 0
-
-        def count(**_kwargs: Any) -> None:
-            self.requests[service] += 1
-
-        return count
-
-
-@contextlib.asynccontextmanager
-async def open_clients(settings: Settings, *services: str) -> AsyncIterator[AwsClients]:
-    """Open one aiobotocore client per service for the life of the block.
-
-    `services` are attribute names of `AwsClients`; `agentcore` uses `settings.agentcore.endpoint_url`
-    and its long read timeout (turns can take minutes), the others `settings.aws`.
-    """
-    session = get_session()
-    aws = settings.aws
-    clients = AwsClients()
-    async with AsyncExitStack() as stack:
-        for service in services:
-            if service == "agentcore":
-                url = settings.agentcore.endpoint_url
-                read_timeout = settings.agentcore.read_timeout_s
-                name = "bedrock-agentcore"
-                retries = {"total_max_attempts": 1, "mode": "standard"}  # one call: we classify and retry
-            else:
-                url = aws.endpoint_url
-                read_timeout = aws.read_timeout_s
-                name = service
-                retries = {"max_attempts": 3, "mode": "standard"}
-            config = AioConfig(
-                connect_timeout=aws.connect_timeout_s,
-                read_timeout=read_timeout,
-                max_pool_connections=aws.max_pool_connections,
-                retries=retries,
-            )
-            client = await stack.enter_async_context(
-                session.create_client(  # type: ignore[call-overload]  # service is a runtime string
-                    name, region_name=aws.region, endpoint_url=url, config=config, **_credentials(aws, url)
-                )
-            )
-            client.meta.events.register("before-send", clients._counter(service))
-            setattr(clients, service, client)
-        yield clients
 
 
 def classify_client_error(exc: ClientError, what: str) -> ClawbusError:

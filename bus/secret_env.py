@@ -42,12 +42,12 @@ async def load(store: SecretStore, ids: Sequence[str]) -> dict[str, str]:
 
 
 async def _load_from_aws(ids: Sequence[str]) -> dict[str, str]:  # pragma: no cover - main's
-    from clawbus.bus.aws import open_clients
+    from clawbus.bus.clients import SecretClients, open_stage_clients
     from clawbus.bus.settings import Settings
     from clawbus.storage.backends import secret_store
 
     settings = Settings()
-    async with open_clients(settings, "secretsmanager") as clients:
+    async with open_stage_clients(settings, SecretClients) as clients:
         return await load(secret_store(settings, clients), ids)
 
 

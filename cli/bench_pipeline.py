@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import psutil
 
-from clawbus.bus.aws import boto3_client, open_clients
+from clawbus.bus.aws import boto3_client
+from clawbus.bus.clients import BusClients, QueueClients, open_stage_clients
 from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import build_topology, egress_queue_name, inbound_queue_name, outbound_topic_name
@@ -117,9 +118,7 @@ class Bench:
         """Feed `workload`, move it with the relay or the running dispatcher, collect; elapsed seconds."""
         ledger = Ledger()
         stop = asyncio.Event()
-        async with open_clients(self.settings, "sqs", "sns") as clients:
-            assert clients.sqs
-            assert clients.sns
+        async with open_stage_clients(self.settings, BusClients) as clients:
             collectors = [
                 asyncio.create_task(collect(clients.sqs, self.egress, ledger, stop)) for _ in range(4)
             ]
@@ -183,8 +182,7 @@ class Bench:
         sqs.purge_queue(QueueUrl=self.inbound)
         self.fault({"delay_s": 1.0, "times": -1})
         naive_work = Workload("nai", 8, 1)
-        async with open_clients(self.settings, "sqs") as clients:
-            assert clients.sqs
+        async with open_stage_clients(self.settings, QueueClients) as clients:
             await feed(clients.sqs, self.inbound, naive_work, lambda: 0, 100)
         naive_clients = {
             "sqs": sqs,
@@ -245,8 +243,7 @@ class Bench:
         self.supervisor.start(_stage("ingress", "ingress.started", "ingress", env=env))
         base = f"http://127.0.0.1:{port}"
         count, clients = 200, 8
-        async with open_clients(self.settings, "sqs") as aws:
-            assert aws.sqs
+        async with open_stage_clients(self.settings, QueueClients) as aws:
             floor = await bench_ingress.floor_sends(aws.sqs, floor_url, count, clients, "f")
         accepted, refused = await bench_ingress.ingress_accepts(base, count, clients, offset=1000)
         latency = await bench_ingress.ack_latency(
@@ -272,8 +269,7 @@ class Bench:
         idle = self.rss_mb()
         self.fault({"delay_s": 120.0, "times": -1})
         work = Workload("rss", count, 1)
-        async with open_clients(self.settings, "sqs") as clients:
-            assert clients.sqs
+        async with open_stage_clients(self.settings, QueueClients) as clients:
             await feed(clients.sqs, self.inbound, work, lambda: 0, count)
         deadline = time.monotonic() + 120
         while self.health()["in_flight"] < count:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.settings import Settings
 from clawbus.cli.console import Console
@@ -156,7 +156,7 @@ def run_cron(args: argparse.Namespace, settings: Settings, console: Console) -> 
     """Run one `clawbus cron` action; returns the exit code."""
 
     async def go(act: Callable[[CronService], Awaitable[Any]]) -> Any:
-        async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+        async with open_stage_clients(settings, CronClients) as clients:
             return await act(await connect(settings, clients))
 
     try:

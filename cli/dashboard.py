@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import QueueClients, open_stage_clients
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.serve import serve_asgi
@@ -64,8 +64,7 @@ def create_app(settings: Settings, turns: TurnSource, interval_s: float, access:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with open_clients(settings, "sqs") as clients:
-            assert clients.sqs
+        async with open_stage_clients(settings, QueueClients) as clients:
             holder[:] = [Dashboard.for_settings(clients.sqs, settings, turns, interval_s)]
             yield
 

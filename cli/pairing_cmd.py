@@ -10,7 +10,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import IngressClients, open_stage_clients
 from clawbus.bus.settings import CHANNELS, Settings
 from clawbus.bus.topology import pairing_table_name
 from clawbus.cli.console import Console
@@ -20,8 +20,7 @@ PAIRING_CHANNELS = CHANNELS[1:]  # WebChat has no pairing
 
 
 async def _list(settings: Settings, channel: str | None, account: str) -> list[dict[str, str]]:
-    async with open_clients(settings, "dynamodb") as clients:
-        assert clients.dynamodb is not None
+    async with open_stage_clients(settings, IngressClients) as clients:
         store = DynamoPairingStore(clients.dynamodb, pairing_table_name(settings.bus.prefix))
         now = datetime.now(UTC)
         rows = []
@@ -39,8 +38,7 @@ async def _list(settings: Settings, channel: str | None, account: str) -> list[d
 
 
 async def _approve(settings: Settings, channel: str, code: str, account: str) -> str | None:
-    async with open_clients(settings, "dynamodb") as clients:
-        assert clients.dynamodb is not None
+    async with open_stage_clients(settings, IngressClients) as clients:
         store = DynamoPairingStore(clients.dynamodb, pairing_table_name(settings.bus.prefix))
         found = await store.approve(channel, account, code, datetime.now(UTC))
         return found.sender_id if found else None

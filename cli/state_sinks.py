@@ -17,7 +17,7 @@ from typing import Any
 import json5
 
 from clawbus.agent.runtime import open_session_stores, open_workspace_store
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import ConfigClients, CronClients, open_stage_clients
 from clawbus.bus.errors import ConfigError, PermanentError, TargetGone
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import pairing_table_name
@@ -228,14 +228,12 @@ def _agents(config: Mapping[str, Any] | None, default_agent: str) -> list[str]:
 async def open_sinks(settings: Settings) -> AsyncIterator[StateSinks]:
     """Every store of the deployment `settings` name, as `StateSinks`, for the life of the block."""
     async with AsyncExitStack() as stack:
-        clients = await stack.enter_async_context(
-            open_clients(settings, "s3", "dynamodb", "ssm", "secretsmanager", "scheduler", "sqs")
-        )
-        assert clients.dynamodb is not None
-        secrets = secret_store(settings, clients)
+        stores = await stack.enter_async_context(open_stage_clients(settings, ConfigClients))
+        cron = await stack.enter_async_context(open_stage_clients(settings, CronClients))
+        secrets = secret_store(settings, stores)
         if not isinstance(secrets, SecretsManagerStore):
             raise ConfigError("state import/export needs the Secrets Manager secret store")
-        config = ConfigAdapter(config_store(settings, clients))
+        config = ConfigAdapter(config_store(settings, stores))
         agents = _agents(await config.read_document(), settings.session.agent_id)
         transcripts, index, _ = await open_session_stores(settings, stack)
         yield StateSinks(
@@ -243,8 +241,8 @@ async def open_sinks(settings: Settings) -> AsyncIterator[StateSinks]:
             secrets=SecretsAdapter(secrets, settings.bus.prefix),
             workspace=await open_workspace_store(settings, stack, settings.session.agent_id),
             pairing=PairingAdapter(
-                DynamoPairingStore(clients.dynamodb, pairing_table_name(settings.bus.prefix))
+                DynamoPairingStore(cron.dynamodb, pairing_table_name(settings.bus.prefix))
             ),
-            cron=await connect(settings, clients),
+            cron=await connect(settings, cron),
             sessions=SessionsAdapter(index, transcripts, agents),
         )

@@ -48,24 +48,23 @@ def state_on_start(stage: Stage) -> tuple[str, str | None]:
 async def apply_heartbeats(settings: Settings) -> list[str]:
     """Create (or delete, when off) each agent's heartbeat schedule, from the environment over the stored
     configuration document (its `agents.defaults.heartbeat`); the schedules that exist."""
-    from clawbus.bus.aws import open_clients
+    from clawbus.bus.clients import CronClients, open_stage_clients
     from clawbus.openclaw.document_settings import load_settings_async
     from clawbus.storage.cron.service import connect
 
     heartbeat = (await load_settings_async(settings)).settings.heartbeat
-    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+    async with open_stage_clients(settings, CronClients) as clients:
         return await (await connect(settings, clients)).apply_heartbeats(heartbeat)
 
 
 async def seed_state(settings: Settings) -> tuple[bool, list[str]]:
     """The first start's state: the configuration document from its seed file (never over a stored one)
     and each channel's secret from the environment; whether the config was seeded, the secrets created."""
-    from clawbus.bus.aws import open_clients
+    from clawbus.bus.clients import ConfigClients, open_stage_clients
     from clawbus.local.secret_seed import seed_channel_secrets
     from clawbus.storage import config_store, seed_config
 
-    async with open_clients(settings, "ssm", "s3", "secretsmanager") as clients:
-        assert clients.secretsmanager
+    async with open_stage_clients(settings, ConfigClients) as clients:
         seeded = await seed_config(settings, config_store(settings, clients))
         return seeded, await seed_channel_secrets(clients.secretsmanager, settings)
 

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clawbus.bus.errors import Unavailable, VersionConflict
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
+from clawbus.storage.backends import record_store
 from clawbus.storage.records import Record, RecordStore, absent_or_expired
-from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -70,7 +70,7 @@ class TurnLedger:
     """Records finished turns once; tells which events are already answered."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_s: int) -> None:
-        self._records: RecordStore = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
+        self._records: RecordStore = record_store(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
         self._ttl_s = ttl_s
 
     async def lookup(self, event_ids: Sequence[str], now: int) -> dict[str, StoredTurn]:

@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import DispatcherClients, open_stage_clients
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
 from clawbus.bus.health import health_server
 from clawbus.bus.lifecycle import stop_on_signals
@@ -57,12 +57,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     endpoint = settings.aws.endpoint_url
     prefix = settings.bus.prefix
     config = settings.dispatcher
-    async with open_clients(settings, "sqs", "sns", "dynamodb", "s3", "agentcore") as clients:
-        assert clients.sqs
-        assert clients.sns
-        assert clients.dynamodb
-        assert clients.s3
-        assert clients.agentcore
+    requests: dict[str, int] = {}
+    async with open_stage_clients(settings, DispatcherClients, requests) as clients:
         inbound = inbound_queue_name(prefix)
         queue = Queue(clients.sqs, inbound, await resolve_queue_url(clients.sqs, inbound, endpoint))
         dlq = Queue(
@@ -101,7 +97,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             planner=handler.plan,
         )
         async with health_server(
-            lambda: _report(consumer, handler, clients.requests), "127.0.0.1", config.health_port
+            lambda: _report(consumer, handler, requests), "127.0.0.1", config.health_port
         ):
             log_event(
                 logger,
@@ -113,4 +109,4 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             )
             await consumer.run(stop)
         await publisher.close()
-        log_event(logger, "dispatcher.stopped", **_report(consumer, handler, clients.requests))
+        log_event(logger, "dispatcher.stopped", **_report(consumer, handler, requests))

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
-from clawbus.bus.aws import AwsClients, open_clients
+from clawbus.bus.clients import EgressClients, open_stage_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.queues import Queue, resolve_queue_url
 from clawbus.bus.settings import Settings
@@ -29,9 +29,10 @@ _OPENERS: dict[str, _Opener] = {
 
 
 @contextlib.asynccontextmanager
-async def open_sender(channel: str, settings: Settings, clients: AwsClients) -> AsyncIterator[ChannelSender]:
+async def open_sender(
+    channel: str, settings: Settings, clients: EgressClients
+) -> AsyncIterator[ChannelSender]:
     """The sender for `channel` for the life of the block, or a `ConfigError` naming what to set."""
-    assert clients.dynamodb
     if channel == "webchat":
         yield WebchatSender(clients.dynamodb, webchat_table_name(settings.bus.prefix))
         return
@@ -51,11 +52,9 @@ async def open_channel(
     """The channel's egress queue, its DLQ, its sender and the claim-check reader, for the block."""
     endpoint = settings.aws.endpoint_url
     async with (
-        open_clients(settings, "sqs", "dynamodb", "s3") as clients,
+        open_stage_clients(settings, EgressClients) as clients,
         open_sender(channel, settings, clients) as sender,
     ):
-        assert clients.sqs
-        assert clients.s3
         claim_checks = ClaimChecks(
             clients.s3,
             settings.bus.bucket_name(),

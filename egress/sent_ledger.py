@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.logging import log_event
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
+from clawbus.storage.backends import record_store
 from clawbus.storage.records import RecordStore
-from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -49,7 +49,7 @@ class DynamoSentLedger:
     """`SentLedger` on the `<prefix>-ledger` table's `RecordStore` (hash key `pk`, TTL `expires_at`)."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_days: int = 8) -> None:
-        self._records: RecordStore = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
+        self._records: RecordStore = record_store(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
         self._ttl_s = ttl_days * DAY_S
 
     async def sent(self, key: str, now: float) -> str | None:

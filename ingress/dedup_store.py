@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
+from clawbus.storage.backends import record_store
 from clawbus.storage.records import AllOf, AnyOf, Compare, RecordStore, absent_or_expired
-from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -47,7 +47,7 @@ class DynamoDedupStore:
     """`DedupStore` on the ledger's `RecordStore` (hash key `pk`, TTL attribute `expires_at`)."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_s: int) -> None:
-        self._records: RecordStore = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
+        self._records: RecordStore = record_store(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
         self._ttl_s = ttl_s
 
     async def claim(self, key: str, now: datetime) -> Claim:

@@ -27,8 +27,8 @@ from clawbus.ingress.core.pairing import (
     prune,
     request_pairing,
 )
+from clawbus.storage.backends import record_store
 from clawbus.storage.records import Record, RecordStore
-from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -49,7 +49,7 @@ class DynamoPairingStore:
     """`PairingStore` on the pairing table's `RecordStore`; also lists and approves for `clawbus pairing`."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
-        self._records: RecordStore = DynamoRecordStore(dynamodb, table)
+        self._records: RecordStore = record_store(dynamodb, table)
 
     async def paired(self, channel: str, account: str) -> frozenset[str]:
         """Sender ids approved through pairing (normalised as the gate compares them)."""

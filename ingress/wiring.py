@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clawbus.bus.aws import AwsClients
+from clawbus.bus.clients import IngressClients
 from clawbus.bus.queues import Queue, Topic, resolve_queue_url, resolve_topic_arn
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import (
@@ -16,14 +16,9 @@ from clawbus.ingress.intake import Intake
 from clawbus.ingress.pairing_store import DynamoPairingStore
 from clawbus.ingress.publisher import InboundPublisher
 
-SERVICES = ("sqs", "sns", "dynamodb")
 
-
-async def build_intake(settings: Settings, clients: AwsClients) -> tuple[Intake, InboundPublisher]:
+async def build_intake(settings: Settings, clients: IngressClients) -> tuple[Intake, InboundPublisher]:
     """The intake over the inbound queue, the outbound topic, the ledger and the pairing table."""
-    assert clients.sqs is not None
-    assert clients.sns is not None
-    assert clients.dynamodb is not None
     prefix, endpoint = settings.bus.prefix, settings.aws.endpoint_url
     queue_name, topic_name = inbound_queue_name(prefix), outbound_topic_name(prefix)
     publisher = InboundPublisher(

@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from clawbus.bus.aws import boto3_client
 from clawbus.bus.settings import AwsSettings
 from clawbus.bus.topology import Queue, Topology
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeDefinitionTypeDef, KeySchemaElementTypeDef
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 
 @dataclass
@@ -32,8 +36,8 @@ class ProvisionReport:
 Progress = Callable[[str], None]
 
 
-def _queue_attributes(queue: Queue, arns: dict[str, str]) -> dict[str, str]:
-    attrs = {
+def _queue_attributes(queue: Queue, arns: dict[str, str]) -> dict[QueueAttributeNameType, str]:
+    attrs: dict[QueueAttributeNameType, str] = {
         "VisibilityTimeout": str(queue.visibility_timeout_s),
         "MessageRetentionPeriod": str(queue.retention_s),
         "ContentBasedDeduplication": "true" if queue.content_based_dedup else "false",
@@ -165,8 +169,8 @@ class Provisioner:
             self._ddb.describe_table(TableName=name)
             report.existing.append(name)
         except self._ddb.exceptions.ResourceNotFoundException:
-            keys: list[dict[str, Any]] = [{"AttributeName": hash_key, "KeyType": "HASH"}]
-            attrs = [{"AttributeName": hash_key, "AttributeType": "S"}]
+            keys: list[KeySchemaElementTypeDef] = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+            attrs: list[AttributeDefinitionTypeDef] = [{"AttributeName": hash_key, "AttributeType": "S"}]
             if range_key:
                 keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
                 attrs.append({"AttributeName": range_key, "AttributeType": "S"})

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import ConfigClients, open_stage_clients
 from clawbus.bus.errors import ClawbusError, ConfigError
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
@@ -54,9 +54,8 @@ async def read_document(settings: Settings) -> ConfigDocument | None:
     """
     where = store_location(settings)
     budget = settings.aws.connect_timeout_s + settings.aws.read_timeout_s
-    services = {"ssm": ("ssm",), "s3": ("s3",), "local": ()}[settings.storage.config]
     try:
-        async with asyncio.timeout(budget), open_clients(settings, *services) as clients:
+        async with asyncio.timeout(budget), open_stage_clients(settings, ConfigClients) as clients:
             return await config_store(settings, clients).read()
     except TimeoutError as exc:
         raise ConfigError(

@@ -27,17 +27,18 @@ from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
 
-from clawbus.bus.aws import classify_client_error, open_clients
+from clawbus.bus.aws import classify_client_error
+from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.errors import InvalidSchedule, TargetGone, VersionConflict
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import cron_table_name, schedule_group_name
 from clawbus.scheduler.core.due_fires import Definition, due_fire, queue_name, render_input
+from clawbus.storage.backends import record_store
 from clawbus.storage.cron.expressions import scheduled_time_text
 from clawbus.storage.cron.schedules import Schedules, ScheduleSummary
 from clawbus.storage.records import Absent, AllOf, Compare, RecordStore
-from clawbus.storage.records_dynamodb import DynamoRecordStore
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -62,9 +63,7 @@ class Firer:
         lease_s: float = 30.0,
     ) -> None:
         self._schedules = schedules
-        self._records: RecordStore = DynamoRecordStore(
-            dynamodb, table, range_key="sk", ttl_attribute="expires_at"
-        )
+        self._records: RecordStore = record_store(dynamodb, table, range_key="sk", ttl_attribute="expires_at")
         self._sqs = sqs
         self._clock = clock
         self._lease_s = lease_s
@@ -198,10 +197,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     config = settings.scheduler
     offset = timedelta(seconds=config.test_clock_offset_s)
     prefix = settings.bus.prefix
-    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
-        assert clients.scheduler
-        assert clients.dynamodb
-        assert clients.sqs
+    async with open_stage_clients(settings, CronClients) as clients:
         firer = Firer(
             Schedules(clients.scheduler, schedule_group_name(prefix)),
             clients.dynamodb,

@@ -1,15 +1,16 @@
 """Choosing each store's backend from settings (`CLAWBUS_STORAGE__*`), so no stage names a backend class.
 
-Every function takes the process's settings and its already-open AWS clients (`bus.aws.open_clients`);
-a backend that needs a client the process did not open is a `ConfigError` naming the setting.
+Every function takes the process's settings and its already-open AWS clients: any bundle of
+`bus.clients` with the client the store needs (the narrow Protocols below), so a caller that did not
+open it is a type error, not a run-time surprise. The record stores under the stages' ledgers are made
+here too (`record_store`): stores are built only by the storage layer (tests/test_layers.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from clawbus.bus.aws import AwsClients
-from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import sessions_table_name
 from clawbus.storage.blobs import BlobStore, LocalBlobStore, S3BlobStore
@@ -20,8 +21,47 @@ from clawbus.storage.config import (
     config_parameter_name,
     seed,
 )
+from clawbus.storage.records import RecordStore
+from clawbus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.storage.secrets import SecretsManagerStore, SecretStore
 from clawbus.storage.sessions import DynamoSessionIndex, LocalSessionIndex, SessionIndex
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_secretsmanager import SecretsManagerClient
+    from types_aiobotocore_ssm import SSMClient
+
+
+class WithS3(Protocol):
+    """A client bundle holding S3 (`bus.clients.DispatcherClients`, `EgressClients`, …)."""
+
+    @property
+    def s3(self) -> S3Client: ...
+
+
+class WithDynamoDB(Protocol):
+    """A client bundle holding DynamoDB."""
+
+    @property
+    def dynamodb(self) -> DynamoDBClient: ...
+
+
+class WithConfigStores(Protocol):
+    """A client bundle holding both configuration backends (`bus.clients.ConfigClients`)."""
+
+    @property
+    def ssm(self) -> SSMClient: ...
+
+    @property
+    def s3(self) -> S3Client: ...
+
+
+class WithSecretsManager(Protocol):
+    """A client bundle holding Secrets Manager."""
+
+    @property
+    def secretsmanager(self) -> SecretsManagerClient: ...
 
 
 def state_dir(settings: Settings) -> Path:
@@ -29,49 +69,42 @@ def state_dir(settings: Settings) -> Path:
     return settings.storage.local_dir or settings.local.data_dir / "state"
 
 
-def _missing(client: str, setting: str) -> ConfigError:
-    return ConfigError(f"{setting} needs the {client} client, which this process did not open")
+def record_store(
+    dynamodb: DynamoDBClient, table: str, *, ttl_attribute: str | None = None, range_key: str | None = None
+) -> RecordStore:
+    """The DynamoDB record store of `table` (the ledgers', pairing's and the firer's records)."""
+    return DynamoRecordStore(dynamodb, table, ttl_attribute=ttl_attribute, range_key=range_key)
 
 
-def blob_store(settings: Settings, clients: AwsClients) -> BlobStore:
+def blob_store(settings: Settings, clients: WithS3) -> BlobStore:
     """The blob store of `CLAWBUS_STORAGE__BLOBS`: the state bucket (`s3`) or `<local dir>/blobs`."""
     cap = settings.storage.blob_max_bytes
     if settings.storage.blobs == "local":
         return LocalBlobStore(state_dir(settings) / "blobs", max_bytes=cap)
-    if clients.s3 is None:
-        raise _missing("s3", "CLAWBUS_STORAGE__BLOBS=s3")
     return S3BlobStore(clients.s3, settings.bus.bucket_name(), max_bytes=cap)
 
 
-def config_store(settings: Settings, clients: AwsClients) -> ConfigStore:
+def config_store(settings: Settings, clients: WithConfigStores) -> ConfigStore:
     """The configuration store of `CLAWBUS_STORAGE__CONFIG`: SSM `/<prefix>/config`, or the blob
     `config/openclaw.json` in the state bucket (`s3`) or under the local dir (`local`)."""
     backend = settings.storage.config
     if backend == "local":
         return BlobConfigStore(LocalBlobStore(state_dir(settings) / "blobs"))
     if backend == "s3":
-        if clients.s3 is None:
-            raise _missing("s3", "CLAWBUS_STORAGE__CONFIG=s3")
         return BlobConfigStore(S3BlobStore(clients.s3, settings.bus.bucket_name()))
-    if clients.ssm is None:
-        raise _missing("ssm", "CLAWBUS_STORAGE__CONFIG=ssm")
     return SsmConfigStore(clients.ssm, config_parameter_name(settings.bus.prefix))
 
 
-def session_index(settings: Settings, clients: AwsClients) -> SessionIndex:
+def session_index(settings: Settings, clients: WithDynamoDB) -> SessionIndex:
     """The session index `CLAWBUS_SESSION__TRANSCRIPTS` implies: `sessions.json` files under
     `CLAWBUS_SESSION__DIR` with `local`, else the `<prefix>-sessions` table (the agent's choice too)."""
     if settings.session.transcripts == "local":
         return LocalSessionIndex(settings.session.dir)
-    if clients.dynamodb is None:
-        raise _missing("dynamodb", f"CLAWBUS_SESSION__TRANSCRIPTS={settings.session.transcripts}")
     return DynamoSessionIndex(clients.dynamodb, sessions_table_name(settings.bus.prefix))
 
 
-def secret_store(settings: Settings, clients: AwsClients) -> SecretStore:
+def secret_store(settings: Settings, clients: WithSecretsManager) -> SecretStore:
     """Secrets Manager, cached for `CLAWBUS_STORAGE__SECRETS_TTL_S`."""
-    if clients.secretsmanager is None:
-        raise _missing("secretsmanager", "the secret store")
     return SecretsManagerStore(clients.secretsmanager, ttl_s=settings.storage.secrets_ttl_s)
 
 

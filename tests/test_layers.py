@@ -129,3 +129,51 @@ def test_the_architecture_doc_lists_every_top_level_folder() -> None:
     doc = (ROOT / "docs" / "architecture.md").read_text()
     missing = [package for package in PACKAGES if f"`{package}/`" not in doc]
     assert not missing, f"docs/architecture.md's layout does not name {missing}"
+
+
+# Stores are built by the storage layer's factory (`storage/backends.py`); the embedded default and the
+# CLI build what they operate on. Anywhere else a store class or a raw boto3 client is constructed, the
+# stage has grown a second way to reach its state.
+STORE_BUILDERS = ("storage", "local", "cli")
+STORE_CONSTRUCTORS = {"DynamoRecordStore", "S3BlobStore", "boto3.client"}
+
+
+def constructions(path: Path) -> list[str]:
+    """`line: name` of each store constructor (or `boto3.client`) a file calls."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name):
+            name = func.id
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            name = f"{func.value.id}.{func.attr}"
+        else:
+            continue
+        if name in STORE_CONSTRUCTORS:
+            found.append(f"{node.lineno}: {name}")
+    return found
+
+
+def test_stores_are_built_only_by_the_storage_layer_local_and_cli() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)}:{where}"
+        for package in PACKAGES
+        if package not in STORE_BUILDERS
+        for path in package_files(package)
+        for where in constructions(path)
+    ]
+    assert not wrong, "build stores through clawbus.storage.backends:\n" + "\n".join(wrong)
+
+
+def test_the_store_check_sees_each_constructor(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import boto3\n"
+        "a = DynamoRecordStore(ddb, 't')\n"
+        "b = S3BlobStore(s3, 'bucket')\n"
+        "c = boto3.client('sqs')\n"
+        "d = record_store(ddb, 't')\n"
+    )
+    assert constructions(probe) == ["2: DynamoRecordStore", "3: S3BlobStore", "4: boto3.client"]

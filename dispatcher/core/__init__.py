@@ -10,7 +10,7 @@ from clawbus.dispatcher.core.last_route import (
     stored_route,
     turn_moves_last_route,
 )
-from clawbus.dispatcher.core.queue_mode import Pending, TurnPlan, plan_turns
+from clawbus.dispatcher.core.queue_mode import Pending, RunPlan, plan_turns
 from clawbus.dispatcher.core.turns import (
     Route,
     block_reply,
@@ -26,7 +26,7 @@ from clawbus.dispatcher.core.turns import (
 __all__ = [
     "Pending",
     "Route",
-    "TurnPlan",
+    "RunPlan",
     "as_delivery_context",
     "block_reply",
     "build_reply",

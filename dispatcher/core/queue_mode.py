@@ -36,7 +36,7 @@ class Pending:
 
 
 @dataclass(frozen=True)
-class TurnPlan:
+class RunPlan:
     """Turns to run in order (lists of message keys); then `defer` keys given back for `defer_s`."""
 
     turns: list[list[str]]
@@ -70,7 +70,7 @@ def _joins(item: Pending, current: list[Pending], mode_for: ModeFor, cap: int) -
 
 def plan_turns(
     run: Sequence[Pending], *, mode_for: ModeFor, debounce_ms: int, cap: int, now_ms: int
-) -> TurnPlan:
+) -> RunPlan:
     """Split a session's run into turns, or defer it to let more messages join (see module doc).
 
     Guarantees: every message is in exactly one turn, in arrival order; a turn of several messages
@@ -96,5 +96,5 @@ def plan_turns(
         newest_age = now_ms - max(p.sent_at_ms for p in first)
         if newest_age < debounce_ms:
             wait_s = max(1, math.ceil((debounce_ms - newest_age) / 1000))
-            return TurnPlan(turns=[], defer=[p.key for p in run], defer_s=wait_s)
-    return TurnPlan(turns=turns)
+            return RunPlan(turns=[], defer=[p.key for p in run], defer_s=wait_s)
+    return RunPlan(turns=turns)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import IngressClients, open_stage_clients
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import webchat_table_name
@@ -25,7 +25,7 @@ from clawbus.ingress.http.access import WebchatAccess, host_check, protected
 from clawbus.ingress.http.dashboard import Dashboard, dashboard_routes, dispatcher_log_turns
 from clawbus.ingress.http.webchat import WebchatApi, error
 from clawbus.ingress.webhooks import WebhookRequest, WebhookResponse, Webhooks
-from clawbus.ingress.wiring import SERVICES, build_intake
+from clawbus.ingress.wiring import build_intake
 
 _PAGE = "index.html"
 
@@ -43,9 +43,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with open_clients(settings, *SERVICES) as clients:
-            assert clients.dynamodb
-            assert clients.sqs
+        async with open_stage_clients(settings, IngressClients) as clients:
             intake, publisher = await build_intake(settings, clients)
             state["webchat"] = WebchatApi(
                 settings, publisher, clients.dynamodb, webchat_table_name(settings.bus.prefix)

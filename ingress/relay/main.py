@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import IngressClients, open_stage_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
@@ -28,7 +28,7 @@ from clawbus.bus.settings import Settings
 from clawbus.ingress.intake import Intake
 from clawbus.ingress.relay.handoff import Handoff
 from clawbus.ingress.relay.reconnect import Backoff, Transport, keep_connected
-from clawbus.ingress.wiring import SERVICES, build_intake
+from clawbus.ingress.wiring import build_intake
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         )
     stop_on_signals(stop)
     backoff = Backoff(settings.relay.backoff_initial_s, settings.relay.backoff_max_s)
-    async with open_clients(settings, *SERVICES) as clients:
+    async with open_stage_clients(settings, IngressClients) as clients:
         intake, _publisher = await build_intake(settings, clients)
         transports = build_transports(settings, intake)
         log_event(logger, "relay.started", channels=[t.channel for t in transports])

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from clawbus.bus.aws import AwsClients, is_loopback, map_aws_errors
+from clawbus.bus.aws import is_loopback, map_aws_errors
+from clawbus.bus.clients import CronClients
 from clawbus.bus.errors import ConfigError, InvalidSchedule
 from clawbus.bus.queues import resolve_queue_url
 from clawbus.bus.settings import HeartbeatSettings, Settings
@@ -273,17 +274,14 @@ class CronService:
 
 
 async def connect(
-    settings: Settings, clients: AwsClients, clock: Callable[[], datetime] | None = None
+    settings: Settings, clients: CronClients, clock: Callable[[], datetime] | None = None
 ) -> CronService:
-    """The cron service of `settings`' deployment, on clients opened with `scheduler`, `dynamodb`, `sqs`.
+    """The cron service of `settings`' deployment, on its `CronClients`.
 
     Raises:
         TargetGone: the inbound queue does not exist (nothing provisioned at that endpoint/prefix).
         ConfigError: in AWS, `CLAWBUS_SCHEDULER__ROLE_ARN` is not set.
     """
-    assert clients.scheduler, "open scheduler, dynamodb and sqs"
-    assert clients.dynamodb
-    assert clients.sqs
     prefix = settings.bus.prefix
     endpoint = settings.aws.endpoint_url
     inbound = inbound_queue_name(prefix)

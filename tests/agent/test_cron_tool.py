@@ -15,7 +15,7 @@ from clawbus.agent.cron_delivery import DeliveryRefused, checked_delivery, owner
 from clawbus.agent.cron_tool import cron_tool
 from clawbus.agent.models import ScriptedModel, ToolCall, ToolResult, assistant
 from clawbus.agent.tools.scope import Route, TurnScope
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.settings import Settings, ToolSettings
 from clawbus.schemas import (
     Access,
@@ -92,7 +92,7 @@ async def cron(bus: Bus, make_agent) -> AsyncIterator[Cron]:  # type: ignore[no-
     )
     async with (
         cron_tool(settings) as tool,
-        open_clients(settings, "scheduler", "dynamodb", "sqs") as clients,
+        open_stage_clients(settings, CronClients) as clients,
     ):
         assert tool is not None
         turns = itertools.count(1)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import DispatcherClients, open_stage_clients
 from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import ledger_table_name, sessions_table_name
@@ -82,11 +82,15 @@ def turn_message(
 def harness_factory(
     bus: Bus,
 ) -> Callable[[Invocation, dict[str, object]], AsyncIterator[Harness]]:
-    """`async with harness_factory(answer, dispatcher_settings) as h:` — see `Harness`."""
+    """`async with harness_factory(answer, dispatcher_settings[, clock]) as h:` — see `Harness`."""
     import contextlib
 
     @contextlib.asynccontextmanager
-    async def make(invocation: Invocation, dispatcher: dict[str, object]) -> AsyncIterator[Harness]:
+    async def make(
+        invocation: Invocation,
+        dispatcher: dict[str, object],
+        clock: Callable[[], datetime] | None = None,
+    ) -> AsyncIterator[Harness]:
         port = free_port()
         app = Starlette(routes=[Route("/runtimes/{arn:path}/invocations", invocation, methods=["POST"])])
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
@@ -101,9 +105,7 @@ def harness_factory(
             }
         )
         try:
-            async with open_clients(settings, "dynamodb", "s3", "agentcore") as clients:
-                assert clients.agentcore
-                assert clients.dynamodb
+            async with open_stage_clients(settings, DispatcherClients) as clients:
                 assert clients.s3
                 topic = Recorder()
                 claim_checks = ClaimChecks(
@@ -117,6 +119,7 @@ def harness_factory(
                     claim_checks,
                     settings.dispatcher,
                     routes=LastRoutes(sessions),
+                    **({} if clock is None else {"clock": clock}),
                 )
                 yield Harness(handler, topic, claim_checks, sessions)
         finally:

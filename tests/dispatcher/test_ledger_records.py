@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import AgentStoreClients, open_stage_clients
 from clawbus.bus.errors import CorruptRecord
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import ledger_table_name
@@ -16,8 +16,7 @@ NOW = 1_800_000_000
 
 async def test_a_recorded_turn_stands_and_a_corrupt_one_says_how_to_repair(bus: Bus) -> None:
     table = ledger_table_name(bus.prefix)
-    async with open_clients(Settings(aws=bus.aws), "dynamodb") as clients:
-        assert clients.dynamodb
+    async with open_stage_clients(Settings(aws=bus.aws), AgentStoreClients) as clients:
         ledger = TurnLedger(clients.dynamodb, table, 3600)
         publication = Publication(body="{}", channel="webchat", kind="final", group_id="g", dedup_id="d")
         ours = StoredTurn("r1", (publication,))

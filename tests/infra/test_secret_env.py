@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import SecretClients, open_stage_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.secret_env import load, parse_secret, secret_ids
 from clawbus.bus.settings import Settings
@@ -27,7 +27,7 @@ async def test_secrets_become_clawbus_variables_later_ones_winning(bus: Bus) -> 
     for name, text in values.items():
         manager.create_secret(Name=f"{bus.prefix}/{name}", SecretString=text)
     settings = Settings(aws=bus.aws)
-    async with open_clients(settings, "secretsmanager") as clients:
+    async with open_stage_clients(settings, SecretClients) as clients:
         loaded = await load(secret_store(settings, clients), [f"{bus.prefix}/{n}" for n in values])
     assert loaded == {
         "CLAWBUS_TELEGRAM__BOT_TOKEN": "1:abc",

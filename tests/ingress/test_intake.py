@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import IngressClients, open_stage_clients
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import ledger_table_name, pairing_table_name
 from clawbus.ingress.core import Parsed, Turn, slack, telegram
@@ -54,8 +54,7 @@ async def intake(bus: Bus) -> AsyncIterator[tuple[Intake, InboundQueue, DynamoPa
         slack={"bot_token": "xoxb-test", "signing_secret": "s", "dm_policy": "open"},
     )
     queue = InboundQueue()
-    async with open_clients(settings, "dynamodb") as clients:
-        assert clients.dynamodb is not None
+    async with open_stage_clients(settings, IngressClients) as clients:
         pairing = DynamoPairingStore(clients.dynamodb, pairing_table_name(bus.prefix))
         yield (
             Intake(

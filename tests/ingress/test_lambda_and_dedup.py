@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import IngressClients, open_stage_clients
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import inbound_queue_name, ledger_table_name, pairing_table_name
 from clawbus.ingress.core import Parsed, slack
@@ -128,8 +128,7 @@ async def test_a_platform_retry_hours_later_is_dropped_but_one_after_the_record_
     settings = settings_for(bus)
     queue = RecordingQueue()
     now = [datetime(2026, 1, 5, 12, 0, tzinfo=UTC)]
-    async with open_clients(settings, "dynamodb") as clients:
-        assert clients.dynamodb is not None
+    async with open_stage_clients(settings, IngressClients) as clients:
         intake = Intake(
             settings,
             publisher=InboundPublisher(queue),

@@ -23,7 +23,7 @@ import pytest
 
 from clawbus.agent.engines.openclaw_state.stored_state import full_history
 from clawbus.agent.runtime import open_session_stores, open_workspace_store
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.logging import session_ref
 from clawbus.bus.settings import Settings
 from clawbus.storage import SessionRef
@@ -99,7 +99,7 @@ async def test_workspace_edits_cross_sessions_and_heartbeat_and_agent_cron_fire_
             assert (added["tool"]["name"], result["ok"]) == ("clawbus_cron", True), added
             job_id = result["job"]["id"]
 
-            async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+            async with open_stage_clients(settings, CronClients) as clients:
                 await (await connect(settings, clients)).apply_heartbeats(settings.heartbeat)
             firer_env = {"CLAWBUS_SCHEDULER__TEST_CLOCK_OFFSET_S": "61", "CLAWBUS_SCHEDULER__TICK_S": "0.5"}
             pipeline.supervisor.start(stage("scheduler", "scheduler.started", "scheduler", env=firer_env))

@@ -15,12 +15,12 @@ from typing import Any
 import discord
 import pytest
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import IngressClients, open_stage_clients
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import inbound_queue_name
 from clawbus.ingress.relay import Handoff
 from clawbus.ingress.relay.discord_gateway import DiscordGateway
-from clawbus.ingress.wiring import SERVICES, build_intake
+from clawbus.ingress.wiring import build_intake
 from tests.conftest import Bus
 from tests.helpers import drain_queue
 
@@ -141,7 +141,7 @@ def settings_for(bus: Bus, **discord_settings: Any) -> Settings:
 @pytest.fixture
 async def gateway(bus: Bus, request: pytest.FixtureRequest) -> AsyncIterator[Gateway]:
     settings = settings_for(bus, **getattr(request, "param", {}))
-    async with open_clients(settings, *SERVICES) as clients:
+    async with open_stage_clients(settings, IngressClients) as clients:
         intake, _ = await build_intake(settings, clients)
         yield Gateway(DiscordGateway(settings.discord, Handoff(intake, "discord", retry_for_s=5)))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from clawbus.bus.aws import AwsClients, open_clients
+from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import cron_table_name, schedule_group_name
 from clawbus.scheduler.firer import Firer
@@ -43,15 +43,12 @@ class Cron:
 
     bus: Bus
     settings: Settings
-    clients: AwsClients
+    clients: CronClients
     service: CronService
     clock: Clock
 
     def firer(self) -> Firer:
         """A fresh firer (as after a restart) on the same clock."""
-        assert self.clients.scheduler
-        assert self.clients.dynamodb
-        assert self.clients.sqs
         prefix = self.bus.prefix
         return Firer(
             Schedules(self.clients.scheduler, schedule_group_name(prefix)),
@@ -64,12 +61,10 @@ class Cron:
 
     @property
     def records(self) -> CronRecords:
-        assert self.clients.dynamodb
         return CronRecords(self.clients.dynamodb, cron_table_name(self.bus.prefix))
 
     @property
     def schedules(self) -> Schedules:
-        assert self.clients.scheduler
         return Schedules(self.clients.scheduler, schedule_group_name(self.bus.prefix))
 
     def inbound(self) -> list[str]:
@@ -92,7 +87,7 @@ async def cron(bus: Bus) -> AsyncIterator[Cron]:
         {"aws": {"endpoint_url": bus.endpoint, "region": "us-east-1"}, "bus": {"prefix": bus.prefix}}
     )
     clock = Clock()
-    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+    async with open_stage_clients(settings, CronClients) as clients:
         service = await connect(settings, clients, clock)
         yield Cron(bus, settings, clients, service, clock)
 

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.logging import session_ref
 from clawbus.bus.settings import Settings
 from clawbus.storage.cron.service import connect
@@ -39,7 +39,7 @@ def _log_events(log: Path, event: str) -> list[dict[str, object]]:
 
 async def test_heartbeat_runs_on_the_main_session_and_an_ack_is_not_delivered(pipeline: Pipeline) -> None:
     settings = _settings(pipeline.bus, heartbeat={"every": "1m"})
-    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+    async with open_stage_clients(settings, CronClients) as clients:
         names = await (await connect(settings, clients)).apply_heartbeats(settings.heartbeat)
     assert names == [f"{pipeline.bus.prefix}-heartbeat-main"]
     conversation = f"hb-{uuid.uuid4().hex[:8]}"

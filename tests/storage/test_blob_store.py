@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import AgentStoreClients, open_stage_clients
 from clawbus.bus.errors import InvalidEnvelope, PermanentError, TooLarge, VersionConflict
 from clawbus.bus.settings import BusSettings, Settings, StorageSettings
 from clawbus.storage import BlobStore, LocalBlobStore, blob_store
@@ -20,12 +20,12 @@ from tests.conftest import Bus
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
     storage = StorageSettings(blobs=request.param, local_dir=tmp_path / "state", blob_max_bytes=4096)
     if request.param == "local":
-        async with open_clients(Settings(storage=storage)) as clients:
+        async with open_stage_clients(Settings(storage=storage), AgentStoreClients) as clients:
             yield blob_store(Settings(storage=storage), clients)
         return
     bus: Bus = request.getfixturevalue("bus")
     settings = Settings(aws=bus.aws, bus=BusSettings(prefix=bus.prefix), storage=storage)
-    async with open_clients(settings, "s3") as clients:
+    async with open_stage_clients(settings, AgentStoreClients) as clients:
         yield blob_store(settings, clients)
 
 
@@ -91,7 +91,7 @@ async def test_concurrent_appenders_lose_nothing(store: BlobStore) -> None:
 async def test_claim_checks_sit_on_whichever_blob_store_is_chosen(bus: Bus, tmp_path: Path) -> None:
     storage = StorageSettings(blobs="local", local_dir=tmp_path)
     settings = Settings(aws=bus.aws, bus=BusSettings(prefix=bus.prefix), storage=storage)
-    async with open_clients(settings, "s3") as clients:
+    async with open_stage_clients(settings, AgentStoreClients) as clients:
         assert clients.s3
         checks = ClaimChecks(
             clients.s3, settings.bus.bucket_name(), 1024, blobs=blob_store(settings, clients)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import ConfigClients, open_stage_clients
 from clawbus.bus.errors import TooLarge, VersionConflict
 from clawbus.bus.settings import BusSettings, LocalSettings, Settings, StorageSettings
 from clawbus.storage import ConfigStore, config_parameter_name, config_store, seed_config
@@ -33,7 +33,7 @@ async def settings_and_store(
     request: pytest.FixtureRequest, bus: Bus, tmp_path: Path
 ) -> AsyncIterator[tuple[Settings, ConfigStore]]:
     settings = _settings(bus, request.param, tmp_path)
-    async with open_clients(settings, "ssm", "s3") as clients:
+    async with open_stage_clients(settings, ConfigClients) as clients:
         yield settings, config_store(settings, clients)
 
 
@@ -92,7 +92,7 @@ async def test_ssm_takes_advanced_tier_documents_and_names_the_way_out_above_8_k
     bus: Bus, tmp_path: Path
 ) -> None:
     settings = _settings(bus, "ssm", tmp_path)
-    async with open_clients(settings, "ssm") as clients:
+    async with open_stage_clients(settings, ConfigClients) as clients:
         store = config_store(settings, clients)
         big = "{" + " " * 6000 + "}"
         version = await store.write(big, if_version=None)
@@ -107,7 +107,7 @@ async def test_terraforms_empty_placeholder_is_replaced_by_the_seed(bus: Bus, tm
     bus.client("ssm").put_parameter(
         Name=config_parameter_name(bus.prefix), Value="{}", Type="SecureString", Description="terraform"
     )
-    async with open_clients(settings, "ssm") as clients:
+    async with open_stage_clients(settings, ConfigClients) as clients:
         store = config_store(settings, clients)
         assert await seed_config(settings, store) is True
         current = await store.read()

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from clawbus.bus.aws import AwsClients, open_clients
+from clawbus.bus.clients import AgentStoreClients, open_stage_clients
 from clawbus.bus.errors import CorruptRecord, Throttled, TooLarge, VersionConflict
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import cron_table_name, ledger_table_name
@@ -25,20 +25,18 @@ NOW = 1_800_000_000
 
 
 @pytest.fixture
-async def clients(bus: Bus) -> AsyncIterator[AwsClients]:
-    async with open_clients(Settings(aws=bus.aws), "dynamodb") as opened:
+async def clients(bus: Bus) -> AsyncIterator[AgentStoreClients]:
+    async with open_stage_clients(Settings(aws=bus.aws), AgentStoreClients) as opened:
         yield opened
 
 
 @pytest.fixture
-def ledger(bus: Bus, clients: AwsClients) -> DynamoRecordStore:
-    assert clients.dynamodb
+def ledger(bus: Bus, clients: AgentStoreClients) -> DynamoRecordStore:
     return DynamoRecordStore(clients.dynamodb, ledger_table_name(bus.prefix), ttl_attribute="expires_at")
 
 
 @pytest.fixture
-def cron(bus: Bus, clients: AwsClients) -> DynamoRecordStore:
-    assert clients.dynamodb
+def cron(bus: Bus, clients: AgentStoreClients) -> DynamoRecordStore:
     return DynamoRecordStore(clients.dynamodb, cron_table_name(bus.prefix), range_key="sk")
 
 
@@ -176,8 +174,7 @@ def throttling_endpoint() -> Iterator[str]:
 
 async def test_throttling_comes_out_as_the_retryable_error(throttling_endpoint: str) -> None:
     settings = Settings(aws=AwsSettings(endpoint_url=throttling_endpoint, region=REGION))
-    async with open_clients(settings, "dynamodb") as clients:
-        assert clients.dynamodb
+    async with open_stage_clients(settings, AgentStoreClients) as clients:
         store = DynamoRecordStore(clients.dynamodb, "t-ledger")
         with pytest.raises(Throttled, match="PutItem t-ledger: ProvisionedThroughputExceededException"):
             await store.put_if_version({"pk": "k"}, 0)

@@ -8,7 +8,7 @@ import logging
 import pytest
 from pydantic import SecretStr
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import SecretClients, open_stage_clients
 from clawbus.bus.errors import ConfigError, TargetGone
 from clawbus.bus.logging import quiet_libraries
 from clawbus.bus.settings import BusSettings, Settings, TelegramSettings
@@ -36,8 +36,7 @@ async def test_a_rotation_is_picked_up_after_the_ttl_and_values_never_show(
     manager = bus.client("secretsmanager")
     manager.create_secret(Name=name, SecretString=json.dumps({"CLAWBUS_TELEGRAM__BOT_TOKEN": TOKEN}))
     clock = Clock()
-    async with open_clients(Settings(aws=bus.aws), "secretsmanager") as clients:
-        assert clients.secretsmanager
+    async with open_stage_clients(Settings(aws=bus.aws), SecretClients) as clients:
         store = SecretsManagerStore(clients.secretsmanager, ttl_s=60, clock=clock)
         first = await store.get(name)
         assert first["CLAWBUS_TELEGRAM__BOT_TOKEN"].get_secret_value() == TOKEN
@@ -57,8 +56,7 @@ async def test_a_rotation_is_picked_up_after_the_ttl_and_values_never_show(
 async def test_a_missing_or_malformed_secret_says_what_to_do(bus: Bus) -> None:
     manager = bus.client("secretsmanager")
     manager.create_secret(Name=f"{bus.prefix}/bad", SecretString=f'{{"PATH": "{TOKEN}"}}')
-    async with open_clients(Settings(aws=bus.aws), "secretsmanager") as clients:
-        assert clients.secretsmanager
+    async with open_stage_clients(Settings(aws=bus.aws), SecretClients) as clients:
         store = SecretsManagerStore(clients.secretsmanager, ttl_s=0)
         with pytest.raises(TargetGone, match=f"secret {bus.prefix}/none does not exist.*Set the secrets"):
             await store.get(f"{bus.prefix}/none")
@@ -71,8 +69,7 @@ async def test_the_embedded_default_seeds_each_channel_secret_once(bus: Bus) -> 
     settings = Settings(
         aws=bus.aws, bus=BusSettings(prefix=bus.prefix), telegram=TelegramSettings(bot_token=SecretStr(TOKEN))
     )
-    async with open_clients(settings, "secretsmanager") as clients:
-        assert clients.secretsmanager
+    async with open_stage_clients(settings, SecretClients) as clients:
         created = await seed_channel_secrets(clients.secretsmanager, settings)
         assert channel_secret_name(bus.prefix, "telegram") in created
         assert (

@@ -38,7 +38,7 @@ from clawbus.agent.engines.openclaw.trust.config import with_trust_plugin
 from clawbus.agent.engines.state import EngineState, LocalOnlyState
 from clawbus.agent.models.echo_server import serve_echo
 from clawbus.agent.models.offline import OfflineEcho
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import ConfigClients, SecretClients, open_stage_clients
 from clawbus.bus.errors import ClawbusError, ConfigError, TargetGone
 from clawbus.bus.logging import log_event
 from clawbus.bus.serve import free_loopback_port
@@ -70,9 +70,7 @@ def binaries(root: Path) -> tuple[Path, Path]:
 
 async def stored_config(settings: Settings) -> dict[str, Any] | None:
     """The user's OpenClaw config from the configuration store (None when none is stored)."""
-    backend = settings.storage.config
-    services = () if backend == "local" else (backend,)
-    async with open_clients(settings, *services) as clients:
+    async with open_stage_clients(settings, ConfigClients) as clients:
         document = await config_store(settings, clients).read()
     return None if document is None else parse_document(document.text)
 
@@ -86,7 +84,7 @@ async def model_credentials(settings: Settings) -> dict[str, SecretStr]:
     if settings.aws.endpoint_url is None and settings.storage.config == "local":
         return {}
     try:
-        async with open_clients(settings, "secretsmanager") as clients:
+        async with open_stage_clients(settings, SecretClients) as clients:
             store = secret_store(settings, clients)
             if not isinstance(store, SecretsManagerStore):
                 raise ConfigError("the model credentials need the Secrets Manager secret store")

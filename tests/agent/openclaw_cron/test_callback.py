@@ -12,7 +12,7 @@ import pytest
 from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
 from clawbus.agent.engines.openclaw.cron.callback import CronCallback, serve_cron_callback
 from clawbus.agent.tools.scope import Route, TurnScope
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.settings import Settings
 from clawbus.storage.cron.service import CronService, connect
 from tests.conftest import Bus
@@ -44,7 +44,7 @@ async def served(bus: Bus) -> AsyncIterator[tuple[CronCallback, ActiveTurns, Cro
     turns = ActiveTurns()
     async with (
         serve_cron_callback(settings, turns) as callback,
-        open_clients(settings, "scheduler", "dynamodb", "sqs") as clients,
+        open_stage_clients(settings, CronClients) as clients,
     ):
         yield callback, turns, await connect(settings, clients)
 

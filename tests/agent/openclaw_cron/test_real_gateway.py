@@ -24,7 +24,7 @@ from clawbus.agent.engines.openclaw.cron.callback import serve_cron_callback
 from clawbus.agent.engines.openclaw.cron.config import with_cron_plugin
 from clawbus.agent.engines.openclaw.gateway import Gateway, GatewaySpec
 from clawbus.agent.models.echo_server import serve_echo
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.storage.cron.service import connect
 from tests.agent.openclaw_cron.test_callback import JOB, WEBCHAT, settings_for
 from tests.conftest import Bus
@@ -64,7 +64,7 @@ async def test_the_agent_adds_a_job_through_openclaw_and_it_lands_in_clawbus_cro
     async with (
         serve_echo("openclaw", tool_syntax=True) as model_url,
         serve_cron_callback(settings, turns) as callback,
-        open_clients(settings, "scheduler", "dynamodb", "sqs") as clients,
+        open_stage_clients(settings, CronClients) as clients,
         httpx.AsyncClient(timeout=120) as client,
     ):
         config = gateway_config(

@@ -32,7 +32,7 @@ from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
 from clawbus.agent.engines.openclaw.loopback_app import bearer_ok, serve_loopback
 from clawbus.agent.tools.policy import policy_for
 from clawbus.agent.tools.scope import TurnScope
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import Settings, ToolSettings
 from clawbus.storage.cron.service import connect
@@ -96,7 +96,7 @@ async def serve_cron_callback(settings: Settings, turns: ActiveTurns) -> AsyncIt
     Raises:
         ClawbusError: the cron service cannot be reached (its table or scheduler role is missing).
     """
-    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+    async with open_stage_clients(settings, CronClients) as clients:
         cron = CronTool(await connect(settings, clients), owner_ids(settings))
         token = secrets.token_urlsafe(32)
         app = callback_app(cron, turns, token, settings)

@@ -1,0 +1,177 @@
+"""The async AWS clients each use of them needs, as one typed bundle per use.
+
+A bundle is a frozen dataclass whose field names are the services it opens (`agentcore` stands for
+`bedrock-agentcore`); `open_stage_clients(settings, DispatcherClients)` reads the fields, opens one
+aiobotocore client per field for the life of the block and hands back the bundle. Nothing in a bundle
+is optional, so code that holds one never checks which clients were opened: a use that needs another
+client gets another bundle (a few lines), not an `X | None` everyone must assert away.
+
+Stages use aiobotocore: one session per process and one client per service, opened at startup inside
+an `AsyncExitStack` and reused for every message. `agentcore` uses `settings.agentcore.endpoint_url`,
+its long read timeout (turns can take minutes) and a single attempt (the dispatcher classifies and
+retries); the others use `settings.aws` and botocore's standard retries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession, get_session
+
+from clawbus.bus.aws import credentials_for
+from clawbus.bus.settings import Settings
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+    from types_aiobotocore_bedrock_agentcore import BedrockAgentCoreClient
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_scheduler import EventBridgeSchedulerClient
+    from types_aiobotocore_secretsmanager import SecretsManagerClient
+    from types_aiobotocore_sns import SNSClient
+    from types_aiobotocore_sqs import SQSClient
+    from types_aiobotocore_ssm import SSMClient
+
+Bundle = TypeVar("Bundle", bound="DataclassInstance")
+
+# Field names that are not botocore's service names.
+_SERVICE_NAMES = {"agentcore": "bedrock-agentcore"}
+
+
+@dataclass(frozen=True, slots=True)
+class IngressClients:
+    """Ingress (HTTP app, relay): enqueue to SQS, publish inbound to SNS, dedup and pairing in DynamoDB."""
+
+    sqs: SQSClient
+    sns: SNSClient
+    dynamodb: DynamoDBClient
+
+
+@dataclass(frozen=True, slots=True)
+class DispatcherClients:
+    """The dispatcher: the inbound queue, the outbound topic, its ledgers, claim-checks and AgentCore."""
+
+    sqs: SQSClient
+    sns: SNSClient
+    dynamodb: DynamoDBClient
+    s3: S3Client
+    agentcore: BedrockAgentCoreClient
+
+
+@dataclass(frozen=True, slots=True)
+class EgressClients:
+    """Egress: the outbound queue, the sent ledger and claim-checked bodies."""
+
+    sqs: SQSClient
+    dynamodb: DynamoDBClient
+    s3: S3Client
+
+
+@dataclass(frozen=True, slots=True)
+class CronClients:
+    """Cron jobs and heartbeats (firer, cron service, the agent's cron tool, OpenClaw's callback, the
+    CLI): schedules, their records, and the inbound queue a fire lands on."""
+
+    scheduler: EventBridgeSchedulerClient
+    dynamodb: DynamoDBClient
+    sqs: SQSClient
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStoreClients:
+    """The agent's stores: session index and transcripts (DynamoDB), workspace and blobs (S3)."""
+
+    dynamodb: DynamoDBClient
+    s3: S3Client
+
+
+@dataclass(frozen=True, slots=True)
+class SecretClients:
+    """The secret store (Secrets Manager)."""
+
+    secretsmanager: SecretsManagerClient
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigClients:
+    """The configuration document (SSM or S3, by `CLAWBUS_STORAGE__CONFIG`) and the channels' secrets."""
+
+    ssm: SSMClient
+    s3: S3Client
+    secretsmanager: SecretsManagerClient
+
+
+@dataclass(frozen=True, slots=True)
+class QueueClients:
+    """SQS alone: the operator's dashboard and `clawbus bench`'s feeders."""
+
+    sqs: SQSClient
+
+
+@dataclass(frozen=True, slots=True)
+class BusClients:
+    """SQS and SNS: `clawbus bench`'s collectors and relay."""
+
+    sqs: SQSClient
+    sns: SNSClient
+
+
+def _create_client(session: AioSession, settings: Settings, field_name: str) -> Any:
+    """The (unentered) client context for one bundle field."""
+    aws = settings.aws
+    if field_name == "agentcore":
+        url = settings.agentcore.endpoint_url
+        read_timeout = settings.agentcore.read_timeout_s
+        retries = {"total_max_attempts": 1, "mode": "standard"}  # one call: we classify and retry
+    else:
+        url = aws.endpoint_url
+        read_timeout = aws.read_timeout_s
+        retries = {"max_attempts": 3, "mode": "standard"}
+    config = AioConfig(
+        connect_timeout=aws.connect_timeout_s,
+        read_timeout=read_timeout,
+        max_pool_connections=aws.max_pool_connections,
+        retries=retries,
+    )
+    return session.create_client(  # type: ignore[call-overload]  # the service is a field name
+        _SERVICE_NAMES.get(field_name, field_name),
+        region_name=aws.region,
+        endpoint_url=url,
+        config=config,
+        **credentials_for(aws, url),
+    )
+
+
+def _count_into(requests: dict[str, int], field_name: str) -> Callable[..., None]:
+    requests[field_name] = 0
+
+    def count(**_kwargs: Any) -> None:
+        requests[field_name] += 1
+
+    return count
+
+
+@contextlib.asynccontextmanager
+async def open_stage_clients(
+    settings: Settings, bundle: type[Bundle], requests: dict[str, int] | None = None
+) -> AsyncIterator[Bundle]:
+    """Open one client per field of `bundle` for the life of the block; the bundle holding them.
+
+    `requests`, when given, counts the HTTP requests each client sends (retries included) by field
+    name, for health reports and `clawbus bench`'s requests-per-turn figure.
+    """
+    session = get_session()
+    async with AsyncExitStack() as stack:
+        opened = {}
+        for field in dataclasses.fields(bundle):
+            client = await stack.enter_async_context(_create_client(session, settings, field.name))
+            if requests is not None:
+                client.meta.events.register("before-send", _count_into(requests, field.name))
+            opened[field.name] = client
+        yield bundle(**opened)
