@@ -7,7 +7,7 @@ from clawbus.bus.errors import TargetGone, Throttled, Unavailable
 
 
 def test_a_long_retry_after_is_given_back_at_once_instead_of_retried_early() -> None:
-    config = ConsumerConfig(stage="egress.telegram", max_inline_retry_after_s=5.0)
+    config = ConsumerConfig(stage="egress.telegram", max_inline_wait_s=5.0)
     assert config.retry_in_process(Throttled("slow down", retry_after=2))
     assert not config.retry_in_process(Throttled("slow down", retry_after=30))
 
