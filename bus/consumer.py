@@ -6,6 +6,9 @@ run into units with a planner (one message per unit by default; the dispatcher's
 several into one turn, or defers a run to let more arrive), handles a group's units in order in one task,
 all groups concurrently, bounded by `concurrency` messages in flight, and receives only when it has room.
 
+Each unit is tried once per receive: retrying is the business of the call sites inside the handler, each
+with its own policy (`bus/retry.py`), and of the queue's redrive, the one outer loop (a retryable
+failure gives the message back with a backoff; the `DLQ_MAX_RECEIVE_COUNT`th failure dead-letters it).
 A unit's messages are deleted only after its handler succeeded (or after they were dead-lettered), so a
 crash at any point redelivers them. While they wait or run, a `VisibilityKeeper` keeps received messages
 invisible; deletes of concurrent units share `DeleteMessageBatch` requests. Which messages go back to
@@ -24,8 +27,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from clawbus.bus.batching import Batcher
 from clawbus.bus.errors import ClawbusError, RetryableError
@@ -69,18 +70,7 @@ class ConsumerConfig:
     concurrency: int = 16
     wait_time_s: int = 2
     visibility_timeout_s: int = 60
-    max_attempts: int = 3
     shutdown_grace_s: float = 10.0
-    # A retryable error asking for a longer wait than this is not retried in process: the message is
-    # given back for that long at once (retrying sooner would ignore the other side's `retry_after`).
-    # The same setting as the platform sender's (`egress.max_inline_wait_s`), under the same name.
-    max_inline_wait_s: float = 5.0
-
-    def retry_in_process(self, error: BaseException) -> bool:
-        """Whether `error` is worth another in-process attempt."""
-        if not isinstance(error, RetryableError):
-            return False
-        return error.retry_after is None or error.retry_after <= self.max_inline_wait_s
 
 
 @dataclass
@@ -90,7 +80,6 @@ class ConsumerStats:
     handled: int = 0
     dead_lettered: int = 0
     given_back: int = 0
-    retried: int = 0
     receives: int = 0
     last_receive_at: float = field(default_factory=time.monotonic)
 
@@ -237,17 +226,7 @@ class FifoConsumer:
         outcome (a `GiveBack` is left to the batch rule)."""
         started = time.monotonic()
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(self._config.retry_in_process),
-                stop=stop_after_attempt(self._config.max_attempts),
-                wait=wait_exponential_jitter(initial=0.2, max=5.0),
-                reraise=True,
-            ):
-                with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        self.stats.retried += 1
-                        self._metrics.outcome("retried")
-                    await self._handler(unit)
+            await self._handler(unit)  # one attempt per receive: the handler's call sites retry inline
         except asyncio.CancelledError:
             await asyncio.shield(self._give_back(unit, 0))
             raise
