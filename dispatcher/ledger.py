@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from clawbus.bus.clock import epoch_s
 from clawbus.bus.errors import Unavailable, VersionConflict
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
 from clawbus.storage.records import Record, RecordStore, absent_or_expired
@@ -73,19 +75,21 @@ class TurnLedger:
         self._records: RecordStore = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
         self._ttl_s = ttl_s
 
-    async def lookup(self, event_ids: Sequence[str], now: int) -> dict[str, StoredTurn]:
+    async def lookup(self, event_ids: Sequence[str], now: datetime) -> dict[str, StoredTurn]:
         """The finished turns among `event_ids` (expired records count as absent)."""
         records = await self._records.get_many([_key(e) for e in event_ids], now=now)
         return {r.text("pk").removeprefix("turn:"): StoredTurn.from_record(r) for r in records}
 
-    async def record(self, event_ids: Sequence[str], turn: StoredTurn, now: int) -> StoredTurn:
+    async def record(self, event_ids: Sequence[str], turn: StoredTurn, now: datetime) -> StoredTurn:
         """Record `turn` for every event once; returns the turn that stands (ours, or an earlier one's).
 
         One conditional `PutItem` for a one-event turn; a merged turn's items go in one transaction, so it
         is never half recorded. (Turns are not combined into shared transactions: the loopback API's
         TransactWriteItems copies the whole table per call and races under concurrent calls.)
         """
-        items = [{**_key(e), **turn.to_item_fields(), "expires_at": now + self._ttl_s} for e in event_ids]
+        items = [
+            {**_key(e), **turn.to_item_fields(), "expires_at": epoch_s(now) + self._ttl_s} for e in event_ids
+        ]
         try:
             await self._records.put_all(items, condition=absent_or_expired(LEDGER_TTL_ATTRIBUTE, now))
         except VersionConflict:

@@ -155,7 +155,7 @@ class TurnHandler:
         ) as span:
             span.set_attribute("messaging.batch.message_count", len(unit))
             events = [await self._event(message) for message in unit]
-            now = int(time.time())
+            now = self._clock()
             done = await self._ledger.lookup([e.event_id for e in events], now)
             for stored in {t.reply_id: t for t in done.values()}.values():
                 await self._publish(stored)
@@ -182,7 +182,7 @@ class TurnHandler:
         for message in unit:
             self._decoded.pop(message.message_id, None)
 
-    async def _run_turn(self, events: list[InboundEvent], now: int) -> None:
+    async def _run_turn(self, events: list[InboundEvent], now: datetime) -> None:
         started = time.monotonic()
         request = build_request(events)
         last = events[-1]

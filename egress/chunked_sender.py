@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from clawbus.bus.clock import Clock, utc_now
 from clawbus.bus.errors import ClawbusError, RetryableError, Throttled
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.retry import RetryIn, RetryPolicy
@@ -91,7 +92,7 @@ class ChunkedSender:
         pacer: Pacer | None = None,
         *,
         max_inline_wait_s: float = 5.0,
-        wall_clock: Callable[[], float] = time.time,
+        clock: Clock = utc_now,
         policy: RetryPolicy = PLATFORM_POST,
     ) -> None:
         self._profile = profile
@@ -99,7 +100,7 @@ class ChunkedSender:
         self._ledger = ledger
         self._pacer = pacer or Pacer()
         self._policy = dataclasses.replace(policy, max_inline_wait_s=max_inline_wait_s)
-        self._now = wall_clock
+        self._now = clock
 
     async def send(self, reply: OutboundReply) -> None:
         """Deliver `reply`; raises a classified error (retryable or permanent) when it cannot.

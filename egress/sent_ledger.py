@@ -13,8 +13,10 @@ checks `expires_at` itself.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from clawbus.bus.clock import epoch_s
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.logging import log_event
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
@@ -36,11 +38,11 @@ def sent_key(channel: str, reply_id: str, part: int, chunk: int) -> str:
 class SentLedger(Protocol):
     """Where sent chunks are remembered; both calls are safe to retry."""
 
-    async def sent(self, key: str, now: float) -> str | None:
+    async def sent(self, key: str, now: datetime) -> str | None:
         """The platform message id recorded for `key`, or None if it was never sent (or expired)."""
         ...
 
-    async def record(self, key: str, message_id: str, now: float) -> None:
+    async def record(self, key: str, message_id: str, now: datetime) -> None:
         """Remember that `key` went out as `message_id` (a second record of the same key is a no-op)."""
         ...
 
@@ -52,18 +54,18 @@ class DynamoSentLedger:
         self._records: RecordStore = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
         self._ttl_s = ttl_days * DAY_S
 
-    async def sent(self, key: str, now: float) -> str | None:
+    async def sent(self, key: str, now: datetime) -> str | None:
         """See `SentLedger.sent`; raises a classified error when the table cannot be read."""
         record = await self._records.get({"pk": key}, now=now)
         return None if record is None else record.text("message_id", "")
 
-    async def record(self, key: str, message_id: str, now: float) -> None:
+    async def record(self, key: str, message_id: str, now: datetime) -> None:
         """See `SentLedger.record`; the put succeeds only over no item or an expired one."""
         item = {
             "pk": key,
             "message_id": message_id,
-            "sent_at": int(now),
-            "expires_at": int(now) + self._ttl_s,
+            "sent_at": epoch_s(now),
+            "expires_at": epoch_s(now) + self._ttl_s,
         }
         try:
             await self._records.put_if_absent(item, now=now)

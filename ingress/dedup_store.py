@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from clawbus.bus.clock import epoch_s
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
 from clawbus.storage.records import AllOf, AnyOf, Compare, RecordStore, absent_or_expired
@@ -52,24 +53,22 @@ class DynamoDedupStore:
 
     async def claim(self, key: str, now: datetime) -> Claim:
         """Claim `key`; safe to call again (a retry after a crash re-claims once the lease ran out)."""
-        ts = int(now.timestamp())
+        ts = epoch_s(now)
         stale_lease = AllOf((Compare("state", "=", "pending"), Compare("lease_until", "<", ts)))
         item = {"pk": key, "state": "pending", "lease_until": ts + LEASE_S, "expires_at": ts + self._ttl_s}
         try:
             await self._records.put(
-                item, condition=AnyOf((absent_or_expired(LEDGER_TTL_ATTRIBUTE, ts), stale_lease))
+                item, condition=AnyOf((absent_or_expired(LEDGER_TTL_ATTRIBUTE, now), stale_lease))
             )
         except VersionConflict:
-            existing = await self._records.get({"pk": key}, now=ts)
+            existing = await self._records.get({"pk": key}, now=now)
             state = existing.text("state", "") if existing is not None else ""
             return Claim.DONE if state == "done" else Claim.IN_PROGRESS
         return Claim.CLAIMED
 
     async def complete(self, key: str, now: datetime) -> None:
         """Mark `key` handled for `ttl_s` from `now`."""
-        await self._records.put(
-            {"pk": key, "state": "done", "expires_at": int(now.timestamp()) + self._ttl_s}
-        )
+        await self._records.put({"pk": key, "state": "done", "expires_at": epoch_s(now) + self._ttl_s})
 
     async def release(self, key: str) -> None:
         """Give up a claim (the enqueue failed), so the platform's retry can claim it again."""
