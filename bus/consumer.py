@@ -6,12 +6,17 @@ run into units with a planner (one message per unit by default; the dispatcher's
 several into one turn, or defers a run to let more arrive), handles a group's units in order in one task,
 all groups concurrently, bounded by `concurrency` messages in flight, and receives only when it has room.
 
+Each unit is tried once per receive: retrying is the business of the call sites inside the handler, each
+with its own policy (`bus/retry.py`), and of the queue's redrive, the one outer loop (a retryable
+failure gives the message back with a backoff; the `DLQ_MAX_RECEIVE_COUNT`th failure dead-letters it).
 A unit's messages are deleted only after its handler succeeded (or after they were dead-lettered), so a
 crash at any point redelivers them. While they wait or run, a `VisibilityKeeper` keeps received messages
-invisible; deletes of concurrent units share `DeleteMessageBatch` requests. On
-shutdown the consumer stops receiving, lets work finish within a grace period, then cancels and gives
-the rest back. `handle_batch` runs the same rule on a batch received elsewhere (the egress Lambda's SQS
-event source), so the Lambda and the long-running worker share one implementation.
+invisible; deletes of concurrent units share `DeleteMessageBatch` requests. Which messages go back to
+the queue after a failure is `bus/fifo_batch.py`'s pure `plan_batch` (a give-back holds back the rest of
+its group). On shutdown the consumer stops receiving, lets work finish within a grace period, then
+cancels and gives the rest back. `handle_batch` runs the same rule on a batch received elsewhere (the
+egress Lambda's SQS event source) and returns the plan, so the Lambda and the long-running worker share
+one implementation.
 """
 
 from __future__ import annotations
@@ -23,19 +28,20 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
-
 from clawbus.bus.batching import Batcher
 from clawbus.bus.errors import ClawbusError, RetryableError
+from clawbus.bus.fifo_batch import BatchPlan, Handled, Outcome, plan_batch
 from clawbus.bus.logging import log_event
 from clawbus.bus.metrics import stage_metrics
-from clawbus.bus.queues import Queue, ReceivedMessage
-from clawbus.bus.redrive import DeadLetter, decide
+from clawbus.bus.queues import Queue
+from clawbus.bus.redrive import DeadLetter, GiveBack, decide
+from clawbus.bus.sqs_record import SqsRecord
+from clawbus.bus.topology import DLQ_MAX_RECEIVE_COUNT
 from clawbus.bus.visibility import VisibilityKeeper
 
 logger = logging.getLogger(__name__)
 
-Unit = list[ReceivedMessage]
+Unit = list[SqsRecord]
 Handler = Callable[[Unit], Awaitable[None]]
 
 
@@ -44,14 +50,14 @@ class Plan:
     """How to handle one group's run: `units` in order, then give `deferred` back for `defer_s` seconds."""
 
     units: list[Unit]
-    deferred: list[ReceivedMessage] = field(default_factory=list)
+    deferred: list[SqsRecord] = field(default_factory=list)
     defer_s: int = 0
 
 
-Planner = Callable[[list[ReceivedMessage]], Plan]
+Planner = Callable[[list[SqsRecord]], Plan]
 
 
-def one_per_unit(run: list[ReceivedMessage]) -> Plan:
+def one_per_unit(run: list[SqsRecord]) -> Plan:
     """The default plan: each message is its own unit."""
     return Plan(units=[[message] for message in run])
 
@@ -64,18 +70,7 @@ class ConsumerConfig:
     concurrency: int = 16
     wait_time_s: int = 2
     visibility_timeout_s: int = 60
-    max_attempts: int = 3
-    max_receives: int = 5
     shutdown_grace_s: float = 10.0
-    # A retryable error asking for a longer wait than this is not retried in process: the message is
-    # given back for that long at once (retrying sooner would ignore the other side's `retry_after`).
-    max_inline_retry_after_s: float = 5.0
-
-    def retry_in_process(self, error: BaseException) -> bool:
-        """Whether `error` is worth another in-process attempt."""
-        if not isinstance(error, RetryableError):
-            return False
-        return error.retry_after is None or error.retry_after <= self.max_inline_retry_after_s
 
 
 @dataclass
@@ -85,7 +80,6 @@ class ConsumerStats:
     handled: int = 0
     dead_lettered: int = 0
     given_back: int = 0
-    retried: int = 0
     receives: int = 0
     last_receive_at: float = field(default_factory=time.monotonic)
 
@@ -108,11 +102,10 @@ class FifoConsumer:
         self._config = config
         self._in_flight = 0
         self._room = asyncio.Condition()
-        self._deleter: Batcher[ReceivedMessage] = Batcher(queue.delete_batch)
+        self._deleter: Batcher[SqsRecord] = Batcher(queue.delete_batch)
         self._keeper = VisibilityKeeper(queue, config.visibility_timeout_s)
         self.stats = ConsumerStats()
         self._metrics = stage_metrics(config.stage)
-        self._given_back_to: list[ReceivedMessage] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -164,26 +157,25 @@ class FifoConsumer:
             await keeper
         return self.stats.handled + self.stats.dead_lettered - before
 
-    async def handle_batch(self, batch: list[ReceivedMessage]) -> list[ReceivedMessage]:
-        """Handle a batch someone else received, as `run` handles its own; the messages given back.
+    async def handle_batch(self, batch: list[SqsRecord]) -> BatchPlan:
+        """Handle a batch someone else received, as `run` handles its own; the batch's plan.
 
         For Lambda's SQS event source: handled and dead-lettered messages are deleted here, and the
-        given-back ones (a retryable failure, and every later message of its group) are what the
-        invocation reports as `batchItemFailures`, so SQS redelivers them in order.
+        given-back ones (a retryable failure, and every later message of its group) are the plan's
+        `item_failures`, which the invocation reports as `batchItemFailures`, so SQS redelivers them
+        in order.
         """
-        given_back: list[ReceivedMessage] = []
-        self._given_back_to = given_back
+        outcomes: dict[str, Outcome] = {}
         self._in_flight += len(batch)
         try:
             async with asyncio.TaskGroup() as group:
                 for run in _group_runs(batch):
-                    group.create_task(self._process_run(run))
+                    group.create_task(self._process_run(run, outcomes))
         finally:
-            self._given_back_to = None
             await self._deleter.close()
-        return given_back
+        return plan_batch(batch, outcomes)
 
-    async def _receive_when_room(self, stop: asyncio.Event) -> list[ReceivedMessage]:
+    async def _receive_when_room(self, stop: asyncio.Event) -> list[SqsRecord]:
         limit = self._config.concurrency
         async with self._room:
             await self._room.wait_for(lambda: self._in_flight < limit)
@@ -207,17 +199,21 @@ class FifoConsumer:
         self._keeper.track(batch)
         return batch
 
-    async def _process_run(self, run: list[ReceivedMessage]) -> None:
-        """Handle one group's run unit by unit; after a give-back, give back the rest too (order)."""
+    async def _process_run(self, run: list[SqsRecord], outcomes: dict[str, Outcome] | None = None) -> None:
+        """Handle one group's run unit by unit until one is given back; then give back what the batch
+        rule says (that unit, every later one, and the planner's deferred messages)."""
+        outcomes = {} if outcomes is None else outcomes
         try:
             plan = self._planner(run)
-            for position, unit in enumerate(plan.units):
-                if not await self._process(unit):
-                    later = [m for u in plan.units[position + 1 :] for m in u] + plan.deferred
-                    await self._give_back(later, 0)
-                    return
-            if plan.deferred:
-                await self._give_back(plan.deferred, plan.defer_s)
+            for unit in plan.units:
+                outcome = await self._process(unit)
+                outcomes.update((m.message_id, outcome) for m in unit)
+                if isinstance(outcome, GiveBack):
+                    break
+            else:
+                outcomes.update((m.message_id, GiveBack(plan.defer_s)) for m in plan.deferred)
+            for message, delay_s in plan_batch(run, outcomes).give_back:
+                await self._give_back([message], delay_s)
         finally:
             self._in_flight -= len(run)
             self._metrics.flight(-len(run))
@@ -225,21 +221,12 @@ class FifoConsumer:
             async with self._room:
                 self._room.notify_all()
 
-    async def _process(self, unit: Unit) -> bool:
-        """Handle one unit; True when its messages left the queue (handled or dead-lettered)."""
+    async def _process(self, unit: Unit) -> Outcome:
+        """Handle one unit: delete its messages when handled, dead-letter them when they cannot be; the
+        outcome (a `GiveBack` is left to the batch rule)."""
         started = time.monotonic()
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(self._config.retry_in_process),
-                stop=stop_after_attempt(self._config.max_attempts),
-                wait=wait_exponential_jitter(initial=0.2, max=5.0),
-                reraise=True,
-            ):
-                with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        self.stats.retried += 1
-                        self._metrics.outcome("retried")
-                    await self._handler(unit)
+            await self._handler(unit)  # one attempt per receive: the handler's call sites retry inline
         except asyncio.CancelledError:
             await asyncio.shield(self._give_back(unit, 0))
             raise
@@ -257,7 +244,7 @@ class FifoConsumer:
             messages=len(unit),
             duration_ms=round((time.monotonic() - started) * 1000, 1),
         )
-        return True
+        return Handled()
 
     async def _delete(self, unit: Unit) -> None:
         self._keeper.untrack(unit)
@@ -266,12 +253,12 @@ class FifoConsumer:
             if isinstance(result, Exception):  # it comes back; its idempotency record makes that a no-op
                 log_event(logger, f"{self._config.stage}.delete.failed", logging.WARNING, reason=str(result))
 
-    async def _failed(self, unit: Unit, exc: Exception) -> bool:
-        decision = decide(exc, max(m.receive_count for m in unit), self._config.max_receives)
+    async def _failed(self, unit: Unit, exc: Exception) -> Outcome:
+        decision = decide(exc, max(m.receive_count for m in unit), DLQ_MAX_RECEIVE_COUNT)
         if isinstance(decision, DeadLetter):
             for message in unit:
                 await asyncio.shield(self._dead_letter(message, decision.error))
-            return True
+            return decision
         log_event(
             logger,
             f"{self._config.stage}.message.retry_later",
@@ -282,19 +269,16 @@ class FifoConsumer:
             reason=str(exc)[:300],
             delay_s=decision.delay_s,
         )
-        await self._give_back(unit, decision.delay_s)
-        return False
+        return decision
 
-    async def _give_back(self, messages: Sequence[ReceivedMessage], delay_s: int) -> None:
+    async def _give_back(self, messages: Sequence[SqsRecord], delay_s: int) -> None:
         self._keeper.untrack(messages)
-        if self._given_back_to is not None:
-            self._given_back_to.extend(messages)
         self.stats.given_back += len(messages)
         self._metrics.outcome("given_back", len(messages))
         for message in messages:
             await _quietly(self._queue.set_visibility(message, delay_s))
 
-    async def _dead_letter(self, message: ReceivedMessage, error: ClawbusError) -> None:
+    async def _dead_letter(self, message: SqsRecord, error: ClawbusError) -> None:
         self._keeper.untrack([message])
         await self._dlq.dead_letter(message, error, stage=self._config.stage, source=self._queue.name)
         await self._queue.delete(message)
@@ -319,8 +303,8 @@ class FifoConsumer:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _group_runs(batch: list[ReceivedMessage]) -> list[list[ReceivedMessage]]:
-    runs: dict[str, list[ReceivedMessage]] = {}
+def _group_runs(batch: list[SqsRecord]) -> list[list[SqsRecord]]:
+    runs: dict[str, list[SqsRecord]] = {}
     for message in batch:
         runs.setdefault(message.group_id, []).append(message)
     return list(runs.values())

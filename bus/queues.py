@@ -1,20 +1,21 @@
 """SQS and SNS as the stages use them: typed messages in, envelopes out, errors translated.
 
-A `ReceivedMessage` is what a consumer holds between receive and delete. Sending to a FIFO queue or
-topic always names the group (the session) and a deduplication id; trace context rides in the message
-attributes. Dead-lettering keeps the body and group and adds the reason as `clawbus.error.*` attributes.
+An `SqsRecord` (`bus/sqs_record.py`) is what a consumer holds between receive and delete. Sending to a
+FIFO queue or topic always names the group (the session) and a deduplication id; trace context rides in
+the message attributes. Dead-lettering keeps the body and group and adds the reason as `clawbus.error.*`
+attributes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.batching import Batcher
 from clawbus.bus.errors import ClawbusError, PermanentError, TargetGone, Unavailable
+from clawbus.bus.sqs_record import SqsRecord
 from clawbus.schemas import attributes as attr
 
 if TYPE_CHECKING:
@@ -24,38 +25,9 @@ if TYPE_CHECKING:
 _REASON_MAX = 512
 
 
-@dataclass(frozen=True)
-class ReceivedMessage:
-    """A message received from a queue and not yet deleted."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    group_id: str
-    dedup_id: str
-    receive_count: int
-    sent_at: datetime
-    attributes: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_sqs(cls, raw: Mapping[str, Any]) -> ReceivedMessage:
-        """Build from one entry of `ReceiveMessage`'s `Messages`."""
-        system = raw.get("Attributes", {})
-        sent_ms = int(system.get("SentTimestamp", "0"))
-        return cls(
-            message_id=raw["MessageId"],
-            receipt_handle=raw["ReceiptHandle"],
-            body=raw.get("Body", ""),
-            group_id=system.get("MessageGroupId", ""),
-            dedup_id=system.get("MessageDeduplicationId", ""),
-            receive_count=int(system.get("ApproximateReceiveCount", "1")),
-            sent_at=datetime.fromtimestamp(sent_ms / 1000, UTC),
-            attributes={
-                name: value["StringValue"]
-                for name, value in raw.get("MessageAttributes", {}).items()
-                if "StringValue" in value
-            },
-        )
+# The consumer's name for an `SqsRecord`, kept for the code that still says it (the dispatcher's turn
+# handler, its tests); new code says `SqsRecord`.
+ReceivedMessage = SqsRecord
 
 
 def string_attributes(values: Mapping[str, str]) -> dict[str, Any]:
@@ -87,7 +59,7 @@ class Queue:
 
     async def receive(
         self, max_messages: int, wait_time_s: int, visibility_timeout_s: int | None = None
-    ) -> list[ReceivedMessage]:
+    ) -> list[SqsRecord]:
         """Long-poll for up to `max_messages` (1-10) messages, hidden for `visibility_timeout_s`."""
         extra: dict[str, Any] = {}
         if visibility_timeout_s is not None:
@@ -101,21 +73,21 @@ class Queue:
                 MessageSystemAttributeNames=["All"],
                 **extra,
             )
-        return [ReceivedMessage.from_sqs(m) for m in response.get("Messages", [])]
+        return [SqsRecord.from_receive(m) for m in response.get("Messages", [])]
 
-    async def delete(self, message: ReceivedMessage) -> None:
+    async def delete(self, message: SqsRecord) -> None:
         """Delete a handled message (the only way a message leaves a queue successfully)."""
         with map_aws_errors(f"DeleteMessage {self.name}"):
             await self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
 
-    async def set_visibility(self, message: ReceivedMessage, seconds: int) -> None:
+    async def set_visibility(self, message: SqsRecord, seconds: int) -> None:
         """Hide a message for `seconds` more (0 gives it back now)."""
         with map_aws_errors(f"ChangeMessageVisibility {self.name}"):
             await self.sqs.change_message_visibility(
                 QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
             )
 
-    async def delete_batch(self, messages: Sequence[ReceivedMessage]) -> list[Exception | None]:
+    async def delete_batch(self, messages: Sequence[SqsRecord]) -> list[Exception | None]:
         """Delete up to ten messages in one request; per message, None or the error (retried alone once)."""
         with map_aws_errors(f"DeleteMessageBatch {self.name}"):
             response = await self.sqs.delete_message_batch(
@@ -136,7 +108,7 @@ class Queue:
         return results
 
     async def set_visibility_batch(
-        self, messages: Sequence[ReceivedMessage], seconds: int
+        self, messages: Sequence[SqsRecord], seconds: int
     ) -> list[Exception | None]:
         """Change the visibility of up to ten messages in one request; per message, None or the error."""
         with map_aws_errors(f"ChangeMessageVisibilityBatch {self.name}"):
@@ -167,9 +139,7 @@ class Queue:
             )
         return response["MessageId"]
 
-    async def dead_letter(
-        self, message: ReceivedMessage, error: ClawbusError, *, stage: str, source: str
-    ) -> None:
+    async def dead_letter(self, message: SqsRecord, error: ClawbusError, *, stage: str, source: str) -> None:
         """Put `message` on this (dead-letter) queue with the reason it could not be handled.
 
         The body and group are kept, so a replay lands in the same session in order. The dedup id is the

@@ -2,8 +2,8 @@
 
 The rule (Powertools' FIFO rule, with SQS's redrive as the backstop):
 - a permanent error dead-letters the message now, with its reason, and the session's later messages go on;
-- a retryable error is retried in-process a few times; if it still fails, the message is given back to the
-  queue after a backoff and the rest of its group in this batch is given back too, so order holds;
+- a retryable error (after the failing call site's own retries, `bus/retry.py`) gives the message back to
+  the queue after a backoff, and the rest of its group in this batch goes back too (`bus/fifo_batch.py`);
 - a message received `max_receives` times that fails again is dead-lettered by us, with the last error as
   its reason (SQS's own redrive would move it without one).
 """
@@ -35,7 +35,7 @@ Decision = DeadLetter | GiveBack
 
 
 def decide(error: Exception, receive_count: int, max_receives: int) -> Decision:
-    """Decide the fate of a message after its in-process retries ended with `error`.
+    """Decide the fate of a message whose handling failed with `error`.
 
     An error that is neither retryable nor permanent (nobody classified it) counts as retryable.
     """

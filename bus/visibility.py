@@ -12,7 +12,8 @@ import time
 from collections.abc import Iterable
 
 from clawbus.bus.batching import Batcher
-from clawbus.bus.queues import Queue, ReceivedMessage
+from clawbus.bus.queues import Queue
+from clawbus.bus.sqs_record import SqsRecord
 
 TICK_S = 1.0
 
@@ -22,8 +23,8 @@ class VisibilityKeeper:
 
     def __init__(self, queue: Queue, timeout_s: int) -> None:
         self._timeout_s = timeout_s
-        self._due: dict[str, tuple[ReceivedMessage, float]] = {}
-        self._batcher: Batcher[ReceivedMessage] = Batcher(
+        self._due: dict[str, tuple[SqsRecord, float]] = {}
+        self._batcher: Batcher[SqsRecord] = Batcher(
             lambda batch: queue.set_visibility_batch(batch, timeout_s), linger_s=0.0
         )
 
@@ -32,13 +33,13 @@ class VisibilityKeeper:
         """ChangeMessageVisibilityBatch calls made so far."""
         return self._batcher.requests
 
-    def track(self, messages: Iterable[ReceivedMessage]) -> None:
+    def track(self, messages: Iterable[SqsRecord]) -> None:
         """Keep these invisible until untracked (they were just received: due in a third of the timeout)."""
         due = time.monotonic() + self._timeout_s / 3
         for message in messages:
             self._due[message.receipt_handle] = (message, due)
 
-    def untrack(self, messages: Iterable[ReceivedMessage]) -> None:
+    def untrack(self, messages: Iterable[SqsRecord]) -> None:
         """Stop extending these (done, given back, or dead-lettered)."""
         for message in messages:
             self._due.pop(message.receipt_handle, None)

@@ -8,15 +8,22 @@ parse are the real ones. AgentCore's modelled errors are classified here, once:
 |--------------------------------------------------------|----------------|
 | ThrottlingException, ServiceQuotaExceededException     | Throttled      |
 | RetryableConflictException, InternalServerException    | Unavailable    |
-| RuntimeClientError (the container failed)              | Unavailable (bounded by the consumer's attempts) |
+| RuntimeClientError (the container failed)              | Unavailable (bounded by the retry policy) |
 | ValidationException                                    | AgentRejected  |
 | AccessDeniedException                                  | Unauthorized   |
 | ResourceNotFoundException                              | TargetGone     |
+
+The invoke is this call site's one retry policy (`bus/retry.py`; `dispatcher.max_attempts` tries, backing
+off): botocore makes a single attempt and the consumer none, so a turn's worst case is
+`max_attempts` times the queue's `DLQ_MAX_RECEIVE_COUNT` invokes. A streamed turn is retried only until its
+first block was yielded (after that, the turn handler has published it; the queue retries the turn).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +38,8 @@ from clawbus.bus.errors import (
     Unauthorized,
     Unavailable,
 )
+from clawbus.bus.logging import log_event
+from clawbus.bus.retry import RetryIn, RetryPolicy
 from clawbus.bus.settings import AgentCoreSettings
 from clawbus.schemas import (
     AgentRequest,
@@ -43,6 +52,9 @@ from clawbus.schemas import (
 
 if TYPE_CHECKING:
     from types_aiobotocore_bedrock_agentcore import BedrockAgentCoreClient
+
+logger = logging.getLogger(__name__)
+INVOKE_POLICY = RetryPolicy(attempts=3, base_s=0.5, max_s=5.0)
 
 _BY_CODE: dict[str, type[ClawbusError]] = {
     "ThrottlingException": Throttled,
@@ -99,11 +111,17 @@ class AgentCoreInvoker:
     """Invokes the agent runtime for one turn and returns its parsed response."""
 
     def __init__(
-        self, client: BedrockAgentCoreClient, settings: AgentCoreSettings, *, send_user_id: bool = False
+        self,
+        client: BedrockAgentCoreClient,
+        settings: AgentCoreSettings,
+        *,
+        send_user_id: bool = False,
+        policy: RetryPolicy = INVOKE_POLICY,
     ) -> None:
         self._client = client
         self._settings = settings
         self._send_user_id = send_user_id
+        self._policy = policy
 
     def _arguments(self, request: AgentRequest, traceparent: str | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -124,10 +142,14 @@ class AgentCoreInvoker:
     async def invoke(self, request: AgentRequest, *, traceparent: str | None = None) -> AgentResponse:
         """Run the turn; raises a classified `ClawbusError` on failure.
 
-        Safe to retry: the request carries the turn's stable `reply_id`, and the runtime session id is
-        derived from the session key, so a retry lands in the same AgentCore session.
+        Retried by the invoker's policy. Safe to retry: the request carries the turn's stable `reply_id`,
+        and the runtime session id is derived from the session key, so a retry lands in the same AgentCore
+        session.
         """
         kwargs = self._arguments(request, traceparent)
+        return await self._policy.run(lambda: self._invoke_once(kwargs), on_retry=_log_retry)
+
+    async def _invoke_once(self, kwargs: dict[str, Any]) -> AgentResponse:
         try:
             with map_aws_errors("InvokeAgentRuntime"):
                 try:
@@ -151,10 +173,29 @@ class AgentCoreInvoker:
     ) -> AsyncIterator[str | AgentResponse]:
         """Run the turn with block streaming: yield each text block as it arrives, then the response.
 
-        Raises a classified `ClawbusError` like `invoke` (possibly after some blocks were yielded).
+        Raises a classified `ClawbusError` like `invoke` (possibly after some blocks were yielded); a
+        failure before the first block is retried by the invoker's policy.
         """
         kwargs = self._arguments(request.model_copy(update={"stream": True}), traceparent)
         kwargs["accept"] = "text/event-stream"
+        attempt = 0
+        while True:
+            attempt += 1
+            yielded = False
+            try:
+                async for item in self._stream_once(kwargs):
+                    yielded = yielded or isinstance(item, str)
+                    yield item
+            except ClawbusError as exc:
+                decision = self._policy.decide(exc, attempt)
+                if yielded or not isinstance(decision, RetryIn):
+                    raise
+                _log_retry(exc, attempt)
+                await asyncio.sleep(decision.seconds)
+            else:
+                return
+
+    async def _stream_once(self, kwargs: dict[str, Any]) -> AsyncIterator[str | AgentResponse]:
         blocks: list[str] = []
         final: AgentResponse | None = None
         try:
@@ -179,6 +220,17 @@ class AgentCoreInvoker:
         if final is None:
             final = AgentResponse(parts=("".join(blocks),) if blocks else ())
         yield _checked(final)
+
+
+def _log_retry(error: BaseException, attempt: int) -> None:
+    log_event(
+        logger,
+        "dispatcher.invoke.retrying",
+        logging.WARNING,
+        attempt=attempt,
+        error_type=type(error).__name__,
+        reason=str(error)[:300],
+    )
 
 
 def _checked(result: AgentResponse) -> AgentResponse:

@@ -1,6 +1,7 @@
 """The turn ledger: which inbound events have been answered, and with what (DynamoDB, conditional writes).
 
-One item per consumed event, `turn:<event_id>`, written once when its turn is done and before its reply
+One completed idempotency record (`storage/idempotency.py`) per consumed event, `turn:<event_id>`,
+written once when its turn is done and before its reply
 is published. It holds the exact messages published for the turn, so a redelivered message (a crash
 after the write, after the publish, or before the delete; a replayed dead letter) republishes the stored
 reply instead of running the turn again — SNS FIFO and egress drop the copy by its id. The write is
@@ -15,14 +16,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from clawbus.bus.errors import Unavailable, VersionConflict
-from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
-from clawbus.storage.backends import record_store
-from clawbus.storage.records import Record, RecordStore, absent_or_expired
+from clawbus.bus.errors import Unavailable
+from clawbus.storage.backends import idempotency_store
+from clawbus.storage.idempotency import AlreadyDone, IdempotencyRecord
+from clawbus.storage.records import Record
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -47,52 +49,58 @@ class StoredTurn:
     reply_id: str
     publications: tuple[Publication, ...]
 
-    def to_item_fields(self) -> dict[str, Any]:
-        """The record's attributes besides its key and expiry."""
+    def to_data(self) -> dict[str, str]:
+        """The idempotency record's data."""
         payload = json.dumps([p.model_dump() for p in self.publications])
         return {"reply_id": self.reply_id, "publications": payload}
 
     @classmethod
-    def from_record(cls, record: Record) -> StoredTurn:
+    def from_record(cls, record: IdempotencyRecord, table: str) -> StoredTurn:
         """The turn a record holds; `CorruptRecord` when it is not one."""
-        publications = record.json("publications")
+        fields = Record(table, {"pk": record.key}, dict(record.data))
+        publications = fields.json("publications")
         try:
-            return cls(record.text("reply_id"), tuple(Publication.model_validate(p) for p in publications))
+            return cls(fields.text("reply_id"), tuple(Publication.model_validate(p) for p in publications))
         except (ValidationError, TypeError) as exc:
-            raise record.corrupt(f"attribute 'publications' is not a list of publications ({exc})") from exc
+            raise fields.corrupt(f"attribute 'publications' is not a list of publications ({exc})") from exc
 
 
-def _key(event_id: str) -> dict[str, str]:
-    return {"pk": f"turn:{event_id}"}
+def _key(event_id: str) -> str:
+    return f"turn:{event_id}"
 
 
 class TurnLedger:
-    """Records finished turns once; tells which events are already answered."""
+    """Records finished turns once; tells which events are already answered (a view on the ledger's
+    idempotency records, `storage/idempotency.py`)."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_s: int) -> None:
-        self._records: RecordStore = record_store(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
+        self._store = idempotency_store(dynamodb, table)
         self._ttl_s = ttl_s
 
-    async def lookup(self, event_ids: Sequence[str], now: int) -> dict[str, StoredTurn]:
+    async def lookup(self, event_ids: Sequence[str], now: datetime) -> dict[str, StoredTurn]:
         """The finished turns among `event_ids` (expired records count as absent)."""
-        records = await self._records.get_many([_key(e) for e in event_ids], now=now)
-        return {r.text("pk").removeprefix("turn:"): StoredTurn.from_record(r) for r in records}
+        records = await self._store.get_many([_key(e) for e in event_ids], now)
+        return {
+            key.removeprefix("turn:"): StoredTurn.from_record(r, self._store.table)
+            for key, r in records.items()
+        }
 
-    async def record(self, event_ids: Sequence[str], turn: StoredTurn, now: int) -> StoredTurn:
+    async def record(self, event_ids: Sequence[str], turn: StoredTurn, now: datetime) -> StoredTurn:
         """Record `turn` for every event once; returns the turn that stands (ours, or an earlier one's).
 
         One conditional `PutItem` for a one-event turn; a merged turn's items go in one transaction, so it
         is never half recorded. (Turns are not combined into shared transactions: the loopback API's
         TransactWriteItems copies the whole table per call and races under concurrent calls.)
         """
-        items = [{**_key(e), **turn.to_item_fields(), "expires_at": now + self._ttl_s} for e in event_ids]
         try:
-            await self._records.put_all(items, condition=absent_or_expired(LEDGER_TTL_ATTRIBUTE, now))
-        except VersionConflict:
+            await self._store.record(
+                [_key(e) for e in event_ids], now, ttl_s=self._ttl_s, data=turn.to_data()
+            )
+        except AlreadyDone:
             existing = await self.lookup(event_ids, now)
             if existing:  # another run of this turn finished first: its reply stands
                 return existing[event_ids[0]] if event_ids[0] in existing else next(iter(existing.values()))
             raise Unavailable(
-                f"turn ledger {self._records.table}: a record was there and is gone; retry"
+                f"turn ledger {self._store.table}: a record was there and is gone; retry"
             ) from None
         return turn

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from clawbus.bus.clients import DispatcherClients, open_stage_clients
@@ -21,7 +22,7 @@ from clawbus.bus.topology import (
     ledger_table_name,
     outbound_topic_name,
 )
-from clawbus.dispatcher.agentcore import AgentCoreInvoker
+from clawbus.dispatcher.agentcore import INVOKE_POLICY, AgentCoreInvoker
 from clawbus.dispatcher.ledger import TurnLedger
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
 from clawbus.dispatcher.turn_handler import TurnHandler
@@ -43,7 +44,6 @@ def _report(consumer: FifoConsumer, handler: TurnHandler, requests: dict[str, in
         "republished": handler.republished,
         "handled": stats.handled,
         "dead_lettered": stats.dead_lettered,
-        "retried": stats.retried,
         "given_back": stats.given_back,
         "seconds_since_receive": round(silent, 1),
         "aws_requests": dict(requests),
@@ -69,7 +69,12 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         publisher = BatchingPublisher(topic)
         ledger = TurnLedger(clients.dynamodb, ledger_table_name(prefix), config.ledger_ttl_days * 86_400)
         handler = TurnHandler(
-            AgentCoreInvoker(clients.agentcore, settings.agentcore, send_user_id=config.send_user_id),
+            AgentCoreInvoker(
+                clients.agentcore,
+                settings.agentcore,
+                send_user_id=config.send_user_id,
+                policy=replace(INVOKE_POLICY, attempts=config.max_attempts),
+            ),
             publisher,
             ledger,
             ClaimChecks(
@@ -91,7 +96,6 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 concurrency=config.concurrency,
                 wait_time_s=config.wait_time_s,
                 visibility_timeout_s=config.visibility_timeout_s,
-                max_attempts=config.max_attempts,
                 shutdown_grace_s=config.shutdown_grace_s,
             ),
             planner=handler.plan,

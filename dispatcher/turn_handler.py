@@ -24,11 +24,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from opentelemetry import trace
 
+from clawbus.bus.clock import Clock, utc_now
 from clawbus.bus.consumer import Plan, Unit
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.queues import ReceivedMessage
@@ -75,7 +76,7 @@ class TurnHandler:
         ledger: TurnLedger,
         claim_checks: ClaimChecks,
         settings: DispatcherSettings,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
         routes: LastRoutes | None = None,
         cron_history: CronHistory | None = None,
     ) -> None:
@@ -99,7 +100,7 @@ class TurnHandler:
         ) as span:
             span.set_attribute("messaging.batch.message_count", len(unit))
             events = [await self._decoded.event(message) for message in unit]
-            now = int(self._clock().timestamp())  # the ledger's clock is epoch seconds
+            now = self._clock()
             done = await self._ledger.lookup([e.event_id for e in events], now)
             asks = route_to_look_up(events, done)
             known = await self._routes.lookup(asks) if asks is not None and self._routes else None
@@ -111,7 +112,7 @@ class TurnHandler:
                 await self._run_turn(plan, plan.request, now)
             self._decoded.forget(unit)
 
-    async def _run_turn(self, plan: TurnPlan, request: AgentRequest, now: int) -> None:
+    async def _run_turn(self, plan: TurnPlan, request: AgentRequest, now: datetime) -> None:
         started = time.monotonic()
         last = plan.events[-1]
         if plan.remember_route is not None and self._routes is not None:

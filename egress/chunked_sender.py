@@ -5,9 +5,12 @@ Every platform sender is the same loop around a `PlatformClient` (the only platf
 1. each reply part becomes numbered messages (`core.messages`: split under the limit, rendered);
 2. a chunk the sent ledger already has is skipped (it went out before a crash or a give-back);
 3. the pacer waits until the chat's and the bot's rate windows allow a send;
-4. the chunk is sent; a 429 asking for a short wait (≤ `max_inline_wait_s`) is waited out and the same
-   chunk retried, a longer one raises `Throttled(retry_after=…)` so the consumer gives the message back
-   for that long (chunks already sent stay recorded and are not sent again);
+4. the chunk is sent under this call site's one retry policy (`PLATFORM_POST`, `bus/retry.py`): a 429
+   asking for a short wait (≤ `max_inline_wait_s`) is waited out through the pacer and the same chunk
+   retried, a longer one raises `Throttled(retry_after=…)` so the consumer gives the message back for
+   that long; a 5xx or a dropped connection is retried after a short backoff; after `attempts` tries the
+   error goes to the consumer, which gives the message back (the queue's redrive is the outer loop;
+   chunks already sent stay recorded and are not sent again);
 5. the platform's message id is recorded in the ledger before the next chunk — and before the queue
    message is deleted.
 
@@ -18,13 +21,16 @@ chunks and across replies. Typing signals are best-effort: never recorded, never
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
 
-from clawbus.bus.errors import ClawbusError, Throttled
+from clawbus.bus.clock import Clock, utc_now
+from clawbus.bus.errors import ClawbusError, RetryableError, Throttled
 from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.retry import RetryIn, RetryPolicy
 from clawbus.egress.core import Profile, RatePlan, messages
 from clawbus.egress.core.profiles import Scopes
 from clawbus.egress.sent_ledger import SentLedger, sent_key
@@ -32,7 +38,8 @@ from clawbus.schemas import OutboundReply, ReplyKind, ReplyTarget
 
 logger = logging.getLogger(__name__)
 _DEFAULT_THROTTLE_S = 1.0
-_MAX_INLINE_RETRIES = 5
+PLATFORM_POST = RetryPolicy(attempts=5, base_s=0.2, max_s=2.0)
+"""One chunk's post: 5 tries inline (`max_inline_wait_s` is the sender's setting)."""
 
 
 class PlatformClient(Protocol):
@@ -85,14 +92,15 @@ class ChunkedSender:
         pacer: Pacer | None = None,
         *,
         max_inline_wait_s: float = 5.0,
-        wall_clock: Callable[[], float] = time.time,
+        clock: Clock = utc_now,
+        policy: RetryPolicy = PLATFORM_POST,
     ) -> None:
         self._profile = profile
         self._client = client
         self._ledger = ledger
         self._pacer = pacer or Pacer()
-        self._max_inline_wait_s = max_inline_wait_s
-        self._now = wall_clock
+        self._policy = dataclasses.replace(policy, max_inline_wait_s=max_inline_wait_s)
+        self._now = clock
 
     async def send(self, reply: OutboundReply) -> None:
         """Deliver `reply`; raises a classified error (retryable or permanent) when it cannot.
@@ -116,13 +124,15 @@ class ChunkedSender:
 
     async def _post(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> str:
         scopes = self._profile.scopes(reply.target.thread_id or reply.target.chat_id)
-        for attempt in range(1, _MAX_INLINE_RETRIES + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             await self._pacer.wait(scopes)
             try:
                 return await self._client.post(reply.target, text, first=first, key=key)
             except Throttled as exc:
                 wait = exc.retry_after if exc.retry_after is not None else _DEFAULT_THROTTLE_S
-                self._pacer.hold(scopes, wait)
+                self._pacer.hold(scopes, wait)  # the next `pacer.wait` waits it out
                 log_event(
                     logger,
                     "egress.send.throttled",
@@ -133,9 +143,25 @@ class ChunkedSender:
                     retry_after_s=wait,
                     attempt=attempt,
                 )
-                if wait > self._max_inline_wait_s or attempt == _MAX_INLINE_RETRIES:
+                if not isinstance(
+                    self._policy.decide(Throttled(str(exc), retry_after=wait), attempt), RetryIn
+                ):
                     raise Throttled(str(exc), retry_after=wait) from exc
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            except RetryableError as exc:
+                decision = self._policy.decide(exc, attempt)
+                if not isinstance(decision, RetryIn):
+                    raise
+                log_event(
+                    logger,
+                    "egress.send.retrying",
+                    logging.WARNING,
+                    channel=self._profile.name,
+                    reply_id=reply.reply_id,
+                    error_type=type(exc).__name__,
+                    attempt=attempt,
+                    delay_s=decision.seconds,
+                )
+                await asyncio.sleep(decision.seconds)
 
     async def _typing(self, reply: OutboundReply) -> None:
         try:

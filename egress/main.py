@@ -47,8 +47,6 @@ def channel_consumer(
             concurrency=config.concurrency,
             wait_time_s=config.wait_time_s,
             visibility_timeout_s=config.visibility_timeout_s,
-            max_inline_retry_after_s=config.max_inline_wait_s,
-            max_attempts=config.max_attempts,
             shutdown_grace_s=config.shutdown_grace_s,
         ),
     )

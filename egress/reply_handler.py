@@ -11,7 +11,7 @@ from opentelemetry import trace
 from clawbus.bus.envelopes import decode_outbound
 from clawbus.bus.errors import InvalidEnvelope
 from clawbus.bus.logging import log_event, session_ref
-from clawbus.bus.queues import ReceivedMessage
+from clawbus.bus.sqs_record import SqsRecord
 from clawbus.bus.tracing import extract_context, tracer
 from clawbus.schemas import OutboundReply
 from clawbus.storage.claim_check import ClaimChecks
@@ -42,12 +42,12 @@ class EgressHandler:
         self._claim_checks = claim_checks
         self._pause_before_delete_s = pause_before_delete_s
 
-    async def __call__(self, unit: list[ReceivedMessage]) -> None:
+    async def __call__(self, unit: list[SqsRecord]) -> None:
         """Send each reply of the unit in order; raises a classified error when one cannot be sent."""
         for message in unit:
             await self._send(message)
 
-    async def _send(self, message: ReceivedMessage) -> None:
+    async def _send(self, message: SqsRecord) -> None:
         with _tracer.start_as_current_span(
             "egress.send", context=extract_context(message.attributes), kind=trace.SpanKind.CONSUMER
         ):

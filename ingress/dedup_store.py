@@ -14,10 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from clawbus.bus.errors import VersionConflict
-from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
-from clawbus.storage.backends import record_store
-from clawbus.storage.records import AllOf, AnyOf, Compare, RecordStore, absent_or_expired
+from clawbus.storage.backends import idempotency_store
+from clawbus.storage.idempotency import Claimed, Done
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -44,33 +42,23 @@ class DedupStore(Protocol):
 
 
 class DynamoDedupStore:
-    """`DedupStore` on the ledger's `RecordStore` (hash key `pk`, TTL attribute `expires_at`)."""
+    """`DedupStore` as a view on the ledger's idempotency records (`storage/idempotency.py`)."""
 
     def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_s: int) -> None:
-        self._records: RecordStore = record_store(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
+        self._store = idempotency_store(dynamodb, table)
         self._ttl_s = ttl_s
 
     async def claim(self, key: str, now: datetime) -> Claim:
         """Claim `key`; safe to call again (a retry after a crash re-claims once the lease ran out)."""
-        ts = int(now.timestamp())
-        stale_lease = AllOf((Compare("state", "=", "pending"), Compare("lease_until", "<", ts)))
-        item = {"pk": key, "state": "pending", "lease_until": ts + LEASE_S, "expires_at": ts + self._ttl_s}
-        try:
-            await self._records.put(
-                item, condition=AnyOf((absent_or_expired(LEDGER_TTL_ATTRIBUTE, ts), stale_lease))
-            )
-        except VersionConflict:
-            existing = await self._records.get({"pk": key}, now=ts)
-            state = existing.text("state", "") if existing is not None else ""
-            return Claim.DONE if state == "done" else Claim.IN_PROGRESS
-        return Claim.CLAIMED
+        result = await self._store.claim(key, now, lease_s=LEASE_S, ttl_s=self._ttl_s)
+        if isinstance(result, Claimed):
+            return Claim.CLAIMED
+        return Claim.DONE if isinstance(result, Done) else Claim.IN_PROGRESS
 
     async def complete(self, key: str, now: datetime) -> None:
         """Mark `key` handled for `ttl_s` from `now`."""
-        await self._records.put(
-            {"pk": key, "state": "done", "expires_at": int(now.timestamp()) + self._ttl_s}
-        )
+        await self._store.complete(key, now, ttl_s=self._ttl_s)
 
     async def release(self, key: str) -> None:
         """Give up a claim (the enqueue failed), so the platform's retry can claim it again."""
-        await self._records.delete({"pk": key})
+        await self._store.release(key)

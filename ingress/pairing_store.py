@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from clawbus.bus.clock import utc_now
 from clawbus.bus.errors import Unavailable, VersionConflict
 from clawbus.ingress.core.gate import normalise_entry
 from clawbus.ingress.core.pairing import (
@@ -53,7 +54,7 @@ class DynamoPairingStore:
 
     async def paired(self, channel: str, account: str) -> frozenset[str]:
         """Sender ids approved through pairing (normalised as the gate compares them)."""
-        record = await self._records.get({"pk": f"allow#{channel}#{account}"})
+        record = await self._records.get({"pk": f"allow#{channel}#{account}"}, now=utc_now())
         return record.string_set("senders", frozenset()) if record is not None else frozenset()
 
     async def pending(self, channel: str, account: str, now: datetime) -> tuple[PairingRequest, ...]:
@@ -89,7 +90,7 @@ class DynamoPairingStore:
 
     async def accounts(self) -> list[tuple[str, str]]:
         """Every (channel, account) that has had a pairing request or a paired sender, sorted."""
-        record = await self._records.get({"pk": _ACCOUNTS})
+        record = await self._records.get({"pk": _ACCOUNTS}, now=utc_now())
         names = record.string_set("names", frozenset()) if record is not None else frozenset()
         return sorted((name.partition("#")[0], name.partition("#")[2]) for name in names)
 
@@ -124,7 +125,7 @@ class DynamoPairingStore:
         raise Unavailable(f"pairing store for {channel} is contended; retry")
 
     async def _pending(self, channel: str, account: str) -> tuple[tuple[PairingRequest, ...], int]:
-        record = await self._records.get({"pk": f"pending#{channel}#{account}"})
+        record = await self._records.get({"pk": f"pending#{channel}#{account}"}, now=utc_now())
         if record is None:
             return (), 0
         return _requests(record), record.whole("version", 0)

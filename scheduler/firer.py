@@ -151,7 +151,7 @@ class Firer:
             pass
         else:
             return "new"
-        existing = await self._records.get(key, now=stamp)
+        existing = await self._records.get(key, now=now)
         if existing is None or existing.text("status") != "claimed":
             return "done"
         claimed_at = existing.whole("claimed_at")

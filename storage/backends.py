@@ -21,6 +21,7 @@ from clawbus.storage.config import (
     config_parameter_name,
     seed,
 )
+from clawbus.storage.idempotency import DynamoIdempotencyStore
 from clawbus.storage.records import RecordStore
 from clawbus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.storage.secrets import SecretsManagerStore, SecretStore
@@ -74,6 +75,11 @@ def record_store(
 ) -> RecordStore:
     """The DynamoDB record store of `table` (the ledgers', pairing's and the firer's records)."""
     return DynamoRecordStore(dynamodb, table, ttl_attribute=ttl_attribute, range_key=range_key)
+
+
+def idempotency_store(dynamodb: DynamoDBClient, table: str) -> DynamoIdempotencyStore:
+    """The idempotency records of `table` (the `<prefix>-ledger` table): the dedup, turn and sent ledgers."""
+    return DynamoIdempotencyStore(dynamodb, table)
 
 
 def blob_store(settings: Settings, clients: WithS3) -> BlobStore:

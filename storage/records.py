@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from clawbus.bus.clock import epoch_s, utc_now
 from clawbus.bus.errors import CorruptRecord, TooLarge, Unavailable, VersionConflict
 
 Item = dict[str, Any]
@@ -67,9 +69,9 @@ class AllOf:
 Condition = Absent | Compare | AnyOf | AllOf
 
 
-def absent_or_expired(ttl_attribute: str, now: float) -> Condition:
+def absent_or_expired(ttl_attribute: str, now: datetime) -> Condition:
     """The item is absent, or its TTL ran out at or before `now` (so it counts as absent on read too)."""
-    return AnyOf((Absent(), Compare(ttl_attribute, "<=", int(now))))
+    return AnyOf((Absent(), Compare(ttl_attribute, "<=", epoch_s(now))))
 
 
 def item_size(item: Mapping[str, Any]) -> int:
@@ -172,11 +174,11 @@ class RecordStore(Protocol):
         """The table's name (for messages)."""
         ...
 
-    async def get(self, key: Key, *, now: float | None = None) -> Record | None:
-        """The record, or None when absent or expired at `now` (default: the current time)."""
+    async def get(self, key: Key, *, now: datetime) -> Record | None:
+        """The record, or None when absent or expired at `now`."""
         ...
 
-    async def get_many(self, keys: Sequence[Key], *, now: float | None = None) -> list[Record]:
+    async def get_many(self, keys: Sequence[Key], *, now: datetime) -> list[Record]:
         """The records that exist and have not expired among `keys` (at most 100), in no order."""
         ...
 
@@ -184,7 +186,7 @@ class RecordStore(Protocol):
         """Write `item` whole (when `condition` holds, else `VersionConflict`)."""
         ...
 
-    async def put_if_absent(self, item: Item, *, now: float | None = None) -> None:
+    async def put_if_absent(self, item: Item, *, now: datetime) -> None:
         """Create `item`, or replace one whose TTL ran out; `VersionConflict` when a live one exists."""
         ...
 
@@ -220,7 +222,7 @@ class RecordStore(Protocol):
         before: str | None = None,
         newest_first: bool = False,
         limit: int | None = None,
-        now: float | None = None,
+        now: datetime,
     ) -> list[Record]:
         """Records of one partition by sort key (those after `after`, or before `before`: one bound at a
         time), expired ones left out."""
@@ -241,7 +243,7 @@ async def mutate(
     `Unavailable` (retryable) after `attempts` lost races.
     """
     for _ in range(attempts):
-        current = await store.get(key)
+        current = await store.get(key, now=utc_now())  # as `put_if_version` sees expiry
         expected = current.whole(VERSION_ATTRIBUTE, 0) if current is not None else 0
         item = change(current)
         try:

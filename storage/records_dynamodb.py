@@ -9,13 +9,14 @@ throttling becomes `Throttled`, 5xx `Unavailable`; an item over the size limit `
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from clawbus.bus.aws import map_aws_errors
+from clawbus.bus.clock import epoch_s, utc_now
 from clawbus.bus.errors import TooLarge, Unavailable, VersionConflict
 from clawbus.storage._dynamodb_wire import Expression, from_attribute, to_attribute
 from clawbus.storage.records import (
@@ -78,14 +79,14 @@ class DynamoRecordStore:
     def _wire_key(self, key: Key) -> dict[str, Any]:
         return {k: {"S": v} for k, v in key.items()}
 
-    def _live(self, raw: Mapping[str, Any], now: float | None) -> Record | None:
+    def _live(self, raw: Mapping[str, Any], now: datetime) -> Record | None:
         fields = {k: from_attribute(v) for k, v in raw.items()}
         record = Record(self._table, self._key_of(fields), fields)
         if self._ttl is not None and self._ttl in fields:
             expires = fields[self._ttl]
             if not isinstance(expires, int | float) or isinstance(expires, bool):
                 raise record.corrupt(f"TTL attribute {self._ttl!r} is not a number")
-            if expires <= (time.time() if now is None else now):
+            if expires <= epoch_s(now):
                 return None
         return record
 
@@ -108,7 +109,7 @@ class DynamoRecordStore:
                     ) from exc
                 raise  # map_aws_errors classifies the rest
 
-    async def get(self, key: Key, *, now: float | None = None) -> Record | None:
+    async def get(self, key: Key, *, now: datetime) -> Record | None:
         """See `RecordStore.get` (a consistent read)."""
         with self._errors("GetItem", key):
             response = await self._ddb.get_item(
@@ -117,7 +118,7 @@ class DynamoRecordStore:
         raw = response.get("Item")
         return None if raw is None else self._live(raw, now)
 
-    async def get_many(self, keys: Sequence[Key], *, now: float | None = None) -> list[Record]:
+    async def get_many(self, keys: Sequence[Key], *, now: datetime) -> list[Record]:
         """See `RecordStore.get_many` (one consistent BatchGetItem; unprocessed keys fetched again)."""
         pending: list[dict[str, Any]] = [self._wire_key(k) for k in keys]
         found: list[Record] = []
@@ -146,17 +147,16 @@ class DynamoRecordStore:
         with self._errors("PutItem", key):
             await self._ddb.put_item(TableName=self._table, Item=wire, **kwargs)
 
-    async def put_if_absent(self, item: Item, *, now: float | None = None) -> None:
+    async def put_if_absent(self, item: Item, *, now: datetime) -> None:
         """See `RecordStore.put_if_absent` (without a TTL attribute: absent only)."""
-        at = time.time() if now is None else now
-        await self.put(item, condition=absent_or_expired(self._ttl, at) if self._ttl else Absent())
+        await self.put(item, condition=absent_or_expired(self._ttl, now) if self._ttl else Absent())
 
     async def put_if_version(self, item: Item, expected: int) -> int:
         """See `RecordStore.put_if_version` (an expired item counts as absent: version 0, as on read)."""
         same = Compare(VERSION_ATTRIBUTE, "=", expected)
         condition: Condition = same
         if expected == 0:
-            gone = absent_or_expired(self._ttl, time.time()) if self._ttl else Absent()
+            gone = absent_or_expired(self._ttl, utc_now()) if self._ttl else Absent()
             condition = AnyOf((gone, same))
         await self.put({**item, VERSION_ATTRIBUTE: expected + 1}, condition=condition)
         return expected + 1
@@ -223,7 +223,7 @@ class DynamoRecordStore:
         before: str | None = None,
         newest_first: bool = False,
         limit: int | None = None,
-        now: float | None = None,
+        now: datetime,
     ) -> list[Record]:
         """See `RecordStore.query` (consistent; pages followed until `limit` live records are found)."""
         expression = Expression()

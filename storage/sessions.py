@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from clawbus.bus.clock import utc_now
 from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.bus.private_files import append_private, make_private_dirs, write_private
 from clawbus.storage.records import VERSION_ATTRIBUTE, RecordStore
@@ -235,7 +236,7 @@ class DynamoSessionIndex:
         return {"pk": f"index#{check_id(agent_id, 'agent id')}", "sk": session_key}
 
     async def _get(self, agent_id: str, session_key: str) -> tuple[SessionEntry | None, int]:
-        record = await self._records.get(self._key(agent_id, session_key))
+        record = await self._records.get(self._key(agent_id, session_key), now=utc_now())
         if record is None:
             return None, 0
         entry = parse_entry(record.json("entry"), f"{self._table} {agent_id}/{session_key}")
@@ -265,7 +266,7 @@ class DynamoSessionIndex:
 
     async def entries(self, agent_id: str) -> dict[str, SessionEntry]:
         """Every entry of the agent (one Query, paged)."""
-        records = await self._records.query({"pk": f"index#{check_id(agent_id, 'agent id')}"})
+        records = await self._records.query({"pk": f"index#{check_id(agent_id, 'agent id')}"}, now=utc_now())
         return {r.text("sk"): parse_entry(r.json("entry"), f"{self._table} {r.text('sk')}") for r in records}
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from clawbus.bus.clock import utc_now
 from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.storage.blobs import S3BlobStore
 from clawbus.storage.records import Absent, Item, Record, RecordStore
@@ -78,7 +79,7 @@ class DynamoTranscriptStore:
     async def _page(self, session: SessionRef, *, before: int | None, limit: int) -> list[Batch]:
         upper = _sk(before) if before is not None else _NEWEST
         records = await self._records.query(
-            {"pk": _pk(session)}, before=upper, newest_first=True, limit=limit
+            {"pk": _pk(session)}, before=upper, newest_first=True, limit=limit, now=utc_now()
         )
         return [await self._decode(record) for record in records]
 
@@ -131,8 +132,8 @@ class DynamoTranscriptStore:
 
     async def find_turn(self, session: SessionRef, turn_id: str) -> Batch | None:
         """The batch the turn's marker points at, or None (see the module docstring for the crash case)."""
-        marker = await self._records.get({"pk": _pk(session), "sk": f"turn#{turn_id}"})
+        marker = await self._records.get({"pk": _pk(session), "sk": f"turn#{turn_id}"}, now=utc_now())
         if marker is None:
             return None
-        found = await self._records.get({"pk": _pk(session), "sk": _sk(marker.whole("seq"))})
+        found = await self._records.get({"pk": _pk(session), "sk": _sk(marker.whole("seq"))}, now=utc_now())
         return await self._decode(found) if found is not None else None

@@ -14,8 +14,10 @@ falls free for another token to claim while replies to it are still kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from clawbus.bus.clock import utc_now
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
 from clawbus.storage.records import Absent, Record, RecordStore
@@ -81,9 +83,7 @@ class WebchatHistory:
             return False
         return True
 
-    async def after(
-        self, conversation: str, cursor: str = "", *, now: float | None = None
-    ) -> list[WebchatPart]:
+    async def after(self, conversation: str, cursor: str = "", *, now: datetime) -> list[WebchatPart]:
         """The parts after `cursor` ('' for the start), oldest first, at most `PAGE` (never the owner
         record, whatever the cursor)."""
         records = await self._records.query(
@@ -93,7 +93,7 @@ class WebchatHistory:
 
     async def owner(self, conversation: str) -> str | None:
         """The client a conversation belongs to, or None when nobody has posted to it yet."""
-        record = await self._records.get({"conversation": conversation, "seq": OWNER_SEQ})
+        record = await self._records.get({"conversation": conversation, "seq": OWNER_SEQ}, now=utc_now())
         return None if record is None else record.text("client")
 
     async def claim(self, conversation: str, client: str) -> bool:

@@ -135,7 +135,7 @@ def test_the_architecture_doc_lists_every_top_level_folder() -> None:
 # CLI build what they operate on. Anywhere else a store class or a raw boto3 client is constructed, the
 # stage has grown a second way to reach its state.
 STORE_BUILDERS = ("storage", "local", "cli")
-STORE_CONSTRUCTORS = {"DynamoRecordStore", "S3BlobStore", "boto3.client"}
+STORE_CONSTRUCTORS = {"DynamoRecordStore", "DynamoIdempotencyStore", "S3BlobStore", "boto3.client"}
 
 
 def constructions(path: Path) -> list[str]:

@@ -56,7 +56,7 @@ class DispatcherSettings(BaseModel):
     concurrency: int = Field(default=64, ge=1)
     wait_time_s: int = Field(default=2, ge=0, le=20)
     visibility_timeout_s: int = Field(default=60, ge=10)
-    max_attempts: int = Field(default=3, ge=1)
+    max_attempts: int = Field(default=3, ge=1)  # tries of one AgentCore invoke per receive (bus/retry.py)
     shutdown_grace_s: float = 20.0
     queue: QueueSettings = QueueSettings()
     typing_after_ms: int = Field(default=2000, ge=0)  # a reply within 2 s needs no typing indicator
@@ -74,7 +74,6 @@ class EgressSettings(BaseModel):
     concurrency: int = Field(default=16, ge=1)
     wait_time_s: int = Field(default=2, ge=0, le=20)
     visibility_timeout_s: int = Field(default=60, ge=2)
-    max_attempts: int = Field(default=3, ge=1)
     shutdown_grace_s: float = 10.0
     # A platform's 429 asking for at most this long is waited out in the worker; longer ones give the
     # message back to the queue for that long instead of blocking the worker.

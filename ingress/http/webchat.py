@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from clawbus.bus.clock import utc_now
 from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.logging import log_event, session_ref
@@ -178,7 +179,9 @@ class WebchatApi:
         while True:
             try:
                 owner = owner or await self._history.owner(conversation)
-                parts = await self._history.after(conversation, after) if owner == client else []
+                parts = (
+                    await self._history.after(conversation, after, now=utc_now()) if owner == client else []
+                )
             except ClawbusError as exc:
                 log_event(logger, "ingress.webchat.read_failed", logging.WARNING, reason=str(exc))
                 return error(503, "replies cannot be read right now; retry shortly", retry=True)

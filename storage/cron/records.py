@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from clawbus.bus.clock import utc_now
 from clawbus.bus.errors import InvalidSchedule, TargetGone, VersionConflict
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
 from clawbus.schemas.cron import CronJob, CronRun
@@ -48,7 +49,7 @@ class CronRecords:
 
     async def get_job(self, job_id: str) -> CronJob | None:
         """The job, or None when there is no record; `CorruptRecord` when its body is not a job."""
-        record = await self._records.get({"pk": JOB_PK, "sk": job_id})
+        record = await self._records.get({"pk": JOB_PK, "sk": job_id}, now=utc_now())
         return record.model(CronJob) if record is not None else None
 
     async def require_job(self, job_id: str) -> CronJob:
@@ -60,7 +61,7 @@ class CronRecords:
 
     async def list_jobs(self) -> list[CronJob]:
         """Every job record, oldest first."""
-        records = await self._records.query({"pk": JOB_PK})
+        records = await self._records.query({"pk": JOB_PK}, now=utc_now())
         return sorted((r.model(CronJob) for r in records), key=lambda j: j.created_at)
 
     async def delete_job(self, job_id: str) -> None:
@@ -80,6 +81,6 @@ class CronRecords:
     async def list_runs(self, job_id: str, limit: int = 50) -> list[CronRun]:
         """The job's newest runs first, at most `limit` (OpenClaw pages 50 by default, 200 at most)."""
         records = await self._records.query(
-            {"pk": _run_pk(job_id)}, newest_first=True, limit=max(1, min(limit, 200))
+            {"pk": _run_pk(job_id)}, newest_first=True, limit=max(1, min(limit, 200)), now=utc_now()
         )
         return [r.model(CronRun) for r in records]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from clawbus.bus.clients import AgentStoreClients, open_stage_clients
@@ -11,7 +13,7 @@ from clawbus.bus.topology import ledger_table_name
 from clawbus.dispatcher.ledger import Publication, StoredTurn, TurnLedger
 from tests.conftest import Bus
 
-NOW = 1_800_000_000
+NOW = datetime.fromtimestamp(1_800_000_000, UTC)
 
 
 async def test_a_recorded_turn_stands_and_a_corrupt_one_says_how_to_repair(bus: Bus) -> None:
@@ -22,7 +24,9 @@ async def test_a_recorded_turn_stands_and_a_corrupt_one_says_how_to_repair(bus: 
         ours = StoredTurn("r1", (publication,))
         assert await ledger.record(["e1", "e2"], ours, NOW) == ours
         assert await ledger.record(["e1"], StoredTurn("r2", ()), NOW) == ours  # the first run's reply stands
-        assert await ledger.lookup(["e1", "e2", "e3"], NOW + 4000) == {}  # expired: absent, on read too
+        assert (
+            await ledger.lookup(["e1", "e2", "e3"], NOW + timedelta(seconds=4000)) == {}
+        )  # expired: absent, on read too
         bus.client("dynamodb").put_item(
             TableName=table,
             Item={"pk": {"S": "turn:bad"}, "reply_id": {"S": "r"}, "publications": {"S": "[{"}},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 
 import pytest
 import uvicorn
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from clawbus.bus.clients import AgentStoreClients, open_stage_clients
+from clawbus.bus.clock import utc_now
 from clawbus.bus.errors import CorruptRecord, Throttled, TooLarge, VersionConflict
 from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import cron_table_name, ledger_table_name
@@ -22,6 +24,11 @@ from tests.conftest import REGION, Bus
 from tests.helpers import free_port, wait_for
 
 NOW = 1_800_000_000
+
+
+def at(offset_s: int) -> datetime:
+    """`NOW` plus `offset_s`, as the aware datetime the stores take."""
+    return datetime.fromtimestamp(NOW + offset_s, UTC)
 
 
 @pytest.fixture
@@ -43,22 +50,22 @@ def cron(bus: Bus, clients: AgentStoreClients) -> DynamoRecordStore:
 async def test_a_record_reads_back_with_its_types(ledger: DynamoRecordStore) -> None:
     item = {"pk": "k", "n": 3, "f": 1.5, "ok": True, "tags": frozenset({"a", "b"}), "l": ["x"], "m": {"y": 1}}
     await ledger.put(item)
-    record = await ledger.get({"pk": "k"})
+    record = await ledger.get({"pk": "k"}, now=utc_now())
     assert record is not None
     assert record.fields == item
-    assert await ledger.get({"pk": "other"}) is None
+    assert await ledger.get({"pk": "other"}, now=utc_now()) is None
 
 
 async def test_put_if_absent_refuses_a_live_record_and_replaces_an_expired_one(
     ledger: DynamoRecordStore,
 ) -> None:
-    await ledger.put_if_absent({"pk": "in:1", "v": "first", "expires_at": NOW + 10}, now=NOW)
+    await ledger.put_if_absent({"pk": "in:1", "v": "first", "expires_at": NOW + 10}, now=at(0))
     with pytest.raises(VersionConflict, match=r"in:1.*re-read"):
-        await ledger.put_if_absent({"pk": "in:1", "v": "second", "expires_at": NOW + 20}, now=NOW + 5)
+        await ledger.put_if_absent({"pk": "in:1", "v": "second", "expires_at": NOW + 20}, now=at(5))
     # The loopback API never expires items: the store treats a record past its TTL as gone, on read too.
-    assert await ledger.get({"pk": "in:1"}, now=NOW + 10) is None
-    await ledger.put_if_absent({"pk": "in:1", "v": "third", "expires_at": NOW + 40}, now=NOW + 10)
-    found = await ledger.get({"pk": "in:1"}, now=NOW + 11)
+    assert await ledger.get({"pk": "in:1"}, now=at(10)) is None
+    await ledger.put_if_absent({"pk": "in:1", "v": "third", "expires_at": NOW + 40}, now=at(10))
+    found = await ledger.get({"pk": "in:1"}, now=at(11))
     assert found is not None
     assert found.text("v") == "third"
 
@@ -70,12 +77,12 @@ async def test_put_if_version_refuses_a_stale_version(ledger: DynamoRecordStore)
         await ledger.put_if_version({"pk": "doc", "body": "lost"}, 1)
     with pytest.raises(VersionConflict):
         await ledger.put_if_version({"pk": "doc", "body": "lost"}, 0)
-    record = await ledger.get({"pk": "doc"})
+    record = await ledger.get({"pk": "doc"}, now=utc_now())
     assert record is not None
     assert (record.text("body"), record.whole("version")) == ("two", 2)
     # A record past its TTL reads as absent, so a writer starts it over from version 0.
     await ledger.put({"pk": "old", "version": 5, "expires_at": 1})
-    assert await ledger.get({"pk": "old"}) is None
+    assert await ledger.get({"pk": "old"}, now=utc_now()) is None
     assert await ledger.put_if_version({"pk": "old", "expires_at": NOW * 2}, 0) == 1
 
 
@@ -92,7 +99,7 @@ async def test_concurrent_writers_lose_no_update(ledger: DynamoRecordStore, writ
     await asyncio.gather(
         *(mutate(ledger, {"pk": "counter"}, append(f"w{i}"), attempts=4 * writers) for i in range(writers))
     )
-    record = await ledger.get({"pk": "counter"})
+    record = await ledger.get({"pk": "counter"}, now=utc_now())
     assert record is not None
     assert sorted(record.string_list("names")) == sorted(f"w{i}" for i in range(writers))
     assert record.whole("version") == writers
@@ -104,7 +111,7 @@ async def test_update_adds_to_a_set_and_checks_its_condition(ledger: DynamoRecor
     assert after.string_set("senders") == {"a", "b"}
     with pytest.raises(VersionConflict):
         await ledger.update(
-            {"pk": "allow"}, set_={"state": "y"}, condition=absent_or_expired("expires_at", NOW)
+            {"pk": "allow"}, set_={"state": "y"}, condition=absent_or_expired("expires_at", at(0))
         )
 
 
@@ -112,8 +119,8 @@ async def test_put_all_writes_every_item_or_none(ledger: DynamoRecordStore) -> N
     await ledger.put({"pk": "turn:b", "reply": "earlier", "expires_at": NOW + 100})
     items = [{"pk": f"turn:{e}", "reply": "ours", "expires_at": NOW + 100} for e in "abc"]
     with pytest.raises(VersionConflict):
-        await ledger.put_all(items, condition=absent_or_expired("expires_at", NOW))
-    assert [r.text("pk") for r in await ledger.get_many([{"pk": "turn:a"}, {"pk": "turn:b"}], now=NOW)] == [
+        await ledger.put_all(items, condition=absent_or_expired("expires_at", at(0)))
+    assert [r.text("pk") for r in await ledger.get_many([{"pk": "turn:a"}, {"pk": "turn:b"}], now=at(0))] == [
         "turn:b"
     ]
 
@@ -122,19 +129,19 @@ async def test_query_pages_a_partition_in_order(cron: DynamoRecordStore) -> None
     for i in range(7):
         await cron.put({"pk": "run:j", "sk": f"{i:02d}", "body": "x" * 50})
     await cron.put({"pk": "run:other", "sk": "00"})
-    newest = await cron.query({"pk": "run:j"}, newest_first=True, limit=3)
+    newest = await cron.query({"pk": "run:j"}, newest_first=True, limit=3, now=utc_now())
     assert [r.text("sk") for r in newest] == ["06", "05", "04"]
-    after = await cron.query({"pk": "run:j"}, after="04")
+    after = await cron.query({"pk": "run:j"}, after="04", now=utc_now())
     assert [r.text("sk") for r in after] == ["05", "06"]
     await cron.delete({"pk": "run:j", "sk": "06"})
     await cron.delete({"pk": "run:j", "sk": "06"})  # already gone: nothing happens
-    assert len(await cron.query({"pk": "run:j"})) == 6
+    assert len(await cron.query({"pk": "run:j"}, now=utc_now())) == 6
 
 
 async def test_a_malformed_record_says_which_and_how_to_repair(ledger: DynamoRecordStore, bus: Bus) -> None:
     table = ledger_table_name(bus.prefix)
     bus.client("dynamodb").put_item(TableName=table, Item={"pk": {"S": "turn:x"}, "reply_id": {"N": "7"}})
-    record = await ledger.get({"pk": "turn:x"})
+    record = await ledger.get({"pk": "turn:x"}, now=utc_now())
     assert record is not None
     with pytest.raises(CorruptRecord, match=r"'reply_id' is a int.*delete-item --table-name " + table):
         record.text("reply_id")
@@ -145,7 +152,7 @@ async def test_a_malformed_record_says_which_and_how_to_repair(ledger: DynamoRec
 async def test_an_oversized_record_is_refused_before_it_is_sent(ledger: DynamoRecordStore) -> None:
     with pytest.raises(TooLarge, match=r"400 KB.*state bucket"):
         await ledger.put({"pk": "big", "body": "x" * 420_000})
-    assert await ledger.get({"pk": "big"}) is None
+    assert await ledger.get({"pk": "big"}, now=utc_now()) is None
 
 
 @pytest.fixture

@@ -1,0 +1,223 @@
+"""One idempotency layer under the three ledgers: a record per key and one state machine over it.
+
+Modelled on Powertools' `utilities/idempotency/persistence/base.py`: the state machine lives in one base
+class (`IdempotencyStore`) over four small persistence methods (`_get`, `_get_many`, `_put`,
+`_delete`), and the DynamoDB backend (`DynamoIdempotencyStore`, on `DynamoRecordStore` with conditional
+writes) only translates. The ledgers are thin typed views: ingress's dedup claims
+(`ingress/dedup_store.py`), the dispatcher's turn ledger (`dispatcher/ledger.py`) and egress's sent
+ledger (`egress/sent_ledger.py`).
+
+A record is `key`, `status` (`in_progress` while a lease holds it, `completed` after), `expires_at`,
+`lease_until` and string `data`. The states:
+
+    absent | expired | in_progress past its lease  --claim-->     in_progress (lease_until)
+    in_progress                                    --complete-->  completed (data, expires_at)
+    absent | expired                               --record-->    completed (first record stands)
+    in_progress                                    --release-->   absent
+
+Stored layout (unchanged from the ledgers' own, so records written before this layer read the same):
+hash key `pk`, TTL attribute `expires_at` (epoch seconds: the only place clawbus writes epoch numbers
+for these records), `state` = `pending` | `done`, `lease_until` (epoch seconds) while pending, and the
+data attributes at the top level. A record without `state` (the turn and sent ledgers' older records)
+is completed. DynamoDB deletes expired items lazily and the loopback API never does, so expiry is also
+checked on every read and every conditional write.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from clawbus.bus.clock import epoch_s
+from clawbus.bus.errors import ClawbusError, VersionConflict
+from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
+from clawbus.storage.records import AllOf, AnyOf, Compare, Condition, Record, absent_or_expired
+from clawbus.storage.records_dynamodb import DynamoRecordStore
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+_STATE = {"in_progress": "pending", "completed": "done"}  # the stored names (the dedup ledger's own)
+_RESERVED = frozenset({"pk", "state", "lease_until", LEDGER_TTL_ATTRIBUTE})
+
+
+class Status(StrEnum):
+    """Where a key is in its life."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """One key's record."""
+
+    key: str
+    status: Status
+    expires_at: datetime | None  # None: a record written without a TTL (never expires)
+    lease_until: datetime | None = None
+    data: Mapping[str, str] = field(default_factory=dict)
+
+
+class AlreadyDone(ClawbusError):
+    """A write found the key completed (or claimed) by someone else first; `record` is theirs if live."""
+
+    def __init__(self, key: str, record: IdempotencyRecord | None) -> None:
+        super().__init__(f"idempotency record {key} already exists")
+        self.record = record
+
+
+WriteIf = Literal["claimable", "absent", "always"]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """The key is ours until `lease_until`: do the work, then `complete` (or `release`)."""
+
+    record: IdempotencyRecord
+
+
+@dataclass(frozen=True)
+class Done:
+    """The key was completed before: `record.data` holds what it produced."""
+
+    record: IdempotencyRecord
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Someone else holds a live lease on the key."""
+
+
+ClaimResult = Claimed | Done | Busy
+
+
+class IdempotencyStore(ABC):
+    """The state machine, over four persistence methods a backend implements."""
+
+    async def claim(self, key: str, now: datetime, *, lease_s: int, ttl_s: int) -> ClaimResult:
+        """Claim `key` for `lease_s` (absent, expired or stale-leased keys only)."""
+        record = IdempotencyRecord(
+            key,
+            Status.IN_PROGRESS,
+            expires_at=now + timedelta(seconds=ttl_s),
+            lease_until=now + timedelta(seconds=lease_s),
+        )
+        try:
+            await self._put([record], now, "claimable")
+        except VersionConflict:
+            existing = await self.get(key, now)
+            if existing is not None and existing.status is Status.COMPLETED:
+                return Done(existing)
+            return Busy()
+        return Claimed(record)
+
+    async def complete(
+        self, key: str, now: datetime, *, ttl_s: int, data: Mapping[str, str] | None = None
+    ) -> None:
+        """Mark `key` completed with `data`, kept `ttl_s` from `now` (after a `claim`)."""
+        await self._put([self._completed(key, now, ttl_s, data or {})], now, "always")
+
+    async def record(
+        self, keys: Sequence[str], now: datetime, *, ttl_s: int, data: Mapping[str, str]
+    ) -> None:
+        """Complete every key at once, only where none is live (`AlreadyDone` names a live one)."""
+        try:
+            await self._put([self._completed(k, now, ttl_s, data) for k in keys], now, "absent")
+        except VersionConflict:
+            live = await self.get_many(keys, now)
+            first = next((live[k] for k in keys if k in live), None)
+            raise AlreadyDone(first.key if first else keys[0], first) from None
+
+    async def get(self, key: str, now: datetime) -> IdempotencyRecord | None:
+        """The key's record, or None when absent or expired at `now`."""
+        return await self._get(key, now)
+
+    async def get_many(self, keys: Sequence[str], now: datetime) -> dict[str, IdempotencyRecord]:
+        """The live records among `keys` (at most 100), by key."""
+        return {r.key: r for r in await self._get_many(keys, now)}
+
+    async def release(self, key: str) -> None:
+        """Forget `key` (its work failed before completing), so a retry can claim it again."""
+        await self._delete(key)
+
+    @staticmethod
+    def _completed(key: str, now: datetime, ttl_s: int, data: Mapping[str, str]) -> IdempotencyRecord:
+        return IdempotencyRecord(key, Status.COMPLETED, now + timedelta(seconds=ttl_s), data=dict(data))
+
+    @abstractmethod
+    async def _get(self, key: str, now: datetime) -> IdempotencyRecord | None: ...
+
+    @abstractmethod
+    async def _get_many(self, keys: Sequence[str], now: datetime) -> list[IdempotencyRecord]: ...
+
+    @abstractmethod
+    async def _put(self, records: Sequence[IdempotencyRecord], now: datetime, write_if: WriteIf) -> None:
+        """Write every record or none; `VersionConflict` when `write_if` fails for one."""
+
+    @abstractmethod
+    async def _delete(self, key: str) -> None: ...
+
+
+class DynamoIdempotencyStore(IdempotencyStore):
+    """`IdempotencyStore` on the `<prefix>-ledger` table (hash key `pk`, TTL `expires_at`)."""
+
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+        self._records = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
+
+    @property
+    def table(self) -> str:
+        """The table's name (for messages)."""
+        return self._records.table
+
+    async def _get(self, key: str, now: datetime) -> IdempotencyRecord | None:
+        found = await self._records.get({"pk": key}, now=now)  # GetItem
+        return None if found is None else _from_item(found)
+
+    async def _get_many(self, keys: Sequence[str], now: datetime) -> list[IdempotencyRecord]:  # BatchGetItem
+        return [_from_item(r) for r in await self._records.get_many([{"pk": k} for k in keys], now=now)]
+
+    async def _put(self, records: Sequence[IdempotencyRecord], now: datetime, write_if: WriteIf) -> None:
+        condition: Condition | None = None
+        if write_if != "always":
+            condition = absent_or_expired(LEDGER_TTL_ATTRIBUTE, now)
+        if write_if == "claimable":
+            stale = AllOf((Compare("state", "=", "pending"), Compare("lease_until", "<", epoch_s(now))))
+            condition = AnyOf((absent_or_expired(LEDGER_TTL_ATTRIBUTE, now), stale))
+        await self._records.put_all([_to_item(r) for r in records], condition=condition)
+
+    async def _delete(self, key: str) -> None:
+        await self._records.delete({"pk": key})
+
+
+def _to_item(record: IdempotencyRecord) -> dict[str, Any]:
+    reserved = _RESERVED & record.data.keys()
+    if reserved:
+        raise ValueError(f"idempotency data may not use the layer's own attributes {sorted(reserved)}")
+    item: dict[str, Any] = {
+        **record.data,
+        "pk": record.key,
+        "state": _STATE[record.status],
+    }
+    if record.expires_at is not None:
+        item[LEDGER_TTL_ATTRIBUTE] = epoch_s(record.expires_at)
+    if record.lease_until is not None:
+        item["lease_until"] = epoch_s(record.lease_until)
+    return item
+
+
+def _from_item(found: Record) -> IdempotencyRecord:
+    state = found.text("state", "done")
+    lease = found.fields.get("lease_until")
+    expires = found.fields.get(LEDGER_TTL_ATTRIBUTE)  # a number: the store checked it on read
+    return IdempotencyRecord(
+        key=found.text("pk"),
+        status=Status.IN_PROGRESS if state == "pending" else Status.COMPLETED,
+        expires_at=datetime.fromtimestamp(int(expires), UTC) if isinstance(expires, int | float) else None,
+        lease_until=datetime.fromtimestamp(int(lease), UTC) if isinstance(lease, int | float) else None,
+        data={k: v for k, v in found.fields.items() if k not in _RESERVED and isinstance(v, str)},
+    )

@@ -1,0 +1,95 @@
+"""The one idempotency layer under the ledgers: its state machine on the real (loopback) DynamoDB API,
+and records the ledgers wrote before the layer existed still reading the same."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from clawbus.bus.aws import open_clients
+from clawbus.bus.settings import Settings
+from clawbus.bus.topology import ledger_table_name
+from clawbus.dispatcher.ledger import Publication, StoredTurn, TurnLedger
+from clawbus.egress.sent_ledger import DynamoSentLedger
+from clawbus.ingress.dedup_store import Claim, DynamoDedupStore
+from clawbus.storage.idempotency import Busy, Claimed, Done, DynamoIdempotencyStore, Status
+from tests.conftest import Bus
+
+NOW = datetime.fromtimestamp(1_800_000_000, UTC)
+EPOCH = 1_800_000_000
+
+
+def later(seconds: int) -> datetime:
+    return NOW + timedelta(seconds=seconds)
+
+
+async def test_claim_complete_expire_stale_lease_and_release(bus: Bus) -> None:
+    async with open_clients(Settings(aws=bus.aws), "dynamodb") as clients:
+        assert clients.dynamodb
+        store = DynamoIdempotencyStore(clients.dynamodb, ledger_table_name(bus.prefix))
+
+        first = await store.claim("in:e1", NOW, lease_s=30, ttl_s=3600)
+        assert isinstance(first, Claimed)
+        assert isinstance(await store.claim("in:e1", later(10), lease_s=30, ttl_s=3600), Busy)
+        # the holder died: once its lease ran out, the next claim takes the key over
+        assert isinstance(await store.claim("in:e1", later(31), lease_s=30, ttl_s=3600), Claimed)
+
+        await store.complete("in:e1", later(32), ttl_s=3600, data={"reply": "r1"})
+        done = await store.claim("in:e1", later(40), lease_s=30, ttl_s=3600)
+        assert isinstance(done, Done)
+        assert done.record.status is Status.COMPLETED
+        assert done.record.data == {"reply": "r1"}
+        assert done.record.expires_at == later(32 + 3600)
+
+        assert await store.get("in:e1", later(32 + 3600)) is None  # expired: absent on read
+        assert isinstance(await store.claim("in:e1", later(32 + 3600), lease_s=30, ttl_s=3600), Claimed)
+
+        await store.release("in:e1")
+        assert await store.get("in:e1", later(33 + 3600)) is None
+        assert isinstance(await store.claim("in:e1", later(33 + 3600), lease_s=30, ttl_s=3600), Claimed)
+
+
+async def test_records_the_ledgers_wrote_before_the_layer_still_read(bus: Bus) -> None:
+    table = ledger_table_name(bus.prefix)
+    ddb = bus.client("dynamodb")
+    publication = Publication(body="{}", channel="webchat", kind="final", group_id="g", dedup_id="d")
+    old_items = [
+        {"pk": {"S": "in:old"}, "state": {"S": "done"}, "expires_at": {"N": str(EPOCH + 100)}},
+        {
+            "pk": {"S": "in:held"},
+            "state": {"S": "pending"},
+            "lease_until": {"N": str(EPOCH + 30)},
+            "expires_at": {"N": str(EPOCH + 100)},
+        },
+        {
+            "pk": {"S": "turn:old"},
+            "reply_id": {"S": "r-old"},
+            "publications": {"S": json.dumps([publication.model_dump()])},
+            "expires_at": {"N": str(EPOCH + 100)},
+        },
+        {
+            "pk": {"S": "sent:telegram:r-old:0.0"},
+            "message_id": {"S": "42"},
+            "sent_at": {"N": str(EPOCH)},
+            "expires_at": {"N": str(EPOCH + 100)},
+        },
+    ]
+    for item in old_items:
+        ddb.put_item(TableName=table, Item=item)
+
+    async with open_clients(Settings(aws=bus.aws), "dynamodb") as clients:
+        assert clients.dynamodb
+        dedup = DynamoDedupStore(clients.dynamodb, table, 3600)
+        assert await dedup.claim("in:old", NOW) is Claim.DONE
+        assert await dedup.claim("in:held", NOW) is Claim.IN_PROGRESS
+        assert await dedup.claim("in:held", later(31)) is Claim.CLAIMED  # its lease ran out
+
+        turns = TurnLedger(clients.dynamodb, table, 3600)
+        assert await turns.lookup(["old"], NOW) == {"old": StoredTurn("r-old", (publication,))}
+        assert await turns.record(["old"], StoredTurn("r-new", ()), NOW) == StoredTurn(
+            "r-old", (publication,)
+        )
+
+        sent = DynamoSentLedger(clients.dynamodb, table)
+        assert await sent.sent("sent:telegram:r-old:0.0", NOW) == "42"
+        assert await sent.sent("sent:telegram:r-old:0.0", later(100)) is None  # expired
