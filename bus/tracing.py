@@ -5,7 +5,7 @@ start their span as a child, so one trace runs from the webhook through the disp
 egress. Spans are named like log event stems (`ingress.receive`, `dispatcher.turn`, `agent.turn`,
 `egress.send`).
 
-Where spans go is `tracing.export` (`CLAWBUS_TRACING__EXPORT`, bus/settings.py `TracingSettings`):
+Where spans go is `tracing.export` (`CLAWBUS_TRACING__EXPORT`, bus/settings/aws.py `TracingSettings`):
 
 - `otlp` (the default): OTLP/HTTP (protobuf) when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, nowhere when it is not; the exporter reads the standard

@@ -14,7 +14,7 @@ from clawbus.bus.errors import ClawbusError, ConfigError
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.settings import CHANNELS, Settings
 from clawbus.bus.tracing import configure_tracing
-from clawbus.cli import say, up
+from clawbus.cli import say, up, up_steps
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import OPS_VERBS, add_target_arguments, run_ops_verb
 from clawbus.local.credentials import required_credentials, with_data_dir_credentials
@@ -194,7 +194,7 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
 
         settings = load_settings(settings).settings
     if command == "local-aws":
-        if missing := up.missing_local_extra():
+        if missing := up_steps.missing_local_extra():
             raise ConfigError(missing)
         from clawbus.local.aws import serve_local_aws
 

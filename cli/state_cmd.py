@@ -21,8 +21,11 @@ from clawbus.bus.settings import Settings
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import add_target_arguments, target_from
 from clawbus.cli.state_sinks import open_sinks
-from clawbus.openclaw.state_dir import read_openclaw_dir, write_openclaw_dir
-from clawbus.openclaw.state_transfer import TransferReport, export_state, import_state
+from clawbus.openclaw.state_dir_read import read_openclaw_dir
+from clawbus.openclaw.state_dir_write import write_openclaw_dir
+from clawbus.openclaw.state_export import export_state
+from clawbus.openclaw.state_import import import_state
+from clawbus.openclaw.state_transfer import TransferReport
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
-import importlib.util
-import json
 import os
 import secrets
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -35,6 +31,14 @@ from clawbus.bus.topology import build_topology
 from clawbus.cli.console import Console
 from clawbus.cli.exposure import LOOPBACK, exposure
 from clawbus.cli.openclaw_install import ensure_openclaw
+from clawbus.cli.up_steps import (
+    PortTaken,
+    apply_heartbeats,
+    check_port_free,
+    missing_local_extra,
+    seed_state,
+    state_on_start,
+)
 from clawbus.ingress.http.token_file import ensure_token, token_path
 from clawbus.local.auth import LoopbackCredentials
 from clawbus.local.aws_state import move_aside
@@ -43,23 +47,6 @@ from clawbus.local.endpoints import LocalEndpoints, write_endpoints
 from clawbus.local.provision import Provisioner
 from clawbus.local.supervisor import Stage, StageFailed, Supervisor
 from clawbus.local.watchdog import Watchdog
-
-
-class PortTaken(Exception):
-    """A port `up` needs is in use."""
-
-
-def check_port_free(host: str, port: int, what: str, flag: str) -> None:
-    """Raise `PortTaken` with a one-line fix when `host:port` cannot be bound."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
-            raise PortTaken(
-                f"port {port} on {host} ({what}) {reason} — stop what uses it or choose another with {flag}"
-            ) from exc
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,62 +85,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 STATE_FILE = "aws-state.pickle"
+
+
 AWS_STOP_GRACE_S = 60.0  # the loopback API saves its state after it stops serving: let it finish
-
-
-def _state_on_start(stage: Stage) -> tuple[str, str | None]:
-    """What the loopback API did with the saved state ("restored" / "new"), and a warning if any."""
-    warning = None
-    restored = "new"
-    for line in stage.tail:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if record.get("event") == "local_aws.state.rejected":
-            warning = str(record.get("error"))
-        if record.get("event") == "local_aws.started" and record.get("restored"):
-            restored = "restored"
-    return restored, warning
 
 
 def _stage(name: str, ready: str, *args: str) -> Stage:
     return Stage(name=name, argv=[sys.executable, "-m", "clawbus.cli", *args], ready_event=ready)
-
-
-async def apply_heartbeats(settings: Settings) -> list[str]:
-    """Create (or delete, when off) each agent's heartbeat schedule, from the environment over the stored
-    configuration document (its `agents.defaults.heartbeat`); the schedules that exist."""
-    from clawbus.bus.aws import open_clients
-    from clawbus.openclaw.document_settings import load_settings_async
-    from clawbus.storage.cron.service import connect
-
-    heartbeat = (await load_settings_async(settings)).settings.heartbeat
-    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
-        return await (await connect(settings, clients)).apply_heartbeats(heartbeat)
-
-
-async def seed_state(settings: Settings) -> tuple[bool, list[str]]:
-    """The first start's state: the configuration document from its seed file (never over a stored one)
-    and each channel's secret from the environment; whether the config was seeded, the secrets created."""
-    from clawbus.bus.aws import open_clients
-    from clawbus.local.secret_seed import seed_channel_secrets
-    from clawbus.storage import config_store, seed_config
-
-    async with open_clients(settings, "ssm", "s3", "secretsmanager") as clients:
-        assert clients.secretsmanager
-        seeded = await seed_config(settings, config_store(settings, clients))
-        return seeded, await seed_channel_secrets(clients.secretsmanager, settings)
-
-
-def missing_local_extra() -> str | None:
-    """Why the loopback AWS API cannot run here (moto is an extra, left out of production images), or None."""
-    if importlib.util.find_spec("moto") is None:
-        return (
-            "the loopback AWS API needs moto, which is not installed: "
-            "pip install 'clawbus[local]' (from a checkout: pip install -e '.[local]')"
-        )
-    return None
 
 
 def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -275,7 +213,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             )
             local_aws.stop_grace_s = AWS_STOP_GRACE_S
             supervisor.start(local_aws)
-        restored, warning = _state_on_start(local_aws)
+        restored, warning = state_on_start(local_aws)
         if warning:
             console.error(warning)
         with console.step("provisioning queues, topic, subscriptions, tables, bucket"):

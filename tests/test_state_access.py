@@ -50,7 +50,7 @@ ALLOWED = {
         )
     },
     **{
-        ("openclaw/state_dir.py", call): "reads and writes the user's OpenClaw directory that `clawbus state "
+        ("openclaw/state_dir_read.py", call): "reads the user's OpenClaw directory that `clawbus state "
         "import|export` names (the source and target of a migration, not clawbus state)"
         for call in ("read_text", "read_bytes")
     },

@@ -12,7 +12,7 @@ variable "prefix" {
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{0,30}$", var.prefix))
-    error_message = "prefix must be 1-31 characters: a lower-case letter, then lower-case letters, digits or '-' (as bus/settings.py)."
+    error_message = "prefix must be 1-31 characters: a lower-case letter, then lower-case letters, digits or '-' (as bus/settings/aws.py)."
   }
 }
 
@@ -130,7 +130,7 @@ variable "agent_engine" {
 
   validation {
     condition     = contains(["openclaw", "native"], var.agent_engine)
-    error_message = "agent_engine must be \"openclaw\" or \"native\" (bus/settings.py AgentSettings.engine)."
+    error_message = "agent_engine must be \"openclaw\" or \"native\" (bus/settings/agent.py AgentSettings.engine)."
   }
 }
 

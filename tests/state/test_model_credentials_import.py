@@ -13,7 +13,7 @@ import sqlean
 
 from clawbus.bus.settings import Settings
 from clawbus.openclaw.model_credentials import from_auth_profiles, provider_key_variable
-from clawbus.openclaw.state_dir import read_openclaw_dir
+from clawbus.openclaw.state_dir_read import read_openclaw_dir
 from tests.conftest import Bus
 from tests.ops.ops_cli import clawbus
 from tests.state.test_openclaw_sqlite_import import agent_database

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from clawbus.bus.errors import ConfigError
-from clawbus.openclaw.state_dir import channel_secrets, read_openclaw_dir, without_secrets, write_openclaw_dir
+from clawbus.openclaw.channel_credentials import channel_secrets, without_secrets
+from clawbus.openclaw.state_dir_read import read_openclaw_dir
+from clawbus.openclaw.state_dir_write import write_openclaw_dir
 
 HOME = Path(__file__).parent.parent / "fixtures" / "openclaw_home"
 

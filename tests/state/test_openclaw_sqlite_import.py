@@ -14,7 +14,7 @@ import sqlean
 from clawbus.agent.engines.openclaw_state import sqlite_transcript as sql
 from clawbus.agent.engines.openclaw_state.stored_state import StoredOpenClawState
 from clawbus.bus.settings import Settings
-from clawbus.openclaw.state_dir import read_openclaw_dir
+from clawbus.openclaw.state_dir_read import read_openclaw_dir
 from tests.agent.openclaw_state.agent_db import insert_event
 from tests.conftest import Bus
 from tests.ops.ops_cli import clawbus

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from clawbus.bus.settings import Settings
-from clawbus.openclaw.state_dir import read_openclaw_dir
+from clawbus.openclaw.state_dir_read import read_openclaw_dir
 from clawbus.storage import SessionRef
 from tests.conftest import Bus
 from tests.ops.ops_cli import clawbus

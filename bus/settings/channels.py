@@ -1,0 +1,97 @@
+"""Each channel's settings: credentials, who may talk to the agent (DM and group policies), limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+CHANNELS = ("webchat", "telegram", "slack", "discord", "whatsapp")
+
+
+DmPolicy = Literal["pairing", "allowlist", "open", "disabled"]
+
+
+GroupPolicy = Literal["allowlist", "open", "disabled"]
+
+
+class ChannelSettings(BaseModel):
+    """What every chat channel has: an API base URL for its outbound API and who may talk to the bot.
+
+    Gating follows OpenClaw: `dm_policy` for direct messages (`allow_from` lists sender ids, optionally
+    prefixed `<channel>:`), `group_policy` for groups and channels (`group_allow_from` lists group or
+    sender ids), and `require_mention` makes the bot answer in groups only when addressed.
+    """
+
+    api_base: str | None = None
+    dm_policy: DmPolicy = "pairing"
+    allow_from: list[str] = Field(default_factory=list)
+    group_policy: GroupPolicy = "allowlist"
+    group_allow_from: list[str] = Field(default_factory=list)
+    require_mention: bool = True
+
+    def configured(self) -> bool:
+        """Whether the channel's credentials are set (then it is enabled)."""
+        return False
+
+
+class WebchatSettings(BaseModel):
+    """The local WebChat channel, served by ingress; on in the embedded default."""
+
+    enabled: bool = True
+    dm_policy: DmPolicy = "open"
+    # The run's WebChat token (`clawbus up` makes one per data dir and passes `token_file`); WebChat and
+    # the dashboard refuse every request without it, and refuse to serve at all when neither is set.
+    token: SecretStr | None = None
+    token_file: Path | None = None
+
+
+class TelegramSettings(ChannelSettings):
+    """Telegram Bot API (`api_base` default `https://api.telegram.org`)."""
+
+    bot_token: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    mode: Literal["webhook", "polling"] = "webhook"
+    bot_username: str | None = None  # without '@'; how an @-mention of the bot is recognised in groups
+    # `MODE=polling` (the relay): how long one getUpdates call waits for updates (Telegram allows 0-50).
+    poll_timeout_s: int = Field(default=25, ge=0, le=50)
+
+    def configured(self) -> bool:
+        return self.bot_token is not None
+
+
+class SlackSettings(ChannelSettings):
+    """Slack Events API or Socket Mode (`api_base` default `https://slack.com/api/`)."""
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    mode: Literal["events", "socket"] = "events"
+
+    def configured(self) -> bool:
+        return self.bot_token is not None
+
+
+class DiscordSettings(ChannelSettings):
+    """Discord interactions and gateway (`api_base` default `https://discord.com/api/v10`)."""
+
+    bot_token: SecretStr | None = None
+    application_id: str | None = None
+    public_key: str | None = None
+
+    def configured(self) -> bool:
+        return self.bot_token is not None
+
+
+class WhatsappSettings(ChannelSettings):
+    """WhatsApp Cloud API (`api_base` default `https://graph.facebook.com`)."""
+
+    api_version: str = "23.0"
+    access_token: SecretStr | None = None
+    phone_number_id: str | None = None
+    app_secret: SecretStr | None = None
+    verify_token: SecretStr | None = None
+
+    def configured(self) -> bool:
+        return self.access_token is not None

@@ -1,0 +1,135 @@
+"""The pipeline stages' own settings: ingress, queues, the dispatcher, egress, the relay, heartbeat and
+the scheduler."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+QueueMode = Literal["collect", "followup"]
+
+
+class IngressSettings(BaseModel):
+    """The ingress HTTP server (webhooks and WebChat)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    max_body_bytes: int = 1_048_576
+    webchat_wait_max_s: float = 25.0
+    # WebChat long polls held open at once: per client (a token's conversation) and in all (beyond: 429).
+    webchat_polls_per_client: int = Field(default=4, ge=1)
+    webchat_polls_max: int = Field(default=256, ge=1)
+    # Host names (besides 127.0.0.1, localhost, [::1] and the bound address) WebChat and the dashboard
+    # answer to; any other Host header gets 400, so a DNS-rebinding page cannot talk to them.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Platforms retry for hours to days; SQS dedup covers 5 minutes, the ledger record the rest.
+    dedup_ttl_s: int = Field(default=8 * 24 * 3600, ge=7 * 24 * 3600)
+    # A client that has not sent its request's headers (or body) this long after connecting (or after the
+    # headers) is cut off; slow trickling does not extend it. Beyond max_connections open: 503.
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=512, ge=1)
+
+
+class QueueSettings(BaseModel):
+    """OpenClaw's `messages.queue`: how a session's waiting messages become turns.
+
+    `collect` merges the messages waiting when a turn starts, and those arriving within `debounce_ms`,
+    into one turn (up to `cap`); `followup` runs one turn per message. `by_channel` overrides the mode
+    per channel (JSON, e.g. `{"telegram": "followup"}`).
+    """
+
+    mode: QueueMode = "collect"
+    debounce_ms: int = Field(default=1000, ge=0, le=60_000)
+    cap: int = Field(default=10, ge=1, le=10)  # one SQS receive holds at most 10 of a session's messages
+    by_channel: dict[str, QueueMode] = Field(default_factory=dict)
+
+    def mode_for(self, channel: str) -> QueueMode:
+        """The queue mode for `channel`."""
+        return self.by_channel.get(channel, self.mode)
+
+
+class DispatcherSettings(BaseModel):
+    """The inbound consumer."""
+
+    concurrency: int = Field(default=64, ge=1)
+    wait_time_s: int = Field(default=2, ge=0, le=20)
+    visibility_timeout_s: int = Field(default=60, ge=10)
+    max_attempts: int = Field(default=3, ge=1)
+    shutdown_grace_s: float = 20.0
+    queue: QueueSettings = QueueSettings()
+    typing_after_ms: int = Field(default=2000, ge=0)  # a reply within 2 s needs no typing indicator
+    typing_every_s: float = Field(default=5.0, gt=0)  # keep it alive on long turns
+    block_streaming: bool = False  # publish the agent's answer block by block as it streams
+    send_user_id: bool = False  # pass runtimeUserId (needs bedrock-agentcore:InvokeAgentRuntimeForUser)
+    health_port: int | None = None  # serve GET /healthz here (ECS health checks); off when unset
+    claim_check_bytes: int = Field(default=240_000, ge=1024)  # SNS takes 256 KiB with attributes
+    ledger_ttl_days: int = Field(default=8, ge=7)
+
+
+class EgressSettings(BaseModel):
+    """The per-channel reply workers."""
+
+    concurrency: int = Field(default=16, ge=1)
+    wait_time_s: int = Field(default=2, ge=0, le=20)
+    visibility_timeout_s: int = Field(default=60, ge=2)
+    max_attempts: int = Field(default=3, ge=1)
+    shutdown_grace_s: float = 10.0
+    # A platform's 429 asking for at most this long is waited out in the worker; longer ones give the
+    # message back to the queue for that long instead of blocking the worker.
+    max_inline_wait_s: float = Field(default=5.0, ge=0)
+    sent_ttl_days: int = Field(default=8, ge=7)
+    request_timeout_s: float = Field(default=15.0, gt=0)
+    # Test-only fault injection: hold each message this long after its chunks were sent and recorded,
+    # before it is deleted, so a test can kill the worker in exactly that window. Keep 0 in production.
+    test_pause_before_delete_s: float = Field(default=0.0, ge=0)
+
+
+class RelaySettings(BaseModel):
+    """The always-on relay (`clawbus relay`): how fast it reconnects after a lost connection.
+
+    The delay after the n-th failure in a row is `backoff_initial_s * 2**n`, capped at `backoff_max_s`,
+    with up to 20% jitter either way; a connection that stayed up for a minute starts over at the first.
+    """
+
+    backoff_initial_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=60.0, gt=0)
+    # Enqueueing a received event is retried in process this long before the transport gives up on it
+    # (Telegram re-fetches it, Slack redelivers it; a Discord gateway message is logged as dropped).
+    enqueue_retry_s: float = Field(default=30.0, gt=0)
+
+
+class HeartbeatSettings(BaseModel):
+    """OpenClaw's `agents.defaults.heartbeat`: one schedule per agent into its main session.
+
+    `every` is a duration (`30m`, `1h`; `0m` turns heartbeats off, as does `enabled=false`).
+    `active_start`/`active_end` (`HH:00`, end may be `24:00`) limit them to active hours in `timezone`;
+    unset means all day (OpenClaw's default). OpenClaw uses the gateway host's zone; a serverless
+    deployment has no host, so the default is UTC, as in the Terraform. `target` `last` sends the
+    answer to the chat the user last spoke from; `none` runs the heartbeat without delivering.
+    """
+
+    enabled: bool = True
+    every: str = "30m"
+    agent_ids: list[str] = Field(default_factory=lambda: ["main"])
+    active_start: str | None = None
+    active_end: str | None = None
+    timezone: str = "UTC"
+    target: Literal["last", "none"] = "last"
+
+
+class SchedulerSettings(BaseModel):
+    """Cron jobs and schedules (EventBridge Scheduler), and the local firer of the embedded default.
+
+    `role_arn` is the role Scheduler assumes to send to the inbound queue (Terraform output
+    `scheduler_role_arn`; the embedded default needs none) and `dead_letter_arn` its STANDARD DLQ.
+    The local firer looks for due schedules every `tick_s`; a fire it claimed but did not finish
+    sending is retried after `lease_s`. `test_clock_offset_s` shifts the firer's clock (tests only).
+    """
+
+    role_arn: str | None = None
+    dead_letter_arn: str | None = None
+    tick_s: float = Field(default=1.0, gt=0, le=30)
+    lease_s: float = Field(default=30.0, gt=0)
+    test_clock_offset_s: float = 0.0

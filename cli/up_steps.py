@@ -1,0 +1,80 @@
+"""The steps `clawbus up` takes around starting its stages: the ports free, the local extra installed, the
+saved state restored or refused, the stored state seeded, the heartbeat schedules applied."""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import json
+import socket
+
+from clawbus.bus.settings import Settings
+from clawbus.local.supervisor import Stage
+
+
+class PortTaken(Exception):
+    """A port `up` needs is in use."""
+
+
+def check_port_free(host: str, port: int, what: str, flag: str) -> None:
+    """Raise `PortTaken` with a one-line fix when `host:port` cannot be bound."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+            raise PortTaken(
+                f"port {port} on {host} ({what}) {reason} — stop what uses it or choose another with {flag}"
+            ) from exc
+
+
+def state_on_start(stage: Stage) -> tuple[str, str | None]:
+    """What the loopback API did with the saved state ("restored" / "new"), and a warning if any."""
+    warning = None
+    restored = "new"
+    for line in stage.tail:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("event") == "local_aws.state.rejected":
+            warning = str(record.get("error"))
+        if record.get("event") == "local_aws.started" and record.get("restored"):
+            restored = "restored"
+    return restored, warning
+
+
+async def apply_heartbeats(settings: Settings) -> list[str]:
+    """Create (or delete, when off) each agent's heartbeat schedule, from the environment over the stored
+    configuration document (its `agents.defaults.heartbeat`); the schedules that exist."""
+    from clawbus.bus.aws import open_clients
+    from clawbus.openclaw.document_settings import load_settings_async
+    from clawbus.storage.cron.service import connect
+
+    heartbeat = (await load_settings_async(settings)).settings.heartbeat
+    async with open_clients(settings, "scheduler", "dynamodb", "sqs") as clients:
+        return await (await connect(settings, clients)).apply_heartbeats(heartbeat)
+
+
+async def seed_state(settings: Settings) -> tuple[bool, list[str]]:
+    """The first start's state: the configuration document from its seed file (never over a stored one)
+    and each channel's secret from the environment; whether the config was seeded, the secrets created."""
+    from clawbus.bus.aws import open_clients
+    from clawbus.local.secret_seed import seed_channel_secrets
+    from clawbus.storage import config_store, seed_config
+
+    async with open_clients(settings, "ssm", "s3", "secretsmanager") as clients:
+        assert clients.secretsmanager
+        seeded = await seed_config(settings, config_store(settings, clients))
+        return seeded, await seed_channel_secrets(clients.secretsmanager, settings)
+
+
+def missing_local_extra() -> str | None:
+    """Why the loopback AWS API cannot run here (moto is an extra, left out of production images), or None."""
+    if importlib.util.find_spec("moto") is None:
+        return (
+            "the loopback AWS API needs moto, which is not installed: "
+            "pip install 'clawbus[local]' (from a checkout: pip install -e '.[local]')"
+        )
+    return None
