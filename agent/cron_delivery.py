@@ -23,10 +23,7 @@ from typing import Any
 from clawbus.agent.tools.scope import Route, TurnScope
 from clawbus.bus.errors import PermanentError
 from clawbus.bus.settings import Settings
-
-OWNER_CHANNELS = ("telegram", "slack", "discord", "whatsapp")
-# Prefixes an allowlist entry may carry (as ingress's gate reads them), besides `<channel>:`.
-_PREFIXES = {"telegram": ("tg:",), "whatsapp": ("wa:",)}
+from clawbus.channels.registry import all_channels, find
 
 OwnerIds = Mapping[str, frozenset[str]]
 
@@ -37,8 +34,10 @@ class DeliveryRefused(PermanentError):
 
 def normalise_id(channel: str, value: str) -> str:
     """An id as compared: trimmed, lowercased, without a channel prefix (`tg:`, `telegram:`), `@` or `+`."""
+    spec = find(channel)
     text = value.strip().lower()
-    for prefix in (f"{channel}:", *_PREFIXES.get(channel, ())):
+    # Prefixes an allowlist entry may carry (as ingress's gate reads them, `ChannelSpec.ids`).
+    for prefix in (f"{channel}:", *(spec.ids.prefixes if spec else ())):
         if text.startswith(prefix):
             text = text[len(prefix) :]
             break
@@ -48,8 +47,11 @@ def normalise_id(channel: str, value: str) -> str:
 def owner_ids(settings: Settings) -> dict[str, frozenset[str]]:
     """The owner's ids per channel: each channel's `allow_from`, `*` left out."""
     owners = {}
-    for channel in OWNER_CHANNELS:
-        entries: Iterable[str] = getattr(settings, channel).allow_from
+    for spec in all_channels():
+        if spec.internal:  # WebChat is the owner's own page, never a delivery target of its own
+            continue
+        channel = spec.name
+        entries: Iterable[str] = spec.settings(settings).allow_from
         ids = frozenset(normalise_id(channel, e) for e in entries if e.strip() not in ("", "*"))
         if ids:
             owners[channel] = ids

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from clawbus.ingress.signing import telegram_headers
+from clawbus.channels.telegram.inbound import signed_headers as telegram_headers
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient

@@ -11,12 +11,16 @@ import json
 from datetime import UTC, datetime
 
 from clawbus.bus.clients import IngressClients, open_stage_clients
-from clawbus.bus.settings import CHANNELS, Settings
+from clawbus.bus.settings import Settings
 from clawbus.bus.topology import pairing_table_name
+from clawbus.channels.registry import all_channels
 from clawbus.cli.console import Console
 from clawbus.ingress.pairing_store import DynamoPairingStore
 
-PAIRING_CHANNELS = CHANNELS[1:]  # WebChat has no pairing
+
+def pairing_channels() -> list[str]:
+    """The channels whose unknown senders can ask for a pairing code (not WebChat: `ChannelSpec.pairing`)."""
+    return [s.name for s in all_channels() if s.pairing]
 
 
 async def _list(settings: Settings, channel: str | None, account: str) -> list[dict[str, str]]:
@@ -24,7 +28,7 @@ async def _list(settings: Settings, channel: str | None, account: str) -> list[d
         store = DynamoPairingStore(clients.dynamodb, pairing_table_name(settings.bus.prefix))
         now = datetime.now(UTC)
         rows = []
-        for name in [channel] if channel else PAIRING_CHANNELS:
+        for name in [channel] if channel else pairing_channels():
             for request in await store.pending(name, account, now):
                 rows.append(
                     {

@@ -1,6 +1,7 @@
 """Delivering one reply on a chat platform: split, pace, send each chunk once, honour 429s.
 
-Every platform sender is the same loop around a `PlatformClient` (the only platform-specific part):
+Every platform sender is the same loop around the channel's `PlatformClient` and `Profile` (its spec's
+`outbound`, the only platform-specific parts):
 
 1. each reply part becomes numbered messages (`core.messages`: split under the limit, rendered);
 2. a chunk the sent ledger already has is skipped (it went out before a crash or a give-back);
@@ -25,37 +26,20 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from clawbus.bus.clock import Clock, utc_now
 from clawbus.bus.errors import ClawbusError, RetryableError, Throttled
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.retry import RetryIn, RetryPolicy
-from clawbus.egress.core import Profile, RatePlan, messages
-from clawbus.egress.core.profiles import Scopes
+from clawbus.channels.contracts import PlatformClient, Profile, Scopes
+from clawbus.egress.core import RatePlan, messages
 from clawbus.egress.sent_ledger import SentLedger, sent_key
-from clawbus.schemas import OutboundReply, ReplyKind, ReplyTarget
+from clawbus.schemas import OutboundReply, ReplyKind
 
 logger = logging.getLogger(__name__)
 _DEFAULT_THROTTLE_S = 1.0
 PLATFORM_POST = RetryPolicy(attempts=5, base_s=0.2, max_s=2.0)
 """One chunk's post: 5 tries inline (`max_inline_wait_s` is the sender's setting)."""
-
-
-class PlatformClient(Protocol):
-    """One platform's API, errors already translated into `bus.errors` types."""
-
-    async def post(self, target: ReplyTarget, text: str, *, first: bool, key: str) -> str:
-        """Send one rendered message; return the platform's message id.
-
-        `first` is true for a reply's first message (the one that quotes `reply_to_message_id`);
-        `key` is the chunk's ledger key, for platforms that take an idempotency nonce.
-        """
-        ...
-
-    async def typing(self, target: ReplyTarget) -> None:
-        """Show a typing indicator in the target chat, where the platform has one."""
-        ...
 
 
 class Pacer:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
 
 from opentelemetry import trace
 
@@ -13,17 +12,14 @@ from clawbus.bus.errors import InvalidEnvelope
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.sqs_record import SqsRecord
 from clawbus.bus.tracing import extract_context, tracer
-from clawbus.schemas import OutboundReply
+from clawbus.channels.contracts import ReplySender
 from clawbus.storage.claim_check import ClaimChecks
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)
 
 
-class ChannelSender(Protocol):
-    """Delivers a reply on one platform; idempotent per reply id and part."""
-
-    async def send(self, reply: OutboundReply) -> None: ...
+ChannelSender = ReplySender  # what the handler sends through: the channel's sender
 
 
 class EgressHandler:

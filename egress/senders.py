@@ -1,31 +1,26 @@
-"""Which sender a channel's worker uses, built from settings (shared by the process and Lambda)."""
+"""Which sender a channel's worker uses, built from its `ChannelSpec.outbound` (process and Lambda).
+
+A channel with a `PlatformClient` goes through the shared `ChunkedSender` (its profile, the sent ledger);
+one with a sender of its own (WebChat's table) gets that sender.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
 
 from clawbus.bus.clients import EgressClients, open_stage_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.queues import Queue, resolve_queue_url
 from clawbus.bus.settings import Settings
-from clawbus.bus.topology import dlq_name, egress_queue_name, ledger_table_name, webchat_table_name
-from clawbus.egress.channels import WebchatSender, open_discord, open_slack, open_telegram, open_whatsapp
-from clawbus.egress.chunked_sender import ChunkedSender, PlatformClient
-from clawbus.egress.core import PROFILES
+from clawbus.bus.topology import dlq_name, egress_queue_name, ledger_table_name
+from clawbus.channels import registry
+from clawbus.channels.contracts import SenderDeps
+from clawbus.egress.chunked_sender import ChunkedSender
 from clawbus.egress.reply_handler import ChannelSender
 from clawbus.egress.sent_ledger import DynamoSentLedger
 from clawbus.storage.backends import blob_store
 from clawbus.storage.claim_check import ClaimChecks
-
-_Opener = Callable[[Settings, float], AbstractAsyncContextManager[PlatformClient]]
-_OPENERS: dict[str, _Opener] = {
-    "telegram": lambda s, t: open_telegram(s.telegram, t),
-    "slack": lambda s, t: open_slack(s.slack, t),
-    "discord": lambda s, t: open_discord(s.discord, t),
-    "whatsapp": lambda s, t: open_whatsapp(s.whatsapp, t),
-}
 
 
 @contextlib.asynccontextmanager
@@ -33,16 +28,18 @@ async def open_sender(
     channel: str, settings: Settings, clients: EgressClients
 ) -> AsyncIterator[ChannelSender]:
     """The sender for `channel` for the life of the block, or a `ConfigError` naming what to set."""
-    if channel == "webchat":
-        yield WebchatSender(clients.dynamodb, webchat_table_name(settings.bus.prefix))
+    outbound = registry.spec(channel).outbound
+    if outbound.open_sender is not None:
+        async with outbound.open_sender(SenderDeps(clients.dynamodb, settings.bus.prefix)) as own:
+            yield own
         return
-    opener = _OPENERS.get(channel)
-    if opener is None:
-        raise ConfigError(f"no egress sender for channel {channel!r}; known: webchat, {', '.join(_OPENERS)}")
+    if outbound.open_client is None or outbound.profile is None:
+        raise ConfigError(f"channel {channel!r} has no egress sender")
     egress = settings.egress
     ledger = DynamoSentLedger(clients.dynamodb, ledger_table_name(settings.bus.prefix), egress.sent_ttl_days)
-    async with opener(settings, egress.request_timeout_s) as client:
-        yield ChunkedSender(PROFILES[channel], client, ledger, max_inline_wait_s=egress.max_inline_wait_s)
+    cfg = registry.spec(channel).settings(settings)
+    async with outbound.open_client(cfg, egress.request_timeout_s) as client:
+        yield ChunkedSender(outbound.profile, client, ledger, max_inline_wait_s=egress.max_inline_wait_s)
 
 
 @contextlib.asynccontextmanager

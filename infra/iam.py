@@ -469,6 +469,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
 # relative to the repository root (a folder means every module under it).
 _INGRESS_MODULES = (
     "ingress",
+    "channels",  # each channel's inbound side (and its relay transport) runs in ingress and the relay
     "bus/queues.py",
     "storage/blobs.py",
     "storage/config.py",
@@ -495,6 +496,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "egress": (
         "egress",
+        "channels",  # each channel's outbound client runs in its egress worker
         "bus/queues.py",
         "bus/consumer.py",
         "bus/batching.py",

@@ -26,6 +26,7 @@ from clawbus.bus.errors import Unavailable
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import ChannelSettings, Settings
 from clawbus.bus.tracing import inject_context
+from clawbus.channels.registry import spec
 from clawbus.ingress.core import Context, Parsed, Policy, Turn, Verdict, decide, pairing_text
 from clawbus.ingress.dedup_store import Claim, DedupStore
 from clawbus.ingress.pairing_store import PairingStore
@@ -86,7 +87,12 @@ class Intake:
     def context(self) -> Context:
         """The normalisers' context at this moment."""
         session = self._settings.session
-        return Context(agent_id=session.agent_id, dm_scope=session.dm_scope, now=self.clock())
+        return Context(
+            agent_id=session.agent_id,
+            dm_scope=session.dm_scope,
+            now=self.clock(),
+            dedup_ttl_s=self._settings.ingress.dedup_ttl_s,
+        )
 
     async def accept(self, channel: str, parsed: Parsed) -> None:
         """Handle every turn of one payload; raises `RetryableError` when one could not be enqueued."""
@@ -119,7 +125,7 @@ class Intake:
 
     async def _gate_and_send(self, channel: str, turn: Turn) -> None:
         event = turn.event
-        channel_settings: ChannelSettings = getattr(self._settings, channel)
+        channel_settings: ChannelSettings = spec(channel).settings(self._settings)
         policy = policy_for(channel, channel_settings)
         direct = event.peer is None or event.peer.kind is PeerKind.DIRECT
         # Under `open` too: a paired sender is trusted (`allowed`) whatever the policy admits.

@@ -2,20 +2,22 @@
 
 A `WebhookRequest` (method, path, lower-cased headers, query, raw body) goes in and a `WebhookResponse`
 comes out; the ASGI app (`http/app.py`) and the Lambda entry point (`lambda_handler.py`) only translate
-their runtime's request into one and back, as slack_bolt's adapters do. Each handler verifies the
-signature on the raw body, parses, hands the turns to `Intake` and acknowledges. It never waits for the
-agent: platforms' deadlines are short (Slack 3 s, Discord 3 s).
+their runtime's request into one and back, as slack_bolt's adapters do. The routes come from the channel
+registry (every `ChannelSpec` with a `webhook`); one generic handler verifies the signature on the raw
+body with the channel's `verify`, parses with its `normalise`, hands the turns to `Intake` and
+acknowledges. It never waits for the agent: platforms' deadlines are short (Slack 3 s, Discord 3 s).
 
-Answers: bad or missing signature 401 (Slack also gets `X-Slack-No-Retry: 1`); a body that is not JSON,
-or JSON that is not a payload of the platform, 400; a non-JSON content type 415; over the size cap 413;
-the queue unreachable 503 (the platform retries, the dedup record makes that safe); everything else 200.
+Answers: bad or missing signature 401 (plus the channel's `reject_headers` on every refusal, Slack's
+`X-Slack-No-Retry: 1`); a body that is not JSON, or JSON that is not a payload of the platform, 400; a
+non-JSON content type 415; over the size cap 413; a GET where the channel has a subscription handshake
+(WhatsApp's) is answered with its challenge, or 403; the queue unreachable 503 (the platform retries, the
+dedup record makes that safe); everything else 200.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from opentelemetry import trace
@@ -24,54 +26,36 @@ from clawbus.bus.errors import ClawbusError, InvalidEnvelope, RetryableError, Un
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
 from clawbus.bus.tracing import tracer
-from clawbus.ingress.core import Parsed, discord, load_json_object, slack, telegram, whatsapp
+from clawbus.channels.contracts import ChannelSpec, WebhookRequest, WebhookResponse
+from clawbus.channels.normalised import load_json_object
+from clawbus.channels.registry import all_channels
 from clawbus.ingress.intake import Intake
+
+__all__ = ["WebhookRequest", "WebhookResponse", "Webhooks", "routes"]
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)
-
-ROUTES = {
-    "telegram": "/webhooks/telegram",
-    "slack": "/webhooks/slack/events",
-    "discord": "/webhooks/discord/interactions",
-    "whatsapp": "/webhooks/whatsapp",
-}
-
-
-@dataclass(frozen=True)
-class WebhookRequest:
-    """A webhook call as every runtime can describe it (header names lower-cased)."""
-
-    method: str
-    path: str
-    headers: Mapping[str, str]
-    body: bytes = b""
-    query: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class WebhookResponse:
-    """What to answer: a status, a JSON object (or plain text) and extra headers."""
-
-    status: int
-    body: dict[str, Any] | str
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _error(status: int, message: str, **headers: str) -> WebhookResponse:
     return WebhookResponse(status, {"error": message}, dict(headers))
 
 
-Normaliser = Callable[[dict[str, Any]], Parsed]
+def routes(channels: Iterable[ChannelSpec[Any]] | None = None) -> dict[str, str]:
+    """Each webhook channel's path, by channel name (every registered channel unless given)."""
+    return {s.name: s.webhook.path for s in channels or all_channels() if s.webhook is not None}
 
 
 class Webhooks:
-    """The webhook endpoints of the channels whose credentials are set."""
+    """The webhook endpoints of the registered channels whose credentials are set."""
 
-    def __init__(self, settings: Settings, intake: Intake) -> None:
+    def __init__(
+        self, settings: Settings, intake: Intake, channels: Iterable[ChannelSpec[Any]] | None = None
+    ) -> None:
         self._settings = settings
         self._intake = intake
-        self.enabled = [c for c in ROUTES if getattr(settings, c).configured()]
+        self._specs = {s.webhook.path: s for s in channels or all_channels() if s.webhook is not None}
+        self.enabled = [s.name for s in self._specs.values() if s.enabled(settings)]
 
     async def handle(self, request: WebhookRequest) -> WebhookResponse:
         """Answer one webhook call, in an `ingress.receive` span (the trace every later hop joins)."""
@@ -82,44 +66,39 @@ class Webhooks:
             return answer
 
     async def _handle(self, request: WebhookRequest) -> WebhookResponse:
-        channel = next((c for c, path in ROUTES.items() if path == request.path.rstrip("/")), None)
-        if channel is None or channel not in self.enabled:
-            name = channel or request.path.removeprefix("/webhooks/").split("/", 1)[0]
+        spec = self._specs.get(request.path.rstrip("/"))
+        if spec is None or spec.name not in self.enabled:
+            name = spec.name if spec else request.path.removeprefix("/webhooks/").split("/", 1)[0]
             return _error(
                 404,
                 f"no {name} webhook in this deployment: the {name} channel is not enabled "
                 f"(set its credentials, e.g. CLAWBUS_{name.upper()}__BOT_TOKEN)",
             )
-        if request.method == "GET" and channel == "whatsapp":
-            return self._whatsapp_subscribe(request)
+        subscribe = spec.webhook.subscribe if spec.webhook is not None else None
+        if request.method == "GET" and subscribe is not None:
+            return self._subscribe(spec.name, lambda: subscribe(request, spec.settings(self._settings)))
         if request.method != "POST":
             return _error(405, "send webhook events with POST")
         if len(request.body) > self._settings.ingress.max_body_bytes:
             return _error(413, f"body over {self._settings.ingress.max_body_bytes} bytes")
-        handler: dict[str, Callable[[WebhookRequest], Awaitable[WebhookResponse]]] = {
-            "telegram": self._telegram,
-            "slack": self._slack,
-            "discord": self._discord,
-            "whatsapp": self._whatsapp,
-        }
-        return await handler[channel](request)
+        return await self._run(spec, request)
 
-    async def _run(
-        self, channel: str, request: WebhookRequest, verify: Callable[[], None], normalise: Normaliser
-    ) -> WebhookResponse:
-        no_retry = {"X-Slack-No-Retry": "1"} if channel == "slack" else {}
+    async def _run(self, spec: ChannelSpec[Any], request: WebhookRequest) -> WebhookResponse:
+        assert spec.webhook is not None  # only webhook channels are routed
+        hook, channel, cfg = spec.webhook, spec.name, spec.settings(self._settings)
+        refused = dict(hook.reject_headers)
         try:
-            verify()
+            hook.verify(request, cfg, self._intake.clock())
         except Unauthorized as exc:
             log_event(logger, "ingress.signature.rejected", logging.WARNING, channel=channel, reason=str(exc))
-            return _error(401, str(exc), **no_retry)
+            return _error(401, str(exc), **refused)
         if "application/json" not in request.headers.get("content-type", ""):
-            return _error(415, "send the body as JSON with Content-Type: application/json", **no_retry)
+            return _error(415, "send the body as JSON with Content-Type: application/json", **refused)
         try:
-            parsed = normalise(load_json_object(request.body))
+            parsed = hook.normalise(load_json_object(request.body), cfg, self._intake.context())
         except InvalidEnvelope as exc:
             log_event(logger, "ingress.payload.invalid", logging.WARNING, channel=channel, reason=str(exc))
-            return _error(400, str(exc), **no_retry)
+            return _error(400, str(exc), **refused)
         try:
             await self._intake.accept(channel, parsed)
         except RetryableError as exc:
@@ -130,66 +109,11 @@ class Webhooks:
             return _error(503, "the inbound queue cannot be reached; check the deployment")
         return WebhookResponse(200, parsed.reply if parsed.reply is not None else {"ok": True})
 
-    async def _telegram(self, request: WebhookRequest) -> WebhookResponse:
-        cfg = self._settings.telegram
-        assert cfg.bot_token is not None  # enabled means configured
-        bot_id = telegram.bot_id_from_token(cfg.bot_token.get_secret_value())
-        secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret else None
-        return await self._run(
-            "telegram",
-            request,
-            lambda: telegram.verify(request.headers.get(telegram.SECRET_HEADER), secret),
-            lambda data: telegram.normalise(
-                data, bot_id=bot_id, bot_username=cfg.bot_username, ctx=self._intake.context()
-            ),
-        )
-
-    async def _slack(self, request: WebhookRequest) -> WebhookResponse:
-        cfg = self._settings.slack
-        secret = cfg.signing_secret.get_secret_value() if cfg.signing_secret else None
-        return await self._run(
-            "slack",
-            request,
-            lambda: slack.verify(request.body, request.headers, secret, self._intake.clock()),
-            lambda data: slack.normalise(data, ctx=self._intake.context()),
-        )
-
-    async def _discord(self, request: WebhookRequest) -> WebhookResponse:
-        key = self._settings.discord.public_key
-        return await self._run(
-            "discord",
-            request,
-            lambda: discord.verify(
-                request.body,
-                request.headers.get(discord.SIGNATURE_HEADER),
-                request.headers.get(discord.TIMESTAMP_HEADER),
-                key,
-                now=self._intake.clock(),
-            ),
-            lambda data: discord.normalise(data, ctx=self._intake.context()),
-        )
-
-    async def _whatsapp(self, request: WebhookRequest) -> WebhookResponse:
-        cfg = self._settings.whatsapp
-        secret = cfg.app_secret.get_secret_value() if cfg.app_secret else None
-        return await self._run(
-            "whatsapp",
-            request,
-            lambda: whatsapp.verify(request.body, request.headers.get(whatsapp.SIGNATURE_HEADER), secret),
-            lambda data: whatsapp.normalise(
-                data, ctx=self._intake.context(), dedup_ttl_s=self._settings.ingress.dedup_ttl_s
-            ),
-        )
-
-    def _whatsapp_subscribe(self, request: WebhookRequest) -> WebhookResponse:
-        token = self._settings.whatsapp.verify_token
+    def _subscribe(self, channel: str, answer: Callable[[], str]) -> WebhookResponse:
+        """A subscription handshake (GET): the challenge to echo, or 403 for a wrong verify token."""
         try:
-            challenge = whatsapp.verify_subscription(
-                request.query, token.get_secret_value() if token else None
-            )
+            challenge = answer()
         except Unauthorized as exc:
-            log_event(
-                logger, "ingress.signature.rejected", logging.WARNING, channel="whatsapp", reason=str(exc)
-            )
+            log_event(logger, "ingress.signature.rejected", logging.WARNING, channel=channel, reason=str(exc))
             return WebhookResponse(403, "Forbidden")
         return WebhookResponse(200, challenge)

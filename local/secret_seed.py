@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, SecretStr
 
 from clawbus.bus.aws import map_aws_errors
-from clawbus.bus.settings import CHANNELS, Settings
+from clawbus.bus.settings import Settings
+from clawbus.channels.registry import all_channels, spec
 from clawbus.storage.secrets import ENV_PREFIX, channel_secret_name
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 def channel_values(settings: Settings, channel: str) -> dict[str, str]:
     """The channel's secret settings that are set, by variable name (`CLAWBUS_TELEGRAM__BOT_TOKEN`)."""
-    section: BaseModel = getattr(settings, channel)
+    section: BaseModel = spec(channel).settings(settings)
     values: dict[str, str] = {}
     for name in type(section).model_fields:
         value = getattr(section, name)
@@ -35,7 +36,7 @@ def channel_values(settings: Settings, channel: str) -> dict[str, str]:
 async def seed_channel_secrets(client: SecretsManagerClient, settings: Settings) -> list[str]:
     """Create every channel's secret that does not exist yet; the names created (values never logged)."""
     created: list[str] = []
-    for channel in CHANNELS:
+    for channel in (c.name for c in all_channels()):
         name = channel_secret_name(settings.bus.prefix, channel)
         with map_aws_errors(f"CreateSecret {name}"):
             try:

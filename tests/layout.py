@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bus",),
     ("storage",),
     ("openclaw",),
+    ("channels",),
     ("ingress", "dispatcher", "egress", "agent", "scheduler"),
     ("local",),
     ("cli",),

@@ -16,19 +16,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from clawbus.channels.registry import all_channels
 from clawbus.dispatcher.core.turns import Route, reply_target
 from clawbus.schemas import EventKind, InboundEvent, PeerKind, ReplyTarget, main_session_key, trusted
 from clawbus.storage import DeliveryContext, SessionEntry, trusted_route
 
-# Surfaces of the run itself, not chats of a platform: they answer in place and never become the route.
-INTERNAL_CHANNELS = frozenset({"webchat"})
+
+def internal_channels() -> frozenset[str]:
+    """Surfaces of the run itself, not chats of a platform (`ChannelSpec.internal`: WebChat): they
+    answer in place and never become the route."""
+    return frozenset(s.name for s in all_channels() if s.internal)
 
 
 def moves_last_route(event: InboundEvent) -> Route | None:
     """The route `event` makes the agent's last route, or None when it must not move it (see module)."""
     if event.kind is not EventKind.MESSAGE or not trusted(event):
         return None
-    if event.peer is None or event.peer.kind is not PeerKind.DIRECT or event.channel in INTERNAL_CHANNELS:
+    if event.peer is None or event.peer.kind is not PeerKind.DIRECT or event.channel in internal_channels():
         return None
     target = reply_target(event)  # the chat and thread; a reply-to message id is not part of a route
     return Route(
@@ -63,7 +67,7 @@ def stored_route(entries: Sequence[SessionEntry | None]) -> Route | None:
     """The first trusted route among `entries` (read in `route_sessions` order), or None: not delivered."""
     for entry in entries:
         found = trusted_route(entry)
-        if found is not None and found.channel and found.to and found.channel not in INTERNAL_CHANNELS:
+        if found is not None and found.channel and found.to and found.channel not in internal_channels():
             target = ReplyTarget(chat_id=found.to, thread_id=found.thread_id)
             return Route(found.channel, found.account_id or "default", target)
     return None

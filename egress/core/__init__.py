@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+from clawbus.channels.contracts import Limit, Profile
+from clawbus.channels.text_style import render
 from clawbus.egress.core.chunking import Chunk, split_markdown
-from clawbus.egress.core.formatting import Dialect, render
-from clawbus.egress.core.profiles import DISCORD, PROFILES, SLACK, TELEGRAM, WHATSAPP, Profile, messages
-from clawbus.egress.core.rate_plan import Limit, RatePlan
+from clawbus.egress.core.profiles import messages
+from clawbus.egress.core.rate_plan import RatePlan
 
 __all__ = [
-    "DISCORD",
-    "PROFILES",
-    "SLACK",
-    "TELEGRAM",
-    "WHATSAPP",
     "Chunk",
-    "Dialect",
     "Limit",
     "Profile",
     "RatePlan",

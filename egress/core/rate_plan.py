@@ -13,15 +13,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Limit:
-    """At most `count` sends in any `period_s` seconds within one scope (e.g. `chat:<id>`)."""
-
-    count: int
-    period_s: float
+from clawbus.channels.contracts import Limit
 
 
 class RatePlan:

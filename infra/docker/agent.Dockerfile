@@ -36,6 +36,7 @@ COPY schemas schemas
 COPY bus bus
 COPY storage storage
 COPY openclaw openclaw
+COPY channels channels
 COPY ingress ingress
 COPY dispatcher dispatcher
 COPY egress egress

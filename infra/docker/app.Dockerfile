@@ -9,6 +9,7 @@ COPY schemas ${LAMBDA_TASK_ROOT}/src/schemas
 COPY bus ${LAMBDA_TASK_ROOT}/src/bus
 COPY storage ${LAMBDA_TASK_ROOT}/src/storage
 COPY openclaw ${LAMBDA_TASK_ROOT}/src/openclaw
+COPY channels ${LAMBDA_TASK_ROOT}/src/channels
 COPY ingress ${LAMBDA_TASK_ROOT}/src/ingress
 COPY dispatcher ${LAMBDA_TASK_ROOT}/src/dispatcher
 COPY egress ${LAMBDA_TASK_ROOT}/src/egress

@@ -4,7 +4,8 @@ DMs follow `dm_policy`: `pairing` (unknown senders get a pairing code), `allowli
 paired senders only), `open` (everyone; a non-empty `allow_from` without `*` still restricts it) and
 `disabled`. Groups follow `group_policy` (`allowlist` matches the group id or the sender in
 `group_allow_from`; `open`; `disabled`), and with `require_mention` only messages that address the
-bot pass. Allowlist entries may carry a channel prefix (`telegram:123`, `tg:123`); matching ignores case.
+bot pass. Allowlist entries may carry a channel prefix (`telegram:123`, or the channel's own `IdRules`
+prefixes: `tg:123`); matching ignores case.
 
 An admitted turn also says *why* it was admitted (`Access`), which ingress stamps on the event and later
 stages trust (`schemas.trusted`): a DM sender named in `allow_from` (not just `*`) or approved through
@@ -18,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from clawbus.ingress.core.turns import Turn
+from clawbus.channels.contracts import IdRules
+from clawbus.channels.normalised import Turn
+from clawbus.channels.registry import find
 from clawbus.schemas import Access, PeerKind
-
-_PREFIXES = {"telegram": ("telegram:", "tg:"), "whatsapp": ("whatsapp:", "wa:")}
 
 
 class Verdict(StrEnum):
@@ -77,11 +78,13 @@ class Policy:
 
 def normalise_entry(channel: str, entry: str) -> str:
     """An allowlist entry or sender id as compared: channel prefix removed, trimmed, lowercased."""
+    spec = find(channel)
+    rules = spec.ids if spec is not None else IdRules()
     text = entry.strip().lower()
-    for prefix in (f"{channel}:", *_PREFIXES.get(channel, ())):
+    for prefix in (f"{channel}:", *rules.prefixes):
         if text.startswith(prefix):
             return text[len(prefix) :]
-    return text.removeprefix("@") if channel == "telegram" else text
+    return text.removeprefix("@") if rules.strip_at else text
 
 
 def decide(turn: Turn, policy: Policy, paired: frozenset[str]) -> Decision:

@@ -1,6 +1,6 @@
 """Handing one received platform event to the same intake the webhooks use.
 
-`Handoff.hand_over` runs the channel's pure normaliser (`ingress/core/<channel>.py`) and then
+`Handoff.hand_over` runs the channel's pure normaliser (`channels/<channel>/inbound.py`) and then
 `Intake.accept` (claim → gate → enqueue or pairing reply → done). When it returns, the transport may
 acknowledge the event to the platform:
 
@@ -23,7 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from clawbus.bus.errors import InvalidEnvelope, PermanentError, RetryableError, Unavailable
 from clawbus.bus.logging import log_event
-from clawbus.ingress.core import Context, Parsed
+from clawbus.channels.normalised import Context, Parsed
 from clawbus.ingress.intake import Intake
 
 logger = logging.getLogger(__name__)

@@ -25,6 +25,7 @@ from clawbus.bus.errors import ConfigError
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
+from clawbus.channels.registry import all_channels
 from clawbus.ingress.intake import Intake
 from clawbus.ingress.relay.handoff import Handoff
 from clawbus.ingress.relay.reconnect import Backoff, Transport, keep_connected
@@ -35,34 +36,22 @@ logger = logging.getLogger(__name__)
 
 def relayed_channels(settings: Settings) -> list[str]:
     """The channels whose connection the relay holds with these settings (empty: nothing to relay)."""
-    channels = []
-    if settings.telegram.configured() and settings.telegram.mode == "polling":
-        channels.append("telegram")
-    if settings.slack.configured() and settings.slack.mode == "socket":
-        channels.append("slack")
-    if settings.discord.configured():
-        channels.append("discord")
-    return channels
+    return [
+        s.name
+        for s in all_channels()
+        if s.relay is not None and s.enabled(settings) and s.relay.enabled(s.settings(settings))
+    ]
 
 
 def build_transports(settings: Settings, intake: Intake) -> list[Transport]:
-    """One transport per relayed channel; `ConfigError` names the setting that is missing."""
+    """One transport per relayed channel (its spec's `relay.connect`); `ConfigError` names what is missing."""
     transports: list[Transport] = []
     retry_s = settings.relay.enqueue_retry_s
-    for channel in relayed_channels(settings):
-        delivery = Handoff(intake, channel, retry_for_s=retry_s)
-        if channel == "telegram":
-            from clawbus.ingress.relay.telegram_polling import TelegramPolling
-
-            transports.append(TelegramPolling(settings.telegram, delivery))
-        elif channel == "slack":
-            from clawbus.ingress.relay.slack_socket import SlackSocketMode
-
-            transports.append(SlackSocketMode(settings.slack, delivery))
-        else:
-            from clawbus.ingress.relay.discord_gateway import DiscordGateway
-
-            transports.append(DiscordGateway(settings.discord, delivery))
+    for spec in all_channels():
+        if spec.relay is None or spec.name not in relayed_channels(settings):
+            continue
+        handoff = Handoff(intake, spec.name, retry_for_s=retry_s)
+        transports.append(spec.relay.connect(spec.settings(settings), handoff))
     return transports
 
 

@@ -14,28 +14,16 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
 from clawbus.bus.errors import ConfigError, RetryableError, Unauthorized
 from clawbus.bus.logging import log_event
+from clawbus.channels.contracts import RelayTransport, Stopped
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 STABLE_AFTER_S = 60.0  # a session that lasted this long resets the backoff
-
-
-class Transport(Protocol):
-    """One platform connection the relay holds (Telegram long polling, Slack Socket Mode, Discord gateway)."""
-
-    channel: str
-    name: str
-
-    async def session(self, stop: asyncio.Event) -> None:
-        """Hold one connection, handing every event to intake, until `stop` is set (return) or it fails
-        (raise). Must not swallow `asyncio.CancelledError`."""
-        ...
+Transport = RelayTransport  # one platform connection (a channel spec's `relay.connect` builds it)
 
 
 @dataclass(frozen=True)
@@ -50,27 +38,6 @@ class Backoff:
         """The wait before reconnecting after `failures` failures in a row (at least 1)."""
         base = min(self.max_s, self.initial_s * 2.0 ** max(0, min(failures - 1, 30)))
         return base * (1 - self.jitter + 2 * self.jitter * rand())
-
-
-class Stopped(Exception):
-    """`stop` was set while waiting (raised by `until_stopped`)."""
-
-
-async def until_stopped(awaitable: Awaitable[T], stop: asyncio.Event) -> T:
-    """The awaitable's result, or `Stopped` (the awaitable cancelled) as soon as `stop` is set."""
-    work = asyncio.ensure_future(awaitable)
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
-        if not work.done():
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await work
-    if work.cancelled():
-        raise Stopped
-    return work.result()
 
 
 async def keep_connected(transport: Transport, stop: asyncio.Event, backoff: Backoff) -> None:

@@ -17,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clawbus.bus.topology import inbound_queue_name
-from clawbus.ingress.webhooks import ROUTES
+from clawbus.ingress.webhooks import routes
 from tests.chaos.traffic import CHANNEL_ENV, SHORT, WA_VERIFY, signed
 from tests.conftest import Bus, make_bus
 from tests.helpers import free_port, stage, stage_supervisor
+
+ROUTES = routes()
 
 pytestmark = pytest.mark.chaos
 
@@ -189,7 +191,9 @@ def test_signed_garbage_is_never_a_5xx(edges: Edges, channel: str) -> None:
 
 
 def _resign(channel: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
-    from clawbus.ingress.signing import discord_headers, slack_headers, whatsapp_headers
+    from clawbus.channels.discord.inbound import signed_headers as discord_headers
+    from clawbus.channels.slack.inbound import signed_headers as slack_headers
+    from clawbus.channels.whatsapp.inbound import signed_headers as whatsapp_headers
     from tests.chaos.traffic import DISCORD_KEY, SLACK_SECRET, WA_SECRET
 
     now = int(time.time())

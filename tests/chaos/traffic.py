@@ -13,10 +13,15 @@ import time
 
 from nacl.signing import SigningKey
 
-from clawbus.ingress.signing import discord_headers, slack_headers, telegram_headers, whatsapp_headers
-from clawbus.ingress.webhooks import ROUTES, WebhookRequest
+from clawbus.channels.discord.inbound import signed_headers as discord_headers
+from clawbus.channels.slack.inbound import signed_headers as slack_headers
+from clawbus.channels.telegram.inbound import signed_headers as telegram_headers
+from clawbus.channels.whatsapp.inbound import signed_headers as whatsapp_headers
+from clawbus.ingress.webhooks import WebhookRequest, routes
 from clawbus.schemas import DmScope, PeerKind, derive_session_key, runtime_session_id
 from tests.ingress import payloads as p
+
+ROUTES = routes()
 
 TG_SECRET = "chaos-telegram-secret"
 SLACK_SECRET = "chaos-slack-signing-secret"

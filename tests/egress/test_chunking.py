@@ -8,7 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clawbus.egress.core import DISCORD, SLACK, TELEGRAM, WHATSAPP, messages, split_markdown
+from clawbus.channels.discord.outbound import PROFILE as DISCORD
+from clawbus.channels.slack.outbound import PROFILE as SLACK
+from clawbus.channels.telegram.outbound import PROFILE as TELEGRAM
+from clawbus.channels.whatsapp.outbound import PROFILE as WHATSAPP
+from clawbus.egress.core import messages, split_markdown
 
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.M)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clawbus.egress.core import TELEGRAM, Limit, RatePlan
+from clawbus.channels.telegram.outbound import PROFILE as TELEGRAM
+from clawbus.egress.core import Limit, RatePlan
 
 
 def _send_all(plan: RatePlan, chats: list[str], start: float = 0.0) -> list[float]:

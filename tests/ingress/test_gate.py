@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clawbus.ingress.core import Context, Policy, Turn, Verdict, decide, telegram
+from clawbus.channels.telegram import inbound as telegram
+from clawbus.ingress.core import Context, Policy, Turn, Verdict, decide
 from clawbus.ingress.core.pairing import ALPHABET, approve_code, pairing_text, request_pairing
 from clawbus.schemas import Access, DmScope
 from tests.ingress import payloads as p

@@ -12,7 +12,9 @@ import pytest
 from clawbus.bus.clients import IngressClients, open_stage_clients
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import ledger_table_name, pairing_table_name
-from clawbus.ingress.core import Parsed, Turn, slack, telegram
+from clawbus.channels.slack import inbound as slack
+from clawbus.channels.telegram import inbound as telegram
+from clawbus.ingress.core import Parsed, Turn
 from clawbus.ingress.dedup_store import DynamoDedupStore
 from clawbus.ingress.intake import Intake
 from clawbus.ingress.pairing_store import DynamoPairingStore

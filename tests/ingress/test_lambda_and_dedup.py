@@ -11,13 +11,14 @@ from typing import Any
 from clawbus.bus.clients import IngressClients, open_stage_clients
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import inbound_queue_name, ledger_table_name, pairing_table_name
-from clawbus.ingress.core import Parsed, slack
+from clawbus.channels.slack import inbound as slack
+from clawbus.channels.slack.inbound import signed_headers as slack_headers
+from clawbus.ingress.core import Parsed
 from clawbus.ingress.dedup_store import DynamoDedupStore
 from clawbus.ingress.intake import Intake
 from clawbus.ingress.lambda_handler import LambdaApp
 from clawbus.ingress.pairing_store import DynamoPairingStore
 from clawbus.ingress.publisher import InboundPublisher
-from clawbus.ingress.signing import slack_headers
 from tests.conftest import Bus
 from tests.ingress import payloads as p
 

@@ -20,7 +20,10 @@ import pytest
 from nacl.signing import SigningKey
 
 from clawbus.bus.topology import egress_queue_name, inbound_queue_name
-from clawbus.ingress.signing import discord_headers, slack_headers, telegram_headers, whatsapp_headers
+from clawbus.channels.discord.inbound import signed_headers as discord_headers
+from clawbus.channels.slack.inbound import signed_headers as slack_headers
+from clawbus.channels.telegram.inbound import signed_headers as telegram_headers
+from clawbus.channels.whatsapp.inbound import signed_headers as whatsapp_headers
 from tests.conftest import Bus, make_bus
 from tests.helpers import drain_queue, free_port, stage, stage_supervisor
 from tests.ingress import payloads as p

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from clawbus.bus.topology import inbound_queue_name
-from clawbus.ingress.core.webchat import WebchatMessageIn, normalise
+from clawbus.channels.webchat.inbound import WebchatMessageIn, normalise
 from clawbus.schemas import DmScope, attributes, message_group_id
 from tests.conftest import Pipeline, make_bus, start_pipeline
 from tests.helpers import eventually

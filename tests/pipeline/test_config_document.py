@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from clawbus.bus.topology import egress_queue_name, inbound_queue_name
-from clawbus.ingress.signing import telegram_headers
+from clawbus.channels.telegram.inbound import signed_headers as telegram_headers
 from clawbus.storage import config_parameter_name
 from clawbus.storage.cron.jobs import heartbeat_schedule_name
 from tests.conftest import Bus

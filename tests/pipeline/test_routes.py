@@ -16,13 +16,16 @@ import httpx
 import pytest
 
 from clawbus.bus.topology import sessions_table_name
-from clawbus.ingress.signing import telegram_headers, whatsapp_headers
-from clawbus.ingress.webhooks import ROUTES
+from clawbus.channels.telegram.inbound import signed_headers as telegram_headers
+from clawbus.channels.whatsapp.inbound import signed_headers as whatsapp_headers
+from clawbus.ingress.webhooks import routes
 from clawbus.storage import DynamoSessionIndex, SessionEntry
 from tests.conftest import Pipeline, make_bus, start_pipeline
 from tests.fakes.platforms import Call, FakePlatforms
 from tests.helpers import echo, eventually
 from tests.ingress import payloads as p
+
+ROUTES = routes()
 
 TG_SECRET = "routes-telegram-secret"
 WA_SECRET = "routes-meta-app-secret"

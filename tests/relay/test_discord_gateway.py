@@ -18,8 +18,8 @@ import pytest
 from clawbus.bus.clients import IngressClients, open_stage_clients
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import inbound_queue_name
+from clawbus.channels.discord.relay import DiscordGateway
 from clawbus.ingress.relay import Handoff
-from clawbus.ingress.relay.discord_gateway import DiscordGateway
 from clawbus.ingress.wiring import build_intake
 from tests.conftest import Bus
 from tests.helpers import drain_queue

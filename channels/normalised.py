@@ -1,4 +1,4 @@
-"""What a channel's normaliser hands to the shell: turns to gate and enqueue, or reasons to ignore.
+"""What a channel's normaliser hands to the stage: turns to gate and enqueue, or reasons to ignore.
 
 A platform payload can hold several events (WhatsApp batches messages and statuses), and some payloads
 are answered without a turn (Slack's `url_verification`, Discord's PING). Normalisers are pure: they
@@ -22,12 +22,15 @@ from clawbus.schemas import DmScope, InboundEvent
 
 @dataclass(frozen=True)
 class Context:
-    """What a normaliser needs besides the payload: who answers, how DMs map to sessions, the time."""
+    """What a normaliser needs besides the payload: who answers, how DMs map to sessions, the time, and
+    how long ingress remembers an event id (`IngressSettings.dedup_ttl_s`: WhatsApp refuses messages
+    older than that, which the dedup record could no longer recognise as redelivered)."""
 
     agent_id: str
     dm_scope: DmScope
     now: datetime
     account_id: str = "default"
+    dedup_ttl_s: int = 8 * 24 * 3600
 
 
 @dataclass(frozen=True)

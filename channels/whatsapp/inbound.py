@@ -19,6 +19,7 @@ a WhatsApp message.
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import re
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ from pywa.types.others import MessageType
 from pywa.utils import webhook_updates_validator
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
-from clawbus.ingress.core.turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
+from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
 
 CHANNEL = "whatsapp"
@@ -42,6 +43,13 @@ _UNIX_SECONDS = re.compile(r"^[0-9]{1,11}$")
 # How far Meta's clock may run ahead of ours; a message this close to the end of the dedup memory is
 # dropped already, so a replay after its dedup record expired is always older than the limit.
 CLOCK_SKEW_S = 300
+
+
+def signed_headers(app_secret: str, body: bytes) -> dict[str, str]:
+    """Headers of a WhatsApp Cloud API webhook POST (HMAC-SHA256 of the raw body with the app secret),
+    for load generators, benchmarks and tests."""
+    digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"content-type": "application/json", SIGNATURE_HEADER: f"sha256={digest}"}
 
 
 def verify_subscription(query: Mapping[str, str], verify_token: str | None) -> str:

@@ -2,72 +2,60 @@
 
 `CLAWBUS_TELEGRAM__API_BASE` (default `https://api.telegram.org`) is where the Bot API lives; the bot
 token is appended as `<base>/bot<token>/<method>`, as the Bot API (and a local Bot API server) expects.
-Errors are translated once, in `map_telegram_errors`.
+Errors are translated in `errors.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+import html
+from collections.abc import AsyncIterator
 
 from telegram import Bot, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
 from telegram.request import HTTPXRequest
 
-from clawbus.bus.errors import (
-    ConfigError,
-    DeadlineExceeded,
-    PermanentError,
-    TargetGone,
-    Throttled,
-    Unauthorized,
-    Unavailable,
-)
+from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import TelegramSettings
+from clawbus.channels.contracts import Limit, Profile, Scopes, utf16_length
+from clawbus.channels.telegram.errors import map_telegram_errors
+from clawbus.channels.text_style import TextStyle
 from clawbus.schemas import ReplyTarget
 
 DEFAULT_API_BASE = "https://api.telegram.org"
-_GONE = ("chat not found", "user not found", "bot was kicked", "chat was deactivated", "group chat was")
 
 
-@contextlib.contextmanager
-def map_telegram_errors(what: str) -> Iterator[None]:
-    """Translate python-telegram-bot errors raised in the block into clawbus errors."""
-    try:
-        yield
-    except RetryAfter as exc:
-        after = exc.retry_after
-        seconds = after.total_seconds() if isinstance(after, dt.timedelta) else float(after)
-        raise Throttled(f"telegram {what}: flood control (retry {seconds:g}s)", retry_after=seconds) from exc
-    except InvalidToken as exc:
-        raise Unauthorized(
-            f"telegram {what}: the bot token was refused — check CLAWBUS_TELEGRAM__BOT_TOKEN"
-        ) from exc
-    except Forbidden as exc:
-        raise TargetGone(f"telegram {what}: {exc.message} (the bot cannot write to this chat)") from exc
-    except ChatMigrated as exc:
-        raise TargetGone(f"telegram {what}: the group moved to chat {exc.new_chat_id}") from exc
-    except BadRequest as exc:
-        if any(marker in exc.message.lower() for marker in _GONE):
-            raise TargetGone(f"telegram {what}: {exc.message}") from exc
-        raise PermanentError(f"telegram {what}: request refused: {exc.message}") from exc
-    except TimedOut as exc:
-        raise DeadlineExceeded(f"telegram {what}: timed out") from exc
-    except NetworkError as exc:
-        raise Unavailable(f"telegram {what}: {exc.message}") from exc
-    except TelegramError as exc:
-        raise PermanentError(f"telegram {what}: {exc.message}") from exc
+def _html(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _html_block(info: str, code: str) -> str:
+    language = f' class="language-{html.escape(info.split()[0], quote=True)}"' if info else ""
+    return f"<pre><code{language}>{_html(code)}</code></pre>"
+
+
+# HTML parse mode: `<b> <i> <s> <code> <pre> <a href>`; `&`, `<`, `>` escaped everywhere, `"` too inside
+# attributes (core.telegram.org/bots/api#html-style).
+TELEGRAM_HTML = TextStyle(
+    escape=_html,
+    bold=("<b>", "</b>"),
+    italic=("<i>", "</i>"),
+    strike=("<s>", "</s>"),
+    link=lambda label, url: f'<a href="{html.escape(url, quote=True)}">{label}</a>',
+    code_span=lambda code, _written: f"<code>{_html(code)}</code>",
+    block=_html_block,
+)
+
+
+def _scopes(chat_id: str) -> Scopes:
+    """About 1 message a second in one chat, 20 a minute in one group, about 30 a second overall."""
+    scopes = [(f"chat:{chat_id}", Limit(1, 1.0)), ("bot", Limit(30, 1.0))]
+    if chat_id.startswith("-"):  # groups, supergroups and channels have negative ids
+        scopes.append((f"group:{chat_id}", Limit(20, 60.0)))
+    return scopes
+
+
+PROFILE = Profile("telegram", 4096, TELEGRAM_HTML, _scopes, utf16_length)
 
 
 class TelegramClient:

@@ -6,7 +6,7 @@ slack_sdk's aiohttp `SocketModeClient` asks `apps.connections.open` (with the ap
 pings go unanswered. The relay only adds backoff around opening the first connection.
 
 Every `events_api` envelope carries the same `event_callback` body the Events API posts, so it goes
-through the same normaliser (`ingress/core/slack.py`) and intake. The envelope is acknowledged
+through the same normaliser (`inbound.py`) and intake. The envelope is acknowledged
 (`{"envelope_id": …}`) only after its turn is enqueued (or deliberately dropped): an envelope Slack
 does not see acknowledged is delivered again (with `retry_attempt`), and the dedup record
 (`in:slack:<team>:<channel>:<ts>`) drops a second copy. Slash commands and interactivity envelopes are
@@ -29,12 +29,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from clawbus.bus.errors import ConfigError, RetryableError, Unauthorized, Unavailable
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import SlackSettings
-from clawbus.ingress.core import Ignored, Parsed, slack
-from clawbus.ingress.relay.handoff import Handoff
-from clawbus.ingress.relay.reconnect import until_stopped
+from clawbus.channels.contracts import Handoff, until_stopped
+from clawbus.channels.normalised import Ignored, Parsed
+from clawbus.channels.slack import inbound as slack
+from clawbus.channels.slack.outbound import DEFAULT_API_BASE
 
 logger = logging.getLogger(__name__)
-DEFAULT_API_BASE = "https://slack.com/api/"
 _AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "not_allowed_token_type"}
 
 

@@ -14,54 +14,27 @@ set again) ends the session; it is retried with backoff and logged with what to 
 
 The webhook path checks `X-Telegram-Bot-Api-Secret-Token`; here the HTTPS call to the Bot API with the
 bot's own token stands in for it: only Telegram can answer it. Updates go through the same normaliser
-(`ingress/core/telegram.py`) and intake as webhook updates.
+(`inbound.py`) and intake as webhook updates.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import datetime as dt
 import logging
-from collections.abc import Iterator
 
 from telegram import Bot, Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from clawbus.bus.errors import Throttled, Unauthorized, Unavailable
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import TelegramSettings
-from clawbus.ingress.core import telegram
-from clawbus.ingress.relay.handoff import Handoff
-from clawbus.ingress.relay.reconnect import until_stopped
+from clawbus.channels.contracts import Handoff, until_stopped
+from clawbus.channels.telegram import inbound as telegram
+from clawbus.channels.telegram.errors import map_polling_errors
+from clawbus.channels.telegram.outbound import DEFAULT_API_BASE
 
 logger = logging.getLogger(__name__)
-DEFAULT_API_BASE = "https://api.telegram.org"
 ALLOWED_UPDATES = ("message",)
 _BATCH = 100  # getUpdates' maximum `limit`
-
-
-@contextlib.contextmanager
-def _bot_api_errors() -> Iterator[None]:
-    """python-telegram-bot's errors as ours (the boundary translation)."""
-    try:
-        yield
-    except InvalidToken as exc:
-        raise Unauthorized("Telegram refused the bot token; check CLAWBUS_TELEGRAM__BOT_TOKEN") from exc
-    except RetryAfter as exc:
-        after = exc.retry_after
-        seconds = after.total_seconds() if isinstance(after, dt.timedelta) else float(after)
-        raise Throttled(f"Telegram flood control (retry in {seconds:g}s)", retry_after=seconds) from exc
-    except Conflict as exc:
-        raise Unavailable(
-            "Telegram refused getUpdates (409 Conflict): another process polls with this token, or a "
-            "webhook was set again; stop the other poller or use CLAWBUS_TELEGRAM__MODE=webhook"
-        ) from exc
-    except NetworkError as exc:  # includes TimedOut; a 5xx from the Bot API is a NetworkError too
-        raise Unavailable(f"Telegram Bot API unreachable: {exc}") from exc
-    except TelegramError as exc:
-        raise Unavailable(f"Telegram Bot API error: {exc}") from exc
 
 
 class TelegramPolling:
@@ -92,7 +65,7 @@ class TelegramPolling:
     async def session(self, stop: asyncio.Event) -> None:
         """Poll until `stop`; raises our errors when the Bot API fails (the caller backs off)."""
         bot = self._bot()
-        with _bot_api_errors():
+        with map_polling_errors():
             async with bot:  # initialize() asks getMe, which also checks the token
                 self._username = self._username or bot.username
                 await self._drop_webhook(bot)
@@ -104,7 +77,7 @@ class TelegramPolling:
                         self._offset = update.update_id + 1
 
     async def _fetch(self, bot: Bot) -> tuple[Update, ...]:
-        with _bot_api_errors():
+        with map_polling_errors():
             return await bot.get_updates(
                 offset=self._offset,
                 limit=_BATCH,

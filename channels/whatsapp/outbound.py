@@ -34,9 +34,13 @@ from clawbus.bus.errors import (
     Unavailable,
 )
 from clawbus.bus.settings import WhatsappSettings
+from clawbus.channels.contracts import Profile, per_chat
+from clawbus.channels.text_style import TextStyle
 from clawbus.schemas import ReplyTarget
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
+# `*bold*`, `_italic_`, `~strike~`, ``` blocks; links as `label (url)`; paced one message a second per user.
+PROFILE = Profile("whatsapp", 4096, TextStyle(), per_chat(1, 1.0))
 
 
 class ConversationWindowClosed(PermanentError):

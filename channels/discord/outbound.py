@@ -37,11 +37,15 @@ from clawbus.bus.errors import (
     Unavailable,
 )
 from clawbus.bus.settings import DiscordSettings
+from clawbus.channels.contracts import Limit, Profile, per_chat
+from clawbus.channels.text_style import VERBATIM
 from clawbus.schemas import ReplyTarget
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 _USER_AGENT = "DiscordBot (https://github.com/clawbus/clawbus, 0.1)"
 _GLOBAL = "global"
+# Discord renders markdown itself; 5 messages per 5 seconds per channel, 50 a second per bot.
+PROFILE = Profile("discord", 2000, VERBATIM, per_chat(5, 5.0, Limit(50, 1.0)))
 
 
 def quiet_for(status: int, headers: Mapping[str, str], body: Mapping[str, Any]) -> tuple[str, float] | None:

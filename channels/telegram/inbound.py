@@ -15,7 +15,7 @@ from typing import Any
 from telegram import Message, MessageEntity, Update
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
-from clawbus.ingress.core.turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
+from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
 
 CHANNEL = "telegram"
@@ -26,6 +26,12 @@ _GROUP_TYPES = {"group", "supergroup"}
 def bot_id_from_token(token: str) -> str:
     """The bot's user id: the part of its token before the colon."""
     return token.split(":", 1)[0]
+
+
+def signed_headers(secret: str) -> dict[str, str]:
+    """Headers of a Telegram webhook call for a bot whose `setWebhook` secret_token is `secret` (load
+    generators, benchmarks and tests)."""
+    return {"content-type": "application/json", SECRET_HEADER: secret}
 
 
 def verify(header: str | None, secret: str | None) -> None:

@@ -7,8 +7,12 @@ reply stores nothing twice: sending is idempotent by construction.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from clawbus.bus.topology import webchat_table_name
+from clawbus.channels.contracts import SenderDeps
 from clawbus.schemas import OutboundReply, ReplyKind
 from clawbus.storage.webchat import WebchatHistory, WebchatPart
 
@@ -44,3 +48,9 @@ class WebchatSender:
                 part.text,
             )
             await self._history.append(stored, expires)  # False: delivered before a crash or redelivery
+
+
+@contextlib.asynccontextmanager
+async def open_sender(deps: SenderDeps) -> AsyncIterator[WebchatSender]:
+    """The WebChat sender over the run's `<prefix>-webchat` table."""
+    yield WebchatSender(deps.dynamodb, webchat_table_name(deps.prefix))

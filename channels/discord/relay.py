@@ -11,7 +11,7 @@ stopped altogether.
 
 Each `discord.Message` is turned back into the gateway's `MESSAGE_CREATE` shape (`message_payload`,
 plus the channel type and thread parent from discord.py's cache) and goes through the pure normaliser
-(`ingress/core/discord.py`) and the same intake as every other transport. The webhook path checks an
+(`inbound.py`) and the same intake as every other transport. The webhook path checks an
 Ed25519 signature; here the gateway session, identified with the bot token over TLS, stands in for it.
 The gateway cannot redeliver a message: one that could not be enqueued within
 `CLAWBUS_RELAY__ENQUEUE_RETRY_S` is logged as `relay.event.dropped` (ERROR).
@@ -30,9 +30,8 @@ from discord.http import Route
 from clawbus.bus.errors import ConfigError, RetryableError, Unauthorized, Unavailable
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import DiscordSettings
-from clawbus.ingress.core import discord as core
-from clawbus.ingress.relay.handoff import Handoff
-from clawbus.ingress.relay.reconnect import until_stopped
+from clawbus.channels.contracts import Handoff, until_stopped
+from clawbus.channels.discord import inbound as core
 
 logger = logging.getLogger(__name__)
 INTENTS = discord.Intents(

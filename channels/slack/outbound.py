@@ -25,12 +25,28 @@ from clawbus.bus.errors import (
     Unavailable,
 )
 from clawbus.bus.settings import SlackSettings
+from clawbus.channels.contracts import Profile, per_chat
+from clawbus.channels.text_style import TextStyle
 from clawbus.schemas import ReplyTarget
 
 DEFAULT_API_BASE = "https://slack.com/api/"
 _GONE = {"channel_not_found", "is_archived", "not_in_channel", "account_inactive", "user_not_found"}
 _DENIED = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "missing_scope", "no_permission"}
 _TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# mrkdwn: `*bold*`, `_italic_`, `~strike~`, `<url|label>`; `&`, `<`, `>` escaped
+# (api.slack.com/reference/surfaces/formatting#escaping); code blocks have no language tag.
+SLACK_MRKDWN = TextStyle(
+    escape=_escape,
+    link=lambda label, url: f"<{_escape(url)}|{label}>",
+    block=lambda _info, code: f"```\n{_escape(code)}\n```",
+)
+PROFILE = Profile("slack", 4000, SLACK_MRKDWN, per_chat(1, 1.0))  # about 1 message a second per channel
 
 
 def _api_error(exc: SlackApiError, what: str) -> Exception:

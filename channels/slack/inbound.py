@@ -26,7 +26,7 @@ from slack_bolt.request.payload_utils import to_event
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
-from clawbus.ingress.core.turns import Context, Ignored, Parsed, Turn, build_event, shape_checked
+from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
 
 CHANNEL = "slack"
@@ -46,6 +46,22 @@ class _FixedClock(Clock):
 
     def now(self) -> float:
         return self._now
+
+
+def signed_headers(
+    signing_secret: str, body: bytes, timestamp: int, retry_num: int | None = None
+) -> dict[str, str]:
+    """Headers of a Slack Events API request signed at `timestamp` (Unix seconds), as Slack builds them
+    (load generators, benchmarks and tests)."""
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=str(timestamp), body=body)
+    headers = {
+        "content-type": "application/json",
+        "x-slack-request-timestamp": str(timestamp),
+        "x-slack-signature": signature or "",
+    }
+    if retry_num is not None:
+        headers |= {"x-slack-retry-num": str(retry_num), "x-slack-retry-reason": "http_timeout"}
+    return headers
 
 
 def verify(body: bytes, headers: Mapping[str, str], signing_secret: str | None, now: datetime) -> None:

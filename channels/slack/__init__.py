@@ -1,0 +1,1 @@
+"""The Slack channel (see `spec.py`)."""

@@ -1,0 +1,1 @@
+"""The WebChat channel (see `spec.py`)."""

@@ -1,0 +1,1 @@
+"""The WhatsApp channel (see `spec.py`)."""
