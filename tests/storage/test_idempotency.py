@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from clawbus.bus.aws import open_clients
+from clawbus.bus.clients import AgentStoreClients, open_stage_clients
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import ledger_table_name
 from clawbus.dispatcher.ledger import Publication, StoredTurn, TurnLedger
@@ -24,8 +24,7 @@ def later(seconds: int) -> datetime:
 
 
 async def test_claim_complete_expire_stale_lease_and_release(bus: Bus) -> None:
-    async with open_clients(Settings(aws=bus.aws), "dynamodb") as clients:
-        assert clients.dynamodb
+    async with open_stage_clients(Settings(aws=bus.aws), AgentStoreClients) as clients:
         store = DynamoIdempotencyStore(clients.dynamodb, ledger_table_name(bus.prefix))
 
         first = await store.claim("in:e1", NOW, lease_s=30, ttl_s=3600)
@@ -77,8 +76,7 @@ async def test_records_the_ledgers_wrote_before_the_layer_still_read(bus: Bus) -
     for item in old_items:
         ddb.put_item(TableName=table, Item=item)
 
-    async with open_clients(Settings(aws=bus.aws), "dynamodb") as clients:
-        assert clients.dynamodb
+    async with open_stage_clients(Settings(aws=bus.aws), AgentStoreClients) as clients:
         dedup = DynamoDedupStore(clients.dynamodb, table, 3600)
         assert await dedup.claim("in:old", NOW) is Claim.DONE
         assert await dedup.claim("in:held", NOW) is Claim.IN_PROGRESS
