@@ -22,7 +22,7 @@ class StageMetrics:
     duration_ms: metrics.Histogram
 
     def outcome(self, name: str, count: int = 1) -> None:
-        """Count messages that ended one way: `handled`, `retried`, `given_back`, `dead_lettered`."""
+        """Count messages that ended one way: `handled`, `given_back`, `dead_lettered`."""
         self.outcomes.add(count, {"stage": self.stage, "outcome": name})
 
     def flight(self, delta: int) -> None:
