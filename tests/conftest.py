@@ -265,6 +265,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def openclaw_lock() -> Iterator[None]:
     """One OpenClaw gateway at a time on this machine (~1 GB and a core each while it starts): held for
     the test. Do not also wrap the run in `flock /tmp/openclaw.lock`: that would wait on itself."""
-    with open("/tmp/openclaw.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # Read-only is enough for flock, so a lock file another user made (0644) still serves every user.
+    fd = os.open("/tmp/openclaw.lock", os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(fd)
