@@ -25,11 +25,6 @@ if TYPE_CHECKING:
 _REASON_MAX = 512
 
 
-# The consumer's name for an `SqsRecord`, kept for the code that still says it (the dispatcher's turn
-# handler, its tests); new code says `SqsRecord`.
-ReceivedMessage = SqsRecord
-
-
 def string_attributes(values: Mapping[str, str]) -> dict[str, Any]:
     """SQS/SNS `MessageAttributes` for string values (empty values dropped: SQS refuses them)."""
     return {name: {"DataType": "String", "StringValue": value} for name, value in values.items() if value}

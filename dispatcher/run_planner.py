@@ -13,8 +13,8 @@ from datetime import datetime
 from clawbus.bus.consumer import Plan
 from clawbus.bus.envelopes import decode_inbound
 from clawbus.bus.errors import InvalidEnvelope
-from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.settings import QueueSettings
+from clawbus.bus.sqs_record import SqsRecord
 from clawbus.dispatcher.core import Pending, plan_turns
 from clawbus.schemas import InboundEvent
 from clawbus.schemas.claim_check import read_claim_check
@@ -35,14 +35,14 @@ class DecodedEvents:
         if len(self._decoded) > CACHE_LIMIT:
             self._decoded.clear()
 
-    def peek(self, message: ReceivedMessage) -> InboundEvent | None:
+    def peek(self, message: SqsRecord) -> InboundEvent | None:
         """The event of an inline body, decoded once (None: claim-checked or not an envelope)."""
         if message.message_id not in self._decoded and read_claim_check(message.body) is None:
             self._decoded[message.message_id] = _try_decode(message.body)
         event = self._decoded.get(message.message_id)
         return event if isinstance(event, InboundEvent) else None
 
-    async def event(self, message: ReceivedMessage) -> InboundEvent:
+    async def event(self, message: SqsRecord) -> InboundEvent:
         """The message's event, resolving a claim-checked body; `InvalidEnvelope` when it is not one."""
         cached = self._decoded.get(message.message_id)
         if isinstance(cached, InboundEvent):
@@ -53,7 +53,7 @@ class DecodedEvents:
         self._decoded[message.message_id] = event
         return event
 
-    def forget(self, messages: Sequence[ReceivedMessage]) -> None:
+    def forget(self, messages: Sequence[SqsRecord]) -> None:
         """Drop the entries of messages whose turn has run (or that were deferred)."""
         for message in messages:
             self._decoded.pop(message.message_id, None)
@@ -74,7 +74,7 @@ class RunPlanner:
         self._queue = queue
         self._clock = clock
 
-    def __call__(self, run: list[ReceivedMessage]) -> Plan:
+    def __call__(self, run: list[SqsRecord]) -> Plan:
         """The consumer's planner: units to run in order, and the messages deferred for `defer_s`."""
         self._decoded.trim()
         pending = [

@@ -32,8 +32,8 @@ from opentelemetry import trace
 from clawbus.bus.clock import Clock, utc_now
 from clawbus.bus.consumer import Plan, Unit
 from clawbus.bus.logging import log_event, session_ref
-from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.settings import DispatcherSettings
+from clawbus.bus.sqs_record import SqsRecord
 from clawbus.bus.tracing import current_traceparent, extract_context, tracer
 from clawbus.dispatcher.core import block_reply, build_reply
 from clawbus.dispatcher.core.turn_decision import (
@@ -89,7 +89,7 @@ class TurnHandler:
         self._decoded = DecodedEvents(claim_checks)
         self._publisher = Publisher(replies, claim_checks)
         self._presence = Presence(self._publisher, settings, clock)
-        self.plan: Callable[[list[ReceivedMessage]], Plan] = RunPlanner(self._decoded, settings.queue, clock)
+        self.plan: Callable[[list[SqsRecord]], Plan] = RunPlanner(self._decoded, settings.queue, clock)
         self.turns = 0
         self.republished = 0
 

@@ -17,8 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from clawbus.bus.clients import DispatcherClients, open_stage_clients
-from clawbus.bus.queues import ReceivedMessage
 from clawbus.bus.settings import Settings
+from clawbus.bus.sqs_record import SqsRecord
 from clawbus.bus.topology import ledger_table_name, sessions_table_name
 from clawbus.dispatcher.agentcore import AgentCoreInvoker
 from clawbus.dispatcher.ledger import TurnLedger
@@ -53,16 +53,14 @@ class Harness:
     sessions: DynamoSessionIndex
 
 
-def received(event: InboundEvent, receive_count: int = 1) -> ReceivedMessage:
+def received(event: InboundEvent, receive_count: int = 1) -> SqsRecord:
     """`event` as the consumer hands it over, received from the inbound queue."""
-    return ReceivedMessage(
+    return SqsRecord(
         event.event_id, "receipt", event.to_wire(), event.session_key, "d", receive_count, datetime.now(UTC)
     )
 
 
-def turn_message(
-    text: str = "hello", event_id: str = "webchat:s:1", receive_count: int = 1
-) -> ReceivedMessage:
+def turn_message(text: str = "hello", event_id: str = "webchat:s:1", receive_count: int = 1) -> SqsRecord:
     """The inbound message of one WebChat event, as the consumer would hand it over."""
     event = InboundEvent(
         event_id=event_id,
@@ -73,7 +71,7 @@ def turn_message(
         reply_to=ReplyTarget(chat_id="s"),
         received_at=datetime(2026, 11, 25, tzinfo=UTC),
     )
-    return ReceivedMessage(
+    return SqsRecord(
         event_id, "receipt", event.to_wire(), "agent:main:main", "d", receive_count, datetime.now(UTC)
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from clawbus.bus.queues import ReceivedMessage
+from clawbus.bus.sqs_record import SqsRecord
 from clawbus.schemas import (
     AgentResponse,
     InboundEvent,
@@ -39,10 +39,10 @@ class CountingAgent:
         )
 
 
-def message(body: str, message_id: str, **attrs: str) -> ReceivedMessage:
+def message(body: str, message_id: str, **attrs: str) -> SqsRecord:
     """A first delivery (receive count 1) of `body` on the inbound queue."""
     event = InboundEvent.model_validate_json(body)
-    return ReceivedMessage(
+    return SqsRecord(
         message_id, "receipt", body, event.session_key, "d", 1, datetime.now(UTC), attributes=attrs
     )
 
