@@ -33,10 +33,6 @@ PREFIX = "bench"
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/clawbus_bench-local00000"
 
 
-def _stage(name: str, ready: str, *args: str, env: dict[str, str] | None = None) -> Stage:
-    return Stage(name, [sys.executable, "-m", "clawbus.cli", *args], ready, env=env or {})
-
-
 class Bench:
     """One benchmark run: its processes, clients and figures."""
 
@@ -83,13 +79,13 @@ class Bench:
     def start(self) -> None:
         self.say(f"starting the loopback AWS API on {self.endpoint} and the stub agent")
         self.supervisor.start(
-            _stage("local-aws", "local_aws.started", "local-aws", "--port", str(self.aws_port))
+            Stage.clawbus("local-aws", "local_aws.started", "local-aws", "--port", str(self.aws_port))
         )
         report = Provisioner(self.settings.aws).apply(build_topology(PREFIX, channels=(CHANNEL,)))
         self.inbound = report.queue_urls[inbound_queue_name(PREFIX)]
         self.egress = report.queue_urls[egress_queue_name(PREFIX, CHANNEL)]
         self.topic_arn = report.topic_arns[outbound_topic_name(PREFIX)]
-        self.supervisor.start(_stage("agentcore", "agentcore.started", "local-agentcore"))
+        self.supervisor.start(Stage.clawbus("agentcore", "agentcore.started", "local-agentcore"))
 
     def start_dispatcher(self) -> None:
         env = {
@@ -99,7 +95,7 @@ class Bench:
             "CLAWBUS_DISPATCHER__QUEUE__MODE": "followup",
             "CLAWBUS_DISPATCHER__WAIT_TIME_S": "1",
         }
-        self.dispatcher = _stage("dispatcher", "dispatcher.started", "dispatcher", env=env)
+        self.dispatcher = Stage.clawbus("dispatcher", "dispatcher.started", "dispatcher", env=env)
         self.supervisor.start(self.dispatcher)
 
     def health(self) -> dict[str, Any]:
@@ -240,7 +236,7 @@ class Bench:
         ]
         provisioner.apply(build_topology(f"{PREFIX}i", channels=(CHANNEL,)))
         env["CLAWBUS_BUS__PREFIX"] = f"{PREFIX}i"
-        self.supervisor.start(_stage("ingress", "ingress.started", "ingress", env=env))
+        self.supervisor.start(Stage.clawbus("ingress", "ingress.started", "ingress", env=env))
         base = f"http://127.0.0.1:{port}"
         count, clients = 200, 8
         async with open_stage_clients(self.settings, QueueClients) as aws:

@@ -18,7 +18,6 @@ import asyncio
 import os
 import secrets
 import signal
-import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -88,10 +87,6 @@ STATE_FILE = "aws-state.pickle"
 
 
 AWS_STOP_GRACE_S = 60.0  # the loopback API saves its state after it stops serving: let it finish
-
-
-def _stage(name: str, ready: str, *args: str) -> Stage:
-    return Stage(name=name, argv=[sys.executable, "-m", "clawbus.cli", *args], ready_event=ready)
 
 
 def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -200,7 +195,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     relayed = relayed_channels(settings)  # polling / Socket Mode / gateway connections, if configured
     try:
         with console.step(f"loopback AWS API (moto) on {aws_url}"):
-            local_aws = _stage(
+            local_aws = Stage.clawbus(
                 "local-aws",
                 "local_aws.started",
                 "local-aws",
@@ -237,21 +232,21 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         with console.step("heartbeat schedules"):
             heartbeats = asyncio.run(apply_heartbeats(settings.model_copy(update={"aws": aws})))
         with console.step(f"agent ({settings.agent.model}) on {agent_url}"):
-            supervisor.start(_stage("agent", "agent.started", "agent"))
+            supervisor.start(Stage.clawbus("agent", "agent.started", "agent"))
         with console.step(f"loopback AgentCore endpoint on {agentcore_url}"):
-            supervisor.start(_stage("agentcore", "agentcore.started", "local-agentcore"))
+            supervisor.start(Stage.clawbus("agentcore", "agentcore.started", "local-agentcore"))
         with console.step("dispatcher"):
-            supervisor.start(_stage("dispatcher", "dispatcher.started", "dispatcher"))
+            supervisor.start(Stage.clawbus("dispatcher", "dispatcher.started", "dispatcher"))
         for channel in channels:
             with console.step(f"egress worker: {channel}"):
-                supervisor.start(_stage(f"egress-{channel}", "egress.started", "egress", channel))
+                supervisor.start(Stage.clawbus(f"egress-{channel}", "egress.started", "egress", channel))
         with console.step(f"ingress on {ingress_url}"):
-            supervisor.start(_stage("ingress", "ingress.started", "ingress"))
+            supervisor.start(Stage.clawbus("ingress", "ingress.started", "ingress"))
         if relayed:
             with console.step(f"relay ({', '.join(relayed)})"):
-                supervisor.start(_stage("relay", "relay.started", "relay"))
+                supervisor.start(Stage.clawbus("relay", "relay.started", "relay"))
         with console.step("schedule firer"):
-            supervisor.start(_stage("scheduler", "scheduler.started", "scheduler"))
+            supervisor.start(Stage.clawbus("scheduler", "scheduler.started", "scheduler"))
     except (StageFailed, OSError) as exc:
         console.error(f"clawbus up failed: {exc}")
         supervisor.stop_all()

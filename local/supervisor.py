@@ -52,6 +52,11 @@ class Stage:
     ready: threading.Event = field(default_factory=threading.Event)
     stopping: bool = False  # asked to stop: its exit is expected, not a death to restart
 
+    @classmethod
+    def clawbus(cls, name: str, ready: str, *args: str, env: dict[str, str] | None = None) -> Stage:
+        """A stage running `clawbus <args>` in this interpreter, ready when it logs `ready`."""
+        return cls(name, [sys.executable, "-m", "clawbus.cli", *args], ready, env=env or {})
+
     def last_error(self) -> str:
         """The most telling recent log line (an error's message, else the last line)."""
         for line in reversed(self.tail):

@@ -76,11 +76,7 @@ def drain_queue(sqs: Any, url: str, expect: int = 0, timeout: float = 10) -> lis
             return got
 
 
-def stage(name: str, ready: str, *args: str, env: dict[str, str] | None = None) -> Stage:
-    """A `clawbus <args>` child process that is ready when it logs `ready`."""
-    return Stage(
-        name=name, argv=[sys.executable, "-m", "clawbus.cli", *args], ready_event=ready, env=env or {}
-    )
+stage = Stage.clawbus  # a `clawbus <args>` child process that is ready when it logs `ready`
 
 
 def stage_supervisor(log_dir: Path, env: dict[str, str]) -> Supervisor:
