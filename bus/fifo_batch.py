@@ -43,11 +43,6 @@ class BatchPlan:
         return [record.message_id for record, _delay in self.give_back]
 
 
-def skip(record: SqsRecord, failed_groups: set[str]) -> bool:
-    """Whether `record` must be given back because an earlier record of its group was."""
-    return record.group_id in failed_groups
-
-
 def plan_batch(records: Sequence[SqsRecord], outcomes: Mapping[str, Outcome]) -> BatchPlan:
     """The plan for `records` (in received order) given each one's outcome by message id."""
     delete: list[SqsRecord] = []
@@ -56,7 +51,7 @@ def plan_batch(records: Sequence[SqsRecord], outcomes: Mapping[str, Outcome]) ->
     failed_groups: set[str] = set()
     for record in records:
         outcome = outcomes.get(record.message_id)
-        if skip(record, failed_groups) or outcome is None:
+        if record.group_id in failed_groups or outcome is None:  # after a give-back, or never ran
             back.append((record, 0))
             failed_groups.add(record.group_id)
         elif isinstance(outcome, GiveBack):

@@ -93,7 +93,3 @@ class RetryPolicy:
             with attempt:
                 return await call()
         raise AssertionError("unreachable: tenacity returns or re-raises")  # pragma: no cover
-
-
-NO_RETRY = RetryPolicy(attempts=1)
-"""One try: for a caller whose outer loop (the queue's redrive) does the retrying."""
