@@ -23,7 +23,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -52,6 +52,7 @@ from clawbus.agent.sessions import Activity, Begin, finish, turn_input
 from clawbus.agent.tools.base import TOOL_SESSION, ToolBox
 from clawbus.agent.tools.policy import policy_for, turn_trusted
 from clawbus.agent.tools.scope import TURN_SCOPE, turn_scope
+from clawbus.bus.clock import Clock, utc_now
 from clawbus.bus.errors import VersionConflict
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import ToolSettings
@@ -90,7 +91,7 @@ class AgentRuntime:
     timezone: str = "UTC"
     budget: Callable[[str], int] = lambda _model: 180_000
     keep_recent_tokens: int = 20_000
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Clock = utc_now
     # Set: this engine runs each turn instead of the loop above (`CLAWBUS_AGENT__ENGINE=openclaw`).
     engine: TurnEngine | None = None
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Protocol
 
+from clawbus.bus.clock import Clock, utc_now
 from clawbus.bus.errors import Unavailable
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import ChannelSettings, Settings
@@ -75,7 +74,7 @@ class Intake:
         replies: ReplyTopic,
         dedup: DedupStore,
         pairing: PairingStore,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         self._settings = settings
         self._publisher = publisher

@@ -18,13 +18,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from clawbus.bus.aws import is_loopback, map_aws_errors
 from clawbus.bus.clients import CronClients
+from clawbus.bus.clock import Clock, utc_now
 from clawbus.bus.errors import ConfigError, InvalidSchedule
 from clawbus.bus.queues import resolve_queue_url
 from clawbus.bus.settings import HeartbeatSettings, Settings
@@ -96,7 +97,7 @@ class CronService:
         prefix: str,
         target: ScheduleTarget,
         inbound_url: str,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         self._records = records
         self._schedules = schedules
@@ -306,5 +307,5 @@ async def connect(
         prefix=prefix,
         target=target,
         inbound_url=url,
-        clock=clock or (lambda: datetime.now(UTC)),
+        clock=clock or utc_now,
     )
