@@ -2,15 +2,17 @@
 
 Every transport (webhook route, Lambda, relay connection) hands its `Parsed` turns here, so the
 exactly-once and gating rules live in one place. Per turn: claim the event in the dedup store (a
-duplicate is acknowledged and dropped), decide with the channel's policy, then enqueue the event
-stamped with why it was admitted (`access`), publish the pairing reply, or log the refusal (once: a
-retried event is a duplicate by then), and mark the claim done.
+duplicate is acknowledged and dropped; a claim another request left pending, perhaps dying, is
+enqueued again under the same deduplication id rather than waited for: `ingress/dedup_store.py`),
+decide with the channel's policy, then enqueue the event stamped with why it was admitted (`access`),
+publish the pairing reply, or log the refusal (once: a retried event is a duplicate by then), and mark
+the claim done.
 
 The stamp is the gate's verdict, whatever the normaliser or transport put there, except a preset
 `owner`: a transport that authenticated the run's owner itself (WebChat holding the run's token) keeps
 it. Platform normalisers never set `access`, so nothing a platform sends can claim it.
 
-If enqueueing fails the claim is released and a `RetryableError` propagates, so the transport answers
+If enqueueing fails our claim is released and a `RetryableError` propagates, so the transport answers
 5xx and the platform retries.
 """
 
@@ -21,7 +23,6 @@ import logging
 from typing import Protocol
 
 from clawbus.bus.clock import Clock, utc_now
-from clawbus.bus.errors import Unavailable
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import ChannelSettings, Settings
 from clawbus.bus.tracing import inject_context
@@ -113,12 +114,13 @@ class Intake:
         if claim is Claim.DONE:
             log_event(logger, "ingress.event.duplicate", channel=channel, event_id=event.event_id)
             return
-        if claim is Claim.IN_PROGRESS:
-            raise Unavailable(f"event {event.event_id} is being enqueued by another request; retry")
+        if claim is Claim.PENDING:
+            log_event(logger, "ingress.event.pending_claim_found", channel=channel, event_id=event.event_id)
         try:
             await self._gate_and_send(channel, turn)
         except BaseException:
-            await self._dedup.release(key)
+            if claim is Claim.CLAIMED:  # a pending claim is another request's to release
+                await self._dedup.release(key)
             raise
         await self._dedup.complete(key, self.clock())
 

@@ -14,11 +14,12 @@ from clawbus.bus.topology import inbound_queue_name, ledger_table_name, pairing_
 from clawbus.channels.slack import inbound as slack
 from clawbus.channels.slack.inbound import signed_headers as slack_headers
 from clawbus.ingress.core import Parsed
-from clawbus.ingress.dedup_store import DynamoDedupStore
+from clawbus.ingress.dedup_store import Claim, DynamoDedupStore
 from clawbus.ingress.intake import Intake
 from clawbus.ingress.lambda_handler import LambdaApp
 from clawbus.ingress.pairing_store import DynamoPairingStore
 from clawbus.ingress.publisher import InboundPublisher
+from clawbus.schemas import deduplication_id
 from tests.conftest import Bus
 from tests.ingress import payloads as p
 
@@ -161,3 +162,34 @@ async def test_a_platform_retry_hours_later_is_dropped_but_one_after_the_record_
     )["Item"]
     assert record["state"]["S"] == "done"
     assert int(record["expires_at"]["N"]) - int(now[0].timestamp()) >= 7 * 24 * 3600
+
+
+async def test_a_retry_of_an_event_whose_first_request_died_mid_enqueue_is_enqueued_at_once(bus: Bus) -> None:
+    """The first request claimed the event and died (kill -9 between claim and enqueue, or between the
+    enqueue and marking it done): its claim stays pending. The platform's retry must not wait for that
+    claim's lease (every Telegram polling chat waited 30-60 s behind one such update): it enqueues the
+    event now, under the same deduplication id, and marks it done."""
+    settings = settings_for(bus)
+    queue = RecordingQueue()
+    now = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    async with open_stage_clients(settings, IngressClients) as clients:
+        table = ledger_table_name(bus.prefix)
+        dedup = DynamoDedupStore(clients.dynamodb, table, settings.ingress.dedup_ttl_s)
+        intake = Intake(
+            settings,
+            publisher=InboundPublisher(queue),
+            replies=NoReplies(),
+            dedup=dedup,
+            pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(bus.prefix)),
+            clock=lambda: now,
+        )
+        body = p.slack_event(text="after a crash")
+        key = f"in:slack:T0TEAM:D0DM:{body['event']['ts']}"
+        assert await dedup.claim(key, now) is Claim.CLAIMED  # the request that then died
+
+        await intake.accept("slack", slack.normalise(body, ctx=intake.context()))
+        await intake.accept("slack", slack.normalise(body, ctx=intake.context()))  # and a later retry
+
+    assert queue.sent == [deduplication_id(key.removeprefix("in:"))]
+    record = bus.client("dynamodb").get_item(TableName=ledger_table_name(bus.prefix), Key={"pk": {"S": key}})
+    assert record["Item"]["state"]["S"] == "done"
