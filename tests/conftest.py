@@ -50,6 +50,26 @@ CREDENTIALS_ENV = {
 }
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The chaos suite's options (tests/chaos): how many times to run a seeded scenario, and a seed to
+    replay one from its report line."""
+    group = parser.getgroup("chaos", "chaos scenarios (tests/chaos)")
+    group.addoption(
+        "--chaos-repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each seeded chaos scenario N times, each with a fresh random seed (printed in its line)",
+    )
+    group.addoption(
+        "--chaos-seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="replay seeded chaos scenarios with SEED (from a failed run's report line), not a fresh one",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """The test process's own clients of loopback endpoints (moto, fakes) sign with `LOCAL_AWS`: botocore
     finds it in the standard variables when the settings carry no pair (`bus.aws`)."""

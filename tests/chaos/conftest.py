@@ -4,6 +4,7 @@ channels on the fake APIs, the AWS API behind an outage proxy, a watchdog restar
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 
 import pytest
@@ -26,3 +27,19 @@ def _fresh_scenario(request: pytest.FixtureRequest) -> None:
     """Each scenario counts its own faults."""
     if "chaos" in request.fixturenames:
         request.getfixturevalue("chaos").faults = 0
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A seeded scenario runs `--chaos-repeat` times (default once), each run with its own seed."""
+    if "chaos_seed" in metafunc.fixturenames:
+        runs = max(1, int(metafunc.config.getoption("chaos_repeat")))
+        metafunc.parametrize("chaos_run", range(runs), ids=[f"run{i}" for i in range(runs)])
+
+
+@pytest.fixture
+def chaos_seed(chaos_run: int, request: pytest.FixtureRequest) -> int:
+    """The seed of a seeded scenario's random choices: `--chaos-seed` replays one, else a fresh one per run
+    (drawn when the test runs, so every xdist worker collects the same tests)."""
+    del chaos_run
+    given = request.config.getoption("chaos_seed")
+    return int(given) if given is not None else random.SystemRandom().randrange(1, 2**31)

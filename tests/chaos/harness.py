@@ -26,7 +26,7 @@ from clawbus.local.watchdog import StageBoard, Watchdog
 from clawbus.schemas import attributes as attr
 from tests.chaos.ledger import DeadLetter, Ledger, Verdict, marker, parse_marker
 from tests.chaos.proxy import OutageProxy
-from tests.chaos.traffic import CHANNEL_ENV, SHORT, agentcore_session, signed
+from tests.chaos.traffic import CHANNEL_ENV, SHORT, agentcore_session, delivery_of, signed
 from tests.conftest import ADMIN, Bus, Pipeline, start_pipeline
 from tests.fakes.platforms import FakePlatforms
 from tests.helpers import wait_for
@@ -62,6 +62,7 @@ class ChaosPipeline:
     stopped: threading.Event = field(default_factory=threading.Event)  # set: the stages are stopped
     watcher: threading.Thread | None = None
     faults: int = 0
+    first_attempt: dict[tuple[str, int], float] = field(default_factory=dict)  # message -> monotonic
     _sessions: Iterator[int] = field(default_factory=lambda: iter(range(10_000)))
 
     @property
@@ -76,17 +77,24 @@ class ChaosPipeline:
     # -- traffic -------------------------------------------------------------------------------------
 
     def send(self, ledger: Ledger, session: str, seq: int, *, retry_num: int | None = None) -> int:
-        """Deliver message `seq` of `session` as its platform would: retried on connection errors and
-        5xx until ingress answers (up to a minute); a 2xx is recorded in the ledger. The final status."""
-        deadline = time.monotonic() + 60
+        """Deliver message `seq` of `session` as its platform does (`traffic.PLATFORM_DELIVERY`): wait
+        for the 2xx as long as the platform waits, retry on its schedule (Slack's retries numbered from
+        `retry_num`), give up when it does. Whatever ingress answers, the user's message now exists
+        (`ledger.deliver`); a 2xx is `ledger.accept`; a platform that shows its user the failure makes
+        it `ledger.shown_as_failed`. The last status (0: no answer)."""
+        model = delivery_of(session)
+        waits = iter(model.retry_after_s)
+        number = retry_num
+        self.first_attempt.setdefault((session, seq), time.monotonic())
         while True:
-            delivery = signed(session, seq, f"please echo {marker(session, seq)}", retry_num=retry_num)
+            delivery = signed(session, seq, f"please echo {marker(session, seq)}", retry_num=number)
+            ledger.deliver(session, seq)
             try:
                 response = httpx.post(
                     f"{self.pipeline.ingress_url}{delivery.path}",
                     content=delivery.body,
                     headers=dict(delivery.headers),
-                    timeout=15,
+                    timeout=model.ack_deadline_s,
                 )
                 status = response.status_code
             except httpx.HTTPError:
@@ -94,9 +102,14 @@ class ChaosPipeline:
             if 200 <= status < 300:
                 ledger.accept(session, seq)
                 return status
-            if (status and status < 500) or time.monotonic() > deadline:
+            wait = next(waits, None)
+            if (status and status < 500) or wait is None:
+                if model.failure_shown_to_user:
+                    ledger.shown_as_failed(session, seq)
                 return status
-            time.sleep(0.3)
+            if model.retry_header:
+                number = (number or 0) + 1
+            time.sleep(wait)
 
     def converse(self, ledger: Ledger, sessions: list[str], messages: int) -> None:
         """Each session sends `messages` messages in order, the sessions at once (one thread each)."""
@@ -113,8 +126,24 @@ class ChaosPipeline:
 
     def replies(self) -> list[tuple[str, int]]:
         """The markers of every reply the platforms accepted, in arrival order."""
+        return [mark for mark, _ in self.timed_replies()]
+
+    def timed_replies(self) -> list[tuple[tuple[str, int], float]]:
+        """Every reply's marker with the moment (monotonic) its platform received it, in arrival order."""
         calls = sorted((c for ch in CHANNELS for c in self.fake.sent(ch)), key=lambda c: c.at)
-        return [m for c in calls if (m := parse_marker(c.text)) is not None]
+        return [(m, c.at) for c in calls if (m := parse_marker(c.text)) is not None]
+
+    def worst_wait(self, ledger: Ledger) -> tuple[float, tuple[str, int] | None]:
+        """The longest a message of `ledger` waited from its platform's first attempt to its answer (s)."""
+        answered: dict[tuple[str, int], float] = {}
+        for mark, at in self.timed_replies():
+            answered.setdefault(mark, at)
+        waits = [
+            (answered[m] - self.first_attempt[m], m)
+            for m in ledger.delivered_marks()
+            if m in answered and m in self.first_attempt
+        ]
+        return max(waits, default=(0.0, None))
 
     def dead_letters(self) -> list[DeadLetter]:
         """Every marked message on the inbound and egress DLQs (peeked, left in place)."""
@@ -166,9 +195,16 @@ class ChaosPipeline:
         ]
         (self.data_dir / "platform-calls.json").write_text(json.dumps(calls, indent=1))
 
-    def report(self, scenario: str, verdict: Verdict) -> str:
-        """Print the scenario's one-line figures (also appended to `$CLAWBUS_CHAOS_REPORT`, if set)."""
-        line = verdict.summary(scenario, self.faults)
+    def report(self, scenario: str, verdict: Verdict, ledger: Ledger, seed: int | None = None) -> str:
+        """Print the scenario's one-line figures (also appended to `$CLAWBUS_CHAOS_REPORT`, if set): the
+        verdict's, the longest wait for an answer (a crash's recovery time as a user sees it) and the
+        seed that replays the scenario's choices (`--chaos-seed`)."""
+        wait, slowest = self.worst_wait(ledger)
+        line = f"{verdict.summary(scenario, self.faults)} worst_wait={wait:.1f}s"
+        if slowest is not None:
+            line += f" ({marker(*slowest)})"
+        if seed is not None:
+            line += f" seed={seed}"
         print(line)  # the run's figures, shown with -s and in the report file
         if path := os.environ.get("CLAWBUS_CHAOS_REPORT"):
             with Path(path).open("a") as out:

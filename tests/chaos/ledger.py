@@ -2,12 +2,15 @@
 
 Every message a scenario sends carries a marker, `ck-<session>-<seq>`, in its text; the offline echo
 model repeats the text, so each reply the fake platforms receive names the message it answers. The
-ledger knows what was accepted (ingress answered 2xx) and what is expected to end in a dead-letter
-queue, and judges what arrived:
+ledger knows what the platforms delivered (at least one attempt reached ingress, whatever it answered),
+which of those the user was shown as failed (a Discord interaction nobody acknowledged in time), and
+what is expected to end in a dead-letter queue, and judges what arrived:
 
-- lost: accepted, not expected dead, and never answered;
+- lost: delivered, not shown as failed, not expected dead, and never answered (a platform that gave up
+  retrying still shows the user's message in the chat: it is lost too);
 - doubled: answered more than once;
 - reordered: a session's answers arrived out of the order its messages were sent;
+- stray: an answer to a message never delivered, or to one expected dead;
 - dead letters that should not be there, and expected ones missing or with the wrong reason.
 """
 
@@ -52,10 +55,11 @@ class Verdict:
     lost: tuple[tuple[str, int], ...]
     doubled: tuple[tuple[str, int], ...]
     reordered: tuple[str, ...]
-    stray: tuple[tuple[str, int], ...]  # answers to messages of our sessions that were never accepted
+    stray: tuple[tuple[str, int], ...]  # answers to messages of our sessions never delivered (or doomed)
     dead_unexpected: tuple[DeadLetter, ...]
     dead_missing: tuple[tuple[str, int], ...]
     dead_wrong_reason: tuple[DeadLetter, ...]
+    shown_failed: int = 0  # delivered, shown to the user as failed: answered or not, never twice
 
     @property
     def ok(self) -> bool:
@@ -79,7 +83,9 @@ class Verdict:
         """One line of figures for the run's report."""
         return (
             f"chaos {scenario}: sent={self.sent} faults={faults} answered={self.answered} "
+            f"shown_failed={self.shown_failed} "
             f"lost={len(self.lost)} doubled={len(self.doubled)} reordered={len(self.reordered)} "
+            f"stray={len(self.stray)} "
             f"dead={len(self.dead_unexpected) + len(self.dead_wrong_reason)} unexpected, "
             f"{len(self.dead_missing)} missing"
         )
@@ -89,14 +95,28 @@ class Verdict:
 class Ledger:
     """What a scenario sent and what it expects; `judge` compares that with what arrived."""
 
-    accepted: dict[str, list[int]] = field(default_factory=dict)  # session -> seqs in send order
+    delivered: dict[str, list[int]] = field(default_factory=dict)  # session -> seqs in send order
+    acknowledged: set[tuple[str, int]] = field(default_factory=set)  # ingress answered 2xx
+    shown_failed: set[tuple[str, int]] = field(default_factory=set)  # the user saw these fail
     doomed: dict[tuple[str, int], str] = field(default_factory=dict)  # expected dead letter -> error type
 
-    def accept(self, session: str, seq: int) -> None:
-        """Ingress accepted message `seq` of `session` (answered 2xx); it must be answered once."""
-        seqs = self.accepted.setdefault(session, [])
+    def deliver(self, session: str, seq: int) -> None:
+        """The platform delivered message `seq` of `session` (an attempt reached ingress, or may have)."""
+        seqs = self.delivered.setdefault(session, [])
         if seq not in seqs:
             seqs.append(seq)
+
+    def accept(self, session: str, seq: int) -> None:
+        """Ingress acknowledged message `seq` of `session` (2xx): it must be answered once."""
+        self.deliver(session, seq)
+        self.acknowledged.add((session, seq))
+        self.shown_failed.discard((session, seq))
+
+    def shown_as_failed(self, session: str, seq: int) -> None:
+        """The platform gave up on message `seq` and told the user so: it may be answered, at most once
+        (unless another delivery of it was acknowledged: then it must be answered)."""
+        if (session, seq) not in self.acknowledged:
+            self.shown_failed.add((session, seq))
 
     def expect_dead(self, session: str, seq: int, error_type: str) -> None:
         """Message `seq` must end in a dead-letter queue with `error_type`, and not be answered."""
@@ -106,25 +126,29 @@ class Ledger:
         """A dead letter was fixed and replayed: from now on it must be answered once instead."""
         self.doomed.pop((session, seq), None)
 
+    def delivered_marks(self) -> list[tuple[str, int]]:
+        """Every delivered message, session by session in send order."""
+        return [(s, q) for s, seqs in self.delivered.items() for q in seqs]
+
     @property
     def sent(self) -> int:
-        """How many messages were accepted."""
-        return sum(len(seqs) for seqs in self.accepted.values())
+        """How many messages the platforms delivered."""
+        return sum(len(seqs) for seqs in self.delivered.values())
 
     def judge(self, replies: Iterable[tuple[str, int]], dead: Iterable[DeadLetter]) -> Verdict:
         """Judge `replies` (markers in arrival order) and the dead letters found; markers of sessions this
         ledger never sent on belong to another scenario and are left out."""
-        mine = set(self.accepted) | {s for s, _ in self.doomed}
+        mine = set(self.delivered) | {s for s, _ in self.doomed}
         arrived = [m for m in replies if m[0] in mine]
         counts = Counter(arrived)
-        known = {(s, q) for s, seqs in self.accepted.items() for q in seqs}
-        expected_answers = known - set(self.doomed)
+        known = {(s, q) for s, seqs in self.delivered.items() for q in seqs}
+        expected_answers = known - set(self.doomed) - self.shown_failed
         lost = sorted(m for m in expected_answers if counts[m] == 0)
         doubled = sorted(m for m, n in counts.items() if n > 1)
         stray = sorted({m for m in arrived if m not in known} | {m for m in arrived if m in self.doomed})
         reordered = sorted(
             session
-            for session, seqs in self.accepted.items()
+            for session, seqs in self.delivered.items()
             if not _in_order([q for s, q in dict.fromkeys(arrived) if s == session], seqs)
         )
         letters = [d for d in dead if d.session in mine]
@@ -132,6 +156,7 @@ class Ledger:
         return Verdict(
             sent=len(known),
             answered=len(set(arrived) & known),
+            shown_failed=len(self.shown_failed & known),
             lost=tuple(lost),
             doubled=tuple(doubled),
             reordered=tuple(reordered),

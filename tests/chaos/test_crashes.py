@@ -15,11 +15,20 @@ from tests.ops.ops_cli import clawbus
 pytestmark = pytest.mark.chaos
 
 KILLABLE = ("ingress", "dispatcher", "egress-telegram", "egress-slack", "agent")
+EVERY_STAGE = ("ingress", "dispatcher", *(f"egress-{c}" for c in CHANNELS), "agent", "agentcore")
 
 
 def _kill_while_sending(
-    chaos: ChaosPipeline, sessions: int, messages: int, victims: tuple[str, ...], kills: int, seed: int
+    chaos: ChaosPipeline,
+    sessions: int,
+    messages: int,
+    victims: tuple[str, ...],
+    kills: int,
+    seed: int,
+    settle_s: float = 90,
 ) -> None:
+    """`kills` kill -9s of stages drawn from `victims` at random moments while `sessions` sessions each
+    send `messages` messages; every choice comes from `seed` (printed in the report line)."""
     rng = random.Random(seed)
     ledger = Ledger()
     talkers = chaos.sessions(sessions)
@@ -32,9 +41,9 @@ def _kill_while_sending(
         chaos.kill(victim)
     sender.join()
     chaos.until_running()
-    verdict = chaos.settle(ledger, timeout=90)
-    chaos.report(f"kill-9 x{kills}", verdict)
-    assert verdict.ok, verdict
+    verdict = chaos.settle(ledger, timeout=settle_s)
+    chaos.report(f"kill-9 x{kills}", verdict, ledger, seed)
+    assert verdict.ok, f"{verdict} (replay with --chaos-seed {seed})"
     assert any(f"{chosen[0]} exited (-9)" in line for line in chaos.said)
 
     def status_shows_the_restarts() -> bool:  # the watchdog updates its board a moment after a restart
@@ -53,22 +62,37 @@ def _kill_while_sending(
 
 
 @pytest.mark.slow
-def test_kill_9_of_ingress_mid_traffic_loses_doubles_and_reorders_nothing(chaos: ChaosPipeline) -> None:
-    _kill_while_sending(chaos, sessions=8, messages=3, victims=("ingress",), kills=2, seed=13)
+def test_kill_9_of_ingress_mid_traffic_loses_doubles_and_reorders_nothing(
+    chaos: ChaosPipeline, chaos_seed: int
+) -> None:
+    _kill_while_sending(chaos, sessions=8, messages=3, victims=("ingress",), kills=2, seed=chaos_seed)
 
 
 @pytest.mark.slow
-def test_kill_9_of_ingress_and_the_agent_mid_traffic(chaos: ChaosPipeline) -> None:
-    _kill_while_sending(chaos, sessions=8, messages=3, victims=("ingress", "agent"), kills=2, seed=13)
+def test_kill_9_of_ingress_and_the_agent_mid_traffic(chaos: ChaosPipeline, chaos_seed: int) -> None:
+    _kill_while_sending(chaos, sessions=8, messages=3, victims=("ingress", "agent"), kills=2, seed=chaos_seed)
 
 
-def test_kill_9_of_each_stage_mid_traffic_loses_doubles_and_reorders_nothing(chaos: ChaosPipeline) -> None:
-    _kill_while_sending(chaos, sessions=8, messages=3, victims=KILLABLE, kills=4, seed=13)
+def test_kill_9_of_each_stage_mid_traffic_loses_doubles_and_reorders_nothing(
+    chaos: ChaosPipeline, chaos_seed: int
+) -> None:
+    _kill_while_sending(chaos, sessions=8, messages=3, victims=KILLABLE, kills=4, seed=chaos_seed)
 
 
 @pytest.mark.slow
-def test_many_kills_over_a_longer_run(chaos: ChaosPipeline) -> None:
-    _kill_while_sending(chaos, sessions=24, messages=6, victims=KILLABLE, kills=10, seed=7)
+def test_many_kills_over_a_longer_run(chaos: ChaosPipeline, chaos_seed: int) -> None:
+    _kill_while_sending(chaos, sessions=24, messages=6, victims=KILLABLE, kills=10, seed=chaos_seed)
+
+
+@pytest.mark.slow
+def test_a_thousand_messages_over_fifty_sessions_through_twenty_kills_of_every_stage(
+    chaos: ChaosPipeline, chaos_seed: int
+) -> None:
+    """The long form: 52 sessions (13 per platform) of 20 messages each, 20 kills among every stage
+    (ingress, the dispatcher, each egress worker, the agent, the loopback AgentCore)."""
+    _kill_while_sending(
+        chaos, sessions=52, messages=20, victims=EVERY_STAGE, kills=20, seed=chaos_seed, settle_s=600
+    )
 
 
 def _rolling(chaos: ChaosPipeline, order: list[str], sessions: int, messages: int) -> None:
@@ -79,7 +103,7 @@ def _rolling(chaos: ChaosPipeline, order: list[str], sessions: int, messages: in
     codes = {name: chaos.rolling_restart(name) for name in order}
     sender.join()
     verdict = chaos.settle(ledger, timeout=90)
-    chaos.report(f"sigterm-rolling x{len(order)}", verdict)
+    chaos.report(f"sigterm-rolling x{len(order)}", verdict, ledger)
     assert codes == dict.fromkeys(order, 0)  # each drained and exited cleanly
     assert verdict.ok, verdict
 

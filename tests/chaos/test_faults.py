@@ -15,7 +15,7 @@ pytestmark = pytest.mark.chaos
 
 def _settled_ok(chaos: ChaosPipeline, scenario: str, ledger: Ledger, timeout: float = 90) -> None:
     verdict = chaos.settle(ledger, timeout=timeout)
-    chaos.report(scenario, verdict)
+    chaos.report(scenario, verdict, ledger)
     assert verdict.ok, verdict
 
 

@@ -22,7 +22,8 @@ def test_every_message_answered_once_in_order_is_ok() -> None:
     assert verdict.ok
     assert (verdict.sent, verdict.answered) == (5, 5)
     assert verdict.summary("kill", 4) == (
-        "chaos kill: sent=5 faults=4 answered=5 lost=0 doubled=0 reordered=0 dead=0 unexpected, 0 missing"
+        "chaos kill: sent=5 faults=4 answered=5 shown_failed=0 lost=0 doubled=0 reordered=0 stray=0 "
+        "dead=0 unexpected, 0 missing"
     )
 
 
@@ -51,8 +52,29 @@ def test_a_late_duplicate_of_an_earlier_answer_is_doubled_not_reordered() -> Non
     assert verdict.doubled == (("tg1", 0),)
 
 
-def test_an_answer_to_a_message_never_accepted_is_stray() -> None:
+def test_an_answer_to_a_message_never_delivered_is_stray() -> None:
     assert ledger_of(tg1=1).judge([("tg1", 0), ("tg1", 5)], []).stray == (("tg1", 5),)
+
+
+def test_a_message_a_platform_gave_up_retrying_is_still_the_users_message_to_answer() -> None:
+    """Telegram, Slack and WhatsApp show the user's message in the chat whatever the webhook answered:
+    delivered but never acknowledged, it must be answered once like any other (not a stray)."""
+    ledger = ledger_of(sl1=1)
+    ledger.deliver("sl1", 1)  # every attempt failed, yet ingress may have enqueued it
+    assert ledger.judge([("sl1", 0), ("sl1", 1)], []).ok
+    assert ledger.judge([("sl1", 0)], []).lost == (("sl1", 1),)
+
+
+def test_a_message_shown_to_its_user_as_failed_may_go_unanswered_but_never_twice() -> None:
+    """A Discord interaction not acknowledged within 3 s shows the user "did not respond" and is never
+    retried: answering it (ingress had enqueued it) and not answering it are both right; twice is not."""
+    ledger = ledger_of(dc1=1)
+    ledger.deliver("dc1", 1)
+    ledger.shown_as_failed("dc1", 1)
+    assert ledger.judge([("dc1", 0)], []).ok
+    assert ledger.judge([("dc1", 0), ("dc1", 1)], []).ok
+    assert ledger.judge([("dc1", 0), ("dc1", 1), ("dc1", 1)], []).doubled == (("dc1", 1),)
+    assert ledger.judge([("dc1", 1), ("dc1", 0)], []).reordered == ("dc1",)
 
 
 def test_other_scenarios_sessions_are_not_judged() -> None:

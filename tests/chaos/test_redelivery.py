@@ -53,7 +53,7 @@ def test_duplicate_retried_and_late_deliveries_are_answered_once(chaos: ChaosPip
     resent = 3 * len(talkers) * 4 + 3 * len(slack)
     chaos.faults += resent
     verdict = chaos.settle(ledger, quiet_s=3)
-    chaos.report("duplicates-and-late", verdict)
+    chaos.report("duplicates-and-late", verdict, ledger)
     assert verdict.ok, verdict
     assert _duplicates_logged(chaos) - before >= 3 * len(talkers)  # at least every late one caught there
 
@@ -87,5 +87,5 @@ def test_poison_goes_to_the_dlq_with_its_reason_and_replay_after_the_fix_answers
     ledger.replayed(poisoned, 0)
     ledger.replayed(gone, 0)
     verdict = chaos.settle(ledger, quiet_s=3)
-    chaos.report("poison-replay", verdict)
+    chaos.report("poison-replay", verdict, ledger)
     assert verdict.ok, verdict

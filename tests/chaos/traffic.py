@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 
 from nacl.signing import SigningKey
 
@@ -122,3 +123,48 @@ def signed(session: str, seq: int, text: str, *, retry_num: int | None = None) -
 
 def _post(channel: str, body: bytes, headers: dict[str, str]) -> WebhookRequest:
     return WebhookRequest(method="POST", path=ROUTES[channel], headers=headers, body=body)
+
+
+@dataclass(frozen=True)
+class PlatformDelivery:
+    """How a platform delivers one event to a webhook, as the chaos stand-in models it.
+
+    `ack_deadline_s`: how long the platform waits for the 2xx before it counts the attempt failed (the
+    request may still be handled: the platform just stops listening). `retry_after_s`: the waits before
+    each retry after a failed attempt; when they run out the platform gives up.
+    `failure_shown_to_user`: a failure the platform gave up on is shown to the user (who then knows the
+    message did not get through: it may be answered or not, never twice); otherwise the user's message
+    sits in the chat like any other and must be answered, whatever the webhook saw.
+    """
+
+    ack_deadline_s: float
+    retry_after_s: tuple[float, ...]
+    failure_shown_to_user: bool = False
+    retry_header: bool = False  # the retry carries its number (Slack's X-Slack-Retry-Num)
+
+
+def _backoff(first: float, cap: float, total: float) -> tuple[float, ...]:
+    waits, wait = [], first
+    while sum(waits) + wait <= total:
+        waits.append(wait)
+        wait = min(cap, wait * 2)
+    return tuple(waits)
+
+
+# Telegram: "gives up after a reasonable amount of attempts" (no published schedule; updates wait up to
+# 24 h): modelled as backoff 1 s .. 10 s for 10 minutes. WhatsApp: "retried with decreasing frequency for
+# up to 7 days": the same shape, cut to 10 minutes (longer than any scenario). Slack: an ack within 3 s,
+# then 3 retries, "immediately, ~1 min, ~5 min", here one tenth of that (0, 6, 30 s: the pipeline must
+# recover within Slack's windows scaled down, a stricter test). Discord interactions: an answer within
+# 3 s or the user sees "The application did not respond"; never retried.
+PLATFORM_DELIVERY = {
+    "telegram": PlatformDelivery(ack_deadline_s=15, retry_after_s=_backoff(1, 10, 600)),
+    "whatsapp": PlatformDelivery(ack_deadline_s=20, retry_after_s=_backoff(1, 10, 600)),
+    "slack": PlatformDelivery(ack_deadline_s=3, retry_after_s=(0, 6, 30), retry_header=True),
+    "discord": PlatformDelivery(ack_deadline_s=3, retry_after_s=(), failure_shown_to_user=True),
+}
+
+
+def delivery_of(session: str) -> PlatformDelivery:
+    """The delivery model of the platform `session` talks on."""
+    return PLATFORM_DELIVERY[_split(session)[0]]
