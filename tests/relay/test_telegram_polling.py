@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from clawbus.bus.topology import egress_queue_name
+from clawbus.bus.topology import egress_queue_name, ledger_table_name
 from tests.conftest import Bus
 from tests.fakes.platforms import FakePlatforms
 from tests.helpers import wait_for
@@ -135,3 +136,30 @@ def test_an_unknown_sender_gets_a_pairing_code_and_no_turn(
     assert len(replies) == 1
     assert "Pairing code" in replies[0]["parts"][0]["text"]
     assert running.drain(timeout=1) == []
+
+
+def test_an_update_a_killed_relay_left_half_enqueued_is_delivered_at_once_by_the_next(
+    bus: Bus, tmp_path: Path, fake: FakePlatforms, relay_runner: list[RelayProcess]
+) -> None:
+    """A relay killed between claiming an update and marking it done leaves the claim pending, and
+    Telegram hands the unconfirmed update to the restarted relay first. It used to wait out the dead
+    claim's 30 s lease (failing `ingress.enqueue.failed` meanwhile) with every chat behind it."""
+    stuck = p.telegram_message(user_id=11, text="half enqueued")
+    event_id = f"telegram:{p.BOT_ID}:{stuck['update_id']}"
+    now = int(time.time())
+    bus.client("dynamodb").put_item(  # the claim as the killed relay left it, its lease still running
+        TableName=ledger_table_name(bus.prefix),
+        Item={
+            "pk": {"S": f"in:{event_id}"},
+            "state": {"S": "pending"},
+            "lease_until": {"N": str(now + 30)},
+            "expires_at": {"N": str(now + 8 * 24 * 3600)},
+        },
+    )
+    fake.push_update(stuck)
+    fake.push_update(p.telegram_message(user_id=12, text="another chat, behind it"))
+    running = relay(bus, tmp_path, fake, relay_runner, CLAWBUS_RELAY__ENQUEUE_RETRY_S="60")
+
+    assert texts(running.drain(expect=2, timeout=15)) == ["half enqueued", "another chat, behind it"]
+    assert running.events("ingress.event.pending_claim_found")
+    assert not running.events("ingress.enqueue.failed")
