@@ -40,6 +40,7 @@ from clawbus.cli.up_steps import (
 )
 from clawbus.ingress.http.token_file import ensure_token, token_path
 from clawbus.local.auth import LoopbackCredentials
+from clawbus.local.aws_journal import Journal
 from clawbus.local.aws_state import move_aside
 from clawbus.local.credentials import credentials_path, write_credentials
 from clawbus.local.endpoints import LocalEndpoints, write_endpoints
@@ -181,6 +182,8 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     if args.fresh and state_file.exists():
         kept = move_aside(state_file, "before-fresh")
         console.print(f"--fresh: starting empty; the saved state is kept as {kept}")
+    if args.fresh:
+        Journal(state_file).move_aside("before-fresh")  # the changes since that state go with it
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:

@@ -3,8 +3,10 @@
 A real HTTP endpoint that boto3 and aiobotocore talk to exactly as they talk to AWS (only the endpoint
 URL differs). moto holds its state in memory; with a state file (`clawbus local-aws --state-file`,
 which `clawbus up` passes) that state outlives the process: it is restored before the first request,
-saved every `snapshot_interval_s` while serving and once more after the server stopped serving (see
-`local.aws_state` for the format, `local.request_gate` for how a snapshot stays consistent). Without one it
+saved every `snapshot_interval_s` while serving and once more after the server stopped serving, and
+every change between two snapshots is journaled before it is answered, so a kill -9 loses nothing
+(see `local.aws_state` for the format, `local.aws_journal` for the journal, `local.request_gate` for
+how a snapshot stays consistent). Without one it
 starts empty every time. It serves only requests signed with the run's key pair (`local.aws_auth`);
 `/moto-api/*` (reset clears everything) only with that pair's secret as a bearer token.
 """
@@ -27,6 +29,7 @@ from clawbus.bus.errors import ConfigError, SnapshotUnusable
 from clawbus.bus.logging import log_event
 from clawbus.local.auth import LoopbackCredentials
 from clawbus.local.aws_auth import guard
+from clawbus.local.aws_journal import Journal
 from clawbus.local.aws_state import (
     capture,
     move_aside,
@@ -55,6 +58,8 @@ class StateFile:
         self.path = path
         self._gate = gate
         self._last_digest = b""
+        self.journal = Journal(path)
+        self.journal_from = 0  # the restored snapshot's first journal segment
 
     def restore(self) -> bool:
         """Put the saved state back; True if there was one. An unusable file is moved aside, not fatal.
@@ -65,7 +70,7 @@ class StateFile:
         try:
             data = read_trusted(self.path)
         except FileNotFoundError:
-            return False
+            return False  # the journal may still hold changes: `replay_journal`
         except ConfigError as exc:
             log_event(logger, "local_aws.state.refused", logging.ERROR, path=str(self.path), error=str(exc))
             raise
@@ -73,6 +78,7 @@ class StateFile:
             header = restore(data)
         except SnapshotUnusable as exc:
             moved = move_aside(self.path, "corrupt")
+            self.journal.move_aside("corrupt")  # changes to a state that is gone
             log_event(
                 logger,
                 "local_aws.state.rejected",
@@ -85,6 +91,7 @@ class StateFile:
             )
             return False
         self._last_digest = _digest(data)
+        self.journal_from = header.journal_from
         log_event(
             logger,
             "local_aws.state.restored",
@@ -102,13 +109,15 @@ class StateFile:
         try:
             with self._gate.paused():
                 held = time.monotonic()
-                data = capture()
+                segment = self.journal.rotate()  # what follows this state goes to the new segment
+                data = capture(journal_from=segment)
                 held_ms = (time.monotonic() - held) * 1000
             digest = _digest(data)
             if digest == self._last_digest:
-                return
+                return  # the file on disk still names the older segments it needs: they stay
             write_atomically(self.path, data)
             self._last_digest = digest
+            self.journal.drop_before(segment)
         except Exception as exc:  # a background job's outermost guard: the next save may work
             log_event(
                 logger,
@@ -262,12 +271,15 @@ def serve_local_aws(
     gate = RequestGate()
     state = StateFile(state_file, gate) if state_file else None
     restored = False
+    park_long_polls(gate)
+    keep_fifo_group_order()
+    moto = DomainDispatcherApplication(create_backend_app)
     if state:
         preload()
         restored = state.restore()
-    park_long_polls(gate)
-    keep_fifo_group_order()
-    app = guard(gate.wrap(DomainDispatcherApplication(create_backend_app)), credentials, hint)
+        replayed, refused = state.journal.replay(moto, state.journal_from)
+        log_event(logger, "local_aws.journal.replayed", entries=replayed, refused=refused)
+    app = guard(gate.wrap(state.journal.wrap(moto) if state else moto), credentials, hint)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     stopping = threading.Event()
 

@@ -52,6 +52,7 @@ class SnapshotHeader(BaseModel):
     moto: str
     saved_at: datetime
     services: list[str]
+    journal_from: int = 0  # the first journal segment written after this state (`local.aws_journal`)
 
 
 def moto_version() -> str:
@@ -113,7 +114,7 @@ def preload() -> None:
         _backend_dict(service)
 
 
-def capture(now: datetime | None = None) -> bytes:
+def capture(now: datetime | None = None, journal_from: int = 0) -> bytes:
     """The state of `SERVICES` as snapshot bytes. Call it while no request is changing that state."""
     backends: dict[str, dict[str, dict[str, Any]]] = {}
     for service in SERVICES:
@@ -122,7 +123,12 @@ def capture(now: datetime | None = None) -> bytes:
         accounts = {account: dict(dict.items(regions)) for account, regions in dict.items(held)}
         if accounts:
             backends[service] = accounts
-    header = SnapshotHeader(moto=moto_version(), saved_at=now or datetime.now(UTC), services=sorted(backends))
+    header = SnapshotHeader(
+        moto=moto_version(),
+        saved_at=now or datetime.now(UTC),
+        services=sorted(backends),
+        journal_from=journal_from,
+    )
     buffer = io.BytesIO()
     buffer.write(MAGIC)
     buffer.write(header.model_dump_json().encode() + b"\n")

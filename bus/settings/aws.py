@@ -112,5 +112,6 @@ class LocalSettings(BaseModel):
     aws_port: int = 4566
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".clawbus")
     # How often `clawbus up`'s loopback AWS API saves its state to <data_dir>/aws-state.pickle while
-    # serving (it also saves at a clean stop): what a crash of the whole machine can lose. 0: at stop only.
+    # serving (it also saves at a clean stop; changes in between are journaled, so a crash loses none of
+    # them: this only bounds the journal a restart replays). 0: at stop only.
     snapshot_interval_s: float = Field(default=30.0, ge=0)

@@ -270,3 +270,87 @@ def test_a_pause_waits_for_a_request_mid_way_and_holds_new_ones_until_it_ends() 
     for thread in (first, pauser, later):
         thread.join(5)
     assert events == ["first in", "first out", "paused", "resumed", "later in", "later out"]
+
+
+def test_a_kill_between_snapshots_loses_no_change_the_api_answered(local_aws: LocalAws) -> None:
+    """No snapshot is ever taken here (interval 0: only at a clean stop), so everything below lives only
+    in the journal when the API is killed: it must all be back, once, in order."""
+    local_aws.start()
+    sqs, s3, ddb = local_aws.client("sqs"), local_aws.client("s3"), local_aws.client("dynamodb")
+    sns, scheduler = local_aws.client("sns"), local_aws.client("scheduler")
+    url = sqs.create_queue(QueueName="in.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = sns.create_topic(Name="out.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    for i in range(3):
+        sqs.send_message(
+            QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g", MessageDeduplicationId=f"d{i}"
+        )
+    sns.publish(TopicArn=topic, Message="m3", MessageGroupId="g", MessageDeduplicationId="d3")
+    s3.create_bucket(Bucket="state")
+    s3.put_object(Bucket="state", Key="sessions/a b+c.jsonl", Body=bytes(range(256)) * 40)
+    ddb.create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    claim = {"TableName": "ledger", "ConditionExpression": "attribute_not_exists(pk)"}
+    ddb.put_item(**claim, Item={"pk": {"S": "turn:1"}, "by": {"S": "first"}})
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.put_item(**claim, Item={"pk": {"S": "turn:1"}, "by": {"S": "second"}})
+    scheduler.create_schedule_group(Name="clawbus")
+    scheduler.create_schedule(
+        Name="reminder",
+        GroupName="clawbus",
+        ScheduleExpression="at(2027-01-01T09:00:00)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": queue_arn, "RoleArn": ROLE},
+    )
+
+    local_aws.supervisor.kill("local-aws")  # kill -9: no save at stop
+    assert not local_aws.state_file.exists()
+    local_aws.start()
+    sqs, s3, ddb = local_aws.client("sqs"), local_aws.client("s3"), local_aws.client("dynamodb")
+    scheduler = local_aws.client("scheduler")
+
+    assert s3.get_object(Bucket="state", Key="sessions/a b+c.jsonl")["Body"].read() == bytes(range(256)) * 40
+    item = ddb.get_item(TableName="ledger", Key={"pk": {"S": "turn:1"}})["Item"]
+    assert item["by"]["S"] == "first"  # the conditional write that lost stayed lost
+    assert scheduler.get_schedule(Name="reminder", GroupName="clawbus")["ScheduleExpression"].startswith(
+        "at("
+    )
+    url = sqs.get_queue_url(QueueName="in.fifo")["QueueUrl"]
+    order: list[str] = []
+    while len(order) < 4:
+        for message in wait_for(lambda: _receive(sqs, url), timeout=10, what="the journaled messages"):
+            order.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert order == ["m0", "m1", "m2", "m3"]
+    assert [e for e in local_aws.log() if e["event"] == "local_aws.journal.replayed"][-1]["refused"] == 0
+
+
+def test_changes_before_and_after_a_snapshot_come_back_once_each_after_a_kill(local_aws: LocalAws) -> None:
+    """A change the snapshot holds is not replayed again from the journal; one after it is."""
+    local_aws.interval_s = 0.3
+    local_aws.start()
+    sqs = local_aws.client("sqs")
+    url = sqs.create_queue(QueueName="plain")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="before")
+    changed_at = time.time()
+    wait_for(
+        lambda: local_aws.state_file.exists() and local_aws.state_file.stat().st_mtime > changed_at,
+        timeout=5,
+        what="a snapshot holding the first message",
+    )
+    sqs.send_message(QueueUrl=url, MessageBody="after")
+    local_aws.supervisor.kill("local-aws")
+    local_aws.start()
+    sqs = local_aws.client("sqs")
+    url = sqs.get_queue_url(QueueName="plain")["QueueUrl"]
+    bodies: list[str] = []
+    for _ in range(3):
+        bodies += [m["Body"] for m in _receive(sqs, url)]
+    assert sorted(bodies) == ["after", "before"]
