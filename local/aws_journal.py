@@ -17,7 +17,8 @@ the segments from its `journal_from` on: nothing is applied twice or skipped.
 What is not journaled: reads, and SQS `ReceiveMessage`. A receive changes only who holds a message for
 how long; after a restart a message received since the snapshot is simply visible again (or, when its
 receipt was in the snapshot, invisible until its timeout), and the delete its consumer journaled no
-longer matches a receipt and is refused on replay, so the message is delivered once more. That is SQS's
+longer matches a receipt and does nothing on replay (a batch delete reports it failed inside a 200), so
+the message is delivered once more. That is SQS's
 at-least-once delivery; every stage already drops such a copy by its ledgers. A replayed request that
 is refused is counted (`local_aws.journal.replayed`), never fatal.
 """

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.chaos.harness import ChaosPipeline, start_chaos, stop_chaos
-from tests.conftest import make_bus
 
 
 @pytest.fixture(scope="session")
-def chaos(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosPipeline]:
-    """One pipeline for every chaos scenario; each uses sessions of its own and leaves it running."""
-    running = start_chaos(make_bus(aws_endpoint), aws_endpoint, tmp_path_factory.mktemp("chaos"))
+def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosPipeline]:
+    """One pipeline for every chaos scenario, on a loopback AWS API of its own (one scenario kills it);
+    each scenario uses sessions of its own and leaves it running."""
+    running = start_chaos(tmp_path_factory.mktemp("chaos"))
     yield running
     codes = stop_chaos(running)
     assert all(code == 0 for _, code in codes), f"stages did not exit cleanly: {codes}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import threading
 import time
@@ -27,9 +28,9 @@ from clawbus.schemas import attributes as attr
 from tests.chaos.ledger import DeadLetter, Ledger, Verdict, marker, parse_marker
 from tests.chaos.proxy import OutageProxy
 from tests.chaos.traffic import CHANNEL_ENV, SHORT, agentcore_session, delivery_of, signed
-from tests.conftest import ADMIN, Bus, Pipeline, start_pipeline
+from tests.conftest import ADMIN, CREDENTIALS_ENV, Bus, Pipeline, make_bus, start_pipeline
 from tests.fakes.platforms import FakePlatforms
-from tests.helpers import wait_for
+from tests.helpers import free_port, stage, stage_supervisor, wait_for
 
 CHANNELS = tuple(SHORT)
 
@@ -47,12 +48,37 @@ CHAOS_ENV = {
 }
 
 
+class ChaosAws:
+    """The chaos pipeline's own loopback AWS API, with a state file, so a scenario can kill it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._supervisor = stage_supervisor(data_dir / "logs", CREDENTIALS_ENV)
+        self._argv = ("--port", str(self.port), "--state-file", str(data_dir / "aws-state.pickle"))
+
+    def start(self) -> None:
+        """Start it (again) and wait until it serves; a snapshot every 5 s, the journal in between."""
+        self._supervisor.start(
+            stage("local-aws", "local_aws.started", "local-aws", *self._argv, "--snapshot-interval", "5")
+        )
+
+    def kill(self) -> None:
+        """kill -9."""
+        self._supervisor.kill("local-aws")
+
+    def stop(self) -> None:
+        """SIGTERM (it saves its state)."""
+        self._supervisor.stop_all()
+
+
 @dataclass
 class ChaosPipeline:
     """The running pipeline of a chaos module, and the faults and figures of the current scenario."""
 
     pipeline: Pipeline
     fake: FakePlatforms
+    aws: ChaosAws
     proxy: OutageProxy
     watchdog: Watchdog
     data_dir: Path
@@ -111,12 +137,20 @@ class ChaosPipeline:
                 number = (number or 0) + 1
             time.sleep(wait)
 
-    def converse(self, ledger: Ledger, sessions: list[str], messages: int) -> None:
-        """Each session sends `messages` messages in order, the sessions at once (one thread each)."""
-        threads = [
-            threading.Thread(target=lambda s=s: [self.send(ledger, s, q) for q in range(messages)])
-            for s in sessions
-        ]
+    def converse(
+        self, ledger: Ledger, sessions: list[str], messages: int, think_s: float = 0.0, seed: int = 0
+    ) -> None:
+        """Each session sends `messages` messages in order, the sessions at once (one thread each); with
+        `think_s`, a session pauses a random 0 to 2 `think_s` after each message, as people do (a burst of
+        everything at once measures the loopback stack's capacity, which is `clawbus bench`'s job)."""
+
+        def talk(session: str, rng: random.Random) -> None:
+            for seq in range(messages):
+                self.send(ledger, session, seq)
+                if think_s:
+                    time.sleep(rng.uniform(0, 2 * think_s))
+
+        threads = [threading.Thread(target=talk, args=(s, random.Random(f"{seed}:{s}"))) for s in sessions]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -213,6 +247,13 @@ class ChaosPipeline:
 
     # -- faults ----------------------------------------------------------------------------------------
 
+    def kill_aws(self) -> None:
+        """kill -9 the loopback AWS API (no save at stop) and start it again on its port, from its state
+        file and journal, as `clawbus up` would be restarted; the stages see an outage meanwhile."""
+        self.aws.kill()
+        self.aws.start()
+        self.faults += 1
+
     def stage(self, name: str) -> Stage:
         """The running stage called `name`."""
         return next(s for s in self.pipeline.supervisor.stages if s.name == name)
@@ -263,11 +304,14 @@ class ChaosPipeline:
         ).raise_for_status()
 
 
-def start_chaos(bus: Bus, aws_endpoint: str, data_dir: Path) -> ChaosPipeline:
-    """Start the pipeline with every channel against the fake platforms, through an outage proxy."""
+def start_chaos(data_dir: Path) -> ChaosPipeline:
+    """Start a loopback AWS API of its own and the pipeline with every channel against the fake
+    platforms, through an outage proxy."""
+    aws = ChaosAws(data_dir)
+    aws.start()
+    bus = make_bus(aws.endpoint)
     fake = FakePlatforms().__enter__()
-    host, port = aws_endpoint.removeprefix("http://").split(":")
-    proxy = OutageProxy(host, int(port)).__enter__()
+    proxy = OutageProxy("127.0.0.1", aws.port).__enter__()
     env = {
         **CHAOS_ENV,
         **CHANNEL_ENV,
@@ -278,7 +322,7 @@ def start_chaos(bus: Bus, aws_endpoint: str, data_dir: Path) -> ChaosPipeline:
     pipeline = start_pipeline(bus, data_dir / "logs", env, channels=CHANNELS)
     said: list[str] = []
     watchdog = Watchdog(pipeline.supervisor, data_dir, said.append, said.append)
-    chaos = ChaosPipeline(pipeline, fake, proxy, watchdog, data_dir, said)
+    chaos = ChaosPipeline(pipeline, fake, aws, proxy, watchdog, data_dir, said)
     watchdog.write()  # the board exists before the first scenario reads it
 
     def watch() -> None:
@@ -302,6 +346,7 @@ def stop_chaos(chaos: ChaosPipeline) -> list[tuple[str, int | None]]:
     chaos.stopped.set()
     chaos.proxy.__exit__(None, None, None)
     chaos.fake.__exit__(None, None, None)
+    chaos.aws.stop()
     return codes
 
 

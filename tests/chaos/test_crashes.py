@@ -16,6 +16,7 @@ pytestmark = pytest.mark.chaos
 
 KILLABLE = ("ingress", "dispatcher", "egress-telegram", "egress-slack", "agent")
 EVERY_STAGE = ("ingress", "dispatcher", *(f"egress-{c}" for c in CHANNELS), "agent", "agentcore")
+AWS_API = "local-aws"
 
 
 def _kill_while_sending(
@@ -26,24 +27,36 @@ def _kill_while_sending(
     kills: int,
     seed: int,
     settle_s: float = 90,
+    aws_kills: int = 0,
+    think_s: float = 0.0,
+    kill_gap_s: tuple[float, float] = (0.3, 2.0),
 ) -> None:
-    """`kills` kill -9s of stages drawn from `victims` at random moments while `sessions` sessions each
-    send `messages` messages; every choice comes from `seed` (printed in the report line)."""
+    """`kills` kill -9s of stages drawn from `victims` (and `aws_kills` of the loopback AWS API itself)
+    at random moments while `sessions` sessions each send `messages` messages; every choice comes from
+    `seed` (printed in the report line)."""
     rng = random.Random(seed)
     ledger = Ledger()
     talkers = chaos.sessions(sessions)
-    sender = threading.Thread(target=chaos.converse, args=(ledger, talkers, messages))
+    sender = threading.Thread(target=chaos.converse, args=(ledger, talkers, messages, think_s, seed))
     sender.start()
     chosen = rng.sample(victims, kills) if kills <= len(victims) else rng.choices(victims, k=kills)
+    for _ in range(aws_kills):
+        chosen.insert(rng.randrange(len(chosen) + 1), AWS_API)
     for victim in chosen:
-        threading.Event().wait(rng.uniform(0.3, 2.0))  # a random point in the traffic
+        threading.Event().wait(rng.uniform(*kill_gap_s))  # a random point in the traffic
         chaos.until_running()
-        chaos.kill(victim)
+        if victim == AWS_API:
+            chaos.kill_aws()
+        else:
+            chaos.kill(victim)
     sender.join()
     chaos.until_running()
     verdict = chaos.settle(ledger, timeout=settle_s)
-    chaos.report(f"kill-9 x{kills}", verdict, ledger, seed)
+    chaos.report(f"kill-9 x{len(chosen)}", verdict, ledger, seed)
     assert verdict.ok, f"{verdict} (replay with --chaos-seed {seed})"
+    chosen = [v for v in chosen if v != AWS_API]  # the watchdog restarts the stages, not the API
+    if not chosen:
+        return
     assert any(f"{chosen[0]} exited (-9)" in line for line in chaos.said)
 
     def status_shows_the_restarts() -> bool:  # the watchdog updates its board a moment after a restart
@@ -79,6 +92,14 @@ def test_kill_9_of_each_stage_mid_traffic_loses_doubles_and_reorders_nothing(
     _kill_while_sending(chaos, sessions=8, messages=3, victims=KILLABLE, kills=4, seed=chaos_seed)
 
 
+def test_kill_9_of_the_aws_api_itself_mid_traffic_loses_doubles_and_reorders_nothing(
+    chaos: ChaosPipeline, chaos_seed: int
+) -> None:
+    """The loopback AWS API is killed (no save at stop) and restarted from its snapshot and journal while
+    messages flow: what it answered before it died is all there after."""
+    _kill_while_sending(chaos, sessions=8, messages=3, victims=(), kills=0, seed=chaos_seed, aws_kills=1)
+
+
 @pytest.mark.slow
 def test_many_kills_over_a_longer_run(chaos: ChaosPipeline, chaos_seed: int) -> None:
     _kill_while_sending(chaos, sessions=24, messages=6, victims=KILLABLE, kills=10, seed=chaos_seed)
@@ -88,10 +109,21 @@ def test_many_kills_over_a_longer_run(chaos: ChaosPipeline, chaos_seed: int) -> 
 def test_a_thousand_messages_over_fifty_sessions_through_twenty_kills_of_every_stage(
     chaos: ChaosPipeline, chaos_seed: int
 ) -> None:
-    """The long form: 52 sessions (13 per platform) of 20 messages each, 20 kills among every stage
-    (ingress, the dispatcher, each egress worker, the agent, the loopback AgentCore)."""
+    """The long form: 52 sessions (13 per platform) of 20 messages each, a few seconds apart as people
+    write (about 8 messages a second in all, for about two minutes), 20 kills among every stage
+    (ingress, the dispatcher, each egress worker, the agent, the loopback AgentCore) and one of the
+    loopback AWS API itself, spread over the traffic."""
     _kill_while_sending(
-        chaos, sessions=52, messages=20, victims=EVERY_STAGE, kills=20, seed=chaos_seed, settle_s=600
+        chaos,
+        sessions=52,
+        messages=20,
+        victims=EVERY_STAGE,
+        kills=20,
+        seed=chaos_seed,
+        settle_s=600,
+        aws_kills=1,
+        think_s=6.0,
+        kill_gap_s=(2.0, 8.0),
     )
 
 
