@@ -10,17 +10,26 @@ there: the rest runs live, unjournaled, and `agent.journal.diverged` says so.
 
 Writes are conditional: a step another run of the same turn journaled first stands, and this run goes
 on with that one (the model and the tools it already ran see the same history either way).
+
+An engine that runs a whole turn itself (OpenClaw) gives no step to journal: its tools run inside the
+gateway, and OpenClaw's `before_tool_call` hook can rewrite, block or hold a call for approval but not
+answer it with a recorded result. For such an engine `answered_once` keeps the finished turn's answer
+under the turn's id instead, so a re-run of a turn that finished (the dispatcher died before its ledger
+write) answers from there without running the turn (and its tools) again; a turn interrupted before
+it finished runs again whole (docs/reliability.md).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from clawbus.agent.models.base import Block, Message, ModelReply, Text, ToolCall, ToolResult, Usage
 from clawbus.bus.errors import VersionConflict
-from clawbus.bus.logging import log_event
+from clawbus.bus.logging import log_event, session_ref
+from clawbus.schemas import AgentRequest, AgentResponse, parse_agent_response
 from clawbus.storage.turn_journal import Step, TurnJournalStore
 
 logger = logging.getLogger(__name__)
@@ -135,3 +144,38 @@ class StepJournal:
     async def discard(self) -> None:
         """Forget the journal: the turn is in the transcript now."""
         await self._store.discard(self._agent_id, self._turn_id)
+
+
+async def answered_once(
+    store: TurnJournalStore | None,
+    request: AgentRequest,
+    run: Callable[[AgentRequest], Awaitable[AgentResponse]],
+) -> AgentResponse:
+    """A whole-turn engine's answer to `request`: recorded by an earlier run of the same turn, else
+    `run`'s, recorded (see module). Only a finished turn is recorded: `run`'s errors propagate."""
+    if store is None:
+        return await run(request)
+    agent_id = request.events[0].agent_id
+    recorded = await _recorded_answer(store, agent_id, request.reply_id)
+    if recorded is not None:
+        log_event(
+            logger,
+            "agent.turn.replayed",
+            reply_id=request.reply_id,
+            session=session_ref(request.session_key),
+        )
+        return recorded
+    response = await run(request)
+    step = {"kind": "answer", "response": response.model_dump(mode="json")}
+    try:
+        await store.append(agent_id, request.reply_id, 0, step)
+    except VersionConflict:  # another run of the same turn finished first: its answer stands
+        return await _recorded_answer(store, agent_id, request.reply_id) or response
+    return response
+
+
+async def _recorded_answer(store: TurnJournalStore, agent_id: str, turn_id: str) -> AgentResponse | None:
+    steps = await store.read(agent_id, turn_id)
+    if steps and steps[0].get("kind") == "answer":
+        return parse_agent_response(json.dumps(steps[0]["response"]))
+    return None

@@ -15,7 +15,7 @@ from clawbus.agent.models.base import Message, ModelReply, ToolResult, ToolSpec
 from clawbus.agent.models.offline import OfflineEcho
 from clawbus.agent.tools import Tool
 from clawbus.bus.errors import Throttled, Unavailable
-from clawbus.schemas import TurnStatus
+from clawbus.schemas import AgentRequest, AgentResponse, TurnStatus
 from clawbus.storage import (
     Batch,
     LocalTranscriptStore,
@@ -115,3 +115,33 @@ async def test_a_turn_whose_transcript_write_failed_is_not_run_again_by_its_retr
     again = await agent.turn(COMMAND, turn="order-2")
     assert again.parts == ("ordered: 2 x pizza",)
     assert await orders(agent) == "2 x pizza\n"
+
+
+class WholeTurnEngine:
+    """An engine that runs whole turns itself (as OpenClaw does), each with a visible side effect."""
+
+    model = "openclaw/test"
+    warming = False
+
+    def __init__(self, store: WorkspaceStore) -> None:
+        self._store = store
+
+    async def run(self, request: AgentRequest) -> AgentResponse:
+        found = await self._store.read("orders.md")
+        await self._store.write("orders.md", (found.text if found else "") + "2 x pizza\n")
+        return AgentResponse(parts=("ordered: 2 x pizza",), model=self.model)
+
+
+async def test_a_turn_a_whole_turn_engine_finished_is_answered_from_its_record_when_run_again(
+    make_agent: Any, tmp_path: Path
+) -> None:
+    # The dispatcher died after the invoke and before its ledger write: the same turn comes again.
+    engine = WholeTurnEngine(LocalWorkspaceStore(tmp_path / "workspace"))
+    agent = make_agent(OfflineEcho(), engine=engine, journal=LocalTurnJournal(tmp_path / "journal"))
+    first = await agent.turn("two pizzas please", turn="order-3")
+    again = await agent.turn("two pizzas please", turn="order-3")
+    assert first.parts == again.parts == ("ordered: 2 x pizza",)
+    assert await orders(agent) == "2 x pizza\n"
+    other = await agent.turn("two pizzas please", turn="order-4")  # a new turn runs
+    assert other.parts == ("ordered: 2 x pizza",)
+    assert await orders(agent) == "2 x pizza\n2 x pizza\n"
