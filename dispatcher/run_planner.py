@@ -4,7 +4,8 @@ Decoding happens here once per message and is cached until its turn runs (`Decod
 planner and the handler never decode the same body twice; a claim-checked body is resolved only when
 its turn runs (the planner sees it as undecoded, which keeps it a turn of its own).
 
-Before planning, the turn ledger's recorded intents of the run's events are read (one `BatchGetItem`):
+Before planning a run of several messages, the turn ledger's recorded intents of its events are read
+(one `BatchGetItem`; a single message is one turn whatever was recorded):
 a turn an earlier run started is planned again as it was (`core.plan_turns`' `recorded`). When they
 cannot be read the run is given back for a moment rather than planned without them.
 """
@@ -107,7 +108,8 @@ class RunPlanner:
         ]
         event_ids = [p.event.event_id for p in pending if p.event is not None]
         try:
-            recorded = await self._intents(event_ids, self._clock()) if event_ids else {}
+            # one message is one turn whatever was recorded (the handler reads its intent itself)
+            recorded = await self._intents(event_ids, self._clock()) if len(event_ids) > 1 else {}
         except RetryableError as exc:
             log_event(logger, "dispatcher.intents.unreadable", logging.WARNING, reason=str(exc)[:300])
             self._decoded.forget(run)
