@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,10 @@ from starlette.responses import Response
 from clawbus.agent import AgentRuntime, create_app
 from clawbus.agent.models.offline import OfflineEcho
 from clawbus.agent.tools import ToolBox
+from clawbus.bus.errors import Unavailable
+from clawbus.bus.settings import QueueSettings
 from clawbus.bus.sqs_record import SqsRecord
+from clawbus.dispatcher.run_planner import DecodedEvents, RunPlanner
 from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget, parse_outbound
 from clawbus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore
 
@@ -108,3 +112,17 @@ async def test_a_collected_turn_cut_short_by_a_crash_is_answered_once_when_it_co
         "(native · offline echo · turn 2) You said: at eight",
     ]
     assert agent.reply_ids[1] == agent.reply_ids[0]  # the re-run is the same turn to the agent
+
+
+async def test_a_run_whose_recorded_turns_cannot_be_read_is_given_back_not_planned_blind() -> None:
+    # Planned without its intents, a turn cut short by a crash could be merged with a newer message.
+    async def unreachable(_event_ids: Sequence[str], _now: datetime) -> dict[str, str]:
+        raise Unavailable("dynamodb: connection reset")
+
+    decoded = DecodedEvents(claim_checks=None)  # type: ignore[arg-type]  # inline bodies only
+    planner = RunPlanner(decoded, QueueSettings(debounce_ms=0), lambda: datetime.now(UTC), unreachable)
+    run = [message("1", "book a table", 2), message("2", "for two", 2), message("3", "at eight", 1)]
+    plan = await planner(run)
+    assert plan.units == []
+    assert [m.message_id for m in plan.deferred] == ["1", "2", "3"]
+    assert plan.defer_s == 2
