@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from clawbus.agent.journal import answered_once
 from clawbus.agent.streaming import split_blocks
 from clawbus.agent.turn import AgentRuntime, run_turn
 from clawbus.bus.errors import ClawbusError, RetryableError, VersionConflict
@@ -153,8 +154,8 @@ def create_app(
             with _tracer.start_as_current_span(
                 "agent.turn", context=extract_context(request.headers), kind=trace.SpanKind.SERVER
             ):
-                if rt.engine is not None:
-                    response = await rt.engine.run(turn)
+                if rt.engine is not None:  # a finished turn's answer is kept: a re-run answers it
+                    response = await answered_once(rt.journal, turn, rt.engine.run)
                 else:
                     response = await run_turn(turn, session, rt)
         except Exception as exc:  # the turn's outermost guard: classify, answer, stay up

@@ -4,6 +4,9 @@ One turn is at most `max_steps` model calls. Each step's tool calls run in order
 depend on an earlier one's effect, e.g. write then read), each under its tool's timeout; a failing tool
 is reported to the model as an error result and the turn goes on. When the cap is hit the turn ends
 with what the model said last and a note that it was stopped, rather than looping on.
+
+With a `journal` (`agent/journal.py`), each model reply and tool result is journaled as it completes,
+and a re-run of the same turn replays them instead of calling the model and the tools again.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clawbus.agent.models.base import Message, Model, ToolResult, assistant
+from clawbus.agent.journal import StepJournal
+from clawbus.agent.models.base import Message, Model, ModelReply, ToolCall, ToolResult, assistant
 from clawbus.agent.tools.base import ToolBox
 
 
@@ -29,14 +33,28 @@ class LoopResult:
 
 
 async def run_loop(
-    model: Model, system: str, history: Sequence[Message], tools: ToolBox, max_steps: int
+    model: Model,
+    system: str,
+    history: Sequence[Message],
+    tools: ToolBox,
+    max_steps: int,
+    journal: StepJournal | None = None,
 ) -> LoopResult:
     """Run one turn from `history` (ending with the user's message). Raises the model's errors."""
     added: list[Message] = []
+
+    async def converse() -> ModelReply:
+        return await model.converse(system, [*history, *added], tools.specs)
+
+    async def call_tool(call: ToolCall) -> ToolResult:
+        if journal is None:
+            return await tools.call(call)
+        return await journal.tool(call, lambda: tools.call(call))
+
     answered_by = model.name
     used = [0, 0]
     for step in range(1, max_steps + 1):
-        reply = await model.converse(system, [*history, *added], tools.specs)
+        reply = await (converse() if journal is None else journal.model(converse))
         answered_by = reply.model or answered_by
         used[0] += reply.usage.input_tokens
         used[1] += reply.usage.output_tokens
@@ -44,7 +62,7 @@ async def run_loop(
         calls = reply.message.tool_calls
         if not calls:
             return LoopResult(tuple(added), reply.message.text, answered_by, step, False, *used)
-        results: list[ToolResult] = [await tools.call(call) for call in calls]
+        results: list[ToolResult] = [await call_tool(call) for call in calls]
         added.append(Message("user", tuple(results)))
     last_text = next((m.text for m in reversed(added) if m.role == "assistant" and m.text), "")
     note = f"(stopped after {max_steps} tool steps without a final answer)"

@@ -51,6 +51,7 @@ from clawbus.storage import (
     TranscriptStore,
 )
 from clawbus.storage.reset import rules_from
+from clawbus.storage.turn_journal import DynamoTurnJournal, LocalTurnJournal, TurnJournalStore
 
 
 async def _bedrock_client(settings: Settings, stack: AsyncExitStack) -> Any:
@@ -161,6 +162,16 @@ async def open_session_stores(
     return memory, index, memory
 
 
+async def open_turn_journal(settings: Settings, stack: AsyncExitStack) -> TurnJournalStore:
+    """Where the loop journals a turn's steps: beside the transcripts (a directory, or the sessions
+    table for the DynamoDB and AgentCore Memory transcripts, whose session index is there too)."""
+    session = settings.session
+    if session.transcripts == "local":
+        return LocalTurnJournal(session.dir)
+    clients = await stack.enter_async_context(open_stage_clients(settings, AgentStoreClients))
+    return DynamoTurnJournal(clients.dynamodb, sessions_table_name(settings.bus.prefix))
+
+
 async def _agentcore_browser(settings: Settings, stack: AsyncExitStack) -> Connect:
     """AgentCore Browser on a `bedrock-agentcore` client of its own (its endpoint may differ from the
     dispatcher's AgentCore Runtime endpoint); loopback endpoints get test credentials."""
@@ -233,6 +244,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
         models = [await _model(name, settings, stack, shared) for name in [agent.model, *agent.fallbacks]]
         store = await open_workspace_store(settings, stack, settings.session.agent_id)
         transcripts, sessions, recall = await open_session_stores(settings, stack)
+        journal = await open_turn_journal(settings, stack)
         http = await stack.enter_async_context(
             httpx.AsyncClient(
                 transport=PublicTransport(frozenset(agent.web.allow_hosts)),  # public addresses only
@@ -278,4 +290,5 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
             budget=agent.context_budget,
             keep_recent_tokens=agent.keep_recent_tokens,
             engine=engine,
+            journal=journal,
         )

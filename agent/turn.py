@@ -7,8 +7,10 @@
 3. Read the transcript's tail and look for this turn (its reply id): a turn already appended (a re-run
    after a crash before the dispatcher's ledger write) answers its stored reply and appends nothing.
 4. Append the user's message; compact older turns when the context is over the model's budget; run the
-   loop (model ↔ tools); append the turn's entries and reply as one conditional batch. Another writer
-   having appended first (`VersionConflict`) → re-read, and either find this turn or append after it.
+   loop (model ↔ tools), each step journaled under the turn's id (`journal.py`: a re-run of a turn
+   interrupted before its append replays the steps instead of running its tools again); append the
+   turn's entries and reply as one conditional batch. Another writer having appended first
+   (`VersionConflict`) → re-read, and either find this turn or append after it.
 5. Record the turn in the session index (activity, tokens, last route). Reply: `NO_REPLY` and heartbeat
    acknowledgements (`HEARTBEAT_OK`) are not delivered.
 
@@ -38,6 +40,7 @@ from clawbus.agent.compaction import (
 )
 from clawbus.agent.engines.base import TurnEngine
 from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, is_effectively_empty, strip_heartbeat_token
+from clawbus.agent.journal import StepJournal
 from clawbus.agent.loop import run_loop
 from clawbus.agent.models.base import Model, user
 from clawbus.agent.prompt import (
@@ -53,12 +56,13 @@ from clawbus.agent.tools.base import TOOL_SESSION, ToolBox
 from clawbus.agent.tools.policy import policy_for, turn_trusted
 from clawbus.agent.tools.scope import TURN_SCOPE, turn_scope
 from clawbus.bus.clock import Clock, utc_now
-from clawbus.bus.errors import VersionConflict
+from clawbus.bus.errors import ClawbusError, VersionConflict
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import ToolSettings
 from clawbus.schemas import AgentRequest, AgentResponse, EventKind, parse_agent_response
 from clawbus.storage import SessionIndex, SessionRef, TranscriptStore, WorkspaceStore
 from clawbus.storage.reset import ResetRules
+from clawbus.storage.turn_journal import TurnJournalStore
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +98,8 @@ class AgentRuntime:
     clock: Clock = utc_now
     # Set: this engine runs each turn instead of the loop above (`CLAWBUS_AGENT__ENGINE=openclaw`).
     engine: TurnEngine | None = None
+    # Where the loop journals each step of a turn until the turn is in its transcript (None: nowhere).
+    journal: TurnJournalStore | None = None
 
 
 def user_text(request: AgentRequest) -> str:
@@ -165,6 +171,22 @@ async def _append(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+async def _close_journal(journal: StepJournal, request: AgentRequest) -> None:
+    """Report what the journal replayed and drop it (the transcript holds the turn now)."""
+    if journal.replayed:
+        log_event(
+            logger,
+            "agent.journal.replayed",
+            reply_id=request.reply_id,
+            session=session_ref(request.session_key),
+            steps=journal.replayed,
+        )
+    try:
+        await journal.discard()
+    except ClawbusError as exc:  # left behind: harmless (the transcript answers a re-run first)
+        log_event(logger, "agent.journal.discard_failed", logging.WARNING, reason=str(exc)[:300])
+
+
 def _turn_tools(rt: AgentRuntime, request: AgentRequest, agent_id: str, *, trusted: bool) -> ToolBox:
     """The runtime's tools this turn is offered (the agent's policy, and whether the turn is trusted)."""
     offer = policy_for(rt.tool_policy, agent_id).offer(rt.tools.names, trusted=trusted)
@@ -234,10 +256,11 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
         remembered = await rt.recall.recall(session, said.text)
         if remembered:
             system += "\n\n## Remembered (long-term memory)\n\n" + "\n".join(f"- {r}" for r in remembered)
+    journal = None if rt.journal is None else await StepJournal.load(rt.journal, agent_id, request.reply_id)
     token = TOOL_SESSION.set(runtime_session_id)
     scope = TURN_SCOPE.set(turn_scope(request, trusted=trusted))
     try:
-        result = await run_loop(rt.model, system, [m for _id, m in context], tools, rt.max_steps)
+        result = await run_loop(rt.model, system, [m for _id, m in context], tools, rt.max_steps, journal)
     finally:
         TURN_SCOPE.reset(scope)
         TOOL_SESSION.reset(token)
@@ -246,6 +269,8 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
     response = await _append(
         rt, log, request, to_response(result.text, result.model, heartbeat=heartbeat), now
     )
+    if journal is not None:
+        await _close_journal(journal, request)
     context_tokens = estimate_tokens(system) + sum(message_tokens(m) for _id, m in log.context()[1])
     activity = Activity(result.input_tokens, result.output_tokens, context_tokens, compacted)
     await rt.sessions.update(

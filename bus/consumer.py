@@ -54,10 +54,10 @@ class Plan:
     defer_s: int = 0
 
 
-Planner = Callable[[list[SqsRecord]], Plan]
+Planner = Callable[[list[SqsRecord]], Awaitable[Plan]]  # async: a planner may read state first
 
 
-def one_per_unit(run: list[SqsRecord]) -> Plan:
+async def one_per_unit(run: list[SqsRecord]) -> Plan:
     """The default plan: each message is its own unit."""
     return Plan(units=[[message] for message in run])
 
@@ -204,7 +204,7 @@ class FifoConsumer:
         rule says (that unit, every later one, and the planner's deferred messages)."""
         outcomes = {} if outcomes is None else outcomes
         try:
-            plan = self._planner(run)
+            plan = await self._planner(run)
             for unit in plan.units:
                 outcome = await self._process(unit)
                 outcomes.update((m.message_id, outcome) for m in unit)

@@ -8,6 +8,13 @@ reply instead of running the turn again — SNS FIFO and egress drop the copy by
 conditional (absent, or expired), so two runs of one turn racing each other publish the first one's
 reply. A turn that died before its record was written left nothing behind: it is simply run again.
 
+Before the agent is invoked, the turn's *intent* is recorded too: `intent:<event_id>` for each event,
+holding the turn's reply id (one transaction, first intent stands). A turn is run only once its intent
+is there, so when a dispatcher dies after the invoke and before the ledger write, the redelivered
+messages are planned into the same turn again (`core.plan_turns`' `recorded`) with the same reply id,
+which the agent recognises as a re-run (its transcript, its step journal) instead of answering the
+same text twice under a new id (issue 22). Intents live as long as turns.
+
 Items expire after `ttl_days` (DynamoDB TTL); moto never expires items, so expiry is also checked on read.
 """
 
@@ -69,6 +76,19 @@ def _key(event_id: str) -> str:
     return f"turn:{event_id}"
 
 
+def _intent_key(event_id: str) -> str:
+    return f"intent:{event_id}"
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    """What the ledger holds for some events: their finished turns, and the reply id of each event's
+    recorded intent (a turn started for it, finished or not)."""
+
+    done: dict[str, StoredTurn]
+    intents: dict[str, str]
+
+
 class TurnLedger:
     """Records finished turns once; tells which events are already answered (a view on the ledger's
     idempotency records, `storage/idempotency.py`)."""
@@ -84,6 +104,46 @@ class TurnLedger:
             key.removeprefix("turn:"): StoredTurn.from_record(r, self._store.table)
             for key, r in records.items()
         }
+
+    async def state(self, event_ids: Sequence[str], now: datetime) -> LedgerState:
+        """Finished turns and recorded intents among `event_ids` (at most 50), in one `BatchGetItem`."""
+        keys = [_key(e) for e in event_ids] + [_intent_key(e) for e in event_ids]
+        records = await self._store.get_many(keys, now)
+        done, intents = {}, {}
+        for key, record in records.items():
+            if key.startswith("turn:"):
+                done[key.removeprefix("turn:")] = StoredTurn.from_record(record, self._store.table)
+            else:
+                fields = Record(self._store.table, {"pk": key}, dict(record.data))
+                intents[key.removeprefix("intent:")] = fields.text("reply_id")
+        return LedgerState(done, intents)
+
+    async def intents(self, event_ids: Sequence[str], now: datetime) -> dict[str, str]:
+        """The reply id of each event's recorded intent, among `event_ids` (at most 100)."""
+        records = await self._store.get_many([_intent_key(e) for e in event_ids], now)
+        return {
+            key.removeprefix("intent:"): Record(self._store.table, {"pk": key}, dict(r.data)).text("reply_id")
+            for key, r in records.items()
+        }
+
+    async def intend(self, event_ids: Sequence[str], reply_id: str, now: datetime) -> None:
+        """Record that the turn `reply_id` of `event_ids` is about to run (before the agent is invoked).
+
+        Safe to repeat for the same turn. Raises `Unavailable` when an event is already recorded in
+        another turn (two dispatchers planned the same messages differently: the retry plans anew).
+        """
+        try:
+            await self._store.record(
+                [_intent_key(e) for e in event_ids], now, ttl_s=self._ttl_s, data={"reply_id": reply_id}
+            )
+        except AlreadyDone:
+            recorded = await self.intents(event_ids, now)
+            other = next((r for e in event_ids if (r := recorded.get(e, "")) != reply_id), None)
+            if other is not None:
+                raise Unavailable(
+                    f"turn ledger {self._store.table}: an event of turn {reply_id} is recorded in turn "
+                    f"{other or '(gone)'}; retry so the run is planned anew"
+                ) from None
 
     async def record(self, event_ids: Sequence[str], turn: StoredTurn, now: datetime) -> StoredTurn:
         """Record `turn` for every event once; returns the turn that stands (ours, or an earlier one's).

@@ -3,16 +3,23 @@
 Decoding happens here once per message and is cached until its turn runs (`DecodedEvents`), so the
 planner and the handler never decode the same body twice; a claim-checked body is resolved only when
 its turn runs (the planner sees it as undecoded, which keeps it a turn of its own).
+
+Before planning a run of several messages, the turn ledger's recorded intents of its events are read
+(one `BatchGetItem`; a single message is one turn whatever was recorded):
+a turn an earlier run started is planned again as it was (`core.plan_turns`' `recorded`). When they
+cannot be read the run is given back for a moment rather than planned without them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from clawbus.bus.consumer import Plan
 from clawbus.bus.envelopes import decode_inbound
-from clawbus.bus.errors import InvalidEnvelope
+from clawbus.bus.errors import InvalidEnvelope, RetryableError
+from clawbus.bus.logging import log_event
 from clawbus.bus.settings import QueueSettings
 from clawbus.bus.sqs_record import SqsRecord
 from clawbus.dispatcher.core import Pending, plan_turns
@@ -20,6 +27,7 @@ from clawbus.schemas import InboundEvent
 from clawbus.schemas.claim_check import read_claim_check
 from clawbus.storage.claim_check import ClaimChecks
 
+logger = logging.getLogger(__name__)
 CACHE_LIMIT = 10_000  # entries of messages that failed and went elsewhere are dropped past this
 
 
@@ -66,15 +74,27 @@ def _try_decode(body: str) -> InboundEvent | InvalidEnvelope:
         return exc
 
 
-class RunPlanner:
-    """Splits a session's run by its queue mode (`core.plan_turns`) on the decoded events."""
+Intents = Callable[[Sequence[str], datetime], Awaitable[dict[str, str]]]
+INTENTS_UNREADABLE_DEFER_S = 2
 
-    def __init__(self, decoded: DecodedEvents, queue: QueueSettings, clock: Callable[[], datetime]) -> None:
+
+class RunPlanner:
+    """Splits a session's run by its queue mode (`core.plan_turns`) on the decoded events, keeping the
+    turns whose intents the ledger recorded (`intents`: event ids to their turns' reply ids)."""
+
+    def __init__(
+        self,
+        decoded: DecodedEvents,
+        queue: QueueSettings,
+        clock: Callable[[], datetime],
+        intents: Intents,
+    ) -> None:
         self._decoded = decoded
         self._queue = queue
         self._clock = clock
+        self._intents = intents
 
-    def __call__(self, run: list[SqsRecord]) -> Plan:
+    async def __call__(self, run: list[SqsRecord]) -> Plan:
         """The consumer's planner: units to run in order, and the messages deferred for `defer_s`."""
         self._decoded.trim()
         pending = [
@@ -86,6 +106,14 @@ class RunPlanner:
             )
             for message in run
         ]
+        event_ids = [p.event.event_id for p in pending if p.event is not None]
+        try:
+            # one message is one turn whatever was recorded (the handler reads its intent itself)
+            recorded = await self._intents(event_ids, self._clock()) if len(event_ids) > 1 else {}
+        except RetryableError as exc:
+            log_event(logger, "dispatcher.intents.unreadable", logging.WARNING, reason=str(exc)[:300])
+            self._decoded.forget(run)
+            return Plan(units=[], deferred=list(run), defer_s=INTENTS_UNREADABLE_DEFER_S)
         queue = self._queue
         plan = plan_turns(
             pending,
@@ -93,6 +121,7 @@ class RunPlanner:
             debounce_ms=queue.debounce_ms,
             cap=queue.cap,
             now_ms=int(self._clock().timestamp() * 1000),
+            recorded=recorded,
         )
         by_key = {m.message_id: m for m in run}
         deferred = [by_key[k] for k in plan.defer]

@@ -1,12 +1,13 @@
 """The dispatcher's handler: one unit of messages (one session) becomes one turn.
 
 For a unit, in order: decode each event (resolving claim-checked bodies, `run_planner.DecodedEvents`);
-read the turn ledger; read the agent's last route when a scheduled turn without a target needs it;
-`core.decide_turn` says the rest: republish what the ledger holds instead of running events already
-answered, move the last route when the turn's message is a trusted DM (`scheduled.LastRoutes`), where
-the answer goes; then run the turn through AgentCore with `typing` shown while it is slow
-(`presence.Presence`), streaming its blocks or publishing its answer (`publisher.Publisher`), record it
-in the ledger, write a cron job's history and log. The consumer deletes the messages after this
+read the turn ledger (finished turns and recorded intents); read the agent's last route when a
+scheduled turn without a target needs it; `core.decide_turn` says the rest: republish what the ledger
+holds instead of running events already answered, move the last route when the turn's message is a
+trusted DM (`scheduled.LastRoutes`), where the answer goes; record the turn's intent (its events and
+reply id) unless an earlier run did; then run the turn through AgentCore with `typing` shown while it
+is slow (`presence.Presence`), streaming its blocks or publishing its answer (`publisher.Publisher`),
+record it in the ledger, write a cron job's history and log. The consumer deletes the messages after this
 returns. Every step is safe to repeat.
 
 The ledger is read for every unit, first deliveries included (one `BatchGetItem` per turn): a message
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -89,7 +90,9 @@ class TurnHandler:
         self._decoded = DecodedEvents(claim_checks)
         self._publisher = Publisher(replies, claim_checks)
         self._presence = Presence(self._publisher, settings, clock)
-        self.plan: Callable[[list[SqsRecord]], Plan] = RunPlanner(self._decoded, settings.queue, clock)
+        self.plan: Callable[[list[SqsRecord]], Awaitable[Plan]] = RunPlanner(
+            self._decoded, settings.queue, clock, ledger.intents
+        )
         self.turns = 0
         self.republished = 0
 
@@ -101,10 +104,17 @@ class TurnHandler:
             span.set_attribute("messaging.batch.message_count", len(unit))
             events = [await self._decoded.event(message) for message in unit]
             now = self._clock()
-            done = await self._ledger.lookup([e.event_id for e in events], now)
+            ledger = await self._ledger.state([e.event_id for e in events], now)
+            done = ledger.done
             asks = route_to_look_up(events, done)
             known = await self._routes.lookup(asks) if asks is not None and self._routes else None
-            plan = decide_turn(events, done, known, block_streaming=self._settings.block_streaming)
+            plan = decide_turn(
+                events,
+                done,
+                known,
+                block_streaming=self._settings.block_streaming,
+                intents=ledger.intents,
+            )
             for stored in plan.republish:
                 await self._publisher.send_all(stored.publications)
                 self.republished += 1
@@ -126,9 +136,11 @@ class TurnHandler:
                 session=session_ref(last.session_key),
                 reason=plan.undelivered_reason,
             )
+        event_ids = [e.event_id for e in plan.events]
+        if plan.record_intent:  # before the invoke: a re-run after a crash keeps this turn together
+            await self._ledger.intend(event_ids, request.reply_id, now)
         async with self._presence.shown(request, show=plan.show_presence):
             publications = await self._answer(plan, request)
-        event_ids = [e.event_id for e in plan.events]
         recorded = await self._ledger.record(
             event_ids, StoredTurn(request.reply_id, tuple(publications)), now
         )

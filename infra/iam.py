@@ -326,8 +326,9 @@ ROLES: dict[str, tuple[Grant, ...]] = {
         Grant(
             sid="SessionsTable",
             resource="sessions_table",
-            actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
-            why="bus.storage.sessions (the session index) and transcripts_dynamodb (conditional appends)",
+            actions=("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
+            why="bus.storage.sessions (the session index), transcripts_dynamodb (conditional appends) and "
+            "turn_journal (a turn's steps, deleted once the turn is in its transcript)",
         ),
         Grant(
             sid="TranscriptBodies",
@@ -519,6 +520,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "storage/sessions.py",
         "storage/transcripts_dynamodb.py",
         "storage/transcripts_agentcore.py",
+        "storage/turn_journal.py",
         "storage/cron/service.py",
         "storage/cron/records.py",
         "storage/cron/schedules.py",

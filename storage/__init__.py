@@ -8,7 +8,8 @@
 - `SecretStore` (`secrets.py`): channel credentials — Secrets Manager, cached with a TTL.
 - `TranscriptStore` (`transcripts.py`; DynamoDB + S3, local, or AgentCore Memory) and `SessionIndex`
   (`sessions.py`): a session's ordered turns and the index of sessions; `reset.py` holds OpenClaw's reset
-  rules and `jsonl.py` the OpenClaw transcript import/export.
+  rules and `jsonl.py` the OpenClaw transcript import/export; `turn_journal.py` keeps an agent turn's
+  steps until the turn is in its transcript.
 
 `backends.py` picks each one from `CLAWBUS_STORAGE__*`.
 """
@@ -61,6 +62,7 @@ from clawbus.storage.sessions import (
 from clawbus.storage.transcripts import Batch, LocalTranscriptStore, SessionRef, Tail, TranscriptStore
 from clawbus.storage.transcripts_agentcore import AgentCoreMemoryTranscriptStore
 from clawbus.storage.transcripts_dynamodb import DynamoTranscriptStore
+from clawbus.storage.turn_journal import DynamoTurnJournal, LocalTurnJournal, TurnJournalStore
 from clawbus.storage.webchat import WebchatHistory, WebchatPart
 from clawbus.storage.workspace import (
     LocalWorkspaceStore,
@@ -87,10 +89,12 @@ __all__ = [
     "DynamoRecordStore",
     "DynamoSessionIndex",
     "DynamoTranscriptStore",
+    "DynamoTurnJournal",
     "ImportSummary",
     "LocalBlobStore",
     "LocalSessionIndex",
     "LocalTranscriptStore",
+    "LocalTurnJournal",
     "LocalWorkspaceStore",
     "Record",
     "RecordStore",
@@ -104,6 +108,7 @@ __all__ = [
     "SsmConfigStore",
     "Tail",
     "TranscriptStore",
+    "TurnJournalStore",
     "WebchatHistory",
     "WebchatPart",
     "WorkspaceFile",

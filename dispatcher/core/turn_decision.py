@@ -7,6 +7,10 @@ the agent does not run twice), whether a turn runs at all and on which events, t
 moves, where the answer goes (or why it goes nowhere), whether `typing` is shown and the answer
 streamed, and whether the cron history reports a delivery.
 
+A turn whose events all carry one recorded intent (an earlier run started it and died before the
+ledger's write) runs under that intent's reply id, so the agent recognises the re-run; otherwise its
+intent is to be recorded before the agent is invoked (`record_intent`).
+
 `route_to_look_up` says beforehand which event's last route the handler must read, so the decision
 itself needs no I/O; `publications_to_send` says, after the ledger answered, what still goes out.
 """
@@ -50,6 +54,8 @@ class TurnPlan:
     """Whether the answer is published block by block as it arrives (`block_streaming`, and a target)."""
     history_reports_delivery: bool
     """Whether the cron history records delivered/not delivered (False: no delivery was asked for)."""
+    record_intent: bool = False
+    """Whether the turn's intent must be recorded before the agent runs (no earlier run recorded it)."""
 
 
 def pending_events(events: Sequence[InboundEvent], stored: Mapping[str, StoredTurn]) -> list[InboundEvent]:
@@ -69,14 +75,22 @@ def route_to_look_up(events: Sequence[InboundEvent], stored: Mapping[str, Stored
     return pending[-1]
 
 
+def recorded_reply_id(events: Sequence[InboundEvent], intents: Mapping[str, str]) -> str | None:
+    """The reply id every one of `events` was recorded under by an earlier run's intent, or None."""
+    ids = {intents.get(e.event_id) for e in events}
+    return next(iter(ids)) if len(ids) == 1 else None
+
+
 def decide_turn(
     events: Sequence[InboundEvent],
     stored: Mapping[str, StoredTurn],
     known_route: Route | None,
     *,
     block_streaming: bool,
+    intents: Mapping[str, str] | None = None,
 ) -> TurnPlan:
-    """The plan for a unit (see module); `known_route` is the last route read for `route_to_look_up`."""
+    """The plan for a unit (see module); `known_route` is the last route read for `route_to_look_up`,
+    `intents` the reply id of each event's recorded intent."""
     republish = tuple({turn.reply_id: turn for turn in stored.values()}.values())
     pending = tuple(pending_events(events, stored))
     if not pending:
@@ -96,10 +110,11 @@ def decide_turn(
     moved = turn_moves_last_route(pending)  # only a trusted DM moves it, before the turn runs
     wants_route = needs_last_route(last)
     target = destination(last, (moved or known_route) if wants_route else None)
+    recorded = recorded_reply_id(pending, intents or {})
     return TurnPlan(
         republish=republish,
         events=pending,
-        request=build_request(pending),
+        request=build_request(pending, recorded),
         skip_reason=None,
         remember_route=moved,
         target=target,
@@ -107,6 +122,7 @@ def decide_turn(
         show_presence=not is_scheduled(last),
         stream=target is not None and block_streaming,
         history_reports_delivery=last.delivery is None or last.delivery.mode != "none",
+        record_intent=recorded is None,
     )
 
 

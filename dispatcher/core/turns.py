@@ -19,13 +19,17 @@ from clawbus.schemas import (
 )
 
 
-def build_request(events: Sequence[InboundEvent]) -> AgentRequest:
-    """The invocation body for a turn consuming `events` (one session, arrival order)."""
+def build_request(events: Sequence[InboundEvent], recorded_as: str | None = None) -> AgentRequest:
+    """The invocation body for a turn consuming `events` (one session, arrival order).
+
+    Its reply id derives from the events, or is `recorded_as`: the id an earlier run of the same turn
+    recorded as its intent (kept even when only part of that turn's messages came back).
+    """
     if not events:
         raise ValueError("a turn consumes at least one event")
     return AgentRequest(
         session_key=events[0].session_key,
-        reply_id=reply_id(e.event_id for e in events),
+        reply_id=recorded_as or reply_id(e.event_id for e in events),
         events=tuple(events),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -144,3 +146,83 @@ def test_every_message_is_answered_on_its_own_route(items: list[tuple[int, bool,
             assert event is not None or len(turn) == 1
             if event is not None and answered_on is not None:
                 assert route_key(event) == route_key(answered_on)
+
+
+def test_a_turn_started_before_a_crash_is_planned_again_as_it_was() -> None:
+    # The dispatcher invoked the agent for [a, b] and died before the turn ledger's write; a, b come
+    # back with c, which arrived meanwhile. a and b make their recorded turn again; c comes after it.
+    run = [pending("a", receives=2), pending("b", receives=2), pending("c")]
+    recorded = {"telegram:a": "rp-ab", "telegram:b": "rp-ab"}
+    plan = plan_turns(run, mode_for=collect, debounce_ms=0, cap=10, now_ms=NOW, recorded=recorded)
+    assert plan.turns == [["a", "b"], ["c"]]
+    # A fresh c does not defer the recorded turn (it is a re-run: nobody is still typing it).
+    plan = plan_turns(
+        [pending("a", receives=1), pending("b", receives=1), pending("c", age_ms=10)],
+        mode_for=collect,
+        debounce_ms=1500,
+        cap=10,
+        now_ms=NOW,
+        recorded=recorded,
+    )
+    assert plan.turns == [["a", "b"], ["c"]]
+
+
+def test_a_recorded_turn_keeps_its_composition_over_the_cap_and_routes() -> None:
+    # Recorded with a cap of 3 and now planned with a cap of 2; and a one-message turn stays alone.
+    run = [pending("a"), pending("b"), pending("c"), pending("d"), pending("e")]
+    recorded = {"telegram:a": "rp-abc", "telegram:b": "rp-abc", "telegram:c": "rp-abc", "telegram:d": "rp-d"}
+    plan = plan_turns(run, mode_for=collect, debounce_ms=0, cap=2, now_ms=NOW, recorded=recorded)
+    assert plan.turns == [["a", "b", "c"], ["d"], ["e"]]
+
+
+# A segment of a run: (True, channels of a recorded turn's messages) or (False, one message's channel,
+# attachment?, decodes?).
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(
+                st.just(True), st.lists(st.sampled_from(["telegram", "slack"]), min_size=1, max_size=4)
+            ),
+            st.tuples(
+                st.just(False),
+                st.tuples(st.sampled_from(["telegram", "slack"]), st.booleans(), st.booleans()),
+            ),
+        ),
+        max_size=10,
+    ),
+    st.integers(min_value=1, max_value=10),
+    st.integers(min_value=0, max_value=3000),
+)
+def test_recorded_turns_are_never_split_or_extended(
+    segments: list[tuple[bool, Any]], cap: int, debounce_ms: int
+) -> None:
+    run: list[Pending] = []
+    recorded: dict[str, str] = {}
+    compositions: list[list[str]] = []
+    for number, segment in enumerate(segments):
+        is_recorded, spec = segment
+        if is_recorded:
+            keys = []
+            for channel in spec:
+                item = pending(f"{len(run)}", channel=channel, receives=2, age_ms=10)
+                recorded[f"{channel}:{item.key}"] = f"rp-{number}"
+                keys.append(item.key)
+                run.append(item)
+            compositions.append(keys)
+        else:
+            channel, attachment, valid = spec
+            run.append(pending(f"{len(run)}", channel=channel, attachment=attachment, valid=valid))
+    plan = plan_turns(run, mode_for=collect, debounce_ms=debounce_ms, cap=cap, now_ms=NOW, recorded=recorded)
+    if plan.defer:  # only a fresh run whose first turn is not recorded waits for the debounce
+        assert plan.turns == []
+        assert plan.defer == [p.key for p in run]
+        assert not any(run[0].key in c for c in compositions)
+        return
+    assert [k for turn in plan.turns for k in turn] == [p.key for p in run]  # each once, in order
+    for composition in compositions:
+        assert composition in plan.turns  # one turn of exactly its messages: not split, not extended
+    for turn in plan.turns:
+        if not any(turn == c for c in compositions):
+            assert 1 <= len(turn) <= cap

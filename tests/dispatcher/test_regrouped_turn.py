@@ -1,0 +1,128 @@
+"""A collected turn whose dispatcher died after the agent ran it is the same turn when its messages come
+back with a newer one (issue 22): the user gets one answer to what they said before the crash and one
+to what they said after, and the agent never answers the same text twice under a new reply id.
+
+The turn handler runs against the loopback API's turn ledger; behind the fake AgentCore endpoint runs
+the real agent app (offline echo model, local transcripts), whose echo says how many user turns it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+
+from clawbus.agent import AgentRuntime, create_app
+from clawbus.agent.models.offline import OfflineEcho
+from clawbus.agent.tools import ToolBox
+from clawbus.bus.errors import Unavailable
+from clawbus.bus.settings import QueueSettings
+from clawbus.bus.sqs_record import SqsRecord
+from clawbus.dispatcher.run_planner import DecodedEvents, RunPlanner
+from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget, parse_outbound
+from clawbus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore
+
+SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+
+
+class AgentBehindAgentCore:
+    """The agent app as AgentCore's data plane; the first invocation 'kills the dispatcher': the agent
+    runs the turn to the end, then the response never comes back until the test lets it go."""
+
+    def __init__(self, root: Path) -> None:
+        runtime = AgentRuntime(
+            model=OfflineEcho(),
+            store=LocalWorkspaceStore(root / "workspace"),
+            transcripts=LocalTranscriptStore(root / "sessions"),
+            sessions=LocalSessionIndex(root / "sessions"),
+            tools=ToolBox([]),
+        )
+        self._client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://agent"
+        )
+        self.reply_ids: list[str] = []
+        self.ran = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def answer(self, request: Request) -> Response:
+        body = await request.body()
+        self.reply_ids.append(json.loads(body)["reply_id"])
+        answered = await self._client.post(
+            "/invocations", content=body, headers={SESSION_HEADER: request.headers[SESSION_HEADER]}
+        )
+        if len(self.reply_ids) == 1:  # the agent finished; the dispatcher dies before it hears so
+            self.ran.set()
+            await self.release.wait()
+        return Response(answered.content, answered.status_code, media_type="application/json")
+
+
+def message(key: str, text: str, receive_count: int) -> SqsRecord:
+    event = InboundEvent(
+        event_id=f"telegram:update:{key}",
+        channel="telegram",
+        session_key="agent:main:main",
+        peer=Peer(kind=PeerKind.DIRECT, id="42"),
+        text=text,
+        reply_to=ReplyTarget(chat_id="42"),
+        received_at=datetime(2026, 12, 4, tzinfo=UTC),
+    )
+    return SqsRecord(key, "r", event.to_wire(), event.session_key, "d", receive_count, datetime.now(UTC))
+
+
+def delivered(h: Any) -> list[str]:
+    """The texts of the replies published, once per reply id (SNS FIFO and egress drop repeats)."""
+    replies: dict[str, str] = {}
+    for dedup_id, body, _ in h.topic.published:
+        reply = parse_outbound(body)
+        if reply.kind.value == "message":
+            replies.setdefault(dedup_id, reply.text)
+    return list(replies.values())
+
+
+async def test_a_collected_turn_cut_short_by_a_crash_is_answered_once_when_it_comes_back_with_more(
+    harness_factory: Any, tmp_path: Path
+) -> None:
+    agent = AgentBehindAgentCore(tmp_path)
+    settings = {"typing_after_ms": 60_000, "queue": {"mode": "collect", "debounce_ms": 0}}
+    async with harness_factory(agent.answer, settings) as h:
+        first = [message("1", "book a table", 1), message("2", "for two", 1)]
+        plan = await h.handler.plan(first)
+        assert [len(unit) for unit in plan.units] == [2]
+        crashed = asyncio.create_task(h.handler(plan.units[0]))
+        await agent.ran.wait()
+        crashed.cancel()  # the dispatcher dies after the invoke, before the turn ledger's write
+        agent.release.set()
+        await asyncio.gather(crashed, return_exceptions=True)
+        assert delivered(h) == []
+
+        # The messages come back (not deleted), with one the user sent meanwhile.
+        again = [message("1", "book a table", 2), message("2", "for two", 2), message("3", "at eight", 1)]
+        for unit in (await h.handler.plan(again)).units:
+            await h.handler(unit)
+
+    assert delivered(h) == [
+        "(native · offline echo · turn 1) You said: book a table\nfor two",
+        "(native · offline echo · turn 2) You said: at eight",
+    ]
+    assert agent.reply_ids[1] == agent.reply_ids[0]  # the re-run is the same turn to the agent
+
+
+async def test_a_run_whose_recorded_turns_cannot_be_read_is_given_back_not_planned_blind() -> None:
+    # Planned without its intents, a turn cut short by a crash could be merged with a newer message.
+    async def unreachable(_event_ids: Sequence[str], _now: datetime) -> dict[str, str]:
+        raise Unavailable("dynamodb: connection reset")
+
+    decoded = DecodedEvents(claim_checks=None)  # type: ignore[arg-type]  # inline bodies only
+    planner = RunPlanner(decoded, QueueSettings(debounce_ms=0), lambda: datetime.now(UTC), unreachable)
+    run = [message("1", "book a table", 2), message("2", "for two", 2), message("3", "at eight", 1)]
+    plan = await planner(run)
+    assert plan.units == []
+    assert [m.message_id for m in plan.deferred] == ["1", "2", "3"]
+    assert plan.defer_s == 2
