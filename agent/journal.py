@@ -81,11 +81,14 @@ class StepJournal:
     `replayed` counts the steps taken from the journal (the model calls and tool runs saved).
     """
 
-    def __init__(self, store: TurnJournalStore, agent_id: str, turn_id: str, steps: Sequence[Step]) -> None:
+    def __init__(
+        self, store: TurnJournalStore, agent_id: str, turn_id: str, steps: Sequence[Step] | None
+    ) -> None:
         self._store = store
         self._agent_id = agent_id
         self._turn_id = turn_id
-        self._recorded = list(steps)
+        self._recorded = None if steps is None else list(steps)  # None: not read yet
+        self._wrote = False
         self._next = 0
         self._diverged = False
         self.replayed = 0
@@ -95,12 +98,30 @@ class StepJournal:
         """The turn's journal as an earlier run left it (empty for a first run)."""
         return cls(store, agent_id, turn_id, await store.read(agent_id, turn_id))
 
+    @classmethod
+    def lazy(cls, store: TurnJournalStore, agent_id: str, turn_id: str) -> StepJournal:
+        """The turn's journal, read only when the model first asks for a tool: a turn that runs no tool
+        (most of them) costs no journal request at all, and has nothing whose repeat would matter."""
+        return cls(store, agent_id, turn_id, None)
+
     async def model(self, live: Callable[[], Awaitable[ModelReply]]) -> ModelReply:
-        """The model's reply at this step: recorded, or `live()`'s, journaled."""
+        """The model's reply at this step: recorded, or `live()`'s (journaled when it asks for tools).
+
+        A reply without tool calls is not journaled: nothing ran because of it, and a re-run may ask the
+        model again. When a live reply asks for tools and the journal was not read yet, it is read now;
+        if an earlier run got this far, its steps are followed instead of this reply.
+        """
         step = self._take("model", None)
         if step is not None:
             return decode_reply(step)
         reply = await live()
+        if not reply.message.tool_calls:
+            return reply
+        if self._recorded is None:
+            self._recorded = list(await self._store.read(self._agent_id, self._turn_id))
+            step = self._take("model", None)
+            if step is not None:
+                return decode_reply(step)
         return decode_reply(await self._write(encode_reply(reply)))
 
     async def tool(self, call: ToolCall, live: Callable[[], Awaitable[ToolResult]]) -> ToolResult:
@@ -113,7 +134,7 @@ class StepJournal:
         )
 
     def _take(self, kind: str, call_id: str | None) -> Step | None:
-        if self._diverged or self._next >= len(self._recorded):
+        if self._recorded is None or self._diverged or self._next >= len(self._recorded):
             return None
         step = self._recorded[self._next]
         if step.get("kind") != kind or (call_id is not None and step.get("callId") != call_id):
@@ -130,8 +151,11 @@ class StepJournal:
         """Journal `step` at the next index; the step that stands there (another run's, if first)."""
         if self._diverged:
             return step
+        if self._recorded is None:  # a tool step always follows a model step that read it
+            self._recorded = list(await self._store.read(self._agent_id, self._turn_id))
         index = self._next
         self._next += 1
+        self._wrote = True
         try:
             await self._store.append(self._agent_id, self._turn_id, index, step)
         except VersionConflict:
@@ -142,8 +166,9 @@ class StepJournal:
         return step
 
     async def discard(self) -> None:
-        """Forget the journal: the turn is in the transcript now."""
-        await self._store.discard(self._agent_id, self._turn_id)
+        """Forget the journal: the turn is in the transcript now (no request when there was none)."""
+        if self._wrote or self._recorded:
+            await self._store.discard(self._agent_id, self._turn_id)
 
 
 async def answered_once(

@@ -256,7 +256,7 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
         remembered = await rt.recall.recall(session, said.text)
         if remembered:
             system += "\n\n## Remembered (long-term memory)\n\n" + "\n".join(f"- {r}" for r in remembered)
-    journal = None if rt.journal is None else await StepJournal.load(rt.journal, agent_id, request.reply_id)
+    journal = None if rt.journal is None else StepJournal.lazy(rt.journal, agent_id, request.reply_id)
     token = TOOL_SESSION.set(runtime_session_id)
     scope = TURN_SCOPE.set(turn_scope(request, trusted=trusted))
     try:

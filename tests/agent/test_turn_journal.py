@@ -92,7 +92,10 @@ async def test_a_turn_throttled_after_its_tool_ran_runs_the_tool_once_when_retri
     assert answered.status is TurnStatus.OK
     assert answered.parts == ("ordered: 2 x pizza",)
     assert await orders(agent) == "2 x pizza\n"  # ordered once
-    assert model.calls == 3  # call, throttled, answer: the re-run did not ask the model for the call again
+    # call, throttled; then the re-run: its first reply asks for the tool again, so the journal is read and
+    # the recorded call is followed instead (the tool does not run again), then the answer. A turn reads
+    # its journal only once the model asks for a tool: most turns never pay for it.
+    assert model.calls == 4
 
 
 async def test_a_turn_whose_transcript_write_failed_is_not_run_again_by_its_retry(
