@@ -281,7 +281,10 @@ class FifoConsumer:
     async def _dead_letter(self, message: SqsRecord, error: ClawbusError) -> None:
         self._keeper.untrack([message])
         await self._dlq.dead_letter(message, error, stage=self._config.stage, source=self._queue.name)
-        await self._queue.delete(message)
+        try:
+            await self._queue.delete(message)
+        except ClawbusError as exc:  # it comes back and is dead-lettered again; the run goes on
+            log_event(logger, f"{self._config.stage}.delete.failed", logging.WARNING, reason=str(exc))
         self.stats.dead_lettered += 1
         self._metrics.outcome("dead_lettered")
         log_event(
