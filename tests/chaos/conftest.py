@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.chaos.harness import ChaosPipeline, start_chaos, stop_chaos
+from tests.chaos.harness import LONG_RUN_ENV, ChaosPipeline, start_chaos, stop_chaos
 
 
 @pytest.fixture(scope="session")
@@ -22,11 +22,21 @@ def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosPipeline]:
     assert all(code == 0 for _, code in codes), f"stages did not exit cleanly: {codes}"
 
 
+@pytest.fixture(scope="module")
+def long_chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosPipeline]:
+    """A pipeline of its own for the long form, with AgentCore's production-like read timeout."""
+    running = start_chaos(tmp_path_factory.mktemp("long-chaos"), LONG_RUN_ENV)
+    yield running
+    codes = stop_chaos(running)
+    assert all(code == 0 for _, code in codes), f"stages did not exit cleanly: {codes}"
+
+
 @pytest.fixture(autouse=True)
 def _fresh_scenario(request: pytest.FixtureRequest) -> None:
     """Each scenario counts its own faults."""
-    if "chaos" in request.fixturenames:
-        request.getfixturevalue("chaos").faults = 0
+    for name in ("chaos", "long_chaos"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name).faults = 0
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -35,7 +35,9 @@ from tests.helpers import free_port, stage, stage_supervisor, wait_for
 CHANNELS = tuple(SHORT)
 
 # Short timeouts so crashed work comes back within a scenario: a killed turn or send is visible again
-# after its visibility timeout; a hung AgentCore call is cut by the read timeout and retried.
+# after its visibility timeout; a hung AgentCore call is cut by the read timeout and retried. The long
+# form keeps AgentCore's read timeout long, as in production (`LONG_RUN_ENV`): under its sustained load
+# an echo turn takes seconds, and a 4 s cut turned every slow turn into retries that only added load.
 CHAOS_ENV = {
     "CLAWBUS_DISPATCHER__QUEUE__MODE": "followup",
     "CLAWBUS_DISPATCHER__VISIBILITY_TIMEOUT_S": "10",
@@ -46,6 +48,7 @@ CHAOS_ENV = {
     "CLAWBUS_EGRESS__REQUEST_TIMEOUT_S": "8",
     "CLAWBUS_EGRESS__MAX_INLINE_WAIT_S": "3",
 }
+LONG_RUN_ENV = {"CLAWBUS_AGENTCORE__READ_TIMEOUT_S": "120"}
 
 
 class ChaosAws:
@@ -304,9 +307,9 @@ class ChaosPipeline:
         ).raise_for_status()
 
 
-def start_chaos(data_dir: Path) -> ChaosPipeline:
+def start_chaos(data_dir: Path, extra_env: dict[str, str] | None = None) -> ChaosPipeline:
     """Start a loopback AWS API of its own and the pipeline with every channel against the fake
-    platforms, through an outage proxy."""
+    platforms, through an outage proxy (`extra_env` over `CHAOS_ENV`)."""
     aws = ChaosAws(data_dir)
     aws.start()
     bus = make_bus(aws.endpoint)
@@ -314,6 +317,7 @@ def start_chaos(data_dir: Path) -> ChaosPipeline:
     proxy = OutageProxy("127.0.0.1", aws.port).__enter__()
     env = {
         **CHAOS_ENV,
+        **(extra_env or {}),
         **CHANNEL_ENV,
         **{f"CLAWBUS_{ch.upper()}__API_BASE": fake.api_base(ch) for ch in CHANNELS},
         "CLAWBUS_AWS__ENDPOINT_URL": proxy.url,

@@ -107,14 +107,14 @@ def test_many_kills_over_a_longer_run(chaos: ChaosPipeline, chaos_seed: int) -> 
 
 @pytest.mark.slow
 def test_a_thousand_messages_over_fifty_sessions_through_twenty_kills_of_every_stage(
-    chaos: ChaosPipeline, chaos_seed: int
+    long_chaos: ChaosPipeline, chaos_seed: int
 ) -> None:
-    """The long form: 52 sessions (13 per platform) of 20 messages each, a few seconds apart as people
-    write (about 8 messages a second in all, for about two minutes), 20 kills among every stage
+    """The long form: 52 sessions (13 per platform) of 20 messages each, seconds apart as people write
+    (about 4 messages a second in all, for about four minutes), 20 kills among every stage
     (ingress, the dispatcher, each egress worker, the agent, the loopback AgentCore) and one of the
     loopback AWS API itself, spread over the traffic."""
     _kill_while_sending(
-        chaos,
+        long_chaos,
         sessions=52,
         messages=20,
         victims=EVERY_STAGE,
@@ -122,8 +122,8 @@ def test_a_thousand_messages_over_fifty_sessions_through_twenty_kills_of_every_s
         seed=chaos_seed,
         settle_s=600,
         aws_kills=1,
-        think_s=6.0,
-        kill_gap_s=(2.0, 8.0),
+        think_s=12.0,
+        kill_gap_s=(5.0, 15.0),
     )
 
 
