@@ -30,7 +30,7 @@ from typing import Any
 from clawbus.bus.serve import free_loopback_port
 
 READY_BANNER = "Ctrl-C stops everything"
-_READY_LINE = re.compile(r"^\s+(?P<stage>\S+) ready in (?P<seconds>[0-9.]+) s$")
+_READY_LINE = re.compile(r"^\s+(?P<stage>\S+) ready in (?P<seconds>[0-9.]+) s\b")
 
 
 def stage_ready_seconds(lines: list[str]) -> dict[str, float]:

@@ -30,7 +30,7 @@ from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
 from clawbus.cli.console import Console
 from clawbus.cli.exposure import LOOPBACK, exposure
-from clawbus.cli.up_start import first_wave, second_wave, start_wave
+from clawbus.cli.up_start import first_wave, relayed_of, second_wave, start_wave
 from clawbus.cli.up_steps import (
     PortTaken,
     apply_heartbeats,
@@ -190,42 +190,44 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     channels = settings.enabled_channels()
-    # the platform SDKs load when `up` runs, not on every CLI call
-    from clawbus.ingress.relay import relayed_channels
-
-    relayed = relayed_channels(settings)  # polling / Socket Mode / gateway connections, if configured
+    aws = AwsSettings.model_validate(
+        {
+            **settings.aws.model_dump(),
+            "endpoint_url": aws_url,
+            "access_key_id": credentials.access_key_id,
+            "secret_access_key": credentials.secret_access_key,
+        }
+    )
+    topology = build_topology(settings.bus.prefix, settings.bus.bucket)
+    provisioner = Provisioner(aws)
     try:
         console.print(
-            f"• starting the loopback AWS API (moto) on {aws_url} and AgentCore endpoint on {agentcore_url}"
+            f"• starting the loopback AWS API (moto) on {aws_url}, the AgentCore endpoint on {agentcore_url}"
         )
         first = first_wave(ports["aws"][0], str(state_file), LOOPBACK)
-        start_wave(supervisor, first, console.print)
-        restored, warning = state_on_start(first[0])
-        if warning:
-            console.error(warning)
-        with console.step("provisioning queues, topic, subscriptions, tables, bucket"):
-            topology = build_topology(settings.bus.prefix, settings.bus.bucket)
-            aws = AwsSettings.model_validate(
-                {
-                    **settings.aws.model_dump(),
-                    "endpoint_url": aws_url,
-                    "access_key_id": credentials.access_key_id,
-                    "secret_access_key": credentials.secret_access_key,
-                }
+        with ThreadPoolExecutor(1) as beside:
+            # while moto starts: the service models load, and the platform SDKs with the relay's channels
+            warming = beside.submit(provisioner.load_clients)
+            relaying = beside.submit(relayed_of, settings)
+            start_wave(supervisor, first, console.print)
+            restored, warning = state_on_start(first[0])
+            if warning:
+                console.error(warning)
+            with console.step("provisioning queues, topic, subscriptions, tables, bucket"):
+                warming.result()
+                if not provisioner.up_to_date(topology):  # a restored state holds it already
+                    provisioner.apply(topology)
+            with console.step("configuration document and channel secrets"):
+                local = settings.local.model_copy(update={"data_dir": data_dir})  # its seed file's dir
+                config_seeded, _ = asyncio.run(
+                    seed_state(settings.model_copy(update={"aws": aws, "local": local}))
+                )
+            console.print(
+                f"• starting the agent ({settings.agent.model}), dispatcher, egress, ingress and firer"
             )
-            provisioner = Provisioner(aws)
-            if not provisioner.up_to_date(topology):  # a restored state holds it already
-                provisioner.apply(topology)
-        with console.step("configuration document and channel secrets"):
-            local = settings.local.model_copy(
-                update={"data_dir": data_dir}
-            )  # the seed file is under --data-dir
-            config_seeded, _ = asyncio.run(
-                seed_state(settings.model_copy(update={"aws": aws, "local": local}))
-            )
-        console.print(f"• starting the agent ({settings.agent.model}), dispatcher, egress, ingress, firer")
-        with ThreadPoolExecutor(1) as beside:  # the firer lists schedules every tick: no need to wait
+            # the firer lists schedules every tick: the heartbeats need not exist before it starts
             beating = beside.submit(asyncio.run, apply_heartbeats(settings.model_copy(update={"aws": aws})))
+            relayed = relaying.result()
             start_wave(supervisor, second_wave(channels, relayed), console.print)
             heartbeats = beating.result()
         console.print(f"• every stage ready {since_start()}")

@@ -1,22 +1,26 @@
 """Which of `clawbus up`'s stages start together, and the line each prints when it is ready.
 
-The stages start in two waves, each wave's processes at once (a Python process spends most of its start
-importing, and those imports overlap on two cores; one after another they took 12 of `up`'s 18 s):
+The stages start in two waves, each wave's processes at once (a Python stage spends most of its start
+importing; one after another, the stages took 12 of `up`'s 18 s):
 
 1. the loopback AWS API and the loopback AgentCore endpoint, which needs no AWS (it checks signatures
    against this run's key pair and forwards to the agent's URL);
 2. once the topology is provisioned and the configuration document seeded (the stages read it when they
-   start): the agent, the dispatcher, one egress worker per channel, ingress, the relay when needed, and
+   start): the agent, the dispatcher, one egress worker per channel, ingress, the relay when needed and
    the schedule firer.
 
-A stage that exits or misses its deadline fails `up` as before (`Supervisor.start_all` raises
-`StageFailed` naming it). Stop order is the supervisor's, reverse spawn order: the AWS API stops last.
+Spawning the second wave with the first, each stage importing and then waiting for a go-ahead file, was
+measured and dropped: on two cores the imports only slowed the AWS API's start, which everything waits for
+(docs/performance.md, "Start"). A stage that exits or misses its deadline fails `up` as before
+(`Supervisor.start_all` raises `StageFailed` naming it). Stop order is the supervisor's, reverse spawn
+order: the AWS API stops last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from clawbus.bus.settings import Settings
 from clawbus.local.supervisor import Stage, Supervisor
 
 AWS_STOP_GRACE_S = 60.0  # the loopback API saves its state after it stops serving: let it finish
@@ -51,6 +55,14 @@ def second_wave(channels: list[str], relayed: list[str]) -> list[Stage]:
         stages.append(Stage.clawbus("relay", "relay.started", "relay"))
     stages.append(Stage.clawbus("scheduler", "scheduler.started", "scheduler"))
     return stages
+
+
+def relayed_of(settings: Settings) -> list[str]:
+    """The channels the relay serves (polling / Socket Mode / gateway connections), if any; importing the
+    relay loads every platform SDK (half a second), so `up` does it while the AWS API starts."""
+    from clawbus.ingress.relay import relayed_channels
+
+    return relayed_channels(settings)
 
 
 def ready_line(name: str, seconds: float | None) -> str:

@@ -114,6 +114,12 @@ class Provisioner:
     def _scheduler(self) -> EventBridgeSchedulerClient:
         return boto3_client(self._aws, "scheduler")
 
+    def load_clients(self) -> None:
+        """Create every client now (their service models load; no request is made), e.g. in a thread
+        while the endpoint is still starting."""
+        for client in (self._sqs, self._sns, self._ddb, self._s3, self._scheduler):
+            del client
+
     def up_to_date(self, topology: Topology) -> bool:
         """Whether a full pass of this very `topology` completed here (its fingerprint is on its first
         queue, e.g. in a restored loopback state); False when the queue or the tag is missing or older."""
