@@ -26,8 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from clawbus.cli.bench_pipeline import Bench, machine
-from clawbus.cli.bench_up import up_figures
 from clawbus.cli.console import Console
 
 
@@ -75,6 +73,10 @@ def run_bench(args: argparse.Namespace, console: Console) -> int:
             return 1
         console.print(json.dumps(found))
         return 0
+    # here, not at the top: every `clawbus` process (each stage too) imports this module for its flags
+    from clawbus.cli.bench_pipeline import Bench, machine
+    from clawbus.cli.bench_up import up_figures
+
     with tempfile.TemporaryDirectory(prefix="clawbus-bench-") as scratch:
         bench = Bench(args, console, args.logs or Path(scratch))
         started = time.monotonic()

@@ -18,11 +18,15 @@ from tests.helpers import free_port, start_up
 EMBEDDED_STAGES = {"local-aws", "agentcore", "agent", "dispatcher", "egress-webchat", "ingress", "scheduler"}
 
 
-def loaded_by(module: str) -> set[str]:
-    """The modules a fresh interpreter holds after importing `module`."""
-    code = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
+def loaded_by(module: str, argv: tuple[str, ...] = ()) -> set[str]:
+    """The modules a fresh interpreter holds after importing `module` (and, with `argv`, after running
+    `clawbus <argv>` through `cli.main.main`, e.g. a `--help` that stops right after parsing)."""
+    code = f"import json, sys, {module}\n"
+    if argv:
+        code += f"from {module} import main\ntry:\n    main({list(argv)!r})\nexcept SystemExit:\n    pass\n"
+    code += "print(json.dumps(sorted(sys.modules)))"
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    return set(json.loads(ran.stdout))
+    return set(json.loads(ran.stdout.splitlines()[-1]))
 
 
 def test_every_stage_process_starts_without_boto3_httpx_or_the_agent_runtime() -> None:
@@ -31,6 +35,20 @@ def test_every_stage_process_starts_without_boto3_httpx_or_the_agent_runtime() -
     assert not {"boto3", "httpx", "clawbus.agent.runtime", "clawbus.channels.registry"} & loaded
     # The loopback AgentCore endpoint forwards bytes: it needs the agent's fault rules, not its runtime.
     assert "clawbus.agent.runtime" not in loaded_by("clawbus.local.agentcore")
+
+
+def test_a_stage_command_line_is_parsed_without_the_tools_modules() -> None:
+    # Building `bench`'s, `state`'s and `dashboard`'s parsers imports their modules (channel SDKs,
+    # aiobotocore): a stage's or `up`'s command line does without them.
+    heavy = {
+        "aiobotocore",
+        "clawbus.channels.registry",
+        "clawbus.cli.bench_pipeline",
+        "clawbus.cli.state_sinks",
+    }
+    for command in (("local-aws", "--help"), ("scheduler", "--help"), ("up", "--help")):
+        assert not heavy & loaded_by("clawbus.cli.main", command), command
+    assert "clawbus.cli.bench" in loaded_by("clawbus.cli.main", ("--help",))  # the full list still
 
 
 def test_the_ready_line_names_the_stage_and_its_seconds() -> None:
