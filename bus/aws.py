@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urlparse
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -146,6 +145,8 @@ def boto3_client(settings: AwsSettings, service: str, endpoint_url: str | None =
     Typed per service (the mypy_boto3 stubs of the dev extra) when `service` is a literal; a service
     named at run time (the operator's `OpsTarget.client`) gets botocore's `BaseClient`.
     """
+    import boto3.session  # here: the stages' async clients need botocore only, not boto3 (s3transfer)
+
     url = endpoint_url or settings.endpoint_url
     session = boto3.session.Session(profile_name=None if is_loopback(url) else settings.profile)
     config = Config(

@@ -9,7 +9,9 @@ dispatcher process, and measures on one endpoint with one client library:
 4. memory — the dispatcher's RSS with 1,000 turns in flight;
 5. a naive sequential boto3 consumer at latency 1 s;
 6. ingress — signed Telegram webhooks through the real `clawbus ingress` vs bare SQS sends, and the
-   acknowledgement latency at a steady rate.
+   acknowledgement latency at a steady rate;
+0. before all of these, `clawbus up` and `clawbus say` as a new user runs them (`bench_up`): seconds to
+   healthy and to the first reply, and the idle turn latency (`--up-only` runs just this).
 
 Progress goes to stderr; the last line on stdout is one JSON object. Feeds keep queue depth bounded
 (moto's per-call cost grows with depth), so floor and pipeline see the same depth profile.
@@ -24,7 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from clawbus.cli.bench_pipeline import Bench
 from clawbus.cli.console import Console
 
 
@@ -40,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="bench the OpenClaw engine instead (Node 24 + OpenClaw from "
         "CLAWBUS_AGENT__OPENCLAW__RUNTIME_DIR): gateway start, warm-up, a turn direct vs through the agent, "
         "over --turns turns",
+    )
+    parser.add_argument(
+        "--up-only",
+        action="store_true",
+        help="measure only `clawbus up` (to healthy, to the first reply) and idle turn latency",
+    )
+    parser.add_argument(
+        "--up-turns", type=int, default=10, help="idle turns timed after the first reply (default 10)"
     )
     parser.add_argument(
         "--in-flight",
@@ -64,12 +73,20 @@ def run_bench(args: argparse.Namespace, console: Console) -> int:
             return 1
         console.print(json.dumps(found))
         return 0
+    # here, not at the top: every `clawbus` process (each stage too) imports this module for its flags
+    from clawbus.cli.bench_pipeline import Bench, machine
+    from clawbus.cli.bench_up import up_figures
+
     with tempfile.TemporaryDirectory(prefix="clawbus-bench-") as scratch:
         bench = Bench(args, console, args.logs or Path(scratch))
         started = time.monotonic()
         try:
+            start = up_figures(Path(scratch) / "up", args.up_turns, bench.say)
+            if args.up_only:
+                console.print(json.dumps({**start, "machine": machine()}))
+                return 0
             bench.start()
-            figures = asyncio.run(bench.run())
+            figures = {**start, **asyncio.run(bench.run())}
         except Exception as exc:  # one line, not a traceback; logs are in the temp dir
             console.error(f"bench failed: {type(exc).__name__}: {exc}")
             return 1

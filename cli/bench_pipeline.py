@@ -33,6 +33,11 @@ PREFIX = "bench"
 RUNTIME_ARN = "arn:aws:bedrock-agentcore:us-east-1:000000000000:runtime/clawbus_bench-local00000"
 
 
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
 class Bench:
     """One benchmark run: its processes, clients and figures."""
 
@@ -211,11 +216,7 @@ class Bench:
             **memory,
             **ingress,
             "workload": {"sessions": args.sessions, "turns": args.turns, "max_depth": args.depth},
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-            },
+            "machine": machine(),
         }
 
     async def ingress_figures(self) -> dict[str, float | int]:

@@ -33,8 +33,16 @@ openclaw.json (read by each stage at start; 'clawbus config show' says which val
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
+# Commands `main` parses without the tools' parsers, whose modules (bench, state, dashboard...) import the
+# channel SDKs, aiobotocore and starlette: over half a second of every stage's start (docs/performance.md).
+LEAN_COMMANDS = frozenset(
+    {"up", "say", "config", "ingress", "relay", "dispatcher", "egress", "agent", "scheduler"}
+    | {"local-agentcore", "local-aws"}
+)
+
+
+def build_parser(full: bool = True) -> argparse.ArgumentParser:
+    """The argument parser for every subcommand (`full=False`: the `LEAN_COMMANDS` alone)."""
     parser = argparse.ArgumentParser(
         prog="clawbus", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -66,6 +74,45 @@ def build_parser() -> argparse.ArgumentParser:
     config_parser.add_argument("--json", action="store_true", help="print `show` as JSON")
     add_target_arguments(config_parser)
 
+    if full:
+        _add_tool_commands(commands)
+
+    stage_help = "run only this stage (as 'clawbus up' does for each); reads CLAWBUS_* settings"
+    commands.add_parser("ingress", help=f"ingress HTTP server (webhooks, WebChat): {stage_help}")
+    commands.add_parser(
+        "relay",
+        help="Discord gateway, Slack Socket Mode and Telegram long polling onto the inbound queue: "
+        f"{stage_help}",
+    )
+    commands.add_parser("dispatcher", help=f"inbound consumer that invokes the agent: {stage_help}")
+    egress_parser = commands.add_parser("egress", help=f"one channel's reply worker: {stage_help}")
+    egress_parser.add_argument("channel", choices=CHANNELS, help="the channel whose egress queue to consume")
+    commands.add_parser("agent", help=f"the agent container app (POST /invocations, GET /ping): {stage_help}")
+    commands.add_parser(
+        "scheduler",
+        help="the local schedule firer (the embedded default's EventBridge Scheduler; not used in AWS): "
+        + stage_help,
+    )
+    commands.add_parser(
+        "local-agentcore", help="the loopback AgentCore data-plane endpoint that forwards to the agent"
+    )
+    local_aws = commands.add_parser("local-aws", help="the loopback AWS API (moto server mode) alone")
+    local_aws.add_argument("--host", default="127.0.0.1")
+    local_aws.add_argument("--port", type=int, default=4566)
+    local_aws.add_argument(
+        "--state-file",
+        type=Path,
+        help="restore the API's state from this file at start and save it there (default: in memory only)",
+    )
+    local_aws.add_argument(
+        "--snapshot-interval",
+        type=float,
+        help="seconds between saves while serving (default CLAWBUS_LOCAL__SNAPSHOT_INTERVAL_S; 0: at stop)",
+    )
+    return parser
+
+
+def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench_parser = commands.add_parser(
         "bench",
         help="measure the dispatcher against a bare relay and a naive consumer (prints JSON last)",
@@ -126,40 +173,6 @@ def build_parser() -> argparse.ArgumentParser:
             "OpenClaw directory. Exit 1 when an item could not be moved, 2 when the stores cannot be read.",
         )
     )
-
-    stage_help = "run only this stage (as 'clawbus up' does for each); reads CLAWBUS_* settings"
-    commands.add_parser("ingress", help=f"ingress HTTP server (webhooks, WebChat): {stage_help}")
-    commands.add_parser(
-        "relay",
-        help="Discord gateway, Slack Socket Mode and Telegram long polling onto the inbound queue: "
-        f"{stage_help}",
-    )
-    commands.add_parser("dispatcher", help=f"inbound consumer that invokes the agent: {stage_help}")
-    egress_parser = commands.add_parser("egress", help=f"one channel's reply worker: {stage_help}")
-    egress_parser.add_argument("channel", choices=CHANNELS, help="the channel whose egress queue to consume")
-    commands.add_parser("agent", help=f"the agent container app (POST /invocations, GET /ping): {stage_help}")
-    commands.add_parser(
-        "scheduler",
-        help="the local schedule firer (the embedded default's EventBridge Scheduler; not used in AWS): "
-        + stage_help,
-    )
-    commands.add_parser(
-        "local-agentcore", help="the loopback AgentCore data-plane endpoint that forwards to the agent"
-    )
-    local_aws = commands.add_parser("local-aws", help="the loopback AWS API (moto server mode) alone")
-    local_aws.add_argument("--host", default="127.0.0.1")
-    local_aws.add_argument("--port", type=int, default=4566)
-    local_aws.add_argument(
-        "--state-file",
-        type=Path,
-        help="restore the API's state from this file at start and save it there (default: in memory only)",
-    )
-    local_aws.add_argument(
-        "--snapshot-interval",
-        type=float,
-        help="seconds between saves while serving (default CLAWBUS_LOCAL__SNAPSHOT_INTERVAL_S; 0: at stop)",
-    )
-    return parser
 
 
 def _add_ops_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -262,7 +275,8 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `clawbus` command."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(full=not argv or argv[0] not in LEAN_COMMANDS).parse_args(argv)
     console = Console(json_errors=bool(getattr(args, "json", False)))
     try:
         settings = Settings()

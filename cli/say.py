@@ -15,13 +15,15 @@ import re
 import time
 import uuid
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
 from clawbus.cli.console import Console
 from clawbus.ingress.http.token_file import client_id, read_token, token_path
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def default_conversation(token: str) -> str:
@@ -77,6 +79,8 @@ def run_say(args: argparse.Namespace, settings: Settings, console: Console) -> i
         console.error(str(exc))
         return 2
     conversation = args.conversation or default_conversation(token or "")
+    import httpx  # here, not at the top: every stage process imports this module through cli.main
+
     started = time.monotonic()
     timeout = httpx.Timeout(args.timeout + 5, connect=3.0)
     headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -19,6 +19,7 @@ import os
 import secrets
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 
@@ -29,13 +30,14 @@ from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
 from clawbus.cli.console import Console
 from clawbus.cli.exposure import LOOPBACK, exposure
-from clawbus.cli.openclaw_install import ensure_openclaw
+from clawbus.cli.up_start import first_wave, relayed_of, second_wave, start_wave
 from clawbus.cli.up_steps import (
     PortTaken,
     apply_heartbeats,
     check_port_free,
     missing_local_extra,
     seed_state,
+    since_start,
     state_on_start,
 )
 from clawbus.ingress.http.token_file import ensure_token, token_path
@@ -45,7 +47,7 @@ from clawbus.local.aws_state import move_aside
 from clawbus.local.credentials import credentials_path, write_credentials
 from clawbus.local.endpoints import LocalEndpoints, write_endpoints
 from clawbus.local.provision import Provisioner
-from clawbus.local.supervisor import Stage, StageFailed, Supervisor
+from clawbus.local.supervisor import StageFailed, Supervisor
 from clawbus.local.watchdog import Watchdog
 
 
@@ -87,9 +89,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 STATE_FILE = "aws-state.pickle"
 
 
-AWS_STOP_GRACE_S = 60.0  # the loopback API saves its state after it stops serving: let it finish
-
-
 def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """Bring the pipeline up and keep it up until a stop signal; returns the exit code."""
     if missing := missing_local_extra():
@@ -126,6 +125,8 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     engine = args.engine or settings.agent.engine
     engine_env = {"CLAWBUS_AGENT__ENGINE": engine}  # the flag wins over an inherited variable
     if engine == "openclaw":
+        from clawbus.cli.openclaw_install import ensure_openclaw  # the agent's install layout: only here
+
         runtime = settings.agent.openclaw.runtime_dir or data_dir / "openclaw-runtime"
         try:
             ensure_openclaw(runtime, console)
@@ -192,64 +193,47 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     channels = settings.enabled_channels()
-    # the platform SDKs load when `up` runs, not on every CLI call
-    from clawbus.ingress.relay import relayed_channels
-
-    relayed = relayed_channels(settings)  # polling / Socket Mode / gateway connections, if configured
+    aws = AwsSettings.model_validate(
+        {
+            **settings.aws.model_dump(),
+            "endpoint_url": aws_url,
+            "access_key_id": credentials.access_key_id,
+            "secret_access_key": credentials.secret_access_key,
+        }
+    )
+    topology = build_topology(settings.bus.prefix, settings.bus.bucket)
+    provisioner = Provisioner(aws)
     try:
-        with console.step(f"loopback AWS API (moto) on {aws_url}"):
-            local_aws = Stage.clawbus(
-                "local-aws",
-                "local_aws.started",
-                "local-aws",
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(ports["aws"][0]),
-                "--state-file",
-                str(state_file),
+        console.print(
+            f"• starting the loopback AWS API (moto) on {aws_url}, the AgentCore endpoint on {agentcore_url}"
+        )
+        first = first_wave(ports["aws"][0], str(state_file), LOOPBACK)
+        with ThreadPoolExecutor(1) as beside:
+            # while moto starts: the service models load, and the platform SDKs with the relay's channels
+            warming = beside.submit(provisioner.load_clients)
+            relaying = beside.submit(relayed_of, settings)
+            start_wave(supervisor, first, console.print)
+            restored, warning = state_on_start(first[0])
+            if warning:
+                console.error(warning)
+            with console.step("provisioning queues, topic, subscriptions, tables, bucket"):
+                warming.result()
+                if not provisioner.up_to_date(topology):  # a restored state holds it already
+                    provisioner.apply(topology)
+            with console.step("configuration document and channel secrets"):
+                local = settings.local.model_copy(update={"data_dir": data_dir})  # its seed file's dir
+                config_seeded, _ = asyncio.run(
+                    seed_state(settings.model_copy(update={"aws": aws, "local": local}))
+                )
+            console.print(
+                f"• starting the agent ({settings.agent.model}), dispatcher, egress, ingress and firer"
             )
-            local_aws.stop_grace_s = AWS_STOP_GRACE_S
-            supervisor.start(local_aws)
-        restored, warning = state_on_start(local_aws)
-        if warning:
-            console.error(warning)
-        with console.step("provisioning queues, topic, subscriptions, tables, bucket"):
-            topology = build_topology(settings.bus.prefix, settings.bus.bucket)
-            aws = AwsSettings.model_validate(
-                {
-                    **settings.aws.model_dump(),
-                    "endpoint_url": aws_url,
-                    "access_key_id": credentials.access_key_id,
-                    "secret_access_key": credentials.secret_access_key,
-                }
-            )
-            Provisioner(aws).apply(topology)
-        with console.step("configuration document and channel secrets"):
-            local = settings.local.model_copy(
-                update={"data_dir": data_dir}
-            )  # the seed file is under --data-dir
-            config_seeded, _ = asyncio.run(
-                seed_state(settings.model_copy(update={"aws": aws, "local": local}))
-            )
-        with console.step("heartbeat schedules"):
-            heartbeats = asyncio.run(apply_heartbeats(settings.model_copy(update={"aws": aws})))
-        with console.step(f"agent ({settings.agent.model}) on {agent_url}"):
-            supervisor.start(Stage.clawbus("agent", "agent.started", "agent"))
-        with console.step(f"loopback AgentCore endpoint on {agentcore_url}"):
-            supervisor.start(Stage.clawbus("agentcore", "agentcore.started", "local-agentcore"))
-        with console.step("dispatcher"):
-            supervisor.start(Stage.clawbus("dispatcher", "dispatcher.started", "dispatcher"))
-        for channel in channels:
-            with console.step(f"egress worker: {channel}"):
-                supervisor.start(Stage.clawbus(f"egress-{channel}", "egress.started", "egress", channel))
-        with console.step(f"ingress on {ingress_url}"):
-            supervisor.start(Stage.clawbus("ingress", "ingress.started", "ingress"))
-        if relayed:
-            with console.step(f"relay ({', '.join(relayed)})"):
-                supervisor.start(Stage.clawbus("relay", "relay.started", "relay"))
-        with console.step("schedule firer"):
-            supervisor.start(Stage.clawbus("scheduler", "scheduler.started", "scheduler"))
+            # the firer lists schedules every tick: the heartbeats need not exist before it starts
+            beating = beside.submit(asyncio.run, apply_heartbeats(settings.model_copy(update={"aws": aws})))
+            relayed = relaying.result()
+            start_wave(supervisor, second_wave(channels, relayed), console.print)
+            heartbeats = beating.result()
+        console.print(f"• every stage ready {since_start()}")
     except (StageFailed, OSError) as exc:
         console.error(f"clawbus up failed: {exc}")
         supervisor.stop_all()

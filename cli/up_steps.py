@@ -6,7 +6,9 @@ from __future__ import annotations
 import errno
 import importlib.util
 import json
+import os
 import socket
+from pathlib import Path
 
 from clawbus.bus.settings import Settings
 from clawbus.local.supervisor import Stage
@@ -77,3 +79,20 @@ def missing_local_extra() -> str | None:
             "pip install 'clawbus[local]' (from a checkout: pip install -e '.[local]')"
         )
     return None
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process was created, its interpreter start and imports included (Linux's
+    /proc; psutil's create_time is rounded to the boot time's whole second); None elsewhere."""
+    try:
+        stat = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+    return uptime - int(stat[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, in clock ticks
+
+
+def since_start() -> str:
+    """How long `clawbus up` has taken so far ("in 4.8 s since `clawbus up` started")."""
+    age = process_age_s()
+    return "" if age is None else f"in {age:.1f} s since `clawbus up` started"

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,8 @@ class Stage:
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=20))
     ready: threading.Event = field(default_factory=threading.Event)
     stopping: bool = False  # asked to stop: its exit is expected, not a death to restart
+    spawned_at: float | None = None  # monotonic time of its (latest) spawn
+    ready_after_s: float | None = None  # seconds from that spawn to its ready event
 
     @classmethod
     def clawbus(cls, name: str, ready: str, *args: str, env: dict[str, str] | None = None) -> Stage:
@@ -82,26 +85,44 @@ class Supervisor:
         """Start `stage` and wait for its ready event; raises `StageFailed` with the reason."""
         self.start_all([stage], timeout_s)
 
-    def start_all(self, stages: list[Stage], timeout_s: float = 60.0) -> None:
-        """Start `stages` at once (they do not depend on each other) and wait until all are ready."""
+    def start_all(
+        self,
+        stages: list[Stage],
+        timeout_s: float = 60.0,
+        on_ready: Callable[[Stage], None] | None = None,
+    ) -> None:
+        """Start `stages` at once (they do not depend on each other) and wait until all are ready.
+
+        `on_ready` is called with each stage as it becomes ready, in the order they do (so `up` can say
+        how long each took); the first stage that exits or misses the deadline raises `StageFailed`.
+        """
         for stage in stages:
             self._spawn(stage)
         deadline = time.monotonic() + timeout_s
-        for stage in stages:
-            assert stage.process
-            while not stage.ready.wait(0.05):
-                if stage.process.poll() is not None:
+        waiting = list(stages)
+        while waiting:
+            for stage in list(waiting):
+                assert stage.process
+                if stage.ready.is_set():
+                    waiting.remove(stage)
+                    if on_ready:
+                        on_ready(stage)
+                elif stage.process.poll() is not None:
                     time.sleep(0.1)  # let the pump read the last lines
                     raise StageFailed(
                         f"{stage.name} exited ({stage.process.returncode}): {stage.last_error()}"
                     )
-                if time.monotonic() > deadline:
+                elif time.monotonic() > deadline:
                     raise StageFailed(
                         f"{stage.name} did not start within {timeout_s:.0f}s; see {stage.log_path}"
                     )
+            if waiting:
+                waiting[0].ready.wait(0.02)
 
     def _spawn(self, stage: Stage) -> None:
         stage.log_path = self.log_dir / f"{stage.name}.log"
+        stage.spawned_at = time.monotonic()
+        stage.ready_after_s = None
         env = {**os.environ, **self.base_env, **stage.env}
         stage.process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
             stage.argv,
@@ -125,7 +146,9 @@ class Supervisor:
                 log.flush()
                 line = raw.decode("utf-8", errors="replace").strip()
                 stage.tail.append(line)
-                if f'"event": "{stage.ready_event}"' in line:
+                if not stage.ready.is_set() and f'"event": "{stage.ready_event}"' in line:
+                    if stage.spawned_at is not None:
+                        stage.ready_after_s = time.monotonic() - stage.spawned_at
                     stage.ready.set()
 
     def restart(self, stage: Stage, timeout_s: float = 60.0) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from clawbus.bus.topology import dlq_name, egress_queue_name, inbound_queue_name, outbound_topic_name
+from clawbus.bus.topology import (
+    build_topology,
+    dlq_name,
+    egress_queue_name,
+    inbound_queue_name,
+    outbound_topic_name,
+)
 from clawbus.local.provision import Provisioner
 from tests.conftest import Bus
 from tests.helpers import wait_for
@@ -51,3 +57,15 @@ def test_a_reply_published_for_slack_reaches_only_the_slack_queue(bus: Bus) -> N
     assert message["MessageAttributes"]["channel"]["StringValue"] == "slack"  # type: ignore[index]
     assert received("telegram") == []
     assert received("webchat") == []
+
+
+def test_a_completed_pass_is_recognised_and_a_changed_topology_is_not(bus: Bus) -> None:
+    provisioner = Provisioner(bus.aws)
+    assert provisioner.up_to_date(bus.topology)  # the fixture applied it in full
+    longer = bus.topology.model_copy(
+        update={
+            "queues": tuple(q.model_copy(update={"visibility_timeout_s": 999}) for q in bus.topology.queues)
+        }
+    )
+    assert not provisioner.up_to_date(longer)  # a setting changed: `up` must apply it again
+    assert not provisioner.up_to_date(build_topology(f"{bus.prefix}x"))  # never provisioned here

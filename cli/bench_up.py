@@ -1,0 +1,110 @@
+"""`clawbus bench`'s start figures: `clawbus up` on an empty data dir and `clawbus say`, as a new user runs
+them (the README's first command), timed from outside.
+
+- `up_to_healthy_s`: from spawning `clawbus up` to its "Ctrl-C stops everything" line (every stage ready);
+- `up_to_first_reply_s`: from the same spawn to the first `clawbus say` printing its reply (the say
+  process's own start included, as the user waits for it too);
+- `turn_latency_p50_ms` / `turn_latency_p99_ms`: further turns of the same conversation one at a time
+  (idle session, the offline echo model), each as `clawbus say --json` measures it: from its POST to
+  the reply;
+- `up_stage_ready_s`: each stage's own start, as `up` prints it (spawn to its ready event).
+
+These are absolute seconds on whatever machine runs them (reported, never asserted): they run first,
+before the bench's own processes, so the machine is as idle as the caller left it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from clawbus.bus.serve import free_loopback_port
+
+READY_BANNER = "Ctrl-C stops everything"
+_READY_LINE = re.compile(r"^\s+(?P<stage>\S+) ready in (?P<seconds>[0-9.]+) s\b")
+
+
+def stage_ready_seconds(lines: list[str]) -> dict[str, float]:
+    """Each stage's start from `up`'s "<stage> ready in <s> s" lines."""
+    found = {}
+    for line in lines:
+        if match := _READY_LINE.match(line.rstrip("\n")):
+            found[match["stage"]] = float(match["seconds"])
+    return found
+
+
+def latency_figures(samples_ms: list[float]) -> dict[str, float | None]:
+    """p50 and p99 (nearest rank) of the per-turn latencies, in milliseconds; None without samples."""
+    if not samples_ms:
+        return {"turn_latency_p50_ms": None, "turn_latency_p99_ms": None}
+    ordered = sorted(samples_ms)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return {"turn_latency_p50_ms": round(statistics.median(ordered), 1), "turn_latency_p99_ms": round(p99, 1)}
+
+
+def _clawbus(*args: str) -> list[str]:
+    return [sys.executable, "-m", "clawbus.cli", *args]
+
+
+def _say(url: str, data_dir: Path, text: str) -> dict[str, Any]:
+    ran = subprocess.run(  # noqa: S603  # our own interpreter and module
+        _clawbus("say", text, "--url", url, "--data-dir", str(data_dir), "--conversation", "bench", "--json"),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    if ran.returncode != 0:
+        raise RuntimeError(f"clawbus say exited {ran.returncode}: {ran.stderr.strip() or ran.stdout.strip()}")
+    reply: dict[str, Any] = json.loads(ran.stdout.strip().splitlines()[-1])
+    return reply
+
+
+def up_figures(workdir: Path, turns: int, say: Callable[[str], None]) -> dict[str, Any]:
+    """Run `clawbus up` in `workdir` (its own ports), measure, stop it; the figures above."""
+    ports = {name: free_loopback_port() for name in ("ingress", "agent", "agentcore", "aws")}
+    argv = _clawbus("up", "--data-dir", str(workdir))
+    argv += [arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAWBUS_")}  # up's defaults, as a user
+    url = f"http://127.0.0.1:{ports['ingress']}"
+    say(f"up: `clawbus up` on an empty data dir, then {turns + 1} turns of `clawbus say`")
+    started = time.monotonic()
+    up = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        assert up.stdout is not None
+        shown: list[str] = []
+        for line in up.stdout:
+            shown.append(line)
+            if READY_BANNER in line:
+                break
+        else:
+            raise RuntimeError("clawbus up ended before it was ready: " + "".join(shown[-5:]).strip())
+        healthy = time.monotonic() - started
+        _say(url, workdir, "hello")
+        first_reply = time.monotonic() - started
+        latencies = [float(_say(url, workdir, f"turn {n}")["latency_ms"]) for n in range(turns)]
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.communicate(timeout=90)  # read what it still prints, so its stop never blocks on the pipe
+        except subprocess.TimeoutExpired:
+            up.kill()
+            up.communicate()
+    return {
+        "up_to_healthy_s": round(healthy, 2),
+        "up_to_first_reply_s": round(first_reply, 2),
+        **latency_figures(latencies),
+        "turns_at_idle": len(latencies),
+        "up_stage_ready_s": stage_ready_seconds(shown),
+    }
