@@ -55,3 +55,14 @@ def test_a_worker_killed_after_the_platform_accepted_a_chunk_reconciles_before_s
     assert egress.logged(fresh, "egress.send.reconciled")
     assert egress.logged(fresh, "egress.send.unknown_resent") is (seen > 1)
     assert egress.dead_letters(channel) == []
+
+
+def test_a_slack_post_that_timed_out_after_slack_accepted_it_is_found_not_posted_again(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    egress.fake.slow_next("slack", 3.0)  # accepted at once, answered after the client gave up
+    worker = egress.start("slack", request_timeout_s="1")
+    egress.publish(make_reply("slack", "slow but there", chat="D777"))
+    wait_for(lambda: egress.queue_depth("slack") == 0, timeout=30, what="reply deleted")
+    assert [c.text for c in egress.fake.shown("slack")] == ["slow but there"]
+    assert egress.logged(worker, "egress.send.retrying")  # it did time out
