@@ -172,15 +172,7 @@ class ChunkedSender:
             try:
                 answer = await self._client.reconcile(reply.target, intent, now)
             except PermanentError as exc:  # e.g. a missing history scope: cannot tell
-                log_event(
-                    logger,
-                    "egress.send.reconcile_failed",
-                    logging.WARNING,
-                    channel=self._profile.name,
-                    chunk=intent.key,
-                    error_type=type(exc).__name__,
-                    reason=str(exc)[:300],
-                )
+                self._check_failed(intent, exc)
         log_event(
             logger,
             "egress.send.reconciled",
@@ -252,14 +244,29 @@ class ChunkedSender:
     async def _found_after_timeout(self, reply: OutboundReply, intent: SendIntent) -> str | None:
         """The message id when the platform has the chunk a timed-out post carried (None: post again).
 
-        A failed check keeps the intent (it raises `DeadlineExceeded`), so the next delivery reconciles."""
+        A check that may work later keeps the intent (it raises `DeadlineExceeded`, so the next delivery
+        reconciles); one that cannot work (a missing scope) is the platform not being able to tell."""
         if not isinstance(self._client, Reconciles):
             return None
         try:
             answer = await self._client.reconcile(reply.target, intent, self._now())
-        except ClawbusError as exc:
+        except RetryableError as exc:
             raise DeadlineExceeded(f"chunk {intent.key}: timed out, and the check failed: {exc}") from exc
+        except PermanentError as exc:
+            self._check_failed(intent, exc)
+            return None
         return answer.message_id if answer.outcome is Outcome.SENT else None
+
+    def _check_failed(self, intent: SendIntent, exc: PermanentError) -> None:
+        log_event(
+            logger,
+            "egress.send.reconcile_failed",
+            logging.WARNING,
+            channel=self._profile.name,
+            chunk=intent.key,
+            error_type=type(exc).__name__,
+            reason=str(exc)[:300],
+        )
 
     async def _typing(self, reply: OutboundReply) -> None:
         try:
