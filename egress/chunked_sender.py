@@ -255,7 +255,10 @@ class ChunkedSender:
         except PermanentError as exc:
             self._check_failed(intent, exc)
             return None
-        return answer.message_id if answer.outcome is Outcome.SENT else None
+        if answer.outcome is not Outcome.SENT:
+            return None
+        log_event(logger, "egress.send.found_after_timeout", channel=self._profile.name, chunk=intent.key)
+        return answer.message_id
 
     def _check_failed(self, intent: SendIntent, exc: PermanentError) -> None:
         log_event(

@@ -65,4 +65,4 @@ def test_a_slack_post_that_timed_out_after_slack_accepted_it_is_found_not_posted
     egress.publish(make_reply("slack", "slow but there", chat="D777"))
     wait_for(lambda: egress.queue_depth("slack") == 0, timeout=30, what="reply deleted")
     assert [c.text for c in egress.fake.shown("slack")] == ["slow but there"]
-    assert egress.logged(worker, "egress.send.retrying")  # it did time out
+    assert egress.logged(worker, "egress.send.found_after_timeout")
