@@ -161,7 +161,8 @@ async def open_slack(settings: SlackSettings, timeout_s: float) -> AsyncIterator
     if settings.bot_token is None:
         raise ConfigError("slack egress needs CLAWBUS_SLACK__BOT_TOKEN")
     base = (settings.api_base or DEFAULT_API_BASE).rstrip("/") + "/"
-    async with aiohttp.ClientSession() as session:
+    # slack_sdk applies its `timeout` only to sessions it makes itself: ours carries the timeout.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
         yield SlackClient(
             AsyncWebClient(
                 token=settings.bot_token.get_secret_value(),
