@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from clawbus.channels.normalised import Context, Parsed
 from clawbus.channels.text_style import TextStyle
@@ -162,12 +164,56 @@ class PlatformClient(Protocol):
         """Send one rendered message; return the platform's message id.
 
         `first` is true for a reply's first message (the one that quotes `reply_to_message_id`);
-        `key` is the chunk's ledger key, for platforms that take an idempotency nonce.
+        `key` is the chunk's ledger key (`send_nonce(key)` is the nonce a platform that takes one gets).
+        A client that can also settle an interrupted send implements `Reconciles`.
         """
         ...
 
     async def typing(self, target: ReplyTarget) -> None:
         """Show a typing indicator in the target chat, where the platform has one."""
+        ...
+
+
+def send_nonce(key: str) -> str:
+    """The nonce a chunk is sent with: derived from its ledger key, so every attempt (in any process)
+    carries the same one; 25 characters, Discord's cap."""
+    return hashlib.sha256(key.encode()).hexdigest()[:25]
+
+
+@dataclass(frozen=True)
+class SendIntent:
+    """A chunk egress is about to post (or was posting when it died): its ledger key, the nonce it
+    carries and when the first attempt began (where a platform search for it starts)."""
+
+    key: str
+    nonce: str
+    intended_at: datetime
+
+
+class Outcome(StrEnum):
+    """What a platform says about an interrupted send."""
+
+    SENT = "sent"  # the platform has it: `message_id` is its receipt, do not post again
+    NOT_SENT = "not_sent"  # the platform certainly does not have it: post it
+    REPEATABLE = "repeatable"  # posting again returns the existing message (an idempotent post)
+    UNKNOWN = "unknown"  # the platform cannot tell: posting again may show it twice
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """A reconcile answer: the outcome and, when `SENT`, the platform's message id."""
+
+    outcome: Outcome
+    message_id: str = ""
+
+
+@runtime_checkable
+class Reconciles(Protocol):
+    """The optional capability of a `PlatformClient` whose platform can settle an interrupted send."""
+
+    async def reconcile(self, target: ReplyTarget, intent: SendIntent, now: datetime) -> Reconciled:
+        """Whether the chunk of `intent` reached `target`; raises a classified error when the platform
+        cannot be asked now (a retryable one gives the reply back, a permanent one counts as unknown)."""
         ...
 
 

@@ -4,7 +4,11 @@ Every platform sender is the same loop around the channel's `PlatformClient` and
 `outbound`, the only platform-specific parts):
 
 1. each reply part becomes numbered messages (`core.messages`: split under the limit, rendered);
-2. a chunk the sent ledger already has is skipped (it went out before a crash or a give-back);
+2. a chunk with a receipt in the sent ledger is skipped (it went out before a crash or a give-back);
+   one with an interrupted intent (a worker died between the platform call and the receipt) is
+   reconciled with the platform first, where the client can (`Reconciles`): found → its id becomes the
+   receipt, not found or an idempotent post → posted, unknown → posted again with a WARNING
+   (`egress.send.unknown_resent`: a chunk shown twice beats a chunk lost); see `core/send_once.py`;
 3. the pacer waits until the chat's and the bot's rate windows allow a send;
 4. the chunk is sent under this call site's one retry policy (`PLATFORM_POST`, `bus/retry.py`): a 429
    asking for a short wait (≤ `max_inline_wait_s`) is waited out through the pacer and the same chunk
@@ -12,8 +16,9 @@ Every platform sender is the same loop around the channel's `PlatformClient` and
    that long; a 5xx or a dropped connection is retried after a short backoff; after `attempts` tries the
    error goes to the consumer, which gives the message back (the queue's redrive is the outer loop;
    chunks already sent stay recorded and are not sent again);
-5. the platform's message id is recorded in the ledger before the next chunk — and before the queue
-   message is deleted.
+5. a send intent is recorded before the call and the platform's message id (the receipt) after it,
+   before the next chunk — and before the queue message is deleted. A post that certainly failed (a
+   refusal, a 429) drops its intent; a timeout keeps it, so the next attempt reconciles.
 
 Chunks go out strictly in order, and a session's replies are one FIFO group, so order holds across
 chunks and across replies. Typing signals are best-effort: never recorded, never dead-lettered.
@@ -26,17 +31,33 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
+
+from opentelemetry import metrics
 
 from clawbus.bus.clock import Clock, utc_now
-from clawbus.bus.errors import ClawbusError, RetryableError, Throttled
+from clawbus.bus.errors import ClawbusError, DeadlineExceeded, PermanentError, RetryableError, Throttled
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.retry import RetryIn, RetryPolicy
-from clawbus.channels.contracts import PlatformClient, Profile, Scopes
+from clawbus.channels.contracts import (
+    Outcome,
+    PlatformClient,
+    Profile,
+    Reconciled,
+    Reconciles,
+    Scopes,
+    SendIntent,
+    send_nonce,
+)
 from clawbus.egress.core import RatePlan, messages
+from clawbus.egress.core.send_once import Adopt, Ask, HeldIntent, Post, SendReceipt, Skip, Wait, decide
 from clawbus.egress.sent_ledger import SentLedger, sent_key
 from clawbus.schemas import OutboundReply, ReplyKind
 
 logger = logging.getLogger(__name__)
+_RECONCILED = metrics.get_meter("clawbus").create_counter(
+    "clawbus.egress.reconciled", unit="{chunk}", description="interrupted sends by reconcile outcome"
+)
 _DEFAULT_THROTTLE_S = 1.0
 PLATFORM_POST = RetryPolicy(attempts=5, base_s=0.2, max_s=2.0)
 """One chunk's post: 5 tries inline (`max_inline_wait_s` is the sender's setting)."""
@@ -98,22 +119,91 @@ class ChunkedSender:
         for part in sorted(reply.parts, key=lambda p: p.index):
             for chunk, text in enumerate(messages(part.text, self._profile)):
                 key = sent_key(self._profile.name, reply.reply_id, part.index, chunk)
-                if await self._ledger.sent(key, self._now()) is not None:
-                    log_event(logger, "egress.chunk.skipped", reply_id=reply.reply_id, chunk=key)
-                    first = False
-                    continue
-                message_id = await self._post(reply, text, first=first, key=key)
-                await self._ledger.record(key, message_id, self._now())
+                await self._send_once(reply, text, first=first, key=key)
                 first = False
 
-    async def _post(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> str:
+    async def _send_once(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> None:
+        """One chunk through the ledger: skip, wait, reconcile or post (`core.send_once.decide`)."""
+        answer: Reconciled | None = None
+        for _ in range(3):  # a round ends early only when another worker changed the record under us
+            now = self._now()
+            record = await self._ledger.find(key, now)
+            match decide(record, now, answer):
+                case Skip():
+                    log_event(logger, "egress.chunk.skipped", reply_id=reply.reply_id, chunk=key)
+                    return
+                case Wait(until=until):
+                    raise RetryableError(
+                        f"chunk {key} is being sent by another worker (lease until {until.isoformat()})",
+                        retry_after=max(1.0, (until - now).total_seconds()),
+                    )
+                case Ask(intent=intent):
+                    answer = await self._reconcile(reply, intent, now)
+                case Adopt(message_id=message_id):
+                    await self._ledger.receipt(SendReceipt(key, message_id), self._now())
+                    return
+                case Post(reason=reason, warn=warn):
+                    old = record.intent if isinstance(record, HeldIntent) else None
+                    intent = old or SendIntent(key, send_nonce(key), now)  # keep the first attempt's time
+                    if not await self._ledger.intend(intent, now):
+                        answer = None
+                        continue
+                    if warn:
+                        log_event(
+                            logger,
+                            "egress.send.unknown_resent",
+                            logging.WARNING,
+                            channel=self._profile.name,
+                            reply_id=reply.reply_id,
+                            chunk=key,
+                            reason="the platform cannot tell whether the interrupted send arrived",
+                        )
+                    if reason != "new":
+                        _RECONCILED.add(1, {"channel": self._profile.name, "outcome": reason})
+                    message_id = await self._post_intended(reply, text, first=first, intent=intent)
+                    await self._ledger.receipt(SendReceipt(key, message_id), self._now())
+                    return
+        raise RetryableError(f"chunk {key}: its ledger record kept changing under this worker")
+
+    async def _reconcile(self, reply: OutboundReply, intent: SendIntent, now: datetime) -> Reconciled:
+        """Ask the platform about an interrupted send; `UNKNOWN` when it cannot tell."""
+        answer = Reconciled(Outcome.UNKNOWN)
+        if isinstance(self._client, Reconciles):
+            try:
+                answer = await self._client.reconcile(reply.target, intent, now)
+            except PermanentError as exc:  # e.g. a missing history scope: cannot tell
+                self._check_failed(intent, exc)
+        log_event(
+            logger,
+            "egress.send.reconciled",
+            channel=self._profile.name,
+            reply_id=reply.reply_id,
+            chunk=intent.key,
+            outcome=answer.outcome.value,
+            intended_at=intent.intended_at.isoformat(),
+        )
+        if answer.outcome is Outcome.SENT:
+            _RECONCILED.add(1, {"channel": self._profile.name, "outcome": answer.outcome.value})
+        return answer
+
+    async def _post_intended(
+        self, reply: OutboundReply, text: str, *, first: bool, intent: SendIntent
+    ) -> str:
+        """`_post` under a recorded intent: a post that certainly failed drops the intent again."""
+        try:
+            return await self._post(reply, text, first=first, intent=intent)
+        except (Throttled, PermanentError):
+            await self._ledger.forget(intent.key)
+            raise
+
+    async def _post(self, reply: OutboundReply, text: str, *, first: bool, intent: SendIntent) -> str:
         scopes = self._profile.scopes(reply.target.thread_id or reply.target.chat_id)
         attempt = 0
         while True:
             attempt += 1
             await self._pacer.wait(scopes)
             try:
-                return await self._client.post(reply.target, text, first=first, key=key)
+                return await self._client.post(reply.target, text, first=first, key=intent.key)
             except Throttled as exc:
                 wait = exc.retry_after if exc.retry_after is not None else _DEFAULT_THROTTLE_S
                 self._pacer.hold(scopes, wait)  # the next `pacer.wait` waits it out
@@ -135,6 +225,10 @@ class ChunkedSender:
                 decision = self._policy.decide(exc, attempt)
                 if not isinstance(decision, RetryIn):
                     raise
+                if isinstance(exc, DeadlineExceeded):  # a timeout may hide a 200: ask before posting again
+                    found = await self._found_after_timeout(reply, intent)
+                    if found is not None:
+                        return found
                 log_event(
                     logger,
                     "egress.send.retrying",
@@ -146,6 +240,36 @@ class ChunkedSender:
                     delay_s=decision.seconds,
                 )
                 await asyncio.sleep(decision.seconds)
+
+    async def _found_after_timeout(self, reply: OutboundReply, intent: SendIntent) -> str | None:
+        """The message id when the platform has the chunk a timed-out post carried (None: post again).
+
+        A check that may work later keeps the intent (it raises `DeadlineExceeded`, so the next delivery
+        reconciles); one that cannot work (a missing scope) is the platform not being able to tell."""
+        if not isinstance(self._client, Reconciles):
+            return None
+        try:
+            answer = await self._client.reconcile(reply.target, intent, self._now())
+        except RetryableError as exc:
+            raise DeadlineExceeded(f"chunk {intent.key}: timed out, and the check failed: {exc}") from exc
+        except PermanentError as exc:
+            self._check_failed(intent, exc)
+            return None
+        if answer.outcome is not Outcome.SENT:
+            return None
+        log_event(logger, "egress.send.found_after_timeout", channel=self._profile.name, chunk=intent.key)
+        return answer.message_id
+
+    def _check_failed(self, intent: SendIntent, exc: PermanentError) -> None:
+        log_event(
+            logger,
+            "egress.send.reconcile_failed",
+            logging.WARNING,
+            channel=self._profile.name,
+            chunk=intent.key,
+            error_type=type(exc).__name__,
+            reason=str(exc)[:300],
+        )
 
     async def _typing(self, reply: OutboundReply) -> None:
         try:

@@ -36,7 +36,12 @@ async def open_sender(
     if outbound.open_client is None or outbound.profile is None:
         raise ConfigError(f"channel {channel!r} has no egress sender")
     egress = settings.egress
-    ledger = DynamoSentLedger(clients.dynamodb, ledger_table_name(settings.bus.prefix), egress.sent_ttl_days)
+    ledger = DynamoSentLedger(
+        clients.dynamodb,
+        ledger_table_name(settings.bus.prefix),
+        egress.sent_ttl_days,
+        lease_s=egress.visibility_timeout_s,  # SQS hands the reply to another worker no sooner
+    )
     cfg = registry.spec(channel).settings(settings)
     async with outbound.open_client(cfg, egress.request_timeout_s) as client:
         yield ChunkedSender(outbound.profile, client, ledger, max_inline_wait_s=egress.max_inline_wait_s)

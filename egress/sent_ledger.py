@@ -1,10 +1,17 @@
-"""The sent ledger: which chunks of which reply a platform already has, so a redelivery skips them.
+"""The sent ledger: a send intent before each platform call, a receipt after, so a chunk goes out once.
 
 SQS delivers at least once: a worker that dies after the platform accepted a message but before the queue
-message was deleted gets the reply again. Before deleting, the worker records each chunk's platform
-message id here (one completed idempotency record per chunk, `storage/idempotency.py`,
-`sent:<channel>:<reply_id>:<part>.<chunk>` in `<prefix>-ledger`, written with a conditional put), and on
-every delivery it skips the chunks it finds.
+message was deleted gets the reply again. Each chunk has one idempotency record
+(`storage/idempotency.py`, `sent:<channel>:<reply_id>:<part>.<chunk>` in `<prefix>-ledger`):
+
+- before the platform call, a claim: `in_progress` under a lease, with the chunk's nonce and the time of
+  the first attempt (`SendIntent`);
+- after the platform's 200, the record is completed with the platform's message id (`SendReceipt`),
+  which a redelivery skips and later edits (progress drafts, `/stop`) address.
+
+An intent whose lease ran out is a send that was interrupted (its worker died between the call and the
+receipt): egress reconciles it with the platform before posting again (`egress/core/send_once.py`).
+The lease is the queue's visibility timeout: SQS hands the reply to another worker no sooner either.
 
 Records expire after `ttl_days` (DynamoDB TTL on `expires_at`, at least 7 days, longer than any
 redelivery). DynamoDB deletes expired items lazily (and the loopback API never does), so a read also
@@ -13,18 +20,18 @@ checks `expires_at` itself.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from clawbus.bus.logging import log_event
+from clawbus.bus.errors import CorruptRecord
+from clawbus.channels.contracts import SendIntent, send_nonce
+from clawbus.egress.core.send_once import ChunkRecord, HeldIntent, SendReceipt
 from clawbus.storage.backends import idempotency_store
-from clawbus.storage.idempotency import AlreadyDone
+from clawbus.storage.idempotency import Claimed, IdempotencyRecord, Status
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
-logger = logging.getLogger(__name__)
 DAY_S = 24 * 3600
 
 
@@ -34,32 +41,67 @@ def sent_key(channel: str, reply_id: str, part: int, chunk: int) -> str:
 
 
 class SentLedger(Protocol):
-    """Where sent chunks are remembered; both calls are safe to retry."""
+    """Where intents and receipts are kept; every call is safe to retry."""
 
-    async def sent(self, key: str, now: datetime) -> str | None:
-        """The platform message id recorded for `key`, or None if it was never sent (or expired)."""
+    async def find(self, key: str, now: datetime) -> ChunkRecord:
+        """The chunk's receipt, its intent, or None (never tried, released or expired)."""
         ...
 
-    async def record(self, key: str, message_id: str, now: datetime) -> None:
-        """Remember that `key` went out as `message_id` (a second record of the same key is a no-op)."""
+    async def intend(self, intent: SendIntent, now: datetime) -> bool:
+        """Record the intent under a lease; False when another worker holds or completed it first."""
+        ...
+
+    async def receipt(self, receipt: SendReceipt, now: datetime) -> None:
+        """Record that the chunk went out as `receipt.message_id` (completes the intent)."""
+        ...
+
+    async def forget(self, key: str) -> None:
+        """Drop an intent whose post certainly failed (refused, rate limited), so a retry starts afresh."""
         ...
 
 
 class DynamoSentLedger:
     """`SentLedger` as a view on the `<prefix>-ledger` table's idempotency records."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_days: int = 8) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_days: int = 8, *, lease_s: int = 60) -> None:
         self._store = idempotency_store(dynamodb, table)
         self._ttl_s = ttl_days * DAY_S
+        self._lease_s = lease_s
+
+    async def find(self, key: str, now: datetime) -> ChunkRecord:
+        """See `SentLedger.find`; raises a classified error when the table cannot be read."""
+        return _chunk_record(await self._store.get(key, now))
 
     async def sent(self, key: str, now: datetime) -> str | None:
-        """See `SentLedger.sent`; raises a classified error when the table cannot be read."""
-        record = await self._store.get(key, now)
-        return None if record is None else record.data.get("message_id", "")
+        """The recorded message id of `key`, or None when it has no receipt (yet)."""
+        found = await self.find(key, now)
+        return found.message_id if isinstance(found, SendReceipt) else None
 
-    async def record(self, key: str, message_id: str, now: datetime) -> None:
-        """See `SentLedger.record`; the first record of a key stands."""
-        try:
-            await self._store.record([key], now, ttl_s=self._ttl_s, data={"message_id": message_id})
-        except AlreadyDone:
-            log_event(logger, "egress.ledger.already_recorded", key=key, message_id=message_id)
+    async def intend(self, intent: SendIntent, now: datetime) -> bool:
+        """See `SentLedger.intend`; a conditional put that takes absent, expired or stale-leased keys."""
+        data = {"nonce": intent.nonce, "intended_at": intent.intended_at.isoformat()}
+        claim = await self._store.claim(intent.key, now, lease_s=self._lease_s, ttl_s=self._ttl_s, data=data)
+        return isinstance(claim, Claimed)
+
+    async def receipt(self, receipt: SendReceipt, now: datetime) -> None:
+        """See `SentLedger.receipt`."""
+        await self._store.complete(
+            receipt.key, now, ttl_s=self._ttl_s, data={"message_id": receipt.message_id}
+        )
+
+    async def forget(self, key: str) -> None:
+        """See `SentLedger.forget`."""
+        await self._store.release(key)
+
+
+def _chunk_record(record: IdempotencyRecord | None) -> ChunkRecord:
+    if record is None:
+        return None
+    if record.status is Status.COMPLETED:  # also the receipts written before intents existed
+        return SendReceipt(record.key, record.data.get("message_id", ""))
+    if record.lease_until is None:
+        raise CorruptRecord(f"sent ledger record {record.key} is in progress without a lease")
+    written = record.data.get("intended_at")
+    intended_at = datetime.fromisoformat(written) if written else record.lease_until
+    nonce = record.data.get("nonce") or send_nonce(record.key)
+    return HeldIntent(SendIntent(record.key, nonce, intended_at), record.lease_until)

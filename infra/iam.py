@@ -264,8 +264,8 @@ ROLES: dict[str, tuple[Grant, ...]] = {
         Grant(
             sid="SentLedger",
             resource="ledger_table",
-            actions=("dynamodb:GetItem", "dynamodb:PutItem"),
-            why="egress.sent_ledger records each chunk's platform message id once (no double posts)",
+            actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
+            why="egress.sent_ledger records each chunk's send intent and receipt (no double posts)",
         ),
         Grant(
             sid="ReadClaimChecks",
@@ -564,7 +564,6 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
         "sns:ListTopics": "egress never resolves the topic",
         "dynamodb:BatchGetItem": _RECORDS + "egress reads one sent record at a time",
         "dynamodb:UpdateItem": _RECORDS + "egress puts whole records",
-        "dynamodb:DeleteItem": _RECORDS + "egress never deletes a record",
         "dynamodb:Query": _RECORDS + "egress never lists records (WebChat's reads are ingress's)",
     },
 }

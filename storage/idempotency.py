@@ -99,13 +99,23 @@ ClaimResult = Claimed | Done | Busy
 class IdempotencyStore(ABC):
     """The state machine, over four persistence methods a backend implements."""
 
-    async def claim(self, key: str, now: datetime, *, lease_s: int, ttl_s: int) -> ClaimResult:
-        """Claim `key` for `lease_s` (absent, expired or stale-leased keys only)."""
+    async def claim(
+        self,
+        key: str,
+        now: datetime,
+        *,
+        lease_s: int,
+        ttl_s: int,
+        data: Mapping[str, str] | None = None,
+    ) -> ClaimResult:
+        """Claim `key` for `lease_s` (absent, expired or stale-leased keys only); `data` is kept with
+        the claim (egress's send intent: its nonce and time)."""
         record = IdempotencyRecord(
             key,
             Status.IN_PROGRESS,
             expires_at=now + timedelta(seconds=ttl_s),
             lease_until=now + timedelta(seconds=lease_s),
+            data=dict(data or {}),
         )
         try:
             await self._put([record], now, "claimable")

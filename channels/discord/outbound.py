@@ -5,8 +5,9 @@ to a deferred slash command (ingress answered the interaction with type 5) carri
 token in its target (`target.interaction_token`, an extra field of `ReplyTarget`); it goes out as a
 follow-up `POST /webhooks/<application id>/<token>?wait=true`, which needs no bot permission in the
 channel. Everything else is `POST /channels/<id>/messages` with a `nonce` derived from the chunk's
-ledger key and `enforce_nonce`, so Discord itself drops a duplicate sent within a few minutes — which
-closes the gap between a send and its ledger record.
+ledger key and `enforce_nonce`, so Discord itself answers a repeat within a few minutes with the message
+it already has — which is how an interrupted send is reconciled (`reconcile`: repeatable). Follow-ups
+(Execute Webhook) take no nonce: an interrupted follow-up is unknown and is posted again.
 
 Rate limits: Discord announces each route bucket's state in headers. When a response says the bucket
 is spent (`X-RateLimit-Remaining: 0`), the next call to that channel raises `Throttled` for the
@@ -20,9 +21,9 @@ Errors: 429 (JSON `retry_after`, or the `Retry-After` header) → `Throttled`; 4
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -37,13 +38,15 @@ from clawbus.bus.errors import (
     Unavailable,
 )
 from clawbus.bus.settings import DiscordSettings
-from clawbus.channels.contracts import Limit, Profile, per_chat
+from clawbus.channels.contracts import Limit, Outcome, Profile, Reconciled, SendIntent, per_chat, send_nonce
 from clawbus.channels.text_style import VERBATIM
 from clawbus.schemas import ReplyTarget
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 _USER_AGENT = "DiscordBot (https://github.com/clawbus/clawbus, 0.1)"
 _GLOBAL = "global"
+# `enforce_nonce`: "the past few minutes" (Discord's Create Message docs); trust two of them.
+NONCE_WINDOW = timedelta(minutes=2)
 # Discord renders markdown itself; 5 messages per 5 seconds per channel, 50 a second per bot.
 PROFILE = Profile("discord", 2000, VERBATIM, per_chat(5, 5.0, Limit(50, 1.0)))
 
@@ -133,7 +136,7 @@ class DiscordClient:
             return str((await self._call("interaction follow-up", path, {"content": text}))["id"])
         payload: dict[str, Any] = {
             "content": text,
-            "nonce": hashlib.sha256(key.encode()).hexdigest()[:25],  # Discord caps nonces at 25 chars
+            "nonce": send_nonce(key),  # Discord caps nonces at 25 chars
             "enforce_nonce": True,
             "allowed_mentions": {"parse": ["users"]},
         }
@@ -144,6 +147,16 @@ class DiscordClient:
             }
         channel = target.thread_id or target.chat_id  # a thread is a channel of its own
         return str((await self._call("create message", f"/channels/{channel}/messages", payload))["id"])
+
+    async def reconcile(self, target: ReplyTarget, intent: SendIntent, now: datetime) -> Reconciled:
+        """`REPEATABLE` for a channel message whose nonce Discord still enforces (posting it again
+        returns the message the lost 200 carried), else `UNKNOWN`: interaction follow-ups (Execute
+        Webhook) take no nonce, and Discord keeps a nonce only for a few minutes."""
+        if (target.model_extra or {}).get("interaction_token"):
+            return Reconciled(Outcome.UNKNOWN)
+        if now - intent.intended_at < NONCE_WINDOW:
+            return Reconciled(Outcome.REPEATABLE)
+        return Reconciled(Outcome.UNKNOWN)
 
     async def typing(self, target: ReplyTarget) -> None:
         """`POST /channels/<id>/typing` (shows for about ten seconds)."""

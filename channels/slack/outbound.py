@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -25,11 +26,15 @@ from clawbus.bus.errors import (
     Unavailable,
 )
 from clawbus.bus.settings import SlackSettings
-from clawbus.channels.contracts import Profile, per_chat
+from clawbus.channels.contracts import Outcome, Profile, Reconciled, SendIntent, per_chat, send_nonce
 from clawbus.channels.text_style import TextStyle
 from clawbus.schemas import ReplyTarget
 
 DEFAULT_API_BASE = "https://slack.com/api/"
+CHUNK_EVENT_TYPE = "clawbus_chunk"  # the metadata event type every chunk is posted with
+_CLOCK_SKEW = timedelta(seconds=60)  # search from this long before the intent: our clock vs Slack's
+_PAGE = 100
+_MAX_PAGES = 5  # a busier conversation than this since the intent: cannot tell
 _GONE = {"channel_not_found", "is_archived", "not_in_channel", "account_inactive", "user_not_found"}
 _DENIED = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "missing_scope", "no_permission"}
 _TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -79,19 +84,66 @@ def map_slack_errors(what: str) -> Iterator[None]:
 
 
 class SlackClient:
-    """`PlatformClient` for the Slack Web API."""
+    """`PlatformClient` for the Slack Web API, which `Reconciles` interrupted sends.
+
+    Slack takes no idempotency key, but a message carries app metadata (`metadata`: `event_type` +
+    `event_payload`) and the bot can read the conversation back: every chunk is posted with its nonce
+    in metadata, and an interrupted send is looked up in `conversations.history` (or, in a thread,
+    `conversations.replies`) from the intent's time on, `include_all_metadata=true`.
+    """
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
 
     async def post(self, target: ReplyTarget, text: str, *, first: bool, key: str) -> str:
         """`chat.postMessage` in the channel, threaded under `thread_id` when the event had a thread."""
-        del first, key  # Slack threads by `thread_ts` and takes no idempotency key
+        del first  # Slack threads by `thread_ts`
+        metadata = {"event_type": CHUNK_EVENT_TYPE, "event_payload": {"nonce": send_nonce(key)}}
         with map_slack_errors("chat.postMessage"):
             response = await self._client.chat_postMessage(
-                channel=target.chat_id, text=text, thread_ts=target.thread_id, mrkdwn=True
+                channel=target.chat_id,
+                text=text,
+                thread_ts=target.thread_id,
+                mrkdwn=True,
+                metadata=metadata,
             )
         return str(response.get("ts", ""))
+
+    async def reconcile(self, target: ReplyTarget, intent: SendIntent, now: datetime) -> Reconciled:
+        """`SENT` with the message's ts when a message since the intent carries its nonce, else
+        `NOT_SENT`; `UNKNOWN` past `_MAX_PAGES` pages. Needs the `*:history` scopes; Slack refuses
+        `conversations.replies` to bot tokens in public and private channels (a permanent error)."""
+        del now
+        oldest = f"{(intent.intended_at - _CLOCK_SKEW).timestamp():.6f}"
+        cursor: str | None = None
+        for _ in range(_MAX_PAGES):
+            with map_slack_errors("conversations history"):
+                if target.thread_id:
+                    page = await self._client.conversations_replies(
+                        channel=target.chat_id,
+                        ts=target.thread_id,
+                        oldest=oldest,
+                        include_all_metadata=True,
+                        limit=_PAGE,
+                        cursor=cursor,
+                    )
+                else:
+                    page = await self._client.conversations_history(
+                        channel=target.chat_id,
+                        oldest=oldest,
+                        include_all_metadata=True,
+                        limit=_PAGE,
+                        cursor=cursor,
+                    )
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == CHUNK_EVENT_TYPE and payload.get("nonce") == intent.nonce:
+                    return Reconciled(Outcome.SENT, str(message.get("ts", "")))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not page.get("has_more") or cursor is None:
+                return Reconciled(Outcome.NOT_SENT)
+        return Reconciled(Outcome.UNKNOWN)
 
     async def typing(self, target: ReplyTarget) -> None:
         """`assistant.threads.setStatus` ("is typing…"); bots have no typing indicator outside threads."""
@@ -109,7 +161,8 @@ async def open_slack(settings: SlackSettings, timeout_s: float) -> AsyncIterator
     if settings.bot_token is None:
         raise ConfigError("slack egress needs CLAWBUS_SLACK__BOT_TOKEN")
     base = (settings.api_base or DEFAULT_API_BASE).rstrip("/") + "/"
-    async with aiohttp.ClientSession() as session:
+    # slack_sdk applies its `timeout` only to sessions it makes itself: ours carries the timeout.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
         yield SlackClient(
             AsyncWebClient(
                 token=settings.bot_token.get_secret_value(),

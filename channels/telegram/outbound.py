@@ -59,7 +59,8 @@ PROFILE = Profile("telegram", 4096, TELEGRAM_HTML, _scopes, utf16_length)
 
 
 class TelegramClient:
-    """`PlatformClient` for the Telegram Bot API."""
+    """`PlatformClient` for the Telegram Bot API. It does not implement `Reconciles`: `sendMessage` takes no
+    idempotency key and a bot cannot read a chat back, so an interrupted send is unknown (posted again)."""
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot

@@ -78,7 +78,8 @@ def map_whatsapp_errors(what: str) -> Iterator[None]:
 
 
 class WhatsappClient:
-    """`PlatformClient` for the WhatsApp Cloud API."""
+    """`PlatformClient` for the WhatsApp Cloud API. It does not implement `Reconciles`: `/messages` takes no
+    idempotency key and nothing lists sent messages, so an interrupted send is unknown (posted again)."""
 
     def __init__(self, wa: WhatsApp) -> None:
         self._wa = wa

@@ -5,7 +5,7 @@ One Starlette app answers, under a path prefix per platform, the calls the sende
 | platform | API base to configure | routes |
 |---|---|---|
 | telegram | `<url>/telegram` | `POST /bot<token>/getMe`, `/sendMessage`, `/sendChatAction`, `/getUpdates`… |
-| slack | `<url>/slack/api/` | `POST /chat.postMessage`, `/assistant.threads.setStatus` |
+| slack | `<url>/slack/api/` | `POST /chat.postMessage`, `/assistant.threads.setStatus`, `conversations.*` |
 | discord | `<url>/discord/api/v10` | `POST /channels/<id>/messages`, `…/typing`, `/webhooks/<app>/<token>` |
 | whatsapp | `<url>/whatsapp` | `POST /v<version>/<phone id>/messages` (text, and the typing indicator) |
 
@@ -14,6 +14,15 @@ times)`: the next `times` *send* calls on that platform get that answer instead 
 it); `after` lets that many sends through first; `match` limits a cue to sends whose JSON body contains
 that text. `slow_next(platform, seconds, times)` answers sends as usual, late. Runs uvicorn in a
 background thread; use it as a context manager.
+
+What the platforms keep, as far as egress relies on it: Slack stores each posted message (ts, thread,
+`metadata`) and answers `conversations.history` (top-level messages, newest first, `oldest`/`inclusive`,
+metadata only with `include_all_metadata`, cursor pages of `limit`) and `conversations.replies` (one
+thread); Discord enforces `nonce` with `enforce_nonce` on channel messages (a repeat from the bot within
+`DISCORD_NONCE_WINDOW_S` answers the existing message and creates none) and ignores nonces on
+interaction follow-ups (Execute Webhook takes none). `shown(platform)` is what the user sees: the
+messages the sends created. `hold_next(platform)` accepts the next send (the message exists) and then
+holds its answer until `release_held()`: the 200 that never reaches a worker killed meanwhile.
 
 Telegram long polling: `push_update(update)` queues an update; `getUpdates` answers what is queued at or
 above its `offset` (dropping what is below, as Telegram confirms it) and otherwise waits up to its
@@ -51,6 +60,7 @@ class Call:
     body: dict[str, Any]
     status: int
     refused: bool = False  # answered with a cued failure (Slack's failures are HTTP 200 `ok: false`)
+    created: bool = True  # False: an accepted send that created no message (a Discord nonce repeat)
     at: float = field(default_factory=time.monotonic)
 
     @property
@@ -72,6 +82,7 @@ class _Cue:
     refuse: bool = True  # False: answer as usual, only adding `headers`
     match: str | None = None  # only sends whose JSON body contains this
     delay_s: float = 0.0  # answer this late
+    hold: bool = False  # accept, then hold the answer until `release_held`
 
     def applies(self, body: dict[str, Any]) -> bool:
         return self.match is None or self.match in json.dumps(body, ensure_ascii=False)
@@ -79,6 +90,7 @@ class _Cue:
 
 _DISCORD = "/discord/api/v10"
 _SENDS = {"sendMessage", "chat.postMessage", "messages", "followup"}
+DISCORD_NONCE_WINDOW_S = 300.0  # Discord: "the past few minutes"
 
 
 class FakePlatforms:
@@ -95,6 +107,9 @@ class FakePlatforms:
         self.polls: list[int | None] = []  # the offset of every getUpdates call
         self.webhook_url = ""
         self._poll_cues: list[_Cue] = []  # status 0 drops the connection
+        self.slack_messages: dict[str, list[dict[str, Any]]] = {}  # channel → messages, oldest first
+        self._discord_nonces: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._released = threading.Event()
         self._server = uvicorn.Server(
             uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         )
@@ -131,6 +146,25 @@ class FakePlatforms:
             self._cues.setdefault(platform, []).append(
                 _Cue(200, {}, {}, times, refuse=False, delay_s=seconds)
             )
+
+    def hold_next(self, platform: str, times: int = 1) -> None:
+        """Accept the next `times` sends on `platform`, then hold each answer until `release_held`."""
+        with self._lock:
+            self._released.clear()
+            self._cues.setdefault(platform, []).append(_Cue(200, {}, {}, times, refuse=False, hold=True))
+
+    def release_held(self) -> None:
+        """Let every held answer go (to a connection that may be gone)."""
+        self._released.set()
+
+    def shown(self, platform: str) -> list[Call]:
+        """What the user sees: the accepted sends that created a message, in arrival order."""
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if c.platform == platform and c.method in _SENDS and not c.refused and c.created
+            ]
 
     def clear_failures(self) -> None:
         """Answer every send normally again (cues not yet used are dropped)."""
@@ -182,12 +216,15 @@ class FakePlatforms:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._released.set()
         self._server.should_exit = True
         self._thread.join(timeout=5)
 
     # -- the app -----------------------------------------------------------------------------------
 
-    def _record(self, platform: str, method: str, body: dict[str, Any]) -> _Cue | None:
+    def _record(
+        self, platform: str, method: str, body: dict[str, Any], *, created: bool = True
+    ) -> _Cue | None:
         with self._lock:
             cue = None
             queue = self._cues.get(platform, [])
@@ -201,13 +238,29 @@ class FakePlatforms:
                     if cue.times <= 0:
                         queue.remove(cue)
             refused = cue is not None and cue.refuse
-            self.calls.append(Call(platform, method, body, cue.status if cue else 200, refused))
+            self.calls.append(Call(platform, method, body, cue.status if cue else 200, refused, created))
             return cue
 
-    async def _answer(self, platform: str, method: str, body: dict[str, Any], ok: Any) -> Response:
-        cue = self._record(platform, method, body)
+    async def _answer(
+        self,
+        platform: str,
+        method: str,
+        body: dict[str, Any],
+        ok: Any,
+        *,
+        created: bool = True,
+        keep: Any = None,
+    ) -> Response:
+        """Record the call and answer it; `keep(ok)` stores what an accepted send created."""
+        cue = self._record(platform, method, body, created=created)
+        if keep is not None and not (cue is not None and cue.refuse):
+            with self._lock:
+                keep(ok)
         if cue is not None and cue.delay_s:
             await asyncio.sleep(cue.delay_s)
+        if cue is not None and cue.hold:
+            while not self._released.is_set():  # the message exists; its 200 waits
+                await asyncio.sleep(0.02)
         if cue is not None and cue.refuse:
             return JSONResponse(cue.body, status_code=cue.status, headers=cue.headers)
         headers = cue.headers if cue is not None else {}
@@ -219,7 +272,7 @@ class FakePlatforms:
         return Starlette(
             routes=[
                 Route("/telegram/bot{token}/{method}", self._telegram, methods=["POST", "GET"]),
-                Route("/slack/api/{method}", self._slack, methods=["POST"]),
+                Route("/slack/api/{method}", self._slack, methods=["POST", "GET"]),
                 Route(f"{_DISCORD}/channels/{{channel}}/messages", self._discord_message, methods=["POST"]),
                 Route(f"{_DISCORD}/channels/{{channel}}/typing", self._discord_typing, methods=["POST"]),
                 Route(f"{_DISCORD}/webhooks/{{app}}/{{token}}", self._discord_followup, methods=["POST"]),
@@ -296,14 +349,69 @@ class FakePlatforms:
 
     async def _slack(self, request: Request) -> Response:
         method = request.path_params["method"]
-        body = await _body(request)
-        ok = {"ok": True, "channel": body.get("channel"), "ts": f"1700000000.{next(self._ids):06d}"}
-        return await self._answer("slack", method, body, ok)
+        body = {**dict(request.query_params), **await _body(request)}
+        if method in ("conversations.history", "conversations.replies"):
+            return JSONResponse(self._slack_read(method, body))
+        ts = f"{time.time():.6f}"
+        while any(m["ts"] == ts for m in self.slack_messages.get(str(body.get("channel")), [])):
+            ts = f"{float(ts) + 0.000001:.6f}"
+        ok = {"ok": True, "channel": body.get("channel"), "ts": ts}
+        if method != "chat.postMessage":
+            return await self._answer("slack", method, body, ok)
+        message = {"type": "message", "text": body.get("text", ""), "ts": ts, "bot_id": "BFAKE"}
+        if body.get("thread_ts"):
+            message["thread_ts"] = body["thread_ts"]
+        metadata = body.get("metadata")
+        if isinstance(metadata, str):  # form-encoded calls send it as JSON text
+            metadata = json.loads(metadata)
+        if metadata:
+            message["metadata"] = metadata
+
+        def keep(_ok: Any) -> None:
+            self.slack_messages.setdefault(str(body.get("channel")), []).append(message)
+
+        return await self._answer("slack", method, body, {**ok, "message": message}, keep=keep)
+
+    def _slack_read(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """`conversations.history`/`.replies` over what was posted (Slack's own filters and paging)."""
+        with self._lock:
+            stored = list(self.slack_messages.get(str(args.get("channel")), []))
+        if method == "conversations.history":  # top-level messages only, newest first
+            found = [m for m in stored if m.get("thread_ts") in (None, m["ts"])][::-1]
+        else:  # the thread, parent first
+            found = [m for m in stored if args.get("ts") in (m["ts"], m.get("thread_ts"))]
+        oldest = float(args.get("oldest") or 0)
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        found = [m for m in found if float(m["ts"]) > oldest or (inclusive and float(m["ts"]) == oldest)]
+        if str(args.get("include_all_metadata", "")).lower() not in ("1", "true"):
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        page, more = found[start : start + limit], start + limit < len(found)
+        with self._lock:
+            self.calls.append(Call("slack", method, dict(args), 200))
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     async def _discord_message(self, request: Request) -> Response:
         body = await _body(request)
         body["channel"] = request.path_params["channel"]
-        return await self._answer("discord", "messages", body, {"id": str(next(self._ids)), **body})
+        nonce = str(body.get("nonce") or "")
+        with self._lock:
+            earlier = self._discord_nonces.get((body["channel"], nonce)) if nonce else None
+        if body.get("enforce_nonce") and earlier and time.monotonic() - earlier[0] < DISCORD_NONCE_WINDOW_S:
+            return await self._answer("discord", "messages", body, earlier[1], created=False)
+        message = {"id": str(next(self._ids)), **body}
+
+        def keep(ok: Any) -> None:
+            if nonce:
+                self._discord_nonces[(body["channel"], nonce)] = (time.monotonic(), ok)
+
+        return await self._answer("discord", "messages", body, message, keep=keep)
 
     async def _discord_typing(self, request: Request) -> Response:
         return await self._answer("discord", "typing", {"channel": request.path_params["channel"]}, None)

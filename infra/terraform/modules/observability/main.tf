@@ -1,7 +1,8 @@
 # What operators watch: one dashboard per deployment and alarms to an SNS topic.
 # Stage metrics come from the JSON log lines' stable `event` names (STYLE.md §6) through metric filters:
 #   dispatcher.turn.completed (turns, duration_ms), dispatcher.message.dead_lettered / .retry_later,
-#   egress.send.completed (sends), egress.send.throttled (429s from a platform).
+#   egress.send.completed (sends), egress.send.throttled (429s from a platform), egress.send.unknown_resent
+#   (an interrupted send posted again unchecked: the user may see that chunk twice).
 
 locals {
   namespace = "clawbus/${var.prefix}"
@@ -16,6 +17,8 @@ locals {
     },
     { for c in var.channels : "EgressSends-${c}" => ["egress-${c}", "{ $.event = \"egress.send.completed\" }", "1"] },
     { for c in var.channels : "EgressThrottled-${c}" => ["egress-${c}", "{ $.event = \"egress.send.throttled\" }", "1"] },
+    # A chunk whose send was interrupted and that the platform could not vouch for, posted again (issue 22).
+    { for c in var.channels : "EgressUnknownResent-${c}" => ["egress-${c}", "{ $.event = \"egress.send.unknown_resent\" }", "1"] },
   )
 
   queue_widgets = [for key, name in var.queue_names : {

@@ -1,0 +1,68 @@
+"""A worker killed between the platform's 200 and the receipt write: what the user sees afterwards.
+
+The fake platform accepts the chunk (the message exists) and holds its answer; the test kills -9 the
+worker meanwhile, so the 200 never reaches it — the real failure. A fresh worker gets the reply again
+when its visibility timeout ends and reconciles the interrupted send: Slack finds the message by the
+nonce in its metadata and Discord's `enforce_nonce` answers the repeat with the existing message, so the
+user sees the chunk once; Telegram, WhatsApp and Discord follow-ups cannot tell, so the chunk is posted
+again with a WARNING (a doubled chunk beats a lost one; docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+import pytest
+
+from clawbus.bus.topology import egress_queue_name
+from tests.egress.conftest import Egress, MakeReply
+from tests.helpers import wait_for
+
+CASES: dict[str, tuple[str, dict[str, Any], int]] = {
+    # case: (channel, reply target extras, messages the user ends up seeing)
+    "slack": ("slack", {"chat": "D777"}, 1),  # a DM: bot tokens may read its history and threads
+    "slack-thread": ("slack", {"chat": "D777", "thread_id": "1733349600.000100"}, 1),
+    "discord": ("discord", {}, 1),
+    "discord-followup": ("discord", {"interaction_token": "tok-1"}, 2),
+    "telegram": ("telegram", {}, 2),
+    "whatsapp": ("whatsapp", {}, 2),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_worker_killed_after_the_platform_accepted_a_chunk_reconciles_before_sending_again(
+    egress: Egress, make_reply: MakeReply, case: str
+) -> None:
+    channel, target, seen = CASES[case]
+    sqs = egress.bus.client("sqs")
+    queue = egress.bus.queue_url(egress_queue_name(egress.bus.prefix, channel))
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "3"})
+    egress.fake.hold_next(channel)
+    doomed = egress.start(channel, name="egress-doomed", visibility_timeout_s="3")
+    egress.publish(make_reply(channel, "the only chunk", **target))
+    wait_for(lambda: len(egress.fake.shown(channel)) == 1, timeout=30, what="the chunk on the platform")
+    assert doomed.process is not None
+    doomed.process.send_signal(signal.SIGKILL)  # its 200 is still held: it never learns the message id
+    doomed.process.wait(timeout=10)
+    egress.fake.release_held()
+
+    fresh = egress.start(channel, name="egress-fresh", visibility_timeout_s="3")
+    wait_for(lambda: egress.queue_depth(channel) == 0, timeout=60, what="redelivered reply deleted")
+
+    shown = egress.fake.shown(channel)
+    assert [c.text for c in shown] == ["the only chunk"] * seen
+    assert egress.logged(fresh, "egress.send.reconciled")
+    assert egress.logged(fresh, "egress.send.unknown_resent") is (seen > 1)
+    assert egress.dead_letters(channel) == []
+
+
+def test_a_slack_post_that_timed_out_after_slack_accepted_it_is_found_not_posted_again(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    egress.fake.slow_next("slack", 3.0)  # accepted at once, answered after the client gave up
+    worker = egress.start("slack", request_timeout_s="1")
+    egress.publish(make_reply("slack", "slow but there", chat="D777"))
+    wait_for(lambda: egress.queue_depth("slack") == 0, timeout=30, what="reply deleted")
+    assert [c.text for c in egress.fake.shown("slack")] == ["slow but there"]
+    assert egress.logged(worker, "egress.send.found_after_timeout")
