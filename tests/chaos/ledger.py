@@ -146,10 +146,17 @@ class Ledger:
         lost = sorted(m for m in expected_answers if counts[m] == 0)
         doubled = sorted(m for m, n in counts.items() if n > 1)
         stray = sorted({m for m in arrived if m not in known} | {m for m in arrived if m in self.doomed})
+        # An answer to a message shown to its user as failed is left out of the order: Discord invalidates
+        # an interaction's token when it was not acknowledged within 3 s, so the user never sees a late
+        # answer to it (the stand-in does not invalidate tokens; ingress, still busy with the request when
+        # Discord gave up, may enqueue it after the user's next message).
         reordered = sorted(
             session
             for session, seqs in self.delivered.items()
-            if not _in_order([q for s, q in dict.fromkeys(arrived) if s == session], seqs)
+            if not _in_order(
+                [q for s, q in dict.fromkeys(arrived) if s == session and (s, q) not in self.shown_failed],
+                seqs,
+            )
         )
         letters = [d for d in dead if d.session in mine]
         by_marker = {(d.session, d.seq): d for d in letters}

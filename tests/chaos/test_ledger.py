@@ -74,7 +74,17 @@ def test_a_message_shown_to_its_user_as_failed_may_go_unanswered_but_never_twice
     assert ledger.judge([("dc1", 0)], []).ok
     assert ledger.judge([("dc1", 0), ("dc1", 1)], []).ok
     assert ledger.judge([("dc1", 0), ("dc1", 1), ("dc1", 1)], []).doubled == (("dc1", 1),)
-    assert ledger.judge([("dc1", 1), ("dc1", 0)], []).reordered == ("dc1",)
+
+
+def test_a_late_answer_to_a_message_shown_as_failed_does_not_count_as_reordered() -> None:
+    """Discord drops the answer to an interaction not acknowledged in time (its token is invalidated):
+    where the stand-in receives it says nothing about the order the user sees. The others still count."""
+    ledger = ledger_of(dc1=1)
+    ledger.deliver("dc1", 1)
+    ledger.shown_as_failed("dc1", 1)
+    ledger.accept("dc1", 2)
+    assert ledger.judge([("dc1", 0), ("dc1", 2), ("dc1", 1)], []).ok
+    assert ledger.judge([("dc1", 2), ("dc1", 0)], []).reordered == ("dc1",)
 
 
 def test_other_scenarios_sessions_are_not_judged() -> None:
