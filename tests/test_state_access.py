@@ -47,8 +47,13 @@ ALLOWED = {
         for module, call in (
             ("local/aws_state.py", "mkdir"),
             ("local/aws_state.py", "open"),
+            ("local/aws_journal.py", "open"),
+            ("local/aws_journal.py", "read_bytes"),
+            ("local/aws_journal.py", "unlink"),
         )
     },
+    ("cli/up_steps.py", "read_text"): "reads /proc/self/stat and /proc/uptime for `up`'s start-time lines "
+    "(the process's own age, not state)",
     **{
         ("openclaw/state_dir_read.py", call): "reads the user's OpenClaw directory that `clawbus state "
         "import|export` names (the source and target of a migration, not clawbus state)"

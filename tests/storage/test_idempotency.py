@@ -79,7 +79,7 @@ async def test_records_the_ledgers_wrote_before_the_layer_still_read(bus: Bus) -
     async with open_stage_clients(Settings(aws=bus.aws), AgentStoreClients) as clients:
         dedup = DynamoDedupStore(clients.dynamodb, table, 3600)
         assert await dedup.claim("in:old", NOW) is Claim.DONE
-        assert await dedup.claim("in:held", NOW) is Claim.IN_PROGRESS
+        assert await dedup.claim("in:held", NOW) is Claim.PENDING
         assert await dedup.claim("in:held", later(31)) is Claim.CLAIMED  # its lease ran out
 
         turns = TurnLedger(clients.dynamodb, table, 3600)
