@@ -13,13 +13,11 @@ starts empty every time. It serves only requests signed with the run's key pair 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -29,6 +27,7 @@ from clawbus.bus.errors import ConfigError, SnapshotUnusable
 from clawbus.bus.logging import log_event
 from clawbus.local.auth import LoopbackCredentials
 from clawbus.local.aws_auth import guard
+from clawbus.local.aws_fifo import keep_fifo_group_order
 from clawbus.local.aws_journal import Journal
 from clawbus.local.aws_state import (
     capture,
@@ -143,106 +142,6 @@ class StateFile:
         """Save every `interval_s` until `stop` is set (the final save is the caller's)."""
         while not stop.wait(interval_s):
             self.save("periodic")
-
-
-def keep_fifo_group_order() -> None:
-    """Make moto's ReceiveMessage keep FIFO groups as SQS does, with concurrent consumers and after crashes.
-
-    moto 5.2.5 walks the queue without a lock and decides once per call (from a copy taken before its long
-    poll waits) which groups are busy, and counts a received message as busy until a walk passes it
-    visible again. So a consumer killed holding several messages of a group got the group's *last* one
-    handed out first, and two receives running at once (a restarted consumer beside the dead one's
-    orphaned long poll) could each take a different message of one group. Here every pass of a receive
-    runs under one lock, and a group is busy exactly while one of its received messages is still
-    invisible (checked afresh on each pass, after each long-poll wait). A pass may still return several
-    messages of one group, in order, as SQS does.
-
-    The same lock covers every other change to a queue's messages (send, delete, visibility change,
-    purge): moto makes them from request threads with no lock of its own, so a delete that discarded an
-    in-flight message while a receive was walking the in-flight set raised `RuntimeError: Set changed
-    size during iteration` (a 500; clients retried it), and a delete rebuilding the message list could
-    drop a message sent meanwhile. The lock is reentrant: a receive that dead-letters adds to another
-    queue under it.
-    """
-    import copy
-
-    from moto.core.utils import unix_time
-    from moto.sqs import models
-
-    lock = threading.RLock()
-
-    def take(
-        backend: models.SQSBackend,
-        queue: models.Queue,
-        count: int,
-        visibility_timeout: int,
-        attribute_names: list[str],
-    ) -> list[models.Message]:
-        pending = queue.pending_messages
-        busy = {m.group_id for m in pending if m.group_id is not None and not m.visible}
-        pending.difference_update([m for m in pending if m.visible])  # their consumers timed out
-        taken: list[models.Message] = []
-        to_dead_letter: list[models.Message] = []
-        for message in queue.messages:  # the visible ones, in the order they were sent
-            if queue.fifo_queue and message.group_id in busy:
-                continue
-            policy = queue.redrive_policy
-            if (
-                queue.dead_letter_queue is not None
-                and policy
-                and (message.approximate_receive_count >= policy["maxReceiveCount"])
-            ):
-                to_dead_letter.append(message)
-                continue
-            if not backend.is_message_valid_based_on_retention_period(queue.name, message):
-                break
-            pending.add(message)
-            message.mark_received(visibility_timeout=visibility_timeout)
-            shown = copy.deepcopy(message)  # attribute filtering must not change the stored message
-            models._filter_message_attributes(shown, attribute_names)
-            taken.append(shown)
-            if len(taken) >= count:
-                break
-        for message in to_dead_letter:
-            queue._messages.remove(message)
-            queue.dead_letter_queue.add_message(message)  # type: ignore[union-attr]
-        return taken
-
-    def receive_message(
-        self: models.SQSBackend,
-        queue_name: str,
-        count: int,
-        wait_seconds_timeout: int,
-        visibility_timeout: int,
-        message_attribute_names: list[str] | None = None,
-    ) -> list[models.Message]:
-        queue = self.get_queue(queue_name)
-        deadline = unix_time() + wait_seconds_timeout
-        while True:
-            with lock:
-                taken = take(self, queue, count, visibility_timeout, message_attribute_names or [])
-            if taken or unix_time() >= deadline:
-                return taken
-            queue.wait_for_messages(1)  # outside the lock (and outside the snapshot gate)
-
-    models.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
-    models.Queue.add_message = _under(lock, models.Queue.add_message)  # type: ignore[method-assign]
-    models.Queue.delete_message = _under(lock, models.Queue.delete_message)  # type: ignore[method-assign]
-    models.SQSBackend.change_message_visibility = _under(  # type: ignore[method-assign]
-        lock, models.SQSBackend.change_message_visibility
-    )
-    models.SQSBackend.purge_queue = _under(lock, models.SQSBackend.purge_queue)  # type: ignore[method-assign]
-
-
-def _under(lock: threading.RLock, method: Callable[P, R]) -> Callable[P, R]:
-    """`method`, run holding `lock` (moto's own methods, made atomic with the receive's pass)."""
-
-    @functools.wraps(method)
-    def locked(*args: P.args, **kwargs: P.kwargs) -> R:
-        with lock:
-            return method(*args, **kwargs)
-
-    return locked
 
 
 def serve_local_aws(

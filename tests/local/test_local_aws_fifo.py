@@ -1,5 +1,5 @@
 """Whether the loopback AWS API keeps a FIFO group's order when a consumer dies holding several of its
-messages (SQS does; moto 5.2.5 did not until `local.aws.keep_fifo_group_order`, see
+messages (SQS does; moto 5.2.5 did not until `local.aws_fifo.keep_fifo_group_order`, see
 docs/architecture.md)."""
 
 from __future__ import annotations
@@ -185,3 +185,20 @@ def test_overlapping_receives_deletes_sends_and_visibility_changes_never_fail_an
         thread.join()
     assert failures == []
     assert seen == {f"g{g}": list(range(per_group)) for g in range(groups)}  # each once, in order
+
+
+def test_a_late_visibility_change_cannot_hide_a_message_from_its_group_order(bus: Bus) -> None:
+    """A consumer gives m0 back for 1 s; its keeper's extension, sent before, lands after that second.
+    SQS refuses a visibility change for a message no longer in flight (`MessageNotInflight`). moto
+    applied it without counting m0 as in flight, so m0 was hidden while its group was free, and m1 was
+    handed out first: the long chaos form's reorders."""
+    sqs, url = one_group(bus, "late-extension", 2)
+    [m0] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30)["Messages"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m0["ReceiptHandle"], VisibilityTimeout=1)
+    time.sleep(1.5)  # m0 is visible again: no longer in flight
+    late = sqs.change_message_visibility_batch(
+        QueueUrl=url, Entries=[{"Id": "0", "ReceiptHandle": m0["ReceiptHandle"], "VisibilityTimeout": 30}]
+    )
+    assert [f["Id"] for f in late.get("Failed", [])] == ["0"]  # refused
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+    assert [m["Body"] for m in got][:1] == ["m0"]
