@@ -28,9 +28,10 @@ from clawbus.schemas import attributes as attr
 from tests.chaos.ledger import DeadLetter, Ledger, Verdict, marker, parse_marker
 from tests.chaos.proxy import OutageProxy
 from tests.chaos.traffic import CHANNEL_ENV, SHORT, agentcore_session, delivery_of, signed
-from tests.conftest import ADMIN, CREDENTIALS_ENV, Bus, Pipeline, make_bus, start_pipeline
+from tests.conftest import ADMIN, Bus, Pipeline, make_bus, start_pipeline
 from tests.fakes.platforms import FakePlatforms
-from tests.helpers import free_port, stage, stage_supervisor, wait_for
+from tests.helpers import wait_for
+from tests.local_aws_process import LocalAwsProcess
 
 CHANNELS = tuple(SHORT)
 
@@ -51,37 +52,13 @@ CHAOS_ENV = {
 LONG_RUN_ENV = {"CLAWBUS_AGENTCORE__READ_TIMEOUT_S": "120"}
 
 
-class ChaosAws:
-    """The chaos pipeline's own loopback AWS API, with a state file, so a scenario can kill it."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._supervisor = stage_supervisor(data_dir / "logs", CREDENTIALS_ENV)
-        self._argv = ("--port", str(self.port), "--state-file", str(data_dir / "aws-state.pickle"))
-
-    def start(self) -> None:
-        """Start it (again) and wait until it serves; a snapshot every 5 s, the journal in between."""
-        self._supervisor.start(
-            stage("local-aws", "local_aws.started", "local-aws", *self._argv, "--snapshot-interval", "5")
-        )
-
-    def kill(self) -> None:
-        """kill -9."""
-        self._supervisor.kill("local-aws")
-
-    def stop(self) -> None:
-        """SIGTERM (it saves its state)."""
-        self._supervisor.stop_all()
-
-
 @dataclass
 class ChaosPipeline:
     """The running pipeline of a chaos module, and the faults and figures of the current scenario."""
 
     pipeline: Pipeline
     fake: FakePlatforms
-    aws: ChaosAws
+    aws: LocalAwsProcess
     proxy: OutageProxy
     watchdog: Watchdog
     data_dir: Path
@@ -310,9 +287,9 @@ class ChaosPipeline:
 def start_chaos(data_dir: Path, extra_env: dict[str, str] | None = None) -> ChaosPipeline:
     """Start a loopback AWS API of its own and the pipeline with every channel against the fake
     platforms, through an outage proxy (`extra_env` over `CHAOS_ENV`)."""
-    aws = ChaosAws(data_dir)
+    aws = LocalAwsProcess(data_dir, interval_s=5)  # a snapshot every 5 s, the journal in between
     aws.start()
-    bus = make_bus(aws.endpoint)
+    bus = make_bus(aws.url)
     fake = FakePlatforms().__enter__()
     proxy = OutageProxy("127.0.0.1", aws.port).__enter__()
     env = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time
@@ -12,53 +11,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import BotoCoreError
 
 from clawbus.bus.errors import SnapshotUnusable
 from clawbus.local.aws_state import MAGIC, SnapshotHeader, read_header
 from clawbus.local.request_gate import RequestGate
-from clawbus.local.supervisor import StageFailed, Supervisor
-from tests.conftest import CREDENTIALS_ENV, LOCAL_AWS, SECRET
-from tests.helpers import free_port, stage, stage_supervisor, wait_for
+from clawbus.local.supervisor import StageFailed
+from tests.helpers import wait_for
+from tests.local_aws_process import LocalAwsProcess
 
 ROLE = "arn:aws:iam::123456789012:role/scheduler"
 
 
-class LocalAws:
-    """`clawbus local-aws --state-file` as a child process, started and stopped as `up` does."""
-
-    def __init__(self, tmp_path: Path, interval_s: float = 0) -> None:
-        self.state_file = tmp_path / "aws-state.pickle"
-        self.interval_s = interval_s
-        self.supervisor: Supervisor = stage_supervisor(tmp_path / "logs", CREDENTIALS_ENV)
-        self.url = ""
-
-    def start(self) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        args = ("--port", str(port), "--state-file", str(self.state_file))
-        interval = ("--snapshot-interval", str(self.interval_s))
-        self.supervisor.start(stage("local-aws", "local_aws.started", "local-aws", *args, *interval))
-
-    def log(self) -> list[dict[str, Any]]:
-        path = self.supervisor.log_dir / "local-aws.log"
-        return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id=LOCAL_AWS.access_key_id,
-            aws_secret_access_key=SECRET,  # the only pair it accepts
-        )
-
-
 @pytest.fixture
-def local_aws(tmp_path: Path) -> Iterator[LocalAws]:
-    running = LocalAws(tmp_path)
+def local_aws(tmp_path: Path) -> Iterator[LocalAwsProcess]:
+    running = LocalAwsProcess(tmp_path)
     yield running
     running.supervisor.stop_all()
 
@@ -69,7 +37,7 @@ def _receive(sqs: Any, url: str) -> list[dict[str, Any]]:
     )
 
 
-def test_a_restart_brings_back_every_store_and_the_message_in_flight(local_aws: LocalAws) -> None:
+def test_a_restart_brings_back_every_store_and_the_message_in_flight(local_aws: LocalAwsProcess) -> None:
     local_aws.start()
     sqs, s3, ddb = local_aws.client("sqs"), local_aws.client("s3"), local_aws.client("dynamodb")
     ssm, secrets = local_aws.client("ssm"), local_aws.client("secretsmanager")
@@ -152,7 +120,9 @@ def test_a_restart_brings_back_every_store_and_the_message_in_flight(local_aws: 
     assert order == ["m0", "m1", "m2", "m3"]  # in group order, the duplicate of d1 dropped
 
 
-def test_a_crash_keeps_what_the_last_periodic_save_held_even_during_a_long_poll(local_aws: LocalAws) -> None:
+def test_a_crash_keeps_what_the_last_periodic_save_held_even_during_a_long_poll(
+    local_aws: LocalAwsProcess,
+) -> None:
     local_aws.interval_s = 0.3
     local_aws.start()
     sqs = local_aws.client("sqs")
@@ -182,14 +152,14 @@ def test_a_crash_keeps_what_the_last_periodic_save_held_even_during_a_long_poll(
     assert [m["Body"] for m in _receive(sqs, url)] == ["kept"]
 
 
-def _saved_with_a_queue(local_aws: LocalAws) -> None:
+def _saved_with_a_queue(local_aws: LocalAwsProcess) -> None:
     local_aws.start()
     local_aws.client("sqs").create_queue(QueueName="kept")
     assert local_aws.supervisor.terminate("local-aws") == 0
 
 
 def test_a_state_file_others_may_write_is_refused_at_start_saying_why_and_what_to_do(
-    local_aws: LocalAws,
+    local_aws: LocalAwsProcess,
 ) -> None:
     _saved_with_a_queue(local_aws)
     local_aws.state_file.chmod(0o666)  # anyone could have put code into this pickle
@@ -207,7 +177,7 @@ def test_a_state_file_others_may_write_is_refused_at_start_saying_why_and_what_t
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="only root can give a file to another user")
-def test_a_state_file_of_another_user_is_refused_at_start(local_aws: LocalAws) -> None:
+def test_a_state_file_of_another_user_is_refused_at_start(local_aws: LocalAwsProcess) -> None:
     _saved_with_a_queue(local_aws)
     os.chown(local_aws.state_file, 4242, -1)
     with pytest.raises(StageFailed) as refused:
@@ -215,7 +185,7 @@ def test_a_state_file_of_another_user_is_refused_at_start(local_aws: LocalAws) -
     assert "belongs to user id 4242" in str(refused.value)
 
 
-def test_a_corrupt_state_file_is_moved_aside_and_the_api_starts_empty(local_aws: LocalAws) -> None:
+def test_a_corrupt_state_file_is_moved_aside_and_the_api_starts_empty(local_aws: LocalAwsProcess) -> None:
     local_aws.state_file.write_bytes(MAGIC + b'{"format": 1}\n' + b"\x80garbage")
     local_aws.start()
     assert local_aws.client("sqs").list_queues().get("QueueUrls", []) == []
@@ -272,7 +242,7 @@ def test_a_pause_waits_for_a_request_mid_way_and_holds_new_ones_until_it_ends() 
     assert events == ["first in", "first out", "paused", "resumed", "later in", "later out"]
 
 
-def test_a_kill_between_snapshots_loses_no_change_the_api_answered(local_aws: LocalAws) -> None:
+def test_a_kill_between_snapshots_loses_no_change_the_api_answered(local_aws: LocalAwsProcess) -> None:
     """No snapshot is ever taken here (interval 0: only at a clean stop), so everything below lives only
     in the journal when the API is killed: it must all be back, once, in order."""
     local_aws.start()
@@ -332,7 +302,9 @@ def test_a_kill_between_snapshots_loses_no_change_the_api_answered(local_aws: Lo
     assert [e for e in local_aws.log() if e["event"] == "local_aws.journal.replayed"][-1]["refused"] == 0
 
 
-def test_changes_before_and_after_a_snapshot_come_back_once_each_after_a_kill(local_aws: LocalAws) -> None:
+def test_changes_before_and_after_a_snapshot_come_back_once_each_after_a_kill(
+    local_aws: LocalAwsProcess,
+) -> None:
     """A change the snapshot holds is not replayed again from the journal; one after it is."""
     local_aws.interval_s = 0.3
     local_aws.start()
