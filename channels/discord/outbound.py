@@ -9,6 +9,11 @@ ledger key and `enforce_nonce`, so Discord itself answers a repeat within a few 
 it already has — which is how an interrupted send is reconciled (`reconcile`: repeatable). Follow-ups
 (Execute Webhook) take no nonce: an interrupted follow-up is unknown and is posted again.
 
+An interaction's token lives 15 minutes, and only if Discord got the 3 s acknowledgement: after a turn
+longer than that, or when ingress's answer came too late (the user saw "The application did not
+respond"), Discord answers the follow-up with Unknown Webhook / Invalid Webhook Token. The answer then
+goes to the interaction's channel as an ordinary message (nonce and all), so it still reaches its user.
+
 Rate limits: Discord announces each route bucket's state in headers. When a response says the bucket
 is spent (`X-RateLimit-Remaining: 0`), the next call to that channel raises `Throttled` for the
 `X-RateLimit-Reset-After` that is left, before calling, so the sender waits (or gives the reply back)
@@ -21,6 +26,7 @@ Errors: 429 (JSON `retry_after`, or the `Retry-After` header) → `Throttled`; 4
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -37,6 +43,7 @@ from clawbus.bus.errors import (
     Unauthorized,
     Unavailable,
 )
+from clawbus.bus.logging import log_event
 from clawbus.bus.settings import DiscordSettings
 from clawbus.channels.contracts import Limit, Outcome, Profile, Reconciled, SendIntent, per_chat, send_nonce
 from clawbus.channels.text_style import VERBATIM
@@ -45,8 +52,11 @@ from clawbus.schemas import ReplyTarget
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 _USER_AGENT = "DiscordBot (https://github.com/clawbus/clawbus, 0.1)"
 _GLOBAL = "global"
+_log = logging.getLogger(__name__)
 # `enforce_nonce`: "the past few minutes" (Discord's Create Message docs); trust two of them.
 NONCE_WINDOW = timedelta(minutes=2)
+# Unknown Webhook, Unknown Interaction, Invalid Webhook Token: the interaction's token is no longer usable.
+INTERACTION_GONE_CODES = frozenset({10015, 10062, 50027})
 # Discord renders markdown itself; 5 messages per 5 seconds per channel, 50 a second per bot.
 PROFILE = Profile("discord", 2000, VERBATIM, per_chat(5, 5.0, Limit(50, 1.0)))
 
@@ -60,6 +70,10 @@ def quiet_for(status: int, headers: Mapping[str, str], body: Mapping[str, Any]) 
     return None
 
 
+class InteractionGone(TargetGone):
+    """The interaction's token expired or was never acknowledged in time: its follow-up cannot be sent."""
+
+
 def _failure(response: httpx.Response, what: str) -> Exception:
     status = response.status_code
     try:
@@ -71,6 +85,8 @@ def _failure(response: httpx.Response, what: str) -> Exception:
     if status == 429:
         retry_after = float(body.get("retry_after") or response.headers.get("Retry-After") or 1.0)
         return Throttled(detail, retry_after=retry_after)
+    if status in (401, 404) and body.get("code") in INTERACTION_GONE_CODES:
+        return InteractionGone(detail)
     if status == 401:
         return Unauthorized(f"{detail} — check CLAWBUS_DISCORD__BOT_TOKEN")
     if status in (403, 404):
@@ -133,7 +149,10 @@ class DiscordClient:
             if not self._application_id:
                 raise ConfigError("discord follow-ups need CLAWBUS_DISCORD__APPLICATION_ID")
             path = f"/webhooks/{self._application_id}/{token}?wait=true"
-            return str((await self._call("interaction follow-up", path, {"content": text}))["id"])
+            try:
+                return str((await self._call("interaction follow-up", path, {"content": text}))["id"])
+            except InteractionGone as exc:
+                log_event(_log, "egress.discord.interaction_gone", level=logging.WARNING, detail=str(exc))
         payload: dict[str, Any] = {
             "content": text,
             "nonce": send_nonce(key),  # Discord caps nonces at 25 chars

@@ -27,7 +27,14 @@ from clawbus.local.watchdog import StageBoard, Watchdog
 from clawbus.schemas import attributes as attr
 from tests.chaos.ledger import DeadLetter, Ledger, Verdict, marker, parse_marker
 from tests.chaos.proxy import OutageProxy
-from tests.chaos.traffic import CHANNEL_ENV, SHORT, agentcore_session, delivery_of, signed
+from tests.chaos.traffic import (
+    CHANNEL_ENV,
+    SHORT,
+    agentcore_session,
+    delivery_of,
+    interaction_token,
+    signed,
+)
 from tests.conftest import ADMIN, Bus, Pipeline, make_bus, start_pipeline
 from tests.fakes.platforms import FakePlatforms
 from tests.helpers import wait_for
@@ -112,6 +119,7 @@ class ChaosPipeline:
             if (status and status < 500) or wait is None:
                 if model.failure_shown_to_user:
                     ledger.shown_as_failed(session, seq)
+                    self.fake.expire_interaction(interaction_token(session, seq))
                 return status
             if model.retry_header:
                 number = (number or 0) + 1

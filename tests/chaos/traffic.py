@@ -98,6 +98,11 @@ def event_key(session: str, seq: int) -> str:
     return f"{n:04d}{seq:06d}"
 
 
+def interaction_token(session: str, seq: int) -> str:
+    """The token of Discord message `seq` of `session` (one per interaction, as Discord issues them)."""
+    return f"chaos-token-{event_key(session, seq)}"
+
+
 def signed(session: str, seq: int, text: str, *, retry_num: int | None = None) -> WebhookRequest:
     """Message `seq` of `session` carrying `text`, signed; the same arguments give the same event."""
     channel, n = _split(session)
@@ -113,7 +118,9 @@ def signed(session: str, seq: int, text: str, *, retry_num: int | None = None) -
         body = json.dumps(event).encode()
         return _post("slack", body, slack_headers(SLACK_SECRET, body, now, retry_num))
     if channel == "discord":
-        command = p.discord_command(text=text, user_id=peer, interaction_id=f"12{key}")
+        command = p.discord_command(
+            text=text, user_id=peer, interaction_id=f"12{key}", token=interaction_token(session, seq)
+        )
         body = json.dumps(command).encode()
         return _post("discord", body, discord_headers(DISCORD_KEY, body, now))
     message = p.whatsapp_message(wamid=f"wamid.CHAOS{key}", sender=peer, text=text)

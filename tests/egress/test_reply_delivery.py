@@ -85,6 +85,21 @@ def test_a_discord_interaction_reply_goes_out_as_a_follow_up(egress: Egress, mak
     assert call.text == "deferred answer"
 
 
+def test_an_answer_to_an_interaction_discord_no_longer_knows_still_reaches_its_channel(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    """Ingress's ack came too late (the user saw "did not respond") or the turn outlived the token's 15
+    minutes: Discord refuses the follow-up, and the answer is posted in the interaction's channel."""
+    egress.fake.expire_interaction("tok-late")
+    egress.start("discord")
+    egress.publish(make_reply("discord", "late answer", interaction_token="tok-late"))
+    wait_sent(egress.fake, "discord", 1)
+    [call] = egress.fake.sent("discord")
+    assert (call.method, call.text) == ("messages", "late answer")
+    assert call.body["channel"] == make_reply("discord", "x").target.chat_id
+    assert [c.status for c in egress.fake.attempts("discord") if c.method == "followup"] == [404]
+
+
 @pytest.mark.parametrize(
     ("channel", "method"),
     [("telegram", "sendChatAction"), ("discord", "typing"), ("slack", "assistant.threads.setStatus")],

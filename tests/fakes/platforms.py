@@ -20,7 +20,9 @@ What the platforms keep, as far as egress relies on it: Slack stores each posted
 metadata only with `include_all_metadata`, cursor pages of `limit`) and `conversations.replies` (one
 thread); Discord enforces `nonce` with `enforce_nonce` on channel messages (a repeat from the bot within
 `DISCORD_NONCE_WINDOW_S` answers the existing message and creates none) and ignores nonces on
-interaction follow-ups (Execute Webhook takes none). `shown(platform)` is what the user sees: the
+interaction follow-ups (Execute Webhook takes none); a follow-up to an interaction the test marked
+`expire_interaction(token)` (never acknowledged within 3 s, or older than 15 minutes) gets Discord's
+404 Unknown Webhook. `shown(platform)` is what the user sees: the
 messages the sends created. `hold_next(platform)` accepts the next send (the message exists) and then
 holds its answer until `release_held()`: the 200 that never reaches a worker killed meanwhile.
 
@@ -109,6 +111,7 @@ class FakePlatforms:
         self._poll_cues: list[_Cue] = []  # status 0 drops the connection
         self.slack_messages: dict[str, list[dict[str, Any]]] = {}  # channel → messages, oldest first
         self._discord_nonces: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._expired_interactions: set[str] = set()
         self._released = threading.Event()
         self._server = uvicorn.Server(
             uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
@@ -156,6 +159,11 @@ class FakePlatforms:
     def release_held(self) -> None:
         """Let every held answer go (to a connection that may be gone)."""
         self._released.set()
+
+    def expire_interaction(self, token: str) -> None:
+        """Make the interaction with `token` unusable, as Discord does when its 3 s ack did not come."""
+        with self._lock:
+            self._expired_interactions.add(token)
 
     def shown(self, platform: str) -> list[Call]:
         """What the user sees: the accepted sends that created a message, in arrival order."""
@@ -419,6 +427,11 @@ class FakePlatforms:
     async def _discord_followup(self, request: Request) -> Response:
         body = await _body(request)
         body["token"] = request.path_params["token"]
+        with self._lock:
+            expired = body["token"] in self._expired_interactions
+        if expired:
+            self.calls.append(Call("discord", "followup", body, 404, refused=True, created=False))
+            return JSONResponse({"message": "Unknown Webhook", "code": 10015}, status_code=404)
         return await self._answer("discord", "followup", body, {"id": str(next(self._ids)), **body})
 
     async def _whatsapp(self, request: Request) -> Response:

@@ -189,6 +189,7 @@ def discord_command(
     thread: bool = False,
     bot: bool = False,
     interaction_id: str | None = None,
+    token: str = "aW50ZXJhY3Rpb24tdG9rZW4",
 ) -> dict[str, Any]:
     """A Discord APPLICATION_COMMAND interaction for `/ask prompt:<text>`."""
     user = {"id": user_id, "username": "ann", "global_name": "Ann", "discriminator": "0"}
@@ -198,7 +199,7 @@ def discord_command(
         "id": interaction_id or str(1_200_000_000_000_000_000 + next_id()),
         "application_id": "1100000000000000001",
         "type": 2,
-        "token": "aW50ZXJhY3Rpb24tdG9rZW4",
+        "token": token,
         "version": 1,
         "data": {
             "id": "1100000000000000002",
