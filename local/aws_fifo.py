@@ -3,13 +3,125 @@ to keep a group's order as SQS does (see `keep_fifo_group_order`). Patched into 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import threading
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
+
+from pydantic import BaseModel
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_receives = threading.local()  # `found`: the list this thread's receives report to, while recording
+_replay = threading.Event()  # set while a journal is replayed (before the API serves)
+
+
+@contextlib.contextmanager
+def replaying() -> Iterator[None]:
+    """Within the block, a visibility change is applied even to a message whose deadline passed while
+    the API was down: replayed, it extends from now, so the message stays in flight at least as long as
+    its consumer had asked (a keeper's extension must not be lost to a restart)."""
+    _replay.set()
+    try:
+        yield
+    finally:
+        _replay.clear()
+
+
+class HandedOut(BaseModel):
+    """One message a receive handed out: which message (its FIFO group, deduplication id and body's
+    digest identify it again after a replay gave it a new message id), its receipt handle, until when
+    it is in flight (Unix ms) and its receive count."""
+
+    group_id: str | None
+    deduplication_id: str | None
+    body_sha256: str
+    receipt_handle: str
+    visible_at: float
+    receive_count: int
+
+
+class Received(BaseModel):
+    """What one ReceiveMessage call handed out of one queue."""
+
+    account_id: str
+    region: str
+    queue: str
+    messages: list[HandedOut]
+
+
+def _digest(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@contextlib.contextmanager
+def recording_receives() -> Iterator[list[Received]]:
+    """Within the block, every receive this thread runs reports what it handed out to the list."""
+    found: list[Received] = []
+    _receives.found = found
+    try:
+        yield found
+    finally:
+        _receives.found = None
+
+
+def restore_received(received: Received) -> int:
+    """Put the messages of a journaled receive back in flight, with the receipt handles their consumers
+    hold and the deadlines they had (a restart of the API does not hand them out again early, and
+    their consumers' deletes still match); how many were found."""
+    from moto.sqs import models
+
+    backend = models.sqs_backends[received.account_id][received.region]
+    queue = backend.queues.get(received.queue)
+    if queue is None:
+        return 0
+    restored = 0
+    for item in received.messages:
+        found = next(
+            (
+                m
+                for m in queue._messages
+                if m.group_id == item.group_id
+                and m.deduplication_id == item.deduplication_id
+                and _digest(m.body) == item.body_sha256
+            ),
+            None,
+        )
+        if found is None:
+            continue
+        if found.receipt_handle is not None:
+            found._old_receipt_handles.append(found.receipt_handle)
+        found.receipt_handle = item.receipt_handle
+        found.visible_at = item.visible_at
+        found.approximate_receive_count = max(found.approximate_receive_count, item.receive_count)
+        queue.pending_messages.add(found)
+        restored += 1
+    return restored
+
+
+def _report(backend: Any, queue: Any, taken: list[Any]) -> None:
+    found: list[Received] | None = getattr(_receives, "found", None)
+    if found is None or not taken:
+        return
+    messages = [
+        HandedOut(
+            group_id=m.group_id,
+            deduplication_id=m.deduplication_id,
+            body_sha256=_digest(m.body),
+            receipt_handle=m.receipt_handle,
+            visible_at=m.visible_at,
+            receive_count=m.approximate_receive_count,
+        )
+        for m in taken
+    ]
+    found.append(
+        Received(
+            account_id=backend.account_id, region=backend.region_name, queue=queue.name, messages=messages
+        )
+    )
 
 
 def keep_fifo_group_order() -> None:
@@ -94,6 +206,7 @@ def keep_fifo_group_order() -> None:
         while True:
             with lock:
                 taken = take(self, queue, count, visibility_timeout, message_attribute_names or [])
+                _report(self, queue, taken)
             if taken or unix_time() >= deadline:
                 return taken
             queue.wait_for_messages(1)  # outside the lock (and outside the snapshot gate)
@@ -111,7 +224,7 @@ def keep_fifo_group_order() -> None:
         # give-back, and the next message of the group was handed out first).
         queue = self.get_queue(queue_name)
         found = next((m for m in queue._messages if m.had_receipt_handle(receipt_handle)), None)
-        if found is not None and found.visible:
+        if found is not None and found.visible and not _replay.is_set():
             raise MessageNotInflight()
         change(self, queue_name, receipt_handle, visibility_timeout)
 

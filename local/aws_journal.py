@@ -14,13 +14,15 @@ new segment at that moment, the snapshot's header records that segment's number 
 older segments are deleted once the snapshot is on disk. A crash at any point leaves a snapshot and
 the segments from its `journal_from` on: nothing is applied twice or skipped.
 
-What is not journaled: reads, and SQS `ReceiveMessage`. A receive changes only who holds a message for
-how long; after a restart a message received since the snapshot is simply visible again (or, when its
-receipt was in the snapshot, invisible until its timeout), and the delete its consumer journaled no
-longer matches a receipt and does nothing on replay (a batch delete reports it failed inside a 200), so
-the message is delivered once more. That is SQS's
-at-least-once delivery; every stage already drops such a copy by its ledgers. A replayed request that
-is refused is counted (`local_aws.journal.replayed`), never fatal.
+What is not journaled: reads. An SQS `ReceiveMessage` that hands messages out is journaled by its
+effect, not replayed as a request (which messages a replayed receive would take depends on the clock):
+which messages it handed out, with their receipt handles and in-flight deadlines
+(`local.aws_fifo.Received`). A restart puts them back in flight as they were, so a consumer that lives
+through the restart still holds its messages and its delete still matches, and SQS does not hand a
+message to a second consumer before its visibility timeout, as real SQS never does. (Before, every
+message received since the snapshot was visible again at once: a consumer still sending it raced a
+second one, and a platform that cannot tell what it already has showed the answer twice.) A replayed
+entry that is refused is counted (`local_aws.journal.replayed`), never fatal.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from urllib.parse import parse_qs
 
 from pydantic import BaseModel
 
+from clawbus.local.aws_fifo import Received, recording_receives, replaying, restore_received
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _READ_PREFIXES = ("Get", "List", "Describe", "BatchGet", "Query", "Scan", "Receive")
@@ -42,13 +46,14 @@ _FORM = "application/x-www-form-urlencoded"
 
 
 class JournalEntry(BaseModel):
-    """One state-changing request, as moto received it."""
+    """One state-changing request, as moto received it, or (`received`) what a receive handed out."""
 
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: str  # latin-1: every byte kept as one character
+    method: str = ""
+    path: str = ""
+    query: str = ""
+    headers: dict[str, str] = {}
+    body: str = ""  # latin-1: every byte kept as one character
+    received: Received | None = None
 
 
 def action_of(headers: Mapping[str, str], body: bytes) -> str | None:
@@ -146,6 +151,14 @@ class Journal:
             environ["wsgi.input"] = io.BytesIO(body)
             headers = _headers(environ)
             method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
+            if action_of(headers, body) == "ReceiveMessage":
+                with recording_receives() as handed_out:
+                    answer = list(app(environ, start_response))
+                if handed_out:
+                    with self._lock:  # before the answer leaves: a delete of these finds them on replay
+                        for received in handed_out:
+                            self._append(JournalEntry(received=received))
+                return answer
             if not changes_state(method, path, headers, body):
                 return app(environ, start_response)
             status: list[str] = []
@@ -171,12 +184,19 @@ class Journal:
 
     def replay(self, app: WsgiApp, number: int) -> tuple[int, int]:
         """Apply the segments from `number` on to `app` (before serving); (replayed, refused)."""
+        with replaying():
+            return self._replay(app, number)
+
+    def _replay(self, app: WsgiApp, number: int) -> tuple[int, int]:
         replayed = refused = 0
         for path in self.segments_from(number):
             for line in _complete_lines(path):
-                status = _apply(app, JournalEntry.model_validate_json(line))
+                entry = JournalEntry.model_validate_json(line)
                 replayed += 1
-                refused += status[:1] in ("4", "5")
+                if entry.received is not None:
+                    refused += restore_received(entry.received) < len(entry.received.messages)
+                else:
+                    refused += _apply(app, entry)[:1] in ("4", "5")
         return replayed, refused
 
 

@@ -326,3 +326,34 @@ def test_changes_before_and_after_a_snapshot_come_back_once_each_after_a_kill(
     for _ in range(3):
         bodies += [m["Body"] for m in _receive(sqs, url)]
     assert sorted(bodies) == ["after", "before"]
+
+
+def test_a_message_in_flight_stays_with_its_consumer_through_a_kill_of_the_api(
+    local_aws: LocalAwsProcess,
+) -> None:
+    """A consumer that received a message (and extended it) before the API was killed still holds it
+    after the restart: nobody else is handed it, or the message behind it in its FIFO group, before its
+    timeout, and the consumer's receipt still deletes it."""
+    local_aws.start()
+    sqs = local_aws.client("sqs")
+    url = sqs.create_queue(QueueName="out.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for i in range(2):
+        sqs.send_message(
+            QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g", MessageDeduplicationId=f"d{i}"
+        )
+    plain = sqs.create_queue(QueueName="plain")["QueueUrl"]
+    sqs.send_message(QueueUrl=plain, MessageBody="p0")
+    [held] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=2)["Messages"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=held["ReceiptHandle"], VisibilityTimeout=60)
+    [plain_held] = sqs.receive_message(QueueUrl=plain, VisibilityTimeout=60)["Messages"]
+
+    local_aws.kill()
+    local_aws.start()
+    sqs = local_aws.client("sqs")
+    assert _receive(sqs, url) == []  # m0 is in flight, and m1 waits behind it
+    assert _receive(sqs, plain) == []
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=held["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=plain, ReceiptHandle=plain_held["ReceiptHandle"])
+    assert [m["Body"] for m in _receive(sqs, url)] == ["m1"]
+    assert _receive(sqs, plain) == []  # deleted, not handed out again
+    assert [e for e in local_aws.log() if e["event"] == "local_aws.journal.replayed"][-1]["refused"] == 0
