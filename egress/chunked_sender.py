@@ -48,10 +48,11 @@ from clawbus.channels.contracts import (
     Scopes,
     SendIntent,
     send_nonce,
+    sent_key,
 )
 from clawbus.egress.core import RatePlan, messages
 from clawbus.egress.core.send_once import Adopt, Ask, HeldIntent, Post, SendReceipt, Skip, Wait, decide
-from clawbus.egress.sent_ledger import SentLedger, sent_key
+from clawbus.egress.sent_ledger import SentLedger
 from clawbus.schemas import OutboundReply, ReplyKind
 
 logger = logging.getLogger(__name__)

@@ -35,11 +35,6 @@ if TYPE_CHECKING:
 DAY_S = 24 * 3600
 
 
-def sent_key(channel: str, reply_id: str, part: int, chunk: int) -> str:
-    """The ledger key of one chunk of one reply part on one channel."""
-    return f"sent:{channel}:{reply_id}:{part}.{chunk}"
-
-
 class SentLedger(Protocol):
     """Where intents and receipts are kept; every call is safe to retry."""
 

@@ -1,13 +1,16 @@
 """Discord through its REST API (httpx): channel messages, interaction follow-ups, typing.
 
 `CLAWBUS_DISCORD__API_BASE` (default `https://discord.com/api/v10`) is the versioned REST base. A reply
-to a deferred slash command (ingress answered the interaction with type 5) carries the interaction's
-token in its target (`target.interaction_token`, an extra field of `ReplyTarget`); it goes out as a
-follow-up `POST /webhooks/<application id>/<token>?wait=true`, which needs no bot permission in the
-channel. Everything else is `POST /channels/<id>/messages` with a `nonce` derived from the chunk's
-ledger key and `enforce_nonce`, so Discord itself answers a repeat within a few minutes with the message
-it already has — which is how an interrupted send is reconciled (`reconcile`: repeatable). Follow-ups
-(Execute Webhook) take no nonce: an interrupted follow-up is unknown and is posted again.
+to a deferred slash command (ingress answered the interaction with type 5, and Discord shows "thinking…")
+carries the interaction's token in its target (`target.interaction_token`, an extra field of
+`ReplyTarget`). Its first chunk takes the place of the "thinking…" placeholder: `PATCH
+/webhooks/<application id>/<token>/messages/@original`, an edit, so sending it again shows it once; later
+chunks are follow-ups `POST /webhooks/<application id>/<token>?wait=true`. Neither needs a bot
+permission in the channel. Everything else is `POST /channels/<id>/messages` with a `nonce` derived from
+the chunk's ledger key and `enforce_nonce`, so Discord itself answers a repeat within a few minutes with
+the message it already has. That is how an interrupted send is reconciled (`reconcile`: repeatable for
+the first chunk of an interaction's answer and for channel messages). Follow-ups (Execute Webhook) take no
+nonce: an interrupted follow-up is unknown and is posted again.
 
 An interaction's token lives 15 minutes, and only if Discord got the 3 s acknowledgement: after a turn
 longer than that, or when ingress's answer came too late (the user saw "The application did not
@@ -45,7 +48,16 @@ from clawbus.bus.errors import (
 )
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import DiscordSettings
-from clawbus.channels.contracts import Limit, Outcome, Profile, Reconciled, SendIntent, per_chat, send_nonce
+from clawbus.channels.contracts import (
+    Limit,
+    Outcome,
+    Profile,
+    Reconciled,
+    SendIntent,
+    opens_reply,
+    per_chat,
+    send_nonce,
+)
 from clawbus.channels.text_style import VERBATIM
 from clawbus.schemas import ReplyTarget
 
@@ -115,7 +127,9 @@ class DiscordClient:
         self._application_id = application_id
         self._quiet_until: dict[str, float] = {}  # bucket (a path, or "global") → monotonic deadline
 
-    async def _call(self, what: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def _call(
+        self, what: str, path: str, payload: dict[str, Any] | None = None, *, method: str = "POST"
+    ) -> dict[str, Any]:
         now = time.monotonic()
         wait = max(self._quiet_until.get(path, 0.0), self._quiet_until.get(_GLOBAL, 0.0)) - now
         if wait > 0:
@@ -123,7 +137,7 @@ class DiscordClient:
                 f"discord {what}: rate-limit bucket spent, resets in {wait:.2f}s", retry_after=wait
             )
         with map_httpx_errors(what):
-            response = await self._http.post(path, json=payload)
+            response = await self._http.request(method, path, json=payload)
         self._note_limits(path, response)
         if response.status_code >= 400:
             raise _failure(response, what)
@@ -143,14 +157,21 @@ class DiscordClient:
             self._quiet_until[_GLOBAL if bucket == _GLOBAL else path] = time.monotonic() + seconds
 
     async def post(self, target: ReplyTarget, text: str, *, first: bool, key: str) -> str:
-        """A follow-up to the interaction when the target has its token, else a channel message."""
+        """The interaction's response when the target has its token (its first chunk edits the deferred
+        placeholder, later ones follow up), else a channel message."""
         token = (target.model_extra or {}).get("interaction_token")
         if token:
             if not self._application_id:
                 raise ConfigError("discord follow-ups need CLAWBUS_DISCORD__APPLICATION_ID")
-            path = f"/webhooks/{self._application_id}/{token}?wait=true"
+            hook = f"/webhooks/{self._application_id}/{token}"
+            content = {"content": text}
             try:
-                return str((await self._call("interaction follow-up", path, {"content": text}))["id"])
+                if opens_reply(key):
+                    edited = await self._call(
+                        "edit interaction response", f"{hook}/messages/@original", content, method="PATCH"
+                    )
+                    return str(edited["id"])
+                return str((await self._call("interaction follow-up", f"{hook}?wait=true", content))["id"])
             except InteractionGone as exc:
                 log_event(_log, "egress.discord.interaction_gone", level=logging.WARNING, detail=str(exc))
         payload: dict[str, Any] = {
@@ -168,11 +189,13 @@ class DiscordClient:
         return str((await self._call("create message", f"/channels/{channel}/messages", payload))["id"])
 
     async def reconcile(self, target: ReplyTarget, intent: SendIntent, now: datetime) -> Reconciled:
-        """`REPEATABLE` for a channel message whose nonce Discord still enforces (posting it again
-        returns the message the lost 200 carried), else `UNKNOWN`: interaction follow-ups (Execute
-        Webhook) take no nonce, and Discord keeps a nonce only for a few minutes."""
+        """`REPEATABLE` for the first chunk of an interaction's answer (an edit of its placeholder:
+        made again, it shows once) and for a channel message whose nonce Discord still enforces
+        (posting it again returns the message the lost 200 carried), else `UNKNOWN`: later follow-ups
+        (Execute Webhook) take no nonce, and Discord keeps a nonce only for a few minutes."""
         if (target.model_extra or {}).get("interaction_token"):
-            return Reconciled(Outcome.UNKNOWN)
+            repeatable = opens_reply(intent.key)
+            return Reconciled(Outcome.REPEATABLE if repeatable else Outcome.UNKNOWN)
         if now - intent.intended_at < NONCE_WINDOW:
             return Reconciled(Outcome.REPEATABLE)
         return Reconciled(Outcome.UNKNOWN)

@@ -152,7 +152,7 @@ class ChaosPipeline:
 
     def timed_replies(self) -> list[tuple[tuple[str, int], float]]:
         """Every reply's marker with the moment (monotonic) its platform received it, in arrival order."""
-        calls = sorted((c for ch in CHANNELS for c in self.fake.sent(ch)), key=lambda c: c.at)
+        calls = sorted((c for ch in CHANNELS for c in self.fake.shown(ch)), key=lambda c: c.at)
         return [(m, c.at) for c in calls if (m := parse_marker(c.text)) is not None]
 
     def worst_wait(self, ledger: Ledger) -> tuple[float, tuple[str, int] | None]:

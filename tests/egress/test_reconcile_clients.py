@@ -57,7 +57,7 @@ async def test_slack_does_not_count_a_message_from_before_the_intent(fake: FakeP
     assert answer.outcome is Outcome.NOT_SENT
 
 
-async def test_discord_repeats_a_channel_message_idempotently_and_cannot_tell_for_follow_ups(
+async def test_discord_repeats_a_channel_message_and_an_interaction_answer_and_cannot_tell_for_follow_ups(
     fake: FakePlatforms,
 ) -> None:
     settings = DiscordSettings(
@@ -73,6 +73,9 @@ async def test_discord_repeats_a_channel_message_idempotently_and_cannot_tell_fo
         again = await discord.post(channel, "once", first=True, key=key)
         late = now + timedelta(minutes=3)
         assert (await discord.reconcile(channel, _intent(key, now), late)).outcome is Outcome.UNKNOWN
-        assert (await discord.reconcile(followup, _intent(key, now), now)).outcome is Outcome.UNKNOWN
+        answer = await discord.reconcile(followup, _intent(key, now), now)
+        assert answer == Reconciled(Outcome.REPEATABLE)  # the first chunk edits the placeholder
+        later_chunk = "sent:discord:r1:0.1"
+        assert (await discord.reconcile(followup, _intent(later_chunk, now), late)).outcome is Outcome.UNKNOWN
     assert again == first
     assert [c.text for c in fake.shown("discord")] == ["once"]

@@ -75,14 +75,18 @@ def test_telegram_quotes_the_message_it_answers_on_the_first_chunk_only(
     assert all(call.body["parse_mode"] == "HTML" for call in calls)
 
 
-def test_a_discord_interaction_reply_goes_out_as_a_follow_up(egress: Egress, make_reply: MakeReply) -> None:
+def test_a_discord_interaction_answer_replaces_its_thinking_placeholder_then_follows_up(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    """The first chunk edits the deferred response Discord shows as "thinking…" (so sending it again
+    shows it once); the rest of a long answer follows up."""
     egress.start("discord")
-    egress.publish(make_reply("discord", "deferred answer", interaction_token="tok-123"))
-    wait_sent(egress.fake, "discord", 1)
-    call = egress.fake.sent("discord")[0]
-    assert call.method == "followup"
-    assert call.body["token"] == "tok-123"
-    assert call.text == "deferred answer"
+    egress.publish(make_reply("discord", "a" * 1990 + " " + "b" * 100, interaction_token="tok-123"))
+    wait_sent(egress.fake, "discord", 2)
+    first, second = egress.fake.sent("discord")
+    assert (first.method, first.body["token"]) == ("original", "tok-123")
+    assert (second.method, second.body["token"]) == ("followup", "tok-123")
+    assert (first.text + second.text).replace(" ", "") == "a" * 1990 + "b" * 100
 
 
 def test_an_answer_to_an_interaction_discord_no_longer_knows_still_reaches_its_channel(
@@ -97,7 +101,7 @@ def test_an_answer_to_an_interaction_discord_no_longer_knows_still_reaches_its_c
     [call] = egress.fake.sent("discord")
     assert (call.method, call.text) == ("messages", "late answer")
     assert call.body["channel"] == make_reply("discord", "x").target.chat_id
-    assert [c.status for c in egress.fake.attempts("discord") if c.method == "followup"] == [404]
+    assert [(c.method, c.status) for c in egress.fake.attempts("discord")][:1] == [("original", 404)]
 
 
 @pytest.mark.parametrize(

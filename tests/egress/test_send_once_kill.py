@@ -3,9 +3,10 @@
 The fake platform accepts the chunk (the message exists) and holds its answer; the test kills -9 the
 worker meanwhile, so the 200 never reaches it — the real failure. A fresh worker gets the reply again
 when its visibility timeout ends and reconciles the interrupted send: Slack finds the message by the
-nonce in its metadata and Discord's `enforce_nonce` answers the repeat with the existing message, so the
-user sees the chunk once; Telegram, WhatsApp and Discord follow-ups cannot tell, so the chunk is posted
-again with a WARNING (a doubled chunk beats a lost one; docs/reliability.md).
+nonce in its metadata, Discord's `enforce_nonce` answers the repeat with the existing message, and the
+first chunk of a Discord interaction's answer is an edit of its placeholder (made again, it shows once),
+so the user sees the chunk once; Telegram and WhatsApp cannot tell, so the chunk is posted again with a
+WARNING (a doubled chunk beats a lost one; docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
     "slack": ("slack", {"chat": "D777"}, 1),  # a DM: bot tokens may read its history and threads
     "slack-thread": ("slack", {"chat": "D777", "thread_id": "1733349600.000100"}, 1),
     "discord": ("discord", {}, 1),
-    "discord-followup": ("discord", {"interaction_token": "tok-1"}, 2),
+    "discord-interaction": ("discord", {"interaction_token": "tok-1"}, 1),
     "telegram": ("telegram", {}, 2),
     "whatsapp": ("whatsapp", {}, 2),
 }

@@ -20,7 +20,8 @@ What the platforms keep, as far as egress relies on it: Slack stores each posted
 metadata only with `include_all_metadata`, cursor pages of `limit`) and `conversations.replies` (one
 thread); Discord enforces `nonce` with `enforce_nonce` on channel messages (a repeat from the bot within
 `DISCORD_NONCE_WINDOW_S` answers the existing message and creates none) and ignores nonces on
-interaction follow-ups (Execute Webhook takes none); a follow-up to an interaction the test marked
+interaction follow-ups (Execute Webhook takes none); the edit of an interaction's deferred placeholder
+(`original`) shows one message however often it is made; a follow-up or edit to an interaction the test marked
 `expire_interaction(token)` (never acknowledged within 3 s, or older than 15 minutes) gets Discord's
 404 Unknown Webhook. `shown(platform)` is what the user sees: the
 messages the sends created. `hold_next(platform)` accepts the next send (the message exists) and then
@@ -91,7 +92,7 @@ class _Cue:
 
 
 _DISCORD = "/discord/api/v10"
-_SENDS = {"sendMessage", "chat.postMessage", "messages", "followup"}
+_SENDS = {"sendMessage", "chat.postMessage", "messages", "followup", "original"}
 DISCORD_NONCE_WINDOW_S = 300.0  # Discord: "the past few minutes"
 
 
@@ -112,6 +113,7 @@ class FakePlatforms:
         self.slack_messages: dict[str, list[dict[str, Any]]] = {}  # channel → messages, oldest first
         self._discord_nonces: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._expired_interactions: set[str] = set()
+        self._originals: dict[str, dict[str, Any]] = {}  # interaction token → its edited placeholder
         self._released = threading.Event()
         self._server = uvicorn.Server(
             uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
@@ -284,6 +286,11 @@ class FakePlatforms:
                 Route(f"{_DISCORD}/channels/{{channel}}/messages", self._discord_message, methods=["POST"]),
                 Route(f"{_DISCORD}/channels/{{channel}}/typing", self._discord_typing, methods=["POST"]),
                 Route(f"{_DISCORD}/webhooks/{{app}}/{{token}}", self._discord_followup, methods=["POST"]),
+                Route(
+                    f"{_DISCORD}/webhooks/{{app}}/{{token}}/messages/@original",
+                    self._discord_original,
+                    methods=["PATCH"],
+                ),
                 Route("/whatsapp/{version}/{phone}/messages", self._whatsapp, methods=["POST"]),
             ]
         )
@@ -433,6 +440,22 @@ class FakePlatforms:
             self.calls.append(Call("discord", "followup", body, 404, refused=True, created=False))
             return JSONResponse({"message": "Unknown Webhook", "code": 10015}, status_code=404)
         return await self._answer("discord", "followup", body, {"id": str(next(self._ids)), **body})
+
+    async def _discord_original(self, request: Request) -> Response:
+        body = await _body(request)
+        token = body["token"] = request.path_params["token"]
+        with self._lock:
+            expired = token in self._expired_interactions
+            earlier = self._originals.get(token)
+        if expired:
+            self.calls.append(Call("discord", "original", body, 404, refused=True, created=False))
+            return JSONResponse({"message": "Unknown Webhook", "code": 10015}, status_code=404)
+        message = {"id": earlier["id"] if earlier else str(next(self._ids)), **body}
+
+        def keep(ok: Any) -> None:
+            self._originals[token] = ok
+
+        return await self._answer("discord", "original", body, message, created=earlier is None, keep=keep)
 
     async def _whatsapp(self, request: Request) -> Response:
         body = await _body(request)
