@@ -107,6 +107,7 @@ class ChunkedSender:
         self._pacer = pacer or Pacer()
         self._policy = dataclasses.replace(policy, max_inline_wait_s=max_inline_wait_s)
         self._now = clock
+        self._sending: set[str] = set()  # chunk keys this worker is sending now
 
     async def send(self, reply: OutboundReply) -> None:
         """Deliver `reply`; raises a classified error (retryable or permanent) when it cannot.
@@ -124,7 +125,22 @@ class ChunkedSender:
                 first = False
 
     async def _send_once(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> None:
-        """One chunk through the ledger: skip, wait, reconcile or post (`core.send_once.decide`)."""
+        """One chunk through the ledger, unless this worker is sending it already.
+
+        The ledger's lease tells a dead worker's intent from a live one's only by time; an outage of
+        the AWS API longer than the lease (the receipt write waits it out) makes this worker's own send
+        look interrupted to the second delivery of its reply. Asking the platform then may post the
+        chunk twice, so a chunk this worker is still sending gives its reply back instead."""
+        if key in self._sending:
+            raise RetryableError(f"chunk {key} is being sent by this worker", retry_after=1.0)
+        self._sending.add(key)
+        try:
+            await self._send_through_ledger(reply, text, first=first, key=key)
+        finally:
+            self._sending.discard(key)
+
+    async def _send_through_ledger(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> None:
+        """Skip, wait, reconcile or post (`core.send_once.decide`)."""
         answer: Reconciled | None = None
         for _ in range(3):  # a round ends early only when another worker changed the record under us
             now = self._now()
