@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,16 @@ from tests.chaos.traffic import (
     CHANNEL_ENV,
     SHORT,
     agentcore_session,
+    chat_of,
     delivery_of,
     interaction_token,
     signed,
 )
 from tests.conftest import ADMIN, Bus, Pipeline, make_bus, start_pipeline
 from tests.fakes.platforms import FakePlatforms
-from tests.helpers import wait_for
+from tests.helpers import stage, wait_for
 from tests.local_aws_process import LocalAwsProcess
+from tests.ops.ops_cli import clawbus
 
 CHANNELS = tuple(SHORT)
 
@@ -143,6 +146,32 @@ class ChaosPipeline:
             thread.start()
         for thread in threads:
             thread.join()
+
+    def schedule(self, ledger: Ledger, session: str, seq: int, after_s: float) -> None:
+        """A one-shot cron job due in `after_s` seconds, as the agent's `cron` tool or `clawbus cron add`
+        makes one: its turn answers with message `seq`'s marker in `session`'s chat, once, whatever is
+        killed around its fire (the local firer `clawbus scheduler` fires it)."""
+        channel, chat = chat_of(session)
+        at = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=after_s)
+        mark = marker(session, seq)
+        added = clawbus(
+            self.bus,
+            self.data_dir,
+            "cron",
+            "add",
+            "--name",
+            mark,
+            "--at",
+            at.isoformat(timespec="seconds"),
+            "--message",
+            f"please echo {mark}",
+            "--channel",
+            channel,
+            "--to",
+            chat,
+        )
+        assert added.code == 0, added.err
+        ledger.accept(session, seq)
 
     # -- what arrived --------------------------------------------------------------------------------
 
@@ -309,6 +338,8 @@ def start_chaos(data_dir: Path, extra_env: dict[str, str] | None = None) -> Chao
         "CLAWBUS_LOCAL__DATA_DIR": str(data_dir),
     }
     pipeline = start_pipeline(bus, data_dir / "logs", env, channels=CHANNELS)
+    firer = {"CLAWBUS_SCHEDULER__TICK_S": "0.5"}
+    pipeline.supervisor.start(stage("scheduler", "scheduler.started", "scheduler", env=firer))
     said: list[str] = []
     watchdog = Watchdog(pipeline.supervisor, data_dir, said.append, said.append)
     chaos = ChaosPipeline(pipeline, fake, aws, proxy, watchdog, data_dir, said)

@@ -15,7 +15,9 @@ from tests.ops.ops_cli import clawbus
 pytestmark = pytest.mark.chaos
 
 KILLABLE = ("ingress", "dispatcher", "egress-telegram", "egress-slack", "agent")
-EVERY_STAGE = ("ingress", "dispatcher", *(f"egress-{c}" for c in CHANNELS), "agent", "agentcore")
+SCHEDULER = "scheduler"
+EVERY_STAGE = ("ingress", "dispatcher", *(f"egress-{c}" for c in CHANNELS), "agent", "agentcore", SCHEDULER)
+CRON_CHANNELS = ("telegram", "slack", "whatsapp")  # a Discord DM's chat comes only with an interaction
 AWS_API = "local-aws"
 
 
@@ -30,12 +32,17 @@ def _kill_while_sending(
     aws_kills: int = 0,
     think_s: float = 0.0,
     kill_gap_s: tuple[float, float] = (0.3, 2.0),
+    scheduled: int = 0,
+    due_within_s: tuple[float, float] = (3.0, 15.0),
 ) -> None:
     """`kills` kill -9s of stages drawn from `victims` (and `aws_kills` of the loopback AWS API itself)
-    at random moments while `sessions` sessions each send `messages` messages; every choice comes from
-    `seed` (printed in the report line)."""
+    at random moments while `sessions` sessions each send `messages` messages and `scheduled` one-shot
+    cron jobs, due at random moments `due_within_s`, fire; every choice comes from `seed` (printed in
+    the report line)."""
     rng = random.Random(seed)
     ledger = Ledger()
+    for session in chaos.sessions(scheduled, CRON_CHANNELS):
+        chaos.schedule(ledger, session, 0, rng.uniform(*due_within_s))
     talkers = chaos.sessions(sessions)
     sender = threading.Thread(target=chaos.converse, args=(ledger, talkers, messages, think_s, seed))
     sender.start()
@@ -89,7 +96,9 @@ def test_kill_9_of_ingress_and_the_agent_mid_traffic(chaos: ChaosPipeline, chaos
 def test_kill_9_of_each_stage_mid_traffic_loses_doubles_and_reorders_nothing(
     chaos: ChaosPipeline, chaos_seed: int
 ) -> None:
-    _kill_while_sending(chaos, sessions=8, messages=3, victims=KILLABLE, kills=4, seed=chaos_seed)
+    _kill_while_sending(
+        chaos, sessions=8, messages=3, victims=(*KILLABLE, SCHEDULER), kills=4, seed=chaos_seed, scheduled=3
+    )
 
 
 def test_kill_9_of_the_aws_api_itself_mid_traffic_loses_doubles_and_reorders_nothing(
@@ -110,9 +119,9 @@ def test_a_thousand_messages_over_fifty_sessions_through_twenty_kills_of_every_s
     long_chaos: ChaosPipeline, chaos_seed: int
 ) -> None:
     """The long form: 52 sessions (13 per platform) of 20 messages each, seconds apart as people write
-    (about 4 messages a second in all, for about four minutes), 20 kills among every stage
-    (ingress, the dispatcher, each egress worker, the agent, the loopback AgentCore) and one of the
-    loopback AWS API itself, spread over the traffic."""
+    (about 4 messages a second in all, for about four minutes), 12 cron jobs firing among them, 20
+    kills among every stage (ingress, the dispatcher, each egress worker, the agent, the loopback
+    AgentCore, the scheduler) and one of the loopback AWS API itself, spread over the traffic."""
     _kill_while_sending(
         long_chaos,
         sessions=52,
@@ -124,6 +133,8 @@ def test_a_thousand_messages_over_fifty_sessions_through_twenty_kills_of_every_s
         aws_kills=1,
         think_s=12.0,
         kill_gap_s=(5.0, 15.0),
+        scheduled=12,
+        due_within_s=(20.0, 240.0),
     )
 
 

@@ -87,6 +87,16 @@ def session_key(session: str) -> str:
     )
 
 
+def chat_of(session: str) -> tuple[str, str]:
+    """The channel and chat id a reply to `session` goes to (what `clawbus cron add --channel --to`
+    takes). Discord's direct chat comes from the interaction, so a Discord session has none here."""
+    channel, n = _split(session)
+    if channel == "discord":
+        raise ValueError("a chaos Discord session has no chat a cron job could name")
+    chat = f"D0CHAOS{n:04d}" if channel == "slack" else _peer(channel, n)
+    return channel, chat
+
+
 def agentcore_session(session: str) -> str:
     """The runtime session id the dispatcher invokes AgentCore with (what fault rules match on)."""
     return runtime_session_id(session_key(session))
