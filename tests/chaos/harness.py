@@ -31,8 +31,10 @@ from tests.chaos.proxy import OutageProxy
 from tests.chaos.traffic import (
     CHANNEL_ENV,
     SHORT,
+    WEBCHAT_PATH,
     agentcore_session,
     chat_of,
+    conversation_of,
     delivery_of,
     interaction_token,
     signed,
@@ -43,7 +45,9 @@ from tests.helpers import stage, wait_for
 from tests.local_aws_process import LocalAwsProcess
 from tests.ops.ops_cli import clawbus
 
-CHANNELS = tuple(SHORT)
+WEBCHAT = "webchat"
+CHANNELS = tuple(ch for ch in SHORT if ch != WEBCHAT)  # the platforms the fakes stand in for
+ALL_CHANNELS = (*CHANNELS, WEBCHAT)
 
 # Short timeouts so crashed work comes back within a scenario: a killed turn or send is visible again
 # after its visibility timeout; a hung AgentCore call is cut by the read timeout and retried. The long
@@ -79,6 +83,8 @@ class ChaosPipeline:
     watcher: threading.Thread | None = None
     faults: int = 0
     first_attempt: dict[tuple[str, int], float] = field(default_factory=dict)  # message -> monotonic
+    web_seen: dict[str, list[tuple[tuple[str, int], float]]] = field(default_factory=dict)  # as the page
+    web_cursor: dict[str, str] = field(default_factory=dict)  # WebChat conversation -> the page's cursor
     _sessions: Iterator[int] = field(default_factory=lambda: iter(range(10_000)))
 
     @property
@@ -104,12 +110,15 @@ class ChaosPipeline:
         self.first_attempt.setdefault((session, seq), time.monotonic())
         while True:
             delivery = signed(session, seq, f"please echo {marker(session, seq)}", retry_num=number)
+            headers = dict(delivery.headers)
+            if delivery.path == WEBCHAT_PATH:
+                headers["Authorization"] = f"Bearer {self.pipeline.webchat_token}"
             ledger.deliver(session, seq)
             try:
                 response = httpx.post(
                     f"{self.pipeline.ingress_url}{delivery.path}",
                     content=delivery.body,
-                    headers=dict(delivery.headers),
+                    headers=headers,
                     timeout=model.ack_deadline_s,
                 )
                 status = response.status_code
@@ -182,7 +191,35 @@ class ChaosPipeline:
     def timed_replies(self) -> list[tuple[tuple[str, int], float]]:
         """Every reply's marker with the moment (monotonic) its platform received it, in arrival order."""
         calls = sorted((c for ch in CHANNELS for c in self.fake.shown(ch)), key=lambda c: c.at)
-        return [(m, c.at) for c in calls if (m := parse_marker(c.text)) is not None]
+        shown = [(m, c.at) for c in calls if (m := parse_marker(c.text)) is not None]
+        self._read_webchat()
+        return sorted(shown + [seen for page in self.web_seen.values() for seen in page], key=lambda s: s[1])
+
+    def _read_webchat(self) -> None:
+        """What the WebChat page of each WebChat session shows by now: it reads after its cursor, so a
+        reply stored behind one it already showed never appears (and counts as lost)."""
+        sessions = {s for s, _ in self.first_attempt if s.startswith(SHORT[WEBCHAT])}
+        headers = {"Authorization": f"Bearer {self.pipeline.webchat_token}"}
+        for session in sorted(sessions):
+            conversation = conversation_of(session)
+            cursor = self.web_cursor.get(conversation, "")
+            try:
+                response = httpx.get(
+                    f"{self.pipeline.ingress_url}/webchat/api/conversations/{conversation}/messages",
+                    params={"after": cursor, "wait": 0},
+                    headers=headers,
+                    timeout=5,
+                )
+            except httpx.HTTPError:
+                continue  # ingress restarting: the page reconnects
+            if response.status_code != 200:
+                continue
+            page = response.json()
+            now = time.monotonic()
+            for message in page["messages"]:
+                if (mark := parse_marker(message["text"])) is not None:
+                    self.web_seen.setdefault(conversation, []).append((mark, now))
+            self.web_cursor[conversation] = page["cursor"]
 
     def worst_wait(self, ledger: Ledger) -> tuple[float, tuple[str, int] | None]:
         """The longest a message of `ledger` waited from its platform's first attempt to its answer (s)."""
@@ -200,7 +237,7 @@ class ChaosPipeline:
         """Every marked message on the inbound and egress DLQs (peeked, left in place)."""
         sqs = self.bus.client("sqs")
         queues = [inbound_queue_name(self.bus.prefix)] + [
-            egress_queue_name(self.bus.prefix, ch) for ch in CHANNELS
+            egress_queue_name(self.bus.prefix, ch) for ch in ALL_CHANNELS
         ]
         found: list[DeadLetter] = []
         for queue in queues:
@@ -337,7 +374,7 @@ def start_chaos(data_dir: Path, extra_env: dict[str, str] | None = None) -> Chao
         "CLAWBUS_AWS__ENDPOINT_URL": proxy.url,
         "CLAWBUS_LOCAL__DATA_DIR": str(data_dir),
     }
-    pipeline = start_pipeline(bus, data_dir / "logs", env, channels=CHANNELS)
+    pipeline = start_pipeline(bus, data_dir / "logs", env, channels=ALL_CHANNELS)
     firer = {"CLAWBUS_SCHEDULER__TICK_S": "0.5"}
     pipeline.supervisor.start(stage("scheduler", "scheduler.started", "scheduler", env=firer))
     said: list[str] = []

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.chaos.harness import CHANNELS, ChaosPipeline
+from tests.chaos.harness import ALL_CHANNELS, ChaosPipeline
 from tests.chaos.ledger import Ledger
 from tests.helpers import wait_for
 from tests.ops.ops_cli import clawbus
@@ -16,8 +16,16 @@ pytestmark = pytest.mark.chaos
 
 KILLABLE = ("ingress", "dispatcher", "egress-telegram", "egress-slack", "agent")
 SCHEDULER = "scheduler"
-EVERY_STAGE = ("ingress", "dispatcher", *(f"egress-{c}" for c in CHANNELS), "agent", "agentcore", SCHEDULER)
-CRON_CHANNELS = ("telegram", "slack", "whatsapp")  # a Discord DM's chat comes only with an interaction
+EVERY_STAGE = (
+    "ingress",
+    "dispatcher",
+    *(f"egress-{c}" for c in ALL_CHANNELS),
+    "agent",
+    "agentcore",
+    SCHEDULER,
+)
+# A Discord DM's chat comes only with an interaction; a WebChat page shows a conversation it started.
+CRON_CHANNELS = ("telegram", "slack", "whatsapp")
 AWS_API = "local-aws"
 
 
@@ -43,7 +51,7 @@ def _kill_while_sending(
     ledger = Ledger()
     for session in chaos.sessions(scheduled, CRON_CHANNELS):
         chaos.schedule(ledger, session, 0, rng.uniform(*due_within_s))
-    talkers = chaos.sessions(sessions)
+    talkers = chaos.sessions(sessions, ALL_CHANNELS)
     sender = threading.Thread(target=chaos.converse, args=(ledger, talkers, messages, think_s, seed))
     sender.start()
     chosen = rng.sample(victims, kills) if kills <= len(victims) else rng.choices(victims, k=kills)
@@ -118,10 +126,11 @@ def test_many_kills_over_a_longer_run(chaos: ChaosPipeline, chaos_seed: int) -> 
 def test_a_thousand_messages_over_fifty_sessions_through_twenty_kills_of_every_stage(
     long_chaos: ChaosPipeline, chaos_seed: int
 ) -> None:
-    """The long form: 52 sessions (13 per platform) of 20 messages each, seconds apart as people write
-    (about 4 messages a second in all, for about four minutes), 12 cron jobs firing among them, 20
-    kills among every stage (ingress, the dispatcher, each egress worker, the agent, the loopback
-    AgentCore, the scheduler) and one of the loopback AWS API itself, spread over the traffic."""
+    """The long form: 52 sessions (10 or 11 per channel, WebChat included) of 20 messages each,
+    seconds apart as people write (about 4 messages a second in all, for about four minutes), 12 cron
+    jobs firing among them, 20 kills among every stage (ingress, the dispatcher, each egress worker,
+    the agent, the loopback AgentCore, the scheduler) and one of the loopback AWS API itself, spread
+    over the traffic."""
     _kill_while_sending(
         long_chaos,
         sessions=52,
@@ -157,5 +166,5 @@ def test_sigterm_rolling_restart_under_load_loses_nothing(chaos: ChaosPipeline) 
 
 @pytest.mark.slow
 def test_sigterm_rolling_restart_of_every_stage_under_load_loses_nothing(chaos: ChaosPipeline) -> None:
-    order = ["ingress", "dispatcher", *(f"egress-{c}" for c in CHANNELS), "agentcore", "agent"]
+    order = ["ingress", "dispatcher", *(f"egress-{c}" for c in ALL_CHANNELS), "agentcore", "agent"]
     _rolling(chaos, order, sessions=16, messages=5)

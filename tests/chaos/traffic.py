@@ -1,8 +1,9 @@
 """Signed webhook deliveries for chaos scenarios: one platform payload per message, signed as the
-platform signs it, for a numbered session of a channel.
+platform signs it, for a numbered session of a channel; and WebChat posts, as the WebChat page makes
+them (the run's token is the harness's to add).
 
-A session is named `<short><n>` (`tg3`, `sl0`, `dc2`, `wa1`); its peer ids are derived from `n`, so a
-session always maps to the same conversation (and session key) in the pipeline.
+A session is named `<short><n>` (`tg3`, `sl0`, `dc2`, `wa1`, `wc4`); its peer ids are derived from `n`,
+so a session always maps to the same conversation (and session key) in the pipeline.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ WA_SECRET = "chaos-meta-app-secret"
 WA_VERIFY = "chaos-verify-token"
 DISCORD_KEY = SigningKey(b"c" * 32)
 
-SHORT = {"telegram": "tg", "slack": "sl", "discord": "dc", "whatsapp": "wa"}
+SHORT = {"telegram": "tg", "slack": "sl", "discord": "dc", "whatsapp": "wa", "webchat": "wc"}
+WEBCHAT_PATH = "/webchat/api/messages"
 CHANNEL_OF = {short: channel for channel, short in SHORT.items()}
 
 # What ingress and the egress workers need to serve these four channels (plus each API base).
@@ -72,6 +74,7 @@ def _peer(channel: str, n: int) -> str:
         "slack": f"U0CHAOS{n:04d}",
         "discord": str(80_351_110_224_000_000 + n),
         "whatsapp": f"49151{n:08d}",
+        "webchat": f"chaoswc{n}",  # the conversation id
     }[channel]
 
 
@@ -93,7 +96,7 @@ def chat_of(session: str) -> tuple[str, str]:
     channel, n = _split(session)
     if channel == "discord":
         raise ValueError("a chaos Discord session has no chat a cron job could name")
-    chat = f"D0CHAOS{n:04d}" if channel == "slack" else _peer(channel, n)
+    chat = f"D0CHAOS{n:04d}" if channel == "slack" else _peer(channel, n)  # WebChat: the conversation
     return channel, chat
 
 
@@ -113,10 +116,24 @@ def interaction_token(session: str, seq: int) -> str:
     return f"chaos-token-{event_key(session, seq)}"
 
 
+def conversation_of(session: str) -> str:
+    """The WebChat conversation of a `wc` session."""
+    channel, n = _split(session)
+    if channel != "webchat":
+        raise ValueError(f"{session!r} is not a WebChat session")
+    return _peer(channel, n)
+
+
 def signed(session: str, seq: int, text: str, *, retry_num: int | None = None) -> WebhookRequest:
-    """Message `seq` of `session` carrying `text`, signed; the same arguments give the same event."""
+    """Message `seq` of `session` carrying `text`, signed; the same arguments give the same event.
+    A WebChat post carries no signature: the harness adds the run's token, as the page's cookie does."""
     channel, n = _split(session)
     peer, key, now = _peer(channel, n), event_key(session, seq), int(time.time())
+    if channel == "webchat":  # the page resends with the same client message id: one event
+        body = json.dumps({"conversation": peer, "text": text, "client_message_id": key}).encode()
+        return WebhookRequest(
+            method="POST", path=WEBCHAT_PATH, headers={"Content-Type": "application/json"}, body=body
+        )
     if channel == "telegram":
         update = p.telegram_message(chat_id=int(peer), user_id=int(peer), text=text, update_id=int(key))
         body = json.dumps(update).encode()
@@ -179,6 +196,11 @@ PLATFORM_DELIVERY = {
     "whatsapp": PlatformDelivery(ack_deadline_s=20, retry_after_s=_backoff(1, 10, 600)),
     "slack": PlatformDelivery(ack_deadline_s=3, retry_after_s=(0, 6, 30), retry_header=True),
     "discord": PlatformDelivery(ack_deadline_s=3, retry_after_s=(), failure_shown_to_user=True),
+    # The WebChat page (ingress/http/static/index.html) resends with the same client message id, backing
+    # off 0.5 s doubling to 4 s for 8 attempts, then shows "Not sent"; fetch itself waits long.
+    "webchat": PlatformDelivery(
+        ack_deadline_s=30, retry_after_s=(0.5, 1, 2, 4, 4, 4, 4), failure_shown_to_user=True
+    ),
 }
 
 

@@ -55,3 +55,33 @@ async def test_webchat_opened_without_the_token_is_locked_and_says_how_to_get_in
         await page.click("#send")
         await expect(page.locator(".msg.note").last).to_contain_text("the URL 'clawbus up' printed")
         assert await page.context.cookies() == []
+
+
+async def test_a_message_sent_while_ingress_restarts_is_resent_until_it_is_taken_and_answered_once(
+    pipeline: Pipeline,
+) -> None:
+    """The page keeps resending (same client message id) for about 20 s, as long as a restart of
+    ingress takes, instead of giving up after a second and a half."""
+    from playwright.async_api import Route, expect
+
+    refused: list[str] = []
+
+    async def down_for_a_while(route: Route) -> None:
+        if len(refused) < 4:  # four attempts (0.5 + 1 + 2 + 4 s of backoff) find nothing listening
+            refused.append(route.request.post_data or "")
+            await route.abort("connectionrefused")
+        else:
+            await route.continue_()
+
+    async with chromium_page() as page:
+        await page.goto(f"{pipeline.ingress_url}/#token={pipeline.webchat_token}")
+        await expect(page.locator("#status")).to_contain_text("connected", timeout=15_000)
+        await page.route("**/webchat/api/messages", down_for_a_while)
+        await page.fill("#text", "are you back")
+        await page.click("#send")
+        agent = page.locator(".msg.agent")
+        await expect(agent).to_have_count(1, timeout=45_000)
+        await expect(agent.nth(0)).to_contain_text("You said: are you back")
+        await expect(page.locator(".msg.note")).to_have_count(0)
+        assert len(refused) == 4
+        assert len(set(refused)) == 1  # one message, resent as it was
