@@ -142,7 +142,9 @@ class ChaosPipeline:
     ) -> None:
         """Each session sends `messages` messages in order, the sessions at once (one thread each); with
         `think_s`, a session pauses a random 0 to 2 `think_s` after each message, as people do (a burst of
-        everything at once measures the loopback stack's capacity, which is `clawbus bench`'s job)."""
+        everything at once measures the loopback stack's capacity, which is `clawbus bench`'s job).
+        Meanwhile the WebChat pages read their replies every half second, as the page's long poll does,
+        so a WebChat reply's time is when it could first be seen."""
 
         def talk(session: str, rng: random.Random) -> None:
             for seq in range(messages):
@@ -151,10 +153,19 @@ class ChaosPipeline:
                     time.sleep(rng.uniform(0, 2 * think_s))
 
         threads = [threading.Thread(target=talk, args=(s, random.Random(f"{seed}:{s}"))) for s in sessions]
+        talking = threading.Event()
+        reader = threading.Thread(target=self._keep_reading_webchat, args=(talking,))
         for thread in threads:
             thread.start()
+        reader.start()
         for thread in threads:
             thread.join()
+        talking.set()
+        reader.join()
+
+    def _keep_reading_webchat(self, done: threading.Event) -> None:
+        while not done.wait(0.5):
+            self._read_webchat()
 
     def schedule(self, ledger: Ledger, session: str, seq: int, after_s: float) -> None:
         """A one-shot cron job due in `after_s` seconds, as the agent's `cron` tool or `clawbus cron add`
@@ -198,7 +209,7 @@ class ChaosPipeline:
     def _read_webchat(self) -> None:
         """What the WebChat page of each WebChat session shows by now: it reads after its cursor, so a
         reply stored behind one it already showed never appears (and counts as lost)."""
-        sessions = {s for s, _ in self.first_attempt if s.startswith(SHORT[WEBCHAT])}
+        sessions = {s for s, _ in list(self.first_attempt) if s.startswith(SHORT[WEBCHAT])}  # copied at once
         headers = {"Authorization": f"Bearer {self.pipeline.webchat_token}"}
         for session in sorted(sessions):
             conversation = conversation_of(session)
