@@ -146,7 +146,7 @@ class Intake:
                 access=event.access.value if event.access else None,
             )
         elif decision.verdict is Verdict.PAIR:
-            await self._pair(channel, event)
+            await self._pair(channel, event, channel_settings.pairing_message)
         else:
             log_event(
                 logger,
@@ -156,7 +156,7 @@ class Intake:
                 reason=decision.reason,
             )
 
-    async def _pair(self, channel: str, event: InboundEvent) -> None:
+    async def _pair(self, channel: str, event: InboundEvent, template: str | None) -> None:
         assert event.sender is not None  # a DM always has a sender
         result = await self._pairing.request(channel, event.account_id, event.sender.id, self.clock())
         log_event(
@@ -177,7 +177,11 @@ class Intake:
             channel=channel,
             account_id=event.account_id,
             target=event.reply_to,
-            parts=(ReplyPart(index=0, text=pairing_text(channel, event.sender.id, result.request.code)),),
+            parts=(
+                ReplyPart(
+                    index=0, text=pairing_text(channel, event.sender.id, result.request.code, template)
+                ),
+            ),
             created_at=self.clock(),
         )
         await self._replies.publish(
