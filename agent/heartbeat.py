@@ -9,7 +9,11 @@ A heartbeat asks the agent to follow HEARTBEAT.md. An agent with nothing to repo
 - nothing left → suppressed; on a heartbeat, anything left of at most `ack_max_chars` (300) is suppressed
   too; longer text is delivered without the token.
 
-A HEARTBEAT.md that is effectively empty (blank lines, headings, empty list items) means no model call.
+A HEARTBEAT.md that is effectively empty means no model call (upstream's `isHeartbeatContentEffectivelyEmpty`,
+src/auto-reply/heartbeat.ts): only blank lines, HTML comments (`<!-- ... -->`, also across lines), ATX
+headings (`# Tasks`), empty list items or checklist stubs (`-`, `- [ ]`, `* [x]`) and bare fence markers
+(```` ``` ````, ```` ```markdown ````). The skip is logged `agent.heartbeat.skipped` with OpenClaw's reason
+`empty-heartbeat-file` (`SKIP_EMPTY`); a missing HEARTBEAT.md is not empty: the model still decides.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ HEARTBEAT_PROMPT = (
 
 _TAGS = re.compile(r"<[^>]+>")
 _EDGE_MARKUP = "*`~_ \t\r\n"
-_EMPTY_LINE = re.compile(r"^\s*(#+(\s.*)?|[-*+]\s*(\[[ xX]?\])?\s*)?$")
+_EMPTY_LINE = re.compile(r"^(#+(\s.*)?|[-*+]\s*(\[[\sxX]?\]\s*)?|```[A-Za-z0-9_-]*)?$")
+_COMMENT_OPEN, _COMMENT_CLOSE = "<!--", "-->"
+SKIP_EMPTY = "empty-heartbeat-file"  # OpenClaw's skip reason for an effectively empty checklist
 
 
 def _unmark(text: str) -> str:
@@ -58,6 +64,23 @@ def strip_heartbeat_token(
     return body
 
 
+def _without_comments(checklist: str) -> list[str]:
+    """The lines with HTML comments that open a line (after blanks) removed, as upstream strips them."""
+    lines, inside = [], False
+    for line in checklist.split("\n"):
+        rest = line
+        while inside or rest.lstrip().startswith(_COMMENT_OPEN):
+            body = rest if inside else rest.lstrip()
+            end = body.find(_COMMENT_CLOSE)
+            if end == -1:
+                inside, rest = True, ""
+                break
+            inside, rest = False, body[end + len(_COMMENT_CLOSE) :]
+        lines.append(rest)
+    return lines
+
+
 def is_effectively_empty(checklist: str) -> bool:
-    """Whether HEARTBEAT.md holds nothing to do: only blank lines, headings, empty list items."""
-    return all(_EMPTY_LINE.match(line) for line in checklist.splitlines())
+    """Whether HEARTBEAT.md holds nothing to do: only blank lines, HTML comments, headings, empty list
+    items or checklist stubs, and fence markers (see the module docstring)."""
+    return all(_EMPTY_LINE.match(line.strip()) for line in _without_comments(checklist))

@@ -39,7 +39,12 @@ from clawbus.agent.compaction import (
     render_for_summary,
 )
 from clawbus.agent.engines.base import TurnEngine
-from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, is_effectively_empty, strip_heartbeat_token
+from clawbus.agent.heartbeat import (
+    HEARTBEAT_PROMPT,
+    SKIP_EMPTY,
+    is_effectively_empty,
+    strip_heartbeat_token,
+)
 from clawbus.agent.journal import StepJournal
 from clawbus.agent.loop import run_loop
 from clawbus.agent.models.base import Model, user
@@ -235,7 +240,9 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
         and files.get(HEARTBEAT_FILE) is not None
         and is_effectively_empty(files[HEARTBEAT_FILE] or "")
     ):
-        log_event(logger, "agent.heartbeat.skipped", session=session_ref(request.session_key))
+        log_event(
+            logger, "agent.heartbeat.skipped", session=session_ref(request.session_key), reason=SKIP_EMPTY
+        )
         return AgentResponse(parts=(), model=rt.model.name)
     tail, stored = await asyncio.gather(
         rt.transcripts.read_tail(session), rt.transcripts.find_turn(session, request.reply_id)

@@ -179,7 +179,8 @@ def build_topology(prefix: str, bucket: str | None = None, channels: tuple[str, 
                 range_key="seq",
                 ttl_attribute=LEDGER_TTL_ATTRIBUTE,
             ),
-            Table(name=pairing_table_name(prefix), hash_key="pk"),
+            # TTL: `/link` codes and attempt counters (storage/identity_links.py) expire.
+            Table(name=pairing_table_name(prefix), hash_key="pk", ttl_attribute=LEDGER_TTL_ATTRIBUTE),
             Table(
                 name=cron_table_name(prefix),
                 hash_key="pk",

@@ -3,7 +3,8 @@
 Every platform sender is the same loop around the channel's `PlatformClient` and `Profile` (its spec's
 `outbound`, the only platform-specific parts):
 
-1. each reply part becomes numbered messages (`core.messages`: split under the limit, rendered);
+1. each reply part becomes numbered messages (`core.messages`: split under the limit in the channel's
+   chunk mode, rendered);
 2. a chunk with a receipt in the sent ledger is skipped (it went out before a crash or a give-back);
    one with an interrupted intent (a worker died between the platform call and the receipt) is
    reconciled with the platform first, where the client can (`Reconciles`): found → its id becomes the
@@ -50,7 +51,7 @@ from clawbus.channels.contracts import (
     send_nonce,
     sent_key,
 )
-from clawbus.egress.core import RatePlan, messages
+from clawbus.egress.core import ChunkMode, RatePlan, messages
 from clawbus.egress.core.send_once import Adopt, Ask, HeldIntent, Post, SendReceipt, Skip, Wait, decide
 from clawbus.egress.sent_ledger import SentLedger
 from clawbus.schemas import OutboundReply, ReplyKind
@@ -100,6 +101,7 @@ class ChunkedSender:
         max_inline_wait_s: float = 5.0,
         clock: Clock = utc_now,
         policy: RetryPolicy = PLATFORM_POST,
+        chunk_mode: ChunkMode = ChunkMode.LENGTH,
     ) -> None:
         self._profile = profile
         self._client = client
@@ -108,6 +110,7 @@ class ChunkedSender:
         self._policy = dataclasses.replace(policy, max_inline_wait_s=max_inline_wait_s)
         self._now = clock
         self._sending: set[str] = set()  # chunk keys this worker is sending now
+        self._chunk_mode = chunk_mode
 
     async def send(self, reply: OutboundReply) -> None:
         """Deliver `reply`; raises a classified error (retryable or permanent) when it cannot.
@@ -119,7 +122,7 @@ class ChunkedSender:
             return
         first = True
         for part in sorted(reply.parts, key=lambda p: p.index):
-            for chunk, text in enumerate(messages(part.text, self._profile)):
+            for chunk, text in enumerate(messages(part.text, self._profile, mode=self._chunk_mode)):
                 key = sent_key(self._profile.name, reply.reply_id, part.index, chunk)
                 await self._send_once(reply, text, first=first, key=key)
                 first = False

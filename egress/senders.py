@@ -17,6 +17,7 @@ from clawbus.bus.topology import dlq_name, egress_queue_name, ledger_table_name
 from clawbus.channels import registry
 from clawbus.channels.contracts import SenderDeps
 from clawbus.egress.chunked_sender import ChunkedSender
+from clawbus.egress.core import ChunkMode
 from clawbus.egress.reply_handler import ChannelSender
 from clawbus.egress.sent_ledger import DynamoSentLedger
 from clawbus.storage.backends import blob_store
@@ -44,7 +45,13 @@ async def open_sender(
     )
     cfg = registry.spec(channel).settings(settings)
     async with outbound.open_client(cfg, egress.request_timeout_s) as client:
-        yield ChunkedSender(outbound.profile, client, ledger, max_inline_wait_s=egress.max_inline_wait_s)
+        yield ChunkedSender(
+            outbound.profile,
+            client,
+            ledger,
+            max_inline_wait_s=egress.max_inline_wait_s,
+            chunk_mode=ChunkMode(getattr(cfg, "chunk_mode", ChunkMode.LENGTH)),  # webchat has none
+        )
 
 
 @contextlib.asynccontextmanager

@@ -148,7 +148,8 @@ _INGRESS = (
         sid="PairingStore",
         resource="pairing_table",
         actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-        why="ingress.pairing_store keeps pending codes and approved senders",
+        why="ingress.pairing_store keeps pending codes and approved senders; storage.identity_links "
+        "keeps /link codes, attempt counters (UpdateItem ADD) and the links",
     ),
     Grant(
         sid="PublishPairingReplies",

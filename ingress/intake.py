@@ -29,6 +29,7 @@ from clawbus.bus.tracing import inject_context
 from clawbus.channels.registry import spec
 from clawbus.ingress.core import Context, Parsed, Policy, Turn, Verdict, decide, pairing_text
 from clawbus.ingress.dedup_store import Claim, DedupStore
+from clawbus.ingress.linking import Linker
 from clawbus.ingress.pairing_store import PairingStore
 from clawbus.ingress.publisher import InboundPublisher
 from clawbus.schemas import (
@@ -40,6 +41,7 @@ from clawbus.schemas import (
     attributes,
     message_group_id,
 )
+from clawbus.storage.identity_links import IdentityLinkStore
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class Intake:
         dedup: DedupStore,
         pairing: PairingStore,
         clock: Clock = utc_now,
+        links: IdentityLinkStore | None = None,
     ) -> None:
         self._settings = settings
         self._publisher = publisher
@@ -83,6 +86,8 @@ class Intake:
         self._dedup = dedup
         self._pairing = pairing
         self.clock = clock
+        # `/link` and linked senders' session keys (ingress/linking.py); None: no identity links.
+        self._linker = None if links is None else Linker(settings, links, replies, lambda: self.clock())
 
     def context(self) -> Context:
         """The normalisers' context at this moment."""
@@ -136,6 +141,10 @@ class Intake:
         if decision.verdict is Verdict.ADMIT:
             if event.access is not Access.OWNER:
                 event = event.model_copy(update={"access": decision.access})
+            if self._linker is not None:
+                if await self._linker.handle(channel, event):
+                    return
+                event = await self._linker.resolve(channel, event)
             await self._publisher.publish(event)
             log_event(
                 logger,
@@ -146,7 +155,7 @@ class Intake:
                 access=event.access.value if event.access else None,
             )
         elif decision.verdict is Verdict.PAIR:
-            await self._pair(channel, event)
+            await self._pair(channel, event, channel_settings.pairing_message)
         else:
             log_event(
                 logger,
@@ -156,7 +165,7 @@ class Intake:
                 reason=decision.reason,
             )
 
-    async def _pair(self, channel: str, event: InboundEvent) -> None:
+    async def _pair(self, channel: str, event: InboundEvent, template: str | None) -> None:
         assert event.sender is not None  # a DM always has a sender
         result = await self._pairing.request(channel, event.account_id, event.sender.id, self.clock())
         log_event(
@@ -177,7 +186,11 @@ class Intake:
             channel=channel,
             account_id=event.account_id,
             target=event.reply_to,
-            parts=(ReplyPart(index=0, text=pairing_text(channel, event.sender.id, result.request.code)),),
+            parts=(
+                ReplyPart(
+                    index=0, text=pairing_text(channel, event.sender.id, result.request.code, template)
+                ),
+            ),
             created_at=self.clock(),
         )
         await self._replies.publish(

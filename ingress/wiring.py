@@ -15,10 +15,12 @@ from clawbus.ingress.dedup_store import DynamoDedupStore
 from clawbus.ingress.intake import Intake
 from clawbus.ingress.pairing_store import DynamoPairingStore
 from clawbus.ingress.publisher import InboundPublisher
+from clawbus.storage.identity_links import identity_link_store
 
 
 async def build_intake(settings: Settings, clients: IngressClients) -> tuple[Intake, InboundPublisher]:
-    """The intake over the inbound queue, the outbound topic, the ledger and the pairing table."""
+    """The intake over the inbound queue, the outbound topic, the ledger and the pairing table (pairing
+    and `/link` records)."""
     prefix, endpoint = settings.bus.prefix, settings.aws.endpoint_url
     queue_name, topic_name = inbound_queue_name(prefix), outbound_topic_name(prefix)
     publisher = InboundPublisher(
@@ -31,5 +33,6 @@ async def build_intake(settings: Settings, clients: IngressClients) -> tuple[Int
         replies=topic,
         dedup=DynamoDedupStore(clients.dynamodb, ledger_table_name(prefix), settings.ingress.dedup_ttl_s),
         pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(prefix)),
+        links=identity_link_store(clients.dynamodb, pairing_table_name(prefix)),
     )
     return intake, publisher

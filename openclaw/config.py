@@ -43,6 +43,7 @@ from clawbus.openclaw.values import (
     id_list,
     integer,
     one_of,
+    pairing_template,
     reset_block,
     reset_map,
     text_list,
@@ -65,6 +66,10 @@ _CHANNEL_KEYS: dict[str, tuple[str, Convert]] = {
     "groupAllowFrom": ("group_allow_from", id_list),
     "requireMention": ("require_mention", boolean),
     "groups.*.requireMention": ("require_mention", boolean),
+    # The legacy flat key first, so the canonical `streaming.chunkMode` wins when both are set.
+    "chunkMode": ("chunk_mode", one_of("length", "newline")),
+    "streaming.chunkMode": ("chunk_mode", one_of("length", "newline")),
+    "pairing.message": ("pairing_message", pairing_template),
 }
 
 

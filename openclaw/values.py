@@ -235,3 +235,10 @@ def unapplied_tool_keys(value: Any) -> list[tuple[str, str]]:
     if not isinstance(value, dict):
         return []
     return [(key, reason) for key, reason in UNAPPLIED_TOOL_KEYS.items() if key in value]
+
+
+def pairing_template(value: Any) -> str:
+    """A pairing reply template: a string that shows the sender their `{code}` (else they cannot pair)."""
+    if not isinstance(value, str) or "{code}" not in value:
+        raise BadValue('a string holding the placeholder {code}, e.g. "Your code: {code}"')
+    return value

@@ -219,3 +219,6 @@ class SessionSettings(BaseModel):
     idle_minutes: int | None = Field(default=None, ge=0)
     reset_triggers: list[str] = Field(default_factory=lambda: ["/new", "/reset"])
     memory: AgentCoreMemorySettings = AgentCoreMemorySettings()
+    # OpenClaw's `session.identityLinks`: canonical name -> ids (`telegram:123`) of one person; `/link`
+    # adds stored links to these (ingress/linking.py). Not consulted under dm_scope `main`.
+    identity_links: dict[str, list[str]] = Field(default_factory=dict)

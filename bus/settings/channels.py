@@ -30,6 +30,12 @@ class ChannelSettings(BaseModel):
     group_policy: GroupPolicy = "allowlist"
     group_allow_from: list[str] = Field(default_factory=list)
     require_mention: bool = True
+    # How a long reply becomes messages (OpenClaw's `streaming.chunkMode`): `length` fills each message,
+    # `newline` splits at blank lines first (egress/core/chunk_modes.py).
+    chunk_mode: Literal["length", "newline"] = "length"
+    # The reply an unknown DM sender gets under `pairing` (OpenClaw-style `pairing.message`); placeholders
+    # {code}, {channel}, {senderId}, {approveCommand}. None: the built-in text (ingress/core/pairing.py).
+    pairing_message: str | None = None
 
     def configured(self) -> bool:
         """Whether the channel's credentials are set (then it is enabled)."""

@@ -2,7 +2,9 @@
 
 Every platform caps one message (Telegram and WhatsApp 4096 characters, Discord 2000, Slack about 4000),
 so a long reply goes out as several messages. A split lands on the last paragraph break in the window,
-else the last line break, else the last space, else a hard cut. A split that falls inside a fenced code
+else the last line break, else the last space, else a hard cut; a break inside parentheses or an inline
+code span (`markdown_spans.unbreakable`) is taken only when the window has no other, as OpenClaw's
+length splitter avoids them. A split that falls inside a fenced code
 block closes the fence at the end of the piece and reopens it (with its info string, e.g. ```` ```python ````)
 at the start of the next, so every piece renders as balanced markdown.
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from clawbus.egress.core.markdown_spans import Span, inside, unbreakable
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 MIN_LIMIT = 32
@@ -58,12 +62,22 @@ def _scan(text: str, fence: _Fence | None, mid_line: bool) -> _Fence | None:
     return fence
 
 
-def _cut(window: str) -> int:
-    """Where to end a piece inside `window`: after a paragraph break, a line break, a space, or at the end."""
-    for separator in ("\n\n", "\n", " "):
-        position = window.rfind(separator)
-        if position > 0:
-            return position + len(separator)
+def _last(window: str, separator: str, offset: int, avoid: list[Span]) -> int:
+    """The last `separator` in `window` that is not inside an `avoid` span (-1: none)."""
+    position = window.rfind(separator)
+    while position > 0 and inside(avoid, offset + position):
+        position = window.rfind(separator, 0, position)
+    return position
+
+
+def _cut(window: str, offset: int = 0, avoid: list[Span] | None = None) -> int:
+    """Where to end a piece inside `window` (at `offset` in the text): after a paragraph break, a line
+    break, a space, or at the end; a separator inside an `avoid` span only when there is no other."""
+    for skipped in (avoid, []) if avoid else ([],):
+        for separator in ("\n\n", "\n", " "):
+            position = _last(window, separator, offset, skipped)
+            if position > 0:
+                return position + len(separator)
     return len(window)
 
 
@@ -93,12 +107,14 @@ def split_markdown(text: str, limit: int) -> list[Chunk]:
     fence: _Fence | None = None
     mid_line = False
     rest = text
+    avoid = unbreakable(text)
     while rest:
         reopen = _reopening(fence, limit) if fence else ""
         budget = limit - len(reopen)
         size = min(budget, len(rest))
         while True:
-            body = rest if size == len(rest) else rest[: _cut(rest[:size])]
+            offset = len(text) - len(rest)
+            body = rest if size == len(rest) else rest[: _cut(rest[:size], offset, avoid)]
             after = _scan(body, fence, mid_line)
             if after is not None and len(after.marker) > limit // 8:
                 after = None  # not worth keeping balanced: it would not fit anyway

@@ -9,6 +9,7 @@ the sender to the channel's paired allowlist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -79,11 +80,23 @@ def approve_code(
     return tuple(r for r in live if r is not found), found
 
 
-def pairing_text(channel: str, sender_id: str, code: str) -> str:
-    """What an unknown sender is told (never logged: it carries their id and the code)."""
-    return (
-        "This assistant is not set up to talk to you yet.\n"
-        f"Your {channel} id: {sender_id}\n"
-        f"Pairing code: {code}\n"
-        f"Ask the owner to run: clawbus pairing approve {channel} {code}"
-    )
+_PLACEHOLDER = re.compile(r"\{(code|channel|senderId|approveCommand)\}")
+
+
+def pairing_text(channel: str, sender_id: str, code: str, template: str | None = None) -> str:
+    """What an unknown sender is told (never logged: it carries their id and the code).
+
+    `template` is the channel's `pairing.message` (`ChannelSettings.pairing_message`): `{code}`,
+    `{channel}`, `{senderId}` and `{approveCommand}` are filled in one pass (a sender id that looks like
+    a placeholder stays as it is); any other brace is text. None: the built-in text.
+    """
+    approve = f"clawbus pairing approve {channel} {code}"
+    if template is None:
+        return (
+            "This assistant is not set up to talk to you yet.\n"
+            f"Your {channel} id: {sender_id}\n"
+            f"Pairing code: {code}\n"
+            f"Ask the owner to run: {approve}"
+        )
+    values = {"code": code, "channel": channel, "senderId": sender_id, "approveCommand": approve}
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping
 
 from clawbus.agent.models import FailoverModel, OfflineEcho, ScriptedModel, ToolCall, ToolResult, assistant
@@ -133,6 +134,20 @@ async def test_heartbeat_acks_are_suppressed_and_empty_checklists_skip_the_model
     await agent.store.write("HEARTBEAT.md", "# Heartbeat\n\n- [ ]\n")
     assert (await agent.turn("", kind=EventKind.HEARTBEAT)).parts == ()
     assert len(model.calls) == 2
+
+
+async def test_a_heartbeat_md_of_comments_and_headings_is_skipped_without_calling_the_model(  # type: ignore[no-untyped-def]
+    make_agent, caplog
+) -> None:
+    model = ScriptedModel([])  # any call would fail the turn: the script is empty
+    agent = make_agent(model)
+    await agent.store.write("HEARTBEAT.md", "<!-- Add tasks below. -->\n# Heartbeat\n\n- [ ]\n```\n```\n")
+    with caplog.at_level(logging.INFO, logger="clawbus"):
+        reply = await agent.turn("", kind=EventKind.HEARTBEAT)
+    assert (reply.status, reply.parts) == (TurnStatus.OK, ())
+    assert len(model.calls) == 0
+    skipped = [r for r in caplog.records if r.getMessage() == "agent.heartbeat.skipped"]
+    assert [getattr(r, "reason", None) for r in skipped] == ["empty-heartbeat-file"]
 
 
 async def test_the_conversation_carries_over_between_turns(make_agent) -> None:  # type: ignore[no-untyped-def]

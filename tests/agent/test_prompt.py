@@ -131,3 +131,15 @@ def test_normal_turns_drop_a_bare_token_but_keep_short_text() -> None:
 def test_an_empty_checklist_means_no_heartbeat_run() -> None:
     assert is_effectively_empty("# Heartbeat\n\n- [ ]\n-\n## Later\n")
     assert not is_effectively_empty("# Heartbeat\n- [ ] check the inbox\n")
+
+
+def test_comments_fences_and_ticked_stubs_leave_heartbeat_md_empty_as_upstream() -> None:
+    # OpenClaw's isHeartbeatContentEffectivelyEmpty: HTML comments (also spanning lines), fence markers,
+    # `- [x]` stubs count as nothing to do; text after a closing comment, or inside one's line, counts.
+    assert is_effectively_empty("<!-- Keep this file empty to skip heartbeat API calls. -->\n")
+    assert is_effectively_empty("# Tasks\n<!--\n- check the mail\n-->\n```markdown\n- [x]\n* [ ]\n```\n")
+    assert is_effectively_empty("  <!-- a --> <!-- b -->\n\t# Heading\n")
+    assert not is_effectively_empty("<!-- note --> check the mail\n")
+    assert not is_effectively_empty("<!--\nhidden\n-->\n- water the plants\n")
+    assert not is_effectively_empty("#hashtag-not-heading\n")
+    assert not is_effectively_empty("- [xx]\n")

@@ -42,12 +42,16 @@ class Egress:
     supervisor: Supervisor
     log_dir: Path
 
-    def start(self, channel: str, name: str | None = None, **env: str) -> Stage:
-        """Start `clawbus egress <channel>` against the fake; returns the running stage."""
+    def start(
+        self, channel: str, name: str | None = None, *, channel_env: dict[str, str] | None = None, **env: str
+    ) -> Stage:
+        """Start `clawbus egress <channel>` against the fake; returns the running stage. `env` sets
+        `CLAWBUS_EGRESS__*`, `channel_env` the channel's own `CLAWBUS_<CHANNEL>__*` settings."""
         extra = {
             **CREDENTIALS[channel],
             f"CLAWBUS_{channel.upper()}__API_BASE": self.fake.api_base(channel),
             **{f"CLAWBUS_EGRESS__{key.upper()}": value for key, value in env.items()},
+            **{f"CLAWBUS_{channel.upper()}__{k.upper()}": v for k, v in (channel_env or {}).items()},
         }
         worker = stage(name or f"egress-{channel}", "egress.started", "egress", channel, env=extra)
         self.supervisor.start(worker)

@@ -121,3 +121,26 @@ def test_typing_signals_reach_the_platform_and_are_never_dead_lettered(
     assert egress.fake.sent(channel) == []
     assert egress.dead_letters(channel) == []
     assert not egress.logged(worker, "egress.typing.failed")
+
+
+@pytest.mark.parametrize("mode", ["length", "newline"])
+def test_the_channels_chunk_mode_decides_whether_a_paragraph_shares_a_message(
+    egress: Egress, make_reply: MakeReply, mode: str
+) -> None:
+    # A paragraph longer than Telegram's 4096 is cut by length either way; `length` then packs its tail
+    # with the next paragraph, `newline` (OpenClaw's paragraph mode) sends the next paragraph alone.
+    egress.start("telegram", channel_env={"chunk_mode": mode})
+    reply = make_reply("telegram", "Short.\n\n" + "word " * 1000 + "\n\nThe end.")
+    egress.publish(reply)
+    wait_for(
+        lambda: any("The end." in call.text for call in egress.fake.sent("telegram")),
+        timeout=60,
+        what=f"the reply's last paragraph ({mode})",
+    )
+    texts = [call.text.strip() for call in egress.fake.sent("telegram")]
+    assert texts[0] == "Short."
+    if mode == "newline":
+        assert texts[-1] == "The end."
+    else:
+        assert texts[-1].startswith("word ")
+        assert texts[-1].endswith("The end.")

@@ -147,3 +147,12 @@ def test_the_pairing_reply_says_what_to_run() -> None:
     assert "Pairing code: ABCD2345" in text
     assert "clawbus pairing approve telegram ABCD2345" in text
     assert "42" in text
+
+
+def test_a_custom_pairing_template_fills_its_placeholders_once_and_keeps_other_braces() -> None:
+    template = "Hi {senderId}! Code {code} on {channel}. Owner: `{approveCommand}` {unknown} {}"
+    assert pairing_text("telegram", "42", "ABCD2345", template) == (
+        "Hi 42! Code ABCD2345 on telegram. Owner: `clawbus pairing approve telegram ABCD2345` {unknown} {}"
+    )
+    # a sender id that looks like a placeholder is not filled in again
+    assert pairing_text("slack", "{code}", "ZZZZ2345", "{senderId}/{code}") == "{code}/ZZZZ2345"

@@ -19,7 +19,7 @@ from clawbus.ingress.dedup_store import DynamoDedupStore
 from clawbus.ingress.intake import Intake
 from clawbus.ingress.pairing_store import DynamoPairingStore
 from clawbus.ingress.publisher import InboundPublisher
-from clawbus.schemas import Access, InboundEvent, parse_inbound, trusted
+from clawbus.schemas import Access, InboundEvent, OutboundReply, parse_inbound, trusted
 from tests.conftest import Bus
 from tests.ingress import payloads as p
 
@@ -35,6 +35,16 @@ class InboundQueue:
     async def send(self, body: str, *, group_id: str, dedup_id: str, attributes: dict[str, str]) -> str:
         self.events.append(parse_inbound(body))
         return f"m{len(self.events)}"
+
+
+class Replies:
+    """The outbound topic: the replies ingress published itself (pairing codes, /link answers)."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundReply] = []
+
+    async def publish(self, body: str, *, group_id: str, dedup_id: str, attributes: dict[str, str]) -> None:
+        self.sent.append(OutboundReply.model_validate_json(body))
 
 
 class NoReplies:
@@ -117,3 +127,27 @@ async def test_a_preset_access_is_replaced_by_the_gates_verdict_unless_it_is_own
     await gate.accept("telegram", preset(owner, Access.OWNER))
     assert [e.access for e in queue.events] == [Access.GROUP, Access.OWNER]
     assert json.loads(queue.events[1].to_wire())["access"] == "owner"
+
+
+async def test_an_unknown_sender_gets_the_channels_own_pairing_template(bus: Bus) -> None:
+    settings = Settings(
+        aws={"endpoint_url": bus.endpoint, "region": "us-east-1"},
+        bus={"prefix": bus.prefix},
+        telegram={"bot_token": p.BOT_TOKEN, "pairing_message": "Ask Sam to approve {code} ({senderId})."},
+    )
+    replies, queue = Replies(), InboundQueue()
+    async with open_stage_clients(settings, IngressClients) as clients:
+        pairing = DynamoPairingStore(clients.dynamodb, pairing_table_name(bus.prefix))
+        intake = Intake(
+            settings,
+            publisher=InboundPublisher(queue),
+            replies=replies,
+            dedup=DynamoDedupStore(clients.dynamodb, ledger_table_name(bus.prefix), 86_400),
+            pairing=pairing,
+            clock=lambda: NOW,
+        )
+        await intake.accept("telegram", _telegram(intake, user_id=555, chat_id=555, text="hi"))
+        [request] = await pairing.pending("telegram", "default", NOW)
+    assert queue.events == []
+    [reply] = replies.sent
+    assert reply.parts[0].text == f"Ask Sam to approve {request.code} (555)."

@@ -159,6 +159,8 @@ def test_the_legacy_agents_list_roster_configures_per_agent_tools() -> None:
         ({"channels": {"slack": {"dmPolicy": "everyone"}}}, "channels.slack.dmPolicy: expected one of"),
         ({"channels": {"telegram": {"allowFrom": "tg:1"}}}, "channels.telegram.allowFrom: expected a list"),
         ({"channels": {"discord": {"requireMention": "yes"}}}, "requireMention: expected true or false"),
+        ({"channels": {"slack": {"streaming": {"chunkMode": "words"}}}}, "chunkMode: expected one of length"),
+        ({"channels": {"telegram": {"pairing": {"message": "Ask me"}}}}, "pairing.message: expected a"),
         ({"session": {"reset": {"mode": "weekly"}}}, "session.reset: expected mode: one of daily"),
         ({"session": {"resetByType": {"room": {}}}}, "session.resetByType: expected keys among direct"),
         ({"agents": {"defaults": {"userTimezone": "Mars/Base"}}}, "userTimezone: expected an IANA"),
@@ -179,6 +181,28 @@ def test_a_bad_value_is_a_config_error_naming_the_openclaw_key(
     with pytest.raises(ConfigError, match=r"^openclaw\.json ") as caught:
         map_document(document)
     assert message in str(caught.value)
+
+
+def test_chunk_mode_and_the_pairing_template_configure_each_channel() -> None:
+    document = {
+        "channels": {
+            "telegram": {"streaming": {"chunkMode": "newline"}, "pairing": {"message": "Code: {code}"}},
+            # the legacy flat key (`openclaw doctor --fix` moves it under streaming) still counts...
+            "whatsapp": {"chunkMode": "newline"},
+            # ...but the canonical key wins when both are set
+            "slack": {"chunkMode": "newline", "streaming": {"chunkMode": "length"}},
+        }
+    }
+    mapped = map_document(document)
+    settings = Settings.with_document(mapped.values)
+    assert settings.telegram.chunk_mode == "newline"
+    assert settings.telegram.pairing_message == "Code: {code}"
+    assert settings.whatsapp.chunk_mode == "newline"
+    assert settings.slack.chunk_mode == "length"
+    assert settings.discord.chunk_mode == "length"
+    assert settings.discord.pairing_message is None
+    assert mapped.origins[("telegram", "chunk_mode")] == "channels.telegram.streaming.chunkMode"
+    assert mapped.ignored == ()
 
 
 def test_a_document_that_is_not_a_json5_object_is_refused() -> None:

@@ -31,7 +31,7 @@ from clawbus.agent.engines.openclaw.client import GatewayUnreachable, chat_turn
 from clawbus.agent.engines.openclaw.gateway import Gateway
 from clawbus.agent.engines.openclaw.session_keys import gateway_session_key
 from clawbus.agent.engines.state import EngineState
-from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, is_effectively_empty
+from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, SKIP_EMPTY, is_effectively_empty
 from clawbus.agent.prompt import HEARTBEAT_FILE
 from clawbus.agent.tools.policy import turn_trusted
 from clawbus.agent.tools.scope import turn_scope
@@ -156,7 +156,9 @@ class OpenClawEngine:
         heartbeat = any(event.kind is EventKind.HEARTBEAT for event in request.events)
         message = await self._message(request)
         if message is None:
-            log_event(logger, "agent.heartbeat.skipped", session=session_ref(request.session_key))
+            log_event(
+                logger, "agent.heartbeat.skipped", session=session_ref(request.session_key), reason=SKIP_EMPTY
+            )
             return AgentResponse(parts=(), model=self.model)
         state_dir = self._gateway.spec.state_dir
         try:

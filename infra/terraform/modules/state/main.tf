@@ -79,6 +79,12 @@ resource "aws_dynamodb_table" "pairing" {
     type = "S"
   }
 
+  # `/link` codes and attempt counters expire (storage/identity_links.py); pairing items carry no TTL.
+  ttl {
+    attribute_name = local.ledger_ttl_attribute
+    enabled        = true
+  }
+
   point_in_time_recovery {
     enabled = true
   }
