@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,6 +85,7 @@ class ChaosPipeline:
     faults: int = 0
     first_attempt: dict[tuple[str, int], float] = field(default_factory=dict)  # message -> monotonic
     web_seen: dict[str, list[tuple[tuple[str, int], float]]] = field(default_factory=dict)  # as the page
+    stage_names: frozenset[str] = frozenset()  # every stage the pipeline runs
     web_cursor: dict[str, str] = field(default_factory=dict)  # WebChat conversation -> the page's cursor
     _sessions: Iterator[int] = field(default_factory=lambda: iter(range(10_000)))
 
@@ -273,6 +275,15 @@ class ChaosPipeline:
                         found.append(DeadLetter(mark[0], mark[1], kind))
         return found
 
+    def announced_resends(self) -> set[tuple[str, int]]:
+        """The messages whose answer an egress worker posted again warning that the platform could not
+        tell whether it already had it (`egress.send.unknown_resent`), found through the dispatcher's
+        log of which event each reply answered."""
+        logs = self.data_dir / "logs"
+        resent = {e["reply_id"] for e in _events(logs.glob("egress-*.log"), "egress.send.unknown_resent")}
+        answered = _events([logs / "dispatcher.log"], "dispatcher.turn.completed")
+        return {m for e in answered if e.get("reply_id") in resent and (m := _mark_of(e["event_id"]))}
+
     def settle(self, ledger: Ledger, timeout: float = 60, quiet_s: float = 1.5) -> Verdict:
         """Wait until nothing is missing, then a little longer (a late duplicate would land then)."""
         deadline = time.monotonic() + timeout
@@ -281,7 +292,7 @@ class ChaosPipeline:
             time.sleep(0.5)
             verdict = ledger.judge(self.replies(), self.dead_letters())
         time.sleep(quiet_s)
-        verdict = ledger.judge(self.replies(), self.dead_letters())
+        verdict = ledger.judge(self.replies(), self.dead_letters(), self.announced_resends())
         if not verdict.ok:
             self._keep_evidence()
         return verdict
@@ -333,9 +344,11 @@ class ChaosPipeline:
     def until_running(self, timeout: float = 60) -> None:
         """Wait until every stage runs and is ready again."""
 
-        def all_up() -> bool:
-            stages = self.pipeline.supervisor.stages
-            return all(s.process and s.process.poll() is None and s.ready.is_set() for s in stages)
+        def all_up() -> bool:  # a stage the watchdog is restarting is briefly off the supervisor's list
+            stages = list(self.pipeline.supervisor.stages)
+            return {s.name for s in stages} >= self.stage_names and all(
+                s.process and s.process.poll() is None and s.ready.is_set() for s in stages
+            )
 
         wait_for(all_up, timeout=timeout, interval=0.2, what="every stage running again")
 
@@ -369,6 +382,27 @@ class ChaosPipeline:
         ).raise_for_status()
 
 
+def _events(paths: Iterable[Path], event: str) -> list[dict[str, Any]]:
+    """The structured log lines named `event` in the files `paths`."""
+    found: list[dict[str, Any]] = []
+    for path in paths:
+        if path.exists():
+            lines = (json.loads(line) for line in path.read_text().splitlines() if line.startswith("{"))
+            found += [line for line in lines if line.get("event") == event]
+    return found
+
+
+def _mark_of(event_id: str) -> tuple[str, int] | None:
+    """The chaos message an inbound event id belongs to: every channel's id ends in `event_key`'s ten
+    digits (Telegram's update id drops their leading zeros); None for other events (cron fires)."""
+    channel = event_id.split(":", 1)[0]
+    digits = re.search(r"([0-9]+)$", event_id)
+    if channel not in SHORT or digits is None:
+        return None
+    key = digits.group(1)[-10:].zfill(10)
+    return f"{SHORT[channel]}{int(key[:4])}", int(key[4:])
+
+
 def start_chaos(data_dir: Path, extra_env: dict[str, str] | None = None) -> ChaosPipeline:
     """Start a loopback AWS API of its own and the pipeline with every channel against the fake
     platforms, through an outage proxy (`extra_env` over `CHAOS_ENV`)."""
@@ -391,6 +425,7 @@ def start_chaos(data_dir: Path, extra_env: dict[str, str] | None = None) -> Chao
     said: list[str] = []
     watchdog = Watchdog(pipeline.supervisor, data_dir, said.append, said.append)
     chaos = ChaosPipeline(pipeline, fake, aws, proxy, watchdog, data_dir, said)
+    chaos.stage_names = frozenset(s.name for s in pipeline.supervisor.stages)
     watchdog.write()  # the board exists before the first scenario reads it
 
     def watch() -> None:

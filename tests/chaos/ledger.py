@@ -8,7 +8,10 @@ what is expected to end in a dead-letter queue, and judges what arrived:
 
 - lost: delivered, not shown as failed, not expected dead, and never answered (a platform that gave up
   retrying still shows the user's message in the chat: it is lost too);
-- doubled: answered more than once;
+- doubled: answered more than once, except a chunk egress announced it posted again because the
+  platform cannot tell whether an interrupted send arrived (`egress.send.unknown_resent`: Telegram and
+  WhatsApp, a worker killed between the platform's 200 and its receipt write; docs/reliability.md
+  "Limits"): shown twice, never more, and counted as `announced`;
 - reordered: a session's answers arrived out of the order its messages were sent;
 - stray: an answer to a message never delivered, or to one expected dead;
 - dead letters that should not be there, and expected ones missing or with the wrong reason.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 _MARKER = re.compile(r"\bck-([a-z]+[0-9]+)-([0-9]+)\b")
@@ -60,6 +63,7 @@ class Verdict:
     dead_missing: tuple[tuple[str, int], ...]
     dead_wrong_reason: tuple[DeadLetter, ...]
     shown_failed: int = 0  # delivered, shown to the user as failed: answered or not, never twice
+    announced: tuple[tuple[str, int], ...] = ()  # shown twice after egress warned it could not tell
 
     @property
     def ok(self) -> bool:
@@ -84,7 +88,8 @@ class Verdict:
         return (
             f"chaos {scenario}: sent={self.sent} faults={faults} answered={self.answered} "
             f"shown_failed={self.shown_failed} "
-            f"lost={len(self.lost)} doubled={len(self.doubled)} reordered={len(self.reordered)} "
+            f"lost={len(self.lost)} doubled={len(self.doubled)} announced_resends={len(self.announced)} "
+            f"reordered={len(self.reordered)} "
             f"stray={len(self.stray)} "
             f"dead={len(self.dead_unexpected) + len(self.dead_wrong_reason)} unexpected, "
             f"{len(self.dead_missing)} missing"
@@ -135,21 +140,27 @@ class Ledger:
         """How many messages the platforms delivered."""
         return sum(len(seqs) for seqs in self.delivered.values())
 
-    def judge(self, replies: Iterable[tuple[str, int]], dead: Iterable[DeadLetter]) -> Verdict:
+    def judge(
+        self,
+        replies: Iterable[tuple[str, int]],
+        dead: Iterable[DeadLetter],
+        announced: Collection[tuple[str, int]] = (),
+    ) -> Verdict:
         """Judge `replies` (markers in arrival order) and the dead letters found; markers of sessions this
-        ledger never sent on belong to another scenario and are left out."""
+        ledger never sent on belong to another scenario and are left out. `announced`: the messages
+        whose answer egress announced it was posting again without knowing whether the platform had it."""
         mine = set(self.delivered) | {s for s, _ in self.doomed}
         arrived = [m for m in replies if m[0] in mine]
         counts = Counter(arrived)
         known = {(s, q) for s, seqs in self.delivered.items() for q in seqs}
         expected_answers = known - set(self.doomed) - self.shown_failed
         lost = sorted(m for m in expected_answers if counts[m] == 0)
-        doubled = sorted(m for m, n in counts.items() if n > 1)
+        doubled = sorted(m for m, n in counts.items() if n > 2 or (n == 2 and m not in announced))
+        resent = sorted(m for m, n in counts.items() if n == 2 and m in announced)
         stray = sorted({m for m in arrived if m not in known} | {m for m in arrived if m in self.doomed})
-        # An answer to a message shown to its user as failed is left out of the order: Discord invalidates
-        # an interaction's token when it was not acknowledged within 3 s, so the user never sees a late
-        # answer to it (the stand-in does not invalidate tokens; ingress, still busy with the request when
-        # Discord gave up, may enqueue it after the user's next message).
+        # An answer to a message shown to its user as failed is left out of the order: its user saw it
+        # fail, and ingress, still busy with the request when the platform gave up, may have enqueued it
+        # after the user's next message (Discord: the answer then comes as a channel message).
         reordered = sorted(
             session
             for session, seqs in self.delivered.items()
@@ -166,6 +177,7 @@ class Ledger:
             shown_failed=len(self.shown_failed & known),
             lost=tuple(lost),
             doubled=tuple(doubled),
+            announced=tuple(resent),
             reordered=tuple(reordered),
             stray=tuple(stray),
             dead_unexpected=tuple(d for d in letters if (d.session, d.seq) not in self.doomed),

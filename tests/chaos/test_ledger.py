@@ -22,7 +22,8 @@ def test_every_message_answered_once_in_order_is_ok() -> None:
     assert verdict.ok
     assert (verdict.sent, verdict.answered) == (5, 5)
     assert verdict.summary("kill", 4) == (
-        "chaos kill: sent=5 faults=4 answered=5 shown_failed=0 lost=0 doubled=0 reordered=0 stray=0 "
+        "chaos kill: sent=5 faults=4 answered=5 shown_failed=0 lost=0 doubled=0 announced_resends=0 "
+        "reordered=0 stray=0 "
         "dead=0 unexpected, 0 missing"
     )
 
@@ -39,6 +40,21 @@ def test_an_answer_twice_is_doubled() -> None:
     assert verdict.doubled == (("tg1", 1),)
     assert verdict.settled
     assert not verdict.ok
+
+
+def test_an_answer_egress_announced_it_could_not_check_may_show_twice_and_is_counted() -> None:
+    """Telegram and WhatsApp cannot say whether an interrupted send arrived: egress posts it again and
+    warns. That one message shown twice is the platforms' limit, counted apart; a third copy, or a
+    double nobody announced, is not."""
+    ledger = ledger_of(tg1=2, wa2=2)
+    twice = [("tg1", 0), ("tg1", 0), ("tg1", 1), ("wa2", 0), ("wa2", 1), ("wa2", 1)]
+    verdict = ledger.judge(twice, [], announced={("tg1", 0)})
+    assert verdict.announced == (("tg1", 0),)
+    assert verdict.doubled == (("wa2", 1),)
+    assert not verdict.ok
+    assert ledger_of(tg1=2).judge(twice[:3], [], announced={("tg1", 0)}).ok
+    thrice = ledger_of(tg1=2).judge([("tg1", 0)] * 3 + [("tg1", 1)], [], announced={("tg1", 0)})
+    assert thrice.doubled == (("tg1", 0),)
 
 
 def test_answers_out_of_send_order_are_reordered_per_session() -> None:
