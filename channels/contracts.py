@@ -145,16 +145,41 @@ def per_chat(count: int, period_s: float, bot: Limit | None = None) -> Callable[
     return scopes
 
 
+class SendAs(StrEnum):
+    """The platform call a file goes out with: a photo, a voice note, audio, a video, or a document."""
+
+    PHOTO = "photo"
+    VOICE = "voice"
+    AUDIO = "audio"
+    VIDEO = "video"
+    DOCUMENT = "document"
+
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MediaCaps:
+    """What a platform takes as a file: the largest file at all (`max_bytes`) and, per richer kind, the
+    media types it takes and its own cap. A kind the platform lacks has no entry (its files go out as
+    documents); `egress/core/media_plan.py` decides with these."""
+
+    max_bytes: int
+    kinds: Mapping[SendAs, tuple[frozenset[str], int]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Profile:
     """One platform's limits. `scopes(chat_id)` names the rate-limit windows a send to that chat uses;
-    `measure` is how the platform counts a message's length; `style` how markdown is rendered."""
+    `measure` is how the platform counts a message's length; `style` how markdown is rendered; `media`
+    what it takes as files (None: files are not sent there, a text names them instead)."""
 
     name: str
     limit: int
     style: TextStyle
     scopes: Callable[[str], Scopes]
     measure: Callable[[str], int] = len
+    media: MediaCaps | None = None
 
 
 class PlatformClient(Protocol):
@@ -171,6 +196,31 @@ class PlatformClient(Protocol):
 
     async def typing(self, target: ReplyTarget) -> None:
         """Show a typing indicator in the target chat, where the platform has one."""
+        ...
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A file to upload: its bytes, name, media type, the call it goes out with and its caption."""
+
+    data: bytes
+    name: str
+    media_type: str
+    send_as: SendAs
+    caption: str = ""
+
+
+@runtime_checkable
+class PostsMedia(Protocol):
+    """The capability of a `PlatformClient` that uploads files with the platform's own calls.
+
+    `reconciles_media` says whether its `reconcile` can also settle an interrupted upload (Discord: the
+    upload carries the chunk's nonce); otherwise an interrupted upload is unknown and goes out again."""
+
+    reconciles_media: bool
+
+    async def post_media(self, target: ReplyTarget, media: MediaFile, *, first: bool, key: str) -> str:
+        """Upload `media` into the target chat; return the platform's message id (errors translated)."""
         ...
 
 

@@ -20,6 +20,10 @@ Every platform sender is the same loop around the channel's `PlatformClient` and
    before the next chunk — and before the queue message is deleted. A post that certainly failed (a
    refusal, a 429) drops its intent; a timeout keeps it, so the next attempt reconciles.
 
+A reply's files (`reply.media`) are chunks too, after its text (`media_delivery.py`): each is read from
+the state bucket and uploaded with the platform's own call under the same cycle (its interrupted upload
+is unknown, so posted again, unless the client `reconciles_media`).
+
 Chunks go out strictly in order, and a session's replies are one FIFO group, so order holds across
 chunks and across replies. Typing signals are best-effort: never recorded, never dead-lettered.
 """
@@ -30,7 +34,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from opentelemetry import metrics
@@ -51,8 +55,9 @@ from clawbus.channels.contracts import (
 )
 from clawbus.egress.core import RatePlan, messages
 from clawbus.egress.core.send_once import Adopt, Ask, HeldIntent, Post, SendReceipt, Skip, Wait, decide
+from clawbus.egress.media_delivery import MediaDelivery, MediaSource, media_key
 from clawbus.egress.sent_ledger import SentLedger, sent_key
-from clawbus.schemas import OutboundReply, ReplyKind
+from clawbus.schemas import OutboundReply, ReplyKind, ReplyMedia
 
 logger = logging.getLogger(__name__)
 _RECONCILED = metrics.get_meter("clawbus").create_counter(
@@ -99,6 +104,7 @@ class ChunkedSender:
         max_inline_wait_s: float = 5.0,
         clock: Clock = utc_now,
         policy: RetryPolicy = PLATFORM_POST,
+        media: MediaSource | None = None,
     ) -> None:
         self._profile = profile
         self._client = client
@@ -106,6 +112,7 @@ class ChunkedSender:
         self._pacer = pacer or Pacer()
         self._policy = dataclasses.replace(policy, max_inline_wait_s=max_inline_wait_s)
         self._now = clock
+        self._media = MediaDelivery(profile, client, media)
 
     async def send(self, reply: OutboundReply) -> None:
         """Deliver `reply`; raises a classified error (retryable or permanent) when it cannot.
@@ -121,8 +128,14 @@ class ChunkedSender:
                 key = sent_key(self._profile.name, reply.reply_id, part.index, chunk)
                 await self._send_once(reply, text, first=first, key=key)
                 first = False
+        for index, media in enumerate(reply.media):
+            key = media_key(self._profile.name, reply.reply_id, index)
+            await self._send_once(reply, media, first=first, key=key)
+            first = False
 
-    async def _send_once(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> None:
+    async def _send_once(
+        self, reply: OutboundReply, item: str | ReplyMedia, *, first: bool, key: str
+    ) -> None:
         """One chunk through the ledger: skip, wait, reconcile or post (`core.send_once.decide`)."""
         answer: Reconciled | None = None
         for _ in range(3):  # a round ends early only when another worker changed the record under us
@@ -138,7 +151,7 @@ class ChunkedSender:
                         retry_after=max(1.0, (until - now).total_seconds()),
                     )
                 case Ask(intent=intent):
-                    answer = await self._reconcile(reply, intent, now)
+                    answer = await self._reconcile(reply, intent, now, media=isinstance(item, ReplyMedia))
                 case Adopt(message_id=message_id):
                     await self._ledger.receipt(SendReceipt(key, message_id), self._now())
                     return
@@ -160,15 +173,17 @@ class ChunkedSender:
                         )
                     if reason != "new":
                         _RECONCILED.add(1, {"channel": self._profile.name, "outcome": reason})
-                    message_id = await self._post_intended(reply, text, first=first, intent=intent)
+                    message_id = await self._post_intended(reply, item, first=first, intent=intent)
                     await self._ledger.receipt(SendReceipt(key, message_id), self._now())
                     return
         raise RetryableError(f"chunk {key}: its ledger record kept changing under this worker")
 
-    async def _reconcile(self, reply: OutboundReply, intent: SendIntent, now: datetime) -> Reconciled:
+    async def _reconcile(
+        self, reply: OutboundReply, intent: SendIntent, now: datetime, *, media: bool
+    ) -> Reconciled:
         """Ask the platform about an interrupted send; `UNKNOWN` when it cannot tell."""
         answer = Reconciled(Outcome.UNKNOWN)
-        if isinstance(self._client, Reconciles):
+        if isinstance(self._client, Reconciles) and (not media or self._media.reconciles):
             try:
                 answer = await self._client.reconcile(reply.target, intent, now)
             except PermanentError as exc:  # e.g. a missing history scope: cannot tell
@@ -187,23 +202,37 @@ class ChunkedSender:
         return answer
 
     async def _post_intended(
-        self, reply: OutboundReply, text: str, *, first: bool, intent: SendIntent
+        self, reply: OutboundReply, item: str | ReplyMedia, *, first: bool, intent: SendIntent
     ) -> str:
         """`_post` under a recorded intent: a post that certainly failed drops the intent again."""
         try:
-            return await self._post(reply, text, first=first, intent=intent)
+            if isinstance(item, ReplyMedia):
+                call = await self._media.prepare(reply, item, first=first, key=intent.key)
+                return await self._post(reply, call, intent=intent, media=True)
+            client = self._client
+            text = item
+            return await self._post(
+                reply, lambda: client.post(reply.target, text, first=first, key=intent.key), intent=intent
+            )
         except (Throttled, PermanentError):
             await self._ledger.forget(intent.key)
             raise
 
-    async def _post(self, reply: OutboundReply, text: str, *, first: bool, intent: SendIntent) -> str:
+    async def _post(
+        self,
+        reply: OutboundReply,
+        call: Callable[[], Awaitable[str]],
+        *,
+        intent: SendIntent,
+        media: bool = False,
+    ) -> str:
         scopes = self._profile.scopes(reply.target.thread_id or reply.target.chat_id)
         attempt = 0
         while True:
             attempt += 1
             await self._pacer.wait(scopes)
             try:
-                return await self._client.post(reply.target, text, first=first, key=intent.key)
+                return await call()
             except Throttled as exc:
                 wait = exc.retry_after if exc.retry_after is not None else _DEFAULT_THROTTLE_S
                 self._pacer.hold(scopes, wait)  # the next `pacer.wait` waits it out
@@ -225,7 +254,8 @@ class ChunkedSender:
                 decision = self._policy.decide(exc, attempt)
                 if not isinstance(decision, RetryIn):
                     raise
-                if isinstance(exc, DeadlineExceeded):  # a timeout may hide a 200: ask before posting again
+                if isinstance(exc, DeadlineExceeded) and (not media or self._media.reconciles):
+                    # a timeout may hide a 200: ask before posting again
                     found = await self._found_after_timeout(reply, intent)
                     if found is not None:
                         return found

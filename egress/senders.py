@@ -1,6 +1,7 @@
 """Which sender a channel's worker uses, built from its `ChannelSpec.outbound` (process and Lambda).
 
-A channel with a `PlatformClient` goes through the shared `ChunkedSender` (its profile, the sent ledger);
+A channel with a `PlatformClient` goes through the shared `ChunkedSender` (its profile, the sent ledger,
+the blob store the agent put a reply's files in);
 one with a sender of its own (WebChat's table) gets that sender.
 """
 
@@ -44,7 +45,13 @@ async def open_sender(
     )
     cfg = registry.spec(channel).settings(settings)
     async with outbound.open_client(cfg, egress.request_timeout_s) as client:
-        yield ChunkedSender(outbound.profile, client, ledger, max_inline_wait_s=egress.max_inline_wait_s)
+        yield ChunkedSender(
+            outbound.profile,
+            client,
+            ledger,
+            max_inline_wait_s=egress.max_inline_wait_s,
+            media=blob_store(settings, clients),  # the files the agent attached (state bucket)
+        )
 
 
 @contextlib.asynccontextmanager
