@@ -35,6 +35,7 @@ from clawbus.storage.blobs import Blob, BlobStore
 logger = logging.getLogger(__name__)
 
 SEND_FILE = "send_file"
+AS_VOICE = "[[audio_as_voice]]"  # OpenClaw's reply tag: send the reply's audio as a voice note
 LOCAL_READERS = frozenset({"read", SEND_FILE})  # tools whose offer lets a turn send workspace files
 
 
@@ -49,7 +50,7 @@ class Attachment:
 class WorkspaceBytes(Protocol):
     """The workspace read as bytes (`storage.workspace`)."""
 
-    async def read_bytes(self, path: str, *, max_bytes: int | None = None) -> Blob | None: ...
+    async def read_raw(self, path: str, *, max_bytes: int | None = None) -> Blob | None: ...
 
 
 def sent_files(messages: Sequence[Message]) -> list[Attachment]:
@@ -94,12 +95,13 @@ class ReplyMediaStager:
         that cannot go out adds a line saying why. Safe to repeat (content-addressed)."""
         parts: list[str] = []
         wanted = list(sent)
+        voice = any(AS_VOICE in text for text in response.parts)
         for text in response.parts:
-            split = split_media_lines(text)
+            split = split_media_lines(text.replace(AS_VOICE, "").strip() if voice else text)
             wanted += [Attachment(ref) for ref in split.refs]
             parts.append(split.text)
         if not wanted:
-            return response
+            return response.model_copy(update={"parts": tuple(p for p in parts if p)}) if voice else response
         media: list[ReplyMedia] = []
         notes: list[str] = []
         for attachment in dict.fromkeys(wanted):
@@ -107,7 +109,8 @@ class ReplyMediaStager:
             if isinstance(stored, Refused):
                 notes.append(f"⚠️ Could not send {stored.ref}: {stored.reason}.")
             elif all(m.key != stored.key for m in media):  # the same file asked for twice goes out once
-                media.append(stored)
+                audio = voice and stored.media_type.startswith("audio/")
+                media.append(stored.model_copy(update={"as_voice": True}) if audio else stored)
         log_event(
             logger,
             "agent.media.attached",
@@ -138,7 +141,7 @@ class ReplyMediaStager:
             local_type = media_type_of(where.path)
             if local_type is None:
                 return Refused(attachment.ref, "this type of file cannot be sent")
-            blob = await self._workspace.read_bytes(where.path, max_bytes=self._max_bytes)
+            blob = await self._workspace.read_raw(where.path, max_bytes=self._max_bytes)
             if blob is None:
                 return Refused(attachment.ref, "there is no such file in the workspace")
             if blob.truncated:

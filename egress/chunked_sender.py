@@ -20,9 +20,8 @@ Every platform sender is the same loop around the channel's `PlatformClient` and
    before the next chunk — and before the queue message is deleted. A post that certainly failed (a
    refusal, a 429) drops its intent; a timeout keeps it, so the next attempt reconciles.
 
-A reply's files (`reply.media`) are chunks too, after its text (`media_delivery.py`): each is read from
-the state bucket and uploaded with the platform's own call under the same cycle (its interrupted upload
-is unknown, so posted again, unless the client `reconciles_media`).
+A reply's files (`reply.media`) are chunks too, after its text, uploaded under the same cycle
+(`media_delivery.py`; an interrupted upload is reconciled only where the client `reconciles_media`).
 
 Chunks go out strictly in order, and a session's replies are one FIFO group, so order holds across
 chunks and across replies. Typing signals are best-effort: never recorded, never dead-lettered.
@@ -207,13 +206,15 @@ class ChunkedSender:
         """`_post` under a recorded intent: a post that certainly failed drops the intent again."""
         try:
             if isinstance(item, ReplyMedia):
-                call = await self._media.prepare(reply, item, first=first, key=intent.key)
+                try:
+                    call = await self._media.prepare(reply, item, first=first, key=intent.key)
+                except ClawbusError:  # the bucket could not be read: nothing was posted
+                    await self._ledger.forget(intent.key)
+                    raise
                 return await self._post(reply, call, intent=intent, media=True)
-            client = self._client
-            text = item
-            return await self._post(
-                reply, lambda: client.post(reply.target, text, first=first, key=intent.key), intent=intent
-            )
+            client, text = self._client, item
+            post = lambda: client.post(reply.target, text, first=first, key=intent.key)  # noqa: E731
+            return await self._post(reply, post, intent=intent)
         except (Throttled, PermanentError):
             await self._ledger.forget(intent.key)
             raise

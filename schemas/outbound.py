@@ -39,7 +39,8 @@ class ReplyMedia(WireModel):
 
     `key` is relative to the bucket root (`media/<session ref>/<sha256>`, content-addressed, so a re-run
     turn refers to the same object); `media_type` was checked when it was stored; `caption` is shown with
-    the file where the platform has captions.
+    the file where the platform has captions; `as_voice` asks for an audio file to go out as a voice note
+    (OpenClaw's `[[audio_as_voice]]` reply tag; audio goes as an audio file otherwise).
     """
 
     key: str = Field(min_length=1, max_length=1024)
@@ -47,6 +48,7 @@ class ReplyMedia(WireModel):
     size: int = Field(ge=0)
     name: str = Field(min_length=1, max_length=255)
     caption: str = ""
+    as_voice: bool = False
 
 
 class OutboundReplyV1(WireModel):

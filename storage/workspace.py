@@ -97,7 +97,7 @@ class _BlobWorkspace:
         except VersionConflict as exc:
             raise VersionConflict(f"workspace file {exc}; re-read it and write again") from exc
 
-    async def read_bytes(self, path: str, *, max_bytes: int | None = None) -> Blob | None:
+    async def read_raw(self, path: str, *, max_bytes: int | None = None) -> Blob | None:
         """The file's bytes (its first `max_bytes` when given, `truncated` set), or None (a file the
         agent sends out is any type; `read` decodes text)."""
         return await self._blobs.get(check_path(path), max_bytes=max_bytes)

@@ -34,7 +34,7 @@ def send_file_tool(workspace: WorkspaceBytes, max_bytes: int) -> Tool:
         media_type = media_type_of(where.path)
         if media_type is None:
             raise PermanentError(f"cannot send {path}: this type of file cannot be sent")
-        found = await workspace.read_bytes(where.path, max_bytes=max_bytes)
+        found = await workspace.read_raw(where.path, max_bytes=max_bytes)
         if found is None:
             raise PermanentError(f"no file {where.path} in the workspace")
         if found.truncated:

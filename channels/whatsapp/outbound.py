@@ -44,7 +44,7 @@ DEFAULT_API_BASE = "https://graph.facebook.com"
 # Cloud API media (developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types):
 # images JPEG/PNG up to 5 MB, audio up to 16 MB (OGG/Opus goes as a voice note), MP4/3GPP video up to
 # 16 MB, documents up to 100 MB.
-_AUDIO = frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4"})
+_AUDIO = frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg", "audio/opus"})
 MEDIA = MediaCaps(
     100 * MB,
     {

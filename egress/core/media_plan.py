@@ -5,7 +5,9 @@ audio messages) with their own types and caps, and a plain document call for eve
 platform's overall cap. So: the first kind whose types include the file's and whose cap it fits is the
 call; a photo over the photo cap, or of a type the photo call does not take, goes as a document; a file
 over the platform's overall cap is not sent, and the user gets a text that names it and the limit
-instead (in the file's place, so the reply keeps its order). Pure.
+instead (in the file's place, so the reply keeps its order). A voice note is chosen only for a file
+the agent marked `as_voice` (OpenClaw: audio goes as an audio file unless the reply says
+`[[audio_as_voice]]`). Pure.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def decide_upload(media: ReplyMedia, caps: MediaCaps | None, platform: str) -> U
         )
     media_type = media.media_type.split(";")[0].strip().lower()
     for kind in _ORDER:
+        if kind is SendAs.VOICE and not media.as_voice:
+            continue
         accepted = caps.kinds.get(kind)
         if accepted is not None and media_type in accepted[0] and media.size <= accepted[1]:
             return Upload(kind)

@@ -60,6 +60,18 @@ async def test_send_file_attaches_with_its_caption_and_a_repeat_is_stored_once(
     assert await bucket.list("media/") == [media.key]
 
 
+async def test_the_audio_as_voice_tag_marks_audio_as_a_voice_note_and_leaves_the_text(
+    make_agent, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    answer = "[[audio_as_voice]] Listen.\nMEDIA:note.ogg\nMEDIA:chart.jpg"
+    agent, _bucket, _ = _agent(make_agent, tmp_path, assistant(answer))
+    await agent.store.write_bytes("note.ogg", b"OggS voice", content_type="audio/ogg")
+    await agent.store.write_bytes("chart.jpg", jpeg(), content_type="image/jpeg")
+    reply = await agent.turn("say it")
+    assert reply.parts == ("Listen.",)
+    assert [(m.name, m.as_voice) for m in reply.media] == [("note.ogg", True), ("chart.jpg", False)]
+
+
 async def test_a_path_outside_the_workspace_is_refused_in_the_text(make_agent, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     agent, bucket, _ = _agent(make_agent, tmp_path, assistant("Here.\nMEDIA:/etc/passwd\nMEDIA:../x.png"))
     reply = await agent.turn("leak it")

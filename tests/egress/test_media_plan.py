@@ -14,8 +14,8 @@ from clawbus.egress.core.media_plan import Notice, Upload, decide_upload
 from clawbus.schemas import ReplyMedia
 
 
-def _media(media_type: str, size: int, name: str = "file") -> ReplyMedia:
-    return ReplyMedia(key="media/s/abc", media_type=media_type, size=size, name=name)
+def _media(media_type: str, size: int, name: str = "file", *, as_voice: bool = False) -> ReplyMedia:
+    return ReplyMedia(key="media/s/abc", media_type=media_type, size=size, name=name, as_voice=as_voice)
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,7 @@ def _media(media_type: str, size: int, name: str = "file") -> ReplyMedia:
         ("image/png", 10 * MB, SendAs.PHOTO),
         ("image/jpeg", 10 * MB + 1, SendAs.DOCUMENT),  # over the photo cap: a document
         ("image/gif", 1 * MB, SendAs.DOCUMENT),  # not a photo type: a document
-        ("audio/ogg", 1 * MB, SendAs.VOICE),
+        ("audio/ogg", 1 * MB, SendAs.DOCUMENT),  # a voice note only when asked for (below)
         ("audio/mpeg", 1 * MB, SendAs.AUDIO),
         ("video/mp4", 20 * MB, SendAs.VIDEO),
         ("application/pdf", 49 * MB, SendAs.DOCUMENT),
@@ -42,7 +42,7 @@ def test_telegram_takes_the_richest_call_that_fits(media_type: str, size: int, e
         ("image/jpeg", 5 * MB, SendAs.PHOTO),
         ("image/jpeg", 5 * MB + 1, SendAs.DOCUMENT),
         ("image/webp", 1 * MB, SendAs.DOCUMENT),
-        ("audio/ogg", 16 * MB, SendAs.VOICE),
+        ("audio/ogg", 16 * MB, SendAs.AUDIO),
         ("audio/ogg", 16 * MB + 1, SendAs.DOCUMENT),
         ("video/mp4", 17 * MB, SendAs.DOCUMENT),
     ],
@@ -63,6 +63,13 @@ def test_a_file_over_the_platform_limit_becomes_a_text_naming_it(
     assert isinstance(decided, Notice)
     assert "big report.pdf" in decided.text
     assert f"its limit is {limit}" in decided.text
+
+
+@pytest.mark.parametrize(("profile", "name"), [(TELEGRAM, "Telegram"), (WHATSAPP, "Whatsapp")])
+def test_audio_marked_as_voice_goes_as_a_voice_note(profile: object, name: str) -> None:
+    caps = getattr(profile, "media", None)
+    assert decide_upload(_media("audio/ogg", MB, as_voice=True), caps, name) == Upload(SendAs.VOICE)
+    assert decide_upload(_media("audio/ogg", 51 * MB, as_voice=True), caps, name) != Upload(SendAs.VOICE)
 
 
 def test_slack_and_discord_send_every_file_the_same_way() -> None:
