@@ -139,6 +139,12 @@ _INGRESS = (
         why="WebChat's long poll reads delivered replies per conversation",
     ),
     Grant(
+        sid="ReadReplyMedia",
+        resource="reply_media",
+        actions=("s3:GetObject",),
+        why="ingress.http.webchat_media serves the files replies send to the WebChat page",
+    ),
+    Grant(
         sid="DedupRecords",
         resource="ledger_table",
         actions=("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"),

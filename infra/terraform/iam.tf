@@ -24,6 +24,7 @@ module "role_ingress" {
     channel_secrets  = values(module.state.channel_secret_arns)
     config_parameter = [module.state.config_parameter_arn]
     config_object    = ["${module.state.bucket_arn}/config/openclaw.json"]
+    reply_media      = ["${module.state.bucket_arn}/media/*"]
     kms_key          = local.kms
     log_group        = ["${local.log_group_arn_prefix}/aws/lambda/${local.ingress_function_name}:*"]
     any              = local.wildcard
@@ -45,6 +46,7 @@ module "role_relay" {
     channel_secrets  = values(module.state.channel_secret_arns)
     config_parameter = [module.state.config_parameter_arn]
     config_object    = ["${module.state.bucket_arn}/config/openclaw.json"]
+    reply_media      = [] # the relay serves no WebChat
     kms_key          = local.kms
     any              = local.wildcard
   }

@@ -1,7 +1,8 @@
 """Media out on the embedded default, every stage a real process: the offline echo model repeats a
 `MEDIA:` line the owner sends, the agent stores that workspace file in the state bucket, and each
 platform's fake gets the reply's text, then the file with the platform's own upload call and the very
-bytes; a stranger's turn cannot send the owner's workspace files."""
+bytes (WebChat: a file the page fetches from ingress with the run's token); a stranger's turn cannot
+send the owner's workspace files."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.conftest import Pipeline, make_bus, start_pipeline
 from tests.egress.media_files import jpeg
 from tests.fakes.platforms import FakePlatforms
 from tests.helpers import eventually
+from tests.pipeline.webchat_client import post, replies
 
 CHANNELS = ("telegram", "slack", "discord", "whatsapp")
 UPLOAD = {
@@ -46,7 +48,7 @@ def running(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             env[f"CLAWBUS_{channel.upper()}__ALLOW_FROM"] = json.dumps([owner, "*"])
             env[f"CLAWBUS_{channel.upper()}__API_BASE"] = fake.api_base(channel)
             assert traffic.CHANNEL_OF[short] == channel
-        running = start_pipeline(bus, logs, env, channels=CHANNELS)
+        running = start_pipeline(bus, logs, env, channels=(*CHANNELS, "webchat"))
         try:
             yield Running(running, fake)
         finally:
@@ -92,3 +94,26 @@ async def test_a_strangers_turn_cannot_send_the_owners_workspace_files(running: 
     text = await eventually(answered, timeout=60, interval=0.3, what="the stranger's answer")
     assert "Could not send chart.jpg: workspace files cannot be sent in this conversation" in text
     assert all(not c.files for c in running.fake.shown("whatsapp")[before:])
+
+
+async def test_webchat_shows_the_image_fetched_with_the_runs_token(running: Running) -> None:
+    async with running.pipeline.webchat(timeout=10) as client:
+        await post(client, "media-out", "a picture\nMEDIA:/workspace/chart.jpg")
+
+        async def with_file() -> list[dict[str, object]] | None:
+            found = await replies(client, "media-out")
+            return found if any("media" in m for m in found) else None
+
+        messages = await eventually(with_file, timeout=60, interval=0.3, what="the WebChat file part")
+        assert "You said: a picture" in str(messages[0]["text"])
+        media = messages[-1]["media"]
+        assert isinstance(media, dict)
+        assert (media["type"], media["name"]) == ("image/jpeg", "chart.jpg")
+        fetched = await client.get(str(media["url"]))
+        assert fetched.status_code == 200
+        assert fetched.content == jpeg()
+        assert fetched.headers["content-type"] == "image/jpeg"
+        assert fetched.headers["x-content-type-options"] == "nosniff"
+        assert (await client.get("/webchat/api/media/agents/main/workspace/MEMORY.md")).status_code == 404
+    async with httpx.AsyncClient(base_url=running.pipeline.ingress_url) as stranger:
+        assert (await stranger.get(str(media["url"]))).status_code == 401
