@@ -283,7 +283,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             sid="ReadReplyMedia",
             resource="reply_media",
             actions=("s3:GetObject",),
-            why="egress.media_delivery reads the files a reply sends (media/<session>/<sha256>) to upload them",
+            why="egress.media_delivery reads the files a reply sends (media/<ref>/<sha256>) to upload",
         ),
         _SECRETS,
         *_CONFIG,
