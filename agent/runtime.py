@@ -26,10 +26,12 @@ from clawbus.agent.models.failover import FailoverModel
 from clawbus.agent.models.offline import OfflineEcho
 from clawbus.agent.models.openai_compat import OpenAICompatModel
 from clawbus.agent.prompt import PromptCaps
+from clawbus.agent.reply_media import ReplyMediaStager
 from clawbus.agent.tools.base import Tool, ToolBox
 from clawbus.agent.tools.browser import browser_tool
 from clawbus.agent.tools.browser_agentcore import agentcore_browser
 from clawbus.agent.tools.browser_playwright import Connect, PagePool, local_chromium
+from clawbus.agent.tools.send_file import send_file_tool
 from clawbus.agent.tools.web import web_fetch_tool
 from clawbus.agent.tools.web_transport import PublicTransport
 from clawbus.agent.tools.workspace import workspace_tools
@@ -50,6 +52,8 @@ from clawbus.storage import (
     SessionIndex,
     TranscriptStore,
 )
+from clawbus.storage.backends import blob_store
+from clawbus.storage.blobs import BlobStore
 from clawbus.storage.reset import rules_from
 from clawbus.storage.turn_journal import DynamoTurnJournal, LocalTurnJournal, TurnJournalStore
 
@@ -162,6 +166,12 @@ async def open_session_stores(
     return memory, index, memory
 
 
+async def _media_blobs(settings: Settings, stack: AsyncExitStack) -> BlobStore:
+    """Where a reply's files go: the blob store egress reads them from (the state bucket)."""
+    clients = await stack.enter_async_context(open_stage_clients(settings, AgentStoreClients))
+    return blob_store(settings, clients)
+
+
 async def open_turn_journal(settings: Settings, stack: AsyncExitStack) -> TurnJournalStore:
     """Where the loop journals a turn's steps: beside the transcripts (a directory, or the sessions
     table for the DynamoDB and AgentCore Memory transcripts, whose session index is there too)."""
@@ -253,6 +263,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
             )
         )
         tools: list[Tool] = workspace_tools(store)
+        media_cap = settings.storage.blob_max_bytes
+        tools.append(send_file_tool(store, media_cap))
         tools.append(web_fetch_tool(http, max_bytes=agent.web.max_bytes, timeout_s=agent.web.timeout_s))
         cron = await stack.enter_async_context(cron_tool(settings))
         if cron is not None:
@@ -291,4 +303,5 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
             keep_recent_tokens=agent.keep_recent_tokens,
             engine=engine,
             journal=journal,
+            media=ReplyMediaStager(store, await _media_blobs(settings, stack), http, media_cap),
         )

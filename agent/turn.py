@@ -56,6 +56,7 @@ from clawbus.agent.prompt import (
     files_for,
     session_kind,
 )
+from clawbus.agent.reply_media import LOCAL_READERS, ReplyMediaStager, sent_files
 from clawbus.agent.sessions import Activity, Begin, finish, turn_input
 from clawbus.agent.tools.base import TOOL_SESSION, ToolBox
 from clawbus.agent.tools.policy import policy_for, turn_trusted
@@ -105,6 +106,8 @@ class AgentRuntime:
     engine: TurnEngine | None = None
     # Where the loop journals each step of a turn until the turn is in its transcript (None: nowhere).
     journal: TurnJournalStore | None = None
+    # Stores the files a reply sends (`MEDIA:` lines, `send_file`) in the state bucket (None: text only).
+    media: ReplyMediaStager | None = None
 
 
 def user_text(request: AgentRequest) -> str:
@@ -273,9 +276,12 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
         TOOL_SESSION.reset(token)
     for message in result.messages:
         log.add(message, now)
-    response = await _append(
-        rt, log, request, to_response(result.text, result.model, heartbeat=heartbeat), now
-    )
+    response = to_response(result.text, result.model, heartbeat=heartbeat)
+    if rt.media is not None and response.parts:
+        allowed = bool(LOCAL_READERS & set(tools.names))  # the turn's file-read trust
+        sent = sent_files(result.messages)
+        response = await rt.media.attach(response, request.session_key, sent=sent, local_allowed=allowed)
+    response = await _append(rt, log, request, response, now)
     if journal is not None:
         await _close_journal(journal, request)
     context_tokens = estimate_tokens(system) + sum(message_tokens(m) for _id, m in log.context()[1])

@@ -46,11 +46,13 @@ _SERVICE_NAMES = {"agentcore": "bedrock-agentcore"}
 
 @dataclass(frozen=True, slots=True)
 class IngressClients:
-    """Ingress (HTTP app, relay): enqueue to SQS, publish inbound to SNS, dedup and pairing in DynamoDB."""
+    """Ingress (HTTP app, relay): enqueue to SQS, publish inbound to SNS, dedup and pairing in DynamoDB,
+    the files replies send to WebChat from S3."""
 
     sqs: SQSClient
     sns: SNSClient
     dynamodb: DynamoDBClient
+    s3: S3Client
 
 
 @dataclass(frozen=True, slots=True)

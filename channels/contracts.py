@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -145,16 +144,41 @@ def per_chat(count: int, period_s: float, bot: Limit | None = None) -> Callable[
     return scopes
 
 
+class SendAs(StrEnum):
+    """The platform call a file goes out with: a photo, a voice note, audio, a video, or a document."""
+
+    PHOTO = "photo"
+    VOICE = "voice"
+    AUDIO = "audio"
+    VIDEO = "video"
+    DOCUMENT = "document"
+
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MediaCaps:
+    """What a platform takes as a file: the largest file at all (`max_bytes`) and, per richer kind, the
+    media types it takes and its own cap. A kind the platform lacks has no entry (its files go out as
+    documents); `egress/core/media_plan.py` decides with these."""
+
+    max_bytes: int
+    kinds: Mapping[SendAs, tuple[frozenset[str], int]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Profile:
     """One platform's limits. `scopes(chat_id)` names the rate-limit windows a send to that chat uses;
-    `measure` is how the platform counts a message's length; `style` how markdown is rendered."""
+    `measure` is how the platform counts a message's length; `style` how markdown is rendered; `media`
+    what it takes as files (None: files are not sent there, a text names them instead)."""
 
     name: str
     limit: int
     style: TextStyle
     scopes: Callable[[str], Scopes]
     measure: Callable[[str], int] = len
+    media: MediaCaps | None = None
 
 
 class PlatformClient(Protocol):
@@ -174,21 +198,29 @@ class PlatformClient(Protocol):
         ...
 
 
-def sent_key(channel: str, reply_id: str, part: int, chunk: int) -> str:
-    """The ledger key of one chunk of one reply part on one channel (egress's sent ledger)."""
-    return f"sent:{channel}:{reply_id}:{part}.{chunk}"
+@dataclass(frozen=True)
+class MediaFile:
+    """A file to upload: its bytes, name, media type, the call it goes out with and its caption."""
+
+    data: bytes
+    name: str
+    media_type: str
+    send_as: SendAs
+    caption: str = ""
 
 
-def opens_reply(key: str) -> bool:
-    """Whether the chunk of ledger key `key` is its reply's first (part 0, chunk 0): the one that may
-    take the place of a placeholder the platform already shows (Discord's deferred "thinking…")."""
-    return key.endswith(":0.0")
+@runtime_checkable
+class PostsMedia(Protocol):
+    """The capability of a `PlatformClient` that uploads files with the platform's own calls.
 
+    `reconciles_media` says whether its `reconcile` can also settle an interrupted upload (Discord: the
+    upload carries the chunk's nonce); otherwise an interrupted upload is unknown and goes out again."""
 
-def send_nonce(key: str) -> str:
-    """The nonce a chunk is sent with: derived from its ledger key, so every attempt (in any process)
-    carries the same one; 25 characters, Discord's cap."""
-    return hashlib.sha256(key.encode()).hexdigest()[:25]
+    reconciles_media: bool
+
+    async def post_media(self, target: ReplyTarget, media: MediaFile, *, first: bool, key: str) -> str:
+        """Upload `media` into the target chat; return the platform's message id (errors translated)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -173,9 +173,13 @@ class TurnHandler:
             async for item in self._agent.stream(request, traceparent=current_traceparent()):
                 if isinstance(item, str) and item:
                     reply = block_reply(request, item, len(publications), plan.target)
-                    publication = await self._publisher.publication(reply)
-                    await self._publisher.send(publication)
-                    publications.append(publication)
+                elif isinstance(item, AgentResponse) and item.media:  # the files, after the text
+                    reply = block_reply(request, "", len(publications), plan.target, item.media)
+                else:
+                    continue
+                publication = await self._publisher.publication(reply)
+                await self._publisher.send(publication)
+                publications.append(publication)
             return publications
         response = await self._agent.invoke(request, traceparent=current_traceparent())
         answer = build_reply(request, response, plan.target) if plan.target is not None else None

@@ -1,28 +1,16 @@
-"""Delivering one reply on a chat platform: split, pace, send each chunk once, honour 429s.
+"""Delivering one reply on a chat platform: split, pace, send each chunk and file once, honour 429s.
 
-Every platform sender is the same loop around the channel's `PlatformClient` and `Profile` (its spec's
-`outbound`, the only platform-specific parts):
-
-1. each reply part becomes numbered messages (`core.messages`: split under the limit in the channel's
-   chunk mode, rendered);
-2. a chunk with a receipt in the sent ledger is skipped (it went out before a crash or a give-back);
-   one with an interrupted intent (a worker died between the platform call and the receipt) is
-   reconciled with the platform first, where the client can (`Reconciles`): found → its id becomes the
-   receipt, not found or an idempotent post → posted, unknown → posted again with a WARNING
-   (`egress.send.unknown_resent`: a chunk shown twice beats a chunk lost); see `core/send_once.py`;
-3. the pacer waits until the chat's and the bot's rate windows allow a send;
-4. the chunk is sent under this call site's one retry policy (`PLATFORM_POST`, `bus/retry.py`): a 429
-   asking for a short wait (≤ `max_inline_wait_s`) is waited out through the pacer and the same chunk
-   retried, a longer one raises `Throttled(retry_after=…)` so the consumer gives the message back for
-   that long; a 5xx or a dropped connection is retried after a short backoff; after `attempts` tries the
-   error goes to the consumer, which gives the message back (the queue's redrive is the outer loop;
-   chunks already sent stay recorded and are not sent again);
-5. a send intent is recorded before the call and the platform's message id (the receipt) after it,
-   before the next chunk — and before the queue message is deleted. A post that certainly failed (a
-   refusal, a 429) drops its intent; a timeout keeps it, so the next attempt reconciles.
-
-Chunks go out strictly in order, and a session's replies are one FIFO group, so order holds across
-chunks and across replies. Typing signals are best-effort: never recorded, never dead-lettered.
+The same loop serves every platform through the channel's `PlatformClient` and `Profile`:
+1. each part becomes numbered messages (`core.messages`, the channel's chunk mode), then each attached
+   file one more "chunk" (`media_delivery`);
+2. a chunk with a receipt in the sent ledger is skipped; one with an interrupted intent is reconciled
+   with the platform first, where it can tell (`Reconciles`; `core/send_once.py`), else posted again
+   with a WARNING (`egress.send.unknown_resent`: shown twice beats lost);
+3. the pacer waits for the chat's and the bot's rate windows; the post runs under one retry policy
+   (`PLATFORM_POST`): a short 429 is waited out, a long one raises `Throttled` so the consumer gives the
+   message back, a 5xx backs off, and the queue's redrive is the outer loop;
+4. an intent is recorded before the call and the receipt (the platform's message id) after it, before
+   the next chunk and before the queue message is deleted (docs/channels/egress.md).
 """
 
 from __future__ import annotations
@@ -31,7 +19,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from opentelemetry import metrics
@@ -40,6 +28,7 @@ from clawbus.bus.clock import Clock, utc_now
 from clawbus.bus.errors import ClawbusError, DeadlineExceeded, PermanentError, RetryableError, Throttled
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.retry import RetryIn, RetryPolicy
+from clawbus.channels.chunk_keys import send_nonce, sent_key
 from clawbus.channels.contracts import (
     Outcome,
     PlatformClient,
@@ -48,13 +37,12 @@ from clawbus.channels.contracts import (
     Reconciles,
     Scopes,
     SendIntent,
-    send_nonce,
-    sent_key,
 )
 from clawbus.egress.core import ChunkMode, RatePlan, messages
 from clawbus.egress.core.send_once import Adopt, Ask, HeldIntent, Post, SendReceipt, Skip, Wait, decide
+from clawbus.egress.media_delivery import MediaDelivery, MediaSource, media_key
 from clawbus.egress.sent_ledger import SentLedger
-from clawbus.schemas import OutboundReply, ReplyKind
+from clawbus.schemas import OutboundReply, ReplyKind, ReplyMedia
 
 logger = logging.getLogger(__name__)
 _RECONCILED = metrics.get_meter("clawbus").create_counter(
@@ -102,6 +90,7 @@ class ChunkedSender:
         clock: Clock = utc_now,
         policy: RetryPolicy = PLATFORM_POST,
         chunk_mode: ChunkMode = ChunkMode.LENGTH,
+        media: MediaSource | None = None,
     ) -> None:
         self._profile = profile
         self._client = client
@@ -111,6 +100,7 @@ class ChunkedSender:
         self._now = clock
         self._sending: set[str] = set()  # chunk keys this worker is sending now
         self._chunk_mode = chunk_mode
+        self._media = MediaDelivery(profile, client, media)
 
     async def send(self, reply: OutboundReply) -> None:
         """Deliver `reply`; raises a classified error (retryable or permanent) when it cannot.
@@ -126,23 +116,28 @@ class ChunkedSender:
                 key = sent_key(self._profile.name, reply.reply_id, part.index, chunk)
                 await self._send_once(reply, text, first=first, key=key)
                 first = False
+        for index, media in enumerate(reply.media):
+            key = media_key(self._profile.name, reply.reply_id, index)
+            await self._send_once(reply, media, first=first, key=key)
+            first = False
 
-    async def _send_once(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> None:
-        """One chunk through the ledger, unless this worker is sending it already.
-
-        The ledger's lease tells a dead worker's intent from a live one's only by time; an outage of
-        the AWS API longer than the lease (the receipt write waits it out) makes this worker's own send
-        look interrupted to the second delivery of its reply. Asking the platform then may post the
-        chunk twice, so a chunk this worker is still sending gives its reply back instead."""
+    async def _send_once(
+        self, reply: OutboundReply, item: str | ReplyMedia, *, first: bool, key: str
+    ) -> None:
+        """One chunk through the ledger, unless this worker is still sending it: after an AWS outage
+        longer than the ledger's lease its own send looks interrupted, and asking the platform then
+        may post it twice, so a second delivery of the reply is given back instead."""
         if key in self._sending:
             raise RetryableError(f"chunk {key} is being sent by this worker", retry_after=1.0)
         self._sending.add(key)
         try:
-            await self._send_through_ledger(reply, text, first=first, key=key)
+            await self._send_through_ledger(reply, item, first=first, key=key)
         finally:
             self._sending.discard(key)
 
-    async def _send_through_ledger(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> None:
+    async def _send_through_ledger(
+        self, reply: OutboundReply, item: str | ReplyMedia, *, first: bool, key: str
+    ) -> None:
         """Skip, wait, reconcile or post (`core.send_once.decide`)."""
         answer: Reconciled | None = None
         for _ in range(3):  # a round ends early only when another worker changed the record under us
@@ -158,7 +153,7 @@ class ChunkedSender:
                         retry_after=max(1.0, (until - now).total_seconds()),
                     )
                 case Ask(intent=intent):
-                    answer = await self._reconcile(reply, intent, now)
+                    answer = await self._reconcile(reply, intent, now, media=isinstance(item, ReplyMedia))
                 case Adopt(message_id=message_id):
                     await self._ledger.receipt(SendReceipt(key, message_id), self._now())
                     return
@@ -180,15 +175,17 @@ class ChunkedSender:
                         )
                     if reason != "new":
                         _RECONCILED.add(1, {"channel": self._profile.name, "outcome": reason})
-                    message_id = await self._post_intended(reply, text, first=first, intent=intent)
+                    message_id = await self._post_intended(reply, item, first=first, intent=intent)
                     await self._ledger.receipt(SendReceipt(key, message_id), self._now())
                     return
         raise RetryableError(f"chunk {key}: its ledger record kept changing under this worker")
 
-    async def _reconcile(self, reply: OutboundReply, intent: SendIntent, now: datetime) -> Reconciled:
+    async def _reconcile(
+        self, reply: OutboundReply, intent: SendIntent, now: datetime, *, media: bool
+    ) -> Reconciled:
         """Ask the platform about an interrupted send; `UNKNOWN` when it cannot tell."""
         answer = Reconciled(Outcome.UNKNOWN)
-        if isinstance(self._client, Reconciles):
+        if isinstance(self._client, Reconciles) and (not media or self._media.reconciles):
             try:
                 answer = await self._client.reconcile(reply.target, intent, now)
             except PermanentError as exc:  # e.g. a missing history scope: cannot tell
@@ -207,23 +204,39 @@ class ChunkedSender:
         return answer
 
     async def _post_intended(
-        self, reply: OutboundReply, text: str, *, first: bool, intent: SendIntent
+        self, reply: OutboundReply, item: str | ReplyMedia, *, first: bool, intent: SendIntent
     ) -> str:
         """`_post` under a recorded intent: a post that certainly failed drops the intent again."""
         try:
-            return await self._post(reply, text, first=first, intent=intent)
+            if isinstance(item, ReplyMedia):
+                try:
+                    call = await self._media.prepare(reply, item, first=first, key=intent.key)
+                except ClawbusError:  # the bucket could not be read: nothing was posted
+                    await self._ledger.forget(intent.key)
+                    raise
+                return await self._post(reply, call, intent=intent, media=True)
+            client, text = self._client, item
+            post = lambda: client.post(reply.target, text, first=first, key=intent.key)  # noqa: E731
+            return await self._post(reply, post, intent=intent)
         except (Throttled, PermanentError):
             await self._ledger.forget(intent.key)
             raise
 
-    async def _post(self, reply: OutboundReply, text: str, *, first: bool, intent: SendIntent) -> str:
+    async def _post(
+        self,
+        reply: OutboundReply,
+        call: Callable[[], Awaitable[str]],
+        *,
+        intent: SendIntent,
+        media: bool = False,
+    ) -> str:
         scopes = self._profile.scopes(reply.target.thread_id or reply.target.chat_id)
         attempt = 0
         while True:
             attempt += 1
             await self._pacer.wait(scopes)
             try:
-                return await self._client.post(reply.target, text, first=first, key=intent.key)
+                return await call()
             except Throttled as exc:
                 wait = exc.retry_after if exc.retry_after is not None else _DEFAULT_THROTTLE_S
                 self._pacer.hold(scopes, wait)  # the next `pacer.wait` waits it out
@@ -245,7 +258,8 @@ class ChunkedSender:
                 decision = self._policy.decide(exc, attempt)
                 if not isinstance(decision, RetryIn):
                     raise
-                if isinstance(exc, DeadlineExceeded):  # a timeout may hide a 200: ask before posting again
+                if isinstance(exc, DeadlineExceeded) and (not media or self._media.reconciles):
+                    # a timeout may hide a 200: ask before posting again
                     found = await self._found_after_timeout(reply, intent)
                     if found is not None:
                         return found
@@ -281,26 +295,23 @@ class ChunkedSender:
         return answer.message_id
 
     def _check_failed(self, intent: SendIntent, exc: PermanentError) -> None:
-        log_event(
-            logger,
-            "egress.send.reconcile_failed",
-            logging.WARNING,
-            channel=self._profile.name,
-            chunk=intent.key,
-            error_type=type(exc).__name__,
-            reason=str(exc)[:300],
-        )
+        self._warn("egress.send.reconcile_failed", exc, chunk=intent.key)
 
     async def _typing(self, reply: OutboundReply) -> None:
         try:
             await self._client.typing(reply.target)
         except ClawbusError as exc:
-            log_event(
-                logger,
-                "egress.typing.failed",
-                logging.WARNING,
-                channel=self._profile.name,
-                reply_id=reply.reply_id,
-                error_type=type(exc).__name__,
-                reason=str(exc)[:300],
-            )
+            self._warn("egress.typing.failed", exc, reply_id=reply.reply_id)
+
+    def _warn(self, event: str, exc: Exception, **fields: str) -> None:
+        reason = str(exc)[:300]
+        error_type = type(exc).__name__
+        log_event(
+            logger,
+            event,
+            logging.WARNING,
+            channel=self._profile.name,
+            error_type=error_type,
+            reason=reason,
+            **fields,
+        )

@@ -1,6 +1,7 @@
 """Which sender a channel's worker uses, built from its `ChannelSpec.outbound` (process and Lambda).
 
-A channel with a `PlatformClient` goes through the shared `ChunkedSender` (its profile, the sent ledger);
+A channel with a `PlatformClient` goes through the shared `ChunkedSender` (its profile, the sent ledger,
+the blob store the agent put a reply's files in);
 one with a sender of its own (WebChat's table) gets that sender.
 """
 
@@ -51,6 +52,7 @@ async def open_sender(
             ledger,
             max_inline_wait_s=egress.max_inline_wait_s,
             chunk_mode=ChunkMode(getattr(cfg, "chunk_mode", ChunkMode.LENGTH)),  # webchat has none
+            media=blob_store(settings, clients),  # the files the agent attached (state bucket)
         )
 
 

@@ -24,7 +24,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from clawbus.bus.errors import CorruptRecord
-from clawbus.channels.contracts import SendIntent, send_nonce
+from clawbus.channels.chunk_keys import send_nonce
+from clawbus.channels.contracts import SendIntent
 from clawbus.egress.core.send_once import ChunkRecord, HeldIntent, SendReceipt
 from clawbus.storage.backends import idempotency_store
 from clawbus.storage.idempotency import Claimed, IdempotencyRecord, Status

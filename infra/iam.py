@@ -139,6 +139,12 @@ _INGRESS = (
         why="WebChat's long poll reads delivered replies per conversation",
     ),
     Grant(
+        sid="ReadReplyMedia",
+        resource="reply_media",
+        actions=("s3:GetObject",),
+        why="ingress.http.webchat_media serves the files replies send to the WebChat page",
+    ),
+    Grant(
         sid="DedupRecords",
         resource="ledger_table",
         actions=("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"),
@@ -274,6 +280,12 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             actions=("s3:GetObject",),
             why="replies over SNS's 256 KiB arrive as claim-checks in the state bucket",
         ),
+        Grant(
+            sid="ReadReplyMedia",
+            resource="reply_media",
+            actions=("s3:GetObject",),
+            why="egress.media_delivery reads the files a reply sends (media/<ref>/<sha256>) to upload",
+        ),
         _SECRETS,
         *_CONFIG,
         _KMS_USE,
@@ -311,6 +323,12 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             resource="agent_workspace",
             actions=("s3:GetObject", "s3:PutObject"),
             why="bus.storage.workspace reads and conditionally writes agents/<agentId>/workspace/*",
+        ),
+        Grant(
+            sid="ReplyMedia",
+            resource="reply_media",
+            actions=("s3:PutObject",),
+            why="agent.reply_media stores the files a reply sends at media/<session>/<sha256> (if absent)",
         ),
         Grant(
             sid="ListAgentWorkspace",

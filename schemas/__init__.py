@@ -30,7 +30,14 @@ from clawbus.schemas.invocation import (
     parse_agent_request,
     parse_agent_response,
 )
-from clawbus.schemas.outbound import OutboundReply, OutboundReplyV1, ReplyKind, ReplyPart, parse_outbound
+from clawbus.schemas.outbound import (
+    OutboundReply,
+    OutboundReplyV1,
+    ReplyKind,
+    ReplyMedia,
+    ReplyPart,
+    parse_outbound,
+)
 from clawbus.schemas.session_key import (
     DmScope,
     PeerKind,
@@ -56,6 +63,7 @@ __all__ = [
     "Peer",
     "PeerKind",
     "ReplyKind",
+    "ReplyMedia",
     "ReplyPart",
     "ReplyTarget",
     "Sender",

@@ -15,6 +15,7 @@ from pydantic import Field
 from clawbus.schemas._base import WireModel
 from clawbus.schemas._versioning import read_versioned
 from clawbus.schemas.inbound import InboundEvent
+from clawbus.schemas.outbound import ReplyMedia
 
 
 class AgentRequestV1(WireModel):
@@ -47,13 +48,15 @@ class AgentError(WireModel):
 
 
 class AgentResponseV1(WireModel):
-    """The agent's answer: text parts in order (empty when the agent chose silence, e.g. `NO_REPLY`)."""
+    """The agent's answer: text parts in order (empty when the agent chose silence, e.g. `NO_REPLY`),
+    then the files it attached (`media`, stored in the state bucket by the agent)."""
 
     schema_version: Literal[1] = 1
     status: TurnStatus = TurnStatus.OK
     parts: tuple[str, ...] = ()
     error: AgentError | None = None
     model: str | None = None
+    media: tuple[ReplyMedia, ...] = ()
 
 
 AgentRequest = AgentRequestV1

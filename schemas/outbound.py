@@ -3,6 +3,8 @@
 The dispatcher publishes it to the outbound SNS FIFO topic with the `channel` message attribute; each
 channel's egress queue receives only its own. A reply is ordered `parts` (chunks the agent streamed or
 produced); `final` marks the last message of a turn. `kind=typing` is a presence signal with no parts.
+`media` are files the agent attached (`ReplyMedia`: a key in the state bucket, never the bytes); egress
+sends them after the text parts of the same reply, in order.
 """
 
 from __future__ import annotations
@@ -32,6 +34,23 @@ class ReplyPart(WireModel):
     text: str
 
 
+class ReplyMedia(WireModel):
+    """A file the agent sends with its reply: stored in the state bucket, the envelope carries only its key.
+
+    `key` is relative to the bucket root (`media/<session ref>/<sha256>`, content-addressed, so a re-run
+    turn refers to the same object); `media_type` was checked when it was stored; `caption` is shown with
+    the file where the platform has captions; `as_voice` asks for an audio file to go out as a voice note
+    (OpenClaw's `[[audio_as_voice]]` reply tag; audio goes as an audio file otherwise).
+    """
+
+    key: str = Field(min_length=1, max_length=1024)
+    media_type: str = Field(min_length=1, max_length=255)
+    size: int = Field(ge=0)
+    name: str = Field(min_length=1, max_length=255)
+    caption: str = ""
+    as_voice: bool = False
+
+
 class OutboundReplyV1(WireModel):
     """Version 1 of the outbound envelope.
 
@@ -52,6 +71,7 @@ class OutboundReplyV1(WireModel):
     parts: tuple[ReplyPart, ...] = ()
     final: bool = True
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    media: tuple[ReplyMedia, ...] = ()
 
     @property
     def text(self) -> str:

@@ -39,6 +39,10 @@ class WebchatPart:
     reply_id: str
     in_reply_to: tuple[str, ...]
     text: str
+    # A file the reply sends (its key in the state bucket, media type and name); "" for a text part.
+    media_key: str = ""
+    media_type: str = ""
+    media_name: str = ""
 
     @classmethod
     def from_record(cls, record: Record) -> WebchatPart:
@@ -49,6 +53,9 @@ class WebchatPart:
             record.text("reply_id"),
             tuple(record.string_list("in_reply_to", [])),
             record.text("text"),
+            record.text("media_key", ""),
+            record.text("media_type", ""),
+            record.text("media_name", ""),
         )
 
 
@@ -77,6 +84,12 @@ class WebchatHistory:
             "text": part.text,
             LEDGER_TTL_ATTRIBUTE: expires_at,
         }
+        if part.media_key:
+            item |= {
+                "media_key": part.media_key,
+                "media_type": part.media_type,
+                "media_name": part.media_name,
+            }
         try:
             await self._records.put(item, condition=Absent())
         except VersionConflict:

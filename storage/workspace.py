@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from clawbus.bus.errors import VersionConflict
-from clawbus.storage.blobs import BlobStore, LocalBlobStore, S3BlobStore, check_key
+from clawbus.storage.blobs import Blob, BlobStore, LocalBlobStore, S3BlobStore, check_key
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -96,6 +96,11 @@ class _BlobWorkspace:
             )
         except VersionConflict as exc:
             raise VersionConflict(f"workspace file {exc}; re-read it and write again") from exc
+
+    async def read_raw(self, path: str, *, max_bytes: int | None = None) -> Blob | None:
+        """The file's bytes (its first `max_bytes` when given, `truncated` set), or None (a file the
+        agent sends out is any type; `read` decodes text)."""
+        return await self._blobs.get(check_path(path), max_bytes=max_bytes)
 
     async def write_bytes(self, path: str, data: bytes, *, content_type: str) -> str:
         """Store binary `data` (a screenshot) with its content type, unconditionally; the new version."""

@@ -18,6 +18,8 @@ The policy is OpenClaw's (`tools.profile`, `tools.allow`/`alsoAllow`/`deny`, per
    - `read`: the workspace holds the owner's private memory (MEMORY.md, memory/*.md); the bootstrap
      files a session may see are already in its prompt;
    - `memory_search`: the owner's private memory;
+   - `send_file`: sends a workspace file to the chat, so it reads the owner's workspace as `read` does
+     (and without `read` or `send_file` a turn's `MEDIA:` lines cannot send workspace files either);
    - `cron`: schedules turns that run with the owner's authority and messages into chats;
    - `browser`: writes screenshots into the workspace and drives a browser the owner's sessions share;
    - `web_fetch` stays: it reads public pages only (private addresses are refused) and touches nothing
@@ -60,7 +62,7 @@ _BUILTIN_GROUPS: dict[str, tuple[str, ...]] = {
     "group:web": ("web_search", "x_search", "web_fetch"),
     "group:ui": ("browser", "screen", "theme", "dashboard", "terminal", "portal", "canvas", "show_widget"),
     "group:automation": ("heartbeat_respond", "cron", "gateway", "plugins", "openclaw"),
-    "group:messaging": ("message",),
+    "group:messaging": ("message", "send_file"),  # clawbus's send_file: a file with the reply
     "group:nodes": ("nodes", "computer"),
     "group:agents": (
         "agents_list",
@@ -74,7 +76,7 @@ _BUILTIN_GROUPS: dict[str, tuple[str, ...]] = {
     "group:media": ("view_image", "image_generate", "music_generate", "video_generate", "tts", "pdf"),
     "group:plugins": (),  # clawbus loads no plugins
 }
-_NOT_OPENCLAW = {"read", "write", "edit", "apply_patch", "exec", "process", "canvas"}
+_NOT_OPENCLAW = {"read", "write", "edit", "apply_patch", "exec", "process", "canvas", "send_file"}
 GROUPS: dict[str, tuple[str, ...]] = {
     **_BUILTIN_GROUPS,
     "group:openclaw": tuple(

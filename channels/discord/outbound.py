@@ -17,6 +17,10 @@ longer than that, or when ingress's answer came too late (the user saw "The appl
 respond"), Discord answers the follow-up with Unknown Webhook / Invalid Webhook Token. The answer then
 goes to the interaction's channel as an ordinary message (nonce and all), so it still reaches its user.
 
+Files go in the same calls as multipart: `payload_json` (the message, with its nonce and an
+`attachments` entry) beside `files[0]`; Discord shows images inline, so every file is one attachment.
+Discord caps a bot's upload at 10 MiB (without server boosts).
+
 Rate limits: Discord announces each route bucket's state in headers. When a response says the bucket
 is spent (`X-RateLimit-Remaining: 0`), the next call to that channel raises `Throttled` for the
 `X-RateLimit-Reset-After` that is left, before calling, so the sender waits (or gives the reply back)
@@ -29,6 +33,7 @@ Errors: 429 (JSON `retry_after`, or the `Retry-After` header) → `Throttled`; 4
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -48,15 +53,17 @@ from clawbus.bus.errors import (
 )
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import DiscordSettings
+from clawbus.channels.chunk_keys import opens_reply, send_nonce
 from clawbus.channels.contracts import (
+    MB,
     Limit,
+    MediaCaps,
+    MediaFile,
     Outcome,
     Profile,
     Reconciled,
     SendIntent,
-    opens_reply,
     per_chat,
-    send_nonce,
 )
 from clawbus.channels.text_style import VERBATIM
 from clawbus.schemas import ReplyTarget
@@ -70,7 +77,7 @@ NONCE_WINDOW = timedelta(minutes=2)
 # Unknown Webhook, Unknown Interaction, Invalid Webhook Token: the interaction's token is no longer usable.
 INTERACTION_GONE_CODES = frozenset({10015, 10062, 50027})
 # Discord renders markdown itself; 5 messages per 5 seconds per channel, 50 a second per bot.
-PROFILE = Profile("discord", 2000, VERBATIM, per_chat(5, 5.0, Limit(50, 1.0)))
+PROFILE = Profile("discord", 2000, VERBATIM, per_chat(5, 5.0, Limit(50, 1.0)), media=MediaCaps(10 * MB))
 
 
 def quiet_for(status: int, headers: Mapping[str, str], body: Mapping[str, Any]) -> tuple[str, float] | None:
@@ -122,13 +129,21 @@ def map_httpx_errors(what: str) -> Iterator[None]:
 class DiscordClient:
     """`PlatformClient` for the Discord REST API."""
 
+    reconciles_media = True  # an upload carries the chunk's nonce like a text message
+
     def __init__(self, http: httpx.AsyncClient, application_id: str | None) -> None:
         self._http = http
         self._application_id = application_id
         self._quiet_until: dict[str, float] = {}  # bucket (a path, or "global") → monotonic deadline
 
     async def _call(
-        self, what: str, path: str, payload: dict[str, Any] | None = None, *, method: str = "POST"
+        self,
+        what: str,
+        path: str,
+        payload: dict[str, Any] | None = None,
+        file: MediaFile | None = None,
+        *,
+        method: str = "POST",
     ) -> dict[str, Any]:
         now = time.monotonic()
         wait = max(self._quiet_until.get(path, 0.0), self._quiet_until.get(_GLOBAL, 0.0)) - now
@@ -137,7 +152,15 @@ class DiscordClient:
                 f"discord {what}: rate-limit bucket spent, resets in {wait:.2f}s", retry_after=wait
             )
         with map_httpx_errors(what):
-            response = await self._http.request(method, path, json=payload)
+            if file is None:
+                response = await self._http.request(method, path, json=payload)
+            else:
+                response = await self._http.request(
+                    method,
+                    path,
+                    data={"payload_json": json.dumps(payload)},
+                    files={"files[0]": (file.name, file.data, file.media_type)},
+                )
         self._note_limits(path, response)
         if response.status_code >= 400:
             raise _failure(response, what)
@@ -159,19 +182,32 @@ class DiscordClient:
     async def post(self, target: ReplyTarget, text: str, *, first: bool, key: str) -> str:
         """The interaction's response when the target has its token (its first chunk edits the deferred
         placeholder, later ones follow up), else a channel message."""
+        return await self._send(target, text, first=first, key=key)
+
+    async def post_media(self, target: ReplyTarget, media: MediaFile, *, first: bool, key: str) -> str:
+        """The file as a multipart message (or follow-up), its caption as the message's content."""
+        return await self._send(target, media.caption[:2000], first=first, key=key, file=media)
+
+    async def _send(
+        self, target: ReplyTarget, text: str, *, first: bool, key: str, file: MediaFile | None = None
+    ) -> str:
+        attachments = [{"id": 0, "filename": file.name}] if file is not None else None
         token = (target.model_extra or {}).get("interaction_token")
         if token:
             if not self._application_id:
                 raise ConfigError("discord follow-ups need CLAWBUS_DISCORD__APPLICATION_ID")
             hook = f"/webhooks/{self._application_id}/{token}"
-            content = {"content": text}
+            content: dict[str, Any] = {"content": text}
+            if attachments:
+                content["attachments"] = attachments
             try:
-                if opens_reply(key):
+                if opens_reply(key) and file is None:
                     edited = await self._call(
                         "edit interaction response", f"{hook}/messages/@original", content, method="PATCH"
                     )
                     return str(edited["id"])
-                return str((await self._call("interaction follow-up", f"{hook}?wait=true", content))["id"])
+                followup = await self._call("interaction follow-up", f"{hook}?wait=true", content, file)
+                return str(followup["id"])
             except InteractionGone as exc:
                 log_event(_log, "egress.discord.interaction_gone", level=logging.WARNING, detail=str(exc))
         payload: dict[str, Any] = {
@@ -185,8 +221,11 @@ class DiscordClient:
                 "message_id": target.reply_to_message_id,
                 "fail_if_not_exists": False,
             }
+        if attachments:
+            payload["attachments"] = attachments
         channel = target.thread_id or target.chat_id  # a thread is a channel of its own
-        return str((await self._call("create message", f"/channels/{channel}/messages", payload))["id"])
+        path = f"/channels/{channel}/messages"
+        return str((await self._call("create message", path, payload, file))["id"])
 
     async def reconcile(self, target: ReplyTarget, intent: SendIntent, now: datetime) -> Reconciled:
         """`REPEATABLE` for the first chunk of an interaction's answer (an edit of its placeholder:

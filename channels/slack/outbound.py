@@ -1,5 +1,6 @@
 """Slack through slack_sdk's `AsyncWebClient`: `chat.postMessage` (in the thread) and the assistant
-thread status as the typing indicator.
+thread status as the typing indicator; files with upload v2 (`files_upload_v2`:
+`files.getUploadURLExternal`, the upload, then `files.completeUploadExternal` shares it in the chat).
 
 `CLAWBUS_SLACK__API_BASE` (default `https://slack.com/api/`) is the Web API's base URL. Slack answers
 errors as HTTP 200 with `ok: false` and an `error` code, except rate limits (HTTP 429 with a
@@ -26,7 +27,17 @@ from clawbus.bus.errors import (
     Unavailable,
 )
 from clawbus.bus.settings import SlackSettings
-from clawbus.channels.contracts import Outcome, Profile, Reconciled, SendIntent, per_chat, send_nonce
+from clawbus.channels.chunk_keys import send_nonce
+from clawbus.channels.contracts import (
+    MB,
+    MediaCaps,
+    MediaFile,
+    Outcome,
+    Profile,
+    Reconciled,
+    SendIntent,
+    per_chat,
+)
 from clawbus.channels.text_style import TextStyle
 from clawbus.schemas import ReplyTarget
 
@@ -51,7 +62,8 @@ SLACK_MRKDWN = TextStyle(
     link=lambda label, url: f"<{_escape(url)}|{label}>",
     block=lambda _info, code: f"```\n{_escape(code)}\n```",
 )
-PROFILE = Profile("slack", 4000, SLACK_MRKDWN, per_chat(1, 1.0))  # about 1 message a second per channel
+# About 1 message a second per channel; files up to 1 GB, all shared the same way (images preview).
+PROFILE = Profile("slack", 4000, SLACK_MRKDWN, per_chat(1, 1.0), media=MediaCaps(1024 * MB))
 
 
 def _api_error(exc: SlackApiError, what: str) -> Exception:
@@ -92,6 +104,8 @@ class SlackClient:
     `conversations.replies`) from the intent's time on, `include_all_metadata=true`.
     """
 
+    reconciles_media = False  # a shared file carries no app metadata to find it by
+
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
 
@@ -108,6 +122,21 @@ class SlackClient:
                 metadata=metadata,
             )
         return str(response.get("ts", ""))
+
+    async def post_media(self, target: ReplyTarget, media: MediaFile, *, first: bool, key: str) -> str:
+        """Upload v2 into the channel (in the thread), the caption as its comment; the file's id."""
+        del first, key
+        with map_slack_errors("files upload v2"):
+            response = await self._client.files_upload_v2(
+                channel=target.chat_id,
+                thread_ts=target.thread_id,
+                file=media.data,
+                filename=media.name,
+                title=media.name,
+                initial_comment=media.caption or None,
+            )
+        files = response.get("files") or [{}]
+        return str(files[0].get("id", ""))
 
     async def reconcile(self, target: ReplyTarget, intent: SendIntent, now: datetime) -> Reconciled:
         """`SENT` with the message's ts when a message since the intent carries its nonce, else

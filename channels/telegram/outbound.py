@@ -1,4 +1,5 @@
-"""Telegram through python-telegram-bot's `Bot`: `sendMessage` (HTML parse mode) and `sendChatAction`.
+"""Telegram through python-telegram-bot's `Bot`: `sendMessage` (HTML parse mode) and `sendChatAction`;
+files as multipart uploads with `sendPhoto`, `sendVoice`, `sendAudio`, `sendVideo` or `sendDocument`.
 
 `CLAWBUS_TELEGRAM__API_BASE` (default `https://api.telegram.org`) is where the Bot API lives; the bot
 token is appended as `<base>/bot<token>/<method>`, as the Bot API (and a local Bot API server) expects.
@@ -9,15 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import html
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from telegram import Bot, ReplyParameters
+from telegram import Bot, InputFile, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 from telegram.request import HTTPXRequest
 
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import TelegramSettings
-from clawbus.channels.contracts import Limit, Profile, Scopes, utf16_length
+from clawbus.channels.contracts import MB, Limit, MediaCaps, MediaFile, Profile, Scopes, SendAs, utf16_length
 from clawbus.channels.telegram.errors import map_telegram_errors
 from clawbus.channels.text_style import TextStyle
 from clawbus.schemas import ReplyTarget
@@ -55,12 +56,25 @@ def _scopes(chat_id: str) -> Scopes:
     return scopes
 
 
-PROFILE = Profile("telegram", 4096, TELEGRAM_HTML, _scopes, utf16_length)
+# Bot API uploads (core.telegram.org/bots/api#sending-files): photos up to 10 MB, other files up to
+# 50 MB; a voice note is OGG/Opus (or MP3/M4A), `sendAudio` takes MP3/M4A, `sendVideo` MPEG-4.
+MEDIA = MediaCaps(
+    50 * MB,
+    {
+        SendAs.PHOTO: (frozenset({"image/jpeg", "image/png", "image/webp"}), 10 * MB),
+        SendAs.VOICE: (frozenset({"audio/ogg", "audio/opus"}), 50 * MB),
+        SendAs.AUDIO: (frozenset({"audio/mpeg", "audio/mp4", "audio/x-m4a"}), 50 * MB),
+        SendAs.VIDEO: (frozenset({"video/mp4"}), 50 * MB),
+    },
+)
+PROFILE = Profile("telegram", 4096, TELEGRAM_HTML, _scopes, utf16_length, MEDIA)
 
 
 class TelegramClient:
     """`PlatformClient` for the Telegram Bot API. It does not implement `Reconciles`: `sendMessage` takes no
     idempotency key and a bot cannot read a chat back, so an interrupted send is unknown (posted again)."""
+
+    reconciles_media = False  # uploads take no idempotency key either
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
@@ -80,6 +94,30 @@ class TelegramClient:
                 reply_parameters=reply,
             )
         return str(message.message_id)
+
+    async def post_media(self, target: ReplyTarget, media: MediaFile, *, first: bool, key: str) -> str:
+        """The file as a multipart upload with the call `media.send_as` names, its caption as plain text."""
+        del key
+        reply = None
+        if first and target.reply_to_message_id and target.reply_to_message_id.isdigit():
+            reply = ReplyParameters(int(target.reply_to_message_id), allow_sending_without_reply=True)
+        upload = InputFile(media.data, filename=media.name)
+        calls: dict[SendAs, Callable[..., Awaitable[Message]]] = {
+            SendAs.PHOTO: self._bot.send_photo,
+            SendAs.VOICE: self._bot.send_voice,
+            SendAs.AUDIO: self._bot.send_audio,
+            SendAs.VIDEO: self._bot.send_video,
+            SendAs.DOCUMENT: self._bot.send_document,
+        }
+        with map_telegram_errors(f"send{media.send_as.value.capitalize()}"):
+            sent: Message = await calls[media.send_as](
+                target.chat_id,
+                upload,
+                caption=media.caption[:1024] or None,  # Telegram's caption limit
+                message_thread_id=_thread(target),
+                reply_parameters=reply,
+            )
+        return str(sent.message_id)
 
     async def typing(self, target: ReplyTarget) -> None:
         """`sendChatAction` typing (Telegram shows it for about five seconds)."""

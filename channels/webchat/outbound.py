@@ -1,7 +1,9 @@
 """WebChat's 'platform API': the `<prefix>-webchat` table, which the WebChat page reads through ingress.
 
 A delivered reply part is one item keyed by conversation and a sequence that sorts in delivery order
-(`<created_at ns>#<reply_id>#<part>`). The put is conditional on the item being new, so a redelivered
+(`<created_at ns>#<reply_id>#<part>`). A file the reply sends is one more item after its text, naming the
+file's key in the state bucket; the page fetches it through ingress with the run's token
+(`GET /webchat/api/media/<key>`). The put is conditional on the item being new, so a redelivered
 reply stores nothing twice: sending is idempotent by construction.
 """
 
@@ -48,6 +50,19 @@ class WebchatSender:
                 part.text,
             )
             await self._history.append(stored, expires)  # False: delivered before a crash or redelivery
+        after = max((part.index for part in reply.parts), default=-1) + 1
+        for offset, media in enumerate(reply.media):
+            stored = WebchatPart(
+                reply.target.chat_id,
+                sequence(reply, after + offset),
+                reply.reply_id,
+                tuple(reply.in_reply_to),
+                media.caption,
+                media.key,
+                media.media_type,
+                media.name,
+            )
+            await self._history.append(stored, expires)
 
 
 @contextlib.asynccontextmanager

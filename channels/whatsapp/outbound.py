@@ -1,4 +1,5 @@
-"""WhatsApp Cloud API through pywa (the library ingress uses): text messages and the typing indicator.
+"""WhatsApp Cloud API through pywa (the library ingress uses): text messages and the typing indicator;
+files uploaded to `/<phone number id>/media` first, then sent as a message naming the media id.
 
 `CLAWBUS_WHATSAPP__API_BASE` (default `https://graph.facebook.com`) and `CLAWBUS_WHATSAPP__API_VERSION`
 make the Graph API base `<api base>/v<version>`; messages go to `/<phone number id>/messages`.
@@ -34,13 +35,26 @@ from clawbus.bus.errors import (
     Unavailable,
 )
 from clawbus.bus.settings import WhatsappSettings
-from clawbus.channels.contracts import Profile, per_chat
+from clawbus.channels.contracts import MB, MediaCaps, MediaFile, Profile, SendAs, per_chat
 from clawbus.channels.text_style import TextStyle
 from clawbus.schemas import ReplyTarget
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 # `*bold*`, `_italic_`, `~strike~`, ``` blocks; links as `label (url)`; paced one message a second per user.
-PROFILE = Profile("whatsapp", 4096, TextStyle(), per_chat(1, 1.0))
+# Cloud API media (developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types):
+# images JPEG/PNG up to 5 MB, audio up to 16 MB (OGG/Opus goes as a voice note), MP4/3GPP video up to
+# 16 MB, documents up to 100 MB.
+_AUDIO = frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg", "audio/opus"})
+MEDIA = MediaCaps(
+    100 * MB,
+    {
+        SendAs.PHOTO: (frozenset({"image/jpeg", "image/png"}), 5 * MB),
+        SendAs.VOICE: (frozenset({"audio/ogg", "audio/opus"}), 16 * MB),
+        SendAs.AUDIO: (_AUDIO, 16 * MB),
+        SendAs.VIDEO: (frozenset({"video/mp4", "video/3gpp"}), 16 * MB),
+    },
+)
+PROFILE = Profile("whatsapp", 4096, TextStyle(), per_chat(1, 1.0), media=MEDIA)
 
 
 class ConversationWindowClosed(PermanentError):
@@ -81,6 +95,8 @@ class WhatsappClient:
     """`PlatformClient` for the WhatsApp Cloud API. It does not implement `Reconciles`: `/messages` takes no
     idempotency key and nothing lists sent messages, so an interrupted send is unknown (posted again)."""
 
+    reconciles_media = False
+
     def __init__(self, wa: WhatsApp) -> None:
         self._wa = wa
 
@@ -90,6 +106,30 @@ class WhatsappClient:
         reply_to = target.reply_to_message_id if first else None
         with map_whatsapp_errors("send text"):
             sent = await self._wa.send_message(to=target.chat_id, text=text, reply_to_message_id=reply_to)
+        return str(sent.id)
+
+    async def post_media(self, target: ReplyTarget, media: MediaFile, *, first: bool, key: str) -> str:
+        """Upload the file (`/media`), then send the message kind `media.send_as` names with its id."""
+        del key
+        reply_to = target.reply_to_message_id if first else None
+        caption = media.caption[:1024] or None
+        to = target.chat_id
+        with map_whatsapp_errors("upload media"):
+            uploaded = await self._wa.upload_media(
+                media.data, mime_type=media.media_type, filename=media.name
+            )
+        with map_whatsapp_errors(f"send {media.send_as.value}"):
+            if media.send_as is SendAs.PHOTO:
+                sent = await self._wa.send_image(to, uploaded, caption, reply_to_message_id=reply_to)
+            elif media.send_as is SendAs.VIDEO:
+                sent = await self._wa.send_video(to, uploaded, caption, reply_to_message_id=reply_to)
+            elif media.send_as in (SendAs.VOICE, SendAs.AUDIO):  # audio messages carry no caption
+                voice = media.send_as is SendAs.VOICE
+                sent = await self._wa.send_audio(to, uploaded, is_voice=voice, reply_to_message_id=reply_to)
+            else:
+                sent = await self._wa.send_document(
+                    to, uploaded, media.name, caption, reply_to_message_id=reply_to
+                )
         return str(sent.id)
 
     async def typing(self, target: ReplyTarget) -> None:

@@ -13,6 +13,7 @@ from clawbus.schemas import (
     InboundEvent,
     OutboundReply,
     ReplyKind,
+    ReplyMedia,
     ReplyPart,
     ReplyTarget,
     reply_id,
@@ -85,14 +86,15 @@ def destination(event: InboundEvent, last_route: Route | None) -> Route | None:
 def build_reply(
     request: AgentRequest, response: AgentResponse, route: Route | None = None
 ) -> OutboundReply | None:
-    """The reply envelope for a finished turn, or None when the agent chose silence (no parts).
+    """The reply envelope for a finished turn (its text parts, then the files the agent stored, by
+    reference), or None when the agent chose silence (no parts, no files).
 
     The reply goes to `route` when given, else back where the turn's last event came from, with the
     turn's stable `reply_id` and a stable `created_at` (when that event was received), so a re-run
     turn's reply is the same envelope.
     """
     parts = tuple(ReplyPart(index=i, text=text) for i, text in enumerate(response.parts) if text)
-    if not parts:
+    if not parts and not response.media:
         return None
     last = request.events[-1]
     route = route or Route(last.channel, last.account_id, reply_target(last))
@@ -106,11 +108,19 @@ def build_reply(
         parts=parts,
         final=True,
         created_at=last.received_at,
+        media=response.media,
     )
 
 
-def block_reply(request: AgentRequest, text: str, index: int, route: Route | None = None) -> OutboundReply:
-    """One streamed block of a turn's answer, published as it arrives (`<reply_id>-b<index>`, in order)."""
+def block_reply(
+    request: AgentRequest,
+    text: str,
+    index: int,
+    route: Route | None = None,
+    media: tuple[ReplyMedia, ...] = (),
+) -> OutboundReply:
+    """One streamed block of a turn's answer, published as it arrives (`<reply_id>-b<index>`, in order);
+    the turn's files, when it attached any, follow as a last block of their own (`media`, no text)."""
     last = request.events[-1]
     route = route or Route(last.channel, last.account_id, reply_target(last))
     return OutboundReply(
@@ -120,9 +130,10 @@ def block_reply(request: AgentRequest, text: str, index: int, route: Route | Non
         channel=route.channel,
         account_id=route.account_id,
         target=route.target,
-        parts=(ReplyPart(index=0, text=text),),
+        parts=(ReplyPart(index=0, text=text),) if text else (),
         final=False,
         created_at=last.received_at + timedelta(microseconds=index + 1),
+        media=media,
     )
 
 

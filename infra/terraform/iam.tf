@@ -24,6 +24,7 @@ module "role_ingress" {
     channel_secrets  = values(module.state.channel_secret_arns)
     config_parameter = [module.state.config_parameter_arn]
     config_object    = ["${module.state.bucket_arn}/config/openclaw.json"]
+    reply_media      = ["${module.state.bucket_arn}/media/*"]
     kms_key          = local.kms
     log_group        = ["${local.log_group_arn_prefix}/aws/lambda/${local.ingress_function_name}:*"]
     any              = local.wildcard
@@ -45,6 +46,7 @@ module "role_relay" {
     channel_secrets  = values(module.state.channel_secret_arns)
     config_parameter = [module.state.config_parameter_arn]
     config_object    = ["${module.state.bucket_arn}/config/openclaw.json"]
+    reply_media      = [] # the relay serves no WebChat
     kms_key          = local.kms
     any              = local.wildcard
   }
@@ -85,6 +87,7 @@ module "role_egress" {
     webchat_table       = each.key == "webchat" ? [module.state.webchat_table_arn] : []
     ledger_table        = [module.state.ledger_table_arn]
     claim_check_objects = ["${module.state.bucket_arn}/claim-check/*"]
+    reply_media         = ["${module.state.bucket_arn}/media/*"]
     channel_secrets     = [module.state.channel_secret_arns[each.key]]
     config_parameter    = [module.state.config_parameter_arn]
     config_object       = ["${module.state.bucket_arn}/config/openclaw.json"]
@@ -122,6 +125,7 @@ module "role_agent" {
     model_credentials_secret = [module.state.model_credentials_secret_arn]
     agent_workspace          = ["${module.state.bucket_arn}/agents/*/workspace/*"]
     agent_sessions           = ["${module.state.bucket_arn}/agents/*/sessions/*"]
+    reply_media              = ["${module.state.bucket_arn}/media/*"]
     sessions_table           = [module.state.sessions_table_arn]
     agentcore_memory         = ["arn:${local.partition}:bedrock-agentcore:${local.arn_tail}:memory/*"]
     state_bucket             = [module.state.bucket_arn]

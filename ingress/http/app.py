@@ -24,8 +24,10 @@ from clawbus.bus.topology import webchat_table_name
 from clawbus.ingress.http.access import WebchatAccess, host_check, protected
 from clawbus.ingress.http.dashboard import Dashboard, dashboard_routes, dispatcher_log_turns
 from clawbus.ingress.http.webchat import WebchatApi, error
+from clawbus.ingress.http.webchat_media import WebchatMedia
 from clawbus.ingress.webhooks import WebhookRequest, WebhookResponse, Webhooks
 from clawbus.ingress.wiring import build_intake
+from clawbus.storage.backends import blob_store
 
 _PAGE = "index.html"
 
@@ -40,6 +42,7 @@ def create_app(settings: Settings) -> Starlette:
     state: dict[str, WebchatApi] = {}
     hooks: dict[str, Webhooks] = {}
     dashboards: list[Dashboard] = []
+    media: list[WebchatMedia] = []
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -49,6 +52,7 @@ def create_app(settings: Settings) -> Starlette:
                 settings, publisher, clients.dynamodb, webchat_table_name(settings.bus.prefix)
             )
             hooks["all"] = Webhooks(settings, intake)
+            media[:] = [WebchatMedia(blob_store(settings, clients))]  # the files replies send
             dashboards[:] = [Dashboard.for_settings(clients.sqs, settings, dispatcher_log_turns(settings))]
             yield
 
@@ -67,6 +71,9 @@ def create_app(settings: Settings) -> Starlette:
 
     async def get_messages(request: Request) -> Response:
         return await state["webchat"].get_messages(request)
+
+    async def get_media(request: Request) -> Response:
+        return await media[0].get(request)
 
     async def webhook(request: Request) -> Response:
         try:
@@ -90,6 +97,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/webchat/api/session", access.sign_in, methods=["POST"], middleware=[host_check(settings)]),
         Route("/webchat/api/messages", post_message, methods=["POST"], middleware=guarded),
         Route("/webchat/api/conversations/{conversation:str}/messages", get_messages, middleware=guarded),
+        Route("/webchat/api/media/{key:path}", get_media, middleware=guarded),
     ]
     if not settings.webchat.enabled:
         webchat = [Route("/", disabled), Route("/webchat/{rest:path}", disabled, methods=["GET", "POST"])]

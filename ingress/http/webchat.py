@@ -25,6 +25,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from opentelemetry import trace
 from pydantic import ValidationError
@@ -40,7 +41,7 @@ from clawbus.bus.tracing import tracer
 from clawbus.ingress.core import WebchatMessageIn, normalise
 from clawbus.ingress.http.long_poll import PollSlots
 from clawbus.ingress.publisher import InboundPublisher
-from clawbus.storage.webchat import WebchatHistory
+from clawbus.storage.webchat import WebchatHistory, WebchatPart
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -55,6 +56,21 @@ _RETRY_POLL_S = 1
 def error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     """A JSON error body that says what was wrong."""
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+def _message(part: WebchatPart) -> dict[str, Any]:
+    """A part as the page reads it; a file part names where to fetch the file (`webchat_media.py`)."""
+    found: dict[str, Any] = {
+        "seq": part.seq,
+        "reply_id": part.reply_id,
+        "in_reply_to": list(part.in_reply_to),
+        "text": part.text,
+    }
+    if part.media_key:
+        query = urlencode({"type": part.media_type, "name": part.media_name})
+        url = f"/webchat/api/media/{part.media_key}?{query}"
+        found["media"] = {"url": url, "type": part.media_type, "name": part.media_name}
+    return found
 
 
 def _foreign(conversation: str) -> JSONResponse:
@@ -190,9 +206,6 @@ class WebchatApi:
             if parts or time.monotonic() >= deadline or await request.is_disconnected():
                 break
             await asyncio.sleep(_POLL_INTERVAL_S)
-        messages = [
-            {"seq": p.seq, "reply_id": p.reply_id, "in_reply_to": list(p.in_reply_to), "text": p.text}
-            for p in parts
-        ]
+        messages = [_message(p) for p in parts]
         cursor = messages[-1]["seq"] if messages else after
         return JSONResponse({"messages": messages, "cursor": cursor})

@@ -11,7 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from clawbus.bus.settings import DiscordSettings, SlackSettings
-from clawbus.channels.contracts import Outcome, Reconciled, SendIntent, send_nonce
+from clawbus.channels.chunk_keys import send_nonce
+from clawbus.channels.contracts import Outcome, Reconciled, SendIntent
 from clawbus.channels.discord.outbound import open_discord
 from clawbus.channels.slack.outbound import open_slack
 from clawbus.schemas import ReplyTarget

@@ -9,6 +9,13 @@ One Starlette app answers, under a path prefix per platform, the calls the sende
 | discord | `<url>/discord/api/v10` | `POST /channels/<id>/messages`, `…/typing`, `/webhooks/<app>/<token>` |
 | whatsapp | `<url>/whatsapp` | `POST /v<version>/<phone id>/messages` (text, and the typing indicator) |
 
+Files (media out): Telegram's `sendPhoto`/`sendDocument`/`sendVoice`/`sendAudio`/`sendVideo` (multipart),
+Slack's upload v2 (`files.getUploadURLExternal`, the upload URL it hands out, then
+`files.completeUploadExternal`, the send that shows the files), Discord's multipart message
+(`payload_json` + `files[n]`) and WhatsApp's `POST /<phone id>/media` (an id) then a `messages` call
+naming that id. Each send records what the user got in `Call.files` (`Upload`: field, filename, content
+type, the bytes); `uploads(platform)` lists them in order.
+
 Every call is recorded (`calls`). A test cues failures with `fail_next(platform, status, body, headers,
 times)`: the next `times` *send* calls on that platform get that answer instead (and are recorded with
 it); `after` lets that many sends through first; `match` limits a cue to sends whose JSON body contains
@@ -37,11 +44,14 @@ a 200 answer and cuts the connection mid-body. `set_webhook(url)` makes getUpdat
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import email.policy
 import itertools
 import json
 import threading
 import time
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -65,14 +75,32 @@ class Call:
     refused: bool = False  # answered with a cued failure (Slack's failures are HTTP 200 `ok: false`)
     created: bool = True  # False: an accepted send that created no message (a Discord nonce repeat)
     at: float = field(default_factory=time.monotonic)
+    files: tuple[Upload, ...] = ()  # the files the send carried (or, on Slack/WhatsApp, named)
 
     @property
     def text(self) -> str:
         """The message text the call carried ("" for calls without one)."""
         body = self.body
         if self.platform == "whatsapp":
-            return str((body.get("text") or {}).get("body", ""))
-        return str(body.get("text") or body.get("content") or "")
+            kind = str(body.get("type") or "text")
+            return str((body.get(kind) or {}).get("body" if kind == "text" else "caption", ""))
+        found = body.get("text") or body.get("content") or body.get("caption") or body.get("initial_comment")
+        return str(found or "")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file a platform received: the form field it came in, its name, content type and bytes."""
+
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        """Its size in bytes."""
+        return len(self.data)
 
 
 @dataclass
@@ -92,7 +120,16 @@ class _Cue:
 
 
 _DISCORD = "/discord/api/v10"
-_SENDS = {"sendMessage", "chat.postMessage", "messages", "followup", "original"}
+_TELEGRAM_FILES = {"sendPhoto", "sendDocument", "sendVoice", "sendAudio", "sendVideo"}
+_SENDS = {
+    "sendMessage",
+    "chat.postMessage",
+    "messages",
+    "followup",
+    "original",
+    "files.completeUploadExternal",
+}
+_SENDS |= _TELEGRAM_FILES
 DISCORD_NONCE_WINDOW_S = 300.0  # Discord: "the past few minutes"
 
 
@@ -115,6 +152,7 @@ class FakePlatforms:
         self._expired_interactions: set[str] = set()
         self._originals: dict[str, dict[str, Any]] = {}  # interaction token → its edited placeholder
         self._released = threading.Event()
+        self._stored_files: dict[str, Upload] = {}  # Slack file ids and WhatsApp media ids → the bytes
         self._server = uvicorn.Server(
             uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         )
@@ -220,6 +258,10 @@ class FakePlatforms:
         with self._lock:
             return [c for c in self.calls if c.platform == platform and c.method in _SENDS]
 
+    def uploads(self, platform: str) -> list[Upload]:
+        """The files the user got on `platform` (accepted sends that created a message), in order."""
+        return [upload for call in self.shown(platform) for upload in call.files]
+
     def __enter__(self) -> FakePlatforms:
         self._thread.start()
         wait_for(lambda: self._server.started, timeout=10, what="fake platform server")
@@ -233,7 +275,13 @@ class FakePlatforms:
     # -- the app -----------------------------------------------------------------------------------
 
     def _record(
-        self, platform: str, method: str, body: dict[str, Any], *, created: bool = True
+        self,
+        platform: str,
+        method: str,
+        body: dict[str, Any],
+        *,
+        created: bool = True,
+        files: tuple[Upload, ...] = (),
     ) -> _Cue | None:
         with self._lock:
             cue = None
@@ -248,7 +296,8 @@ class FakePlatforms:
                     if cue.times <= 0:
                         queue.remove(cue)
             refused = cue is not None and cue.refuse
-            self.calls.append(Call(platform, method, body, cue.status if cue else 200, refused, created))
+            status = cue.status if cue else 200
+            self.calls.append(Call(platform, method, body, status, refused, created, files=files))
             return cue
 
     async def _answer(
@@ -260,9 +309,10 @@ class FakePlatforms:
         *,
         created: bool = True,
         keep: Any = None,
+        files: tuple[Upload, ...] = (),
     ) -> Response:
         """Record the call and answer it; `keep(ok)` stores what an accepted send created."""
-        cue = self._record(platform, method, body, created=created)
+        cue = self._record(platform, method, body, created=created, files=files)
         if keep is not None and not (cue is not None and cue.refuse):
             with self._lock:
                 keep(ok)
@@ -292,12 +342,14 @@ class FakePlatforms:
                     methods=["PATCH"],
                 ),
                 Route("/whatsapp/{version}/{phone}/messages", self._whatsapp, methods=["POST"]),
+                Route("/whatsapp/{version}/{phone}/media", self._whatsapp_media, methods=["POST"]),
+                Route("/slack/upload/{file_id}", self._slack_upload, methods=["POST"]),
             ]
         )
 
     async def _telegram(self, request: Request) -> Response:
         method = request.path_params["method"]
-        body = await _body(request)
+        body, files = await _form(request)
         if method == "getMe":
             bot_id = request.path_params["token"].split(":", 1)[0]
             user = {
@@ -317,7 +369,11 @@ class FakePlatforms:
             "chat": {"id": int(body.get("chat_id", 0)), "type": "private"},
             "text": body.get("text", ""),
         }
-        return await self._answer("telegram", method, body, {"ok": True, "result": message})
+        if method in _TELEGRAM_FILES:  # answered as a document message: PTB reads any of them back
+            message.pop("text")
+            message["caption"] = body.get("caption", "")
+            message["document"] = {"file_id": f"F{message['message_id']}", "file_unique_id": "u"}
+        return await self._answer("telegram", method, body, {"ok": True, "result": message}, files=files)
 
     async def _telegram_polling(self, method: str, body: dict[str, Any]) -> Response:
         if method == "getWebhookInfo":
@@ -367,6 +423,14 @@ class FakePlatforms:
         body = {**dict(request.query_params), **await _body(request)}
         if method in ("conversations.history", "conversations.replies"):
             return JSONResponse(self._slack_read(method, body))
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ids)}"
+            with self._lock:
+                self.calls.append(Call("slack", method, body, 200))
+            url = f"{self.url}/slack/upload/{file_id}"
+            return JSONResponse({"ok": True, "upload_url": url, "file_id": file_id})
+        if method == "files.completeUploadExternal":
+            return await self._slack_complete(body)
         ts = f"{time.time():.6f}"
         while any(m["ts"] == ts for m in self.slack_messages.get(str(body.get("channel")), [])):
             ts = f"{float(ts) + 0.000001:.6f}"
@@ -386,6 +450,42 @@ class FakePlatforms:
             self.slack_messages.setdefault(str(body.get("channel")), []).append(message)
 
         return await self._answer("slack", method, body, {**ok, "message": message}, keep=keep)
+
+    async def _slack_upload(self, request: Request) -> Response:
+        """The upload URL `files.getUploadURLExternal` handed out: the bytes (raw, or a form's file)."""
+        content_type = request.headers.get("content-type", "")
+        fields: dict[str, Any] = {}
+        if content_type.startswith("multipart/form-data"):
+            fields, files = await _form(request)
+            raw = files[0]
+        else:
+            raw = Upload("file", "", content_type, await request.body())
+        with self._lock:
+            self._stored_files[request.path_params["file_id"]] = raw
+            self.calls.append(Call("slack", "upload", fields, 200, files=(raw,)))
+        return Response(f"OK - {raw.size}", media_type="text/plain")
+
+    async def _slack_complete(self, body: dict[str, Any]) -> Response:
+        """Share the uploaded files in the channel: one message (with the initial comment) per call."""
+        listed = body.get("files")
+        entries = json.loads(listed) if isinstance(listed, str) else (listed or [])
+        with self._lock:
+            files = tuple(
+                dataclasses.replace(self._stored_files[e["id"]], filename=e.get("title") or e["id"])
+                for e in entries
+                if e.get("id") in self._stored_files
+            )
+        ts = f"{time.time():.6f}"
+        message = {"type": "message", "text": body.get("initial_comment", ""), "ts": ts, "bot_id": "BFAKE"}
+        if body.get("thread_ts"):
+            message["thread_ts"] = body["thread_ts"]
+        shared = [{"id": e["id"], "title": e.get("title", ""), "shares": {}} for e in entries]
+
+        def keep(_ok: Any) -> None:
+            self.slack_messages.setdefault(str(body.get("channel_id")), []).append(message)
+
+        ok = {"ok": True, "files": shared}
+        return await self._answer("slack", "files.completeUploadExternal", body, ok, keep=keep, files=files)
 
     def _slack_read(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         """`conversations.history`/`.replies` over what was posted (Slack's own filters and paging)."""
@@ -413,7 +513,9 @@ class FakePlatforms:
         }
 
     async def _discord_message(self, request: Request) -> Response:
-        body = await _body(request)
+        body, files = await _form(request)
+        if "payload_json" in body:  # a multipart message: the JSON payload beside `files[n]`
+            body = {**json.loads(body.pop("payload_json")), **body}
         body["channel"] = request.path_params["channel"]
         nonce = str(body.get("nonce") or "")
         with self._lock:
@@ -426,20 +528,23 @@ class FakePlatforms:
             if nonce:
                 self._discord_nonces[(body["channel"], nonce)] = (time.monotonic(), ok)
 
-        return await self._answer("discord", "messages", body, message, keep=keep)
+        return await self._answer("discord", "messages", body, message, keep=keep, files=files)
 
     async def _discord_typing(self, request: Request) -> Response:
         return await self._answer("discord", "typing", {"channel": request.path_params["channel"]}, None)
 
     async def _discord_followup(self, request: Request) -> Response:
-        body = await _body(request)
+        body, files = await _form(request)
+        if "payload_json" in body:
+            body = {**json.loads(body.pop("payload_json")), **body}
         body["token"] = request.path_params["token"]
         with self._lock:
             expired = body["token"] in self._expired_interactions
         if expired:
             self.calls.append(Call("discord", "followup", body, 404, refused=True, created=False))
             return JSONResponse({"message": "Unknown Webhook", "code": 10015}, status_code=404)
-        return await self._answer("discord", "followup", body, {"id": str(next(self._ids)), **body})
+        ok = {"id": str(next(self._ids)), **body}
+        return await self._answer("discord", "followup", body, ok, files=files)
 
     async def _discord_original(self, request: Request) -> Response:
         body = await _body(request)
@@ -467,13 +572,48 @@ class FakePlatforms:
             "contacts": [{"input": to, "wa_id": to}],
             "messages": [{"id": f"wamid.{next(self._ids)}"}],
         }
-        return await self._answer("whatsapp", "messages", body, ok)
+        media_id = str((body.get(str(body.get("type"))) or {}).get("id", ""))
+        with self._lock:
+            files = (self._stored_files[media_id],) if media_id in self._stored_files else ()
+        return await self._answer("whatsapp", "messages", body, ok, files=files)
+
+    async def _whatsapp_media(self, request: Request) -> Response:
+        """`POST /<phone id>/media`: a multipart upload; answers the media id a message then names."""
+        fields, files = await _form(request)
+        media_id = str(next(self._ids))
+        with self._lock:
+            if files:
+                self._stored_files[media_id] = files[0]
+            self.calls.append(Call("whatsapp", "media", fields, 200, files=files))
+        return JSONResponse({"id": media_id})
 
 
 async def _cut_off() -> Any:
     """A body that starts and then breaks off: the client sees the connection drop mid-answer."""
     yield b'{"ok": true, "result": [{"update_id": '
     raise ConnectionResetError("fake platform drops the connection")
+
+
+async def _form(request: Request) -> tuple[dict[str, Any], tuple[Upload, ...]]:
+    """A request's fields and files: multipart/form-data parsed with the standard library's MIME parser
+    (the fake needs no form library), anything else as `_body`."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return await _body(request), ()
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + await request.body())
+    fields: dict[str, Any] = {}
+    files: list[Upload] = []
+    for part in message.iter_parts():
+        name = str(part.get_param("name", header="content-disposition") or "")
+        data = part.get_payload(decode=True)
+        data = data if isinstance(data, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            fields[name] = data.decode()
+        else:
+            files.append(Upload(name, filename, part.get_content_type(), data))
+    return fields, tuple(files)
 
 
 async def _body(request: Request) -> dict[str, Any]:
