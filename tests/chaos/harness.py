@@ -8,6 +8,7 @@ ledger judges: the markers of the replies the fake platforms received, and what 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -23,10 +24,13 @@ from typing import Any
 
 import httpx
 
+from clawbus.bus.clients import CronClients, open_stage_clients
+from clawbus.bus.settings import Settings
 from clawbus.bus.topology import dlq_name, egress_queue_name, inbound_queue_name
 from clawbus.local.supervisor import Stage
 from clawbus.local.watchdog import StageBoard, Watchdog
 from clawbus.schemas import attributes as attr
+from clawbus.storage.cron.service import connect
 from tests.chaos.ledger import DeadLetter, Ledger, Verdict, marker, parse_marker
 from tests.chaos.proxy import OutageProxy
 from tests.chaos.traffic import (
@@ -44,7 +48,6 @@ from tests.conftest import ADMIN, Bus, Pipeline, make_bus, start_pipeline
 from tests.fakes.platforms import FakePlatforms
 from tests.helpers import stage, wait_for
 from tests.local_aws_process import LocalAwsProcess
-from tests.ops.ops_cli import clawbus
 
 WEBCHAT = "webchat"
 CHANNELS = tuple(ch for ch in SHORT if ch != WEBCHAT)  # the platforms the fakes stand in for
@@ -169,31 +172,37 @@ class ChaosPipeline:
         while not done.wait(0.5):
             self._read_webchat()
 
-    def schedule(self, ledger: Ledger, session: str, seq: int, after_s: float) -> None:
-        """A one-shot cron job due in `after_s` seconds, as the agent's `cron` tool or `clawbus cron add`
-        makes one: its turn answers with message `seq`'s marker in `session`'s chat, once, whatever is
-        killed around its fire (the local firer `clawbus scheduler` fires it)."""
-        channel, chat = chat_of(session)
-        at = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=after_s)
-        mark = marker(session, seq)
-        added = clawbus(
-            self.bus,
-            self.data_dir,
-            "cron",
-            "add",
-            "--name",
-            mark,
-            "--at",
-            at.isoformat(timespec="seconds"),
-            "--message",
-            f"please echo {mark}",
-            "--channel",
-            channel,
-            "--to",
-            chat,
+    def schedule(self, ledger: Ledger, jobs: list[tuple[str, int, float]]) -> None:
+        """One-shot cron jobs, each `(session, seq, after_s)` due `after_s` seconds from now, as the
+        agent's `cron` tool or `clawbus cron add` makes them (the same cron service): its turn answers
+        with message `seq`'s marker in `session`'s chat, once, whatever is killed around its fire (the
+        local firer `clawbus scheduler` fires it). Added in process: a CLI start per job took longer
+        than the nearest due time on a loaded machine."""
+        settings = Settings.model_validate(
+            {
+                "aws": {"endpoint_url": self.bus.endpoint, "region": "us-east-1"},
+                "bus": {"prefix": self.bus.prefix},
+            }
         )
-        assert added.code == 0, added.err
-        ledger.accept(session, seq)
+
+        async def add_all() -> None:
+            async with open_stage_clients(settings, CronClients) as clients:
+                service = await connect(settings, clients)
+                for session, seq, after_s in jobs:
+                    channel, chat = chat_of(session)
+                    at = (datetime.now(UTC) + timedelta(seconds=after_s)).isoformat(timespec="seconds")
+                    mark = marker(session, seq)
+                    await service.add(
+                        {
+                            "name": mark,
+                            "schedule": {"kind": "at", "at": at},
+                            "payload": {"kind": "agentTurn", "message": f"please echo {mark}"},
+                            "delivery": {"mode": "announce", "channel": channel, "to": chat},
+                        }
+                    )
+                    ledger.accept(session, seq)
+
+        asyncio.run(add_all())
 
     # -- what arrived --------------------------------------------------------------------------------
 

@@ -49,8 +49,9 @@ def _kill_while_sending(
     the report line)."""
     rng = random.Random(seed)
     ledger = Ledger()
-    for session in chaos.sessions(scheduled, CRON_CHANNELS):
-        chaos.schedule(ledger, session, 0, rng.uniform(*due_within_s))
+    chaos.schedule(
+        ledger, [(s, 0, rng.uniform(*due_within_s)) for s in chaos.sessions(scheduled, CRON_CHANNELS)]
+    )
     talkers = chaos.sessions(sessions, ALL_CHANNELS)
     sender = threading.Thread(target=chaos.converse, args=(ledger, talkers, messages, think_s, seed))
     sender.start()
