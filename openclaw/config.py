@@ -89,6 +89,12 @@ RULES: tuple[Rule, ...] = (
     Rule("messages.queue.debounceMs", ("dispatcher", "queue", "debounce_ms"), integer(0, 60_000)),
     Rule("messages.queue.cap", ("dispatcher", "queue", "cap"), integer(1, 1000, clamp=True)),
     Rule("messages.queue.drop", ("dispatcher", "queue", "drop"), one_of("old", "new", "summarize")),
+    Rule(
+        "messages.queue.debounceMsByChannel",
+        ("dispatcher", "queue", "debounce_ms_by_channel"),
+        integer(0, 60_000),
+        each=True,
+    ),
     Rule("messages.queue.byChannel", ("dispatcher", "queue", "by_channel"), _QUEUE_MODE, each=True),
     *(
         Rule(f"channels.{channel}.{key}", (channel, name), convert)

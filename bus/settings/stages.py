@@ -42,7 +42,8 @@ class QueueSettings(BaseModel):
     waiting messages into one turn (up to `cap`); `interrupt` answers only the newest. Above `cap` waiting
     messages, `drop` says which go: `old` (the oldest), `new` (the newest) or `summarize` (the oldest,
     answered together in one turn). `by_channel` overrides the mode per channel (JSON, e.g.
-    `{"telegram": "followup"}`); `/queue <mode>` overrides it per session. See docs/queue.md.
+    `{"telegram": "followup"}`), `debounce_ms_by_channel` the debounce; `/queue <mode>` overrides them
+    per session. See docs/queue.md.
     """
 
     mode: QueueMode = "steer"
@@ -50,6 +51,7 @@ class QueueSettings(BaseModel):
     cap: int = Field(default=20, ge=1, le=1000)
     by_channel: dict[str, QueueMode] = Field(default_factory=dict)
     drop: QueueDrop = "summarize"
+    debounce_ms_by_channel: dict[str, int] = Field(default_factory=dict)
 
     def mode_for(self, channel: str) -> QueueMode:
         """The queue mode for `channel`."""

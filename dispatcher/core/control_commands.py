@@ -92,11 +92,14 @@ def parse_queue_command(args: str) -> QueueCommand:
 
 
 def effective_queue(settings: QueueSettings, override: QueueOverride | None, channel: str) -> EffectiveQueue:
-    """The session's override over `by_channel` over the configured mode (upstream's precedence)."""
+    """The session's override over the channel's (`by_channel`, `debounce_ms_by_channel`) over the
+    configured settings (upstream's precedence)."""
     o = override or QueueOverride()
     return EffectiveQueue(
         mode=o.mode or settings.mode_for(channel),
-        debounce_ms=settings.debounce_ms if o.debounce_ms is None else o.debounce_ms,
+        debounce_ms=settings.debounce_ms_by_channel.get(channel, settings.debounce_ms)
+        if o.debounce_ms is None
+        else o.debounce_ms,
         cap=o.cap or settings.cap,
         drop=o.drop or settings.drop,
     )

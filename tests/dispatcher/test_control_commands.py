@@ -37,3 +37,10 @@ def test_the_sessions_override_wins_over_the_channel_and_the_default() -> None:
     assert effective_queue(settings, None, "slack").mode == "collect"
     chosen = effective_queue(settings, QueueOverride("interrupt", 0, None, None), "slack")
     assert (chosen.mode, chosen.debounce_ms, chosen.cap, chosen.drop) == ("interrupt", 0, 20, "summarize")
+
+
+def test_a_channels_debounce_applies_unless_the_session_chose_one() -> None:
+    settings = QueueSettings(debounce_ms_by_channel={"discord": 1000})
+    assert effective_queue(settings, None, "discord").debounce_ms == 1000
+    assert effective_queue(settings, None, "telegram").debounce_ms == 500
+    assert effective_queue(settings, QueueOverride(debounce_ms=0), "discord").debounce_ms == 0

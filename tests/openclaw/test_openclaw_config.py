@@ -289,6 +289,16 @@ def test_any_document_either_configures_valid_settings_or_is_a_config_error(docu
 def test_every_queue_mode_and_drop_of_openclaw_is_mapped() -> None:
     # issue 21: steer (upstream's default), interrupt and `drop` are honoured now
     for mode in ("steer", "followup", "collect", "interrupt"):
-        document = {"messages": {"queue": {"mode": mode, "byChannel": {"slack": mode}, "drop": "old"}}}
+        document = {
+            "messages": {
+                "queue": {
+                    "mode": mode,
+                    "byChannel": {"slack": mode},
+                    "drop": "old",
+                    "debounceMsByChannel": {"discord": 1000},
+                }
+            }
+        }
         queue = Settings.with_document(map_document(document).values).dispatcher.queue
         assert (queue.mode, queue.mode_for("slack"), queue.drop) == (mode, mode, "old")
+        assert queue.debounce_ms_by_channel == {"discord": 1000}
