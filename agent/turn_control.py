@@ -58,6 +58,9 @@ class TurnSignal:
         stopped = asyncio.ensure_future(self.stop.wait())
         try:
             await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # the caller was cancelled: the step goes with it
+            task.cancel()
+            raise
         finally:
             stopped.cancel()
         if not task.done():

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
+import pytest
+
 from clawbus.agent.models import ScriptedModel, ToolCall, assistant
 from clawbus.agent.models.base import Message, ModelReply, ToolSpec
 from clawbus.agent.tools import Tool
+from clawbus.agent.turn_control import TurnSignal
 from clawbus.schemas import (
     AgentRequest,
     AgentResponse,
@@ -114,3 +117,23 @@ async def test_a_resets_control_copy_never_stops_the_reset_turn_itself(make_agen
     assert report is not None
     assert (report.running, report.stop_requested) == (True, False)
     turn.cancel()
+
+
+async def test_a_cancelled_turn_cancels_the_step_it_was_racing() -> None:
+    # e.g. the app shutting down mid-turn: no model or engine call is left running on its own
+    entered, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def step() -> None:
+        entered.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    outer = asyncio.create_task(TurnSignal("rp-1").race(step()))
+    await asyncio.wait_for(entered.wait(), 5)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    await asyncio.wait_for(cancelled.wait(), 5)
