@@ -143,3 +143,20 @@ async def test_status_answers_while_a_turn_runs(slow: tuple[Pipeline, SlowModel]
         assert busy.startswith("Session: agent:main:webchat:direct:watcher"), busy
         await post(client, "watcher", "/stop")  # not 30 s of teardown
         assert (await until_answered(client, "watcher", 3))[2] == "Stopped the running turn."
+
+
+async def test_new_stops_the_running_turn_and_starts_the_new_session_in_order(
+    slow: tuple[Pipeline, SlowModel],
+) -> None:
+    pipeline, model = slow
+    async with pipeline.webchat(timeout=30) as client:
+        await _long_turn_running(model, client, "fresh")
+        sent = time.monotonic()
+        await post(client, "fresh", "/new")
+        got = await until_answered(client, "fresh", 1, timeout=25)
+        assert time.monotonic() - sent < 10  # not behind the 30 s turn
+        assert len(got) == 1
+        assert got[0].startswith("model: "), got  # the new session's greeting turn, not the stopped one
+        assert "sleep:30" not in got[0]
+        await asyncio.sleep(1.5)  # the stopped turn's answer would land now; it never may
+        assert await texts(client, "fresh") == got
