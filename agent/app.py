@@ -39,6 +39,7 @@ from starlette.routing import Route
 from clawbus.agent.journal import answered_once
 from clawbus.agent.streaming import split_blocks
 from clawbus.agent.turn import AgentRuntime, run_turn
+from clawbus.agent.turn_control import TurnControls, TurnStopped, unless_stopped
 from clawbus.bus.errors import ClawbusError, RetryableError, VersionConflict
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.logging import log_event, session_ref
@@ -122,6 +123,7 @@ def create_app(
     With `invoke_token`, `/invocations` requires it as a bearer token (module docstring).
     """
     health = _Health()
+    controls = TurnControls()
     holder: list[AgentRuntime] = [runtime] if isinstance(runtime, AgentRuntime) else []
 
     async def ping(_request: Request) -> Response:
@@ -145,19 +147,28 @@ def create_app(
             turn = parse_agent_request(body)
         except EnvelopeError as exc:
             return JSONResponse({"error": f"invalid invocation: {exc}"}, status_code=400)
+        if turn.control is not None:  # the control lane: act on the running turn, run none
+            report = controls.report(turn)
+            log_event(logger, "agent.control.handled", control=turn.control, running=report.running)
+            return Response(AgentResponse(running=report).to_wire(), media_type="application/json")
         rt = holder[0]
         session = runtime_session_id(request, turn.session_key)
         started = time.monotonic()
         health.update(+1)
         try:
             # the dispatcher's span (AgentCore passes its traceparent on) is this turn's parent
-            with _tracer.start_as_current_span(
-                "agent.turn", context=extract_context(request.headers), kind=trace.SpanKind.SERVER
+            with (
+                _tracer.start_as_current_span(
+                    "agent.turn", context=extract_context(request.headers), kind=trace.SpanKind.SERVER
+                ),
+                controls.running(turn),
             ):
                 if rt.engine is not None:  # a finished turn's answer is kept: a re-run answers it
-                    response = await answered_once(rt.journal, turn, rt.engine.run)
+                    response = await unless_stopped(answered_once(rt.journal, turn, rt.engine.run))
                 else:
                     response = await run_turn(turn, session, rt)
+        except TurnStopped:  # `/stop`: nothing of the turn is kept or answered
+            response = AgentResponse(stopped=True, model=rt.engine.model if rt.engine else rt.model.name)
         except Exception as exc:  # the turn's outermost guard: classify, answer, stay up
             response = error_response(exc, rt.engine.model if rt.engine is not None else rt.model.name)
             level = logging.WARNING if isinstance(exc, ClawbusError) else logging.ERROR

@@ -7,6 +7,9 @@ with what the model said last and a note that it was stopped, rather than loopin
 
 With a `journal` (`agent/journal.py`), each model reply and tool result is journaled as it completes,
 and a re-run of the same turn replays them instead of calling the model and the tools again.
+
+Each model call and each tool call is a boundary where a `/stop` takes effect (`turn_control.py`): the
+loop checks the current turn's stop signal before it, and a model call is cut short by it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from clawbus.agent.journal import StepJournal
 from clawbus.agent.models.base import Message, Model, ModelReply, ToolCall, ToolResult, assistant
 from clawbus.agent.tools.base import ToolBox
+from clawbus.agent.turn_control import check_stop, unless_stopped
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ async def run_loop(
         return await model.converse(system, [*history, *added], tools.specs)
 
     async def call_tool(call: ToolCall) -> ToolResult:
+        check_stop()
         if journal is None:
             return await tools.call(call)
         return await journal.tool(call, lambda: tools.call(call))
@@ -54,7 +59,7 @@ async def run_loop(
     answered_by = model.name
     used = [0, 0]
     for step in range(1, max_steps + 1):
-        reply = await (converse() if journal is None else journal.model(converse))
+        reply = await unless_stopped(converse() if journal is None else journal.model(converse))
         answered_by = reply.model or answered_by
         used[0] += reply.usage.input_tokens
         used[1] += reply.usage.output_tokens

@@ -33,7 +33,7 @@ from clawbus.storage.reset import (
     parse_trigger,
     policy_for,
 )
-from clawbus.storage.sessions import LAST_ROUTE_FIELDS
+from clawbus.storage.sessions import LAST_ROUTE_FIELDS, QUEUE_FIELDS
 
 
 def _ms(moment: datetime) -> int:
@@ -108,7 +108,7 @@ class Begin:
         carried = (
             {}
             if current is None
-            else current.model_dump(include={"chat_type", "channel", *LAST_ROUTE_FIELDS})
+            else current.model_dump(include={"chat_type", "channel", *LAST_ROUTE_FIELDS, *QUEUE_FIELDS})
         )
         return SessionEntry.model_validate(
             {

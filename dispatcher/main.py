@@ -25,6 +25,7 @@ from clawbus.bus.topology import (
 from clawbus.dispatcher.agentcore import INVOKE_POLICY, AgentCoreInvoker
 from clawbus.dispatcher.ledger import TurnLedger
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
+from clawbus.dispatcher.session_queues import SessionQueues
 from clawbus.dispatcher.turn_handler import TurnHandler
 from clawbus.storage.backends import blob_store, session_index
 from clawbus.storage.claim_check import ClaimChecks
@@ -67,6 +68,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         topic_name = outbound_topic_name(prefix)
         topic = Topic(clients.sns, topic_name, await resolve_topic_arn(clients.sns, topic_name, endpoint))
         publisher = BatchingPublisher(topic)
+        sessions = session_index(settings, clients)
         ledger = TurnLedger(clients.dynamodb, ledger_table_name(prefix), config.ledger_ttl_days * 86_400)
         handler = TurnHandler(
             AgentCoreInvoker(
@@ -84,8 +86,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 blobs=blob_store(settings, clients),
             ),
             config,
-            routes=LastRoutes(session_index(settings, clients)),
+            routes=LastRoutes(sessions),
             cron_history=CronHistory(CronRecords(clients.dynamodb, cron_table_name(prefix))),
+            queues=SessionQueues(sessions),
         )
         consumer = FifoConsumer(
             queue,

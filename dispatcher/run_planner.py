@@ -4,6 +4,11 @@ Decoding happens here once per message and is cached until its turn runs (`Decod
 planner and the handler never decode the same body twice; a claim-checked body is resolved only when
 its turn runs (the planner sees it as undecoded, which keeps it a turn of its own).
 
+The planner knows when this dispatcher last ended a turn of the run's session (`SessionActivity`), so
+messages that arrived while that turn ran are planned by the session's queue mode (its `/queue`
+override read only then, `SessionQueues`) and an idle session's message runs at once; each run's plan
+is logged (`dispatcher.run.planned`, with the `debounce_ms` it waits).
+
 Before planning a run of several messages, the turn ledger's recorded intents of its events are read
 (one `BatchGetItem`; a single message is one turn whatever was recorded):
 a turn an earlier run started is planned again as it was (`core.plan_turns`' `recorded`). When they
@@ -18,11 +23,13 @@ from datetime import datetime
 
 from clawbus.bus.consumer import Plan
 from clawbus.bus.envelopes import decode_inbound
-from clawbus.bus.errors import InvalidEnvelope, RetryableError
-from clawbus.bus.logging import log_event
+from clawbus.bus.errors import ClawbusError, InvalidEnvelope, RetryableError
+from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import QueueSettings
 from clawbus.bus.sqs_record import SqsRecord
 from clawbus.dispatcher.core import Pending, plan_turns
+from clawbus.dispatcher.core.control_commands import QueueOverride, effective_queue
+from clawbus.dispatcher.session_activity import SessionActivity
 from clawbus.schemas import InboundEvent
 from clawbus.schemas.claim_check import read_claim_check
 from clawbus.storage.claim_check import ClaimChecks
@@ -75,6 +82,7 @@ def _try_decode(body: str) -> InboundEvent | InvalidEnvelope:
 
 
 Intents = Callable[[Sequence[str], datetime], Awaitable[dict[str, str]]]
+Overrides = Callable[[InboundEvent], Awaitable[QueueOverride | None]]
 INTENTS_UNREADABLE_DEFER_S = 2
 
 
@@ -88,11 +96,16 @@ class RunPlanner:
         queue: QueueSettings,
         clock: Callable[[], datetime],
         intents: Intents,
+        activity: SessionActivity | None = None,
+        overrides: Overrides | None = None,
     ) -> None:
         self._decoded = decoded
         self._queue = queue
         self._clock = clock
         self._intents = intents
+        self._activity = activity or SessionActivity()
+        self._overrides = overrides
+        self.dropped: set[str] = set()  # message ids planned to be consumed without a turn
 
     async def __call__(self, run: list[SqsRecord]) -> Plan:
         """The consumer's planner: units to run in order, and the messages deferred for `defer_s`."""
@@ -114,20 +127,54 @@ class RunPlanner:
             log_event(logger, "dispatcher.intents.unreadable", logging.WARNING, reason=str(exc)[:300])
             self._decoded.forget(run)
             return Plan(units=[], deferred=list(run), defer_s=INTENTS_UNREADABLE_DEFER_S)
-        queue = self._queue
+        busy_until = self._activity.busy_until_ms(run[0].group_id)
+        first = next((p.event for p in pending if p.event is not None), None)
+        override = await self._override(first, pending, busy_until)
+        queue = effective_queue(self._queue, override, first.channel if first else "")
+
+        def mode_for(channel: str) -> str:
+            return override.mode if override and override.mode else self._queue.mode_for(channel)
+
         plan = plan_turns(
             pending,
-            mode_for=queue.mode_for,
+            mode_for=mode_for,
             debounce_ms=queue.debounce_ms,
             cap=queue.cap,
             now_ms=int(self._clock().timestamp() * 1000),
             recorded=recorded,
+            busy_until_ms=busy_until,
+            drop=queue.drop,
+        )
+        log_event(
+            logger,
+            "dispatcher.run.planned",
+            session=session_ref(first.session_key) if first else None,
+            messages=len(run),
+            turns=len(plan.turns),
+            queued=plan.queued,
+            dropped=len(plan.dropped),
+            mode=queue.mode,
+            debounce_ms=plan.debounce_ms,
         )
         by_key = {m.message_id: m for m in run}
         deferred = [by_key[k] for k in plan.defer]
         self._decoded.forget(deferred)
+        self.dropped.update(plan.dropped)
         return Plan(
-            units=[[by_key[k] for k in turn] for turn in plan.turns],
+            units=[[by_key[k]] for k in plan.dropped] + [[by_key[k] for k in turn] for turn in plan.turns],
             deferred=deferred,
             defer_s=plan.defer_s,
         )
+
+    async def _override(
+        self, first: InboundEvent | None, pending: list[Pending], busy_until: int | None
+    ) -> QueueOverride | None:
+        """The session's `/queue` override, read only when the queue mode can change the plan."""
+        queued = busy_until is not None and any(p.sent_at_ms <= busy_until for p in pending)
+        if first is None or self._overrides is None or (len(pending) < 2 and not queued):
+            return None
+        try:
+            return await self._overrides(first)
+        except ClawbusError as exc:
+            log_event(logger, "dispatcher.queue_override.unreadable", logging.WARNING, reason=str(exc)[:300])
+            return None

@@ -16,6 +16,11 @@ took over a dead one's claim after the first copy was consumed, a letter SQS mov
 (`StartMessageMoveTask` sends new messages without `clawbus.replay`), an enqueue retried after a
 timeout that had landed — and neither its receive count nor its attributes say so (issue 22).
 
+A control copy (`/stop`, `/status`, `/queue`, a reset's stop) is handed to the control lane
+(`control.py`) instead; a message the planner dropped (`interrupt`, or over the queue's cap) is
+consumed without a turn. Each unit's start and end are noted in `SessionActivity`, which tells the
+planner which of a session's next messages arrived while its turn ran.
+
 One clock, injected, says what time it is (the ledger's expiry, the planner's debounce, presence
 timestamps, cron history); durations come from `time.monotonic`.
 """
@@ -36,6 +41,7 @@ from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import DispatcherSettings
 from clawbus.bus.sqs_record import SqsRecord
 from clawbus.bus.tracing import current_traceparent, extract_context, tracer
+from clawbus.dispatcher.control import ControlLane
 from clawbus.dispatcher.core import block_reply, build_reply
 from clawbus.dispatcher.core.turn_decision import (
     TurnPlan,
@@ -48,6 +54,8 @@ from clawbus.dispatcher.presence import Presence
 from clawbus.dispatcher.publisher import Publisher, ReplyPublisher
 from clawbus.dispatcher.run_planner import DecodedEvents, RunPlanner
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
+from clawbus.dispatcher.session_activity import RunningTurn, SessionActivity
+from clawbus.dispatcher.session_queues import SessionQueues
 from clawbus.schemas import AgentRequest, AgentResponse
 from clawbus.storage.claim_check import ClaimChecks
 
@@ -80,6 +88,7 @@ class TurnHandler:
         clock: Clock = utc_now,
         routes: LastRoutes | None = None,
         cron_history: CronHistory | None = None,
+        queues: SessionQueues | None = None,
     ) -> None:
         self._agent = agent
         self._ledger = ledger
@@ -90,14 +99,41 @@ class TurnHandler:
         self._decoded = DecodedEvents(claim_checks)
         self._publisher = Publisher(replies, claim_checks)
         self._presence = Presence(self._publisher, settings, clock)
-        self.plan: Callable[[list[SqsRecord]], Awaitable[Plan]] = RunPlanner(
-            self._decoded, settings.queue, clock, ledger.intents
+        self._activity = SessionActivity()
+        self._planner = RunPlanner(
+            self._decoded,
+            settings.queue,
+            clock,
+            ledger.intents,
+            self._activity,
+            queues.get if queues else None,
         )
+        self.plan: Callable[[list[SqsRecord]], Awaitable[Plan]] = self._planner
+        self._control = ControlLane(agent, self._publisher, settings.queue, self._activity, queues, clock)
         self.turns = 0
         self.republished = 0
 
     async def __call__(self, unit: Unit) -> None:
-        """Run the unit's turn; raises a classified error when it cannot."""
+        """Run the unit's turn (or its control command, or drop it); raises a classified error when it
+        cannot."""
+        if len(unit) == 1 and unit[0].message_id in self._planner.dropped:
+            self._planner.dropped.discard(unit[0].message_id)
+            log_event(logger, "dispatcher.message.dropped", message_id=unit[0].message_id)
+            self._decoded.forget(unit)
+            return
+        first = await self._decoded.event(unit[0])
+        if first.control is not None:
+            await self._control(first)
+            self._decoded.forget(unit)
+            return
+        group = unit[0].group_id
+        self._activity.started(group, RunningTurn(len(unit), int(self._clock().timestamp() * 1000)))
+        try:
+            await self._turn(unit)
+        finally:
+            self._activity.ended(group, int(self._clock().timestamp() * 1000))
+
+    async def _turn(self, unit: Unit) -> None:
         with _tracer.start_as_current_span(
             "dispatcher.turn", context=extract_context(unit[0].attributes), kind=trace.SpanKind.CONSUMER
         ) as span:

@@ -231,7 +231,8 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             sid="LastRoutes",
             resource="sessions_table",
             actions=("dynamodb:GetItem", "dynamodb:PutItem"),
-            why="dispatcher.scheduled moves the last route on session entries (versioned puts) and reads it",
+            why="dispatcher.scheduled moves the last route, dispatcher.session_queues keeps `/queue`, on "
+            "session entries (versioned puts) and reads them",
         ),
         Grant(
             sid="CronRunHistory",

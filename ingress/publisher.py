@@ -1,11 +1,19 @@
-"""Putting inbound events on the inbound FIFO queue: one group per session, the event id as dedup id."""
+"""Putting inbound events on the inbound FIFO queue: one group per session, the event id as dedup id.
+
+Every transport's admitted events come here (the intake's gate, WebChat's owner posts), so the lane a
+message takes is decided here once (`control_lane.py`): a trusted sender's control command also, or
+only, goes on the session's control lane — the same queue, the group `control_group_id(session)`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from clawbus.bus.tracing import inject_context
+from clawbus.ingress.control_lane import lanes_for
 from clawbus.schemas import InboundEvent, attributes, deduplication_id, message_group_id
+from clawbus.schemas.control import CONTROL_SUFFIX, control_group_id
 
 
 class QueueSender(Protocol):
@@ -15,17 +23,33 @@ class QueueSender(Protocol):
 
 
 class InboundPublisher:
-    """Enqueues inbound events for the dispatcher."""
+    """Enqueues inbound events for the dispatcher, each on its lanes."""
 
-    def __init__(self, queue: QueueSender) -> None:
+    def __init__(self, queue: QueueSender, reset_triggers: Sequence[str] = ("/new", "/reset")) -> None:
         self._queue = queue
+        self._reset_triggers = tuple(reset_triggers)
 
     async def publish(self, event: InboundEvent) -> str:
-        """Send `event` and return its message id; SQS drops the same event id sent again within 5 minutes."""
+        """Send `event` on its lanes and return a message id; SQS drops the same event id sent again
+        within 5 minutes. A control copy goes first, so it can act before the FIFO copy is queued."""
+        lanes = lanes_for(event, self._reset_triggers)
+        message_id = ""
+        if lanes.control is not None:
+            copy = event.model_copy(update={"control": lanes.control})
+            message_id = await self._send(
+                copy, control_group_id(event.session_key), deduplication_id(event.event_id + CONTROL_SUFFIX)
+            )
+        if lanes.fifo:
+            message_id = await self._send(
+                event, message_group_id(event.session_key), deduplication_id(event.event_id)
+            )
+        return message_id
+
+    async def _send(self, event: InboundEvent, group_id: str, dedup_id: str) -> str:
         return await self._queue.send(
             event.to_wire(),
-            group_id=message_group_id(event.session_key),
-            dedup_id=deduplication_id(event.event_id),
+            group_id=group_id,
+            dedup_id=dedup_id,
             attributes={
                 attributes.CHANNEL: event.channel,
                 attributes.KIND: event.kind.value,

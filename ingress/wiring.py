@@ -24,7 +24,8 @@ async def build_intake(settings: Settings, clients: IngressClients) -> tuple[Int
     prefix, endpoint = settings.bus.prefix, settings.aws.endpoint_url
     queue_name, topic_name = inbound_queue_name(prefix), outbound_topic_name(prefix)
     publisher = InboundPublisher(
-        Queue(clients.sqs, queue_name, await resolve_queue_url(clients.sqs, queue_name, endpoint))
+        Queue(clients.sqs, queue_name, await resolve_queue_url(clients.sqs, queue_name, endpoint)),
+        settings.session.reset_triggers,
     )
     topic = Topic(clients.sns, topic_name, await resolve_topic_arn(clients.sns, topic_name, endpoint))
     intake = Intake(

@@ -8,7 +8,7 @@ names, which `Settings.with_document` places between the environment and the def
 A key of the document ends up in one of four places:
 
 - *mapped*: known, and its value valid (`values`, with `origins` naming the key each setting came from);
-- *unsupported*: a value OpenClaw accepts but clawbus cannot honour (`messages.queue.mode: "steer"`);
+- *unsupported*: a value OpenClaw accepts but clawbus cannot honour (`messages.queue.mode: "steer-backlog"`);
   the key is skipped, so the environment or default applies, and the reason is kept;
 - *ignored*: a key clawbus does not read (`gateway`, `models`, every credential: those live in the
   secret store and are never mapped);
@@ -56,7 +56,7 @@ from clawbus.schemas import DmScope
 Path = tuple[str, ...]
 MAPPED_CHANNELS = ("telegram", "slack", "discord", "whatsapp")
 QUEUE_MODES = ("steer", "followup", "collect", "steer-backlog", "interrupt")
-_QUEUE_MODE = one_of(*QUEUE_MODES, supported=("collect", "followup"))
+_QUEUE_MODE = one_of(*QUEUE_MODES, supported=("steer", "collect", "followup", "interrupt"))
 _DM = one_of("pairing", "allowlist", "open", "disabled")
 _GROUP = one_of("allowlist", "open", "disabled")
 _CHANNEL_KEYS: dict[str, tuple[str, Convert]] = {
@@ -92,8 +92,14 @@ RULES: tuple[Rule, ...] = (
     Rule("session.resetTriggers", ("session", "reset_triggers"), text_list),
     Rule("messages.queue.mode", ("dispatcher", "queue", "mode"), _QUEUE_MODE),
     Rule("messages.queue.debounceMs", ("dispatcher", "queue", "debounce_ms"), integer(0, 60_000)),
-    # OpenClaw's default cap is 20; one SQS receive holds at most 10 of a session's messages.
-    Rule("messages.queue.cap", ("dispatcher", "queue", "cap"), integer(1, 10, clamp=True)),
+    Rule("messages.queue.cap", ("dispatcher", "queue", "cap"), integer(1, 1000, clamp=True)),
+    Rule("messages.queue.drop", ("dispatcher", "queue", "drop"), one_of("old", "new", "summarize")),
+    Rule(
+        "messages.queue.debounceMsByChannel",
+        ("dispatcher", "queue", "debounce_ms_by_channel"),
+        integer(0, 60_000),
+        each=True,
+    ),
     Rule("messages.queue.byChannel", ("dispatcher", "queue", "by_channel"), _QUEUE_MODE, each=True),
     *(
         Rule(f"channels.{channel}.{key}", (channel, name), convert)

@@ -114,6 +114,9 @@ class InboundEventV1(WireModel):
     # Messages only (added compatibly): why ingress admitted the sender. Absent on a message means an
     # older producer, trusted least (see `trusted`).
     access: Access | None = None
+    # Added compatibly: the control command (`schemas/control.py`) this copy of a message carries on the
+    # session's control lane; absent on the ordinary (FIFO) lane.
+    control: str | None = None
 
 
 InboundEvent = InboundEventV1

@@ -30,6 +30,9 @@ class AgentRequestV1(WireModel):
     reply_id: str = Field(min_length=1)
     events: tuple[InboundEvent, ...] = Field(min_length=1)
     stream: bool = False
+    # A control invocation (added compatibly; absent: a turn): act on the session's running turn instead
+    # of running one (`stop` it at its next boundary, or report its `status`); see docs/queue.md.
+    control: Literal["stop", "status"] | None = None
 
 
 class TurnStatus(StrEnum):
@@ -47,6 +50,15 @@ class AgentError(WireModel):
     retryable: bool
 
 
+class RunningTurnReport(WireModel):
+    """A control invocation's answer: whether a turn of the session runs, which one, for how long."""
+
+    running: bool
+    reply_id: str | None = None
+    running_s: float | None = None
+    stop_requested: bool = False
+
+
 class AgentResponseV1(WireModel):
     """The agent's answer: text parts in order (empty when the agent chose silence, e.g. `NO_REPLY`),
     then the files it attached (`media`, stored in the state bucket by the agent)."""
@@ -57,6 +69,10 @@ class AgentResponseV1(WireModel):
     error: AgentError | None = None
     model: str | None = None
     media: tuple[ReplyMedia, ...] = ()
+    # Added compatibly: the turn was stopped (`/stop`) before it answered; it answers nothing.
+    stopped: bool | None = None
+    # Added compatibly: a control invocation's report on the session's running turn.
+    running: RunningTurnReport | None = None
 
 
 AgentRequest = AgentRequestV1

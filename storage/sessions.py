@@ -80,6 +80,11 @@ class SessionEntry(BaseModel):
     reset_by_turn: str | None = None
     # clawbus: the last route was moved by the dispatcher for a trusted DM (see `trusted_route`).
     last_route_trusted: bool | None = None
+    # OpenClaw's per-session `/queue` override (absent: the configured queue settings apply).
+    queue_mode: str | None = None
+    queue_debounce_ms: int | None = None
+    queue_cap: int | None = None
+    queue_drop: str | None = None
 
     @property
     def started(self) -> bool:
@@ -93,6 +98,7 @@ class SessionEntry(BaseModel):
         return self.model_dump_json(by_alias=True, exclude_none=True)
 
 
+QUEUE_FIELDS = ("queue_mode", "queue_debounce_ms", "queue_cap", "queue_drop")  # kept over a reset
 LAST_ROUTE_FIELDS = (
     "delivery_context",
     "last_channel",

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-QueueMode = Literal["collect", "followup"]
+QueueMode = Literal["steer", "followup", "collect", "interrupt"]
+QueueDrop = Literal["old", "new", "summarize"]
 
 
 class IngressSettings(BaseModel):
@@ -33,17 +34,24 @@ class IngressSettings(BaseModel):
 
 
 class QueueSettings(BaseModel):
-    """OpenClaw's `messages.queue`: how a session's waiting messages become turns.
+    """OpenClaw's `messages.queue`: what a session's messages do when they arrive while a turn of it runs.
 
-    `collect` merges the messages waiting when a turn starts, and those arriving within `debounce_ms`,
-    into one turn (up to `cap`); `followup` runs one turn per message. `by_channel` overrides the mode
-    per channel (JSON, e.g. `{"telegram": "followup"}`).
+    A message to an idle session starts its turn at once. One that arrived while a turn ran waits
+    `debounce_ms` for quiet, then: `steer` (the default, as upstream) goes into the running turn when
+    it can, else it is a turn of its own; `followup` runs one turn per message; `collect` merges the
+    waiting messages into one turn (up to `cap`); `interrupt` answers only the newest. Above `cap` waiting
+    messages, `drop` says which go: `old` (the oldest), `new` (the newest) or `summarize` (the oldest,
+    answered together in one turn). `by_channel` overrides the mode per channel (JSON, e.g.
+    `{"telegram": "followup"}`), `debounce_ms_by_channel` the debounce; `/queue <mode>` overrides them
+    per session. See docs/queue.md.
     """
 
-    mode: QueueMode = "collect"
-    debounce_ms: int = Field(default=1000, ge=0, le=60_000)
-    cap: int = Field(default=10, ge=1, le=10)  # one SQS receive holds at most 10 of a session's messages
+    mode: QueueMode = "steer"
+    debounce_ms: int = Field(default=500, ge=0, le=60_000)
+    cap: int = Field(default=20, ge=1, le=1000)
     by_channel: dict[str, QueueMode] = Field(default_factory=dict)
+    drop: QueueDrop = "summarize"
+    debounce_ms_by_channel: dict[str, int] = Field(default_factory=dict)
 
     def mode_for(self, channel: str) -> QueueMode:
         """The queue mode for `channel`."""

@@ -1,11 +1,21 @@
-"""Which of a session's waiting messages make one turn: OpenClaw's `collect` and `followup`. Pure.
+"""Which of a session's waiting messages make one turn: OpenClaw's queue modes over SQS. Pure.
 
 SQS hands the dispatcher a *run*: the messages of one session (one FIFO group) that were waiting, in
-order. In `followup` mode each message is its own turn. In `collect` mode consecutive user messages are
-merged into one turn (up to `cap`), so a user who sends three quick lines gets one answer; and when the
-newest of them is younger than `debounce_ms`, the whole run is deferred (given back to the queue for the
-rest of the debounce) once, so lines still being typed join the same turn. Heartbeats, cron runs,
-system events and messages with attachments are never merged and never wait.
+order. A message that reached an idle session starts its turn at once: no debounce. One that arrived
+while a turn of the session ran (*queued*: sent before that turn ended, `busy_until_ms`; the FIFO group
+held it back meanwhile) is handled by the session's mode (`docs/queue.md`):
+
+- `followup`: one turn per message; `steer`, once its running turn has ended (or when it could not be
+  steered into it), is an ordinary turn too, so it plans as `followup`;
+- `collect`: consecutive user messages merge into one turn (up to `cap`);
+- `interrupt`: only the newest queued message of a route is answered; the older queued ones are dropped
+  (consumed without a turn), as each new message aborts the run before it upstream.
+
+While the newest queued message of the first turn is younger than `debounce_ms`, the whole run is
+deferred (given back to the queue for the rest of the debounce) once, so lines still being typed join
+the same turn. Above `cap` queued messages, `drop` says what goes: `old` the oldest, `new` the newest,
+`summarize` none (the oldest overflow is answered together in one turn). Heartbeats, cron runs, system
+events and messages with attachments are never merged, dropped or deferred.
 
 A turn is answered on one route (its last message's), so only messages that came by the same route
 (channel, account, chat and thread) are merged: with `dmScope=main` a Telegram DM and a WhatsApp DM
@@ -16,9 +26,9 @@ A turn the dispatcher started before (its *intent* is recorded: `dispatcher/inte
 composition when its messages come back (a crash after the agent was invoked and before the turn
 ledger's write): `recorded` maps each such event to its turn's reply id, and the messages of one
 recorded turn make that turn again — never split by the cap or a route, never joined by a message
-that came after, never deferred — so the agent sees the same reply id and recognises the re-run
-instead of answering the same text twice under a new id (issue 22). Messages not in a recorded turn
-are planned around it as before.
+that came after, never deferred or dropped — so the agent sees the same reply id and recognises the
+re-run instead of answering the same text twice under a new id (issue 22). Messages not in a recorded
+turn are planned around it as before.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from clawbus.dispatcher.core.turns import reply_target
 from clawbus.schemas import EventKind, InboundEvent
 
 ModeFor = Callable[[str], str]
+MergeClass = Callable[["Pending"], str | None]  # messages of one class merge; None: never
 
 
 @dataclass(frozen=True)
@@ -45,21 +56,32 @@ class Pending:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """Turns to run in order (lists of message keys); then `defer` keys given back for `defer_s`."""
+    """Turns to run in order (lists of message keys); then `defer` keys given back for `defer_s`.
+
+    `dropped` messages are consumed without a turn; `debounce_ms` is how long the run waits for quiet
+    (0: it runs at once); `queued` counts the messages that arrived while a turn of the session ran.
+    """
 
     turns: list[list[str]]
     defer: list[str] = field(default_factory=list)
     defer_s: int = 0
+    dropped: list[str] = field(default_factory=list)
+    debounce_ms: int = 0
+    queued: int = 0
 
 
-def _mergeable(item: Pending, mode_for: ModeFor) -> bool:
+def _plain_message(item: Pending) -> bool:
     event = item.event
     return (
         event is not None
         and event.kind is EventKind.MESSAGE
         and not event.attachments
-        and mode_for(event.channel) == "collect"
+        and event.control is None  # a control command is answered alone
     )
+
+
+def _mergeable(item: Pending, mode_for: ModeFor) -> bool:
+    return _plain_message(item) and item.event is not None and mode_for(item.event.channel) == "collect"
 
 
 def route_key(event: InboundEvent) -> tuple[str, str, str, str | None]:
@@ -68,17 +90,75 @@ def route_key(event: InboundEvent) -> tuple[str, str, str, str | None]:
     return event.channel, event.account_id, target.chat_id, target.thread_id
 
 
-def _joins(item: Pending, current: list[Pending], mode_for: ModeFor, cap: int) -> bool:
-    """Whether `item` joins the turn being collected: mergeable, room left, and the same route."""
+def _joins(item: Pending, current: list[Pending], merge_class: MergeClass, cap: Callable[[str], int]) -> bool:
+    """Whether `item` joins the turn being collected: of its merge class, room left, the same route."""
     first = current[0].event if current else None
-    if first is None or item.event is None or not _mergeable(item, mode_for) or len(current) >= cap:
+    klass = merge_class(item)
+    if first is None or item.event is None or klass is None or klass != merge_class(current[0]):
         return False
-    return route_key(item.event) == route_key(first)
+    return len(current) < cap(klass) and route_key(item.event) == route_key(first)
 
 
 def recorded_turn(item: Pending, recorded: Mapping[str, str]) -> str | None:
     """The reply id of the recorded turn `item`'s event belongs to, if any."""
     return recorded.get(item.event.event_id) if item.event is not None else None
+
+
+def _droppable(item: Pending, recorded: Mapping[str, str]) -> bool:
+    return _plain_message(item) and recorded_turn(item, recorded) is None
+
+
+def _interrupted(queued: Sequence[Pending], mode_for: ModeFor) -> set[str]:
+    """Queued `interrupt` messages followed later by another one on the same route."""
+    newer: set[tuple[str, str, str, str | None]] = set()
+    dropped: set[str] = set()
+    for item in reversed(queued):
+        if item.event is None or mode_for(item.event.channel) != "interrupt":
+            continue
+        route = route_key(item.event)
+        if route in newer:
+            dropped.add(item.key)
+        newer.add(route)
+    return dropped
+
+
+def _overflow(queued: list[Pending], cap: int, drop: str) -> tuple[set[str], set[str]]:
+    """Over `cap` queued messages: (dropped keys, keys answered together in one turn)."""
+    excess = len(queued) - cap
+    if excess <= 0:
+        return set(), set()
+    if drop == "new":
+        return {p.key for p in queued[-excess:]}, set()
+    oldest = {p.key for p in queued[:excess]}
+    return (oldest, set()) if drop == "old" else (set(), oldest)
+
+
+def _split(
+    run: Sequence[Pending], merge_class: MergeClass, cap: Callable[[str], int], recorded: Mapping[str, str]
+) -> list[list[str]]:
+    turns: list[list[str]] = []
+    current: list[Pending] = []
+    current_recorded: str | None = None
+    for item in run:
+        turn_id = recorded_turn(item, recorded)
+        if (
+            current
+            and turn_id == current_recorded
+            and (turn_id is not None or _joins(item, current, merge_class, cap))
+        ):
+            current.append(item)
+            continue
+        if current:
+            turns.append([p.key for p in current])
+            current = []
+        current_recorded = turn_id
+        if turn_id is not None or merge_class(item) is not None:
+            current.append(item)
+        else:
+            turns.append([item.key])
+    if current:
+        turns.append([p.key for p in current])
+    return turns
 
 
 def plan_turns(
@@ -89,43 +169,51 @@ def plan_turns(
     cap: int,
     now_ms: int,
     recorded: Mapping[str, str] | None = None,
+    busy_until_ms: int | None = None,
+    drop: str = "summarize",
 ) -> RunPlan:
-    """Split a session's run into turns, or defer it to let more messages join (see module doc).
+    """Split a session's run into turns, drop or defer some of it (see module doc).
 
-    Guarantees: every message is in exactly one turn, in arrival order; the messages of a recorded
-    turn (`recorded`: event id to reply id) that arrive together make one turn with nothing else in
-    it; any other turn of several messages holds only mergeable messages of one route, at most `cap`.
+    `busy_until_ms`: when the session's last turn ended (None: no turn ran lately), so messages sent
+    before it were queued behind it. Guarantees: every message is in exactly one turn or in `dropped`
+    (or all are deferred), in arrival order; the messages of a recorded turn (`recorded`: event id to
+    reply id) that arrive together make one turn with nothing else in it, and are never dropped; any
+    other turn of several messages holds only plain messages of one route, at most `cap` unless it
+    answers the overflow together (`drop="summarize"`).
     """
     recorded = recorded or {}
-    turns: list[list[str]] = []
-    current: list[Pending] = []
-    current_recorded: str | None = None
-    for item in run:
-        turn_id = recorded_turn(item, recorded)
-        if (
-            current
-            and turn_id == current_recorded
-            and (turn_id is not None or _joins(item, current, mode_for, cap))
-        ):
-            current.append(item)
-            continue
-        if current:
-            turns.append([p.key for p in current])
-            current = []
-        current_recorded = turn_id
-        if turn_id is not None or _mergeable(item, mode_for):
-            current.append(item)
-        else:
-            turns.append([item.key])
-    if current:
-        turns.append([p.key for p in current])
-    first = [p for p in run if p.key in set(turns[0])] if turns else []
+    queued = [
+        p
+        for p in run
+        if busy_until_ms is not None and p.sent_at_ms <= busy_until_ms and _droppable(p, recorded)
+    ]
+    dropped = _interrupted(queued, mode_for)
+    over_dropped, together = _overflow([p for p in queued if p.key not in dropped], cap, drop)
+    dropped |= over_dropped
+    kept = [p for p in run if p.key not in dropped]
+
+    def merge_class(item: Pending) -> str | None:
+        if item.key in together:
+            return "overflow"
+        return "collect" if _mergeable(item, mode_for) else None
+
+    turns = _split(kept, merge_class, lambda klass: len(together) if klass == "overflow" else cap, recorded)
+    queued_keys = {p.key for p in queued}
+    first = [p for p in kept if turns and p.key in set(turns[0])]
     fresh = all(
-        _mergeable(p, mode_for) and p.receive_count == 1 and recorded_turn(p, recorded) is None for p in first
+        _plain_message(p) and p.receive_count == 1 and recorded_turn(p, recorded) is None for p in first
     )
-    if debounce_ms > 0 and first and fresh:
+    waited_for = [p for p in first if p.key in queued_keys]
+    first_mode = mode_for(first[0].event.channel) if first and first[0].event is not None else "followup"
+    if debounce_ms > 0 and fresh and waited_for and first_mode != "interrupt":
         newest_age = now_ms - max(p.sent_at_ms for p in first)
         if newest_age < debounce_ms:
             wait_s = max(1, math.ceil((debounce_ms - newest_age) / 1000))
-            return RunPlan(turns=[], defer=[p.key for p in run], defer_s=wait_s)
-    return RunPlan(turns=turns)
+            return RunPlan(
+                turns=[],
+                defer=[p.key for p in run],
+                defer_s=wait_s,
+                debounce_ms=debounce_ms - newest_age,
+                queued=len(queued),
+            )
+    return RunPlan(turns=turns, dropped=[p.key for p in run if p.key in dropped], queued=len(queued))

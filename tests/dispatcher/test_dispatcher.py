@@ -232,7 +232,7 @@ async def test_a_redelivered_message_whose_turn_was_recorded_is_not_run_again(
         assert agent_turns(shared_pipeline) == turns_before + 1  # only "after" ran
 
 
-async def test_collect_mode_answers_quick_lines_in_one_turn(bus: Bus, tmp_path: Path) -> None:
+async def test_collect_mode_answers_lines_sent_during_a_turn_in_one_turn(bus: Bus, tmp_path: Path) -> None:
     env = {
         "CLAWBUS_SESSION__DM_SCOPE": "per-channel-peer",
         "CLAWBUS_DISPATCHER__QUEUE__MODE": "collect",
@@ -240,13 +240,27 @@ async def test_collect_mode_answers_quick_lines_in_one_turn(bus: Bus, tmp_path: 
     }
     running = start_pipeline(bus, tmp_path / "logs", env)
     try:
+        await fault(running, "typist", delay_s=3)  # the first turn takes 3 s
         async with running.webchat(timeout=30) as client:
-            for line in ("first line", "second line", "third line"):
+            await post(client, "typist", "first line")  # an idle session: its turn starts at once
+
+            async def first_turn_running() -> bool:
+                return await faults_left(running, "typist") == 0
+
+            await eventually(first_turn_running, what="the first turn under way")
+            for line in ("second line", "third line"):
                 await post(client, "typist", line)
-            got = await until_answered(client, "typist", 1)
+            got = await until_answered(client, "typist", 2)
             await asyncio.sleep(2.5)
-            assert await texts(client, "typist") == got == [echo("first line\nsecond line\nthird line")]
-            assert agent_turns(running) == 1
+            assert (
+                await texts(client, "typist")
+                == got
+                == [
+                    echo("first line"),
+                    echo("second line\nthird line", 2),
+                ]
+            )
+            assert agent_turns(running) == 2
     finally:
         assert all(code == 0 for _, code in running.stop())
 

@@ -79,14 +79,121 @@ def test_heartbeats_attachments_and_undecodable_messages_stand_alone() -> None:
     assert plan.turns == [["a"], ["hb"], ["b"], ["pic"], ["bad"], ["c"]]
 
 
-def test_a_fresh_run_waits_for_the_rest_of_the_debounce_once() -> None:
+def test_a_run_queued_behind_a_turn_waits_for_the_rest_of_the_debounce_once() -> None:
+    # both were sent before the session's last turn ended (busy_until_ms): queued behind it
     run = [pending("a", age_ms=900), pending("b", age_ms=100)]
-    plan = plan_turns(run, mode_for=collect, debounce_ms=1500, cap=10, now_ms=NOW)
+    plan = plan_turns(run, mode_for=collect, debounce_ms=1500, cap=10, now_ms=NOW, busy_until_ms=NOW - 50)
     assert plan.turns == []
     assert plan.defer == ["a", "b"]
     assert plan.defer_s == 2  # 1.4 s rounded up to SQS's whole seconds
+    assert (plan.debounce_ms, plan.queued) == (1400, 2)
     again = [pending("a", age_ms=2500, receives=2), pending("b", age_ms=1700, receives=2)]
-    assert plan_turns(again, mode_for=collect, debounce_ms=1500, cap=10, now_ms=NOW).turns == [["a", "b"]]
+    plan = plan_turns(again, mode_for=collect, debounce_ms=1500, cap=10, now_ms=NOW, busy_until_ms=NOW - 1650)
+    assert plan.turns == [["a", "b"]]
+
+
+def test_a_message_to_an_idle_session_starts_its_turn_at_once() -> None:
+    # issue 21: no turn of the session ran lately (or it ended before the message was sent)
+    for busy_until in (None, NOW - 200):
+        for mode in ("steer", "followup", "collect", "interrupt"):
+            plan = plan_turns(
+                [pending("a", age_ms=100)],
+                mode_for=lambda _c, m=mode: m,
+                debounce_ms=500,
+                cap=20,
+                now_ms=NOW,
+                busy_until_ms=busy_until,
+            )
+            assert (plan.turns, plan.defer, plan.debounce_ms) == ([["a"]], [], 0), (mode, busy_until)
+
+
+def _queued(mode: str, keys: str, **kwargs: Any) -> Any:
+    """Plan `keys` (one message each, oldest first) queued behind a turn that ended 10 ms ago."""
+    run = [pending(k, age_ms=3000 - i) for i, k in enumerate(keys)]
+    options = {"debounce_ms": 500, "cap": 20, **kwargs}
+    return plan_turns(run, mode_for=lambda _c: mode, now_ms=NOW, busy_until_ms=NOW - 10, **options)
+
+
+def test_followup_answers_each_queued_message_in_its_own_turn() -> None:
+    assert _queued("followup", "abc").turns == [["a"], ["b"], ["c"]]
+
+
+def test_steer_falls_back_to_followup_once_the_turn_has_ended() -> None:
+    assert _queued("steer", "abc").turns == [["a"], ["b"], ["c"]]
+
+
+def test_collect_answers_the_queued_messages_in_one_turn() -> None:
+    assert _queued("collect", "abc").turns == [["a", "b", "c"]]
+
+
+def test_interrupt_answers_only_the_newest_message_and_drops_the_rest() -> None:
+    plan = _queued("interrupt", "abc")
+    assert (plan.turns, plan.dropped, plan.defer) == ([["c"]], ["a", "b"], [])
+
+
+def test_interrupt_keeps_the_newest_message_of_each_route() -> None:
+    run = [
+        pending("a", chat="1", age_ms=30),
+        pending("b", chat="2", age_ms=20),
+        pending("c", chat="1", age_ms=10),
+    ]
+    plan = plan_turns(
+        run, mode_for=lambda _c: "interrupt", debounce_ms=0, cap=20, now_ms=NOW, busy_until_ms=NOW
+    )
+    assert (plan.turns, plan.dropped) == ([["b"], ["c"]], ["a"])
+    # messages that reached an idle session together (a replay of letters, say) are all answered
+    plan = plan_turns(run, mode_for=lambda _c: "interrupt", debounce_ms=0, cap=20, now_ms=NOW)
+    assert (plan.turns, plan.dropped) == ([["a"], ["b"], ["c"]], [])
+
+
+def test_over_the_cap_drop_old_drops_the_oldest_queued_messages() -> None:
+    plan = _queued("followup", "abcde", cap=3, drop="old")
+    assert (plan.turns, plan.dropped) == ([["c"], ["d"], ["e"]], ["a", "b"])
+
+
+def test_over_the_cap_drop_new_drops_the_newest_queued_messages() -> None:
+    plan = _queued("followup", "abcde", cap=3, drop="new")
+    assert (plan.turns, plan.dropped) == ([["a"], ["b"], ["c"]], ["d", "e"])
+
+
+def test_over_the_cap_summarize_answers_the_overflow_together() -> None:
+    plan = _queued("followup", "abcde", cap=3, drop="summarize")
+    assert (plan.turns, plan.dropped) == ([["a", "b"], ["c"], ["d"], ["e"]], [])
+
+
+def test_control_commands_are_never_merged() -> None:
+    run = [pending("a"), pending("b"), pending("c")]
+    stop = run[1].event.model_copy(update={"control": "stop"}) if run[1].event else None
+    run[1] = Pending(key="b", event=stop, sent_at_ms=run[1].sent_at_ms, receive_count=1)
+    assert plan_turns(run, mode_for=collect, debounce_ms=0, cap=10, now_ms=NOW).turns == [["a"], ["b"], ["c"]]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["telegram", "slack"]), st.booleans(), st.integers(0, 3000)), max_size=12
+    ),
+    st.sampled_from(["steer", "followup", "collect", "interrupt"]),
+    st.integers(min_value=1, max_value=25),
+    st.sampled_from(["old", "new", "summarize"]),
+    st.one_of(st.none(), st.integers(0, 3000)),
+)
+def test_every_message_is_in_one_turn_or_dropped_in_every_mode(
+    items: list[tuple[str, bool, int]], mode: str, cap: int, drop: str, busy_ago: int | None
+) -> None:
+    run = [pending(str(i), channel=c, attachment=a, age_ms=age) for i, (c, a, age) in enumerate(items)]
+    plan = plan_turns(
+        run,
+        mode_for=lambda _c: mode,
+        debounce_ms=0,
+        cap=cap,
+        now_ms=NOW,
+        busy_until_ms=None if busy_ago is None else NOW - busy_ago,
+        drop=drop,
+    )
+    planned = [k for turn in plan.turns for k in turn]
+    assert sorted(planned + plan.dropped, key=int) == [p.key for p in run]
+    assert planned == sorted(planned, key=int)
+    assert all(not p.event or not p.event.attachments for p in run if p.key in plan.dropped)
 
 
 @given(

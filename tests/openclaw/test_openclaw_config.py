@@ -55,7 +55,7 @@ def test_every_understood_key_configures_its_setting() -> None:
     assert settings.session.reset_by_channel["telegram"].idle_minutes == 30
     assert settings.session.reset_triggers == ["/fresh"]
     queue = settings.dispatcher.queue
-    assert (queue.mode, queue.debounce_ms, queue.cap) == ("followup", 500, 10)  # cap 20 → one receive
+    assert (queue.mode, queue.debounce_ms, queue.cap) == ("followup", 500, 20)
     assert queue.mode_for("slack") == "collect"
     assert settings.telegram.dm_policy == "open"
     assert settings.telegram.allow_from == ["*", "1001"]
@@ -86,13 +86,16 @@ def test_a_value_openclaw_accepts_but_clawbus_cannot_honour_is_skipped_with_its_
     mapped = map_document(
         {
             "messages": {
-                "queue": {"mode": "steer", "byChannel": {"telegram": "interrupt", "slack": "followup"}}
+                "queue": {
+                    "mode": "steer-backlog",
+                    "byChannel": {"telegram": "steer-backlog", "slack": "followup"},
+                }
             },
             "agents": {"defaults": {"heartbeat": {"target": "whatsapp", "activeHours": {"start": "08:30"}}}},
         }
     )
     settings = Settings.with_document(mapped.values)
-    assert settings.dispatcher.queue.mode == "collect"  # the default stands
+    assert settings.dispatcher.queue.mode == "steer"  # the default stands
     assert settings.dispatcher.queue.by_channel == {"slack": "followup"}
     assert settings.heartbeat.target == "last"
     assert settings.heartbeat.active_start is None
@@ -232,8 +235,8 @@ def test_env_beats_the_document_which_beats_the_default(monkeypatch: pytest.Monk
     assert settings.session.dm_scope == DmScope.PER_CHANNEL_PEER  # env over document
     assert (settings.session.reset.mode, settings.session.reset.at_hour) == ("idle", 7)  # merged
     assert settings.dispatcher.queue.cap == 3  # document over default
-    assert settings.dispatcher.queue.debounce_ms == 1000  # default
-    assert Settings().dispatcher.queue.cap == 10  # without the document: the default
+    assert settings.dispatcher.queue.debounce_ms == 500  # default
+    assert Settings().dispatcher.queue.cap == 20  # without the document: the default
 
 
 _SCALAR = st.sampled_from(
@@ -305,3 +308,21 @@ def test_any_document_either_configures_valid_settings_or_is_a_config_error(docu
         Settings.with_document(mapped.values)  # never a validation error deep inside a stage
         return
     assert problem.startswith("openclaw.json ")
+
+
+def test_every_queue_mode_and_drop_of_openclaw_is_mapped() -> None:
+    # issue 21: steer (upstream's default), interrupt and `drop` are honoured now
+    for mode in ("steer", "followup", "collect", "interrupt"):
+        document = {
+            "messages": {
+                "queue": {
+                    "mode": mode,
+                    "byChannel": {"slack": mode},
+                    "drop": "old",
+                    "debounceMsByChannel": {"discord": 1000},
+                }
+            }
+        }
+        queue = Settings.with_document(map_document(document).values).dispatcher.queue
+        assert (queue.mode, queue.mode_for("slack"), queue.drop) == (mode, mode, "old")
+        assert queue.debounce_ms_by_channel == {"discord": 1000}

@@ -47,7 +47,7 @@ class Channels:
 def channels(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channels]:
     bus, logs = make_bus(aws_endpoint), tmp_path_factory.mktemp("routes") / "logs"
     with FakePlatforms() as fake:
-        env = {  # the defaults otherwise: dmScope main, collect mode with its 1 s debounce
+        env = {  # the defaults otherwise: dmScope main, steer mode (500 ms debounce for queued messages)
             "CLAWBUS_TELEGRAM__BOT_TOKEN": p.BOT_TOKEN,
             "CLAWBUS_TELEGRAM__WEBHOOK_SECRET": TG_SECRET,
             "CLAWBUS_TELEGRAM__BOT_USERNAME": p.BOT_USERNAME,
@@ -97,7 +97,7 @@ async def test_two_dms_from_two_channels_in_one_session_are_each_answered_in_the
     channels: Channels,
 ) -> None:
     async with httpx.AsyncClient(base_url=channels.pipeline.ingress_url, timeout=15) as client:
-        answers = await asyncio.gather(  # sent at once: well within the 1 s collect debounce
+        answers = await asyncio.gather(  # sent at once: one session, two routes, never merged
             *(
                 client.post(path, content=body, headers=headers)
                 for path, body, headers in (telegram_dm("from telegram"), whatsapp_dm("from whatsapp"))

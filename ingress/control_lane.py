@@ -1,0 +1,32 @@
+"""Which lane an admitted message takes: the session's FIFO lane, its control lane, or both.
+
+A control command (`schemas/control.py`) from a trusted sender (the owner, or an allowed or paired
+DM sender: `schemas.trusted`) goes on the session's control lane, so it acts while the session's turn
+runs. `/stop`, `/status` and `/queue` go only there; a reset trigger goes both ways (its control copy
+stops the running turn; the FIFO copy starts the new session in order). Anyone else's `/stop` is an
+ordinary message, gated like any other before it gets here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from clawbus.schemas import EventKind, InboundEvent, trusted
+from clawbus.schemas.control import LANE_ONLY, control_command
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """Where an admitted event goes: the FIFO lane, and the control command for the control lane."""
+
+    fifo: bool
+    control: str | None
+
+
+def lanes_for(event: InboundEvent, reset_triggers: Iterable[str]) -> Lanes:
+    """The lanes of an admitted `event`. Pure."""
+    if event.kind is not EventKind.MESSAGE or event.attachments or not trusted(event):
+        return Lanes(fifo=True, control=None)
+    command = control_command(event.text, reset_triggers)
+    return Lanes(fifo=command not in LANE_ONLY, control=command)

@@ -1,0 +1,51 @@
+"""Which lane an admitted message takes (issue 21): a trusted sender's control command goes on the
+session's control lane; anyone else's is an ordinary message."""
+
+from __future__ import annotations
+
+import pytest
+
+from clawbus.ingress.control_lane import Lanes, lanes_for
+from clawbus.schemas import Access, InboundEvent
+from clawbus.schemas.control import control_group_id
+from clawbus.schemas.ids import message_group_id
+
+
+def message(text: str, access: Access | None = Access.ALLOWED) -> InboundEvent:
+    return InboundEvent(
+        event_id="tg:1", channel="telegram", session_key="agent:main:main", text=text, access=access
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "lanes"),
+    [
+        ("/stop", Lanes(fifo=False, control="stop")),
+        ("/stop@clawbus_bot", Lanes(fifo=False, control="stop")),
+        ("/STATUS", Lanes(fifo=False, control="status")),
+        ("/queue collect debounce:2s", Lanes(fifo=False, control="queue")),
+        ("/new", Lanes(fifo=True, control="reset")),
+        ("/reset let us start over", Lanes(fifo=True, control="reset")),
+        ("/stop the music", Lanes(fifo=True, control=None)),  # not a bare /stop: a message
+        ("please /stop", Lanes(fifo=True, control=None)),
+        ("hello", Lanes(fifo=True, control=None)),
+    ],
+)
+def test_a_trusted_senders_commands_take_the_control_lane(text: str, lanes: Lanes) -> None:
+    assert lanes_for(message(text), ("/new", "/reset")) == lanes
+
+
+@pytest.mark.parametrize("access", [Access.OPEN, Access.GROUP, None])
+def test_anyone_elses_stop_is_an_ordinary_message(access: Access | None) -> None:
+    assert lanes_for(message("/stop", access), ("/new", "/reset")) == Lanes(fifo=True, control=None)
+
+
+def test_the_configured_reset_triggers_are_the_ones_that_stop_a_turn() -> None:
+    assert lanes_for(message("/fresh"), ("/fresh",)) == Lanes(fifo=True, control="reset")
+    assert lanes_for(message("/new"), ("/fresh",)) == Lanes(fifo=True, control=None)
+
+
+def test_the_control_lane_is_a_group_of_its_own_within_sqs_limits() -> None:
+    key = "agent:main:" + "x" * 200
+    assert control_group_id("agent:main:main") != message_group_id("agent:main:main")
+    assert len(control_group_id(key)) <= 128
