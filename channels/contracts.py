@@ -217,6 +217,20 @@ class Reconciles(Protocol):
         ...
 
 
+@runtime_checkable
+class Edits(Protocol):
+    """The optional capability of a `PlatformClient` whose platform lets the bot edit its own message
+    (progress drafts, issue 21: Telegram `editMessageText`, Slack `chat.update`)."""
+
+    async def edit(self, target: ReplyTarget, message_id: str, text: str) -> None:
+        """Replace the text of the bot's message `message_id` in `target`'s chat with `text` (rendered).
+
+        Editing to the text the message has already succeeds. Raises a classified error: `Throttled`
+        (with `retry_after`) when rate limited, a `PermanentError` when the message cannot be edited
+        (deleted, too old, not the bot's)."""
+        ...
+
+
 class ReplySender(Protocol):
     """Delivers a reply on one platform; idempotent per reply id and part."""
 

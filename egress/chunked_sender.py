@@ -115,12 +115,18 @@ class ChunkedSender:
         if reply.kind is ReplyKind.TYPING:
             await self._typing(reply)
             return
+        if reply.kind is ReplyKind.PROGRESS:  # a draft needs edits: `egress/drafts.py`, where the client can
+            return
         first = True
         for part in sorted(reply.parts, key=lambda p: p.index):
             for chunk, text in enumerate(messages(part.text, self._profile)):
                 key = sent_key(self._profile.name, reply.reply_id, part.index, chunk)
                 await self._send_once(reply, text, first=first, key=key)
                 first = False
+
+    async def send_chunk(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> None:
+        """Send one rendered chunk of `reply` once (the path `send` takes for each chunk)."""
+        await self._send_once(reply, text, first=first, key=key)
 
     async def _send_once(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> None:
         """One chunk through the ledger: skip, wait, reconcile or post (`core.send_once.decide`)."""

@@ -1,7 +1,8 @@
 """Which sender a channel's worker uses, built from its `ChannelSpec.outbound` (process and Lambda).
 
-A channel with a `PlatformClient` goes through the shared `ChunkedSender` (its profile, the sent ledger);
-one with a sender of its own (WebChat's table) gets that sender.
+A channel with a `PlatformClient` goes through the shared `ChunkedSender` (its profile, the sent ledger),
+behind a `DraftSender` when the client can edit messages (progress drafts, issue 21); one with a sender
+of its own (WebChat's table) gets that sender.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from clawbus.bus.queues import Queue, resolve_queue_url
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import dlq_name, egress_queue_name, ledger_table_name
 from clawbus.channels import registry
-from clawbus.channels.contracts import SenderDeps
-from clawbus.egress.chunked_sender import ChunkedSender
+from clawbus.channels.contracts import Edits, SenderDeps
+from clawbus.egress.chunked_sender import ChunkedSender, Pacer
+from clawbus.egress.draft_ledger import DraftLedger
+from clawbus.egress.drafts import DraftSender
 from clawbus.egress.reply_handler import ChannelSender
 from clawbus.egress.sent_ledger import DynamoSentLedger
 from clawbus.storage.backends import blob_store
@@ -44,7 +47,17 @@ async def open_sender(
     )
     cfg = registry.spec(channel).settings(settings)
     async with outbound.open_client(cfg, egress.request_timeout_s) as client:
-        yield ChunkedSender(outbound.profile, client, ledger, max_inline_wait_s=egress.max_inline_wait_s)
+        pacer = Pacer()
+        wait_s = egress.max_inline_wait_s
+        chunked = ChunkedSender(outbound.profile, client, ledger, pacer, max_inline_wait_s=wait_s)
+        if not isinstance(client, Edits):
+            yield chunked
+            return
+        table = ledger_table_name(settings.bus.prefix)
+        drafts = DraftLedger(
+            clients.dynamodb, table, egress.sent_ttl_days, lease_s=egress.visibility_timeout_s
+        )
+        yield DraftSender(chunked, outbound.profile, client, ledger, drafts, pacer, max_inline_wait_s=wait_s)
 
 
 @contextlib.asynccontextmanager

@@ -1,5 +1,5 @@
-"""Slack through slack_sdk's `AsyncWebClient`: `chat.postMessage` (in the thread) and the assistant
-thread status as the typing indicator.
+"""Slack through slack_sdk's `AsyncWebClient`: `chat.postMessage` (in the thread), `chat.update` for
+progress drafts, and the assistant thread status as the typing indicator.
 
 `CLAWBUS_SLACK__API_BASE` (default `https://slack.com/api/`) is the Web API's base URL. Slack answers
 errors as HTTP 200 with `ok: false` and an `error` code, except rate limits (HTTP 429 with a
@@ -144,6 +144,12 @@ class SlackClient:
             if not page.get("has_more") or cursor is None:
                 return Reconciled(Outcome.NOT_SENT)
         return Reconciled(Outcome.UNKNOWN)
+
+    async def edit(self, target: ReplyTarget, message_id: str, text: str) -> None:
+        """`chat.update` of the bot's message `message_id` (its ts) in the channel (`Edits`); Slack rate
+        limits it in Tier 3 (about 50 a minute), a 429 comes back as `Throttled` with `Retry-After`."""
+        with map_slack_errors("chat.update"):
+            await self._client.chat_update(channel=target.chat_id, ts=message_id, text=text)
 
     async def typing(self, target: ReplyTarget) -> None:
         """`assistant.threads.setStatus` ("is typing…"); bots have no typing indicator outside threads."""

@@ -1,4 +1,5 @@
-"""Telegram through python-telegram-bot's `Bot`: `sendMessage` (HTML parse mode) and `sendChatAction`.
+"""Telegram through python-telegram-bot's `Bot`: `sendMessage` (HTML parse mode), `sendChatAction`, and
+`editMessageText` for progress drafts.
 
 `CLAWBUS_TELEGRAM__API_BASE` (default `https://api.telegram.org`) is where the Bot API lives; the bot
 token is appended as `<base>/bot<token>/<method>`, as the Bot API (and a local Bot API server) expects.
@@ -13,9 +14,10 @@ from collections.abc import AsyncIterator
 
 from telegram import Bot, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest
 from telegram.request import HTTPXRequest
 
-from clawbus.bus.errors import ConfigError
+from clawbus.bus.errors import ConfigError, PermanentError
 from clawbus.bus.settings import TelegramSettings
 from clawbus.channels.contracts import Limit, Profile, Scopes, utf16_length
 from clawbus.channels.telegram.errors import map_telegram_errors
@@ -59,8 +61,9 @@ PROFILE = Profile("telegram", 4096, TELEGRAM_HTML, _scopes, utf16_length)
 
 
 class TelegramClient:
-    """`PlatformClient` for the Telegram Bot API. It does not implement `Reconciles`: `sendMessage` takes no
-    idempotency key and a bot cannot read a chat back, so an interrupted send is unknown (posted again)."""
+    """`PlatformClient` (and `Edits`) for the Telegram Bot API. It does not implement `Reconciles`:
+    `sendMessage` takes no idempotency key and a bot cannot read a chat back, so an interrupted send is
+    unknown (posted again)."""
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
@@ -80,6 +83,21 @@ class TelegramClient:
                 reply_parameters=reply,
             )
         return str(message.message_id)
+
+    async def edit(self, target: ReplyTarget, message_id: str, text: str) -> None:
+        """`editMessageText` (`Edits`); Telegram refuses an edit to the same text ("message is not
+        modified"), which here is success: a retried edit lands on a message that already has it."""
+        try:
+            with map_telegram_errors("editMessageText"):
+                try:
+                    await self._bot.edit_message_text(
+                        text, chat_id=target.chat_id, message_id=int(message_id), parse_mode=ParseMode.HTML
+                    )
+                except BadRequest as exc:
+                    if "message is not modified" not in exc.message.lower():
+                        raise
+        except ValueError as exc:  # not a Telegram message id: nothing we could ever edit
+            raise PermanentError(f"telegram editMessageText: bad message id {message_id!r}") from exc
 
     async def typing(self, target: ReplyTarget) -> None:
         """`sendChatAction` typing (Telegram shows it for about five seconds)."""
