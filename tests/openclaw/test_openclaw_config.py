@@ -281,3 +281,20 @@ def test_any_document_either_configures_valid_settings_or_is_a_config_error(docu
         Settings.with_document(mapped.values)  # never a validation error deep inside a stage
         return
     assert problem.startswith("openclaw.json ")
+
+
+def test_a_channels_streaming_mode_turns_its_progress_drafts_on_or_off() -> None:
+    mapped = map_document(
+        {
+            "channels": {
+                "telegram": {"streaming": {"mode": "off"}},
+                "discord": {"streaming": {"mode": "progress"}},
+                "slack": {"streaming": {"mode": "partial"}},  # the answer streamed into the preview
+            }
+        }
+    )
+    settings = Settings.with_document(mapped.values)
+    assert (settings.telegram.streaming, settings.discord.streaming) == ("off", "progress")
+    assert settings.slack.streaming == "progress"  # unsupported: the default stands
+    assert [entry.split(":")[0] for entry in mapped.unsupported] == ["channels.slack.streaming.mode"]
+    assert Settings().whatsapp.streaming == "off"  # cannot edit: typing only
