@@ -148,13 +148,15 @@ def per_chat(count: int, period_s: float, bot: Limit | None = None) -> Callable[
 @dataclass(frozen=True)
 class Profile:
     """One platform's limits. `scopes(chat_id)` names the rate-limit windows a send to that chat uses;
-    `measure` is how the platform counts a message's length; `style` how markdown is rendered."""
+    `measure` is how the platform counts a message's length; `style` how markdown is rendered; `edits` a
+    bot-wide window that edits (progress drafts) also keep."""
 
     name: str
     limit: int
     style: TextStyle
     scopes: Callable[[str], Scopes]
     measure: Callable[[str], int] = len
+    edits: Limit | None = None  # a bot-wide limit on message edits besides the chat's (Slack's Tier 3)
 
 
 class PlatformClient(Protocol):
@@ -228,6 +230,11 @@ class Edits(Protocol):
         Editing to the text the message has already succeeds. Raises a classified error: `Throttled`
         (with `retry_after`) when rate limited, a `PermanentError` when the message cannot be edited
         (deleted, too old, not the bot's)."""
+        ...
+
+    async def delete(self, target: ReplyTarget, message_id: str) -> None:
+        """Delete the bot's message `message_id` in `target`'s chat; one already gone counts as deleted.
+        Raises a classified error like `edit`."""
         ...
 
 

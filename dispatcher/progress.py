@@ -6,7 +6,9 @@ byte and every tool line the agent reports feed the turn's `ProgressPlan`, and a
 publishes what the plan says is due as `progress` replies, on the session's FIFO group like the answer,
 so egress sees the draft's updates and then the answer in order. Before the answer is published the task
 is stopped (an update in flight finishes first), and the answer's first message names the turn's draft
-(`draft`) only when one was published, so a quick turn's answer is exactly what it was without drafts.
+(`draft`) only when one was published, so a quick turn's answer is exactly what it was without drafts. A
+turn that ends silent (`NO_REPLY`) after its draft appeared publishes a progress message without text,
+which deletes the draft.
 
 Progress is best effort, like typing: a failed publish is skipped, never the turn's failure.
 """
@@ -27,7 +29,7 @@ from clawbus.dispatcher.core import Route, block_reply, build_reply
 from clawbus.dispatcher.core.progress_plan import DraftTiming, ProgressNote, ProgressPlan, progress_reply
 from clawbus.dispatcher.ledger import Publication
 from clawbus.dispatcher.publisher import Publisher
-from clawbus.schemas import AgentRequest, AgentResponse
+from clawbus.schemas import AgentRequest, AgentResponse, OutboundReply
 
 if TYPE_CHECKING:
     from clawbus.dispatcher.turn_handler import Agent
@@ -59,6 +61,10 @@ class DraftShow:
     def published(self) -> bool:
         """Whether a draft was published (then the answer replaces it)."""
         return self._plan.published > 0
+
+    def clearing(self) -> OutboundReply:
+        """The progress message without text that deletes the draft (the turn ended silent)."""
+        return progress_reply(self._request, self._route, "", self._plan.published)
 
     def note(self, note: ProgressNote) -> None:
         """The agent's stream said something (its first byte, or a tool line)."""
@@ -161,13 +167,17 @@ async def answer_with_draft(
             elif item:
                 blocks.append(item)
     if stream_blocks:
+        if draft.published and not publications:  # silent: no "working…" left behind
+            publication = await publisher.publication(draft.clearing())
+            await publisher.send(publication)
+            publications.append(publication)
         return publications
     response = final or AgentResponse()
     if not response.parts and blocks:
         response = response.model_copy(update={"parts": ("".join(blocks),)})
     answer = build_reply(request, response, route)
-    if answer is None:
-        return []
+    if answer is None:  # silent: the draft, if one was shown, is deleted
+        return [await publisher.publication(draft.clearing())] if draft.published else []
     if draft.published:
         answer = answer.model_copy(update={"draft": request.reply_id})
     return [await publisher.publication(answer)]

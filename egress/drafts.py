@@ -3,8 +3,9 @@
 A `DraftSender` sits in front of the channel's `ChunkedSender` when its client `Edits` (Telegram, Slack):
 
 - a `progress` reply posts the turn's draft (the first) or edits it (later ones), as
-  `core/draft_plan.plan_progress` says; best effort, like typing: a failure or a rate limit drops that
-  update (the pacer still honours the platform's `retry_after` for what follows), never the reply;
+  `core/draft_plan.plan_progress` says, and one without text (the turn ended silent) deletes it; best
+  effort, like typing: a failure or a rate limit drops that update (the pacer still honours the
+  platform's `retry_after` for what follows), never the reply;
 - an answer that names its turn's `draft` edits its first chunk into the draft
   (`core/draft_plan.plan_first_chunk`) and records the draft's message id as that chunk's receipt, so a
   redelivery skips it; further chunks (and every other reply) go through the `ChunkedSender` as before;
@@ -27,12 +28,14 @@ from clawbus.channels.contracts import Edits, PlatformClient, Profile
 from clawbus.egress.chunked_sender import ChunkedSender, Pacer
 from clawbus.egress.core import messages
 from clawbus.egress.core.draft_plan import (
+    DeleteDraft,
     EditDraft,
     EditInto,
     FallBack,
     LeaveDraft,
     OpenDraft,
     after_failed_edit,
+    edit_scopes,
     plan_first_chunk,
     plan_progress,
 )
@@ -125,14 +128,13 @@ class DraftSender:
 
     async def _progress(self, reply: OutboundReply) -> None:
         """Show the progress text in the turn's draft; never raises a `ClawbusError` (best effort)."""
-        rendered = messages(reply.text, self._profile)
-        if not rendered:
-            return
+        rendered = messages(reply.text, self._profile) if reply.text.strip() else []
         dkey = draft_key(self._profile.name, reply.draft or reply.reply_id)
         try:
             now = self._now()
             draft = await self._drafts.find(dkey, now)
-            match plan_progress(draft, can_edit=isinstance(self._client, Edits)):
+            can_edit = isinstance(self._client, Edits)
+            match plan_progress(draft, can_edit=can_edit, clear=not rendered):
                 case LeaveDraft(reason=reason):
                     log_event(logger, "egress.draft.left", channel=self._profile.name, reason=reason)
                 case OpenDraft():
@@ -140,6 +142,8 @@ class DraftSender:
                 case EditDraft(message_id=message_id):
                     await self._edit(reply, message_id, rendered[0], inline=False)
                     log_event(logger, "egress.draft.edited", channel=self._profile.name, draft=dkey)
+                case DeleteDraft(message_id=message_id):
+                    await self._delete(reply, dkey, message_id)
         except ClawbusError as exc:
             log_event(
                 logger,
@@ -173,13 +177,28 @@ class DraftSender:
             message_id=message_id,
         )
 
+    async def _delete(self, reply: OutboundReply, dkey: str, message_id: str) -> None:
+        """Delete the draft of a turn that ended silent, and mark it final (nothing edits it again)."""
+        client = self._client
+        if not isinstance(client, Edits):  # callers plan a delete only for a client that `Edits`
+            raise PermanentError(f"{self._profile.name}: the platform client cannot delete messages")
+        scopes = edit_scopes(self._profile, reply.target.thread_id or reply.target.chat_id)
+        await self._pacer.wait(scopes)
+        try:
+            await client.delete(reply.target, message_id)
+        except Throttled as exc:
+            self._pacer.hold(scopes, exc.retry_after or _DEFAULT_THROTTLE_S)
+            raise
+        await self._drafts.finalised(dkey, message_id, self._now())
+        log_event(logger, "egress.draft.deleted", channel=self._profile.name, draft=dkey)
+
     async def _edit(self, reply: OutboundReply, message_id: str, text: str, *, inline: bool) -> None:
         """Edit under the pacer; a rate limit holds the chat's window for its `retry_after` and, when
         `inline` and short, is waited out and the edit tried again."""
         client = self._client
         if not isinstance(client, Edits):  # callers plan an edit only for a client that `Edits`
             raise PermanentError(f"{self._profile.name}: the platform client cannot edit messages")
-        scopes = self._profile.scopes(reply.target.thread_id or reply.target.chat_id)
+        scopes = edit_scopes(self._profile, reply.target.thread_id or reply.target.chat_id)
         for attempt in range(1, _EDIT_TRIES + 1):
             await self._pacer.wait(scopes)
             try:

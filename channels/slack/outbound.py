@@ -26,7 +26,15 @@ from clawbus.bus.errors import (
     Unavailable,
 )
 from clawbus.bus.settings import SlackSettings
-from clawbus.channels.contracts import Outcome, Profile, Reconciled, SendIntent, per_chat, send_nonce
+from clawbus.channels.contracts import (
+    Limit,
+    Outcome,
+    Profile,
+    Reconciled,
+    SendIntent,
+    per_chat,
+    send_nonce,
+)
 from clawbus.channels.text_style import TextStyle
 from clawbus.schemas import ReplyTarget
 
@@ -51,7 +59,8 @@ SLACK_MRKDWN = TextStyle(
     link=lambda label, url: f"<{_escape(url)}|{label}>",
     block=lambda _info, code: f"```\n{_escape(code)}\n```",
 )
-PROFILE = Profile("slack", 4000, SLACK_MRKDWN, per_chat(1, 1.0))  # about 1 message a second per channel
+# About 1 message a second per channel; `chat.update` is Tier 3 (50+ a minute per workspace).
+PROFILE = Profile("slack", 4000, SLACK_MRKDWN, per_chat(1, 1.0), edits=Limit(50, 60.0))
 
 
 def _api_error(exc: SlackApiError, what: str) -> Exception:
@@ -150,6 +159,15 @@ class SlackClient:
         limits it in Tier 3 (about 50 a minute), a 429 comes back as `Throttled` with `Retry-After`."""
         with map_slack_errors("chat.update"):
             await self._client.chat_update(channel=target.chat_id, ts=message_id, text=text)
+
+    async def delete(self, target: ReplyTarget, message_id: str) -> None:
+        """`chat.delete` of the bot's message `message_id` (its ts) (`Edits`); `message_not_found` is done."""
+        try:
+            with map_slack_errors("chat.delete"):
+                await self._client.chat_delete(channel=target.chat_id, ts=message_id)
+        except PermanentError as exc:
+            if "message_not_found" not in str(exc):
+                raise
 
     async def typing(self, target: ReplyTarget) -> None:
         """`assistant.threads.setStatus` ("is typing…"); bots have no typing indicator outside threads."""

@@ -99,6 +99,18 @@ class TelegramClient:
         except ValueError as exc:  # not a Telegram message id: nothing we could ever edit
             raise PermanentError(f"telegram editMessageText: bad message id {message_id!r}") from exc
 
+    async def delete(self, target: ReplyTarget, message_id: str) -> None:
+        """`deleteMessage` (`Edits`); a message already gone ("message to delete not found") is deleted."""
+        try:
+            with map_telegram_errors("deleteMessage"):
+                try:
+                    await self._bot.delete_message(chat_id=target.chat_id, message_id=int(message_id))
+                except BadRequest as exc:
+                    if "message to delete not found" not in exc.message.lower():
+                        raise
+        except ValueError as exc:
+            raise PermanentError(f"telegram deleteMessage: bad message id {message_id!r}") from exc
+
     async def typing(self, target: ReplyTarget) -> None:
         """`sendChatAction` typing (Telegram shows it for about five seconds)."""
         with map_telegram_errors("sendChatAction"):

@@ -96,7 +96,8 @@ class ProgressPlan:
 
 
 def progress_reply(request: AgentRequest, route: Route, text: str, n: int) -> OutboundReply:
-    """The `n`th progress message of the turn's draft (`<reply_id>-p<n>`: each its own deduplication id)."""
+    """The `n`th progress message of the turn's draft (`<reply_id>-p<n>`: each its own deduplication id);
+    one without `text` deletes the draft (the turn ended silent)."""
     last = request.events[-1]
     return OutboundReply(
         reply_id=f"{request.reply_id}-p{n}",

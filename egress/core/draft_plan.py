@@ -6,9 +6,11 @@ message that ends as the answer, never a second copy. Its platform message id is
 (`egress/draft_ledger.py`), so a restarted worker edits the same draft.
 
 - progress (`plan_progress`): no draft yet → open one (post); a draft being posted by another worker, or
-  already finalised into the answer → leave it; else edit it. Progress is best effort: a failed or
-  throttled progress edit is dropped (the next one, or the answer, carries the latest state), never
-  retried or dead-lettered, so updates never queue up behind a rate limit.
+  already finalised into the answer → leave it; else edit it. A *clearing* progress message (no text:
+  the turn ended silent, `NO_REPLY`) deletes a live draft and opens none, so no "working…" is left
+  behind. Progress is best effort: a failed or throttled progress edit is dropped (the next one, or the
+  answer, carries the latest state), never retried or dead-lettered, so updates never queue up behind a
+  rate limit.
 - the answer's first chunk (`plan_first_chunk`): its own receipt wins (it went out: the usual send path
   skips it); a live draft → edit the chunk into it; no draft → the usual send.
 - a failed finalising edit (`after_failed_edit`): a rate limit or an outage is retried like any send
@@ -21,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clawbus.bus.errors import PermanentError
+from clawbus.channels.contracts import Profile, Scopes
 from clawbus.egress.core.send_once import ChunkRecord
 
 
@@ -41,6 +44,13 @@ class OpenDraft:
 @dataclass(frozen=True)
 class EditDraft:
     """Edit the draft `message_id` to the progress text."""
+
+    message_id: str
+
+
+@dataclass(frozen=True)
+class DeleteDraft:
+    """Delete the draft `message_id`: the turn ended without an answer to edit into it."""
 
     message_id: str
 
@@ -74,21 +84,21 @@ class GiveBack:
     """Raise the error: the reply goes back to the queue and the edit is tried again."""
 
 
-ProgressAction = OpenDraft | EditDraft | LeaveDraft
+ProgressAction = OpenDraft | EditDraft | DeleteDraft | LeaveDraft
 ChunkAction = EditInto | SendAsUsual
 
 
-def plan_progress(draft: DraftRecord | None, *, can_edit: bool) -> ProgressAction:
-    """What a progress message does to the turn's draft (module docstring)."""
+def plan_progress(draft: DraftRecord | None, *, can_edit: bool, clear: bool = False) -> ProgressAction:
+    """What a progress message (`clear`: one without text) does to the turn's draft (module docstring)."""
     if not can_edit:
         return LeaveDraft("the platform cannot edit messages")
     if draft is None:
-        return OpenDraft()
+        return LeaveDraft("no draft to clear") if clear else OpenDraft()
     if draft.final:
         return LeaveDraft("the draft holds the answer already")
     if draft.message_id is None:
         return LeaveDraft("another worker is posting the draft")
-    return EditDraft(draft.message_id)
+    return DeleteDraft(draft.message_id) if clear else EditDraft(draft.message_id)
 
 
 def plan_first_chunk(chunk: ChunkRecord, draft: DraftRecord | None, *, can_edit: bool) -> ChunkAction:
@@ -101,3 +111,10 @@ def plan_first_chunk(chunk: ChunkRecord, draft: DraftRecord | None, *, can_edit:
 def after_failed_edit(error: Exception) -> FallBack | GiveBack:
     """After the finalising edit failed with `error` (module docstring)."""
     return FallBack() if isinstance(error, PermanentError) else GiveBack()
+
+
+def edit_scopes(profile: Profile, chat_id: str) -> Scopes:
+    """The rate windows an edit in `chat_id` keeps: the chat's (and bot's) send windows, and the
+    platform's bot-wide edit window (`Profile.edits`, Slack's Tier 3) where it has one."""
+    scopes = profile.scopes(chat_id)
+    return scopes if profile.edits is None else [*scopes, ("edits", profile.edits)]

@@ -73,3 +73,17 @@ async def test_a_cold_start_says_waking_up_and_the_answer_replaces_the_draft(har
         assert replies[-1].kind is ReplyKind.MESSAGE
         assert replies[-1].text == "awake now"
         assert replies[-1].draft == reply_id(["webchat:s:1"])
+
+
+async def test_a_slow_turn_that_ends_silent_clears_its_draft(harness_factory: Any) -> None:
+    async def invocations(_request: Request) -> Response:
+        await asyncio.sleep(0.5)
+        return Response(AgentResponse(parts=()).to_wire(), media_type="application/json")  # NO_REPLY
+
+    async with harness_factory(invocations, FAST, draft_channels=DRAFTS) as h:
+        await h.handler([turn_message("ok thanks")])
+        replies = published(h)
+        assert [(r.kind, r.text) for r in replies] == [
+            (ReplyKind.PROGRESS, "working…"),
+            (ReplyKind.PROGRESS, ""),
+        ]

@@ -8,7 +8,10 @@ import pytest
 
 from clawbus.bus.errors import DeadlineExceeded, PermanentError, TargetGone, Throttled, Unavailable
 from clawbus.channels.contracts import SendIntent
+from clawbus.channels.slack.outbound import PROFILE as SLACK
+from clawbus.channels.telegram.outbound import PROFILE as TELEGRAM
 from clawbus.egress.core.draft_plan import (
+    DeleteDraft,
     DraftRecord,
     EditDraft,
     EditInto,
@@ -18,9 +21,11 @@ from clawbus.egress.core.draft_plan import (
     OpenDraft,
     SendAsUsual,
     after_failed_edit,
+    edit_scopes,
     plan_first_chunk,
     plan_progress,
 )
+from clawbus.egress.core.rate_plan import RatePlan
 from clawbus.egress.core.send_once import HeldIntent, SendReceipt
 
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
@@ -70,3 +75,18 @@ def test_a_refused_edit_falls_back_to_a_send_and_a_transient_failure_is_retried(
     assert after_failed_edit(TargetGone("chat not found")) == FallBack()
     for transient in (Throttled("429", retry_after=3), Unavailable("502"), DeadlineExceeded("timeout")):
         assert after_failed_edit(transient) == GiveBack()
+
+
+def test_a_clearing_progress_deletes_a_live_draft_and_never_opens_one() -> None:
+    assert plan_progress(DraftRecord("m1"), can_edit=True, clear=True) == DeleteDraft("m1")
+    assert isinstance(plan_progress(None, can_edit=True, clear=True), LeaveDraft)
+    assert isinstance(plan_progress(DraftRecord("m1", final=True), can_edit=True, clear=True), LeaveDraft)
+
+
+def test_slack_draft_edits_keep_its_tier_3_limit_across_channels() -> None:
+    plan = RatePlan()
+    for n in range(50):  # 50 edits in 50 channels within a few seconds: each channel's window is free
+        plan.record(edit_scopes(SLACK, f"C{n}"), 100.0 + n / 10)
+    assert plan.delay(SLACK.scopes("C99"), 105.0) == 0  # a post is not an edit
+    assert plan.delay(edit_scopes(SLACK, "C99"), 105.0) > 50  # the 51st edit waits for the minute
+    assert edit_scopes(TELEGRAM, "7") == TELEGRAM.scopes("7")  # Telegram: edits count as sends

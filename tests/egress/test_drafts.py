@@ -139,3 +139,19 @@ def test_progress_on_a_platform_that_cannot_edit_shows_nothing(egress: Egress, m
     egress.publish(answer)
     wait_for(lambda: egress.queue_depth("whatsapp") == 0, timeout=30, what="answer handled")
     assert [c.text for c in egress.fake.shown("whatsapp")] == ["plain answer"]
+
+
+@pytest.mark.parametrize("channel", ["telegram", "slack"])
+def test_a_turn_that_ends_silent_deletes_its_draft(
+    egress: Egress, make_reply: MakeReply, channel: str
+) -> None:
+    worker = egress.start(channel)
+    turn = with_draft(make_reply(channel, "never sent", **THREAD[channel]))
+    egress.publish(progress(turn, "working…", 0))
+    egress.publish(progress(turn, "", 1))  # NO_REPLY: the dispatcher clears the draft
+    egress.publish(progress(turn, "working…", 2).model_copy(update={"reply_id": f"{turn.reply_id}-late"}))
+
+    wait_for(lambda: egress.queue_depth(channel) == 0, timeout=30, what="draft handled")
+    assert egress.fake.shown(channel) == []  # nothing left behind, and nothing reopened
+    assert len(egress.fake.sent(channel)) == 1
+    assert egress.logged(worker, "egress.draft.deleted")

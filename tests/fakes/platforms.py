@@ -17,8 +17,9 @@ background thread; use it as a context manager.
 
 Edits (progress drafts): Telegram `editMessageText` and Slack `chat.update` change the text of a message a
 send created (`Call.text` is then the latest text, as the user sees it; `edits(platform)` lists the edit
-calls); an unknown message id is refused as the platform does, and Telegram refuses an edit to the same
-text ("message is not modified"). Cues apply to edits as to sends.
+calls), `deleteMessage` and `chat.delete` remove it from `shown`; an unknown message id is refused as the
+platform does, and Telegram refuses an edit to the same text ("message is not modified"). Cues apply to
+edits and deletes as to sends.
 
 What the platforms keep, as far as egress relies on it: Slack stores each posted message (ts, thread,
 `metadata`) and answers `conversations.history` (top-level messages, newest first, `oldest`/`inclusive`,
@@ -68,6 +69,7 @@ class Call:
     created: bool = True  # False: an accepted send that created no message (a Discord nonce repeat)
     at: float = field(default_factory=time.monotonic)
     edited: str | None = None  # the latest text an edit gave the message this send created
+    deleted: bool = False  # the message this send created was deleted
 
     @property
     def text(self) -> str:
@@ -100,6 +102,7 @@ class _Cue:
 _DISCORD = "/discord/api/v10"
 _SENDS = {"sendMessage", "chat.postMessage", "messages", "followup"}
 _EDITS = {"editMessageText", "chat.update"}
+_DELETES = {"deleteMessage", "chat.delete"}
 DISCORD_NONCE_WINDOW_S = 300.0  # Discord: "the past few minutes"
 
 
@@ -174,7 +177,11 @@ class FakePlatforms:
             return [
                 c
                 for c in self.calls
-                if c.platform == platform and c.method in _SENDS and not c.refused and c.created
+                if c.platform == platform
+                and c.method in _SENDS
+                and not c.refused
+                and c.created
+                and not c.deleted
             ]
 
     def edits(self, platform: str) -> list[Call]:
@@ -244,7 +251,7 @@ class FakePlatforms:
         with self._lock:
             cue = None
             queue = self._cues.get(platform, [])
-            cueable = method in _SENDS or method in _EDITS
+            cueable = method in _SENDS or method in _EDITS or method in _DELETES
             first = next((c for c in queue if c.applies(body)), None) if cueable else None
             if first is not None:
                 if first.after > 0:
@@ -319,6 +326,8 @@ class FakePlatforms:
             return await self._answer("telegram", method, body, {"ok": True, "result": True})
         if method == "editMessageText":
             return await self._telegram_edit(body)
+        if method == "deleteMessage":
+            return await self._delete("telegram", method, body, str(body.get("message_id")))
         message = {
             "message_id": next(self._ids),
             "date": int(time.time()),
@@ -356,6 +365,28 @@ class FakePlatforms:
             {"ok": True, "result": message},
             keep=self._edit_keeper("telegram", str(body["message_id"]), text),
         )
+
+    async def _delete(self, platform: str, method: str, body: dict[str, Any], message_id: str) -> Response:
+        """Telegram `deleteMessage` / Slack `chat.delete`: the message is gone (unknown ids refused)."""
+        with self._lock:
+            made = self._created.get((platform, message_id))
+            if made is None or made.deleted:
+                self.calls.append(Call(platform, method, body, 400 if platform == "telegram" else 200, True))
+        if made is None or made.deleted:
+            if platform == "telegram":
+                error = {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message to delete not found",
+                }
+                return JSONResponse(error, status_code=400)
+            return JSONResponse({"ok": False, "error": "message_not_found"})
+
+        def keep(_ok: Any) -> None:
+            made.deleted = True
+
+        ok: Any = {"ok": True, "result": True} if platform == "telegram" else {"ok": True, "ts": message_id}
+        return await self._answer(platform, method, body, ok, keep=keep)
 
     def _edit_keeper(self, platform: str, message_id: str, text: str) -> Any:
         def keep(_ok: Any) -> None:
@@ -423,6 +454,8 @@ class FakePlatforms:
         ok = {"ok": True, "channel": body.get("channel"), "ts": ts}
         if method == "chat.update":
             return await self._slack_update(body)
+        if method == "chat.delete":
+            return await self._delete("slack", method, body, str(body.get("ts")))
         if method != "chat.postMessage":
             return await self._answer("slack", method, body, ok)
         message = {"type": "message", "text": body.get("text", ""), "ts": ts, "bot_id": "BFAKE"}
