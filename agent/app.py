@@ -1,10 +1,11 @@
 """The agent container's HTTP app, on AgentCore Runtime's contract.
 
-`POST /invocations` takes an `AgentRequest` (JSON) and answers an `AgentResponse`; `GET /ping` answers
-`{"status": "Healthy" | "HealthyBusy", "time_of_last_update": <unix s>}`: busy while a turn runs, so
-AgentCore does not recycle the session mid-turn; the timestamp moves only when the status changes. The
-session id AgentCore sends (`X-Amzn-Bedrock-AgentCore-Runtime-Session-Id`) names the transcript and is
-logged hashed. Port 8080.
+`POST /invocations` takes an `AgentRequest` (JSON) and answers an `AgentResponse` (a streamed request,
+`stream: true`, gets server-sent events from the first byte on, its error included: `agent/progress.py`);
+`GET /ping` answers `{"status": "Healthy" | "HealthyBusy", "time_of_last_update": <unix s>}`: busy while a
+turn runs, so AgentCore does not recycle the session mid-turn; the timestamp moves only when the status
+changes. The session id AgentCore sends (`X-Amzn-Bedrock-AgentCore-Runtime-Session-Id`) names the
+transcript and is logged hashed. Port 8080.
 
 With an invoke token (`CLAWBUS_AGENT__INVOKE_TOKEN`; `clawbus up` always sets one, and its loopback
 AgentCore endpoint sends it), `/invocations` answers 401 to a request without `Authorization: Bearer
@@ -23,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -37,7 +37,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from clawbus.agent.journal import answered_once
-from clawbus.agent.streaming import split_blocks
+from clawbus.agent.progress import turn_events
 from clawbus.agent.turn import AgentRuntime, run_turn
 from clawbus.agent.turn_control import TurnControls, TurnStopped, unless_stopped
 from clawbus.bus.errors import ClawbusError, RetryableError, VersionConflict
@@ -77,14 +77,6 @@ class _Health:
         if status != self.status:
             self.status = status
             self.changed_at = int(time.time())
-
-
-async def _sse(response: AgentResponse) -> AsyncIterator[str]:
-    """The response as server-sent events: each block as `{"text": …}`, then the response without parts."""
-    for part in response.parts:
-        for block in split_blocks(part):
-            yield f"data: {json.dumps({'text': block})}\n\n"
-    yield f"data: {response.model_copy(update={'parts': ()}).to_wire()}\n\n"  # the text went as blocks
 
 
 def error_response(exc: Exception, model: str) -> AgentResponse:
@@ -153,42 +145,48 @@ def create_app(
             return Response(AgentResponse(running=report).to_wire(), media_type="application/json")
         rt = holder[0]
         session = runtime_session_id(request, turn.session_key)
-        started = time.monotonic()
-        health.update(+1)
-        try:
-            # the dispatcher's span (AgentCore passes its traceparent on) is this turn's parent
-            with (
-                _tracer.start_as_current_span(
-                    "agent.turn", context=extract_context(request.headers), kind=trace.SpanKind.SERVER
-                ),
-                controls.running(turn),
-            ):
-                if rt.engine is not None:  # a finished turn's answer is kept: a re-run answers it
-                    response = await unless_stopped(answered_once(rt.journal, turn, rt.engine.run))
-                else:
-                    response = await run_turn(turn, session, rt)
-        except TurnStopped:  # `/stop`: nothing of the turn is kept or answered
-            response = AgentResponse(stopped=True, model=rt.engine.model if rt.engine else rt.model.name)
-        except Exception as exc:  # the turn's outermost guard: classify, answer, stay up
-            response = error_response(exc, rt.engine.model if rt.engine is not None else rt.model.name)
-            level = logging.WARNING if isinstance(exc, ClawbusError) else logging.ERROR
-            log_event(logger, "agent.turn.failed", level, error=type(exc).__name__, reply_id=turn.reply_id)
-        finally:
-            health.update(-1)
-        log_event(
-            logger,
-            "agent.turn.completed",
-            reply_id=turn.reply_id,
-            session=session_ref(turn.session_key),
-            runtime_session=session_ref(session),
-            status=response.status.value,
-            model=response.model,
-            parts=len(response.parts),
-            duration_ms=round((time.monotonic() - started) * 1000, 1),
-        )
-        if turn.stream and response.status is TurnStatus.OK:
-            return StreamingResponse(_sse(response), media_type="text/event-stream")
-        return Response(response.to_wire(), media_type="application/json")
+
+        async def run() -> AgentResponse:
+            started = time.monotonic()
+            health.update(+1)
+            try:
+                # the dispatcher's span (AgentCore passes its traceparent on) is this turn's parent
+                with (
+                    _tracer.start_as_current_span(
+                        "agent.turn", context=extract_context(request.headers), kind=trace.SpanKind.SERVER
+                    ),
+                    controls.running(turn),
+                ):
+                    if rt.engine is not None:  # a finished turn's answer is kept: a re-run answers it
+                        response = await unless_stopped(answered_once(rt.journal, turn, rt.engine.run))
+                    else:
+                        response = await run_turn(turn, session, rt)
+            except TurnStopped:  # `/stop`: nothing of the turn is kept or answered
+                response = AgentResponse(stopped=True, model=rt.engine.model if rt.engine else rt.model.name)
+            except Exception as exc:  # the turn's outermost guard: classify, answer, stay up
+                response = error_response(exc, rt.engine.model if rt.engine is not None else rt.model.name)
+                level = logging.WARNING if isinstance(exc, ClawbusError) else logging.ERROR
+                log_event(
+                    logger, "agent.turn.failed", level, error=type(exc).__name__, reply_id=turn.reply_id
+                )
+            finally:
+                health.update(-1)
+            log_event(
+                logger,
+                "agent.turn.completed",
+                reply_id=turn.reply_id,
+                session=session_ref(turn.session_key),
+                runtime_session=session_ref(session),
+                status=response.status.value,
+                model=response.model,
+                parts=len(response.parts),
+                duration_ms=round((time.monotonic() - started) * 1000, 1),
+            )
+            return response
+
+        if turn.stream:  # events from the first byte on: progress lines, then the answer (or its error)
+            return StreamingResponse(turn_events(run), media_type="text/event-stream")
+        return Response((await run()).to_wire(), media_type="application/json")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -171,7 +171,8 @@ class MediaCaps:
 class Profile:
     """One platform's limits. `scopes(chat_id)` names the rate-limit windows a send to that chat uses;
     `measure` is how the platform counts a message's length; `style` how markdown is rendered; `media`
-    what it takes as files (None: files are not sent there, a text names them instead)."""
+    what it takes as files (None: files are not sent there, a text names them instead); `edits` a
+    bot-wide window that edits (progress drafts) also keep."""
 
     name: str
     limit: int
@@ -179,6 +180,7 @@ class Profile:
     scopes: Callable[[str], Scopes]
     measure: Callable[[str], int] = len
     media: MediaCaps | None = None
+    edits: Limit | None = None  # a bot-wide limit on message edits besides the chat's (Slack's Tier 3)
 
 
 class PlatformClient(Protocol):

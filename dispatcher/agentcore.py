@@ -41,6 +41,7 @@ from clawbus.bus.errors import (
 from clawbus.bus.logging import log_event
 from clawbus.bus.retry import RetryIn, RetryPolicy
 from clawbus.bus.settings import AgentCoreSettings
+from clawbus.dispatcher.core.progress_plan import ProgressNote
 from clawbus.schemas import (
     AgentRequest,
     AgentResponse,
@@ -79,13 +80,16 @@ def classify_agentcore_error(exc: ClientError) -> ClawbusError:
     return kind(message)
 
 
-def parse_sse_line(line: str) -> str | AgentResponse | None:
-    """One `data:` line of the agent's event stream: a text block, the final response, or nothing."""
+def parse_sse_line(line: str) -> str | AgentResponse | ProgressNote | None:
+    """One `data:` line of the agent's event stream: a text block, the final response, a progress note
+    (`agent/progress.py`), or nothing."""
     if not line.startswith("data:"):
         return None
     data: Any = json.loads(line[5:].strip() or "null")
     if isinstance(data, dict) and "schema_version" in data:
         return parse_agent_response(json.dumps(data))
+    if isinstance(data, dict) and isinstance(data.get("progress"), str):
+        return ProgressNote(str(data["progress"])[:200])
     if isinstance(data, dict) and isinstance(data.get("text"), str):
         return str(data["text"])
     return data if isinstance(data, str) else None
@@ -99,7 +103,7 @@ def _response_from_sse(body: bytes) -> AgentResponse:
         item = parse_sse_line(line)
         if isinstance(item, str):
             blocks.append(item)
-        elif item is not None:
+        elif isinstance(item, AgentResponse):
             final = item
     joined = ("".join(blocks),) if blocks else ()
     if final is None:
@@ -170,8 +174,9 @@ class AgentCoreInvoker:
 
     async def stream(
         self, request: AgentRequest, *, traceparent: str | None = None
-    ) -> AsyncIterator[str | AgentResponse]:
-        """Run the turn with block streaming: yield each text block as it arrives, then the response.
+    ) -> AsyncIterator[str | AgentResponse | ProgressNote]:
+        """Run the turn with block streaming: yield each progress note and text block as it arrives, then
+        the response.
 
         Raises a classified `ClawbusError` like `invoke` (possibly after some blocks were yielded); a
         failure before the first block is retried by the invoker's policy.
@@ -195,7 +200,7 @@ class AgentCoreInvoker:
             else:
                 return
 
-    async def _stream_once(self, kwargs: dict[str, Any]) -> AsyncIterator[str | AgentResponse]:
+    async def _stream_once(self, kwargs: dict[str, Any]) -> AsyncIterator[str | AgentResponse | ProgressNote]:
         blocks: list[str] = []
         final: AgentResponse | None = None
         try:
@@ -210,6 +215,8 @@ class AgentCoreInvoker:
                                 item = parse_sse_line(raw.decode("utf-8", errors="replace"))
                                 if isinstance(item, str):
                                     blocks.append(item)
+                                    yield item
+                                elif isinstance(item, ProgressNote):
                                     yield item
                                 elif item is not None:
                                     final = item

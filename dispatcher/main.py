@@ -22,6 +22,7 @@ from clawbus.bus.topology import (
     ledger_table_name,
     outbound_topic_name,
 )
+from clawbus.channels import registry
 from clawbus.dispatcher.agentcore import INVOKE_POLICY, AgentCoreInvoker
 from clawbus.dispatcher.ledger import TurnLedger
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
@@ -49,6 +50,15 @@ def _report(consumer: FifoConsumer, handler: TurnHandler, requests: dict[str, in
         "seconds_since_receive": round(silent, 1),
         "aws_requests": dict(requests),
     }
+
+
+def draft_channels(settings: Settings) -> frozenset[str]:
+    """The channels whose turns show a progress draft (`CLAWBUS_<CHANNEL>__STREAMING=progress`)."""
+    return frozenset(
+        spec.name
+        for spec in registry.CHANNELS
+        if getattr(spec.settings(settings), "streaming", "off") == "progress"
+    )
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -89,6 +99,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             routes=LastRoutes(sessions),
             cron_history=CronHistory(CronRecords(clients.dynamodb, cron_table_name(prefix))),
             queues=SessionQueues(sessions),
+            draft_channels=draft_channels(settings),
         )
         consumer = FifoConsumer(
             queue,

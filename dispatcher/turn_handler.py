@@ -43,6 +43,7 @@ from clawbus.bus.sqs_record import SqsRecord
 from clawbus.bus.tracing import current_traceparent, extract_context, tracer
 from clawbus.dispatcher.control import ControlLane
 from clawbus.dispatcher.core import block_reply, build_reply
+from clawbus.dispatcher.core.progress_plan import DraftTiming, ProgressNote
 from clawbus.dispatcher.core.turn_decision import (
     TurnPlan,
     decide_turn,
@@ -51,6 +52,7 @@ from clawbus.dispatcher.core.turn_decision import (
 )
 from clawbus.dispatcher.ledger import Publication, StoredTurn, TurnLedger
 from clawbus.dispatcher.presence import Presence
+from clawbus.dispatcher.progress import answer_with_draft
 from clawbus.dispatcher.publisher import Publisher, ReplyPublisher
 from clawbus.dispatcher.run_planner import DecodedEvents, RunPlanner
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
@@ -72,7 +74,7 @@ class Agent(Protocol):
 
     def stream(
         self, request: AgentRequest, *, traceparent: str | None = None
-    ) -> AsyncIterator[str | AgentResponse]: ...
+    ) -> AsyncIterator[str | AgentResponse | ProgressNote]: ...
 
 
 class TurnHandler:
@@ -89,6 +91,7 @@ class TurnHandler:
         routes: LastRoutes | None = None,
         cron_history: CronHistory | None = None,
         queues: SessionQueues | None = None,
+        draft_channels: frozenset[str] = frozenset(),
     ) -> None:
         self._agent = agent
         self._ledger = ledger
@@ -112,6 +115,10 @@ class TurnHandler:
         self._control = ControlLane(agent, self._publisher, settings.queue, self._activity, queues, clock)
         self.turns = 0
         self.republished = 0
+        self._draft_channels = draft_channels  # progress drafts (issue 21): `progress.py`
+        self._draft_timing = DraftTiming(
+            settings.draft_after_ms / 1000, settings.draft_every_ms / 1000, settings.cold_start_ms / 1000
+        )
 
     async def __call__(self, unit: Unit) -> None:
         """Run the unit's turn (or its control command, or drop it); raises a classified error when it
@@ -204,6 +211,15 @@ class TurnHandler:
 
     async def _answer(self, plan: TurnPlan, request: AgentRequest) -> list[Publication]:
         """Run the agent; the turn's publications (streamed ones are sent already)."""
+        if plan.target is not None and plan.show_presence and plan.target.channel in self._draft_channels:
+            return await answer_with_draft(
+                self._agent,
+                self._publisher,
+                request,
+                plan.target,
+                timing=self._draft_timing,
+                stream_blocks=plan.stream,
+            )
         if plan.stream and plan.target is not None:
             publications: list[Publication] = []
             async for item in self._agent.stream(request, traceparent=current_traceparent()):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -35,12 +34,12 @@ from clawbus.channels.contracts import (
     Profile,
     Reconciled,
     Reconciles,
-    Scopes,
     SendIntent,
 )
-from clawbus.egress.core import ChunkMode, RatePlan, messages
+from clawbus.egress.core import ChunkMode, messages
 from clawbus.egress.core.send_once import Adopt, Ask, HeldIntent, Post, SendReceipt, Skip, Wait, decide
 from clawbus.egress.media_delivery import MediaDelivery, MediaSource, media_key
+from clawbus.egress.pacer import Pacer
 from clawbus.egress.sent_ledger import SentLedger
 from clawbus.schemas import OutboundReply, ReplyKind, ReplyMedia
 
@@ -51,29 +50,6 @@ _RECONCILED = metrics.get_meter("clawbus").create_counter(
 _DEFAULT_THROTTLE_S = 1.0
 PLATFORM_POST = RetryPolicy(attempts=5, base_s=0.2, max_s=2.0)
 """One chunk's post: 5 tries inline (`max_inline_wait_s` is the sender's setting)."""
-
-
-class Pacer:
-    """Waits out a `RatePlan` on a real clock; shared by every send of one worker process."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._plan = RatePlan()
-        self._clock = clock
-        self._lock = asyncio.Lock()
-
-    async def wait(self, scopes: Scopes) -> None:
-        """Return when a send in `scopes` keeps every limit, and count that send."""
-        while True:
-            async with self._lock:
-                delay = self._plan.delay(scopes, self._clock())
-                if delay <= 0:
-                    self._plan.record(scopes, self._clock())
-                    return
-            await asyncio.sleep(delay)
-
-    def hold(self, scopes: Scopes, seconds: float) -> None:
-        """The platform asked for `seconds` of quiet in these scopes."""
-        self._plan.hold(scopes, self._clock() + seconds)
 
 
 class ChunkedSender:
@@ -110,6 +86,8 @@ class ChunkedSender:
         if reply.kind is ReplyKind.TYPING:
             await self._typing(reply)
             return
+        if reply.kind is ReplyKind.PROGRESS:  # a draft needs edits: `egress/drafts.py`, where the client can
+            return
         first = True
         for part in sorted(reply.parts, key=lambda p: p.index):
             for chunk, text in enumerate(messages(part.text, self._profile, mode=self._chunk_mode)):
@@ -120,6 +98,10 @@ class ChunkedSender:
             key = media_key(self._profile.name, reply.reply_id, index)
             await self._send_once(reply, media, first=first, key=key)
             first = False
+
+    async def send_chunk(self, reply: OutboundReply, text: str, *, first: bool, key: str) -> None:
+        """Send one rendered chunk of `reply` once (the path `send` takes for each chunk)."""
+        await self._send_once(reply, text, first=first, key=key)
 
     async def _send_once(
         self, reply: OutboundReply, item: str | ReplyMedia, *, first: bool, key: str

@@ -1,8 +1,8 @@
 """Which sender a channel's worker uses, built from its `ChannelSpec.outbound` (process and Lambda).
 
 A channel with a `PlatformClient` goes through the shared `ChunkedSender` (its profile, the sent ledger,
-the blob store the agent put a reply's files in);
-one with a sender of its own (WebChat's table) gets that sender.
+the blob store the agent put a reply's files in), behind a `DraftSender` when the client can edit
+messages (progress drafts, issue 21); one with a sender of its own (WebChat's table) gets that sender.
 """
 
 from __future__ import annotations
@@ -17,8 +17,12 @@ from clawbus.bus.settings import Settings
 from clawbus.bus.topology import dlq_name, egress_queue_name, ledger_table_name
 from clawbus.channels import registry
 from clawbus.channels.contracts import SenderDeps
+from clawbus.channels.edits import Edits
 from clawbus.egress.chunked_sender import ChunkedSender
 from clawbus.egress.core import ChunkMode
+from clawbus.egress.draft_ledger import DraftLedger
+from clawbus.egress.drafts import DraftSender
+from clawbus.egress.pacer import Pacer
 from clawbus.egress.reply_handler import ChannelSender
 from clawbus.egress.sent_ledger import DynamoSentLedger
 from clawbus.storage.backends import blob_store
@@ -46,14 +50,25 @@ async def open_sender(
     )
     cfg = registry.spec(channel).settings(settings)
     async with outbound.open_client(cfg, egress.request_timeout_s) as client:
-        yield ChunkedSender(
+        pacer = Pacer()
+        wait_s = egress.max_inline_wait_s
+        chunked = ChunkedSender(
             outbound.profile,
             client,
             ledger,
-            max_inline_wait_s=egress.max_inline_wait_s,
+            pacer,
+            max_inline_wait_s=wait_s,
             chunk_mode=ChunkMode(getattr(cfg, "chunk_mode", ChunkMode.LENGTH)),  # webchat has none
             media=blob_store(settings, clients),  # the files the agent attached (state bucket)
         )
+        if not isinstance(client, Edits):
+            yield chunked
+            return
+        table = ledger_table_name(settings.bus.prefix)
+        drafts = DraftLedger(
+            clients.dynamodb, table, egress.sent_ttl_days, lease_s=egress.visibility_timeout_s
+        )
+        yield DraftSender(chunked, outbound.profile, client, ledger, drafts, pacer, max_inline_wait_s=wait_s)
 
 
 @contextlib.asynccontextmanager

@@ -4,8 +4,10 @@ moto does not emulate AgentCore, so this small server answers botocore's `bedroc
 `InvokeAgentRuntime` (`POST /runtimes/{agentRuntimeArn}/invocations?qualifier=…`) the way the service does:
 it checks the runtime ARN and session id, forwards the payload to the agent container's
 `POST /invocations` with the headers AgentCore sends (session id, request id, trace context), and returns
-the container's body and content type. Failures come back as AgentCore's modelled errors (rest-json, with
-`x-amzn-ErrorType`), so the dispatcher's error handling is exercised for real:
+the container's body and content type (an event stream passed on as it comes, as AgentCore streams it:
+a draft's progress and its cold-start notice depend on when the first byte arrives). Failures come back
+as AgentCore's modelled errors (rest-json, with `x-amzn-ErrorType`), so the dispatcher's error handling
+is exercised for real:
 
 - not signed (SigV4) with the run's loopback key pair → 403 (`local.auth`, as the loopback AWS API)
 - unknown runtime ARN → 404 ResourceNotFoundException
@@ -34,8 +36,9 @@ from datetime import UTC, datetime
 import httpx
 from pydantic import SecretStr
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from clawbus.agent.faults import ERROR_STATUS, FaultBook, FaultRule
@@ -139,23 +142,35 @@ def create_app(
         if invoke_token is not None:
             headers["Authorization"] = f"Bearer {invoke_token.get_secret_value()}"
         try:
-            upstream = await client.post("/invocations", content=body, headers=headers)
+            upstream = await client.send(
+                client.build_request("POST", "/invocations", content=body, headers=headers), stream=True
+            )
         except httpx.HTTPError as exc:
             log_event(logger, "agentcore.invoke.failed", logging.WARNING, reason=type(exc).__name__)
             return modelled_error(
                 "RuntimeClientError", 424, f"agent container unreachable: {type(exc).__name__}"
             )
         if upstream.status_code >= 300:
+            await upstream.aclose()
             log_event(logger, "agentcore.invoke.failed", logging.WARNING, status=upstream.status_code)
             return modelled_error(
                 "RuntimeClientError", 424, f"agent container answered HTTP {upstream.status_code}"
             )
-        return Response(
-            upstream.content,
-            status_code=200,
-            media_type=upstream.headers.get("content-type", "application/json"),
-            headers={SESSION_HEADER: session_id},
-        )
+        media_type = upstream.headers.get("content-type", "application/json")
+        if media_type.startswith("text/event-stream"):  # passed on as it comes, as AgentCore streams
+            return StreamingResponse(
+                upstream.aiter_raw(),
+                media_type=media_type,
+                headers={SESSION_HEADER: session_id},
+                background=BackgroundTask(upstream.aclose),
+            )
+        try:
+            content = await upstream.aread()
+        except httpx.HTTPError as exc:
+            return modelled_error("RuntimeClientError", 424, f"agent container cut off: {type(exc).__name__}")
+        finally:
+            await upstream.aclose()
+        return Response(content, status_code=200, media_type=media_type, headers={SESSION_HEADER: session_id})
 
     async def add_fault(request: Request) -> Response:
         try:

@@ -59,6 +59,9 @@ QUEUE_MODES = ("steer", "followup", "collect", "steer-backlog", "interrupt")
 _QUEUE_MODE = one_of(*QUEUE_MODES, supported=("steer", "collect", "followup", "interrupt"))
 _DM = one_of("pairing", "allowlist", "open", "disabled")
 _GROUP = one_of("allowlist", "open", "disabled")
+# Preview streaming: `progress` is clawbus's progress draft (docs/channels/drafts.md); `partial`/`block`
+# stream the answer itself into the preview, which clawbus does not.
+_STREAMING = one_of("off", "partial", "block", "progress", supported=("off", "progress"))
 _CHANNEL_KEYS: dict[str, tuple[str, Convert]] = {
     "dmPolicy": ("dm_policy", _DM),
     "allowFrom": ("allow_from", id_list),
@@ -70,6 +73,7 @@ _CHANNEL_KEYS: dict[str, tuple[str, Convert]] = {
     "chunkMode": ("chunk_mode", one_of("length", "newline")),
     "streaming.chunkMode": ("chunk_mode", one_of("length", "newline")),
     "pairing.message": ("pairing_message", pairing_template),
+    "streaming.mode": ("streaming", _STREAMING),
 }
 
 

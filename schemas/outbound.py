@@ -5,6 +5,10 @@ channel's egress queue receives only its own. A reply is ordered `parts` (chunks
 produced); `final` marks the last message of a turn. `kind=typing` is a presence signal with no parts.
 `media` are files the agent attached (`ReplyMedia`: a key in the state bucket, never the bytes); egress
 sends them after the text parts of the same reply, in order.
+
+`kind=progress` is a turn's progress draft ("working…", tool lines; one part), shown as one message that
+egress edits in place; `draft` names the turn whose draft it is, and on a turn's first answer message that
+the draft is to be edited into that answer (issue 21).
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from clawbus.schemas.inbound import ReplyTarget
 
 
 class ReplyKind(StrEnum):
-    """A message to show, or a typing indicator to switch on."""
+    """A message to show, a typing indicator to switch on, or a progress draft to show or edit."""
 
     MESSAGE = "message"
     TYPING = "typing"
+    PROGRESS = "progress"
 
 
 class ReplyPart(WireModel):
@@ -72,6 +77,9 @@ class OutboundReplyV1(WireModel):
     final: bool = True
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     media: tuple[ReplyMedia, ...] = ()
+    # The turn (its reply id) whose progress draft this progress message updates, or this answer's first
+    # chunk replaces by an edit; None: no draft (sent as before drafts existed).
+    draft: str | None = Field(default=None, max_length=128)
 
     @property
     def text(self) -> str:

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from clawbus.agent.models.base import Json, ToolCall, ToolResult, ToolSpec
+from clawbus.agent.progress import report_progress, tool_line
 from clawbus.bus.logging import log_event
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class ToolBox:
             text = f"tool {call.name!r} is not available in this turn: {reason}; available: {known}"
             return ToolResult(call.id, text, is_error=True)
         timeout = tool.timeout_s or self._timeout_s
+        report_progress(tool_line(call.name, call.input))  # a streamed turn's draft shows it (issue 21)
         started = time.monotonic()
         try:
             async with asyncio.timeout(timeout):

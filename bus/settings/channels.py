@@ -16,6 +16,9 @@ DmPolicy = Literal["pairing", "allowlist", "open", "disabled"]
 GroupPolicy = Literal["allowlist", "open", "disabled"]
 
 
+Streaming = Literal["off", "progress"]
+
+
 class ChannelSettings(BaseModel):
     """What every chat channel has: an API base URL for its outbound API and who may talk to the bot.
 
@@ -36,6 +39,10 @@ class ChannelSettings(BaseModel):
     # The reply an unknown DM sender gets under `pairing` (OpenClaw-style `pairing.message`); placeholders
     # {code}, {channel}, {senderId}, {approveCommand}. None: the built-in text (ingress/core/pairing.py).
     pairing_message: str | None = None
+    # OpenClaw's `channels.<channel>.streaming.mode`: `progress` shows each slow turn as one status draft,
+    # edited into the answer (where the platform edits messages: Telegram, Slack); `off` sends the answer
+    # only, as before drafts.
+    streaming: Streaming = "off"
 
     def configured(self) -> bool:
         """Whether the channel's credentials are set (then it is enabled)."""
@@ -62,6 +69,7 @@ class TelegramSettings(ChannelSettings):
     bot_username: str | None = None  # without '@'; how an @-mention of the bot is recognised in groups
     # `MODE=polling` (the relay): how long one getUpdates call waits for updates (Telegram allows 0-50).
     poll_timeout_s: int = Field(default=25, ge=0, le=50)
+    streaming: Streaming = "progress"  # OpenClaw's default for Telegram
 
     def configured(self) -> bool:
         return self.bot_token is not None
@@ -74,6 +82,7 @@ class SlackSettings(ChannelSettings):
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
     mode: Literal["events", "socket"] = "events"
+    streaming: Streaming = "progress"  # OpenClaw's default for Slack
 
     def configured(self) -> bool:
         return self.bot_token is not None

@@ -74,6 +74,12 @@ class DispatcherSettings(BaseModel):
     health_port: int | None = None  # serve GET /healthz here (ECS health checks); off when unset
     claim_check_bytes: int = Field(default=240_000, ge=1024)  # SNS takes 256 KiB with attributes
     ledger_ttl_days: int = Field(default=8, ge=7)
+    # Progress drafts (issue 21) on channels whose `streaming` is `progress`: a turn's draft appears once
+    # the turn is this old, changes at most this often, and says "waking up…" while AgentCore has not
+    # sent the turn's first byte after `cold_start_ms` (a cold start).
+    draft_after_ms: int = Field(default=700, ge=0)
+    draft_every_ms: int = Field(default=1000, ge=100)  # Telegram: about one message a second in a chat
+    cold_start_ms: int = Field(default=2000, ge=0)
 
 
 class EgressSettings(BaseModel):

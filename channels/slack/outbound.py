@@ -1,6 +1,7 @@
-"""Slack through slack_sdk's `AsyncWebClient`: `chat.postMessage` (in the thread) and the assistant
-thread status as the typing indicator; files with upload v2 (`files_upload_v2`:
-`files.getUploadURLExternal`, the upload, then `files.completeUploadExternal` shares it in the chat).
+"""Slack through slack_sdk's `AsyncWebClient`: `chat.postMessage` (in the thread), `chat.update` for
+progress drafts, and the assistant thread status as the typing indicator; files with upload v2
+(`files_upload_v2`: `files.getUploadURLExternal`, the upload, then `files.completeUploadExternal` shares it
+in the chat).
 
 `CLAWBUS_SLACK__API_BASE` (default `https://slack.com/api/`) is the Web API's base URL. Slack answers
 errors as HTTP 200 with `ok: false` and an `error` code, except rate limits (HTTP 429 with a
@@ -30,6 +31,7 @@ from clawbus.bus.settings import SlackSettings
 from clawbus.channels.chunk_keys import send_nonce
 from clawbus.channels.contracts import (
     MB,
+    Limit,
     MediaCaps,
     MediaFile,
     Outcome,
@@ -62,8 +64,11 @@ SLACK_MRKDWN = TextStyle(
     link=lambda label, url: f"<{_escape(url)}|{label}>",
     block=lambda _info, code: f"```\n{_escape(code)}\n```",
 )
-# About 1 message a second per channel; files up to 1 GB, all shared the same way (images preview).
-PROFILE = Profile("slack", 4000, SLACK_MRKDWN, per_chat(1, 1.0), media=MediaCaps(1024 * MB))
+# About 1 message a second per channel; files up to 1 GB, all shared the same way (images preview);
+# `chat.update` is Tier 3 (50+ a minute per workspace).
+PROFILE = Profile(
+    "slack", 4000, SLACK_MRKDWN, per_chat(1, 1.0), media=MediaCaps(1024 * MB), edits=Limit(50, 60.0)
+)
 
 
 def _api_error(exc: SlackApiError, what: str) -> Exception:
@@ -173,6 +178,21 @@ class SlackClient:
             if not page.get("has_more") or cursor is None:
                 return Reconciled(Outcome.NOT_SENT)
         return Reconciled(Outcome.UNKNOWN)
+
+    async def edit(self, target: ReplyTarget, message_id: str, text: str) -> None:
+        """`chat.update` of the bot's message `message_id` (its ts) in the channel (`Edits`); Slack rate
+        limits it in Tier 3 (about 50 a minute), a 429 comes back as `Throttled` with `Retry-After`."""
+        with map_slack_errors("chat.update"):
+            await self._client.chat_update(channel=target.chat_id, ts=message_id, text=text)
+
+    async def delete(self, target: ReplyTarget, message_id: str) -> None:
+        """`chat.delete` of the bot's message `message_id` (its ts) (`Edits`); `message_not_found` is done."""
+        try:
+            with map_slack_errors("chat.delete"):
+                await self._client.chat_delete(channel=target.chat_id, ts=message_id)
+        except PermanentError as exc:
+            if "message_not_found" not in str(exc):
+                raise
 
     async def typing(self, target: ReplyTarget) -> None:
         """`assistant.threads.setStatus` ("is typing…"); bots have no typing indicator outside threads."""

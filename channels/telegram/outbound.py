@@ -1,5 +1,6 @@
-"""Telegram through python-telegram-bot's `Bot`: `sendMessage` (HTML parse mode) and `sendChatAction`;
-files as multipart uploads with `sendPhoto`, `sendVoice`, `sendAudio`, `sendVideo` or `sendDocument`.
+"""Telegram through python-telegram-bot's `Bot`: `sendMessage` (HTML parse mode), `sendChatAction`,
+`editMessageText` for progress drafts; files as multipart uploads with `sendPhoto`, `sendVoice`,
+`sendAudio`, `sendVideo` or `sendDocument`.
 
 `CLAWBUS_TELEGRAM__API_BASE` (default `https://api.telegram.org`) is where the Bot API lives; the bot
 token is appended as `<base>/bot<token>/<method>`, as the Bot API (and a local Bot API server) expects.
@@ -14,9 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from telegram import Bot, InputFile, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest
 from telegram.request import HTTPXRequest
 
-from clawbus.bus.errors import ConfigError
+from clawbus.bus.errors import ConfigError, PermanentError
 from clawbus.bus.settings import TelegramSettings
 from clawbus.channels.contracts import MB, Limit, MediaCaps, MediaFile, Profile, Scopes, SendAs, utf16_length
 from clawbus.channels.telegram.errors import map_telegram_errors
@@ -71,8 +73,9 @@ PROFILE = Profile("telegram", 4096, TELEGRAM_HTML, _scopes, utf16_length, MEDIA)
 
 
 class TelegramClient:
-    """`PlatformClient` for the Telegram Bot API. It does not implement `Reconciles`: `sendMessage` takes no
-    idempotency key and a bot cannot read a chat back, so an interrupted send is unknown (posted again)."""
+    """`PlatformClient` (and `Edits`) for the Telegram Bot API. It does not implement `Reconciles`:
+    `sendMessage` takes no idempotency key and a bot cannot read a chat back, so an interrupted send is
+    unknown (posted again)."""
 
     reconciles_media = False  # uploads take no idempotency key either
 
@@ -118,6 +121,33 @@ class TelegramClient:
                 reply_parameters=reply,
             )
         return str(sent.message_id)
+
+    async def edit(self, target: ReplyTarget, message_id: str, text: str) -> None:
+        """`editMessageText` (`Edits`); Telegram refuses an edit to the same text ("message is not
+        modified"), which here is success: a retried edit lands on a message that already has it."""
+        try:
+            with map_telegram_errors("editMessageText"):
+                try:
+                    await self._bot.edit_message_text(
+                        text, chat_id=target.chat_id, message_id=int(message_id), parse_mode=ParseMode.HTML
+                    )
+                except BadRequest as exc:
+                    if "message is not modified" not in exc.message.lower():
+                        raise
+        except ValueError as exc:  # not a Telegram message id: nothing we could ever edit
+            raise PermanentError(f"telegram editMessageText: bad message id {message_id!r}") from exc
+
+    async def delete(self, target: ReplyTarget, message_id: str) -> None:
+        """`deleteMessage` (`Edits`); a message already gone ("message to delete not found") is deleted."""
+        try:
+            with map_telegram_errors("deleteMessage"):
+                try:
+                    await self._bot.delete_message(chat_id=target.chat_id, message_id=int(message_id))
+                except BadRequest as exc:
+                    if "message to delete not found" not in exc.message.lower():
+                        raise
+        except ValueError as exc:
+            raise PermanentError(f"telegram deleteMessage: bad message id {message_id!r}") from exc
 
     async def typing(self, target: ReplyTarget) -> None:
         """`sendChatAction` typing (Telegram shows it for about five seconds)."""

@@ -38,7 +38,7 @@ class WebchatSender:
 
     async def send(self, reply: OutboundReply) -> None:
         """Store each part once; typing signals are not stored (the page shows its own)."""
-        if reply.kind is ReplyKind.TYPING:
+        if reply.kind in (ReplyKind.TYPING, ReplyKind.PROGRESS):  # the page shows its own
             return
         expires = int(reply.created_at.timestamp()) + RETENTION_S
         for part in sorted(reply.parts, key=lambda p: p.index):

@@ -88,6 +88,7 @@ def harness_factory(
         invocation: Invocation,
         dispatcher: dict[str, object],
         clock: Callable[[], datetime] | None = None,
+        draft_channels: frozenset[str] = frozenset(),
     ) -> AsyncIterator[Harness]:
         port = free_port()
         app = Starlette(routes=[Route("/runtimes/{arn:path}/invocations", invocation, methods=["POST"])])
@@ -118,6 +119,7 @@ def harness_factory(
                     settings.dispatcher,
                     routes=LastRoutes(sessions),
                     **({} if clock is None else {"clock": clock}),
+                    draft_channels=draft_channels,
                 )
                 yield Harness(handler, topic, claim_checks, sessions)
         finally:

@@ -22,6 +22,12 @@ it); `after` lets that many sends through first; `match` limits a cue to sends w
 that text. `slow_next(platform, seconds, times)` answers sends as usual, late. Runs uvicorn in a
 background thread; use it as a context manager.
 
+Edits (progress drafts): Telegram `editMessageText` and Slack `chat.update` change the text of a message a
+send created (`Call.text` is then the latest text, as the user sees it; `edits(platform)` lists the edit
+calls), `deleteMessage` and `chat.delete` remove it from `shown`; an unknown message id is refused as the
+platform does, and Telegram refuses an edit to the same text ("message is not modified"). Cues apply to
+edits and deletes as to sends.
+
 What the platforms keep, as far as egress relies on it: Slack stores each posted message (ts, thread,
 `metadata`) and answers `conversations.history` (top-level messages, newest first, `oldest`/`inclusive`,
 metadata only with `include_all_metadata`, cursor pages of `limit`) and `conversations.replies` (one
@@ -76,10 +82,15 @@ class Call:
     created: bool = True  # False: an accepted send that created no message (a Discord nonce repeat)
     at: float = field(default_factory=time.monotonic)
     files: tuple[Upload, ...] = ()  # the files the send carried (or, on Slack/WhatsApp, named)
+    edited: str | None = None  # the latest text an edit gave the message this send created
+    deleted: bool = False  # the message this send created was deleted
 
     @property
     def text(self) -> str:
-        """The message text the call carried ("" for calls without one)."""
+        """The message's text as the user sees it now: the latest edit, else what the call carried ("" for
+        calls without one)."""
+        if self.edited is not None:
+            return self.edited
         body = self.body
         if self.platform == "whatsapp":
             kind = str(body.get("type") or "text")
@@ -130,6 +141,8 @@ _SENDS = {
     "files.completeUploadExternal",
 }
 _SENDS |= _TELEGRAM_FILES
+_EDITS = {"editMessageText", "chat.update"}
+_DELETES = {"deleteMessage", "chat.delete"}
 DISCORD_NONCE_WINDOW_S = 300.0  # Discord: "the past few minutes"
 
 
@@ -151,6 +164,7 @@ class FakePlatforms:
         self._discord_nonces: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._expired_interactions: set[str] = set()
         self._originals: dict[str, dict[str, Any]] = {}  # interaction token → its edited placeholder
+        self._created: dict[tuple[str, str], Call] = {}  # (platform, message id) -> the send that made it
         self._released = threading.Event()
         self._stored_files: dict[str, Upload] = {}  # Slack file ids and WhatsApp media ids → the bytes
         self._server = uvicorn.Server(
@@ -211,8 +225,17 @@ class FakePlatforms:
             return [
                 c
                 for c in self.calls
-                if c.platform == platform and c.method in _SENDS and not c.refused and c.created
+                if c.platform == platform
+                and c.method in _SENDS
+                and not c.refused
+                and c.created
+                and not c.deleted
             ]
+
+    def edits(self, platform: str) -> list[Call]:
+        """The edit calls on `platform` (accepted or not), in arrival order."""
+        with self._lock:
+            return [c for c in self.calls if c.platform == platform and c.method in _EDITS]
 
     def clear_failures(self) -> None:
         """Answer every send normally again (cues not yet used are dropped)."""
@@ -286,7 +309,8 @@ class FakePlatforms:
         with self._lock:
             cue = None
             queue = self._cues.get(platform, [])
-            first = next((c for c in queue if c.applies(body)), None) if method in _SENDS else None
+            cueable = method in _SENDS or method in _EDITS or method in _DELETES
+            first = next((c for c in queue if c.applies(body)), None) if cueable else None
             if first is not None:
                 if first.after > 0:
                     first.after -= 1
@@ -313,9 +337,13 @@ class FakePlatforms:
     ) -> Response:
         """Record the call and answer it; `keep(ok)` stores what an accepted send created."""
         cue = self._record(platform, method, body, created=created, files=files)
-        if keep is not None and not (cue is not None and cue.refuse):
+        if not (cue is not None and cue.refuse):
             with self._lock:
-                keep(ok)
+                if keep is not None:
+                    keep(ok)
+                made = _made_id(platform, ok) if method in _SENDS and created else None
+                if made is not None:
+                    self._created[(platform, made)] = self.calls[-1]
         if cue is not None and cue.delay_s:
             await asyncio.sleep(cue.delay_s)
         if cue is not None and cue.hold:
@@ -363,6 +391,10 @@ class FakePlatforms:
             return await self._telegram_polling(method, body)
         if method == "sendChatAction":
             return await self._answer("telegram", method, body, {"ok": True, "result": True})
+        if method == "editMessageText":
+            return await self._telegram_edit(body)
+        if method == "deleteMessage":
+            return await self._delete("telegram", method, body, str(body.get("message_id")))
         message = {
             "message_id": next(self._ids),
             "date": int(time.time()),
@@ -374,6 +406,70 @@ class FakePlatforms:
             message["caption"] = body.get("caption", "")
             message["document"] = {"file_id": f"F{message['message_id']}", "file_unique_id": "u"}
         return await self._answer("telegram", method, body, {"ok": True, "result": message}, files=files)
+
+    async def _telegram_edit(self, body: dict[str, Any]) -> Response:
+        """`editMessageText`: the message's new text, or Telegram's 400s (unknown message, same text)."""
+        with self._lock:
+            made = self._created.get(("telegram", str(body.get("message_id"))))
+        text = str(body.get("text", ""))
+        problem = None
+        if made is None:
+            problem = "Bad Request: message to edit not found"
+        elif made.text == text:
+            problem = "Bad Request: message is not modified: specified new message content and reply "
+            problem += "markup are exactly the same as a current content and reply markup of the message"
+        if problem is not None:
+            with self._lock:
+                self.calls.append(Call("telegram", "editMessageText", body, 400, refused=True))
+            return JSONResponse({"ok": False, "error_code": 400, "description": problem}, status_code=400)
+        message = {
+            "message_id": int(body["message_id"]),
+            "date": int(time.time()),
+            "edit_date": int(time.time()),
+            "chat": {"id": int(body.get("chat_id", 0)), "type": "private"},
+            "text": text,
+        }
+        return await self._answer(
+            "telegram",
+            "editMessageText",
+            body,
+            {"ok": True, "result": message},
+            keep=self._edit_keeper("telegram", str(body["message_id"]), text),
+        )
+
+    async def _delete(self, platform: str, method: str, body: dict[str, Any], message_id: str) -> Response:
+        """Telegram `deleteMessage` / Slack `chat.delete`: the message is gone (unknown ids refused)."""
+        with self._lock:
+            made = self._created.get((platform, message_id))
+            if made is None or made.deleted:
+                self.calls.append(Call(platform, method, body, 400 if platform == "telegram" else 200, True))
+        if made is None or made.deleted:
+            if platform == "telegram":
+                error = {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message to delete not found",
+                }
+                return JSONResponse(error, status_code=400)
+            return JSONResponse({"ok": False, "error": "message_not_found"})
+
+        def keep(_ok: Any) -> None:
+            made.deleted = True
+
+        ok: Any = {"ok": True, "result": True} if platform == "telegram" else {"ok": True, "ts": message_id}
+        return await self._answer(platform, method, body, ok, keep=keep)
+
+    def _edit_keeper(self, platform: str, message_id: str, text: str) -> Any:
+        def keep(_ok: Any) -> None:
+            made = self._created.get((platform, message_id))
+            if made is not None:
+                made.edited = text
+            for stored in self.slack_messages.values() if platform == "slack" else ():
+                for message in stored:
+                    if message["ts"] == message_id:
+                        message["text"] = text
+
+        return keep
 
     async def _telegram_polling(self, method: str, body: dict[str, Any]) -> Response:
         if method == "getWebhookInfo":
@@ -435,6 +531,10 @@ class FakePlatforms:
         while any(m["ts"] == ts for m in self.slack_messages.get(str(body.get("channel")), [])):
             ts = f"{float(ts) + 0.000001:.6f}"
         ok = {"ok": True, "channel": body.get("channel"), "ts": ts}
+        if method == "chat.update":
+            return await self._slack_update(body)
+        if method == "chat.delete":
+            return await self._delete("slack", method, body, str(body.get("ts")))
         if method != "chat.postMessage":
             return await self._answer("slack", method, body, ok)
         message = {"type": "message", "text": body.get("text", ""), "ts": ts, "bot_id": "BFAKE"}
@@ -486,6 +586,18 @@ class FakePlatforms:
 
         ok = {"ok": True, "files": shared}
         return await self._answer("slack", "files.completeUploadExternal", body, ok, keep=keep, files=files)
+
+    async def _slack_update(self, body: dict[str, Any]) -> Response:
+        """`chat.update`: the message's new text, or Slack's `message_not_found` (HTTP 200, `ok: false`)."""
+        ts, text = str(body.get("ts", "")), str(body.get("text", ""))
+        with self._lock:
+            known = ("slack", ts) in self._created
+        if not known:
+            with self._lock:
+                self.calls.append(Call("slack", "chat.update", body, 200, refused=True))
+            return JSONResponse({"ok": False, "error": "message_not_found"})
+        ok = {"ok": True, "channel": body.get("channel"), "ts": ts, "text": text}
+        return await self._answer("slack", "chat.update", body, ok, keep=self._edit_keeper("slack", ts, text))
 
     def _slack_read(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         """`conversations.history`/`.replies` over what was posted (Slack's own filters and paging)."""
@@ -586,6 +698,19 @@ class FakePlatforms:
                 self._stored_files[media_id] = files[0]
             self.calls.append(Call("whatsapp", "media", fields, 200, files=files))
         return JSONResponse({"id": media_id})
+
+
+def _made_id(platform: str, ok: Any) -> str | None:
+    """The id of the message an accepted send created, as later edits name it."""
+    if not isinstance(ok, dict):
+        return None
+    if platform == "telegram":
+        return str((ok.get("result") or {}).get("message_id"))
+    if platform == "slack":
+        return str(ok.get("ts"))
+    if platform == "discord":
+        return str(ok.get("id"))
+    return None
 
 
 async def _cut_off() -> Any:

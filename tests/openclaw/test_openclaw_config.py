@@ -326,3 +326,20 @@ def test_every_queue_mode_and_drop_of_openclaw_is_mapped() -> None:
         queue = Settings.with_document(map_document(document).values).dispatcher.queue
         assert (queue.mode, queue.mode_for("slack"), queue.drop) == (mode, mode, "old")
         assert queue.debounce_ms_by_channel == {"discord": 1000}
+
+
+def test_a_channels_streaming_mode_turns_its_progress_drafts_on_or_off() -> None:
+    mapped = map_document(
+        {
+            "channels": {
+                "telegram": {"streaming": {"mode": "off"}},
+                "discord": {"streaming": {"mode": "progress"}},
+                "slack": {"streaming": {"mode": "partial"}},  # the answer streamed into the preview
+            }
+        }
+    )
+    settings = Settings.with_document(mapped.values)
+    assert (settings.telegram.streaming, settings.discord.streaming) == ("off", "progress")
+    assert settings.slack.streaming == "progress"  # unsupported: the default stands
+    assert [entry.split(":")[0] for entry in mapped.unsupported] == ["channels.slack.streaming.mode"]
+    assert Settings().whatsapp.streaming == "off"  # cannot edit: typing only

@@ -1,0 +1,157 @@
+"""Progress drafts through the real egress workers and the fake platforms (issue 21): one message per turn,
+edited in place while the agent works and edited into the answer, never a second copy."""
+
+from __future__ import annotations
+
+import pytest
+
+from clawbus.bus.topology import outbound_topic_name
+from clawbus.schemas import OutboundReply, ReplyKind, ReplyPart, attributes, message_group_id
+from tests.egress.conftest import Egress, MakeReply, wait_sent
+from tests.helpers import wait_for
+
+FLOOD = {
+    "ok": False,
+    "error_code": 429,
+    "description": "Too Many Requests: retry after 2",
+    "parameters": {"retry_after": 2},
+}
+THREAD = {"slack": {"thread_id": "1700000000.000100"}, "telegram": {}}
+
+
+def progress(answer: OutboundReply, text: str, n: int) -> OutboundReply:
+    """A progress message of the turn that `answer` answers, as the dispatcher publishes it."""
+    return answer.model_copy(
+        update={
+            "reply_id": f"{answer.reply_id}-p{n}",
+            "kind": ReplyKind.PROGRESS,
+            "parts": (ReplyPart(index=0, text=text),),
+            "final": False,
+            "draft": answer.reply_id,
+        }
+    )
+
+
+def republish(egress: Egress, reply: OutboundReply, dedup_id: str) -> None:
+    """Publish `reply` again under another deduplication id (as if the topic's window had passed)."""
+    egress.bus.client("sns").publish(
+        TopicArn=egress.bus.report.topic_arns[outbound_topic_name(egress.bus.prefix)],
+        Message=reply.to_wire(),
+        MessageGroupId=message_group_id(reply.session_key),
+        MessageDeduplicationId=dedup_id,
+        MessageAttributes={
+            attributes.CHANNEL: {"DataType": "String", "StringValue": reply.channel},
+            attributes.KIND: {"DataType": "String", "StringValue": reply.kind.value},
+        },
+    )
+
+
+def with_draft(answer: OutboundReply) -> OutboundReply:
+    return answer.model_copy(update={"draft": answer.reply_id})
+
+
+@pytest.mark.parametrize("channel", ["telegram", "slack"])
+def test_a_draft_is_edited_through_progress_into_the_answer_and_the_user_sees_one_message(
+    egress: Egress, make_reply: MakeReply, channel: str
+) -> None:
+    worker = egress.start(channel)
+    answer = with_draft(make_reply(channel, "The answer is 42.", **THREAD[channel]))
+    egress.publish(progress(answer, "working…", 0))
+    egress.publish(progress(answer, "working…\n🔎 fetching example.com", 1))
+    egress.publish(answer)
+
+    wait_for(lambda: egress.queue_depth(channel) == 0, timeout=30, what="draft and answer handled")
+    shown = egress.fake.shown(channel)
+    assert [c.text for c in shown] == ["The answer is 42."]  # one message, holding the answer
+    edits = [c for c in egress.fake.edits(channel) if not c.refused]
+    assert [c.text for c in edits] == ["working…\n🔎 fetching example.com", "The answer is 42."]
+    assert shown[0].body["text"] == "working…"  # it was posted as the draft
+    assert egress.logged(worker, "egress.draft.finalised")
+
+
+def test_a_restarted_worker_edits_the_same_draft(egress: Egress, make_reply: MakeReply) -> None:
+    first = egress.start("telegram", name="egress-telegram-a")
+    answer = with_draft(make_reply("telegram", "done after a restart"))
+    egress.publish(progress(answer, "working…", 0))
+    wait_sent(egress.fake, "telegram", 1)
+    wait_for(lambda: egress.logged(first, "egress.draft.opened"), timeout=20, what="draft recorded")
+    assert egress.supervisor.terminate(first.name) == 0
+
+    egress.start("telegram", name="egress-telegram-b")
+    egress.publish(progress(answer, "working…\n📝 writing notes.md", 1))
+    egress.publish(answer)
+    wait_for(lambda: egress.queue_depth("telegram") == 0, timeout=30, what="answer handled")
+    assert [c.text for c in egress.fake.shown("telegram")] == ["done after a restart"]
+
+
+def test_an_answer_republished_later_is_not_shown_again_and_a_late_progress_leaves_it_alone(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    egress.start("telegram")
+    answer = with_draft(make_reply("telegram", "final words"))
+    egress.publish(progress(answer, "working…", 0))
+    egress.publish(answer)
+    wait_for(lambda: egress.queue_depth("telegram") == 0, timeout=30, what="answer handled")
+    # a re-run turn past the topic's 5-minute deduplication: its progress and answer come again
+    republish(egress, progress(answer, "working…", 0), "again-p0")
+    republish(egress, answer, "again")
+    wait_for(lambda: egress.queue_depth("telegram") == 0, timeout=30, what="repeats handled")
+    assert [c.text for c in egress.fake.shown("telegram")] == ["final words"]
+
+
+def test_a_draft_that_cannot_be_edited_falls_back_to_one_new_message(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    worker = egress.start("telegram")
+    answer = with_draft(make_reply("telegram", "the real answer"))
+    refusal = {"ok": False, "error_code": 400, "description": "Bad Request: message can't be edited"}
+    egress.fake.fail_next("telegram", 400, refusal, match="the real answer", times=1)
+    egress.publish(progress(answer, "working…", 0))
+    egress.publish(answer)
+
+    wait_for(lambda: egress.queue_depth("telegram") == 0, timeout=30, what="answer handled")
+    assert [c.text for c in egress.fake.shown("telegram")] == ["working…", "the real answer"]
+    assert egress.logged(worker, "egress.draft.fallback")
+
+
+def test_a_rate_limited_finalising_edit_waits_as_long_as_telegram_asks(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    worker = egress.start("telegram")
+    answer = with_draft(make_reply("telegram", "patience pays"))
+    egress.fake.fail_next("telegram", 429, FLOOD, match="patience pays", times=1)
+    egress.publish(progress(answer, "working…", 0))
+    egress.publish(answer)
+
+    wait_for(lambda: egress.queue_depth("telegram") == 0, timeout=30, what="answer handled")
+    assert [c.text for c in egress.fake.shown("telegram")] == ["patience pays"]
+    refused, accepted = egress.fake.edits("telegram")
+    assert refused.refused
+    assert not accepted.refused
+    assert accepted.at - refused.at >= 2.0
+    assert egress.logged(worker, "egress.draft.throttled")
+
+
+def test_progress_on_a_platform_that_cannot_edit_shows_nothing(egress: Egress, make_reply: MakeReply) -> None:
+    egress.start("whatsapp")
+    answer = with_draft(make_reply("whatsapp", "plain answer"))
+    egress.publish(progress(answer, "working…", 0))
+    egress.publish(answer)
+    wait_for(lambda: egress.queue_depth("whatsapp") == 0, timeout=30, what="answer handled")
+    assert [c.text for c in egress.fake.shown("whatsapp")] == ["plain answer"]
+
+
+@pytest.mark.parametrize("channel", ["telegram", "slack"])
+def test_a_turn_that_ends_silent_deletes_its_draft(
+    egress: Egress, make_reply: MakeReply, channel: str
+) -> None:
+    worker = egress.start(channel)
+    turn = with_draft(make_reply(channel, "never sent", **THREAD[channel]))
+    egress.publish(progress(turn, "working…", 0))
+    egress.publish(progress(turn, "", 1))  # NO_REPLY: the dispatcher clears the draft
+    egress.publish(progress(turn, "working…", 2).model_copy(update={"reply_id": f"{turn.reply_id}-late"}))
+
+    wait_for(lambda: egress.queue_depth(channel) == 0, timeout=30, what="draft handled")
+    assert egress.fake.shown(channel) == []  # nothing left behind, and nothing reopened
+    assert len(egress.fake.sent(channel)) == 1
+    assert egress.logged(worker, "egress.draft.deleted")
