@@ -32,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
+from clawbus.openclaw.routing_config import map_routing
 from clawbus.openclaw.values import (
     BadValue,
     Convert,
@@ -186,6 +187,7 @@ def map_document(document: Mapping[str, Any]) -> MappedDocument:
     _map_reserve(document, mapping)
     _map_default_group_policy(document, mapping)
     tool_keys = _map_tools(document, mapping)
+    tool_keys |= map_routing(document, mapping.put, mapping.unsupported)
     _validate(mapping)
     known = {rule.key for rule in RULES} | {_RESERVE, _FLOOR, _DEFAULT_GROUP_POLICY} | tool_keys
     return MappedDocument(

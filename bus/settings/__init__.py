@@ -51,6 +51,7 @@ from clawbus.bus.settings.channels import (
     WhatsappSettings,
 )
 from clawbus.bus.settings.root import DocumentSettingsSource, Settings
+from clawbus.bus.settings.routing import AgentEntry, RoutingSettings
 from clawbus.bus.settings.stages import (
     DispatcherSettings,
     EgressSettings,
@@ -67,6 +68,7 @@ __all__ = [
     "SHOWN_DEFAULT",
     "AgentCoreMemorySettings",
     "AgentCoreSettings",
+    "AgentEntry",
     "AgentSettings",
     "AgentToolSettings",
     "AwsSettings",
@@ -90,6 +92,7 @@ __all__ = [
     "RelaySettings",
     "ResetOverride",
     "ResetSettings",
+    "RoutingSettings",
     "SchedulerSettings",
     "SessionSettings",
     "Settings",
