@@ -130,7 +130,6 @@ class RouteInput:
     team_id: str | None = None
     member_roles: tuple[str, ...] = ()
     thread_id: str | None = None
-    topic_id: str | None = None
     use_thread_suffix: bool = True
 
 
@@ -245,38 +244,47 @@ def thread_session_keys(
     return (f"{base_key}:thread:{thread.lower()}" if use_suffix else base_key), base_key
 
 
+def _base_key(
+    table: RoutingTable, facts: RouteInput, agent: str, peer: RoutePeer | None, scopes: Route
+) -> str:
+    if peer is not None and peer.kind is not PeerKind.DIRECT and scopes.group_scope is GroupScope.MAIN:
+        return scopes.main_session_key
+    return derive_session_key(
+        agent_id=agent,
+        channel=facts.channel,
+        peer_kind=peer.kind if peer else PeerKind.DIRECT,
+        peer_id=peer.id if peer else None,
+        account_id=facts.account_id,
+        dm_scope=scopes.dm_scope,
+        identity_links=table.identity_links,
+    )
+
+
 def resolve_route(table: RoutingTable, facts: RouteInput) -> Route:
-    """The agent that answers `facts`' message, its session key and the rule that chose it."""
+    """The agent that answers `facts`' message, its session key and the rule that chose it.
+
+    A thread with a parent chat (a Discord thread channel) is keyed under its parent:
+    `<parent key>:thread:<id>`; one without (a Slack `thread_ts`) under its own chat. A conversation
+    with a parent chat but no thread id (a Telegram forum topic, `<chat>:topic:<id>`) keeps its own key,
+    and its parent's key as `parent_session_key`.
+    """
     binding, matched_by = choose_binding(table, facts)
     agent = normalize_id(binding.agent_id if binding else table.default_agent, DEFAULT_AGENT_ID)
     override = binding.session if binding and binding.session else BindingSession()
-    dm_scope = override.dm_scope or table.dm_scope
-    group_scope = override.group_scope or table.group_scope
     main = main_session_key(agent)
-    peer = facts.peer
-    if peer is not None and peer.kind is not PeerKind.DIRECT and group_scope is GroupScope.MAIN:
-        base = main
-    else:
-        base = derive_session_key(
-            agent_id=agent,
-            channel=facts.channel,
-            peer_kind=peer.kind if peer else PeerKind.DIRECT,
-            peer_id=peer.id if peer else None,
-            account_id=facts.account_id,
-            dm_scope=dm_scope,
-            topic_id=_id(facts.topic_id) or None,
-            identity_links=table.identity_links,
-        )
-    parent_key: str | None = None
-    if _id(facts.topic_id) and base != main and ":topic:" in base:
-        parent_key = base.rsplit(":topic:", 1)[0]
-    key, thread_parent = thread_session_keys(base, facts.thread_id, use_suffix=facts.use_thread_suffix)
-    return Route(
+    scopes = Route(
         agent_id=agent,
-        session_key=key,
+        session_key=main,
         main_session_key=main,
         matched_by=matched_by,
-        dm_scope=dm_scope,
-        group_scope=group_scope,
-        parent_session_key=thread_parent or parent_key,
+        dm_scope=override.dm_scope or table.dm_scope,
+        group_scope=override.group_scope or table.group_scope,
     )
+    parent = facts.parent_peer if facts.parent_peer is not None and _id(facts.parent_peer.id) else None
+    threaded = bool(_id(facts.thread_id))
+    base = _base_key(table, facts, agent, parent if threaded and parent else facts.peer, scopes)
+    key, parent_key = thread_session_keys(base, facts.thread_id, use_suffix=facts.use_thread_suffix)
+    if parent_key is None and parent is not None:
+        parent_base = _base_key(table, facts, agent, parent, scopes)
+        parent_key = parent_base if parent_base != base else None
+    return scopes.model_copy(update={"session_key": key, "parent_session_key": parent_key})

@@ -218,7 +218,9 @@ def test_threads_add_a_suffix_keep_their_parent_and_blank_ids_add_nothing() -> N
 
 
 def test_a_forum_topic_keeps_its_group_as_parent() -> None:
-    facts = RouteInput("telegram", RoutePeer(PeerKind.GROUP, "-100"), topic_id="42")
+    facts = RouteInput(
+        "telegram", RoutePeer(PeerKind.GROUP, "-100:topic:42"), parent_peer=RoutePeer(PeerKind.GROUP, "-100")
+    )
     route = resolve_route(RoutingTable(), facts)
     assert (route.session_key, route.parent_session_key) == (
         "agent:main:telegram:group:-100:topic:42",
