@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from clawbus.agent.fleet import AgentFleet
 from clawbus.agent.journal import answered_once
 from clawbus.agent.streaming import split_blocks
 from clawbus.agent.turn import AgentRuntime, run_turn
@@ -56,7 +57,7 @@ _tracer = tracer(__name__)
 
 SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id"
 REQUEST_ID_HEADER = "x-amzn-bedrock-agentcore-runtime-request-id"
-RuntimeFactory = Callable[[], AbstractAsyncContextManager[AgentRuntime]]
+RuntimeFactory = Callable[[], AbstractAsyncContextManager[AgentRuntime | AgentFleet]]
 
 
 class _Health:
@@ -113,7 +114,7 @@ def bearer_token_ok(request: Request, token: SecretStr | None) -> bool:
 
 
 def create_app(
-    runtime: AgentRuntime | RuntimeFactory,
+    runtime: AgentRuntime | AgentFleet | RuntimeFactory,
     max_request_bytes: int = 1_048_576,
     invoke_token: SecretStr | None = None,
 ) -> Starlette:
@@ -122,10 +123,13 @@ def create_app(
     With `invoke_token`, `/invocations` requires it as a bearer token (module docstring).
     """
     health = _Health()
-    holder: list[AgentRuntime] = [runtime] if isinstance(runtime, AgentRuntime) else []
+    holder: list[AgentRuntime | AgentFleet] = (
+        [runtime] if isinstance(runtime, AgentRuntime | AgentFleet) else []
+    )
 
     async def ping(_request: Request) -> Response:
-        engine = holder[0].engine if holder else None
+        served = holder[0] if holder else None
+        engine = (served.default if isinstance(served, AgentFleet) else served).engine if served else None
         health.update(warming=engine is not None and engine.warming)
         return JSONResponse({"status": health.status, "time_of_last_update": health.changed_at})
 
@@ -145,7 +149,14 @@ def create_app(
             turn = parse_agent_request(body)
         except EnvelopeError as exc:
             return JSONResponse({"error": f"invalid invocation: {exc}"}, status_code=400)
-        rt = holder[0]
+        served = holder[0]  # many agents: the turn's own agent's runtime (agent/fleet.py)
+        try:
+            rt = await served.runtime(turn.events[0].agent_id) if isinstance(served, AgentFleet) else served
+        except ClawbusError as exc:  # the agent's runtime could not open (its settings): the turn fails
+            log_event(
+                logger, "agent.turn.failed", logging.WARNING, error=type(exc).__name__, reply_id=turn.reply_id
+            )
+            return Response(error_response(exc, "").to_wire(), media_type="application/json")
         session = runtime_session_id(request, turn.session_key)
         started = time.monotonic()
         health.update(+1)
@@ -192,7 +203,7 @@ def create_app(
         if holder:
             yield
             return
-        assert not isinstance(runtime, AgentRuntime)
+        assert not isinstance(runtime, AgentRuntime | AgentFleet)
         async with runtime() as opened:
             holder.append(opened)
             yield

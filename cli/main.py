@@ -228,9 +228,12 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
     elif command == "agent":
         from clawbus.agent import create_app as agent_app
         from clawbus.agent import open_runtime
+        from clawbus.agent.fleet import open_fleet
 
         app = agent_app(
-            lambda: open_runtime(settings), settings.agent.max_request_bytes, settings.agent.invoke_token
+            lambda: open_fleet(settings, open_runtime),
+            settings.agent.max_request_bytes,
+            settings.agent.invoke_token,
         )
         asyncio.run(serve_asgi(app, host=settings.agent.host, port=settings.agent.port, stage="agent"))
     elif command == "local-agentcore":
