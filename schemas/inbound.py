@@ -114,6 +114,9 @@ class InboundEventV1(WireModel):
     # Messages only (added compatibly): why ingress admitted the sender. Absent on a message means an
     # older producer, trusted least (see `trusted`).
     access: Access | None = None
+    # Added compatibly (issue 23): a thread's or forum topic's parent conversation (OpenClaw's
+    # `parentSessionKey`), kept on the thread's session entry.
+    parent_session_key: str | None = Field(default=None, max_length=1024)
 
 
 InboundEvent = InboundEventV1

@@ -80,6 +80,8 @@ class SessionEntry(BaseModel):
     reset_by_turn: str | None = None
     # clawbus: the last route was moved by the dispatcher for a trusted DM (see `trusted_route`).
     last_route_trusted: bool | None = None
+    # A thread's or forum topic's parent conversation (OpenClaw's `parentSessionKey`).
+    parent_session_key: str | None = None
 
     @property
     def started(self) -> bool:

@@ -153,6 +153,7 @@ def _normalise_event(
         account_id=ctx.account_id,
         agent_id=route.agent_id,
         session_key=route.session_key,
+        parent_session_key=route.parent_session_key,
         peer=Peer(kind=peer_kind, id=channel),
         sender=Sender(id=user),
         text=text,

@@ -130,6 +130,7 @@ def normalise(data: dict[str, Any], *, bot_id: str, bot_username: str | None, ct
         account_id=ctx.account_id,
         agent_id=route.agent_id,
         session_key=route.session_key,
+        parent_session_key=route.parent_session_key,
         peer=Peer(kind=kind, id=chat_id),
         sender=Sender(id=str(user.id), name=user.full_name or None),
         text=text,

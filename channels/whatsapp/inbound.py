@@ -127,6 +127,7 @@ def _turn(message: Message, event_id: str, display_number: str | None, ctx: Cont
         account_id=ctx.account_id,
         agent_id=route.agent_id,
         session_key=route.session_key,
+        parent_session_key=route.parent_session_key,
         peer=Peer(kind=kind, id=chat_id),
         sender=Sender(id=sender, name=user.name),
         text=text,

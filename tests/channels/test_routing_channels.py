@@ -65,6 +65,7 @@ def test_a_slack_workspace_binding_takes_its_team_and_threads_keep_the_agent() -
     event, _ = only_turn(slack.normalise(body, ctx=ctx(bound("work", "slack", teamId=body["team_id"]))))
     assert event.agent_id == "work"
     assert event.session_key == "agent:work:slack:channel:c0123:thread:1700000000.000100"
+    assert event.parent_session_key == "agent:work:slack:channel:c0123"
 
 
 def test_a_telegram_forum_topic_inherits_its_groups_binding_and_the_general_topic_is_1() -> None:
@@ -73,6 +74,7 @@ def test_a_telegram_forum_topic_inherits_its_groups_binding_and_the_general_topi
     parsed = telegram.normalise(topic, bot_id=p.BOT_ID, bot_username=None, ctx=ctx(group))
     event, _ = only_turn(parsed)
     assert (event.agent_id, event.session_key) == ("family", "agent:family:telegram:group:-100123:topic:99")
+    assert event.parent_session_key == "agent:family:telegram:group:-100123"
     general = p.telegram_message(chat_id=-100123, chat_type="supergroup")
     general["message"]["chat"]["is_forum"] = True
     event, _ = only_turn(telegram.normalise(general, bot_id=p.BOT_ID, bot_username=None, ctx=ctx(group)))
