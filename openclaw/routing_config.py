@@ -31,6 +31,7 @@ from clawbus.schemas.session_key import DEFAULT_AGENT_ID, normalize_id
 
 Put = Callable[[tuple[str, ...], Any, str], None]
 MODEL_PROVIDERS = ("offline", "bedrock", "openai")
+THREADED_CHANNELS = ("slack", "discord")
 
 
 def roster(document: Mapping[str, Any]) -> tuple[str, list[tuple[str, Mapping[str, Any]]]]:
@@ -164,4 +165,25 @@ def map_routing(document: Mapping[str, Any], put: Put, unsupported: list[str]) -
         if scope not in {s.value for s in GroupScope}:
             raise ConfigError(f"openclaw.json session.groupScope: expected main or per-group, got {scope!r}")
         put(("routing", "group_scope"), scope, "session.groupScope")
-    return known | {"bindings", "session.identityLinks", "session.groupScope"}
+    threads = _map_thread_scopes(document, put)
+    return known | threads | {"bindings", "session.identityLinks", "session.groupScope"}
+
+
+def _map_thread_scopes(document: Mapping[str, Any], put: Put) -> set[str]:
+    """`channels.<ch>.thread.historyScope` `channel` keeps threads in the channel's session."""
+    channels = document.get("channels")
+    scopes: dict[str, str] = {}
+    for name in THREADED_CHANNELS:
+        block = channels.get(name) if isinstance(channels, Mapping) else None
+        thread = block.get("thread") if isinstance(block, Mapping) else None
+        scope = thread.get("historyScope") if isinstance(thread, Mapping) else None
+        if scope is None:
+            continue
+        if scope not in ("thread", "channel"):
+            raise ConfigError(
+                f"openclaw.json channels.{name}.thread.historyScope: expected thread or channel"
+            )
+        scopes[name] = scope
+    if scopes:
+        put(("routing", "thread_history_scope"), scopes, "channels.*.thread.historyScope")
+    return {f"channels.{name}.thread.historyScope" for name in THREADED_CHANNELS}

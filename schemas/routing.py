@@ -103,6 +103,8 @@ class RoutingTable:
     dm_scope: DmScope = DmScope.MAIN
     group_scope: GroupScope = GroupScope.PER_GROUP
     identity_links: dict[str, list[str]] = field(default_factory=dict)
+    # Channels whose threads share their channel's session (`channels.<ch>.thread.historyScope: channel`).
+    shared_thread_channels: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,8 @@ def resolve_route(table: RoutingTable, facts: RouteInput) -> Route:
     parent = facts.parent_peer if facts.parent_peer is not None and _id(facts.parent_peer.id) else None
     threaded = bool(_id(facts.thread_id))
     base = _base_key(table, facts, agent, parent if threaded and parent else facts.peer, scopes)
-    key, parent_key = thread_session_keys(base, facts.thread_id, use_suffix=facts.use_thread_suffix)
+    suffix = facts.use_thread_suffix and _id(facts.channel).lower() not in table.shared_thread_channels
+    key, parent_key = thread_session_keys(base, facts.thread_id, use_suffix=suffix)
     if parent_key is None and parent is not None:
         parent_base = _base_key(table, facts, agent, parent, scopes)
         parent_key = parent_base if parent_base != base else None

@@ -7,6 +7,8 @@ messages go to `session.agent_id` (OpenClaw's default agent). `schemas/routing.p
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from clawbus.schemas import DmScope
@@ -32,6 +34,9 @@ class RoutingSettings(BaseModel):
     bindings: list[Binding] = Field(default_factory=list)
     identity_links: dict[str, list[str]] = Field(default_factory=dict)
     group_scope: GroupScope = GroupScope.PER_GROUP
+    # per channel: `thread` (a thread is its own session, the default) or `channel` (it shares its
+    # channel's session: OpenClaw's `channels.<ch>.thread.historyScope`, resolveThreadSessionKeys' useSuffix)
+    thread_history_scope: dict[str, Literal["thread", "channel"]] = Field(default_factory=dict)
 
     def table(self, default_agent: str, dm_scope: DmScope) -> RoutingTable:
         """The routing table ingress resolves every message against."""
@@ -41,6 +46,9 @@ class RoutingSettings(BaseModel):
             dm_scope=dm_scope,
             group_scope=self.group_scope,
             identity_links=self.identity_links,
+            shared_thread_channels=frozenset(
+                name.lower() for name, scope in self.thread_history_scope.items() if scope == "channel"
+            ),
         )
 
     def agent_ids(self, default_agent: str) -> list[str]:

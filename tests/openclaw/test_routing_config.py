@@ -124,3 +124,14 @@ def test_a_bad_routing_value_is_a_config_error_naming_the_key(document: dict[str
 def test_group_scope_main_puts_groups_in_the_main_session() -> None:
     settings = settings_of({"session": {"groupScope": "main"}})
     assert route(settings, "telegram", RoutePeer(PeerKind.GROUP, "-100"))[1] == "agent:main:main"
+
+
+def test_a_channel_history_scope_keeps_threads_in_the_channel_session() -> None:
+    settings = settings_of({"channels": {"slack": {"thread": {"historyScope": "channel"}}}})
+    peer = RoutePeer(PeerKind.CHANNEL, "C1")
+    assert route(settings, "slack", peer, thread_id="171.2")[1] == "agent:main:slack:channel:c1"
+    assert route(settings, "discord", peer, thread_id="9")[1] == "agent:main:discord:channel:c1:thread:9"
+    assert (
+        "channels.slack.thread.historyScope"
+        not in map_document({"channels": {"slack": {"thread": {"historyScope": "thread"}}}}).ignored
+    )
