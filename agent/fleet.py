@@ -89,6 +89,13 @@ class AgentFleet:
             return self._runtimes[agent]
 
 
+def open_agents(settings: Settings) -> AbstractAsyncContextManager[AgentFleet]:
+    """The fleet `clawbus agent` serves: every agent's runtime built by `open_runtime`."""
+    from clawbus.agent.runtime import open_runtime  # the heavy imports, once the agent app starts
+
+    return open_fleet(settings, open_runtime)
+
+
 @contextlib.asynccontextmanager
 async def open_fleet(settings: Settings, open_one: OpenOne) -> AsyncIterator[AgentFleet]:
     """The fleet for `settings`, its default agent's runtime open, every runtime closed at the end."""
