@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from clawbus.agent.fleet import AgentFleet
 from clawbus.agent.journal import answered_once
 from clawbus.agent.progress import turn_events
 from clawbus.agent.turn import AgentRuntime, run_turn
@@ -57,7 +58,7 @@ _tracer = tracer(__name__)
 
 SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id"
 REQUEST_ID_HEADER = "x-amzn-bedrock-agentcore-runtime-request-id"
-RuntimeFactory = Callable[[], AbstractAsyncContextManager[AgentRuntime]]
+RuntimeFactory = Callable[[], AbstractAsyncContextManager[AgentRuntime | AgentFleet]]
 
 
 class _Health:
@@ -106,7 +107,7 @@ def bearer_token_ok(request: Request, token: SecretStr | None) -> bool:
 
 
 def create_app(
-    runtime: AgentRuntime | RuntimeFactory,
+    runtime: AgentRuntime | AgentFleet | RuntimeFactory,
     max_request_bytes: int = 1_048_576,
     invoke_token: SecretStr | None = None,
 ) -> Starlette:
@@ -116,10 +117,13 @@ def create_app(
     """
     health = _Health()
     controls = TurnControls()
-    holder: list[AgentRuntime] = [runtime] if isinstance(runtime, AgentRuntime) else []
+    holder: list[AgentRuntime | AgentFleet] = (
+        [runtime] if isinstance(runtime, AgentRuntime | AgentFleet) else []
+    )
 
     async def ping(_request: Request) -> Response:
-        engine = holder[0].engine if holder else None
+        served = holder[0] if holder else None
+        engine = (served.default if isinstance(served, AgentFleet) else served).engine if served else None
         health.update(warming=engine is not None and engine.warming)
         return JSONResponse({"status": health.status, "time_of_last_update": health.changed_at})
 
@@ -143,7 +147,14 @@ def create_app(
             report = controls.report(turn)
             log_event(logger, "agent.control.handled", control=turn.control, running=report.running)
             return Response(AgentResponse(running=report).to_wire(), media_type="application/json")
-        rt = holder[0]
+        served = holder[0]  # many agents: the turn's own agent's runtime (agent/fleet.py)
+        try:
+            rt = await served.runtime(turn.events[0].agent_id) if isinstance(served, AgentFleet) else served
+        except ClawbusError as exc:  # the agent's runtime could not open (its settings): the turn fails
+            log_event(
+                logger, "agent.turn.failed", logging.WARNING, error=type(exc).__name__, reply_id=turn.reply_id
+            )
+            return Response(error_response(exc, "").to_wire(), media_type="application/json")
         session = runtime_session_id(request, turn.session_key)
 
         async def run() -> AgentResponse:
@@ -201,7 +212,7 @@ def create_app(
         if holder:
             yield
             return
-        assert not isinstance(runtime, AgentRuntime)
+        assert not isinstance(runtime, AgentRuntime | AgentFleet)
         async with runtime() as opened:
             holder.append(opened)
             yield

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from clawbus.schemas.session_key_parse import KeyKind, parse_session_key
+
 CORE_FILES = ("AGENTS.md", "SOUL.md", "TOOLS.md", "IDENTITY.md", "USER.md")
 HEARTBEAT_FILE = "HEARTBEAT.md"
 BOOTSTRAP_FILE = "BOOTSTRAP.md"
@@ -61,12 +63,10 @@ class PromptContext:
 
 def session_kind(session_key: str) -> SessionKind:
     """The kind of an OpenClaw session key (`agent:<id>:main`, `…:group:…`, `agent:<id>:cron:<job>`)."""
-    parts = session_key.split(":")
-    if len(parts) >= 3 and parts[0] == "agent" and parts[2] == "cron":
+    parsed = parse_session_key(session_key)
+    if parsed.kind is KeyKind.CRON:
         return SessionKind.CRON
-    if "group" in parts or "channel" in parts:
-        return SessionKind.GROUP
-    return SessionKind.MAIN
+    return SessionKind.GROUP if parsed.group_like else SessionKind.MAIN
 
 
 def daily_memory_paths(today: date) -> tuple[str, str]:

@@ -108,8 +108,13 @@ class Begin:
         carried = (
             {}
             if current is None
-            else current.model_dump(include={"chat_type", "channel", *LAST_ROUTE_FIELDS, *QUEUE_FIELDS})
+            else current.model_dump(
+                include={"chat_type", "channel", "parent_session_key", *LAST_ROUTE_FIELDS, *QUEUE_FIELDS}
+            )
         )
+        parent = self.request.events[-1].parent_session_key
+        if parent:  # a thread's session keeps the conversation it belongs to
+            carried["parent_session_key"] = parent
         return SessionEntry.model_validate(
             {
                 **carried,

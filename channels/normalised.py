@@ -18,19 +18,27 @@ from pydantic import ValidationError
 
 from clawbus.bus.errors import InvalidEnvelope
 from clawbus.schemas import DmScope, InboundEvent
+from clawbus.schemas.routing import Route, RouteInput, RoutingTable, resolve_route
 
 
 @dataclass(frozen=True)
 class Context:
     """What a normaliser needs besides the payload: who answers, how DMs map to sessions, the time, and
     how long ingress remembers an event id (`IngressSettings.dedup_ttl_s`: WhatsApp refuses messages
-    older than that, which the dedup record could no longer recognise as redelivered)."""
+    older than that, which the dedup record could no longer recognise as redelivered). A normaliser asks
+    `route` for the agent and session key, so bindings decide who answers on every channel alike."""
 
     agent_id: str
     dm_scope: DmScope
     now: datetime
     account_id: str = "default"
     dedup_ttl_s: int = 8 * 24 * 3600
+    routing: RoutingTable | None = None  # bindings etc.; None: every message to `agent_id`
+
+    def route(self, facts: RouteInput) -> Route:
+        """Which agent answers a message and its session key (`schemas/routing.py`)."""
+        table = self.routing or RoutingTable(default_agent=self.agent_id, dm_scope=self.dm_scope)
+        return resolve_route(table, facts)
 
 
 @dataclass(frozen=True)

@@ -49,25 +49,25 @@ class Console:
         else:  # piped or logged: whole lines, never cut or folded, easy to grep
             width = max(len(name) for name, _ in rows)
             for name, value in rows:
-                self._out.print(f"  {name:<{width}}  {value}", markup=False)
+                self._out.print(f"  {name:<{width}}  {value}", markup=False, emoji=False)
         self._out.print()
         self._out.print(hint)
 
     def print(self, text: str) -> None:
         """A plain line on stdout (no markup)."""
-        self._out.print(text, markup=False)
+        self._out.print(text, markup=False, emoji=False)
 
     def note(self, text: str) -> None:
         """A progress line on stderr (stdout stays clean for `--json`); silent when quiet."""
         if not self._quiet:
-            self._err.print(f"  … {text}", markup=False, style="dim")
+            self._err.print(f"  … {text}", markup=False, emoji=False, style="dim")
 
     def error(self, text: str) -> None:
         """A one-line error on stderr; with `--json`, `{"error": text}` on stdout, where the caller's
         parser reads."""
         if self._json_errors:
-            self._out.print(json.dumps({"error": text}), markup=False, soft_wrap=True)
+            self._out.print(json.dumps({"error": text}), markup=False, emoji=False, soft_wrap=True)
             sys.stdout.flush()
             return
-        self._err.print(f"error: {text}", markup=False, style="red")
+        self._err.print(f"error: {text}", markup=False, emoji=False, style="red")
         sys.stderr.flush()

@@ -176,8 +176,9 @@ def _add_tool_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _add_ops_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from clawbus.cli import dashboard, dlq, status
+    from clawbus.cli import dashboard, dlq, route_cmd, status
 
+    route_cmd.register(commands)  # clawbus route explain|sessions
     status.add_arguments(
         commands.add_parser(
             "status",
@@ -227,10 +228,10 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         )
     elif command == "agent":
         from clawbus.agent import create_app as agent_app
-        from clawbus.agent import open_runtime
+        from clawbus.agent.fleet import open_agents
 
         app = agent_app(
-            lambda: open_runtime(settings), settings.agent.max_request_bytes, settings.agent.invoke_token
+            lambda: open_agents(settings), settings.agent.max_request_bytes, settings.agent.invoke_token
         )
         asyncio.run(serve_asgi(app, host=settings.agent.host, port=settings.agent.port, stage="agent"))
     elif command == "local-agentcore":

@@ -111,11 +111,11 @@ def exit_code_for(exc: ClawbusError) -> int:
     return EXIT_UNUSABLE
 
 
-OPS_VERBS = frozenset({"status", "dlq", "cron", "pairing", "config", "state"})
+OPS_VERBS = frozenset({"status", "dlq", "cron", "pairing", "config", "state", "route"})
 
 
 def _ops_runner(command: str) -> Callable[[argparse.Namespace, Settings, Console], int]:
-    from clawbus.cli import config_cmd, cron_cmd, dlq, pairing_cmd, state_cmd, status
+    from clawbus.cli import config_cmd, cron_cmd, dlq, pairing_cmd, route_cmd, state_cmd, status
 
     return {
         "status": status.run_status,
@@ -124,6 +124,7 @@ def _ops_runner(command: str) -> Callable[[argparse.Namespace, Settings, Console
         "pairing": pairing_cmd.run_pairing,
         "config": config_cmd.run_config,
         "state": state_cmd.run_state,
+        "route": route_cmd.run_route,
     }[command]
 
 

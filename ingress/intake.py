@@ -97,6 +97,7 @@ class Intake:
             dm_scope=session.dm_scope,
             now=self.clock(),
             dedup_ttl_s=self._settings.ingress.dedup_ttl_s,
+            routing=self._settings.routing.table(session.agent_id, session.dm_scope),
         )
 
     async def accept(self, channel: str, parsed: Parsed) -> None:

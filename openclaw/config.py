@@ -15,10 +15,8 @@ A key of the document ends up in one of four places:
 - an error: a known key whose value no OpenClaw accepts either raises `ConfigError` naming the key path
   and what it expects, before any stage uses it.
 
-Tool policy (`tools`, each agent's `tools` under `agents.entries`, or the legacy `agents.list`) maps onto
-`agent.tools`; `sandbox.tools` becomes the layer for untrusted turns (the sessions OpenClaw sandboxes).
-
-Pure: values in, values out.
+Tool policy (`tools`, each agent's `tools` under `agents.entries` or `agents.list`) maps onto `agent.tools`;
+`sandbox.tools` becomes the layer for untrusted turns (the sessions OpenClaw sandboxes). Pure.
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
+from clawbus.openclaw.routing_config import map_routing
 from clawbus.openclaw.values import (
     BadValue,
     Convert,
@@ -201,6 +200,7 @@ def map_document(document: Mapping[str, Any]) -> MappedDocument:
     _map_reserve(document, mapping)
     _map_default_group_policy(document, mapping)
     tool_keys = _map_tools(document, mapping)
+    tool_keys |= map_routing(document, mapping.put, mapping.unsupported)
     _validate(mapping)
     known = {rule.key for rule in RULES} | {_RESERVE, _FLOOR, _DEFAULT_GROUP_POLICY} | tool_keys
     return MappedDocument(

@@ -28,6 +28,7 @@ from clawbus.openclaw.state_transfer import (
     TransferReport,
 )
 from clawbus.schemas.cron import CronRun
+from clawbus.schemas.session_key_parse import KeyShape, parse_session_key, scope_legacy_key
 from clawbus.storage import WorkspaceStore
 
 
@@ -202,12 +203,16 @@ async def _import_sessions(
                 report.add("session", name, "unchanged")
                 continue
             key = keys.get(session_id)
+            malformed = key is not None and parse_session_key(key).shape is KeyShape.MALFORMED
+            key = None if malformed else key  # OpenClaw never resolves a malformed agent key: transcript only
+            scoped = scope_legacy_key(agent_id, key) if key is not None else None  # legacy: this agent's
             if not dry_run:
-                await store.import_session(agent_id, key, agent.index.get(key) if key else None, lines)
+                await store.import_session(agent_id, scoped, agent.index.get(key) if key else None, lines)
             report.add(
                 "session",
                 name,
                 "added",
-                f"{len(lines)} lines" + (f", {key}" if key else ", not in sessions.json"),
+                f"{len(lines)} lines"
+                + (f", {scoped}" if scoped else ", malformed key" if malformed else ", not in sessions.json"),
             )
         progress(f"{len(agent.transcripts)} transcripts of agent {agent_id}")

@@ -117,6 +117,9 @@ class InboundEventV1(WireModel):
     # Added compatibly: the control command (`schemas/control.py`) this copy of a message carries on the
     # session's control lane; absent on the ordinary (FIFO) lane.
     control: str | None = None
+    # Added compatibly (issue 23): a thread's or forum topic's parent conversation (OpenClaw's
+    # `parentSessionKey`), kept on the thread's session entry.
+    parent_session_key: str | None = Field(default=None, max_length=1024)
 
 
 InboundEvent = InboundEventV1

@@ -118,10 +118,11 @@ def derive_session_key(
                 base = f"agent:{agent}:{chan}:{account}:direct:{peer}"
     else:
         base = f"agent:{agent}:{chan}:{peer_kind.value}:{_lower(peer_id, 'unknown')}"
-        if topic_id:
+        if topic_id and topic_id.strip():
             base = f"{base}:topic:{topic_id.strip().lower()}"
-    if thread_id:
-        base = f"{base}:thread:{thread_id.strip().lower()}"
+    thread = (thread_id or "").strip()
+    if thread:  # blank after trimming: no thread (OpenClaw's resolveThreadSessionKeys)
+        base = f"{base}:thread:{thread.lower()}"
     return base
 
 

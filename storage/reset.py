@@ -27,6 +27,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from clawbus.bus.settings import ResetOverride, SessionSettings
+from clawbus.schemas.session_key_parse import parse_session_key, scope_legacy_key
 
 ResetMode = Literal["daily", "idle", "manual"]
 ChatType = Literal["direct", "group", "thread"]
@@ -109,12 +110,10 @@ def policy_for(rules: ResetRules, *, chat_type: ChatType, channel: str | None) -
 
 def chat_type_of(session_key: str) -> ChatType:
     """`thread` for thread/topic keys, `group` for group and channel keys, else `direct`."""
-    parts = session_key.split(":")
-    if "thread" in parts or "topic" in parts:
+    parsed = parse_session_key(scope_legacy_key("main", session_key))
+    if parsed.threaded:
         return "thread"
-    if "group" in parts or "channel" in parts:
-        return "group"
-    return "direct"
+    return "group" if parsed.group_like else "direct"
 
 
 def daily_boundary(now: datetime, at_hour: int, timezone: str) -> datetime:

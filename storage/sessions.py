@@ -85,6 +85,8 @@ class SessionEntry(BaseModel):
     queue_debounce_ms: int | None = None
     queue_cap: int | None = None
     queue_drop: str | None = None
+    # A thread's or forum topic's parent conversation (OpenClaw's `parentSessionKey`).
+    parent_session_key: str | None = None
 
     @property
     def started(self) -> bool:

@@ -51,6 +51,7 @@ from clawbus.bus.settings.channels import (
     WhatsappSettings,
 )
 from clawbus.bus.settings.root import DocumentSettingsSource, Settings
+from clawbus.bus.settings.routing import AgentEntry, RoutingSettings
 from clawbus.bus.settings.stages import (
     DispatcherSettings,
     EgressSettings,
@@ -68,6 +69,7 @@ __all__ = [
     "SHOWN_DEFAULT",
     "AgentCoreMemorySettings",
     "AgentCoreSettings",
+    "AgentEntry",
     "AgentSettings",
     "AgentToolSettings",
     "AwsSettings",
@@ -92,6 +94,7 @@ __all__ = [
     "RelaySettings",
     "ResetOverride",
     "ResetSettings",
+    "RoutingSettings",
     "SchedulerSettings",
     "SessionSettings",
     "Settings",

@@ -30,7 +30,8 @@ from nacl.signing import SigningKey, VerifyKey
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
 from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
-from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
+from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender
+from clawbus.schemas.routing import RouteInput, RoutePeer
 
 CHANNEL = "discord"
 SIGNATURE_HEADER = "x-signature-ed25519"
@@ -102,6 +103,31 @@ def _command_text(data: Mapping[str, Any]) -> str:
     return " ".join(values) if values else f"/{name}"
 
 
+def _roles(member: Any) -> tuple[str, ...]:
+    roles = member.get("roles") if isinstance(member, dict) else None
+    return tuple(str(r) for r in roles if isinstance(r, str | int)) if isinstance(roles, list) else ()
+
+
+def _route_input(
+    channel_id: str, parent: str | None, author: str | None, guild: Any, member: Any, account_id: str
+) -> RouteInput:
+    """What routing reads: a DM is the author; a guild channel is itself, a thread is its own channel
+    under its parent channel (bindings on the parent match it: `binding.peer.parent`), keyed
+    `<parent key>:thread:<thread>`; the guild and the member's roles come along."""
+    guild_id = str(guild) if isinstance(guild, str | int) else None
+    if author is not None:
+        return RouteInput(CHANNEL, RoutePeer(PeerKind.DIRECT, author), account_id=account_id)
+    return RouteInput(
+        CHANNEL,
+        RoutePeer(PeerKind.CHANNEL, channel_id),
+        account_id=account_id,
+        parent_peer=RoutePeer(PeerKind.CHANNEL, parent) if parent else None,
+        guild_id=guild_id,
+        member_roles=_roles(member),
+        thread_id=channel_id if parent else None,
+    )
+
+
 def _user(interaction: Mapping[str, Any]) -> Mapping[str, Any]:
     member = interaction.get("member")
     user = member.get("user") if isinstance(member, dict) else interaction.get("user")
@@ -139,14 +165,16 @@ def normalise(interaction: dict[str, Any], *, ctx: Context) -> Parsed:
     direct = interaction.get("guild_id") is None or channel_type in _DM_TYPES
     peer_kind = PeerKind.DIRECT if direct else PeerKind.CHANNEL
     peer_id = (_snowflake(channel, "parent_id") or channel_id) if thread else channel_id
-    session_key = derive_session_key(
-        agent_id=ctx.agent_id,
-        channel=CHANNEL,
-        peer_kind=peer_kind,
-        peer_id=user_id if direct else peer_id,
-        account_id=ctx.account_id,
-        dm_scope=ctx.dm_scope,
-        thread_id=channel_id if thread and not direct else None,
+    parent = _snowflake(channel, "parent_id") if thread and not direct else None
+    route = ctx.route(
+        _route_input(
+            channel_id,
+            parent,
+            user_id if direct else None,
+            interaction.get("guild_id"),
+            interaction.get("member"),
+            ctx.account_id,
+        )
     )
     application_id = _snowflake(interaction, "application_id")
     if application_id is None:
@@ -158,8 +186,9 @@ def normalise(interaction: dict[str, Any], *, ctx: Context) -> Parsed:
         event_id=event_id,
         channel=CHANNEL,
         account_id=ctx.account_id,
-        agent_id=ctx.agent_id,
-        session_key=session_key,
+        agent_id=route.agent_id,
+        session_key=route.session_key,
+        parent_session_key=route.parent_session_key,
         peer=Peer(kind=peer_kind, id=peer_id),
         sender=Sender(id=user_id, name=_name(user)),
         text=_command_text(data),
@@ -216,21 +245,23 @@ def normalise_message(data: dict[str, Any], *, bot_id: str, ctx: Context) -> Par
     parent = _snowflake(data, "parent_id")
     thread = not direct and data.get("channel_type") in _THREAD_TYPES and parent is not None
     peer_kind = PeerKind.DIRECT if direct else PeerKind.CHANNEL
-    session_key = derive_session_key(
-        agent_id=ctx.agent_id,
-        channel=CHANNEL,
-        peer_kind=peer_kind,
-        peer_id=author_id if direct else (parent if thread and parent else channel_id),
-        account_id=ctx.account_id,
-        dm_scope=ctx.dm_scope,
-        thread_id=channel_id if thread else None,
+    route = ctx.route(
+        _route_input(
+            channel_id,
+            parent if thread else None,
+            author_id if direct else None,
+            data.get("guild_id"),
+            data.get("member"),
+            ctx.account_id,
+        )
     )
     event = build_event(
         event_id=event_id,
         channel=CHANNEL,
         account_id=ctx.account_id,
-        agent_id=ctx.agent_id,
-        session_key=session_key,
+        agent_id=route.agent_id,
+        session_key=route.session_key,
+        parent_session_key=route.parent_session_key,
         peer=Peer(kind=peer_kind, id=parent if thread and parent else channel_id),
         sender=Sender(id=author_id, name=_name(author)),
         text=text,

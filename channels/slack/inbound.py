@@ -27,7 +27,8 @@ from slack_sdk.signature import Clock, SignatureVerifier
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
 from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
-from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
+from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender
+from clawbus.schemas.routing import RouteInput, RoutePeer
 
 CHANNEL = "slack"
 _USER_SUBTYPES = {None, "file_share", "thread_broadcast"}
@@ -137,21 +138,22 @@ def _normalise_event(
     if channel_type is None and channel.startswith("D"):
         peer_kind = PeerKind.DIRECT
     thread = _str(event, "thread_ts")
-    session_key = derive_session_key(
-        agent_id=ctx.agent_id,
-        channel=CHANNEL,
-        peer_kind=peer_kind,
-        peer_id=user if peer_kind is PeerKind.DIRECT else channel,
-        account_id=ctx.account_id,
-        dm_scope=ctx.dm_scope,
-        thread_id=thread if thread and peer_kind is not PeerKind.DIRECT else None,
+    route = ctx.route(
+        RouteInput(
+            CHANNEL,
+            RoutePeer(peer_kind, user if peer_kind is PeerKind.DIRECT else channel),
+            account_id=ctx.account_id,
+            team_id=team,
+            thread_id=thread if thread and peer_kind is not PeerKind.DIRECT else None,
+        )
     )
     inbound = build_event(
         event_id=f"{CHANNEL}:{team}:{channel}:{ts}",
         channel=CHANNEL,
         account_id=ctx.account_id,
-        agent_id=ctx.agent_id,
-        session_key=session_key,
+        agent_id=route.agent_id,
+        session_key=route.session_key,
+        parent_session_key=route.parent_session_key,
         peer=Peer(kind=peer_kind, id=channel),
         sender=Sender(id=user),
         text=text,

@@ -16,7 +16,8 @@ from telegram import Message, MessageEntity, Update
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
 from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
-from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
+from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender
+from clawbus.schemas.routing import RouteInput, RoutePeer
 
 CHANNEL = "telegram"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105  # a header name, not a secret
@@ -70,6 +71,30 @@ def _mentioned(message: Message, bot_id: str, bot_username: str | None) -> bool:
     return False
 
 
+def _route_input(message: Message, kind: PeerKind, chat_id: str, user_id: str, account_id: str) -> RouteInput:
+    """What routing reads, as OpenClaw's Telegram plugin builds it: a forum topic is the peer
+    `<chat>:topic:<id>` (the General topic, without a thread id, is 1) under its group as parent peer; a
+    DM thread (a bot with topics on) is the thread `<chat>:<thread>` of the sender's DM session."""
+    thread = message.message_thread_id
+    in_topic = bool(message.is_topic_message and thread)
+    if kind is PeerKind.GROUP:
+        topic = str(thread) if in_topic else ("1" if message.chat.is_forum else None)
+        if topic is None:
+            return RouteInput(CHANNEL, RoutePeer(kind, chat_id), account_id=account_id)
+        return RouteInput(
+            CHANNEL,
+            RoutePeer(kind, f"{chat_id}:topic:{topic}"),
+            account_id=account_id,
+            parent_peer=RoutePeer(kind, chat_id),
+        )
+    return RouteInput(
+        CHANNEL,
+        RoutePeer(kind, user_id),
+        account_id=account_id,
+        thread_id=f"{chat_id}:{thread}" if in_topic else None,
+    )
+
+
 @shape_checked
 def normalise(data: dict[str, Any], *, bot_id: str, bot_username: str | None, ctx: Context) -> Parsed:
     """The turn in a Telegram update, or why it was ignored; `InvalidEnvelope` when it is not an update."""
@@ -96,26 +121,24 @@ def normalise(data: dict[str, Any], *, bot_id: str, bot_username: str | None, ct
     else:
         return Parsed(ignored=(Ignored("unsupported_chat", event_id),))
     chat_id = str(message.chat.id)
-    topic = str(message.message_thread_id) if message.is_topic_message and message.message_thread_id else None
-    session_key = derive_session_key(
-        agent_id=ctx.agent_id,
-        channel=CHANNEL,
-        peer_kind=kind,
-        peer_id=chat_id if kind is PeerKind.GROUP else str(user.id),
-        account_id=ctx.account_id,
-        dm_scope=ctx.dm_scope,
-        topic_id=topic,
-    )
+    thread = message.message_thread_id
+    in_topic = bool(message.is_topic_message and thread)
+    route = ctx.route(_route_input(message, kind, chat_id, str(user.id), ctx.account_id))
     event = build_event(
         event_id=event_id,
         channel=CHANNEL,
         account_id=ctx.account_id,
-        agent_id=ctx.agent_id,
-        session_key=session_key,
+        agent_id=route.agent_id,
+        session_key=route.session_key,
+        parent_session_key=route.parent_session_key,
         peer=Peer(kind=kind, id=chat_id),
         sender=Sender(id=str(user.id), name=user.full_name or None),
         text=text,
-        reply_to=ReplyTarget(chat_id=chat_id, thread_id=topic, reply_to_message_id=str(message.message_id)),
+        reply_to=ReplyTarget(
+            chat_id=chat_id,
+            thread_id=str(thread) if in_topic else None,
+            reply_to_message_id=str(message.message_id),
+        ),
         received_at=ctx.now,
     )
     mentioned = kind is PeerKind.DIRECT or _mentioned(message, bot_id, bot_username)

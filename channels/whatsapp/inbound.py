@@ -33,7 +33,8 @@ from pywa.utils import webhook_updates_validator
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
 from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
-from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender, derive_session_key
+from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender
+from clawbus.schemas.routing import RouteInput, RoutePeer
 
 CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -119,19 +120,14 @@ def _turn(message: Message, event_id: str, display_number: str | None, ctx: Cont
     kind = PeerKind.GROUP if group else PeerKind.DIRECT
     chat_id = str(message.chat.id) if group else sender
     text = message.text or ""
+    route = ctx.route(RouteInput(CHANNEL, RoutePeer(kind, chat_id), account_id=ctx.account_id))
     event = build_event(
         event_id=event_id,
         channel=CHANNEL,
         account_id=ctx.account_id,
-        agent_id=ctx.agent_id,
-        session_key=derive_session_key(
-            agent_id=ctx.agent_id,
-            channel=CHANNEL,
-            peer_kind=kind,
-            peer_id=chat_id,
-            account_id=ctx.account_id,
-            dm_scope=ctx.dm_scope,
-        ),
+        agent_id=route.agent_id,
+        session_key=route.session_key,
+        parent_session_key=route.parent_session_key,
         peer=Peer(kind=kind, id=chat_id),
         sender=Sender(id=sender, name=user.name),
         text=text,

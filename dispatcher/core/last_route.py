@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from clawbus.channels.registry import all_channels
 from clawbus.dispatcher.core.turns import Route, reply_target
 from clawbus.schemas import EventKind, InboundEvent, PeerKind, ReplyTarget, main_session_key, trusted
+from clawbus.schemas.session_key_parse import agent_of
 from clawbus.storage import DeliveryContext, SessionEntry, trusted_route
 
 
@@ -49,7 +50,7 @@ def turn_moves_last_route(events: Sequence[InboundEvent]) -> Route | None:
 def route_sessions(event: InboundEvent) -> tuple[str, ...]:
     """The session keys whose entries hold the route `event` moves, or that a scheduled `event` reads,
     in reading order: its own session, then the agent's main session (once when they are the same)."""
-    main = main_session_key(event.agent_id)
+    main = main_session_key(agent_of(event.session_key) or event.agent_id)  # the key's agent owns it
     return (event.session_key,) if event.session_key == main else (event.session_key, main)
 
 

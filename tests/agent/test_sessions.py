@@ -63,3 +63,18 @@ async def test_the_index_records_activity_tokens_and_last_route(make_agent) -> N
     assert entry.context_tokens > 0
     assert entry.chat_type == "direct"
     assert entry.channel == "webchat"
+
+
+async def test_a_threads_session_keeps_its_parent_conversation(make_agent) -> None:  # type: ignore[no-untyped-def]
+    from clawbus.schemas import AgentRequest, InboundEvent
+
+    agent = make_agent(ScriptedModel([assistant("ok")]))
+    key, parent = "agent:main:slack:channel:c1:thread:171.2", "agent:main:slack:channel:c1"
+    event = InboundEvent(
+        event_id="slack:T:c1:171.3", channel="slack", session_key=key, parent_session_key=parent, text="hi"
+    )
+    request = AgentRequest(session_key=key, reply_id="rp-thread", events=(event,))
+    response = await agent.client.post("/invocations", content=request.to_wire().encode())
+    assert response.status_code == 200
+    entry = await agent.runtime.sessions.get("main", key)
+    assert '"parentSessionKey":"agent:main:slack:channel:c1"' in entry.to_json()

@@ -119,6 +119,12 @@ def test_the_route_is_kept_on_the_own_and_the_main_session_and_read_in_that_orde
     assert stored_route([None, None]) is None
 
 
+def test_the_route_of_another_agents_session_is_kept_on_that_agents_main_session() -> None:
+    # the key names the agent (issue 23); an envelope that left agent_id at its default still routes there
+    work = message(session_key="agent:work:slack:direct:u1")
+    assert route_sessions(work) == ("agent:work:slack:direct:u1", "agent:work:main")
+
+
 def test_a_route_the_dispatcher_did_not_mark_trusted_is_never_announced_to() -> None:
     # What an older clawbus wrote for any message, or what an OpenClaw sessions.json import brings along.
     old = SessionEntry(

@@ -27,6 +27,7 @@ VERBS = {
     "pairing": ["pairing", "list"],
     "config": ["config", "show"],
     "state": ["state", "export", "{tmp}/export"],
+    "route": ["route", "explain", "--channel", "telegram", "--peer", "42"],
 }
 
 

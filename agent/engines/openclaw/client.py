@@ -21,6 +21,7 @@ from clawbus.bus.errors import (
     Unauthorized,
     Unavailable,
 )
+from clawbus.schemas.session_key_parse import parse_session_key
 
 
 class GatewayUnreachable(Unavailable):
@@ -33,8 +34,7 @@ AGENT_HEADER = "x-openclaw-agent-id"
 
 def agent_of(session_key: str) -> str:
     """The agent id in an `agent:<id>:…` session key (`main` for any other key)."""
-    parts = session_key.split(":")
-    return parts[1] if len(parts) > 2 and parts[0] == "agent" and parts[1] else "main"
+    return parse_session_key(session_key).agent_id or "main"
 
 
 def classify_status(status: int, detail: str = "") -> ClawbusError | None:

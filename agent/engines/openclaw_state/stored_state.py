@@ -36,6 +36,7 @@ from clawbus.agent.engines.openclaw_state.workspace_plan import BaseFile
 from clawbus.agent.engines.openclaw_state.workspace_sync import SyncedWorkspace, pull, push
 from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.bus.logging import log_event
+from clawbus.schemas.session_key_parse import KeyShape, parse_session_key
 from clawbus.storage import Batch, SessionEntry, SessionIndex, SessionRef, TranscriptStore
 
 _log = logging.getLogger(__name__)
@@ -43,10 +44,10 @@ _log = logging.getLogger(__name__)
 
 def agent_of(session_key: str) -> str:
     """The agent id in an `agent:<id>:…` session key."""
-    parts = session_key.split(":")
-    if len(parts) < 3 or parts[0] != "agent" or not parts[1]:
+    parsed = parse_session_key(session_key)
+    if parsed.shape is not KeyShape.AGENT or not parsed.agent_id:
         raise PermanentError(f"session key {session_key!r} is not agent:<id>:…")
-    return parts[1]
+    return parsed.agent_id
 
 
 async def full_history(store: TranscriptStore, ref: SessionRef) -> list[sql.Entry]:
