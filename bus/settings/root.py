@@ -31,6 +31,7 @@ from clawbus.bus.settings.channels import (
     WebchatSettings,
     WhatsappSettings,
 )
+from clawbus.bus.settings.media import MediaSettings
 from clawbus.bus.settings.stages import (
     DispatcherSettings,
     EgressSettings,
@@ -97,6 +98,7 @@ class Settings(BaseSettings):
     local: LocalSettings = LocalSettings()
     tracing: TracingSettings = TracingSettings()
     log_level: str = "INFO"
+    media: MediaSettings = MediaSettings()  # issue 20: inbound media caps, expiry, transcription
 
     @classmethod
     def settings_customise_sources(
