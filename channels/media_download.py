@@ -19,6 +19,7 @@ import httpx
 
 from clawbus.bus.errors import DeadlineExceeded, PermanentError, Throttled, TooLarge, Unavailable
 from clawbus.schemas import AttachmentRef
+from clawbus.storage.media import MediaStore
 
 _GONE = {401, 403, 404, 410}
 
@@ -32,7 +33,7 @@ class MediaDeps:
     """What a channel's fetcher is built with: the HTTP timeout and, for WebChat, the upload store."""
 
     timeout_s: float
-    uploads: object | None = None  # a `storage.blobs.BlobStore` (WebChat's uploads); typed there
+    uploads: MediaStore | None = None  # WebChat's uploads, in the state bucket
 
 
 class MediaFetcher(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextlib import AsyncExitStack
 from dataclasses import replace
 from typing import Any
 
@@ -24,9 +25,10 @@ from clawbus.bus.topology import (
 )
 from clawbus.dispatcher.agentcore import INVOKE_POLICY, AgentCoreInvoker
 from clawbus.dispatcher.ledger import TurnLedger
+from clawbus.dispatcher.media_fetch import open_media_fetch
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
 from clawbus.dispatcher.turn_handler import TurnHandler
-from clawbus.storage.backends import blob_store, session_index
+from clawbus.storage.backends import blob_store, media_store, session_index
 from clawbus.storage.claim_check import ClaimChecks
 from clawbus.storage.cron.records import CronRecords
 
@@ -58,7 +60,10 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     prefix = settings.bus.prefix
     config = settings.dispatcher
     requests: dict[str, int] = {}
-    async with open_stage_clients(settings, DispatcherClients, requests) as clients:
+    async with (
+        open_stage_clients(settings, DispatcherClients, requests) as clients,
+        AsyncExitStack() as stack,
+    ):
         inbound = inbound_queue_name(prefix)
         queue = Queue(clients.sqs, inbound, await resolve_queue_url(clients.sqs, inbound, endpoint))
         dlq = Queue(
@@ -68,6 +73,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         topic = Topic(clients.sns, topic_name, await resolve_topic_arn(clients.sns, topic_name, endpoint))
         publisher = BatchingPublisher(topic)
         ledger = TurnLedger(clients.dynamodb, ledger_table_name(prefix), config.ledger_ttl_days * 86_400)
+        media = await stack.enter_async_context(open_media_fetch(settings, media_store(settings, clients)))
         handler = TurnHandler(
             AgentCoreInvoker(
                 clients.agentcore,
@@ -86,6 +92,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             config,
             routes=LastRoutes(session_index(settings, clients)),
             cron_history=CronHistory(CronRecords(clients.dynamodb, cron_table_name(prefix))),
+            media=media,
         )
         consumer = FifoConsumer(
             queue,

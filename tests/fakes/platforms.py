@@ -48,6 +48,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.fakes.platform_files import PlatformFiles
 from tests.helpers import free_port, wait_for
 
 
@@ -110,6 +111,7 @@ class FakePlatforms:
         self.slack_messages: dict[str, list[dict[str, Any]]] = {}  # channel → messages, oldest first
         self._discord_nonces: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._released = threading.Event()
+        self.files = PlatformFiles(self.url)  # inbound media the platforms hold (issue 20)
         self._server = uvicorn.Server(
             uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         )
@@ -271,6 +273,7 @@ class FakePlatforms:
     def _app(self) -> Starlette:
         return Starlette(
             routes=[
+                *self.files.routes(),
                 Route("/telegram/bot{token}/{method}", self._telegram, methods=["POST", "GET"]),
                 Route("/slack/api/{method}", self._slack, methods=["POST", "GET"]),
                 Route(f"{_DISCORD}/channels/{{channel}}/messages", self._discord_message, methods=["POST"]),
@@ -292,6 +295,8 @@ class FakePlatforms:
                 "username": "fake_bot",
             }
             return JSONResponse({"ok": True, "result": user})
+        if method == "getFile":
+            return self.files.telegram_get_file(body)
         if method in ("getUpdates", "getWebhookInfo", "deleteWebhook"):
             return await self._telegram_polling(method, body)
         if method == "sendChatAction":
