@@ -42,6 +42,7 @@ from clawbus.agent.engines.base import TurnEngine
 from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, is_effectively_empty, strip_heartbeat_token
 from clawbus.agent.journal import StepJournal
 from clawbus.agent.loop import run_loop
+from clawbus.agent.media import MediaReader, refusal_parts, user_message
 from clawbus.agent.models.base import Model, user
 from clawbus.agent.prompt import (
     HEARTBEAT_FILE,
@@ -100,6 +101,8 @@ class AgentRuntime:
     engine: TurnEngine | None = None
     # Where the loop journals each step of a turn until the turn is in its transcript (None: nowhere).
     journal: TurnJournalStore | None = None
+    # Reads the files the user sent (issue 20: images, documents' text, voice notes' transcripts).
+    media: MediaReader | None = None
 
 
 def user_text(request: AgentRequest) -> str:
@@ -247,7 +250,9 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
         )
         return parse_agent_response(json.dumps(done.reply))
     log = transcripts.Transcript(session, tail)
-    log.add(user(said.text), now)
+    media = await rt.media.blocks(request) if rt.media is not None else ()
+    message = user_message(said.text, media)  # with its files' bytes: the transcript keeps references
+    said_id = log.add(message, now)
     compacted = await _compact(rt, system, log, now)
     summary, context = log.context()
     if summary:
@@ -260,15 +265,17 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
     token = TOOL_SESSION.set(runtime_session_id)
     scope = TURN_SCOPE.set(turn_scope(request, trusted=trusted))
     try:
-        result = await run_loop(rt.model, system, [m for _id, m in context], tools, rt.max_steps, journal)
+        messages = [message if entry == said_id else m for entry, m in context]
+        result = await run_loop(rt.model, system, messages, tools, rt.max_steps, journal)
     finally:
         TURN_SCOPE.reset(scope)
         TOOL_SESSION.reset(token)
     for message in result.messages:
         log.add(message, now)
-    response = await _append(
-        rt, log, request, to_response(result.text, result.model, heartbeat=heartbeat), now
-    )
+    answer = to_response(result.text, result.model, heartbeat=heartbeat)
+    if refusal_parts(media):  # the user hears about a refused file whatever the model says
+        answer = answer.model_copy(update={"parts": refusal_parts(media) + answer.parts})
+    response = await _append(rt, log, request, answer, now)
     if journal is not None:
         await _close_journal(journal, request)
     context_tokens = estimate_tokens(system) + sum(message_tokens(m) for _id, m in log.context()[1])

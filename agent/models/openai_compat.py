@@ -1,6 +1,7 @@
 """Any OpenAI-compatible chat-completions endpoint (`POST {base_url}/chat/completions`), for `openai/<model>`.
 
-Our messages map onto the chat format: the system prompt first, tool calls as `tool_calls` with JSON
+Our messages map onto the chat format: the system prompt first, a user's image as an `image_url`
+data URL part (other files as text, `agent/media`), tool calls as `tool_calls` with JSON
 string arguments, each tool result as a `role: tool` message. HTTP 429 → `Throttled` (with
 `Retry-After`), 5xx, timeouts and connection errors → `Unavailable`/`DeadlineExceeded`, other 4xx →
 `PermanentError`; the key is sent as a bearer token and never logged.
@@ -8,6 +9,7 @@ string arguments, each tool result as a `role: tool` message. HTTP 429 → `Thro
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -15,8 +17,25 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from clawbus.agent.models.base import Message, ModelReply, Text, ToolCall, ToolResult, ToolSpec, Usage
+from clawbus.agent.media.attach import media_text
+from clawbus.agent.models.base import Media, Message, ModelReply, Text, ToolCall, ToolResult, ToolSpec, Usage
 from clawbus.bus.errors import DeadlineExceeded, PermanentError, Throttled, Unauthorized, Unavailable
+
+
+def _content(message: Message) -> str | list[dict[str, Any]] | None:
+    """A message's `content`: its text, or content parts when it carries the user's files (an image as
+    an `image_url` data URL, anything else as its text)."""
+    media = [b for b in message.blocks if isinstance(b, Media)]
+    if not media:
+        return message.text or None
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}] if message.text else []
+    for block in media:
+        if block.data is not None and block.media_type.startswith("image/"):
+            url = f"data:{block.media_type};base64,{base64.b64encode(block.data).decode()}"
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        else:
+            parts.append({"type": "text", "text": media_text(block)})
+    return parts
 
 
 def to_chat(system: str, messages: Sequence[Message]) -> list[dict[str, Any]]:
@@ -27,7 +46,7 @@ def to_chat(system: str, messages: Sequence[Message]) -> list[dict[str, Any]]:
         out.extend({"role": "tool", "tool_call_id": r.tool_use_id, "content": r.text} for r in results)
         if results:
             continue
-        entry: dict[str, Any] = {"role": message.role, "content": message.text or None}
+        entry: dict[str, Any] = {"role": message.role, "content": _content(message)}
         calls = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.input)}}
             for c in message.tool_calls
