@@ -122,14 +122,14 @@ class MediaFetch:
             session=session_ref(event.session_key),
             media_type=stored.media_type,
             size=stored.size,
-            created=stored.created,
+            new=stored.created,
         )
         return ref.model_copy(
             update={
                 "key": stored.key,
                 "media_type": stored.media_type,
                 "size": stored.size,
-                "kind": ref.kind or kind,
+                "kind": kind if ref.kind in (None, "document") else ref.kind,
             }
         )
 
