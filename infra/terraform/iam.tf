@@ -24,6 +24,7 @@ module "role_ingress" {
     channel_secrets  = values(module.state.channel_secret_arns)
     config_parameter = [module.state.config_parameter_arn]
     config_object    = ["${module.state.bucket_arn}/config/openclaw.json"]
+    media_uploads    = ["${module.state.bucket_arn}/media/uploads/*"]
     kms_key          = local.kms
     log_group        = ["${local.log_group_arn_prefix}/aws/lambda/${local.ingress_function_name}:*"]
     any              = local.wildcard
@@ -65,6 +66,8 @@ module "role_dispatcher" {
     cron_table          = [module.state.cron_table_arn]
     sessions_table      = [module.state.sessions_table_arn]
     claim_check_objects = ["${module.state.bucket_arn}/claim-check/*"]
+    media_objects       = ["${module.state.bucket_arn}/media/*"]
+    channel_secrets     = values(module.state.channel_secret_arns)
     config_parameter    = [module.state.config_parameter_arn]
     config_object       = ["${module.state.bucket_arn}/config/openclaw.json"]
     kms_key             = local.kms
@@ -122,6 +125,8 @@ module "role_agent" {
     model_credentials_secret = [module.state.model_credentials_secret_arn]
     agent_workspace          = ["${module.state.bucket_arn}/agents/*/workspace/*"]
     agent_sessions           = ["${module.state.bucket_arn}/agents/*/sessions/*"]
+    media_objects            = ["${module.state.bucket_arn}/media/*"]
+    transcription_jobs       = ["arn:${local.partition}:transcribe:${local.arn_tail}:transcription-job/*"]
     sessions_table           = [module.state.sessions_table_arn]
     agentcore_memory         = ["arn:${local.partition}:bedrock-agentcore:${local.arn_tail}:memory/*"]
     state_bucket             = [module.state.bucket_arn]
