@@ -9,7 +9,22 @@ is how a file is named to a person or a model that cannot see it.
 
 from __future__ import annotations
 
-from clawbus.agent.media.attach import MediaReader, describe, media_text, refusal_parts, user_message
+from clawbus.agent.media.attach import (
+    MediaReader,
+    chat_content,
+    describe,
+    media_text,
+    refusal_parts,
+    user_message,
+)
 from clawbus.agent.media.transcribe import Transcriber
 
-__all__ = ["MediaReader", "Transcriber", "describe", "media_text", "refusal_parts", "user_message"]
+__all__ = [
+    "MediaReader",
+    "Transcriber",
+    "chat_content",
+    "describe",
+    "media_text",
+    "refusal_parts",
+    "user_message",
+]

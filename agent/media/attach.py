@@ -10,6 +10,7 @@ is the one line the offline echo answers with ("image/jpeg, 48 KB, 'receipt.jpg'
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Sequence
 
@@ -107,3 +108,19 @@ class MediaReader:
             return Media(ref.media_type, ref.size, ref.name, kind, ref.key, text=words)
         text = await document_text(data, ref.media_type, self._document_chars)
         return Media(ref.media_type, ref.size, ref.name, kind, ref.key, text=text) if text else media
+
+
+def chat_content(text: str, media: Sequence[Media]) -> str | list[dict[str, object]]:
+    """An OpenAI-style user `content` for `text` and the user's files: the text alone when there are
+    none, else parts (images as `image_url` data URLs, other files as their text). OpenClaw's gateway
+    takes `image_url` parts in the latest user message (gateway/openai-http-api.md: at most 8)."""
+    if not media:
+        return text
+    parts: list[dict[str, object]] = [{"type": "text", "text": text}] if text else []
+    for block in media:
+        if block.data is not None and block.media_type in IMAGE_TYPES:
+            url = f"data:{block.media_type};base64,{base64.b64encode(block.data).decode()}"
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        else:
+            parts.append({"type": "text", "text": media_text(block)})
+    return parts

@@ -9,7 +9,6 @@ string arguments, each tool result as a `role: tool` message. HTTP 429 → `Thro
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -17,25 +16,16 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from clawbus.agent.media.attach import media_text
+from clawbus.agent.media.attach import chat_content
 from clawbus.agent.models.base import Media, Message, ModelReply, Text, ToolCall, ToolResult, ToolSpec, Usage
 from clawbus.bus.errors import DeadlineExceeded, PermanentError, Throttled, Unauthorized, Unavailable
 
 
-def _content(message: Message) -> str | list[dict[str, Any]] | None:
+def _content(message: Message) -> str | list[dict[str, object]] | None:
     """A message's `content`: its text, or content parts when it carries the user's files (an image as
-    an `image_url` data URL, anything else as its text)."""
+    an `image_url` data URL, anything else as its text: `agent.media.chat_content`)."""
     media = [b for b in message.blocks if isinstance(b, Media)]
-    if not media:
-        return message.text or None
-    parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}] if message.text else []
-    for block in media:
-        if block.data is not None and block.media_type.startswith("image/"):
-            url = f"data:{block.media_type};base64,{base64.b64encode(block.data).decode()}"
-            parts.append({"type": "image_url", "image_url": {"url": url}})
-        else:
-            parts.append({"type": "text", "text": media_text(block)})
-    return parts
+    return chat_content(message.text, media) if media else (message.text or None)
 
 
 def to_chat(system: str, messages: Sequence[Message]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ their transcript; the offline echo names what arrived; a refused file is told to
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 from clawbus.agent.media import MediaReader
@@ -132,3 +133,30 @@ async def test_a_refused_file_is_told_to_the_user_and_the_text_still_answered(
     sent = model.calls[0].messages[-1]
     assert sent.text == "see attached"
     assert any(isinstance(b, Media) and b.refused for b in sent.blocks)
+
+
+async def test_the_openclaw_gateway_gets_the_image_as_an_image_url_part() -> None:
+    import httpx
+
+    from clawbus.agent.engines.openclaw.client import chat_turn
+    from clawbus.agent.media import chat_content
+
+    sent: list[dict[str, object]] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(
+            200, content=b'data: {"choices": [{"delta": {"content": "ok"}}]}\n\ndata: [DONE]\n\n'
+        )
+
+    pdf = Media("application/pdf", len(PDF), "invoice.pdf", "document", "k", text="Invoice 4711")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(gateway)) as client:
+        content = chat_content("what is this", [_image(), pdf])
+        assert await chat_turn(client, "http://gw", "t", "agent:main:main", "what is this", content) == "ok"
+    (message,) = sent[0]["messages"]  # type: ignore[misc]
+    url = "data:image/jpeg;base64," + base64.b64encode(JPEG).decode()
+    assert message["content"] == [
+        {"type": "text", "text": "what is this"},
+        {"type": "image_url", "image_url": {"url": url}},
+        {"type": "text", "text": "[File application/pdf, 1 KB, 'invoice.pdf':]\nInvoice 4711"},
+    ]
