@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clawbus.agent.media.attach import media_text
 from clawbus.agent.models.base import Media, Message, Text, ToolCall, ToolResult
+from clawbus.agent.models.media_text import media_text
 
 SUMMARY_SYSTEM = (
     "Summarise the conversation below for your own future reference: decisions, facts about the user, "

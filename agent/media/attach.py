@@ -3,20 +3,19 @@
 `MediaReader.blocks(request)` reads each stored attachment of the turn's events once: images keep their
 bytes (up to `IMAGE_BYTES`, Bedrock's per-image limit; bigger ones are named), PDFs and text files
 become text, audio its transcript; a refused attachment (over its cap, gone) stays a block with its
-reason, and `refusal_parts` tells the user in the reply, whatever the model says. `media_text` is how a
-model without image input (or a later turn, which keeps only the reference) reads a block; `describe`
-is the one line the offline echo answers with ("image/jpeg, 48 KB, 'receipt.jpg'").
+reason, and `refusal_parts` tells the user in the reply, whatever the model says. How a block reads as
+text (`media_text`, `describe`) is in `agent/models/media_text.py`, beside the models that use it.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Sequence
 
 from clawbus.agent.media.documents import document_text
 from clawbus.agent.media.transcribe import AudioClip, Transcriber
 from clawbus.agent.models.base import Block, Media, Message, Text
+from clawbus.agent.models.media_text import IMAGE_TYPES
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.schemas import AgentRequest, AttachmentRef
 from clawbus.storage.media import MediaStore
@@ -24,33 +23,6 @@ from clawbus.storage.media import MediaStore
 logger = logging.getLogger(__name__)
 
 IMAGE_BYTES = 3_750_000  # Bedrock Converse's limit per image
-IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
-
-
-def human_size(size: int) -> str:
-    """`48 KB`, `12.5 MB`: sizes as a user reads them."""
-    if size < 1024 * 1024:
-        return f"{max(1, round(size / 1024))} KB"
-    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
-
-
-def describe(media: Media) -> str:
-    """`image/jpeg, 48 KB, 'receipt.jpg'`: what the file is, for someone who cannot open it."""
-    parts = [media.media_type, human_size(media.size)]
-    if media.name:
-        parts.append(f"'{media.name}'")
-    return ", ".join(parts)
-
-
-def media_text(media: Media) -> str:
-    """A block as text: what a model reads instead of the file itself."""
-    if media.refused:
-        return f"[The user sent a file that was not accepted: {media.refused}.]"
-    if media.kind in ("voice", "audio") and media.text:
-        return f"[Voice note ({describe(media)}), transcript:] {media.text}"
-    if media.text:
-        return f"[File {describe(media)}:]\n{media.text}"
-    return f"[File {describe(media)}]"
 
 
 def user_message(text: str, media: Sequence[Media]) -> Message:
@@ -108,19 +80,3 @@ class MediaReader:
             return Media(ref.media_type, ref.size, ref.name, kind, ref.key, text=words)
         text = await document_text(data, ref.media_type, self._document_chars)
         return Media(ref.media_type, ref.size, ref.name, kind, ref.key, text=text) if text else media
-
-
-def chat_content(text: str, media: Sequence[Media]) -> str | list[dict[str, object]]:
-    """An OpenAI-style user `content` for `text` and the user's files: the text alone when there are
-    none, else parts (images as `image_url` data URLs, other files as their text). OpenClaw's gateway
-    takes `image_url` parts in the latest user message (gateway/openai-http-api.md: at most 8)."""
-    if not media:
-        return text
-    parts: list[dict[str, object]] = [{"type": "text", "text": text}] if text else []
-    for block in media:
-        if block.data is not None and block.media_type in IMAGE_TYPES:
-            url = f"data:{block.media_type};base64,{base64.b64encode(block.data).decode()}"
-            parts.append({"type": "image_url", "image_url": {"url": url}})
-        else:
-            parts.append({"type": "text", "text": media_text(block)})
-    return parts

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from clawbus.agent.media.attach import media_text
 from clawbus.agent.models.base import Block, Media, Message, ModelReply, Text, ToolCall, ToolSpec, Usage
+from clawbus.agent.models.media_text import media_text
 from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.errors import PermanentError
 

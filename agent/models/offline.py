@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clawbus.agent.media.attach import describe
 from clawbus.agent.models.base import Media, Message, ModelReply, ToolCall, ToolResult, ToolSpec, assistant
 from clawbus.agent.models.echo import echo_reply, tool_command
+from clawbus.agent.models.media_text import describe
 from clawbus.bus.errors import ClawbusError, PermanentError
 
 NATIVE = "native"  # the engine label in the echo's replies

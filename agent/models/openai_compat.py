@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from clawbus.agent.media.attach import chat_content
 from clawbus.agent.models.base import Media, Message, ModelReply, Text, ToolCall, ToolResult, ToolSpec, Usage
+from clawbus.agent.models.media_text import chat_content
 from clawbus.bus.errors import DeadlineExceeded, PermanentError, Throttled, Unauthorized, Unavailable
 
 
