@@ -135,7 +135,7 @@ async def test_an_expired_file_is_refused_and_a_platform_5xx_is_retried(bus: Bus
 
 def test_a_claimed_size_over_the_cap_is_refused_before_any_download() -> None:
     ref = pending_ref("voice", "x", media_type="audio/ogg", size=40 * 1024 * 1024, name=None)
-    assert refusal(ref, MediaSettings()) == "the voice is 40 MB, over the 16 MB limit for voice files"
+    assert refusal(ref, MediaSettings()) == "the voice is 40 MB, over the 20 MB limit for voice files"
     assert refusal(ref.model_copy(update={"size": 1000}), MediaSettings()) is None
     assert human_size(48_000) == "47 KB"
 
