@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clawbus.agent.models.base import Message, Text, ToolCall, ToolResult
+from clawbus.agent.models.base import Media, Message, Text, ToolCall, ToolResult
+from clawbus.agent.models.media_text import media_text
 
 SUMMARY_SYSTEM = (
     "Summarise the conversation below for your own future reference: decisions, facts about the user, "
     "open tasks, and anything promised. Be concise; write plain text."
 )
 MAX_SUMMARY_CHARS = 8_000
+IMAGE_TOKENS = 1_600  # about what one image costs a vision model (issue 20)
 
 
 def estimate_tokens(text: str) -> int:
@@ -34,6 +36,8 @@ def message_tokens(message: Message) -> int:
             total += estimate_tokens(block.text)
         elif isinstance(block, ToolCall):
             total += estimate_tokens(block.name + str(block.input))
+        elif isinstance(block, Media):
+            total += IMAGE_TOKENS if block.data else estimate_tokens(media_text(block))
         else:
             total += estimate_tokens(block.text)
     return total
@@ -80,6 +84,8 @@ def render_for_summary(previous: str | None, older: Sequence[Message]) -> str:
                 lines.append(f"{message.role}: {block.text}")
             elif isinstance(block, ToolCall):
                 lines.append(f"assistant called {block.name}")
+            elif isinstance(block, Media):
+                lines.append(f"{message.role}: {media_text(block)[:500]}")
             else:
                 lines.append(f"tool result: {block.text[:500]}")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from aiobotocore.session import get_session
 from botocore.credentials import ReadOnlyCredentials
 
 from clawbus.agent.cron_tool import cron_tool
+from clawbus.agent.media.open_reader import open_media_reader
 from clawbus.agent.models.base import Model
 from clawbus.agent.models.bedrock import BedrockModel
 from clawbus.agent.models.failover import FailoverModel
@@ -303,5 +304,6 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
             keep_recent_tokens=agent.keep_recent_tokens,
             engine=engine,
             journal=journal,
-            media=ReplyMediaStager(store, await _media_blobs(settings, stack), http, media_cap),
+            reply_media=ReplyMediaStager(store, await _media_blobs(settings, stack), http, media_cap),
+            media=await open_media_reader(settings, stack),
         )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from clawbus.agent.models.base import Block, Message, Text, ToolCall, ToolResult
+from clawbus.agent.models.base import Block, Media, Message, Text, ToolCall, ToolResult
 from clawbus.bus.errors import VersionConflict
 from clawbus.storage import Batch, SessionRef, Tail, TranscriptStore
 
@@ -36,6 +36,15 @@ def _content(blocks: Sequence[Block]) -> list[dict[str, Any]]:
             out.append({"type": "text", "text": block.text})
         elif isinstance(block, ToolCall):
             out.append({"type": "toolCall", "id": block.id, "name": block.name, "arguments": block.input})
+        elif isinstance(block, Media):  # the reference and text only: the bytes stay in the bucket
+            fields = {
+                "mediaType": block.media_type,
+                "size": block.size,
+                "name": block.name,
+                "kind": block.kind,
+            }
+            extra = {"key": block.key, "text": block.text, "refused": block.refused}
+            out.append({"type": "media", **fields, **{k: v for k, v in extra.items() if v}})
     return out
 
 
@@ -55,6 +64,22 @@ def encode(message: Message) -> list[dict[str, Any]]:
     return [{"role": message.role, "content": _content(message.blocks)}]
 
 
+def _decode_media(item: dict[str, Any]) -> Media:
+    def text(name: str) -> str | None:
+        value = item.get(name)
+        return str(value) if value else None
+
+    return Media(
+        media_type=str(item.get("mediaType", "application/octet-stream")),
+        size=int(item.get("size") or 0),
+        name=text("name"),
+        kind=str(item.get("kind") or "document"),
+        key=str(item.get("key") or ""),
+        text=text("text"),
+        refused=text("refused"),
+    )
+
+
 def _decode(payload: dict[str, Any]) -> Message:
     blocks: list[Block] = []
     for item in payload.get("content", []):
@@ -62,6 +87,8 @@ def _decode(payload: dict[str, Any]) -> Message:
             blocks.append(Text(str(item.get("text", ""))))
         elif item.get("type") == "toolCall":
             blocks.append(ToolCall(str(item["id"]), str(item["name"]), dict(item.get("arguments") or {})))
+        elif item.get("type") == "media":
+            blocks.append(_decode_media(item))
     if payload.get("role") == "assistant":
         return Message("assistant", tuple(blocks))
     return Message("user", tuple(blocks))

@@ -47,6 +47,7 @@ from clawbus.agent.heartbeat import (
 )
 from clawbus.agent.journal import StepJournal
 from clawbus.agent.loop import run_loop
+from clawbus.agent.media import MediaReader, refusal_parts, user_message
 from clawbus.agent.models.base import Model, user
 from clawbus.agent.prompt import (
     HEARTBEAT_FILE,
@@ -106,8 +107,10 @@ class AgentRuntime:
     engine: TurnEngine | None = None
     # Where the loop journals each step of a turn until the turn is in its transcript (None: nowhere).
     journal: TurnJournalStore | None = None
+    # Reads the files the user sent (issue 20: images, documents' text, voice notes' transcripts).
+    media: MediaReader | None = None
     # Stores the files a reply sends (`MEDIA:` lines, `send_file`) in the state bucket (None: text only).
-    media: ReplyMediaStager | None = None
+    reply_media: ReplyMediaStager | None = None
 
 
 def user_text(request: AgentRequest) -> str:
@@ -257,7 +260,9 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
         )
         return parse_agent_response(json.dumps(done.reply))
     log = transcripts.Transcript(session, tail)
-    log.add(user(said.text), now)
+    media = await rt.media.blocks(request) if rt.media is not None else ()
+    message = user_message(said.text, media)  # with its files' bytes: the transcript keeps references
+    said_id = log.add(message, now)
     compacted = await _compact(rt, system, log, now)
     summary, context = log.context()
     if summary:
@@ -270,17 +275,22 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
     token = TOOL_SESSION.set(runtime_session_id)
     scope = TURN_SCOPE.set(turn_scope(request, trusted=trusted))
     try:
-        result = await run_loop(rt.model, system, [m for _id, m in context], tools, rt.max_steps, journal)
+        messages = [message if entry == said_id else m for entry, m in context]
+        result = await run_loop(rt.model, system, messages, tools, rt.max_steps, journal)
     finally:
         TURN_SCOPE.reset(scope)
         TOOL_SESSION.reset(token)
     for message in result.messages:
         log.add(message, now)
     response = to_response(result.text, result.model, heartbeat=heartbeat)
-    if rt.media is not None and response.parts:
+    if refusal_parts(media):  # the user hears about a refused file whatever the model says
+        response = response.model_copy(update={"parts": refusal_parts(media) + response.parts})
+    if rt.reply_media is not None and response.parts:
         allowed = bool(LOCAL_READERS & set(tools.names))  # the turn's file-read trust
         sent = sent_files(result.messages)
-        response = await rt.media.attach(response, request.session_key, sent=sent, local_allowed=allowed)
+        response = await rt.reply_media.attach(
+            response, request.session_key, sent=sent, local_allowed=allowed
+        )
     response = await _append(rt, log, request, response, now)
     if journal is not None:
         await _close_journal(journal, request)

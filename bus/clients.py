@@ -177,3 +177,10 @@ async def open_stage_clients(
                 client.meta.events.register("before-send", _count_into(requests, field.name))
             opened[field.name] = client
         yield bundle(**opened)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadClients:
+    """WebChat's file uploads (issue 20): the state bucket alone."""
+
+    s3: S3Client

@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
+from clawbus.channels.media_download import MediaDeps, MediaFetcher
 from clawbus.channels.normalised import Context, Parsed
 from clawbus.channels.text_style import TextStyle
 from clawbus.schemas import OutboundReply, ReplyTarget
@@ -308,6 +309,8 @@ class ChannelSpec(Generic[S]):
     ids: IdRules = IdRules()
     internal: bool = False  # never a last route (WebChat: the owner's own page)
     pairing: bool = True  # unknown senders can ask for a pairing code
+    # How the dispatcher fetches the files users send on it (issue 20; None: it cannot).
+    media: Callable[[S, MediaDeps], AbstractAsyncContextManager[MediaFetcher]] | None = None
 
     def enabled(self, settings: Settings) -> bool:
         """Whether the channel is configured in `settings`."""

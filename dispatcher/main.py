@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextlib import AsyncExitStack
 from dataclasses import replace
 from typing import Any
 
@@ -25,10 +26,11 @@ from clawbus.bus.topology import (
 from clawbus.channels import registry
 from clawbus.dispatcher.agentcore import INVOKE_POLICY, AgentCoreInvoker
 from clawbus.dispatcher.ledger import TurnLedger
+from clawbus.dispatcher.media_fetch import open_media_fetch
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
 from clawbus.dispatcher.session_queues import SessionQueues
 from clawbus.dispatcher.turn_handler import TurnHandler
-from clawbus.storage.backends import blob_store, session_index
+from clawbus.storage.backends import blob_store, media_store, session_index
 from clawbus.storage.claim_check import ClaimChecks
 from clawbus.storage.cron.records import CronRecords
 
@@ -69,7 +71,10 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     prefix = settings.bus.prefix
     config = settings.dispatcher
     requests: dict[str, int] = {}
-    async with open_stage_clients(settings, DispatcherClients, requests) as clients:
+    async with (
+        open_stage_clients(settings, DispatcherClients, requests) as clients,
+        AsyncExitStack() as stack,
+    ):
         inbound = inbound_queue_name(prefix)
         queue = Queue(clients.sqs, inbound, await resolve_queue_url(clients.sqs, inbound, endpoint))
         dlq = Queue(
@@ -80,6 +85,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         publisher = BatchingPublisher(topic)
         sessions = session_index(settings, clients)
         ledger = TurnLedger(clients.dynamodb, ledger_table_name(prefix), config.ledger_ttl_days * 86_400)
+        media = await stack.enter_async_context(open_media_fetch(settings, media_store(settings, clients)))
         handler = TurnHandler(
             AgentCoreInvoker(
                 clients.agentcore,
@@ -100,6 +106,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             cron_history=CronHistory(CronRecords(clients.dynamodb, cron_table_name(prefix))),
             queues=SessionQueues(sessions),
             draft_channels=draft_channels(settings),
+            media=media,
         )
         consumer = FifoConsumer(
             queue,

@@ -51,6 +51,7 @@ from clawbus.dispatcher.core.turn_decision import (
     route_to_look_up,
 )
 from clawbus.dispatcher.ledger import Publication, StoredTurn, TurnLedger
+from clawbus.dispatcher.media_fetch import MediaFetch
 from clawbus.dispatcher.presence import Presence
 from clawbus.dispatcher.progress import answer_with_draft
 from clawbus.dispatcher.publisher import Publisher, ReplyPublisher
@@ -92,8 +93,10 @@ class TurnHandler:
         cron_history: CronHistory | None = None,
         queues: SessionQueues | None = None,
         draft_channels: frozenset[str] = frozenset(),
+        media: MediaFetch | None = None,
     ) -> None:
         self._agent = agent
+        self._media = media  # fetches the turn's files before it runs (issue 20)
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
@@ -162,7 +165,8 @@ class TurnHandler:
                 await self._publisher.send_all(stored.publications)
                 self.republished += 1
             if plan.request is not None:
-                await self._run_turn(plan, plan.request, now)
+                request = plan.request if self._media is None else await self._media.fetched(plan.request)
+                await self._run_turn(plan, request, now)
             self._decoded.forget(unit)
 
     async def _run_turn(self, plan: TurnPlan, request: AgentRequest, now: datetime) -> None:

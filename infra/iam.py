@@ -173,6 +173,12 @@ _INGRESS = (
     *_CONFIG,
     _KMS_USE,
 )
+_WEBCHAT_UPLOADS = Grant(
+    sid="WebchatUploads",
+    resource="media_uploads",
+    actions=("s3:PutObject",),
+    why="ingress.http.uploads keeps WebChat's uploaded files at media/uploads/<sha256> (issue 20)",
+)
 _CONSUME_ACTIONS = (
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -181,7 +187,7 @@ _CONSUME_ACTIONS = (
 )
 
 ROLES: dict[str, tuple[Grant, ...]] = {
-    "ingress": (*_INGRESS, _LAMBDA_LOGS, _XRAY, _XRAY_OTLP),
+    "ingress": (*_INGRESS, _WEBCHAT_UPLOADS, _LAMBDA_LOGS, _XRAY, _XRAY_OTLP),
     "relay": (*_INGRESS, _XRAY_OTLP),
     "dispatcher": (
         _XRAY_OTLP,
@@ -227,6 +233,14 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             actions=("s3:GetObject", "s3:PutObject"),
             why="bodies over SNS's 256 KiB travel through the state bucket (claim-check/*)",
         ),
+        Grant(
+            sid="InboundMedia",
+            resource="media_objects",
+            actions=("s3:GetObject", "s3:PutObject"),
+            why="dispatcher.media_fetch stores users' files at media/<session>/<sha256> (create-only) and "
+            "reads WebChat's uploads (media/uploads/*) (issue 20)",
+        ),
+        _SECRETS,  # the channels' tokens fetch users' files (Telegram getFile, WhatsApp media, Slack files)
         Grant(
             sid="LastRoutes",
             resource="sessions_table",
@@ -349,6 +363,19 @@ ROLES: dict[str, tuple[Grant, ...]] = {
             actions=("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
             why="bus.storage.sessions (the session index), transcripts_dynamodb (conditional appends) and "
             "turn_journal (a turn's steps, deleted once the turn is in its transcript)",
+        ),
+        Grant(
+            sid="InboundMedia",
+            resource="media_objects",
+            actions=("s3:GetObject", "s3:PutObject"),
+            why="agent.media reads the users' stored files; Amazon Transcribe writes a voice note's "
+            "transcript to media/transcripts/* with the caller's rights (issue 20)",
+        ),
+        Grant(
+            sid="TranscribeVoiceNotes",
+            resource="transcription_jobs",
+            actions=("transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"),
+            why="agent.media.transcribe (CLAWBUS_MEDIA__TRANSCRIBER=transcribe) runs one job per voice note",
         ),
         Grant(
             sid="TranscriptBodies",
@@ -490,6 +517,7 @@ ROLES: dict[str, tuple[Grant, ...]] = {
 # relative to the repository root (a folder means every module under it).
 _INGRESS_MODULES = (
     "ingress",
+    "storage/media.py",
     "channels",  # each channel's inbound side (and its relay transport) runs in ingress and the relay
     "bus/queues.py",
     "storage/blobs.py",
@@ -512,8 +540,11 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "storage/claim_check.py",
         "storage/blobs.py",
         "storage/config.py",
+        "storage/media.py",
         "storage/records_dynamodb.py",
         "storage/sessions.py",
+        "bus/secret_env.py",
+        "storage/secrets.py",
     ),
     "egress": (
         "egress",
@@ -532,6 +563,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "agent": (
         "agent",
+        "storage/media.py",
         "storage/secrets.py",
         "storage/workspace.py",
         "storage/blobs.py",
@@ -598,12 +630,14 @@ _CONFIG_WRITE = "SsmConfigStore.write is the operator's (state import, up's seed
 for _role in ("ingress", "dispatcher", "egress", "agent"):
     UNUSED_CALLS[_role]["ssm:PutParameter"] = _CONFIG_WRITE
 UNUSED_CALLS["ingress"] |= {
-    "s3:PutObject": _BLOBS + "ingress only reads the configuration object",
-    "s3:DeleteObject": _BLOBS + "ingress only reads the configuration object",
-    "s3:ListBucket": _BLOBS + "ingress only reads the configuration object",
+    "s3:DeleteObject": _BLOBS + "ingress only reads the configuration object and keeps WebChat uploads",
+    "s3:ListBucket": _BLOBS + "ingress only reads the configuration object and keeps WebChat uploads",
 }
 UNUSED_CALLS["egress"] |= _SECRET_WRITES
-UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"]
+UNUSED_CALLS["relay"] = UNUSED_CALLS["ingress"] | {
+    "s3:PutObject": _BLOBS + "the relay serves no WebChat uploads; it only reads the configuration object",
+}
+UNUSED_CALLS["dispatcher"] |= _SECRET_WRITES
 UNUSED_CALLS["agent"] |= _SECRET_WRITES | {
     "ssm:GetDocument": "SecretsManagerStore.get_document is a Secrets Manager read, not SSM's GetDocument",
 }

@@ -56,12 +56,28 @@ class Sender(WireModel):
 
 
 class AttachmentRef(WireModel):
-    """A file the user sent, stored in the state bucket; the envelope carries only its key."""
+    """A file the user sent, stored in the state bucket; the envelope carries only its key.
+
+    Ingress fills `source` (the platform's reference: a Telegram file_id, a WhatsApp media id, a Slack
+    `url_private`, a Discord CDN url, a WebChat upload) and leaves `key` empty with the platform's
+    claimed `media_type` and `size`; the dispatcher fetches it before the turn, stores it and fills `key`
+    with the sniffed type and the real size, or says in `refused` why it did not (over its size cap, gone
+    from the platform). docs/channels/media.md.
+    """
 
     key: str
     media_type: str
     size: int = Field(ge=0)
     name: str | None = None
+    # Added compatibly (issue 20): absent on envelopes of older producers.
+    kind: str | None = None  # image, document, audio, voice, video, sticker
+    source: str | None = None  # the platform's reference, until fetched
+    refused: str | None = None  # why the dispatcher did not store it (the user is told)
+
+    @property
+    def fetched(self) -> bool:
+        """Whether the bytes are in the state bucket (`key`)."""
+        return bool(self.key)
 
 
 class ReplyTarget(WireModel):

@@ -22,6 +22,7 @@ from clawbus.storage.config import (
     seed,
 )
 from clawbus.storage.idempotency import DynamoIdempotencyStore
+from clawbus.storage.media import MediaStore
 from clawbus.storage.records import RecordStore
 from clawbus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.storage.secrets import SecretsManagerStore, SecretStore
@@ -122,3 +123,8 @@ async def seed_config(settings: Settings, store: ConfigStore) -> bool:
     if found is None:
         return False
     return await seed(store, found.data.decode("utf-8"))
+
+
+def media_store(settings: Settings, clients: WithS3) -> MediaStore:
+    """Inbound media (issue 20) on the state bucket's blob store (`blob_store`)."""
+    return MediaStore(blob_store(settings, clients))

@@ -40,7 +40,23 @@ class ToolResult:
     is_error: bool = False
 
 
-Block = Text | ToolCall | ToolResult
+@dataclass(frozen=True)
+class Media:
+    """A file the user sent (issue 20), as the model gets it: an image's bytes (`data`, this turn only:
+    the transcript keeps the reference, never the bytes), a document's text or a voice note's
+    transcript (`text`), or why it was not accepted (`refused`). `agent/media` builds them."""
+
+    media_type: str
+    size: int
+    name: str | None = None
+    kind: str = "document"
+    key: str = ""
+    data: bytes | None = None
+    text: str | None = None
+    refused: str | None = None
+
+
+Block = Text | ToolCall | ToolResult | Media
 
 
 @dataclass(frozen=True)

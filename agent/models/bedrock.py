@@ -1,6 +1,7 @@
 """Amazon Bedrock through the Converse API (`bedrock-runtime`, aiobotocore), for `bedrock/<modelId>`.
 
-Our messages map one-to-one onto Converse's: text blocks `{"text"}`, tool calls `{"toolUse"}`, tool
+Our messages map one-to-one onto Converse's: text blocks `{"text"}`, a user's image
+`{"image": {format, source.bytes}}` (other files as their text, `agent/media`), tool calls `{"toolUse"}`, tool
 results `{"toolResult"}` in a user message, tools as `toolConfig.tools[].toolSpec`. Botocore's own
 retries are off (one attempt): throttling and 5xx come back at once as `Throttled`/`Unavailable`, and
 the failover model moves on to the next configured model. `endpoint_url` (settings) points the client
@@ -12,14 +13,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from clawbus.agent.models.base import Block, Message, ModelReply, Text, ToolCall, ToolSpec, Usage
+from clawbus.agent.models.base import Block, Media, Message, ModelReply, Text, ToolCall, ToolSpec, Usage
+from clawbus.agent.models.media_text import media_text
 from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.errors import PermanentError
+
+_IMAGE_FORMATS = {"image/jpeg": "jpeg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 
 
 def _block_to_wire(block: Block) -> dict[str, Any]:
     if isinstance(block, Text):
         return {"text": block.text}
+    if isinstance(block, Media):  # an image's bytes as Converse image content; anything else as text
+        image = _IMAGE_FORMATS.get(block.media_type)
+        if block.data is not None and image is not None:
+            return {"image": {"format": image, "source": {"bytes": block.data}}}
+        return {"text": media_text(block)}
     if isinstance(block, ToolCall):
         return {"toolUse": {"toolUseId": block.id, "name": block.name, "input": block.input}}
     return {

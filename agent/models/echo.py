@@ -35,14 +35,17 @@ def user_turns(texts: Sequence[str]) -> list[str]:
     return [own_text(t) for t in texts if not t.lstrip().startswith(INTERNAL_CONTEXT_MARK)]
 
 
-def echo_reply(engine: str, user_texts: Sequence[str]) -> str:
-    """The echo model's answer, given every user message's text in the model's context, oldest first."""
+def echo_reply(engine: str, user_texts: Sequence[str], sent: Sequence[str] = ()) -> str:
+    """The echo model's answer, given every user message's text in the model's context, oldest first,
+    and what the last one carried (`sent`: one line per file, e.g. "image/jpeg, 48 KB, 'receipt.jpg'")."""
     turns = user_turns(user_texts)
     last = turns[-1] if turns else ""
     if last.strip().startswith(HEARTBEAT_PROMPT):
         return HEARTBEAT_TOKEN
-    said = f"You said: {last}" if last.strip() else "I received an empty message."
-    return f"({engine} · offline echo · turn {len(turns)}) {said}"
+    said = f"You said: {last}" if last.strip() else ""
+    if sent:
+        said = (said + " " if said else "") + "You sent: " + "; ".join(sent)
+    return f"({engine} · offline echo · turn {len(turns)}) {said or 'I received an empty message.'}"
 
 
 def tool_command(text: str) -> tuple[str, dict[str, Any]] | None:

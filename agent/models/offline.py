@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clawbus.agent.models.base import Message, ModelReply, ToolCall, ToolResult, ToolSpec, assistant
+from clawbus.agent.models.base import Media, Message, ModelReply, ToolCall, ToolResult, ToolSpec, assistant
 from clawbus.agent.models.echo import echo_reply, tool_command
+from clawbus.agent.models.media_text import describe
 from clawbus.bus.errors import ClawbusError, PermanentError
 
 NATIVE = "native"  # the engine label in the echo's replies
@@ -27,6 +28,18 @@ def _user_texts(messages: Sequence[Message]) -> list[str]:
     return [
         m.text for m in messages if m.role == "user" and not any(isinstance(b, ToolResult) for b in m.blocks)
     ]
+
+
+def _sent(messages: Sequence[Message]) -> list[str]:
+    """What the last user message carried, one line per file: its type, size and name, a voice note's
+    transcript (issue 20). Refused files are left out: the reply says so on its own."""
+    last = next((m for m in reversed(messages) if m.role == "user"), None)
+    lines = []
+    for block in last.blocks if last is not None else ():
+        if isinstance(block, Media) and not block.refused:
+            heard = f" saying '{block.text}'" if block.kind in ("voice", "audio") and block.text else ""
+            lines.append(describe(block) + heard)
+    return lines
 
 
 class OfflineEcho:
@@ -57,7 +70,7 @@ class OfflineEcho:
         if command and command[0] in {t.name for t in tools}:
             call = ToolCall(id="offline-1", name=command[0], input=command[1])
             return ModelReply(Message("assistant", (call,)), stop_reason="tool_use", model=self.name)
-        return ModelReply(assistant(echo_reply(NATIVE, said)), model=self.name)
+        return ModelReply(assistant(echo_reply(NATIVE, said, _sent(messages))), model=self.name)
 
 
 @dataclass(frozen=True)

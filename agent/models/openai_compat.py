@@ -1,6 +1,7 @@
 """Any OpenAI-compatible chat-completions endpoint (`POST {base_url}/chat/completions`), for `openai/<model>`.
 
-Our messages map onto the chat format: the system prompt first, tool calls as `tool_calls` with JSON
+Our messages map onto the chat format: the system prompt first, a user's image as an `image_url`
+data URL part (other files as text, `agent/media`), tool calls as `tool_calls` with JSON
 string arguments, each tool result as a `role: tool` message. HTTP 429 → `Throttled` (with
 `Retry-After`), 5xx, timeouts and connection errors → `Unavailable`/`DeadlineExceeded`, other 4xx →
 `PermanentError`; the key is sent as a bearer token and never logged.
@@ -15,8 +16,16 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from clawbus.agent.models.base import Message, ModelReply, Text, ToolCall, ToolResult, ToolSpec, Usage
+from clawbus.agent.models.base import Media, Message, ModelReply, Text, ToolCall, ToolResult, ToolSpec, Usage
+from clawbus.agent.models.media_text import chat_content
 from clawbus.bus.errors import DeadlineExceeded, PermanentError, Throttled, Unauthorized, Unavailable
+
+
+def _content(message: Message) -> str | list[dict[str, object]] | None:
+    """A message's `content`: its text, or content parts when it carries the user's files (an image as
+    an `image_url` data URL, anything else as its text: `agent.media.chat_content`)."""
+    media = [b for b in message.blocks if isinstance(b, Media)]
+    return chat_content(message.text, media) if media else (message.text or None)
 
 
 def to_chat(system: str, messages: Sequence[Message]) -> list[dict[str, Any]]:
@@ -27,7 +36,7 @@ def to_chat(system: str, messages: Sequence[Message]) -> list[dict[str, Any]]:
         out.extend({"role": "tool", "tool_call_id": r.tool_use_id, "content": r.text} for r in results)
         if results:
             continue
-        entry: dict[str, Any] = {"role": message.role, "content": message.text or None}
+        entry: dict[str, Any] = {"role": message.role, "content": _content(message)}
         calls = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.input)}}
             for c in message.tool_calls

@@ -50,6 +50,7 @@ from clawbus.bus.settings.channels import (
     WebchatSettings,
     WhatsappSettings,
 )
+from clawbus.bus.settings.media import MediaSettings
 from clawbus.bus.settings.root import DocumentSettingsSource, Settings
 from clawbus.bus.settings.routing import AgentEntry, RoutingSettings
 from clawbus.bus.settings.stages import (
@@ -86,6 +87,7 @@ __all__ = [
     "HeartbeatSettings",
     "IngressSettings",
     "LocalSettings",
+    "MediaSettings",
     "OpenAISettings",
     "OpenClawEngineSettings",
     "QueueDrop",

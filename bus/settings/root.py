@@ -31,6 +31,7 @@ from clawbus.bus.settings.channels import (
     WebchatSettings,
     WhatsappSettings,
 )
+from clawbus.bus.settings.media import MediaSettings
 from clawbus.bus.settings.routing import RoutingSettings
 from clawbus.bus.settings.stages import (
     DispatcherSettings,
@@ -99,6 +100,7 @@ class Settings(BaseSettings):
     tracing: TracingSettings = TracingSettings()
     log_level: str = "INFO"
     routing: RoutingSettings = RoutingSettings()
+    media: MediaSettings = MediaSettings()  # issue 20: inbound media caps, expiry, transcription
 
     @classmethod
     def settings_customise_sources(

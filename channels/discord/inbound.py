@@ -12,10 +12,10 @@ are refused. Commands run by bots are ignored. The event id is `discord:<interac
 
 Plain messages arrive over the gateway (the relay, `MESSAGE_CREATE`) and go through `normalise_message`:
 a default message or a reply (types 0 and 19) with text, in a DM, a guild channel or a thread, is a
-turn; our own messages, other bots', system messages and messages without text (no MESSAGE_CONTENT
-intent, or only attachments) are ignored. It is addressed to the bot in a DM, when it @-mentions the
-bot, or when it replies to one of the bot's messages. The event id is `discord:<message id>`
-(snowflakes are unique across Discord, so message and interaction ids never collide).
+turn, with its `attachments` (`media.py`); our own messages, other bots', system messages and messages
+with neither text nor attachments (no MESSAGE_CONTENT intent) are ignored. It is addressed to the bot
+in a DM, when it @-mentions the bot, or when it replies to one of the bot's messages. The event id is
+`discord:<message id>` (snowflakes are unique across Discord, so message and interaction ids never collide).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
+from clawbus.channels.discord.media import attachments
 from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender
 from clawbus.schemas.routing import RouteInput, RoutePeer
@@ -238,8 +239,10 @@ def normalise_message(data: dict[str, Any], *, bot_id: str, ctx: Context) -> Par
         return Parsed(ignored=(Ignored("bot_message", event_id),))
     if data.get("type", 0) not in _USER_MESSAGE_TYPES:
         return Parsed(ignored=(Ignored("unsupported_message", event_id),))
-    text = data.get("content")
-    if not isinstance(text, str) or not text.strip():
+    content = data.get("content")
+    text = content if isinstance(content, str) else ""
+    files = attachments(data)
+    if not text.strip() and not files:
         return Parsed(ignored=(Ignored("no_text", event_id),))
     direct = data.get("guild_id") is None
     parent = _snowflake(data, "parent_id")
@@ -265,6 +268,7 @@ def normalise_message(data: dict[str, Any], *, bot_id: str, ctx: Context) -> Par
         peer=Peer(kind=peer_kind, id=parent if thread and parent else channel_id),
         sender=Sender(id=author_id, name=_name(author)),
         text=text,
+        attachments=files,
         reply_to=ReplyTarget(
             chat_id=channel_id, thread_id=channel_id if thread else None, reply_to_message_id=message_id
         ),

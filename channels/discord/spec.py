@@ -16,7 +16,7 @@ from clawbus.channels.contracts import (
     Webhook,
     WebhookRequest,
 )
-from clawbus.channels.discord import inbound, outbound
+from clawbus.channels.discord import inbound, media, outbound
 from clawbus.channels.normalised import Context, Parsed
 
 
@@ -63,4 +63,5 @@ SPEC: ChannelSpec[DiscordSettings] = ChannelSpec(
     webhook=Webhook(path="/webhooks/discord/interactions", verify=_verify, normalise=_normalise),
     relay=Relay(enabled=_gateway, connect=_open_relay),
     outbound=Outbound(profile=outbound.PROFILE, open_client=outbound.open_discord),
+    media=media.open_media,
 )

@@ -5,7 +5,7 @@ refused when the timestamp is more than 5 minutes from now). `url_verification` 
 challenge. Inside `event_callback` envelopes (read with slack_bolt's payload helpers):
 
 - `message` without a subtype, and `app_mention`, are turns; `file_share` and `thread_broadcast` carry
-  user text too and are turns as well.
+  user text too and are turns as well; a `file_share`'s `files` ride along (`media.py`).
 - Ignored on purpose: messages from any bot (`bot_id`, subtype `bot_message`, our own bot user),
   edits and deletions (`message_changed`, `message_deleted`), joins/leaves/topic changes and every other
   subtype, and every non-message event type.
@@ -27,6 +27,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
 from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
+from clawbus.channels.slack.media import attachments
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender
 from clawbus.schemas.routing import RouteInput, RoutePeer
 
@@ -128,8 +129,10 @@ def _normalise_event(
         return Parsed(ignored=(Ignored(reason, ignored_id),))
     if subtype not in _USER_SUBTYPES:
         return Parsed(ignored=(Ignored("unsupported_subtype", ignored_id),))
-    text = event.get("text")
-    if user is None or channel is None or ts is None or not isinstance(text, str) or not text:
+    said = event.get("text")
+    text = said if isinstance(said, str) else ""
+    files = attachments(event)
+    if user is None or channel is None or ts is None or not (text or files):
         return Parsed(ignored=(Ignored("no_text", ignored_id),))
     if not (_ID.match(user) and _ID.match(channel) and _ID.match(ts)):
         raise InvalidEnvelope("Slack ids outside the expected character set")
@@ -157,6 +160,7 @@ def _normalise_event(
         peer=Peer(kind=peer_kind, id=channel),
         sender=Sender(id=user),
         text=text,
+        attachments=files,
         reply_to=ReplyTarget(chat_id=channel, thread_id=thread, reply_to_message_id=ts),
         received_at=ctx.now,
     )

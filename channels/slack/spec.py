@@ -17,7 +17,7 @@ from clawbus.channels.contracts import (
     WebhookRequest,
 )
 from clawbus.channels.normalised import Context, Parsed
-from clawbus.channels.slack import inbound, outbound
+from clawbus.channels.slack import inbound, media, outbound
 
 
 def _settings(settings: Settings) -> SlackSettings:
@@ -69,4 +69,5 @@ SPEC: ChannelSpec[SlackSettings] = ChannelSpec(
     ),
     relay=Relay(enabled=_socket, connect=_open_relay),
     outbound=Outbound(profile=outbound.PROFILE, open_client=outbound.open_slack),
+    media=media.open_media,
 )

@@ -3,8 +3,9 @@
 Telegram sends the `secret_token` given to `setWebhook` back in `X-Telegram-Bot-Api-Secret-Token`; it
 is compared in constant time. Updates are parsed with python-telegram-bot's `Update`. A new `message`
 in a private chat, group or supergroup (forum topics included) is a turn; edits, channel posts, our
-own or other bots' messages, messages without text and every other update kind are ignored with a
-reason. The event id is `telegram:<bot id>:<update_id>`: update ids are unique per bot.
+own or other bots' messages, messages without text or files and every other update kind are ignored
+with a reason. A caption and its photo, document or voice note are one turn (`media.py` lists the files).
+The event id is `telegram:<bot id>:<update_id>`: update ids are unique per bot.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from telegram import Message, MessageEntity, Update
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
 from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
+from clawbus.channels.telegram.media import attachments
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender
 from clawbus.schemas.routing import RouteInput, RoutePeer
 
@@ -110,8 +112,9 @@ def normalise(data: dict[str, Any], *, bot_id: str, bot_username: str | None, ct
         return Parsed(ignored=(Ignored("own_message", event_id),))
     if user is None or user.is_bot:
         return Parsed(ignored=(Ignored("bot_message", event_id),))
-    text = message.text or message.caption
-    if not text:
+    text = message.text or message.caption or ""
+    files = attachments(message)
+    if not text and not files:
         return Parsed(ignored=(Ignored("no_text", event_id),))
     chat_type = message.chat.type
     if chat_type == "private":
@@ -134,6 +137,7 @@ def normalise(data: dict[str, Any], *, bot_id: str, bot_username: str | None, ct
         peer=Peer(kind=kind, id=chat_id),
         sender=Sender(id=str(user.id), name=user.full_name or None),
         text=text,
+        attachments=files,
         reply_to=ReplyTarget(
             chat_id=chat_id,
             thread_id=str(thread) if in_topic else None,

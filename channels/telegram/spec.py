@@ -18,7 +18,7 @@ from clawbus.channels.contracts import (
     WebhookRequest,
 )
 from clawbus.channels.normalised import Context, Parsed
-from clawbus.channels.telegram import inbound, outbound
+from clawbus.channels.telegram import inbound, media, outbound
 
 
 def _settings(settings: Settings) -> TelegramSettings:
@@ -67,4 +67,5 @@ SPEC: ChannelSpec[TelegramSettings] = ChannelSpec(
     relay=Relay(enabled=_polling, connect=_open_relay),
     outbound=Outbound(profile=outbound.PROFILE, open_client=outbound.open_telegram),
     ids=IdRules(prefixes=("tg:",), strip_at=True),
+    media=media.open_media,
 )

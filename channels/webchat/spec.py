@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from clawbus.bus.settings import Settings, WebchatSettings
 from clawbus.channels.contracts import ChannelSpec, Outbound
-from clawbus.channels.webchat import outbound
+from clawbus.channels.webchat import media, outbound
 
 
 def _settings(settings: Settings) -> WebchatSettings:
@@ -27,4 +27,5 @@ SPEC: ChannelSpec[WebchatSettings] = ChannelSpec(
     outbound=Outbound(open_sender=outbound.open_sender),
     internal=True,
     pairing=False,
+    media=media.open_media,
 )

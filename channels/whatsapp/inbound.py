@@ -4,7 +4,8 @@ Meta verifies the endpoint with a GET (`hub.mode=subscribe`, `hub.verify_token`,
 the challenge when the token matches, else 403) and signs every POST with
 `X-Hub-Signature-256: sha256=<HMAC-SHA256(app secret, raw body)>` (checked with pywa's validator).
 A payload batches entries and changes; each message in `value.messages` is parsed with pywa's
-`Message` and becomes one turn (text messages; other types, reactions, edits and system notices are
+`Message` and becomes one turn (text messages, and image, document, audio, video and sticker messages
+with their caption: `media.py`; other types, reactions, edits and system notices are
 ignored with a reason). `value.statuses` (sent/delivered/read/failed receipts for our own replies) are
 never turns. The sender id is the phone number (`wa_id`) when Meta sends it, else the business-scoped
 user id (`user_id`, BSUID). The event id is `whatsapp:<wamid>`.
@@ -33,6 +34,7 @@ from pywa.utils import webhook_updates_validator
 
 from clawbus.bus.errors import InvalidEnvelope, Unauthorized
 from clawbus.channels.normalised import Context, Ignored, Parsed, Turn, build_event, shape_checked
+from clawbus.channels.whatsapp.media import MEDIA_TYPES, attachments
 from clawbus.schemas import Peer, PeerKind, ReplyTarget, Sender
 from clawbus.schemas.routing import RouteInput, RoutePeer
 
@@ -119,7 +121,7 @@ def _turn(message: Message, event_id: str, display_number: str | None, ctx: Cont
     group = message.chat.type is ChatType.GROUP
     kind = PeerKind.GROUP if group else PeerKind.DIRECT
     chat_id = str(message.chat.id) if group else sender
-    text = message.text or ""
+    text = message.text or message.caption or ""
     route = ctx.route(RouteInput(CHANNEL, RoutePeer(kind, chat_id), account_id=ctx.account_id))
     event = build_event(
         event_id=event_id,
@@ -131,6 +133,7 @@ def _turn(message: Message, event_id: str, display_number: str | None, ctx: Cont
         peer=Peer(kind=kind, id=chat_id),
         sender=Sender(id=sender, name=user.name),
         text=text,
+        attachments=attachments(message),
         reply_to=ReplyTarget(chat_id=chat_id, reply_to_message_id=message.id),
         received_at=ctx.now,
     )
@@ -193,10 +196,10 @@ def _collect(
         return Ignored("stale", event_id)
     if kind in _IGNORED_TYPES:
         return Ignored(_IGNORED_TYPES[MessageType(kind)], event_id)
-    if kind != MessageType.TEXT:
+    if kind != MessageType.TEXT and kind not in MEDIA_TYPES:
         return Ignored("unsupported_type", event_id)
     message = _parse(entry, value, raw)
-    if not message.text:
+    if not message.text and not attachments(message):
         return Ignored("no_text", event_id)
     metadata = value.get("metadata")
     display = metadata.get("display_phone_number") if isinstance(metadata, dict) else None

@@ -9,7 +9,7 @@ from typing import Any
 from clawbus.bus.settings import Settings, WhatsappSettings
 from clawbus.channels.contracts import ChannelSpec, IdRules, Outbound, Webhook, WebhookRequest
 from clawbus.channels.normalised import Context, Parsed
-from clawbus.channels.whatsapp import inbound, outbound
+from clawbus.channels.whatsapp import inbound, media, outbound
 
 
 def _settings(settings: Settings) -> WhatsappSettings:
@@ -53,4 +53,5 @@ SPEC: ChannelSpec[WhatsappSettings] = ChannelSpec(
     ),
     outbound=Outbound(profile=outbound.PROFILE, open_client=outbound.open_whatsapp),
     ids=IdRules(prefixes=("wa:",)),
+    media=media.open_media,
 )

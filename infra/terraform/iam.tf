@@ -25,6 +25,7 @@ module "role_ingress" {
     config_parameter = [module.state.config_parameter_arn]
     config_object    = ["${module.state.bucket_arn}/config/openclaw.json"]
     reply_media      = ["${module.state.bucket_arn}/media/*"]
+    media_uploads    = ["${module.state.bucket_arn}/media/uploads/*"]
     kms_key          = local.kms
     log_group        = ["${local.log_group_arn_prefix}/aws/lambda/${local.ingress_function_name}:*"]
     any              = local.wildcard
@@ -67,6 +68,8 @@ module "role_dispatcher" {
     cron_table          = [module.state.cron_table_arn]
     sessions_table      = [module.state.sessions_table_arn]
     claim_check_objects = ["${module.state.bucket_arn}/claim-check/*"]
+    media_objects       = ["${module.state.bucket_arn}/media/*"]
+    channel_secrets     = values(module.state.channel_secret_arns)
     config_parameter    = [module.state.config_parameter_arn]
     config_object       = ["${module.state.bucket_arn}/config/openclaw.json"]
     kms_key             = local.kms
@@ -126,6 +129,8 @@ module "role_agent" {
     agent_workspace          = ["${module.state.bucket_arn}/agents/*/workspace/*"]
     agent_sessions           = ["${module.state.bucket_arn}/agents/*/sessions/*"]
     reply_media              = ["${module.state.bucket_arn}/media/*"]
+    media_objects            = ["${module.state.bucket_arn}/media/*"]
+    transcription_jobs       = ["arn:${local.partition}:transcribe:${local.arn_tail}:transcription-job/*"]
     sessions_table           = [module.state.sessions_table_arn]
     agentcore_memory         = ["arn:${local.partition}:bedrock-agentcore:${local.arn_tail}:memory/*"]
     state_bucket             = [module.state.bucket_arn]

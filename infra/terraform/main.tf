@@ -45,6 +45,8 @@ module "state" {
   channels    = var.channels
   bucket_name = local.state_bucket_name
   kms_key_arn = aws_kms_key.this.arn
+
+  media_expiry_days = var.media_expiry_days
 }
 
 module "agentcore" {

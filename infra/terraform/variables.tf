@@ -347,3 +347,9 @@ variable "transaction_search" {
   type        = bool
   default     = true
 }
+
+variable "media_expiry_days" {
+  description = "Days users' files (photos, voice notes, documents under media/ in the state bucket) are kept (issue 20)."
+  type        = number
+  default     = 30
+}

@@ -17,17 +17,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from clawbus.bus.clients import IngressClients, open_stage_clients
+from clawbus.bus.clients import IngressClients, UploadClients, open_stage_clients
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import webchat_table_name
 from clawbus.ingress.http.access import WebchatAccess, host_check, protected
 from clawbus.ingress.http.dashboard import Dashboard, dashboard_routes, dispatcher_log_turns
+from clawbus.ingress.http.uploads import WebchatUploads
 from clawbus.ingress.http.webchat import WebchatApi, error
 from clawbus.ingress.http.webchat_media import WebchatMedia
 from clawbus.ingress.webhooks import WebhookRequest, WebhookResponse, Webhooks
 from clawbus.ingress.wiring import build_intake
-from clawbus.storage.backends import blob_store
+from clawbus.storage.backends import blob_store, media_store
 
 _PAGE = "index.html"
 
@@ -40,13 +41,18 @@ def create_app(settings: Settings) -> Starlette:
     """
     access = WebchatAccess.from_settings(settings)
     state: dict[str, WebchatApi] = {}
+    uploads: dict[str, WebchatUploads] = {}
     hooks: dict[str, Webhooks] = {}
     dashboards: list[Dashboard] = []
     media: list[WebchatMedia] = []
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with open_stage_clients(settings, IngressClients) as clients:
+        async with (
+            open_stage_clients(settings, IngressClients) as clients,
+            open_stage_clients(settings, UploadClients) as upload_clients,
+        ):
+            uploads["webchat"] = WebchatUploads(settings, media_store(settings, upload_clients))
             intake, publisher = await build_intake(settings, clients)
             state["webchat"] = WebchatApi(
                 settings, publisher, clients.dynamodb, webchat_table_name(settings.bus.prefix)
@@ -68,6 +74,9 @@ def create_app(settings: Settings) -> Starlette:
 
     async def post_message(request: Request) -> Response:
         return await state["webchat"].post_message(request)
+
+    async def post_upload(request: Request) -> Response:
+        return await uploads["webchat"].post(request)
 
     async def get_messages(request: Request) -> Response:
         return await state["webchat"].get_messages(request)
@@ -96,6 +105,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/", page, middleware=[host_check(settings)]),
         Route("/webchat/api/session", access.sign_in, methods=["POST"], middleware=[host_check(settings)]),
         Route("/webchat/api/messages", post_message, methods=["POST"], middleware=guarded),
+        Route("/webchat/api/uploads", post_upload, methods=["POST"], middleware=guarded),
         Route("/webchat/api/conversations/{conversation:str}/messages", get_messages, middleware=guarded),
         Route("/webchat/api/media/{key:path}", get_media, middleware=guarded),
     ]

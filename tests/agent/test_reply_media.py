@@ -25,7 +25,7 @@ def _agent(make_agent, tmp_path: Path, *answers: object) -> tuple[Agent, LocalBl
     bucket = LocalBlobStore(tmp_path / "bucket")
     probe = make_agent(model)  # the workspace every agent of this test shares
     stager = ReplyMediaStager(probe.store, bucket, None, CAP)
-    agent = make_agent(model, [send_file_tool(probe.store, CAP)], media=stager)
+    agent = make_agent(model, [send_file_tool(probe.store, CAP)], reply_media=stager)
     return agent, bucket, model
 
 

@@ -34,7 +34,7 @@ def test_a_whatsapp_group_message_gets_the_group_session() -> None:
     assert mentioned
 
 
-@pytest.mark.parametrize(("kind", "reason"), [("reaction", "reaction"), ("sticker", "unsupported_type")])
+@pytest.mark.parametrize(("kind", "reason"), [("reaction", "reaction"), ("location", "unsupported_type")])
 def test_whatsapp_non_text_messages_are_ignored_with_a_reason(kind: str, reason: str) -> None:
     parsed = wa(p.whatsapp_message(kind=kind))
     assert parsed.turns == ()

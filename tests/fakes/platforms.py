@@ -67,6 +67,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.fakes.platform_files import PlatformFiles
 from tests.helpers import free_port, wait_for
 
 
@@ -167,6 +168,7 @@ class FakePlatforms:
         self._created: dict[tuple[str, str], Call] = {}  # (platform, message id) -> the send that made it
         self._released = threading.Event()
         self._stored_files: dict[str, Upload] = {}  # Slack file ids and WhatsApp media ids → the bytes
+        self.files = PlatformFiles(self.url)  # inbound media the platforms hold (issue 20)
         self._server = uvicorn.Server(
             uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         )
@@ -359,6 +361,7 @@ class FakePlatforms:
     def _app(self) -> Starlette:
         return Starlette(
             routes=[
+                *self.files.routes(),
                 Route("/telegram/bot{token}/{method}", self._telegram, methods=["POST", "GET"]),
                 Route("/slack/api/{method}", self._slack, methods=["POST", "GET"]),
                 Route(f"{_DISCORD}/channels/{{channel}}/messages", self._discord_message, methods=["POST"]),
@@ -387,6 +390,8 @@ class FakePlatforms:
                 "username": "fake_bot",
             }
             return JSONResponse({"ok": True, "result": user})
+        if method == "getFile":
+            return self.files.telegram_get_file(body)
         if method in ("getUpdates", "getWebhookInfo", "deleteWebhook"):
             return await self._telegram_polling(method, body)
         if method == "sendChatAction":

@@ -28,6 +28,7 @@ SERVICES = {
     "secretsmanager": "secretsmanager",
     "ssm": "ssm",
     "scheduler": "scheduler",
+    "transcribe": "transcribe",  # voice notes in AWS (agent/media/transcribe.py, issue 20)
 }
 # Receivers whose name says which client they are, to tell apart operations several services share.
 HINTS = {

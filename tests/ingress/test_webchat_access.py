@@ -92,6 +92,7 @@ async def test_without_the_token_webchat_and_the_dashboard_are_401_saying_how_to
         async with ingresses.client("a", token, cookies=cookies) as stranger:
             answers = [
                 await stranger.post("/webchat/api/messages", json=_post("mine")),
+                await stranger.post("/webchat/api/uploads", content=b"%PDF-1.4 a file"),  # issue 20
                 await stranger.get("/webchat/api/conversations/mine/messages", params={"wait": 1}),
                 await stranger.get("/dashboard"),
                 await stranger.get("/dashboard/api/series"),

@@ -87,14 +87,26 @@ def text_of_stream(lines: list[str]) -> str:
     return "".join(out)
 
 
-async def chat_turn(client: httpx.AsyncClient, base_url: str, token: str, session_key: str, text: str) -> str:
-    """OpenClaw's answer to `text` on `session_key`; raises classified clawbus errors only."""
+async def chat_turn(
+    client: httpx.AsyncClient,
+    base_url: str,
+    token: str,
+    session_key: str,
+    text: str,
+    content: str | list[dict[str, object]] | None = None,
+) -> str:
+    """OpenClaw's answer to `text` on `session_key` (sent as `content` instead when given: the user's
+    files as parts, `agent.media.chat_content`); raises classified clawbus errors only."""
     headers = {
         "authorization": f"Bearer {token}",
         SESSION_HEADER: session_key,
         AGENT_HEADER: agent_of(session_key),
     }
-    body = {"model": "openclaw", "stream": True, "messages": [{"role": "user", "content": text}]}
+    body = {
+        "model": "openclaw",
+        "stream": True,
+        "messages": [{"role": "user", "content": text if content is None else content}],
+    }
     try:
         async with client.stream("POST", f"{base_url}/v1/chat/completions", json=body, headers=headers) as r:
             if r.status_code >= 400:

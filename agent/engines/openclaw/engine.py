@@ -32,6 +32,7 @@ from clawbus.agent.engines.openclaw.gateway import Gateway
 from clawbus.agent.engines.openclaw.session_keys import gateway_session_key
 from clawbus.agent.engines.state import EngineState
 from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, SKIP_EMPTY, is_effectively_empty
+from clawbus.agent.media import MediaReader, chat_content, refusal_parts
 from clawbus.agent.prompt import HEARTBEAT_FILE
 from clawbus.agent.tools.policy import turn_trusted
 from clawbus.agent.tools.scope import turn_scope
@@ -80,7 +81,9 @@ class OpenClawEngine:
         turn_timeout_s: float,
         turns: ActiveTurns | None = None,
         trust_queries: Callable[[], int] | None = None,
+        media: MediaReader | None = None,
     ) -> None:
+        self._media = media  # the user's files, sent as content parts (issue 20)
         self._gateway = gateway
         self._token = token
         self._store = store
@@ -127,19 +130,19 @@ class OpenClawEngine:
         found = await self._store.read(HEARTBEAT_FILE)
         return heartbeat_message(None if found is None else found.text)
 
-    async def _turn(self, session_key: str, message: str) -> str:
+    async def _turn(self, session_key: str, message: str, content: str | list[dict[str, object]]) -> str:
         """One turn. A broken connection to a gateway that died is waited out (the watcher restarts it)
         and the turn sent once more: a dead gateway finished nothing; a live one's error stands."""
         base = self._gateway.spec.base_url
         session_key = gateway_session_key(session_key)  # a cron job's key is reserved in OpenClaw's API
         try:
-            return await chat_turn(self._http, base, self._token, session_key, message)
+            return await chat_turn(self._http, base, self._token, session_key, message, content)
         except GatewayUnreachable:
             if not await self._gateway.exited(within_s=_DEATH_NOTICE_S):
                 raise
             log_event(logger, "agent.openclaw.turn_resent", logging.WARNING, session=session_ref(session_key))
             await self._gateway.ready.wait()
-            return await chat_turn(self._http, base, self._token, session_key, message)
+            return await chat_turn(self._http, base, self._token, session_key, message, content)
 
     async def direct(self, session_key: str, text: str) -> str:
         """A turn straight to the warmed gateway, nothing of clawbus around it (`clawbus bench`)."""
@@ -160,6 +163,7 @@ class OpenClawEngine:
                 logger, "agent.heartbeat.skipped", session=session_ref(request.session_key), reason=SKIP_EMPTY
             )
             return AgentResponse(parts=(), model=self.model)
+        media = await self._media.blocks(request) if self._media is not None else ()
         state_dir = self._gateway.spec.state_dir
         try:
             async with asyncio.timeout(self._turn_timeout_s):
@@ -169,11 +173,13 @@ class OpenClawEngine:
                 # the turn's route and trust, for the tools that call back into clawbus (cron)
                 scope = turn_scope(request, trusted=turn_trusted(request.session_key, request.events))
                 with self._turns.running(scope):
-                    answer = await self._turn(request.session_key, message)
+                    answer = await self._turn(request.session_key, message, chat_content(message, media))
         except TimeoutError as exc:
             raise DeadlineExceeded(
                 f"the OpenClaw turn did not finish within {self._turn_timeout_s:.0f} s"
                 + (" (the gateway was not ready)" if self.warming else "")
             ) from exc
         await self._state.commit(request.session_key, state_dir)
-        return to_response(answer, self.model, heartbeat=heartbeat)
+        response = to_response(answer, self.model, heartbeat=heartbeat)
+        refused = refusal_parts(media)  # told to the user whatever the model says, as the native engine does
+        return response.model_copy(update={"parts": refused + response.parts}) if refused else response

@@ -36,6 +36,7 @@ from clawbus.agent.engines.openclaw.install_layout import bin_dir, by_hand, inst
 from clawbus.agent.engines.openclaw.trust.callback import serve_trust_callback
 from clawbus.agent.engines.openclaw.trust.config import with_trust_plugin
 from clawbus.agent.engines.state import EngineState, LocalOnlyState
+from clawbus.agent.media.open_reader import open_media_reader
 from clawbus.agent.models.echo_server import serve_echo
 from clawbus.agent.models.offline import OfflineEcho
 from clawbus.bus.clients import ConfigClients, SecretClients, open_stage_clients
@@ -155,6 +156,7 @@ async def open_openclaw_engine(
             trust_queries=lambda: trust.queries.count,
             model=f"{ENGINE}/{primary}" if primary else ENGINE,
             turn_timeout_s=oc.turn_timeout_s,
+            media=await open_media_reader(settings, stack),
         )
 
         async def start() -> None:

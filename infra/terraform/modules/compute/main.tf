@@ -333,10 +333,11 @@ resource "aws_ecs_task_definition" "dispatcher" {
   task_role_arn      = var.roles.dispatcher
 
   container_definitions = jsonencode([{
-    name                   = "dispatcher"
-    image                  = local.image
-    essential              = true
-    entryPoint             = ["clawbus"]
+    name      = "dispatcher"
+    image     = local.image
+    essential = true
+    # Through bus.secret_env: the channels' tokens fetch the files users send (issue 20).
+    entryPoint             = ["python", "-m", "clawbus.bus.secret_env", "clawbus"]
     command                = ["dispatcher"]
     readonlyRootFilesystem = true
     stopTimeout            = 30
@@ -345,6 +346,7 @@ resource "aws_ecs_task_definition" "dispatcher" {
       CLAWBUS_AGENTCORE__QUALIFIER         = var.agent_qualifier
       CLAWBUS_DISPATCHER__CONCURRENCY      = tostring(var.dispatcher.concurrency)
       CLAWBUS_DISPATCHER__SHUTDOWN_GRACE_S = "20"
+      CLAWBUS_SECRET_IDS                   = local.secret_ids
     }) : { name = k, value = v }]
     logConfiguration = {
       logDriver = "awslogs"

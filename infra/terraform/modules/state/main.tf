@@ -218,6 +218,17 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
       days_after_initiation = 7
     }
   }
+
+  rule {
+    id     = "media-expiry"
+    status = "Enabled"
+    filter {
+      prefix = "media/"
+    }
+    expiration {
+      days = var.media_expiry_days
+    }
+  }
 }
 
 data "aws_iam_policy_document" "state_bucket" {

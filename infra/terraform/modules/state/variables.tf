@@ -29,3 +29,9 @@ variable "noncurrent_version_days" {
   type        = number
   default     = 90
 }
+
+variable "media_expiry_days" {
+  description = "Days users' files (media/*) stay in the state bucket before its lifecycle rule expires them (issue 20)."
+  type        = number
+  default     = 30
+}
