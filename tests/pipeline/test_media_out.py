@@ -43,7 +43,8 @@ def running(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     bus.client("s3").put_object(Bucket=bucket, Key="agents/main/workspace/chart.jpg", Body=jpeg())
     with FakePlatforms() as fake:
         env = dict(traffic.CHANNEL_ENV)
-        for channel, short in traffic.SHORT.items():
+        for channel in CHANNELS:
+            short = traffic.SHORT[channel]
             owner = traffic._peer(channel, OWNER)  # the harness's peer ids
             env[f"CLAWBUS_{channel.upper()}__ALLOW_FROM"] = json.dumps([owner, "*"])
             env[f"CLAWBUS_{channel.upper()}__API_BASE"] = fake.api_base(channel)
