@@ -29,16 +29,10 @@ from clawbus.bus.settings import MediaSettings, Settings
 from clawbus.channels import registry
 from clawbus.channels.media_download import MediaDeps, MediaFetcher
 from clawbus.schemas import AgentRequest, AttachmentRef, InboundEvent
+from clawbus.schemas.inbound import human_size
 from clawbus.storage.media import MediaStore, kind_of, sanitise_name, sniff
 
 logger = logging.getLogger(__name__)
-
-
-def human_size(size: int) -> str:
-    """`48 KB`, `12.5 MB`: sizes as a user reads them."""
-    if size < 1024 * 1024:
-        return f"{max(1, round(size / 1024))} KB"
-    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
 
 
 def _label(ref: AttachmentRef) -> str:

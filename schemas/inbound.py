@@ -55,6 +55,13 @@ class Sender(WireModel):
     is_bot: bool = False
 
 
+def human_size(size: int) -> str:
+    """`48 KB`, `12.5 MB`: sizes as a user reads them (an attachment's, in replies)."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+
+
 class AttachmentRef(WireModel):
     """A file the user sent, stored in the state bucket; the envelope carries only its key.
 

@@ -8,15 +8,9 @@ import base64
 from collections.abc import Sequence
 
 from clawbus.agent.models.base import Media
+from clawbus.schemas.inbound import human_size
 
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
-
-
-def human_size(size: int) -> str:
-    """`48 KB`, `12.5 MB`: sizes as a user reads them."""
-    if size < 1024 * 1024:
-        return f"{max(1, round(size / 1024))} KB"
-    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
 
 
 def describe(media: Media) -> str:
