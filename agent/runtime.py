@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -40,6 +41,7 @@ from clawbus.agent.turn import AgentRuntime, Recall
 from clawbus.bus.aws import is_loopback
 from clawbus.bus.clients import AgentStoreClients, open_stage_clients
 from clawbus.bus.errors import ConfigError
+from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import sessions_table_name
 from clawbus.storage import (
@@ -57,6 +59,8 @@ from clawbus.storage.backends import blob_store
 from clawbus.storage.blobs import BlobStore
 from clawbus.storage.reset import rules_from
 from clawbus.storage.turn_journal import DynamoTurnJournal, LocalTurnJournal, TurnJournalStore
+
+logger = logging.getLogger(__name__)
 
 
 async def _bedrock_client(settings: Settings, stack: AsyncExitStack) -> Any:
@@ -178,7 +182,10 @@ async def open_turn_journal(settings: Settings, stack: AsyncExitStack) -> TurnJo
     table for the DynamoDB and AgentCore Memory transcripts, whose session index is there too)."""
     session = settings.session
     if session.transcripts == "local":
-        return LocalTurnJournal(session.dir)
+        journal = LocalTurnJournal(session.dir)
+        if removed := await journal.sweep():  # DynamoDB's TTL does this for the sessions table
+            log_event(logger, "agent.journal.swept", removed=removed)
+        return journal
     clients = await stack.enter_async_context(open_stage_clients(settings, AgentStoreClients))
     return DynamoTurnJournal(clients.dynamodb, sessions_table_name(settings.bus.prefix))
 

@@ -133,12 +133,18 @@ resource "aws_dynamodb_table" "cron" {
 }
 
 # The session index and transcript batches (storage/sessions.py, transcripts_dynamodb.py: pk/sk
-# strings). Transcripts are kept: no TTL.
+# strings), and turn journals (storage/turn_journal.py). Transcripts and the index are kept (they carry
+# no TTL attribute); a turn journal's steps expire 21 days after they are written.
 resource "aws_dynamodb_table" "sessions" {
   name         = "${var.prefix}-sessions"
   billing_mode = "PAY_PER_REQUEST"
   hash_key     = "pk"
   range_key    = "sk"
+
+  ttl {
+    attribute_name = local.ledger_ttl_attribute
+    enabled        = true
+  }
 
   attribute {
     name = "pk"
