@@ -22,6 +22,7 @@ import uvicorn
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from clawbus.bus.listen import listening_socket
 from clawbus.bus.logging import log_event
 from clawbus.bus.request_deadlines import ServerLimits, protocol_class
 
@@ -75,10 +76,7 @@ async def serve_inside(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> 
     stage's health endpoint, the agent's loopback helpers); yields the bound port. The socket is bound
     and listening before the block starts (connections queue until uvicorn takes them: no wait), and the
     signals stay the process's: a SIGTERM stops the stage, which then ends this server."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    sock = listening_socket(host, port, backlog=128)
     config = uvicorn.Config(app, host=host, port=0, log_config=None, access_log=False, lifespan="off")
     server = _InnerServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -105,12 +103,19 @@ def _quiet_disconnects(app: ASGIApp, stage: str) -> ASGIApp:
 
 
 async def serve_asgi(
-    app: ASGIApp, *, host: str, port: int, stage: str, limits: ServerLimits | None = None
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    stage: str,
+    limits: ServerLimits | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
     """Serve `app` until a stop signal; logs `<stage>.started` with its URL once listening.
 
     `limits` bounds how long a client may take to send a request and how many connections are served at
-    once (default: `ServerLimits()`, 10 s each for headers and body, no connection cap).
+    once (default: `ServerLimits()`, 10 s each for headers and body, no connection cap). `sock`, a
+    listening socket the process inherited (`bus/listen.py`), is served instead of binding `host:port`.
     """
     limits = limits or ServerLimits()
     config = uvicorn.Config(
@@ -125,10 +130,12 @@ async def serve_asgi(
         timeout_graceful_shutdown=5,
     )
     server = _Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=None if sock is None else [sock]))
     while not server.started and not task.done():  # noqa: ASYNC110  # uvicorn has no "bound" event
         await asyncio.sleep(0.02)
     if server.started:
-        log_event(logger, f"{stage}.started", url=f"http://{host}:{port}")
+        if sock is not None:
+            host, port = sock.getsockname()[:2]
+        log_event(logger, f"{stage}.started", url=f"http://{host}:{port}", inherited=sock is not None)
     await task
     log_event(logger, f"{stage}.stopped")

@@ -218,13 +218,17 @@ def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> No
         credentials, hint = required_credentials(settings, "local-aws")
         serve_local_aws(args.host, args.port, credentials, args.state_file, interval, hint)
     elif command == "ingress":
+        from clawbus.bus.listen import inherited_listener
         from clawbus.bus.request_deadlines import ServerLimits
         from clawbus.ingress.http import create_app as ingress_app
 
         web = settings.ingress
         limits = ServerLimits(web.header_timeout_s, web.body_timeout_s, web.max_connections)
+        sock = inherited_listener()  # `clawbus up` holds ingress's port across restarts
         asyncio.run(
-            serve_asgi(ingress_app(settings), host=web.host, port=web.port, stage="ingress", limits=limits)
+            serve_asgi(
+                ingress_app(settings), host=web.host, port=web.port, stage="ingress", limits=limits, sock=sock
+            )
         )
     elif command == "agent":
         from clawbus.agent import create_app as agent_app

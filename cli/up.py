@@ -231,7 +231,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             # the firer lists schedules every tick: the heartbeats need not exist before it starts
             beating = beside.submit(asyncio.run, apply_heartbeats(settings.model_copy(update={"aws": aws})))
             relayed = relaying.result()
-            start_wave(supervisor, second_wave(channels, relayed), console.print)
+            start_wave(supervisor, second_wave(channels, relayed, (host, ports["ingress"][0])), console.print)
             heartbeats = beating.result()
         console.print(f"• every stage ready {since_start()}")
     except (StageFailed, OSError) as exc:

@@ -43,13 +43,14 @@ def first_wave(aws_port: int, state_file: str, loopback: str) -> list[Stage]:
     return [local_aws, Stage.clawbus("agentcore", "agentcore.started", "local-agentcore")]
 
 
-def second_wave(channels: list[str], relayed: list[str]) -> list[Stage]:
-    """Every stage that reads the stored configuration document or the provisioned queues at start."""
+def second_wave(channels: list[str], relayed: list[str], ingress_at: tuple[str, int]) -> list[Stage]:
+    """Every stage that reads the stored configuration document or the provisioned queues at start.
+    Ingress's port (`ingress_at`) is held by the supervisor, so a restart refuses no webhook."""
     stages = [
         Stage.clawbus("agent", "agent.started", "agent"),
         Stage.clawbus("dispatcher", "dispatcher.started", "dispatcher"),
         *(Stage.clawbus(f"egress-{channel}", "egress.started", "egress", channel) for channel in channels),
-        Stage.clawbus("ingress", "ingress.started", "ingress"),
+        Stage.clawbus("ingress", "ingress.started", "ingress", listen=ingress_at),
     ]
     if relayed:  # polling / Socket Mode / gateway connections, if configured
         stages.append(Stage.clawbus("relay", "relay.started", "relay"))

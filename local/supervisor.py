@@ -7,6 +7,10 @@ ready. Children die with the supervisor (Linux parent-death signal), so nothing 
 `clawbus up` itself is killed; on a normal stop they get SIGTERM in reverse start order, then SIGKILL
 after a grace period. The parent-death signal follows the *thread* that started a child (prctl
 PR_SET_PDEATHSIG), so a thread that starts or restarts stages must outlive them.
+
+A stage with `listen` gets its listening socket from the supervisor (`bus/listen.py`), bound once and
+kept open across the stage's restarts, so a connection made while the stage is being restarted waits
+for the next process instead of being refused.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clawbus.bus.listen import LISTEN_FD_ENV, listening_socket
 from clawbus.bus.private_files import append_private, private_dir
 
 _PR_SET_PDEATHSIG = 1
@@ -54,11 +60,19 @@ class Stage:
     stopping: bool = False  # asked to stop: its exit is expected, not a death to restart
     spawned_at: float | None = None  # monotonic time of its (latest) spawn
     ready_after_s: float | None = None  # seconds from that spawn to its ready event
+    listen: tuple[str, int] | None = None  # host, port: the supervisor holds it across restarts
 
     @classmethod
-    def clawbus(cls, name: str, ready: str, *args: str, env: dict[str, str] | None = None) -> Stage:
+    def clawbus(
+        cls,
+        name: str,
+        ready: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        listen: tuple[str, int] | None = None,
+    ) -> Stage:
         """A stage running `clawbus <args>` in this interpreter, ready when it logs `ready`."""
-        return cls(name, [sys.executable, "-m", "clawbus.cli", *args], ready, env=env or {})
+        return cls(name, [sys.executable, "-m", "clawbus.cli", *args], ready, env=env or {}, listen=listen)
 
     def last_error(self) -> str:
         """The most telling recent log line (an error's message, else the last line)."""
@@ -79,6 +93,7 @@ class Supervisor:
         self.log_dir = log_dir
         self.base_env = base_env
         self.stages: list[Stage] = []
+        self._listeners: dict[str, socket.socket] = {}  # by stage name, open until `stop_all`
         private_dir(log_dir)
 
     def start(self, stage: Stage, timeout_s: float = 60.0) -> None:
@@ -124,6 +139,10 @@ class Supervisor:
         stage.spawned_at = time.monotonic()
         stage.ready_after_s = None
         env = {**os.environ, **self.base_env, **stage.env}
+        passed: tuple[int, ...] = ()
+        if stage.listen is not None:
+            passed = (self._listener(stage).fileno(),)
+            env[LISTEN_FD_ENV] = str(passed[0])
         stage.process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
             stage.argv,
             env=env,
@@ -132,9 +151,25 @@ class Supervisor:
             stderr=subprocess.PIPE,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
             preexec_fn=_die_with_parent,
+            pass_fds=passed,
         )
         self.stages.append(stage)
         threading.Thread(target=self._pump, args=(stage,), daemon=True).start()
+
+    def _listener(self, stage: Stage) -> socket.socket:
+        """The stage's listening socket: bound at its first start, the same one at every restart."""
+        assert stage.listen is not None
+        if (sock := self._listeners.get(stage.name)) is None:
+            host, port = stage.listen
+            try:
+                sock = listening_socket(host, port)
+            except OSError as exc:
+                raise StageFailed(
+                    f"{stage.name} cannot listen on {host}:{port} ({exc.strerror}): another program holds "
+                    "the port; stop it or choose another port"
+                ) from exc
+            self._listeners[stage.name] = sock
+        return sock
 
     def _pump(self, stage: Stage) -> None:
         assert stage.process
@@ -214,4 +249,7 @@ class Supervisor:
                     process.wait()
             results.append((stage.name, process.returncode))
         self.stages.clear()
+        for sock in self._listeners.values():  # no stage left to serve what would wait in them
+            sock.close()
+        self._listeners.clear()
         return results

@@ -225,7 +225,8 @@ def start_pipeline(
                 stage("agentcore", "agentcore.started", "local-agentcore"),
                 stage("dispatcher", "dispatcher.started", "dispatcher"),
                 *(stage(f"egress-{channel}", "egress.started", "egress", channel) for channel in channels),
-                stage("ingress", "ingress.started", "ingress"),
+                # as `clawbus up`: the supervisor holds ingress's port across restarts
+                stage("ingress", "ingress.started", "ingress", listen=("127.0.0.1", ingress_port)),
             ]
         )
     except Exception:

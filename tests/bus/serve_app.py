@@ -1,7 +1,8 @@
 """A small app served by `serve_asgi` in a process of its own, for tests of the server's limits.
 
 `python -m tests.bus.serve_app PORT HEADER_TIMEOUT_S BODY_TIMEOUT_S MAX_CONNECTIONS`; ready when it logs
-`testserver.started`. `POST /echo` answers the length of the body it read; `/slow?s=N` reads the body and
+`testserver.started`; it serves the listening socket its supervisor hands it, if any (`bus/listen.py`),
+else it binds PORT. `POST /echo` answers the length of the body it read; `/slow?s=N` reads the body and
 answers after N seconds (an app that is slow, unlike its client); `/stream?s=N` starts its answer at
 once and ends it after N seconds (it holds its connection, visibly); `/healthz` answers at once.
 """
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
+from clawbus.bus.listen import inherited_listener
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.request_deadlines import ServerLimits
 from clawbus.bus.serve import serve_asgi
@@ -57,7 +59,10 @@ def main() -> None:
     )
     limits = ServerLimits(float(header_s), float(body_s), int(max_connections))
     configure_logging("INFO")
-    asyncio.run(serve_asgi(app, host="127.0.0.1", port=int(port), stage="testserver", limits=limits))
+    sock = inherited_listener()
+    asyncio.run(
+        serve_asgi(app, host="127.0.0.1", port=int(port), stage="testserver", limits=limits, sock=sock)
+    )
 
 
 if __name__ == "__main__":

@@ -374,7 +374,7 @@ class ChaosPipeline:
         """SIGTERM a stage, wait for it to exit, start it again; its exit code."""
         old = self.stage(name)
         code = self.pipeline.supervisor.terminate(name)
-        again = Stage(name=old.name, argv=old.argv, ready_event=old.ready_event, env=old.env)
+        again = Stage(old.name, old.argv, old.ready_event, env=old.env, listen=old.listen)
         self.pipeline.supervisor.start(again)
         self.faults += 1
         return code
