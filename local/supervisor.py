@@ -33,6 +33,9 @@ from clawbus.bus.listen import LISTEN_FD_ENV, listening_socket
 from clawbus.bus.private_files import append_private, private_dir
 
 _PR_SET_PDEATHSIG = 1
+# A stage's least time to stop after its SIGTERM, even when the stages stopped before it used up the shared
+# grace (a loaded machine: each takes seconds to exit); killing it sooner would lose what it was finishing.
+MIN_STOP_GRACE_S = 5.0
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -227,7 +230,8 @@ class Supervisor:
         """SIGTERM every stage in reverse start order, wait, SIGKILL stragglers; returns exit codes.
 
         Each stage has stopped before the one started before it gets its SIGTERM, so the first started
-        (the loopback AWS API under `up`) stops last, once every consumer has drained into it.
+        (the loopback AWS API under `up`) stops last, once every consumer has drained into it. `grace_s`
+        is shared, but each stage gets at least `MIN_STOP_GRACE_S` (or its own `stop_grace_s`).
         """
         results: list[tuple[str, int | None]] = []
         deadline = time.monotonic() + grace_s
@@ -241,7 +245,7 @@ class Supervisor:
                 process.send_signal(signal.SIGTERM)
                 grace = stage.stop_grace_s
                 if grace is None:
-                    grace = max(0.1, deadline - time.monotonic())
+                    grace = max(MIN_STOP_GRACE_S, deadline - time.monotonic())
                 try:
                     process.wait(timeout=grace)
                 except subprocess.TimeoutExpired:

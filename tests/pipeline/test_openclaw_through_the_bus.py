@@ -89,7 +89,9 @@ async def test_workspace_edits_cross_sessions_and_heartbeat_and_agent_cron_fire_
             [read] = await _answers(web, b, 1)
 
             # The agent creates a cron job (a plugin tool: behind OpenClaw's Tool Search)
-            at = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+            # far enough ahead that a loaded machine's slow turn still adds it in the future; the firer
+            # below runs 61 s ahead, so it is due at once
+            at = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
             job = {"name": "stretch", "schedule": {"kind": "at", "at": at}}
             job["payload"] = {"kind": "agentTurn", "message": "stand up"}
             add = {"id": "clawbus_cron", "args": {"action": "add", "job": job}}
