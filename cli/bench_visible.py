@@ -29,9 +29,9 @@ from clawbus.cli.bench_telegram import Shown, TelegramStandIn
 from clawbus.cli.bench_up import RunningUp, latency_figures, running_up
 from clawbus.local.credentials import credentials_path, read_credentials
 
-BOT_TOKEN = "4242:bench-first-visible"  # noqa: S105  # the stand-in's, no real bot
+BOT_TOKEN = "9999:bench-first-visible"  # noqa: S105  # the stand-in's, no real bot
 WEBHOOK_SECRET = "bench-first-visible"  # noqa: S105  # checked by this run's ingress only
-OWNER = 4242
+OWNER = 70001  # not the bot: a message from the bot itself is ignored
 SLOW_TURN_S = 1.5  # longer than the draft's 700 ms, shorter than the 2 s "waking up…" threshold
 _TIMEOUT_S = 60.0
 
