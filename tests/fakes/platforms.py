@@ -26,9 +26,8 @@ Edits (progress drafts): Telegram `editMessageText`, Slack `chat.update` and Dis
 (in its channel or through the interaction's webhook, recorded as `edit`) change the text of a message a
 send created (`Call.text` is then the latest text, as the user sees it; `edits(platform)` lists the edit
 calls), `deleteMessage`, `chat.delete` and Discord's `DELETE` (`delete`) remove it from `shown`; an
-unknown message id is refused as the
-platform does, and Telegram refuses an edit to the same text ("message is not modified"). Cues apply to
-edits and deletes as to sends.
+unknown message id is refused as the platform does, and Telegram refuses an edit to the same text
+("message is not modified"). Cues apply to edits and deletes as to sends.
 
 What the platforms keep, as far as egress relies on it: Slack stores each posted message (ts, thread,
 `metadata`) and answers `conversations.history` (top-level messages, newest first, `oldest`/`inclusive`,
