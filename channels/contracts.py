@@ -57,7 +57,8 @@ class Webhook(Generic[S]):
     `verify(request, cfg, now)` raises `Unauthorized`; `normalise(data, cfg, ctx)` returns `Parsed` or
     raises `InvalidEnvelope`; `subscribe(request, cfg)` answers a GET handshake (WhatsApp's) and raises
     `Unauthorized`; `reject_headers` go on every 4xx (Slack's `X-Slack-No-Retry`); `sign(body, cfg, ts)`
-    returns the headers the platform would send (load generators, benchmarks and tests only).
+    returns the headers the platform would send (load generators, benchmarks and tests only); `load()`
+    imports the platform SDK `verify`/`normalise` use (ingress, at start, for an enabled channel only).
     """
 
     path: str
@@ -66,6 +67,7 @@ class Webhook(Generic[S]):
     sign: Callable[[bytes, S, int], dict[str, str]] | None = None
     subscribe: Callable[[WebhookRequest, S], str] | None = None
     reject_headers: Mapping[str, str] = field(default_factory=dict)
+    load: Callable[[], None] | None = None
 
 
 class Handoff(Protocol):

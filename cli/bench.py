@@ -11,7 +11,9 @@ dispatcher process, and measures on one endpoint with one client library:
 6. ingress — signed Telegram webhooks through the real `clawbus ingress` vs bare SQS sends, and the
    acknowledgement latency at a steady rate;
 0. before all of these, `clawbus up` and `clawbus say` as a new user runs them (`bench_up`): seconds to
-   healthy and to the first reply, and the idle turn latency (`--up-only` runs just this).
+   healthy and to the first reply, and the idle turn latency; then `clawbus up` with Telegram against a
+   loopback Bot API stand-in (`bench_visible`): `first_visible_ms`, from a message's POST to its draft
+   (`--up-only` runs just these two).
 
 Progress goes to stderr; the last line on stdout is one JSON object. Feeds keep queue depth bounded
 (moto's per-call cost grows with depth), so floor and pipeline see the same depth profile.
@@ -45,10 +47,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--up-only",
         action="store_true",
-        help="measure only `clawbus up` (to healthy, to the first reply) and idle turn latency",
+        help="measure only `clawbus up` (to healthy, to the first reply), idle turn latency and "
+        "first_visible_ms",
     )
     parser.add_argument(
         "--up-turns", type=int, default=10, help="idle turns timed after the first reply (default 10)"
+    )
+    parser.add_argument(
+        "--visible-turns",
+        type=int,
+        default=5,
+        help="slow Telegram turns timed for first_visible_ms (default 5; 0 skips that phase)",
     )
     parser.add_argument(
         "--in-flight",
@@ -76,12 +85,15 @@ def run_bench(args: argparse.Namespace, console: Console) -> int:
     # here, not at the top: every `clawbus` process (each stage too) imports this module for its flags
     from clawbus.cli.bench_pipeline import Bench, machine
     from clawbus.cli.bench_up import up_figures
+    from clawbus.cli.bench_visible import visible_figures
 
     with tempfile.TemporaryDirectory(prefix="clawbus-bench-") as scratch:
         bench = Bench(args, console, args.logs or Path(scratch))
         started = time.monotonic()
         try:
             start = up_figures(Path(scratch) / "up", args.up_turns, bench.say)
+            if args.visible_turns > 0:
+                start |= visible_figures(Path(scratch) / "visible", args.visible_turns, bench.say)
             if args.up_only:
                 console.print(json.dumps({**start, "machine": machine()}))
                 return 0

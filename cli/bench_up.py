@@ -15,6 +15,7 @@ before the bench's own processes, so the machine is as idle as the caller left i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,7 +24,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,31 +71,40 @@ def _say(url: str, data_dir: Path, text: str) -> dict[str, Any]:
     return reply
 
 
-def up_figures(workdir: Path, turns: int, say: Callable[[str], None]) -> dict[str, Any]:
-    """Run `clawbus up` in `workdir` (its own ports), measure, stop it; the figures above."""
+@dataclass
+class RunningUp:
+    """A `clawbus up` the bench started: its ingress URL, ports, the lines it printed until ready, and the
+    seconds from its spawn to ready."""
+
+    url: str
+    ports: dict[str, int]
+    lines: list[str]
+    started: float
+    healthy_s: float = 0.0
+
+
+@contextlib.contextmanager
+def running_up(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RunningUp]:
+    """`clawbus up` in `workdir` on its own ports, as a new user runs it (`CLAWBUS_*` variables left out,
+    `extra_env` added), until it is ready; stopped with Ctrl-C when the block ends."""
     ports = {name: free_loopback_port() for name in ("ingress", "agent", "agentcore", "aws")}
     argv = _clawbus("up", "--data-dir", str(workdir))
     argv += [arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAWBUS_")}  # up's defaults, as a user
-    url = f"http://127.0.0.1:{ports['ingress']}"
-    say(f"up: `clawbus up` on an empty data dir, then {turns + 1} turns of `clawbus say`")
-    started = time.monotonic()
+    running = RunningUp(f"http://127.0.0.1:{ports['ingress']}", ports, [], time.monotonic())
     up = subprocess.Popen(  # noqa: S603  # our own interpreter and module
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**env, **(extra_env or {})}
     )
     try:
         assert up.stdout is not None
-        shown: list[str] = []
         for line in up.stdout:
-            shown.append(line)
+            running.lines.append(line)
             if READY_BANNER in line:
                 break
         else:
-            raise RuntimeError("clawbus up ended before it was ready: " + "".join(shown[-5:]).strip())
-        healthy = time.monotonic() - started
-        _say(url, workdir, "hello")
-        first_reply = time.monotonic() - started
-        latencies = [float(_say(url, workdir, f"turn {n}")["latency_ms"]) for n in range(turns)]
+            raise RuntimeError("clawbus up ended before it was ready: " + "".join(running.lines[-5:]).strip())
+        running.healthy_s = time.monotonic() - running.started
+        yield running
     finally:
         up.send_signal(signal.SIGINT)
         try:
@@ -101,10 +112,19 @@ def up_figures(workdir: Path, turns: int, say: Callable[[str], None]) -> dict[st
         except subprocess.TimeoutExpired:
             up.kill()
             up.communicate()
+
+
+def up_figures(workdir: Path, turns: int, say: Callable[[str], None]) -> dict[str, Any]:
+    """Run `clawbus up` in `workdir` (its own ports), measure, stop it; the figures above."""
+    say(f"up: `clawbus up` on an empty data dir, then {turns + 1} turns of `clawbus say`")
+    with running_up(workdir) as up:
+        _say(up.url, workdir, "hello")
+        first_reply = time.monotonic() - up.started
+        latencies = [float(_say(up.url, workdir, f"turn {n}")["latency_ms"]) for n in range(turns)]
     return {
-        "up_to_healthy_s": round(healthy, 2),
+        "up_to_healthy_s": round(up.healthy_s, 2),
         "up_to_first_reply_s": round(first_reply, 2),
         **latency_figures(latencies),
         "turns_at_idle": len(latencies),
-        "up_stage_ready_s": stage_ready_seconds(shown),
+        "up_stage_ready_s": stage_ready_seconds(up.lines),
     }

@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 
-def draft_key(channel: str, turn_id: str) -> str:
-    """The ledger key of one turn's draft on one channel."""
-    return f"draft:{channel}:{turn_id}"
-
-
 class DraftLedger:
     """Drafts as records of the `<prefix>-ledger` table; every call is safe to retry."""
 

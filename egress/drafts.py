@@ -24,7 +24,7 @@ import logging
 from clawbus.bus.clock import Clock, utc_now
 from clawbus.bus.errors import ClawbusError, PermanentError, Throttled
 from clawbus.bus.logging import log_event, session_ref
-from clawbus.channels.chunk_keys import sent_key
+from clawbus.channels.chunk_keys import draft_key, sent_key
 from clawbus.channels.contracts import PlatformClient, Profile
 from clawbus.channels.edits import Edits
 from clawbus.egress.chunked_sender import ChunkedSender
@@ -42,7 +42,7 @@ from clawbus.egress.core.draft_plan import (
     plan_progress,
 )
 from clawbus.egress.core.send_once import SendReceipt
-from clawbus.egress.draft_ledger import DraftLedger, draft_key
+from clawbus.egress.draft_ledger import DraftLedger
 from clawbus.egress.pacer import Pacer
 from clawbus.egress.sent_ledger import SentLedger
 from clawbus.schemas import OutboundReply, ReplyKind

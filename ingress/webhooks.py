@@ -56,6 +56,9 @@ class Webhooks:
         self._intake = intake
         self._specs = {s.webhook.path: s for s in channels or all_channels() if s.webhook is not None}
         self.enabled = [s.name for s in self._specs.values() if s.enabled(settings)]
+        for spec in self._specs.values():  # the enabled channels' SDKs load now, not at their first webhook
+            if spec.name in self.enabled and spec.webhook is not None and spec.webhook.load is not None:
+                spec.webhook.load()
 
     async def handle(self, request: WebhookRequest) -> WebhookResponse:
         """Answer one webhook call, in an `ingress.receive` span (the trace every later hop joins)."""

@@ -1,4 +1,5 @@
-"""Discord through its REST API (httpx): channel messages, interaction follow-ups, typing.
+"""Discord through its REST API (httpx): channel messages, interaction follow-ups, typing, and the edits
+and deletes of progress drafts.
 
 `CLAWBUS_DISCORD__API_BASE` (default `https://discord.com/api/v10`) is the versioned REST base. A reply
 to a deferred slash command (ingress answered the interaction with type 5, and Discord shows "thinking…")
@@ -16,6 +17,14 @@ An interaction's token lives 15 minutes, and only if Discord got the 3 s acknowl
 longer than that, or when ingress's answer came too late (the user saw "The application did not
 respond"), Discord answers the follow-up with Unknown Webhook / Invalid Webhook Token. The answer then
 goes to the interaction's channel as an ordinary message (nonce and all), so it still reaches its user.
+
+Progress drafts (`Edits`, with `CLAWBUS_DISCORD__STREAMING=progress`): a turn's draft is posted like a
+reply's first chunk, so for a slash command it replaces the "thinking…" placeholder (`@original`) and in
+a channel it is a message with its own nonce; `edit` PATCHes the message's content and `delete` DELETEs
+it, through the interaction's webhook (`/webhooks/<application id>/<token>/messages/<id>`) while its token
+lives, else in the channel (`/channels/<id>/messages/<id>`). A message already deleted (Unknown Message,
+code 10008) counts as deleted; an edit Discord refuses is a `TargetGone`, and egress posts the answer
+instead, once.
 
 Files go in the same calls as multipart: `payload_json` (the message, with its nonce and an
 `attachments` entry) beside `files[0]`; Discord shows images inline, so every file is one attachment.
@@ -53,19 +62,14 @@ from clawbus.bus.errors import (
 )
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import DiscordSettings
-from clawbus.channels.chunk_keys import opens_reply, send_nonce
+from clawbus.channels.chunk_keys import opens_draft, opens_reply, send_nonce
 from clawbus.channels.contracts import (
-    MB,
-    Limit,
-    MediaCaps,
     MediaFile,
     Outcome,
-    Profile,
     Reconciled,
     SendIntent,
-    per_chat,
 )
-from clawbus.channels.text_style import VERBATIM
+from clawbus.channels.discord.profile import PROFILE as PROFILE  # where egress and tests have always found it
 from clawbus.schemas import ReplyTarget
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
@@ -76,8 +80,7 @@ _log = logging.getLogger(__name__)
 NONCE_WINDOW = timedelta(minutes=2)
 # Unknown Webhook, Unknown Interaction, Invalid Webhook Token: the interaction's token is no longer usable.
 INTERACTION_GONE_CODES = frozenset({10015, 10062, 50027})
-# Discord renders markdown itself; 5 messages per 5 seconds per channel, 50 a second per bot.
-PROFILE = Profile("discord", 2000, VERBATIM, per_chat(5, 5.0, Limit(50, 1.0)), media=MediaCaps(10 * MB))
+UNKNOWN_MESSAGE = 10008  # the message to edit or delete does not exist (deleted)
 
 
 def quiet_for(status: int, headers: Mapping[str, str], body: Mapping[str, Any]) -> tuple[str, float] | None:
@@ -93,6 +96,10 @@ class InteractionGone(TargetGone):
     """The interaction's token expired or was never acknowledged in time: its follow-up cannot be sent."""
 
 
+class MessageGone(TargetGone):
+    """The message to edit or delete does not exist (any more)."""
+
+
 def _failure(response: httpx.Response, what: str) -> Exception:
     status = response.status_code
     try:
@@ -106,6 +113,8 @@ def _failure(response: httpx.Response, what: str) -> Exception:
         return Throttled(detail, retry_after=retry_after)
     if status in (401, 404) and body.get("code") in INTERACTION_GONE_CODES:
         return InteractionGone(detail)
+    if status == 404 and body.get("code") == UNKNOWN_MESSAGE:
+        return MessageGone(detail)
     if status == 401:
         return Unauthorized(f"{detail} — check CLAWBUS_DISCORD__BOT_TOKEN")
     if status in (403, 404):
@@ -192,16 +201,13 @@ class DiscordClient:
         self, target: ReplyTarget, text: str, *, first: bool, key: str, file: MediaFile | None = None
     ) -> str:
         attachments = [{"id": 0, "filename": file.name}] if file is not None else None
-        token = (target.model_extra or {}).get("interaction_token")
-        if token:
-            if not self._application_id:
-                raise ConfigError("discord follow-ups need CLAWBUS_DISCORD__APPLICATION_ID")
-            hook = f"/webhooks/{self._application_id}/{token}"
+        hook = self._hook(target)
+        if hook:
             content: dict[str, Any] = {"content": text}
             if attachments:
                 content["attachments"] = attachments
             try:
-                if opens_reply(key) and file is None:
+                if (opens_reply(key) or opens_draft(key)) and file is None:
                     edited = await self._call(
                         "edit interaction response", f"{hook}/messages/@original", content, method="PATCH"
                     )
@@ -238,6 +244,53 @@ class DiscordClient:
         if now - intent.intended_at < NONCE_WINDOW:
             return Reconciled(Outcome.REPEATABLE)
         return Reconciled(Outcome.UNKNOWN)
+
+    def _hook(self, target: ReplyTarget) -> str | None:
+        """The interaction's webhook path when the target carries its token, else None."""
+        token = (target.model_extra or {}).get("interaction_token")
+        if not token:
+            return None
+        if not self._application_id:
+            raise ConfigError("discord follow-ups need CLAWBUS_DISCORD__APPLICATION_ID")
+        return f"/webhooks/{self._application_id}/{token}"
+
+    def _message_paths(self, target: ReplyTarget, message_id: str) -> list[tuple[str, str]]:
+        """Where the bot's message `message_id` is edited or deleted: through the interaction's webhook
+        while its token lives (the placeholder and follow-ups are the webhook's messages), then in the
+        channel (a message of the bot's own, or one posted after the token expired)."""
+        if not message_id.isdigit():  # a snowflake; anything else names no message of ours
+            raise PermanentError(f"discord: bad message id {message_id!r}")
+        channel = target.thread_id or target.chat_id
+        paths = [("channel message", f"/channels/{channel}/messages/{message_id}")]
+        hook = self._hook(target)
+        return [("interaction message", f"{hook}/messages/{message_id}"), *paths] if hook else paths
+
+    async def edit(self, target: ReplyTarget, message_id: str, text: str) -> None:
+        """`PATCH` the message's content (`Edits`, progress drafts); Discord accepts an edit to the text
+        the message already has. A 429 raises `Throttled` with Discord's `retry_after`."""
+        await self._on_message("edit", target, message_id, {"content": text})
+
+    async def delete(self, target: ReplyTarget, message_id: str) -> None:
+        """`DELETE` the message (`Edits`: a turn that ended silent); one already gone counts as deleted."""
+        try:
+            await self._on_message("delete", target, message_id, None)
+        except MessageGone:
+            return
+
+    async def _on_message(
+        self, verb: str, target: ReplyTarget, message_id: str, payload: dict[str, Any] | None
+    ) -> None:
+        """Edit (`payload`) or delete (None) the message: through the interaction's webhook while its
+        token lives, else in the channel (`_message_paths`)."""
+        method = "PATCH" if payload is not None else "DELETE"
+        for where, path in self._message_paths(target, message_id):
+            try:
+                await self._call(f"{verb} {where}", path, payload, method=method)
+            except InteractionGone as exc:  # the token expired: the channel's path is next
+                log_event(_log, "egress.discord.interaction_gone", level=logging.WARNING, detail=str(exc))
+            else:
+                return
+        raise TargetGone(f"discord {verb}: message {message_id} is out of reach")
 
     async def typing(self, target: ReplyTarget) -> None:
         """`POST /channels/<id>/typing` (shows for about ten seconds)."""

@@ -3,6 +3,7 @@ replies through the REST API (follow-ups for interactions)."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
@@ -11,12 +12,14 @@ from clawbus.channels.contracts import (
     ChannelSpec,
     Handoff,
     Outbound,
+    PlatformClient,
     Relay,
     RelayTransport,
     Webhook,
     WebhookRequest,
 )
-from clawbus.channels.discord import inbound, media, outbound
+from clawbus.channels.discord.profile import PROFILE
+from clawbus.channels.media_download import MediaDeps, MediaFetcher
 from clawbus.channels.normalised import Context, Parsed
 
 
@@ -29,6 +32,8 @@ def _configured(cfg: DiscordSettings) -> bool:
 
 
 def _verify(request: WebhookRequest, cfg: DiscordSettings, now: datetime) -> None:
+    from clawbus.channels.discord import inbound  # the platform SDK loads on first use
+
     inbound.verify(
         request.body,
         request.headers.get(inbound.SIGNATURE_HEADER),
@@ -39,6 +44,8 @@ def _verify(request: WebhookRequest, cfg: DiscordSettings, now: datetime) -> Non
 
 
 def _normalise(data: dict[str, Any], cfg: DiscordSettings, ctx: Context) -> Parsed:
+    from clawbus.channels.discord import inbound  # the platform SDK loads on first use
+
     del cfg
     return inbound.normalise(data, ctx=ctx)
 
@@ -54,14 +61,33 @@ def _open_relay(cfg: DiscordSettings, handoff: Handoff) -> RelayTransport:
     return DiscordGateway(cfg, handoff)
 
 
+def _load_inbound() -> None:
+    """Import what verifying and reading a webhook needs (ingress, at start, for an enabled channel)."""
+    from clawbus.channels.discord import inbound  # noqa: F401
+
+
+def _open_client(cfg: DiscordSettings, timeout_s: float) -> AbstractAsyncContextManager[PlatformClient]:
+    from clawbus.channels.discord.outbound import open_discord  # the SDK loads where the client is opened
+
+    return open_discord(cfg, timeout_s)
+
+
+def _open_media(cfg: DiscordSettings, deps: MediaDeps) -> AbstractAsyncContextManager[MediaFetcher]:
+    from clawbus.channels.discord.media import open_media
+
+    return open_media(cfg, deps)
+
+
 SPEC: ChannelSpec[DiscordSettings] = ChannelSpec(
     name="discord",
     settings=_settings,
     configured=_configured,
     # Discord signs with the application's private key, which a deployment never holds: no `sign`
     # (tests sign with a key of their own, `inbound.signed_headers`).
-    webhook=Webhook(path="/webhooks/discord/interactions", verify=_verify, normalise=_normalise),
+    webhook=Webhook(
+        load=_load_inbound, path="/webhooks/discord/interactions", verify=_verify, normalise=_normalise
+    ),
     relay=Relay(enabled=_gateway, connect=_open_relay),
-    outbound=Outbound(profile=outbound.PROFILE, open_client=outbound.open_discord),
-    media=media.open_media,
+    outbound=Outbound(profile=PROFILE, open_client=_open_client),
+    media=_open_media,
 )

@@ -30,17 +30,12 @@ from clawbus.bus.errors import (
 from clawbus.bus.settings import SlackSettings
 from clawbus.channels.chunk_keys import send_nonce
 from clawbus.channels.contracts import (
-    MB,
-    Limit,
-    MediaCaps,
     MediaFile,
     Outcome,
-    Profile,
     Reconciled,
     SendIntent,
-    per_chat,
 )
-from clawbus.channels.text_style import TextStyle
+from clawbus.channels.slack.profile import PROFILE as PROFILE  # where egress and tests have always found it
 from clawbus.schemas import ReplyTarget
 
 DEFAULT_API_BASE = "https://slack.com/api/"
@@ -51,24 +46,6 @@ _MAX_PAGES = 5  # a busier conversation than this since the intent: cannot tell
 _GONE = {"channel_not_found", "is_archived", "not_in_channel", "account_inactive", "user_not_found"}
 _DENIED = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "missing_scope", "no_permission"}
 _TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-# mrkdwn: `*bold*`, `_italic_`, `~strike~`, `<url|label>`; `&`, `<`, `>` escaped
-# (api.slack.com/reference/surfaces/formatting#escaping); code blocks have no language tag.
-SLACK_MRKDWN = TextStyle(
-    escape=_escape,
-    link=lambda label, url: f"<{_escape(url)}|{label}>",
-    block=lambda _info, code: f"```\n{_escape(code)}\n```",
-)
-# About 1 message a second per channel; files up to 1 GB, all shared the same way (images preview);
-# `chat.update` is Tier 3 (50+ a minute per workspace).
-PROFILE = Profile(
-    "slack", 4000, SLACK_MRKDWN, per_chat(1, 1.0), media=MediaCaps(1024 * MB), edits=Limit(50, 60.0)
-)
 
 
 def _api_error(exc: SlackApiError, what: str) -> Exception:

@@ -79,10 +79,20 @@ def test_up_prints_one_start_line_per_stage_and_the_total(tmp_path: Path) -> Non
 
 def test_bench_reports_the_start_figures() -> None:
     ran = subprocess.run(
-        [sys.executable, "-m", "clawbus.cli", "bench", "--up-only", "--up-turns", "2"],
+        [
+            sys.executable,
+            "-m",
+            "clawbus.cli",
+            "bench",
+            "--up-only",
+            "--up-turns",
+            "2",
+            "--visible-turns",
+            "2",
+        ],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=420,
         check=False,
     )
     assert ran.returncode == 0, ran.stderr
@@ -93,3 +103,7 @@ def test_bench_reports_the_start_figures() -> None:
     assert figures["up_to_first_reply_s"] > figures["up_to_healthy_s"]
     assert figures["turns_at_idle"] == 2
     assert set(figures["up_stage_ready_s"]) == EMBEDDED_STAGES
+    # the first thing a Telegram user sees of a slow turn (its draft), and its answer, later
+    assert isinstance(figures["first_visible_ms"], float)
+    assert 0 < figures["first_visible_ms"] < figures["answer_visible_ms"]
+    assert figures["first_visible_turns"] == 2

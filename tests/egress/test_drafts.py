@@ -1,5 +1,6 @@
 """Progress drafts through the real egress workers and the fake platforms (issue 21): one message per turn,
-edited in place while the agent works and edited into the answer, never a second copy."""
+edited in place while the agent works and edited into the answer, never a second copy (on Discord, a slash
+command's "thinking…" placeholder is that message)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ FLOOD = {
     "description": "Too Many Requests: retry after 2",
     "parameters": {"retry_after": 2},
 }
-THREAD = {"slack": {"thread_id": "1700000000.000100"}, "telegram": {}}
+THREAD = {"slack": {"thread_id": "1700000000.000100"}, "telegram": {}, "discord": {}}
+EDITING = ["telegram", "slack", "discord"]
 
 
 def progress(answer: OutboundReply, text: str, n: int) -> OutboundReply:
@@ -50,7 +52,7 @@ def with_draft(answer: OutboundReply) -> OutboundReply:
     return answer.model_copy(update={"draft": answer.reply_id})
 
 
-@pytest.mark.parametrize("channel", ["telegram", "slack"])
+@pytest.mark.parametrize("channel", EDITING)
 def test_a_draft_is_edited_through_progress_into_the_answer_and_the_user_sees_one_message(
     egress: Egress, make_reply: MakeReply, channel: str
 ) -> None:
@@ -65,7 +67,7 @@ def test_a_draft_is_edited_through_progress_into_the_answer_and_the_user_sees_on
     assert [c.text for c in shown] == ["The answer is 42."]  # one message, holding the answer
     edits = [c for c in egress.fake.edits(channel) if not c.refused]
     assert [c.text for c in edits] == ["working…\n🔎 fetching example.com", "The answer is 42."]
-    assert shown[0].body["text"] == "working…"  # it was posted as the draft
+    assert shown[0].body.get("text", shown[0].body.get("content")) == "working…"  # posted as the draft
     assert egress.logged(worker, "egress.draft.finalised")
 
 
@@ -99,36 +101,51 @@ def test_an_answer_republished_later_is_not_shown_again_and_a_late_progress_leav
     assert [c.text for c in egress.fake.shown("telegram")] == ["final words"]
 
 
+# What each platform answers an edit of a message that is gone, and a rate-limited edit (and its wait).
+CANT_EDIT = {"ok": False, "error_code": 400, "description": "Bad Request: message can't be edited"}
+REFUSALS = {
+    "telegram": (400, CANT_EDIT),
+    "discord": (404, {"message": "Unknown Message", "code": 10008}),  # someone deleted the draft
+}
+THROTTLES = {
+    "telegram": (FLOOD, 2.0),
+    "discord": ({"message": "You are being rate limited.", "retry_after": 1.5, "global": False}, 1.5),
+}
+
+
+@pytest.mark.parametrize("channel", sorted(REFUSALS))
 def test_a_draft_that_cannot_be_edited_falls_back_to_one_new_message(
-    egress: Egress, make_reply: MakeReply
+    egress: Egress, make_reply: MakeReply, channel: str
 ) -> None:
-    worker = egress.start("telegram")
-    answer = with_draft(make_reply("telegram", "the real answer"))
-    refusal = {"ok": False, "error_code": 400, "description": "Bad Request: message can't be edited"}
-    egress.fake.fail_next("telegram", 400, refusal, match="the real answer", times=1)
+    worker = egress.start(channel)
+    answer = with_draft(make_reply(channel, "the real answer"))
+    status, refusal = REFUSALS[channel]
+    egress.fake.fail_next(channel, status, refusal, match="the real answer", times=1)
     egress.publish(progress(answer, "working…", 0))
     egress.publish(answer)
 
-    wait_for(lambda: egress.queue_depth("telegram") == 0, timeout=30, what="answer handled")
-    assert [c.text for c in egress.fake.shown("telegram")] == ["working…", "the real answer"]
+    wait_for(lambda: egress.queue_depth(channel) == 0, timeout=30, what="answer handled")
+    assert [c.text for c in egress.fake.shown(channel)] == ["working…", "the real answer"]
     assert egress.logged(worker, "egress.draft.fallback")
 
 
-def test_a_rate_limited_finalising_edit_waits_as_long_as_telegram_asks(
-    egress: Egress, make_reply: MakeReply
+@pytest.mark.parametrize("channel", sorted(THROTTLES))
+def test_a_rate_limited_finalising_edit_waits_as_long_as_the_platform_asks(
+    egress: Egress, make_reply: MakeReply, channel: str
 ) -> None:
-    worker = egress.start("telegram")
-    answer = with_draft(make_reply("telegram", "patience pays"))
-    egress.fake.fail_next("telegram", 429, FLOOD, match="patience pays", times=1)
+    worker = egress.start(channel)
+    answer = with_draft(make_reply(channel, "patience pays"))
+    throttle, wait_s = THROTTLES[channel]
+    egress.fake.fail_next(channel, 429, throttle, match="patience pays", times=1)
     egress.publish(progress(answer, "working…", 0))
     egress.publish(answer)
 
-    wait_for(lambda: egress.queue_depth("telegram") == 0, timeout=30, what="answer handled")
-    assert [c.text for c in egress.fake.shown("telegram")] == ["patience pays"]
-    refused, accepted = egress.fake.edits("telegram")
+    wait_for(lambda: egress.queue_depth(channel) == 0, timeout=30, what="answer handled")
+    assert [c.text for c in egress.fake.shown(channel)] == ["patience pays"]
+    refused, accepted = egress.fake.edits(channel)
     assert refused.refused
     assert not accepted.refused
-    assert accepted.at - refused.at >= 2.0
+    assert accepted.at - refused.at >= wait_s
     assert egress.logged(worker, "egress.draft.throttled")
 
 
@@ -141,7 +158,7 @@ def test_progress_on_a_platform_that_cannot_edit_shows_nothing(egress: Egress, m
     assert [c.text for c in egress.fake.shown("whatsapp")] == ["plain answer"]
 
 
-@pytest.mark.parametrize("channel", ["telegram", "slack"])
+@pytest.mark.parametrize("channel", EDITING)
 def test_a_turn_that_ends_silent_deletes_its_draft(
     egress: Egress, make_reply: MakeReply, channel: str
 ) -> None:
@@ -155,3 +172,20 @@ def test_a_turn_that_ends_silent_deletes_its_draft(
     assert egress.fake.shown(channel) == []  # nothing left behind, and nothing reopened
     assert len(egress.fake.sent(channel)) == 1
     assert egress.logged(worker, "egress.draft.deleted")
+
+
+def test_a_slash_commands_placeholder_becomes_the_draft_and_then_the_answer(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    egress.start("discord")
+    answer = with_draft(make_reply("discord", "pong, at last", interaction_token="tok-draft"))
+    egress.publish(progress(answer, "working…", 0))
+    egress.publish(progress(answer, "working…\n🔎 fetching example.com", 1))
+    egress.publish(answer)
+
+    wait_for(lambda: egress.queue_depth("discord") == 0, timeout=30, what="draft and answer handled")
+    shown = egress.fake.shown("discord")
+    assert [(c.method, c.text) for c in shown] == [("original", "pong, at last")]  # "thinking…" became it
+    edits = [c for c in egress.fake.edits("discord") if not c.refused]
+    assert [c.text for c in edits] == ["working…\n🔎 fetching example.com", "pong, at last"]
+    assert egress.fake.sent("discord") == shown  # no follow-up, no channel message

@@ -22,11 +22,12 @@ it); `after` lets that many sends through first; `match` limits a cue to sends w
 that text. `slow_next(platform, seconds, times)` answers sends as usual, late. Runs uvicorn in a
 background thread; use it as a context manager.
 
-Edits (progress drafts): Telegram `editMessageText` and Slack `chat.update` change the text of a message a
+Edits (progress drafts): Telegram `editMessageText`, Slack `chat.update` and Discord's `PATCH` of a message
+(in its channel or through the interaction's webhook, recorded as `edit`) change the text of a message a
 send created (`Call.text` is then the latest text, as the user sees it; `edits(platform)` lists the edit
-calls), `deleteMessage` and `chat.delete` remove it from `shown`; an unknown message id is refused as the
-platform does, and Telegram refuses an edit to the same text ("message is not modified"). Cues apply to
-edits and deletes as to sends.
+calls), `deleteMessage`, `chat.delete` and Discord's `DELETE` (`delete`) remove it from `shown`; an
+unknown message id is refused as the platform does, and Telegram refuses an edit to the same text
+("message is not modified"). Cues apply to edits and deletes as to sends.
 
 What the platforms keep, as far as egress relies on it: Slack stores each posted message (ts, thread,
 `metadata`) and answers `conversations.history` (top-level messages, newest first, `oldest`/`inclusive`,
@@ -142,8 +143,8 @@ _SENDS = {
     "files.completeUploadExternal",
 }
 _SENDS |= _TELEGRAM_FILES
-_EDITS = {"editMessageText", "chat.update"}
-_DELETES = {"deleteMessage", "chat.delete"}
+_EDITS = {"editMessageText", "chat.update", "edit"}  # `edit`: Discord's PATCH of a message
+_DELETES = {"deleteMessage", "chat.delete", "delete"}
 DISCORD_NONCE_WINDOW_S = 300.0  # Discord: "the past few minutes"
 
 
@@ -371,6 +372,16 @@ class FakePlatforms:
                     f"{_DISCORD}/webhooks/{{app}}/{{token}}/messages/@original",
                     self._discord_original,
                     methods=["PATCH"],
+                ),
+                Route(
+                    f"{_DISCORD}/webhooks/{{app}}/{{token}}/messages/{{message}}",
+                    self._discord_edit,
+                    methods=["PATCH", "DELETE"],
+                ),
+                Route(
+                    f"{_DISCORD}/channels/{{channel}}/messages/{{message}}",
+                    self._discord_edit,
+                    methods=["PATCH", "DELETE"],
                 ),
                 Route("/whatsapp/{version}/{phone}/messages", self._whatsapp, methods=["POST"]),
                 Route("/whatsapp/{version}/{phone}/media", self._whatsapp_media, methods=["POST"]),
@@ -676,8 +687,40 @@ class FakePlatforms:
 
         def keep(ok: Any) -> None:
             self._originals[token] = ok
+            shown = self._created.get(("discord", str(ok["id"]))) if earlier else None
+            if shown is not None:  # the placeholder edited again: the user sees the latest text
+                shown.edited = str(body.get("content", ""))
 
         return await self._answer("discord", "original", body, message, created=earlier is None, keep=keep)
+
+    async def _discord_edit(self, request: Request) -> Response:
+        """Edit (PATCH) or delete (DELETE) a message a send created, in its channel or through the
+        interaction's webhook; Discord's 404 Unknown Message for an id it does not have (or deleted)."""
+        message_id = request.path_params["message"]
+        body = await _body(request) if request.method == "PATCH" else {}
+        body["message_id"] = message_id
+        method = "edit" if request.method == "PATCH" else "delete"
+        token = request.path_params.get("token")
+        with self._lock:
+            made = self._created.get(("discord", message_id))
+            expired = token is not None and token in self._expired_interactions
+        if expired or made is None or made.deleted:
+            gone = {"message": "Unknown Webhook", "code": 10015} if expired else None
+            gone = gone or {"message": "Unknown Message", "code": 10008}
+            with self._lock:
+                self.calls.append(Call("discord", method, body, 404, refused=True, created=False))
+            return JSONResponse(gone, status_code=404)
+        if method == "delete":
+
+            def deleted(_ok: Any) -> None:
+                made.deleted = True
+
+            return await self._answer("discord", method, body, None, keep=deleted)
+        text = str(body.get("content", ""))
+        ok = {"id": message_id, "channel_id": made.body.get("channel"), "content": text}
+        return await self._answer(
+            "discord", method, body, ok, keep=self._edit_keeper("discord", message_id, text)
+        )
 
     async def _whatsapp(self, request: Request) -> Response:
         body = await _body(request)

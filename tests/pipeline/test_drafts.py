@@ -1,6 +1,7 @@
-"""Progress drafts on the embedded default (issue 21): a tool-using turn on Telegram and on Slack shows one
-status message that is edited into the answer, never a second copy; a cold start says "waking up…"
-first. Every stage a real process, the platforms' APIs faked on loopback, webhooks signed as the
+"""Progress drafts on the embedded default (issue 21): a tool-using turn on Telegram and on Slack, and a
+Discord slash command with `CLAWBUS_DISCORD__STREAMING=progress`, show one status message that is edited
+into the answer, never a second copy; a cold start says "waking up…" first.
+Every stage a real process, the platforms' APIs faked on loopback, webhooks signed as the
 platforms sign them."""
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from nacl.signing import SigningKey
 
+from clawbus.channels.discord.inbound import signed_headers as discord_headers
 from clawbus.channels.slack.inbound import signed_headers as slack_headers
 from clawbus.channels.telegram.inbound import signed_headers as telegram_headers
 from clawbus.ingress.webhooks import routes
@@ -26,6 +29,8 @@ TG_SECRET = "drafts-telegram-secret"
 SLACK_SECRET = "drafts-slack-secret"
 OWNER_TG = 4242
 OWNER_SLACK = "U0OWNER"
+OWNER_DISCORD = "80351110224600001"
+DISCORD_KEY = SigningKey(b"d" * 32)
 
 
 @dataclass
@@ -48,13 +53,20 @@ def drafts(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "CLAWBUS_SLACK__SIGNING_SECRET": SLACK_SECRET,
             "CLAWBUS_SLACK__ALLOW_FROM": json.dumps([OWNER_SLACK]),
             "CLAWBUS_SLACK__API_BASE": fake.api_base("slack"),
+            "CLAWBUS_DISCORD__BOT_TOKEN": "discord-drafts",
+            "CLAWBUS_DISCORD__APPLICATION_ID": "1100000000000000001",
+            "CLAWBUS_DISCORD__PUBLIC_KEY": DISCORD_KEY.verify_key.encode().hex(),
+            "CLAWBUS_DISCORD__ALLOW_FROM": json.dumps([OWNER_DISCORD]),
+            "CLAWBUS_DISCORD__API_BASE": fake.api_base("discord"),
+            "CLAWBUS_DISCORD__STREAMING": "progress",  # off by default, as in OpenClaw
             "CLAWBUS_DISPATCHER__QUEUE__DEBOUNCE_MS": "0",
             # every turn shows its draft at once (the default waits 0.7 s: a quick answer needs none)
             "CLAWBUS_DISPATCHER__DRAFT_AFTER_MS": "0",
             "CLAWBUS_DISPATCHER__COLD_START_MS": "1000",
         }
         agent_env = {"CLAWBUS_AGENT__DEV_TOOL_SYNTAX": "true"}  # `/write {…}` makes the echo call a tool
-        running = start_pipeline(bus, logs, env, channels=("telegram", "slack"), agent_env=agent_env)
+        channels = ("telegram", "slack", "discord")
+        running = start_pipeline(bus, logs, env, channels=channels, agent_env=agent_env)
         try:
             yield Drafts(running, fake)
         finally:
@@ -115,3 +127,26 @@ async def test_a_cold_start_says_waking_up_before_the_answer(drafts: Drafts) -> 
     texts = [c.text for c in drafts.fake.edits("telegram") if _chat_of(c) == chat and not c.refused]
     assert "waking up…" in texts
     assert texts[-1] == shown[0].text
+
+
+async def test_a_discord_slash_commands_thinking_becomes_the_draft_then_the_answer(drafts: Drafts) -> None:
+    token = "ZGlzY29yZC1kcmFmdHM"
+    write = "/write " + json.dumps({"path": "notes-discord.md", "content": "tea"})
+    command = p.discord_command(text=write, user_id=OWNER_DISCORD, token=token)
+    body = json.dumps(command).encode()
+    async with httpx.AsyncClient(base_url=drafts.pipeline.ingress_url, timeout=15) as client:
+        headers = discord_headers(DISCORD_KEY, body, int(time.time()))
+        assert (await client.post(ROUTES["discord"], content=body, headers=headers)).status_code == 200
+    answer = "wrote 3 characters to notes-discord.md"
+
+    async def answered() -> list[Call] | None:
+        shown = drafts.fake.shown("discord")
+        return shown if any(c.text.endswith(answer) for c in shown) else None
+
+    shown = await eventually(answered, timeout=40, interval=0.2, what="the answer on discord")
+    # one message, the interaction's own: "thinking…" became "working…", then the answer
+    assert [(c.method, c.text) for c in shown] == [("original", answer)]
+    assert shown[0].body["content"].startswith("working…")
+    edits = [c for c in drafts.fake.edits("discord") if not c.refused]
+    assert edits[-1].text == answer
+    assert drafts.fake.sent("discord") == shown  # no follow-up, no channel message
