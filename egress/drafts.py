@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 
 from clawbus.bus.clock import Clock, utc_now
-from clawbus.bus.errors import ClawbusError, PermanentError, Throttled
+from clawbus.bus.errors import ClawbusError, PermanentError, RetryableError, Throttled
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.channels.chunk_keys import draft_key, sent_key
 from clawbus.channels.contracts import PlatformClient, Profile
@@ -130,7 +130,9 @@ class DraftSender:
         return True
 
     async def _progress(self, reply: OutboundReply) -> None:
-        """Show the progress text in the turn's draft; never raises a `ClawbusError` (best effort)."""
+        """Show the progress text in the turn's draft: best effort, never raises a `ClawbusError` —
+        except a clearing message's retryable failure: nothing after it would take "working…" away, so
+        the delete is retried (and dead-lettered with its reason) like an answer."""
         rendered = messages(reply.text, self._profile) if reply.text.strip() else []
         dkey = draft_key(self._profile.name, reply.draft or reply.reply_id)
         try:
@@ -148,6 +150,8 @@ class DraftSender:
                 case DeleteDraft(message_id=message_id):
                     await self._delete(reply, dkey, message_id)
         except ClawbusError as exc:
+            if isinstance(exc, RetryableError) and not rendered:
+                raise  # a clear that failed for now: its message comes back
             log_event(
                 logger,
                 "egress.draft.dropped",

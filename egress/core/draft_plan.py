@@ -10,7 +10,8 @@ message that ends as the answer, never a second copy. Its platform message id is
   the turn ended silent, `NO_REPLY`) deletes a live draft and opens none, so no "working…" is left
   behind. Progress is best effort: a failed or throttled progress edit is dropped (the next one, or the
   answer, carries the latest state), never retried or dead-lettered, so updates never queue up behind a
-  rate limit.
+  rate limit. A clear is the exception: no later message would remove the draft, so a delete that failed
+  for now is retried like an answer (`egress/drafts.py`).
 - the answer's first chunk (`plan_first_chunk`): its own receipt wins (it went out: the usual send path
   skips it); a live draft → edit the chunk into it; no draft → the usual send.
 - a failed finalising edit (`after_failed_edit`): a rate limit or an outage is retried like any send

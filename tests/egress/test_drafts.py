@@ -189,3 +189,21 @@ def test_a_slash_commands_placeholder_becomes_the_draft_and_then_the_answer(
     edits = [c for c in egress.fake.edits("discord") if not c.refused]
     assert [c.text for c in edits] == ["working…\n🔎 fetching example.com", "pong, at last"]
     assert egress.fake.sent("discord") == shown  # no follow-up, no channel message
+
+
+@pytest.mark.parametrize("channel", ["telegram", "slack"])
+def test_a_silent_turns_draft_whose_delete_failed_for_a_while_is_still_deleted(
+    egress: Egress, make_reply: MakeReply, channel: str
+) -> None:
+    """Clearing a draft is the last word on it: nothing later would take "working…" away, so an outage
+    on the delete is retried like an answer, not dropped like a progress edit."""
+    worker = egress.start(channel)
+    turn = with_draft(make_reply(channel, "never sent", **THREAD[channel]))
+    outage = {"telegram": {"ok": False, "error_code": 502, "description": "Bad Gateway"}, "slack": {}}
+    egress.fake.fail_next(channel, 502, outage[channel], times=2, after=1)  # opens, then fails
+    egress.publish(progress(turn, "working…", 0))
+    egress.publish(progress(turn, "", 1))
+
+    wait_for(lambda: egress.queue_depth(channel) == 0, timeout=60, what="draft cleared")
+    assert egress.fake.shown(channel) == []
+    assert egress.logged(worker, "egress.draft.deleted")
