@@ -1,9 +1,8 @@
 """Media in, end to end (issue 20): a file sent on a channel is fetched from the (fake) platform, stored
 once in the state bucket under the session's prefix, and reaches the agent, whose offline echo names it
 in the reply the user gets. Every stage a real process on the loopback AWS API; the platforms serve real
-small files (tests/fixtures/media). Discord's messages arrive over the gateway (the relay), which this
-pipeline does not run: its parsing is tested in tests/channels/test_media_refs.py and its download is
-the shared one tests/dispatcher/test_media_fetch.py exercises."""
+small files (tests/fixtures/media). Discord's messages arrive over the gateway (the relay): its pipeline
+is tests/pipeline/test_media_discord.py."""
 
 from __future__ import annotations
 
