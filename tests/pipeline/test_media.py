@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -209,3 +211,21 @@ async def test_a_spoken_voice_note_reaches_the_agent_as_its_words(running: Runni
     texts = await _webchat(running, "voice", "", {"note.ogg": ogg.getvalue()})
     assert "You sent: audio/ogg" in texts[0]
     assert "test" in texts[0].split("saying", 1)[1]
+
+
+def test_clawbus_say_sends_a_file_with_the_message_and_prints_the_reply_naming_it(
+    running: Running, tmp_path: Path
+) -> None:
+    invoice = tmp_path / "march invoice.pdf"
+    invoice.write_bytes(PDF)
+    where = ["--url", running.pipeline.ingress_url, "--conversation", "say-file", "--timeout", "45"]
+    said = subprocess.run(
+        [sys.executable, "-m", "clawbus.cli", "say", "the invoice", "--file", str(invoice), *where],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+        env={**os.environ, "CLAWBUS_WEBCHAT__TOKEN": running.pipeline.webchat_token},
+    )
+    assert said.returncode == 0, said.stderr
+    assert "You said: the invoice You sent: application/pdf, 1 KB, 'march invoice.pdf'" in said.stdout
