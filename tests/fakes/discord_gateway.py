@@ -41,6 +41,13 @@ BOT = {
     "bot": True,
     "avatar": None,
 }
+ANN = {  # a user (the application's owner here)
+    "id": "900000000000000042",
+    "username": "ann",
+    "global_name": "Ann",
+    "discriminator": "0",
+    "avatar": None,
+}
 APPLICATION_ID = "900000000000000009"
 HEARTBEAT_INTERVAL_MS = 41_250  # what Discord sends in HELLO
 AUTHENTICATION_FAILED = 4004
@@ -109,7 +116,7 @@ class FakeDiscordGateway:
                 "icon": None,
                 "bot_public": False,
                 "bot_require_code_grant": False,
-                "owner": {**BOT, "bot": False, "id": "900000000000000042", "username": "ann"},
+                "owner": ANN,
                 "verify_key": "00" * 32,
                 "flags": 1 << 19,  # GATEWAY_MESSAGE_CONTENT_LIMITED: the intent is granted
             }

@@ -17,19 +17,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import Bus, Pipeline, make_bus, start_pipeline
-from tests.fakes.discord_gateway import BOT_TOKEN, FakeDiscordGateway
+from tests.fakes.discord_gateway import ANN, BOT_TOKEN, FakeDiscordGateway
 from tests.fakes.platforms import FakePlatforms
 from tests.helpers import eventually, stage, wait_for
 
 MEDIA = Path(__file__).resolve().parent.parent / "fixtures" / "media"
 PDF = (MEDIA / "invoice.pdf").read_bytes()
-ANN = {
-    "id": "900000000000000042",
-    "username": "ann",
-    "global_name": "Ann",
-    "discriminator": "0",
-    "avatar": None,
-}
 DM = "900000000000000500"
 _ids = itertools.count(920_000_000_000_000_000)
 
