@@ -77,7 +77,7 @@ def running(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             yield Running(pipeline, fake, bus)
         finally:
             codes = pipeline.stop()
-        assert all(code == 0 for _, code in codes), codes
+        assert all(code == 0 for _, code in codes), f"exit codes: {codes}"
 
 
 def _stored(run: Running) -> list[str]:
