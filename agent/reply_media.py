@@ -83,6 +83,10 @@ class ReplyMediaStager:
         self._http = http
         self._max_bytes = max_bytes
 
+    def over(self, workspace: WorkspaceBytes) -> ReplyMediaStager:
+        """The same stager reading local files from `workspace` (the OpenClaw engine's own folder)."""
+        return ReplyMediaStager(workspace, self._blobs, self._http, self._max_bytes)
+
     async def attach(
         self,
         response: AgentResponse,

@@ -272,6 +272,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
         )
         tools: list[Tool] = workspace_tools(store)
         media_cap = settings.storage.blob_max_bytes
+        reply_media = ReplyMediaStager(store, await _media_blobs(settings, stack), http, media_cap)
         tools.append(send_file_tool(store, media_cap))
         tools.append(web_fetch_tool(http, max_bytes=agent.web.max_bytes, timeout_s=agent.web.timeout_s))
         cron = await stack.enter_async_context(cron_tool(settings))
@@ -294,7 +295,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
 
             # OpenClaw's state dir is a cache: each turn hydrates from and persists to the storage layer
             state = StoredOpenClawState(transcripts, sessions, store)
-            engine = await stack.enter_async_context(open_openclaw_engine(settings, store, state))
+            engine = await stack.enter_async_context(
+                open_openclaw_engine(settings, store, state, reply_media=reply_media)
+            )
         yield AgentRuntime(
             model=FailoverModel(models),
             store=store,
@@ -311,6 +314,6 @@ async def open_runtime(settings: Settings) -> AsyncIterator[AgentRuntime]:
             keep_recent_tokens=agent.keep_recent_tokens,
             engine=engine,
             journal=journal,
-            reply_media=ReplyMediaStager(store, await _media_blobs(settings, stack), http, media_cap),
+            reply_media=reply_media,
             media=await open_media_reader(settings, stack),
         )

@@ -43,7 +43,12 @@ def _content(blocks: Sequence[Block]) -> list[dict[str, Any]]:
                 "name": block.name,
                 "kind": block.kind,
             }
-            extra = {"key": block.key, "text": block.text, "refused": block.refused}
+            extra = {
+                "key": block.key,
+                "text": block.text,
+                "refused": block.refused,
+                "notTranscribed": block.not_transcribed,
+            }
             out.append({"type": "media", **fields, **{k: v for k, v in extra.items() if v}})
     return out
 
@@ -77,6 +82,7 @@ def _decode_media(item: dict[str, Any]) -> Media:
         key=str(item.get("key") or ""),
         text=text("text"),
         refused=text("refused"),
+        not_transcribed=text("notTranscribed"),
     )
 
 

@@ -4,6 +4,9 @@ It goes the whole way round — ingress, the inbound queue, the dispatcher, the 
 the WebChat egress queue and worker — and waits for the reply to *this* message (matched by event id).
 It sends the run's WebChat token as a bearer: `CLAWBUS_WEBCHAT__TOKEN` when set, else the token file
 (`CLAWBUS_WEBCHAT__TOKEN_FILE`, default `<data-dir>/webchat-token`, which `clawbus up` makes).
+`--file PATH` (repeatable) sends files with the message, as the page's upload button does: each is
+uploaded first (`POST /webchat/api/uploads`) and named in the message. A missing file, or one over the
+largest media cap (`CLAWBUS_MEDIA__*_MAX_BYTES`), is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
 from clawbus.cli.console import Console
 from clawbus.ingress.http.token_file import client_id, read_token, token_path
+from clawbus.schemas.inbound import human_size
 
 if TYPE_CHECKING:
     import httpx
@@ -52,7 +56,16 @@ def webchat_token(settings: Settings, data_dir: Path | None) -> tuple[str | None
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`say`'s flags."""
-    parser.add_argument("text", help="the message to send")
+    parser.add_argument("text", nargs="?", default="", help="the message to send (may be empty with --file)")
+    parser.add_argument(
+        "--file",
+        dest="files",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="a file to send with the message (repeatable)",
+    )
     parser.add_argument(
         "--url", help="ingress base URL (default http://127.0.0.1:8787, as 'clawbus up' runs it)"
     )
@@ -70,13 +83,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the reply as JSON")
 
 
+def checked_files(paths: list[Path], limit: int) -> list[tuple[str, bytes]]:
+    """Each file's name and bytes, in order.
+
+    Raises:
+        ConfigError: a path is not a readable file, or is over `limit` bytes; the message names it.
+    """
+    files = []
+    for path in paths:
+        if not path.is_file():
+            raise ConfigError(f"no such file: {path}")
+        size = path.stat().st_size
+        if size > limit:
+            raise ConfigError(
+                f"{path} is {human_size(size)}, over the {human_size(limit)} limit for files "
+                "(the largest CLAWBUS_MEDIA__*_MAX_BYTES)"
+            )
+        try:
+            files.append((path.name, path.read_bytes()))
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    return files
+
+
 def run_say(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    """Send, wait, print; 0 when answered, 1 when no reply in time, 2 when ingress refused or is down."""
+    """Send, wait, print; 0 when answered, 1 when no reply in time, 2 when ingress refused or is down
+    (or a file cannot be sent)."""
     base = (args.url or f"http://{settings.ingress.host}:{settings.ingress.port}").rstrip("/")
     try:
         token, token_file = webchat_token(settings, args.data_dir)
+        files = checked_files(args.files, settings.media.largest)
     except ConfigError as exc:
         console.error(str(exc))
+        return 2
+    if not args.text and not files:
+        console.error("nothing to send: give a message, or --file PATH")
         return 2
     conversation = args.conversation or default_conversation(token or "")
     import httpx  # here, not at the top: every stage process imports this module through cli.main
@@ -85,22 +126,26 @@ def run_say(args: argparse.Namespace, settings: Settings, console: Console) -> i
     timeout = httpx.Timeout(args.timeout + 5, connect=3.0)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(base_url=base, timeout=timeout, headers=headers) as client:
+        message: dict[str, object] = {
+            "conversation": conversation,
+            "text": args.text,
+            "client_message_id": uuid.uuid4().hex,
+        }
         try:
-            sent = client.post(
-                "/webchat/api/messages",
-                json={"conversation": conversation, "text": args.text, "client_message_id": uuid.uuid4().hex},
-            )
+            attachments = []
+            for name, data in files:
+                uploaded = client.post("/webchat/api/uploads", content=data)
+                if uploaded.status_code != 201:
+                    return _refused(console, name, uploaded, token_file if token is None else None)
+                attachments.append({"upload": uploaded.json()["upload"], "name": name})
+            if attachments:
+                message["attachments"] = attachments
+            sent = client.post("/webchat/api/messages", json=message)
         except httpx.HTTPError as exc:
             console.error(f"cannot reach ingress at {base} ({type(exc).__name__}) — is 'clawbus up' running?")
             return 2
         if sent.status_code != 202:
-            console.error(f"ingress refused the message: HTTP {sent.status_code} {_problem(sent)}")
-            if sent.status_code == 401 and token is None:
-                console.error(
-                    f"no WebChat token at {token_file}: pass the --data-dir 'clawbus up' uses "
-                    "(or set CLAWBUS_WEBCHAT__TOKEN)"
-                )
-            return 2
+            return _refused(console, "the message", sent, token_file if token is None else None)
         event_id = sent.json()["event_id"]
         cursor = ""
         deadline = started + args.timeout
@@ -148,6 +193,17 @@ def _print_reply(
     else:
         console.print(text)
     return 0
+
+
+def _refused(console: Console, what: str, response: httpx.Response, missing_token: Path | None) -> int:
+    """Say that ingress refused `what` (and where the token was looked for, when there was none); 2."""
+    console.error(f"ingress refused {what}: HTTP {response.status_code} {_problem(response)}")
+    if response.status_code == 401 and missing_token is not None:
+        console.error(
+            f"no WebChat token at {missing_token}: pass the --data-dir 'clawbus up' uses "
+            "(or set CLAWBUS_WEBCHAT__TOKEN)"
+        )
+    return 2
 
 
 def _problem(response: httpx.Response) -> str:

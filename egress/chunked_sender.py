@@ -94,6 +94,10 @@ class ChunkedSender:
                 key = sent_key(self._profile.name, reply.reply_id, part.index, chunk)
                 await self._send_once(reply, text, first=first, key=key)
                 first = False
+        await self.send_media(reply, first=first)
+
+    async def send_media(self, reply: OutboundReply, *, first: bool) -> None:
+        """Send the reply's files once each, after its text (the path `send` takes for them)."""
         for index, media in enumerate(reply.media):
             key = media_key(self._profile.name, reply.reply_id, index)
             await self._send_once(reply, media, first=first, key=key)

@@ -93,6 +93,7 @@ class DraftSender:
                 if not (first and await self._finalise(reply, turn, text, key)):
                     await self._chunked.send_chunk(reply, text, first=first, key=key)
                 first = False
+        await self._chunked.send_media(reply, first=first)  # the answer's files follow its text
 
     async def _finalise(self, reply: OutboundReply, turn: str, text: str, key: str) -> bool:
         """Edit the answer's first chunk into the draft; False: send it as usual instead."""

@@ -2,9 +2,10 @@
 
 `MediaReader.blocks(request)` reads each stored attachment of the turn's events once: images keep their
 bytes (up to `IMAGE_BYTES`, Bedrock's per-image limit; bigger ones are named), PDFs and text files
-become text, audio its transcript; a refused attachment (over its cap, gone) stays a block with its
-reason, and `refusal_parts` tells the user in the reply, whatever the model says. How a block reads as
-text (`media_text`, `describe`) is in `agent/models/media_text.py`, beside the models that use it.
+become text, audio its transcript (or why it has none: `not_transcribed`, the audio still attached); a
+refused attachment (over its cap, gone) stays a block with its reason, and `refusal_parts` tells the
+user in the reply, whatever the model says. How a block reads as text (`media_text`, `describe`) is in
+`agent/models/media_text.py`, beside the models that use it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Sequence
 
 from clawbus.agent.media.documents import document_text
-from clawbus.agent.media.transcribe import AudioClip, Transcriber
+from clawbus.agent.media.transcribe import AudioClip, NotTranscribed, Transcriber
 from clawbus.agent.models.base import Block, Media, Message, Text
 from clawbus.agent.models.media_text import IMAGE_TYPES
 from clawbus.bus.logging import log_event, session_ref
@@ -70,7 +71,17 @@ class MediaReader:
         if ref.media_type in IMAGE_TYPES and len(data) <= IMAGE_BYTES:
             return Media(ref.media_type, ref.size, ref.name, "image", ref.key, data=data)
         if ref.media_type.startswith("audio/") and self._transcriber is not None:
-            words = await self._transcriber.transcribe(AudioClip(data, ref.media_type, ref.key))
+            try:
+                words = await self._transcriber.transcribe(AudioClip(data, ref.media_type, ref.key))
+            except NotTranscribed as exc:
+                log_event(
+                    logger,
+                    "agent.media.not_transcribed",
+                    logging.WARNING,
+                    session=session_ref(request.session_key),
+                    reason=str(exc),
+                )
+                return Media(ref.media_type, ref.size, ref.name, kind, ref.key, not_transcribed=str(exc))
             log_event(
                 logger,
                 "agent.media.transcribed",

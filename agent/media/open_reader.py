@@ -45,7 +45,13 @@ async def _transcriber(settings: Settings, stack: AsyncExitStack, store: MediaSt
                 config=config,
             )
         )
-        return AmazonTranscriber(client, store, settings.bus.bucket_name(), media.transcribe_language)
+        return AmazonTranscriber(
+            client,
+            store,
+            settings.bus.bucket_name(),
+            media.transcribe_language,
+            timeout_s=media.transcribe_timeout_s,
+        )
     return None
 
 

@@ -44,7 +44,8 @@ class ToolResult:
 class Media:
     """A file the user sent (issue 20), as the model gets it: an image's bytes (`data`, this turn only:
     the transcript keeps the reference, never the bytes), a document's text or a voice note's
-    transcript (`text`), or why it was not accepted (`refused`). `agent/media` builds them."""
+    transcript (`text`), or why it was not accepted (`refused`); `not_transcribed` says why a voice note
+    has no transcript (the file itself arrived). `agent/media` builds them."""
 
     media_type: str
     size: int
@@ -54,6 +55,7 @@ class Media:
     data: bytes | None = None
     text: str | None = None
     refused: str | None = None
+    not_transcribed: str | None = None
 
 
 Block = Text | ToolCall | ToolResult | Media

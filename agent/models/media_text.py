@@ -27,6 +27,8 @@ def media_text(media: Media) -> str:
         return f"[The user sent a file that was not accepted: {media.refused}.]"
     if media.kind in ("voice", "audio") and media.text:
         return f"[Voice note ({describe(media)}), transcript:] {media.text}"
+    if media.not_transcribed:
+        return f"[Voice note ({describe(media)}), could not transcribe: {media.not_transcribed}]"
     if media.text:
         return f"[File {describe(media)}:]\n{media.text}"
     return f"[File {describe(media)}]"

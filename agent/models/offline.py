@@ -38,6 +38,8 @@ def _sent(messages: Sequence[Message]) -> list[str]:
     for block in last.blocks if last is not None else ():
         if isinstance(block, Media) and not block.refused:
             heard = f" saying '{block.text}'" if block.kind in ("voice", "audio") and block.text else ""
+            if block.not_transcribed:
+                heard = f" (could not transcribe: {block.not_transcribed})"
             lines.append(describe(block) + heard)
     return lines
 

@@ -30,6 +30,8 @@ class MediaSettings(BaseModel):
     expiry_days: int = Field(default=30, ge=1)
     transcriber: Literal["local", "transcribe", "none"] = "local"
     transcribe_language: str = "en-US"
+    # How long a turn waits for an Amazon Transcribe job before it reads "could not transcribe".
+    transcribe_timeout_s: float = Field(default=120.0, gt=0)
     document_text_chars: int = Field(default=20_000, ge=100)  # of a PDF's or text file's text, to the model
 
     def cap(self, kind: str) -> int:

@@ -25,6 +25,8 @@ from typing import Any
 
 import aiohttp
 import discord
+import yarl
+from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from clawbus.bus.errors import ConfigError, RetryableError, Unauthorized, Unavailable
@@ -60,6 +62,8 @@ def message_payload(message: discord.Message) -> dict[str, Any]:
         "mentions": [{"id": str(user.id)} for user in message.mentions],
         "webhook_id": str(message.webhook_id) if message.webhook_id is not None else None,
         "channel_type": channel_type.value if isinstance(channel_type, discord.ChannelType) else None,
+        "flags": message.flags.value,  # IS_VOICE_MESSAGE marks a voice message's attachment
+        "attachments": [_attachment(item) for item in message.attachments],
     }
     if isinstance(channel, discord.Thread):
         payload["parent_id"] = str(channel.parent_id)
@@ -67,6 +71,17 @@ def message_payload(message: discord.Message) -> dict[str, Any]:
     if isinstance(resolved, discord.Message):
         payload["referenced_message"] = {"id": str(resolved.id), "author": {"id": str(resolved.author.id)}}
     return payload
+
+
+def _attachment(item: discord.Attachment) -> dict[str, Any]:
+    """An attachment as the gateway sent it (the fields `media.attachments` reads)."""
+    return {
+        "id": str(item.id),
+        "url": item.url,
+        "filename": item.filename,
+        "content_type": item.content_type,
+        "size": item.size,
+    }
 
 
 class _GatewayClient(discord.Client):
@@ -103,14 +118,9 @@ class DiscordGateway:
 
     async def session(self, stop: asyncio.Event) -> None:
         """Run one discord.py client until `stop`; raises our errors when it cannot go on."""
-        assert self._settings.bot_token is not None
-        if self._settings.api_base:
-            # discord.py reads its REST base from this class attribute (the gateway URL comes from
-            # GET /gateway/bot); set for a local Discord API, as egress uses CLAWBUS_DISCORD__API_BASE.
-            Route.BASE = self._settings.api_base.rstrip("/")
         try:
             async with self.client() as client:
-                await until_stopped(client.start(self._settings.bot_token.get_secret_value()), stop)
+                await until_stopped(self._run(client), stop)
         except discord.LoginFailure as exc:
             raise Unauthorized("Discord refused the bot token; check CLAWBUS_DISCORD__BOT_TOKEN") from exc
         except discord.PrivilegedIntentsRequired as exc:
@@ -122,6 +132,22 @@ class DiscordGateway:
             raise Unavailable(f"Discord gateway: {exc}") from exc
         except aiohttp.ClientError as exc:
             raise Unavailable(f"Discord unreachable: {exc}") from exc
+
+    async def _run(self, client: discord.Client) -> None:
+        """Log in and hold the gateway (what `client.start` does), asking a local API for its gateway."""
+        assert self._settings.bot_token is not None
+        local = bool(self._settings.api_base)
+        if local:
+            # discord.py reads its REST base from this class attribute; set for a local Discord API, as
+            # egress uses CLAWBUS_DISCORD__API_BASE.
+            Route.BASE = str(self._settings.api_base).rstrip("/")
+        await client.login(self._settings.bot_token.get_secret_value())
+        if local:
+            # discord.py connects to Discord's fixed gateway (DiscordWebSocket.DEFAULT_GATEWAY); a local
+            # API names its own in GET /gateway/bot, as Discord's does (wss://gateway.discord.gg).
+            _, url, _ = await client.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        await client.connect()
 
     async def on_message(self, message: discord.Message, bot_id: int | None) -> None:
         """Hand one gateway message to intake (the adapter's whole job)."""

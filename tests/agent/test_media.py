@@ -7,9 +7,11 @@ import base64
 import json
 from pathlib import Path
 
+import pytest
+
 from clawbus.agent.media import MediaReader
 from clawbus.agent.media.documents import document_text
-from clawbus.agent.media.transcribe import AudioClip, LocalTranscriber
+from clawbus.agent.media.transcribe import AudioClip, LocalTranscriber, NotTranscribed
 from clawbus.agent.models.base import Media, Message, Text, assistant
 from clawbus.agent.models.bedrock import to_converse
 from clawbus.agent.models.offline import OfflineEcho, ScriptedModel
@@ -62,6 +64,11 @@ def test_a_voice_note_is_transcribed_offline_by_pocketsphinx() -> None:
     words = asyncio.run(LocalTranscriber().transcribe(AudioClip(OGG, "audio/ogg", "media/x/v")))
     assert words is not None
     assert "test" in words.split()  # espeak-ng said "hello world this is a test of the voice note"
+
+
+async def test_audio_that_cannot_be_decoded_is_not_transcribed_and_says_so() -> None:
+    with pytest.raises(NotTranscribed, match=r"^the audio could not be decoded$"):
+        await LocalTranscriber().transcribe(AudioClip(b"OggS but not really", "audio/ogg", "media/x/w"))
 
 
 async def _stored(store: MediaStore, data: bytes) -> str:

@@ -4,11 +4,14 @@ command's "thinking…" placeholder is that message)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from clawbus.bus.topology import outbound_topic_name
-from clawbus.schemas import OutboundReply, ReplyKind, ReplyPart, attributes, message_group_id
+from clawbus.schemas import OutboundReply, ReplyKind, ReplyMedia, ReplyPart, attributes, message_group_id
 from tests.egress.conftest import Egress, MakeReply, wait_sent
+from tests.egress.media_files import jpeg
 from tests.helpers import wait_for
 
 FLOOD = {
@@ -207,3 +210,21 @@ def test_a_silent_turns_draft_whose_delete_failed_for_a_while_is_still_deleted(
     wait_for(lambda: egress.queue_depth(channel) == 0, timeout=60, what="draft cleared")
     assert egress.fake.shown(channel) == []
     assert egress.logged(worker, "egress.draft.deleted")
+
+
+def test_the_files_of_an_answer_that_finalises_a_draft_are_sent_after_it(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    data = jpeg()
+    key = f"media/test-session/{hashlib.sha256(data).hexdigest()}"
+    egress.bus.client("s3").put_object(Bucket=f"{egress.bus.prefix}-state", Key=key, Body=data)
+    chart = ReplyMedia(key=key, media_type="image/jpeg", size=len(data), name="chart.jpg")
+    egress.start("telegram")
+    answer = with_draft(make_reply("telegram", "Here is the chart.")).model_copy(update={"media": (chart,)})
+    egress.publish(progress(answer, "working…", 0))
+    egress.publish(answer)
+
+    wait_for(lambda: len(egress.fake.shown("telegram")) >= 2, timeout=30, what="the answer and its file")
+    shown = egress.fake.shown("telegram")
+    assert shown[0].text == "Here is the chart."  # the draft, edited into the answer
+    assert [(u.filename, u.data) for u in egress.fake.uploads("telegram")] == [("chart.jpg", data)]

@@ -16,6 +16,9 @@ Slack's upload v2 (`files.getUploadURLExternal`, the upload URL it hands out, th
 naming that id. Each send records what the user got in `Call.files` (`Upload`: field, filename, content
 type, the bytes); `uploads(platform)` lists them in order.
 
+Discord's gateway: with `FakePlatforms(discord_gateway=FakeDiscordGateway())` the Discord API also answers
+what discord.py asks before it connects (`tests/fakes/discord_gateway.py`).
+
 Every call is recorded (`calls`). A test cues failures with `fail_next(platform, status, body, headers,
 times)`: the next `times` *send* calls on that platform get that answer instead (and are recorded with
 it); `after` lets that many sends through first; `match` limits a cue to sends whose JSON body contains
@@ -68,6 +71,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.fakes.discord_gateway import FakeDiscordGateway
 from tests.fakes.platform_files import PlatformFiles
 from tests.helpers import free_port, wait_for
 
@@ -151,8 +155,9 @@ DISCORD_NONCE_WINDOW_S = 300.0  # Discord: "the past few minutes"
 class FakePlatforms:
     """The fake server; `url` is its base."""
 
-    def __init__(self) -> None:
+    def __init__(self, discord_gateway: FakeDiscordGateway | None = None) -> None:
         self.port = free_port()
+        self._discord_gateway = discord_gateway
         self.url = f"http://127.0.0.1:{self.port}"
         self.calls: list[Call] = []
         self._cues: dict[str, list[_Cue]] = {}
@@ -363,6 +368,7 @@ class FakePlatforms:
         return Starlette(
             routes=[
                 *self.files.routes(),
+                *(self._discord_gateway.rest_routes(_DISCORD) if self._discord_gateway else ()),
                 Route("/telegram/bot{token}/{method}", self._telegram, methods=["POST", "GET"]),
                 Route("/slack/api/{method}", self._slack, methods=["POST", "GET"]),
                 Route(f"{_DISCORD}/channels/{{channel}}/messages", self._discord_message, methods=["POST"]),

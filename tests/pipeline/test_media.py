@@ -1,18 +1,19 @@
 """Media in, end to end (issue 20): a file sent on a channel is fetched from the (fake) platform, stored
 once in the state bucket under the session's prefix, and reaches the agent, whose offline echo names it
 in the reply the user gets. Every stage a real process on the loopback AWS API; the platforms serve real
-small files (tests/fixtures/media). Discord's messages arrive over the gateway (the relay), which this
-pipeline does not run: its parsing is tested in tests/channels/test_media_refs.py and its download is
-the shared one tests/dispatcher/test_media_fetch.py exercises."""
+small files (tests/fixtures/media). Discord's messages arrive over the gateway (the relay): its pipeline
+is tests/pipeline/test_media_discord.py."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ def running(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             yield Running(pipeline, fake, bus)
         finally:
             codes = pipeline.stop()
-        assert all(code == 0 for _, code in codes), codes
+        assert all(code == 0 for _, code in codes), f"exit codes: {codes}"
 
 
 def _stored(run: Running) -> list[str]:
@@ -210,3 +211,21 @@ async def test_a_spoken_voice_note_reaches_the_agent_as_its_words(running: Runni
     texts = await _webchat(running, "voice", "", {"note.ogg": ogg.getvalue()})
     assert "You sent: audio/ogg" in texts[0]
     assert "test" in texts[0].split("saying", 1)[1]
+
+
+def test_clawbus_say_sends_a_file_with_the_message_and_prints_the_reply_naming_it(
+    running: Running, tmp_path: Path
+) -> None:
+    invoice = tmp_path / "march invoice.pdf"
+    invoice.write_bytes(PDF)
+    where = ["--url", running.pipeline.ingress_url, "--conversation", "say-file", "--timeout", "45"]
+    said = subprocess.run(
+        [sys.executable, "-m", "clawbus.cli", "say", "the invoice", "--file", str(invoice), *where],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+        env={**os.environ, "CLAWBUS_WEBCHAT__TOKEN": running.pipeline.webchat_token},
+    )
+    assert said.returncode == 0, said.stderr
+    assert "You said: the invoice You sent: application/pdf, 1 KB, 'march invoice.pdf'" in said.stdout

@@ -88,6 +88,19 @@ async def test_workspace_edits_cross_sessions_and_heartbeat_and_agent_cron_fire_
             await post(web, b, '/read {"path": "notes/shared.md"}')
             [read] = await _answers(web, b, 1)
 
+            # A MEDIA: line in OpenClaw's answer goes out as a file (issue 20): the echo repeats the
+            # message, so its answer carries the lines; one names a workspace file, one a host file.
+            await post(web, b, "the notes\nMEDIA:./notes/shared.md\nMEDIA:/etc/passwd")
+
+            async def with_file() -> list[dict[str, object]] | None:
+                got = await replies(web, b, wait=5)
+                return got if any("media" in m for m in got) else None
+
+            answered = (await eventually(with_file, timeout=240, what="the file OpenClaw named"))[1:]
+            [attached] = [m["media"] for m in answered if "media" in m]
+            assert isinstance(attached, dict)
+            downloaded = (await web.get(str(attached["url"]))).content
+
             # The agent creates a cron job (a plugin tool: behind OpenClaw's Tool Search)
             # far enough ahead that a loaded machine's slow turn still adds it in the future; the firer
             # below runs 61 s ahead, so it is due at once
@@ -122,6 +135,13 @@ async def test_workspace_edits_cross_sessions_and_heartbeat_and_agent_cron_fire_
         codes = pipeline.stop()
     assert "notes/shared.md" in wrote, wrote
     assert "the whale is blue" in read, read
+    texts = [str(m["text"]) for m in answered if "media" not in m]
+    assert texts[0] == echo("the notes", 2, "openclaw")  # the MEDIA: lines left the text
+    assert texts[1] == (
+        "⚠️ Could not send /etc/passwd: it is outside the workspace (only workspace files can be sent)."
+    )
+    assert attached["name"] == "shared.md"
+    assert b"the whale is blue" in downloaded
     assert read_back is not None
     assert "the whale is blue" in read_back.text
     assert fired == echo(f"[cron:{job_id} stretch] stand up", 1, "openclaw")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import Pipeline
@@ -85,3 +87,36 @@ async def test_a_message_sent_while_ingress_restarts_is_resent_until_it_is_taken
         await expect(page.locator(".msg.note")).to_have_count(0)
         assert len(refused) == 4
         assert len(set(refused)) == 1  # one message, resent as it was
+
+
+async def test_a_file_attached_in_the_page_reaches_the_agent_which_names_it(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    from playwright.async_api import expect
+
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(
+        (Path(__file__).resolve().parent.parent / "fixtures" / "media" / "invoice.pdf").read_bytes()
+    )
+    async with chromium_page() as page:
+        await page.goto(f"{pipeline.ingress_url}/#token={pipeline.webchat_token}")
+        await expect(page.locator("#status")).to_contain_text("connected", timeout=15_000)
+        await page.set_input_files("#file", str(invoice))  # what the 📎 button's file picker fills
+        await expect(page.locator("#files")).to_have_text("📎 invoice.pdf")
+        await page.fill("#text", "my invoice")
+        await page.click("#send")
+        await expect(page.locator(".msg.user")).to_have_text("my invoice\n📎 invoice.pdf")
+        await expect(page.locator("#files")).to_have_text("")
+        agent = page.locator(".msg.agent")
+        await expect(agent).to_have_count(1, timeout=30_000)
+        await expect(agent.nth(0)).to_have_text(
+            "(native · offline echo · turn 1) You said: my invoice "
+            "You sent: application/pdf, 1 KB, 'invoice.pdf'"
+        )
+
+        await page.set_input_files("#file", str(invoice))  # a file alone, no text: a message too
+        await page.click("#send")
+        await expect(agent).to_have_count(2, timeout=30_000)
+        await expect(agent.nth(1)).to_have_text(
+            "(native · offline echo · turn 2) You sent: application/pdf, 1 KB, 'invoice.pdf'"
+        )

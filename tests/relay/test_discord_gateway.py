@@ -22,23 +22,9 @@ from clawbus.channels.discord.relay import DiscordGateway
 from clawbus.ingress.relay import Handoff
 from clawbus.ingress.wiring import build_intake
 from tests.conftest import Bus
+from tests.fakes.discord_gateway import ANN, BOT
 from tests.helpers import drain_queue
 
-BOT = {
-    "id": "900000000000000001",
-    "username": "claw",
-    "global_name": None,
-    "discriminator": "0",
-    "bot": True,
-    "avatar": None,
-}
-ANN = {
-    "id": "900000000000000042",
-    "username": "ann",
-    "global_name": "Ann",
-    "discriminator": "0",
-    "avatar": None,
-}
 GUILD, GENERAL, THREAD = "900000000000000100", "900000000000000200", "900000000000000300"
 _ids = itertools.count(910_000_000_000_000_000)
 

@@ -13,7 +13,8 @@ did not load the plugin would give every turn every tool. `run(request)`:
    `turn_timeout_s` (waiting for a starting or restarting gateway counts against it: never a hang),
    `EngineState.commit` after a success;
 3. the answer as the native engine makes it (`turn.to_response`: `NO_REPLY` and heartbeat
-   acknowledgements are not delivered).
+   acknowledgements are not delivered), its `MEDIA:` lines staged as files (`reply_files.py`; workspace
+   files only in a trusted turn, as the native engine's file-read trust).
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ import httpx
 from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
 from clawbus.agent.engines.openclaw.client import GatewayUnreachable, chat_turn
 from clawbus.agent.engines.openclaw.gateway import Gateway
+from clawbus.agent.engines.openclaw.reply_files import answer_refs, turn_mark
 from clawbus.agent.engines.openclaw.session_keys import gateway_session_key
 from clawbus.agent.engines.state import EngineState
 from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, SKIP_EMPTY, is_effectively_empty
 from clawbus.agent.media import MediaReader, chat_content, refusal_parts
 from clawbus.agent.prompt import HEARTBEAT_FILE
+from clawbus.agent.reply_media import Attachment, ReplyMediaStager
 from clawbus.agent.tools.policy import turn_trusted
 from clawbus.agent.tools.scope import turn_scope
 from clawbus.agent.turn import to_response, user_text
@@ -82,8 +85,10 @@ class OpenClawEngine:
         turns: ActiveTurns | None = None,
         trust_queries: Callable[[], int] | None = None,
         media: MediaReader | None = None,
+        reply_media: ReplyMediaStager | None = None,
     ) -> None:
         self._media = media  # the user's files, sent as content parts (issue 20)
+        self._reply_media = reply_media  # the files its answers name (MEDIA: lines)
         self._gateway = gateway
         self._token = token
         self._store = store
@@ -165,13 +170,15 @@ class OpenClawEngine:
             return AgentResponse(parts=(), model=self.model)
         media = await self._media.blocks(request) if self._media is not None else ()
         state_dir = self._gateway.spec.state_dir
+        trusted = turn_trusted(request.session_key, request.events)
         try:
             async with asyncio.timeout(self._turn_timeout_s):
                 await self._warm.wait()
                 await self._gateway.ready.wait()
                 await self._state.prepare(request.session_key, state_dir)
+                mark = await turn_mark(state_dir, request.session_key)
                 # the turn's route and trust, for the tools that call back into clawbus (cron)
-                scope = turn_scope(request, trusted=turn_trusted(request.session_key, request.events))
+                scope = turn_scope(request, trusted=trusted)
                 with self._turns.running(scope):
                     answer = await self._turn(request.session_key, message, chat_content(message, media))
         except TimeoutError as exc:
@@ -179,7 +186,15 @@ class OpenClawEngine:
                 f"the OpenClaw turn did not finish within {self._turn_timeout_s:.0f} s"
                 + (" (the gateway was not ready)" if self.warming else "")
             ) from exc
+        files = await answer_refs(mark, state_dir / "workspace")  # MEDIA: lines the gateway took out
         await self._state.commit(request.session_key, state_dir)
         response = to_response(answer, self.model, heartbeat=heartbeat)
         refused = refusal_parts(media)  # told to the user whatever the model says, as the native engine does
-        return response.model_copy(update={"parts": refused + response.parts}) if refused else response
+        if refused:
+            response = response.model_copy(update={"parts": refused + response.parts})
+        if self._reply_media is not None and (response.parts or files):
+            sent = [Attachment(ref) for ref in files]
+            response = await self._reply_media.attach(
+                response, request.session_key, sent=sent, local_allowed=trusted
+            )
+        return response

@@ -33,12 +33,14 @@ from clawbus.agent.engines.openclaw.cron.config import with_cron_plugin
 from clawbus.agent.engines.openclaw.engine import OpenClawEngine
 from clawbus.agent.engines.openclaw.gateway import Gateway, GatewaySpec
 from clawbus.agent.engines.openclaw.install_layout import bin_dir, by_hand, installed
+from clawbus.agent.engines.openclaw.reply_files import FolderBytes
 from clawbus.agent.engines.openclaw.trust.callback import serve_trust_callback
 from clawbus.agent.engines.openclaw.trust.config import with_trust_plugin
 from clawbus.agent.engines.state import EngineState, LocalOnlyState
 from clawbus.agent.media.open_reader import open_media_reader
 from clawbus.agent.models.echo_server import serve_echo
 from clawbus.agent.models.offline import OfflineEcho
+from clawbus.agent.reply_media import ReplyMediaStager
 from clawbus.bus.clients import ConfigClients, SecretClients, open_stage_clients
 from clawbus.bus.errors import ClawbusError, ConfigError, TargetGone
 from clawbus.bus.logging import log_event
@@ -101,9 +103,14 @@ async def model_credentials(settings: Settings) -> dict[str, SecretStr]:
 
 @contextlib.asynccontextmanager
 async def open_openclaw_engine(
-    settings: Settings, store: WorkspaceStore, state: EngineState | None = None
+    settings: Settings,
+    store: WorkspaceStore,
+    state: EngineState | None = None,
+    *,
+    reply_media: ReplyMediaStager | None = None,
 ) -> AsyncIterator[OpenClawEngine]:
-    """The engine, its gateway starting in the background; stopped (gateway and all) when the block ends."""
+    """The engine, its gateway starting in the background; stopped (gateway and all) when the block ends.
+    `reply_media` stages the files its answers name (`MEDIA:` lines), read from OpenClaw's workspace."""
     oc = settings.agent.openclaw
     openclaw, node_bin = binaries(runtime_dir(settings))
     state_dir = oc.state_dir or settings.local.data_dir / "openclaw-state"
@@ -157,6 +164,7 @@ async def open_openclaw_engine(
             model=f"{ENGINE}/{primary}" if primary else ENGINE,
             turn_timeout_s=oc.turn_timeout_s,
             media=await open_media_reader(settings, stack),
+            reply_media=reply_media.over(FolderBytes(state_dir / "workspace")) if reply_media else None,
         )
 
         async def start() -> None:
