@@ -87,7 +87,7 @@ class Intake:
         self._pairing = pairing
         self.clock = clock
         # `/link` and linked senders' session keys (ingress/linking.py); None: no identity links.
-        self._linker = None if links is None else Linker(settings, links, replies, lambda: self.clock())
+        self.linker = None if links is None else Linker(settings, links, replies, lambda: self.clock())
 
     def context(self) -> Context:
         """The normalisers' context at this moment."""
@@ -142,10 +142,10 @@ class Intake:
         if decision.verdict is Verdict.ADMIT:
             if event.access is not Access.OWNER:
                 event = event.model_copy(update={"access": decision.access})
-            if self._linker is not None:
-                if await self._linker.handle(channel, event):
+            if self.linker is not None:
+                if await self.linker.handle(channel, event):
                     return
-                event = await self._linker.resolve(channel, event)
+                event = await self.linker.resolve(channel, event)
             await self._publisher.publish(event)
             log_event(
                 logger,
