@@ -101,6 +101,13 @@ def integer(low: int, high: int | None = None, *, clamp: bool = False) -> Conver
     return convert
 
 
+def hours(value: Any) -> float:
+    """A number of hours, 0 or more (`session.threadBindings.idleHours`; 0 turns the limit off)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise BadValue("a number of hours, 0 or more")
+    return float(value)
+
+
 def boolean(value: Any) -> bool:
     """`true` or `false`."""
     if not isinstance(value, bool):

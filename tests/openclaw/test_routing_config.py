@@ -177,3 +177,18 @@ def test_a_per_agent_heartbeat_value_is_checked_and_an_unsupported_target_is_sai
         map_document({"agents": {"entries": {"ops": {"heartbeat": {"every": "soon"}}}}})
     mapped = map_document({"agents": {"list": [{"id": "ops", "heartbeat": {"target": "whatsapp"}}]}})
     assert any(u.startswith("agents.list[ops].heartbeat.target:") for u in mapped.unsupported)
+
+
+def test_thread_binding_policy_is_read_from_session_thread_bindings() -> None:
+    # gateway/config-agents/sessions.md: enabled, idleHours (default 24, 0 off), maxAgeHours (default 0).
+    policy = settings_of({"session": {"threadBindings": {"idleHours": 6, "maxAgeHours": 48}}})
+    assert policy.session.thread_bindings.model_dump() == {
+        "enabled": True,
+        "idle_hours": 6,
+        "max_age_hours": 48,
+    }
+    assert not settings_of(
+        {"session": {"threadBindings": {"enabled": False}}}
+    ).session.thread_bindings.enabled
+    with pytest.raises(ConfigError, match=r"threadBindings\.idleHours"):
+        map_document({"session": {"threadBindings": {"idleHours": -1}}})
