@@ -10,15 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
-
 from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.settings import Settings
-from clawbus.channels.telegram.inbound import signed_headers as telegram_headers
 from clawbus.storage.cron.service import connect
 from tests.conftest import FOLLOWUP, Bus, start_pipeline
 from tests.fakes.platforms import FakePlatforms
-from tests.helpers import eventually, stage
+from tests.helpers import eventually, post_telegram, stage
 from tests.ingress import payloads as p
 
 TG_SECRET = "hb-agents-telegram-secret"
@@ -57,13 +54,7 @@ async def test_each_agent_beats_from_its_own_workspace_into_its_own_chat(bus: Bu
         try:
             for user in (HOME_USER, WORK_USER):  # each owner's DM makes their chat their agent's last route
                 update = p.telegram_message(user_id=user, chat_id=user, text="hello", update_id=1000 + user)
-                sent = httpx.post(
-                    f"{pipeline.ingress_url}/webhooks/telegram",
-                    content=json.dumps(update).encode(),
-                    headers=telegram_headers(TG_SECRET),
-                    timeout=10,
-                )
-                assert sent.status_code == 200
+                post_telegram(pipeline.ingress_url, update, TG_SECRET)
 
             async def chats_answered() -> set[object] | None:
                 chats = {c.body.get("chat_id") for c in fake.sent("telegram")}
