@@ -1,4 +1,5 @@
-"""`clawbus route explain|sessions`: which agent answers a conversation, and the sessions each agent keeps.
+"""`clawbus route explain|sessions|bind|unbind`: which agent answers a conversation, the sessions each agent
+keeps, and thread bindings set by hand (`route_bind.py`).
 
 `explain` resolves a message's facts against the loaded configuration (the environment over the stored
 openclaw.json, as ingress loads it) and prints the agent, the rule that matched (OpenClaw's `matchedBy`)
@@ -20,6 +21,7 @@ from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import add_target_arguments
+from clawbus.cli.route_bind import bind_or_unbind
 from clawbus.openclaw.document_settings import load_settings_async
 from clawbus.schemas import PeerKind
 from clawbus.schemas.routing import RouteInput, RoutePeer, choose_binding, resolve_route
@@ -42,8 +44,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`route explain` and `route sessions` flags."""
     parser.add_argument(
-        "action", choices=("explain", "sessions"), help="explain: one message; sessions: list"
+        "action",
+        choices=("explain", "sessions", "bind", "unbind"),
+        help="explain: one message; sessions: list; bind/unbind: a thread to a session (cli/route_bind.py)",
     )
+    parser.add_argument("--chat", help="bind/unbind: the chat id the thread is in")
+    parser.add_argument("--session", help="bind: the session key the thread's messages go to")
     parser.add_argument("--channel", help="explain: the channel (telegram, slack, discord, whatsapp, ...)")
     parser.add_argument("--peer", help="explain: the chat, KIND:ID (direct|group|channel); a bare ID is a DM")
     parser.add_argument(
@@ -54,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--roles", default="", help="explain: the member's Discord role ids, comma-separated")
     parser.add_argument("--team", help="explain: the Slack team id")
     parser.add_argument("--thread", help="explain: the thread id inside the chat")
-    parser.add_argument("--agent", help="sessions: only this agent's sessions")
+    parser.add_argument("--agent", help="sessions: only this agent's sessions; bind: the session's agent")
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_target_arguments(parser)
 
@@ -122,6 +128,10 @@ async def _sessions(settings: Settings, only: str | None) -> list[dict[str, Any]
 def run_route(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """Print a route or the sessions; exit 2 when the configuration or the stores cannot be used."""
     loaded = asyncio.run(load_settings_async(settings)).settings
+    if args.action in ("bind", "unbind"):
+        done = asyncio.run(bind_or_unbind(loaded, args))
+        console.print(json.dumps(done) if args.json else " ".join(f"{k}={v}" for k, v in done.items()))
+        return 0
     if args.action == "explain":
         found = explain(loaded, args)
         if args.json:

@@ -99,7 +99,7 @@ def _import(args: argparse.Namespace, settings: Settings, console: Console) -> i
         found = read_openclaw_dir(source)
 
     async def go() -> TransferReport:
-        async with open_sinks(settings) as sinks:
+        async with open_sinks(settings, found.config) as sinks:
             return await import_state(
                 found, sinks, dry_run=args.dry_run, overwrite=args.overwrite, progress=console.note
             )

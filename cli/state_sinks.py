@@ -16,6 +16,7 @@ from typing import Any
 
 import json5
 
+from clawbus.agent.fleet import settings_for_agent
 from clawbus.agent.runtime import open_session_stores, open_workspace_store
 from clawbus.bus.clients import ConfigClients, CronClients, open_stage_clients
 from clawbus.bus.errors import ConfigError, PermanentError, TargetGone
@@ -25,6 +26,7 @@ from clawbus.ingress.core.gate import normalise_entry
 from clawbus.ingress.core.pairing import PairingRequest
 from clawbus.ingress.pairing_store import DynamoPairingStore
 from clawbus.openclaw.model_credentials import MODEL_SECRET, model_secret_name
+from clawbus.openclaw.routing_config import roster
 from clawbus.openclaw.state_dir import AgentSessions
 from clawbus.openclaw.state_transfer import StateSinks
 from clawbus.storage import (
@@ -40,6 +42,7 @@ from clawbus.storage import (
     secret_store,
 )
 from clawbus.storage.cron.service import connect
+from clawbus.storage.identity_links import IdentityLinkStore, identity_link_store
 from clawbus.storage.sessions import LAST_ROUTE_FIELDS, SessionEntry, parse_entry
 
 
@@ -215,18 +218,27 @@ def _merged(current: SessionEntry | None, imported: SessionEntry) -> SessionEntr
 
 
 def _agents(config: Mapping[str, Any] | None, default_agent: str) -> list[str]:
-    """The agent ids the config lists (`agents.list[].id`), the default agent first."""
-    agents = [default_agent]
-    listed = ((config or {}).get("agents") or {}).get("list") or []
-    for agent in listed if isinstance(listed, list) else []:
-        if isinstance(agent, Mapping) and isinstance(agent.get("id"), str) and agent["id"] not in agents:
-            agents.append(agent["id"])
-    return agents
+    """The agent ids of the config's roster (`agents.entries`, else `agents.list[]`), the default first."""
+    _key, roster_ = roster(config or {})
+    return [default_agent, *(agent_id for agent_id, _entry in roster_ if agent_id != default_agent)]
+
+
+class LinksAdapter:
+    """The identity links `/link` stored, for the export."""
+
+    def __init__(self, store: IdentityLinkStore) -> None:
+        self._store = store
+
+    async def links(self) -> Mapping[str, Sequence[str]]:
+        return await self._store.links(datetime.now(UTC))
 
 
 @asynccontextmanager
-async def open_sinks(settings: Settings) -> AsyncIterator[StateSinks]:
-    """Every store of the deployment `settings` name, as `StateSinks`, for the life of the block."""
+async def open_sinks(
+    settings: Settings, roster_from: Mapping[str, Any] | None = None
+) -> AsyncIterator[StateSinks]:
+    """Every store of the deployment `settings` name, as `StateSinks`, for the life of the block; the
+    agents are those of `roster_from` (an imported config), else of the stored config."""
     async with AsyncExitStack() as stack:
         stores = await stack.enter_async_context(open_stage_clients(settings, ConfigClients))
         cron = await stack.enter_async_context(open_stage_clients(settings, CronClients))
@@ -234,15 +246,21 @@ async def open_sinks(settings: Settings) -> AsyncIterator[StateSinks]:
         if not isinstance(secrets, SecretsManagerStore):
             raise ConfigError("state import/export needs the Secrets Manager secret store")
         config = ConfigAdapter(config_store(settings, stores))
-        agents = _agents(await config.read_document(), settings.session.agent_id)
+        stored = await config.read_document() if roster_from is None else roster_from
+        agents = _agents(stored, settings.session.agent_id)
         transcripts, index, _ = await open_session_stores(settings, stack)
+        others = {
+            agent_id: await open_workspace_store(settings_for_agent(settings, agent_id), stack, agent_id)
+            for agent_id in agents[1:]
+        }
+        pairing_table = pairing_table_name(settings.bus.prefix)
         yield StateSinks(
             config=config,
             secrets=SecretsAdapter(secrets, settings.bus.prefix),
             workspace=await open_workspace_store(settings, stack, settings.session.agent_id),
-            pairing=PairingAdapter(
-                DynamoPairingStore(cron.dynamodb, pairing_table_name(settings.bus.prefix))
-            ),
+            pairing=PairingAdapter(DynamoPairingStore(cron.dynamodb, pairing_table)),
             cron=await connect(settings, cron),
             sessions=SessionsAdapter(index, transcripts, agents),
+            agent_workspaces=others,
+            links=LinksAdapter(identity_link_store(cron.dynamodb, pairing_table)),
         )

@@ -32,6 +32,7 @@ from clawbus.ingress.dedup_store import Claim, DedupStore
 from clawbus.ingress.linking import Linker
 from clawbus.ingress.pairing_store import PairingStore
 from clawbus.ingress.publisher import InboundPublisher
+from clawbus.ingress.thread_binding import ThreadBinder
 from clawbus.schemas import (
     Access,
     InboundEvent,
@@ -42,6 +43,7 @@ from clawbus.schemas import (
     message_group_id,
 )
 from clawbus.storage.identity_links import IdentityLinkStore
+from clawbus.storage.thread_bindings import ThreadBindingStore
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class Intake:
         pairing: PairingStore,
         clock: Clock = utc_now,
         links: IdentityLinkStore | None = None,
+        threads: ThreadBindingStore | None = None,
     ) -> None:
         self._settings = settings
         self._publisher = publisher
@@ -87,7 +90,10 @@ class Intake:
         self._pairing = pairing
         self.clock = clock
         # `/link` and linked senders' session keys (ingress/linking.py); None: no identity links.
-        self._linker = None if links is None else Linker(settings, links, replies, lambda: self.clock())
+        self.linker = None if links is None else Linker(settings, links, replies, lambda: self.clock())
+        # Bound threads go to their sessions (ingress/thread_binding.py); None: no thread bindings.
+        policy = settings.session.thread_bindings
+        self.threads = None if threads is None else ThreadBinder(threads, policy, lambda: self.clock())
 
     def context(self) -> Context:
         """The normalisers' context at this moment."""
@@ -142,10 +148,12 @@ class Intake:
         if decision.verdict is Verdict.ADMIT:
             if event.access is not Access.OWNER:
                 event = event.model_copy(update={"access": decision.access})
-            if self._linker is not None:
-                if await self._linker.handle(channel, event):
+            if self.linker is not None:
+                if await self.linker.handle(channel, event):
                     return
-                event = await self._linker.resolve(channel, event)
+                event = await self.linker.resolve(channel, event)
+            if self.threads is not None:
+                event = await self.threads.resolve(event)
             await self._publisher.publish(event)
             log_event(
                 logger,

@@ -13,6 +13,11 @@ Per admitted DM (after dedup and the gate, so a redelivered `/link` is not run t
   reaches the agent. Codes and ids are never logged.
 - anything else, when `session.dm_scope` is not `main`: a stored link re-keys the event
   (`core.linking.linked_session_key`, config links merged with the stored one).
+
+WebChat posts skip the intake (their sender is the token's owner) but not this step
+(`http/webchat.py` calls `handle` and `resolve` too); a WebChat sender is its conversation id. A retried
+WebChat POST is not deduplicated here: its answer's reply id derives from the event id, so the outbound
+FIFO drops the second answer.
 """
 
 from __future__ import annotations

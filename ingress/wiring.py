@@ -16,6 +16,7 @@ from clawbus.ingress.intake import Intake
 from clawbus.ingress.pairing_store import DynamoPairingStore
 from clawbus.ingress.publisher import InboundPublisher
 from clawbus.storage.identity_links import identity_link_store
+from clawbus.storage.thread_bindings import thread_binding_store
 
 
 async def build_intake(settings: Settings, clients: IngressClients) -> tuple[Intake, InboundPublisher]:
@@ -35,5 +36,6 @@ async def build_intake(settings: Settings, clients: IngressClients) -> tuple[Int
         dedup=DynamoDedupStore(clients.dynamodb, ledger_table_name(prefix), settings.ingress.dedup_ttl_s),
         pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(prefix)),
         links=identity_link_store(clients.dynamodb, pairing_table_name(prefix)),
+        threads=thread_binding_store(clients.dynamodb, pairing_table_name(prefix)),
     )
     return intake, publisher

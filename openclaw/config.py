@@ -30,17 +30,19 @@ from pydantic import BaseModel, ValidationError
 
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import Settings
+from clawbus.openclaw.heartbeat_config import HEARTBEAT_KEYS, map_agent_heartbeats
 from clawbus.openclaw.routing_config import map_routing
 from clawbus.openclaw.values import (
-    BadValue,
+    MISSING,
     Convert,
     Unsupported,
+    bad_value,
     boolean,
-    duration,
-    heartbeat_target,
-    hour_of_day,
+    checked,
+    hours,
     id_list,
     integer,
+    lookup,
     one_of,
     pairing_template,
     reset_block,
@@ -93,6 +95,9 @@ RULES: tuple[Rule, ...] = (
     Rule("session.resetByChannel", ("session", "reset_by_channel"), reset_map(None)),
     Rule("session.idleMinutes", ("session", "idle_minutes"), integer(0)),
     Rule("session.resetTriggers", ("session", "reset_triggers"), text_list),
+    Rule("session.threadBindings.enabled", ("session", "thread_bindings", "enabled"), boolean),
+    Rule("session.threadBindings.idleHours", ("session", "thread_bindings", "idle_hours"), hours),
+    Rule("session.threadBindings.maxAgeHours", ("session", "thread_bindings", "max_age_hours"), hours),
     Rule("messages.queue.mode", ("dispatcher", "queue", "mode"), _QUEUE_MODE),
     Rule("messages.queue.debounceMs", ("dispatcher", "queue", "debounce_ms"), integer(0, 60_000)),
     Rule("messages.queue.cap", ("dispatcher", "queue", "cap"), integer(1, 1000, clamp=True)),
@@ -111,13 +116,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("agents.defaults.userTimezone", ("agent", "timezone"), time_zone),
     Rule("agents.defaults.userTimezone", ("heartbeat", "timezone"), time_zone),
-    Rule("agents.defaults.heartbeat.every", ("heartbeat", "every"), duration),
-    Rule(
-        "agents.defaults.heartbeat.activeHours.start", ("heartbeat", "active_start"), hour_of_day(end=False)
+    *(
+        Rule(f"agents.defaults.heartbeat.{key}", ("heartbeat", name), convert)
+        for key, (name, convert) in HEARTBEAT_KEYS.items()
     ),
-    Rule("agents.defaults.heartbeat.activeHours.end", ("heartbeat", "active_end"), hour_of_day(end=True)),
-    Rule("agents.defaults.heartbeat.activeHours.timezone", ("heartbeat", "timezone"), time_zone),
-    Rule("agents.defaults.heartbeat.target", ("heartbeat", "target"), heartbeat_target),
     Rule("agents.defaults.compaction.keepRecentTokens", ("agent", "keep_recent_tokens"), integer(0)),
     Rule("agents.defaults.bootstrapMaxChars", ("agent", "workspace", "bootstrap_max_chars"), integer(100)),
     Rule(
@@ -158,14 +160,14 @@ class _Mapping:
 
     def apply(self, rule: Rule, value: Any) -> None:
         if not rule.each:
-            self.put(rule.target, _checked(rule.key, rule.convert, value), rule.key)
+            self.put(rule.target, checked(rule.key, rule.convert, value), rule.key)
             return
         if not isinstance(value, dict):
-            raise _bad(rule.key, "an object of channel names to values", value)
+            raise bad_value(rule.key, "an object of channel names to values", value)
         entries = {}
         for name, item in value.items():
             try:
-                entries[name] = _checked(f"{rule.key}.{name}", rule.convert, item)
+                entries[name] = checked(f"{rule.key}.{name}", rule.convert, item)
             except Unsupported as exc:
                 self.unsupported.append(f"{rule.key}.{name}: {exc.reason}")
         self.put(rule.target, entries, rule.key)
@@ -190,8 +192,8 @@ def map_document(document: Mapping[str, Any]) -> MappedDocument:
     """
     mapping = _Mapping()
     for rule in RULES:
-        value = _get(document, rule.key)
-        if value is _MISSING:
+        value = lookup(document, rule.key)
+        if value is MISSING:
             continue
         try:
             mapping.apply(rule, value)
@@ -201,6 +203,7 @@ def map_document(document: Mapping[str, Any]) -> MappedDocument:
     _map_default_group_policy(document, mapping)
     tool_keys = _map_tools(document, mapping)
     tool_keys |= map_routing(document, mapping.put, mapping.unsupported)
+    tool_keys |= map_agent_heartbeats(document, mapping.put, mapping.unsupported)
     _validate(mapping)
     known = {rule.key for rule in RULES} | {_RESERVE, _FLOOR, _DEFAULT_GROUP_POLICY} | tool_keys
     return MappedDocument(
@@ -209,21 +212,21 @@ def map_document(document: Mapping[str, Any]) -> MappedDocument:
 
 
 def _map_reserve(document: Mapping[str, Any], mapping: _Mapping) -> None:
-    reserve, floor = _get(document, _RESERVE), _get(document, _FLOOR)
-    if reserve is _MISSING and floor is _MISSING:
+    reserve, floor = lookup(document, _RESERVE), lookup(document, _FLOOR)
+    if reserve is MISSING and floor is MISSING:
         return
-    tokens = PI_RESERVE_TOKENS if reserve is _MISSING else _checked(_RESERVE, integer(0), reserve)
-    least = RESERVE_TOKENS_FLOOR if floor is _MISSING else _checked(_FLOOR, integer(0), floor)
+    tokens = PI_RESERVE_TOKENS if reserve is MISSING else checked(_RESERVE, integer(0), reserve)
+    least = RESERVE_TOKENS_FLOOR if floor is MISSING else checked(_FLOOR, integer(0), floor)
     mapping.put(
-        ("agent", "reserve_tokens"), max(tokens, least), _RESERVE if reserve is not _MISSING else _FLOOR
+        ("agent", "reserve_tokens"), max(tokens, least), _RESERVE if reserve is not MISSING else _FLOOR
     )
 
 
 def _map_default_group_policy(document: Mapping[str, Any], mapping: _Mapping) -> None:
-    value = _get(document, _DEFAULT_GROUP_POLICY)
-    if value is _MISSING:
+    value = lookup(document, _DEFAULT_GROUP_POLICY)
+    if value is MISSING:
         return
-    policy = _checked(_DEFAULT_GROUP_POLICY, _GROUP, value)
+    policy = checked(_DEFAULT_GROUP_POLICY, _GROUP, value)
     for channel in MAPPED_CHANNELS:
         if (channel, "group_policy") not in mapping.origins:
             mapping.put((channel, "group_policy"), policy, _DEFAULT_GROUP_POLICY)
@@ -233,17 +236,17 @@ def _map_tools(document: Mapping[str, Any], mapping: _Mapping) -> set[str]:
     """`tools` and each agent's `tools` (`agents.entries.<id>`, else the legacy `agents.list[]`) onto
     `agent.tools` (`sandbox.tools` is the untrusted layer); the keys read."""
     blocks: list[tuple[str, Path, Any]] = []
-    if (tools := _get(document, "tools")) is not _MISSING:
+    if (tools := lookup(document, "tools")) is not MISSING:
         blocks.append(("tools", ("agent", "tools"), tools))
     known = {f"tools.{key}" for key in _TOOL_KEYS}
-    entries = _get(document, "agents.entries")
+    entries = lookup(document, "agents.entries")
     if isinstance(entries, Mapping):
         for agent_id, entry in entries.items():
             if isinstance(entry, Mapping) and "tools" in entry:
                 key = f"agents.entries.{agent_id}.tools"
                 blocks.append((key, ("agent", "tools", "agents", str(agent_id)), entry["tools"]))
                 known |= {f"{key}.{part}" for part in _TOOL_KEYS}
-    elif isinstance(roster := _get(document, "agents.list"), list):
+    elif isinstance(roster := lookup(document, "agents.list"), list):
         known.add("agents.list")
         for index, entry in enumerate(roster):
             if isinstance(entry, Mapping) and "tools" in entry and isinstance(entry.get("id"), str):
@@ -253,7 +256,7 @@ def _map_tools(document: Mapping[str, Any], mapping: _Mapping) -> set[str]:
     for key, target, value in blocks:
         for name, reason in unapplied_tool_keys(value):
             mapping.unsupported.append(f"{key}.{name}: {reason}")
-        policy = _checked(key, tool_policy, value)
+        policy = checked(key, tool_policy, value)
         if policy:
             mapping.put(target, policy, key)
     return known
@@ -275,35 +278,6 @@ def _validate(mapping: _Mapping) -> None:
                 section,
             )
             raise ConfigError(f"openclaw.json {origin}: {error['msg']}") from exc
-
-
-def _checked(key: str, convert: Convert, value: Any) -> Any:
-    try:
-        return convert(value)
-    except BadValue as exc:
-        raise _bad(key, exc.expected, value) from exc
-
-
-def _bad(key: str, expected: str, value: Any) -> ConfigError:
-    shown = repr(value)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return ConfigError(f"openclaw.json {key}: expected {expected}, got {shown}")
-
-
-class _Missing:
-    pass
-
-
-_MISSING: Any = _Missing()
-
-
-def _get(document: Mapping[str, Any], key: str) -> Any:
-    node: Any = document
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return _MISSING
-        node = node[part]
-    return node
 
 
 def _unknown(document: Mapping[str, Any], known: set[str], prefix: str = "") -> list[str]:

@@ -51,12 +51,37 @@ def roster(document: Mapping[str, Any]) -> tuple[str, list[tuple[str, Mapping[st
     return "", []
 
 
+def settings_of(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The document's `agents` object, or an empty one."""
+    agents = document.get("agents")
+    return agents if isinstance(agents, Mapping) else {}
+
+
+def _heartbeat_owner(agents: Mapping[str, Any], ids: list[str]) -> str | None:
+    """`agents.defaults.heartbeat.agentId`, the ambient heartbeat's owner, when it names a known agent.
+
+    Raises:
+        ConfigError: it names no agent of a non-empty roster.
+    """
+    defaults = agents.get("defaults")
+    heartbeat = defaults.get("heartbeat") if isinstance(defaults, Mapping) else None
+    raw = heartbeat.get("agentId") if isinstance(heartbeat, Mapping) else None
+    if raw is None:
+        return None
+    owner = normalize_id(raw, "") if isinstance(raw, str) else ""
+    if not owner or (ids and owner not in ids):
+        raise ConfigError(
+            f"openclaw.json agents.defaults.heartbeat.agentId: expected an agent of the roster "
+            f"({', '.join(ids) or 'any id'}), got {raw!r}"
+        )
+    return owner
+
+
 def default_agent(document: Mapping[str, Any]) -> str | None:
     """The agent unmatched messages go to, as OpenClaw resolves it (module docstring), or None."""
     _key, agents = roster(document)
     ids = [agent_id for agent_id, _entry in agents]
-    settings = document.get("agents")
-    settings = settings if isinstance(settings, Mapping) else {}
+    settings = settings_of(document)
     if settings.get("ownership") == "explicit":
         defaults = settings.get("defaults")
         system = defaults.get("systemAgent") if isinstance(defaults, Mapping) else None
@@ -84,7 +109,7 @@ def _model(value: Any) -> tuple[str | None, list[str] | None]:
 
 def _map_agents(document: Mapping[str, Any], put: Put, unsupported: list[str]) -> tuple[set[str], list[str]]:
     key, agents = roster(document)
-    known = {"agents.ownership", "agents.defaults.systemAgent.agentId"}
+    known = {"agents.ownership", "agents.defaults.systemAgent.agentId", "agents.defaults.heartbeat.agentId"}
     for agent_id, entry in agents:
         where = f"{key}.{agent_id}" if key == "agents.entries" else f"{key}[{agent_id}]"
         if key == "agents.entries":
@@ -105,6 +130,10 @@ def _map_agents(document: Mapping[str, Any], put: Put, unsupported: list[str]) -
     chosen = default_agent(document)
     if chosen is not None:
         put(("session", "agent_id"), chosen, f"{key} (default agent)")
+    owner = _heartbeat_owner(settings_of(document), [agent_id for agent_id, _entry in agents])
+    if owner is not None:
+        put(("heartbeat", "agent_ids"), [owner], "agents.defaults.heartbeat.agentId")
+    elif chosen is not None:
         put(("heartbeat", "agent_ids"), [chosen], f"{key} (default agent)")
     elif len(agents) > 1:
         unsupported.append(

@@ -8,7 +8,8 @@ layer; `clawbus state export` builds an `OpenClawDir` from the stores and writes
 What is read:
 
 - `openclaw.json` (JSON5) and `.env` (channel credentials, `KEY=value` lines);
-- `workspace/` (the default agent's workspace: AGENTS.md, SOUL.md, memory/*.md …);
+- `workspace/` (the default agent's workspace: AGENTS.md, SOUL.md, memory/*.md …) and
+  `workspace-<agentId>/` (each other agent's, OpenClaw's default place for them: openclaw-agent-runtime.md);
 - `agents/<agentId>/sessions/sessions.json` and `<sessionId>.jsonl` transcripts, and the sessions in
   `agents/<agentId>/agent/openclaw-agent.sqlite` (2026.9: `openclaw.sqlite`; it wins over the files);
 - `credentials/<channel>-pairing.json` (requests of other accounts carry `meta.accountId`),
@@ -49,12 +50,14 @@ class AgentSessions:
 class OpenClawDir:
     """An OpenClaw state directory's contents, as far as clawbus moves them.
 
-    `pairing` and `allow_from` are keyed by (channel, account); `whatsapp_auth` by account, then file name.
+    `pairing` and `allow_from` are keyed by (channel, account); `whatsapp_auth` by account, then file name;
+    `agent_workspaces` by agent id, then path (the default agent's is `workspace`).
     """
 
     config: dict[str, Any] | None = None
     env: dict[str, str] = field(default_factory=dict)
     workspace: dict[str, bytes] = field(default_factory=dict)
+    agent_workspaces: dict[str, dict[str, bytes]] = field(default_factory=dict)  # other agents', by id
     sessions: dict[str, AgentSessions] = field(default_factory=dict)
     pairing: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     allow_from: dict[tuple[str, str], list[str]] = field(default_factory=dict)

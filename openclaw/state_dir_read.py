@@ -14,7 +14,7 @@ import json5
 
 from clawbus.bus.errors import ConfigError
 from clawbus.openclaw.sqlite import read_agent_db, read_auth_stores
-from clawbus.openclaw.state_dir import CHANNELS, WORKSPACE_MAX_BYTES, AgentSessions, OpenClawDir
+from clawbus.openclaw.state_dir import CHANNELS, WORKSPACE_MAX_BYTES, AgentSessions, OpenClawDir, safe_name
 
 _SKIP_WORKSPACE_DIRS = {".git", "node_modules", ".venv", "__pycache__"}
 
@@ -97,7 +97,12 @@ class _Reader:
             self.found.env = (
                 self.parse(env_path, "a .env file", lambda p: _parse_env(p.read_text("utf-8"))) or {}
             )
-        self.workspace(self.root / "workspace")
+        self.workspace(self.root / "workspace", self.found.workspace)
+        for folder in sorted(self.root.glob("workspace-*")):
+            agent_id = folder.name.removeprefix("workspace-")
+            if folder.is_dir() and agent_id == safe_name(agent_id):
+                known.add(folder.name)
+                self.workspace(folder, self.found.agent_workspaces.setdefault(agent_id, {}))
         self.agents(self.root / "agents")
         self.credentials(self.root / "credentials")
         self.cron(self.root / "cron")
@@ -107,7 +112,7 @@ class _Reader:
                 self.skip(entry, "not moved by clawbus (OpenClaw-local state)")
         return self.found
 
-    def workspace(self, root: Path) -> None:
+    def workspace(self, root: Path, into: dict[str, bytes]) -> None:
         if not root.is_dir():
             return
         for path in sorted(_files(root)):
@@ -116,8 +121,7 @@ class _Reader:
             if size > WORKSPACE_MAX_BYTES:
                 self.skip(path, f"{size} bytes is over the {WORKSPACE_MAX_BYTES}-byte workspace file cap")
                 continue
-            data = path.read_bytes()
-            self.found.workspace[rel.as_posix()] = data
+            into[rel.as_posix()] = path.read_bytes()
 
     def agents(self, root: Path) -> None:
         if not root.is_dir():

@@ -45,6 +45,9 @@ def write_openclaw_dir(state: OpenClawDir, root: Path) -> list[str]:
         put(".env", "".join(f"{k}={v}\n" for k, v in sorted(state.env.items())).encode())
     for rel, data in sorted(state.workspace.items()):
         put(f"workspace/{rel}", data)
+    for agent_id, agent_files in sorted(state.agent_workspaces.items()):
+        for rel, data in sorted(agent_files.items()):
+            put(f"workspace-{safe_name(agent_id)}/{rel}", data)
     for agent_id, store in sorted(state.sessions.items()):
         base = f"agents/{safe_name(agent_id)}/sessions"
         put(f"{base}/sessions.json", _dump(store.index))

@@ -1,7 +1,15 @@
 """`clawbus state export`: the stores read back into an `OpenClawDir` that `write_openclaw_dir`
-writes (secrets only when asked for)."""
+writes (secrets only when asked for).
+
+Every agent's workspace goes out (the default agent's as `workspace/`, the others' as
+`workspace-<agentId>/`, OpenClaw's layout), and the identity links `/link` stored join the config's
+`session.identityLinks`, where OpenClaw keeps them: an import reads them back as config links."""
 
 from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from clawbus.openclaw.channel_credentials import CREDENTIALS
 from clawbus.openclaw.cron_transfer import cron_job_to_openclaw, cron_run_to_openclaw
@@ -10,6 +18,7 @@ from clawbus.openclaw.model_credentials import (
 )
 from clawbus.openclaw.state_dir import OpenClawDir
 from clawbus.openclaw.state_transfer import SecretSink, StateSinks
+from clawbus.storage import WorkspaceStore
 
 
 async def export_state(sinks: StateSinks, *, include_secrets: bool = False) -> OpenClawDir:
@@ -21,10 +30,13 @@ async def export_state(sinks: StateSinks, *, include_secrets: bool = False) -> O
     out = OpenClawDir()
     document = await sinks.config.read_document()
     out.config = dict(document) if document is not None else None
-    for path in await sinks.workspace.list():
-        found = await sinks.workspace.read(path, max_bytes=64 * 1024 * 1024)
-        if found is not None:
-            out.workspace[path] = found.text.encode("utf-8")
+    out.workspace = await _workspace(sinks.workspace)
+    for agent_id, store in sorted(sinks.agent_workspaces.items()):
+        files = await _workspace(store)
+        if files:
+            out.agent_workspaces[agent_id] = files
+    if sinks.links is not None:
+        out.config = with_links(out.config, await sinks.links.links())
     for channel, account in await sinks.pairing.accounts():
         paired = sorted(await sinks.pairing.paired(channel, account))
         if paired:
@@ -41,6 +53,33 @@ async def export_state(sinks: StateSinks, *, include_secrets: bool = False) -> O
         out.sessions[agent_id] = await sinks.sessions.export_agent(agent_id)
     if include_secrets:
         await _export_secrets(sinks.secrets, out)
+    return out
+
+
+async def _workspace(store: WorkspaceStore) -> dict[str, bytes]:
+    files = {}
+    for path in await store.list():
+        found = await store.read(path, max_bytes=64 * 1024 * 1024)
+        if found is not None:
+            files[path] = found.text.encode("utf-8")
+    return files
+
+
+def with_links(config: dict[str, Any] | None, links: Mapping[str, Sequence[str]]) -> dict[str, Any] | None:
+    """`config` with the stored links in `session.identityLinks` (an id moves to its stored name, as
+    the stored link wins over the config's at ingress). Pure; the input is not changed."""
+    if not links:
+        return config
+    out = copy.deepcopy(config) if config is not None else {}
+    session = out.setdefault("session", {})
+    stored = {i.strip().lower() for ids in links.values() for i in ids}
+    merged = {
+        name: [i for i in ids if i.strip().lower() not in stored]
+        for name, ids in (session.get("identityLinks") or {}).items()
+    }
+    for name, ids in links.items():
+        merged[name] = [*merged.get(name, []), *ids]
+    session["identityLinks"] = {name: ids for name, ids in merged.items() if ids}
     return out
 
 

@@ -51,8 +51,15 @@ async def import_state(
         report.add("not moved", path, "skipped", reason)
     await _import_config(found, sinks, report, dry_run, overwrite)
     progress("config and credentials")
-    await _import_workspace(found, sinks.workspace, report, dry_run, overwrite)
-    progress(f"{len(found.workspace)} workspace files")
+    await _import_workspace(found.workspace, sinks.workspace, "", report, dry_run, overwrite)
+    for agent_id, files in sorted(found.agent_workspaces.items()):
+        store = sinks.agent_workspaces.get(agent_id)
+        if store is None:
+            for path in sorted(files):
+                report.add("workspace", f"workspace-{agent_id}/{path}", "skipped", "agent not in the roster")
+            continue
+        await _import_workspace(files, store, f"workspace-{agent_id}/", report, dry_run, overwrite)
+    progress(f"{len(found.workspace)} workspace files, {len(found.agent_workspaces)} other agents'")
     await _import_pairing(found, sinks.pairing, report, dry_run)
     progress("pairing and allowlists")
     await _import_cron(found, sinks.cron, report, dry_run)
@@ -105,20 +112,28 @@ async def _import_config(
 
 
 async def _import_workspace(
-    found: OpenClawDir, store: WorkspaceStore, report: TransferReport, dry_run: bool, overwrite: bool
+    files: dict[str, bytes],
+    store: WorkspaceStore,
+    shown: str,
+    report: TransferReport,
+    dry_run: bool,
+    overwrite: bool,
 ) -> None:
-    for path, data in sorted(found.workspace.items()):
+    """One agent's workspace files into its store; `shown` prefixes the paths in the report."""
+    for path, data in sorted(files.items()):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            report.add("workspace", path, "skipped", "not UTF-8 text")
+            report.add("workspace", shown + path, "skipped", "not UTF-8 text")
             continue
         current = await store.read(path)
         if current is not None and current.text == text and not current.truncated:
-            report.add("workspace", path, "unchanged")
+            report.add("workspace", shown + path, "unchanged")
             continue
         if current is not None and not overwrite:
-            report.add("workspace", path, "kept", "exists with other content; --overwrite replaces it")
+            report.add(
+                "workspace", shown + path, "kept", "exists with other content; --overwrite replaces it"
+            )
             continue
         if not dry_run:
             try:
@@ -127,9 +142,9 @@ async def _import_workspace(
                 else:
                     await store.write(path, text, if_match=current.version)
             except VersionConflict:
-                report.add("workspace", path, "kept", "changed while importing; run the import again")
+                report.add("workspace", shown + path, "kept", "changed while importing; run the import again")
                 continue
-        report.add("workspace", path, "replaced" if current else "added", f"{len(data)} bytes")
+        report.add("workspace", shown + path, "replaced" if current else "added", f"{len(data)} bytes")
 
 
 async def _import_pairing(

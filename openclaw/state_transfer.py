@@ -91,9 +91,16 @@ class SessionSink(Protocol):
     async def agents(self) -> Sequence[str]: ...
 
 
+class LinkSink(Protocol):
+    """The identity links `/link` made (`storage.identity_links`), as `session.identityLinks` has them."""
+
+    async def links(self) -> Mapping[str, Sequence[str]]: ...
+
+
 @dataclass
 class StateSinks:
-    """Every store the transfer writes to (the agent's workspace is the default agent's)."""
+    """Every store the transfer writes to: `workspace` is the default agent's, `agent_workspaces` every
+    other agent's of the roster (by id); `links` the stored identity links (None: not read)."""
 
     config: ConfigSink
     secrets: SecretSink
@@ -101,6 +108,8 @@ class StateSinks:
     pairing: PairingSink
     cron: CronSink
     sessions: SessionSink
+    agent_workspaces: Mapping[str, WorkspaceStore] = field(default_factory=dict)
+    links: LinkSink | None = None
 
 
 @dataclass
@@ -127,6 +136,7 @@ Progress = Callable[[str], None]
 __all__ = [
     "ConfigSink",
     "CronSink",
+    "LinkSink",
     "PairingSink",
     "SecretSink",
     "SessionSink",

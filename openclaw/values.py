@@ -3,7 +3,7 @@
 Each converter takes the document's value and returns the clawbus settings value, or raises:
 
 - `BadValue(expected)`: not a value OpenClaw accepts either (wrong type, unknown name, out of range);
-  the caller turns it into a `ConfigError` naming the key;
+  the caller turns it into a `ConfigError` naming the key (`checked`, `bad_value`);
 - `Unsupported(reason)`: a value OpenClaw accepts but clawbus cannot honour (a queue mode it does not
   implement, a heartbeat window off the hour); the caller skips the key and says why.
 
@@ -13,10 +13,10 @@ Pure: no I/O beyond the time zone database.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from clawbus.bus.errors import InvalidSchedule
+from clawbus.bus.errors import ConfigError, InvalidSchedule
 from clawbus.storage.cron.expressions import zone
 from clawbus.storage.cron.jobs import parse_every
 
@@ -29,6 +29,38 @@ class BadValue(ValueError):
     def __init__(self, expected: str) -> None:
         super().__init__(expected)
         self.expected = expected
+
+
+class _Missing:
+    pass
+
+
+MISSING: Any = _Missing()  # what `lookup` answers for a key the document does not have
+
+
+def lookup(document: Mapping[str, Any], key: str) -> Any:
+    """The value at dotted `key` (`agents.defaults.heartbeat.every`), or `MISSING`."""
+    node: Any = document
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return MISSING
+        node = node[part]
+    return node
+
+
+def checked(key: str, convert: Convert, value: Any) -> Any:
+    """`value` converted, or a `ConfigError` naming the document's `key` and what it expects."""
+    try:
+        return convert(value)
+    except BadValue as exc:
+        raise bad_value(key, exc.expected, value) from exc
+
+
+def bad_value(key: str, expected: str, value: Any) -> ConfigError:
+    """The error for a value at `key` no OpenClaw accepts (the value shown shortened)."""
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return ConfigError(f"openclaw.json {key}: expected {expected}, got {shown}")
 
 
 class Unsupported(ValueError):
@@ -67,6 +99,13 @@ def integer(low: int, high: int | None = None, *, clamp: bool = False) -> Conver
         return number
 
     return convert
+
+
+def hours(value: Any) -> float:
+    """A number of hours, 0 or more (`session.threadBindings.idleHours`; 0 turns the limit off)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise BadValue("a number of hours, 0 or more")
+    return float(value)
 
 
 def boolean(value: Any) -> bool:

@@ -12,7 +12,10 @@ would (docs/configuration.md "Linking accounts"). Three kinds of items live in t
 - `link-rate#<channel>#<sender>#<window>`: an atomic counter of a sender's `/link` commands in one fixed
   window of `RATE_WINDOW` (expires with it);
 - `identity#<channel>#<sender>`: the canonical name an account resolves to (no TTL: a link lasts until
-  it is replaced by a newer one).
+  it is replaced by a newer one);
+- `identity-index`: the set of linked accounts (`<channel>#<sender>`), so `clawbus state export` can
+  list every link (`links`; a table has no listing of its own here). Links made before the index
+  existed are not in it until they are made again.
 
 Sender ids are stored as given; callers pass them normalised (`ingress.core.gate.normalise_entry`).
 The time is always passed in (`bus/clock.py`), so expiry and windows follow the caller's clock.
@@ -39,6 +42,8 @@ CODE_DIGITS = 6
 RATE_WINDOW = timedelta(minutes=10)
 MAX_ATTEMPTS = 5  # `/link` commands (asking or redeeming) per sender per window
 TTL_ATTRIBUTE = "expires_at"
+_INDEX = {"pk": "identity-index"}
+_BATCH = 100  # keys per `get_many`
 _DRAWS = 20
 
 
@@ -141,6 +146,19 @@ class IdentityLinkStore:
         await self._records.put(
             {"pk": _identity(channel, sender), "canonical": canonical, "linked_at": epoch_s(now)}
         )
+        await self._records.update(_INDEX, add={"accounts": frozenset({f"{channel}#{sender}"})})
+
+    async def links(self, now: datetime) -> dict[str, list[str]]:
+        """Every stored link as `session.identityLinks` writes them: canonical name → `channel:sender`."""
+        index = await self._records.get(_INDEX, now=now)
+        accounts = sorted(index.string_set("accounts", frozenset())) if index is not None else []
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(accounts), _BATCH):
+            keys = [{"pk": f"identity#{account}"} for account in accounts[start : start + _BATCH]]
+            for record in await self._records.get_many(keys, now=now):
+                account = record.text("pk").removeprefix("identity#")
+                found.setdefault(record.text("canonical"), []).append(account.replace("#", ":", 1))
+        return {name: sorted(ids) for name, ids in sorted(found.items())}
 
 
 def identity_link_store(dynamodb: DynamoDBClient, table: str) -> IdentityLinkStore:

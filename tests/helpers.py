@@ -79,6 +79,21 @@ def drain_queue(sqs: Any, url: str, expect: int = 0, timeout: float = 10) -> lis
 stage = Stage.clawbus  # a `clawbus <args>` child process that is ready when it logs `ready`
 
 
+def post_telegram(ingress_url: str, update: dict[str, Any], secret: str) -> None:
+    """Deliver a Telegram update to ingress's webhook, signed with `secret`, asserting it was taken."""
+    import httpx
+
+    from clawbus.channels.telegram.inbound import signed_headers
+
+    sent = httpx.post(
+        f"{ingress_url}/webhooks/telegram",
+        content=json.dumps(update).encode(),
+        headers=signed_headers(secret),
+        timeout=10,
+    )
+    assert sent.status_code == 200, sent.text
+
+
 def stage_supervisor(log_dir: Path, env: dict[str, str]) -> Supervisor:
     """The supervisor `clawbus up` uses, for tests that start stages themselves."""
     return Supervisor(log_dir, {**env, "PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "")})

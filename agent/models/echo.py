@@ -7,7 +7,8 @@ an internal-context user message (`<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>`) after
 user's: `user_turns` skips the internal messages and `own_text` strips the wrapping, so both engines echo
 the same text. A heartbeat poll (the message starts with the poll prompt) is acknowledged `HEARTBEAT_OK`.
 `tool_command` is the test device both engines' echo share when `CLAWBUS_AGENT__DEV_TOOL_SYNTAX` is on:
-a message `/<tool> {json}` names a tool call. Pure: texts in, text out.
+a message `/<tool> {json}` names a tool call, and so does, on a heartbeat poll, the first such line of
+HEARTBEAT.md as the system prompt carries it (`heartbeat_command`). Pure: texts in, text out.
 """
 
 from __future__ import annotations
@@ -58,3 +59,15 @@ def tool_command(text: str) -> tuple[str, dict[str, Any]] | None:
     except ValueError:
         return None
     return (command["tool"], args) if isinstance(args, dict) else None
+
+
+_HEARTBEAT_SECTION = "## HEARTBEAT.md\n\n"
+
+
+def heartbeat_command(system: str) -> tuple[str, dict[str, Any]] | None:
+    """The first `/<tool> {json}` line of HEARTBEAT.md in a heartbeat turn's system prompt, or None."""
+    start = system.find(_HEARTBEAT_SECTION)
+    if start == -1:
+        return None
+    body = system[start + len(_HEARTBEAT_SECTION) :].split("\n## ", 1)[0]
+    return next((c for c in map(tool_command, body.splitlines()) if c is not None), None)

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from clawbus.agent.heartbeat import HEARTBEAT_PROMPT
 from clawbus.agent.models.base import Media, Message, ModelReply, ToolCall, ToolResult, ToolSpec, assistant
-from clawbus.agent.models.echo import echo_reply, tool_command
+from clawbus.agent.models.echo import echo_reply, heartbeat_command, tool_command
 from clawbus.agent.models.media_text import describe
 from clawbus.bus.errors import ClawbusError, PermanentError
 
@@ -48,7 +49,8 @@ class OfflineEcho:
     """Answers by quoting the user's last message; same input, same answer.
 
     With `tool_syntax` it drives tools too, so they work end to end offline in tests: a message
-    `/<tool> {json}` naming a tool the turn offers becomes that tool call, and the tool's result is the
+    `/<tool> {json}` naming a tool the turn offers becomes that tool call (on a heartbeat poll, the first
+    such line of HEARTBEAT.md does), and the tool's result is the
     answer, verbatim. The turn's tool policy still applies: only offered tools can be called.
     """
 
@@ -68,7 +70,10 @@ class OfflineEcho:
                 return ModelReply(assistant(results[-1].text), model=self.name)
         said = _user_texts(messages)
         last = said[-1] if said else ""
-        command = tool_command(last) if self._tool_syntax else None
+        command = None
+        if self._tool_syntax:
+            poll = last.strip().startswith(HEARTBEAT_PROMPT)
+            command = heartbeat_command(system) if poll else tool_command(last)
         if command and command[0] in {t.name for t in tools}:
             call = ToolCall(id="offline-1", name=command[0], input=command[1])
             return ModelReply(Message("assistant", (call,)), stop_reason="tool_use", model=self.name)

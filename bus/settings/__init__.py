@@ -54,6 +54,7 @@ from clawbus.bus.settings.media import MediaSettings
 from clawbus.bus.settings.root import DocumentSettingsSource, Settings
 from clawbus.bus.settings.routing import AgentEntry, RoutingSettings
 from clawbus.bus.settings.stages import (
+    AgentHeartbeat,
     DispatcherSettings,
     EgressSettings,
     HeartbeatSettings,
@@ -71,6 +72,7 @@ __all__ = [
     "AgentCoreMemorySettings",
     "AgentCoreSettings",
     "AgentEntry",
+    "AgentHeartbeat",
     "AgentSettings",
     "AgentToolSettings",
     "AwsSettings",

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from clawbus.schemas import DmScope
+from clawbus.schemas.thread_binding import ThreadBindingPolicy
 
 ToolProfile = Literal["minimal", "coding", "messaging", "full"]
 
@@ -222,3 +223,5 @@ class SessionSettings(BaseModel):
     # OpenClaw's `session.identityLinks`: canonical name -> ids (`telegram:123`) of one person; `/link`
     # adds stored links to these (ingress/linking.py). Not consulted under dm_scope `main`.
     identity_links: dict[str, list[str]] = Field(default_factory=dict)
+    # OpenClaw's `session.threadBindings`: a bound thread keeps to its session (ingress/thread_binding.py).
+    thread_bindings: ThreadBindingPolicy = ThreadBindingPolicy()

@@ -113,6 +113,17 @@ class RelaySettings(BaseModel):
     enqueue_retry_s: float = Field(default=30.0, gt=0)
 
 
+class AgentHeartbeat(BaseModel):
+    """One agent's heartbeat block (OpenClaw's `agents.entries.<id>.heartbeat`): what it sets over
+    `agents.defaults.heartbeat`; a field left unset keeps the default."""
+
+    every: str | None = None
+    active_start: str | None = None
+    active_end: str | None = None
+    timezone: str | None = None
+    target: Literal["last", "none"] | None = None
+
+
 class HeartbeatSettings(BaseModel):
     """OpenClaw's `agents.defaults.heartbeat`: one schedule per agent into its main session.
 
@@ -121,6 +132,10 @@ class HeartbeatSettings(BaseModel):
     unset means all day (OpenClaw's default). OpenClaw uses the gateway host's zone; a serverless
     deployment has no host, so the default is UTC, as in the Terraform. `target` `last` sends the
     answer to the chat the user last spoke from; `none` runs the heartbeat without delivering.
+
+    `agents` are the per-agent blocks (`agents.entries.<id>.heartbeat`), each merged over these
+    defaults. As in OpenClaw, once any agent has a block **only those agents** beat; without any,
+    `agent_ids` do (the default agent, or `agents.defaults.heartbeat.agentId`).
     """
 
     enabled: bool = True
@@ -130,6 +145,18 @@ class HeartbeatSettings(BaseModel):
     active_end: str | None = None
     timezone: str = "UTC"
     target: Literal["last", "none"] = "last"
+    agents: dict[str, AgentHeartbeat] = Field(default_factory=dict)
+
+    def for_agent(self, agent_id: str) -> HeartbeatSettings:
+        """The heartbeat `agent_id` runs: its own block over the defaults (no per-agent blocks left)."""
+        own = self.agents.get(agent_id)
+        merged = own.model_dump(exclude_none=True) if own is not None else {}
+        return self.model_copy(update={**merged, "agent_ids": [agent_id], "agents": {}})
+
+    def per_agent(self) -> dict[str, HeartbeatSettings]:
+        """Every agent that beats, with the heartbeat it runs (see the class docstring)."""
+        ids = list(self.agents) if self.agents else self.agent_ids
+        return {agent_id: self.for_agent(agent_id) for agent_id in ids}
 
 
 class SchedulerSettings(BaseModel):

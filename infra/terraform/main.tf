@@ -115,6 +115,7 @@ module "scheduler" {
 
   prefix            = var.prefix
   agent_ids         = var.agent_ids
+  heartbeats        = var.heartbeats
   inbound_queue_arn = module.bus.inbound_queue_arn
   role_arn          = module.role_scheduler.arn
   kms_key_arn       = aws_kms_key.this.arn

@@ -178,6 +178,25 @@ variable "heartbeat_schedule" {
   }
 }
 
+variable "heartbeats" {
+  description = "Per-agent heartbeats (OpenClaw's agents.entries.<id>.heartbeat): agent id => what it sets over heartbeat_schedule/heartbeat_timezone/heartbeat_enabled. Non-empty: only these agents get a heartbeat schedule (agent_ids is not used), as in OpenClaw."
+  type = map(object({
+    schedule = optional(string)
+    timezone = optional(string)
+    enabled  = optional(bool)
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for id, h in var.heartbeats : can(regex("^[a-z0-9][a-z0-9_-]{0,40}$", id)) && (
+        h.schedule == null || can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", h.schedule))
+      )
+    ])
+    error_message = "heartbeats keys must be agent ids like agent_ids, and each schedule rate(<n> <unit>) or cron(<6 fields>)."
+  }
+}
+
 variable "heartbeat_timezone" {
   description = "IANA time zone of the heartbeat schedule."
   type        = string

@@ -55,7 +55,11 @@ def create_app(settings: Settings) -> Starlette:
             uploads["webchat"] = WebchatUploads(settings, media_store(settings, upload_clients))
             intake, publisher = await build_intake(settings, clients)
             state["webchat"] = WebchatApi(
-                settings, publisher, clients.dynamodb, webchat_table_name(settings.bus.prefix)
+                settings,
+                publisher,
+                clients.dynamodb,
+                webchat_table_name(settings.bus.prefix),
+                linker=intake.linker,
             )
             hooks["all"] = Webhooks(settings, intake)
             media[:] = [WebchatMedia(blob_store(settings, clients))]  # the files replies send

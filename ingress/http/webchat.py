@@ -12,6 +12,10 @@ gets 403 for it, on post and on read. 403 rather than 404: reading a conversatio
 yet answers an empty page (the page polls before it first posts), so a 404 would hide nothing, and 403
 tells the client to start a conversation of its own. Long polls are bounded in number (`PollSlots`):
 one that finds no slot gets 429 with `Retry-After`.
+
+A posted message goes through the `/link` step every channel's DMs go through (`ingress/linking.py`):
+`/link` is answered in the conversation and never reaches the agent, and a conversation linked to
+another account (dmScope not `main`) is re-keyed to that person's session before it is enqueued.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from clawbus.bus.settings import Settings
 from clawbus.bus.tracing import tracer
 from clawbus.ingress.core import WebchatMessageIn, normalise
 from clawbus.ingress.http.long_poll import PollSlots
+from clawbus.ingress.linking import Linker
 from clawbus.ingress.publisher import InboundPublisher
 from clawbus.storage.webchat import WebchatHistory, WebchatPart
 
@@ -51,6 +56,7 @@ _tracer = tracer(__name__)
 _POLL_INTERVAL_S = 0.2
 _CONVERSATION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _RETRY_POLL_S = 1
+CHANNEL = "webchat"
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
@@ -106,6 +112,7 @@ class WebchatApi:
     publisher: InboundPublisher
     dynamodb: DynamoDBClient
     table: str
+    linker: Linker | None = None  # `/link` and linked senders' keys, as on every channel (ingress/linking.py)
 
     def __post_init__(self) -> None:
         self._history = WebchatHistory.on_dynamodb(self.dynamodb, self.table)
@@ -149,6 +156,10 @@ class WebchatApi:
             now=datetime.now(UTC),
         )
         try:
+            if self.linker is not None:
+                if await self.linker.handle(CHANNEL, event):
+                    return JSONResponse({"event_id": event.event_id}, status_code=202)
+                event = await self.linker.resolve(CHANNEL, event)
             await self.publisher.publish(event)
         except RetryableError as exc:
             log_event(logger, "ingress.enqueue.failed", logging.WARNING, channel="webchat", reason=str(exc))

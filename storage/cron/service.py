@@ -214,7 +214,8 @@ class CronService:
         return await self._records.list_runs(job_id, limit)
 
     async def apply_heartbeats(self, settings: HeartbeatSettings) -> list[str]:
-        """Create, update or (when switched off) delete each agent's heartbeat schedule; their names.
+        """Create, update or (when switched off) delete each agent's heartbeat schedule, each from its own
+        settings (`HeartbeatSettings.per_agent`); their names.
 
         Raises:
             InvalidSchedule: the heartbeat settings cannot be expressed (nothing was changed).
@@ -223,13 +224,13 @@ class CronService:
             agent: heartbeat_schedule(
                 self._prefix,
                 agent,
-                settings.every if settings.enabled else "0m",
-                settings.timezone,
-                settings.active_start,
-                settings.active_end,
-                deliver=settings.target == "last",
+                own.every if own.enabled else "0m",
+                own.timezone,
+                own.active_start,
+                own.active_end,
+                deliver=own.target == "last",
             )
-            for agent in settings.agent_ids
+            for agent, own in settings.per_agent().items()
         }
         active = []
         for agent, spec in specs.items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clawbus.agent.heartbeat import HEARTBEAT_PROMPT
-from clawbus.agent.models.echo import echo_reply
+from clawbus.agent.models.echo import echo_reply, heartbeat_command
 
 INTERNAL = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>\nsession notes\n<<<END_OPENCLAW_INTERNAL_CONTEXT>>>"
 
@@ -32,3 +32,13 @@ def test_a_message_that_starts_with_brackets_keeps_them() -> None:
     assert echo_reply("native", ["[cron:0f45 stretch] stand up"]) == (
         "(native · offline echo · turn 1) You said: [cron:0f45 stretch] stand up"
     )
+
+
+def test_a_heartbeat_poll_runs_the_first_tool_line_of_heartbeat_md_in_the_prompt() -> None:
+    system = (
+        "## Tooling\n\nx\n\n## HEARTBEAT.md\n\n# Checks\n- [ ]\n"
+        + '/read {"path": "STATUS.md"}\n\n## Later\n/ls {}'
+    )
+    assert heartbeat_command(system) == ("read", {"path": "STATUS.md"})
+    assert heartbeat_command("## HEARTBEAT.md\n\n# Checks only\n\n## Later\n/read {}") is None
+    assert heartbeat_command('/read {"path": "x"}') is None  # not in HEARTBEAT.md: nothing to run

@@ -20,6 +20,8 @@ from clawbus.ingress.intake import Intake
 from clawbus.ingress.pairing_store import DynamoPairingStore
 from clawbus.ingress.publisher import InboundPublisher
 from clawbus.schemas import Access, InboundEvent, OutboundReply, parse_inbound, trusted
+from clawbus.schemas.thread_binding import Conversation, ThreadBinding
+from clawbus.storage.thread_bindings import thread_binding_store
 from tests.conftest import Bus
 from tests.ingress import payloads as p
 
@@ -151,3 +153,55 @@ async def test_an_unknown_sender_gets_the_channels_own_pairing_template(bus: Bus
     assert queue.events == []
     [reply] = replies.sent
     assert reply.parts[0].text == f"Ask Sam to approve {request.code} (555)."
+
+
+async def test_a_message_in_a_bound_thread_goes_to_the_bound_session(bus: Bus) -> None:
+    settings = Settings(
+        aws={"endpoint_url": bus.endpoint, "region": "us-east-1"},
+        bus={"prefix": bus.prefix},
+        slack={
+            "bot_token": "xoxb-test",
+            "signing_secret": "s",
+            "group_policy": "open",
+            "require_mention": False,
+        },
+    )
+    queue = InboundQueue()
+    async with open_stage_clients(settings, IngressClients) as clients:
+        threads = thread_binding_store(clients.dynamodb, pairing_table_name(bus.prefix))
+        gate = Intake(
+            settings,
+            publisher=InboundPublisher(queue),
+            replies=NoReplies(),
+            dedup=DynamoDedupStore(clients.dynamodb, ledger_table_name(bus.prefix), 86_400),
+            pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(bus.prefix)),
+            clock=lambda: NOW,
+            threads=threads,
+        )
+        # The thread a sub-agent was spawned into is bound to its session (as OpenClaw's runtime binds it).
+        thread = Conversation(
+            channel="slack", account_id="default", chat_id="C0WORK", thread_id="1760000000.000100"
+        )
+        await threads.bind(
+            ThreadBinding(
+                conversation=thread,
+                agent_id="research",
+                session_key="agent:research:subagent:42",
+                bound_at=NOW,
+                last_active_at=NOW,
+            )
+        )
+        for text, ts in (
+            ("in the bound thread", "1760000000.000100"),
+            ("in another thread", "1760000000.000200"),
+        ):
+            event = p.slack_event(text=text, channel="C0WORK", channel_type="channel", thread_ts=ts)
+            await gate.accept("slack", slack.normalise(event, ctx=gate.context()))
+    bound, other = queue.events
+    assert (bound.agent_id, bound.session_key) == ("research", "agent:research:subagent:42")
+    assert bound.reply_to is not None
+    assert bound.reply_to.thread_id == "1760000000.000100"  # answered in its thread
+    assert (other.agent_id, other.session_key) == (
+        "main",
+        "agent:main:slack:channel:c0work:thread:1760000000.000200",
+    )

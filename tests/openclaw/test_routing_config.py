@@ -135,3 +135,60 @@ def test_a_channel_history_scope_keeps_threads_in_the_channel_session() -> None:
         "channels.slack.thread.historyScope"
         not in map_document({"channels": {"slack": {"thread": {"historyScope": "thread"}}}}).ignored
     )
+
+
+def test_per_agent_heartbeat_blocks_merge_over_the_defaults_and_only_those_agents_beat() -> None:
+    # gateway/heartbeat.md "Per-agent heartbeats": once any agent has a block, only those agents beat.
+    mapped = map_document(
+        {
+            "agents": {
+                "defaults": {"heartbeat": {"every": "30m", "target": "last"}},
+                "entries": {
+                    "main": {"default": True},
+                    "Ops": {"heartbeat": {"every": "1h", "activeHours": {"start": "09:00", "end": "17:00"}}},
+                    "home": {"heartbeat": {}},
+                },
+            }
+        }
+    )
+    assert mapped.ignored == ()
+    beats = Settings.with_document(mapped.values).heartbeat.per_agent()
+    assert sorted(beats) == ["home", "ops"]
+    assert (beats["ops"].every, beats["ops"].active_start, beats["ops"].active_end) == (
+        "1h",
+        "09:00",
+        "17:00",
+    )
+    assert (beats["home"].every, beats["home"].active_start, beats["home"].target) == ("30m", None, "last")
+
+
+def test_without_per_agent_blocks_one_agent_beats_the_heartbeat_owner_or_the_default() -> None:
+    roster = {"main": {"default": True}, "ops": {}}
+    plain = settings_of({"agents": {"entries": roster}})
+    assert list(plain.heartbeat.per_agent()) == ["main"]
+    owned = settings_of({"agents": {"defaults": {"heartbeat": {"agentId": "ops"}}, "entries": roster}})
+    assert list(owned.heartbeat.per_agent()) == ["ops"]
+    with pytest.raises(ConfigError, match=r"heartbeat\.agentId"):
+        map_document({"agents": {"defaults": {"heartbeat": {"agentId": "nobody"}}, "entries": roster}})
+
+
+def test_a_per_agent_heartbeat_value_is_checked_and_an_unsupported_target_is_said() -> None:
+    with pytest.raises(ConfigError, match=r"agents\.entries\.ops\.heartbeat\.every"):
+        map_document({"agents": {"entries": {"ops": {"heartbeat": {"every": "soon"}}}}})
+    mapped = map_document({"agents": {"list": [{"id": "ops", "heartbeat": {"target": "whatsapp"}}]}})
+    assert any(u.startswith("agents.list[ops].heartbeat.target:") for u in mapped.unsupported)
+
+
+def test_thread_binding_policy_is_read_from_session_thread_bindings() -> None:
+    # gateway/config-agents/sessions.md: enabled, idleHours (default 24, 0 off), maxAgeHours (default 0).
+    policy = settings_of({"session": {"threadBindings": {"idleHours": 6, "maxAgeHours": 48}}})
+    assert policy.session.thread_bindings.model_dump() == {
+        "enabled": True,
+        "idle_hours": 6,
+        "max_age_hours": 48,
+    }
+    assert not settings_of(
+        {"session": {"threadBindings": {"enabled": False}}}
+    ).session.thread_bindings.enabled
+    with pytest.raises(ConfigError, match=r"threadBindings\.idleHours"):
+        map_document({"session": {"threadBindings": {"idleHours": -1}}})

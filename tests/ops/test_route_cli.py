@@ -74,3 +74,38 @@ def test_route_sessions_lists_every_agents_sessions_classified(bus: Bus, tmp_pat
         "slack",
         "171.2",
     )
+
+
+def test_route_bind_sends_a_threads_messages_to_a_session_and_unbind_lets_go(bus: Bus) -> None:
+    from datetime import UTC, datetime
+
+    from clawbus.bus.clients import CronClients, open_stage_clients
+    from clawbus.bus.settings import Settings
+    from clawbus.bus.topology import pairing_table_name
+    from clawbus.schemas.thread_binding import Conversation, ThreadBinding
+    from clawbus.storage.thread_bindings import thread_binding_store
+
+    thread = ["--channel", "discord", "--chat", "1190000000000000001"]
+
+    async def stored() -> ThreadBinding | None:
+        async with open_stage_clients(
+            Settings(aws=bus.aws, bus={"prefix": bus.prefix}), CronClients
+        ) as clients:
+            store = thread_binding_store(clients.dynamodb, pairing_table_name(bus.prefix))
+            return await store.find(
+                Conversation(channel="discord", account_id="default", chat_id=thread[3]), datetime.now(UTC)
+            )
+
+    bound = run_clawbus(
+        bus, "route", "bind", *thread, "--agent", "Work", "--session", "agent:work:subagent:9", "--json"
+    )
+    assert bound.returncode == 0, bound.stderr
+    assert json.loads(bound.stdout)["agent"] == "work"
+    found = asyncio.run(stored())
+    assert found is not None
+    assert (found.agent_id, found.session_key, found.idle_hours) == ("work", "agent:work:subagent:9", 24)
+    assert run_clawbus(bus, "route", "unbind", *thread).returncode == 0
+    assert asyncio.run(stored()) is None
+    refused = run_clawbus(bus, "route", "bind", *thread, "--agent", "work")
+    assert refused.returncode == 2
+    assert "--session" in refused.stderr

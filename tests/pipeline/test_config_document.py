@@ -14,14 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from clawbus.bus.topology import egress_queue_name, inbound_queue_name
-from clawbus.channels.telegram.inbound import signed_headers as telegram_headers
 from clawbus.storage import config_parameter_name
 from clawbus.storage.cron.jobs import heartbeat_schedule_name
 from tests.conftest import Bus
-from tests.helpers import drain_queue, free_port, stage, stage_supervisor
+from tests.helpers import drain_queue, free_port, post_telegram, stage, stage_supervisor
 from tests.ingress import payloads as p
 
 TG_SECRET = "tg-webhook-secret"
@@ -91,13 +88,7 @@ def test_ingress_lets_an_unknown_telegram_sender_in_when_the_document_opens_dms(
     supervisor.start_all([stage("ingress", "ingress.started", "ingress")])
     try:
         update = p.telegram_message(user_id=77, chat_id=77, text="hi, stranger here")
-        sent = httpx.post(
-            f"http://127.0.0.1:{port}/webhooks/telegram",
-            content=json.dumps(update).encode(),
-            headers=telegram_headers(TG_SECRET),
-            timeout=10,
-        )
-        assert sent.status_code == 200
+        post_telegram(f"http://127.0.0.1:{port}", update, TG_SECRET)
         sqs = bus.client("sqs")
         [event] = drain_queue(sqs, bus.queue_url(inbound_queue_name(bus.prefix)), expect=1)
         # dmPolicy open (not the default pairing) let it in; dmScope per-channel-peer keyed its session

@@ -1,6 +1,7 @@
-"""`/link` across two channels of one embedded default: a code asked for on Telegram and redeemed on
-WhatsApp makes both accounts one person, so with dmScope `per-peer` the next WhatsApp message lands in
-the Telegram session (the offline echo counts the session's user turns: turn 2, not turn 1). Every
+"""`/link` across channels of one embedded default: a code asked for on Telegram and redeemed on
+WhatsApp (or in WebChat) makes both accounts one person, so with dmScope `per-peer` the next WhatsApp
+(or WebChat) message lands in the Telegram session (the offline echo counts the session's user turns:
+turn 2, not turn 1). Every
 stage a real process, the platforms' APIs faked on loopback, webhooks signed as the platforms sign them."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.conftest import Pipeline, make_bus, start_pipeline
 from tests.fakes.platforms import FakePlatforms
 from tests.helpers import echo, eventually
 from tests.ingress import payloads as p
+from tests.pipeline.webchat_client import post, replies
 
 ROUTES = routes()
 TG_SECRET = "link-telegram-secret"
@@ -50,7 +52,7 @@ def linked(
             "CLAWBUS_WHATSAPP__ALLOW_FROM": json.dumps([USER_WA]),
             "CLAWBUS_WHATSAPP__API_BASE": fake.api_base("whatsapp"),
         }
-        running = start_pipeline(bus, logs, env, channels=("telegram", "whatsapp"))
+        running = start_pipeline(bus, logs, env, channels=("telegram", "whatsapp", "webchat"))
         try:
             yield running, fake
         finally:
@@ -72,28 +74,62 @@ def whatsapp_dm(text: str) -> tuple[str, bytes, dict[str, str]]:
     return ROUTES["whatsapp"], body, whatsapp_headers(WA_SECRET, body)
 
 
+async def say(
+    linked: tuple[Pipeline, FakePlatforms],
+    request: tuple[str, bytes, dict[str, str]],
+    platform: str,
+    wanted: re.Pattern[str],
+) -> str:
+    """Post a signed webhook; the first answer on `platform` after it that matches `wanted`."""
+    pipeline, fake = linked
+    before = len(fake.sent(platform))
+    path, body, headers = request
+    async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=15) as client:
+        assert (await client.post(path, content=body, headers=headers)).status_code == 200
+
+    async def answer() -> str | None:
+        return next((c.text for c in fake.sent(platform)[before:] if wanted.search(c.text)), None)
+
+    return await eventually(answer, timeout=40, interval=0.2, what=f"{wanted.pattern!r} on {platform}")
+
+
 async def test_after_linking_a_whatsapp_message_lands_in_the_telegram_session(
     linked: tuple[Pipeline, FakePlatforms],
 ) -> None:
-    pipeline, fake = linked
-
-    async def say(request: tuple[str, bytes, dict[str, str]], platform: str, wanted: re.Pattern[str]) -> str:
-        before = len(fake.sent(platform))
-        path, body, headers = request
-        async with httpx.AsyncClient(base_url=pipeline.ingress_url, timeout=15) as client:
-            assert (await client.post(path, content=body, headers=headers)).status_code == 200
-
-        async def answer() -> str | None:
-            return next((c.text for c in fake.sent(platform)[before:] if wanted.search(c.text)), None)
-
-        return await eventually(answer, timeout=40, interval=0.2, what=f"{wanted.pattern!r} on {platform}")
-
-    first = await say(telegram_dm("first, on telegram"), "telegram", re.compile("offline echo"))
+    first = await say(linked, telegram_dm("first, on telegram"), "telegram", re.compile("offline echo"))
     assert first == echo("first, on telegram", 1)
-    issued = CODE.search(await say(telegram_dm("/link"), "telegram", CODE))
+    issued = CODE.search(await say(linked, telegram_dm("/link"), "telegram", CODE))
     assert issued is not None
-    linked_reply = await say(whatsapp_dm(f"/link {issued.group(1)}"), "whatsapp", re.compile("Linked"))
+    redeem = whatsapp_dm(f"/link {issued.group(1)}")
+    linked_reply = await say(linked, redeem, "whatsapp", re.compile("Linked"))
     assert linked_reply.strip() == "Linked: this account and your telegram account are now the same person."
     # Turn 2 of the Telegram session: the /link commands were no turns, the WhatsApp DM joins its history.
-    after = await say(whatsapp_dm("then, on whatsapp"), "whatsapp", re.compile("offline echo"))
+    after = await say(linked, whatsapp_dm("then, on whatsapp"), "whatsapp", re.compile("offline echo"))
     assert after == echo("then, on whatsapp", 2)
+
+
+TURN = re.compile(r"turn (\d+)\)")
+
+
+async def test_after_linking_in_webchat_its_messages_land_in_the_telegram_session(
+    linked: tuple[Pipeline, FakePlatforms],
+) -> None:
+    pipeline, _fake = linked
+    said = await say(linked, telegram_dm("on telegram"), "telegram", re.compile("offline echo"))
+    before = TURN.search(said)
+    assert before is not None
+    issued = CODE.search(await say(linked, telegram_dm("/link"), "telegram", CODE))
+    assert issued is not None
+    async with pipeline.webchat(timeout=30) as client:
+
+        async def answered(count: int) -> list[str] | None:
+            got = [m["text"] for m in await replies(client, "laptop")]
+            return got if len(got) >= count else None
+
+        await post(client, "laptop", f"/link {issued.group(1)}")
+        [linked_reply] = await eventually(lambda: answered(1), timeout=40, interval=0.2, what="link answer")
+        assert linked_reply == "Linked: this account and your telegram account are now the same person."
+        await post(client, "laptop", "then, in webchat")
+        reply = (await eventually(lambda: answered(2), timeout=40, interval=0.2, what="webchat answer"))[1]
+    # The next turn of the Telegram session, not turn 1 of a WebChat one; `/link` never reached the agent.
+    assert reply == echo("then, in webchat", int(before.group(1)) + 1)

@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
-
-from clawbus.channels.telegram.inbound import signed_headers as telegram_headers
 from tests.conftest import FOLLOWUP, Bus, start_pipeline
-from tests.helpers import eventually
+from tests.helpers import eventually, post_telegram
 from tests.ingress import payloads as p
 from tests.pipeline.webchat_client import post, replies
 
@@ -37,13 +34,7 @@ async def test_two_agents_answer_two_channels_from_their_own_workspaces(bus: Bus
     try:
         write = "/write " + json.dumps({"path": "NOTES.md", "content": "work secret"})
         update = p.telegram_message(user_id=77, chat_id=77, text=write)
-        sent = httpx.post(
-            f"{pipeline.ingress_url}/webhooks/telegram",
-            content=json.dumps(update).encode(),
-            headers=telegram_headers(TG_SECRET),
-            timeout=10,
-        )
-        assert sent.status_code == 200
+        post_telegram(pipeline.ingress_url, update, TG_SECRET)
         notes = tmp_path / "workspace-work" / "NOTES.md"
 
         async def written() -> bool | None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from clawbus.bus.errors import InvalidSchedule, TargetGone
-from clawbus.bus.settings import HeartbeatSettings
+from clawbus.bus.settings import AgentHeartbeat, HeartbeatSettings
 from clawbus.schemas import EventKind, parse_inbound
 from clawbus.storage.cron.jobs import ScheduleSpec
 from tests.scheduler.conftest import Cron
@@ -203,3 +203,24 @@ async def test_heartbeat_schedule_per_agent_and_switched_off(cron: Cron) -> None
     assert await cron.schedules.list(f"{prefix}-heartbeat-") == []
     with pytest.raises(InvalidSchedule, match="whole hours"):
         await cron.service.apply_heartbeats(HeartbeatSettings(active_start="08:30"))
+
+
+async def test_each_agent_with_a_heartbeat_block_gets_its_own_schedule_and_only_those(cron: Cron) -> None:
+    settings = HeartbeatSettings(
+        every="30m",
+        agent_ids=["main"],
+        agents={
+            "home": AgentHeartbeat(every="1h"),
+            "work": AgentHeartbeat(active_start="09:00", active_end="17:00"),
+        },
+    )
+    prefix = cron.bus.prefix
+    names = await cron.service.apply_heartbeats(settings)
+    assert names == [f"{prefix}-heartbeat-home", f"{prefix}-heartbeat-work"]  # main has no block: no beat
+    home = await cron.schedules.get(f"{prefix}-heartbeat-home")
+    work = await cron.schedules.get(f"{prefix}-heartbeat-work")
+    assert home is not None
+    assert work is not None
+    assert home["ScheduleExpression"] == "rate(1 hour)"
+    assert work["ScheduleExpression"] == "cron(0/30 9-16 * * ? *)"  # the default every, its own hours
+    assert json.loads(work["Target"]["Input"])["session_key"] == "agent:work:main"

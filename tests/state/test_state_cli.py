@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import json5
 import pytest
 
 from clawbus.bus.settings import Settings
 from clawbus.openclaw.state_dir_read import read_openclaw_dir
 from clawbus.storage import SessionRef
-from tests.conftest import Bus
+from tests.conftest import Bus, make_bus
 from tests.ops.ops_cli import clawbus
 
 HOME = Path(__file__).parent.parent / "fixtures" / "openclaw_home"
@@ -149,3 +150,54 @@ def test_not_an_openclaw_directory_exits_2_with_a_clear_message(bus: Bus, tmp_pa
     ran = clawbus(bus, tmp_path, "state", "import", str(tmp_path / "nowhere"))
     assert ran.code == 2
     assert "is not a directory" in ran.err
+
+
+def test_two_agents_and_identity_links_go_out_in_openclaws_layout_and_come_back(
+    bus: Bus, aws_endpoint: str, tmp_path: Path, openclaw_home: Path
+) -> None:
+    # Two agents (the second's workspace in `workspace-<agentId>/`, OpenClaw's default place for it:
+    # openclaw-agent-runtime.md) and a config identity link.
+    config = json5.loads((openclaw_home / "openclaw.json").read_text())
+    config["agents"]["entries"] = {"main": {"default": True}, "work": {}}
+    config["session"]["identityLinks"] = {"alice": ["telegram:1001"]}
+    (openclaw_home / "openclaw.json").write_text(json.dumps(config))
+    (openclaw_home / "workspace-work" / "memory").mkdir(parents=True)
+    (openclaw_home / "workspace-work" / "AGENTS.md").write_text("# work's AGENTS.md\n")
+    (openclaw_home / "workspace-work" / "memory" / "2026-12-01.md").write_text("shipped the release\n")
+    ran = clawbus(bus, tmp_path, "state", "import", str(openclaw_home), "--json")
+    assert ran.code == 0, ran.err
+    moved = {row["name"]: row["outcome"] for row in ran.json()["items"] if row["kind"] == "workspace"}
+    assert moved["workspace-work/AGENTS.md"] == "added"
+    # A link made with `/link` after the import: WhatsApp's +351… is alice too.
+    asyncio.run(_link(bus, tmp_path, "whatsapp", "+351910000001", "alice"))
+
+    out = tmp_path / "export"
+    assert clawbus(bus, tmp_path, "state", "export", str(out)).code == 0
+    exported = read_openclaw_dir(out)
+    assert (out / "workspace-work" / "AGENTS.md").read_text() == "# work's AGENTS.md\n"
+    assert exported.agent_workspaces == read_openclaw_dir(openclaw_home).agent_workspaces
+    assert exported.workspace == read_openclaw_dir(openclaw_home).workspace  # main's stays in workspace/
+    assert exported.config is not None
+    links = exported.config["session"]["identityLinks"]
+    assert links == {"alice": ["telegram:1001", "whatsapp:+351910000001"]}
+
+    # Imported into another deployment, the export gives the same agents' workspaces and links.
+    other, data = make_bus(aws_endpoint), tmp_path / "other"
+    assert clawbus(other, data, "state", "import", str(out)).code == 0
+    back = tmp_path / "back"
+    assert clawbus(other, data, "state", "export", str(back)).code == 0
+    again = read_openclaw_dir(back)
+    assert again.agent_workspaces == exported.agent_workspaces
+    assert again.config is not None
+    assert again.config["session"]["identityLinks"] == links
+
+
+async def _link(bus: Bus, data_dir: Path, channel: str, sender: str, canonical: str) -> None:
+    from clawbus.bus.clients import CronClients, open_stage_clients
+    from clawbus.bus.topology import pairing_table_name
+    from clawbus.storage.identity_links import identity_link_store
+
+    settings = _settings(bus, data_dir)
+    async with open_stage_clients(settings, CronClients) as clients:
+        store = identity_link_store(clients.dynamodb, pairing_table_name(bus.prefix))
+        await store.link(channel, sender, canonical, datetime.now(UTC))

@@ -99,3 +99,13 @@ async def test_a_link_resolves_and_a_newer_one_replaces_it(records: object) -> N
 def test_codes_are_read_as_people_type_them() -> None:
     assert [read_code(t) for t in ("123-456", "123 456", "123456", " 12-3456 ")] == ["123456"] * 4
     assert [read_code(t) for t in ("12345", "1234567", "abc-def", "١٢٣٤٥٦", "")] == [None] * 5
+
+
+async def test_every_stored_link_is_listed_as_identity_links_name_it(records: object) -> None:
+    store = IdentityLinkStore(records)  # type: ignore[arg-type]
+    assert await store.links(NOW) == {}
+    await store.link("telegram", "42", "42", NOW)
+    await store.link("whatsapp", "+4915#1", "42", NOW)  # a '#' in a sender id stays in the id
+    await store.link("slack", "u1", "alice", NOW)
+    await store.link("slack", "u1", "42", NOW + timedelta(seconds=1))  # relinked: listed once, under 42
+    assert await store.links(NOW) == {"42": ["slack:u1", "telegram:42", "whatsapp:+4915#1"]}

@@ -8,6 +8,16 @@ variable "agent_ids" {
   type        = list(string)
 }
 
+variable "heartbeats" {
+  description = "Per-agent overrides of expression/timezone/enabled; non-empty: only these agents beat."
+  type = map(object({
+    schedule = optional(string)
+    timezone = optional(string)
+    enabled  = optional(bool)
+  }))
+  default = {}
+}
+
 variable "inbound_queue_arn" {
   description = "Target: the inbound FIFO queue."
   type        = string
