@@ -2,12 +2,13 @@
 
 Every transport's admitted events come here (the intake's gate, WebChat's owner posts), so the lane a
 message takes is decided here once (`control_lane.py`): a trusted sender's control command also, or
-only, goes on the session's control lane — the same queue, the group `control_group_id(session)`.
+only, goes on the session's control lane — the same queue, the group `control_group_id(session)` — and
+so does a copy of an ordinary message of a `steer` or `interrupt` channel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from clawbus.bus.tracing import inject_context
@@ -25,14 +26,21 @@ class QueueSender(Protocol):
 class InboundPublisher:
     """Enqueues inbound events for the dispatcher, each on its lanes."""
 
-    def __init__(self, queue: QueueSender, reset_triggers: Sequence[str] = ("/new", "/reset")) -> None:
+    def __init__(
+        self,
+        queue: QueueSender,
+        reset_triggers: Sequence[str] = ("/new", "/reset"),
+        mode_for: Callable[[str], str] | None = None,
+    ) -> None:
         self._queue = queue
         self._reset_triggers = tuple(reset_triggers)
+        self._mode_for = mode_for  # a channel's configured queue mode (None: no mid-turn copies)
 
     async def publish(self, event: InboundEvent) -> str:
         """Send `event` on its lanes and return a message id; SQS drops the same event id sent again
         within 5 minutes. A control copy goes first, so it can act before the FIFO copy is queued."""
-        lanes = lanes_for(event, self._reset_triggers)
+        mode = self._mode_for(event.channel) if self._mode_for is not None else None
+        lanes = lanes_for(event, self._reset_triggers, mode)
         message_id = ""
         if lanes.control is not None:
             copy = event.model_copy(update={"control": lanes.control})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from clawbus.ingress.control_lane import Lanes, lanes_for
-from clawbus.schemas import Access, InboundEvent
+from clawbus.schemas import Access, AttachmentRef, InboundEvent
 from clawbus.schemas.control import control_group_id
 from clawbus.schemas.ids import message_group_id
 
@@ -49,3 +49,28 @@ def test_the_control_lane_is_a_group_of_its_own_within_sqs_limits() -> None:
     key = "agent:main:" + "x" * 200
     assert control_group_id("agent:main:main") != message_group_id("agent:main:main")
     assert len(control_group_id(key)) <= 128
+
+
+@pytest.mark.parametrize(
+    ("mode", "access", "lanes"),
+    [
+        ("steer", Access.ALLOWED, Lanes(fifo=True, control="steer")),
+        ("interrupt", Access.ALLOWED, Lanes(fifo=True, control="interrupt")),
+        ("steer", Access.GROUP, Lanes(fifo=True, control="steer")),  # the agent compares trust
+        ("followup", Access.ALLOWED, Lanes(fifo=True, control=None)),
+        ("collect", Access.ALLOWED, Lanes(fifo=True, control=None)),
+    ],
+)
+def test_an_ordinary_message_of_a_steer_channel_also_goes_to_the_running_turn(
+    mode: str, access: Access, lanes: Lanes
+) -> None:
+    assert lanes_for(message("and also this", access), ("/new", "/reset"), mode) == lanes
+
+
+def test_commands_and_files_are_never_steered() -> None:
+    assert lanes_for(message("/stop"), ("/new", "/reset"), "steer") == Lanes(fifo=False, control="stop")
+    assert lanes_for(message("/new"), ("/new", "/reset"), "steer") == Lanes(fifo=True, control="reset")
+    with_file = message("see this").model_copy(
+        update={"attachments": (AttachmentRef(kind="image", media_type="image/png", size=3, key="k"),)}
+    )
+    assert lanes_for(with_file, ("/new", "/reset"), "steer") == Lanes(fifo=True, control=None)
