@@ -145,7 +145,14 @@ def create_app(
             return JSONResponse({"error": f"invalid invocation: {exc}"}, status_code=400)
         if turn.control is not None:  # the control lane: act on the running turn, run none
             report = controls.report(turn)
-            log_event(logger, "agent.control.handled", control=turn.control, running=report.running)
+            log_event(
+                logger,
+                "agent.control.handled",
+                control=turn.control,
+                running=report.running,
+                stop_requested=report.stop_requested,
+                steered=report.steered,
+            )
             return Response(AgentResponse(running=report).to_wire(), media_type="application/json")
         served = holder[0]  # many agents: the turn's own agent's runtime (agent/fleet.py)
         try:
