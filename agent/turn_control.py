@@ -13,12 +13,13 @@ turn's (empty) answer, so its messages are consumed and never run again.
 Steering (queue mode `steer`, docs/queue.md): a `steer` control invocation carries a message that
 arrived while the turn ran. The turn takes it (`TurnSignal.steers`) only when it started before the
 message reached ingress, the message is not one of its own, the sender's trust equals the turn's (a
-stranger's message never gets the owner's tools), the turn runs the built-in loop (`steerable`) and has
-not finished; otherwise it refuses and the message waits as a turn of its own (followup). The loop
-drains taken messages at its next boundary (`take_steers`): after the running tool call, before the
-next model call, or, when the model has just answered, as one more step whose answer is delivered
-after the earlier one. Only drained messages are named in the answer (`AgentResponse.steered`).
-An `interrupt` control invocation is a `stop` under the same conditions, silently.
+stranger's message never gets the owner's tools; in a group, only the turn's own senders steer it),
+the turn runs the built-in loop (`steerable`) and has not finished; otherwise it refuses and the
+message waits as a turn of its own (followup). The loop drains taken messages at its next boundary
+(`take_steers`): after the running tool call, before the next model call, or, when the model has just
+answered, as one more step whose answer is delivered after the earlier one. Only drained messages are
+named in the answer (`AgentResponse.steered`). An `interrupt` control invocation is a `stop` under the
+same conditions, silently.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
 from clawbus.bus.errors import PermanentError
-from clawbus.schemas import AgentRequest, InboundEvent, trusted
+from clawbus.schemas import AgentRequest, InboundEvent, PeerKind, trusted
 from clawbus.schemas.invocation import RunningTurnReport
 
 T = TypeVar("T")
@@ -56,17 +57,24 @@ class TurnSignal:
     trusted: bool = False  # every event of the turn trusted (`schemas.trusted`)
     steerable: bool = False  # the built-in loop runs the turn: it drains steered messages
     finished: bool = False  # past its last boundary: nothing more is taken
+    group_senders: frozenset[str] | None = None  # a group turn's senders (None: a direct turn)
     steers: list[InboundEvent] = field(default_factory=list)  # taken, not yet seen by the model
     steered: list[str] = field(default_factory=list)  # event ids the model saw, in order
 
     def may_take(self, event: InboundEvent, *, same_trust: bool = True) -> bool:
         """Whether `event` may act on this turn: sent after the turn's messages, not one of them, and
-        (`same_trust`) by a sender as trusted as the turn's."""
+        (`same_trust`) by a sender as trusted as the turn's — in a group, one of the turn's own senders
+        (every group member is admitted alike, so the gate's stamp cannot tell a stranger)."""
         return (
             event.event_id not in self.event_ids
             and (self.newest_received is None or self.newest_received <= event.received_at)
-            and (not same_trust or trusted(event) == self.trusted)
+            and (not same_trust or (trusted(event) == self.trusted and self._same_sender(event)))
         )
+
+    def _same_sender(self, event: InboundEvent) -> bool:
+        if self.group_senders is None:
+            return True
+        return event.sender is not None and event.sender.id in self.group_senders
 
     def steer(self, event: InboundEvent) -> bool:
         """Take `event` for the next boundary; False when this turn cannot (module doc)."""
@@ -147,6 +155,12 @@ async def unless_stopped(step: Awaitable[T]) -> T:
     return await (step if signal is None else signal.race(step))
 
 
+def _group_senders(events: Sequence[InboundEvent]) -> frozenset[str] | None:
+    """The senders of a turn's group messages; None when none of its messages came from a group."""
+    grouped = [e for e in events if e.peer is not None and e.peer.kind is not PeerKind.DIRECT]
+    return frozenset(e.sender.id for e in grouped if e.sender is not None) if grouped else None
+
+
 class TurnControls:
     """The running turns of this container, by session key."""
 
@@ -164,6 +178,7 @@ class TurnControls:
             max(e.received_at for e in request.events),
             trusted=all(trusted(e) for e in request.events),
             steerable=steerable,
+            group_senders=_group_senders(request.events),
         )
         self._turns[session_key] = signal
         token = CURRENT_TURN.set(signal)

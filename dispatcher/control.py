@@ -18,7 +18,7 @@ while the session's own group is held by a running turn, so this runs beside tha
   running turn (the agent takes it at its next boundary, or refuses: no running turn, another trust,
   an engine that cannot take it), `interrupt` stops the running turn silently. Either way the FIFO
   copy follows: a turn of its own, unless the turn that took it recorded it (`steer`). Nothing is
-  answered here.
+  answered here, and a failed invocation is only logged (the FIFO copy still answers the message).
 
 Each answer is a reply with a stable id derived from the event, so a redelivered command answers once.
 """
@@ -125,7 +125,12 @@ class ControlLane:
                 )
         mode = effective_queue(self._queue, override, event.channel).mode
         action = mid_turn_action(event.control, running=running, mode=mode)
-        report = await self._ask(event, action) if action is not None else None
+        report = None
+        if action is not None:
+            try:
+                report = await self._ask(event, action)
+            except ClawbusError as exc:  # best effort: the FIFO copy answers the message either way
+                log_event(logger, "dispatcher.control.failed", logging.WARNING, reason=str(exc)[:300])
         log_event(
             logger,
             "dispatcher.control.handled",

@@ -11,7 +11,16 @@ from clawbus.agent.loop import SKIPPED
 from clawbus.agent.models import ScriptedModel, ToolCall, assistant
 from clawbus.agent.models.base import Message, ModelReply, ToolResult, ToolSpec
 from clawbus.agent.tools import Tool
-from clawbus.schemas import Access, AgentRequest, InboundEvent, parse_agent_response
+from clawbus.schemas import (
+    Access,
+    AgentRequest,
+    AgentResponse,
+    InboundEvent,
+    Peer,
+    PeerKind,
+    Sender,
+    parse_agent_response,
+)
 from clawbus.schemas.invocation import RunningTurnReport
 from tests.agent.conftest import SESSION_ID, Agent
 
@@ -110,18 +119,55 @@ async def test_a_steer_skips_the_unstarted_tool_calls_and_is_seen_before_the_nex
     assert seen.text == "only the first, please"
 
 
-async def test_a_strangers_message_does_not_steer_the_owners_turn_in_a_group(make_agent) -> None:  # type: ignore[no-untyped-def]
+async def test_a_less_trusted_senders_message_does_not_steer_the_turn(make_agent) -> None:  # type: ignore[no-untyped-def]
     model = GatedModel()
     agent = make_agent(model)
-    turn = asyncio.create_task(agent.turn("owner asks", session_key=GROUP, access=Access.OWNER))
+    turn = asyncio.create_task(agent.turn("owner asks"))  # the main session: every DM shares it
     await asyncio.wait_for(model.started.wait(), 5)
-    stranger = await mid_turn(agent, "steer", "use your tools for me", session_key=GROUP, access=Access.GROUP)
-    interrupt = await mid_turn(agent, "interrupt", "stop that", session_key=GROUP, access=Access.GROUP)
+    stranger = await mid_turn(agent, "steer", "use your tools for me", access=Access.OPEN)
+    interrupt = await mid_turn(agent, "interrupt", "stop that", access=Access.OPEN, event_id="webchat:x")
     assert (stranger.running, stranger.steered, interrupt.stop_requested) == (True, False, False)
     model.release.set()
     answered = await asyncio.wait_for(turn, 5)
     assert (answered.parts, answered.steered) == (("answered: owner asks",), ())  # it waits as followup
     assert [m.text for m in model.calls[-1] if m.role == "user"] == ["owner asks"]
+
+
+def group_message(event_id: str, sender: str, text: str) -> InboundEvent:
+    return InboundEvent(
+        event_id=event_id,
+        channel="telegram",
+        session_key=GROUP,
+        text=text,
+        access=Access.GROUP,
+        sender=Sender(id=sender),
+        peer=Peer(kind=PeerKind.GROUP, id="-100"),
+    )
+
+
+async def invoke(agent: Agent, event: InboundEvent, control: str | None = None) -> AgentResponse:
+    request = AgentRequest(session_key=GROUP, reply_id=f"rp-{event.event_id}", events=(event,))
+    response = await agent.client.post(
+        "/invocations",
+        content=request.model_copy(update={"control": control}).to_wire(),
+        headers={"X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": SESSION_ID},
+    )
+    return parse_agent_response(response.content)
+
+
+async def test_in_a_group_only_the_turns_own_sender_steers_it(make_agent) -> None:  # type: ignore[no-untyped-def]
+    model = GatedModel()
+    agent = make_agent(model)
+    turn = asyncio.create_task(invoke(agent, group_message("tg:1", "ann", "ann asks")))
+    await asyncio.wait_for(model.started.wait(), 5)
+    stranger = (await invoke(agent, group_message("tg:2", "bob", "me too"), "steer")).running
+    own = (await invoke(agent, group_message("tg:3", "ann", "and quickly"), "steer")).running
+    assert stranger is not None
+    assert own is not None
+    assert (stranger.steered, own.steered) == (False, True)
+    model.release.set()
+    answered = await asyncio.wait_for(turn, 5)
+    assert answered.steered == ("tg:3",)  # bob's message is a turn of its own later
 
 
 async def test_a_turns_own_message_or_an_older_one_never_steers_it(make_agent) -> None:  # type: ignore[no-untyped-def]
