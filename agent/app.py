@@ -145,7 +145,14 @@ def create_app(
             return JSONResponse({"error": f"invalid invocation: {exc}"}, status_code=400)
         if turn.control is not None:  # the control lane: act on the running turn, run none
             report = controls.report(turn)
-            log_event(logger, "agent.control.handled", control=turn.control, running=report.running)
+            log_event(
+                logger,
+                "agent.control.handled",
+                control=turn.control,
+                running=report.running,
+                stop_requested=report.stop_requested,
+                steered=report.steered,
+            )
             return Response(AgentResponse(running=report).to_wire(), media_type="application/json")
         served = holder[0]  # many agents: the turn's own agent's runtime (agent/fleet.py)
         try:
@@ -166,7 +173,7 @@ def create_app(
                     _tracer.start_as_current_span(
                         "agent.turn", context=extract_context(request.headers), kind=trace.SpanKind.SERVER
                     ),
-                    controls.running(turn),
+                    controls.running(turn, steerable=rt.engine is None),
                 ):
                     if rt.engine is not None:  # a finished turn's answer is kept: a re-run answers it
                         response = await unless_stopped(answered_once(rt.journal, turn, rt.engine.run))

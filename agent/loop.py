@@ -10,6 +10,12 @@ and a re-run of the same turn replays them instead of calling the model and the 
 
 Each model call and each tool call is a boundary where a `/stop` takes effect (`turn_control.py`): the
 loop checks the current turn's stop signal before it, and a model call is cut short by it.
+
+They are also where a message steered into the running turn is taken (`turn_control.take_steers`,
+as OpenClaw's runtime does): a tool call that has started finishes; the step's calls that have not
+started get a synthetic result (`SKIPPED`), and the steered message follows the tool results, before
+the next model call. When the model has answered and a steered message waits, that answer is kept
+(`LoopResult.earlier`: it is delivered, then the next) and the message starts one more step.
 """
 
 from __future__ import annotations
@@ -18,9 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clawbus.agent.journal import StepJournal
-from clawbus.agent.models.base import Message, Model, ModelReply, ToolCall, ToolResult, assistant
+from clawbus.agent.models.base import Message, Model, ModelReply, Text, ToolCall, ToolResult, assistant
 from clawbus.agent.tools.base import ToolBox
-from clawbus.agent.turn_control import check_stop, unless_stopped
+from clawbus.agent.turn_control import check_stop, steer_waiting, take_steers, unless_stopped
+from clawbus.schemas import InboundEvent
+
+SKIPPED = "Skipped to process an incoming message."  # OpenClaw's synthetic result for an unstarted call
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,12 @@ class LoopResult:
     stopped_at_cap: bool = False
     input_tokens: int = 0
     output_tokens: int = 0
+    earlier: tuple[str, ...] = ()  # answers given before a steered message asked for more, in order
+
+
+def steered_blocks(events: tuple[InboundEvent, ...]) -> tuple[Text, ...]:
+    """What the model sees of messages steered into the turn: their texts, in order."""
+    return tuple(Text(e.text) for e in events if e.text)
 
 
 async def run_loop(
@@ -58,6 +73,7 @@ async def run_loop(
 
     answered_by = model.name
     used = [0, 0]
+    earlier: list[str] = []
     for step in range(1, max_steps + 1):
         reply = await unless_stopped(converse() if journal is None else journal.model(converse))
         answered_by = reply.model or answered_by
@@ -66,11 +82,22 @@ async def run_loop(
         added.append(reply.message)
         calls = reply.message.tool_calls
         if not calls:
-            return LoopResult(tuple(added), reply.message.text, answered_by, step, False, *used)
-        results: list[ToolResult] = [await call_tool(call) for call in calls]
-        added.append(Message("user", tuple(results)))
+            steered = take_steers(last=True)
+            if not steered:
+                text = reply.message.text
+                return LoopResult(
+                    tuple(added), text, answered_by, step, False, used[0], used[1], tuple(earlier)
+                )
+            earlier.append(reply.message.text)
+            added.append(Message("user", steered_blocks(steered)))
+            continue
+        results: list[ToolResult] = [
+            ToolResult(call.id, SKIPPED, is_error=True) if steer_waiting() else await call_tool(call)
+            for call in calls
+        ]
+        added.append(Message("user", (*results, *steered_blocks(take_steers()))))
     last_text = next((m.text for m in reversed(added) if m.role == "assistant" and m.text), "")
     note = f"(stopped after {max_steps} tool steps without a final answer)"
     text = f"{last_text}\n\n{note}" if last_text else note
     added.append(assistant(text))  # close the turn on an assistant message, as providers expect
-    return LoopResult(tuple(added), text, answered_by, max_steps, True, *used)
+    return LoopResult(tuple(added), text, answered_by, max_steps, True, used[0], used[1], tuple(earlier))

@@ -62,6 +62,7 @@ from clawbus.agent.sessions import Activity, Begin, finish, turn_input
 from clawbus.agent.tools.base import TOOL_SESSION, ToolBox
 from clawbus.agent.tools.policy import policy_for, turn_trusted
 from clawbus.agent.tools.scope import TURN_SCOPE, turn_scope
+from clawbus.agent.turn_control import CURRENT_TURN
 from clawbus.bus.clock import Clock, utc_now
 from clawbus.bus.errors import ClawbusError, VersionConflict
 from clawbus.bus.logging import log_event, session_ref
@@ -130,6 +131,17 @@ def to_response(answer: str, model: str, *, heartbeat: bool = False) -> AgentRes
         return AgentResponse(parts=(), model=model)
     text = strip_heartbeat_token(answer, heartbeat=heartbeat)
     return AgentResponse(parts=() if text is None else (text,), model=model)
+
+
+def with_steered(response: AgentResponse, earlier: tuple[str, ...]) -> AgentResponse:
+    """`response` after the answers given before messages were steered into the turn (each its own
+    part, in order, `NO_REPLY` ones left out), naming the steered events (`turn_control.py`)."""
+    signal = CURRENT_TURN.get()
+    steered = tuple(signal.steered) if signal is not None else ()
+    if not steered:
+        return response
+    kept = tuple(a for a in earlier if a.strip() and a.strip().upper() != SILENT_TOKEN)
+    return response.model_copy(update={"parts": kept + response.parts, "steered": steered})
 
 
 async def _system_prompt(rt: AgentRuntime, ctx: PromptContext) -> tuple[str, dict[str, str | None]]:
@@ -282,7 +294,7 @@ async def run_turn(request: AgentRequest, runtime_session_id: str, rt: AgentRunt
         TOOL_SESSION.reset(token)
     for message in result.messages:
         log.add(message, now)
-    response = to_response(result.text, result.model, heartbeat=heartbeat)
+    response = with_steered(to_response(result.text, result.model, heartbeat=heartbeat), result.earlier)
     if refusal_parts(media):  # the user hears about a refused file whatever the model says
         response = response.model_copy(update={"parts": refusal_parts(media) + response.parts})
     if rt.reply_media is not None and response.parts:

@@ -9,6 +9,17 @@ call against it (a model call has no effect outside the turn, so cutting it shor
 that has started finishes. A stopped turn ends with `TurnStopped`: nothing of it is appended to the
 transcript or answered, and the app answers `stopped: true`, which the dispatcher records as the
 turn's (empty) answer, so its messages are consumed and never run again.
+
+Steering (queue mode `steer`, docs/queue.md): a `steer` control invocation carries a message that
+arrived while the turn ran. The turn takes it (`TurnSignal.steers`) only when it started before the
+message reached ingress, the message is not one of its own, the sender's trust equals the turn's (a
+stranger's message never gets the owner's tools; in a group, only the turn's own senders steer it),
+the turn runs the built-in loop (`steerable`) and has not finished; otherwise it refuses and the
+message waits as a turn of its own (followup). The loop drains taken messages at its next boundary
+(`take_steers`): after the running tool call, before the next model call, or, when the model has just
+answered, as one more step whose answer is delivered after the earlier one. Only drained messages are
+named in the answer (`AgentResponse.steered`). An `interrupt` control invocation is a `stop` under the
+same conditions, silently.
 """
 
 from __future__ import annotations
@@ -17,14 +28,14 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
 from clawbus.bus.errors import PermanentError
-from clawbus.schemas import AgentRequest
+from clawbus.schemas import AgentRequest, InboundEvent, PeerKind, trusted
 from clawbus.schemas.invocation import RunningTurnReport
 
 T = TypeVar("T")
@@ -43,6 +54,44 @@ class TurnSignal:
     newest_received: datetime | None = None  # when the newest of the turn's events reached ingress
     started: float = field(default_factory=time.monotonic)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    trusted: bool = False  # every event of the turn trusted (`schemas.trusted`)
+    steerable: bool = False  # the built-in loop runs the turn: it drains steered messages
+    finished: bool = False  # past its last boundary: nothing more is taken
+    group_senders: frozenset[str] | None = None  # a group turn's senders (None: a direct turn)
+    steers: list[InboundEvent] = field(default_factory=list)  # taken, not yet seen by the model
+    steered: list[str] = field(default_factory=list)  # event ids the model saw, in order
+
+    def may_take(self, event: InboundEvent, *, same_trust: bool = True) -> bool:
+        """Whether `event` may act on this turn: sent after the turn's messages, not one of them, and
+        (`same_trust`) by a sender as trusted as the turn's — in a group, one of the turn's own senders
+        (every group member is admitted alike, so the gate's stamp cannot tell a stranger)."""
+        return (
+            event.event_id not in self.event_ids
+            and (self.newest_received is None or self.newest_received <= event.received_at)
+            and (not same_trust or (trusted(event) == self.trusted and self._same_sender(event)))
+        )
+
+    def _same_sender(self, event: InboundEvent) -> bool:
+        if self.group_senders is None:
+            return True
+        return event.sender is not None and event.sender.id in self.group_senders
+
+    def steer(self, event: InboundEvent) -> bool:
+        """Take `event` for the next boundary; False when this turn cannot (module doc)."""
+        taken = {e.event_id for e in self.steers} | set(self.steered)
+        if event.event_id in taken:
+            return True  # a redelivered copy
+        closed = not self.steerable or self.finished or self.stop.is_set()
+        if closed or not event.text.strip() or not self.may_take(event):
+            return False
+        self.steers.append(event)
+        return True
+
+    def take_steers(self) -> tuple[InboundEvent, ...]:
+        """The messages taken since the last boundary, now seen by the model (named in the answer)."""
+        taken, self.steers = tuple(self.steers), []
+        self.steered.extend(e.event_id for e in taken)
+        return taken
 
     def check(self) -> None:
         """Raise `TurnStopped` when a stop was asked for (call at a boundary)."""
@@ -81,10 +130,35 @@ def check_stop() -> None:
         signal.check()
 
 
+def steer_waiting() -> bool:
+    """Whether a steered message waits for the current turn's next boundary."""
+    signal = CURRENT_TURN.get()
+    return signal is not None and bool(signal.steers)
+
+
+def take_steers(*, last: bool = False) -> tuple[InboundEvent, ...]:
+    """At a boundary: the current turn's steered messages, to show the model now. With `last` (the
+    model has answered and no step follows unless one was taken) an empty result finishes the turn,
+    so no later steer is taken that the model would never see."""
+    signal = CURRENT_TURN.get()
+    if signal is None:
+        return ()
+    taken = signal.take_steers()
+    if last and not taken:
+        signal.finished = True
+    return taken
+
+
 async def unless_stopped(step: Awaitable[T]) -> T:
     """`step` raced against the current turn's stop signal (just awaited outside a turn)."""
     signal = CURRENT_TURN.get()
     return await (step if signal is None else signal.race(step))
+
+
+def _group_senders(events: Sequence[InboundEvent]) -> frozenset[str] | None:
+    """The senders of a turn's group messages; None when none of its messages came from a group."""
+    grouped = [e for e in events if e.peer is not None and e.peer.kind is not PeerKind.DIRECT]
+    return frozenset(e.sender.id for e in grouped if e.sender is not None) if grouped else None
 
 
 class TurnControls:
@@ -94,13 +168,17 @@ class TurnControls:
         self._turns: dict[str, TurnSignal] = {}
 
     @contextlib.contextmanager
-    def running(self, request: AgentRequest) -> Iterator[TurnSignal]:
-        """Register `request`'s turn for the block and make its signal current."""
+    def running(self, request: AgentRequest, *, steerable: bool = False) -> Iterator[TurnSignal]:
+        """Register `request`'s turn for the block and make its signal current (`steerable`: the
+        built-in loop runs it, which takes steered messages)."""
         session_key = request.session_key
         signal = TurnSignal(
             request.reply_id,
             frozenset(e.event_id for e in request.events),
             max(e.received_at for e in request.events),
+            trusted=all(trusted(e) for e in request.events),
+            steerable=steerable,
+            group_senders=_group_senders(request.events),
         )
         self._turns[session_key] = signal
         token = CURRENT_TURN.set(signal)
@@ -118,15 +196,17 @@ class TurnControls:
         if signal is None:
             return RunningTurnReport(running=False)
         command = request.events[-1]
-        if (
-            request.control == "stop"
-            and command.event_id not in signal.event_ids
-            and (signal.newest_received is None or signal.newest_received <= command.received_at)
-        ):
+        steered = None
+        if request.control == "stop" and signal.may_take(command, same_trust=False):
+            signal.stop.set()  # a trusted sender's command (ingress sent it on the lane): it may stop
+        elif request.control == "interrupt" and signal.may_take(command):
             signal.stop.set()
+        elif request.control == "steer":
+            steered = signal.steer(command)
         return RunningTurnReport(
             running=True,
             reply_id=signal.reply_id,
             running_s=round(time.monotonic() - signal.started, 1),
             stop_requested=signal.stop.is_set(),
+            steered=steered,
         )

@@ -44,6 +44,19 @@ async def resolve_queue_url(sqs: SQSClient, name: str, endpoint: str | None) -> 
     return response["QueueUrl"]
 
 
+@dataclass(frozen=True)
+class FifoMessage:
+    """One message to send or publish: body, FIFO group and dedup id, string attributes."""
+
+    body: str
+    group_id: str
+    dedup_id: str
+    attributes: Mapping[str, str]
+
+
+TopicMessage = FifoMessage  # what `Topic.publish_batch` takes
+
+
 class Queue:
     """One SQS FIFO queue, by URL."""
 
@@ -134,6 +147,33 @@ class Queue:
             )
         return response["MessageId"]
 
+    async def send_many(self, messages: Sequence[FifoMessage]) -> list[str]:
+        """Send up to ten messages in one `SendMessageBatch`; their message ids. Raises `Unavailable`
+        when any of them was not sent (sending them all again is safe: SQS drops the ones that went by
+        their deduplication ids)."""
+        with map_aws_errors(f"SendMessageBatch {self.name}"):
+            response = await self.sqs.send_message_batch(
+                QueueUrl=self.url,
+                Entries=[
+                    {
+                        "Id": str(i),
+                        "MessageBody": m.body,
+                        "MessageGroupId": m.group_id,
+                        "MessageDeduplicationId": m.dedup_id,
+                        "MessageAttributes": string_attributes(m.attributes),
+                    }
+                    for i, m in enumerate(messages)
+                ],
+            )
+        failed = response.get("Failed", [])
+        if failed:
+            codes = ", ".join(sorted({entry.get("Code", "failed") for entry in failed}))
+            raise Unavailable(
+                f"SendMessageBatch {self.name}: {len(failed)} of {len(messages)} not sent ({codes})"
+            )
+        ids = {entry["Id"]: entry["MessageId"] for entry in response.get("Successful", [])}
+        return [ids[str(i)] for i in range(len(messages))]
+
     async def dead_letter(self, message: SqsRecord, error: ClawbusError, *, stage: str, source: str) -> None:
         """Put `message` on this (dead-letter) queue with the reason it could not be handled.
 
@@ -157,16 +197,6 @@ class Queue:
             dedup_id=message.message_id,
             attributes=kept,
         )
-
-
-@dataclass(frozen=True)
-class TopicMessage:
-    """One message to publish: body, FIFO group and dedup id, string attributes."""
-
-    body: str
-    group_id: str
-    dedup_id: str
-    attributes: Mapping[str, str]
 
 
 class Topic:

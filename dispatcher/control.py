@@ -12,6 +12,13 @@ while the session's own group is held by a running turn, so this runs beside tha
 - `status` answers without the model: the session key, its queue settings, its running turn (as the
   agent reports it, else as this dispatcher knows it) and what waits.
 - `queue` shows, stores or clears the session's queue override (`session_queues.py`).
+- `steer` and `interrupt` (the control copy of an ordinary message of a `steer`/`interrupt` channel)
+  act only while this dispatcher runs a turn of the session (`SessionActivity`: no request otherwise)
+  and the session's own `/queue` mode agrees (`core.mid_turn_action`): `steer` hands the message to the
+  running turn (the agent takes it at its next boundary, or refuses: no running turn, another trust,
+  an engine that cannot take it), `interrupt` stops the running turn silently. Either way the FIFO
+  copy follows: a turn of its own, unless the turn that took it recorded it (`steer`). Nothing is
+  answered here, and a failed invocation is only logged (the FIFO copy still answers the message).
 
 Each answer is a reply with a stable id derived from the event, so a redelivered command answers once.
 """
@@ -23,11 +30,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from clawbus.bus.errors import ClawbusError
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import QueueSettings
 from clawbus.dispatcher.core import build_reply, build_request
 from clawbus.dispatcher.core.control_commands import (
     effective_queue,
+    mid_turn_action,
     parse_queue_command,
     queue_text,
     status_text,
@@ -36,7 +45,7 @@ from clawbus.dispatcher.publisher import Publisher
 from clawbus.dispatcher.session_activity import SessionActivity
 from clawbus.dispatcher.session_queues import SessionQueues
 from clawbus.schemas import AgentRequest, AgentResponse, InboundEvent, message_group_id
-from clawbus.schemas.control import QUEUE, RESET, STATUS, STOP, command_word
+from clawbus.schemas.control import MID_TURN, QUEUE, RESET, STATUS, STOP, command_word
 from clawbus.schemas.invocation import RunningTurnReport
 
 logger = logging.getLogger(__name__)
@@ -70,6 +79,9 @@ class ControlLane:
     async def __call__(self, event: InboundEvent) -> None:
         """Act on `event`'s command and answer it (a reset's stop answers nothing)."""
         command = event.control
+        if command in MID_TURN:
+            await self._mid_turn(event)
+            return
         if command in (STOP, RESET):
             report = await self._ask(event, "stop")
             text = (
@@ -99,6 +111,36 @@ class ControlLane:
             )
             if reply is not None:
                 await self._publisher.send(await self._publisher.publication(reply))
+
+    async def _mid_turn(self, event: InboundEvent) -> None:
+        """A `steer`/`interrupt` copy: into (or stopping) the session's running turn, or nothing."""
+        running = self._activity.running(message_group_id(event.session_key)) is not None
+        override = None
+        if running and self._queues is not None:
+            try:
+                override = await self._queues.get(event)
+            except ClawbusError as exc:  # a preference: act on the configured mode
+                log_event(
+                    logger, "dispatcher.queue_override.unreadable", logging.WARNING, reason=str(exc)[:300]
+                )
+        mode = effective_queue(self._queue, override, event.channel).mode
+        action = mid_turn_action(event.control, running=running, mode=mode)
+        report = None
+        if action is not None:
+            try:
+                report = await self._ask(event, action)
+            except ClawbusError as exc:  # best effort: the FIFO copy answers the message either way
+                log_event(logger, "dispatcher.control.failed", logging.WARNING, reason=str(exc)[:300])
+        log_event(
+            logger,
+            "dispatcher.control.handled",
+            command=event.control,
+            event_id=event.event_id,
+            channel=event.channel,
+            session=session_ref(event.session_key),
+            action=action,
+            taken=bool(report and (report.steered or report.stop_requested)),
+        )
 
     async def _ask(self, event: InboundEvent, control: str) -> RunningTurnReport:
         """The agent's report on the session's running turn (after stopping it, for `stop`)."""

@@ -7,7 +7,8 @@ its turn runs (the planner sees it as undecoded, which keeps it a turn of its ow
 The planner knows when this dispatcher last ended a turn of the run's session (`SessionActivity`), so
 messages that arrived while that turn ran are planned by the session's queue mode (its `/queue`
 override read only then, `SessionQueues`) and an idle session's message runs at once; each run's plan
-is logged (`dispatcher.run.planned`, with the `debounce_ms` it waits).
+is logged (`dispatcher.run.planned`, with the `debounce_ms` it waits). A control lane's run (copies
+with `control`, `schemas/control.py`) is not planned: each copy is a unit of its own, handled at once.
 
 Before planning a run of several messages, the turn ledger's recorded intents of its events are read
 (one `BatchGetItem`; a single message is one turn whatever was recorded):
@@ -119,6 +120,8 @@ class RunPlanner:
             )
             for message in run
         ]
+        if any(p.event is not None and p.event.control is not None for p in pending):
+            return Plan(units=[[m] for m in run])  # a control lane's copies: each acts alone, at once
         event_ids = [p.event.event_id for p in pending if p.event is not None]
         try:
             # one message is one turn whatever was recorded (the handler reads its intent itself)

@@ -16,10 +16,12 @@ took over a dead one's claim after the first copy was consumed, a letter SQS mov
 (`StartMessageMoveTask` sends new messages without `clawbus.replay`), an enqueue retried after a
 timeout that had landed — and neither its receive count nor its attributes say so (issue 22).
 
-A control copy (`/stop`, `/status`, `/queue`, a reset's stop) is handed to the control lane
-(`control.py`) instead; a message the planner dropped (`interrupt`, or over the queue's cap) is
-consumed without a turn. Each unit's start and end are noted in `SessionActivity`, which tells the
-planner which of a session's next messages arrived while its turn ran.
+A control copy (`/stop`, `/status`, `/queue`, a reset's stop, a mid-turn message's `steer` or
+`interrupt`) is handed to the control lane (`control.py`) instead; the messages a turn's answer says
+were steered into it are recorded with the turn (`steered.py`); a message the planner dropped
+(`interrupt`, or over the queue's cap) is consumed without a turn. Each unit's start and end are
+noted in `SessionActivity`, which tells the planner which of a session's next messages arrived while
+its turn ran.
 
 One clock, injected, says what time it is (the ledger's expiry, the planner's debounce, presence
 timestamps, cron history); durations come from `time.monotonic`.
@@ -59,6 +61,7 @@ from clawbus.dispatcher.run_planner import DecodedEvents, RunPlanner
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
 from clawbus.dispatcher.session_activity import RunningTurn, SessionActivity
 from clawbus.dispatcher.session_queues import SessionQueues
+from clawbus.dispatcher.steered import WatchedAgent, recorded_event_ids
 from clawbus.schemas import AgentRequest, AgentResponse
 from clawbus.storage.claim_check import ClaimChecks
 
@@ -186,10 +189,13 @@ class TurnHandler:
         event_ids = [e.event_id for e in plan.events]
         if plan.record_intent:  # before the invoke: a re-run after a crash keeps this turn together
             await self._ledger.intend(event_ids, request.reply_id, now)
+        agent = WatchedAgent(self._agent)  # names the messages steered into the turn (`steered.py`)
         async with self._presence.shown(request, show=plan.show_presence):
-            publications = await self._answer(plan, request)
+            publications = await self._answer(plan, request, agent)
         recorded = await self._ledger.record(
-            event_ids, StoredTurn(request.reply_id, tuple(publications)), now
+            recorded_event_ids(event_ids, agent.steered),
+            StoredTurn(request.reply_id, tuple(publications)),
+            now,
         )
         await self._publisher.send_all(publications_to_send(plan, publications, recorded))
         self.turns += 1
@@ -213,11 +219,11 @@ class TurnHandler:
             duration_ms=duration_ms,
         )
 
-    async def _answer(self, plan: TurnPlan, request: AgentRequest) -> list[Publication]:
+    async def _answer(self, plan: TurnPlan, request: AgentRequest, agent: WatchedAgent) -> list[Publication]:
         """Run the agent; the turn's publications (streamed ones are sent already)."""
         if plan.target is not None and plan.show_presence and plan.target.channel in self._draft_channels:
             return await answer_with_draft(
-                self._agent,
+                agent,
                 self._publisher,
                 request,
                 plan.target,
@@ -226,7 +232,7 @@ class TurnHandler:
             )
         if plan.stream and plan.target is not None:
             publications: list[Publication] = []
-            async for item in self._agent.stream(request, traceparent=current_traceparent()):
+            async for item in agent.stream(request, traceparent=current_traceparent()):
                 if isinstance(item, str) and item:
                     reply = block_reply(request, item, len(publications), plan.target)
                 elif isinstance(item, AgentResponse) and item.media:  # the files, after the text
@@ -237,6 +243,6 @@ class TurnHandler:
                 await self._publisher.send(publication)
                 publications.append(publication)
             return publications
-        response = await self._agent.invoke(request, traceparent=current_traceparent())
+        response = await agent.invoke(request, traceparent=current_traceparent())
         answer = build_reply(request, response, plan.target) if plan.target is not None else None
         return [await self._publisher.publication(answer)] if answer is not None else []

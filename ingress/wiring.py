@@ -27,6 +27,7 @@ async def build_intake(settings: Settings, clients: IngressClients) -> tuple[Int
     publisher = InboundPublisher(
         Queue(clients.sqs, queue_name, await resolve_queue_url(clients.sqs, queue_name, endpoint)),
         settings.session.reset_triggers,
+        settings.dispatcher.queue.mode_for,
     )
     topic = Topic(clients.sns, topic_name, await resolve_topic_arn(clients.sns, topic_name, endpoint))
     intake = Intake(

@@ -19,6 +19,9 @@ STOP = "stop"
 STATUS = "status"
 QUEUE = "queue"
 RESET = "reset"
+STEER = "steer"  # an ordinary message's copy, for the session's running turn (queue mode `steer`)
+INTERRUPT = "interrupt"  # an ordinary message's copy that aborts the running turn (mode `interrupt`)
+MID_TURN = frozenset({STEER, INTERRUPT})  # copies of ordinary messages: the FIFO copy is the message
 LANE_ONLY = frozenset({STOP, STATUS, QUEUE})  # never a turn: the control lane answers them itself
 CONTROL_SUFFIX = "#control"
 

@@ -31,8 +31,9 @@ class AgentRequestV1(WireModel):
     events: tuple[InboundEvent, ...] = Field(min_length=1)
     stream: bool = False
     # A control invocation (added compatibly; absent: a turn): act on the session's running turn instead
-    # of running one (`stop` it at its next boundary, or report its `status`); see docs/queue.md.
-    control: Literal["stop", "status"] | None = None
+    # of running one (`stop` it at its next boundary, report its `status`, `steer` the event into it at
+    # its next boundary, or `interrupt` it for the event: stop it silently); see docs/queue.md.
+    control: Literal["stop", "status", "steer", "interrupt"] | None = None
 
 
 class TurnStatus(StrEnum):
@@ -57,6 +58,8 @@ class RunningTurnReport(WireModel):
     reply_id: str | None = None
     running_s: float | None = None
     stop_requested: bool = False
+    # Added compatibly: a `steer` was taken into the running turn (False: refused, it waits as followup).
+    steered: bool | None = None
 
 
 class AgentResponseV1(WireModel):
@@ -73,6 +76,9 @@ class AgentResponseV1(WireModel):
     stopped: bool | None = None
     # Added compatibly: a control invocation's report on the session's running turn.
     running: RunningTurnReport | None = None
+    # Added compatibly: the events steered into this turn while it ran (`control: "steer"`), in the order
+    # the model saw them; the dispatcher records them with the turn, so their own copies run no turn.
+    steered: tuple[str, ...] = ()
 
 
 AgentRequest = AgentRequestV1

@@ -60,9 +60,13 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
-def drain_queue(sqs: Any, url: str, expect: int = 0, timeout: float = 10) -> list[dict[str, Any]]:
+def drain_queue(
+    sqs: Any, url: str, expect: int = 0, timeout: float = 10, *, mid_turn_copies: bool = True
+) -> list[dict[str, Any]]:
     """Every message on a queue (a boto3 SQS client and its URL), deleted, each body's JSON with its
-    `_group`; keeps receiving until `expect` arrived or `timeout` passed."""
+    `_group`; keeps receiving until `expect` arrived or `timeout` passed. Without `mid_turn_copies`,
+    the control-lane copies of ordinary messages (`steer`, `interrupt`: ingress sends one beside each
+    message of a steer channel, docs/queue.md) are deleted but neither returned nor counted."""
     got: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while True:
@@ -70,8 +74,10 @@ def drain_queue(sqs: Any, url: str, expect: int = 0, timeout: float = 10) -> lis
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
         ).get("Messages", [])
         for message in batch:
-            got.append({**json.loads(message["Body"]), "_group": message["Attributes"]["MessageGroupId"]})
+            body = json.loads(message["Body"])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            if mid_turn_copies or body.get("control") not in ("steer", "interrupt"):
+                got.append({**body, "_group": message["Attributes"]["MessageGroupId"]})
         if not batch and (len(got) >= expect or time.monotonic() > deadline):
             return got
 

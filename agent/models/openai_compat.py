@@ -34,7 +34,9 @@ def to_chat(system: str, messages: Sequence[Message]) -> list[dict[str, Any]]:
     for message in messages:
         results = [b for b in message.blocks if isinstance(b, ToolResult)]
         out.extend({"role": "tool", "tool_call_id": r.tool_use_id, "content": r.text} for r in results)
-        if results:
+        if results:  # a message steered in after the tools (agent/turn_control.py) follows their results
+            if message.text:
+                out.append({"role": "user", "content": message.text})
             continue
         entry: dict[str, Any] = {"role": message.role, "content": _content(message)}
         calls = [

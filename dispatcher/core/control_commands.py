@@ -126,3 +126,12 @@ def status_text(
             f"Waiting: {waiting}",
         ]
     )
+
+
+def mid_turn_action(copy: str | None, *, running: bool, mode: str) -> str | None:
+    """What a message's mid-turn control copy (`steer`/`interrupt`, ingress's guess from the channel's
+    configured mode) asks of the agent, given whether this dispatcher runs a turn of the session and
+    the session's mode in force: `steer`, `interrupt`, or None (the FIFO copy alone answers it)."""
+    if not running or copy not in ("steer", "interrupt") or mode not in ("steer", "interrupt"):
+        return None
+    return mode

@@ -1,6 +1,8 @@
 """Queue modes and the control lane (issue 21), every stage a real process on the loopback AWS API:
 an idle session's message runs without debounce; messages that arrive mid-turn follow the session's
-mode (set with `/queue`); `/stop` ends a running turn at once and `/status` answers while it runs."""
+mode (set with `/queue`): `steer` puts one into the running turn (the model sees it, one answer
+sequence, no second turn), `interrupt` aborts the turn for the newest; `/stop` ends a running turn at
+once and `/status` answers while it runs."""
 
 from __future__ import annotations
 
@@ -14,12 +16,18 @@ from typing import Any
 import httpx
 import pytest
 
+from clawbus.channels.telegram.inbound import signed_headers as telegram_headers
+from clawbus.ingress.webhooks import routes
 from tests.conftest import Bus, Pipeline, start_pipeline
-from tests.dispatcher.test_dispatcher import fault, faults_left, texts, until_answered
+from tests.dispatcher.test_dispatcher import agent_turns, fault, faults_left, texts, until_answered
+from tests.fakes.platforms import FakePlatforms
 from tests.fakes.slow_model import SlowModel, slow_model
 from tests.helpers import echo, eventually
+from tests.ingress import payloads as p
 from tests.pipeline.webchat_client import post
 
+ROUTES = routes()
+TG_SECRET = "queue-lane-telegram-secret"
 PER_PEER = {"CLAWBUS_SESSION__DM_SCOPE": "per-channel-peer"}  # one session per WebChat conversation
 
 
@@ -160,3 +168,108 @@ async def test_new_stops_the_running_turn_and_starts_the_new_session_in_order(
         assert "sleep:30" not in got[0]
         await asyncio.sleep(1.5)  # the stopped turn's answer would land now; it never may
         assert await texts(client, "fresh") == got
+
+
+def agent_controls(pipeline: Pipeline) -> list[dict[str, Any]]:
+    """The agent's `agent.control.handled` log records, in order."""
+    lines = (pipeline.log_dir / "agent.log").read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    return [r for r in records if r.get("event") == "agent.control.handled"]
+
+
+async def _held_turn_running(model: SlowModel, client: Any, conversation: str, name: str) -> None:
+    await post(client, conversation, f"first hold:{name}")
+    await eventually(lambda: asyncio.sleep(0, any(f"hold:{name}" in c for c in model.calls)), what="held")
+
+
+async def test_a_message_sent_mid_turn_goes_into_the_running_turn(slow: tuple[Pipeline, SlowModel]) -> None:
+    pipeline, model = slow
+    async with pipeline.webchat(timeout=30) as client:
+        await _held_turn_running(model, client, "steered", "a")
+        await post(client, "steered", "second")
+        await eventually(
+            lambda: asyncio.sleep(0, [c for c in agent_controls(pipeline) if c.get("steered")]),
+            what="the running turn taking the message",
+        )
+        model.release("a")
+        got = await until_answered(client, "steered", 2)
+        assert got == ["model: first hold:a", "model: second"]  # in order, each input answered
+        assert "second" in model.calls  # the model saw it, in the same turn
+        await asyncio.sleep(1.5)  # a second turn for "second" would be answered by now; none may be
+        assert await texts(client, "steered") == got
+        assert agent_turns(pipeline) == 1
+
+
+async def test_interrupt_aborts_the_running_turn_and_answers_the_newest(
+    slow: tuple[Pipeline, SlowModel],
+) -> None:
+    pipeline, model = slow
+    async with pipeline.webchat(timeout=30) as client:
+        await post(client, "cut", "/queue interrupt")
+        await until_answered(client, "cut", 1)
+        await _held_turn_running(model, client, "cut", "b")
+        await post(client, "cut", "never mind, this instead")
+        got = await until_answered(client, "cut", 2)
+        assert got[1] == "model: never mind, this instead"
+        model.release("b")  # the aborted call's server side ends; its answer must never land
+        await asyncio.sleep(1.5)
+        assert await texts(client, "cut") == got
+        assert [c["stop_requested"] for c in agent_controls(pipeline)] == [True]
+
+
+async def test_a_strangers_message_in_a_group_waits_for_the_running_turn(bus: Bus, tmp_path: Path) -> None:
+    # Everyone in a group is admitted alike; only the running turn's own sender may steer it, so a
+    # stranger's message there is a turn of its own after it (followup), never a borrower of its turn.
+    owner, stranger, chat = 4242, 9191, -100123
+    async with slow_model() as model:
+        with FakePlatforms() as fake:
+            env = {
+                **PER_PEER,
+                "CLAWBUS_TELEGRAM__BOT_TOKEN": p.BOT_TOKEN,
+                "CLAWBUS_TELEGRAM__WEBHOOK_SECRET": TG_SECRET,
+                "CLAWBUS_TELEGRAM__BOT_USERNAME": p.BOT_USERNAME,
+                "CLAWBUS_TELEGRAM__ALLOW_FROM": json.dumps([f"tg:{owner}"]),
+                "CLAWBUS_TELEGRAM__GROUP_POLICY": "open",
+                "CLAWBUS_TELEGRAM__REQUIRE_MENTION": "false",
+                "CLAWBUS_TELEGRAM__API_BASE": fake.api_base("telegram"),
+            }
+            running = start_pipeline(
+                bus, tmp_path / "logs", env, channels=("telegram",), agent_env=model.agent_env()
+            )
+            try:
+                async with httpx.AsyncClient(base_url=running.ingress_url, timeout=15) as client:
+
+                    async def say(user: int, text: str) -> None:
+                        body = p.telegram_message(user_id=user, chat_id=chat, chat_type="group", text=text)
+                        headers = telegram_headers(TG_SECRET)
+                        response = await client.post(
+                            ROUTES["telegram"], content=json.dumps(body), headers=headers
+                        )
+                        assert response.status_code == 200
+
+                    await say(owner, "first hold:g")
+                    await eventually(lambda: _asked(model, "hold:g"), what="the owner's turn under way")
+                    await say(stranger, "me too")
+                    await eventually(
+                        lambda: asyncio.sleep(
+                            0, [c for c in agent_controls(running) if c.get("steered") is False]
+                        ),
+                        what="the running turn refusing the stranger's message",
+                    )
+                    model.release("g")
+
+                    async def answered() -> list[str] | None:
+                        shown = [
+                            c.text for c in fake.sent("telegram") if str(c.body.get("chat_id")) == str(chat)
+                        ]
+                        return shown if any(t.endswith("model: me too") for t in shown) else None
+
+                    shown = await eventually(answered, timeout=40, what="the stranger's own turn")
+                    assert [t for t in shown if t.startswith("model: ")] == [
+                        "model: first hold:g",
+                        "model: me too",
+                    ]
+                    assert agent_turns(running) == 2
+                    assert not any(c.get("steered") for c in agent_controls(running))
+            finally:
+                assert all(code == 0 for _, code in running.stop())

@@ -1,7 +1,9 @@
 """A fake OpenAI-compatible model on loopback that takes as long as the user asks: a turn to time.
 
 `POST /v1/chat/completions` answers `model: <last user message>` at once, or, when that message holds
-`sleep:<seconds>`, after that long (cut short when the caller hangs up, as a real server would notice).
+`sleep:<seconds>`, after that long (cut short when the caller hangs up, as a real server would notice),
+or, when it holds `hold:<name>`, once the test calls `release(name)` (a turn that runs exactly as long
+as the test needs, without timing).
 `calls` lists the last user message of every request received, so a test can wait until a turn's
 model call is under way instead of sleeping.
 """
@@ -23,6 +25,7 @@ from starlette.routing import Route
 from tests.helpers import eventually, free_port
 
 _SLEEP = re.compile(r"sleep:(\d+(?:\.\d+)?)")
+_HOLD = re.compile(r"hold:(\w+)")
 
 
 @dataclass
@@ -31,6 +34,11 @@ class SlowModel:
 
     base_url: str
     calls: list[str] = field(default_factory=list)
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def release(self, name: str) -> None:
+        """Let the model calls held by `hold:<name>` answer."""
+        self.holds.setdefault(name, asyncio.Event()).set()
 
     def agent_env(self) -> dict[str, str]:
         """The agent's settings that make it answer with this model."""
@@ -60,6 +68,9 @@ async def slow_model() -> AsyncIterator[SlowModel]:
         asked = _SLEEP.search(text)
         if asked:
             await asyncio.sleep(float(asked.group(1)))
+        held = _HOLD.search(text)
+        if held:
+            await model.holds.setdefault(held.group(1), asyncio.Event()).wait()
         return JSONResponse(
             {
                 "choices": [

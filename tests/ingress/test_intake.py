@@ -4,12 +4,13 @@ only the owner and allowed DM senders move the last route and get the full tool 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
 
 from clawbus.bus.clients import IngressClients, open_stage_clients
+from clawbus.bus.queues import FifoMessage
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import ledger_table_name, pairing_table_name
 from clawbus.channels.slack import inbound as slack
@@ -37,6 +38,12 @@ class InboundQueue:
     async def send(self, body: str, *, group_id: str, dedup_id: str, attributes: dict[str, str]) -> str:
         self.events.append(parse_inbound(body))
         return f"m{len(self.events)}"
+
+    async def send_many(self, messages: Sequence[FifoMessage]) -> list[str]:
+        return [
+            await self.send(m.body, group_id=m.group_id, dedup_id=m.dedup_id, attributes=dict(m.attributes))
+            for m in messages
+        ]
 
 
 class Replies:

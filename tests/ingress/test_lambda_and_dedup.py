@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from clawbus.bus.clients import IngressClients, open_stage_clients
+from clawbus.bus.queues import FifoMessage
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import inbound_queue_name, ledger_table_name, pairing_table_name
 from clawbus.channels.slack import inbound as slack
@@ -105,7 +107,9 @@ def test_the_lambda_adapter_enqueues_a_signed_slack_dm_once_and_refuses_a_forged
     messages = sqs.receive_message(
         QueueUrl=bus.queue_url(inbound_queue_name(bus.prefix)), MaxNumberOfMessages=10
     ).get("Messages", [])
-    assert [json.loads(m["Body"])["text"] for m in messages] == ["from lambda"]
+    bodies = [json.loads(m["Body"]) for m in messages]
+    assert [b["text"] for b in bodies if not b.get("control")] == ["from lambda"]
+    assert [b["control"] for b in bodies if b.get("control")] == ["steer"]  # its mid-turn copy, once
 
 
 class RecordingQueue:
@@ -117,6 +121,12 @@ class RecordingQueue:
     async def send(self, body: str, *, group_id: str, dedup_id: str, attributes: dict[str, str]) -> str:
         self.sent.append(dedup_id)
         return f"m{len(self.sent)}"
+
+    async def send_many(self, messages: Sequence[FifoMessage]) -> list[str]:
+        return [
+            await self.send(m.body, group_id=m.group_id, dedup_id=m.dedup_id, attributes=dict(m.attributes))
+            for m in messages
+        ]
 
 
 class NoReplies:

@@ -40,7 +40,7 @@ class Ingresses:
 
     def inbound(self, expect: int = 0, timeout: float = 3) -> list[dict[str, Any]]:
         url = self.bus.queue_url(inbound_queue_name(self.bus.prefix))
-        return drain_queue(self.bus.client("sqs"), url, expect, timeout)
+        return drain_queue(self.bus.client("sqs"), url, expect, timeout, mid_turn_copies=False)
 
     async def deliver(self, conversation: str, text: str, in_reply_to: str) -> None:
         """Store a reply part as the WebChat egress worker does."""

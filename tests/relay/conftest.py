@@ -32,7 +32,7 @@ class RelayProcess:
     def drain(self, queue: str | None = None, expect: int = 0, timeout: float = 15) -> list[dict[str, Any]]:
         """Every message on the inbound (or another) queue, deleted; waits until `expect` arrived."""
         url = self.bus.queue_url(queue or inbound_queue_name(self.bus.prefix))
-        return drain_queue(self.bus.client("sqs"), url, expect, timeout)
+        return drain_queue(self.bus.client("sqs"), url, expect, timeout, mid_turn_copies=False)
 
     def log(self) -> list[dict[str, Any]]:
         """The relay's structured log lines so far."""
