@@ -5,7 +5,8 @@ message was deleted gets the reply again. Each chunk has one idempotency record
 (`storage/idempotency.py`, `sent:<channel>:<reply_id>:<part>.<chunk>` in `<prefix>-ledger`):
 
 - before the platform call, a claim: `in_progress` under a lease, with the chunk's nonce and the time of
-  the first attempt (`SendIntent`);
+  the first attempt (`SendIntent`); a chunk's first delivery writes it without reading first
+  (`intend_new`: only where no record is live), so a chunk costs two writes, the intent and the receipt;
 - after the platform's 200, the record is completed with the platform's message id (`SendReceipt`),
   which a redelivery skips and later edits (progress drafts, `/stop`) address.
 
@@ -47,6 +48,11 @@ class SentLedger(Protocol):
         """Record the intent under a lease; False when another worker holds or completed it first."""
         ...
 
+    async def intend_new(self, intent: SendIntent, now: datetime) -> bool:
+        """Record the intent only when the chunk has no record at all (never tried, or expired); False
+        otherwise, without saying why (`find` tells)."""
+        ...
+
     async def receipt(self, receipt: SendReceipt, now: datetime) -> None:
         """Record that the chunk went out as `receipt.message_id` (completes the intent)."""
         ...
@@ -78,6 +84,13 @@ class DynamoSentLedger:
         data = {"nonce": intent.nonce, "intended_at": intent.intended_at.isoformat()}
         claim = await self._store.claim(intent.key, now, lease_s=self._lease_s, ttl_s=self._ttl_s, data=data)
         return isinstance(claim, Claimed)
+
+    async def intend_new(self, intent: SendIntent, now: datetime) -> bool:
+        """See `SentLedger.intend_new`; a conditional put that takes absent or expired keys only."""
+        data = {"nonce": intent.nonce, "intended_at": intent.intended_at.isoformat()}
+        return await self._store.claim_new(
+            intent.key, now, lease_s=self._lease_s, ttl_s=self._ttl_s, data=data
+        )
 
     async def receipt(self, receipt: SendReceipt, now: datetime) -> None:
         """See `SentLedger.receipt`."""

@@ -11,6 +11,7 @@ A record is `key`, `status` (`in_progress` while a lease holds it, `completed` a
 `lease_until` and string `data`. The states:
 
     absent | expired | in_progress past its lease  --claim-->     in_progress (lease_until)
+    absent | expired                               --claim_new--> in_progress (lease_until)
     in_progress                                    --complete-->  completed (data, expires_at)
     absent | expired                               --record-->    completed (first record stands)
     in_progress                                    --release-->   absent
@@ -125,6 +126,26 @@ class IdempotencyStore(ABC):
                 return Done(existing)
             return Busy()
         return Claimed(record)
+
+    async def claim_new(
+        self, key: str, now: datetime, *, lease_s: int, ttl_s: int, data: Mapping[str, str] | None = None
+    ) -> bool:
+        """Claim `key` only when it has no live record (absent or expired): True when it is ours now.
+
+        Unlike `claim`, a stale lease is not taken and a refusal is not read back (the caller reads the
+        record and decides, as it would have without trying): one conditional write for a new key."""
+        record = IdempotencyRecord(
+            key,
+            Status.IN_PROGRESS,
+            expires_at=now + timedelta(seconds=ttl_s),
+            lease_until=now + timedelta(seconds=lease_s),
+            data=dict(data or {}),
+        )
+        try:
+            await self._put([record], now, "absent")
+        except VersionConflict:
+            return False
+        return True
 
     async def complete(
         self, key: str, now: datetime, *, ttl_s: int, data: Mapping[str, str] | None = None
