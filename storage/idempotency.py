@@ -1,7 +1,7 @@
 """One idempotency layer under the three ledgers: a record per key and one state machine over it.
 
 Modelled on Powertools' `utilities/idempotency/persistence/base.py`: the state machine lives in one base
-class (`IdempotencyStore`) over four small persistence methods (`_get`, `_get_many`, `_put`,
+class (`IdempotencyStore`) over five small persistence methods (`_get`, `_get_many`, `_put`, `_put_each`,
 `_delete`), and the DynamoDB backend (`DynamoIdempotencyStore`, on `DynamoRecordStore` with conditional
 writes) only translates. The ledgers are thin typed views: ingress's dedup claims
 (`ingress/dedup_store.py`), the dispatcher's turn ledger (`dispatcher/ledger.py`) and egress's sent
@@ -13,6 +13,7 @@ A record is `key`, `status` (`in_progress` while a lease holds it, `completed` a
     absent | expired | in_progress past its lease  --claim-->     in_progress (lease_until)
     absent | expired                               --claim_new--> in_progress (lease_until)
     in_progress                                    --complete-->  completed (data, expires_at)
+                                                   (complete_each: several keys in one batch write)
     absent | expired                               --record-->    completed (first record stands)
     in_progress                                    --release-->   absent
 
@@ -153,6 +154,13 @@ class IdempotencyStore(ABC):
         """Mark `key` completed with `data`, kept `ttl_s` from `now` (after a `claim`)."""
         await self._put([self._completed(key, now, ttl_s, data or {})], now, "always")
 
+    async def complete_each(
+        self, entries: Sequence[tuple[str, Mapping[str, str]]], now: datetime, *, ttl_s: int
+    ) -> list[Exception | None]:
+        """`complete` for several keys in one unconditional batch write (up to 25), each its own
+        `(key, data)`; per entry, None when written or the error that kept it out."""
+        return await self._put_each([self._completed(key, now, ttl_s, data) for key, data in entries])
+
     async def record(
         self, keys: Sequence[str], now: datetime, *, ttl_s: int, data: Mapping[str, str]
     ) -> None:
@@ -191,6 +199,10 @@ class IdempotencyStore(ABC):
         """Write every record or none; `VersionConflict` when `write_if` fails for one."""
 
     @abstractmethod
+    async def _put_each(self, records: Sequence[IdempotencyRecord]) -> list[Exception | None]:
+        """Write each record unconditionally, independently; per record, None or its error."""
+
+    @abstractmethod
     async def _delete(self, key: str) -> None: ...
 
 
@@ -220,6 +232,9 @@ class DynamoIdempotencyStore(IdempotencyStore):
             stale = AllOf((Compare("state", "=", "pending"), Compare("lease_until", "<", epoch_s(now))))
             condition = AnyOf((absent_or_expired(LEDGER_TTL_ATTRIBUTE, now), stale))
         await self._records.put_all([_to_item(r) for r in records], condition=condition)
+
+    async def _put_each(self, records: Sequence[IdempotencyRecord]) -> list[Exception | None]:
+        return await self._records.put_each([_to_item(r) for r in records])  # BatchWriteItem
 
     async def _delete(self, key: str) -> None:
         await self._records.delete({"pk": key})
