@@ -173,6 +173,13 @@ class TurnHandler:
             for stored in plan.republish:
                 await self._publisher.send_all(stored.publications)
                 self.republished += 1
+                log_event(  # SNS FIFO and egress's sent ledger drop the copies: the user sees nothing new
+                    logger,
+                    "dispatcher.turn.republished",
+                    reply_id=stored.reply_id,
+                    session=session_ref(events[0].session_key),
+                    parts=len(stored.publications),
+                )
             if plan.request is not None:
                 request = plan.request if self._media is None else await self._media.fetched(plan.request)
                 await self._run_turn(plan, request, now)
