@@ -14,6 +14,7 @@ import itertools
 import json
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 import httpx
 from starlette.applications import Starlette
@@ -64,10 +65,12 @@ class BotApiStandIn:
 
 
 async def _fields(request: Request) -> dict[str, Any]:
+    """The call's parameters: python-telegram-bot posts them URL-encoded (JSON accepted too)."""
+    raw = await request.body()
     if request.headers.get("content-type", "").startswith("application/json"):
-        body: dict[str, Any] = json.loads(await request.body())
+        body: dict[str, Any] = json.loads(raw)
         return body
-    return dict(await request.form())
+    return {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
 
 
 async def put_replies(sqs: SQSClient, url: str, count: int, run: str) -> None:
