@@ -112,13 +112,7 @@ class IdempotencyStore(ABC):
     ) -> ClaimResult:
         """Claim `key` for `lease_s` (absent, expired or stale-leased keys only); `data` is kept with
         the claim (egress's send intent: its nonce and time)."""
-        record = IdempotencyRecord(
-            key,
-            Status.IN_PROGRESS,
-            expires_at=now + timedelta(seconds=ttl_s),
-            lease_until=now + timedelta(seconds=lease_s),
-            data=dict(data or {}),
-        )
+        record = self._claimed(key, now, lease_s, ttl_s, data or {})
         try:
             await self._put([record], now, "claimable")
         except VersionConflict:
@@ -135,15 +129,8 @@ class IdempotencyStore(ABC):
 
         Unlike `claim`, a stale lease is not taken and a refusal is not read back (the caller reads the
         record and decides, as it would have without trying): one conditional write for a new key."""
-        record = IdempotencyRecord(
-            key,
-            Status.IN_PROGRESS,
-            expires_at=now + timedelta(seconds=ttl_s),
-            lease_until=now + timedelta(seconds=lease_s),
-            data=dict(data or {}),
-        )
         try:
-            await self._put([record], now, "absent")
+            await self._put([self._claimed(key, now, lease_s, ttl_s, data or {})], now, "absent")
         except VersionConflict:
             return False
         return True
@@ -183,6 +170,18 @@ class IdempotencyStore(ABC):
     async def release(self, key: str) -> None:
         """Forget `key` (its work failed before completing), so a retry can claim it again."""
         await self._delete(key)
+
+    @staticmethod
+    def _claimed(
+        key: str, now: datetime, lease_s: int, ttl_s: int, data: Mapping[str, str]
+    ) -> IdempotencyRecord:
+        return IdempotencyRecord(
+            key,
+            Status.IN_PROGRESS,
+            expires_at=now + timedelta(seconds=ttl_s),
+            lease_until=now + timedelta(seconds=lease_s),
+            data=dict(data),
+        )
 
     @staticmethod
     def _completed(key: str, now: datetime, ttl_s: int, data: Mapping[str, str]) -> IdempotencyRecord:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -126,6 +127,22 @@ class NoReplies:
         raise AssertionError("no pairing reply expected")
 
 
+def recording_intake(
+    settings: Settings, clients: IngressClients, queue: RecordingQueue, clock: Callable[[], datetime]
+) -> Intake:
+    """An intake on the loopback tables that enqueues into `queue`, at `clock`'s time."""
+    return Intake(
+        settings,
+        publisher=InboundPublisher(queue),
+        replies=NoReplies(),
+        dedup=DynamoDedupStore(
+            clients.dynamodb, ledger_table_name(settings.bus.prefix), settings.ingress.dedup_ttl_s
+        ),
+        pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(settings.bus.prefix)),
+        clock=clock,
+    )
+
+
 async def test_a_commands_platform_retry_hours_later_is_dropped_but_one_after_the_record_expired_is_not(
     bus: Bus,
 ) -> None:
@@ -133,16 +150,7 @@ async def test_a_commands_platform_retry_hours_later_is_dropped_but_one_after_th
     queue = RecordingQueue()
     now = [datetime(2026, 1, 5, 12, 0, tzinfo=UTC)]
     async with open_stage_clients(settings, IngressClients) as clients:
-        intake = Intake(
-            settings,
-            publisher=InboundPublisher(queue),
-            replies=NoReplies(),
-            dedup=DynamoDedupStore(
-                clients.dynamodb, ledger_table_name(bus.prefix), settings.ingress.dedup_ttl_s
-            ),
-            pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(bus.prefix)),
-            clock=lambda: now[0],
-        )
+        intake = recording_intake(settings, clients, queue, lambda: now[0])
         body = p.slack_event(text="/new once")
 
         async def deliver() -> None:
@@ -208,16 +216,7 @@ async def test_an_ordinary_message_is_enqueued_without_a_claim_and_its_retry_und
     now = [datetime(2026, 1, 5, 12, 0, tzinfo=UTC)]
     requests: dict[str, int] = {}
     async with open_stage_clients(settings, IngressClients, requests) as clients:
-        intake = Intake(
-            settings,
-            publisher=InboundPublisher(queue),
-            replies=NoReplies(),
-            dedup=DynamoDedupStore(
-                clients.dynamodb, ledger_table_name(bus.prefix), settings.ingress.dedup_ttl_s
-            ),
-            pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(bus.prefix)),
-            clock=lambda: now[0],
-        )
+        intake = recording_intake(settings, clients, queue, lambda: now[0])
         body = p.slack_event(text="book the room")
         await intake.accept("slack", slack.normalise(body, ctx=intake.context()))
         assert requests["dynamodb"] == 1  # the pairing read; the enqueue is the recording queue here
