@@ -144,5 +144,5 @@ async def egress_figures(bench: Bench, count: int = 200) -> dict[str, Any]:
         "egress_replies_handled": handled,
         "egress_duplicates": len(texts) - len(set(texts)),
         "egress_lost": count - len(set(texts)),
-        "egress_requests_per_reply": round(requests / max(1, handled), 2),
+        "egress_requests_per_reply": round(requests / handled, 2) if handled else None,
     }

@@ -223,7 +223,9 @@ class Bench:
             "collector_redeliveries": redeliveries,
             "aws_requests_per_turn": by_stage["dispatcher"],  # the dispatcher's share, as measured before
             "aws_requests_per_turn_by_stage": by_stage,
-            "aws_requests_per_turn_bus": round(sum(by_stage.values()), 2),
+            "aws_requests_per_turn_bus": None
+            if None in by_stage.values()
+            else round(sum(by_stage.values()), 2),
             **memory,
             **ingress,
             **egress,
