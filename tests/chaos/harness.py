@@ -276,9 +276,12 @@ class ChaosPipeline:
                 ).get("Messages", [])
                 fresh = [m for m in batch if m["MessageId"] not in seen]
                 for m in batch:
-                    sqs.change_message_visibility(
-                        QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
-                    )
+                    try:
+                        sqs.change_message_visibility(
+                            QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                        )
+                    except sqs.exceptions.ReceiptHandleIsInvalid:
+                        pass  # its 2 s ran out first on a loaded machine: it is visible again already
                 if not fresh:
                     break
                 for m in fresh:
