@@ -3,6 +3,8 @@
 Each task awaits its own item as if it were alone; items submitted within a short linger share one
 request (`DeleteMessageBatch`, `ChangeMessageVisibilityBatch`, `PublishBatch`),
 up to the API's batch size. A batch answers per item, so one failed item fails only its own caller.
+`ReadBatcher` does the same for reads (`BatchGetItem`): each task asks for its keys and gets what was
+found among them, read when it asked (a linger later at most), never from a cache.
 Order: a caller submits its next item of a session only after the previous one finished, so a batch
 never holds two items of one session out of order.
 """
@@ -10,13 +12,16 @@ never holds two items of one session out of order.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from clawbus.bus.errors import ClawbusError, Unavailable
 
 T = TypeVar("T")
+R = TypeVar("R")
 Flush = Callable[[Sequence[T]], Awaitable[Sequence[Exception | None]]]
+Fetch = Callable[[Sequence[str], datetime], Awaitable[Mapping[str, R]]]
 
 
 class Batcher(Generic[T]):
@@ -77,3 +82,67 @@ class Batcher(Generic[T]):
         self._flush_now()
         if self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
+
+
+class ReadBatcher(Generic[R]):
+    """Concurrent reads by key sharing one `fetch` of up to `max_keys` keys, lingering `linger_s`.
+
+    `fetch(keys, now)` returns what it found among `keys` (records live at `now`); a shared read uses the
+    latest `now` of its callers. A failed read fails each of its callers with its `ClawbusError`.
+    """
+
+    def __init__(self, fetch: Fetch[R], *, max_keys: int = 100, linger_s: float = 0.005) -> None:
+        self._fetch = fetch
+        self._max = max_keys
+        self._linger_s = linger_s
+        self._pending: list[tuple[list[str], datetime, asyncio.Future[dict[str, R]]]] = []
+        self._keys = 0
+        self._timer: asyncio.Task[None] | None = None
+        self._reading: set[asyncio.Task[None]] = set()
+
+    async def get(self, keys: Sequence[str], now: datetime) -> dict[str, R]:
+        """What was found among `keys` (at most `max_keys`), read in some shared request."""
+        if len(keys) > self._max:
+            raise ValueError(f"at most {self._max} keys in one read, got {len(keys)}")
+        future: asyncio.Future[dict[str, R]] = asyncio.get_running_loop().create_future()
+        if self._keys + len(keys) > self._max:
+            self._read_now()
+        self._pending.append((list(keys), now, future))
+        self._keys += len(keys)
+        if self._timer is None:
+            self._timer = asyncio.create_task(self._linger())
+        return await future
+
+    async def _linger(self) -> None:
+        await asyncio.sleep(self._linger_s)
+        self._timer = None
+        self._read_now()
+
+    def _read_now(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._pending:
+            return
+        batch, self._pending, self._keys = self._pending, [], 0
+        task = asyncio.create_task(self._read(batch))
+        self._reading.add(task)  # held here; callers await their futures
+        task.add_done_callback(self._reading.discard)
+
+    async def _read(self, batch: list[tuple[list[str], datetime, asyncio.Future[dict[str, R]]]]) -> None:
+        keys = list(dict.fromkeys(k for asked, _, _ in batch for k in asked))  # BatchGetItem refuses repeats
+        try:
+            found = await self._fetch(keys, max(now for _, now, _ in batch))
+        except ClawbusError as exc:
+            error: Exception | None = exc
+        except Exception as exc:  # never leave a caller waiting
+            error = Unavailable(f"batch read failed: {type(exc).__name__}")
+        else:
+            error = None
+        for asked, _, future in batch:
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result({k: found[k] for k in asked if k in found})

@@ -8,8 +8,9 @@ Served by uvicorn inside the worker's own event loop; it never touches the worke
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,7 +19,27 @@ from starlette.routing import Route
 
 from clawbus.bus.serve import serve_inside
 
+if TYPE_CHECKING:
+    from clawbus.bus.consumer import FifoConsumer
+
 Report = Callable[[], dict[str, Any]]
+STALLED_AFTER_S = 120  # a receive loop silent this long is unhealthy (long polls return within 20 s)
+
+
+def consumer_report(consumer: FifoConsumer, requests: dict[str, int]) -> dict[str, Any]:
+    """A queue worker's health: alive while its receive loop runs, its counters, and the AWS requests
+    it sent by service (`bus.clients.open_stage_clients`'s count; `clawbus bench` reads it per stage)."""
+    stats = consumer.stats
+    silent = time.monotonic() - stats.last_receive_at
+    return {
+        "healthy": silent < STALLED_AFTER_S,
+        "in_flight": consumer.in_flight,
+        "handled": stats.handled,
+        "dead_lettered": stats.dead_lettered,
+        "given_back": stats.given_back,
+        "seconds_since_receive": round(silent, 1),
+        "aws_requests": dict(requests),
+    }
 
 
 @contextlib.asynccontextmanager

@@ -60,6 +60,13 @@ async def floor_sends(sqs: SQSClient, url: str, count: int, concurrency: int, ru
     return count / (time.monotonic() - started)
 
 
+async def aws_requests(base_url: str) -> int:
+    """The AWS requests ingress has sent so far, all services (its `/healthz`)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        counts: dict[str, int] = (await client.get("/healthz")).json()["aws_requests"]
+    return sum(counts.values())
+
+
 async def ingress_accepts(base_url: str, count: int, concurrency: int, offset: int) -> tuple[float, int]:
     """Signed webhook requests as fast as `concurrency` clients can send; (accepted per second, refused)."""
     next_n = iter(range(offset, offset + count))

@@ -21,6 +21,7 @@ from clawbus.bus.serve import free_loopback_port
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import build_topology, egress_queue_name, inbound_queue_name, outbound_topic_name
 from clawbus.cli import bench_ingress
+from clawbus.cli.bench_egress import egress_figures
 from clawbus.cli.bench_workload import CHANNEL, Ledger, Workload, collect, feed, naive_consumer, relay
 from clawbus.cli.console import Console
 from clawbus.local.auth import LoopbackCredentials
@@ -197,9 +198,17 @@ class Bench:
         )
 
         ingress = await self.ingress_figures()
+        egress = await egress_figures(self)
+        by_stage = {
+            "ingress": ingress.pop("ingress_requests_per_event"),
+            "dispatcher": round(requests / max(1, turns), 2),
+            "egress": egress["egress_requests_per_reply"],
+        }
 
         capacity = pipeline
         total = {k: sum(v[k] for v in verdicts.values()) for k in ("order_violations", "duplicates", "lost")}
+        total["duplicates"] += egress["egress_duplicates"]
+        total["lost"] += egress["egress_lost"]
         return {
             "floor_msgs_per_s": round(floor, 1),
             "pipeline_msgs_per_s": round(pipeline, 1),
@@ -212,9 +221,14 @@ class Bench:
             **total,
             "checks_by_phase": verdicts,
             "collector_redeliveries": redeliveries,
-            "aws_requests_per_turn": round(requests / max(1, turns), 2),
+            "aws_requests_per_turn": by_stage["dispatcher"],  # the dispatcher's share, as measured before
+            "aws_requests_per_turn_by_stage": by_stage,
+            "aws_requests_per_turn_bus": None
+            if None in by_stage.values()
+            else round(sum(by_stage.values()), 2),
             **memory,
             **ingress,
+            **egress,
             "workload": {"sessions": args.sessions, "turns": args.turns, "max_depth": args.depth},
             "machine": machine(),
         }
@@ -242,7 +256,9 @@ class Bench:
         count, clients = 200, 8
         async with open_stage_clients(self.settings, QueueClients) as aws:
             floor = await bench_ingress.floor_sends(aws.sqs, floor_url, count, clients, "f")
+        before = await bench_ingress.aws_requests(base)
         accepted, refused = await bench_ingress.ingress_accepts(base, count, clients, offset=1000)
+        requests = await bench_ingress.aws_requests(base) - before
         latency = await bench_ingress.ack_latency(
             base, rate_per_s=min(20.0, accepted / 2), count=100, offset=5000
         )
@@ -253,6 +269,7 @@ class Bench:
             "ingress_refused": refused,
             "webhook_ack_p50_ms": latency["p50"],
             "webhook_ack_p99_ms": latency["p99"],
+            "ingress_requests_per_event": round(requests / max(1, count - refused), 2),
         }
 
     def rss_mb(self) -> float:

@@ -5,18 +5,19 @@ Pure functions of (traffic, sizes, prices): no I/O, tested directly; `cli/cost_c
 Requests per turn come from a model of the code paths (not a measurement), for a direct message at low
 traffic, where every batch holds one message (batching only lowers them):
 
-- ingress (Lambda behind the HTTP API): a conditional `PutItem` claiming the dedup record, `SendMessage`
-  to the inbound queue;
+- ingress (Lambda behind the HTTP API): the pairing `GetItem` of a DM's sender, `SendMessage` to the
+  inbound queue (a slash command also claims and completes a dedup record: two writes more, not modelled);
 - dispatcher (Fargate): `ReceiveMessage`, `DeleteMessage`, a `ChangeMessageVisibility` per 40 s of turn
-  (the visibility keeper), the ledger's read (every turn: a first delivery may repeat an answered event)
-  and conditional `PutItem`, one `GetItem` of the session entry,
-  one `Publish` of the reply and one per typing signal (after 2 s, then every 5 s);
+  (the visibility keeper), the ledger's read (every turn: a first delivery may repeat an answered event),
+  its two conditional `PutItem`s (the turn's intent before the agent runs, its record after), one
+  `GetItem` of the session entry, one `Publish` of the reply and one per typing signal (after 2 s, then
+  every 5 s);
 - SNS delivers each publish to the channel's egress queue; egress (Lambda, SQS event source) receives and
-  deletes it, and writes the sent record for the reply.
+  deletes it, and writes the reply's send intent and its receipt (one chunk).
 
-`clawbus bench` measures the dispatcher's share under load (`aws_requests_per_turn`, 1.7-2.9 in
-docs/performance.md, batches of ten); the model's dispatcher share at batch size 1 is higher, so the
-figure here is an upper bound. The agent's own storage (transcript, workspace), AgentCore and the model
+`clawbus bench` measures each stage's share under load (`aws_requests_per_turn_by_stage`, batches of
+up to ten: docs/performance.md); the model at batch size 1 is higher, so the figure here is an upper
+bound. The agent's own storage (transcript, workspace), AgentCore and the model
 are the same in both designs: shown once, as "shared".
 
 The synchronous design: API Gateway → a Lambda that calls `InvokeAgentRuntime` and waits for the whole
@@ -164,8 +165,8 @@ def bus_requests(traffic: Traffic) -> Requests:
         sqs=1 + (2 + visibility) + 2 * to_egress,  # ingress send; dispatcher receive/delete; egress
         sns_publish=to_egress,
         sns_delivery=to_egress,
-        dynamodb_writes=1 + 1 + 1,  # dedup claim, ledger, sent record
-        dynamodb_reads=1 + 1,  # turn ledger, session entry
+        dynamodb_writes=2 + 2,  # the turn's intent and record; the reply's send intent and receipt
+        dynamodb_reads=1 + 1 + 1,  # the sender's pairing entry, turn ledger, session entry
         messages_to_egress=to_egress,
     )
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from typing import Any
 
 from clawbus.bus.clients import DispatcherClients, open_stage_clients
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
-from clawbus.bus.health import health_server
+from clawbus.bus.health import consumer_report, health_server
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.queues import BatchingPublisher, Queue, Topic, resolve_queue_url, resolve_topic_arn
@@ -35,22 +34,13 @@ from clawbus.storage.claim_check import ClaimChecks
 from clawbus.storage.cron.records import CronRecords
 
 logger = logging.getLogger(__name__)
-STALLED_AFTER_S = 120  # a receive loop silent this long is unhealthy (long polls return within 20 s)
 
 
 def _report(consumer: FifoConsumer, handler: TurnHandler, requests: dict[str, int]) -> dict[str, Any]:
-    stats = consumer.stats
-    silent = time.monotonic() - stats.last_receive_at
     return {
-        "healthy": silent < STALLED_AFTER_S,
-        "in_flight": consumer.in_flight,
+        **consumer_report(consumer, requests),
         "turns": handler.turns,
         "republished": handler.republished,
-        "handled": stats.handled,
-        "dead_lettered": stats.dead_lettered,
-        "given_back": stats.given_back,
-        "seconds_since_receive": round(silent, 1),
-        "aws_requests": dict(requests),
     }
 
 

@@ -62,13 +62,22 @@ from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
 from clawbus.dispatcher.session_activity import RunningTurn, SessionActivity
 from clawbus.dispatcher.session_queues import SessionQueues
 from clawbus.dispatcher.steered import WatchedAgent, recorded_event_ids
-from clawbus.schemas import AgentRequest, AgentResponse
+from clawbus.schemas import AgentRequest, AgentResponse, InboundEvent
 from clawbus.storage.claim_check import ClaimChecks
 
 logger = logging.getLogger(__name__)
 _tracer = tracer(__name__)
 
 __all__ = ["Agent", "ReplyPublisher", "TurnHandler"]
+
+
+def _once_each(events: list[InboundEvent]) -> list[InboundEvent]:
+    """The unit's events, a repeated event id kept once (a platform's retry enqueued past SQS's 5-minute
+    dedup window can land in the same run as the first copy: one turn answers both)."""
+    first: dict[str, InboundEvent] = {}
+    for event in events:
+        first.setdefault(event.event_id, event)
+    return list(first.values())
 
 
 class Agent(Protocol):
@@ -151,7 +160,7 @@ class TurnHandler:
             "dispatcher.turn", context=extract_context(unit[0].attributes), kind=trace.SpanKind.CONSUMER
         ) as span:
             span.set_attribute("messaging.batch.message_count", len(unit))
-            events = [await self._decoded.event(message) for message in unit]
+            events = _once_each([await self._decoded.event(message) for message in unit])
             now = self._clock()
             ledger = await self._ledger.state([e.event_id for e in events], now)
             done = ledger.done
@@ -167,6 +176,13 @@ class TurnHandler:
             for stored in plan.republish:
                 await self._publisher.send_all(stored.publications)
                 self.republished += 1
+                log_event(  # SNS FIFO and egress's sent ledger drop the copies: the user sees nothing new
+                    logger,
+                    "dispatcher.turn.republished",
+                    reply_id=stored.reply_id,
+                    session=session_ref(events[0].session_key),
+                    parts=len(stored.publications),
+                )
             if plan.request is not None:
                 request = plan.request if self._media is None else await self._media.fetched(plan.request)
                 await self._run_turn(plan, request, now)

@@ -10,7 +10,9 @@ The same loop serves every platform through the channel's `PlatformClient` and `
    (`PLATFORM_POST`): a short 429 is waited out, a long one raises `Throttled` so the consumer gives the
    message back, a 5xx backs off, and the queue's redrive is the outer loop;
 4. an intent is recorded before the call and the receipt (the platform's message id) after it, before
-   the next chunk and before the queue message is deleted (docs/channels/egress.md).
+   the next chunk and before the queue message is deleted (docs/channels/egress.md); a chunk's first
+   delivery writes its intent without reading the ledger first (only where no record is live: an
+   interrupted intent is never taken this way, it is reconciled as in 2).
 """
 
 from __future__ import annotations
@@ -124,7 +126,13 @@ class ChunkedSender:
     async def _send_through_ledger(
         self, reply: OutboundReply, item: str | ReplyMedia, *, first: bool, key: str
     ) -> None:
-        """Skip, wait, reconcile or post (`core.send_once.decide`)."""
+        """Post a chunk never tried; else skip, wait, reconcile or post (`core.send_once.decide`)."""
+        now = self._now()
+        fresh = SendIntent(key, send_nonce(key), now)
+        if await self._ledger.intend_new(fresh, now):  # no record was live: what `decide` calls new
+            message_id = await self._post_intended(reply, item, first=first, intent=fresh)
+            await self._ledger.receipt(SendReceipt(key, message_id), self._now())
+            return
         answer: Reconciled | None = None
         for _ in range(3):  # a round ends early only when another worker changed the record under us
             now = self._now()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from clawbus.bus.consumer import ConsumerConfig, FifoConsumer
+from clawbus.bus.health import consumer_report, health_server
 from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.queues import Queue
@@ -21,11 +22,14 @@ async def run(settings: Settings, channel: str, stop: asyncio.Event | None = Non
     """Consume `channel`'s egress queue until stopped, then drain and return."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
-    async with open_channel(channel, settings) as (queue, dlq, sender, claim_checks):
+    requests: dict[str, int] = {}
+    async with open_channel(channel, settings, requests) as (queue, dlq, sender, claim_checks):
         consumer = channel_consumer(channel, settings, queue, dlq, sender, claim_checks)
-        log_event(logger, "egress.started", channel=channel, queue=queue.name)
-        await consumer.run(stop)
-        log_event(logger, "egress.stopped", channel=channel, handled=consumer.stats.handled)
+        port = settings.egress.health_port
+        async with health_server(lambda: consumer_report(consumer, requests), "127.0.0.1", port):
+            log_event(logger, "egress.started", channel=channel, queue=queue.name, health_port=port)
+            await consumer.run(stop)
+        log_event(logger, "egress.stopped", channel=channel, **consumer_report(consumer, requests))
 
 
 def channel_consumer(

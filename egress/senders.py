@@ -73,12 +73,13 @@ async def open_sender(
 
 @contextlib.asynccontextmanager
 async def open_channel(
-    channel: str, settings: Settings
+    channel: str, settings: Settings, requests: dict[str, int] | None = None
 ) -> AsyncIterator[tuple[Queue, Queue, ChannelSender, ClaimChecks]]:
-    """The channel's egress queue, its DLQ, its sender and the claim-check reader, for the block."""
+    """The channel's egress queue, its DLQ, its sender and the claim-check reader, for the block
+    (`requests`, when given, counts the AWS requests by service: `bus.clients.open_stage_clients`)."""
     endpoint = settings.aws.endpoint_url
     async with (
-        open_stage_clients(settings, EgressClients) as clients,
+        open_stage_clients(settings, EgressClients, requests) as clients,
         open_sender(channel, settings, clients) as sender,
     ):
         claim_checks = ClaimChecks(

@@ -5,9 +5,13 @@ message was deleted gets the reply again. Each chunk has one idempotency record
 (`storage/idempotency.py`, `sent:<channel>:<reply_id>:<part>.<chunk>` in `<prefix>-ledger`):
 
 - before the platform call, a claim: `in_progress` under a lease, with the chunk's nonce and the time of
-  the first attempt (`SendIntent`);
+  the first attempt (`SendIntent`); a chunk's first delivery writes it without reading first
+  (`intend_new`: only where no record is live), so a chunk costs two writes, the intent and the receipt;
 - after the platform's 200, the record is completed with the platform's message id (`SendReceipt`),
-  which a redelivery skips and later edits (progress drafts, `/stop`) address.
+  which a redelivery skips and later edits (progress drafts, `/stop`) address. Receipts of concurrent
+  sends share `BatchWriteItem` requests (unconditional puts; a receipt only ever completes its own
+  intent), and each sender waits until its own receipt is written, so the order — receipt before the
+  next chunk and before the delete — is unchanged.
 
 An intent whose lease ran out is a send that was interrupted (its worker died between the call and the
 receipt): egress reconciles it with the platform before posting again (`egress/core/send_once.py`).
@@ -20,9 +24,11 @@ checks `expires_at` itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from clawbus.bus.batching import Batcher
 from clawbus.bus.errors import CorruptRecord
 from clawbus.channels.chunk_keys import send_nonce
 from clawbus.channels.contracts import SendIntent
@@ -47,6 +53,11 @@ class SentLedger(Protocol):
         """Record the intent under a lease; False when another worker holds or completed it first."""
         ...
 
+    async def intend_new(self, intent: SendIntent, now: datetime) -> bool:
+        """Record the intent only when the chunk has no record at all (never tried, or expired); False
+        otherwise, without saying why (`find` tells)."""
+        ...
+
     async def receipt(self, receipt: SendReceipt, now: datetime) -> None:
         """Record that the chunk went out as `receipt.message_id` (completes the intent)."""
         ...
@@ -63,6 +74,8 @@ class DynamoSentLedger:
         self._store = idempotency_store(dynamodb, table)
         self._ttl_s = ttl_days * DAY_S
         self._lease_s = lease_s
+        # receipts of concurrent sends share BatchWriteItem requests; each caller waits for its own
+        self._receipts: Batcher[tuple[SendReceipt, datetime]] = Batcher(self._write_receipts, max_size=25)
 
     async def find(self, key: str, now: datetime) -> ChunkRecord:
         """See `SentLedger.find`; raises a classified error when the table cannot be read."""
@@ -79,11 +92,25 @@ class DynamoSentLedger:
         claim = await self._store.claim(intent.key, now, lease_s=self._lease_s, ttl_s=self._ttl_s, data=data)
         return isinstance(claim, Claimed)
 
-    async def receipt(self, receipt: SendReceipt, now: datetime) -> None:
-        """See `SentLedger.receipt`."""
-        await self._store.complete(
-            receipt.key, now, ttl_s=self._ttl_s, data={"message_id": receipt.message_id}
+    async def intend_new(self, intent: SendIntent, now: datetime) -> bool:
+        """See `SentLedger.intend_new`; a conditional put that takes absent or expired keys only."""
+        data = {"nonce": intent.nonce, "intended_at": intent.intended_at.isoformat()}
+        return await self._store.claim_new(
+            intent.key, now, lease_s=self._lease_s, ttl_s=self._ttl_s, data=data
         )
+
+    async def receipt(self, receipt: SendReceipt, now: datetime) -> None:
+        """See `SentLedger.receipt`: written (in a batch shared with concurrent sends) when this returns."""
+        await self._receipts.submit((receipt, now))
+
+    async def _write_receipts(self, batch: Sequence[tuple[SendReceipt, datetime]]) -> list[Exception | None]:
+        now = max(at for _, at in batch)
+        latest = {r.key: r.message_id for r, _ in batch}  # a batch write refuses a key twice
+        entries = [(key, {"message_id": message_id}) for key, message_id in latest.items()]
+        written = dict(
+            zip(latest, await self._store.complete_each(entries, now, ttl_s=self._ttl_s), strict=True)
+        )
+        return [written[r.key] for r, _ in batch]
 
     async def forget(self, key: str) -> None:
         """See `SentLedger.forget`."""

@@ -1,12 +1,21 @@
 """From normalised turns to the inbound queue: dedup, gate, enqueue (or answer with a pairing code).
 
 Every transport (webhook route, Lambda, relay connection) hands its `Parsed` turns here, so the
-exactly-once and gating rules live in one place. Per turn: claim the event in the dedup store (a
-duplicate is acknowledged and dropped; a claim another request left pending, perhaps dying, is
-enqueued again under the same deduplication id rather than waited for: `ingress/dedup_store.py`),
-decide with the channel's policy, then enqueue the event stamped with why it was admitted (`access`),
-publish the pairing reply, or log the refusal (once: a retried event is a duplicate by then), and mark
-the claim done.
+exactly-once and gating rules live in one place. Per turn: decide with the channel's policy, then
+enqueue the event stamped with why it was admitted (`access`), publish the pairing reply, or log the
+refusal.
+
+Where a platform's retry is dropped: an ordinary message is enqueued under its event id as SQS
+deduplication id, so a retry within SQS's 5 minutes is dropped by the queue, and a later one (Slack
+retries for hours, WhatsApp for days) is answered by the dispatcher from its turn ledger
+(`turn:<event id>`, read for every turn anyway, kept at least 7 days): the stored reply, which SNS and
+egress's sent ledger drop as already sent, never a second run. That keeps the acknowledgement to two
+AWS calls (the pairing read and the enqueue). A slash command (`/stop`, `/link`, a reset trigger, any
+`/…`) can act outside a turn — on the control lane or here at ingress — so it still claims the event in
+the dedup store first (a duplicate is acknowledged and dropped; a claim another request left pending,
+perhaps dying, is enqueued again under the same deduplication id rather than waited for:
+`ingress/dedup_store.py`) and marks the claim done after. A pairing request needs no claim: asking
+again gives the same code and sends no second reply.
 
 The stamp is the gate's verdict, whatever the normaliser or transport put there, except a preset
 `owner`: a transport that authenticated the run's owner itself (WebChat holding the run's token) keeps
@@ -42,6 +51,7 @@ from clawbus.schemas import (
     attributes,
     message_group_id,
 )
+from clawbus.schemas.control import command_word
 from clawbus.storage.identity_links import IdentityLinkStore
 from clawbus.storage.thread_bindings import ThreadBindingStore
 
@@ -66,6 +76,12 @@ def policy_for(channel: str, settings: ChannelSettings) -> Policy:
         group_allow_from=settings.group_allow_from,
         require_mention=settings.require_mention,
     )
+
+
+def needs_claim(event: InboundEvent) -> bool:
+    """Whether `event` is claimed in the dedup store before it is handled: a slash command, which may act
+    outside a turn (the control lane, `/link`), where the turn ledger cannot drop a late retry. Pure."""
+    return command_word(event.text) is not None
 
 
 class Intake:
@@ -121,6 +137,9 @@ class Intake:
 
     async def _one(self, channel: str, turn: Turn) -> None:
         event = turn.event
+        if not needs_claim(event):  # SQS's dedup id, then the dispatcher's turn ledger (module doc)
+            await self._gate_and_send(channel, turn)
+            return
         key = f"in:{event.event_id}"
         claim = await self._dedup.claim(key, self.clock())
         if claim is Claim.DONE:

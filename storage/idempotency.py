@@ -1,7 +1,7 @@
 """One idempotency layer under the three ledgers: a record per key and one state machine over it.
 
 Modelled on Powertools' `utilities/idempotency/persistence/base.py`: the state machine lives in one base
-class (`IdempotencyStore`) over four small persistence methods (`_get`, `_get_many`, `_put`,
+class (`IdempotencyStore`) over five small persistence methods (`_get`, `_get_many`, `_put`, `_put_each`,
 `_delete`), and the DynamoDB backend (`DynamoIdempotencyStore`, on `DynamoRecordStore` with conditional
 writes) only translates. The ledgers are thin typed views: ingress's dedup claims
 (`ingress/dedup_store.py`), the dispatcher's turn ledger (`dispatcher/ledger.py`) and egress's sent
@@ -11,7 +11,9 @@ A record is `key`, `status` (`in_progress` while a lease holds it, `completed` a
 `lease_until` and string `data`. The states:
 
     absent | expired | in_progress past its lease  --claim-->     in_progress (lease_until)
+    absent | expired                               --claim_new--> in_progress (lease_until)
     in_progress                                    --complete-->  completed (data, expires_at)
+                                                   (complete_each: several keys in one batch write)
     absent | expired                               --record-->    completed (first record stands)
     in_progress                                    --release-->   absent
 
@@ -110,13 +112,7 @@ class IdempotencyStore(ABC):
     ) -> ClaimResult:
         """Claim `key` for `lease_s` (absent, expired or stale-leased keys only); `data` is kept with
         the claim (egress's send intent: its nonce and time)."""
-        record = IdempotencyRecord(
-            key,
-            Status.IN_PROGRESS,
-            expires_at=now + timedelta(seconds=ttl_s),
-            lease_until=now + timedelta(seconds=lease_s),
-            data=dict(data or {}),
-        )
+        record = self._claimed(key, now, lease_s, ttl_s, data or {})
         try:
             await self._put([record], now, "claimable")
         except VersionConflict:
@@ -126,11 +122,31 @@ class IdempotencyStore(ABC):
             return Busy()
         return Claimed(record)
 
+    async def claim_new(
+        self, key: str, now: datetime, *, lease_s: int, ttl_s: int, data: Mapping[str, str] | None = None
+    ) -> bool:
+        """Claim `key` only when it has no live record (absent or expired): True when it is ours now.
+
+        Unlike `claim`, a stale lease is not taken and a refusal is not read back (the caller reads the
+        record and decides, as it would have without trying): one conditional write for a new key."""
+        try:
+            await self._put([self._claimed(key, now, lease_s, ttl_s, data or {})], now, "absent")
+        except VersionConflict:
+            return False
+        return True
+
     async def complete(
         self, key: str, now: datetime, *, ttl_s: int, data: Mapping[str, str] | None = None
     ) -> None:
         """Mark `key` completed with `data`, kept `ttl_s` from `now` (after a `claim`)."""
         await self._put([self._completed(key, now, ttl_s, data or {})], now, "always")
+
+    async def complete_each(
+        self, entries: Sequence[tuple[str, Mapping[str, str]]], now: datetime, *, ttl_s: int
+    ) -> list[Exception | None]:
+        """`complete` for several keys in one unconditional batch write (up to 25), each its own
+        `(key, data)`; per entry, None when written or the error that kept it out."""
+        return await self._put_each([self._completed(key, now, ttl_s, data) for key, data in entries])
 
     async def record(
         self, keys: Sequence[str], now: datetime, *, ttl_s: int, data: Mapping[str, str]
@@ -156,6 +172,18 @@ class IdempotencyStore(ABC):
         await self._delete(key)
 
     @staticmethod
+    def _claimed(
+        key: str, now: datetime, lease_s: int, ttl_s: int, data: Mapping[str, str]
+    ) -> IdempotencyRecord:
+        return IdempotencyRecord(
+            key,
+            Status.IN_PROGRESS,
+            expires_at=now + timedelta(seconds=ttl_s),
+            lease_until=now + timedelta(seconds=lease_s),
+            data=dict(data),
+        )
+
+    @staticmethod
     def _completed(key: str, now: datetime, ttl_s: int, data: Mapping[str, str]) -> IdempotencyRecord:
         return IdempotencyRecord(key, Status.COMPLETED, now + timedelta(seconds=ttl_s), data=dict(data))
 
@@ -168,6 +196,10 @@ class IdempotencyStore(ABC):
     @abstractmethod
     async def _put(self, records: Sequence[IdempotencyRecord], now: datetime, write_if: WriteIf) -> None:
         """Write every record or none; `VersionConflict` when `write_if` fails for one."""
+
+    @abstractmethod
+    async def _put_each(self, records: Sequence[IdempotencyRecord]) -> list[Exception | None]:
+        """Write each record unconditionally, independently; per record, None or its error."""
 
     @abstractmethod
     async def _delete(self, key: str) -> None: ...
@@ -199,6 +231,9 @@ class DynamoIdempotencyStore(IdempotencyStore):
             stale = AllOf((Compare("state", "=", "pending"), Compare("lease_until", "<", epoch_s(now))))
             condition = AnyOf((absent_or_expired(LEDGER_TTL_ATTRIBUTE, now), stale))
         await self._records.put_all([_to_item(r) for r in records], condition=condition)
+
+    async def _put_each(self, records: Sequence[IdempotencyRecord]) -> list[Exception | None]:
+        return await self._records.put_each([_to_item(r) for r in records])  # BatchWriteItem
 
     async def _delete(self, key: str) -> None:
         await self._records.delete({"pk": key})

@@ -178,6 +178,30 @@ class DynamoRecordStore:
         with self._errors("TransactWriteItems", self._key_of(items[0])):
             await self._ddb.transact_write_items(TransactItems=puts)  # type: ignore[arg-type]  # plain dicts
 
+    async def put_each(self, items: Sequence[Item]) -> list[Exception | None]:
+        """Unconditional puts of up to 25 items in one `BatchWriteItem` (unprocessed ones sent again);
+        per item, None when written or the classified error that kept it out."""
+        if len(items) > 25:
+            raise ValueError(f"BatchWriteItem takes 25 items, got {len(items)}")
+        wire = []
+        for item in items:
+            check_size(self._table, self._key_of(item), item)
+            wire.append({"PutRequest": {"Item": {k: to_attribute(v) for k, v in item.items()}}})
+        pending = list(range(len(items)))
+        for _ in range(5):
+            with self._errors("BatchWriteItem", self._key_of(items[pending[0]])):
+                response = await self._ddb.batch_write_item(
+                    RequestItems={self._table: [wire[i] for i in pending]}  # type: ignore[misc]  # plain dicts
+                )
+            left = response.get("UnprocessedItems", {}).get(self._table, [])
+            if not left:
+                return [None] * len(items)
+            names = [self._hash_key, *([self._range_key] if self._range_key else [])]
+            unwritten = [{n: r.get("PutRequest", {}).get("Item", {}).get(n) for n in names} for r in left]
+            pending = [i for i in pending if self._wire_key(self._key_of(items[i])) in unwritten]
+        error = Unavailable(f"BatchWriteItem {self._table}: items left unprocessed (throttled); retry")
+        return [error if i in pending else None for i in range(len(items))]
+
     async def update(
         self,
         key: Key,

@@ -94,6 +94,7 @@ class EgressSettings(BaseModel):
     max_inline_wait_s: float = Field(default=5.0, ge=0)
     sent_ttl_days: int = Field(default=8, ge=7)
     request_timeout_s: float = Field(default=15.0, gt=0)
+    health_port: int | None = None  # serve GET /healthz here (ECS health checks); off when unset
     # Test-only fault injection: hold each message this long after its chunks were sent and recorded,
     # before it is deleted, so a test can kill the worker in exactly that window. Keep 0 in production.
     test_pause_before_delete_s: float = Field(default=0.0, ge=0)

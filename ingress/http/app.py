@@ -45,11 +45,12 @@ def create_app(settings: Settings) -> Starlette:
     hooks: dict[str, Webhooks] = {}
     dashboards: list[Dashboard] = []
     media: list[WebchatMedia] = []
+    requests: dict[str, int] = {}  # AWS requests by service, on /healthz (`clawbus bench` reads them)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with (
-            open_stage_clients(settings, IngressClients) as clients,
+            open_stage_clients(settings, IngressClients, requests) as clients,
             open_stage_clients(settings, UploadClients) as upload_clients,
         ):
             uploads["webchat"] = WebchatUploads(settings, media_store(settings, upload_clients))
@@ -67,7 +68,9 @@ def create_app(settings: Settings) -> Starlette:
             yield
 
     async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "channels": settings.enabled_channels()})
+        return JSONResponse(
+            {"status": "ok", "channels": settings.enabled_channels(), "aws_requests": dict(requests)}
+        )
 
     async def page(_request: Request) -> Response:
         html = resources.files("clawbus.ingress.http").joinpath("static", _PAGE).read_text("utf-8")

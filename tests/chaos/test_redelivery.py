@@ -1,5 +1,6 @@
 """Platforms deliver again: at once, as Slack retries, concurrently, and long after (past SQS's 5-minute
-dedup window, which only the ledger's dedup record covers); and poison messages come back by replay."""
+dedup window, which only the dispatcher's turn ledger covers: it republishes the stored answer, which
+egress's sent ledger drops); and poison messages come back by replay."""
 
 from __future__ import annotations
 
@@ -15,16 +16,16 @@ from tests.ops.ops_cli import clawbus
 pytestmark = pytest.mark.chaos
 
 
-def _duplicates_logged(chaos: ChaosPipeline) -> int:
-    log = (chaos.pipeline.log_dir / "ingress.log").read_text()
-    return log.count('"event": "ingress.event.duplicate"')
+def _answered_from_the_ledger(chaos: ChaosPipeline) -> int:
+    log = (chaos.pipeline.log_dir / "dispatcher.log").read_text()
+    return log.count('"event": "dispatcher.turn.republished"')
 
 
 def test_duplicate_retried_and_late_deliveries_are_answered_once(chaos: ChaosPipeline) -> None:
     ledger = Ledger()
     talkers = chaos.sessions(8)
     slack = [s for s in talkers if s.startswith("sl")]
-    before = _duplicates_logged(chaos)
+    before = _answered_from_the_ledger(chaos)
 
     def talk(session: str) -> None:
         for seq in range(3):
@@ -46,7 +47,7 @@ def test_duplicate_retried_and_late_deliveries_are_answered_once(chaos: ChaosPip
     verdict = chaos.settle(ledger)
     assert verdict.ok, verdict
     # Late: every message again now that its SQS message is long deleted (the loopback API, like SQS
-    # after 5 minutes, no longer knows its deduplication id); only the ledger's dedup record stops it.
+    # after 5 minutes, no longer knows its deduplication id); only the turn ledger stops it.
     for session in talkers:
         for seq in range(3):
             assert chaos.send(ledger, session, seq) == 200
@@ -55,7 +56,7 @@ def test_duplicate_retried_and_late_deliveries_are_answered_once(chaos: ChaosPip
     verdict = chaos.settle(ledger, quiet_s=3)
     chaos.report("duplicates-and-late", verdict, ledger)
     assert verdict.ok, verdict
-    assert _duplicates_logged(chaos) - before >= 3 * len(talkers)  # at least every late one caught there
+    assert _answered_from_the_ledger(chaos) - before >= 3 * len(talkers)  # every late one caught there
 
 
 def test_poison_goes_to_the_dlq_with_its_reason_and_replay_after_the_fix_answers_once(

@@ -5,7 +5,7 @@ handler runs against the loopback API's turn ledger and a fake AgentCore endpoin
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -101,5 +101,52 @@ async def test_a_dead_letter_moved_back_by_sqs_itself_is_not_answered_twice(harn
             **{attributes.ERROR_TYPE: "DeadlineExceeded", attributes.SOURCE_QUEUE: "inbound.fifo"},
         )
         await h.handler([moved_back])
+        assert agent.turns == 1
+        assert len(delivered(h)) == 1
+
+
+async def test_a_platform_retry_after_the_queues_dedup_window_is_answered_from_the_ledger_once(
+    harness_factory: Any,
+) -> None:
+    # Ingress no longer claims an ordinary message before enqueueing it (ingress/intake.py): SQS drops a
+    # retry within 5 minutes, and one that comes later — Slack's hours later, WhatsApp's days later —
+    # reaches the dispatcher as a new message with receive count 1. Its turn ledger is the dedup record.
+    event = InboundEvent(
+        event_id="slack:T0TEAM:D0DM:1733390000.000100",
+        channel="slack",
+        session_key="agent:main:main",
+        peer=Peer(kind=PeerKind.DIRECT, id="U0ALICE"),
+        text="book the room",
+        reply_to=ReplyTarget(chat_id="D0DM"),
+    )
+    now = [datetime(2026, 12, 5, 9, 0, tzinfo=UTC)]
+    agent = CountingAgent()
+    async with harness_factory(agent.answer, {"typing_after_ms": 60_000}, lambda: now[0]) as h:
+        await h.handler([message(event.to_wire(), "m-1")])
+        now[0] += timedelta(hours=6)  # Slack's last retry, long after SQS's 5-minute window
+        await h.handler([message(event.to_wire(), "m-2")])
+        now[0] += timedelta(days=7)  # WhatsApp retries for up to 7 days; the ledger keeps turns 8
+        await h.handler([message(event.to_wire(), "m-3")])
+        assert agent.turns == 1
+        assert len(delivered(h)) == 1
+        # each copy republished the stored answer under its one id: SNS FIFO and egress drop the copies
+        assert len({dedup_id for dedup_id, _, _ in h.topic.published}) == 1
+
+
+async def test_a_retry_received_in_the_same_run_as_its_first_copy_makes_one_turn(
+    harness_factory: Any,
+) -> None:
+    # Both copies queued behind a busy session, received together and merged (`collect`): one turn.
+    event = InboundEvent(
+        event_id="telegram:update:8",
+        channel="telegram",
+        session_key="agent:main:main",
+        peer=Peer(kind=PeerKind.DIRECT, id="42"),
+        text="and tomorrow?",
+        reply_to=ReplyTarget(chat_id="42"),
+    )
+    agent = CountingAgent()
+    async with harness_factory(agent.answer, {"typing_after_ms": 60_000}) as h:
+        await h.handler([message(event.to_wire(), "m-1"), message(event.to_wire(), "m-2")])
         assert agent.turns == 1
         assert len(delivered(h)) == 1

@@ -278,11 +278,16 @@ async def test_a_turn_longer_than_the_visibility_timeout_runs_once(crashable: Pi
     assert agent_turns(crashable) == 1
 
 
-async def test_the_dispatcher_reports_its_health_for_container_checks(bus: Bus, tmp_path: Path) -> None:
-    port = free_port()
-    running = start_pipeline(
-        bus, tmp_path / "logs", {**FOLLOWUP, "CLAWBUS_DISPATCHER__HEALTH_PORT": str(port)}
-    )
+async def test_the_dispatcher_and_egress_report_their_health_for_container_checks(
+    bus: Bus, tmp_path: Path
+) -> None:
+    port, egress_port = free_port(), free_port()
+    env = {
+        **FOLLOWUP,
+        "CLAWBUS_DISPATCHER__HEALTH_PORT": str(port),
+        "CLAWBUS_EGRESS__HEALTH_PORT": str(egress_port),
+    }
+    running = start_pipeline(bus, tmp_path / "logs", env)
     try:
         async with running.webchat(timeout=30) as client:
             await post(client, "healthy", "hi")
@@ -294,5 +299,12 @@ async def test_the_dispatcher_reports_its_health_for_container_checks(bus: Bus, 
         assert report["turns"] == 1
         assert report["in_flight"] == 0
         assert report["aws_requests"]["sqs"] >= 1
+        # egress (WebChat's worker) and ingress count their AWS requests too (`clawbus bench` reads them)
+        egress = httpx.get(f"http://127.0.0.1:{egress_port}/healthz", timeout=5).json()
+        assert egress["healthy"] is True
+        assert egress["handled"] >= 1  # the answer (and any typing signal)
+        assert egress["aws_requests"]["dynamodb"] >= 1  # WebChat's history table
+        ingress = httpx.get(f"{running.ingress_url}/healthz", timeout=5).json()
+        assert ingress["aws_requests"]["sqs"] >= 1  # the enqueue
     finally:
         assert all(code == 0 for _, code in running.stop())

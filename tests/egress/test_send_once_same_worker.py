@@ -32,6 +32,11 @@ class LapsingLedger:
         self.records[intent.key] = HeldIntent(intent, lease_until=now - timedelta(seconds=1))
         return True
 
+    async def intend_new(self, intent: SendIntent, now: datetime) -> bool:
+        if intent.key in self.records:
+            return False
+        return await self.intend(intent, now)
+
     async def receipt(self, receipt: SendReceipt, now: datetime) -> None:
         self.records[receipt.key] = receipt
 

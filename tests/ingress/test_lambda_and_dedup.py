@@ -1,11 +1,13 @@
-"""The Lambda adapter over the same webhooks, and the durable dedup record beyond SQS's 5 minutes."""
+"""The Lambda adapter over the same webhooks, and the durable dedup record beyond SQS's 5 minutes: kept for
+slash commands (they may act outside a turn); an ordinary message's late retry is the turn ledger's to
+drop (tests/dispatcher/test_answered_once.py)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -134,24 +136,31 @@ class NoReplies:
         raise AssertionError("no pairing reply expected")
 
 
-async def test_a_platform_retry_hours_later_is_dropped_but_one_after_the_record_expired_is_not(
+def recording_intake(
+    settings: Settings, clients: IngressClients, queue: RecordingQueue, clock: Callable[[], datetime]
+) -> Intake:
+    """An intake on the loopback tables that enqueues into `queue`, at `clock`'s time."""
+    return Intake(
+        settings,
+        publisher=InboundPublisher(queue),
+        replies=NoReplies(),
+        dedup=DynamoDedupStore(
+            clients.dynamodb, ledger_table_name(settings.bus.prefix), settings.ingress.dedup_ttl_s
+        ),
+        pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(settings.bus.prefix)),
+        clock=clock,
+    )
+
+
+async def test_a_commands_platform_retry_hours_later_is_dropped_but_one_after_the_record_expired_is_not(
     bus: Bus,
 ) -> None:
     settings = settings_for(bus)
     queue = RecordingQueue()
     now = [datetime(2026, 1, 5, 12, 0, tzinfo=UTC)]
     async with open_stage_clients(settings, IngressClients) as clients:
-        intake = Intake(
-            settings,
-            publisher=InboundPublisher(queue),
-            replies=NoReplies(),
-            dedup=DynamoDedupStore(
-                clients.dynamodb, ledger_table_name(bus.prefix), settings.ingress.dedup_ttl_s
-            ),
-            pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(bus.prefix)),
-            clock=lambda: now[0],
-        )
-        body = p.slack_event(text="once")
+        intake = recording_intake(settings, clients, queue, lambda: now[0])
+        body = p.slack_event(text="/new once")
 
         async def deliver() -> None:
             parsed: Parsed = slack.normalise(body, ctx=intake.context())
@@ -193,7 +202,7 @@ async def test_a_retry_of_an_event_whose_first_request_died_mid_enqueue_is_enque
             pairing=DynamoPairingStore(clients.dynamodb, pairing_table_name(bus.prefix)),
             clock=lambda: now,
         )
-        body = p.slack_event(text="after a crash")
+        body = p.slack_event(text="/reset after a crash")
         key = f"in:slack:T0TEAM:D0DM:{body['event']['ts']}"
         assert await dedup.claim(key, now) is Claim.CLAIMED  # the request that then died
 
@@ -203,3 +212,28 @@ async def test_a_retry_of_an_event_whose_first_request_died_mid_enqueue_is_enque
     assert queue.sent == [deduplication_id(key.removeprefix("in:"))]
     record = bus.client("dynamodb").get_item(TableName=ledger_table_name(bus.prefix), Key={"pk": {"S": key}})
     assert record["Item"]["state"]["S"] == "done"
+
+
+async def test_an_ordinary_message_is_enqueued_without_a_claim_and_its_retry_under_the_same_dedup_id(
+    bus: Bus,
+) -> None:
+    """Two AWS calls on the acknowledgement path, not four: no claim and no completion for a message
+    that is not a command. A retry is sent again under the event's deduplication id (SQS drops it
+    within 5 minutes; the dispatcher's turn ledger answers a later one from its record)."""
+    settings = settings_for(bus)
+    queue = RecordingQueue()
+    now = [datetime(2026, 1, 5, 12, 0, tzinfo=UTC)]
+    requests: dict[str, int] = {}
+    async with open_stage_clients(settings, IngressClients, requests) as clients:
+        intake = recording_intake(settings, clients, queue, lambda: now[0])
+        body = p.slack_event(text="book the room")
+        await intake.accept("slack", slack.normalise(body, ctx=intake.context()))
+        assert requests["dynamodb"] == 1  # the pairing read; the enqueue is the recording queue here
+        now[0] += timedelta(hours=6)
+        await intake.accept("slack", slack.normalise(body, ctx=intake.context()))
+    key = f"slack:T0TEAM:D0DM:{body['event']['ts']}"
+    assert queue.sent == [deduplication_id(key)] * 2
+    stored = bus.client("dynamodb").get_item(
+        TableName=ledger_table_name(bus.prefix), Key={"pk": {"S": f"in:{key}"}}
+    )
+    assert "Item" not in stored

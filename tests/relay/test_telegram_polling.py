@@ -91,7 +91,7 @@ def test_a_502_and_a_dropped_connection_are_retried_and_nothing_is_lost_or_doubl
     assert running.drain(timeout=1) == []
 
 
-def test_a_restart_fetches_the_unconfirmed_update_again_and_the_dedup_record_drops_it(
+def test_a_restart_fetches_the_unconfirmed_update_again_under_the_same_deduplication_id(
     bus: Bus, tmp_path: Path, fake: FakePlatforms, relay_runner: list[RelayProcess]
 ) -> None:
     update = p.telegram_message(user_id=9, text="only once")
@@ -105,7 +105,11 @@ def test_a_restart_fetches_the_unconfirmed_update_again_and_the_dedup_record_dro
 
     fake.clear_poll_failures()
     second = relay(bus, tmp_path, fake, relay_runner)
-    wait_for(lambda: second.events("ingress.event.duplicate"), what="the re-fetched update dropped")
+    # Handed over again as the same event: SQS drops it within 5 minutes; the loopback API forgot the
+    # id once the first copy was consumed (as SQS does after 5 minutes), so the copy is on the queue,
+    # and the dispatcher's turn ledger answers it from its record (tests/dispatcher/test_answered_once.py).
+    [again] = second.drain(expect=1)
+    assert again["event_id"] == f"telegram:{p.BOT_ID}:{update['update_id']}"
     assert second.drain(timeout=1) == []
 
 
@@ -141,10 +145,11 @@ def test_an_unknown_sender_gets_a_pairing_code_and_no_turn(
 def test_an_update_a_killed_relay_left_half_enqueued_is_delivered_at_once_by_the_next(
     bus: Bus, tmp_path: Path, fake: FakePlatforms, relay_runner: list[RelayProcess]
 ) -> None:
-    """A relay killed between claiming an update and marking it done leaves the claim pending, and
-    Telegram hands the unconfirmed update to the restarted relay first. It used to wait out the dead
-    claim's 30 s lease (failing `ingress.enqueue.failed` meanwhile) with every chat behind it."""
-    stuck = p.telegram_message(user_id=11, text="half enqueued")
+    """A relay killed between claiming an update (a slash command: ordinary messages take no claim) and
+    marking it done leaves the claim pending, and Telegram hands the unconfirmed update to the restarted
+    relay first. It used to wait out the dead claim's 30 s lease (failing `ingress.enqueue.failed`
+    meanwhile) with every chat behind it."""
+    stuck = p.telegram_message(user_id=11, text="/new half enqueued")
     event_id = f"telegram:{p.BOT_ID}:{stuck['update_id']}"
     now = int(time.time())
     bus.client("dynamodb").put_item(  # the claim as the killed relay left it, its lease still running
@@ -160,6 +165,6 @@ def test_an_update_a_killed_relay_left_half_enqueued_is_delivered_at_once_by_the
     fake.push_update(p.telegram_message(user_id=12, text="another chat, behind it"))
     running = relay(bus, tmp_path, fake, relay_runner, CLAWBUS_RELAY__ENQUEUE_RETRY_S="60")
 
-    assert texts(running.drain(expect=2, timeout=15)) == ["half enqueued", "another chat, behind it"]
+    assert texts(running.drain(expect=2, timeout=15)) == ["/new half enqueued", "another chat, behind it"]
     assert running.events("ingress.event.pending_claim_found")
     assert not running.events("ingress.enqueue.failed")

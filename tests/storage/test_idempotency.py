@@ -3,13 +3,16 @@ and records the ledgers wrote before the layer existed still reading the same.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
 from clawbus.bus.clients import AgentStoreClients, open_stage_clients
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import ledger_table_name
+from clawbus.channels.contracts import SendIntent
 from clawbus.dispatcher.ledger import Publication, StoredTurn, TurnLedger
+from clawbus.egress.core.send_once import HeldIntent, SendReceipt
 from clawbus.egress.sent_ledger import DynamoSentLedger
 from clawbus.ingress.dedup_store import Claim, DynamoDedupStore
 from clawbus.storage.idempotency import Busy, Claimed, Done, DynamoIdempotencyStore, Status
@@ -91,3 +94,32 @@ async def test_records_the_ledgers_wrote_before_the_layer_still_read(bus: Bus) -
         sent = DynamoSentLedger(clients.dynamodb, table)
         assert await sent.sent("sent:telegram:r-old:0.0", NOW) == "42"
         assert await sent.sent("sent:telegram:r-old:0.0", later(100)) is None  # expired
+
+
+async def test_a_new_chunk_is_intended_without_a_read_and_concurrent_receipts_share_one_write(
+    bus: Bus,
+) -> None:
+    """Egress's two writes per chunk: `intend_new` takes only a key with no live record (never an
+    interrupted intent, which must be reconciled first), and receipts of concurrent sends go out in one
+    `BatchWriteItem`, each sender returning only once its own receipt is stored."""
+    requests: dict[str, int] = {}
+    async with open_stage_clients(Settings(aws=bus.aws), AgentStoreClients, requests) as clients:
+        ledger = DynamoSentLedger(clients.dynamodb, ledger_table_name(bus.prefix), lease_s=60)
+        keys = [f"sent:telegram:r{n}:0.0" for n in range(12)]
+        before = requests["dynamodb"]
+        assert all(
+            await asyncio.gather(*(ledger.intend_new(SendIntent(k, f"nonce{k}", NOW), NOW) for k in keys))
+        )
+        assert requests["dynamodb"] - before == 12  # one conditional put each, no read
+        before = requests["dynamodb"]
+        await asyncio.gather(*(ledger.receipt(SendReceipt(k, f"m{n}"), later(1)) for n, k in enumerate(keys)))
+        assert requests["dynamodb"] - before == 1
+        assert [await ledger.find(k, later(2)) for k in keys] == [
+            SendReceipt(k, f"m{n}") for n, k in enumerate(keys)
+        ]
+        # a receipt stands, and an interrupted intent (its lease ran out) is not taken without a reconcile
+        assert not await ledger.intend_new(SendIntent(keys[0], "again", later(3)), later(3))
+        held = "sent:telegram:held:0.0"
+        assert await ledger.intend_new(SendIntent(held, "n", NOW), NOW)
+        assert not await ledger.intend_new(SendIntent(held, "n2", later(120)), later(120))
+        assert isinstance(await ledger.find(held, later(120)), HeldIntent)
