@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from importlib import metadata
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from clawbus.bus.errors import ClawbusError, ConfigError
-from clawbus.bus.logging import configure_logging
+from clawbus.bus.errors import ClawbusError
 from clawbus.bus.settings import CHANNELS, Settings
-from clawbus.bus.tracing import configure_tracing
-from clawbus.cli import say, up, up_steps
+from clawbus.cli import say, up
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import OPS_VERBS, add_target_arguments, run_ops_verb
-from clawbus.local.credentials import required_credentials, with_data_dir_credentials
+from clawbus.cli.stage_run import run_stage
+from clawbus.local.credentials import with_data_dir_credentials
 
 DESCRIPTION = """\
 clawbus runs a personal AI assistant's gateway as a message bus:
@@ -194,83 +192,6 @@ def _add_ops_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
 
 
-# Stages that read the configuration document (openclaw.json) once at start (openclaw/document_settings.py).
-DOCUMENT_STAGES = frozenset({"ingress", "relay", "dispatcher", "egress", "agent", "scheduler"})
-
-
-def _run_stage(command: str, args: argparse.Namespace, settings: Settings) -> None:
-    from clawbus.bus.serve import serve_asgi
-
-    configure_logging(settings.log_level)
-    configure_tracing(command, settings)
-    if command in DOCUMENT_STAGES:
-        from clawbus.openclaw.document_settings import load_settings
-
-        settings = load_settings(settings).settings
-    if command == "local-aws":
-        if missing := up_steps.missing_local_extra():
-            raise ConfigError(missing)
-        from clawbus.local.aws import serve_local_aws
-
-        interval = args.snapshot_interval
-        if interval is None:
-            interval = settings.local.snapshot_interval_s
-        credentials, hint = required_credentials(settings, "local-aws")
-        serve_local_aws(args.host, args.port, credentials, args.state_file, interval, hint)
-    elif command == "ingress":
-        from clawbus.bus.listen import inherited_listener
-        from clawbus.bus.request_deadlines import ServerLimits
-        from clawbus.ingress.http import create_app as ingress_app
-
-        web = settings.ingress
-        limits = ServerLimits(web.header_timeout_s, web.body_timeout_s, web.max_connections)
-        sock = inherited_listener()  # `clawbus up` holds ingress's port across restarts
-        asyncio.run(
-            serve_asgi(
-                ingress_app(settings), host=web.host, port=web.port, stage="ingress", limits=limits, sock=sock
-            )
-        )
-    elif command == "agent":
-        from clawbus.agent import create_app as agent_app
-        from clawbus.agent.fleet import open_agents
-
-        app = agent_app(
-            lambda: open_agents(settings), settings.agent.max_request_bytes, settings.agent.invoke_token
-        )
-        asyncio.run(serve_asgi(app, host=settings.agent.host, port=settings.agent.port, stage="agent"))
-    elif command == "local-agentcore":
-        from clawbus.local.agentcore import create_app as agentcore_app
-
-        core = settings.agentcore
-        credentials, hint = required_credentials(settings, "local-agentcore")
-        app = agentcore_app(
-            core.agent_url,
-            core.runtime_arn,
-            core.read_timeout_s,
-            core.stub_latency_s,
-            credentials=credentials,
-            invoke_token=settings.agent.invoke_token,
-            hint=hint,
-        )
-        asyncio.run(serve_asgi(app, host=core.host, port=core.port, stage="agentcore"))
-    elif command == "relay":
-        from clawbus.ingress.relay import run as run_relay
-
-        asyncio.run(run_relay(settings))
-    elif command == "dispatcher":
-        from clawbus.dispatcher.main import run as run_dispatcher
-
-        asyncio.run(run_dispatcher(settings))
-    elif command == "scheduler":
-        from clawbus.scheduler.firer import run as run_firer
-
-        asyncio.run(run_firer(settings))
-    elif command == "egress":
-        from clawbus.egress.main import run as run_egress
-
-        asyncio.run(run_egress(settings, args.channel))
-
-
 def _version() -> str:
     try:
         return metadata.version("clawbus")
@@ -314,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "say":
         sys.exit(say.run_say(args, settings, console))
     try:
-        _run_stage(args.command, args, settings)
+        run_stage(args.command, args, settings)
     except KeyboardInterrupt:
         pass
     except Exception as exc:
