@@ -19,10 +19,8 @@ context manager.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import threading
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -30,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.loop_thread import LoopThreadServer
 from tests.helpers import free_port
 
 BOT_TOKEN = "discord-gateway-bot-token"
@@ -53,18 +52,17 @@ HEARTBEAT_INTERVAL_MS = 41_250  # what Discord sends in HELLO
 AUTHENTICATION_FAILED = 4004
 
 
-class FakeDiscordGateway:
+class FakeDiscordGateway(LoopThreadServer):
     """The gateway stand-in (see module)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}/"
         self.identified = 0  # IDENTIFYs answered with READY
         self.intents: list[int] = []  # the intents of each IDENTIFY
         self._sockets: list[web.WebSocketResponse] = []
         self._sequence = itertools.count(1)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
 
     # -- what a test calls (from its own thread) ------------------------------------------------------
@@ -80,19 +78,6 @@ class FakeDiscordGateway:
             Route(f"{prefix}/oauth2/applications/@me", self._application, methods=["GET"]),
             Route(f"{prefix}/gateway/bot", self._gateway_bot, methods=["GET"]),
         ]
-
-    def __enter__(self) -> FakeDiscordGateway:
-        self._thread.start()
-        self._call(self._start())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._call(self._stop())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-
-    def _call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
 
     # -- REST (served by the FakePlatforms app) --------------------------------------------------------
 

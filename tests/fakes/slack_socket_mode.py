@@ -11,23 +11,23 @@ or abruptly (`drop_connections`, the TCP connection cut without a close frame), 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import threading
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.loop_thread import LoopThreadServer
 from tests.helpers import free_port
 
 APP_TOKEN = "xapp-1-A0APP-1-fake"
 
 
-class FakeSocketMode:
+class FakeSocketMode(LoopThreadServer):
     """The fake; set `api_base` as `CLAWBUS_SLACK__API_BASE`."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.port = free_port()
         self.api_base = f"http://127.0.0.1:{self.port}/api/"
         self.opens = 0  # apps.connections.open calls
@@ -37,8 +37,6 @@ class FakeSocketMode:
         self._pending: dict[str, dict[str, Any]] = {}  # envelope id -> envelope, unacknowledged
         self._sockets: list[web.WebSocketResponse] = []
         self._ids = itertools.count(1)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
 
     # -- what a test calls (from its own thread) ------------------------------------------------------
@@ -74,19 +72,6 @@ class FakeSocketMode:
     def unacked(self) -> list[str]:
         """Envelope ids delivered but not acknowledged."""
         return list(self._pending)
-
-    def __enter__(self) -> FakeSocketMode:
-        self._thread.start()
-        self._call(self._start())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._call(self._stop())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-
-    def _call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
 
     # -- the server (its own loop) --------------------------------------------------------------------
 
