@@ -286,8 +286,14 @@ ROLES: dict[str, tuple[Grant, ...]] = {
         Grant(
             sid="SentLedger",
             resource="ledger_table",
-            actions=("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
-            why="egress.sent_ledger records each chunk's send intent and receipt (no double posts)",
+            actions=(
+                "dynamodb:BatchWriteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+            ),
+            why="egress.sent_ledger records each chunk's send intent and receipt (no double posts); the "
+            "receipts of concurrent sends share one BatchWriteItem",
         ),
         Grant(
             sid="ReadClaimChecks",
@@ -591,10 +597,13 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
         "sqs:GetQueueAttributes": "the dashboard samples depths on the embedded default only; in AWS "
         "operators use CloudWatch or 'clawbus dashboard' with their own credentials",
         "dynamodb:BatchGetItem": _RECORDS + "ingress reads records one at a time",
+        "dynamodb:BatchWriteItem": _RECORDS + "ingress writes records one at a time (batched receipts are "
+        "egress's)",
     },
     "dispatcher": {
         "dynamodb:Query": "the dispatcher appends cron runs and reads single jobs; listing is the service's",
         "dynamodb:UpdateItem": _RECORDS + "the dispatcher only puts whole records",
+        "dynamodb:BatchWriteItem": _RECORDS + "the dispatcher's puts are conditional, one record each",
         "s3:DeleteObject": _BLOBS + "claim-checked bodies expire by the bucket's lifecycle, not by deletes",
         "s3:ListBucket": _BLOBS + "the dispatcher lists no blobs",
     },
@@ -606,6 +615,7 @@ UNUSED_CALLS: dict[str, dict[str, str]] = {
         "sns:ListTopics": "the agent never resolves the topic",
         "dynamodb:BatchGetItem": _RECORDS + "cron records are read one job or one partition at a time",
         "dynamodb:UpdateItem": _RECORDS + "cron records are put whole",
+        "dynamodb:BatchWriteItem": _RECORDS + "cron records and journal steps are put one at a time",
         "s3:DeleteObject": _BLOBS + "the workspace store never deletes a file",
     },
     "egress": {

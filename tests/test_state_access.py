@@ -60,6 +60,11 @@ ALLOWED = {
         for call in ("read_text", "read_bytes")
     },
     ("agent/tools/browser.py", "write_bytes"): "WorkspaceStore.write_bytes: the layer's own method",
+    ("cli/say.py", "read_bytes"): "reads the files the user names with `clawbus say --file` (the user's "
+    "own input, sent to WebChat as the page's upload button sends them), not clawbus state",
+    ("agent/engines/openclaw/reply_files.py", "open"): "reads a file an OpenClaw turn named in a MEDIA: "
+    "line from OpenClaw's own workspace folder (the cache the stores hydrate before a turn, as gateway.py "
+    "reads its state dir), confined to that folder",
     **{
         ("agent/engines/openclaw/gateway.py", call): "OpenClaw's own state dir: its generated config and "
         "its log; the dir is a cache of the stores (StoredOpenClawState hydrates it before a turn and "
