@@ -276,7 +276,9 @@ async def test_snapshot_refs_can_be_clicked_and_typed_into(site: Site) -> None:
 
 @pytest.mark.browser
 async def test_actions_time_out_as_deadline_exceeded(site: Site) -> None:
-    async with PagePool(local_chromium(CHROMIUM, frozenset({site.hostport})), timeout_s=0.3) as pool:
+    # The deadline is every action's, the page load's too: long enough for a loaded machine's first load
+    # (0.3 s was not, and the navigation timed out instead of the click).
+    async with PagePool(local_chromium(CHROMIUM, frozenset({site.hostport})), timeout_s=5) as pool:
         page = await pool.page("s1")
         await page.navigate(site.url)
         with pytest.raises(DeadlineExceeded, match="browser click"):
