@@ -29,7 +29,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.loop_thread import LoopThreadServer
-from tests.helpers import free_port
 
 BOT_TOKEN = "discord-gateway-bot-token"
 BOT = {
@@ -57,13 +56,10 @@ class FakeDiscordGateway(LoopThreadServer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}/"
         self.identified = 0  # IDENTIFYs answered with READY
         self.intents: list[int] = []  # the intents of each IDENTIFY
-        self._sockets: list[web.WebSocketResponse] = []
         self._sequence = itertools.count(1)
-        self._runner: web.AppRunner | None = None
 
     # -- what a test calls (from its own thread) ------------------------------------------------------
 
@@ -115,18 +111,8 @@ class FakeDiscordGateway(LoopThreadServer):
 
     # -- the WebSocket (its own loop) ------------------------------------------------------------------
 
-    async def _start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/", self._socket)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def _stop(self) -> None:
-        for ws in list(self._sockets):
-            await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+    def _routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/", self._socket)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()

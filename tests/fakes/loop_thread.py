@@ -1,5 +1,5 @@
-"""A stand-in server whose own event loop runs in a background thread, so a synchronous test can start it,
-call into it and stop it (the Slack Socket Mode and Discord gateway stand-ins)."""
+"""A WebSocket stand-in (aiohttp) whose own event loop runs in a background thread, so a synchronous test
+can start it, call into it and stop it (the Slack Socket Mode and Discord gateway stand-ins)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,37 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, Self
 
+from aiohttp import web
+
+from tests.helpers import free_port
+
 
 class LoopThreadServer:
-    """Subclasses define `_start` and `_stop` (run on the loop); `with server:` runs it meanwhile."""
+    """Subclasses add their routes in `_routes`; `with server:` serves them on `self.port` meanwhile, and
+    stopping closes the WebSockets they keep in `self._sockets`."""
 
     def __init__(self) -> None:
+        self.port = free_port()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._runner: web.AppRunner | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
-    async def _start(self) -> None:
+    def _routes(self, router: web.UrlDispatcher) -> None:
         raise NotImplementedError
 
+    async def _start(self) -> None:
+        app = web.Application()
+        self._routes(app.router)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
     async def _stop(self) -> None:
-        raise NotImplementedError
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
 
     def __enter__(self) -> Self:
         self._thread.start()

@@ -18,7 +18,6 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.fakes.loop_thread import LoopThreadServer
-from tests.helpers import free_port
 
 APP_TOKEN = "xapp-1-A0APP-1-fake"
 
@@ -28,16 +27,13 @@ class FakeSocketMode(LoopThreadServer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.port = free_port()
         self.api_base = f"http://127.0.0.1:{self.port}/api/"
         self.opens = 0  # apps.connections.open calls
         self.connections = 0  # WebSockets accepted
         self.acks: list[str] = []
         self.refuse_with: str | None = None  # e.g. "invalid_auth"
         self._pending: dict[str, dict[str, Any]] = {}  # envelope id -> envelope, unacknowledged
-        self._sockets: list[web.WebSocketResponse] = []
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
 
     # -- what a test calls (from its own thread) ------------------------------------------------------
 
@@ -75,19 +71,9 @@ class FakeSocketMode(LoopThreadServer):
 
     # -- the server (its own loop) --------------------------------------------------------------------
 
-    async def _start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/api/apps.connections.open", self._open)
-        app.router.add_get("/link", self._socket)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def _stop(self) -> None:
-        for ws in list(self._sockets):
-            await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+    def _routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/api/apps.connections.open", self._open)
+        router.add_get("/link", self._socket)
 
     async def _open(self, request: web.Request) -> web.Response:
         self.opens += 1
