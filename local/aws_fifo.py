@@ -17,6 +17,7 @@ R = TypeVar("R")
 
 _receives = threading.local()  # `found`: the list this thread's receives report to, while recording
 _replay = threading.Event()  # set while a journal is replayed (before the API serves)
+DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000  # SQS FIFO's deduplication interval
 
 
 @contextlib.contextmanager
@@ -190,7 +191,7 @@ def keep_fifo_group_order() -> None:
                 break
         for message in to_dead_letter:
             queue._messages.remove(message)
-            queue.dead_letter_queue.add_message(message)  # type: ignore[union-attr]
+            _append(queue.dead_letter_queue, message)  # a move, not a send: no deduplication (as SQS)
         return taken
 
     def receive_message(
@@ -212,7 +213,18 @@ def keep_fifo_group_order() -> None:
             queue.wait_for_messages(1)  # outside the lock (and outside the snapshot gate)
 
     models.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
-    models.Queue.add_message = _under(lock, models.Queue.add_message)  # type: ignore[method-assign]
+    moto_add = models.Queue.add_message
+
+    def add_message(self: models.Queue, message: models.Message) -> None:
+        if self.fifo_queue and message.deduplication_id is not None:
+            if not first_within_window(self, message):
+                return  # SQS accepts the send and never delivers it
+            if not self.lambda_event_source_mappings:  # moto's own path also feeds Lambda (unused here)
+                _append(self, message)
+                return
+        moto_add(self, message)
+
+    models.Queue.add_message = _under(lock, add_message)  # type: ignore[method-assign]
     models.Queue.delete_message = _under(lock, models.Queue.delete_message)  # type: ignore[method-assign]
     change = models.SQSBackend.change_message_visibility
 
@@ -232,6 +244,42 @@ def keep_fifo_group_order() -> None:
         lock, change_message_visibility
     )
     models.SQSBackend.purge_queue = _under(lock, models.SQSBackend.purge_queue)  # type: ignore[method-assign]
+
+
+def first_within_window(queue: Any, message: Any) -> bool:
+    """Whether `message` is the first sent to FIFO `queue` under its deduplication id (within its group,
+    when the queue deduplicates per group) in the last 5 minutes; it is remembered either way.
+
+    SQS keeps a deduplication id for the 5 minutes after its first send, whether or not the message was
+    received and deleted meanwhile. moto 5.2.5 compares a new message only with the messages still in
+    the queue, so a platform's retry that came after the first copy was answered and deleted was
+    delivered again, and it ignores `DeduplicationScope=messageGroup`, so one id in two groups was
+    delivered once. The ids seen live on the queue object and so in the API's saved state; a restart
+    that replays the journal sees each send again at replay time, which keeps an id a little longer
+    than SQS would, never shorter."""
+    seen: dict[tuple[str | None, str], int] | None = getattr(queue, "_clawbus_dedup_seen", None)
+    if seen is None:
+        seen = queue._clawbus_dedup_seen = {}
+    now = int(message.sent_timestamp)
+    while seen:  # oldest first (insertion order): stop at the first one still in its window
+        oldest = next(iter(seen))
+        if now - seen[oldest] < DEDUPLICATION_WINDOW_MS:
+            break
+        del seen[oldest]
+    per_group = queue.attributes.get("DeduplicationScope") == "messageGroup"
+    key = (message.group_id if per_group else None, str(message.deduplication_id))
+    if key in seen:
+        return False
+    seen[key] = now
+    return True
+
+
+def _append(queue: Any, message: Any) -> None:
+    """Put `message` at the end of `queue` and wake its long polls, as moto's `add_message` does after
+    its own deduplication check."""
+    with queue._messages_lock:
+        queue._messages.append(message)
+        queue._messages_lock.notify_all()
 
 
 def _under(lock: threading.RLock, method: Callable[P, R]) -> Callable[P, R]:

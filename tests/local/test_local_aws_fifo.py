@@ -8,7 +8,10 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from tests.conftest import Bus
 
@@ -202,3 +205,58 @@ def test_a_late_visibility_change_cannot_hide_a_message_from_its_group_order(bus
     assert [f["Id"] for f in late.get("Failed", [])] == ["0"]  # refused
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
     assert [m["Body"] for m in got][:1] == ["m0"]
+
+
+def _bodies(sqs: Any, url: str) -> list[str]:
+    """Every message visible now, received and deleted."""
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    for m in got:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return [m["Body"] for m in got]
+
+
+def _send(sqs: Any, url: str, body: str, group: str, dedup: str) -> None:
+    sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=dedup)
+
+
+@pytest.mark.parametrize("scope", ["messageGroup", "queue"])
+def test_a_deduplication_id_is_kept_five_minutes_even_after_its_message_was_deleted(
+    bus: Bus, scope: str
+) -> None:
+    """A platform's retry that arrives after the first copy was received and deleted must not be
+    delivered again: SQS keeps the id for 5 minutes from the first send. moto 5.2.5 compared only with
+    the messages still in the queue (the Slack relay's "delivered again, enqueued once" test failed
+    whenever the first copy was drained before the retry was sent), and ignored
+    `DeduplicationScope=messageGroup`, which clawbus's queues use (`local/provision.py`)."""
+    sqs = bus.client("sqs")
+    attributes = {"FifoQueue": "true", "DeduplicationScope": scope}
+    url = sqs.create_queue(QueueName=f"{bus.prefix}-dedup-{scope}.fifo", Attributes=attributes)["QueueUrl"]
+    _send(sqs, url, "first", "g", "event-1")
+    assert _bodies(sqs, url) == ["first"]
+    _send(sqs, url, "retry after the delete", "g", "event-1")
+    _send(sqs, url, "same id, other group", "h", "event-1")
+    _send(sqs, url, "another id", "g", "event-2")
+    expected = ["another id"] if scope == "queue" else ["same id, other group", "another id"]
+    assert sorted(_bodies(sqs, url)) == sorted(expected)
+    assert _bodies(sqs, url) == []
+
+
+def test_a_deduplication_id_is_delivered_again_once_its_five_minutes_are_over() -> None:
+    """The window's edge, with the send times moto stamps (ms): 4:59 after the first send the id is
+    still a duplicate; 5:00 after it, it is new (and starts a window of its own)."""
+    from clawbus.local.aws_fifo import first_within_window
+
+    queue = SimpleNamespace(attributes={"DeduplicationScope": "messageGroup"})
+
+    def sent(at_ms: int, group: str = "g", dedup: str = "event-1") -> bool:
+        message = SimpleNamespace(sent_timestamp=at_ms, group_id=group, deduplication_id=dedup)
+        return first_within_window(queue, message)
+
+    start = 1_700_000_000_000
+    assert sent(start)
+    assert not sent(start + 299_000)
+    assert sent(start + 299_000, group="h")
+    assert sent(start + 300_000)
+    assert not sent(start + 300_000 + 299_999)
+    assert sent(start + 600_000, dedup="event-2")
+    assert sent(start + 600_000)  # its window (from 5:00) was over at 10:00

@@ -357,3 +357,40 @@ def test_a_message_in_flight_stays_with_its_consumer_through_a_kill_of_the_api(
     assert [m["Body"] for m in _receive(sqs, url)] == ["m1"]
     assert _receive(sqs, plain) == []  # deleted, not handed out again
     assert [e for e in local_aws.log() if e["event"] == "local_aws.journal.replayed"][-1]["refused"] == 0
+
+
+def test_a_deduplication_id_outlives_its_deleted_message_through_a_kill_and_a_clean_restart(
+    local_aws: LocalAwsProcess,
+) -> None:
+    """A platform retry that comes after the API restarted is still a duplicate within SQS's 5 minutes:
+    the ids seen come back from the journal (after a kill) and from the snapshot (after a stop)."""
+    local_aws.start()
+    sqs = local_aws.client("sqs")
+    url = sqs.create_queue(
+        QueueName="in.fifo", Attributes={"FifoQueue": "true", "DeduplicationScope": "messageGroup"}
+    )["QueueUrl"]
+
+    def send(body: str, dedup: str) -> None:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g", MessageDeduplicationId=dedup)
+
+    def drain() -> list[str]:
+        got = _receive(sqs, url)
+        for m in got:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return [m["Body"] for m in got]
+
+    send("first", "event-1")
+    assert drain() == ["first"]
+    local_aws.kill()
+    local_aws.start()
+    sqs = local_aws.client("sqs")
+    send("retry after a kill", "event-1")
+    send("second", "event-2")
+    assert drain() == ["second"]
+    local_aws.stop()
+    local_aws.start()
+    sqs = local_aws.client("sqs")
+    send("retry after a stop", "event-1")
+    send("retry after a stop", "event-2")
+    send("third", "event-3")
+    assert drain() == ["third"]
