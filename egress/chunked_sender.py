@@ -18,6 +18,7 @@ The same loop serves every platform through the channel's `PlatformClient` and `
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
@@ -279,6 +280,8 @@ class ChunkedSender:
         try:
             answer = await self._client.reconcile(reply.target, intent, self._now())
         except RetryableError as exc:
+            with contextlib.suppress(ClawbusError):  # else the next delivery waits the lease out
+                await self._ledger.interrupted(intent, self._now())
             raise DeadlineExceeded(f"chunk {intent.key}: timed out, and the check failed: {exc}") from exc
         except PermanentError as exc:
             self._check_failed(intent, exc)

@@ -66,6 +66,12 @@ class SentLedger(Protocol):
         """Drop an intent whose post certainly failed (refused, rate limited), so a retry starts afresh."""
         ...
 
+    async def interrupted(self, intent: SendIntent, now: datetime) -> None:
+        """End this worker's lease on `intent` early, keeping it: its post timed out and asking the
+        platform failed too, so the next delivery asks again at once instead of waiting the lease out.
+        Nothing changes when the intent is no longer this worker's."""
+        ...
+
 
 class DynamoSentLedger:
     """`SentLedger` as a view on the `<prefix>-ledger` table's idempotency records."""
@@ -88,13 +94,13 @@ class DynamoSentLedger:
 
     async def intend(self, intent: SendIntent, now: datetime) -> bool:
         """See `SentLedger.intend`; a conditional put that takes absent, expired or stale-leased keys."""
-        data = {"nonce": intent.nonce, "intended_at": intent.intended_at.isoformat()}
+        data = _intent_data(intent)
         claim = await self._store.claim(intent.key, now, lease_s=self._lease_s, ttl_s=self._ttl_s, data=data)
         return isinstance(claim, Claimed)
 
     async def intend_new(self, intent: SendIntent, now: datetime) -> bool:
         """See `SentLedger.intend_new`; a conditional put that takes absent or expired keys only."""
-        data = {"nonce": intent.nonce, "intended_at": intent.intended_at.isoformat()}
+        data = _intent_data(intent)
         return await self._store.claim_new(
             intent.key, now, lease_s=self._lease_s, ttl_s=self._ttl_s, data=data
         )
@@ -115,6 +121,14 @@ class DynamoSentLedger:
     async def forget(self, key: str) -> None:
         """See `SentLedger.forget`."""
         await self._store.release(key)
+
+    async def interrupted(self, intent: SendIntent, now: datetime) -> None:
+        """See `SentLedger.interrupted`: one conditional put (the record still holds this intent's nonce)."""
+        await self._store.lapse(intent.key, now, ttl_s=self._ttl_s, data=_intent_data(intent))
+
+
+def _intent_data(intent: SendIntent) -> dict[str, str]:
+    return {"nonce": intent.nonce, "intended_at": intent.intended_at.isoformat()}
 
 
 def _chunk_record(record: IdempotencyRecord | None) -> ChunkRecord:

@@ -16,6 +16,7 @@ A record is `key`, `status` (`in_progress` while a lease holds it, `completed` a
                                                    (complete_each: several keys in one batch write)
     absent | expired                               --record-->    completed (first record stands)
     in_progress                                    --release-->   absent
+    in_progress (held by the caller)               --lapse-->     in_progress past its lease
 
 Stored layout (unchanged from the ledgers' own, so records written before this layer read the same):
 hash key `pk`, TTL attribute `expires_at` (epoch seconds: the only place clawbus writes epoch numbers
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
@@ -73,7 +74,14 @@ class AlreadyDone(ClawbusError):
         self.record = record
 
 
-WriteIf = Literal["claimable", "absent", "always"]
+@dataclass(frozen=True)
+class HeldBy:
+    """Write only over an in-progress record whose data has these values (its holder's own claim)."""
+
+    data: Mapping[str, str]
+
+
+WriteIf = Literal["claimable", "absent", "always"] | HeldBy
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,18 @@ class IdempotencyStore(ABC):
         """Forget `key` (its work failed before completing), so a retry can claim it again."""
         await self._delete(key)
 
+    async def lapse(self, key: str, now: datetime, *, ttl_s: int, data: Mapping[str, str]) -> bool:
+        """End the caller's lease on `key` now, keeping the claim: a later `claim` takes it at once and
+        knows the work may have been done (`release` forgets it instead). Only while the claim is still
+        the one that wrote `data` (egress's intent: its nonce); False when it is not (taken over by
+        another worker after the lease ran out, or completed)."""
+        lapsed = replace(self._claimed(key, now, 0, ttl_s, data), lease_until=now - timedelta(seconds=1))
+        try:
+            await self._put([lapsed], now, HeldBy(data))
+        except VersionConflict:
+            return False
+        return True
+
     @staticmethod
     def _claimed(
         key: str, now: datetime, lease_s: int, ttl_s: int, data: Mapping[str, str]
@@ -225,7 +245,10 @@ class DynamoIdempotencyStore(IdempotencyStore):
 
     async def _put(self, records: Sequence[IdempotencyRecord], now: datetime, write_if: WriteIf) -> None:
         condition: Condition | None = None
-        if write_if != "always":
+        if isinstance(write_if, HeldBy):
+            held = (Compare(name, "=", value) for name, value in sorted(write_if.data.items()))
+            condition = AllOf((Compare("state", "=", "pending"), *held))
+        elif write_if != "always":
             condition = absent_or_expired(LEDGER_TTL_ATTRIBUTE, now)
         if write_if == "claimable":
             stale = AllOf((Compare("state", "=", "pending"), Compare("lease_until", "<", epoch_s(now))))

@@ -67,3 +67,21 @@ def test_a_slack_post_that_timed_out_after_slack_accepted_it_is_found_not_posted
     wait_for(lambda: egress.queue_depth("slack") == 0, timeout=30, what="reply deleted")
     assert [c.text for c in egress.fake.shown("slack")] == ["slow but there"]
     assert egress.logged(worker, "egress.send.found_after_timeout")
+
+
+def test_when_the_check_after_a_timeout_also_times_out_the_next_delivery_asks_at_once(
+    egress: Egress, make_reply: MakeReply
+) -> None:
+    """The post timed out and so did the history read that would have found it (a loaded machine, a
+    slow Slack). The worker keeps its intent but ends its own lease, so the reply's next delivery (a
+    2 s backoff) asks Slack again and finds the message, instead of waiting out the 60 s lease (which
+    a test waiting 30 s saw, under load, before). The user sees the message once."""
+    egress.fake.slow_next("slack", 3.0)
+    egress.fake.slow_next_read(3.0)
+    worker = egress.start("slack", request_timeout_s="1")
+    egress.publish(make_reply("slack", "slow, and slow to find", chat="D777"))
+    wait_for(lambda: egress.queue_depth("slack") == 0, timeout=30, what="reply deleted")
+    assert [c.text for c in egress.fake.shown("slack")] == ["slow, and slow to find"]
+    assert egress.logged(worker, "egress.slack.message.retry_later")  # the first delivery gave it back
+    assert egress.logged(worker, "egress.send.reconciled")  # the second asked, and found it
+    assert not egress.logged(worker, "egress.send.unknown_resent")

@@ -43,6 +43,9 @@ class LapsingLedger:
     async def forget(self, key: str) -> None:
         self.records.pop(key, None)
 
+    async def interrupted(self, intent: SendIntent, now: datetime) -> None:
+        return None  # every lease here has already run out
+
 
 class SlowPlatform:
     """A platform that cannot reconcile and answers the first post only when released."""

@@ -22,7 +22,8 @@ what discord.py asks before it connects (`tests/fakes/discord_gateway.py`).
 Every call is recorded (`calls`). A test cues failures with `fail_next(platform, status, body, headers,
 times)`: the next `times` *send* calls on that platform get that answer instead (and are recorded with
 it); `after` lets that many sends through first; `match` limits a cue to sends whose JSON body contains
-that text. `slow_next(platform, seconds, times)` answers sends as usual, late. Runs uvicorn in a
+that text. `slow_next(platform, seconds, times)` answers sends as usual, late; `slow_next_read` does the
+same to Slack's `conversations.history`/`.replies` (what egress asks after a timeout). Runs uvicorn in a
 background thread; use it as a context manager.
 
 Edits (progress drafts): Telegram `editMessageText`, Slack `chat.update` and Discord's `PATCH` of a message
@@ -173,6 +174,7 @@ class FakePlatforms:
         self._originals: dict[str, dict[str, Any]] = {}  # interaction token → its edited placeholder
         self._created: dict[tuple[str, str], Call] = {}  # (platform, message id) -> the send that made it
         self._released = threading.Event()
+        self._read_delays: list[float] = []  # Slack's history reads, answered this late, in turn
         self._stored_files: dict[str, Upload] = {}  # Slack file ids and WhatsApp media ids → the bytes
         self.files = PlatformFiles(self.url)  # inbound media the platforms hold (issue 20)
         self._server = uvicorn.Server(
@@ -211,6 +213,11 @@ class FakePlatforms:
             self._cues.setdefault(platform, []).append(
                 _Cue(200, {}, {}, times, refuse=False, delay_s=seconds)
             )
+
+    def slow_next_read(self, seconds: float, times: int = 1) -> None:
+        """Answer the next `times` Slack `conversations.history`/`.replies` calls `seconds` late."""
+        with self._lock:
+            self._read_delays.extend([seconds] * times)
 
     def hold_next(self, platform: str, times: int = 1) -> None:
         """Accept the next `times` sends on `platform`, then hold each answer until `release_held`."""
@@ -540,6 +547,9 @@ class FakePlatforms:
         method = request.path_params["method"]
         body = {**dict(request.query_params), **await _body(request)}
         if method in ("conversations.history", "conversations.replies"):
+            with self._lock:
+                delay = self._read_delays.pop(0) if self._read_delays else 0.0
+            await asyncio.sleep(delay)
             return JSONResponse(self._slack_read(method, body))
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ids)}"

@@ -51,6 +51,34 @@ async def test_claim_complete_expire_stale_lease_and_release(bus: Bus) -> None:
         assert isinstance(await store.claim("in:e1", later(33 + 3600), lease_s=30, ttl_s=3600), Claimed)
 
 
+async def test_a_holder_ends_its_own_lease_early_and_only_its_own(bus: Bus) -> None:
+    """`lapse`: a claim whose work may or may not have happened is kept, with its data, but its lease
+    ends now, so the next claim takes it at once (knowing to check first); a holder whose claim was
+    taken over, or completed, changes nothing."""
+    async with open_stage_clients(Settings(aws=bus.aws), AgentStoreClients) as clients:
+        store = DynamoIdempotencyStore(clients.dynamodb, ledger_table_name(bus.prefix))
+        mine = {"nonce": "n1"}
+        assert isinstance(await store.claim("sent:c1", NOW, lease_s=60, ttl_s=3600, data=mine), Claimed)
+        assert isinstance(await store.claim("sent:c1", later(5), lease_s=60, ttl_s=3600), Busy)
+
+        assert await store.lapse("sent:c1", later(5), ttl_s=3600, data=mine)
+        kept = await store.get("sent:c1", later(5))
+        assert kept is not None
+        assert kept.status is Status.IN_PROGRESS
+        assert kept.data == mine
+        theirs = {"nonce": "n2"}
+        taken = await store.claim("sent:c1", later(6), lease_s=60, ttl_s=3600, data=theirs)
+        assert isinstance(taken, Claimed)  # at once, not 60 s after the first claim
+
+        assert not await store.lapse("sent:c1", later(7), ttl_s=3600, data=mine)  # no longer mine
+        assert isinstance(await store.claim("sent:c1", later(8), lease_s=60, ttl_s=3600), Busy)
+        await store.complete("sent:c1", later(9), ttl_s=3600, data={"message_id": "m1"})
+        assert not await store.lapse("sent:c1", later(10), ttl_s=3600, data=theirs)  # completed
+        done = await store.get("sent:c1", later(10))
+        assert done is not None
+        assert done.status is Status.COMPLETED
+
+
 async def test_records_the_ledgers_wrote_before_the_layer_still_read(bus: Bus) -> None:
     table = ledger_table_name(bus.prefix)
     ddb = bus.client("dynamodb")
