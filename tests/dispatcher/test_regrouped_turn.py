@@ -79,6 +79,15 @@ def message(key: str, text: str, receive_count: int) -> SqsRecord:
     return SqsRecord(key, "r", event.to_wire(), event.session_key, "d", receive_count, datetime.now(UTC))
 
 
+async def crash_after_the_agent_ran(h: Any, agent: AgentBehindAgentCore, unit: list[SqsRecord]) -> None:
+    """Run `unit`'s turn and kill it after the agent answered, before the turn ledger's write."""
+    crashed = asyncio.create_task(h.handler(unit))
+    await agent.ran.wait()
+    crashed.cancel()  # the dispatcher dies after the invoke, before the turn ledger's write
+    agent.release.set()
+    await asyncio.gather(crashed, return_exceptions=True)
+
+
 def delivered(h: Any) -> list[str]:
     """The texts of the replies published, once per reply id (SNS FIFO and egress drop repeats)."""
     replies: dict[str, str] = {}
@@ -98,11 +107,7 @@ async def test_a_collected_turn_cut_short_by_a_crash_is_answered_once_when_it_co
         first = [message("1", "book a table", 1), message("2", "for two", 1)]
         plan = await h.handler.plan(first)
         assert [len(unit) for unit in plan.units] == [2]
-        crashed = asyncio.create_task(h.handler(plan.units[0]))
-        await agent.ran.wait()
-        crashed.cancel()  # the dispatcher dies after the invoke, before the turn ledger's write
-        agent.release.set()
-        await asyncio.gather(crashed, return_exceptions=True)
+        await crash_after_the_agent_ran(h, agent, plan.units[0])
         assert delivered(h) == []
 
         # The messages come back (not deleted), with one the user sent meanwhile.
@@ -147,11 +152,7 @@ async def test_a_one_message_turn_cut_short_by_a_crash_is_answered_once_even_aft
     before = {"typing_after_ms": 60_000, "queue": {"mode": "followup", "debounce_ms": 0}}
     async with harness_factory(agent.answer, before) as h:
         plan = await h.handler.plan([message("1", "book a table", 1)])
-        crashed = asyncio.create_task(h.handler(plan.units[0]))
-        await agent.ran.wait()
-        crashed.cancel()  # the dispatcher dies after the invoke, before the turn ledger's write
-        agent.release.set()
-        await asyncio.gather(crashed, return_exceptions=True)
+        await crash_after_the_agent_ran(h, agent, plan.units[0])
         assert delivered(h) == []
         assert intents_in_ledger(bus) == []  # the turn ran without one
 
