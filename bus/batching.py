@@ -8,7 +8,7 @@ found among them, read when it asked (a linger later at most), never from a cach
 
 Under load the linger alone pairs few items (at 50 turns a second, 5 ms holds a quarter of a turn), so
 both pace themselves as a group commit does (`Pacer`): once the linger is over, items go out only while
-fewer than `max_in_flight` of their requests are out, and otherwise wait for one to come back — at most
+no other request of theirs is out (`max_in_flight`, 1), and otherwise wait for it to come back — at most
 `max_wait_s` — gathering the items that arrive meanwhile. An idle caller waits the linger alone; a busy
 stage sends fuller batches, and a hung request holds the others back no longer than `max_wait_s`. A
 full batch goes out at once.
@@ -89,7 +89,7 @@ class Batcher(Generic[T]):
         *,
         max_size: int = 10,
         linger_s: float = 0.005,
-        max_in_flight: int = 2,
+        max_in_flight: int = 1,
         max_wait_s: float = 0.1,
     ) -> None:
         self._flush = flush
@@ -157,7 +157,7 @@ class ReadBatcher(Generic[R]):
         *,
         max_keys: int = 100,
         linger_s: float = 0.005,
-        max_in_flight: int = 2,
+        max_in_flight: int = 1,
         max_wait_s: float = 0.1,
     ) -> None:
         self._fetch = fetch

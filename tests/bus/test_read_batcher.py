@@ -74,7 +74,7 @@ async def test_more_keys_than_one_request_takes_are_refused() -> None:
 
 
 async def test_under_load_reads_wait_for_a_request_to_come_back_and_go_out_together() -> None:
-    # Two requests out (the pacing's limit): the next turns' reads gather instead of adding a third.
+    # Two requests out (the limit here): the next turns' reads gather instead of adding a third.
     release = asyncio.Event()
     table = Table({"turn:a": "x"})
 
@@ -83,7 +83,7 @@ async def test_under_load_reads_wait_for_a_request_to_come_back_and_go_out_toget
         await release.wait()
         return found
 
-    reads = ReadBatcher(slow, linger_s=0)
+    reads = ReadBatcher(slow, linger_s=0, max_in_flight=2)
     out = [asyncio.create_task(reads.get([f"turn:{n}"], NOW)) for n in "ab"]
     await asyncio.sleep(0.01)
     out.append(asyncio.create_task(reads.get(["turn:a"], NOW)))
