@@ -153,10 +153,21 @@ def _create_client(session: AioSession, settings: Settings, field_name: str) -> 
 def _count_into(requests: dict[str, int], field_name: str) -> Callable[..., None]:
     requests[field_name] = 0
 
-    def count(**_kwargs: Any) -> None:
+    def count(event_name: str = "", **_kwargs: Any) -> None:
         requests[field_name] += 1
+        operation = f"{field_name}.{event_name.rsplit('.', 1)[-1]}"  # before-send.<service>.<Operation>
+        requests[operation] = requests.get(operation, 0) + 1
 
     return count
+
+
+def request_counts(requests: dict[str, int]) -> dict[str, dict[str, int]]:
+    """`open_stage_clients`' counts as a health report shows them: `aws_requests` by service, and
+    `aws_requests_by_operation` (`dynamodb.PutItem`, `sqs.ReceiveMessage`, …)."""
+    return {
+        "aws_requests": {k: v for k, v in requests.items() if "." not in k},
+        "aws_requests_by_operation": {k: v for k, v in sorted(requests.items()) if "." in k},
+    }
 
 
 @contextlib.asynccontextmanager
@@ -166,7 +177,8 @@ async def open_stage_clients(
     """Open one client per field of `bundle` for the life of the block; the bundle holding them.
 
     `requests`, when given, counts the HTTP requests each client sends (retries included) by field
-    name, for health reports and `clawbus bench`'s requests-per-turn figure.
+    name and by `<field>.<Operation>` (`request_counts` splits them), for health reports and
+    `clawbus bench`'s requests-per-turn figures.
     """
     session = get_session()
     async with AsyncExitStack() as stack:

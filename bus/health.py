@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clawbus.bus.clients import request_counts
 from clawbus.bus.serve import serve_inside
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ STALLED_AFTER_S = 120  # a receive loop silent this long is unhealthy (long poll
 
 def consumer_report(consumer: FifoConsumer, requests: dict[str, int]) -> dict[str, Any]:
     """A queue worker's health: alive while its receive loop runs, its counters, and the AWS requests
-    it sent by service (`bus.clients.open_stage_clients`'s count; `clawbus bench` reads it per stage)."""
+    it sent by service and by operation (`bus.clients.request_counts`; `clawbus bench` reads it per stage)."""
     stats = consumer.stats
     silent = time.monotonic() - stats.last_receive_at
     return {
@@ -38,7 +39,7 @@ def consumer_report(consumer: FifoConsumer, requests: dict[str, int]) -> dict[st
         "dead_lettered": stats.dead_lettered,
         "given_back": stats.given_back,
         "seconds_since_receive": round(silent, 1),
-        "aws_requests": dict(requests),
+        **request_counts(requests),
     }
 
 

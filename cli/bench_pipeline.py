@@ -167,6 +167,12 @@ class Bench:
             after["aws_requests"].get(s, 0) - before["aws_requests"].get(s, 0)
             for s in ("sqs", "sns", "dynamodb")
         )
+        by_operation = {
+            op: round((n - before["aws_requests_by_operation"].get(op, 0)) / max(1, turns), 3)
+            for op, n in after["aws_requests_by_operation"].items()
+            if op.split(".")[0] in ("sqs", "sns", "dynamodb")
+            and n > before["aws_requests_by_operation"].get(op, 0)
+        }
 
         self.say("concurrency: 128 sessions x 4 turns at agent latency 1 s")
         self.fault({"delay_s": 1.0, "times": -1})
@@ -223,6 +229,7 @@ class Bench:
             "collector_redeliveries": redeliveries,
             "aws_requests_per_turn": by_stage["dispatcher"],  # the dispatcher's share, as measured before
             "aws_requests_per_turn_by_stage": by_stage,
+            "dispatcher_requests_per_turn_by_operation": by_operation,
             "aws_requests_per_turn_bus": None
             if None in by_stage.values()
             else round(sum(by_stage.values()), 2),

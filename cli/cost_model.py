@@ -9,7 +9,8 @@ traffic, where every batch holds one message (batching only lowers them):
   inbound queue (a slash command also claims and completes a dedup record: two writes more, not modelled);
 - dispatcher (Fargate): `ReceiveMessage`, `DeleteMessage`, a `ChangeMessageVisibility` per 40 s of turn
   (the visibility keeper), the ledger's read (every turn: a first delivery may repeat an answered event),
-  its two conditional `PutItem`s (the turn's intent before the agent runs, its record after), one
+  its record's conditional `PutItem` (a one-message turn under the default `steer` writes no intent
+  before the agent runs; a `collect` turn does: one write more, not modelled), one
   `GetItem` of the session entry, one `Publish` of the reply and one per typing signal (after 2 s, then
   every 5 s);
 - SNS delivers each publish to the channel's egress queue; egress (Lambda, SQS event source) receives and
@@ -165,7 +166,7 @@ def bus_requests(traffic: Traffic) -> Requests:
         sqs=1 + (2 + visibility) + 2 * to_egress,  # ingress send; dispatcher receive/delete; egress
         sns_publish=to_egress,
         sns_delivery=to_egress,
-        dynamodb_writes=2 + 2,  # the turn's intent and record; the reply's send intent and receipt
+        dynamodb_writes=1 + 2,  # the turn's record (no intent under `steer`); the reply's intent and receipt
         dynamodb_reads=1 + 1 + 1,  # the sender's pairing entry, turn ledger, session entry
         messages_to_egress=to_egress,
     )

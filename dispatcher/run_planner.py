@@ -14,6 +14,12 @@ Before planning a run of several messages, the turn ledger's recorded intents of
 (one `BatchGetItem`; a single message is one turn whatever was recorded):
 a turn an earlier run started is planned again as it was (`core.plan_turns`' `recorded`). When they
 cannot be read the run is given back for a moment rather than planned without them.
+
+A one-message turn that every later plan would make again the same way (`core.needs_no_intent`:
+`followup`/`steer`, or an event that is never merged) runs without an intent (`intent_free`: one
+conditional write less per turn, issue 21); a message received before (or replayed) that has no
+intent and that this planner did not give back itself is kept alone for the same reason
+(`core.pinned_alone`).
 """
 
 from __future__ import annotations
@@ -28,10 +34,10 @@ from clawbus.bus.errors import ClawbusError, InvalidEnvelope, RetryableError
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import QueueSettings
 from clawbus.bus.sqs_record import SqsRecord
-from clawbus.dispatcher.core import Pending, plan_turns
+from clawbus.dispatcher.core import Pending, needs_no_intent, pinned_alone, plan_turns
 from clawbus.dispatcher.core.control_commands import QueueOverride, effective_queue
 from clawbus.dispatcher.session_activity import SessionActivity
-from clawbus.schemas import InboundEvent
+from clawbus.schemas import InboundEvent, attributes, reply_id
 from clawbus.schemas.claim_check import read_claim_check
 from clawbus.storage.claim_check import ClaimChecks
 
@@ -82,6 +88,10 @@ def _try_decode(body: str) -> InboundEvent | InvalidEnvelope:
         return exc
 
 
+def _one_event_reply_id(event_id: str) -> str:
+    return reply_id([event_id])
+
+
 Intents = Callable[[Sequence[str], datetime], Awaitable[dict[str, str]]]
 Overrides = Callable[[InboundEvent], Awaitable[QueueOverride | None]]
 INTENTS_UNREADABLE_DEFER_S = 2
@@ -107,16 +117,22 @@ class RunPlanner:
         self._activity = activity or SessionActivity()
         self._overrides = overrides
         self.dropped: set[str] = set()  # message ids planned to be consumed without a turn
+        self.intent_free: set[str] = set()  # one-message units whose turn runs without an intent
+        self._given_back: set[str] = set()  # message ids this planner deferred before any turn of theirs
 
     async def __call__(self, run: list[SqsRecord]) -> Plan:
         """The consumer's planner: units to run in order, and the messages deferred for `defer_s`."""
         self._decoded.trim()
+        for held in (self.intent_free, self._given_back):
+            if len(held) > CACHE_LIMIT:  # entries of messages that failed and went elsewhere
+                held.clear()  # forgetting a give-back only pins its message alone: the safe side
         pending = [
             Pending(
                 key=message.message_id,
                 event=self._decoded.peek(message),
                 sent_at_ms=int(message.sent_at.timestamp() * 1000),
                 receive_count=message.receive_count,
+                replayed=attributes.REPLAY in message.attributes,
             )
             for message in run
         ]
@@ -129,7 +145,10 @@ class RunPlanner:
         except RetryableError as exc:
             log_event(logger, "dispatcher.intents.unreadable", logging.WARNING, reason=str(exc)[:300])
             self._decoded.forget(run)
+            self._given_back.update(m.message_id for m in run)
             return Plan(units=[], deferred=list(run), defer_s=INTENTS_UNREADABLE_DEFER_S)
+        if len(event_ids) > 1:
+            recorded = {**pinned_alone(pending, recorded, self._given_back, _one_event_reply_id), **recorded}
         busy_until = self._activity.busy_until_ms(run[0].group_id)
         first = next((p.event for p in pending if p.event is not None), None)
         override = await self._override(first, pending, busy_until)
@@ -162,7 +181,15 @@ class RunPlanner:
         by_key = {m.message_id: m for m in run}
         deferred = [by_key[k] for k in plan.defer]
         self._decoded.forget(deferred)
+        self._given_back.difference_update(k for turn in plan.turns for k in turn)
+        self._given_back.update(plan.defer)
         self.dropped.update(plan.dropped)
+        by_pending = {p.key: p for p in pending}
+        self.intent_free.update(
+            turn[0]
+            for turn in plan.turns
+            if len(turn) == 1 and needs_no_intent(by_pending[turn[0]], mode_for)
+        )
         return Plan(
             units=[[by_key[k]] for k in plan.dropped] + [[by_key[k] for k in turn] for turn in plan.turns],
             deferred=deferred,

@@ -5,7 +5,8 @@ read the turn ledger (finished turns and recorded intents); read the agent's las
 scheduled turn without a target needs it; `core.decide_turn` says the rest: republish what the ledger
 holds instead of running events already answered, move the last route when the turn's message is a
 trusted DM (`scheduled.LastRoutes`), where the answer goes; record the turn's intent (its events and
-reply id) unless an earlier run did; then run the turn through AgentCore with `typing` shown while it
+reply id) unless an earlier run did or the planner found that no later plan could regroup its one
+message (`RunPlanner.intent_free`); then run the turn through AgentCore with `typing` shown while it
 is slow (`presence.Presence`), streaming its blocks or publishing its answer (`publisher.Publisher`),
 record it in the ledger, write a cron job's history and log. The consumer deletes the messages after this
 returns. Every step is safe to repeat.
@@ -138,6 +139,8 @@ class TurnHandler:
     async def __call__(self, unit: Unit) -> None:
         """Run the unit's turn (or its control command, or drop it); raises a classified error when it
         cannot."""
+        intent_free = len(unit) == 1 and unit[0].message_id in self._planner.intent_free
+        self._planner.intent_free.discard(unit[0].message_id)
         if len(unit) == 1 and unit[0].message_id in self._planner.dropped:
             self._planner.dropped.discard(unit[0].message_id)
             log_event(logger, "dispatcher.message.dropped", message_id=unit[0].message_id)
@@ -151,11 +154,11 @@ class TurnHandler:
         group = unit[0].group_id
         self._activity.started(group, RunningTurn(len(unit), int(self._clock().timestamp() * 1000)))
         try:
-            await self._turn(unit)
+            await self._turn(unit, intent_free=intent_free)
         finally:
             self._activity.ended(group, int(self._clock().timestamp() * 1000))
 
-    async def _turn(self, unit: Unit) -> None:
+    async def _turn(self, unit: Unit, *, intent_free: bool) -> None:
         with _tracer.start_as_current_span(
             "dispatcher.turn", context=extract_context(unit[0].attributes), kind=trace.SpanKind.CONSUMER
         ) as span:
@@ -185,10 +188,10 @@ class TurnHandler:
                 )
             if plan.request is not None:
                 request = plan.request if self._media is None else await self._media.fetched(plan.request)
-                await self._run_turn(plan, request, now)
+                await self._run_turn(plan, request, now, intent=plan.record_intent and not intent_free)
             self._decoded.forget(unit)
 
-    async def _run_turn(self, plan: TurnPlan, request: AgentRequest, now: datetime) -> None:
+    async def _run_turn(self, plan: TurnPlan, request: AgentRequest, now: datetime, *, intent: bool) -> None:
         started = time.monotonic()
         last = plan.events[-1]
         if plan.remember_route is not None and self._routes is not None:
@@ -203,7 +206,7 @@ class TurnHandler:
                 reason=plan.undelivered_reason,
             )
         event_ids = [e.event_id for e in plan.events]
-        if plan.record_intent:  # before the invoke: a re-run after a crash keeps this turn together
+        if intent:  # before the invoke: a re-run after a crash keeps this turn together
             await self._ledger.intend(event_ids, request.reply_id, now)
         agent = WatchedAgent(self._agent)  # names the messages steered into the turn (`steered.py`)
         async with self._presence.shown(request, show=plan.show_presence):

@@ -10,7 +10,7 @@ from clawbus.dispatcher.core.last_route import (
     stored_route,
     turn_moves_last_route,
 )
-from clawbus.dispatcher.core.queue_mode import Pending, RunPlan, plan_turns
+from clawbus.dispatcher.core.queue_mode import Pending, RunPlan, needs_no_intent, pinned_alone, plan_turns
 from clawbus.dispatcher.core.turns import (
     Route,
     block_reply,
@@ -35,6 +35,8 @@ __all__ = [
     "is_scheduled",
     "moves_last_route",
     "needs_last_route",
+    "needs_no_intent",
+    "pinned_alone",
     "plan_turns",
     "reply_target",
     "route_sessions",

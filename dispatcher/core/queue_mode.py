@@ -34,7 +34,7 @@ turn are planned around it as before.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from clawbus.dispatcher.core.turns import reply_target
@@ -46,12 +46,16 @@ MergeClass = Callable[["Pending"], str | None]  # messages of one class merge; N
 
 @dataclass(frozen=True)
 class Pending:
-    """One received message as the planner sees it (`event` None: it did not decode)."""
+    """One received message as the planner sees it (`event` None: it did not decode).
+
+    `replayed`: put back from the dead-letter queue by `clawbus dlq replay` (a new message, receive count
+    1, that a turn may have started for before)."""
 
     key: str
     event: InboundEvent | None
     sent_at_ms: int
     receive_count: int
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,43 @@ def _joins(item: Pending, current: list[Pending], merge_class: MergeClass, cap: 
 def recorded_turn(item: Pending, recorded: Mapping[str, str]) -> str | None:
     """The reply id of the recorded turn `item`'s event belongs to, if any."""
     return recorded.get(item.event.event_id) if item.event is not None else None
+
+
+def needs_no_intent(item: Pending, mode_for: ModeFor) -> bool:
+    """Whether a one-message turn of `item` needs no intent: every later plan of it, by any planner,
+    is the same one-message turn under the same reply id (issue 21's cost work).
+
+    A message that is not plain (a heartbeat, a cron run, a system event, one with attachments) is never
+    merged, dropped or deferred in any mode. A plain one under `followup` or `steer` is merged or dropped
+    only by a plan it did not start in — a `/queue` change, a backlog over the cap, a queued `interrupt`
+    — and a copy that comes back after its turn started was received before (or replayed), which
+    `pinned_alone` pins to a turn of its own. A plain message under `collect` or `interrupt` keeps its
+    intent: a dead letter moved back by SQS alone (receive count 1, no `clawbus.replay`) is pinned only
+    by it."""
+    if item.event is None:
+        return False
+    return not _plain_message(item) or mode_for(item.event.channel) in ("followup", "steer")
+
+
+def pinned_alone(
+    run: Sequence[Pending], recorded: Mapping[str, str], given_back: Container[str], pin: Callable[[str], str]
+) -> dict[str, str]:
+    """Turns to keep as recorded although no intent says so: each event received before (or replayed)
+    whose message this planner did not itself give back unstarted (`given_back`: deferred for a
+    debounce or an unreadable ledger), pinned to a one-event turn `pin(event_id)`.
+
+    Its turn may have started without an intent (`needs_no_intent`) and died before its
+    ledger record; planned alone again it keeps its reply id, so the agent recognises the re-run. A
+    message that merely came back unstarted (a run given back on shutdown, or behind a failed unit) is
+    answered alone instead of merged: the price of not writing an intent per turn."""
+    pins: dict[str, str] = {}
+    for item in run:
+        event = item.event
+        if event is None or event.event_id in recorded or item.key in given_back:
+            continue
+        if item.receive_count > 1 or item.replayed:
+            pins[event.event_id] = pin(event.event_id)
+    return pins
 
 
 def _droppable(item: Pending, recorded: Mapping[str, str]) -> bool:

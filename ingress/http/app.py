@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from clawbus.bus.clients import IngressClients, UploadClients, open_stage_clients
+from clawbus.bus.clients import IngressClients, UploadClients, open_stage_clients, request_counts
 from clawbus.bus.http_body import BodyTooLarge, read_capped
 from clawbus.bus.settings import Settings
 from clawbus.bus.topology import webchat_table_name
@@ -69,7 +69,7 @@ def create_app(settings: Settings) -> Starlette:
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse(
-            {"status": "ok", "channels": settings.enabled_channels(), "aws_requests": dict(requests)}
+            {"status": "ok", "channels": settings.enabled_channels(), **request_counts(requests)}
         )
 
     async def page(_request: Request) -> Response:

@@ -17,6 +17,7 @@ from clawbus.bus.clients import (
     QueueClients,
     SecretClients,
     open_stage_clients,
+    request_counts,
 )
 from clawbus.bus.settings import BusSettings, Settings
 from clawbus.bus.topology import inbound_queue_name
@@ -39,9 +40,14 @@ async def test_a_bundle_opens_each_of_its_clients_and_counts_their_requests(bus:
     assert groups
     # Each HTTP attempt counts (botocore's own retries too, which a loaded machine can cause), so at least
     # one per call, each under its own service, and nothing for a service the bundle does not hold.
-    assert set(requests) == {"scheduler", "dynamodb", "sqs"}
-    assert all(count >= 1 for count in requests.values()), requests
+    report = request_counts(requests)
+    assert set(report["aws_requests"]) == {"scheduler", "dynamodb", "sqs"}
+    assert all(count >= 1 for count in report["aws_requests"].values()), requests
     assert requests["sqs"] > sqs_before
+    # and by operation, which `clawbus bench` reports per turn
+    by_operation = report["aws_requests_by_operation"]
+    assert set(by_operation) == {"sqs.GetQueueUrl", "dynamodb.DescribeTable", "scheduler.ListScheduleGroups"}
+    assert by_operation["sqs.GetQueueUrl"] == requests["sqs"]
 
 
 async def test_a_bundle_is_frozen_so_a_stage_cannot_swap_a_client(bus: Bus) -> None:

@@ -25,9 +25,12 @@ from clawbus.agent.tools import ToolBox
 from clawbus.bus.errors import Unavailable
 from clawbus.bus.settings import QueueSettings
 from clawbus.bus.sqs_record import SqsRecord
+from clawbus.bus.topology import ledger_table_name
 from clawbus.dispatcher.run_planner import DecodedEvents, RunPlanner
-from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget, parse_outbound
+from clawbus.dispatcher.session_activity import SessionActivity
+from clawbus.schemas import EventKind, InboundEvent, Peer, PeerKind, ReplyTarget, parse_outbound
 from clawbus.storage import LocalSessionIndex, LocalTranscriptStore, LocalWorkspaceStore
+from tests.conftest import Bus
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 
@@ -76,6 +79,15 @@ def message(key: str, text: str, receive_count: int) -> SqsRecord:
     return SqsRecord(key, "r", event.to_wire(), event.session_key, "d", receive_count, datetime.now(UTC))
 
 
+async def crash_after_the_agent_ran(h: Any, agent: AgentBehindAgentCore, unit: list[SqsRecord]) -> None:
+    """Run `unit`'s turn and kill it after the agent answered, before the turn ledger's write."""
+    crashed = asyncio.create_task(h.handler(unit))
+    await agent.ran.wait()
+    crashed.cancel()  # the dispatcher dies after the invoke, before the turn ledger's write
+    agent.release.set()
+    await asyncio.gather(crashed, return_exceptions=True)
+
+
 def delivered(h: Any) -> list[str]:
     """The texts of the replies published, once per reply id (SNS FIFO and egress drop repeats)."""
     replies: dict[str, str] = {}
@@ -95,11 +107,7 @@ async def test_a_collected_turn_cut_short_by_a_crash_is_answered_once_when_it_co
         first = [message("1", "book a table", 1), message("2", "for two", 1)]
         plan = await h.handler.plan(first)
         assert [len(unit) for unit in plan.units] == [2]
-        crashed = asyncio.create_task(h.handler(plan.units[0]))
-        await agent.ran.wait()
-        crashed.cancel()  # the dispatcher dies after the invoke, before the turn ledger's write
-        agent.release.set()
-        await asyncio.gather(crashed, return_exceptions=True)
+        await crash_after_the_agent_ran(h, agent, plan.units[0])
         assert delivered(h) == []
 
         # The messages come back (not deleted), with one the user sent meanwhile.
@@ -126,3 +134,92 @@ async def test_a_run_whose_recorded_turns_cannot_be_read_is_given_back_not_plann
     assert plan.units == []
     assert [m.message_id for m in plan.deferred] == ["1", "2", "3"]
     assert plan.defer_s == 2
+
+
+def intents_in_ledger(bus: Bus) -> list[str]:
+    """The turn intents the ledger holds (`intent:<event_id>` items)."""
+    items = bus.client("dynamodb").scan(TableName=ledger_table_name(bus.prefix))["Items"]
+    return sorted(i["pk"]["S"] for i in items if i["pk"]["S"].startswith("intent:"))
+
+
+async def test_a_one_message_turn_cut_short_by_a_crash_is_answered_once_even_after_a_switch_to_collect(
+    harness_factory: Any, bus: Bus, tmp_path: Path
+) -> None:
+    # A `followup` turn of one message writes no intent (issue 21's cost work): its message, when it comes
+    # back after the crash, is kept alone under the same reply id, even by a dispatcher that now merges
+    # (`/queue collect`, or restarted with `collect`) and gets it with two newer messages.
+    agent = AgentBehindAgentCore(tmp_path)
+    before = {"typing_after_ms": 60_000, "queue": {"mode": "followup", "debounce_ms": 0}}
+    async with harness_factory(agent.answer, before) as h:
+        plan = await h.handler.plan([message("1", "book a table", 1)])
+        await crash_after_the_agent_ran(h, agent, plan.units[0])
+        assert delivered(h) == []
+        assert intents_in_ledger(bus) == []  # the turn ran without one
+
+    after = {"typing_after_ms": 60_000, "queue": {"mode": "collect", "debounce_ms": 0}}
+    async with harness_factory(agent.answer, after) as h:
+        again = [message("1", "book a table", 2), message("2", "for two", 1), message("3", "at eight", 1)]
+        plan = await h.handler.plan(again)
+        assert [[m.message_id for m in unit] for unit in plan.units] == [["1"], ["2", "3"]]
+        for unit in plan.units:
+            await h.handler(unit)
+
+        assert delivered(h) == [
+            "(native · offline echo · turn 1) You said: book a table",
+            "(native · offline echo · turn 2) You said: for two\nat eight",
+        ]
+    assert agent.reply_ids[1] == agent.reply_ids[0]  # the re-run is the same turn to the agent
+    assert intents_in_ledger(bus) == [  # under `collect` every turn writes its intent, a lone one too
+        "intent:telegram:update:1",
+        "intent:telegram:update:2",
+        "intent:telegram:update:3",
+    ]
+
+
+def planner(mode: str, activity: SessionActivity | None = None) -> RunPlanner:
+    async def no_intents(_event_ids: Sequence[str], _now: datetime) -> dict[str, str]:
+        return {}
+
+    decoded = DecodedEvents(claim_checks=None)  # type: ignore[arg-type]  # inline bodies only
+    queue = QueueSettings.model_validate({"mode": mode, "debounce_ms": 1000})
+    return RunPlanner(decoded, queue, lambda: datetime.now(UTC), no_intents, activity)
+
+
+async def test_only_a_turn_no_later_plan_could_regroup_runs_without_an_intent() -> None:
+    for mode, intent_free in (
+        ("followup", {"1"}),
+        ("steer", {"1"}),
+        ("collect", set()),
+        ("interrupt", set()),
+    ):
+        plans = planner(mode)
+        await plans([message("1", "hello", 1)])
+        assert plans.intent_free == intent_free, mode
+    collect = planner("collect")
+    heartbeat = InboundEvent(
+        event_id="heartbeat:1",
+        kind=EventKind.HEARTBEAT,
+        channel="heartbeat",
+        session_key="agent:main:main",
+        text="check in",
+        received_at=datetime(2026, 12, 4, tzinfo=UTC),
+    )
+    await collect([SqsRecord("h", "r", heartbeat.to_wire(), "g", "d", 1, datetime.now(UTC))])
+    assert collect.intent_free == {"h"}  # never merged, dropped or deferred in any mode
+
+
+async def test_a_run_this_planner_deferred_still_merges_but_one_that_came_back_otherwise_stays_apart() -> (
+    None
+):
+    activity = SessionActivity()  # the session's last turn ended after the two lines were sent
+    activity.ended("agent:main:main", int(datetime.now(UTC).timestamp() * 1000) + 60_000)
+    plans = planner("collect", activity)
+    first = await plans([message("1", "book a table", 1), message("2", "for two", 1)])
+    assert first.units == []
+    assert len(first.deferred) == 2
+    merged = await plans([message("1", "book a table", 2), message("2", "for two", 2)])
+    assert [[m.message_id for m in unit] for unit in merged.units] == [["1", "2"]]
+
+    # Received before by a dispatcher that is gone (or that ran its turn without an intent): alone.
+    elsewhere = await planner("collect")([message("1", "book a table", 2), message("2", "for two", 1)])
+    assert [[m.message_id for m in unit] for unit in elsewhere.units] == [["1"], ["2"]]
