@@ -14,10 +14,9 @@ crash at any point redelivers them. While they wait or run, a `VisibilityKeeper`
 invisible; deletes of concurrent units share `DeleteMessageBatch` requests. Which messages go back to
 the queue after a failure is `bus/fifo_batch.py`'s pure `plan_batch` (a give-back holds back the rest of
 its group). On shutdown the consumer stops receiving, lets work finish within a grace period, then
-cancels and gives the rest back. An `on_dead_letter` hook hears of each unit about to be dead-lettered
-(the dispatcher tells the turn's user, `dispatcher/failure_notice.py`). `handle_batch` runs the same
-rule on a batch received elsewhere (the egress Lambda's SQS event source) and returns the plan, so the
-Lambda and the long-running worker share one implementation.
+cancels and gives the rest back. `handle_batch` runs the same rule on a batch received elsewhere (the
+egress Lambda's SQS event source) and returns the plan, so the Lambda and the long-running worker share
+one implementation.
 """
 
 from __future__ import annotations
@@ -44,9 +43,6 @@ logger = logging.getLogger(__name__)
 
 Unit = list[SqsRecord]
 Handler = Callable[[Unit], Awaitable[None]]
-DeadLetterHook = Callable[[Unit, ClawbusError], Awaitable[None]]
-"""Called with a unit and its error just before the unit is dead-lettered (the dispatcher tells the
-turn's user); best effort: what it raises is logged, and the unit is dead-lettered all the same."""
 
 
 @dataclass(frozen=True)
@@ -98,10 +94,8 @@ class FifoConsumer:
         handler: Handler,
         config: ConsumerConfig,
         planner: Planner = one_per_unit,
-        on_dead_letter: DeadLetterHook | None = None,
     ) -> None:
         self._queue = queue
-        self._on_dead_letter = on_dead_letter
         self._dlq = dlq
         self._handler = handler
         self._planner = planner
@@ -262,8 +256,6 @@ class FifoConsumer:
     async def _failed(self, unit: Unit, exc: Exception) -> Outcome:
         decision = decide(exc, max(m.receive_count for m in unit), DLQ_MAX_RECEIVE_COUNT)
         if isinstance(decision, DeadLetter):
-            if self._on_dead_letter is not None:  # before the move: a crash in between redelivers both
-                await asyncio.shield(self._notify(unit, decision.error))
             for message in unit:
                 await asyncio.shield(self._dead_letter(message, decision.error))
             return decision
@@ -278,15 +270,6 @@ class FifoConsumer:
             delay_s=decision.delay_s,
         )
         return decision
-
-    async def _notify(self, unit: Unit, error: ClawbusError) -> None:
-        assert self._on_dead_letter is not None
-        try:
-            await self._on_dead_letter(unit, error)
-        except Exception as exc:  # the hook's failure never keeps a unit out of the DLQ
-            log_event(
-                logger, f"{self._config.stage}.dead_letter_hook.failed", logging.ERROR, reason=str(exc)[:300]
-            )
 
     async def _give_back(self, messages: Sequence[SqsRecord], delay_s: int) -> None:
         self._keeper.untrack(messages)

@@ -1,12 +1,15 @@
 """Telling the user when the dispatcher gives their turn up (the rule: `core/failure_notice.py`).
 
 The turn handler notes each turn it runs (`attempting`: its events, reply id and where its answer
-goes) and forgets it once the turn is done (`succeeded`). The consumer calls `dead_lettered` with the
-unit and the error just before it moves the unit's messages to the DLQ (`bus/consumer.py`'s
-`on_dead_letter`); the notice is published on the session's FIFO group like an answer, after every
-progress update of the failed run (the draft task is closed before the error leaves the turn), so egress
-edits the draft into it. A unit that failed before its turn was planned (an envelope that cannot be read,
-the ledger unreachable) has no noted turn: nobody to tell it to, it is logged.
+goes) and forgets it once the turn is done (`succeeded`). `telling_failures` wraps the handler the
+consumer calls: when the handler fails and the consumer's own rule (`bus/redrive.decide`, the same pure
+function on the same receive count) says the unit is dead-lettered now, `dead_lettered` runs before the
+error goes on to the consumer, which then moves the messages to the DLQ. A crash in between redelivers
+the unit, and the notice's id keeps it to one. The notice is published on the session's FIFO group like
+an answer, after every progress update of the failed run (the draft task is closed before the error
+leaves the turn), so egress edits the draft into it. A unit that failed before its turn was planned (an
+envelope that cannot be read, the ledger unreachable) has no noted turn: nobody to tell it to, it is
+logged.
 
 Where the user is not told (a group message that did not address the bot, a scheduled turn, the
 channel's policy), a turn that showed a draft gets the draft deleted instead. The channel's
@@ -20,6 +23,7 @@ messages are dead-lettered all the same (their reason is in the DLQ).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -27,10 +31,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from clawbus.bus.clock import Clock, utc_now
-from clawbus.bus.consumer import Unit
+from clawbus.bus.consumer import Handler, Unit
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.logging import log_event, session_ref
+from clawbus.bus.redrive import DeadLetter, decide
 from clawbus.bus.settings.channels import ErrorPolicy
+from clawbus.bus.topology import DLQ_MAX_RECEIVE_COUNT
 from clawbus.dispatcher.core import Route
 from clawbus.dispatcher.core.failure_notice import (
     ONCE_COOLDOWN_S,
@@ -51,6 +57,26 @@ class _Attempt:
     request: AgentRequest
     target: Route | None
     draft: bool
+
+
+def telling_failures(handler: Handler, notices: FailureNotices) -> Handler:
+    """`handler`, telling the user of a unit it failed for good (module docstring); raises what it raises."""
+
+    async def handle(unit: Unit) -> None:
+        try:
+            await handler(unit)
+        except Exception as exc:
+            decision = decide(exc, max(m.receive_count for m in unit), DLQ_MAX_RECEIVE_COUNT)
+            if isinstance(decision, DeadLetter):
+                try:
+                    await asyncio.shield(notices.dead_lettered(unit, decision.error))
+                except Exception as failed:  # a bug here never changes the unit's fate
+                    log_event(
+                        logger, "dispatcher.failure_notice.failed", logging.ERROR, reason=repr(failed)[:300]
+                    )
+            raise
+
+    return handle
 
 
 class FailureNotices:
