@@ -91,36 +91,38 @@ def failure_notice(
     last = events[-1]
     if is_scheduled(last) or not addressed(last):
         return None
-    return OutboundReply(
-        reply_id=f"{reply_id}{FAILED_SUFFIX}",
-        in_reply_to=tuple(e.event_id for e in events),
-        session_key=last.session_key,
-        channel=target.channel,
-        account_id=target.account_id,
-        target=target.target,
-        parts=(ReplyPart(index=0, text=notice_text(reason_class(error))),),
-        final=True,
-        created_at=last.received_at,
-        draft=reply_id if draft else None,
-    )
+    text = notice_text(reason_class(error))
+    return _reply(events, reply_id, target, ReplyKind.MESSAGE, text, reply_id if draft else None)
 
 
 def draft_clearing(events: Sequence[InboundEvent], reply_id: str, target: Route) -> OutboundReply:
     """The progress message without text that deletes the turn's draft when no notice replaces it (the
     conversation did not address the bot, or its policy keeps errors out): never "working…" forever."""
+    return _reply(events, reply_id, target, ReplyKind.PROGRESS, "", reply_id)
+
+
+def _reply(
+    events: Sequence[InboundEvent],
+    reply_id: str,
+    target: Route,
+    kind: ReplyKind,
+    text: str,
+    draft: str | None,
+) -> OutboundReply:
+    """What the turn's failure publishes (`<reply_id>-failed`), where its answer would have gone."""
     last = events[-1]
     return OutboundReply(
         reply_id=f"{reply_id}{FAILED_SUFFIX}",
         in_reply_to=tuple(e.event_id for e in events),
-        kind=ReplyKind.PROGRESS,
+        kind=kind,
         session_key=last.session_key,
         channel=target.channel,
         account_id=target.account_id,
         target=target.target,
-        parts=(ReplyPart(index=0, text=""),),
-        final=False,
+        parts=(ReplyPart(index=0, text=text),),
+        final=kind is ReplyKind.MESSAGE,
         created_at=last.received_at,
-        draft=reply_id,
+        draft=draft,
     )
 
 
