@@ -15,6 +15,7 @@ from clawbus.bus.lifecycle import stop_on_signals
 from clawbus.bus.logging import log_event
 from clawbus.bus.queues import BatchingPublisher, Queue, Topic, resolve_queue_url, resolve_topic_arn
 from clawbus.bus.settings import Settings
+from clawbus.bus.settings.channels import ErrorPolicy
 from clawbus.bus.topology import (
     cron_table_name,
     dlq_name,
@@ -24,23 +25,28 @@ from clawbus.bus.topology import (
 )
 from clawbus.channels import registry
 from clawbus.dispatcher.agentcore import INVOKE_POLICY, AgentCoreInvoker
+from clawbus.dispatcher.failure_notice import FailureNotices, telling_failures
 from clawbus.dispatcher.ledger import TurnLedger
 from clawbus.dispatcher.media_fetch import open_media_fetch
+from clawbus.dispatcher.publisher import Publisher
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
 from clawbus.dispatcher.session_queues import SessionQueues
 from clawbus.dispatcher.turn_handler import TurnHandler
-from clawbus.storage.backends import blob_store, media_store, session_index
+from clawbus.storage.backends import blob_store, idempotency_store, media_store, session_index
 from clawbus.storage.claim_check import ClaimChecks
 from clawbus.storage.cron.records import CronRecords
 
 logger = logging.getLogger(__name__)
 
 
-def _report(consumer: FifoConsumer, handler: TurnHandler, requests: dict[str, int]) -> dict[str, Any]:
+def _report(
+    consumer: FifoConsumer, handler: TurnHandler, notices: FailureNotices, requests: dict[str, int]
+) -> dict[str, Any]:
     return {
         **consumer_report(consumer, requests),
         "turns": handler.turns,
         "republished": handler.republished,
+        "failure_notices": notices.sent,
     }
 
 
@@ -51,6 +57,11 @@ def draft_channels(settings: Settings) -> frozenset[str]:
         for spec in registry.CHANNELS
         if getattr(spec.settings(settings), "streaming", "off") == "progress"
     )
+
+
+def error_policies(settings: Settings) -> dict[str, ErrorPolicy]:
+    """Each channel's `CLAWBUS_<CHANNEL>__ERROR_POLICY` (OpenClaw's `errorPolicy`)."""
+    return {spec.name: spec.settings(settings).error_policy for spec in registry.CHANNELS}
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -76,6 +87,18 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         sessions = session_index(settings, clients)
         ledger = TurnLedger(clients.dynamodb, ledger_table_name(prefix), config.ledger_ttl_days * 86_400)
         media = await stack.enter_async_context(open_media_fetch(settings, media_store(settings, clients)))
+        claim_checks = ClaimChecks(
+            clients.s3,
+            settings.bus.bucket_name(),
+            config.claim_check_bytes,
+            blobs=blob_store(settings, clients),
+        )
+        notices = FailureNotices(
+            Publisher(publisher, claim_checks),
+            error_policies(settings),
+            idempotency_store(clients.dynamodb, ledger_table_name(prefix)),
+            draft_channels(settings),
+        )
         handler = TurnHandler(
             AgentCoreInvoker(
                 clients.agentcore,
@@ -85,23 +108,19 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             ),
             publisher,
             ledger,
-            ClaimChecks(
-                clients.s3,
-                settings.bus.bucket_name(),
-                config.claim_check_bytes,
-                blobs=blob_store(settings, clients),
-            ),
+            claim_checks,
             config,
             routes=LastRoutes(sessions),
             cron_history=CronHistory(CronRecords(clients.dynamodb, cron_table_name(prefix))),
             queues=SessionQueues(sessions),
             draft_channels=draft_channels(settings),
             media=media,
+            notices=notices,
         )
         consumer = FifoConsumer(
             queue,
             dlq,
-            handler,
+            telling_failures(handler, notices),
             ConsumerConfig(
                 stage="dispatcher",
                 concurrency=config.concurrency,
@@ -112,7 +131,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             planner=handler.plan,
         )
         async with health_server(
-            lambda: _report(consumer, handler, requests), "127.0.0.1", config.health_port
+            lambda: _report(consumer, handler, notices, requests), "127.0.0.1", config.health_port
         ):
             log_event(
                 logger,
@@ -124,4 +143,4 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             )
             await consumer.run(stop)
         await publisher.close()
-        log_event(logger, "dispatcher.stopped", **_report(consumer, handler, requests))
+        log_event(logger, "dispatcher.stopped", **_report(consumer, handler, notices, requests))

@@ -9,7 +9,8 @@ reply id) unless an earlier run did or the planner found that no later plan coul
 message (`RunPlanner.intent_free`); then run the turn through AgentCore with `typing` shown while it
 is slow (`presence.Presence`), streaming its blocks or publishing its answer (`publisher.Publisher`),
 record it in the ledger, write a cron job's history and log. The consumer deletes the messages after this
-returns. Every step is safe to repeat.
+returns. Every step is safe to repeat. Each turn run is noted with `FailureNotices`, so a turn the
+consumer gives up (dead-letters) tells its user in one short error reply (`failure_notice.py`).
 
 The ledger is read for every unit, first deliveries included (one `BatchGetItem` per turn): a message
 received once can still carry an event already answered — a schedule's fire sent again by a firer that
@@ -53,6 +54,7 @@ from clawbus.dispatcher.core.turn_decision import (
     publications_to_send,
     route_to_look_up,
 )
+from clawbus.dispatcher.failure_notice import FailureNotices
 from clawbus.dispatcher.ledger import Publication, StoredTurn, TurnLedger
 from clawbus.dispatcher.media_fetch import MediaFetch
 from clawbus.dispatcher.presence import Presence
@@ -107,8 +109,10 @@ class TurnHandler:
         queues: SessionQueues | None = None,
         draft_channels: frozenset[str] = frozenset(),
         media: MediaFetch | None = None,
+        notices: FailureNotices | None = None,
     ) -> None:
         self._agent = agent
+        self._notices = notices
         self._media = media  # fetches the turn's files before it runs (issue 20)
         self._ledger = ledger
         self._settings = settings
@@ -187,8 +191,12 @@ class TurnHandler:
                     parts=len(stored.publications),
                 )
             if plan.request is not None:
+                if self._notices is not None:  # a turn given up tells its user (`failure_notice.py`)
+                    self._notices.attempting(unit, plan.request, plan.target, presence=plan.show_presence)
                 request = plan.request if self._media is None else await self._media.fetched(plan.request)
                 await self._run_turn(plan, request, now, intent=plan.record_intent and not intent_free)
+                if self._notices is not None:
+                    self._notices.succeeded(unit)
             self._decoded.forget(unit)
 
     async def _run_turn(self, plan: TurnPlan, request: AgentRequest, now: datetime, *, intent: bool) -> None:

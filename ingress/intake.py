@@ -2,7 +2,8 @@
 
 Every transport (webhook route, Lambda, relay connection) hands its `Parsed` turns here, so the
 exactly-once and gating rules live in one place. Per turn: decide with the channel's policy, then
-enqueue the event stamped with why it was admitted (`access`), publish the pairing reply, or log the
+enqueue the event stamped with why it was admitted (`access`) and whether it addressed the bot
+(`addressed`: a DM, or a mention the gate saw), publish the pairing reply, or log the
 refusal.
 
 Where a platform's retry is dropped: an ordinary message is enqueued under its event id as SQS
@@ -165,8 +166,10 @@ class Intake:
         paired = await self._pairing.paired(channel, event.account_id) if needs_store else frozenset()
         decision = decide(turn, policy, paired)
         if decision.verdict is Verdict.ADMIT:
+            stamp: dict[str, object] = {"addressed": direct or turn.mentioned}  # where a failure is said
             if event.access is not Access.OWNER:
-                event = event.model_copy(update={"access": decision.access})
+                stamp["access"] = decision.access
+            event = event.model_copy(update=stamp)
             if self.linker is not None:
                 if await self.linker.handle(channel, event):
                     return

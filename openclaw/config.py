@@ -75,6 +75,8 @@ _CHANNEL_KEYS: dict[str, tuple[str, Convert]] = {
     "streaming.chunkMode": ("chunk_mode", one_of("length", "newline")),
     "pairing.message": ("pairing_message", pairing_template),
     "streaming.mode": ("streaming", _STREAMING),
+    # Per-account, per-group and per-topic overrides (OpenClaw's Telegram) are not read: one per channel.
+    "errorPolicy": ("error_policy", one_of("always", "once", "silent")),
 }
 
 

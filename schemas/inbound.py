@@ -143,6 +143,11 @@ class InboundEventV1(WireModel):
     # Added compatibly (issue 23): a thread's or forum topic's parent conversation (OpenClaw's
     # `parentSessionKey`), kept on the thread's session entry.
     parent_session_key: str | None = Field(default=None, max_length=1024)
+    # Added compatibly: the message addressed the bot (a DM, an @-mention, a reply to one of its
+    # messages, a slash command), as ingress's gate saw it. A failed turn's error reply goes only to a
+    # conversation that addressed the bot (`dispatcher/core/failure_notice.py`); absent (an older
+    # producer) counts as addressed only in a DM.
+    addressed: bool | None = None
 
 
 InboundEvent = InboundEventV1

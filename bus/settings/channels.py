@@ -19,6 +19,10 @@ GroupPolicy = Literal["allowlist", "open", "disabled"]
 Streaming = Literal["off", "progress"]
 
 
+# OpenClaw's `channels.<channel>.errorPolicy`: whether a turn that failed for good says so in its chat.
+ErrorPolicy = Literal["always", "once", "silent"]
+
+
 class ChannelSettings(BaseModel):
     """What every chat channel has: an API base URL for its outbound API and who may talk to the bot.
 
@@ -43,6 +47,9 @@ class ChannelSettings(BaseModel):
     # edited into the answer (where the platform edits messages: Telegram, Slack); `off` sends the answer
     # only, as before drafts.
     streaming: Streaming = "off"
+    # OpenClaw's `errorPolicy`: a turn given up (dead-lettered) answers its chat with one short error
+    # reply: `always`, `once` (the same reason once per chat every 4 hours) or `silent` (never).
+    error_policy: ErrorPolicy = "always"
 
     def configured(self) -> bool:
         """Whether the channel's credentials are set (then it is enabled)."""
@@ -58,6 +65,7 @@ class WebchatSettings(BaseModel):
     # the dashboard refuse every request without it, and refuse to serve at all when neither is set.
     token: SecretStr | None = None
     token_file: Path | None = None
+    error_policy: ErrorPolicy = "always"  # as for the chat channels (`ChannelSettings.error_policy`)
 
 
 class TelegramSettings(ChannelSettings):

@@ -13,7 +13,10 @@ message that ends as the answer, never a second copy. Its platform message id is
   rate limit. A clear is the exception: no later message would remove the draft, so a delete that failed
   for now is retried like an answer (`egress/drafts.py`).
 - the answer's first chunk (`plan_first_chunk`): its own receipt wins (it went out: the usual send path
-  skips it); a live draft → edit the chunk into it; no draft → the usual send.
+  skips it); a live draft → edit the chunk into it; no draft → the usual send. A final draft without the
+  chunk's receipt holds another reply (a finalising edit writes the receipt before marking the draft
+  final): the error reply of a turn given up, which a dead letter replayed after the fix then answers
+  as a new message (the usual send), never by overwriting the error in place.
 - a failed finalising edit (`after_failed_edit`): a rate limit or an outage is retried like any send
   (the edit is idempotent); a refusal (the draft was deleted, is too old to edit) falls back to posting
   the chunk as a new message, once (the chunk's own ledger record keeps it to once).
@@ -104,7 +107,7 @@ def plan_progress(draft: DraftRecord | None, *, can_edit: bool, clear: bool = Fa
 
 def plan_first_chunk(chunk: ChunkRecord, draft: DraftRecord | None, *, can_edit: bool) -> ChunkAction:
     """How the answer's first chunk goes out when the turn may have a draft (module docstring)."""
-    if chunk is not None or not can_edit or draft is None or draft.message_id is None:
+    if chunk is not None or not can_edit or draft is None or draft.message_id is None or draft.final:
         return SendAsUsual()
     return EditInto(draft.message_id)
 

@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from clawbus.bus import errors
 from clawbus.bus.topology import dlq_name, inbound_queue_name
+from clawbus.dispatcher.core.failure_notice import notice_text, reason_class
 from clawbus.schemas import (
     DmScope,
     InboundEvent,
@@ -141,7 +143,9 @@ async def test_permanent_errors_dead_letter_with_the_reason_and_the_session_goes
     async with shared_pipeline.webchat(timeout=30) as client:
         doomed = await post(client, conversation, "this one fails")
         await post(client, conversation, "this one works")
-        assert await until_answered(client, conversation, 1) == [echo("this one works")]
+        # the failed turn's user reads one short error reply, in its own conversation, then the answer
+        refused = notice_text(reason_class(getattr(errors, ours)("")))
+        assert await until_answered(client, conversation, 2) == [refused, echo("this one works")]
         assert await faults_left(shared_pipeline, conversation) == 0
     sqs = bus.client("sqs")
     dlq = bus.queue_url(dlq_name(inbound_queue_name(bus.prefix)))

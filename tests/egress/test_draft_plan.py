@@ -53,7 +53,12 @@ def test_progress_leaves_a_final_a_pending_or_an_uneditable_draft_alone(
 
 def test_the_first_chunk_is_edited_into_a_live_draft() -> None:
     assert plan_first_chunk(None, DraftRecord("m1"), can_edit=True) == EditInto("m1")
-    assert plan_first_chunk(None, DraftRecord("m1", final=True), can_edit=True) == EditInto("m1")
+
+
+def test_a_draft_that_became_another_reply_is_not_overwritten_by_a_later_answer() -> None:
+    # The draft holds a turn's error reply (the turn was dead-lettered); the answer of its replay after
+    # the fix is a new message, the error stays where the user read it.
+    assert plan_first_chunk(None, DraftRecord("m1", final=True), can_edit=True) == SendAsUsual()
 
 
 @pytest.mark.parametrize(

@@ -348,3 +348,12 @@ def test_a_channels_streaming_mode_turns_its_progress_drafts_on_or_off() -> None
     assert settings.slack.streaming == "progress"  # unsupported: the default stands
     assert [entry.split(":")[0] for entry in mapped.unsupported] == ["channels.slack.streaming.mode"]
     assert Settings().whatsapp.streaming == "off"  # cannot edit: typing only
+
+
+def test_a_channels_error_policy_says_whether_a_failed_turn_tells_its_chat() -> None:
+    document = {"channels": {"telegram": {"errorPolicy": "silent"}, "slack": {"errorPolicy": "once"}}}
+    settings = Settings.with_document(map_document(document).values)
+    assert (settings.telegram.error_policy, settings.slack.error_policy) == ("silent", "once")
+    assert settings.discord.error_policy == "always"  # OpenClaw's default
+    with pytest.raises(ConfigError, match="errorPolicy"):
+        map_document({"channels": {"telegram": {"errorPolicy": "sometimes"}}})

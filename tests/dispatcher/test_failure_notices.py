@@ -1,0 +1,126 @@
+"""The dispatcher's side of a turn given up (`dispatcher/failure_notice.py`), against the loopback AWS API:
+the notice goes out only when the consumer's rule dead-letters the unit now, once per failure, and under
+`errorPolicy: once` once per conversation and reason (its cooldown record in the ledger table)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from clawbus.bus.clients import DispatcherClients, open_stage_clients
+from clawbus.bus.errors import AgentRejected, ClawbusError, DeadlineExceeded, Unavailable
+from clawbus.bus.settings import Settings
+from clawbus.bus.settings.channels import ErrorPolicy
+from clawbus.bus.sqs_record import SqsRecord
+from clawbus.bus.topology import DLQ_MAX_RECEIVE_COUNT, ledger_table_name
+from clawbus.dispatcher.core import Route, build_request
+from clawbus.dispatcher.failure_notice import FailureNotices, telling_failures
+from clawbus.dispatcher.publisher import Publisher
+from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget
+from clawbus.storage.backends import idempotency_store
+from clawbus.storage.claim_check import ClaimChecks
+from tests.conftest import Bus
+from tests.dispatcher.conftest import Recorder, received
+
+ROUTE = Route("telegram", "default", ReplyTarget(chat_id="42"))
+
+
+def _unit(n: int, receive_count: int = 1) -> list[SqsRecord]:
+    event = InboundEvent(
+        event_id=f"telegram:bot:{n}",
+        channel="telegram",
+        session_key="agent:main:telegram:direct:42",
+        peer=Peer(kind=PeerKind.DIRECT, id="42"),
+        text=f"message {n}",
+        reply_to=ReplyTarget(chat_id="42"),
+        received_at=datetime(2026, 12, 5, tzinfo=UTC),
+    )
+    return [received(event, receive_count)]
+
+
+async def _notices(bus: Bus, policy: ErrorPolicy) -> AsyncIterator[tuple[FailureNotices, Recorder]]:
+    settings = Settings.model_validate({"aws": {"endpoint_url": bus.endpoint}, "bus": {"prefix": bus.prefix}})
+    async with open_stage_clients(settings, DispatcherClients) as clients:
+        assert clients.s3
+        topic = Recorder()
+        claim_checks = ClaimChecks(
+            clients.s3, settings.bus.bucket_name(), settings.dispatcher.claim_check_bytes
+        )
+        cooldowns = idempotency_store(clients.dynamodb, ledger_table_name(bus.prefix))
+        yield (
+            FailureNotices(
+                Publisher(topic, claim_checks), {"telegram": policy}, cooldowns, frozenset({"telegram"})
+            ),
+            topic,
+        )
+
+
+async def _give_up(notices: FailureNotices, unit: list[SqsRecord], error: ClawbusError) -> None:
+    event = InboundEvent.model_validate_json(unit[0].body)
+    notices.attempting(unit, build_request([event]), ROUTE, presence=True)
+    await notices.dead_lettered(unit, error)
+
+
+def _shown(topic: Recorder) -> list[tuple[str, str, str]]:
+    """(dedup id, kind, text) of each publication."""
+    out = []
+    for dedup, body, _ in topic.published:
+        reply = json.loads(body)
+        out.append((dedup, reply["kind"], "".join(p["text"] for p in reply["parts"])))
+    return out
+
+
+@pytest.fixture
+async def once(bus: Bus) -> AsyncIterator[tuple[FailureNotices, Recorder]]:
+    async for pair in _notices(bus, "once"):
+        yield pair
+
+
+async def test_once_tells_a_conversation_each_reason_once_and_a_redelivered_failure_again_by_its_id(
+    once: tuple[FailureNotices, Recorder],
+) -> None:
+    notices, topic = once
+    await _give_up(notices, _unit(1), Unavailable("a"))
+    await _give_up(notices, _unit(1, receive_count=2), Unavailable("a"))  # the same failure, redelivered
+    await _give_up(notices, _unit(2), Unavailable("b"))  # another turn, same reason: its draft goes
+    await _give_up(notices, _unit(3), DeadlineExceeded("c"))  # another reason: told
+
+    shown = _shown(topic)
+    first, again, second, third = shown
+    assert first[1:] == (
+        "message",
+        "⚠️ Sorry, I could not answer that: the agent is unreachable. Please try again later.",
+    )
+    assert again == first  # same dedup id: the topic and egress's sent ledger keep it to one
+    assert second[1:] == ("progress", "")  # the draft of the silenced turn is deleted
+    assert third[1] == "message"
+    assert "timed out" in third[2]
+    assert notices.sent == 3
+
+
+async def test_only_a_unit_dead_lettered_now_tells_its_user(once: tuple[FailureNotices, Recorder]) -> None:
+    notices, topic = once
+
+    async def failing(unit: list[SqsRecord]) -> None:
+        event = InboundEvent.model_validate_json(unit[0].body)
+        notices.attempting(unit, build_request([event]), ROUTE, presence=False)
+        raise Unavailable("InvokeAgentRuntime: InternalServerException (500)")
+
+    handle = telling_failures(failing, notices)
+    for receive in range(1, DLQ_MAX_RECEIVE_COUNT):  # given back: retried later, nothing said
+        with pytest.raises(Unavailable):
+            await handle(_unit(7, receive))
+    assert topic.published == []
+    with pytest.raises(Unavailable):  # the last receive: dead-lettered, so told
+        await handle(_unit(7, DLQ_MAX_RECEIVE_COUNT))
+    assert [kind for _, kind, _ in _shown(topic)] == ["message"]
+
+    async def refused(unit: list[SqsRecord]) -> None:
+        raise AgentRejected("400")  # a permanent error before any turn was noted for the unit
+
+    with pytest.raises(AgentRejected):
+        await telling_failures(refused, notices)(_unit(8))
+    assert len(topic.published) == 1  # no turn known: nobody to tell
