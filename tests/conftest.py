@@ -11,6 +11,7 @@ clients find it in `Bus.aws`, else in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import secrets
 import signal
@@ -126,10 +127,9 @@ class Bus:
         )
 
     def client(self, service: str):  # type: ignore[no-untyped-def]
-        """A boto3 client on the loopback API (test setup and assertions)."""
-        from clawbus.bus.aws import boto3_client
-
-        return boto3_client(self.aws, service)
+        """A boto3 client on the loopback API (test setup and assertions); one per service and endpoint
+        for the whole run, as every bus signs with the same key pair."""
+        return _client(self.endpoint, service)
 
     def aio(self, service: str):  # type: ignore[no-untyped-def]
         """An aiobotocore client on the loopback API, as an async context (stores under test)."""
@@ -148,11 +148,25 @@ class Bus:
         return self.report.queue_urls[name]
 
 
+@functools.cache
+def _client(endpoint: str, service: str):  # type: ignore[no-untyped-def]
+    from clawbus.bus.aws import boto3_client
+
+    return boto3_client(AwsSettings(endpoint_url=endpoint, region=REGION), service)
+
+
+@functools.cache
+def _provisioner(endpoint: str) -> Provisioner:
+    """One provisioner per endpoint for the whole run: its five boto3 clients load their service models
+    once (about a CPU-second each time a fresh one was made per test), not per topology."""
+    return Provisioner(AwsSettings(endpoint_url=endpoint, region=REGION))
+
+
 def make_bus(aws_endpoint: str) -> Bus:
     """Provision a fresh topology with a unique prefix."""
     prefix = f"t{secrets.token_hex(4)}"
     topology = build_topology(prefix)
-    report = Provisioner(AwsSettings(endpoint_url=aws_endpoint, region=REGION)).apply(topology)
+    report = _provisioner(aws_endpoint).apply(topology)
     env = {
         "CLAWBUS_AWS__ENDPOINT_URL": aws_endpoint,
         **CREDENTIALS_ENV,
