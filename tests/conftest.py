@@ -10,6 +10,7 @@ clients find it in `Bus.aws`, else in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import os
@@ -203,7 +204,23 @@ class Pipeline:
         return httpx.AsyncClient(base_url=self.ingress_url, headers=headers, **kwargs)
 
     def stop(self) -> list[tuple[str, int | None]]:
-        """SIGTERM every stage (reverse order); their exit codes."""
+        """SIGTERM every stage; their exit codes (in the supervisor's reverse start order).
+
+        In two waves rather than `up`'s one by one (the loopback AWS API is not among them): first every
+        stage that only talks to the bus (ingress, egress workers, the dispatcher, any a test added), at
+        once, then the agent and its AgentCore endpoint, which no turn can reach any more. Each waits on
+        its own long poll or drain, so the waves take the longest stage's time, not the sum."""
+        agent_side = [s for s in self.supervisor.stages if s.name in ("agentcore", "agent")]
+        bus_side = [s for s in self.supervisor.stages if s not in agent_side]
+        for wave in (bus_side, agent_side):
+            running = [s.process for s in wave if s.process is not None and s.process.poll() is None]
+            for member in wave:
+                member.stopping = True
+            for process in running:
+                process.send_signal(signal.SIGTERM)
+            for process in running:
+                with contextlib.suppress(subprocess.TimeoutExpired):  # stop_all kills it after its grace
+                    process.wait(timeout=15)
         return self.supervisor.stop_all()
 
 
