@@ -10,7 +10,9 @@ clients find it in `Bus.aws`, else in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import functools
 import os
 import secrets
 import signal
@@ -126,10 +128,9 @@ class Bus:
         )
 
     def client(self, service: str):  # type: ignore[no-untyped-def]
-        """A boto3 client on the loopback API (test setup and assertions)."""
-        from clawbus.bus.aws import boto3_client
-
-        return boto3_client(self.aws, service)
+        """A boto3 client on the loopback API (test setup and assertions); one per service and endpoint
+        for the whole run, as every bus signs with the same key pair."""
+        return _client(self.endpoint, service)
 
     def aio(self, service: str):  # type: ignore[no-untyped-def]
         """An aiobotocore client on the loopback API, as an async context (stores under test)."""
@@ -148,11 +149,25 @@ class Bus:
         return self.report.queue_urls[name]
 
 
+@functools.cache
+def _client(endpoint: str, service: str):  # type: ignore[no-untyped-def]
+    from clawbus.bus.aws import boto3_client
+
+    return boto3_client(AwsSettings(endpoint_url=endpoint, region=REGION), service)
+
+
+@functools.cache
+def _provisioner(endpoint: str) -> Provisioner:
+    """One provisioner per endpoint for the whole run: its five boto3 clients load their service models
+    once (about a CPU-second each time a fresh one was made per test), not per topology."""
+    return Provisioner(AwsSettings(endpoint_url=endpoint, region=REGION))
+
+
 def make_bus(aws_endpoint: str) -> Bus:
     """Provision a fresh topology with a unique prefix."""
     prefix = f"t{secrets.token_hex(4)}"
     topology = build_topology(prefix)
-    report = Provisioner(AwsSettings(endpoint_url=aws_endpoint, region=REGION)).apply(topology)
+    report = _provisioner(aws_endpoint).apply(topology)
     env = {
         "CLAWBUS_AWS__ENDPOINT_URL": aws_endpoint,
         **CREDENTIALS_ENV,
@@ -189,7 +204,23 @@ class Pipeline:
         return httpx.AsyncClient(base_url=self.ingress_url, headers=headers, **kwargs)
 
     def stop(self) -> list[tuple[str, int | None]]:
-        """SIGTERM every stage (reverse order); their exit codes."""
+        """SIGTERM every stage; their exit codes (in the supervisor's reverse start order).
+
+        In two waves rather than `up`'s one by one (the loopback AWS API is not among them): first every
+        stage that only talks to the bus (ingress, egress workers, the dispatcher, any a test added), at
+        once, then the agent and its AgentCore endpoint, which no turn can reach any more. Each waits on
+        its own long poll or drain, so the waves take the longest stage's time, not the sum."""
+        agent_side = [s for s in self.supervisor.stages if s.name in ("agentcore", "agent")]
+        bus_side = [s for s in self.supervisor.stages if s not in agent_side]
+        for wave in (bus_side, agent_side):
+            running = [s.process for s in wave if s.process is not None and s.process.poll() is None]
+            for member in wave:
+                member.stopping = True
+            for process in running:
+                process.send_signal(signal.SIGTERM)
+            for process in running:
+                with contextlib.suppress(subprocess.TimeoutExpired):  # stop_all kills it after its grace
+                    process.wait(timeout=15)
         return self.supervisor.stop_all()
 
 
