@@ -191,13 +191,17 @@ def _become_stage(request: dict[str, Any], fds: list[int], up_pid: int) -> NoRet
             env[LISTEN_FD_ENV] = str(fds[1])
         os.environ.clear()
         os.environ.update(env)
+        from setproctitle import setproctitle  # the `local` extra (as moto): imported in `serve` already
+
+        argv = [sys.executable, "-m", "clawbus.cli", *request["args"]]
+        setproctitle(" ".join(argv))  # ps and top show what it is, as for a spawned stage
         _await_adoption(up_pid)
         die_with_parent()
         if os.getppid() != up_pid:  # `up` died before the line above: nothing would stop us
             os._exit(1)
         from clawbus.cli.main import main
 
-        sys.argv = ["clawbus", *request["args"]]
+        sys.argv = argv
         try:
             main(request["args"])
             code = 0
@@ -242,7 +246,10 @@ def _fork_stage(request: dict[str, Any], fds: list[int], sock: socket.socket, up
 
 def serve(sock: socket.socket) -> None:
     """Import `PRELOAD`, say so, then fork a stage for each request until `up` closes the socket."""
+    from setproctitle import getproctitle, setproctitle
+
     started = time.monotonic()
+    setproctitle(getproctitle())  # claims argv's memory while the environment is whole (stage titles)
     for module in PRELOAD:
         importlib.import_module(module)
     from clawbus.bus.clients import warm_models
