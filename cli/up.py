@@ -207,9 +207,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     topology = build_topology(settings.bus.prefix, settings.bus.bucket)
     provisioner = Provisioner(aws)
     try:
-        console.print(
-            f"• starting the loopback AWS API (moto) on {aws_url}, the AgentCore endpoint on {agentcore_url}"
-        )
+        console.print(f"• starting the loopback AWS API (moto) on {aws_url}")
         first = first_wave(ports["aws"][0], str(state_file), LOOPBACK)
         with ThreadPoolExecutor(1) as beside:
             # while moto starts: the service models load, and the platform SDKs with the relay's channels
@@ -229,7 +227,8 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
                     seed_state(settings.model_copy(update={"aws": aws, "local": local}))
                 )
             console.print(
-                f"• starting the agent ({settings.agent.model}), dispatcher, egress, ingress and firer"
+                f"• starting the agent ({settings.agent.model}), the AgentCore endpoint on {agentcore_url}, "
+                "dispatcher, egress, ingress and firer"
             )
             # the firer lists schedules every tick: the heartbeats need not exist before it starts
             beating = beside.submit(asyncio.run, apply_heartbeats(settings.model_copy(update={"aws": aws})))
