@@ -1,18 +1,19 @@
 """A warm parent for `clawbus up`'s stage processes (issue 21, a fast start).
 
-Every stage is `clawbus <stage>` in its own process, and each used to spend most of its start importing
-the same modules (pydantic and the settings, aiobotocore, uvicorn, OpenTelemetry, the configuration
-document's loader): about 0.9 CPU-s each, 4.5 of the second wave's ~7 on a 2-core machine. The forker
-imports them once (`PRELOAD`) while the loopback AWS API starts and is provisioned, then forks each
-stage from that warm state. A stage is still its own process with its own session, environment, log pipe
-and exit code; only the imports are shared, and the pages they fill stay shared until written.
+Every stage is `clawbus <stage>` in its own process, and each spent most of its start importing the same
+modules (pydantic and the settings, aiobotocore, uvicorn, OpenTelemetry, the configuration document's
+loader) and parsing botocore's service models: about 0.9 of each second-wave stage's 1.3-2.5 CPU-s, on a
+2-core machine. The forker does that once (`PRELOAD`, `bus.clients.warm_models`) while the loopback AWS
+API starts and is provisioned, then forks each stage from that warm state (0.1-0.5 CPU-s each to ready). A
+stage is still its own process with its own session, environment, log pipe, title and exit code; only the
+imports are shared, and the pages they fill stay shared until written.
 
 How a fork becomes a stage the supervisor can own (`Forker.spawn`):
 
 1. `clawbus up` marks itself a child subreaper (Linux `PR_SET_CHILD_SUBREAPER`);
 2. the forker forks a middle process, which forks the stage and exits at once: the orphaned stage is
    reparented to `up`, which can then wait for it, read its exit code and signal it as it does a child it
-   spawned itself (`ForkedProcess`, the part of `subprocess.Popen` the supervisor uses);
+   spawned itself (`local/forked.py`'s `ForkedProcess`, the part of `subprocess.Popen` the supervisor uses);
 3. the stage starts its own session, takes the log pipe `up` passed (`SCM_RIGHTS`) as its stderr, its
    environment from the request (ingress's held listening socket arrives the same way), waits until it
    is `up`'s child, asks for SIGTERM when `up` dies (as a spawned stage does), and runs `clawbus <stage>`.
