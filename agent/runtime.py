@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 from botocore.credentials import ReadOnlyCredentials
 
 from clawbus.agent.cron_tool import cron_tool
@@ -39,7 +38,7 @@ from clawbus.agent.tools.web_transport import PublicTransport
 from clawbus.agent.tools.workspace import workspace_tools
 from clawbus.agent.turn import AgentRuntime, Recall
 from clawbus.bus.aws import is_loopback
-from clawbus.bus.clients import AgentStoreClients, open_stage_clients
+from clawbus.bus.clients import AgentStoreClients, aws_session, open_stage_clients
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
@@ -76,7 +75,7 @@ async def _bedrock_client(settings: Settings, stack: AsyncExitStack) -> Any:
         {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"} if is_loopback(url) else {}
     )
     return await stack.enter_async_context(
-        get_session().create_client(  # type: ignore[call-overload]  # no bedrock-runtime stubs pinned
+        aws_session().create_client(  # type: ignore[call-overload]  # no bedrock-runtime stubs pinned
             "bedrock-runtime",
             region_name=bedrock.region or settings.aws.region,
             endpoint_url=url,
@@ -129,7 +128,7 @@ async def _memory_client(settings: Settings, stack: AsyncExitStack) -> Any:
     )
     loopback = is_loopback(memory.endpoint_url)
     return await stack.enter_async_context(
-        get_session().create_client(  # type: ignore[call-overload]  # service is a runtime string
+        aws_session().create_client(  # type: ignore[call-overload]  # service is a runtime string
             "bedrock-agentcore",
             region_name=memory.region or settings.aws.region,
             endpoint_url=memory.endpoint_url,
@@ -195,7 +194,7 @@ async def _agentcore_browser(settings: Settings, stack: AsyncExitStack) -> Conne
     dispatcher's AgentCore Runtime endpoint); loopback endpoints get test credentials."""
     browser = settings.agent.browser
     region = browser.region or settings.aws.region
-    session = get_session()
+    session = aws_session()
     loopback = is_loopback(browser.endpoint_url)
     testing = ReadOnlyCredentials("testing", "testing", None)
     config = AioConfig(

@@ -10,7 +10,6 @@ import asyncio
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.logging import configure_logging
 from clawbus.bus.settings import Settings
-from clawbus.bus.tracing import configure_tracing
 from clawbus.cli import up_steps
 from clawbus.local.credentials import required_credentials
 
@@ -21,6 +20,7 @@ DOCUMENT_STAGES = frozenset({"ingress", "relay", "dispatcher", "egress", "agent"
 def run_stage(command: str, args: argparse.Namespace, settings: Settings) -> None:
     """Run the stage `command` in this process until it is stopped (`clawbus <stage>`)."""
     from clawbus.bus.serve import serve_asgi
+    from clawbus.bus.tracing import configure_tracing  # OpenTelemetry's SDK: not for `up` and `say`
 
     configure_logging(settings.log_level)
     configure_tracing(command, settings)

@@ -30,6 +30,7 @@ from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import build_topology
 from clawbus.cli.console import Console
 from clawbus.cli.exposure import LOOPBACK, exposure
+from clawbus.cli.stage_forker import Forker
 from clawbus.cli.up_start import first_wave, relayed_of, second_wave, start_wave
 from clawbus.cli.up_steps import (
     PortTaken,
@@ -178,7 +179,9 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
         "PYTHONUNBUFFERED": "1",
         **engine_env,
     }
-    supervisor = Supervisor(data_dir / "logs", env)
+    # the forker imports what every stage imports while the AWS API starts (cli/stage_forker.py)
+    forker = Forker(data_dir / "logs" / "forker.log", env)
+    supervisor = Supervisor(data_dir / "logs", env, forker=forker)
     state_file = data_dir / STATE_FILE
     if args.fresh and state_file.exists():
         kept = move_aside(state_file, "before-fresh")
@@ -204,9 +207,7 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
     topology = build_topology(settings.bus.prefix, settings.bus.bucket)
     provisioner = Provisioner(aws)
     try:
-        console.print(
-            f"• starting the loopback AWS API (moto) on {aws_url}, the AgentCore endpoint on {agentcore_url}"
-        )
+        console.print(f"• starting the loopback AWS API (moto) on {aws_url}")
         first = first_wave(ports["aws"][0], str(state_file), LOOPBACK)
         with ThreadPoolExecutor(1) as beside:
             # while moto starts: the service models load, and the platform SDKs with the relay's channels
@@ -226,11 +227,14 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
                     seed_state(settings.model_copy(update={"aws": aws, "local": local}))
                 )
             console.print(
-                f"• starting the agent ({settings.agent.model}), dispatcher, egress, ingress and firer"
+                f"• starting the agent ({settings.agent.model}), the AgentCore endpoint on {agentcore_url}, "
+                "dispatcher, egress, ingress and firer"
             )
             # the firer lists schedules every tick: the heartbeats need not exist before it starts
             beating = beside.submit(asyncio.run, apply_heartbeats(settings.model_copy(update={"aws": aws})))
             relayed = relaying.result()
+            if not forker.await_ready():  # the second wave is spawned the usual way: slower, as well
+                console.print(f"  (stage forker unavailable, see {data_dir / 'logs' / 'forker.log'})")
             start_wave(supervisor, second_wave(channels, relayed, (host, ports["ingress"][0])), console.print)
             heartbeats = beating.result()
         console.print(f"• every stage ready {since_start()}")

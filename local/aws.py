@@ -29,6 +29,7 @@ from clawbus.local.auth import LoopbackCredentials
 from clawbus.local.aws_auth import guard
 from clawbus.local.aws_fifo import keep_fifo_group_order
 from clawbus.local.aws_journal import Journal
+from clawbus.local.aws_ssm import import_ssm
 from clawbus.local.aws_state import (
     capture,
     move_aside,
@@ -172,6 +173,7 @@ def serve_local_aws(
     restored = False
     park_long_polls(gate)
     keep_fifo_group_order()
+    import_ssm()  # before a request or `preload` imports it with all of EC2
     moto = DomainDispatcherApplication(create_backend_app)
     if state:
         preload()

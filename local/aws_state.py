@@ -35,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from clawbus.bus.errors import ConfigError, SnapshotUnusable
 from clawbus.bus.private_files import unsafe_reason, write_private
+from clawbus.local.aws_ssm import import_ssm
 
 # The services whose state clawbus keeps on the loopback API (see infra/iam.py for what it calls).
 SERVICES = ("sqs", "sns", "dynamodb", "s3", "ssm", "secretsmanager", "scheduler")
@@ -104,6 +105,9 @@ def _rebuild_defaultdict(
 
 def _backend_dict(service: str) -> Any:
     from moto.backends import get_backend
+
+    if service == "ssm":
+        import_ssm()  # without EC2 (0.9 CPU-s)
 
     return get_backend(service)  # type: ignore[call-overload]  # a name from SERVICES, checked by moto
 

@@ -11,11 +11,14 @@ PR_SET_PDEATHSIG), so a thread that starts or restarts stages must outlive them.
 A stage with `listen` gets its listening socket from the supervisor (`bus/listen.py`), bound once and
 kept open across the stage's restarts, so a connection made while the stage is being restarted waits
 for the next process instead of being refused.
+
+With a forker (`clawbus up` passes `cli/stage_forker.py`'s), a `clawbus <stage>` is forked from a process
+that has already imported what every stage imports, and spawned the usual way whenever the forker
+cannot; either way it is a process of its own that the supervisor waits for, signals and reads alike.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -28,19 +31,43 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Protocol
 
 from clawbus.bus.listen import LISTEN_FD_ENV, listening_socket
 from clawbus.bus.private_files import append_private, private_dir
+from clawbus.local.forked import die_with_parent
 
-_PR_SET_PDEATHSIG = 1
 # A stage's least time to stop after its SIGTERM, even when the stages stopped before it used up the shared
 # grace (a loaded machine: each takes seconds to exit); killing it sooner would lose what it was finishing.
 MIN_STOP_GRACE_S = 5.0
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+class StageProcess(Protocol):
+    """What the supervisor uses of a stage's process: a `subprocess.Popen` or a `ForkedProcess`."""
+
+    pid: int
+    stderr: IO[bytes] | None
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+class Forking(Protocol):
+    """What forks `clawbus <stage>` from warm imports (`cli/stage_forker.py`'s `Forker`)."""
+
+    def spawn(self, args: list[str], env: dict[str, str], listen_fd: int | None) -> StageProcess | None:
+        """The forked stage, or None when it cannot (the supervisor then spawns it itself)."""
+
+    def stop(self) -> None:
+        """Stop forking (at `stop_all`)."""
 
 
 class StageFailed(Exception):
@@ -56,7 +83,7 @@ class Stage:
     ready_event: str
     env: dict[str, str] = field(default_factory=dict)
     stop_grace_s: float | None = None  # its own grace at stop, instead of what is left of the shared one
-    process: subprocess.Popen[bytes] | None = None
+    process: StageProcess | None = None
     log_path: Path | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=20))
     ready: threading.Event = field(default_factory=threading.Event)
@@ -64,6 +91,7 @@ class Stage:
     spawned_at: float | None = None  # monotonic time of its (latest) spawn
     ready_after_s: float | None = None  # seconds from that spawn to its ready event
     listen: tuple[str, int] | None = None  # host, port: the supervisor holds it across restarts
+    command: tuple[str, ...] | None = None  # `clawbus <command>`: what a forker may fork instead
 
     @classmethod
     def clawbus(
@@ -75,7 +103,8 @@ class Stage:
         listen: tuple[str, int] | None = None,
     ) -> Stage:
         """A stage running `clawbus <args>` in this interpreter, ready when it logs `ready`."""
-        return cls(name, [sys.executable, "-m", "clawbus.cli", *args], ready, env=env or {}, listen=listen)
+        argv = [sys.executable, "-m", "clawbus.cli", *args]
+        return cls(name, argv, ready, env=env or {}, listen=listen, command=args)
 
     def last_error(self) -> str:
         """The most telling recent log line (an error's message, else the last line)."""
@@ -92,9 +121,10 @@ class Stage:
 class Supervisor:
     """Starts stages, waits until each is ready, and stops them all."""
 
-    def __init__(self, log_dir: Path, base_env: dict[str, str]) -> None:
+    def __init__(self, log_dir: Path, base_env: dict[str, str], forker: Forking | None = None) -> None:
         self.log_dir = log_dir
         self.base_env = base_env
+        self.forker = forker  # forks `clawbus <stage>` stages from warm imports, when it can
         self.stages: list[Stage] = []
         self._listeners: dict[str, socket.socket] = {}  # by stage name, open until `stop_all`
         private_dir(log_dir)
@@ -146,14 +176,17 @@ class Supervisor:
         if stage.listen is not None:
             passed = (self._listener(stage).fileno(),)
             env[LISTEN_FD_ENV] = str(passed[0])
-        stage.process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+        forked = None
+        if self.forker is not None and stage.command is not None:
+            forked = self.forker.spawn(list(stage.command), env, passed[0] if passed else None)
+        stage.process = forked or subprocess.Popen(  # noqa: S603  # our own interpreter and module
             stage.argv,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             pass_fds=passed,
         )
         self.stages.append(stage)
@@ -256,4 +289,7 @@ class Supervisor:
         for sock in self._listeners.values():  # no stage left to serve what would wait in them
             sock.close()
         self._listeners.clear()
+        if self.forker is not None:
+            self.forker.stop()
+            self.forker = None
         return results

@@ -8,11 +8,10 @@ import logging
 from contextlib import AsyncExitStack
 
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 
 from clawbus.agent.media.attach import MediaReader
 from clawbus.agent.media.transcribe import AmazonTranscriber, LocalTranscriber, Transcriber
-from clawbus.bus.clients import AgentStoreClients, open_stage_clients
+from clawbus.bus.clients import AgentStoreClients, aws_session, open_stage_clients
 from clawbus.bus.logging import log_event
 from clawbus.bus.settings import Settings
 from clawbus.storage.backends import media_store
@@ -38,7 +37,7 @@ async def _transcriber(settings: Settings, stack: AsyncExitStack, store: MediaSt
             connect_timeout=settings.aws.connect_timeout_s, read_timeout=settings.aws.read_timeout_s
         )
         client = await stack.enter_async_context(
-            get_session().create_client(
+            aws_session().create_client(
                 "transcribe",
                 region_name=settings.aws.region,
                 endpoint_url=settings.aws.endpoint_url,

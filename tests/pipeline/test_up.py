@@ -34,6 +34,11 @@ def port_is_free(port: int) -> bool:
         return True
 
 
+def words_of(process: psutil.Process) -> list[str]:
+    """A process's command line as words, whether its argv or the title a forked stage sets."""
+    return " ".join(process.cmdline()).split()
+
+
 def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("ingress", "agent", "agentcore", "aws")}
     (tmp_path / "openclaw.json").write_text("{ agents: { defaults: {} } }  // mine\n")
@@ -42,8 +47,21 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert f"http://127.0.0.1:{ports['ingress']}/" in shown  # tells the user where WebChat is
         assert str(tmp_path / "logs") in shown
         children = psutil.Process(up.pid).children(recursive=True)
-        # moto, agent, AgentCore endpoint, dispatcher, egress, ingress, schedule firer
-        assert len(children) == 7
+        # moto, agent, AgentCore endpoint, dispatcher, egress, ingress, schedule firer; and the stage
+        # forker the second wave was forked from (it stays, for a stage the watchdog restarts)
+        assert len(children) == 8
+        titles = sorted(" ".join(words_of(child)).split("-m ")[-1] for child in children)
+        assert titles == [
+            "clawbus.cli agent",
+            "clawbus.cli dispatcher",
+            "clawbus.cli egress webchat",
+            "clawbus.cli ingress",
+            "clawbus.cli local-agentcore",
+            f"clawbus.cli local-aws --host 127.0.0.1 --port {ports['aws']} --state-file "
+            f"{tmp_path / 'aws-state.pickle'}",
+            "clawbus.cli scheduler",
+            "clawbus.cli.stage_forker",
+        ]  # each stage shows in ps as the `clawbus <stage>` it is, forked or spawned
         assert "clawbus-heartbeat-main" in shown  # the heartbeat schedule exists from the start
         assert "seeded from its local file" in shown  # the data dir's openclaw.json is the stored config
         pair = read_credentials(credentials_path(tmp_path))  # the run's key pair, where `up` left it
@@ -115,13 +133,13 @@ def test_up_answers_say_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert str(tmp_path / "elsewhere" / "webchat-token") in stranger.stderr
 
         # A stage that dies is restarted, as ECS would: kill -9 the dispatcher, and `say` still works.
-        dispatcher = next(c for c in children if "dispatcher" in c.cmdline())
+        dispatcher = next(c for c in children if "dispatcher" in words_of(c))
         dispatcher.kill()
 
         def restarted() -> bool:
             for child in psutil.Process(up.pid).children(recursive=True):
                 try:
-                    if child.pid != dispatcher.pid and "dispatcher" in child.cmdline():
+                    if child.pid != dispatcher.pid and "dispatcher" in words_of(child):
                         return True
                 except psutil.Error:  # the killed one, a zombie until the supervisor reaps it
                     continue
