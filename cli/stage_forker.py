@@ -144,6 +144,10 @@ class Forker:
                 return None
             return ForkedProcess(reply["pid"], os.fdopen(read_end, "rb"))
 
+    def pid(self) -> int | None:
+        """See `Forking.pid`."""
+        return None if self.process is None else self.process.pid
+
     def stop(self) -> None:
         """Close the socket (the forker exits when it reads the end) and wait for it."""
         self._sock.close()

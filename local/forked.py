@@ -13,7 +13,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Collection
 from typing import IO
+
+import psutil
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -29,6 +32,29 @@ def prctl(option: int, value: int) -> bool:
 def die_with_parent() -> None:  # pragma: no cover - runs in a child, between fork and exec
     """SIGTERM this process when the thread that started it exits (Linux `PR_SET_PDEATHSIG`)."""
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def reap_orphans(own: Collection[int]) -> list[int]:
+    """Reap the exited children of this process that are not in `own` (its stages and the forker); the
+    pids reaped.
+
+    As a child subreaper, `up` also inherits every process a stage leaves behind when the stage dies
+    first (an OpenClaw gateway of a killed agent, a tool's subprocess): without a reaper each would stay
+    a zombie until `up` exits, where init would have reaped it. Only zombies outside `own` are reaped,
+    so the exit code of a stage (or of the forker) is still there for the supervisor to read."""
+    reaped: list[int] = []
+    for child in psutil.Process().children():
+        if child.pid in own:
+            continue
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                continue
+            pid, _ = os.waitpid(child.pid, os.WNOHANG)
+        except (psutil.Error, ChildProcessError):  # gone, or reaped by someone else meanwhile
+            continue
+        if pid:
+            reaped.append(pid)
+    return reaped
 
 
 class ForkedProcess:

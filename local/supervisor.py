@@ -35,7 +35,7 @@ from typing import IO, Protocol
 
 from clawbus.bus.listen import LISTEN_FD_ENV, listening_socket
 from clawbus.bus.private_files import append_private, private_dir
-from clawbus.local.forked import die_with_parent
+from clawbus.local.forked import die_with_parent, reap_orphans
 
 # A stage's least time to stop after its SIGTERM, even when the stages stopped before it used up the shared
 # grace (a loaded machine: each takes seconds to exit); killing it sooner would lose what it was finishing.
@@ -68,6 +68,9 @@ class Forking(Protocol):
 
     def stop(self) -> None:
         """Stop forking (at `stop_all`)."""
+
+    def pid(self) -> int | None:
+        """The forker's own process id (None: not running)."""
 
 
 class StageFailed(Exception):
@@ -258,6 +261,13 @@ class Supervisor:
             if stage.process is not None and stage.process.poll() is not None:
                 return stage
         return None
+
+    def reap_orphans(self) -> list[int]:
+        """Reap processes left behind by dead stages and reparented here (`local.forked.reap_orphans`),
+        never a stage or the forker; the pids reaped."""
+        own = {stage.process.pid for stage in self.stages if stage.process is not None}
+        forker = self.forker.pid() if self.forker is not None else None
+        return reap_orphans(own if forker is None else own | {forker})
 
     def stop_all(self, grace_s: float = 15.0) -> list[tuple[str, int | None]]:
         """SIGTERM every stage in reverse start order, wait, SIGKILL stragglers; returns exit codes.

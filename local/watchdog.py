@@ -107,6 +107,7 @@ class Watchdog:
         """Watch until `stop`; False when the pipeline cannot go on (see the module docstring)."""
         self.write()
         while not stop.wait(poll_s):
+            self.supervisor.reap_orphans()
             dead = self.supervisor.exited()
             if dead is None:
                 continue

@@ -103,3 +103,37 @@ def test_stages_start_the_usual_way_when_the_forker_is_gone(bus: Bus, tmp_path: 
         assert isinstance(agentcore.process, subprocess.Popen)
     finally:
         assert dict(supervisor.stop_all(grace_s=10)) == {"agentcore": 0}
+
+
+REAPER_SCRIPT = """
+import os, subprocess, sys, time
+import psutil
+from clawbus.local.forked import PR_SET_CHILD_SUBREAPER, prctl, reap_orphans
+
+assert prctl(PR_SET_CHILD_SUBREAPER, 1)
+stage = subprocess.Popen(["sh", "-c", "exit 3"])  # a stage that died: its code is the supervisor's
+leaver = subprocess.Popen(["sh", "-c", "sleep 0.3 & echo $!"], stdout=subprocess.PIPE, text=True)
+orphan = int(leaver.communicate()[0])  # `sleep`, left behind and reparented here when `sh` exited
+deadline = time.monotonic() + 20
+def zombies():
+    return {c.pid for c in psutil.Process().children() if c.status() == psutil.STATUS_ZOMBIE}
+while {orphan, stage.pid} - zombies():
+    assert time.monotonic() < deadline, "the orphan and the stage never exited"
+    time.sleep(0.05)
+reaped = reap_orphans({stage.pid})
+print(reaped == [orphan], zombies() == {stage.pid}, stage.wait())
+"""
+
+
+def test_a_process_a_stage_left_behind_is_reaped_and_a_stages_own_exit_code_is_kept() -> None:
+    """`up` is a child subreaper (to adopt forked stages), so it inherits what a dead stage leaves
+    behind; its watchdog reaps those zombies (`reap_orphans`), never a stage's own, whose exit code the
+    supervisor still reads. Run in a process of its own: a subreaper changes who inherits orphans."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", REAPER_SCRIPT], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "3"]
