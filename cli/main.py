@@ -107,6 +107,13 @@ def build_parser(full: bool = True) -> argparse.ArgumentParser:
         type=float,
         help="seconds between saves while serving (default CLAWBUS_LOCAL__SNAPSHOT_INTERVAL_S; 0: at stop)",
     )
+    local_aws.add_argument(
+        "--dedup-window",
+        type=float,
+        default=300.0,
+        help="seconds a FIFO deduplication id is kept after its first send (default 300, as SQS; tests "
+        "shorten it to send a platform's late retry after SQS would have forgotten the id)",
+    )
     return parser
 
 

@@ -37,7 +37,7 @@ def run_stage(command: str, args: argparse.Namespace, settings: Settings) -> Non
         if interval is None:
             interval = settings.local.snapshot_interval_s
         credentials, hint = required_credentials(settings, "local-aws")
-        serve_local_aws(args.host, args.port, credentials, args.state_file, interval, hint)
+        serve_local_aws(args.host, args.port, credentials, args.state_file, interval, hint, args.dedup_window)
     elif command == "ingress":
         from clawbus.bus.listen import inherited_listener
         from clawbus.bus.request_deadlines import ServerLimits

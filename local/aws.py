@@ -152,6 +152,7 @@ def serve_local_aws(
     state_file: Path | None = None,
     snapshot_interval_s: float = 30.0,
     hint: str = "",
+    dedup_window_s: float = 300.0,
 ) -> None:
     """Serve moto on `host:port` until SIGTERM/SIGINT; logs `local_aws.started` once bound.
 
@@ -172,7 +173,7 @@ def serve_local_aws(
     state = StateFile(state_file, gate) if state_file else None
     restored = False
     park_long_polls(gate)
-    keep_fifo_group_order()
+    keep_fifo_group_order(dedup_window_s)
     import_ssm()  # before a request or `preload` imports it with all of EC2
     moto = DomainDispatcherApplication(create_backend_app)
     if state:

@@ -171,8 +171,10 @@ class Provisioner:
                 report.topic_arns[topic.name] = arn
                 report.existing.append(topic.name)
                 self._progress(f"topic {topic.name}")
-            for _ in pool.map(lambda sub: self._subscribe(sub, arns, report), topology.subscriptions):
-                pass
+            # One at a time: moto 5.2.5's Subscribe walks every subscription while another Subscribe adds
+            # one ("OrderedDict mutated during iteration", a 500 that failed provisioning now and then).
+            for sub in topology.subscriptions:
+                self._subscribe(sub, arns, report)
             for done in beside:
                 done.result()  # raises what the task raised
         first = report.queue_urls[topology.queues[0].name]  # last: the tag says the whole pass completed

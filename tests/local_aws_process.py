@@ -21,9 +21,10 @@ class LocalAwsProcess:
     """The loopback AWS API with a state file under `data_dir`, snapshots every `interval_s` (0: at stop
     only) and its journal in between."""
 
-    def __init__(self, data_dir: Path, interval_s: float = 0) -> None:
+    def __init__(self, data_dir: Path, interval_s: float = 0, dedup_window_s: float = 300) -> None:
         self.state_file = data_dir / "aws-state.pickle"
         self.interval_s = interval_s
+        self.dedup_window_s = dedup_window_s
         self.supervisor: Supervisor = stage_supervisor(data_dir / "logs", CREDENTIALS_ENV)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -31,7 +32,7 @@ class LocalAwsProcess:
     def start(self) -> None:
         """Start it (again, on the same port) and wait until it serves."""
         args = ("--port", str(self.port), "--state-file", str(self.state_file))
-        interval = ("--snapshot-interval", str(self.interval_s))
+        interval = ("--snapshot-interval", str(self.interval_s), "--dedup-window", str(self.dedup_window_s))
         self.supervisor.start(stage("local-aws", "local_aws.started", "local-aws", *args, *interval))
 
     def kill(self) -> None:

@@ -52,6 +52,8 @@ ALLOWED = {
             ("local/aws_journal.py", "unlink"),
         )
     },
+    ("cli/stage_forker.py", "open"): "opens /dev/null as a forked stage's stdin and stdout (what "
+    "`subprocess.DEVNULL` does for a stage spawned the usual way), not state",
     ("cli/up_steps.py", "read_text"): "reads /proc/self/stat and /proc/uptime for `up`'s start-time lines "
     "(the process's own age, not state)",
     **{

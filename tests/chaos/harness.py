@@ -423,7 +423,9 @@ def _mark_of(event_id: str) -> tuple[str, int] | None:
 def start_chaos(data_dir: Path, extra_env: dict[str, str] | None = None) -> ChaosPipeline:
     """Start a loopback AWS API of its own and the pipeline with every channel against the fake
     platforms, through an outage proxy (`extra_env` over `CHAOS_ENV`)."""
-    aws = LocalAwsProcess(data_dir, interval_s=5)  # a snapshot every 5 s, the journal in between
+    # A snapshot every 5 s, the journal in between; a FIFO deduplication id kept 2 s, not SQS's 5 minutes:
+    # every retry that comes later than that must be caught by the ledgers, as after 5 minutes in AWS.
+    aws = LocalAwsProcess(data_dir, interval_s=5, dedup_window_s=2)
     aws.start()
     bus = make_bus(aws.url)
     fake = FakePlatforms().__enter__()

@@ -5,6 +5,7 @@ egress's sent ledger drops); and poison messages come back by replay."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -46,8 +47,9 @@ def test_duplicate_retried_and_late_deliveries_are_answered_once(chaos: ChaosPip
         thread.join()
     verdict = chaos.settle(ledger)
     assert verdict.ok, verdict
-    # Late: every message again now that its SQS message is long deleted (the loopback API, like SQS
-    # after 5 minutes, no longer knows its deduplication id); only the turn ledger stops it.
+    # Late: every message again now that its SQS message is long deleted and the chaos API's 2 s
+    # deduplication window (SQS's 5 minutes) is over; only the turn ledger stops it.
+    time.sleep(2.5)
     for session in talkers:
         for seq in range(3):
             assert chaos.send(ledger, session, seq) == 200

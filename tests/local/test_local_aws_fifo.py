@@ -260,3 +260,26 @@ def test_a_deduplication_id_is_delivered_again_once_its_five_minutes_are_over() 
     assert not sent(start + 300_000 + 299_999)
     assert sent(start + 600_000, dedup="event-2")
     assert sent(start + 600_000)  # its window (from 5:00) was over at 10:00
+
+
+def test_a_queues_depth_never_misses_a_message_whose_visibility_timeout_is_ending(bus: Bus) -> None:
+    """Visible plus in-flight is read as one snapshot: moto counted each from its own clock reading, so
+    a message becoming visible between the two was in neither, and an in-flight queue could read as
+    empty (a test waiting for depth 0 went on before the message had been handled)."""
+    sqs = bus.client("sqs")
+    url = sqs.create_queue(QueueName=f"{bus.prefix}-depth.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    count = 40
+    for n in range(count):
+        _send(sqs, url, f"m{n}", f"g{n}", f"d{n}")
+    taken = 0
+    while taken < count:  # in flight for 1 s each, their timeouts ending over a spread of milliseconds
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=1)
+        taken += len(got.get("Messages", []))
+        time.sleep(0.02)
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    seen: list[int] = []
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        seen.append(sum(int(got[name]) for name in names))
+    assert set(seen) == {count}
