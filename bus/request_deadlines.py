@@ -52,7 +52,7 @@ class ServerLimits:
         return None if self.max_connections is None else self.max_connections + 1
 
 
-_LINGER_S = 1.0  # how long a timed-out connection drains the client's bytes after the 408
+_LINGER_S = 5.0  # how long a timed-out connection drains the client's bytes after the 408 (nginx: 5 s)
 
 
 class DeadlineH11Protocol(H11Protocol):
