@@ -12,12 +12,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel
 
+from clawbus.local.aws_sqs_counts import count_at_one_instant
+from clawbus.local.aws_sqs_dedup import DEDUPLICATION_WINDOW_MS, append, first_within_window
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
 _receives = threading.local()  # `found`: the list this thread's receives report to, while recording
 _replay = threading.Event()  # set while a journal is replayed (before the API serves)
-DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000  # SQS FIFO's deduplication interval
 
 
 @contextlib.contextmanager
@@ -193,7 +195,7 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
                 break
         for message in to_dead_letter:
             queue._messages.remove(message)
-            _append(queue.dead_letter_queue, message)  # a move, not a send: no deduplication (as SQS)
+            append(queue.dead_letter_queue, message)  # a move, not a send: no deduplication (as SQS)
         return taken
 
     def receive_message(
@@ -222,7 +224,7 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
             if not first_within_window(self, message, window_ms=dedup_window_s * 1000):
                 return  # SQS accepts the send and never delivers it
             if not self.lambda_event_source_mappings:  # moto's own path also feeds Lambda (unused here)
-                _append(self, message)
+                append(self, message)
                 return
         moto_add(self, message)
 
@@ -246,100 +248,7 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
         lock, change_message_visibility
     )
     models.SQSBackend.purge_queue = _under(lock, models.SQSBackend.purge_queue)  # type: ignore[method-assign]
-    _count_at_one_instant(models, lock)
-
-
-def _count_at_one_instant(models: Any, lock: threading.RLock) -> None:
-    """Make `GetQueueAttributes`' message counts one snapshot, as a queue's depth must be.
-
-    moto 5.2.5 computes `ApproximateNumberOfMessages` and `…NotVisible` one after the other, each from its
-    own clock reading and while other requests change the list: a message whose visibility timeout ended
-    between the two readings was in neither, so a queue holding one message in flight could read as
-    empty (an egress test waiting for "depth 0" went on before the reply had been sent again). Here the
-    attributes are read under the queue lock (`keep_fifo_group_order`), once per request (moto read them
-    again for each name asked), and every count uses the one instant the read began."""
-    from moto.core.utils import unix_time_millis
-
-    read_at = threading.local()
-    attributes = models.Queue.attributes.fget
-
-    def snapshot(self: Any) -> dict[str, Any]:
-        with lock:
-            read_at.ms = unix_time_millis()
-            try:
-                return dict(attributes(self))
-            finally:
-                read_at.ms = None
-
-    def now() -> float:
-        at: float | None = getattr(read_at, "ms", None)
-        return unix_time_millis() if at is None else at
-
-    def visible(self: Any) -> int:  # moto's `Message.visible` and `.delayed`, at one instant
-        t = now()
-        return sum(1 for m in self._messages if t > m.visible_at and not t < m.delayed_until)
-
-    def not_visible(self: Any) -> int:
-        t = now()
-        return sum(1 for m in self._messages if not t > m.visible_at)
-
-    def delayed(self: Any) -> int:
-        t = now()
-        return sum(1 for m in self._messages if t < m.delayed_until)
-
-    models.Queue.attributes = property(snapshot)
-    get_attributes = models.SQSBackend.get_queue_attributes
-
-    def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
-        # moto reads `queue.attributes` afresh for each name asked: answer from one reading
-        with lock:
-            named = get_attributes(self, queue_name, attribute_names)  # validates the names
-            if not named or "All" in attribute_names:
-                return named  # type: ignore[no-any-return]
-            one = self.get_queue(queue_name).attributes
-            return {name: one[name] for name in named if one.get(name) is not None}
-
-    models.SQSBackend.get_queue_attributes = get_queue_attributes
-    models.Queue.approximate_number_of_messages = property(visible)
-    models.Queue.approximate_number_of_messages_not_visible = property(not_visible)
-    models.Queue.approximate_number_of_messages_delayed = property(delayed)
-
-
-def first_within_window(queue: Any, message: Any, window_ms: float = DEDUPLICATION_WINDOW_MS) -> bool:
-    """Whether `message` is the first sent to FIFO `queue` under its deduplication id (within its group,
-    when the queue deduplicates per group) in the last 5 minutes; it is remembered either way.
-
-    SQS keeps a deduplication id for the 5 minutes after its first send, whether or not the message was
-    received and deleted meanwhile. moto 5.2.5 compares a new message only with the messages still in
-    the queue, so a platform's retry that came after the first copy was answered and deleted was
-    delivered again, and it ignores `DeduplicationScope=messageGroup`, so one id in two groups was
-    delivered once. The ids seen live on the queue object and so in the API's saved state; a restart
-    that replays the journal sees each send again at replay time, which keeps an id a little longer
-    than SQS would, never shorter. `window_ms` is SQS's 5 minutes unless the API was started with another
-    (`clawbus local-aws --dedup-window`, for tests of retries that come after SQS has forgotten an id)."""
-    seen: dict[tuple[str | None, str], int] | None = getattr(queue, "_clawbus_dedup_seen", None)
-    if seen is None:
-        seen = queue._clawbus_dedup_seen = {}
-    now = int(message.sent_timestamp)
-    while seen:  # oldest first (insertion order): stop at the first one still in its window
-        oldest = next(iter(seen))
-        if now - seen[oldest] < window_ms:
-            break
-        del seen[oldest]
-    per_group = queue.attributes.get("DeduplicationScope") == "messageGroup"
-    key = (message.group_id if per_group else None, str(message.deduplication_id))
-    if key in seen:
-        return False
-    seen[key] = now
-    return True
-
-
-def _append(queue: Any, message: Any) -> None:
-    """Put `message` at the end of `queue` and wake its long polls, as moto's `add_message` does after
-    its own deduplication check."""
-    with queue._messages_lock:
-        queue._messages.append(message)
-        queue._messages_lock.notify_all()
+    count_at_one_instant(models, lock)
 
 
 def _under(lock: threading.RLock, method: Callable[P, R]) -> Callable[P, R]:

@@ -244,7 +244,7 @@ def test_a_deduplication_id_is_kept_five_minutes_even_after_its_message_was_dele
 def test_a_deduplication_id_is_delivered_again_once_its_five_minutes_are_over() -> None:
     """The window's edge, with the send times moto stamps (ms): 4:59 after the first send the id is
     still a duplicate; 5:00 after it, it is new (and starts a window of its own)."""
-    from clawbus.local.aws_fifo import first_within_window
+    from clawbus.local.aws_sqs_dedup import first_within_window
 
     queue = SimpleNamespace(attributes={"DeduplicationScope": "messageGroup"})
 
