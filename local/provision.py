@@ -137,8 +137,9 @@ class Provisioner:
 
         Independent resources are applied concurrently (`PARALLEL` requests at a time: on the loopback API
         one at a time left a core idle while moto answered): the tables, bucket and schedule groups beside
-        the queues; the dead-letter queues together, then the queues whose redrive policy names them,
-        then the subscriptions. The fingerprint tag comes last, once everything else is done."""
+        the queues; the dead-letter queues together, then the queues whose redrive policy names them.
+        The subscriptions go one at a time (see below), and the fingerprint tag comes last, once
+        everything else is done."""
         report = ProvisionReport()
         arns: dict[str, str] = {}
         with ThreadPoolExecutor(PARALLEL) as pool:
