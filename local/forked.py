@@ -34,23 +34,25 @@ def die_with_parent() -> None:  # pragma: no cover - runs in a child, between fo
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def reap_orphans(own: Collection[int]) -> list[int]:
+def reap_orphans(own: Collection[int], sessions: Collection[int]) -> list[int]:
     """Reap the exited children of this process that are not in `own` (its stages and the forker); the
     pids reaped.
 
     As a child subreaper, `up` also inherits every process a stage leaves behind when the stage dies
     first (an OpenClaw gateway of a killed agent, a tool's subprocess): without a reaper each would stay
-    a zombie until `up` exits, where init would have reaped it. Only zombies outside `own` are reaped,
-    so the exit code of a stage (or of the forker) is still there for the supervisor to read."""
+    a zombie until `up` exits, where init would have reaped it. Only zombies outside `own` and inside
+    `sessions` (those the stages lead: a stage's descendants stay in its session) are reaped, so the exit
+    code of a stage, of the forker, or of any other child of this process is still there for whoever
+    waits for it."""
     reaped: list[int] = []
     for child in psutil.Process().children():
         if child.pid in own:
             continue
         try:
-            if child.status() != psutil.STATUS_ZOMBIE:
+            if child.status() != psutil.STATUS_ZOMBIE or os.getsid(child.pid) not in sessions:
                 continue
             pid, _ = os.waitpid(child.pid, os.WNOHANG)
-        except (psutil.Error, ChildProcessError):  # gone, or reaped by someone else meanwhile
+        except (psutil.Error, OSError):  # gone, or reaped by someone else meanwhile
             continue
         if pid:
             reaped.append(pid)

@@ -130,6 +130,7 @@ class Supervisor:
         self.forker = forker  # forks `clawbus <stage>` stages from warm imports, when it can
         self.stages: list[Stage] = []
         self._listeners: dict[str, socket.socket] = {}  # by stage name, open until `stop_all`
+        self._sessions: set[int] = set()  # every stage process started leads its own session
         private_dir(log_dir)
 
     def start(self, stage: Stage, timeout_s: float = 60.0) -> None:
@@ -193,6 +194,7 @@ class Supervisor:
             pass_fds=passed,
         )
         self.stages.append(stage)
+        self._sessions.add(stage.process.pid)
         threading.Thread(target=self._pump, args=(stage,), daemon=True).start()
 
     def _listener(self, stage: Stage) -> socket.socket:
@@ -267,7 +269,7 @@ class Supervisor:
         never a stage or the forker; the pids reaped."""
         own = {stage.process.pid for stage in self.stages if stage.process is not None}
         forker = self.forker.pid() if self.forker is not None else None
-        return reap_orphans(own if forker is None else own | {forker})
+        return reap_orphans(own if forker is None else own | {forker}, self._sessions)
 
     def stop_all(self, grace_s: float = 15.0) -> list[tuple[str, int | None]]:
         """SIGTERM every stage in reverse start order, wait, SIGKILL stragglers; returns exit codes.

@@ -111,24 +111,29 @@ import psutil
 from clawbus.local.forked import PR_SET_CHILD_SUBREAPER, prctl, reap_orphans
 
 assert prctl(PR_SET_CHILD_SUBREAPER, 1)
-stage = subprocess.Popen(["sh", "-c", "exit 3"])  # a stage that died: its code is the supervisor's
-leaver = subprocess.Popen(["sh", "-c", "sleep 0.3 & echo $!"], stdout=subprocess.PIPE, text=True)
+stage = subprocess.Popen(["sh", "-c", "exit 3"], start_new_session=True)  # its code is the supervisor's
+other = subprocess.Popen(["sh", "-c", "exit 5"], start_new_session=True)  # someone else's child
+leaver = subprocess.Popen(
+    ["sh", "-c", "sleep 0.3 & echo $!"], stdout=subprocess.PIPE, text=True, start_new_session=True
+)
 orphan = int(leaver.communicate()[0])  # `sleep`, left behind and reparented here when `sh` exited
 deadline = time.monotonic() + 20
 def zombies():
     return {c.pid for c in psutil.Process().children() if c.status() == psutil.STATUS_ZOMBIE}
-while {orphan, stage.pid} - zombies():
-    assert time.monotonic() < deadline, "the orphan and the stage never exited"
+while {orphan, stage.pid, other.pid} - zombies():
+    assert time.monotonic() < deadline, "the orphan and the children never exited"
     time.sleep(0.05)
-reaped = reap_orphans({stage.pid})
-print(reaped == [orphan], zombies() == {stage.pid}, stage.wait())
+reaped = reap_orphans({stage.pid}, {stage.pid, leaver.pid})
+print(reaped == [orphan], zombies() == {stage.pid, other.pid}, stage.wait(), other.wait())
 """
 
 
 def test_a_process_a_stage_left_behind_is_reaped_and_a_stages_own_exit_code_is_kept() -> None:
     """`up` is a child subreaper (to adopt forked stages), so it inherits what a dead stage leaves
-    behind; its watchdog reaps those zombies (`reap_orphans`), never a stage's own, whose exit code the
-    supervisor still reads. Run in a process of its own: a subreaper changes who inherits orphans."""
+    behind; its watchdog reaps those zombies (`reap_orphans`: in a stage's session), never a stage's own,
+    whose exit code the supervisor still reads, nor another child of the process (the chaos harness runs
+    a watchdog inside a pytest worker whose other tests' children it once reaped). Run in a process of
+    its own: a subreaper changes who inherits orphans."""
     import subprocess
     import sys
 
@@ -136,4 +141,4 @@ def test_a_process_a_stage_left_behind_is_reaped_and_a_stages_own_exit_code_is_k
         [sys.executable, "-c", REAPER_SCRIPT], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "True", "3"]
+    assert done.stdout.split() == ["True", "True", "3", "5"]
