@@ -116,6 +116,7 @@ RULES: tuple[Rule, ...] = (
         for channel in MAPPED_CHANNELS
         for key, (name, convert) in _CHANNEL_KEYS.items()
     ),
+    Rule("commands.ownerAllowFrom", ("commands", "owner_allow_from"), id_list),
     Rule("agents.defaults.userTimezone", ("agent", "timezone"), time_zone),
     Rule("agents.defaults.userTimezone", ("heartbeat", "timezone"), time_zone),
     *(

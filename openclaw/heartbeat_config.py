@@ -5,7 +5,7 @@ OpenClaw 2026.9.6 (gateway/heartbeat.md "Per-agent heartbeats"): an agent's bloc
 clawbus maps are those of the defaults' block (`HEARTBEAT_KEYS`); each lands in
 `heartbeat.agents.<id>` (`HeartbeatSettings.per_agent` does the merge). An empty block enrols the agent
 with the defaults. A value no OpenClaw accepts is a `ConfigError` naming the key; one clawbus cannot
-honour (a channel as `target`) is skipped and said. Pure.
+honour (a channel it does not serve as `target`) is skipped and said. Pure.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from clawbus.openclaw.values import (
     Convert,
     Unsupported,
     bad_value,
+    chat_id,
     checked,
     duration,
     heartbeat_target,
@@ -35,6 +36,8 @@ HEARTBEAT_KEYS: dict[str, tuple[str, Convert]] = {
     "activeHours.end": ("active_end", hour_of_day(end=True)),
     "activeHours.timezone": ("timezone", time_zone),
     "target": ("target", heartbeat_target),
+    "to": ("to", chat_id),
+    "accountId": ("account_id", chat_id),
 }
 
 

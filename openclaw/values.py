@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from clawbus.bus.errors import ConfigError, InvalidSchedule
+from clawbus.bus.settings.stages import HEARTBEAT_TARGETS
 from clawbus.storage.cron.expressions import zone
 from clawbus.storage.cron.jobs import parse_every
 
@@ -173,12 +174,19 @@ def hour_of_day(*, end: bool) -> Convert:
 
 
 def heartbeat_target(value: Any) -> str:
-    """`last` or `none`; a channel id (an explicit destination) is `Unsupported`."""
+    """`owner`, `last`, `none` or a channel clawbus serves; another channel id is `Unsupported`."""
     if not isinstance(value, str) or not value:
-        raise BadValue("last, none or a channel id")
-    if value not in ("last", "none"):
-        raise Unsupported("clawbus delivers heartbeats to the last route (last) or nowhere (none)")
+        raise BadValue("owner, last, none or a channel id")
+    if value not in HEARTBEAT_TARGETS:
+        raise Unsupported(f"clawbus delivers heartbeats to {', '.join(HEARTBEAT_TARGETS)}")
     return value
+
+
+def chat_id(value: Any) -> str:
+    """A chat or account id, written as a string (or a number, as Telegram ids often are)."""
+    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
+        raise BadValue('a chat id as a string, e.g. "123456789"')
+    return str(value).strip()
 
 
 RESET_MODES = ("daily", "idle", "manual")

@@ -42,6 +42,7 @@ from clawbus.bus.settings.aws import (
 from clawbus.bus.settings.channels import (
     CHANNELS,
     ChannelSettings,
+    CommandsSettings,
     DiscordSettings,
     DmPolicy,
     GroupPolicy,
@@ -80,6 +81,7 @@ __all__ = [
     "BrowserSettings",
     "BusSettings",
     "ChannelSettings",
+    "CommandsSettings",
     "DiscordSettings",
     "DispatcherSettings",
     "DmPolicy",

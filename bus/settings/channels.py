@@ -56,6 +56,16 @@ class ChannelSettings(BaseModel):
         return False
 
 
+class CommandsSettings(BaseModel):
+    """OpenClaw's `commands` block, as far as clawbus reads it.
+
+    `owner_allow_from` (`commands.ownerAllowFrom`) names the owner as `<channel>:<sender id>` entries
+    (`telegram:123456789`); the first one that addresses a DM is where `owner` heartbeats go.
+    """
+
+    owner_allow_from: list[str] = Field(default_factory=list)
+
+
 class WebchatSettings(BaseModel):
     """The local WebChat channel, served by ingress; on in the embedded default."""
 

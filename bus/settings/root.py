@@ -25,6 +25,7 @@ from clawbus.bus.settings.aws import (
 from clawbus.bus.settings.channels import (
     CHANNELS,
     ChannelSettings,
+    CommandsSettings,
     DiscordSettings,
     SlackSettings,
     TelegramSettings,
@@ -94,6 +95,7 @@ class Settings(BaseSettings):
     relay: RelaySettings = RelaySettings()
 
     heartbeat: HeartbeatSettings = HeartbeatSettings()
+    commands: CommandsSettings = CommandsSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     storage: StorageSettings = StorageSettings()
     local: LocalSettings = LocalSettings()

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from clawbus.bus.settings.channels import CHANNELS
 
 QueueMode = Literal["steer", "followup", "collect", "interrupt"]
 QueueDrop = Literal["old", "new", "summarize"]
+# A heartbeat's `target` (OpenClaw's): `owner`, `last`, `none`, or a chat channel (with `to`).
+HEARTBEAT_TARGETS = ("owner", "last", "none", *(c for c in CHANNELS if c != "webchat"))
+
+
+def _heartbeat_target(value: str | None) -> str | None:
+    if value is not None and value not in HEARTBEAT_TARGETS:
+        raise ValueError(f"heartbeat target {value!r}: use one of {', '.join(HEARTBEAT_TARGETS)}")
+    return value
 
 
 class IngressSettings(BaseModel):
@@ -122,7 +132,11 @@ class AgentHeartbeat(BaseModel):
     active_start: str | None = None
     active_end: str | None = None
     timezone: str | None = None
-    target: Literal["last", "none"] | None = None
+    target: str | None = None
+    to: str | None = None
+    account_id: str | None = None
+
+    _target = field_validator("target")(_heartbeat_target)
 
 
 class HeartbeatSettings(BaseModel):
@@ -131,8 +145,13 @@ class HeartbeatSettings(BaseModel):
     `every` is a duration (`30m`, `1h`; `0m` turns heartbeats off, as does `enabled=false`).
     `active_start`/`active_end` (`HH:00`, end may be `24:00`) limit them to active hours in `timezone`;
     unset means all day (OpenClaw's default). OpenClaw uses the gateway host's zone; a serverless
-    deployment has no host, so the default is UTC, as in the Terraform. `target` `last` sends the
-    answer to the chat the user last spoke from; `none` runs the heartbeat without delivering.
+    deployment has no host, so the default is UTC, as in the Terraform.
+
+    `target` is OpenClaw's: `owner` (the default) sends the answer to the owner's direct messages, the
+    first `commands.ownerAllowFrom` entry, else the first `allowFrom` entry of a channel
+    (`storage/cron/heartbeat_delivery.py` resolves it; with neither configured, the last route);
+    `last` to the chat the owner last spoke from in a DM; `none` runs without delivering; a channel
+    (`telegram`, `slack`, `discord`, `whatsapp`) with `to` (and `account_id`) to that chat.
 
     `agents` are the per-agent blocks (`agents.entries.<id>.heartbeat`), each merged over these
     defaults. As in OpenClaw, once any agent has a block **only those agents** beat; without any,
@@ -145,8 +164,12 @@ class HeartbeatSettings(BaseModel):
     active_start: str | None = None
     active_end: str | None = None
     timezone: str = "UTC"
-    target: Literal["last", "none"] = "last"
+    target: str = "owner"
+    to: str | None = None
+    account_id: str | None = None
     agents: dict[str, AgentHeartbeat] = Field(default_factory=dict)
+
+    _target = field_validator("target")(_heartbeat_target)
 
     def for_agent(self, agent_id: str) -> HeartbeatSettings:
         """The heartbeat `agent_id` runs: its own block over the defaults (no per-agent blocks left)."""

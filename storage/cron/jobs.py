@@ -205,10 +205,10 @@ def job_schedule(job: CronJob, prefix: str, now: datetime) -> ScheduleSpec:
     )
 
 
-def heartbeat_event(agent_id: str, *, deliver: bool = True) -> InboundEvent:
+def heartbeat_event(agent_id: str, delivery: Handoff | None = None) -> InboundEvent:
     """The heartbeat event of an agent's main session (the same body the Terraform schedule sends).
 
-    Without `deliver` (OpenClaw's `target: none`) the heartbeat runs but its answer goes nowhere.
+    `delivery` is where its answer goes (`heartbeat_delivery.py`); None: the agent's last route.
     """
     return InboundEvent(
         event_id=f"heartbeat:{agent_id}:{SCHEDULED_TIME}",
@@ -217,7 +217,7 @@ def heartbeat_event(agent_id: str, *, deliver: bool = True) -> InboundEvent:
         agent_id=agent_id,
         session_key=main_session_key(agent_id),
         received_at=_SENTINEL,
-        delivery=None if deliver else Handoff(mode="none"),
+        delivery=delivery,
     )
 
 
@@ -270,15 +270,14 @@ def heartbeat_schedule(
     tz: str,
     start: str | None = None,
     end: str | None = None,
-    *,
-    deliver: bool = True,
+    delivery: Handoff | None = None,
 ) -> ScheduleSpec | None:
     """The heartbeat schedule of one agent, or None when `every` is 0 (heartbeats off)."""
     minutes = parse_every(every)
     if minutes == 0:
         return None
     zone(tz)
-    event = heartbeat_event(agent_id, deliver=deliver)
+    event = heartbeat_event(agent_id, delivery)
     return ScheduleSpec(
         name=heartbeat_schedule_name(prefix, agent_id),
         group=prefix,

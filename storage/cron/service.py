@@ -32,6 +32,7 @@ from clawbus.bus.settings import HeartbeatSettings, Settings
 from clawbus.bus.topology import cron_table_name, inbound_queue_name, schedule_group_name
 from clawbus.schemas import deduplication_id, message_group_id
 from clawbus.schemas.cron import CronJob, CronRun
+from clawbus.storage.cron.heartbeat_delivery import OwnerCandidates, heartbeat_delivery
 from clawbus.storage.cron.jobs import (
     ScheduleSpec,
     heartbeat_schedule,
@@ -213,9 +214,12 @@ class CronService:
         """The job's run history, newest first."""
         return await self._records.list_runs(job_id, limit)
 
-    async def apply_heartbeats(self, settings: HeartbeatSettings) -> list[str]:
+    async def apply_heartbeats(
+        self, settings: HeartbeatSettings, owners: OwnerCandidates | None = None
+    ) -> list[str]:
         """Create, update or (when switched off) delete each agent's heartbeat schedule, each from its own
-        settings (`HeartbeatSettings.per_agent`); their names.
+        settings (`HeartbeatSettings.per_agent`), delivering where its target says (`owners` name the
+        owner for `owner`: `owner_candidates(settings)`); their names.
 
         Raises:
             InvalidSchedule: the heartbeat settings cannot be expressed (nothing was changed).
@@ -228,7 +232,7 @@ class CronService:
                 own.timezone,
                 own.active_start,
                 own.active_end,
-                deliver=own.target == "last",
+                heartbeat_delivery(own, owners or OwnerCandidates()),
             )
             for agent, own in settings.per_agent().items()
         }

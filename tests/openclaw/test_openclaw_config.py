@@ -74,6 +74,24 @@ def test_every_understood_key_configures_its_setting() -> None:
     assert (settings.agent.reserve_tokens, settings.agent.keep_recent_tokens) == (30000, 12000)
 
 
+def test_the_owner_and_an_explicit_heartbeat_destination_are_mapped() -> None:
+    """OpenClaw's `commands.ownerAllowFrom` names the owner (where `owner` heartbeats go); a channel as
+    `target` with `to` (a number kept as the string it names) and `accountId` names the chat."""
+    mapped = map_document(
+        {
+            "commands": {"ownerAllowFrom": ["telegram:123456789"]},
+            "agents": {
+                "defaults": {"heartbeat": {"target": "telegram", "to": 987654321, "accountId": "ops-bot"}}
+            },
+        }
+    )
+    settings = Settings.with_document(mapped.values)
+    assert settings.commands.owner_allow_from == ["telegram:123456789"]
+    heartbeat = settings.heartbeat
+    assert (heartbeat.target, heartbeat.to, heartbeat.account_id) == ("telegram", "987654321", "ops-bot")
+    assert mapped.unsupported == ()
+
+
 def test_credentials_and_unknown_keys_are_listed_never_mapped() -> None:
     mapped = map_document(parse_document(DOCUMENT))
     assert "channels.telegram.botToken" in mapped.ignored
@@ -91,13 +109,13 @@ def test_a_value_openclaw_accepts_but_clawbus_cannot_honour_is_skipped_with_its_
                     "byChannel": {"telegram": "steer-backlog", "slack": "followup"},
                 }
             },
-            "agents": {"defaults": {"heartbeat": {"target": "whatsapp", "activeHours": {"start": "08:30"}}}},
+            "agents": {"defaults": {"heartbeat": {"target": "imessage", "activeHours": {"start": "08:30"}}}},
         }
     )
     settings = Settings.with_document(mapped.values)
     assert settings.dispatcher.queue.mode == "steer"  # the default stands
     assert settings.dispatcher.queue.by_channel == {"slack": "followup"}
-    assert settings.heartbeat.target == "last"
+    assert settings.heartbeat.target == "owner"  # OpenClaw's default stands
     assert settings.heartbeat.active_start is None
     assert [entry.split(":")[0] for entry in mapped.unsupported] == [
         "messages.queue.mode",

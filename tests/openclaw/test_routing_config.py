@@ -175,7 +175,7 @@ def test_without_per_agent_blocks_one_agent_beats_the_heartbeat_owner_or_the_def
 def test_a_per_agent_heartbeat_value_is_checked_and_an_unsupported_target_is_said() -> None:
     with pytest.raises(ConfigError, match=r"agents\.entries\.ops\.heartbeat\.every"):
         map_document({"agents": {"entries": {"ops": {"heartbeat": {"every": "soon"}}}}})
-    mapped = map_document({"agents": {"list": [{"id": "ops", "heartbeat": {"target": "whatsapp"}}]}})
+    mapped = map_document({"agents": {"list": [{"id": "ops", "heartbeat": {"target": "imessage"}}]}})
     assert any(u.startswith("agents.list[ops].heartbeat.target:") for u in mapped.unsupported)
 
 

@@ -1,0 +1,121 @@
+"""Where an agent's heartbeat answer goes: OpenClaw's `heartbeat.target` as a delivery. Pure.
+
+OpenClaw 2026.9.6 (docs/gateway/heartbeat.md, "Defaults"): the target is `owner` unless set; `owner`
+is "the first concrete `commands.ownerAllowFrom` entry, then channel `allowFrom`", and never a group;
+`last` follows the most recent conversation; `none` runs without delivering; a channel id with `to`
+(and `accountId`) names the chat.
+
+clawbus resolves these when it writes the heartbeat schedule (`clawbus up`, `clawbus cron sync`), into
+the `delivery` the schedule's event carries:
+
+- `owner`: the owner's direct messages, from the first entry that addresses one. An entry addresses a
+  DM when the channel sends to a user by their id: a Telegram user id, a Slack member id (`U…`/`W…`:
+  Slack posts to the bot's DM with them), a WhatsApp number. A Discord user id does not (a DM channel
+  has its own id), nor does a wildcard, a Telegram `@username` or a group id: those are passed over.
+  With no such entry the answer goes to the last route, as `last`. clawbus's last route only ever
+  moves on a trusted sender's direct message (dispatcher/core/last_route.py), never on a group, so
+  this differs from OpenClaw (which skips the beat, `reason=no-route`) only in delivering to the DM
+  the owner last wrote from, for a deployment whose owner is known through pairing alone.
+- `last`: the last route (no delivery on the event; the dispatcher reads the route at turn time).
+- `none`: `Handoff(mode="none")`.
+- a channel: that channel's `to`, which it needs (`InvalidSchedule` otherwise).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from clawbus.bus.errors import InvalidSchedule
+from clawbus.bus.settings import HeartbeatSettings, Settings
+from clawbus.schemas import Handoff
+
+# A user id that is also the address of the user's DM, per channel; (pattern, prefix to drop).
+_DM_ADDRESS: dict[str, re.Pattern[str]] = {
+    "telegram": re.compile(r"^\d+$"),
+    "slack": re.compile(r"^[UW][A-Z0-9]+$"),
+    "whatsapp": re.compile(r"^\+?\d{6,}$"),
+}
+# Prefixes people write before an id in allowlists (`telegram:`, `tg:`, `wa:`), dropped before matching.
+_PREFIXES: dict[str, tuple[str, ...]] = {
+    "telegram": ("telegram:", "tg:"),
+    "slack": ("slack:", "user:"),
+    "whatsapp": ("whatsapp:", "wa:"),
+}
+
+
+@dataclass(frozen=True)
+class OwnerCandidates:
+    """What names the owner: `commands.ownerAllowFrom` (`<channel>:<id>` entries) and each enabled
+    channel's `allowFrom`, in the order the channels are tried."""
+
+    owner_allow_from: Sequence[str] = ()
+    allow_from: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+def owner_dm(candidates: OwnerCandidates) -> tuple[str, str] | None:
+    """The owner's DM as (channel, chat id): the first entry that addresses one (see the module)."""
+    for entry in candidates.owner_allow_from:
+        channel, _, rest = entry.strip().partition(":")
+        found = _dm_address(channel.lower(), rest) if rest else None
+        if found is not None:
+            return found
+    for channel, entries in candidates.allow_from.items():
+        found = next(_addresses(channel, entries), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _addresses(channel: str, entries: Iterable[str]) -> Iterator[tuple[str, str]]:
+    for entry in entries:
+        found = _dm_address(channel, entry)
+        if found is not None:
+            yield found
+
+
+def _dm_address(channel: str, entry: str) -> tuple[str, str] | None:
+    pattern = _DM_ADDRESS.get(channel)
+    if pattern is None:
+        return None
+    text = entry.strip()
+    for prefix in _PREFIXES[channel]:
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :]
+    if not pattern.match(text):
+        return None
+    return channel, text.removeprefix("+")
+
+
+def heartbeat_delivery(heartbeat: HeartbeatSettings, candidates: OwnerCandidates) -> Handoff | None:
+    """The `delivery` of an agent's heartbeat event (None: the last route). See the module.
+
+    Raises:
+        InvalidSchedule: a channel target without `to`.
+    """
+    target = heartbeat.target
+    if target == "none":
+        return Handoff(mode="none")
+    if target == "last":
+        return None
+    if target == "owner":
+        found = owner_dm(candidates)
+        return None if found is None else Handoff(channel=found[0], to=found[1])
+    if not heartbeat.to:
+        raise InvalidSchedule(
+            f"heartbeat target {target!r} needs `to`, the chat to send to "
+            f'(agents.defaults.heartbeat.to, e.g. "123456789"; CLAWBUS_HEARTBEAT__TO)'
+        )
+    return Handoff(channel=target, to=heartbeat.to, account_id=heartbeat.account_id)
+
+
+def owner_candidates(settings: Settings) -> OwnerCandidates:
+    """The owner's names in `settings`: `commands.ownerAllowFrom`, then each configured channel's
+    `allowFrom` (clawbus's channel order)."""
+    channels = {
+        name: getattr(settings, name).allow_from
+        for name in _DM_ADDRESS
+        if getattr(settings, name).configured()
+    }
+    return OwnerCandidates(settings.commands.owner_allow_from, channels)

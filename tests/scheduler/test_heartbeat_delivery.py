@@ -1,0 +1,65 @@
+"""Where a heartbeat's answer goes, from OpenClaw's `heartbeat.target` (docs/gateway/heartbeat.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from clawbus.bus.errors import InvalidSchedule
+from clawbus.bus.settings import HeartbeatSettings, Settings
+from clawbus.schemas import Handoff
+from clawbus.storage.cron.heartbeat_delivery import (
+    OwnerCandidates,
+    heartbeat_delivery,
+    owner_candidates,
+    owner_dm,
+)
+
+OWNER = HeartbeatSettings()  # target: owner, OpenClaw's default
+
+
+def test_the_owner_is_the_first_owner_allow_from_entry_that_addresses_a_dm() -> None:
+    candidates = OwnerCandidates(
+        ["discord:123456789012345678", "telegram:@alice", "telegram:123456789", "slack:U0123ABCD"],
+        {"whatsapp": ["+4915112345678"]},
+    )
+    # A Discord user id is not a DM channel, a Telegram @username is not a chat: both passed over.
+    assert heartbeat_delivery(OWNER, candidates) == Handoff(channel="telegram", to="123456789")
+
+
+def test_without_an_owner_entry_the_first_concrete_allow_from_entry_is_the_owner() -> None:
+    candidates = OwnerCandidates([], {"telegram": ["*", "@bob"], "slack": ["slack:U0123ABCD"]})
+    assert owner_dm(candidates) == ("slack", "U0123ABCD")  # Slack posts to the bot's DM with a member id
+    assert owner_dm(OwnerCandidates([], {"whatsapp": ["wa:+4915112345678"]})) == ("whatsapp", "4915112345678")
+
+
+def test_with_no_owner_known_the_heartbeat_goes_to_the_last_route() -> None:
+    assert heartbeat_delivery(OWNER, OwnerCandidates([], {"telegram": ["*"], "discord": ["1234"]})) is None
+
+
+def test_last_none_and_a_named_chat() -> None:
+    candidates = OwnerCandidates(["telegram:1"], {})
+    assert heartbeat_delivery(HeartbeatSettings(target="last"), candidates) is None
+    assert heartbeat_delivery(HeartbeatSettings(target="none"), candidates) == Handoff(mode="none")
+    named = HeartbeatSettings(target="whatsapp", to="4915112345678", account_id="work")
+    wanted = Handoff(channel="whatsapp", to="4915112345678", account_id="work")
+    assert heartbeat_delivery(named, candidates) == wanted
+
+
+def test_a_channel_target_without_to_is_refused_with_what_to_set() -> None:
+    with pytest.raises(InvalidSchedule, match="needs `to`"):
+        heartbeat_delivery(HeartbeatSettings(target="telegram"), OwnerCandidates())
+
+
+def test_an_unknown_target_is_refused_when_the_settings_are_read() -> None:
+    with pytest.raises(ValueError, match="heartbeat target 'signal'"):
+        HeartbeatSettings(target="signal")
+
+
+def test_only_configured_channels_allow_lists_name_the_owner() -> None:
+    settings = Settings.model_validate(
+        {
+            "telegram": {"allow_from": ["111"]},  # no bot token: Telegram is off
+            "slack": {"allow_from": ["U0999ZZZZ"], "bot_token": "xoxb-1", "signing_secret": "s"},
+        }
+    )
+    assert owner_dm(owner_candidates(settings)) == ("slack", "U0999ZZZZ")
