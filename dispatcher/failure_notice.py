@@ -7,9 +7,10 @@ function on the same receive count) says the unit is dead-lettered now, `dead_le
 error goes on to the consumer, which then moves the messages to the DLQ. A crash in between redelivers
 the unit, and the notice's id keeps it to one. The notice is published on the session's FIFO group like
 an answer, after every progress update of the failed run (the draft task is closed before the error
-leaves the turn), so egress edits the draft into it. A unit that failed before its turn was planned (an
-envelope that cannot be read, the ledger unreachable) has no noted turn: nobody to tell it to, it is
-logged.
+leaves the turn), so egress edits the draft into it. A unit that failed before its turn was planned (the
+ledger unreachable on every receive, say) has no noted turn: its messages are read again, and each
+conversation they came from is told, under the reply id a turn of exactly its messages would have had;
+an envelope that cannot be read names nobody, and is logged.
 
 Where the user is not told (a group message that did not address the bot, a scheduled turn, the
 channel's policy), a turn that showed a draft gets the draft deleted instead. The channel's
@@ -39,13 +40,15 @@ from clawbus.bus.settings.channels import ErrorPolicy
 from clawbus.bus.topology import DLQ_MAX_RECEIVE_COUNT
 from clawbus.dispatcher.core import Route
 from clawbus.dispatcher.core.failure_notice import (
+    FAILED_SUFFIX,
     ONCE_COOLDOWN_S,
     cooldown_key,
     draft_clearing,
     failure_notice,
+    unplanned_notices,
 )
 from clawbus.dispatcher.publisher import Publisher
-from clawbus.schemas import AgentRequest, OutboundReply, ReplyKind
+from clawbus.schemas import AgentRequest, OutboundReply, ReplyKind, parse_inbound
 from clawbus.storage.idempotency import AlreadyDone, IdempotencyStore
 
 logger = logging.getLogger(__name__)
@@ -115,23 +118,41 @@ class FailureNotices:
         at least take its draft away)."""
         attempt = self._noted.pop(unit[0].message_id, None)
         if attempt is None:
-            log_event(
-                logger, "dispatcher.failure_notice.skipped", message_id=unit[0].message_id, reason="no_turn"
-            )
+            await self._unplanned(unit, error)
             return
         request, target = attempt.request, attempt.target
         notice = failure_notice(request.events, request.reply_id, target, error, draft=attempt.draft)
+        clearing = (
+            draft_clearing(request.events, request.reply_id, target) if attempt.draft and target else None
+        )
+        await self._tell(notice, clearing, request.reply_id, error)
+
+    async def _unplanned(self, unit: Unit, error: ClawbusError) -> None:
+        """A unit given up before its turn was planned: each conversation its messages came from is told
+        (`unplanned_notices`); an envelope that cannot be read names nobody to tell."""
+        events = []
+        for message in unit:
+            try:
+                events.append(parse_inbound(message.body))
+            except ClawbusError:
+                log_event(
+                    logger,
+                    "dispatcher.failure_notice.skipped",
+                    message_id=message.message_id,
+                    reason="unreadable",
+                )
+        for notice in unplanned_notices(events, error):
+            await self._tell(notice, None, notice.reply_id.removesuffix(FAILED_SUFFIX), error)
+
+    async def _tell(
+        self, notice: OutboundReply | None, clearing: OutboundReply | None, reply_id: str, error: ClawbusError
+    ) -> None:
+        """Publish `notice` unless the conversation is not told (then `clearing`, when there is a draft)."""
         try:
             skipped = await self._skip_reason(notice, error)
             if skipped is not None:
-                log_event(
-                    logger, "dispatcher.failure_notice.skipped", reply_id=request.reply_id, reason=skipped
-                )
-                notice = (
-                    draft_clearing(request.events, request.reply_id, target)
-                    if attempt.draft and target
-                    else None
-                )
+                log_event(logger, "dispatcher.failure_notice.skipped", reply_id=reply_id, reason=skipped)
+                notice = clearing
             if notice is not None:
                 await self._publisher.send(await self._publisher.publication(notice))
         except ClawbusError as exc:
@@ -139,7 +160,7 @@ class FailureNotices:
                 logger,
                 "dispatcher.failure_notice.failed",
                 logging.ERROR,
-                reply_id=request.reply_id,
+                reply_id=reply_id,
                 error_type=type(exc).__name__,
                 reason=str(exc)[:300],
             )

@@ -6,7 +6,8 @@ addressed conversations; progress acknowledgments do not replace that final outc
 given up when its messages go to the dead-letter queue: a permanent error (the agent refused the turn,
 or answered with a terminal error), or the last of `DLQ_MAX_RECEIVE_COUNT` receives failed.
 
-`failure_notice` says what the user then sees, or None:
+`failure_notice` says what the user then sees, or None (`unplanned_notices`: the same for messages
+given up before their turn was planned):
 
 - only where the turn's answer would have gone (its `target`), and only for a person's message (a
   scheduled turn has nobody waiting: its failure is in the cron history and the DLQ);
@@ -40,8 +41,8 @@ from clawbus.bus.errors import (
     Unauthorized,
     Unavailable,
 )
-from clawbus.dispatcher.core.turns import Route, is_scheduled
-from clawbus.schemas import InboundEvent, OutboundReply, PeerKind, ReplyKind, ReplyPart
+from clawbus.dispatcher.core.turns import Route, destination, is_scheduled
+from clawbus.schemas import InboundEvent, OutboundReply, PeerKind, ReplyKind, ReplyPart, reply_id
 
 ONCE_COOLDOWN_S = 4 * 3600  # OpenClaw's DEFAULT_ERROR_COOLDOWN_MS (extensions/telegram/src/error-policy.ts)
 FAILED_SUFFIX = "-failed"
@@ -93,6 +94,26 @@ def failure_notice(
         return None
     text = notice_text(reason_class(error))
     return _reply(events, reply_id, target, ReplyKind.MESSAGE, text, reply_id if draft else None)
+
+
+def unplanned_notices(events: Sequence[InboundEvent], error: BaseException) -> list[OutboundReply]:
+    """The error replies for messages given up before their turn was planned (the ledger unreachable on
+    every receive, say): no turn, no draft, so each conversation the messages came from gets one notice,
+    under the reply id a turn of exactly its messages would have had, so a redelivery sends it once."""
+    chats: dict[tuple[str, str, str, str | None], tuple[Route, list[InboundEvent]]] = {}
+    for event in events:
+        route = destination(event, None)
+        if route is None or is_scheduled(event):
+            continue
+        chat = (route.channel, route.account_id, route.target.chat_id, route.target.thread_id)
+        group = chats.setdefault(chat, (route, []))[1]
+        group.append(event)
+        chats[chat] = (route, group)  # the notice answers the chat's latest message
+    notices = (
+        failure_notice(group, reply_id(e.event_id for e in group), route, error, draft=False)
+        for route, group in chats.values()
+    )
+    return [notice for notice in notices if notice is not None]
 
 
 def draft_clearing(events: Sequence[InboundEvent], reply_id: str, target: Route) -> OutboundReply:

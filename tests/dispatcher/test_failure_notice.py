@@ -18,8 +18,13 @@ from clawbus.bus.errors import (
     Unavailable,
 )
 from clawbus.dispatcher.core import Route, destination
-from clawbus.dispatcher.core.failure_notice import cooldown_key, failure_notice, reason_class
-from clawbus.schemas import EventKind, Handoff, InboundEvent, Peer, PeerKind, ReplyTarget
+from clawbus.dispatcher.core.failure_notice import (
+    cooldown_key,
+    failure_notice,
+    reason_class,
+    unplanned_notices,
+)
+from clawbus.schemas import EventKind, Handoff, InboundEvent, Peer, PeerKind, ReplyTarget, reply_id
 
 SECRET_DETAIL = "InvokeAgentRuntime: agent turn failed: KeyError: sk-live-123 at /srv/agent.py line 9"
 
@@ -114,3 +119,33 @@ def test_once_counts_per_conversation_and_reason() -> None:
     assert cooldown_key(first, Unavailable("x")) == cooldown_key(second, TargetGone("y"))  # same class
     assert cooldown_key(first, Unavailable("x")) != cooldown_key(first, DeadlineExceeded("z"))
     assert cooldown_key(first, Unavailable("x")) != cooldown_key(other, Unavailable("x"))
+
+
+def test_messages_given_up_unplanned_tell_each_chat_they_came_from_once() -> None:
+    """One session across two chats (dmScope main: a Telegram DM and a Slack DM), three messages, no
+    turn planned: each chat gets one notice answering its latest message; the heartbeat in the unit and a
+    group message that did not address the bot get none."""
+
+    def message(n: int, channel: str, chat: str, **extra: object) -> InboundEvent:
+        return _event(
+            event_id=f"{channel}:bot:{n}",
+            channel=channel,
+            session_key="agent:main:main",
+            reply_to=ReplyTarget(chat_id=chat, reply_to_message_id=str(n)),
+            **extra,
+        )
+
+    events = [
+        message(1, "telegram", "42"),
+        message(2, "slack", "D1"),
+        message(3, "telegram", "42"),
+        message(4, "telegram", "-100", peer=PeerKind.GROUP, addressed=False),
+        _event(event_id="heartbeat:main:t", kind=EventKind.HEARTBEAT, channel="heartbeat"),
+    ]
+    notices = unplanned_notices(events, Unavailable("ledger"))
+    told = [(n.channel, n.target.chat_id, n.target.reply_to_message_id, n.in_reply_to) for n in notices]
+    assert told == [
+        ("telegram", "42", "3", ("telegram:bot:1", "telegram:bot:3")),
+        ("slack", "D1", "2", ("slack:bot:2",)),
+    ]
+    assert notices[0].reply_id == f"{reply_id(['telegram:bot:1', 'telegram:bot:3'])}-failed"

@@ -4,6 +4,7 @@ the notice goes out only when the consumer's rule dead-letters the unit now, onc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from clawbus.bus.clients import DispatcherClients, open_stage_clients
-from clawbus.bus.errors import AgentRejected, ClawbusError, DeadlineExceeded, Unavailable
+from clawbus.bus.errors import ClawbusError, DeadlineExceeded, Unavailable
 from clawbus.bus.settings import Settings
 from clawbus.bus.settings.channels import ErrorPolicy
 from clawbus.bus.sqs_record import SqsRecord
@@ -19,7 +20,7 @@ from clawbus.bus.topology import DLQ_MAX_RECEIVE_COUNT, ledger_table_name
 from clawbus.dispatcher.core import Route, build_request
 from clawbus.dispatcher.failure_notice import FailureNotices, telling_failures
 from clawbus.dispatcher.publisher import Publisher
-from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget
+from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget, reply_id
 from clawbus.storage.backends import idempotency_store
 from clawbus.storage.claim_check import ClaimChecks
 from tests.conftest import Bus
@@ -118,9 +119,28 @@ async def test_only_a_unit_dead_lettered_now_tells_its_user(once: tuple[FailureN
         await handle(_unit(7, DLQ_MAX_RECEIVE_COUNT))
     assert [kind for _, kind, _ in _shown(topic)] == ["message"]
 
-    async def refused(unit: list[SqsRecord]) -> None:
-        raise AgentRejected("400")  # a permanent error before any turn was noted for the unit
 
-    with pytest.raises(AgentRejected):
-        await telling_failures(refused, notices)(_unit(8))
-    assert len(topic.published) == 1  # no turn known: nobody to tell
+async def test_a_message_given_up_before_its_turn_was_planned_is_told_in_its_own_chat(
+    once: tuple[FailureNotices, Recorder],
+) -> None:
+    """The ledger unreachable on every receive, say: no turn was noted, the user is told all the same,
+    once, under the id a turn of exactly that message would have had; an unreadable envelope names nobody."""
+    notices, topic = once
+
+    async def unplanned(unit: list[SqsRecord]) -> None:
+        raise Unavailable("GetItem: ServiceUnavailable (503)")  # before any turn was noted for the unit
+
+    handle = telling_failures(unplanned, notices)
+    for receive in (DLQ_MAX_RECEIVE_COUNT, DLQ_MAX_RECEIVE_COUNT + 1):  # a crash after telling: told again
+        with pytest.raises(Unavailable):
+            await handle(_unit(8, receive))
+    first, again = topic.published
+    assert first[0] == again[0] == f"{reply_id(['telegram:bot:8'])}-failed"  # one message for the user
+    reply = json.loads(first[1])
+    assert (reply["channel"], reply["target"]["chat_id"], reply["kind"]) == ("telegram", "42", "message")
+    assert "unreachable" in reply["parts"][0]["text"]
+
+    unreadable = [dataclasses.replace(_unit(9, DLQ_MAX_RECEIVE_COUNT)[0], body="{not an envelope")]
+    with pytest.raises(Unavailable):
+        await handle(unreadable)
+    assert len(topic.published) == 2
