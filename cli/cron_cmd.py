@@ -21,7 +21,6 @@ from clawbus.cli.console import Console
 from clawbus.cli.ops_target import add_target_arguments, exit_code_for
 from clawbus.openclaw.document_settings import load_settings_async
 from clawbus.schemas.cron import CronJob
-from clawbus.storage.cron.heartbeat_delivery import owner_candidates
 from clawbus.storage.cron.service import CronService, connect
 
 
@@ -122,7 +121,7 @@ async def _act(args: argparse.Namespace, service: CronService, settings: Setting
     report = await service.sync()
     # The heartbeat settings as the stages see them: the environment over the stored openclaw.json.
     configured = (await load_settings_async(settings)).settings
-    heartbeats = await service.apply_heartbeats(configured.heartbeat, owner_candidates(configured))
+    heartbeats = await service.apply_heartbeats(configured.heartbeat)
     return {**vars(report), "heartbeats": heartbeats}
 
 

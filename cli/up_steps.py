@@ -52,13 +52,11 @@ async def apply_heartbeats(settings: Settings) -> list[str]:
     configuration document (its `agents.defaults.heartbeat`); the schedules that exist."""
     from clawbus.bus.clients import CronClients, open_stage_clients
     from clawbus.openclaw.document_settings import load_settings_async
-    from clawbus.storage.cron.heartbeat_delivery import owner_candidates
     from clawbus.storage.cron.service import connect
 
-    configured = (await load_settings_async(settings)).settings
+    heartbeat = (await load_settings_async(settings)).settings.heartbeat
     async with open_stage_clients(settings, CronClients) as clients:
-        service = await connect(settings, clients)
-        return await service.apply_heartbeats(configured.heartbeat, owner_candidates(configured))
+        return await (await connect(settings, clients)).apply_heartbeats(heartbeat)
 
 
 async def seed_state(settings: Settings) -> tuple[bool, list[str]]:

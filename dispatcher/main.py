@@ -25,6 +25,7 @@ from clawbus.bus.topology import (
 )
 from clawbus.channels import registry
 from clawbus.dispatcher.agentcore import INVOKE_POLICY, AgentCoreInvoker
+from clawbus.dispatcher.core.heartbeat_target import HeartbeatTargets
 from clawbus.dispatcher.failure_notice import FailureNotices, telling_failures
 from clawbus.dispatcher.ledger import TurnLedger
 from clawbus.dispatcher.media_fetch import open_media_fetch
@@ -116,6 +117,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             draft_channels=draft_channels(settings),
             media=media,
             notices=notices,
+            heartbeats=HeartbeatTargets(settings),
         )
         consumer = FifoConsumer(
             queue,

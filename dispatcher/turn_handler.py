@@ -47,6 +47,7 @@ from clawbus.bus.sqs_record import SqsRecord
 from clawbus.bus.tracing import current_traceparent, extract_context, tracer
 from clawbus.dispatcher.control import ControlLane
 from clawbus.dispatcher.core import block_reply, build_reply
+from clawbus.dispatcher.core.heartbeat_target import HeartbeatTargets
 from clawbus.dispatcher.core.progress_plan import DraftTiming, ProgressNote
 from clawbus.dispatcher.core.turn_decision import (
     TurnPlan,
@@ -110,8 +111,10 @@ class TurnHandler:
         draft_channels: frozenset[str] = frozenset(),
         media: MediaFetch | None = None,
         notices: FailureNotices | None = None,
+        heartbeats: HeartbeatTargets | None = None,
     ) -> None:
         self._agent = agent
+        self._heartbeats = heartbeats  # where each agent's heartbeat answer goes (its `target`)
         self._notices = notices
         self._media = media  # fetches the turn's files before it runs (issue 20)
         self._ledger = ledger
@@ -168,6 +171,8 @@ class TurnHandler:
         ) as span:
             span.set_attribute("messaging.batch.message_count", len(unit))
             events = _once_each([await self._decoded.event(message) for message in unit])
+            if self._heartbeats is not None:
+                events = [self._heartbeats.resolve(event) for event in events]
             now = self._clock()
             ledger = await self._ledger.state([e.event_id for e in events], now)
             done = ledger.done

@@ -149,7 +149,7 @@ class HeartbeatSettings(BaseModel):
 
     `target` is OpenClaw's: `owner` (the default) sends the answer to the owner's direct messages, the
     first `commands.ownerAllowFrom` entry, else the first `allowFrom` entry of a channel
-    (`storage/cron/heartbeat_delivery.py` resolves it; with neither configured, the last route);
+    (the dispatcher resolves it: `dispatcher/core/heartbeat_target.py`; with neither, the last route);
     `last` to the chat the owner last spoke from in a DM; `none` runs without delivering; a channel
     (`telegram`, `slack`, `discord`, `whatsapp`) with `to` (and `account_id`) to that chat.
 

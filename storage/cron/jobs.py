@@ -205,10 +205,11 @@ def job_schedule(job: CronJob, prefix: str, now: datetime) -> ScheduleSpec:
     )
 
 
-def heartbeat_event(agent_id: str, delivery: Handoff | None = None) -> InboundEvent:
+def heartbeat_event(agent_id: str) -> InboundEvent:
     """The heartbeat event of an agent's main session (the same body the Terraform schedule sends).
 
-    `delivery` is where its answer goes (`heartbeat_delivery.py`); None: the agent's last route.
+    It names no delivery: the dispatcher resolves the agent's heartbeat `target` when the turn runs
+    (dispatcher/core/heartbeat_target.py), so a changed target needs no new schedule.
     """
     return InboundEvent(
         event_id=f"heartbeat:{agent_id}:{SCHEDULED_TIME}",
@@ -217,7 +218,6 @@ def heartbeat_event(agent_id: str, delivery: Handoff | None = None) -> InboundEv
         agent_id=agent_id,
         session_key=main_session_key(agent_id),
         received_at=_SENTINEL,
-        delivery=delivery,
     )
 
 
@@ -270,14 +270,13 @@ def heartbeat_schedule(
     tz: str,
     start: str | None = None,
     end: str | None = None,
-    delivery: Handoff | None = None,
 ) -> ScheduleSpec | None:
     """The heartbeat schedule of one agent, or None when `every` is 0 (heartbeats off)."""
     minutes = parse_every(every)
     if minutes == 0:
         return None
     zone(tz)
-    event = heartbeat_event(agent_id, delivery)
+    event = heartbeat_event(agent_id)
     return ScheduleSpec(
         name=heartbeat_schedule_name(prefix, agent_id),
         group=prefix,

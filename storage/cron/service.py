@@ -32,7 +32,6 @@ from clawbus.bus.settings import HeartbeatSettings, Settings
 from clawbus.bus.topology import cron_table_name, inbound_queue_name, schedule_group_name
 from clawbus.schemas import deduplication_id, message_group_id
 from clawbus.schemas.cron import CronJob, CronRun
-from clawbus.storage.cron.heartbeat_delivery import OwnerCandidates, heartbeat_delivery
 from clawbus.storage.cron.jobs import (
     ScheduleSpec,
     heartbeat_schedule,
@@ -214,12 +213,10 @@ class CronService:
         """The job's run history, newest first."""
         return await self._records.list_runs(job_id, limit)
 
-    async def apply_heartbeats(
-        self, settings: HeartbeatSettings, owners: OwnerCandidates | None = None
-    ) -> list[str]:
+    async def apply_heartbeats(self, settings: HeartbeatSettings) -> list[str]:
         """Create, update or (when switched off) delete each agent's heartbeat schedule, each from its own
-        settings (`HeartbeatSettings.per_agent`), delivering where its target says (`owners` name the
-        owner for `owner`: `owner_candidates(settings)`); their names.
+        settings (`HeartbeatSettings.per_agent`); their names. Where a heartbeat's answer goes is not in
+        the schedule: the dispatcher resolves its `target` (dispatcher/core/heartbeat_target.py).
 
         Raises:
             InvalidSchedule: the heartbeat settings cannot be expressed (nothing was changed).
@@ -232,7 +229,6 @@ class CronService:
                 own.timezone,
                 own.active_start,
                 own.active_end,
-                heartbeat_delivery(own, owners or OwnerCandidates()),
             )
             for agent, own in settings.per_agent().items()
         }

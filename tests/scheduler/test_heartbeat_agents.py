@@ -1,6 +1,6 @@
 """Two agents, two heartbeats (OpenClaw's `agents.entries.<id>.heartbeat`): each agent's schedule fires its
-own heartbeat, which reads its own workspace's HEARTBEAT.md and is delivered to its own last route, the
-chat its owner last wrote to it from. Every stage a real process, the local firer firing the schedules from
+own heartbeat, which reads its own workspace's HEARTBEAT.md and is delivered where its target says: the
+owner's DM for one, its own last route (the chat its user last wrote to it from) for the other. Every stage a real process, the local firer firing the schedules from
 the loopback Scheduler API, Telegram faked on loopback. The offline model (with the test tool syntax)
 answers a heartbeat poll by running the `/read {...}` line of HEARTBEAT.md, so what arrives shows which
 workspace the heartbeat read."""
@@ -22,6 +22,9 @@ TG_SECRET = "hb-agents-telegram-secret"
 HOME_USER, WORK_USER = 42, 77
 # Telegram user 77 talks to "work"; everybody else to the default agent, "home".
 BINDINGS = [{"agentId": "work", "match": {"channel": "telegram", "peer": {"kind": "direct", "id": "77"}}}]
+# home: the default target, the owner (the first allowFrom entry: 42); work: its own last route, the chat
+# of the user bound to it (77).
+HEARTBEATS: dict[str, dict[str, str]] = {"home": {}, "work": {"target": "last"}}
 CHECKLIST = '# Checks\n\n/read {"path": "STATUS.md"}\n'
 
 
@@ -44,6 +47,7 @@ async def test_each_agent_beats_from_its_own_workspace_into_its_own_chat(bus: Bu
             "CLAWBUS_TELEGRAM__WEBHOOK_SECRET": TG_SECRET,
             "CLAWBUS_TELEGRAM__ALLOW_FROM": json.dumps([str(HOME_USER), str(WORK_USER)]),
             "CLAWBUS_TELEGRAM__API_BASE": fake.api_base("telegram"),
+            "CLAWBUS_HEARTBEAT__AGENTS": json.dumps(HEARTBEATS),  # the dispatcher resolves the targets
         }
         agent_env = {
             "CLAWBUS_AGENT__DEV_TOOL_SYNTAX": "true",
@@ -66,7 +70,7 @@ async def test_each_agent_beats_from_its_own_workspace_into_its_own_chat(bus: Bu
                 {
                     "aws": {"endpoint_url": bus.endpoint, "region": "us-east-1"},
                     "bus": {"prefix": bus.prefix},
-                    "heartbeat": {"every": "1m", "agents": {"home": {}, "work": {}}},
+                    "heartbeat": {"every": "1m", "agents": HEARTBEATS},
                 }
             )
             async with open_stage_clients(settings, CronClients) as clients:

@@ -2,8 +2,9 @@
 
 clawbus's last route follows any trusted sender's DM: the owner's, and also that of a friend the
 owner allowlisted or paired. Before `owner`, the owner's heartbeat (their reminders, their status)
-went to the friend's chat when the friend had written last. Every stage a real process, the local
-firer firing the schedule from the loopback Scheduler API, Telegram faked on loopback."""
+went to the friend's chat when the friend had written last. The dispatcher gives the heartbeat its
+delivery from its own settings (`commands.ownerAllowFrom`). Every stage a real process, the local firer
+firing the schedule from the loopback Scheduler API, Telegram faked on loopback."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from pathlib import Path
 
 from clawbus.bus.clients import CronClients, open_stage_clients
 from clawbus.bus.settings import Settings
-from clawbus.storage.cron.heartbeat_delivery import owner_candidates
 from clawbus.storage.cron.service import connect
 from tests.conftest import FOLLOWUP, Bus, start_pipeline
 from tests.fakes.platforms import FakePlatforms
@@ -44,6 +44,8 @@ async def test_the_heartbeat_reaches_the_owner_not_the_friend_who_wrote_last(
             "CLAWBUS_TELEGRAM__WEBHOOK_SECRET": TG_SECRET,
             "CLAWBUS_TELEGRAM__ALLOW_FROM": json.dumps([str(FRIEND), str(OWNER)]),
             "CLAWBUS_TELEGRAM__API_BASE": fake.api_base("telegram"),
+            # The heartbeat's target is the default, `owner`.
+            "CLAWBUS_COMMANDS__OWNER_ALLOW_FROM": json.dumps([f"telegram:{OWNER}"]),
         }
         pipeline = start_pipeline(bus, tmp_path / "logs", env, channels=("telegram",), agent_env=agent_env)
         try:
@@ -60,13 +62,11 @@ async def test_the_heartbeat_reaches_the_owner_not_the_friend_who_wrote_last(
                 {
                     "aws": {"endpoint_url": bus.endpoint, "region": "us-east-1"},
                     "bus": {"prefix": bus.prefix},
-                    "heartbeat": {"every": "1m"},  # target: the default, `owner`
-                    "commands": {"owner_allow_from": [f"telegram:{OWNER}"]},
+                    "heartbeat": {"every": "1m"},
                 }
             )
             async with open_stage_clients(settings, CronClients) as clients:
-                service = await connect(settings, clients)
-                await service.apply_heartbeats(settings.heartbeat, owner_candidates(settings))
+                await (await connect(settings, clients)).apply_heartbeats(settings.heartbeat)
             firer_env = {"CLAWBUS_SCHEDULER__TEST_CLOCK_OFFSET_S": "61", "CLAWBUS_SCHEDULER__TICK_S": "0.5"}
             pipeline.supervisor.start(stage("scheduler", "scheduler.started", "scheduler", env=firer_env))
 

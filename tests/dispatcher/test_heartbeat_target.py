@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from clawbus.bus.errors import InvalidSchedule
+from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import HeartbeatSettings, Settings
-from clawbus.schemas import Handoff
-from clawbus.storage.cron.heartbeat_delivery import (
+from clawbus.dispatcher.core.heartbeat_target import (
+    HeartbeatTargets,
     OwnerCandidates,
     heartbeat_delivery,
     owner_candidates,
     owner_dm,
 )
+from clawbus.schemas import Handoff, InboundEvent
+from clawbus.storage.cron.jobs import heartbeat_event
 
 OWNER = HeartbeatSettings()  # target: owner, OpenClaw's default
 
@@ -46,8 +48,10 @@ def test_last_none_and_a_named_chat() -> None:
 
 
 def test_a_channel_target_without_to_is_refused_with_what_to_set() -> None:
-    with pytest.raises(InvalidSchedule, match="needs `to`"):
+    with pytest.raises(ConfigError, match="needs `to`"):
         heartbeat_delivery(HeartbeatSettings(target="telegram"), OwnerCandidates())
+    with pytest.raises(ConfigError, match="needs `to`"):  # the dispatcher does not start with it
+        HeartbeatTargets(Settings.model_validate({"heartbeat": {"agents": {"ops": {"target": "slack"}}}}))
 
 
 def test_an_unknown_target_is_refused_when_the_settings_are_read() -> None:
@@ -63,3 +67,20 @@ def test_only_configured_channels_allow_lists_name_the_owner() -> None:
         }
     )
     assert owner_dm(owner_candidates(settings)) == ("slack", "U0999ZZZZ")
+
+
+def test_a_heartbeat_event_gets_its_own_agents_delivery_and_nothing_else_changes() -> None:
+    settings = Settings.model_validate(
+        {
+            "commands": {"owner_allow_from": ["telegram:42"]},
+            "heartbeat": {"agents": {"home": {}, "ops": {"target": "whatsapp", "to": "4915112345678"}}},
+        }
+    )
+    targets = HeartbeatTargets(settings)
+    home, ops = heartbeat_event("home"), heartbeat_event("ops")
+    assert targets.resolve(home).delivery == Handoff(channel="telegram", to="42")
+    assert targets.resolve(ops).delivery == Handoff(channel="whatsapp", to="4915112345678")
+    named = home.model_copy(update={"delivery": Handoff(mode="none")})
+    assert targets.resolve(named) is named  # an event that names its delivery keeps it
+    message = InboundEvent(event_id="telegram:bot:1", channel="telegram", session_key="agent:home:main")
+    assert targets.resolve(message) is message

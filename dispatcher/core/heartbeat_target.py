@@ -5,20 +5,21 @@ is "the first concrete `commands.ownerAllowFrom` entry, then channel `allowFrom`
 `last` follows the most recent conversation; `none` runs without delivering; a channel id with `to`
 (and `accountId`) names the chat.
 
-clawbus resolves these when it writes the heartbeat schedule (`clawbus up`, `clawbus cron sync`), into
-the `delivery` the schedule's event carries:
+The schedule's event names no delivery (the same body locally and from the Terraform); the dispatcher
+gives a heartbeat event its agent's delivery as it reads it (`HeartbeatTargets.resolve`), so a changed
+target takes effect at the next start, with no schedule to rewrite:
 
 - `owner`: the owner's direct messages, from the first entry that addresses one. An entry addresses a
   DM when the channel sends to a user by their id: a Telegram user id, a Slack member id (`U…`/`W…`:
   Slack posts to the bot's DM with them), a WhatsApp number. A Discord user id does not (a DM channel
   has its own id), nor does a wildcard, a Telegram `@username` or a group id: those are passed over.
   With no such entry the answer goes to the last route, as `last`. clawbus's last route only ever
-  moves on a trusted sender's direct message (dispatcher/core/last_route.py), never on a group, so
-  this differs from OpenClaw (which skips the beat, `reason=no-route`) only in delivering to the DM
-  the owner last wrote from, for a deployment whose owner is known through pairing alone.
-- `last`: the last route (no delivery on the event; the dispatcher reads the route at turn time).
+  moves on a trusted sender's direct message (`last_route.py`), never on a group, so this differs from
+  OpenClaw (which skips the beat, `reason=no-route`) only in delivering to the DM the owner last wrote
+  from, for a deployment whose owner is known through pairing alone.
+- `last`: the last route (no delivery; the turn reads the route).
 - `none`: `Handoff(mode="none")`.
-- a channel: that channel's `to`, which it needs (`InvalidSchedule` otherwise).
+- a channel: that channel's `to`, which it needs (`ConfigError` at the dispatcher's start otherwise).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from clawbus.bus.errors import InvalidSchedule
+from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import HeartbeatSettings, Settings
-from clawbus.schemas import Handoff
+from clawbus.schemas import EventKind, Handoff, InboundEvent
 
 # A user id that is also the address of the user's DM, per channel; (pattern, prefix to drop).
 _DM_ADDRESS: dict[str, re.Pattern[str]] = {
@@ -92,7 +93,7 @@ def heartbeat_delivery(heartbeat: HeartbeatSettings, candidates: OwnerCandidates
     """The `delivery` of an agent's heartbeat event (None: the last route). See the module.
 
     Raises:
-        InvalidSchedule: a channel target without `to`.
+        ConfigError: a channel target without `to`.
     """
     target = heartbeat.target
     if target == "none":
@@ -103,7 +104,7 @@ def heartbeat_delivery(heartbeat: HeartbeatSettings, candidates: OwnerCandidates
         found = owner_dm(candidates)
         return None if found is None else Handoff(channel=found[0], to=found[1])
     if not heartbeat.to:
-        raise InvalidSchedule(
+        raise ConfigError(
             f"heartbeat target {target!r} needs `to`, the chat to send to "
             f'(agents.defaults.heartbeat.to, e.g. "123456789"; CLAWBUS_HEARTBEAT__TO)'
         )
@@ -119,3 +120,30 @@ def owner_candidates(settings: Settings) -> OwnerCandidates:
         if getattr(settings, name).configured()
     }
     return OwnerCandidates(settings.commands.owner_allow_from, channels)
+
+
+class HeartbeatTargets:
+    """Each agent's heartbeat delivery, from the settings (`resolve` gives it to a heartbeat event).
+
+    Raises at construction (`ConfigError`) when an agent's target cannot be resolved, so a dispatcher
+    with a channel target and no `to` refuses to start and says what to set.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._heartbeat = settings.heartbeat
+        self._owners = owner_candidates(settings)
+        beating = settings.heartbeat.per_agent()
+        self._by_agent = {agent: heartbeat_delivery(own, self._owners) for agent, own in beating.items()}
+
+    def delivery(self, agent_id: str) -> Handoff | None:
+        """Where `agent_id`'s heartbeat answer goes (None: its last route)."""
+        if agent_id not in self._by_agent:  # an agent that does not beat here: the defaults' target
+            self._by_agent[agent_id] = heartbeat_delivery(self._heartbeat.for_agent(agent_id), self._owners)
+        return self._by_agent[agent_id]
+
+    def resolve(self, event: InboundEvent) -> InboundEvent:
+        """`event` with its agent's heartbeat delivery when it is a heartbeat that names none."""
+        if event.kind is not EventKind.HEARTBEAT or event.delivery is not None:
+            return event
+        delivery = self.delivery(event.agent_id)
+        return event if delivery is None else event.model_copy(update={"delivery": delivery})
