@@ -7,16 +7,16 @@ several into one turn, or defers a run to let more arrive), handles a group's un
 all groups concurrently, bounded by `concurrency` messages in flight, and receives only when it has room.
 
 Each unit is tried once per receive: retrying is the business of the call sites inside the handler, each
-with its own policy (`bus/retry.py`), and of the queue's redrive, the one outer loop (a retryable
-failure gives the message back with a backoff; the `DLQ_MAX_RECEIVE_COUNT`th failure dead-letters it).
-A unit's messages are deleted only after its handler succeeded (or after they were dead-lettered), so a
-crash at any point redelivers them. While they wait or run, a `VisibilityKeeper` keeps received messages
-invisible; deletes of concurrent units share `DeleteMessageBatch` requests. Which messages go back to
-the queue after a failure is `bus/fifo_batch.py`'s pure `plan_batch` (a give-back holds back the rest of
-its group). On shutdown the consumer stops receiving, lets work finish within a grace period, then
-cancels and gives the rest back. `handle_batch` runs the same rule on a batch received elsewhere (the
-egress Lambda's SQS event source) and returns the plan, so the Lambda and the long-running worker share
-one implementation.
+with its own policy (`bus/retry.py`), and of the queue's redrive, the one outer loop (a retryable failure
+gives the message back with a backoff; the `DLQ_MAX_RECEIVE_COUNT`th failure dead-letters it). A unit's
+messages are deleted only after its handler succeeded (or after they were dead-lettered), so a crash at any
+point redelivers them. While they wait or run, a `VisibilityKeeper` keeps received messages invisible;
+deletes of concurrent units share `DeleteMessageBatch` requests. Which messages go back to the queue after a
+failure is `bus/fifo_batch.py`'s pure `plan_batch` (a give-back holds back the rest of its group); a unit
+given up goes to the DLQ through `bus/dead_letters.py`, which first runs the stage's `on_dead_letter` hook.
+On shutdown the consumer stops receiving, lets work finish within a grace period, then cancels and gives the
+rest back. `handle_batch` runs the same rule on a batch received elsewhere (the egress Lambda's SQS event
+source) and returns the plan, so the Lambda and the long-running worker share one implementation.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from clawbus.bus.batching import Batcher
+from clawbus.bus.dead_letters import DeadLetterHook, DeadLetters
 from clawbus.bus.errors import ClawbusError, RetryableError
 from clawbus.bus.fifo_batch import BatchPlan, Handled, Outcome, plan_batch
 from clawbus.bus.logging import log_event
@@ -94,6 +95,7 @@ class FifoConsumer:
         handler: Handler,
         config: ConsumerConfig,
         planner: Planner = one_per_unit,
+        on_dead_letter: DeadLetterHook | None = None,
     ) -> None:
         self._queue = queue
         self._dlq = dlq
@@ -106,6 +108,9 @@ class FifoConsumer:
         self._keeper = VisibilityKeeper(queue, config.visibility_timeout_s)
         self.stats = ConsumerStats()
         self._metrics = stage_metrics(config.stage)
+        self._dead_letters = DeadLetters(
+            queue, dlq, config.stage, self._keeper, self._metrics, on_dead_letter
+        )
 
     @property
     def in_flight(self) -> int:
@@ -256,8 +261,8 @@ class FifoConsumer:
     async def _failed(self, unit: Unit, exc: Exception) -> Outcome:
         decision = decide(exc, max(m.receive_count for m in unit), DLQ_MAX_RECEIVE_COUNT)
         if isinstance(decision, DeadLetter):
-            for message in unit:
-                await asyncio.shield(self._dead_letter(message, decision.error))
+            await self._dead_letters.unit(unit, decision.error)
+            self.stats.dead_lettered += len(unit)
             return decision
         log_event(
             logger,
@@ -277,25 +282,6 @@ class FifoConsumer:
         self._metrics.outcome("given_back", len(messages))
         for message in messages:
             await _quietly(self._queue.set_visibility(message, delay_s))
-
-    async def _dead_letter(self, message: SqsRecord, error: ClawbusError) -> None:
-        self._keeper.untrack([message])
-        await self._dlq.dead_letter(message, error, stage=self._config.stage, source=self._queue.name)
-        try:
-            await self._queue.delete(message)
-        except ClawbusError as exc:  # it comes back and is dead-lettered again; the run goes on
-            log_event(logger, f"{self._config.stage}.delete.failed", logging.WARNING, reason=str(exc))
-        self.stats.dead_lettered += 1
-        self._metrics.outcome("dead_lettered")
-        log_event(
-            logger,
-            f"{self._config.stage}.message.dead_lettered",
-            logging.ERROR,
-            message_id=message.message_id,
-            error_type=type(error).__name__,
-            reason=str(error)[:300],
-            dlq=self._dlq.name,
-        )
 
     async def _drain(self, tasks: set[asyncio.Task[None]]) -> None:
         if not tasks:

@@ -1,15 +1,13 @@
 """Telling the user when the dispatcher gives their turn up (the rule: `core/failure_notice.py`).
 
-The turn handler notes each turn it runs (`attempting`: its events, reply id and where its answer
-goes) and forgets it once the turn is done (`succeeded`). `telling_failures` wraps the handler the
-consumer calls: when the handler fails and the consumer's own rule (`bus/redrive.decide`, the same pure
-function on the same receive count) says the unit is dead-lettered now, `dead_lettered` runs before the
-error goes on to the consumer, which then moves the messages to the DLQ. A crash in between redelivers
-the unit, and the notice's id keeps it to one. The notice is published on the session's FIFO group like
-an answer, after every progress update of the failed run (the draft task is closed before the error
-leaves the turn), so egress edits the draft into it. A unit that failed before its turn was planned (the
-ledger unreachable on every receive, say) has no noted turn: its messages are read again, and each
-conversation they came from is told, under the reply id a turn of exactly its messages would have had;
+The turn handler notes each turn it runs (`attempting`: its events, reply id and where its answer goes) and
+forgets it once the turn is done (`succeeded`). The consumer calls `dead_lettered` when it gives a unit up
+(its `on_dead_letter` hook, `bus/dead_letters.py`), before it moves the messages to the DLQ. A crash in
+between redelivers the unit, and the notice's id keeps it to one. The notice is published on the session's
+FIFO group like an answer, after every progress update of the failed run (the draft task is closed before
+the error leaves the turn), so egress edits the draft into it. A unit that failed before its turn was
+planned (the ledger unreachable on every receive, say) has no noted turn: its messages are read again, and
+each conversation they came from is told, under the reply id a turn of exactly its messages would have had;
 an envelope that cannot be read names nobody, and is logged.
 
 Where the user is not told (a group message that did not address the bot, a scheduled turn, the
@@ -24,7 +22,6 @@ messages are dead-lettered all the same (their reason is in the DLQ).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -32,12 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from clawbus.bus.clock import Clock, utc_now
-from clawbus.bus.consumer import Handler, Unit
+from clawbus.bus.consumer import Unit
+from clawbus.bus.envelopes import decode_inbound
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.logging import log_event, session_ref
-from clawbus.bus.redrive import DeadLetter, decide
 from clawbus.bus.settings.channels import ErrorPolicy
-from clawbus.bus.topology import DLQ_MAX_RECEIVE_COUNT
 from clawbus.dispatcher.core import Route
 from clawbus.dispatcher.core.failure_notice import (
     FAILED_SUFFIX,
@@ -48,7 +44,7 @@ from clawbus.dispatcher.core.failure_notice import (
     unplanned_notices,
 )
 from clawbus.dispatcher.publisher import Publisher
-from clawbus.schemas import AgentRequest, OutboundReply, ReplyKind, parse_inbound
+from clawbus.schemas import AgentRequest, OutboundReply, ReplyKind
 from clawbus.storage.idempotency import AlreadyDone, IdempotencyStore
 
 logger = logging.getLogger(__name__)
@@ -60,26 +56,6 @@ class _Attempt:
     request: AgentRequest
     target: Route | None
     draft: bool
-
-
-def telling_failures(handler: Handler, notices: FailureNotices) -> Handler:
-    """`handler`, telling the user of a unit it failed for good (module docstring); raises what it raises."""
-
-    async def handle(unit: Unit) -> None:
-        try:
-            await handler(unit)
-        except Exception as exc:
-            decision = decide(exc, max(m.receive_count for m in unit), DLQ_MAX_RECEIVE_COUNT)
-            if isinstance(decision, DeadLetter):
-                try:
-                    await asyncio.shield(notices.dead_lettered(unit, decision.error))
-                except Exception as failed:  # a bug here never changes the unit's fate
-                    log_event(
-                        logger, "dispatcher.failure_notice.failed", logging.ERROR, reason=repr(failed)[:300]
-                    )
-            raise
-
-    return handle
 
 
 class FailureNotices:
@@ -129,11 +105,12 @@ class FailureNotices:
 
     async def _unplanned(self, unit: Unit, error: ClawbusError) -> None:
         """A unit given up before its turn was planned: each conversation its messages came from is told
-        (`unplanned_notices`); an envelope that cannot be read names nobody to tell."""
+        (`unplanned_notices`); an envelope that cannot be read here (not one, or a body held in S3 by
+        claim check) names nobody to tell."""
         events = []
         for message in unit:
             try:
-                events.append(parse_inbound(message.body))
+                events.append(decode_inbound(message.body))
             except ClawbusError:
                 log_event(
                     logger,

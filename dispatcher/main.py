@@ -26,7 +26,7 @@ from clawbus.bus.topology import (
 from clawbus.channels import registry
 from clawbus.dispatcher.agentcore import INVOKE_POLICY, AgentCoreInvoker
 from clawbus.dispatcher.core.heartbeat_target import HeartbeatTargets
-from clawbus.dispatcher.failure_notice import FailureNotices, telling_failures
+from clawbus.dispatcher.failure_notice import FailureNotices
 from clawbus.dispatcher.ledger import TurnLedger
 from clawbus.dispatcher.media_fetch import open_media_fetch
 from clawbus.dispatcher.publisher import Publisher
@@ -122,7 +122,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         consumer = FifoConsumer(
             queue,
             dlq,
-            telling_failures(handler, notices),
+            handler,
             ConsumerConfig(
                 stage="dispatcher",
                 concurrency=config.concurrency,
@@ -131,6 +131,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 shutdown_grace_s=config.shutdown_grace_s,
             ),
             planner=handler.plan,
+            on_dead_letter=notices.dead_lettered,
         )
         async with health_server(
             lambda: _report(consumer, handler, notices, requests), "127.0.0.1", config.health_port

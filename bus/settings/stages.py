@@ -3,22 +3,15 @@ the scheduler."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator
-
-from clawbus.bus.settings.channels import CHANNELS
+from pydantic import BaseModel, Field
 
 QueueMode = Literal["steer", "followup", "collect", "interrupt"]
 QueueDrop = Literal["old", "new", "summarize"]
 # A heartbeat's `target` (OpenClaw's): `owner`, `last`, `none`, or a chat channel (with `to`).
-HEARTBEAT_TARGETS = ("owner", "last", "none", *(c for c in CHANNELS if c != "webchat"))
-
-
-def _heartbeat_target(value: str | None) -> str | None:
-    if value is not None and value not in HEARTBEAT_TARGETS:
-        raise ValueError(f"heartbeat target {value!r}: use one of {', '.join(HEARTBEAT_TARGETS)}")
-    return value
+HeartbeatTarget = Literal["owner", "last", "none", "telegram", "slack", "discord", "whatsapp"]
+HEARTBEAT_TARGETS: tuple[str, ...] = get_args(HeartbeatTarget)
 
 
 class IngressSettings(BaseModel):
@@ -132,11 +125,9 @@ class AgentHeartbeat(BaseModel):
     active_start: str | None = None
     active_end: str | None = None
     timezone: str | None = None
-    target: str | None = None
+    target: HeartbeatTarget | None = None
     to: str | None = None
     account_id: str | None = None
-
-    _target = field_validator("target")(_heartbeat_target)
 
 
 class HeartbeatSettings(BaseModel):
@@ -164,12 +155,10 @@ class HeartbeatSettings(BaseModel):
     active_start: str | None = None
     active_end: str | None = None
     timezone: str = "UTC"
-    target: str = "owner"
+    target: HeartbeatTarget = "owner"
     to: str | None = None
     account_id: str | None = None
     agents: dict[str, AgentHeartbeat] = Field(default_factory=dict)
-
-    _target = field_validator("target")(_heartbeat_target)
 
     def for_agent(self, agent_id: str) -> HeartbeatSettings:
         """The heartbeat `agent_id` runs: its own block over the defaults (no per-agent blocks left)."""

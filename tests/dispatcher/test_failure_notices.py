@@ -1,5 +1,5 @@
 """The dispatcher's side of a turn given up (`dispatcher/failure_notice.py`), against the loopback AWS API:
-the notice goes out only when the consumer's rule dead-letters the unit now, once per failure, and under
+the notice (the consumer's `on_dead_letter` hook) goes out once per failure, and under
 `errorPolicy: once` once per conversation and reason (its cooldown record in the ledger table)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from clawbus.bus.settings.channels import ErrorPolicy
 from clawbus.bus.sqs_record import SqsRecord
 from clawbus.bus.topology import DLQ_MAX_RECEIVE_COUNT, ledger_table_name
 from clawbus.dispatcher.core import Route, build_request
-from clawbus.dispatcher.failure_notice import FailureNotices, telling_failures
+from clawbus.dispatcher.failure_notice import FailureNotices
 from clawbus.dispatcher.publisher import Publisher
 from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget, reply_id
 from clawbus.storage.backends import idempotency_store
@@ -102,38 +102,15 @@ async def test_once_tells_a_conversation_each_reason_once_and_a_redelivered_fail
     assert notices.sent == 3
 
 
-async def test_only_a_unit_dead_lettered_now_tells_its_user(once: tuple[FailureNotices, Recorder]) -> None:
-    notices, topic = once
-
-    async def failing(unit: list[SqsRecord]) -> None:
-        event = InboundEvent.model_validate_json(unit[0].body)
-        notices.attempting(unit, build_request([event]), ROUTE, presence=False)
-        raise Unavailable("InvokeAgentRuntime: InternalServerException (500)")
-
-    handle = telling_failures(failing, notices)
-    for receive in range(1, DLQ_MAX_RECEIVE_COUNT):  # given back: retried later, nothing said
-        with pytest.raises(Unavailable):
-            await handle(_unit(7, receive))
-    assert topic.published == []
-    with pytest.raises(Unavailable):  # the last receive: dead-lettered, so told
-        await handle(_unit(7, DLQ_MAX_RECEIVE_COUNT))
-    assert [kind for _, kind, _ in _shown(topic)] == ["message"]
-
-
 async def test_a_message_given_up_before_its_turn_was_planned_is_told_in_its_own_chat(
     once: tuple[FailureNotices, Recorder],
 ) -> None:
     """The ledger unreachable on every receive, say: no turn was noted, the user is told all the same,
     once, under the id a turn of exactly that message would have had; an unreadable envelope names nobody."""
     notices, topic = once
-
-    async def unplanned(unit: list[SqsRecord]) -> None:
-        raise Unavailable("GetItem: ServiceUnavailable (503)")  # before any turn was noted for the unit
-
-    handle = telling_failures(unplanned, notices)
+    error = Unavailable("GetItem: ServiceUnavailable (503)")  # before any turn was noted for the unit
     for receive in (DLQ_MAX_RECEIVE_COUNT, DLQ_MAX_RECEIVE_COUNT + 1):  # a crash after telling: told again
-        with pytest.raises(Unavailable):
-            await handle(_unit(8, receive))
+        await notices.dead_lettered(_unit(8, receive), error)
     first, again = topic.published
     assert first[0] == again[0] == f"{reply_id(['telegram:bot:8'])}-failed"  # one message for the user
     reply = json.loads(first[1])
@@ -141,6 +118,5 @@ async def test_a_message_given_up_before_its_turn_was_planned_is_told_in_its_own
     assert "unreachable" in reply["parts"][0]["text"]
 
     unreadable = [dataclasses.replace(_unit(9, DLQ_MAX_RECEIVE_COUNT)[0], body="{not an envelope")]
-    with pytest.raises(Unavailable):
-        await handle(unreadable)
+    await notices.dead_lettered(unreadable, error)
     assert len(topic.published) == 2

@@ -1,9 +1,9 @@
 """Two agents, two heartbeats (OpenClaw's `agents.entries.<id>.heartbeat`): each agent's schedule fires its
 own heartbeat, which reads its own workspace's HEARTBEAT.md and is delivered where its target says: the
-owner's DM for one, its own last route (the chat its user last wrote to it from) for the other. Every stage a real process, the local firer firing the schedules from
-the loopback Scheduler API, Telegram faked on loopback. The offline model (with the test tool syntax)
-answers a heartbeat poll by running the `/read {...}` line of HEARTBEAT.md, so what arrives shows which
-workspace the heartbeat read."""
+owner's DM for one, its own last route (the chat its user last wrote to it from) for the other. Every
+stage a real process, the local firer firing the schedules from the loopback Scheduler API, Telegram
+faked on loopback. The offline model (with the test tool syntax) answers a heartbeat poll by running the
+`/read {...}` line of HEARTBEAT.md, so what arrives shows which workspace the heartbeat read."""
 
 from __future__ import annotations
 
