@@ -72,6 +72,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     endpoint = settings.aws.endpoint_url
     prefix = settings.bus.prefix
     config = settings.dispatcher
+    heartbeats = HeartbeatTargets(settings)  # a target it cannot resolve stops the start here, said
     requests: dict[str, int] = {}
     async with (
         open_stage_clients(settings, DispatcherClients, requests) as clients,
@@ -117,7 +118,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             draft_channels=draft_channels(settings),
             media=media,
             notices=notices,
-            heartbeats=HeartbeatTargets(settings),
+            heartbeats=heartbeats,
         )
         consumer = FifoConsumer(
             queue,
