@@ -6,12 +6,17 @@ its turn runs (the planner sees it as undecoded, which keeps it a turn of its ow
 
 The planner knows when this dispatcher last ended a turn of the run's session (`SessionActivity`), so
 messages that arrived while that turn ran are planned by the session's queue mode (its `/queue`
-override read only then, `SessionQueues`) and an idle session's message runs at once; each run's plan
-is logged (`dispatcher.run.planned`, with the `debounce_ms` it waits). A control lane's run (copies
-with `control`, `schemas/control.py`) is not planned: each copy is a unit of its own, handled at once.
+override read only then, `SessionQueues`, or for a run of several messages) and an idle session's
+message runs at once; each run's plan is logged (`dispatcher.run.planned`, with the `debounce_ms` it
+waits). A control lane's run (copies with `control`, `schemas/control.py`) is not planned: each copy is
+a unit of its own, handled at once.
 
 Before planning a run of several messages, the turn ledger's recorded intents of its events are read
-(one `BatchGetItem`; a single message is one turn whatever was recorded):
+(a single message is one turn whatever was recorded) together with the session's override: the two
+reads are asked at once, so the dispatcher's shared reads (`storage/reads_dynamodb.py`) make them one
+`BatchGetItem`, shared with the concurrent turns' ledger reads too — the override costs no request of
+its own (issue 21), and is still read fresh for every such run, so a `/queue` that any dispatcher
+stored before the run was received applies to it:
 a turn an earlier run started is planned again as it was (`core.plan_turns`' `recorded`). When they
 cannot be read the run is given back for a moment rather than planned without them.
 
@@ -24,6 +29,7 @@ intent and that this planner did not give back itself is kept alone for the same
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -139,19 +145,18 @@ class RunPlanner:
         if any(p.event is not None and p.event.control is not None for p in pending):
             return Plan(units=[[m] for m in run])  # a control lane's copies: each acts alone, at once
         event_ids = [p.event.event_id for p in pending if p.event is not None]
-        try:
-            # one message is one turn whatever was recorded (the handler reads its intent itself)
-            recorded = await self._intents(event_ids, self._clock()) if len(event_ids) > 1 else {}
-        except RetryableError as exc:
-            log_event(logger, "dispatcher.intents.unreadable", logging.WARNING, reason=str(exc)[:300])
+        busy_until = self._activity.busy_until_ms(run[0].group_id)
+        first = next((p.event for p in pending if p.event is not None), None)
+        # asked together, so both go in one shared BatchGetItem (`storage/reads_dynamodb.py`)
+        recorded, override = await asyncio.gather(
+            self._recorded(event_ids), self._override(first, pending, busy_until)
+        )
+        if recorded is None:
             self._decoded.forget(run)
             self._given_back.update(m.message_id for m in run)
             return Plan(units=[], deferred=list(run), defer_s=INTENTS_UNREADABLE_DEFER_S)
         if len(event_ids) > 1:
             recorded = {**pinned_alone(pending, recorded, self._given_back, _one_event_reply_id), **recorded}
-        busy_until = self._activity.busy_until_ms(run[0].group_id)
-        first = next((p.event for p in pending if p.event is not None), None)
-        override = await self._override(first, pending, busy_until)
         queue = effective_queue(self._queue, override, first.channel if first else "")
 
         def mode_for(channel: str) -> str:
@@ -195,6 +200,16 @@ class RunPlanner:
             deferred=deferred,
             defer_s=plan.defer_s,
         )
+
+    async def _recorded(self, event_ids: list[str]) -> dict[str, str] | None:
+        """The recorded intents of a run's events (None: unreadable, the run is given back)."""
+        if len(event_ids) < 2:  # one message is one turn whatever was recorded (the handler reads it)
+            return {}
+        try:
+            return await self._intents(event_ids, self._clock())
+        except RetryableError as exc:
+            log_event(logger, "dispatcher.intents.unreadable", logging.WARNING, reason=str(exc)[:300])
+            return None
 
     async def _override(
         self, first: InboundEvent | None, pending: list[Pending], busy_until: int | None
