@@ -75,9 +75,11 @@ class Agent:
         self.invoked = asyncio.Event()
         self.hold = False
         self.release = asyncio.Event()
+        self.turns = 0
 
     async def answer(self, request: Request) -> Response:
         body = json.loads(await request.body())
+        self.turns += 1
         self.invoked.set()
         if self.hold:
             await self.release.wait()  # the dispatcher dies before it hears back
@@ -86,8 +88,13 @@ class Agent:
 
 
 def answered(h: Any) -> list[str]:
-    replies = [parse_outbound(body) for _, body, _ in h.topic.published]
-    return [r.text for r in replies if r.kind.value == "message" and not r.text.startswith("Queue")]
+    """The answers' texts, once per reply id (SNS FIFO and egress drop a republished copy)."""
+    replies: dict[str, str] = {}
+    for dedup_id, body, _ in h.topic.published:
+        reply = parse_outbound(body)
+        if reply.kind.value == "message" and not reply.text.startswith("Queue"):
+            replies.setdefault(dedup_id, reply.text)
+    return list(replies.values())
 
 
 async def test_a_queue_change_through_one_dispatcher_plans_the_next_run_on_it_and_on_another(
@@ -137,3 +144,28 @@ async def test_a_run_started_before_a_queue_change_comes_back_planned_as_it_was(
         for unit in plan.units:
             await other.handler(unit)
     assert answered(other) == ["book a table+for two", "at eight"]
+
+
+async def test_a_runs_first_turn_uses_the_planners_ledger_read_and_a_redelivery_is_answered_once(
+    harness_factory: Any,
+) -> None:
+    agent = Agent()
+    async with harness_factory(agent.answer, SETTINGS) as h:
+        before = dict(h.requests)
+        for unit in (await h.handler.plan([message("1", "hello")])).units:
+            await h.handler(unit)
+        # the plan's read (the turn's state) serves the turn: one read, then the record
+        assert reads_since(h, before) == {"BatchGetItem": 1, "PutItem": 1}
+
+        before = dict(h.requests)
+        for unit in (await h.handler.plan([message("2", "a"), message("3", "b")])).units:
+            await h.handler(unit)
+        # the second turn reads when it starts (the first has written since the plan)
+        assert reads_since(h, before) == {"BatchGetItem": 2, "PutItem": 2}
+
+        before = dict(h.requests)
+        for unit in (await h.handler.plan([message("1", "hello", 2), message("2", "a", 2)])).units:
+            await h.handler(unit)
+        assert reads_since(h, before) == {"BatchGetItem": 2}  # no turn ran again: nothing recorded
+    assert agent.turns == 3
+    assert answered(h) == ["hello", "a", "b"]
