@@ -10,7 +10,9 @@ was recorded after the mode changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,14 +99,21 @@ def answered(h: Any) -> list[str]:
     return list(replies.values())
 
 
-async def test_a_queue_change_through_one_dispatcher_plans_the_next_run_on_it_and_on_another(
-    harness_factory: Any,
-) -> None:
-    agent = Agent()
+@contextlib.asynccontextmanager
+async def two_dispatchers(harness_factory: Any, agent: Agent) -> AsyncIterator[tuple[Any, Any]]:
+    """Two dispatchers, each with its own clients and shared reads, over one ledger and session index."""
     async with (
         harness_factory(agent.answer, SETTINGS) as one,
         harness_factory(agent.answer, SETTINGS) as other,
     ):
+        yield one, other
+
+
+async def test_a_queue_change_through_one_dispatcher_plans_the_next_run_on_it_and_on_another(
+    harness_factory: Any,
+) -> None:
+    agent = Agent()
+    async with two_dispatchers(harness_factory, agent) as (one, other):
         assert await plan_ids(other, [message("1", "a"), message("2", "b")]) == [["1"], ["2"]]
 
         await set_queue(one, "q1", "/queue collect")
@@ -123,10 +132,7 @@ async def test_a_run_started_before_a_queue_change_comes_back_planned_as_it_was(
     harness_factory: Any,
 ) -> None:
     agent = Agent()
-    async with (
-        harness_factory(agent.answer, SETTINGS) as one,
-        harness_factory(agent.answer, SETTINGS) as other,
-    ):
+    async with two_dispatchers(harness_factory, agent) as (one, other):
         await set_queue(one, "q1", "/queue collect")
         (unit,) = (await one.handler.plan([message("1", "book a table"), message("2", "for two")])).units
         agent.hold = True
