@@ -10,9 +10,9 @@ traffic, where every batch holds one message (batching only lowers them):
 - dispatcher (Fargate): `ReceiveMessage`, `DeleteMessage`, a `ChangeMessageVisibility` per 40 s of turn
   (the visibility keeper), the ledger's read (every turn: a first delivery may repeat an answered event),
   its record's conditional `PutItem` (a one-message turn under the default `steer` writes no intent
-  before the agent runs; a `collect` turn does: one write more, not modelled), one
-  `GetItem` of the session entry, one `Publish` of the reply and one per typing signal (after 2 s, then
-  every 5 s);
+  before the agent runs; a `collect` turn does: one write more, not modelled), one read of the session
+  entry (the last route; a `BatchGetItem` the dispatcher's reads share), one `Publish` of the reply and
+  one per typing signal (after 2 s, then every 5 s);
 - SNS delivers each publish to the channel's egress queue; egress (Lambda, SQS event source) receives and
   deletes it, and writes the reply's send intent and its receipt (one chunk).
 

@@ -28,14 +28,15 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from clawbus.bus.batching import ReadBatcher
 from clawbus.bus.errors import Unavailable
-from clawbus.storage.backends import idempotency_store
+from clawbus.storage.backends import idempotency_store, shared_reads
 from clawbus.storage.idempotency import AlreadyDone, IdempotencyRecord
 from clawbus.storage.records import Record
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
+
+    from clawbus.storage.reads_dynamodb import SharedReads
 
 
 class Publication(BaseModel):
@@ -94,15 +95,17 @@ class TurnLedger:
     """Records finished turns once; tells which events are already answered (a view on the ledger's
     idempotency records, `storage/idempotency.py`)."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str, ttl_s: int) -> None:
-        self._store = idempotency_store(dynamodb, table)
+    def __init__(
+        self, dynamodb: DynamoDBClient, table: str, ttl_s: int, reads: SharedReads | None = None
+    ) -> None:
+        # concurrent turns' reads share BatchGetItem requests (100 keys: 50 one-event turns), with the
+        # reads of the other stores built with the same `reads` (the session index's: `/queue`)
+        self._store = idempotency_store(dynamodb, table, reads or shared_reads(dynamodb))
         self._ttl_s = ttl_s
-        # concurrent turns' reads share BatchGetItem requests (100 keys: 50 one-event turns)
-        self._reads: ReadBatcher[IdempotencyRecord] = ReadBatcher(self._store.get_many)
 
     async def lookup(self, event_ids: Sequence[str], now: datetime) -> dict[str, StoredTurn]:
         """The finished turns among `event_ids` (expired records count as absent)."""
-        records = await self._reads.get([_key(e) for e in event_ids], now)
+        records = await self._store.get_many([_key(e) for e in event_ids], now)
         return {
             key.removeprefix("turn:"): StoredTurn.from_record(r, self._store.table)
             for key, r in records.items()
@@ -112,7 +115,7 @@ class TurnLedger:
         """Finished turns and recorded intents among `event_ids` (at most 50), in one `BatchGetItem`
         that concurrent turns share."""
         keys = [_key(e) for e in event_ids] + [_intent_key(e) for e in event_ids]
-        records = await self._reads.get(keys, now)
+        records = await self._store.get_many(keys, now)
         done, intents = {}, {}
         for key, record in records.items():
             if key.startswith("turn:"):
@@ -124,7 +127,7 @@ class TurnLedger:
 
     async def intents(self, event_ids: Sequence[str], now: datetime) -> dict[str, str]:
         """The reply id of each event's recorded intent, among `event_ids` (at most 100)."""
-        records = await self._reads.get([_intent_key(e) for e in event_ids], now)
+        records = await self._store.get_many([_intent_key(e) for e in event_ids], now)
         return {
             key.removeprefix("intent:"): Record(self._store.table, {"pk": key}, dict(r.data)).text("reply_id")
             for key, r in records.items()

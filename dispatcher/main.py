@@ -33,7 +33,13 @@ from clawbus.dispatcher.publisher import Publisher
 from clawbus.dispatcher.scheduled import CronHistory, LastRoutes
 from clawbus.dispatcher.session_queues import SessionQueues
 from clawbus.dispatcher.turn_handler import TurnHandler
-from clawbus.storage.backends import blob_store, idempotency_store, media_store, session_index
+from clawbus.storage.backends import (
+    blob_store,
+    idempotency_store,
+    media_store,
+    session_index,
+    shared_reads,
+)
 from clawbus.storage.claim_check import ClaimChecks
 from clawbus.storage.cron.records import CronRecords
 
@@ -86,8 +92,11 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         topic_name = outbound_topic_name(prefix)
         topic = Topic(clients.sns, topic_name, await resolve_topic_arn(clients.sns, topic_name, endpoint))
         publisher = BatchingPublisher(topic)
-        sessions = session_index(settings, clients)
-        ledger = TurnLedger(clients.dynamodb, ledger_table_name(prefix), config.ledger_ttl_days * 86_400)
+        reads = shared_reads(clients.dynamodb)  # the ledger's and the session index's: one BatchGetItem
+        sessions = session_index(settings, clients, reads)
+        ledger = TurnLedger(
+            clients.dynamodb, ledger_table_name(prefix), config.ledger_ttl_days * 86_400, reads
+        )
         media = await stack.enter_async_context(open_media_fetch(settings, media_store(settings, clients)))
         claim_checks = ClaimChecks(
             clients.s3,

@@ -6,12 +6,19 @@ its turn runs (the planner sees it as undecoded, which keeps it a turn of its ow
 
 The planner knows when this dispatcher last ended a turn of the run's session (`SessionActivity`), so
 messages that arrived while that turn ran are planned by the session's queue mode (its `/queue`
-override read only then, `SessionQueues`) and an idle session's message runs at once; each run's plan
-is logged (`dispatcher.run.planned`, with the `debounce_ms` it waits). A control lane's run (copies
-with `control`, `schemas/control.py`) is not planned: each copy is a unit of its own, handled at once.
+override read only then, `SessionQueues`, or for a run of several messages) and an idle session's
+message runs at once; each run's plan is logged (`dispatcher.run.planned`, with the `debounce_ms` it
+waits). A control lane's run (copies with `control`, `schemas/control.py`) is not planned: each copy is
+a unit of its own, handled at once.
 
-Before planning a run of several messages, the turn ledger's recorded intents of its events are read
-(one `BatchGetItem`; a single message is one turn whatever was recorded):
+Before planning a run, the turn ledger's state of its events (finished turns, recorded intents) is
+read together with the session's override: the two reads are asked at once, so the dispatcher's shared
+reads (`storage/reads_dynamodb.py`) make them one `BatchGetItem`, shared with the concurrent runs' and
+turns' ledger reads too — the override costs no request of its own (issue 21), and is still read fresh
+for every run that needs it, so a `/queue` that any dispatcher stored before the run was received
+applies to it. The plan's first turn uses this read instead of reading again (`read_at_plan`). In a
+run of several messages the recorded intents are kept (a single message is one turn whatever was
+recorded):
 a turn an earlier run started is planned again as it was (`core.plan_turns`' `recorded`). When they
 cannot be read the run is given back for a moment rather than planned without them.
 
@@ -24,6 +31,7 @@ intent and that this planner did not give back itself is kept alone for the same
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -36,6 +44,7 @@ from clawbus.bus.settings import QueueSettings
 from clawbus.bus.sqs_record import SqsRecord
 from clawbus.dispatcher.core import Pending, needs_no_intent, pinned_alone, plan_turns
 from clawbus.dispatcher.core.control_commands import QueueOverride, effective_queue
+from clawbus.dispatcher.ledger import LedgerState
 from clawbus.dispatcher.session_activity import SessionActivity
 from clawbus.schemas import InboundEvent, attributes, reply_id
 from clawbus.schemas.claim_check import read_claim_check
@@ -92,38 +101,40 @@ def _one_event_reply_id(event_id: str) -> str:
     return reply_id([event_id])
 
 
-Intents = Callable[[Sequence[str], datetime], Awaitable[dict[str, str]]]
+LedgerReads = Callable[[Sequence[str], datetime], Awaitable[LedgerState]]
 Overrides = Callable[[InboundEvent], Awaitable[QueueOverride | None]]
 INTENTS_UNREADABLE_DEFER_S = 2
 
 
 class RunPlanner:
     """Splits a session's run by its queue mode (`core.plan_turns`) on the decoded events, keeping the
-    turns whose intents the ledger recorded (`intents`: event ids to their turns' reply ids)."""
+    turns whose intents the ledger recorded (`ledger`: `TurnLedger.state` of event ids); the first turn
+    of each plan finds that read in `read_at_plan` (by its first message id) and reads no more."""
 
     def __init__(
         self,
         decoded: DecodedEvents,
         queue: QueueSettings,
         clock: Callable[[], datetime],
-        intents: Intents,
+        ledger: LedgerReads,
         activity: SessionActivity | None = None,
         overrides: Overrides | None = None,
     ) -> None:
         self._decoded = decoded
         self._queue = queue
         self._clock = clock
-        self._intents = intents
+        self._ledger = ledger
         self._activity = activity or SessionActivity()
         self._overrides = overrides
         self.dropped: set[str] = set()  # message ids planned to be consumed without a turn
         self.intent_free: set[str] = set()  # one-message units whose turn runs without an intent
+        self.read_at_plan: dict[str, LedgerState] = {}  # each plan's first turn: its events' ledger state
         self._given_back: set[str] = set()  # message ids this planner deferred before any turn of theirs
 
     async def __call__(self, run: list[SqsRecord]) -> Plan:
         """The consumer's planner: units to run in order, and the messages deferred for `defer_s`."""
         self._decoded.trim()
-        for held in (self.intent_free, self._given_back):
+        for held in (self.intent_free, self._given_back, self.read_at_plan):
             if len(held) > CACHE_LIMIT:  # entries of messages that failed and went elsewhere
                 held.clear()  # forgetting a give-back only pins its message alone: the safe side
         pending = [
@@ -139,19 +150,24 @@ class RunPlanner:
         if any(p.event is not None and p.event.control is not None for p in pending):
             return Plan(units=[[m] for m in run])  # a control lane's copies: each acts alone, at once
         event_ids = [p.event.event_id for p in pending if p.event is not None]
-        try:
-            # one message is one turn whatever was recorded (the handler reads its intent itself)
-            recorded = await self._intents(event_ids, self._clock()) if len(event_ids) > 1 else {}
-        except RetryableError as exc:
-            log_event(logger, "dispatcher.intents.unreadable", logging.WARNING, reason=str(exc)[:300])
+        busy_until = self._activity.busy_until_ms(run[0].group_id)
+        first = next((p.event for p in pending if p.event is not None), None)
+        # asked together, so both go in one shared BatchGetItem (`storage/reads_dynamodb.py`)
+        state, override = await asyncio.gather(
+            self._ledger_state(event_ids), self._override(first, pending, busy_until)
+        )
+        for message in run:  # a plan's read is only ever used by its own first turn
+            self.read_at_plan.pop(message.message_id, None)
+        if state is None:
             self._decoded.forget(run)
             self._given_back.update(m.message_id for m in run)
             return Plan(units=[], deferred=list(run), defer_s=INTENTS_UNREADABLE_DEFER_S)
+        recorded: dict[str, str] = {}  # one message is one turn whatever was recorded
         if len(event_ids) > 1:
-            recorded = {**pinned_alone(pending, recorded, self._given_back, _one_event_reply_id), **recorded}
-        busy_until = self._activity.busy_until_ms(run[0].group_id)
-        first = next((p.event for p in pending if p.event is not None), None)
-        override = await self._override(first, pending, busy_until)
+            recorded = {
+                **pinned_alone(pending, state.intents, self._given_back, _one_event_reply_id),
+                **state.intents,
+            }
         queue = effective_queue(self._queue, override, first.channel if first else "")
 
         def mode_for(channel: str) -> str:
@@ -185,6 +201,7 @@ class RunPlanner:
         self._given_back.update(plan.defer)
         self.dropped.update(plan.dropped)
         by_pending = {p.key: p for p in pending}
+        self._keep_read(state, plan.turns[0] if plan.turns else [], by_pending)
         self.intent_free.update(
             turn[0]
             for turn in plan.turns
@@ -194,6 +211,29 @@ class RunPlanner:
             units=[[by_key[k]] for k in plan.dropped] + [[by_key[k] for k in turn] for turn in plan.turns],
             deferred=deferred,
             defer_s=plan.defer_s,
+        )
+
+    async def _ledger_state(self, event_ids: list[str]) -> LedgerState | None:
+        """The ledger's state of a run's events (None: unreadable, the run is given back)."""
+        if not event_ids:
+            return LedgerState({}, {})
+        try:
+            return await self._ledger(list(dict.fromkeys(event_ids)), self._clock())
+        except RetryableError as exc:
+            log_event(logger, "dispatcher.intents.unreadable", logging.WARNING, reason=str(exc)[:300])
+            return None
+
+    def _keep_read(self, state: LedgerState, turn: list[str], by_pending: dict[str, Pending]) -> None:
+        """Hand the plan's ledger read to its first turn, which starts now (the consumer runs a plan's
+        units in order at once: only dropped units, which write nothing, go before it). A later turn of
+        the run reads when it starts: the turns before it have written since."""
+        events = [by_pending[k].event for k in turn]
+        if not turn or any(e is None for e in events):
+            return  # a claim-checked body's event is known only when its turn runs: it reads then
+        ids = {e.event_id for e in events if e is not None}
+        self.read_at_plan[turn[0]] = LedgerState(
+            {k: v for k, v in state.done.items() if k in ids},
+            {k: v for k, v in state.intents.items() if k in ids},
         )
 
     async def _override(

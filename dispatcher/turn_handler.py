@@ -12,11 +12,14 @@ record it in the ledger, write a cron job's history and log. The consumer delete
 returns. Every step is safe to repeat. Each turn run is noted with `FailureNotices`, so a turn the
 consumer gives up (dead-letters) tells its user in one short error reply (`failure_notice.py`).
 
-The ledger is read for every unit, first deliveries included (one `BatchGetItem` per turn): a message
-received once can still carry an event already answered — a schedule's fire sent again by a firer that
-took over a dead one's claim after the first copy was consumed, a letter SQS moved back from a DLQ
-(`StartMessageMoveTask` sends new messages without `clawbus.replay`), an enqueue retried after a
-timeout that had landed — and neither its receive count nor its attributes say so (issue 22).
+The ledger is read for every unit, first deliveries included: the first turn of a run uses what the
+planner read for the run (asked with the session's `/queue` override, in a `BatchGetItem` that the
+concurrent runs share: `RunPlanner.read_at_plan`), a later turn of the run reads when it starts (the
+turns before it have written since). A message received once can still carry an event already
+answered — a schedule's fire sent again by a firer that took over a dead one's claim after the first
+copy was consumed, a letter SQS moved back from a DLQ (`StartMessageMoveTask` sends new messages
+without `clawbus.replay`), an enqueue retried after a timeout that had landed — and neither its
+receive count nor its attributes say so (issue 22).
 
 A control copy (`/stop`, `/status`, `/queue`, a reset's stop, a mid-turn message's `steer` or
 `interrupt`) is handed to the control lane (`control.py`) instead; the messages a turn's answer says
@@ -130,7 +133,7 @@ class TurnHandler:
             self._decoded,
             settings.queue,
             clock,
-            ledger.intents,
+            ledger.state,
             self._activity,
             queues.get if queues else None,
         )
@@ -174,7 +177,9 @@ class TurnHandler:
             if self._heartbeats is not None:
                 events = [self._heartbeats.resolve(event) for event in events]
             now = self._clock()
-            ledger = await self._ledger.state([e.event_id for e in events], now)
+            ledger = self._planner.read_at_plan.pop(unit[0].message_id, None)
+            if ledger is None:  # not the first turn of its run's plan: read it now
+                ledger = await self._ledger.state([e.event_id for e in events], now)
             done = ledger.done
             asks = route_to_look_up(events, done)
             known = await self._routes.lookup(asks) if asks is not None and self._routes else None

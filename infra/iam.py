@@ -244,9 +244,10 @@ ROLES: dict[str, tuple[Grant, ...]] = {
         Grant(
             sid="LastRoutes",
             resource="sessions_table",
-            actions=("dynamodb:GetItem", "dynamodb:PutItem"),
+            actions=("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"),
             why="dispatcher.scheduled moves the last route, dispatcher.session_queues keeps `/queue`, on "
-            "session entries (versioned puts) and reads them",
+            "session entries (versioned puts) and reads them (in the BatchGetItem the planner shares with "
+            "its ledger reads, storage/reads_dynamodb.py)",
         ),
         Grant(
             sid="CronRunHistory",
@@ -548,6 +549,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "storage/config.py",
         "storage/media.py",
         "storage/records_dynamodb.py",
+        "storage/reads_dynamodb.py",
         "storage/sessions.py",
         "bus/secret_env.py",
         "storage/secrets.py",

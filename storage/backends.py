@@ -23,6 +23,7 @@ from clawbus.storage.config import (
 )
 from clawbus.storage.idempotency import DynamoIdempotencyStore
 from clawbus.storage.media import MediaStore
+from clawbus.storage.reads_dynamodb import SharedReads
 from clawbus.storage.records import RecordStore
 from clawbus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.storage.secrets import SecretsManagerStore, SecretStore
@@ -78,9 +79,18 @@ def record_store(
     return DynamoRecordStore(dynamodb, table, ttl_attribute=ttl_attribute, range_key=range_key)
 
 
-def idempotency_store(dynamodb: DynamoDBClient, table: str) -> DynamoIdempotencyStore:
-    """The idempotency records of `table` (the `<prefix>-ledger` table): the dedup, turn and sent ledgers."""
-    return DynamoIdempotencyStore(dynamodb, table)
+def idempotency_store(
+    dynamodb: DynamoDBClient, table: str, reads: SharedReads | None = None
+) -> DynamoIdempotencyStore:
+    """The idempotency records of `table` (the `<prefix>-ledger` table): the dedup, turn and sent ledgers;
+    read through `reads` when given (`shared_reads`)."""
+    return DynamoIdempotencyStore(dynamodb, table, reads)
+
+
+def shared_reads(dynamodb: DynamoDBClient) -> SharedReads:
+    """One `BatchGetItem` batcher for the stores a process builds with it (`reads_dynamodb.py`): reads of
+    the ledger and of the session index asked together share one request."""
+    return SharedReads(dynamodb)
 
 
 def blob_store(settings: Settings, clients: WithS3) -> BlobStore:
@@ -102,12 +112,15 @@ def config_store(settings: Settings, clients: WithConfigStores) -> ConfigStore:
     return SsmConfigStore(clients.ssm, config_parameter_name(settings.bus.prefix))
 
 
-def session_index(settings: Settings, clients: WithDynamoDB) -> SessionIndex:
+def session_index(
+    settings: Settings, clients: WithDynamoDB, reads: SharedReads | None = None
+) -> SessionIndex:
     """The session index `CLAWBUS_SESSION__TRANSCRIPTS` implies: `sessions.json` files under
-    `CLAWBUS_SESSION__DIR` with `local`, else the `<prefix>-sessions` table (the agent's choice too)."""
+    `CLAWBUS_SESSION__DIR` with `local`, else the `<prefix>-sessions` table (the agent's choice too),
+    read through `reads` when given."""
     if settings.session.transcripts == "local":
         return LocalSessionIndex(settings.session.dir)
-    return DynamoSessionIndex(clients.dynamodb, sessions_table_name(settings.bus.prefix))
+    return DynamoSessionIndex(clients.dynamodb, sessions_table_name(settings.bus.prefix), reads)
 
 
 def secret_store(settings: Settings, clients: WithSecretsManager) -> SecretStore:

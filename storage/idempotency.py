@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from clawbus.bus.clock import epoch_s
 from clawbus.bus.errors import ClawbusError, VersionConflict
 from clawbus.bus.topology import LEDGER_TTL_ATTRIBUTE
+from clawbus.storage.reads_dynamodb import SharedReads
 from clawbus.storage.records import AllOf, AnyOf, Compare, Condition, Record, absent_or_expired
 from clawbus.storage.records_dynamodb import DynamoRecordStore
 
@@ -228,8 +229,8 @@ class IdempotencyStore(ABC):
 class DynamoIdempotencyStore(IdempotencyStore):
     """`IdempotencyStore` on the `<prefix>-ledger` table (hash key `pk`, TTL `expires_at`)."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
-        self._records = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE)
+    def __init__(self, dynamodb: DynamoDBClient, table: str, reads: SharedReads | None = None) -> None:
+        self._records = DynamoRecordStore(dynamodb, table, ttl_attribute=LEDGER_TTL_ATTRIBUTE, reads=reads)
 
     @property
     def table(self) -> str:
@@ -237,7 +238,7 @@ class DynamoIdempotencyStore(IdempotencyStore):
         return self._records.table
 
     async def _get(self, key: str, now: datetime) -> IdempotencyRecord | None:
-        found = await self._records.get({"pk": key}, now=now)  # GetItem
+        found = await self._records.get({"pk": key}, now=now)  # GetItem (or a share of `reads`)
         return None if found is None else _from_item(found)
 
     async def _get_many(self, keys: Sequence[str], now: datetime) -> list[IdempotencyRecord]:  # BatchGetItem

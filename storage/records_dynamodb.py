@@ -4,6 +4,8 @@ Conditions compile to condition expressions with placeholder names and values, s
 are DynamoDB reserved words (`state`, `version`, `text`) need no care from callers.
 `ConditionalCheckFailedException` (and a transaction cancelled by one) becomes `VersionConflict`;
 throttling becomes `Throttled`, 5xx `Unavailable`; an item over the size limit `TooLarge`.
+A store built with a `SharedReads` (`reads_dynamodb.py`) reads through it: its `get` and `get_many` share
+`BatchGetItem` requests with the other stores' reads.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.clock import epoch_s, utc_now
 from clawbus.bus.errors import TooLarge, Unavailable, VersionConflict
 from clawbus.storage._dynamodb_wire import Expression, from_attribute, to_attribute
+from clawbus.storage.reads_dynamodb import SharedReads
 from clawbus.storage.records import (
     VERSION_ATTRIBUTE,
     Absent,
@@ -60,8 +63,10 @@ class DynamoRecordStore:
         hash_key: str = "pk",
         range_key: str | None = None,
         ttl_attribute: str | None = None,
+        reads: SharedReads | None = None,
     ) -> None:
         self._ddb = dynamodb
+        self._reads = reads
         self._table = table
         self._hash_key = hash_key
         self._range_key = range_key
@@ -111,6 +116,9 @@ class DynamoRecordStore:
 
     async def get(self, key: Key, *, now: datetime) -> Record | None:
         """See `RecordStore.get` (a consistent read)."""
+        if self._reads is not None:
+            shared = await self._reads.get(self._table, [key], now)
+            return self._live(shared[0], now) if shared else None
         with self._errors("GetItem", key):
             response = await self._ddb.get_item(
                 TableName=self._table, Key=self._wire_key(key), ConsistentRead=True
@@ -120,6 +128,9 @@ class DynamoRecordStore:
 
     async def get_many(self, keys: Sequence[Key], *, now: datetime) -> list[Record]:
         """See `RecordStore.get_many` (one consistent BatchGetItem; unprocessed keys fetched again)."""
+        if self._reads is not None:
+            shared = [self._live(raw, now) for raw in await self._reads.get(self._table, keys, now)]
+            return [record for record in shared if record is not None]
         pending: list[dict[str, Any]] = [self._wire_key(k) for k in keys]
         found: list[Record] = []
         for _ in range(5):

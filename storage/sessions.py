@@ -34,6 +34,7 @@ from pydantic.alias_generators import to_camel
 from clawbus.bus.clock import utc_now
 from clawbus.bus.errors import PermanentError, VersionConflict
 from clawbus.bus.private_files import append_private, make_private_dirs, write_private
+from clawbus.storage.reads_dynamodb import SharedReads
 from clawbus.storage.records import VERSION_ATTRIBUTE, RecordStore
 from clawbus.storage.records_dynamodb import DynamoRecordStore
 from clawbus.storage.transcripts import check_id
@@ -233,10 +234,10 @@ class LocalSessionIndex:
 
 class DynamoSessionIndex:
     """The index in `<prefix>-sessions`: `pk = index#<agentId>`, `sk = <session key>`, versioned (on the
-    layer's `RecordStore`)."""
+    layer's `RecordStore`); its reads share `BatchGetItem` requests when built with `reads`."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
-        self._records: RecordStore = DynamoRecordStore(dynamodb, table, range_key="sk")
+    def __init__(self, dynamodb: DynamoDBClient, table: str, reads: SharedReads | None = None) -> None:
+        self._records: RecordStore = DynamoRecordStore(dynamodb, table, range_key="sk", reads=reads)
         self._table = table
 
     @staticmethod

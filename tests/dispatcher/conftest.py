@@ -1,6 +1,7 @@
 """In-process dispatcher fixtures: a fake AgentCore data plane on loopback and the AWS clients a
-`TurnHandler` needs (the ledger, the claim-check bucket, the session index holding the last route), so a
-test can watch what a turn publishes and when."""
+`TurnHandler` needs (the ledger, the claim-check bucket, the session index holding the last route and
+the `/queue` override, read through one `SharedReads` as `dispatcher/main.py` does), so a test can watch
+what a turn publishes, and when, and which AWS requests it made."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ from clawbus.bus.topology import ledger_table_name, sessions_table_name
 from clawbus.dispatcher.agentcore import AgentCoreInvoker
 from clawbus.dispatcher.ledger import TurnLedger
 from clawbus.dispatcher.scheduled import LastRoutes
+from clawbus.dispatcher.session_queues import SessionQueues
 from clawbus.dispatcher.turn_handler import TurnHandler
 from clawbus.schemas import InboundEvent, Peer, PeerKind, ReplyTarget
 from clawbus.storage import DynamoSessionIndex
+from clawbus.storage.backends import shared_reads
 from clawbus.storage.claim_check import ClaimChecks
 from tests.conftest import Bus
 from tests.helpers import eventually, free_port
@@ -51,6 +54,7 @@ class Harness:
     topic: Recorder
     claim_checks: ClaimChecks
     sessions: DynamoSessionIndex
+    requests: dict[str, int]  # AWS requests made so far, by client and `<client>.<Operation>`
 
 
 def received(event: InboundEvent, receive_count: int = 1) -> SqsRecord:
@@ -104,24 +108,27 @@ def harness_factory(
             }
         )
         try:
-            async with open_stage_clients(settings, DispatcherClients) as clients:
+            requests: dict[str, int] = {}
+            async with open_stage_clients(settings, DispatcherClients, requests) as clients:
                 assert clients.s3
                 topic = Recorder()
                 claim_checks = ClaimChecks(
                     clients.s3, settings.bus.bucket_name(), settings.dispatcher.claim_check_bytes
                 )
-                sessions = DynamoSessionIndex(clients.dynamodb, sessions_table_name(bus.prefix))
+                reads = shared_reads(clients.dynamodb)
+                sessions = DynamoSessionIndex(clients.dynamodb, sessions_table_name(bus.prefix), reads)
                 handler = TurnHandler(
                     AgentCoreInvoker(clients.agentcore, settings.agentcore),
                     topic,
-                    TurnLedger(clients.dynamodb, ledger_table_name(bus.prefix), 86_400 * 8),
+                    TurnLedger(clients.dynamodb, ledger_table_name(bus.prefix), 86_400 * 8, reads),
                     claim_checks,
                     settings.dispatcher,
                     routes=LastRoutes(sessions),
                     **({} if clock is None else {"clock": clock}),
+                    queues=SessionQueues(sessions),
                     draft_channels=draft_channels,
                 )
-                yield Harness(handler, topic, claim_checks, sessions)
+                yield Harness(handler, topic, claim_checks, sessions, requests)
         finally:
             server.should_exit = True
             await serving

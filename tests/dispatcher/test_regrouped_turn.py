@@ -26,6 +26,7 @@ from clawbus.bus.errors import Unavailable
 from clawbus.bus.settings import QueueSettings
 from clawbus.bus.sqs_record import SqsRecord
 from clawbus.bus.topology import ledger_table_name
+from clawbus.dispatcher.ledger import LedgerState
 from clawbus.dispatcher.run_planner import DecodedEvents, RunPlanner
 from clawbus.dispatcher.session_activity import SessionActivity
 from clawbus.schemas import EventKind, InboundEvent, Peer, PeerKind, ReplyTarget, parse_outbound
@@ -124,7 +125,7 @@ async def test_a_collected_turn_cut_short_by_a_crash_is_answered_once_when_it_co
 
 async def test_a_run_whose_recorded_turns_cannot_be_read_is_given_back_not_planned_blind() -> None:
     # Planned without its intents, a turn cut short by a crash could be merged with a newer message.
-    async def unreachable(_event_ids: Sequence[str], _now: datetime) -> dict[str, str]:
+    async def unreachable(_event_ids: Sequence[str], _now: datetime) -> LedgerState:
         raise Unavailable("dynamodb: connection reset")
 
     decoded = DecodedEvents(claim_checks=None)  # type: ignore[arg-type]  # inline bodies only
@@ -177,8 +178,8 @@ async def test_a_one_message_turn_cut_short_by_a_crash_is_answered_once_even_aft
 
 
 def planner(mode: str, activity: SessionActivity | None = None) -> RunPlanner:
-    async def no_intents(_event_ids: Sequence[str], _now: datetime) -> dict[str, str]:
-        return {}
+    async def no_intents(_event_ids: Sequence[str], _now: datetime) -> LedgerState:
+        return LedgerState({}, {})
 
     decoded = DecodedEvents(claim_checks=None)  # type: ignore[arg-type]  # inline bodies only
     queue = QueueSettings.model_validate({"mode": mode, "debounce_ms": 1000})
