@@ -20,6 +20,7 @@ R = TypeVar("R")
 
 _receives = threading.local()  # `found`: the list this thread's receives report to, while recording
 _replay = threading.Event()  # set while a journal is replayed (before the API serves)
+_stopping = threading.Event()  # set when the API stops: long polls answer with what they have
 
 
 @contextlib.contextmanager
@@ -32,6 +33,12 @@ def replaying() -> Iterator[None]:
         yield
     finally:
         _replay.clear()
+
+
+def end_long_polls() -> None:
+    """Make every waiting ReceiveMessage answer within a second with what it has (nothing), as the API
+    stops: the server waits for its requests, and a long poll would hold it up to 20 s."""
+    _stopping.set()
 
 
 class HandedOut(BaseModel):
@@ -212,7 +219,7 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
             with lock:
                 taken = take(self, queue, count, visibility_timeout, message_attribute_names or [])
                 _report(self, queue, taken)
-            if taken or unix_time() >= deadline:
+            if taken or unix_time() >= deadline or _stopping.is_set():
                 return taken
             queue.wait_for_messages(1)  # outside the lock (and outside the snapshot gate)
 
