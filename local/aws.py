@@ -29,6 +29,7 @@ from clawbus.local.auth import LoopbackCredentials
 from clawbus.local.aws_auth import guard
 from clawbus.local.aws_fifo import end_long_polls, keep_fifo_group_order
 from clawbus.local.aws_journal import Journal
+from clawbus.local.aws_sns import serialise_sns
 from clawbus.local.aws_ssm import import_ssm
 from clawbus.local.aws_state import (
     capture,
@@ -168,6 +169,7 @@ def serve_local_aws(
     restored = False
     park_long_polls(gate)
     keep_fifo_group_order(dedup_window_s)
+    serialise_sns()
     import_ssm()  # before a request or `preload` imports it with all of EC2
     moto = MotoDispatcher()
     if state:

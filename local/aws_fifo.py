@@ -235,8 +235,8 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
                 return
         moto_add(self, message)
 
-    models.Queue.add_message = _under(lock, add_message)  # type: ignore[method-assign]
-    models.Queue.delete_message = _under(lock, models.Queue.delete_message)  # type: ignore[method-assign]
+    models.Queue.add_message = under(lock, add_message)  # type: ignore[method-assign]
+    models.Queue.delete_message = under(lock, models.Queue.delete_message)  # type: ignore[method-assign]
     change = models.SQSBackend.change_message_visibility
 
     def change_message_visibility(
@@ -251,15 +251,15 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
             raise MessageNotInflight()
         change(self, queue_name, receipt_handle, visibility_timeout)
 
-    models.SQSBackend.change_message_visibility = _under(  # type: ignore[method-assign]
+    models.SQSBackend.change_message_visibility = under(  # type: ignore[method-assign]
         lock, change_message_visibility
     )
-    models.SQSBackend.purge_queue = _under(lock, models.SQSBackend.purge_queue)  # type: ignore[method-assign]
+    models.SQSBackend.purge_queue = under(lock, models.SQSBackend.purge_queue)  # type: ignore[method-assign]
     count_at_one_instant(models, lock)
 
 
-def _under(lock: threading.RLock, method: Callable[P, R]) -> Callable[P, R]:
-    """`method`, run holding `lock` (moto's own methods, made atomic with the receive's pass)."""
+def under(lock: threading.RLock, method: Callable[P, R]) -> Callable[P, R]:
+    """`method`, run holding `lock` (moto's own methods, made atomic with each other)."""
 
     @functools.wraps(method)
     def locked(*args: P.args, **kwargs: P.kwargs) -> R:

@@ -8,6 +8,9 @@ teardown per hop of every turn (issue 21).
 from __future__ import annotations
 
 import http.client
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.auth import SigV4Auth
@@ -89,3 +92,48 @@ def test_an_s3_key_with_an_encoded_slash_is_its_own_object(bus: Bus) -> None:
     s3.put_object(Bucket=bucket, Key="a/b", Body=b"slash")
     assert s3.get_object(Bucket=bucket, Key="a%2Fb")["Body"].read() == b"encoded"
     assert s3.get_object(Bucket=bucket, Key="a/b")["Body"].read() == b"slash"
+
+
+def test_concurrent_subscribes_and_publishes_all_succeed_and_subscribe_each_queue_once(bus: Bus) -> None:
+    # moto's SNS walks and changes its region's subscription list from the request threads without a
+    # lock: with a few hundred subscriptions (a test session's, a long-lived `up`'s) the walks are long.
+    sns, sqs = bus.client("sns"), bus.client("sqs")
+    fifo = {"FifoQueue": "true"}
+    arns = []
+    for n in range(8):
+        url = sqs.create_queue(QueueName=f"{bus.prefix}-sub{n}.fifo", Attributes=fifo)["QueueUrl"]
+        arns.append(
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        )
+    topics = [
+        sns.create_topic(Name=f"{bus.prefix}-t{n}.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+        for n in range(40)
+    ]
+    local = threading.local()
+
+    def client() -> Any:
+        if not hasattr(local, "sns"):
+            local.sns = bus.client("sns")
+        return local.sns
+
+    def subscribe(pair: tuple[str, str]) -> str:
+        topic, arn = pair
+        return str(client().subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"])
+
+    def publish(n: int) -> str:
+        answer = client().publish(
+            TopicArn=topics[n % len(topics)],
+            Message=f"m{n}",
+            MessageGroupId="g",
+            MessageDeduplicationId=f"d{n}",
+        )
+        return str(answer["MessageId"])
+
+    pairs = [(topic, arn) for topic in topics for arn in arns]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        published = [pool.submit(publish, n) for n in range(40)]
+        subscribed = list(pool.map(subscribe, pairs + pairs[::7]))  # some pairs twice, at once
+        assert all(future.result() for future in published)
+    assert len(set(subscribed)) == len(pairs)  # one subscription per topic and queue
+    listed = sns.list_subscriptions_by_topic(TopicArn=topics[0])["Subscriptions"]
+    assert sorted(s["Endpoint"] for s in listed) == sorted(arns)
