@@ -40,7 +40,7 @@ def _list_queues(endpoint: str, prefix: str) -> AWSRequest:
 
 def _send(connection: http.client.HTTPConnection, request: AWSRequest) -> http.client.HTTPResponse:
     body = request.data if isinstance(request.data, bytes) else b""
-    connection.request(request.method, "/", body=body, headers=dict(request.headers.items()))
+    connection.request("POST", "/", body=body, headers=dict(request.headers.items()))
     return connection.getresponse()
 
 
