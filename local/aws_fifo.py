@@ -157,7 +157,7 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
     """
     import copy
 
-    from moto.core.utils import unix_time
+    from moto.core.utils import unix_time, unix_time_millis
     from moto.sqs import models
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
@@ -175,12 +175,17 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
         visibility_timeout: int,
         attribute_names: list[str],
     ) -> list[models.Message]:
+        # One instant for the whole pass: moto's `Message.visible`/`.delayed` read the clock per message,
+        # and its retention check reads the queue's attributes (counting every message) per message.
+        now_ms = unix_time_millis()
+        retain_s = int(getattr(queue, "message_retention_period"))  # set from the attribute by moto  # noqa: B009
         pending = queue.pending_messages
-        busy = {m.group_id for m in pending if m.group_id is not None and not m.visible}
-        pending.difference_update([m for m in pending if m.visible])  # their consumers timed out
+        busy = {m.group_id for m in pending if m.group_id is not None and not now_ms > m.visible_at}
+        pending.difference_update([m for m in pending if now_ms > m.visible_at])  # their consumers timed out
         taken: list[models.Message] = []
         to_dead_letter: list[models.Message] = []
-        for message in queue.messages:  # the visible ones, in the order they were sent
+        visible = [m for m in queue._messages if now_ms > m.visible_at and not now_ms < m.delayed_until]
+        for message in visible:  # in the order they were sent
             if queue.fifo_queue and message.group_id in busy:
                 continue
             policy = queue.redrive_policy
@@ -191,7 +196,7 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
             ):
                 to_dead_letter.append(message)
                 continue
-            if not backend.is_message_valid_based_on_retention_period(queue.name, message):
+            if retain_s + (message.sent_timestamp or 0) / 1000 <= now_ms / 1000:  # moto's retention rule
                 break
             pending.add(message)
             message.mark_received(visibility_timeout=visibility_timeout)
