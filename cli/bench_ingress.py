@@ -12,6 +12,7 @@ import asyncio
 import json
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import httpx
@@ -87,27 +88,55 @@ async def ingress_accepts(base_url: str, count: int, concurrency: int, offset: i
     return (count - refused) / elapsed, refused
 
 
-async def ack_latency(base_url: str, rate_per_s: float, count: int, offset: int) -> dict[str, float]:
-    """Requests at a steady rate; the acknowledgement latency percentiles in milliseconds."""
+async def steady_latency(
+    call: Callable[[int], Awaitable[bool]], rate_per_s: float, count: int
+) -> dict[str, float]:
+    """`call(i)` for i in 0..count-1 at a steady rate (each started on time, whatever the earlier ones
+    take); the percentiles in milliseconds of those that returned True."""
     latencies: list[float] = []
 
-    async def one(client: httpx.AsyncClient, n: int) -> None:
+    async def one(i: int) -> None:
         started = time.monotonic()
-        response = await client.post(
-            "/webhooks/telegram", content=update(n, "l"), headers=telegram_headers(SECRET)
-        )
-        if response.status_code == 200:
+        if await call(i):
             latencies.append((time.monotonic() - started) * 1000)
 
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        tasks = []
-        start = time.monotonic()
-        for i in range(count):
-            delay = start + i / rate_per_s - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(client, offset + i)))
-        await asyncio.gather(*tasks)
+    tasks = []
+    start = time.monotonic()
+    for i in range(count):
+        delay = start + i / rate_per_s - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
     return {"p50": round(statistics.median(ordered), 1) if ordered else float("nan"), "p99": round(p99, 1)}
+
+
+async def ack_latency(base_url: str, rate_per_s: float, count: int, offset: int) -> dict[str, float]:
+    """Webhook requests at a steady rate; the acknowledgement latency percentiles in milliseconds."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+
+        async def post(i: int) -> bool:
+            n = offset + i
+            headers = telegram_headers(SECRET)
+            response = await client.post("/webhooks/telegram", content=update(n, "l"), headers=headers)
+            return response.status_code == 200
+
+        return await steady_latency(post, rate_per_s, count)
+
+
+async def send_latency(sqs: SQSClient, url: str, rate_per_s: float, count: int, run: str) -> dict[str, float]:
+    """Bare SendMessage calls at a steady rate (the ack's baseline: what one AWS call takes meanwhile)."""
+
+    async def send(n: int) -> bool:
+        group = f"steady-{run}-{n}"
+        await sqs.send_message(
+            QueueUrl=url,
+            MessageBody=update(n, run).decode(),
+            MessageGroupId=group,
+            MessageDeduplicationId=group,
+        )
+        return True
+
+    return await steady_latency(send, rate_per_s, count)

@@ -27,8 +27,9 @@ from clawbus.bus.errors import ConfigError, SnapshotUnusable
 from clawbus.bus.logging import log_event
 from clawbus.local.auth import LoopbackCredentials
 from clawbus.local.aws_auth import guard
-from clawbus.local.aws_fifo import keep_fifo_group_order
+from clawbus.local.aws_fifo import end_long_polls, keep_fifo_group_order
 from clawbus.local.aws_journal import Journal
+from clawbus.local.aws_sns import serialise_sns
 from clawbus.local.aws_ssm import import_ssm
 from clawbus.local.aws_state import (
     capture,
@@ -161,33 +162,30 @@ def serve_local_aws(
     saves it every `snapshot_interval_s` (0: only at stop) and after the server has stopped serving, so
     the file holds the final state.
     """
-    from moto.moto_server.werkzeug_app import (  # heavy import: only in this process
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
+    from clawbus.local.aws_server import MotoDispatcher, make_server  # moto: only in this process
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     gate = RequestGate()
     state = StateFile(state_file, gate) if state_file else None
     restored = False
     park_long_polls(gate)
     keep_fifo_group_order(dedup_window_s)
+    serialise_sns()
     import_ssm()  # before a request or `preload` imports it with all of EC2
-    moto = DomainDispatcherApplication(create_backend_app)
+    moto = MotoDispatcher()
     if state:
         preload()
         restored = state.restore()
         replayed, refused = state.journal.replay(moto, state.journal_from)
         log_event(logger, "local_aws.journal.replayed", entries=replayed, refused=refused)
     app = guard(gate.wrap(state.journal.wrap(moto) if state else moto), credentials, hint)
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(host, port, app)
+    server.prepare()  # bound from here on: `local_aws.started` means it
     stopping = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         stopping.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        end_long_polls()  # a waiting receive answers now, so stopping does not wait out its 20 s
+        threading.Thread(target=server.stop, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -203,7 +201,7 @@ def serve_local_aws(
         restored=restored,
         access_key_id=credentials.access_key_id,
     )
-    server.serve_forever()
+    server.serve()
     stopping.set()
     if saver:
         saver.join()

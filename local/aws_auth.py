@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.datastructures import EnvironHeaders
+from moto.core.request import EnvironHeaders
 from werkzeug.wsgi import get_input_stream
 
 from clawbus.bus.logging import log_event
@@ -42,7 +42,8 @@ _STATUS = {401: "401 Unauthorized", 403: "403 Forbidden"}
 
 
 def _received(environ: dict[str, Any], body: bytes) -> ReceivedRequest:
-    """The request as sent: werkzeug's RAW_URI keeps the path percent-encoded, as it was signed."""
+    """The request as sent: RAW_URI keeps the path percent-encoded, as it was signed, and moto's
+    `EnvironHeaders` the names of S3 metadata headers with underscores (`x-amz-meta-my_key`), as signed."""
     raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/"))
     path, _, query = raw.partition("?")
     if "://" in path:  # an absolute-form request target

@@ -20,6 +20,7 @@ R = TypeVar("R")
 
 _receives = threading.local()  # `found`: the list this thread's receives report to, while recording
 _replay = threading.Event()  # set while a journal is replayed (before the API serves)
+_stopping = threading.Event()  # set when the API stops: long polls answer with what they have
 
 
 @contextlib.contextmanager
@@ -32,6 +33,12 @@ def replaying() -> Iterator[None]:
         yield
     finally:
         _replay.clear()
+
+
+def end_long_polls() -> None:
+    """Make every waiting ReceiveMessage answer within a second with what it has (nothing), as the API
+    stops: the server waits for its requests, and a long poll would hold it up to 20 s."""
+    _stopping.set()
 
 
 class HandedOut(BaseModel):
@@ -150,7 +157,7 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
     """
     import copy
 
-    from moto.core.utils import unix_time
+    from moto.core.utils import unix_time, unix_time_millis
     from moto.sqs import models
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
@@ -168,12 +175,17 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
         visibility_timeout: int,
         attribute_names: list[str],
     ) -> list[models.Message]:
+        # One instant for the whole pass: moto's `Message.visible`/`.delayed` read the clock per message,
+        # and its retention check reads the queue's attributes (counting every message) per message.
+        now_ms = unix_time_millis()
+        retain_s = int(getattr(queue, "message_retention_period"))  # set from the attribute by moto  # noqa: B009
         pending = queue.pending_messages
-        busy = {m.group_id for m in pending if m.group_id is not None and not m.visible}
-        pending.difference_update([m for m in pending if m.visible])  # their consumers timed out
+        busy = {m.group_id for m in pending if m.group_id is not None and not now_ms > m.visible_at}
+        pending.difference_update([m for m in pending if now_ms > m.visible_at])  # their consumers timed out
         taken: list[models.Message] = []
         to_dead_letter: list[models.Message] = []
-        for message in queue.messages:  # the visible ones, in the order they were sent
+        visible = [m for m in queue._messages if now_ms > m.visible_at and not now_ms < m.delayed_until]
+        for message in visible:  # in the order they were sent
             if queue.fifo_queue and message.group_id in busy:
                 continue
             policy = queue.redrive_policy
@@ -184,7 +196,7 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
             ):
                 to_dead_letter.append(message)
                 continue
-            if not backend.is_message_valid_based_on_retention_period(queue.name, message):
+            if retain_s + (message.sent_timestamp or 0) / 1000 <= now_ms / 1000:  # moto's retention rule
                 break
             pending.add(message)
             message.mark_received(visibility_timeout=visibility_timeout)
@@ -212,7 +224,7 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
             with lock:
                 taken = take(self, queue, count, visibility_timeout, message_attribute_names or [])
                 _report(self, queue, taken)
-            if taken or unix_time() >= deadline:
+            if taken or unix_time() >= deadline or _stopping.is_set():
                 return taken
             queue.wait_for_messages(1)  # outside the lock (and outside the snapshot gate)
 
@@ -228,8 +240,8 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
                 return
         moto_add(self, message)
 
-    models.Queue.add_message = _under(lock, add_message)  # type: ignore[method-assign]
-    models.Queue.delete_message = _under(lock, models.Queue.delete_message)  # type: ignore[method-assign]
+    models.Queue.add_message = under(lock, add_message)  # type: ignore[method-assign]
+    models.Queue.delete_message = under(lock, models.Queue.delete_message)  # type: ignore[method-assign]
     change = models.SQSBackend.change_message_visibility
 
     def change_message_visibility(
@@ -244,15 +256,15 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
             raise MessageNotInflight()
         change(self, queue_name, receipt_handle, visibility_timeout)
 
-    models.SQSBackend.change_message_visibility = _under(  # type: ignore[method-assign]
+    models.SQSBackend.change_message_visibility = under(  # type: ignore[method-assign]
         lock, change_message_visibility
     )
-    models.SQSBackend.purge_queue = _under(lock, models.SQSBackend.purge_queue)  # type: ignore[method-assign]
+    models.SQSBackend.purge_queue = under(lock, models.SQSBackend.purge_queue)  # type: ignore[method-assign]
     count_at_one_instant(models, lock)
 
 
-def _under(lock: threading.RLock, method: Callable[P, R]) -> Callable[P, R]:
-    """`method`, run holding `lock` (moto's own methods, made atomic with the receive's pass)."""
+def under(lock: threading.RLock, method: Callable[P, R]) -> Callable[P, R]:
+    """`method`, run holding `lock` (moto's own methods, made atomic with each other)."""
 
     @functools.wraps(method)
     def locked(*args: P.args, **kwargs: P.kwargs) -> R:

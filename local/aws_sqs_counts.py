@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import functools
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def count_at_one_instant(models: Any, lock: threading.RLock) -> None:
@@ -19,9 +24,12 @@ def count_at_one_instant(models: Any, lock: threading.RLock) -> None:
     from moto.core.utils import unix_time_millis
 
     read_at = threading.local()
+    sending = threading.local()  # `depth`: sends under way in this thread (SendMessageBatch nests)
     attributes = models.Queue.attributes.fget
 
     def snapshot(self: Any) -> dict[str, Any]:
+        if getattr(sending, "depth", 0):
+            return dict(attributes(self))  # settings only: the counts below are skipped
         with lock:
             read_at.ms = unix_time_millis()
             try:
@@ -34,14 +42,20 @@ def count_at_one_instant(models: Any, lock: threading.RLock) -> None:
         return unix_time_millis() if at is None else at
 
     def visible(self: Any) -> int:  # moto's `Message.visible` and `.delayed`, at one instant
+        if getattr(sending, "depth", 0):
+            return 0
         t = now()
         return sum(1 for m in self._messages if t > m.visible_at and not t < m.delayed_until)
 
     def not_visible(self: Any) -> int:
+        if getattr(sending, "depth", 0):
+            return 0
         t = now()
         return sum(1 for m in self._messages if not t > m.visible_at)
 
     def delayed(self: Any) -> int:
+        if getattr(sending, "depth", 0):
+            return 0
         t = now()
         return sum(1 for m in self._messages if t < m.delayed_until)
 
@@ -61,3 +75,23 @@ def count_at_one_instant(models: Any, lock: threading.RLock) -> None:
     models.Queue.approximate_number_of_messages = property(visible)
     models.Queue.approximate_number_of_messages_not_visible = property(not_visible)
     models.Queue.approximate_number_of_messages_delayed = property(delayed)
+
+    def without_counts(method: Callable[P, R]) -> Callable[P, R]:
+        """`method` (a send), reading a queue's settings without counting its messages.
+
+        moto 5.2.5 reads the whole `Queue.attributes` four times per message sent, only to find
+        `ContentBasedDeduplication`: each reading counted every message three times, so a send cost
+        grew with the queue's depth. A send never answers with a count."""
+
+        @functools.wraps(method)
+        def send(*args: P.args, **kwargs: P.kwargs) -> R:
+            sending.depth = getattr(sending, "depth", 0) + 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                sending.depth -= 1
+
+        return send
+
+    models.SQSBackend.send_message = without_counts(models.SQSBackend.send_message)
+    models.SQSBackend.send_message_batch = without_counts(models.SQSBackend.send_message_batch)
