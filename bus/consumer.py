@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from clawbus.bus.batching import Batcher
 from clawbus.bus.dead_letters import DeadLetterHook, DeadLetters
 from clawbus.bus.errors import ClawbusError, RetryableError
-from clawbus.bus.fifo_batch import BatchPlan, Handled, Outcome, plan_batch
+from clawbus.bus.fifo_batch import BatchPlan, Handled, Outcome, group_runs, plan_batch
+from clawbus.bus.lifecycle import first_of
 from clawbus.bus.logging import log_event
 from clawbus.bus.metrics import stage_metrics
 from clawbus.bus.queues import Queue
@@ -70,6 +71,7 @@ class ConsumerConfig:
     stage: str
     concurrency: int = 16
     wait_time_s: int = 2
+    receivers: int = 1  # receives out at once while a backlog lasts (one while the queue is idle)
     visibility_timeout_s: int = 60
     shutdown_grace_s: float = 10.0
 
@@ -103,6 +105,8 @@ class FifoConsumer:
         self._planner = planner
         self._config = config
         self._in_flight = 0
+        self._reserved = 0  # room receives in progress have asked for
+        self._backlog = asyncio.Event()  # the last full receive found more waiting: more receivers poll
         self._room = asyncio.Condition()
         self._deleter: Batcher[SqsRecord] = Batcher(queue.delete_batch)
         self._keeper = VisibilityKeeper(queue, config.visibility_timeout_s)
@@ -122,18 +126,30 @@ class FifoConsumer:
         tasks: set[asyncio.Task[None]] = set()
         keeper = asyncio.create_task(self._keeper.run())
         try:
-            while not stop.is_set():
-                batch = await self._receive_when_room(stop)
-                for run in _group_runs(batch):
-                    task = asyncio.create_task(self._process_run(run))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
+            receivers = range(self._config.receivers)
+            await asyncio.gather(*(self._receive_loop(stop, tasks, index) for index in receivers))
         finally:
             await self._drain(tasks)
             await self._deleter.close()
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+
+    async def _receive_loop(self, stop: asyncio.Event, tasks: set[asyncio.Task[None]], index: int) -> None:
+        """One receiver: the first always polls; another only while receives come back full (a backlog),
+        so an idle queue costs one poll at a time."""
+        while not stop.is_set():
+            if index and not await first_of(self._backlog, stop):
+                return
+            batch, asked = await self._receive_when_room(stop)
+            if asked and len(batch) >= asked:
+                self._backlog.set()
+            elif index == 0:
+                self._backlog.clear()
+            for run in group_runs(batch):
+                task = asyncio.create_task(self._process_run(run))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
 
     async def run_until_idle(self, idle_receives: int = 1) -> int:
         """Handle messages until a receive comes back empty with nothing in flight; return how many.
@@ -154,7 +170,7 @@ class FifoConsumer:
             empty = 0
             self._in_flight += len(batch)
             async with asyncio.TaskGroup() as group:
-                for run in _group_runs(batch):
+                for run in group_runs(batch):
                     group.create_task(self._process_run(run))
         await self._deleter.close()
         keeper.cancel()
@@ -174,19 +190,23 @@ class FifoConsumer:
         self._in_flight += len(batch)
         try:
             async with asyncio.TaskGroup() as group:
-                for run in _group_runs(batch):
+                for run in group_runs(batch):
                     group.create_task(self._process_run(run, outcomes))
         finally:
             await self._deleter.close()
         return plan_batch(batch, outcomes)
 
-    async def _receive_when_room(self, stop: asyncio.Event) -> list[SqsRecord]:
+    async def _receive_when_room(self, stop: asyncio.Event) -> tuple[list[SqsRecord], int]:
+        """A batch received into the room there is (reserved first: receivers never overfill it), and
+        how many messages were asked for."""
         limit = self._config.concurrency
         async with self._room:
-            await self._room.wait_for(lambda: self._in_flight < limit)
+            await self._room.wait_for(lambda: self._in_flight + self._reserved < limit)
+            room = min(10, limit - self._in_flight - self._reserved)
+            self._reserved += room
         if stop.is_set():
-            return []
-        room = min(10, limit - self._in_flight)
+            self._reserved -= room
+            return [], 0
         try:
             batch = await self._queue.receive(
                 room, self._config.wait_time_s, self._config.visibility_timeout_s
@@ -199,10 +219,12 @@ class FifoConsumer:
         else:
             self.stats.receives += 1
             self.stats.last_receive_at = time.monotonic()
+        finally:
+            self._reserved -= room
         self._in_flight += len(batch)
         self._metrics.flight(len(batch))
         self._keeper.track(batch)
-        return batch
+        return batch, room
 
     async def _process_run(self, run: list[SqsRecord], outcomes: dict[str, Outcome] | None = None) -> None:
         """Handle one group's run unit by unit until one is given back; then give back what the batch
@@ -290,13 +312,6 @@ class FifoConsumer:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-
-
-def _group_runs(batch: list[SqsRecord]) -> list[list[SqsRecord]]:
-    runs: dict[str, list[SqsRecord]] = {}
-    for message in batch:
-        runs.setdefault(message.group_id, []).append(message)
-    return list(runs.values())
 
 
 async def _quietly(call: Awaitable[None]) -> None:

@@ -62,3 +62,11 @@ def plan_batch(records: Sequence[SqsRecord], outcomes: Mapping[str, Outcome]) ->
         else:
             delete.append(record)
     return BatchPlan(delete=tuple(delete), dead_letter=tuple(dead), give_back=tuple(back))
+
+
+def group_runs(batch: list[SqsRecord]) -> list[list[SqsRecord]]:
+    """A received batch as each group's run, in order (a batch holds at most one run per group)."""
+    runs: dict[str, list[SqsRecord]] = {}
+    for message in batch:
+        runs.setdefault(message.group_id, []).append(message)
+    return list(runs.values())

@@ -139,6 +139,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 wait_time_s=config.wait_time_s,
                 visibility_timeout_s=config.visibility_timeout_s,
                 shutdown_grace_s=config.shutdown_grace_s,
+                receivers=config.receivers,
             ),
             planner=handler.plan,
             on_dead_letter=notices.dead_lettered,

@@ -66,6 +66,9 @@ class DispatcherSettings(BaseModel):
 
     concurrency: int = Field(default=64, ge=1)
     wait_time_s: int = Field(default=2, ge=0, le=20)
+    # ReceiveMessage calls out at once while each comes back full (a backlog); one while idle, so an idle
+    # queue costs no more polls.
+    receivers: int = Field(default=4, ge=1, le=10)
     visibility_timeout_s: int = Field(default=60, ge=10)
     max_attempts: int = Field(default=3, ge=1)  # tries of one AgentCore invoke per receive (bus/retry.py)
     shutdown_grace_s: float = 20.0
