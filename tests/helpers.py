@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 
 from clawbus.agent.tools.browser_playwright import CHROMIUM_ARGS
-from clawbus.local.supervisor import Stage, Supervisor
+from clawbus.cli.stage_forker import Forker
+from clawbus.local.supervisor import Stage, StageProcess, Supervisor
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -100,9 +101,38 @@ def post_telegram(ingress_url: str, update: dict[str, Any], secret: str) -> None
     assert sent.status_code == 200, sent.text
 
 
+class WorkerForker:
+    """This test process's stage forker (`cli/stage_forker.py`), shared by every supervisor it makes:
+    `clawbus <stage>` is forked from warm imports, as `clawbus up`'s second wave is (0.2-0.5 CPU-s to
+    ready instead of 1.3-2.5 for a fresh interpreter), and still its own process with its own session,
+    log, environment and exit code. A supervisor's `stop_all` leaves it running for the next one; the
+    session fixture `stage_forker` (tests/conftest.py) starts and stops it."""
+
+    def __init__(self, forker: Forker) -> None:
+        self.forker = forker
+
+    def spawn(self, args: list[str], env: dict[str, str], listen_fd: int | None) -> StageProcess | None:
+        """See `Forking.spawn` (the first waits for the forker's imports)."""
+        self.forker.await_ready()
+        return self.forker.spawn(args, env, listen_fd)
+
+    def stop(self) -> None:
+        """Not at a supervisor's `stop_all`: the forker serves the whole run."""
+
+    def pid(self) -> int | None:
+        """See `Forking.pid`."""
+        return self.forker.pid()
+
+
+WORKER_FORKER: list[WorkerForker] = []  # set by the `stage_forker` session fixture
+
+
 def stage_supervisor(log_dir: Path, env: dict[str, str]) -> Supervisor:
-    """The supervisor `clawbus up` uses, for tests that start stages themselves."""
-    return Supervisor(log_dir, {**env, "PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "")})
+    """The supervisor `clawbus up` uses, for tests that start stages themselves; `clawbus <stage>`
+    stages are forked by this process's `WorkerForker` (others, and any the forker cannot fork, are
+    spawned)."""
+    base_env = {**env, "PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "")}
+    return Supervisor(log_dir, base_env, forker=WORKER_FORKER[0] if WORKER_FORKER else None)
 
 
 def start_up(
