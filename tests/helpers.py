@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -125,6 +126,55 @@ class WorkerForker:
 
 
 WORKER_FORKER: list[WorkerForker] = []  # set by the `stage_forker` session fixture
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """`clawbus ARGS` with exactly `env`, as `subprocess.run(..., capture_output=True, text=True)` runs it
+    (its exit code, stdout and stderr; `subprocess.TimeoutExpired` after `timeout` seconds, the command
+    killed), forked from this process's stage forker when it runs (one CPU-s less than a fresh
+    interpreter's imports), else spawned."""
+    argv = [sys.executable, "-m", "clawbus.cli", *args]
+    process = None
+    if WORKER_FORKER:
+        forker = WORKER_FORKER[0].forker
+        forker.await_ready()
+        out_read, out_write = os.pipe()
+        try:
+            process = forker.spawn(args, env, None, stdout_fd=out_write)
+        finally:
+            os.close(out_write)
+        if process is None:
+            os.close(out_read)
+    if process is None:
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    assert process.stderr is not None
+    streams = {"out": os.fdopen(out_read, "rb"), "err": process.stderr}
+    read: dict[str, bytes] = {}
+    readers = [
+        threading.Thread(target=lambda n=name, f=stream: read.__setitem__(n, f.read()), daemon=True)
+        for name, stream in streams.items()
+    ]
+    for reader in readers:
+        reader.start()
+    deadline = time.monotonic() + timeout
+    try:
+        code = process.wait(timeout)
+        for reader in readers:
+            reader.join(max(0.0, deadline - time.monotonic()))
+        if any(reader.is_alive() for reader in readers):
+            raise subprocess.TimeoutExpired(argv, timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        for stream in streams.values():
+            stream.close()
+
+    def text(name: str) -> str:  # as text=True decodes: the locale's encoding, universal newlines
+        return read[name].decode().replace("\r\n", "\n").replace("\r", "\n")
+
+    return subprocess.CompletedProcess(argv, code, text("out"), text("err"))
 
 
 def stage_supervisor(log_dir: Path, env: dict[str, str]) -> Supervisor:
