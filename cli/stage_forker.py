@@ -121,15 +121,19 @@ class Forker:
         self._broken = not self._ready
         return self._ready
 
-    def spawn(self, args: list[str], env: dict[str, str], listen_fd: int | None) -> ForkedProcess | None:
-        """Fork `clawbus <args>` with environment `env` (and ingress's listening socket); None when the
-        forker cannot (or is still importing: `await_ready` waits), so the caller spawns it the usual way."""
+    def spawn(
+        self, args: list[str], env: dict[str, str], listen_fd: int | None, stdout_fd: int | None = None
+    ) -> ForkedProcess | None:
+        """Fork `clawbus <args>` with environment `env` (and ingress's listening socket; `stdout_fd` as its
+        stdout, else /dev/null); None when the forker cannot (or is still importing: `await_ready`
+        waits), so the caller spawns it the usual way."""
         with self._lock:
             if not self.await_ready(0):
                 return None
             read_end, write_end = os.pipe()
-            request = json.dumps({"args": args, "env": env}).encode()
+            request = json.dumps({"args": args, "env": env, "stdout": stdout_fd is not None}).encode()
             fds = [write_end] if listen_fd is None else [write_end, listen_fd]
+            fds += [] if stdout_fd is None else [stdout_fd]
             try:
                 self._sock.settimeout(REPLY_TIMEOUT_S)
                 socket.send_fds(self._sock, [request], fds)
@@ -181,16 +185,22 @@ def _await_adoption(up_pid: int) -> None:  # pragma: no cover - in the forked st
 
 
 def _become_stage(request: dict[str, Any], fds: list[int], up_pid: int) -> NoReturn:  # pragma: no cover
-    """In the forked stage: its own session, stderr, environment and parent, then `clawbus <args>`."""
+    """In the forked stage: its own session, stderr, environment and parent, then `clawbus <args>`
+    (with Python's default logging, as a fresh interpreter has it: a stage configures its own)."""
     code = 1
     try:
         os.setsid()
         null = os.open(os.devnull, os.O_RDWR)
+        stdout = fds.pop() if request.get("stdout") else null
         os.dup2(null, 0)
-        os.dup2(null, 1)
+        os.dup2(stdout, 1)
         os.dup2(fds[0], 2)
         os.close(null)
         os.close(fds[0])
+        if stdout != null:
+            os.close(stdout)
+        logging.root.handlers.clear()
+        logging.root.setLevel(logging.WARNING)
         env: dict[str, str] = request["env"]
         if len(fds) > 1:
             env[LISTEN_FD_ENV] = str(fds[1])
@@ -265,7 +275,7 @@ def serve(sock: socket.socket) -> None:
     log_event(logger, "forker.ready", import_s=round(time.monotonic() - started, 2), modules=len(PRELOAD))
     while True:
         try:
-            data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 2)
+            data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 3)
         except OSError:
             return
         if not data:

@@ -29,10 +29,11 @@ from hypothesis import settings as hypothesis_settings
 
 from clawbus.bus.settings import AwsSettings
 from clawbus.bus.topology import Topology, build_topology
+from clawbus.cli.stage_forker import Forker
 from clawbus.local.auth import LoopbackCredentials
 from clawbus.local.provision import Provisioner, ProvisionReport
 from clawbus.local.supervisor import Supervisor
-from tests.helpers import free_port, stage, stage_supervisor, wait_for
+from tests.helpers import WORKER_FORKER, WorkerForker, free_port, stage, stage_supervisor, wait_for
 
 # Property tests check behaviour, not speed (speed is `clawbus bench`'s): no per-example deadline, which on a
 # loaded 2-core machine failed a pure date computation for taking 311 ms once.
@@ -81,9 +82,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def stage_forker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """From here on this test process forks the `clawbus <stage>` stages it starts from warm imports, as
+    `clawbus up` does (`tests.helpers.WorkerForker`), and is a child subreaper to adopt them, as `up` is.
+    Started with the loopback AWS API, which every test that starts stages uses; it imports meanwhile."""
+    forker = Forker(tmp_path_factory.mktemp("forker") / "forker.log", {"PYTHONUNBUFFERED": "1"})
+    WORKER_FORKER.append(WorkerForker(forker))
+    yield
+    WORKER_FORKER.clear()
+    forker.stop()
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint(tmp_path_factory: pytest.TempPathFactory, stage_forker: None) -> Iterator[str]:
     """The loopback AWS API's URL (moto server mode in its own process, for the whole session), which
     accepts only `LOCAL_AWS`."""
+    del stage_forker  # started first: its imports run while moto starts
     port = free_port()
     log = tmp_path_factory.mktemp("local-aws") / "local-aws.log"
     with log.open("wb") as out:

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 
 from clawbus.agent.tools.browser_playwright import CHROMIUM_ARGS
-from clawbus.local.supervisor import Stage, Supervisor
+from clawbus.cli.stage_forker import Forker
+from clawbus.local.supervisor import Stage, StageProcess, Supervisor
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -100,9 +102,87 @@ def post_telegram(ingress_url: str, update: dict[str, Any], secret: str) -> None
     assert sent.status_code == 200, sent.text
 
 
+class WorkerForker:
+    """This test process's stage forker (`cli/stage_forker.py`), shared by every supervisor it makes:
+    `clawbus <stage>` is forked from warm imports, as `clawbus up`'s second wave is (0.2-0.5 CPU-s to
+    ready instead of 1.3-2.5 for a fresh interpreter), and still its own process with its own session,
+    log, environment and exit code. A supervisor's `stop_all` leaves it running for the next one; the
+    session fixture `stage_forker` (tests/conftest.py) starts and stops it."""
+
+    def __init__(self, forker: Forker) -> None:
+        self.forker = forker
+
+    def spawn(self, args: list[str], env: dict[str, str], listen_fd: int | None) -> StageProcess | None:
+        """See `Forking.spawn` (the first waits for the forker's imports)."""
+        self.forker.await_ready()
+        return self.forker.spawn(args, env, listen_fd)
+
+    def stop(self) -> None:
+        """Not at a supervisor's `stop_all`: the forker serves the whole run."""
+
+    def pid(self) -> int | None:
+        """See `Forking.pid`."""
+        return self.forker.pid()
+
+
+WORKER_FORKER: list[WorkerForker] = []  # set by the `stage_forker` session fixture
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """`clawbus ARGS` with exactly `env`, as `subprocess.run(..., capture_output=True, text=True)` runs it
+    (its exit code, stdout and stderr; `subprocess.TimeoutExpired` after `timeout` seconds, the command
+    killed), forked from this process's stage forker when it runs (one CPU-s less than a fresh
+    interpreter's imports), else spawned."""
+    argv = [sys.executable, "-m", "clawbus.cli", *args]
+    process = None
+    if WORKER_FORKER:
+        forker = WORKER_FORKER[0].forker
+        forker.await_ready()
+        out_read, out_write = os.pipe()
+        try:
+            process = forker.spawn(args, env, None, stdout_fd=out_write)
+        finally:
+            os.close(out_write)
+        if process is None:
+            os.close(out_read)
+    if process is None:
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    assert process.stderr is not None
+    streams = {"out": os.fdopen(out_read, "rb"), "err": process.stderr}
+    read: dict[str, bytes] = {}
+    readers = [
+        threading.Thread(target=lambda n=name, f=stream: read.__setitem__(n, f.read()), daemon=True)
+        for name, stream in streams.items()
+    ]
+    for reader in readers:
+        reader.start()
+    deadline = time.monotonic() + timeout
+    try:
+        code = process.wait(timeout)
+        for reader in readers:
+            reader.join(max(0.0, deadline - time.monotonic()))
+        if any(reader.is_alive() for reader in readers):
+            raise subprocess.TimeoutExpired(argv, timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        for stream in streams.values():
+            stream.close()
+
+    def text(name: str) -> str:  # as text=True decodes: the locale's encoding, universal newlines
+        return read[name].decode().replace("\r\n", "\n").replace("\r", "\n")
+
+    return subprocess.CompletedProcess(argv, code, text("out"), text("err"))
+
+
 def stage_supervisor(log_dir: Path, env: dict[str, str]) -> Supervisor:
-    """The supervisor `clawbus up` uses, for tests that start stages themselves."""
-    return Supervisor(log_dir, {**env, "PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "")})
+    """The supervisor `clawbus up` uses, for tests that start stages themselves; `clawbus <stage>`
+    stages are forked by this process's `WorkerForker` (others, and any the forker cannot fork, are
+    spawned)."""
+    base_env = {**env, "PYTHONUNBUFFERED": "1", "PATH": os.environ.get("PATH", "")}
+    return Supervisor(log_dir, base_env, forker=WORKER_FORKER[0] if WORKER_FORKER else None)
 
 
 def start_up(

@@ -5,9 +5,11 @@ one is restarted; ingress gets its held port. Without a forker, stages start the
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +144,30 @@ def test_a_process_a_stage_left_behind_is_reaped_and_a_stages_own_exit_code_is_k
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True", "3", "5"]
+
+
+def test_a_forked_command_prints_what_a_spawned_one_prints(
+    forking: tuple[Supervisor, dict[str, str]], tmp_path: Path
+) -> None:
+    """A command forked with a stdout of its own (`clawbus config show`, as the tests' `run_cli` forks
+    the CLI) writes there, and starts with a fresh interpreter's logging, not the forker's JSON log
+    lines: its exit code, stdout and stderr are a spawned one's."""
+    supervisor, env = forking
+    forker = supervisor.forker
+    assert isinstance(forker, Forker)
+    env = {**env, "CLAWBUS_LOCAL__DATA_DIR": str(tmp_path)}
+    args = ["config", "show", "--json"]
+    spawned = subprocess.run(
+        [sys.executable, "-m", "clawbus.cli", *args], env=env, capture_output=True, timeout=60, check=False
+    )
+    out_read, out_write = os.pipe()
+    forked = forker.spawn(args, env, None, stdout_fd=out_write)
+    os.close(out_write)
+    assert isinstance(forked, ForkedProcess)
+    assert forked.stderr is not None
+    with os.fdopen(out_read, "rb") as out, forked.stderr as err:
+        printed = out.read()
+        logged = err.read()
+    assert forked.wait(timeout=60) == spawned.returncode == 0, logged
+    assert json.loads(printed) == json.loads(spawned.stdout)
+    assert logged == spawned.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 from clawbus.bus.topology import dlq_name, inbound_queue_name
 from clawbus.schemas import attributes as attr
 from tests.conftest import Bus
+from tests.helpers import run_cli
 
 
 @dataclass
@@ -36,14 +35,7 @@ def clawbus(bus: Bus, data_dir: Path, *args: str, env: dict[str, str] | None = N
         "CLAWBUS_LOCAL__DATA_DIR": str(data_dir),
         **(env or {}),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "clawbus.cli", *args],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_cli(list(args), full_env, timeout=120)
     return Ran(done.returncode, done.stdout, done.stderr)
 
 

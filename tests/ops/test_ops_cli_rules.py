@@ -8,15 +8,13 @@ directory a `clawbus up` recorded its endpoints in.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from clawbus.local.endpoints import LocalEndpoints, write_endpoints
 from tests.conftest import CREDENTIALS_ENV, REGION, Bus
-from tests.helpers import free_port
+from tests.helpers import free_port, run_cli
 from tests.ops.ops_cli import Ran, one_line_error
 
 # One read-only action of each ops verb (state export writes only to a new directory of its own).
@@ -40,14 +38,7 @@ def run(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Ran:
         "AWS_EC2_METADATA_DISABLED": "true",  # no instance-metadata lookups for credentials
         "CLAWBUS_LOCAL__DATA_DIR": str(data_dir),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "clawbus.cli", *args],
-        env={**keep, **nowhere, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_cli(list(args), {**keep, **nowhere, **(env or {})}, timeout=120)
     return Ran(done.returncode, done.stdout, done.stderr)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from clawbus.bus.topology import egress_queue_name, inbound_queue_name
 from clawbus.storage import config_parameter_name
 from clawbus.storage.cron.jobs import heartbeat_schedule_name
 from tests.conftest import Bus
-from tests.helpers import drain_queue, free_port, post_telegram, stage, stage_supervisor
+from tests.helpers import drain_queue, free_port, post_telegram, run_cli, stage, stage_supervisor
 from tests.ingress import payloads as p
 
 TG_SECRET = "tg-webhook-secret"
@@ -38,14 +37,7 @@ def store_document(bus: Bus, text: str) -> None:
 
 def run_clawbus(bus: Bus, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CLAWBUS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "clawbus.cli", *args],
-        env={**clean, **bus.env, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(list(args), {**clean, **bus.env, **(env or {})}, timeout=60)
 
 
 def test_config_show_marks_the_values_that_came_from_the_document(bus: Bus) -> None:
