@@ -20,6 +20,7 @@ import secrets
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -37,7 +38,7 @@ from clawbus.cli.up_steps import (
     apply_heartbeats,
     check_port_free,
     missing_local_extra,
-    seed_state,
+    seed_state_now,
     since_start,
     state_on_start,
 )
@@ -181,15 +182,16 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             restored, warning = state_on_start(first[0])
             if warning:
                 console.error(warning)
+            local = settings.local.model_copy(update={"data_dir": data_dir})  # its seed file's dir
+            seed = partial(seed_state_now, settings.model_copy(update={"aws": aws, "local": local}))
+            # in SSM (the default) and Secrets Manager, nothing provisioned: seeded while provisioning runs
+            seeding = None if settings.storage.config == "s3" else beside.submit(seed)
             with console.step("provisioning queues, topic, subscriptions, tables, bucket"):
                 warming.result()
                 if not provisioner.up_to_date(topology):  # a restored state holds it already
                     provisioner.apply(topology)
             with console.step("configuration document and channel secrets"):
-                local = settings.local.model_copy(update={"data_dir": data_dir})  # its seed file's dir
-                config_seeded, _ = asyncio.run(
-                    seed_state(settings.model_copy(update={"aws": aws, "local": local}))
-                )
+                config_seeded, _ = seed() if seeding is None else seeding.result()  # in the bucket: now
             console.print(
                 f"• starting the agent ({settings.agent.model}), the AgentCore endpoint on {agentcore_url}, "
                 "dispatcher, egress, ingress and firer"

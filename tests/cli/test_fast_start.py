@@ -126,6 +126,8 @@ def test_bench_reports_the_start_figures() -> None:
     assert figures["up_to_first_reply_s"] > figures["up_to_healthy_s"]
     assert figures["turns_at_idle"] == 2
     assert set(figures["up_stage_ready_s"]) == EMBEDDED_STAGES
+    assert set(figures["up_step_s"]) == {"provisioning", "configuration"}  # up's own steps, as printed
+    assert 0 < figures["first_turn_ms"] < figures["up_to_first_reply_s"] * 1000
     # the first thing a Telegram user sees of a slow turn (its draft), and its answer, later
     assert isinstance(figures["first_visible_ms"], float)
     assert 0 < figures["first_visible_ms"] < figures["answer_visible_ms"]
