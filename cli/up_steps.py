@@ -10,9 +10,12 @@ import json
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clawbus.bus.settings import Settings
-from clawbus.local.supervisor import Stage
+
+if TYPE_CHECKING:  # the supervisor (psutil, ctypes) is `up`'s: the loopback AWS API imports this module
+    from clawbus.local.supervisor import Stage
 
 
 class PortTaken(Exception):
