@@ -21,7 +21,7 @@ from clawbus.bus.clients import (
     open_stage_clients,
     request_counts,
 )
-from clawbus.bus.settings import BusSettings, Settings
+from clawbus.bus.settings import AwsSettings, BusSettings, Settings
 from clawbus.bus.topology import inbound_queue_name
 from tests.conftest import Bus
 
@@ -84,3 +84,12 @@ def test_boto3_and_async_clients_read_one_loader_that_boto3_does_not_grow(bus: B
     assert len(loader.search_paths) == len(set(loader.search_paths))  # boto3's data folder once
     url = clients[1].get_queue_url(QueueName=inbound_queue_name(bus.prefix))["QueueUrl"]
     assert url.endswith(inbound_queue_name(bus.prefix))
+
+
+async def test_only_a_plain_http_endpoint_goes_without_certificate_verification() -> None:
+    # the loopback APIs speak plain HTTP: nothing to verify, so no certificate store is loaded for them;
+    # a TLS endpoint (AWS itself, or any https URL) is verified as always
+    for url, verified in (("http://127.0.0.1:4566", False), ("https://sqs.us-east-1.amazonaws.com", True)):
+        settings = Settings(aws=AwsSettings(endpoint_url=url, region="us-east-1"))
+        async with open_stage_clients(settings, QueueClients) as clients:
+            assert bool(clients.sqs._endpoint.http_session._verify) is verified, url
