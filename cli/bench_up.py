@@ -7,7 +7,11 @@ them (the README's first command), timed from outside.
 - `turn_latency_p50_ms` / `turn_latency_p99_ms`: further turns of the same conversation one at a time
   (idle session, the offline echo model), each as `clawbus say --json` measures it: from its POST to
   the reply;
-- `up_stage_ready_s`: each stage's own start, as `up` prints it (spawn to its ready event).
+- `up_stage_ready_s`: each stage's own start, as `up` prints it (spawn to its ready event);
+- `up_step_s`: each of `up`'s own steps between the waves (provisioning, the configuration document), as
+  it prints them ("… ok (1.2s)");
+- `first_turn_ms`: the first `clawbus say`'s own measure (its POST to the reply): `up_to_first_reply_s`
+  less this, less `up_to_healthy_s`, is that process's start.
 
 These are absolute seconds on whatever machine runs them (reported, never asserted): they run first,
 before the bench's own processes, so the machine is as idle as the caller left it.
@@ -33,6 +37,7 @@ from clawbus.bus.serve import free_loopback_port
 
 READY_BANNER = "Ctrl-C stops everything"
 _READY_LINE = re.compile(r"^\s+(?P<stage>\S+) ready in (?P<seconds>[0-9.]+) s\b")
+_STEP_LINE = re.compile(r"^• (?P<step>.+?) … ok \((?P<seconds>[0-9.]+)s\)")
 
 
 def stage_ready_seconds(lines: list[str]) -> dict[str, float]:
@@ -41,6 +46,15 @@ def stage_ready_seconds(lines: list[str]) -> dict[str, float]:
     for line in lines:
         if match := _READY_LINE.match(line.rstrip("\n")):
             found[match["stage"]] = float(match["seconds"])
+    return found
+
+
+def step_seconds(lines: list[str]) -> dict[str, float]:
+    """Each of `up`'s steps from its "• <step> … ok (<s>s)" lines, by the step's first word."""
+    found = {}
+    for line in lines:
+        if match := _STEP_LINE.match(line.strip()):
+            found[match["step"].split()[0]] = float(match["seconds"])
     return found
 
 
@@ -118,13 +132,15 @@ def up_figures(workdir: Path, turns: int, say: Callable[[str], None]) -> dict[st
     """Run `clawbus up` in `workdir` (its own ports), measure, stop it; the figures above."""
     say(f"up: `clawbus up` on an empty data dir, then {turns + 1} turns of `clawbus say`")
     with running_up(workdir) as up:
-        _say(up.url, workdir, "hello")
+        first_turn = float(_say(up.url, workdir, "hello")["latency_ms"])
         first_reply = time.monotonic() - up.started
         latencies = [float(_say(up.url, workdir, f"turn {n}")["latency_ms"]) for n in range(turns)]
     return {
         "up_to_healthy_s": round(up.healthy_s, 2),
         "up_to_first_reply_s": round(first_reply, 2),
+        "first_turn_ms": first_turn,
         **latency_figures(latencies),
         "turns_at_idle": len(latencies),
         "up_stage_ready_s": stage_ready_seconds(up.lines),
+        "up_step_s": step_seconds(up.lines),
     }

@@ -11,10 +11,9 @@ from pydantic import ValidationError
 
 from clawbus.bus.errors import ClawbusError
 from clawbus.bus.settings import CHANNELS, Settings
-from clawbus.cli import say, up
+from clawbus.cli import say, up_args
 from clawbus.cli.console import Console
 from clawbus.cli.ops_target import OPS_VERBS, add_target_arguments, run_ops_verb
-from clawbus.cli.stage_run import run_stage
 from clawbus.local.credentials import with_data_dir_credentials
 
 DESCRIPTION = """\
@@ -53,7 +52,7 @@ def build_parser(full: bool = True) -> argparse.ArgumentParser:
         description="Start moto (a real AWS API on loopback), provision the topology, and run every stage "
         "as its own process. Ctrl-C stops everything.",
     )
-    up.add_arguments(up_parser)
+    up_args.add_arguments(up_parser)
 
     say_parser = commands.add_parser(
         "say",
@@ -219,7 +218,9 @@ def main(argv: list[str] | None = None) -> None:
             console.error(f"invalid setting CLAWBUS_{path}: {err['msg']}")
         sys.exit(2)
     if args.command == "up":
-        sys.exit(up.run_up(args, settings, console))
+        from clawbus.cli.up import run_up  # the provisioner, supervisor and botocore: `up` alone
+
+        sys.exit(run_up(args, settings, console))
     try:  # every other command signs loopback requests with `up`'s pair, from the data dir if need be
         settings = with_data_dir_credentials(settings)
     except ClawbusError as exc:
@@ -241,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_dashboard(args, settings, console))
     if args.command == "say":
         sys.exit(say.run_say(args, settings, console))
+    from clawbus.cli.stage_run import run_stage  # the stages' logging and clients: not for the tools
+
     try:
         run_stage(args.command, args, settings)
     except KeyboardInterrupt:

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 from clawbus.bus.errors import ClawbusError, ConfigError, PermanentError, TargetGone, Unauthorized
 from clawbus.bus.settings import AwsSettings, BusSettings, Settings
-from clawbus.cli.ops import OpsTarget, ops_errors
 from clawbus.local.endpoints import LocalEndpoints, read_endpoints
 
 if TYPE_CHECKING:
     from clawbus.cli.console import Console
+    from clawbus.cli.ops import OpsTarget
 
 EXIT_OK, EXIT_FINDING, EXIT_UNUSABLE = 0, 1, 2
 
@@ -69,6 +69,8 @@ def target_from(args: argparse.Namespace, settings: Settings) -> OpsTarget:
     Raises:
         ConfigError: a malformed `--prefix`, or an unreadable endpoints record.
     """
+    from clawbus.cli.ops import OpsTarget  # botocore: not for `say` or a stage, which parse these flags
+
     aws = settings.aws.model_dump()
     recorded: LocalEndpoints | None = None
     if _flag(args, "aws"):
@@ -132,6 +134,8 @@ def run_ops_verb(args: argparse.Namespace, settings: Settings, console: Console)
     """Run an ops verb against the deployment its flags name, under the one exit-code rule
     (module docstring): whatever escapes the verb becomes one line (JSON with `--json`), never a
     traceback of botocore's."""
+    from clawbus.cli.ops import ops_errors
+
     runner = _ops_runner(args.command)
     if args.command == "config" and args.action == "env":
         return runner(args, settings, console)  # the settings table: no deployment involved

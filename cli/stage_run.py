@@ -13,6 +13,9 @@ from clawbus.bus.settings import Settings
 from clawbus.cli import up_steps
 from clawbus.local.credentials import required_credentials
 
+# The loopback AWS API makes no spans: it is spared OpenTelemetry's SDK (0.1 CPU-s of the start `up` waits
+# for before anything else can start).
+UNTRACED_STAGES = frozenset({"local-aws"})
 # Stages that read the configuration document (openclaw.json) once at start (openclaw/document_settings.py).
 DOCUMENT_STAGES = frozenset({"ingress", "relay", "dispatcher", "egress", "agent", "scheduler"})
 
@@ -20,10 +23,12 @@ DOCUMENT_STAGES = frozenset({"ingress", "relay", "dispatcher", "egress", "agent"
 def run_stage(command: str, args: argparse.Namespace, settings: Settings) -> None:
     """Run the stage `command` in this process until it is stopped (`clawbus <stage>`)."""
     from clawbus.bus.serve import serve_asgi
-    from clawbus.bus.tracing import configure_tracing  # OpenTelemetry's SDK: not for `up` and `say`
 
     configure_logging(settings.log_level)
-    configure_tracing(command, settings)
+    if command not in UNTRACED_STAGES:
+        from clawbus.bus.tracing import configure_tracing  # OpenTelemetry's SDK: not for `up` and `say`
+
+        configure_tracing(command, settings)
     if command in DOCUMENT_STAGES:
         from clawbus.openclaw.document_settings import load_settings
 

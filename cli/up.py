@@ -20,6 +20,7 @@ import secrets
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -37,7 +38,7 @@ from clawbus.cli.up_steps import (
     apply_heartbeats,
     check_port_free,
     missing_local_extra,
-    seed_state,
+    seed_state_now,
     since_start,
     state_on_start,
 )
@@ -50,42 +51,6 @@ from clawbus.local.endpoints import LocalEndpoints, write_endpoints
 from clawbus.local.provision import Provisioner
 from clawbus.local.supervisor import StageFailed, Supervisor
 from clawbus.local.watchdog import Watchdog
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`up`'s flags."""
-    parser.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address ingress (WebChat, webhooks) binds (default 127.0.0.1); any other needs --expose",
-    )
-    parser.add_argument(
-        "--expose",
-        action="store_true",
-        help="allow a non-loopback --host: ingress becomes reachable from the network (the AWS API, the "
-        "AgentCore endpoint and the agent stay on 127.0.0.1)",
-    )
-    parser.add_argument("--ingress-port", type=int, help="ingress/WebChat port (default 8787)")
-    parser.add_argument("--agent-port", type=int, help="agent container port (default 8080)")
-    parser.add_argument("--agentcore-port", type=int, help="loopback AgentCore endpoint port (default 8081)")
-    parser.add_argument("--aws-port", type=int, help="loopback AWS API (moto) port (default 4566)")
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        help="where the loopback AWS API's state (stores, queues) and the logs live (default ~/.clawbus)",
-    )
-    parser.add_argument(
-        "--engine",
-        choices=("native", "openclaw"),
-        help="who runs the agent's turns (default: CLAWBUS_AGENT__ENGINE, else native); openclaw installs "
-        "Node 24 and OpenClaw into <data dir>/openclaw-runtime on first use",
-    )
-    parser.add_argument(
-        "--fresh",
-        action="store_true",
-        help="start with empty stores and queues; the saved state is moved aside, not deleted",
-    )
-
 
 STATE_FILE = "aws-state.pickle"
 
@@ -217,15 +182,16 @@ def run_up(args: argparse.Namespace, settings: Settings, console: Console) -> in
             restored, warning = state_on_start(first[0])
             if warning:
                 console.error(warning)
+            local = settings.local.model_copy(update={"data_dir": data_dir})  # its seed file's dir
+            seed = partial(seed_state_now, settings.model_copy(update={"aws": aws, "local": local}))
+            # in SSM (the default) and Secrets Manager, nothing provisioned: seeded while provisioning runs
+            seeding = None if settings.storage.config == "s3" else beside.submit(seed)
             with console.step("provisioning queues, topic, subscriptions, tables, bucket"):
                 warming.result()
                 if not provisioner.up_to_date(topology):  # a restored state holds it already
                     provisioner.apply(topology)
             with console.step("configuration document and channel secrets"):
-                local = settings.local.model_copy(update={"data_dir": data_dir})  # its seed file's dir
-                config_seeded, _ = asyncio.run(
-                    seed_state(settings.model_copy(update={"aws": aws, "local": local}))
-                )
+                config_seeded, _ = seed() if seeding is None else seeding.result()  # in the bucket: now
             console.print(
                 f"• starting the agent ({settings.agent.model}), the AgentCore endpoint on {agentcore_url}, "
                 "dispatcher, egress, ingress and firer"

@@ -3,15 +3,19 @@ saved state restored or refused, the stored state seeded, the heartbeat schedule
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import importlib.util
 import json
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clawbus.bus.settings import Settings
-from clawbus.local.supervisor import Stage
+
+if TYPE_CHECKING:  # the supervisor (psutil, ctypes) is `up`'s: the loopback AWS API imports this module
+    from clawbus.local.supervisor import Stage
 
 
 class PortTaken(Exception):
@@ -69,6 +73,11 @@ async def seed_state(settings: Settings) -> tuple[bool, list[str]]:
     async with open_stage_clients(settings, ConfigClients) as clients:
         seeded = await seed_config(settings, config_store(settings, clients))
         return seeded, await seed_channel_secrets(clients.secretsmanager, settings)
+
+
+def seed_state_now(settings: Settings) -> tuple[bool, list[str]]:
+    """`seed_state` in a loop of its own (in `up`'s helper thread, while provisioning runs)."""
+    return asyncio.run(seed_state(settings))
 
 
 def missing_local_extra() -> str | None:

@@ -30,9 +30,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape
 
-from botocore.auth import S3SigV4Auth, SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from clawbus.bus.errors import Unauthorized
@@ -118,11 +115,26 @@ def check_signature(request: ReceivedRequest, credentials: LoopbackCredentials, 
         )
     _check_date(request.headers["x-amz-date"], found["date"], now, service)
     _check_body(request, service)
+    expected = _signature_of(request, credentials, service, found["region"], signed)
+    if not hmac.compare_digest(expected.encode(), found["signature"].encode()):
+        raise SignatureRefused("SignatureDoesNotMatch", "the signature does not match the request", service)
+
+
+def _signature_of(
+    request: ReceivedRequest, credentials: LoopbackCredentials, service: str, region: str, signed: list[str]
+) -> str:
+    """The signature `credentials` give `request` over the `signed` headers, as the client computed it."""
+    # botocore's signer loads here, not with the module: `clawbus say` and the stages read the key pair
+    # (`LoopbackCredentials`) without ever checking a signature
+    from botocore.auth import S3SigV4Auth, SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
     signer_class = S3SigV4Auth if service == "s3" else SigV4Auth
     signer = signer_class(
         Credentials(credentials.access_key_id, credentials.secret_access_key.get_secret_value()),
         service,
-        found["region"],
+        region,
     )
     query = f"?{request.query}" if request.query else ""
     rebuilt = AWSRequest(
@@ -132,9 +144,7 @@ def check_signature(request: ReceivedRequest, credentials: LoopbackCredentials, 
         data=request.body,
     )
     rebuilt.context["timestamp"] = request.headers["x-amz-date"]
-    expected = signer.signature(signer.string_to_sign(rebuilt, signer.canonical_request(rebuilt)), rebuilt)
-    if not hmac.compare_digest(expected.encode(), found["signature"].encode()):
-        raise SignatureRefused("SignatureDoesNotMatch", "the signature does not match the request", service)
+    return signer.signature(signer.string_to_sign(rebuilt, signer.canonical_request(rebuilt)), rebuilt)
 
 
 def _check_date(amz_date: str, scope_date: str, now: datetime, service: str) -> None:

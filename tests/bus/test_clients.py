@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from clawbus.bus.aws import boto3_client, shared_loader
 from clawbus.bus.clients import (
     AgentStoreClients,
     BusClients,
@@ -16,10 +17,11 @@ from clawbus.bus.clients import (
     IngressClients,
     QueueClients,
     SecretClients,
+    aws_session,
     open_stage_clients,
     request_counts,
 )
-from clawbus.bus.settings import BusSettings, Settings
+from clawbus.bus.settings import AwsSettings, BusSettings, Settings
 from clawbus.bus.topology import inbound_queue_name
 from tests.conftest import Bus
 
@@ -71,3 +73,23 @@ def test_every_bundle_names_only_services_a_client_can_be_opened_for() -> None:
     )
     for bundle in bundles:
         assert {f.name for f in dataclasses.fields(bundle)} <= services, bundle.__name__
+
+
+def test_boto3_and_async_clients_read_one_loader_that_boto3_does_not_grow(bus: Bus) -> None:
+    # `clawbus up` makes five boto3 clients, then async ones for the configuration document and the
+    # heartbeats: one loader parses each service model, endpoint rules and partitions once for all of them
+    clients = [boto3_client(bus.aws, "sqs"), boto3_client(bus.aws, "sqs"), boto3_client(bus.aws, "sns")]
+    loader = shared_loader()
+    assert aws_session().get_component("data_loader") is loader
+    assert len(loader.search_paths) == len(set(loader.search_paths))  # boto3's data folder once
+    url = clients[1].get_queue_url(QueueName=inbound_queue_name(bus.prefix))["QueueUrl"]
+    assert url.endswith(inbound_queue_name(bus.prefix))
+
+
+async def test_only_a_plain_http_endpoint_goes_without_certificate_verification() -> None:
+    # the loopback APIs speak plain HTTP: nothing to verify, so no certificate store is loaded for them;
+    # a TLS endpoint (AWS itself, or any https URL) is verified as always
+    for url, verified in (("http://127.0.0.1:4566", False), ("https://sqs.us-east-1.amazonaws.com", True)):
+        settings = Settings(aws=AwsSettings(endpoint_url=url, region="us-east-1"))
+        async with open_stage_clients(settings, QueueClients) as clients:
+            assert bool(clients.sqs._endpoint.http_session._verify) is verified, url

@@ -30,6 +30,21 @@ def loaded_by(module: str, argv: tuple[str, ...] = ()) -> set[str]:
     return set(json.loads(ran.stdout.splitlines()[-1]))
 
 
+def said_by(argv: tuple[str, ...]) -> tuple[str, set[str]]:
+    """What `clawbus <argv>` printed last, run in a fresh interpreter, and the modules it had loaded."""
+    code = (
+        "import json, sys\nfrom clawbus.cli.main import main\n"
+        f"try:\n    main({list(argv)!r})\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    *printed, modules = ran.stdout.splitlines()
+    return printed[-1], set(json.loads(modules))
+
+
 def test_every_stage_process_starts_without_boto3_httpx_or_the_agent_runtime() -> None:
     # Each stage is `python -m clawbus.cli <stage>`: what cli.main imports, every stage pays for.
     loaded = loaded_by("clawbus.cli.main")
@@ -65,13 +80,20 @@ def test_turn_latency_percentiles_are_nearest_rank() -> None:
     assert latency_figures([]) == {"turn_latency_p50_ms": None, "turn_latency_p99_ms": None}
 
 
-def test_up_prints_one_start_line_per_stage_and_the_total(tmp_path: Path) -> None:
+def test_up_prints_one_start_line_per_stage_and_say_answers_without_the_aws_sdk(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("ingress", "agent", "agentcore", "aws")}
     up, shown = start_up(tmp_path, ports)
     try:
         started = stage_ready_seconds(shown.splitlines())
         assert set(started) == EMBEDDED_STAGES, shown
         assert re.search(r"every stage ready in [0-9.]+ s since `clawbus up` started", shown), shown
+        # `clawbus say`'s own start is part of the wait for the first reply: it talks HTTP to ingress and
+        # reads the run's files, and never loads botocore (a third of a second of its start)
+        url = f"http://127.0.0.1:{ports['ingress']}"
+        said = ("say", "hello", "--url", url, "--data-dir", str(tmp_path), "--json")
+        reply, loaded = said_by(said)
+        assert json.loads(reply)["text"], reply
+        assert not {"botocore", "boto3", "aiobotocore", "moto", "clawbus.cli.up"} & loaded
     finally:
         up.send_signal(signal.SIGINT)
         up.communicate(timeout=90)
@@ -104,6 +126,8 @@ def test_bench_reports_the_start_figures() -> None:
     assert figures["up_to_first_reply_s"] > figures["up_to_healthy_s"]
     assert figures["turns_at_idle"] == 2
     assert set(figures["up_stage_ready_s"]) == EMBEDDED_STAGES
+    assert set(figures["up_step_s"]) == {"provisioning", "configuration"}  # up's own steps, as printed
+    assert 0 < figures["first_turn_ms"] < figures["up_to_first_reply_s"] * 1000
     # the first thing a Telegram user sees of a slow turn (its draft), and its answer, later
     assert isinstance(figures["first_visible_ms"], float)
     assert 0 < figures["first_visible_ms"] < figures["answer_visible_ms"]
