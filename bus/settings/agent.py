@@ -149,7 +149,7 @@ class AgentSettings(BaseModel):
     keep_recent_tokens: int = Field(default=20_000, ge=0)
     bedrock: BedrockSettings = BedrockSettings()
     openai: OpenAISettings = OpenAISettings()
-    workspace: WorkspaceSettings = WorkspaceSettings()
+    workspace: WorkspaceSettings = Field(default_factory=WorkspaceSettings)  # its dir: $HOME when built
     web: WebFetchSettings = WebFetchSettings()
     browser: BrowserSettings = BrowserSettings()
     tools: ToolSettings = ToolSettings()

@@ -82,8 +82,10 @@ class Settings(BaseSettings):
     aws: AwsSettings = Field(default_factory=AwsSettings)  # built per Settings: its region reads the env
     bus: BusSettings = BusSettings()
     agentcore: AgentCoreSettings = AgentCoreSettings()
-    agent: AgentSettings = AgentSettings()
-    session: SessionSettings = SessionSettings()
+    # Built per Settings (agent, session, local): their paths default under $HOME as it is then, not as it
+    # was at import (a stage forked from the warm forker has its own environment).
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    session: SessionSettings = Field(default_factory=SessionSettings)
     ingress: IngressSettings = IngressSettings()
     dispatcher: DispatcherSettings = DispatcherSettings()
     egress: EgressSettings = EgressSettings()
@@ -98,7 +100,7 @@ class Settings(BaseSettings):
     commands: CommandsSettings = CommandsSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     storage: StorageSettings = StorageSettings()
-    local: LocalSettings = LocalSettings()
+    local: LocalSettings = Field(default_factory=LocalSettings)
     tracing: TracingSettings = TracingSettings()
     log_level: str = "INFO"
     routing: RoutingSettings = RoutingSettings()

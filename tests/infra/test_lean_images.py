@@ -82,8 +82,9 @@ def _closure(requirements: list[str], extras: set[str]) -> set[str]:
 def test_moto_is_the_local_extra_and_dev_and_test_include_it() -> None:
     assert "moto" not in {_name(r) for r in PYPROJECT["project"]["dependencies"]}
     optional = PYPROJECT["project"]["optional-dependencies"]
-    # setproctitle: `up`'s forked stages show in ps as the `clawbus <stage>` they are (cli/stage_forker.py)
-    assert {_name(r) for r in optional["local"]} == {"moto", "setproctitle"}
+    # setproctitle: `up`'s forked stages show in ps as the `clawbus <stage>` they are (cli/stage_forker.py);
+    # cheroot serves the loopback AWS API with kept connections (local/aws_server.py).
+    assert {_name(r) for r in optional["local"]} == {"moto", "setproctitle", "cheroot"}
     assert "clawbus[local]" in optional["test"]
     assert "clawbus[test]" in optional["dev"]
 

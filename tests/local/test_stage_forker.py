@@ -155,7 +155,8 @@ def test_a_forked_command_prints_what_a_spawned_one_prints(
     supervisor, env = forking
     forker = supervisor.forker
     assert isinstance(forker, Forker)
-    env = {**env, "CLAWBUS_LOCAL__DATA_DIR": str(tmp_path)}
+    # A HOME of its own: defaults under it (the workspace, the sessions) are the command's, not the forker's.
+    env = {**env, "CLAWBUS_LOCAL__DATA_DIR": str(tmp_path), "HOME": str(tmp_path / "home")}
     args = ["config", "show", "--json"]
     spawned = subprocess.run(
         [sys.executable, "-m", "clawbus.cli", *args], env=env, capture_output=True, timeout=60, check=False
