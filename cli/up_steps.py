@@ -7,9 +7,8 @@ import asyncio
 import errno
 import importlib.util
 import json
-import os
 import socket
-from pathlib import Path
+import time
 from typing import TYPE_CHECKING
 
 from clawbus.bus.settings import Settings
@@ -90,18 +89,9 @@ def missing_local_extra() -> str | None:
     return None
 
 
-def process_age_s() -> float | None:
-    """Seconds since this process was created, its interpreter start and imports included (Linux's
-    /proc; psutil's create_time is rounded to the boot time's whole second); None elsewhere."""
-    try:
-        stat = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-    except (OSError, IndexError, ValueError):
-        return None
-    return uptime - int(stat[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, in clock ticks
-
-
 def since_start() -> str:
-    """How long `clawbus up` has taken so far ("in 4.8 s since `clawbus up` started")."""
-    age = process_age_s()
-    return "" if age is None else f"in {age:.1f} s since `clawbus up` started"
+    """How long `clawbus up` has taken so far ("in 4.8 s since `clawbus up` started"), its imports included
+    (from `cli.STARTED_AT`)."""
+    from clawbus.cli import STARTED_AT
+
+    return f"in {time.monotonic() - STARTED_AT:.1f} s since `clawbus up` started"
