@@ -44,7 +44,6 @@ class DeadLetters:
         self._keeper = keeper
         self._metrics = metrics
         self._hook = hook
-        self.count = 0
 
     async def unit(self, unit: list[SqsRecord], error: ClawbusError) -> None:
         """Tell the hook, then move every message of `unit` to the DLQ with `error` as its reason."""
@@ -65,7 +64,6 @@ class DeadLetters:
             await self._queue.delete(message)
         except ClawbusError as exc:  # it comes back and is dead-lettered again; the run goes on
             log_event(logger, f"{self._stage}.delete.failed", logging.WARNING, reason=str(exc))
-        self.count += 1
         self._metrics.outcome("dead_lettered")
         log_event(
             logger,

@@ -296,6 +296,7 @@ class IdRules:
 
     prefixes: tuple[str, ...] = ()
     strip_at: bool = False
+    dm_address: str | None = None  # a user id that is their DM's address (group 1: chat id); Discord: None
 
 
 @dataclass(frozen=True)

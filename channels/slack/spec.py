@@ -11,6 +11,7 @@ from clawbus.bus.settings import Settings, SlackSettings
 from clawbus.channels.contracts import (
     ChannelSpec,
     Handoff,
+    IdRules,
     Outbound,
     PlatformClient,
     Relay,
@@ -96,5 +97,7 @@ SPEC: ChannelSpec[SlackSettings] = ChannelSpec(
     ),
     relay=Relay(enabled=_socket, connect=_open_relay),
     outbound=Outbound(profile=PROFILE, open_client=_open_client),
+    # A member id (`U…`/`W…`) as `channel` posts to the app's DM with that member (chat.postMessage).
+    ids=IdRules(dm_address=r"([UW][A-Z0-9]+)"),
     media=_open_media,
 )

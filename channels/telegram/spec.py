@@ -94,6 +94,6 @@ SPEC: ChannelSpec[TelegramSettings] = ChannelSpec(
     ),
     relay=Relay(enabled=_polling, connect=_open_relay),
     outbound=Outbound(profile=PROFILE, open_client=_open_client),
-    ids=IdRules(prefixes=("tg:",), strip_at=True),
+    ids=IdRules(prefixes=("tg:",), strip_at=True, dm_address=r"(\d+)"),
     media=_open_media,
 )

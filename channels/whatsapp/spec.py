@@ -84,6 +84,6 @@ SPEC: ChannelSpec[WhatsappSettings] = ChannelSpec(
         subscribe=_subscribe,
     ),
     outbound=Outbound(profile=PROFILE, open_client=_open_client),
-    ids=IdRules(prefixes=("wa:",)),
+    ids=IdRules(prefixes=("wa:",), dm_address=r"\+?(\d{6,})"),
     media=_open_media,
 )

@@ -100,18 +100,19 @@ def unplanned_notices(events: Sequence[InboundEvent], error: BaseException) -> l
     """The error replies for messages given up before their turn was planned (the ledger unreachable on
     every receive, say): no turn, no draft, so each conversation the messages came from gets one notice,
     under the reply id a turn of exactly its messages would have had, so a redelivery sends it once."""
-    chats: dict[tuple[str, str, str, str | None], tuple[Route, list[InboundEvent]]] = {}
+    Chat = tuple[str, str, str, str | None]
+    groups: dict[Chat, list[InboundEvent]] = {}
+    latest: dict[Chat, Route] = {}  # the notice answers the chat's latest message
     for event in events:
         route = destination(event, None)
         if route is None or is_scheduled(event):
             continue
         chat = (route.channel, route.account_id, route.target.chat_id, route.target.thread_id)
-        group = chats.setdefault(chat, (route, []))[1]
-        group.append(event)
-        chats[chat] = (route, group)  # the notice answers the chat's latest message
+        groups.setdefault(chat, []).append(event)
+        latest[chat] = route
     notices = (
-        failure_notice(group, reply_id(e.event_id for e in group), route, error, draft=False)
-        for route, group in chats.values()
+        failure_notice(group, reply_id(e.event_id for e in group), latest[chat], error, draft=False)
+        for chat, group in groups.items()
     )
     return [notice for notice in notices if notice is not None]
 

@@ -30,20 +30,8 @@ from dataclasses import dataclass, field
 
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import HeartbeatSettings, Settings
+from clawbus.channels.registry import all_channels, find
 from clawbus.schemas import EventKind, Handoff, InboundEvent
-
-# A user id that is also the address of the user's DM, per channel; (pattern, prefix to drop).
-_DM_ADDRESS: dict[str, re.Pattern[str]] = {
-    "telegram": re.compile(r"^\d+$"),
-    "slack": re.compile(r"^[UW][A-Z0-9]+$"),
-    "whatsapp": re.compile(r"^\+?\d{6,}$"),
-}
-# Prefixes people write before an id in allowlists (`telegram:`, `tg:`, `wa:`), dropped before matching.
-_PREFIXES: dict[str, tuple[str, ...]] = {
-    "telegram": ("telegram:", "tg:"),
-    "slack": ("slack:", "user:"),
-    "whatsapp": ("whatsapp:", "wa:"),
-}
 
 
 @dataclass(frozen=True)
@@ -77,16 +65,17 @@ def _addresses(channel: str, entries: Iterable[str]) -> Iterator[tuple[str, str]
 
 
 def _dm_address(channel: str, entry: str) -> tuple[str, str] | None:
-    pattern = _DM_ADDRESS.get(channel)
-    if pattern is None:
+    """(channel, chat id) when `entry` names a user whose id addresses their DM (`IdRules.dm_address`)."""
+    spec = find(channel)
+    if spec is None or spec.ids.dm_address is None:
         return None
     text = entry.strip()
-    for prefix in _PREFIXES[channel]:
+    for prefix in (f"{channel}:", *spec.ids.prefixes):  # as people write them; the id keeps its case
         if text.lower().startswith(prefix):
             text = text[len(prefix) :]
-    if not pattern.match(text):
-        return None
-    return channel, text.removeprefix("+")
+            break
+    match = re.fullmatch(spec.ids.dm_address, text)
+    return None if match is None else (channel, match.group(1))
 
 
 def heartbeat_delivery(heartbeat: HeartbeatSettings, candidates: OwnerCandidates) -> Handoff | None:
@@ -112,12 +101,12 @@ def heartbeat_delivery(heartbeat: HeartbeatSettings, candidates: OwnerCandidates
 
 
 def owner_candidates(settings: Settings) -> OwnerCandidates:
-    """The owner's names in `settings`: `commands.ownerAllowFrom`, then each configured channel's
-    `allowFrom` (clawbus's channel order)."""
+    """The owner's names in `settings`: `commands.ownerAllowFrom`, then the `allowFrom` of each configured
+    channel whose user ids address DMs (clawbus's channel order)."""
     channels = {
-        name: getattr(settings, name).allow_from
-        for name in _DM_ADDRESS
-        if getattr(settings, name).configured()
+        spec.name: spec.settings(settings).allow_from
+        for spec in all_channels()
+        if spec.ids.dm_address is not None and spec.configured(spec.settings(settings))
     }
     return OwnerCandidates(settings.commands.owner_allow_from, channels)
 
