@@ -54,8 +54,6 @@ ALLOWED = {
     },
     ("cli/stage_forker.py", "open"): "opens /dev/null as a forked stage's stdin and stdout (what "
     "`subprocess.DEVNULL` does for a stage spawned the usual way), not state",
-    ("cli/up_steps.py", "read_text"): "reads /proc/self/stat and /proc/uptime for `up`'s start-time lines "
-    "(the process's own age, not state)",
     **{
         ("openclaw/state_dir_read.py", call): "reads the user's OpenClaw directory that `clawbus state "
         "import|export` names (the source and target of a migration, not clawbus state)"
