@@ -6,7 +6,7 @@ is published. It holds the exact messages published for the turn, so a redeliver
 after the write, after the publish, or before the delete; a replayed dead letter) republishes the stored
 reply instead of running the turn again — SNS FIFO and egress drop the copy by its id. The write is
 conditional (absent, or expired), so two runs of one turn racing each other publish the first one's
-reply. A turn that died before its record was written left nothing behind: it is simply run again.
+reply; concurrent one-event turns' records share one request of inserts (`record`). A turn that died before its record was written left nothing behind: it is simply run again.
 
 Before the agent is invoked, the turn's *intent* is recorded too: `intent:<event_id>` for each event,
 holding the turn's reply id (one transaction, first intent stands). A turn is run only once its intent
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from clawbus.bus.batching import Batcher
 from clawbus.bus.errors import Unavailable
 from clawbus.storage.backends import idempotency_store, shared_reads
 from clawbus.storage.idempotency import AlreadyDone, IdempotencyRecord
@@ -102,6 +103,8 @@ class TurnLedger:
         # reads of the other stores built with the same `reads` (the session index's: `/queue`)
         self._store = idempotency_store(dynamodb, table, reads or shared_reads(dynamodb))
         self._ttl_s = ttl_s
+        # one-event turns' records, written by concurrent turns, share BatchExecuteStatement requests
+        self._records: Batcher[tuple[str, StoredTurn, datetime]] = Batcher(self._insert, max_size=25)
 
     async def lookup(self, event_ids: Sequence[str], now: datetime) -> dict[str, StoredTurn]:
         """The finished turns among `event_ids` (expired records count as absent)."""
@@ -155,19 +158,26 @@ class TurnLedger:
     async def record(self, event_ids: Sequence[str], turn: StoredTurn, now: datetime) -> StoredTurn:
         """Record `turn` for every event once; returns the turn that stands (ours, or an earlier one's).
 
-        One conditional `PutItem` for a one-event turn; a merged turn's items go in one transaction, so it
-        is never half recorded. (Turns are not combined into shared transactions: the loopback API's
-        TransactWriteItems copies the whole table per call and races under concurrent calls.)
+        A one-event turn's record is an `INSERT` that concurrent turns' records share a
+        `BatchExecuteStatement` with (`IdempotencyStore.record_each`: each refused on its own); a
+        merged turn's items go in one transaction, so it is never half recorded. (Turns are not
+        combined into shared transactions: one refused item would cancel the others' too.)
         """
         try:
-            await self._store.record(
-                [_key(e) for e in event_ids], now, ttl_s=self._ttl_s, data=turn.to_data()
-            )
-        except AlreadyDone:
-            existing = await self.lookup(event_ids, now)
-            if existing:  # another run of this turn finished first: its reply stands
-                return existing[event_ids[0]] if event_ids[0] in existing else next(iter(existing.values()))
+            if len(event_ids) == 1:
+                await self._records.submit((event_ids[0], turn, now))
+            else:
+                await self._store.record(
+                    [_key(e) for e in event_ids], now, ttl_s=self._ttl_s, data=turn.to_data()
+                )
+        except AlreadyDone as exc:
+            if exc.record is not None:  # another run of this turn finished first: its reply stands
+                return StoredTurn.from_record(exc.record, self._store.table)
             raise Unavailable(
                 f"turn ledger {self._store.table}: a record was there and is gone; retry"
             ) from None
         return turn
+
+    async def _insert(self, batch: Sequence[tuple[str, StoredTurn, datetime]]) -> list[Exception | None]:
+        entries = [(_key(event_id), turn.to_data()) for event_id, turn, _ in batch]
+        return await self._store.record_each(entries, max(at for _, _, at in batch), ttl_s=self._ttl_s)

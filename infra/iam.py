@@ -54,6 +54,9 @@ IAM_ACTION_FOR_OPERATION = {
     "s3:DeleteObjects": "s3:DeleteObject",
     # TransactWriteItems is authorised per item by the item's own action; we only put.
     "dynamodb:TransactWriteItems": "dynamodb:PutItem",
+    # BatchExecuteStatement is authorised per statement by its PartiQL action; clawbus only inserts
+    # (storage/inserts_dynamodb.py).
+    "dynamodb:BatchExecuteStatement": "dynamodb:PartiQLInsert",
     # Bedrock Runtime's Converse APIs are authorised as InvokeModel[WithResponseStream].
     "bedrock:Converse": "bedrock:InvokeModel",
     "bedrock:ConverseStream": "bedrock:InvokeModelWithResponseStream",
@@ -224,8 +227,10 @@ ROLES: dict[str, tuple[Grant, ...]] = {
         Grant(
             sid="TurnLedger",
             resource="ledger_table",
-            actions=("dynamodb:BatchGetItem", "dynamodb:PutItem"),
-            why="dispatcher.ledger records each finished turn once (conditional puts, batched)",
+            actions=("dynamodb:BatchGetItem", "dynamodb:PartiQLInsert", "dynamodb:PutItem"),
+            why="dispatcher.ledger records each finished turn once (PartiQL inserts of concurrent turns in "
+            "one BatchExecuteStatement; a conditional put over an expired record or a merged turn's "
+            "transaction), and reads turns and intents batched",
         ),
         Grant(
             sid="ClaimChecks",
@@ -550,6 +555,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
         "storage/media.py",
         "storage/records_dynamodb.py",
         "storage/reads_dynamodb.py",
+        "storage/inserts_dynamodb.py",
         "storage/sessions.py",
         "bus/secret_env.py",
         "storage/secrets.py",

@@ -27,6 +27,7 @@ from clawbus.bus.errors import ConfigError, SnapshotUnusable
 from clawbus.bus.logging import log_event
 from clawbus.local.auth import LoopbackCredentials
 from clawbus.local.aws_auth import guard
+from clawbus.local.aws_dynamodb import batch_inserts, serialise_dynamodb
 from clawbus.local.aws_fifo import end_long_polls, keep_fifo_group_order
 from clawbus.local.aws_journal import Journal
 from clawbus.local.aws_sns import serialise_sns
@@ -170,6 +171,8 @@ def serve_local_aws(
     park_long_polls(gate)
     keep_fifo_group_order(dedup_window_s)
     serialise_sns()
+    batch_inserts()
+    serialise_dynamodb()
     import_ssm()  # before a request or `preload` imports it with all of EC2
     moto = MotoDispatcher()
     if state:

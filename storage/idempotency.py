@@ -1,9 +1,9 @@
 """One idempotency layer under the three ledgers: a record per key and one state machine over it.
 
 Modelled on Powertools' `utilities/idempotency/persistence/base.py`: the state machine lives in one base
-class (`IdempotencyStore`) over five small persistence methods (`_get`, `_get_many`, `_put`, `_put_each`,
-`_delete`), and the DynamoDB backend (`DynamoIdempotencyStore`, on `DynamoRecordStore` with conditional
-writes) only translates. The ledgers are thin typed views: ingress's dedup claims
+class (`IdempotencyStore`) over six small persistence methods (`_get`, `_get_many`, `_put`, `_put_each`,
+`_insert_each`, `_delete`), and the DynamoDB backend (`DynamoIdempotencyStore`, on `DynamoRecordStore`
+with conditional writes) only translates. The ledgers are thin typed views: ingress's dedup claims
 (`ingress/dedup_store.py`), the dispatcher's turn ledger (`dispatcher/ledger.py`) and egress's sent
 ledger (`egress/sent_ledger.py`).
 
@@ -15,6 +15,7 @@ A record is `key`, `status` (`in_progress` while a lease holds it, `completed` a
     in_progress                                    --complete-->  completed (data, expires_at)
                                                    (complete_each: several keys in one batch write)
     absent | expired                               --record-->    completed (first record stands)
+                                                   (record_each: one-key records in one batch of inserts)
     in_progress                                    --release-->   absent
     in_progress (held by the caller)               --lapse-->     in_progress past its lease
 
@@ -108,7 +109,7 @@ ClaimResult = Claimed | Done | Busy
 
 
 class IdempotencyStore(ABC):
-    """The state machine, over four persistence methods a backend implements."""
+    """The state machine, over the persistence methods a backend implements."""
 
     async def claim(
         self,
@@ -168,6 +169,33 @@ class IdempotencyStore(ABC):
             first = next((live[k] for k in keys if k in live), None)
             raise AlreadyDone(first.key if first else keys[0], first) from None
 
+    async def record_each(
+        self, entries: Sequence[tuple[str, Mapping[str, str]]], now: datetime, *, ttl_s: int
+    ) -> list[Exception | None]:
+        """`record` for up to 25 one-key records, each its own `(key, data)`, in one request of inserts
+        that take only an absent key (`_insert_each`); per entry, None when written, `AlreadyDone` when a
+        live record stands, or the error that kept it out. An insert refused by an existing record is
+        tried again as `record`, which writes over an expired one."""
+        records = [self._completed(key, now, ttl_s, data) for key, data in entries]
+        first: dict[str, int] = {}  # a key asked twice is inserted once; its copy finds it there
+        for i, each in enumerate(records):
+            first.setdefault(each.key, i)
+        inserted = dict(
+            zip(first, await self._insert_each([records[i] for i in first.values()]), strict=True)
+        )
+        results: list[Exception | None] = [
+            inserted[each.key] if first[each.key] == i else VersionConflict(each.key)
+            for i, each in enumerate(records)
+        ]
+        for i, error in enumerate(results):
+            if isinstance(error, VersionConflict):
+                try:
+                    await self.record([records[i].key], now, ttl_s=ttl_s, data=records[i].data)
+                    results[i] = None
+                except ClawbusError as exc:
+                    results[i] = exc
+        return results
+
     async def get(self, key: str, now: datetime) -> IdempotencyRecord | None:
         """The key's record, or None when absent or expired at `now`."""
         return await self._get(key, now)
@@ -223,6 +251,11 @@ class IdempotencyStore(ABC):
         """Write each record unconditionally, independently; per record, None or its error."""
 
     @abstractmethod
+    async def _insert_each(self, records: Sequence[IdempotencyRecord]) -> list[Exception | None]:
+        """Write each record only where its key has no item at all, independently; per record, None
+        or its error (`VersionConflict`: an item is there, live or expired)."""
+
+    @abstractmethod
     async def _delete(self, key: str) -> None: ...
 
 
@@ -258,6 +291,9 @@ class DynamoIdempotencyStore(IdempotencyStore):
 
     async def _put_each(self, records: Sequence[IdempotencyRecord]) -> list[Exception | None]:
         return await self._records.put_each([_to_item(r) for r in records])  # BatchWriteItem
+
+    async def _insert_each(self, records: Sequence[IdempotencyRecord]) -> list[Exception | None]:
+        return await self._records.insert_each([_to_item(r) for r in records])  # BatchExecuteStatement
 
     async def _delete(self, key: str) -> None:
         await self._records.delete({"pk": key})

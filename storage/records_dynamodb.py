@@ -21,6 +21,7 @@ from clawbus.bus.aws import map_aws_errors
 from clawbus.bus.clock import epoch_s, utc_now
 from clawbus.bus.errors import TooLarge, Unavailable, VersionConflict
 from clawbus.storage._dynamodb_wire import Expression, from_attribute, to_attribute
+from clawbus.storage.inserts_dynamodb import insert_each
 from clawbus.storage.reads_dynamodb import SharedReads
 from clawbus.storage.records import (
     VERSION_ATTRIBUTE,
@@ -212,6 +213,11 @@ class DynamoRecordStore:
             pending = [i for i in pending if self._wire_key(self._key_of(items[i])) in unwritten]
         error = Unavailable(f"BatchWriteItem {self._table}: items left unprocessed (throttled); retry")
         return [error if i in pending else None for i in range(len(items))]
+
+    async def insert_each(self, items: Sequence[Item]) -> list[Exception | None]:
+        """Each of up to 25 items written only where its key has no item, in one
+        `BatchExecuteStatement` (`inserts_dynamodb.py`); per item, None or the error that kept it out."""
+        return await insert_each(self._ddb, self._table, [self._key_of(i) for i in items], items)
 
     async def update(
         self,

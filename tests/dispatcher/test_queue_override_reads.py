@@ -160,14 +160,14 @@ async def test_a_runs_first_turn_uses_the_planners_ledger_read_and_a_redelivery_
         before = dict(h.requests)
         for unit in (await h.handler.plan([message("1", "hello")])).units:
             await h.handler(unit)
-        # the plan's read (the turn's state) serves the turn: one read, then the record
-        assert reads_since(h, before) == {"BatchGetItem": 1, "PutItem": 1}
+        # the plan's read (the turn's state) serves the turn: one read, then the record (an insert)
+        assert reads_since(h, before) == {"BatchGetItem": 1, "BatchExecuteStatement": 1}
 
         before = dict(h.requests)
         for unit in (await h.handler.plan([message("2", "a"), message("3", "b")])).units:
             await h.handler(unit)
         # the second turn reads when it starts (the first has written since the plan)
-        assert reads_since(h, before) == {"BatchGetItem": 2, "PutItem": 2}
+        assert reads_since(h, before) == {"BatchGetItem": 2, "BatchExecuteStatement": 2}
 
         before = dict(h.requests)
         for unit in (await h.handler.plan([message("1", "hello", 2), message("2", "a", 2)])).units:
