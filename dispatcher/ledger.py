@@ -6,7 +6,8 @@ is published. It holds the exact messages published for the turn, so a redeliver
 after the write, after the publish, or before the delete; a replayed dead letter) republishes the stored
 reply instead of running the turn again — SNS FIFO and egress drop the copy by its id. The write is
 conditional (absent, or expired), so two runs of one turn racing each other publish the first one's
-reply; concurrent one-event turns' records share one request of inserts (`record`). A turn that died before its record was written left nothing behind: it is simply run again.
+reply; concurrent one-event turns' records share one request of inserts (`record`). A turn that died
+before its record was written left nothing behind: it is simply run again.
 
 Before the agent is invoked, the turn's *intent* is recorded too: `intent:<event_id>` for each event,
 holding the turn's reply id (one transaction, first intent stands). A turn is run only once its intent

@@ -7,7 +7,9 @@ its turn runs (the planner sees it as undecoded, which keeps it a turn of its ow
 The planner knows when this dispatcher last ended a turn of the run's session (`SessionActivity`), so
 messages that arrived while that turn ran are planned by the session's queue mode (its `/queue`
 override read only then, `SessionQueues`, or for a run of several messages) and an idle session's
-message runs at once; each run's plan is logged (`dispatcher.run.planned`, with the `debounce_ms` it
+message runs at once; a run deferred for its debounce that nothing later could join waits it out here
+(`core.waits_in_place`) rather than going back to the queue; each run's plan is logged
+(`dispatcher.run.planned`, with the `debounce_ms` it
 waits). A control lane's run (copies with `control`, `schemas/control.py`) is not planned: each copy is
 a unit of its own, handled at once.
 
@@ -42,7 +44,14 @@ from clawbus.bus.errors import ClawbusError, InvalidEnvelope, RetryableError
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.bus.settings import QueueSettings
 from clawbus.bus.sqs_record import SqsRecord
-from clawbus.dispatcher.core import Pending, needs_no_intent, pinned_alone, plan_turns
+from clawbus.dispatcher.core import (
+    Pending,
+    RunPlan,
+    needs_no_intent,
+    pinned_alone,
+    plan_turns,
+    waits_in_place,
+)
 from clawbus.dispatcher.core.control_commands import QueueOverride, effective_queue
 from clawbus.dispatcher.ledger import LedgerState
 from clawbus.dispatcher.session_activity import SessionActivity
@@ -173,16 +182,24 @@ class RunPlanner:
         def mode_for(channel: str) -> str:
             return override.mode if override and override.mode else self._queue.mode_for(channel)
 
-        plan = plan_turns(
-            pending,
-            mode_for=mode_for,
-            debounce_ms=queue.debounce_ms,
-            cap=queue.cap,
-            now_ms=int(self._clock().timestamp() * 1000),
-            recorded=recorded,
-            busy_until_ms=busy_until,
-            drop=queue.drop,
-        )
+        def plan_at(now_ms: int) -> RunPlan:
+            return plan_turns(
+                pending,
+                mode_for=mode_for,
+                debounce_ms=queue.debounce_ms,
+                cap=queue.cap,
+                now_ms=now_ms,
+                recorded=recorded,
+                busy_until_ms=busy_until,
+                drop=queue.drop,
+            )
+
+        now_ms = int(self._clock().timestamp() * 1000)
+        plan = plan_at(now_ms)
+        waited_ms = 0
+        if plan.defer and waits_in_place(pending, mode_for, plan.debounce_ms):
+            waited_ms = plan.debounce_ms  # planned as at the end of the debounce, run after it
+            plan = plan_at(now_ms + waited_ms)
         log_event(
             logger,
             "dispatcher.run.planned",
@@ -192,8 +209,11 @@ class RunPlanner:
             queued=plan.queued,
             dropped=len(plan.dropped),
             mode=queue.mode,
-            debounce_ms=plan.debounce_ms,
+            debounce_ms=plan.debounce_ms or waited_ms,
+            waited_in_place=waited_ms > 0,
         )
+        if waited_ms:
+            await asyncio.sleep(waited_ms / 1000)
         by_key = {m.message_id: m for m in run}
         deferred = [by_key[k] for k in plan.defer]
         self._decoded.forget(deferred)

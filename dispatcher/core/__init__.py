@@ -10,7 +10,14 @@ from clawbus.dispatcher.core.last_route import (
     stored_route,
     turn_moves_last_route,
 )
-from clawbus.dispatcher.core.queue_mode import Pending, RunPlan, needs_no_intent, pinned_alone, plan_turns
+from clawbus.dispatcher.core.queue_mode import (
+    Pending,
+    RunPlan,
+    needs_no_intent,
+    pinned_alone,
+    plan_turns,
+    waits_in_place,
+)
 from clawbus.dispatcher.core.turns import (
     Route,
     block_reply,
@@ -43,4 +50,5 @@ __all__ = [
     "stored_route",
     "turn_moves_last_route",
     "typing_signal",
+    "waits_in_place",
 ]

@@ -13,7 +13,8 @@ held it back meanwhile) is handled by the session's mode (`docs/queue.md`):
 
 While the newest queued message of the first turn is younger than `debounce_ms`, the whole run is
 deferred (given back to the queue for the rest of the debounce) once, so lines still being typed join
-the same turn. Above `cap` queued messages, `drop` says what goes: `old` the oldest, `new` the newest,
+the same turn; a run that nothing later could join waits the rest in place (`waits_in_place`). Above
+`cap` queued messages, `drop` says what goes: `old` the oldest, `new` the newest,
 `summarize` none (the oldest overflow is answered together in one turn). Heartbeats, cron runs, system
 events and messages with attachments are never merged, dropped or deferred.
 
@@ -122,6 +123,23 @@ def needs_no_intent(item: Pending, mode_for: ModeFor) -> bool:
     if item.event is None:
         return False
     return not _plain_message(item) or mode_for(item.event.channel) in ("followup", "steer")
+
+
+WAIT_IN_PLACE_MAX_MS = 2_000  # a longer debounce gives its run back rather than hold its room
+
+
+def waits_in_place(run: Sequence[Pending], mode_for: ModeFor, debounce_ms: int) -> bool:
+    """Whether a run deferred for `debounce_ms` more may wait it out in the dispatcher instead of going
+    back to the queue (issue 21: a `ChangeMessageVisibility` per message and a receive more).
+
+    Going back lets the session's later messages join the run when it is received again; only
+    `collect` merges them (and a queued `interrupt` drops for them, but `interrupt` has no debounce).
+    So a run waits in place when none of its messages is under `collect`: planned at the end of the
+    debounce, it makes the same turns whatever arrived meanwhile. A long debounce (over
+    `WAIT_IN_PLACE_MAX_MS`) still goes back: held, it would keep the room of other sessions' turns."""
+    if not 0 < debounce_ms <= WAIT_IN_PLACE_MAX_MS:
+        return False
+    return all(p.event is not None and not _mergeable(p, mode_for) for p in run)
 
 
 def pinned_alone(

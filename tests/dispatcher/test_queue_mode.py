@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clawbus.dispatcher.core import Pending, plan_turns
+from clawbus.dispatcher.core import Pending, plan_turns, waits_in_place
 from clawbus.dispatcher.core.queue_mode import route_key
 from clawbus.schemas import AttachmentRef, EventKind, InboundEvent, ReplyTarget
 
@@ -90,6 +90,28 @@ def test_a_run_queued_behind_a_turn_waits_for_the_rest_of_the_debounce_once() ->
     again = [pending("a", age_ms=2500, receives=2), pending("b", age_ms=1700, receives=2)]
     plan = plan_turns(again, mode_for=collect, debounce_ms=1500, cap=10, now_ms=NOW, busy_until_ms=NOW - 1650)
     assert plan.turns == [["a", "b"]]
+
+
+def test_only_a_run_that_nothing_later_could_join_waits_its_debounce_in_place() -> None:
+    """A deferred run waits in the dispatcher (no give-back) when no later message could join its
+    turns: every message under `followup` or `steer`, or never merged; `collect` goes back to the queue,
+    as does a debounce over 2 s or an undecodable message."""
+    run = [pending("a", channel="slack"), pending("b", channel="slack")]
+    assert waits_in_place(run, collect, 500)  # slack: followup
+    assert waits_in_place([pending("h", kind=EventKind.HEARTBEAT)], collect, 500)  # never merged
+    assert not waits_in_place([*run, pending("c")], collect, 500)  # telegram: collect
+    assert not waits_in_place(run, collect, 2_001)
+    assert not waits_in_place(run, collect, 0)  # nothing to wait
+    assert not waits_in_place([pending("x", channel="slack", valid=False)], collect, 500)
+    for mode in ("followup", "steer"):
+        queued = [pending(k, age_ms=age) for k, age in (("a", 400), ("b", 100))]
+        options: dict[str, Any] = {"mode_for": lambda _c, m=mode: m, "debounce_ms": 500, "cap": 20}
+        deferred = plan_turns(queued, now_ms=NOW, busy_until_ms=NOW - 50, **options)
+        assert (deferred.defer, deferred.debounce_ms) == (["a", "b"], 100)  # the first turn's: a, 400 ms old
+        assert waits_in_place(queued, options["mode_for"], deferred.debounce_ms)
+        # planned as at the end of the debounce: the same turns as after a give-back
+        after = plan_turns(queued, now_ms=NOW + 100, busy_until_ms=NOW - 50, **options)
+        assert (after.turns, after.defer) == ([["a"], ["b"]], [])
 
 
 def test_a_message_to_an_idle_session_starts_its_turn_at_once() -> None:

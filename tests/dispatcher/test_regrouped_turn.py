@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -224,3 +225,17 @@ async def test_a_run_this_planner_deferred_still_merges_but_one_that_came_back_o
     # Received before by a dispatcher that is gone (or that ran its turn without an intent): alone.
     elsewhere = await planner("collect")([message("1", "book a table", 2), message("2", "for two", 1)])
     assert [[m.message_id for m in unit] for unit in elsewhere.units] == [["1"], ["2"]]
+
+
+async def test_a_run_no_later_line_could_join_waits_its_debounce_in_place_and_runs_its_turns() -> None:
+    """Under `followup` and `steer` a run queued behind a turn is not given back to the queue for its
+    debounce (a visibility change per message, a receive more, SQS's whole seconds): the planner waits the
+    rest of it and returns the turns a give-back would have planned."""
+    for mode in ("followup", "steer"):
+        activity = SessionActivity()  # the two lines were sent while the session's last turn ran
+        activity.ended("agent:main:main", int(datetime.now(UTC).timestamp() * 1000) + 60_000)
+        started = time.monotonic()
+        plan = await planner(mode, activity)([message("1", "book a table", 1), message("2", "for two", 1)])
+        assert [[m.message_id for m in unit] for unit in plan.units] == [["1"], ["2"]], mode
+        assert plan.deferred == [], mode
+        assert time.monotonic() - started >= 0.9, mode  # the rest of its 1 s debounce, waited here
