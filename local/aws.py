@@ -168,8 +168,8 @@ def serve_local_aws(
     gate = RequestGate()
     state = StateFile(state_file, gate) if state_file else None
     restored = False
-    park_long_polls(gate)
     keep_fifo_group_order(dedup_window_s)
+    park_long_polls(gate)  # around the long poll's wait keep_fifo_group_order made
     serialise_sns()
     batch_inserts()
     serialise_dynamodb()

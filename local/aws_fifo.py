@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from clawbus.local.aws_sqs_counts import count_at_one_instant
 from clawbus.local.aws_sqs_dedup import DEDUPLICATION_WINDOW_MS, append, first_within_window
+from clawbus.local.aws_sqs_wakeups import changed, changes, wait_for_change
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -222,13 +223,21 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
         deadline = unix_time() + wait_seconds_timeout
         while True:
             with lock:
+                _receives.seen = changes(queue)
                 taken = take(self, queue, count, visibility_timeout, message_attribute_names or [])
                 _report(self, queue, taken)
-            if taken or unix_time() >= deadline or _stopping.is_set():
+            left = deadline - unix_time()
+            if taken or left <= 0 or _stopping.is_set():
                 return taken
-            queue.wait_for_messages(1)  # outside the lock (and outside the snapshot gate)
+            queue.wait_for_messages(left)  # type: ignore[arg-type]  # ours (below) takes a float; outside the lock and the snapshot gate
 
     models.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+
+    def wait_for_messages(self: models.Queue, timeout: float) -> None:
+        # moto's waits for any visible message, which a busy FIFO group's next one is: it would spin
+        wait_for_change(self, getattr(_receives, "seen", changes(self)), timeout)
+
+    models.Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]  # park_long_polls wraps it
     moto_add = models.Queue.add_message
 
     def add_message(self: models.Queue, message: models.Message) -> None:
@@ -239,9 +248,16 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
                 append(self, message)
                 return
         moto_add(self, message)
+        changed(self)
+
+    moto_delete = models.Queue.delete_message
+
+    def delete_message(self: models.Queue, receipt_handle: str) -> None:
+        moto_delete(self, receipt_handle)
+        changed(self)  # its FIFO group is free
 
     models.Queue.add_message = under(lock, add_message)  # type: ignore[method-assign]
-    models.Queue.delete_message = under(lock, models.Queue.delete_message)  # type: ignore[method-assign]
+    models.Queue.delete_message = under(lock, delete_message)  # type: ignore[method-assign]
     change = models.SQSBackend.change_message_visibility
 
     def change_message_visibility(
@@ -255,11 +271,18 @@ def keep_fifo_group_order(dedup_window_s: float = DEDUPLICATION_WINDOW_MS / 1000
         if found is not None and found.visible and not _replay.is_set():
             raise MessageNotInflight()
         change(self, queue_name, receipt_handle, visibility_timeout)
+        changed(queue)
 
     models.SQSBackend.change_message_visibility = under(  # type: ignore[method-assign]
         lock, change_message_visibility
     )
-    models.SQSBackend.purge_queue = under(lock, models.SQSBackend.purge_queue)  # type: ignore[method-assign]
+    purge = models.SQSBackend.purge_queue
+
+    def purge_queue(self: models.SQSBackend, queue_name: str) -> None:
+        purge(self, queue_name)
+        changed(self.get_queue(queue_name))
+
+    models.SQSBackend.purge_queue = under(lock, purge_queue)  # type: ignore[method-assign]
     count_at_one_instant(models, lock)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clawbus.local.aws_sqs_wakeups import changed
+
 DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000  # SQS FIFO's deduplication interval
 
 
@@ -39,8 +41,8 @@ def first_within_window(queue: Any, message: Any, window_ms: float = DEDUPLICATI
 
 
 def append(queue: Any, message: Any) -> None:
-    """Put `message` at the end of `queue` and wake its long polls, as moto's `add_message` does after
-    its own deduplication check."""
+    """Put `message` at the end of `queue` and wake its long polls (`aws_sqs_wakeups`), as moto's
+    `add_message` does after its own deduplication check."""
     with queue._messages_lock:
         queue._messages.append(message)
-        queue._messages_lock.notify_all()
+    changed(queue)
