@@ -10,14 +10,15 @@ writers never silently overwrite each other:
 A lost condition raises `VersionConflict`: re-read, apply the change again, write again. On S3 a lost
 condition can also be the writer's own success: botocore retries a PUT whose response it did not get (a
 read timeout, a connection reset after the request was sent), and when the first attempt had landed the
-retry's condition fails against the object it wrote (412). So a 412 (or 409) on an object that now holds
-exactly the bytes this writer sent is its success, and `put` returns that version; an appender told
-"conflict" would re-read and append its line a second time. (Two writers sending the same bytes on the
-same condition both succeed: the blob holds what each of them wrote.) What this cannot tell: a landed
-write that another writer already built on before the retry (the blob now holds more than this writer's
-bytes) is still a `VersionConflict`, and the re-read holds this writer's change, so a read-modify-write
-caller recognises its own change there (the agent finds its turn id in the transcript's tail,
-`agent/turn.py`; the workspace sync's merge of a change already made is a no-op, `workspace_plan.py`).
+retry's condition fails against the object it wrote (412). So a 412 (or 409) after botocore retried,
+on an object that now holds exactly the bytes this writer sent, is its success, and `put` returns that
+version; an appender told "conflict" would re-read and append its line a second time. A 412 on a call
+botocore did not retry stays a conflict, even for the same bytes (two appenders of the same line).
+What this cannot tell: a landed write that another writer already built on before the retry (the blob
+now holds more than this writer's bytes) is still a `VersionConflict`, and the re-read holds this
+writer's change, so a read-modify-write caller recognises its own change there (the agent finds its
+turn id in the transcript's tail, `agent/turn.py`; the workspace sync's merge of a change already made
+is a no-op, `workspace_plan.py`).
 
 A blob over the store's `max_bytes` is refused with `TooLarge` before anything is sent. Keys are relative,
 `/`-separated, with no `.`/`..` segments (`check_key`), so no backend can be walked out of its root.
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import ClientError
 
-from clawbus.bus.aws import classify_client_error, map_aws_errors
+from clawbus.bus.aws import classify_client_error, map_aws_errors, was_retried
 from clawbus.bus.errors import PermanentError, TargetGone, TooLarge, VersionConflict
 from clawbus.bus.logging import log_event
 from clawbus.bus.private_files import append_private, make_private_dirs, write_private
@@ -272,7 +273,7 @@ class S3BlobStore:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code in _CONFLICT_CODES:
-                landed = await self._landed(key, data)
+                landed = await self._landed(key, data) if was_retried(exc) else None
                 if landed is not None:
                     return landed
                 raise VersionConflict(f"{key} changed since it was read") from exc

@@ -4,6 +4,15 @@ Conditions compile to condition expressions with placeholder names and values, s
 are DynamoDB reserved words (`state`, `version`, `text`) need no care from callers.
 `ConditionalCheckFailedException` (and a transaction cancelled by one) becomes `VersionConflict`;
 throttling becomes `Throttled`, 5xx `Unavailable`; an item over the size limit `TooLarge`.
+
+One exception: a conditional `put` that botocore retried and whose failed condition met exactly the
+item it sent. botocore retries a PutItem whose answer it lost (a read timeout, a connection reset after
+the request went out); when the first attempt had landed, the retry's condition fails against the put's
+own item. That is its success (DynamoDB returns the item: `ReturnValuesOnConditionCheckFailure`), not
+someone else's claim. A call botocore did not retry stays a conflict, even against an equal item (two
+claims of one key in one second). `storage/blobs.py` does the same for S3; updates and transactions
+are not covered.
+
 A store built with a `SharedReads` (`reads_dynamodb.py`) reads through it: its `get` and `get_many` share
 `BatchGetItem` requests with the other stores' reads.
 """
@@ -11,15 +20,17 @@ A store built with a `SharedReads` (`reads_dynamodb.py`) reads through it: its `
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from clawbus.bus.aws import map_aws_errors
+from clawbus.bus.aws import map_aws_errors, was_retried
 from clawbus.bus.clock import epoch_s, utc_now
 from clawbus.bus.errors import TooLarge, Unavailable, VersionConflict
+from clawbus.bus.logging import log_event
 from clawbus.storage._dynamodb_wire import Expression, from_attribute, to_attribute
 from clawbus.storage.reads_dynamodb import SharedReads
 from clawbus.storage.records import (
@@ -38,6 +49,8 @@ from clawbus.storage.records import (
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
+logger = logging.getLogger(__name__)
+
 
 def _conflict(exc: ClientError) -> bool:
     error = exc.response.get("Error", {})
@@ -49,6 +62,19 @@ def _conflict(exc: ClientError) -> bool:
     return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or (
         "ConditionalCheckFailed" in str(error.get("Message", ""))
     )
+
+
+def _is_written(error: BaseException | None, wire: Mapping[str, Any]) -> bool:
+    """Whether a failed condition met exactly the item this put sent: its own earlier attempt, which
+    landed although botocore did not get the answer (a read timeout, a reset) and sent it again."""
+    if not isinstance(error, ClientError) or not was_retried(error) or "Item" not in error.response:
+        return False  # not retried: a conflict, even with an equal item (two claims in one second)
+    found: Mapping[str, Any] = error.response["Item"]  # type: ignore[typeddict-item]
+    return _decoded(found) == _decoded(wire)
+
+
+def _decoded(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: from_attribute(v) for k, v in item.items()}
 
 
 class DynamoRecordStore:
@@ -155,8 +181,15 @@ class DynamoRecordStore:
         expression = Expression()
         kwargs = expression.kwargs(condition, self._hash_key)
         wire = {k: to_attribute(v) for k, v in item.items()}
-        with self._errors("PutItem", key):
-            await self._ddb.put_item(TableName=self._table, Item=wire, **kwargs)
+        if condition is not None:  # the item a failed condition met comes back: was it this very write?
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        try:
+            with self._errors("PutItem", key):
+                await self._ddb.put_item(TableName=self._table, Item=wire, **kwargs)
+        except VersionConflict as exc:
+            if not _is_written(exc.__cause__, wire):
+                raise
+            log_event(logger, "storage.record.put.landed", table=self._table)
 
     async def put_if_absent(self, item: Item, *, now: datetime) -> None:
         """See `RecordStore.put_if_absent` (without a TTL attribute: absent only)."""

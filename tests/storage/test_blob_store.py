@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,7 @@ from clawbus.bus.settings import BusSettings, Settings, StorageSettings
 from clawbus.storage import BlobStore, LocalBlobStore, blob_store
 from clawbus.storage.claim_check import ClaimChecks
 from tests.conftest import Bus
+from tests.helpers import lose_landed_responses
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -79,25 +79,6 @@ async def test_concurrent_appenders_lose_nothing(store: BlobStore) -> None:
     assert sorted(final.data.decode().split()) == sorted(str(i) for i in range(10))
 
 
-def lose_conditional_put_responses(s3: Any, times: int) -> list[int]:
-    """Make botocore retry the first `times` conditional PutObject calls whose first attempt landed, as it
-    does when the response is lost (a read timeout, a connection reset after the request was sent): the
-    server stored the object, the client never heard. The statuses of those landed attempts are returned."""
-    landed: list[int] = []
-
-    def retry_a_landed_attempt(response: Any, attempts: int, request_dict: Any, **_: Any) -> int | None:
-        headers = request_dict["headers"]
-        conditional = "If-Match" in headers or "If-None-Match" in headers
-        stored = response is not None and response[0].status_code == 200
-        if len(landed) < times and attempts == 1 and conditional and stored:
-            landed.append(response[0].status_code)
-            return 0  # retry now, with the same request
-        return None
-
-    s3.meta.events.register_first("needs-retry.s3.PutObject", retry_a_landed_attempt)
-    return landed
-
-
 async def append(store: BlobStore, line: bytes) -> None:
     """Append `line` to the blob `log`: read, write conditionally, on a conflict read again."""
     while True:
@@ -118,7 +99,7 @@ async def test_a_conditional_write_whose_lost_response_is_retried_is_the_writers
         assert clients.s3
         store = blob_store(settings, clients)
         await store.put("log", b"", if_none_match=True)
-        landed = lose_conditional_put_responses(clients.s3, times=3)
+        landed = lose_landed_responses(clients.s3, "s3.PutObject", times=3)
         for line in (b"one\n", b"two\n"):
             await append(store, line)
         final = await store.get("log")
