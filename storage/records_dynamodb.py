@@ -5,13 +5,10 @@ are DynamoDB reserved words (`state`, `version`, `text`) need no care from calle
 `ConditionalCheckFailedException` (and a transaction cancelled by one) becomes `VersionConflict`;
 throttling becomes `Throttled`, 5xx `Unavailable`; an item over the size limit `TooLarge`.
 
-One exception: a conditional `put` that botocore retried and whose failed condition met exactly the
-item it sent. botocore retries a PutItem whose answer it lost (a read timeout, a connection reset after
-the request went out); when the first attempt had landed, the retry's condition fails against the put's
-own item. That is its success (DynamoDB returns the item: `ReturnValuesOnConditionCheckFailure`), not
-someone else's claim. A call botocore did not retry stays a conflict, even against an equal item (two
-claims of one key in one second). `storage/blobs.py` does the same for S3; updates and transactions
-are not covered.
+Except: a conditional `put` botocore retried (its answer lost) whose condition then failed against
+exactly the item it sent, i.e. its own first attempt, which had landed, is its success (the item comes
+back: `ReturnValuesOnConditionCheckFailure`). Not retried, an equal item stays a conflict (two claims
+of a key in one second). `storage/blobs.py` does the same on S3; updates and transactions do not.
 
 A store built with a `SharedReads` (`reads_dynamodb.py`) reads through it: its `get` and `get_many` share
 `BatchGetItem` requests with the other stores' reads.
