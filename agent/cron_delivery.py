@@ -5,8 +5,9 @@ in. So a job's `delivery` target (`channel` + `to`, OpenClaw's fields) must be o
 
 - the creating turn's own route (the chat, and thread, its message came from; for a scheduled turn,
   the target it delivers to); an omitted `accountId` or `threadId` is filled in from it;
-- a direct message to the owner: an id in that channel's `allow_from` (`channels.<ch>.allowFrom`), the
-  owner's configured identities (`*` names nobody);
+- a direct message to the owner: an id that names the owner on that channel (`channels/owner.py`: an
+  entry of `commands.ownerAllowFrom` when it names anyone, so a friend who is only in a channel's
+  `allowFrom` is not the owner; else that channel's `allowFrom`; `*` names nobody);
 - the agent's last route (`channel` absent or `last`, no `to`), which only the owner's DMs move.
 
 A job without a target (no `delivery`, or one without `to`) gets the turn's own route, so its
@@ -17,13 +18,13 @@ Anything else is refused with `DeliveryRefused`, naming what is allowed. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from clawbus.agent.tools.scope import Route, TurnScope
 from clawbus.bus.errors import PermanentError
 from clawbus.bus.settings import Settings
-from clawbus.channels.registry import all_channels, find
+from clawbus.channels.owner import normalise_id, owners_in
 
 OwnerIds = Mapping[str, frozenset[str]]
 
@@ -32,30 +33,10 @@ class DeliveryRefused(PermanentError):
     """A cron job's delivery target is neither the creating conversation nor the owner."""
 
 
-def normalise_id(channel: str, value: str) -> str:
-    """An id as compared: trimmed, lowercased, without a channel prefix (`tg:`, `telegram:`), `@` or `+`."""
-    spec = find(channel)
-    text = value.strip().lower()
-    # Prefixes an allowlist entry may carry (as ingress's gate reads them, `ChannelSpec.ids`).
-    for prefix in (f"{channel}:", *(spec.ids.prefixes if spec else ())):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-            break
-    return text.lstrip("@+")
-
-
 def owner_ids(settings: Settings) -> dict[str, frozenset[str]]:
-    """The owner's ids per channel: each channel's `allow_from`, `*` left out."""
-    owners = {}
-    for spec in all_channels():
-        if spec.internal:  # WebChat is the owner's own page, never a delivery target of its own
-            continue
-        channel = spec.name
-        entries: Iterable[str] = spec.settings(settings).allow_from
-        ids = frozenset(normalise_id(channel, e) for e in entries if e.strip() not in ("", "*"))
-        if ids:
-            owners[channel] = ids
-    return owners
+    """The owner's ids per channel, as compared (`channels/owner.py`: `commands.ownerAllowFrom` when it
+    names anyone, else each channel's `allowFrom`: the agent holds no channel credentials)."""
+    return owners_in(settings, enabled_only=False).ids()
 
 
 _ACCOUNT, _THREAD = ("accountId", "account_id"), ("threadId", "thread_id")  # the job takes either name
@@ -80,7 +61,7 @@ def _own(route: Route, delivery: Mapping[str, Any]) -> dict[str, Any]:
 def _allowed(scope: TurnScope, owners: OwnerIds) -> str:
     here = f"this conversation ({scope.route})" if scope.route else None
     channels = ", ".join(sorted(owners))
-    owner = f"the owner's direct messages (an id in allowFrom of {channels})" if owners else None
+    owner = f"the owner's direct messages (their id on {channels})" if owners else None
     options = " or ".join(o for o in (here, owner) if o) or "no target: none is allowed from here"
     return (
         f"a job may deliver to {options}, or to the last route (channel 'last', no 'to'); "

@@ -184,6 +184,12 @@ def boto3_client(settings: AwsSettings, service: str, endpoint_url: str | None =
     )
 
 
+def was_retried(error: ClientError) -> bool:
+    """Whether botocore sent the request that failed with `error` more than once: an earlier attempt may
+    have landed although its answer was lost (a read timeout, a reset after the request went out)."""
+    return int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) > 0
+
+
 def classify_client_error(exc: ClientError, what: str) -> ClawbusError:
     """Turn a botocore `ClientError` into one of ours, keeping the error code in the message."""
     error = exc.response.get("Error", {})

@@ -30,6 +30,7 @@ from clawbus.local.aws_auth import guard
 from clawbus.local.aws_dynamodb import batch_inserts, serialise_dynamodb
 from clawbus.local.aws_fifo import end_long_polls, keep_fifo_group_order
 from clawbus.local.aws_journal import Journal
+from clawbus.local.aws_s3 import serialise_object_writes
 from clawbus.local.aws_sns import serialise_sns
 from clawbus.local.aws_ssm import import_ssm
 from clawbus.local.aws_state import (
@@ -173,6 +174,7 @@ def serve_local_aws(
     serialise_sns()
     batch_inserts()
     serialise_dynamodb()
+    serialise_object_writes()
     import_ssm()  # before a request or `preload` imports it with all of EC2
     moto = MotoDispatcher()
     if state:

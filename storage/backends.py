@@ -21,7 +21,7 @@ from clawbus.storage.config import (
     config_parameter_name,
     seed,
 )
-from clawbus.storage.idempotency import DynamoIdempotencyStore
+from clawbus.storage.idempotency_dynamodb import DynamoIdempotencyStore
 from clawbus.storage.media import MediaStore
 from clawbus.storage.reads_dynamodb import SharedReads
 from clawbus.storage.records import RecordStore

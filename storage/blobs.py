@@ -7,8 +7,20 @@ writers never silently overwrite each other:
 - `if_match=<version>`: replace the blob only if it is still that version (S3 `If-Match`);
 - `if_none_match=True`: create the blob only if it does not exist (S3 `If-None-Match: *`).
 
-A lost condition raises `VersionConflict`: re-read, apply the change again, write again. A blob over the
-store's `max_bytes` is refused with `TooLarge` before anything is sent. Keys are relative,
+A lost condition raises `VersionConflict`: re-read, apply the change again, write again. On S3 a lost
+condition can also be the writer's own success: botocore retries a PUT whose response it did not get (a
+read timeout, a connection reset after the request was sent), and when the first attempt had landed the
+retry's condition fails against the object it wrote (412). So a 412 (or 409) after botocore retried,
+on an object that now holds exactly the bytes this writer sent, is its success, and `put` returns that
+version; an appender told "conflict" would re-read and append its line a second time. A 412 on a call
+botocore did not retry stays a conflict, even for the same bytes (two appenders of the same line).
+What this cannot tell: a landed write that another writer already built on before the retry (the blob
+now holds more than this writer's bytes) is still a `VersionConflict`, and the re-read holds this
+writer's change, so a read-modify-write caller recognises its own change there (the agent finds its
+turn id in the transcript's tail, `agent/turn.py`; the workspace sync's merge of a change already made
+is a no-op, `workspace_plan.py`).
+
+A blob over the store's `max_bytes` is refused with `TooLarge` before anything is sent. Keys are relative,
 `/`-separated, with no `.`/`..` segments (`check_key`), so no backend can be walked out of its root.
 """
 
@@ -18,6 +30,7 @@ import asyncio
 import builtins
 import fcntl
 import hashlib
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,12 +39,15 @@ from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import ClientError
 
-from clawbus.bus.aws import classify_client_error, map_aws_errors
+from clawbus.bus.aws import classify_client_error, map_aws_errors, was_retried
 from clawbus.bus.errors import PermanentError, TargetGone, TooLarge, VersionConflict
+from clawbus.bus.logging import log_event
 from clawbus.bus.private_files import append_private, make_private_dirs, write_private
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # one PutObject; bigger things belong in a multipart upload
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
@@ -257,11 +273,23 @@ class S3BlobStore:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code in _CONFLICT_CODES:
+                landed = await self._landed(key, data) if was_retried(exc) else None
+                if landed is not None:
+                    return landed
                 raise VersionConflict(f"{key} changed since it was read") from exc
             if code == "NoSuchKey" and if_match is not None:
                 raise VersionConflict(f"{key} no longer exists") from exc
             raise classify_client_error(exc, f"PutObject {self._bucket}/{full}") from exc
         return str(response["ETag"])
+
+    async def _landed(self, key: str, data: bytes) -> str | None:
+        """The version of `key` when it holds exactly `data` (this writer's own write: see the module),
+        else None. Compares the bytes: with SSE-KMS, as the Terraform's bucket has, an ETag is no MD5."""
+        current = await self.get(key, max_bytes=len(data))
+        if current is None or current.truncated or current.data != data:
+            return None
+        log_event(logger, "storage.blob.put.landed", key=self._key(key), version=current.version)
+        return current.version
 
     async def delete(self, key: str) -> None:
         """Remove the object (S3 answers success when it is already gone)."""

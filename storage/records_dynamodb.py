@@ -4,6 +4,12 @@ Conditions compile to condition expressions with placeholder names and values, s
 are DynamoDB reserved words (`state`, `version`, `text`) need no care from callers.
 `ConditionalCheckFailedException` (and a transaction cancelled by one) becomes `VersionConflict`;
 throttling becomes `Throttled`, 5xx `Unavailable`; an item over the size limit `TooLarge`.
+
+Except: a conditional `put` botocore retried (its answer lost) whose condition then failed against
+exactly the item it sent, i.e. its own first attempt, which had landed, is its success (the item comes
+back: `ReturnValuesOnConditionCheckFailure`). Not retried, an equal item stays a conflict (two claims
+of a key in one second). `storage/blobs.py` does the same on S3; updates and transactions do not.
+
 A store built with a `SharedReads` (`reads_dynamodb.py`) reads through it: its `get` and `get_many` share
 `BatchGetItem` requests with the other stores' reads.
 """
@@ -11,17 +17,18 @@ A store built with a `SharedReads` (`reads_dynamodb.py`) reads through it: its `
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from clawbus.bus.aws import map_aws_errors
+from clawbus.bus.aws import map_aws_errors, was_retried
 from clawbus.bus.clock import epoch_s, utc_now
 from clawbus.bus.errors import TooLarge, Unavailable, VersionConflict
+from clawbus.bus.logging import log_event
 from clawbus.storage._dynamodb_wire import Expression, from_attribute, to_attribute
-from clawbus.storage.inserts_dynamodb import insert_each
 from clawbus.storage.reads_dynamodb import SharedReads
 from clawbus.storage.records import (
     VERSION_ATTRIBUTE,
@@ -39,6 +46,8 @@ from clawbus.storage.records import (
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
+logger = logging.getLogger(__name__)
+
 
 def _conflict(exc: ClientError) -> bool:
     error = exc.response.get("Error", {})
@@ -50,6 +59,19 @@ def _conflict(exc: ClientError) -> bool:
     return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or (
         "ConditionalCheckFailed" in str(error.get("Message", ""))
     )
+
+
+def _is_written(error: BaseException | None, wire: Mapping[str, Any]) -> bool:
+    """Whether a failed condition met exactly the item this put sent: its own earlier attempt, which
+    landed although botocore did not get the answer (a read timeout, a reset) and sent it again."""
+    if not isinstance(error, ClientError) or not was_retried(error) or "Item" not in error.response:
+        return False  # not retried: a conflict, even with an equal item (two claims in one second)
+    found: Mapping[str, Any] = error.response["Item"]  # type: ignore[typeddict-item]
+    return _decoded(found) == _decoded(wire)
+
+
+def _decoded(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: from_attribute(v) for k, v in item.items()}
 
 
 class DynamoRecordStore:
@@ -156,8 +178,15 @@ class DynamoRecordStore:
         expression = Expression()
         kwargs = expression.kwargs(condition, self._hash_key)
         wire = {k: to_attribute(v) for k, v in item.items()}
-        with self._errors("PutItem", key):
-            await self._ddb.put_item(TableName=self._table, Item=wire, **kwargs)
+        if condition is not None:  # the item a failed condition met comes back: was it this very write?
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        try:
+            with self._errors("PutItem", key):
+                await self._ddb.put_item(TableName=self._table, Item=wire, **kwargs)
+        except VersionConflict as exc:
+            if not _is_written(exc.__cause__, wire):
+                raise
+            log_event(logger, "storage.record.put.landed", table=self._table)
 
     async def put_if_absent(self, item: Item, *, now: datetime) -> None:
         """See `RecordStore.put_if_absent` (without a TTL attribute: absent only)."""
@@ -213,11 +242,6 @@ class DynamoRecordStore:
             pending = [i for i in pending if self._wire_key(self._key_of(items[i])) in unwritten]
         error = Unavailable(f"BatchWriteItem {self._table}: items left unprocessed (throttled); retry")
         return [error if i in pending else None for i in range(len(items))]
-
-    async def insert_each(self, items: Sequence[Item]) -> list[Exception | None]:
-        """Each of up to 25 items written only where its key has no item, in one
-        `BatchExecuteStatement` (`inserts_dynamodb.py`); per item, None or the error that kept it out."""
-        return await insert_each(self._ddb, self._table, [self._key_of(i) for i in items], items)
 
     async def update(
         self,

@@ -240,3 +240,21 @@ NO_OPENCLAW = (
     "no Node 24 + OpenClaw installed (set CLAWBUS_TEST_OPENCLAW_RUNTIME to a dir holding "
     "node_modules/.bin/openclaw, or run 'clawbus up --engine openclaw' once)"
 )
+
+
+def lose_landed_responses(client: Any, operation: str, times: int) -> list[int]:
+    """Make botocore retry the first `times` calls of `operation` (`s3.PutObject`, `dynamodb.PutItem`)
+    whose first attempt landed, as it does when the response is lost (a read timeout, a connection reset
+    after the request went out): the server did the write, the client never heard. Returns the statuses
+    of those landed attempts (as they happen)."""
+    landed: list[int] = []
+
+    def retry_a_landed_attempt(response: Any, attempts: int, **_: Any) -> int | None:
+        stored = response is not None and response[0].status_code == 200
+        if len(landed) < times and attempts == 1 and stored:
+            landed.append(response[0].status_code)
+            return 0  # retry now, with the same request
+        return None
+
+    client.meta.events.register_first(f"needs-retry.{operation}", retry_a_landed_attempt)
+    return landed

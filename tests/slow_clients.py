@@ -13,10 +13,12 @@ def connect(port: int) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port), timeout=5)
 
 
-def read_until_closed(sock: socket.socket, timeout: float) -> bytes | None:
+def read_until_closed(sock: socket.socket, timeout: float, received: bytearray | None = None) -> bytes | None:
     """Everything the server sent, once it closed the connection within `timeout` seconds; None while it
-    is still open then."""
-    received = bytearray()
+    is still open then. What arrives meanwhile is kept in `received` (when given) for the next call: an
+    answer can come in one wait and the close in the next (a client descheduled for longer than the
+    wait after reading the answer), and the answer must not be lost with the wait that read it."""
+    received = bytearray() if received is None else received
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:
         sock.settimeout(left)
@@ -34,17 +36,18 @@ def read_until_closed(sock: socket.socket, timeout: float) -> bytes | None:
 
 def trickle(sock: socket.socket, data: bytes, every_s: float, give_up_s: float) -> tuple[float, bytes] | None:
     """Send `data` one byte every `every_s` seconds (each pause spent waiting for the server to close);
-    the seconds until the server closed the connection and what it answered, or None when it was still
-    open after `give_up_s` seconds or once every byte went out."""
+    the seconds until the server closed the connection and everything it answered, or None when it was
+    still open after `give_up_s` seconds or once every byte went out."""
     start = time.monotonic()
+    received = bytearray()  # across the pauses: the answer may arrive in one and the close in the next
     for byte in data:
         if time.monotonic() - start > give_up_s:
             return None
         try:
             sock.sendall(bytes([byte]))
         except (BrokenPipeError, ConnectionResetError):
-            return time.monotonic() - start, read_until_closed(sock, 1.0) or b""
-        answer = read_until_closed(sock, every_s)
+            return time.monotonic() - start, read_until_closed(sock, 1.0, received) or bytes(received)
+        answer = read_until_closed(sock, every_s, received)
         if answer is not None:
             return time.monotonic() - start, answer
     return None

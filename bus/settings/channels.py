@@ -60,7 +60,8 @@ class CommandsSettings(BaseModel):
     """OpenClaw's `commands` block, as far as clawbus reads it.
 
     `owner_allow_from` (`commands.ownerAllowFrom`) names the owner as `<channel>:<sender id>` entries
-    (`telegram:123456789`); the first one that addresses a DM is where `owner` heartbeats go.
+    (`telegram:123456789`) or bare ids (every channel); when it names anyone, it alone does
+    (`channels/owner.py`): `owner` heartbeats and the cron tool's "owner's DMs" go to these ids.
     """
 
     owner_allow_from: list[str] = Field(default_factory=list)

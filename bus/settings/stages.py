@@ -142,8 +142,9 @@ class HeartbeatSettings(BaseModel):
     deployment has no host, so the default is UTC, as in the Terraform.
 
     `target` is OpenClaw's: `owner` (the default) sends the answer to the owner's direct messages, the
-    first `commands.ownerAllowFrom` entry, else the first `allowFrom` entry of a channel
-    (the dispatcher resolves it: `dispatcher/core/heartbeat_target.py`; with neither, the last route);
+    first `commands.ownerAllowFrom` entry that addresses a DM, else (when it names no one) the first
+    `allowFrom` entry of a channel (the dispatcher resolves it: `dispatcher/core/heartbeat_target.py`,
+    `channels/owner.py`; with neither, the last route);
     `last` to the chat the owner last spoke from in a DM; `none` runs without delivering; a channel
     (`telegram`, `slack`, `discord`, `whatsapp`) with `to` (and `account_id`) to that chat.
 

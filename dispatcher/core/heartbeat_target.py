@@ -9,14 +9,17 @@ The schedule's event names no delivery (the same body locally and from the Terra
 gives a heartbeat event its agent's delivery as it reads it (`HeartbeatTargets.resolve`), so a changed
 target takes effect at the next start, with no schedule to rewrite:
 
-- `owner`: the owner's direct messages, from the first entry that addresses one. An entry addresses a
-  DM when the channel sends to a user by their id: a Telegram user id, a Slack member id (`U…`/`W…`:
-  Slack posts to the bot's DM with them), a WhatsApp number. A Discord user id does not (a DM channel
-  has its own id), nor does a wildcard, a Telegram `@username` or a group id: those are passed over.
-  With no such entry the answer goes to the last route, as `last`. clawbus's last route only ever
-  moves on a trusted sender's direct message (`last_route.py`), never on a group, so this differs from
-  OpenClaw (which skips the beat, `reason=no-route`) only in delivering to the DM the owner last wrote
-  from, for a deployment whose owner is known through pairing alone.
+- `owner`: the owner's direct messages: the first of the owner's ids (`channels/owner.py`: the
+  `ownerAllowFrom` entries when any names someone, else each enabled channel's `allowFrom`) that
+  addresses a DM. An id addresses a DM when the channel sends to a user by their id: a Telegram user
+  id, a Slack member id (`U…`/`W…`: Slack posts to the bot's DM with them), a WhatsApp number. A
+  Discord user id does not (a DM channel has its own id), nor does a wildcard, a Telegram `@username`
+  or a group id: those are passed over. With no such id the answer goes to the last route, as `last`.
+  clawbus's last route only ever moves on a trusted sender's direct message (`last_route.py`), never on
+  a group, so this differs from OpenClaw (which skips the beat, `reason=no-route`) only in delivering
+  to the DM the owner last wrote from, for a deployment whose owner is known through pairing alone.
+  One more difference: an `ownerAllowFrom` that names only ids without a DM address (Discord) does not
+  fall back to an `allowFrom` id here, which may be a friend's (the owner is who `ownerAllowFrom` says).
 - `last`: the last route (no delivery; the turn reads the route).
 - `none`: `Handoff(mode="none")`.
 - a channel: that channel's `to`, which it needs (`ConfigError` at the dispatcher's start otherwise).
@@ -24,61 +27,13 @@ target takes effect at the next start, with no schedule to rewrite:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-
 from clawbus.bus.errors import ConfigError
 from clawbus.bus.settings import HeartbeatSettings, Settings
-from clawbus.channels.registry import all_channels, find
+from clawbus.channels.owner import Owners, owners_in
 from clawbus.schemas import EventKind, Handoff, InboundEvent
 
 
-@dataclass(frozen=True)
-class OwnerCandidates:
-    """What names the owner: `commands.ownerAllowFrom` (`<channel>:<id>` entries) and each enabled
-    channel's `allowFrom`, in the order the channels are tried."""
-
-    owner_allow_from: Sequence[str] = ()
-    allow_from: Mapping[str, Sequence[str]] = field(default_factory=dict)
-
-
-def owner_dm(candidates: OwnerCandidates) -> tuple[str, str] | None:
-    """The owner's DM as (channel, chat id): the first entry that addresses one (see the module)."""
-    for entry in candidates.owner_allow_from:
-        channel, _, rest = entry.strip().partition(":")
-        found = _dm_address(channel.lower(), rest) if rest else None
-        if found is not None:
-            return found
-    for channel, entries in candidates.allow_from.items():
-        found = next(_addresses(channel, entries), None)
-        if found is not None:
-            return found
-    return None
-
-
-def _addresses(channel: str, entries: Iterable[str]) -> Iterator[tuple[str, str]]:
-    for entry in entries:
-        found = _dm_address(channel, entry)
-        if found is not None:
-            yield found
-
-
-def _dm_address(channel: str, entry: str) -> tuple[str, str] | None:
-    """(channel, chat id) when `entry` names a user whose id addresses their DM (`IdRules.dm_address`)."""
-    spec = find(channel)
-    if spec is None or spec.ids.dm_address is None:
-        return None
-    text = entry.strip()
-    for prefix in (f"{channel}:", *spec.ids.prefixes):  # as people write them; the id keeps its case
-        if text.lower().startswith(prefix):
-            text = text[len(prefix) :]
-            break
-    match = re.fullmatch(spec.ids.dm_address, text)
-    return None if match is None else (channel, match.group(1))
-
-
-def heartbeat_delivery(heartbeat: HeartbeatSettings, candidates: OwnerCandidates) -> Handoff | None:
+def heartbeat_delivery(heartbeat: HeartbeatSettings, owners: Owners) -> Handoff | None:
     """The `delivery` of an agent's heartbeat event (None: the last route). See the module.
 
     Raises:
@@ -90,7 +45,7 @@ def heartbeat_delivery(heartbeat: HeartbeatSettings, candidates: OwnerCandidates
     if target == "last":
         return None
     if target == "owner":
-        found = owner_dm(candidates)
+        found = owners.dm()
         return None if found is None else Handoff(channel=found[0], to=found[1])
     if not heartbeat.to:
         raise ConfigError(
@@ -98,17 +53,6 @@ def heartbeat_delivery(heartbeat: HeartbeatSettings, candidates: OwnerCandidates
             f'(agents.defaults.heartbeat.to, e.g. "123456789"; CLAWBUS_HEARTBEAT__TO)'
         )
     return Handoff(channel=target, to=heartbeat.to, account_id=heartbeat.account_id)
-
-
-def owner_candidates(settings: Settings) -> OwnerCandidates:
-    """The owner's names in `settings`: `commands.ownerAllowFrom`, then the `allowFrom` of each configured
-    channel whose user ids address DMs (clawbus's channel order)."""
-    channels = {
-        spec.name: spec.settings(settings).allow_from
-        for spec in all_channels()
-        if spec.ids.dm_address is not None and spec.configured(spec.settings(settings))
-    }
-    return OwnerCandidates(settings.commands.owner_allow_from, channels)
 
 
 class HeartbeatTargets:
@@ -120,7 +64,7 @@ class HeartbeatTargets:
 
     def __init__(self, settings: Settings) -> None:
         self._heartbeat = settings.heartbeat
-        self._owners = owner_candidates(settings)
+        self._owners = owners_in(settings, enabled_only=True)
         beating = settings.heartbeat.per_agent()
         self._by_agent = {agent: heartbeat_delivery(own, self._owners) for agent, own in beating.items()}
 

@@ -126,7 +126,7 @@ async def test_a_stranger_in_a_group_cannot_schedule_into_another_chat(cron: Cro
     assert refused["ok"] is False
     assert "cron delivery to telegram:-100999 is not allowed" in refused["error"]
     assert "this conversation (telegram:-100777)" in refused["error"]
-    assert "allowFrom of telegram, whatsapp" in refused["error"]
+    assert "their id on telegram, whatsapp" in refused["error"]
     assert await cron.service.list_jobs(include_disabled=True) == []
 
 
@@ -276,4 +276,35 @@ def test_other_targets_are_refused_naming_what_is_allowed(delivery: Any, message
     with pytest.raises(DeliveryRefused, match=message) as refused:
         checked_delivery(delivery, TurnScope(GROUP, "main", route=HERE), OWNERS)
     assert "this conversation (telegram:-100777 (thread 7))" in str(refused.value)
-    assert "allowFrom of telegram, whatsapp" in str(refused.value)
+    assert "their id on telegram, whatsapp" in str(refused.value)
+
+
+# OpenClaw: `ownerAllowFrom` "is the explicit owner allowlist ... separate from `allowFrom`" and "manually
+# allowlisted senders are not automatically command owners" (docs/channels/pairing.md).
+OWNER_NAMED = owner_ids(
+    Settings.model_validate(
+        {
+            "commands": {"owner_allow_from": ["wa:+4915112345678", "U0OWNER"]},
+            "telegram": {"allow_from": ["1001", "2002"]},  # friends let in to talk, not the owner
+        }
+    )
+)
+
+
+@pytest.mark.parametrize(
+    "delivery",
+    [
+        {"channel": "whatsapp", "to": "4915112345678"},  # only in ownerAllowFrom, as `wa:+…`
+        {"channel": "slack", "to": "U0OWNER"},  # a bare id names the owner on every channel
+    ],
+)
+def test_the_owner_named_in_owner_allow_from_is_a_target(delivery: dict[str, str]) -> None:
+    assert checked_delivery(delivery, TurnScope(GROUP, "main", route=HERE), OWNER_NAMED) == delivery
+
+
+def test_a_friend_only_in_allow_from_is_not_the_owner_once_owner_allow_from_names_one() -> None:
+    with pytest.raises(DeliveryRefused, match="telegram:1001 is not allowed"):
+        checked_delivery({"channel": "telegram", "to": "1001"}, TurnScope(GROUP, "main"), OWNER_NAMED)
+    # Without `ownerAllowFrom`, the channel's `allowFrom` still names the owner (clawbus and OpenClaw alike).
+    friends = owner_ids(Settings.model_validate({"telegram": {"allow_from": ["1001", "2002"]}}))
+    assert checked_delivery({"channel": "telegram", "to": "1001"}, TurnScope(GROUP, "main"), friends)

@@ -7,7 +7,9 @@ headers and body and at most 2 connections; the clients are raw sockets that mis
 from __future__ import annotations
 
 import json
+import socket
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +85,26 @@ def test_a_body_trickled_after_the_headers_gets_a_408_and_a_close(server: Server
     assert status_of(answer) == 408
     server.wait_for_timeout("body")
     assert [r for r in server.records() if r["level"] == "ERROR"] == []  # the app saw a disconnect
+
+
+def test_a_trickling_client_keeps_an_answer_that_came_a_wait_before_the_close() -> None:
+    # The server's 408 and its close can reach the client in two of trickle's waits (a client that is not
+    # scheduled again until its wait is over, at load 13); the 408 read in the first must not be lost.
+    client, peer = socket.socketpair()
+
+    def answer_then_close_after_the_next_byte() -> None:
+        peer.recv(1)
+        peer.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+        peer.recv(1)  # the client's next byte: it has waited once without seeing the close
+        peer.close()
+
+    server = threading.Thread(target=answer_then_close_after_the_next_byte)
+    server.start()
+    with client:
+        cut = trickle(client, b"xxxx", every_s=0.2, give_up_s=5.0)
+    server.join()
+    assert cut is not None
+    assert status_of(cut[1]) == 408
 
 
 def test_the_next_request_on_a_kept_alive_connection_has_its_own_header_deadline(server: Server) -> None:

@@ -14,6 +14,7 @@ from clawbus.bus.settings import BusSettings, Settings, StorageSettings
 from clawbus.storage import BlobStore, LocalBlobStore, blob_store
 from clawbus.storage.claim_check import ClaimChecks
 from tests.conftest import Bus
+from tests.helpers import lose_landed_responses
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -72,20 +73,45 @@ async def test_a_blob_over_the_cap_is_refused_and_keys_stay_inside(store: BlobSt
 async def test_concurrent_appenders_lose_nothing(store: BlobStore) -> None:
     await store.put("log", b"", if_none_match=True)
 
-    async def append(line: bytes) -> None:
-        while True:
-            current = await store.get("log")
-            assert current is not None
-            try:
-                await store.put("log", current.data + line, if_match=current.version)
-                return
-            except VersionConflict:
-                continue
-
-    await asyncio.gather(*(append(f"{i}\n".encode()) for i in range(10)))
+    await asyncio.gather(*(append(store, f"{i}\n".encode()) for i in range(10)))
     final = await store.get("log")
     assert final is not None
     assert sorted(final.data.decode().split()) == sorted(str(i) for i in range(10))
+
+
+async def append(store: BlobStore, line: bytes) -> None:
+    """Append `line` to the blob `log`: read, write conditionally, on a conflict read again."""
+    while True:
+        current = await store.get("log")
+        assert current is not None
+        try:
+            await store.put("log", current.data + line, if_match=current.version)
+            return
+        except VersionConflict:
+            continue
+
+
+async def test_a_conditional_write_whose_lost_response_is_retried_is_the_writers_own(bus: Bus) -> None:
+    # botocore retries such a PUT, and its condition then fails against the writer's own object (412).
+    # That is this writer's success, not a conflict: an appender told "conflict" appends its line again.
+    settings = Settings(aws=bus.aws, bus=BusSettings(prefix=bus.prefix), storage=StorageSettings(blobs="s3"))
+    async with open_stage_clients(settings, AgentStoreClients) as clients:
+        assert clients.s3
+        store = blob_store(settings, clients)
+        await store.put("log", b"", if_none_match=True)
+        landed = lose_landed_responses(clients.s3, "s3.PutObject", times=3)
+        for line in (b"one\n", b"two\n"):
+            await append(store, line)
+        final = await store.get("log")
+        assert final is not None
+        assert final.data == b"one\ntwo\n"
+        created = await store.put("new", b"x", if_none_match=True)
+        assert landed == [200, 200, 200]  # each write above was retried after it landed
+        assert created == (await store.get("new") or final).version
+        with pytest.raises(VersionConflict):  # a lost race is still one: the blob holds other bytes
+            await store.put("log", b"mine\n", if_match=created)
+        with pytest.raises(VersionConflict):
+            await store.put("new", b"y", if_none_match=True)
 
 
 async def test_claim_checks_sit_on_whichever_blob_store_is_chosen(bus: Bus, tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from clawbus.dispatcher.ledger import Publication, StoredTurn, TurnLedger
 from clawbus.egress.core.send_once import HeldIntent, SendReceipt
 from clawbus.egress.sent_ledger import DynamoSentLedger
 from clawbus.ingress.dedup_store import Claim, DynamoDedupStore
-from clawbus.storage.idempotency import Busy, Claimed, Done, DynamoIdempotencyStore, Status
+from clawbus.storage.idempotency import Busy, Claimed, Done, Status
+from clawbus.storage.idempotency_dynamodb import DynamoIdempotencyStore
 from tests.conftest import Bus
 
 NOW = datetime.fromtimestamp(1_800_000_000, UTC)

@@ -21,7 +21,7 @@ from clawbus.bus.settings import AwsSettings, Settings
 from clawbus.bus.topology import cron_table_name, ledger_table_name
 from clawbus.storage import DynamoRecordStore, Record, absent_or_expired, mutate
 from tests.conftest import REGION, Bus
-from tests.helpers import free_port, wait_for
+from tests.helpers import free_port, lose_landed_responses, wait_for
 
 NOW = 1_800_000_000
 
@@ -185,3 +185,23 @@ async def test_throttling_comes_out_as_the_retryable_error(throttling_endpoint: 
         store = DynamoRecordStore(clients.dynamodb, "t-ledger")
         with pytest.raises(Throttled, match="PutItem t-ledger: ProvisionedThroughputExceededException"):
             await store.put_if_version({"pk": "k"}, 0)
+
+
+async def test_a_conditional_put_whose_lost_response_is_retried_is_the_writers_own(
+    ledger: DynamoRecordStore, clients: AgentStoreClients
+) -> None:
+    # botocore retries a PutItem whose response it lost; when the first attempt had landed, the retry's
+    # condition fails against the writer's own item. A claim told "conflict" would think someone else
+    # holds it (a message dropped as a duplicate, a transcript batch appended twice).
+    landed = lose_landed_responses(clients.dynamodb, "dynamodb.PutItem", times=2)
+    claim = {"pk": "in:telegram:1", "state": "in_progress", "expires_at": NOW + 60}
+    await ledger.put_if_absent(claim, now=at(0))
+    assert await ledger.put_if_version({"pk": "doc", "text": "one"}, 0) == 1
+    assert landed == [200, 200]
+    record = await ledger.get({"pk": "in:telegram:1"}, now=at(0))
+    assert record is not None
+    assert record.fields == claim
+    with pytest.raises(VersionConflict):  # a lost race is still one: the item holds another writer's
+        await ledger.put_if_absent({**claim, "state": "completed"}, now=at(0))
+    with pytest.raises(VersionConflict):
+        await ledger.put_if_version({"pk": "doc", "text": "two"}, 0)
