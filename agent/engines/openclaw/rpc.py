@@ -11,7 +11,8 @@ gateway's `connect.challenge` as OpenClaw's own backend client does (`packages/g
 shared token, and an Ed25519 device identity made for this process (loopback pairing is approved by
 the gateway itself) that signs the `v3|…` payload with the challenge's nonce. A `chat.send` is
 acknowledged at once (`status: "started"`); the run's answer arrives as `chat` events for its run id,
-ending in `final` (its assistant snapshot), `error` or `aborted`. Errors are classified here: the
+ending in `final` (its assistant snapshot), `error` or `aborted`; a turn cancelled while it waits
+(`/stop`, the turn's deadline) aborts its run (`chat.abort`). Errors are classified here: the
 connection failing or breaking is `GatewayUnreachable`, a refusal the gateway marks retryable or a
 failed run is `Unavailable`, anything else it refuses is `PermanentError`.
 """
@@ -37,6 +38,7 @@ PROTOCOL = 4
 CLIENT = {"id": "gateway-client", "version": "clawbus", "platform": "linux", "mode": "backend"}
 SCOPES = ("operator.admin", "operator.read", "operator.write")
 _PERMANENT_KINDS = ("refusal", "context_length")
+_STARTING_RETRIES = 120  # "gateway starting; retry shortly" answers waited out (about a minute)
 
 
 def _b64url(raw: bytes) -> str:
@@ -123,24 +125,35 @@ class GatewayRpc:
         async with self._opening:
             if self._conn is not None and not self._conn.ws.closed:
                 return self._conn
-            self._session = self._session or aiohttp.ClientSession()
-            try:
-                ws = await self._session.ws_connect(self._url, max_msg_size=64 * 1024 * 1024, heartbeat=30)
-                challenge = await ws.receive_json(timeout=30)
-                payload = challenge.get("payload") or {}
-                params = connect_params(self._key, self._token, str(payload["nonce"]), int(payload["ts"]))
-                await ws.send_json({"type": "req", "id": "connect", "method": "connect", "params": params})
-                while (hello := await ws.receive_json(timeout=30)).get("type") != "res":
-                    pass  # events before the handshake's answer
-            except (aiohttp.ClientError, OSError, TimeoutError, KeyError, TypeError, ValueError) as exc:
-                raise GatewayUnreachable(
-                    f"OpenClaw gateway WebSocket unreachable ({type(exc).__name__})"
-                ) from exc
+            for _ in range(_STARTING_RETRIES):  # a restarted gateway takes connections a little later
+                ws, hello = await self._handshake()
+                error = hello.get("error") or {}
+                if hello.get("ok") or not error.get("retryable"):
+                    break
+                await ws.close()
+                await asyncio.sleep(min(float(error.get("retryAfterMs") or 500), 5000) / 1000)
             if not hello.get("ok"):
                 await ws.close()
-                raise refusal(hello.get("error") or {}, "the connection")
+                raise refusal(error, "the connection")
             self._conn = _Connection(ws, asyncio.create_task(self._read(ws)))
             return self._conn
+
+    async def _handshake(self) -> tuple[aiohttp.ClientWebSocketResponse, dict[str, Any]]:
+        """A new connection and the gateway's answer to its `connect`."""
+        self._session = self._session or aiohttp.ClientSession()
+        try:
+            ws = await self._session.ws_connect(self._url, max_msg_size=64 * 1024 * 1024, heartbeat=30)
+            challenge = await ws.receive_json(timeout=30)
+            payload = challenge.get("payload") or {}
+            params = connect_params(self._key, self._token, str(payload["nonce"]), int(payload["ts"]))
+            await ws.send_json({"type": "req", "id": "connect", "method": "connect", "params": params})
+            while (hello := await ws.receive_json(timeout=30)).get("type") != "res":
+                pass  # events before the handshake's answer
+        except (aiohttp.ClientError, OSError, TimeoutError, KeyError, TypeError, ValueError) as exc:
+            raise GatewayUnreachable(
+                f"OpenClaw gateway WebSocket unreachable ({type(exc).__name__})"
+            ) from exc
+        return ws, hello
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         try:
@@ -197,6 +210,11 @@ class GatewayRpc:
                 if outcome is not None:
                     return outcome
             raise GatewayUnreachable("OpenClaw gateway WebSocket closed during the turn")
+        except asyncio.CancelledError:  # stopped or out of time: the gateway's run stops too
+            where = {k: params[k] for k in ("sessionKey", "agentId") if k in params}
+            with contextlib.suppress(ClawbusError, asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.call("chat.abort", {**where, "runId": run_id})), 5)
+            raise
         finally:
             del self._runs[run_id]
 
