@@ -68,6 +68,14 @@ async def _forward(
             log_event(logger, "agent.openclaw.steer_sent", session=session_ref(str(base["sessionKey"])))
 
 
+async def _withdraw(rpc: GatewayRpc, where: dict[str, Any], steer_runs: list[str]) -> None:
+    """Cancel steers at the gateway that wait as runs of their own (best effort: one that already
+    ended or is gone has nothing left to cancel)."""
+    for steer_run in steer_runs:
+        with contextlib.suppress(ClawbusError, TimeoutError):
+            await asyncio.wait_for(asyncio.shield(rpc.call("chat.abort", {**where, "runId": steer_run})), 5)
+
+
 async def _settle(
     rpc: GatewayRpc, where: dict[str, Any], run_id: str, sent: dict[str, str]
 ) -> tuple[str, ...]:
@@ -81,10 +89,7 @@ async def _settle(
         log_event(logger, "agent.openclaw.history_unread", logging.WARNING, error=type(exc).__name__)
         history = {}
     taken = injected(history.get("messages") or [], run_id, sent)
-    for steer_run, event_id in sent.items():
-        if event_id not in taken:
-            with contextlib.suppress(ClawbusError):  # already ended or gone: nothing of it waits
-                await rpc.call("chat.abort", {**where, "runId": steer_run})
+    await _withdraw(rpc, where, [steer_run for steer_run, event_id in sent.items() if event_id not in taken])
     log_event(
         logger,
         "agent.openclaw.steered",
@@ -109,7 +114,20 @@ async def steered_chat(rpc: GatewayRpc, session_key: str, message: str) -> tuple
     sent: dict[str, str] = {}
     forwarder = asyncio.create_task(_forward(rpc, base, run_id, signal, sent)) if signal is not None else None
     try:
-        answer = await rpc.chat({**base, "message": message, "idempotencyKey": run_id})
+        answer = await _run(rpc, {**base, "message": message, "idempotencyKey": run_id}, signal, forwarder)
+    except BaseException:  # the turn failed or was stopped: nothing it took is named, so none may run
+        with contextlib.suppress(asyncio.CancelledError):
+            await _withdraw(rpc, where, list(sent))
+        raise
+    return answer, await _settle(rpc, where, run_id, sent)
+
+
+async def _run(
+    rpc: GatewayRpc, params: dict[str, Any], signal: TurnSignal | None, forwarder: asyncio.Task[None] | None
+) -> str:
+    """The run's answer; then no more steers are taken or sent."""
+    try:
+        return await rpc.chat(params)
     finally:
         if signal is not None:
             signal.finished = True  # nothing more is taken: it would not reach this run
@@ -117,4 +135,3 @@ async def steered_chat(rpc: GatewayRpc, session_key: str, message: str) -> tuple
             forwarder.cancel()
             with contextlib.suppress(asyncio.CancelledError, ClawbusError):
                 await forwarder
-    return answer, await _settle(rpc, where, run_id, sent)
