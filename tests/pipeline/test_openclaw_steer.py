@@ -13,12 +13,11 @@ import json
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import Bus, start_pipeline
 from tests.helpers import NO_OPENCLAW, echo, eventually, openclaw_runtime
-from tests.pipeline.webchat_client import post, replies
+from tests.pipeline.webchat_client import first_texts, post
 
 RUNTIME = openclaw_runtime()
 if RUNTIME is None:
@@ -32,14 +31,6 @@ def _logged(log: Path, event: str) -> bool:
         return False
     lines = (json.loads(line) for line in log.read_text().splitlines() if line.startswith("{"))
     return any(line.get("event") == event for line in lines)
-
-
-async def _answers(web: httpx.AsyncClient, conversation: str, count: int) -> list[str]:
-    async def arrived() -> list[str] | None:
-        got = await replies(web, conversation, wait=5)
-        return [str(r["text"]) for r in got] if len(got) >= count else None
-
-    return await eventually(arrived, timeout=240, what=f"reply {count} in {conversation}")
 
 
 async def test_a_message_sent_mid_turn_is_steered_into_the_openclaw_run_and_answered_once(
@@ -71,10 +62,10 @@ async def test_a_message_sent_mid_turn_is_steered_into_the_openclaw_run_and_answ
 
             await eventually(at_the_gateway, timeout=60, what="the steer at the gateway")
             gate.touch()
-            [steered] = await _answers(web, conversation, 1)
+            [steered] = await first_texts(web, conversation, 1)
             # a later message: a second answer to the steered one would come before its answer
             await post(web, conversation, "thanks")
-            answers = await _answers(web, conversation, 2)
+            answers = await first_texts(web, conversation, 2)
     finally:
         codes = pipeline.stop()
     # the run answered the steered message (its model saw both: turn 2) and only once
