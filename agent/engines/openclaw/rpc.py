@@ -211,7 +211,7 @@ class GatewayRpc:
                     return outcome
             raise GatewayUnreachable("OpenClaw gateway WebSocket closed during the turn")
         except asyncio.CancelledError:  # stopped or out of time: the gateway's run stops too
-            where = {k: params[k] for k in ("sessionKey", "agentId") if k in params}
+            where: dict[str, Any] = {k: params[k] for k in ("sessionKey", "agentId") if k in params}
             with contextlib.suppress(ClawbusError, asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self.call("chat.abort", {**where, "runId": run_id})), 5)
             raise

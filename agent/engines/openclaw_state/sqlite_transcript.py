@@ -125,8 +125,9 @@ def seed_session(
     newer than, or the same as, the store's.
     """
     now = int(time.time() * 1000)
-    # OpenClaw reads a node only when its entry names the row's session id and the row's `updated_at` (else
-    # "invalid persisted session row requires repair"); it fills in the rest of the entry on the turn.
+    # OpenClaw reads a node only when its entry names the row's session id and the row's `updated_at`, and
+    # `chat.send` only when it is marked valid (`entry_valid` 1; else "invalid persisted session row
+    # requires repair"); it fills in the rest of the entry on the turn.
     updated = int(entry.get("updatedAt") or now)
     node = {
         "sessionId": session_id,
@@ -137,8 +138,9 @@ def seed_session(
         if db.execute("SELECT 1 FROM session_nodes WHERE session_key = ?", (session_key,)).fetchone():
             return False
         db.execute(
-            "INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO session_nodes "
+            "(session_key, current_session_id, entry_json, entry_valid, updated_at, created_at) "
+            "VALUES (?, ?, ?, 1, ?, ?)",
             (session_key, session_id, json.dumps(node, ensure_ascii=False), updated, now),
         )
         db.execute(
