@@ -138,11 +138,12 @@ def seed_session(
         if db.execute("SELECT 1 FROM session_nodes WHERE session_key = ?", (session_key,)).fetchone():
             return False
         db.execute(
-            "INSERT INTO session_nodes "
-            "(session_key, current_session_id, entry_json, entry_valid, updated_at, created_at) "
-            "VALUES (?, ?, ?, 1, ?, ?)",
+            "INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
             (session_key, session_id, json.dumps(node, ensure_ascii=False), updated, now),
         )
+        # after the insert: OpenClaw's insert trigger marks every new row unchecked (`entry_valid` 0)
+        db.execute("UPDATE session_nodes SET entry_valid = 1 WHERE session_key = ?", (session_key,))
         db.execute(
             "INSERT INTO session_windows (session_id, session_key, created_at, updated_at, "
             "transcript_updated_at) VALUES (?, ?, ?, ?, ?)",
