@@ -173,7 +173,7 @@ def create_app(
                     _tracer.start_as_current_span(
                         "agent.turn", context=extract_context(request.headers), kind=trace.SpanKind.SERVER
                     ),
-                    controls.running(turn, steerable=rt.engine is None),
+                    controls.running(turn, steerable=rt.engine is None or rt.engine.steerable),
                 ):
                     if rt.engine is not None:  # a finished turn's answer is kept: a re-run answers it
                         response = await unless_stopped(answered_once(rt.journal, turn, rt.engine.run))

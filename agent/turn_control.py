@@ -14,12 +14,13 @@ Steering (queue mode `steer`, docs/queue.md): a `steer` control invocation carri
 arrived while the turn ran. The turn takes it (`TurnSignal.steers`) only when it started before the
 message reached ingress, the message is not one of its own, the sender's trust equals the turn's (a
 stranger's message never gets the owner's tools; in a group, only the turn's own senders steer it),
-the turn runs the built-in loop (`steerable`) and has not finished; otherwise it refuses and the
-message waits as a turn of its own (followup). The loop drains taken messages at its next boundary
-(`take_steers`): after the running tool call, before the next model call, or, when the model has just
-answered, as one more step whose answer is delivered after the earlier one. Only drained messages are
-named in the answer (`AgentResponse.steered`). An `interrupt` control invocation is a `stop` under the
-same conditions, silently.
+the turn can take messages (`steerable`: the built-in loop, or the OpenClaw engine's text turns, which
+forward them to the gateway: `engines/openclaw/steered_turn.py`) and has not finished; otherwise it
+refuses and the message waits as a turn of its own (followup). The loop drains taken messages at its
+next boundary (`take_steers`): after the running tool call, before the next model call, or, when the
+model has just answered, as one more step whose answer is delivered after the earlier one. Only drained
+messages are named in the answer (`AgentResponse.steered`). An `interrupt` control invocation is a
+`stop` under the same conditions, silently.
 """
 
 from __future__ import annotations
@@ -55,10 +56,11 @@ class TurnSignal:
     started: float = field(default_factory=time.monotonic)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     trusted: bool = False  # every event of the turn trusted (`schemas.trusted`)
-    steerable: bool = False  # the built-in loop runs the turn: it drains steered messages
+    steerable: bool = False  # the turn's runner takes steered messages (the built-in loop, OpenClaw's)
     finished: bool = False  # past its last boundary: nothing more is taken
     group_senders: frozenset[str] | None = None  # a group turn's senders (None: a direct turn)
     steers: list[InboundEvent] = field(default_factory=list)  # taken, not yet seen by the model
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set when a message is taken
     steered: list[str] = field(default_factory=list)  # event ids the model saw, in order
 
     def may_take(self, event: InboundEvent, *, same_trust: bool = True) -> bool:
@@ -85,6 +87,7 @@ class TurnSignal:
         if closed or not event.text.strip() or not self.may_take(event):
             return False
         self.steers.append(event)
+        self.arrived.set()
         return True
 
     def take_steers(self) -> tuple[InboundEvent, ...]:
@@ -169,8 +172,8 @@ class TurnControls:
 
     @contextlib.contextmanager
     def running(self, request: AgentRequest, *, steerable: bool = False) -> Iterator[TurnSignal]:
-        """Register `request`'s turn for the block and make its signal current (`steerable`: the
-        built-in loop runs it, which takes steered messages)."""
+        """Register `request`'s turn for the block and make its signal current (`steerable`: its
+        runner takes steered messages)."""
         session_key = request.session_key
         signal = TurnSignal(
             request.reply_id,

@@ -16,6 +16,12 @@ class TurnEngine(Protocol):
         ...
 
     @property
+    def steerable(self) -> bool:
+        """Whether its turns take messages steered into them (`turn_control.TurnSignal.steer`) and name
+        those they took in their answer (`AgentResponse.steered`)."""
+        ...
+
+    @property
     def warming(self) -> bool:
         """True while the engine starts, warms up or restarts."""
         ...

@@ -7,6 +7,9 @@ Needs Node 24 and OpenClaw (`CLAWBUS_TEST_OPENCLAW_RUNTIME`, else /tmp/ocrt, els
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -22,7 +25,8 @@ from clawbus.agent.engines.openclaw.engine import OpenClawEngine
 from clawbus.agent.runtime import open_runtime
 from clawbus.agent.turn import AgentRuntime
 from clawbus.bus.settings import Settings
-from clawbus.schemas import EventKind, parse_agent_response
+from clawbus.schemas import Access, AgentRequest, EventKind, InboundEvent, parse_agent_response
+from clawbus.schemas.invocation import RunningTurnReport
 from tests.agent.conftest import invocation
 from tests.helpers import NO_OPENCLAW, echo, eventually, openclaw_runtime
 
@@ -46,6 +50,7 @@ def _settings(tmp: Path) -> Settings:
                 "engine": "openclaw",
                 "workspace": {"backend": "local", "dir": str(tmp / "workspace")},
                 "openclaw": {"runtime_dir": str(RUNTIME), "turn_timeout_s": 120},
+                "dev_tool_syntax": True,  # `/<tool> {json}` drives a tool (tests only)
             },
         }
     )
@@ -108,3 +113,45 @@ async def test_a_killed_gateway_is_restarted_and_the_session_goes_on(agent: Runn
     os.killpg(pid, signal.SIGKILL)  # our gateway's own process group, nothing else
     assert await _say(agent, "after", key) == (echo("after", 2, OC),)
     assert engine.gateway_pid not in (None, pid)
+
+
+async def _control(agent: Running, text: str, session_key: str, event_id: str) -> RunningTurnReport:
+    """A `steer` control invocation for a message sent now (after the running turn's)."""
+    event = InboundEvent(
+        event_id=event_id, channel="webchat", session_key=session_key, text=text, access=Access.OWNER
+    )
+    request = AgentRequest(session_key=session_key, reply_id="rp-ctl", events=(event,), control="steer")
+    response = await agent.client.post("/invocations", content=request.to_wire())
+    report = parse_agent_response(response.content).running
+    assert report is not None
+    return report
+
+
+async def test_a_message_sent_mid_turn_is_steered_into_it_and_the_turn_answers_both_once(
+    agent: Running, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = "agent:main:webchat:direct:dora"
+    started, gate = tmp_path / "started", tmp_path / "gate"
+    # the turn's tool runs until the test opens the gate: the second message arrives while it runs
+    script = f"touch {started}; while [ ! -e {gate} ]; do sleep 0.1; done; echo opened"
+    first = invocation("/exec " + json.dumps({"command": script}), session_key=key)
+    with caplog.at_level(logging.INFO, logger="clawbus"):
+        turn = asyncio.create_task(agent.client.post("/invocations", content=first))
+
+        async def running() -> bool:
+            return started.exists()
+
+        await eventually(running, timeout=120, what="the turn's tool running")
+        report = await _control(agent, "and the weather?", key, "webchat:steered-1")
+
+        async def sent() -> bool:
+            return any(r.getMessage() == "agent.openclaw.steer_sent" for r in caplog.records)
+
+        await eventually(sent, timeout=30, what="the steer at the gateway")
+        gate.touch()
+        reply = parse_agent_response((await turn).content)
+    assert (report.running, report.steered) == (True, True)
+    assert reply.error is None, reply.error
+    # one answer, naming the steered message (the dispatcher records the turn under it: no second turn)
+    assert reply.steered == ("webchat:steered-1",)
+    assert reply.parts == (echo("and the weather?", 2, OC),)

@@ -125,14 +125,16 @@ class WholeTurnEngine:
 
     model = "openclaw/test"
     warming = False
+    steerable = False
 
-    def __init__(self, store: WorkspaceStore) -> None:
+    def __init__(self, store: WorkspaceStore, steered: tuple[str, ...] = ()) -> None:
         self._store = store
+        self._steered = steered  # what its answer says was steered into the turn
 
     async def run(self, request: AgentRequest) -> AgentResponse:
         found = await self._store.read("orders.md")
         await self._store.write("orders.md", (found.text if found else "") + "2 x pizza\n")
-        return AgentResponse(parts=("ordered: 2 x pizza",), model=self.model)
+        return AgentResponse(parts=("ordered: 2 x pizza",), model=self.model, steered=self._steered)
 
 
 async def test_a_turn_a_whole_turn_engine_finished_is_answered_from_its_record_when_run_again(
@@ -148,3 +150,16 @@ async def test_a_turn_a_whole_turn_engine_finished_is_answered_from_its_record_w
     other = await agent.turn("two pizzas please", turn="order-4")  # a new turn runs
     assert other.parts == ("ordered: 2 x pizza",)
     assert await orders(agent) == "2 x pizza\n2 x pizza\n"
+
+
+async def test_a_re_run_of_a_whole_turn_still_names_the_messages_steered_into_the_first_run(
+    make_agent: Any, tmp_path: Path
+) -> None:
+    # The dispatcher records the turn under the steered message only from the answer: a re-run that
+    # forgot it would leave that message to be answered a second time by its own turn.
+    engine = WholeTurnEngine(LocalWorkspaceStore(tmp_path / "workspace"), steered=("webchat:later",))
+    agent = make_agent(OfflineEcho(), engine=engine, journal=LocalTurnJournal(tmp_path / "journal"))
+    first = await agent.turn("two pizzas please", turn="order-5")
+    again = await agent.turn("two pizzas please", turn="order-5")
+    assert first.steered == again.steered == ("webchat:later",)
+    assert await orders(agent) == "2 x pizza\n"

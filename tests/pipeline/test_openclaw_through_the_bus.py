@@ -18,7 +18,6 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from clawbus.agent.engines.openclaw_state.stored_state import full_history
@@ -30,7 +29,7 @@ from clawbus.storage import SessionRef
 from clawbus.storage.cron.service import connect
 from tests.conftest import FOLLOWUP, Bus, start_pipeline
 from tests.helpers import NO_OPENCLAW, echo, eventually, openclaw_runtime, stage, wait_for
-from tests.pipeline.webchat_client import post, replies
+from tests.pipeline.webchat_client import first_texts, post, replies
 
 RUNTIME = openclaw_runtime()
 if RUNTIME is None:
@@ -44,16 +43,6 @@ def _log_events(log: Path, event: str) -> list[dict[str, object]]:
         return []
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     return [line for line in lines if line.get("event") == event]
-
-
-async def _answers(web: httpx.AsyncClient, conversation: str, count: int) -> list[str]:
-    """The conversation's first `count` replies' texts, waiting for them (the first waits for the warm-up)."""
-
-    async def arrived() -> list[str] | None:
-        got = await replies(web, conversation, wait=5)
-        return [str(r["text"]) for r in got] if len(got) >= count else None
-
-    return await eventually(arrived, timeout=240, what=f"reply {count} in {conversation}")
 
 
 async def test_workspace_edits_cross_sessions_and_heartbeat_and_agent_cron_fire_from_the_scheduler(
@@ -83,10 +72,10 @@ async def test_workspace_edits_cross_sessions_and_heartbeat_and_agent_cron_fire_
         async with pipeline.webchat(timeout=30) as web:
             # A workspace edit made through the agent in one session...
             await post(web, a, '/write {"path": "notes/shared.md", "content": "the whale is blue"}')
-            [wrote] = await _answers(web, a, 1)
+            [wrote] = await first_texts(web, a, 1)
             # ...is in the storage layer and seen by another session
             await post(web, b, '/read {"path": "notes/shared.md"}')
-            [read] = await _answers(web, b, 1)
+            [read] = await first_texts(web, b, 1)
 
             # A MEDIA: line in OpenClaw's answer goes out as a file (issue 20): the echo repeats the
             # message, so its answer carries the lines; one names a workspace file, one a host file.
@@ -109,7 +98,7 @@ async def test_workspace_edits_cross_sessions_and_heartbeat_and_agent_cron_fire_
             job["payload"] = {"kind": "agentTurn", "message": "stand up"}
             add = {"id": "clawbus_cron", "args": {"action": "add", "job": job}}
             await post(web, a, "/tool_call " + json.dumps(add))
-            added = json.loads((await _answers(web, a, 2))[1])  # tool_call's answer wraps the tool's
+            added = json.loads((await first_texts(web, a, 2))[1])  # tool_call's answer wraps the tool's
             result = json.loads(added["result"]["content"][0]["text"])
             assert (added["tool"]["name"], result["ok"]) == ("clawbus_cron", True), added
             job_id = result["job"]["id"]
@@ -118,7 +107,7 @@ async def test_workspace_edits_cross_sessions_and_heartbeat_and_agent_cron_fire_
                 await (await connect(settings, clients)).apply_heartbeats(settings.heartbeat)
             firer_env = {"CLAWBUS_SCHEDULER__TEST_CLOCK_OFFSET_S": "61", "CLAWBUS_SCHEDULER__TICK_S": "0.5"}
             pipeline.supervisor.start(stage("scheduler", "scheduler.started", "scheduler", env=firer_env))
-            fired = (await _answers(web, a, 3))[2]
+            fired = (await first_texts(web, a, 3))[2]
 
         def heartbeat_turns() -> list[dict[str, object]]:
             turns = _log_events(pipeline.log_dir / "agent.log", "agent.turn.completed")

@@ -31,7 +31,9 @@ from clawbus.agent.engines.openclaw.active_turns import ActiveTurns
 from clawbus.agent.engines.openclaw.client import GatewayUnreachable, chat_turn
 from clawbus.agent.engines.openclaw.gateway import Gateway
 from clawbus.agent.engines.openclaw.reply_files import answer_refs, turn_mark
+from clawbus.agent.engines.openclaw.rpc import GatewayRpc
 from clawbus.agent.engines.openclaw.session_keys import gateway_session_key
+from clawbus.agent.engines.openclaw.steered_turn import steered_chat
 from clawbus.agent.engines.state import EngineState
 from clawbus.agent.heartbeat import HEARTBEAT_PROMPT, SKIP_EMPTY, is_effectively_empty
 from clawbus.agent.media import MediaReader, chat_content, refusal_parts
@@ -40,6 +42,7 @@ from clawbus.agent.reply_media import Attachment, ReplyMediaStager
 from clawbus.agent.tools.policy import turn_trusted
 from clawbus.agent.tools.scope import turn_scope
 from clawbus.agent.turn import to_response, user_text
+from clawbus.agent.turn_control import CURRENT_TURN
 from clawbus.bus.errors import ConfigError, DeadlineExceeded
 from clawbus.bus.logging import log_event, session_ref
 from clawbus.schemas import AgentRequest, AgentResponse, EventKind
@@ -86,7 +89,9 @@ class OpenClawEngine:
         trust_queries: Callable[[], int] | None = None,
         media: MediaReader | None = None,
         reply_media: ReplyMediaStager | None = None,
+        rpc: GatewayRpc | None = None,
     ) -> None:
+        self._rpc = rpc  # text turns as `chat.send` runs, which take steered messages (issue 21)
         self._media = media  # the user's files, sent as content parts (issue 20)
         self._reply_media = reply_media  # the files its answers name (MEDIA: lines)
         self._gateway = gateway
@@ -100,6 +105,11 @@ class OpenClawEngine:
         self._trust_queries = trust_queries
         self._warm = asyncio.Event()
         self.timings = EngineTimings()
+
+    @property
+    def steerable(self) -> bool:
+        """Whether its turns take steered messages (text turns over the gateway's WebSocket)."""
+        return self._rpc is not None
 
     @property
     def warming(self) -> bool:
@@ -135,19 +145,34 @@ class OpenClawEngine:
         found = await self._store.read(HEARTBEAT_FILE)
         return heartbeat_message(None if found is None else found.text)
 
-    async def _turn(self, session_key: str, message: str, content: str | list[dict[str, object]]) -> str:
-        """One turn. A broken connection to a gateway that died is waited out (the watcher restarts it)
-        and the turn sent once more: a dead gateway finished nothing; a live one's error stands."""
-        base = self._gateway.spec.base_url
+    async def _turn(
+        self, session_key: str, message: str, content: str | list[dict[str, object]]
+    ) -> tuple[str, tuple[str, ...]]:
+        """One turn: its answer and the events steered into it. A broken connection to a gateway that
+        died is waited out (the watcher restarts it) and the turn sent once more: a dead gateway
+        finished nothing; a live one's error stands."""
         session_key = gateway_session_key(session_key)  # a cron job's key is reserved in OpenClaw's API
         try:
-            return await chat_turn(self._http, base, self._token, session_key, message, content)
+            return await self._send(session_key, message, content)
         except GatewayUnreachable:
             if not await self._gateway.exited(within_s=_DEATH_NOTICE_S):
                 raise
             log_event(logger, "agent.openclaw.turn_resent", logging.WARNING, session=session_ref(session_key))
             await self._gateway.ready.wait()
-            return await chat_turn(self._http, base, self._token, session_key, message, content)
+            return await self._send(session_key, message, content)
+
+    async def _send(
+        self, session_key: str, message: str, content: str | list[dict[str, object]]
+    ) -> tuple[str, tuple[str, ...]]:
+        """A text turn as a `chat.send` run, which takes steered messages; one with the user's files
+        over the OpenAI-compatible endpoint (its content parts), which takes none."""
+        if self._rpc is not None and isinstance(content, str):
+            return await steered_chat(self._rpc, session_key, message)
+        signal = CURRENT_TURN.get()
+        if signal is not None:
+            signal.steerable = False  # what it took so far is not named: its FIFO copies answer it
+        base = self._gateway.spec.base_url
+        return await chat_turn(self._http, base, self._token, session_key, message, content), ()
 
     async def direct(self, session_key: str, text: str) -> str:
         """A turn straight to the warmed gateway, nothing of clawbus around it (`clawbus bench`)."""
@@ -180,7 +205,9 @@ class OpenClawEngine:
                 # the turn's route and trust, for the tools that call back into clawbus (cron)
                 scope = turn_scope(request, trusted=trusted)
                 with self._turns.running(scope):
-                    answer = await self._turn(request.session_key, message, chat_content(message, media))
+                    answer, steered = await self._turn(
+                        request.session_key, message, chat_content(message, media)
+                    )
         except TimeoutError as exc:
             raise DeadlineExceeded(
                 f"the OpenClaw turn did not finish within {self._turn_timeout_s:.0f} s"
@@ -189,6 +216,8 @@ class OpenClawEngine:
         files = await answer_refs(mark, state_dir / "workspace")  # MEDIA: lines the gateway took out
         await self._state.commit(request.session_key, state_dir)
         response = to_response(answer, self.model, heartbeat=heartbeat)
+        if steered:
+            response = response.model_copy(update={"steered": steered})
         refused = refusal_parts(media)  # told to the user whatever the model says, as the native engine does
         if refused:
             response = response.model_copy(update={"parts": refused + response.parts})

@@ -34,6 +34,7 @@ from clawbus.agent.engines.openclaw.engine import OpenClawEngine
 from clawbus.agent.engines.openclaw.gateway import Gateway, GatewaySpec
 from clawbus.agent.engines.openclaw.install_layout import bin_dir, by_hand, installed
 from clawbus.agent.engines.openclaw.reply_files import FolderBytes
+from clawbus.agent.engines.openclaw.rpc import GatewayRpc
 from clawbus.agent.engines.openclaw.trust.callback import serve_trust_callback
 from clawbus.agent.engines.openclaw.trust.config import with_trust_plugin
 from clawbus.agent.engines.state import EngineState, LocalOnlyState
@@ -152,6 +153,8 @@ async def open_openclaw_engine(
         http = await stack.enter_async_context(
             httpx.AsyncClient(timeout=httpx.Timeout(oc.turn_timeout_s, connect=5.0))
         )
+        rpc = GatewayRpc(spec.port, token)  # text turns as `chat.send` runs: steerable (issue 21)
+        stack.push_async_callback(rpc.close)
         primary = config["agents"]["defaults"].get("model", {}).get("primary", "")
         engine = OpenClawEngine(
             gateway,
@@ -165,6 +168,7 @@ async def open_openclaw_engine(
             turn_timeout_s=oc.turn_timeout_s,
             media=await open_media_reader(settings, stack),
             reply_media=reply_media.over(FolderBytes(state_dir / "workspace")) if reply_media else None,
+            rpc=rpc,
         )
 
         async def start() -> None:

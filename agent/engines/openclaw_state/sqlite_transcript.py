@@ -125,8 +125,9 @@ def seed_session(
     newer than, or the same as, the store's.
     """
     now = int(time.time() * 1000)
-    # OpenClaw reads a node only when its entry names the row's session id and the row's `updated_at` (else
-    # "invalid persisted session row requires repair"); it fills in the rest of the entry on the turn.
+    # OpenClaw reads a node only when its entry names the row's session id and the row's `updated_at`, and
+    # `chat.send` only when it is marked valid (`entry_valid` 1; else "invalid persisted session row
+    # requires repair"); it fills in the rest of the entry on the turn.
     updated = int(entry.get("updatedAt") or now)
     node = {
         "sessionId": session_id,
@@ -141,6 +142,8 @@ def seed_session(
             "VALUES (?, ?, ?, ?, ?)",
             (session_key, session_id, json.dumps(node, ensure_ascii=False), updated, now),
         )
+        # after the insert: OpenClaw's insert trigger marks every new row unchecked (`entry_valid` 0)
+        db.execute("UPDATE session_nodes SET entry_valid = 1 WHERE session_key = ?", (session_key,))
         db.execute(
             "INSERT INTO session_windows (session_id, session_key, created_at, updated_at, "
             "transcript_updated_at) VALUES (?, ?, ?, ?, ?)",
