@@ -4,13 +4,16 @@ docs/architecture.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
+import psutil
 import pytest
 
 from tests.conftest import Bus
@@ -283,3 +286,44 @@ def test_a_queues_depth_never_misses_a_message_whose_visibility_timeout_is_endin
         got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
         seen.append(sum(int(got[name]) for name in names))
     assert set(seen) == {count}
+
+
+def _api_process(endpoint: str) -> psutil.Process:
+    """The loopback AWS API's process: the one listening on `endpoint`'s port."""
+    port = urlsplit(endpoint).port
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if any(
+                c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in process.net_connections()
+            ):
+                return process
+    raise AssertionError(f"nothing listens on {endpoint}")
+
+
+def test_a_long_poll_behind_a_busy_group_waits_without_spinning(bus: Bus) -> None:
+    """While a group's first message is in flight its next one is visible but cannot be handed out; a
+    receive long-polling the queue then waits for a change (a send, a delete, a visibility change), not
+    in a loop: moto 5.2.5's wait returned at once while any message was visible, so the poll rescanned
+    the queue for its whole wait, a core's worth of CPU in the API."""
+    sqs, url = one_group(bus, "spin", 2)
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)["Messages"]
+    assert [m["Body"] for m in first] == ["m0"]
+    api = _api_process(bus.endpoint)
+    before = api.cpu_times()
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=3)
+    after = api.cpu_times()
+    assert got.get("Messages", []) == []  # m1 waits for its group
+    cpu_s = (after.user - before.user) + (after.system - before.system)
+    assert cpu_s < 0.2, f"the API spent {cpu_s:.2f} CPU-s on one 3 s poll"
+
+    # the delete that frees the group wakes a waiting poll at once, which hands out m1
+    waiting = threading.Thread(
+        target=lambda: handed.extend(
+            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=10).get("Messages", [])
+        )
+    )
+    handed: list[dict[str, Any]] = []
+    waiting.start()
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
+    waiting.join(timeout=15)
+    assert [m["Body"] for m in handed] == ["m1"]
