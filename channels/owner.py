@@ -44,14 +44,16 @@ def split_entry(entry: str) -> tuple[str | None, str]:
     """(channel, id) of an owner entry: the channel its prefix names (None: a bare id), the id trimmed,
     case kept; the id is "" when the entry names nobody (see the module)."""
     text = entry.strip()
-    lowered = text.lower()
     for name in chat_channels():
-        spec = find(name)
-        for prefix in (f"{name}:", *(spec.ids.prefixes if spec else ())):
-            if lowered.startswith(prefix):
-                rest = text[len(prefix) :].strip()
-                return name, "" if ":" in rest or rest == "*" else rest
-    return None, "" if ":" in text or text == "*" else text
+        rest = without_prefix(name, text)
+        if rest != text:
+            return name, _named(rest)
+    return None, _named(text)
+
+
+def _named(user: str) -> str:
+    """`user`, or "" when it names nobody: `*`, or a further prefix (legacy `<channel>:user:<id>`)."""
+    return "" if ":" in user or user == "*" else user
 
 
 def without_prefix(channel: str, value: str) -> str:
